@@ -1,0 +1,97 @@
+"""Plain-text dumps copied out of pages and documents (see shared/seeds/ for the three styles).
+
+- tab grid: one table row per line, cells separated by tabs;
+- one cell per line: each cell on a line of its own that starts with a tab, rows separated by blank
+  lines, a cell's text continuing on untabbed lines (headers printed one character a line);
+- `|` separated: each cell ends with " |", a line with further pipes ends the row.
+Lines of none of these kinds are paragraphs.
+"""
+from __future__ import annotations
+
+import re
+
+from nianbao.document import Block, Paragraph, Table
+
+_BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
+
+
+def decode(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def parse(text: str) -> list[Block]:
+    blocks: list[Block] = []
+    table: Table | None = None
+    row: list[str] | None = None  # the row being built (cell-per-line and pipe styles)
+    row_open_at = ""
+    after_blank = True
+    last_kind = None  # "cell", "para", "grid", "pipe"
+
+    def close_row():
+        nonlocal row
+        if row is not None:
+            table_().rows.append(row)
+            table_().where.append(row_open_at)
+            row = None
+
+    def table_() -> Table:
+        nonlocal table
+        if table is None:
+            table = Table()
+            blocks.append(table)
+        return table
+
+    def close_table():
+        nonlocal table
+        close_row()
+        table = None
+
+    for n, raw in enumerate(text.splitlines(), 1):
+        line = _BOOKMARK.sub("", raw).rstrip("\r")
+        where = f"line {n}"
+        if line.startswith("\t") and not line.strip():  # an empty cell of its own
+            if row is None:
+                row, row_open_at = [], where
+            row.append("")
+            last_kind = "cell"
+            after_blank = False
+            continue
+        if not line.strip():
+            if last_kind == "cell":
+                close_row()
+            after_blank = True
+            continue
+        if "|" in line:
+            parts = line.split("|")
+            if row is None:
+                row, row_open_at = [], where
+            row.append(parts[0].strip())
+            row.extend(p.strip() for p in parts[1:-1])
+            if len(parts) > 2:  # "cell | |||": the row ends here
+                close_row()
+            last_kind = "pipe"
+        elif line.count("\t") > 1 or ("\t" in line and not line.startswith("\t")):
+            close_row()
+            table_().rows.append([c.strip() for c in line.split("\t")])
+            table_().where.append(where)
+            last_kind = "grid"
+        elif line.startswith("\t"):
+            if row is None:
+                row, row_open_at = [], where
+            row.append(line.strip())
+            last_kind = "cell"
+        elif last_kind == "cell" and not after_blank and row:
+            row[-1] = row[-1] + "\n" + line.strip()  # a cell's text continued
+        else:
+            if last_kind in ("cell", "pipe", "grid") and table is not None:
+                close_table()
+            blocks.append(Paragraph(line.strip(), where))
+            last_kind = "para"
+        after_blank = False
+    close_table()
+    return blocks

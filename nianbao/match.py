@@ -1,0 +1,271 @@
+"""The template matcher: format-blind blocks (paragraphs and tables) to contract codes.
+
+It never sees the format. It reads rows of cell strings, finds the template's labels in them (as
+defined in template.toml) and takes the cells beside them. Whatever it had to guess (a stray cell
+dropped, a label matched approximately, a row missing) becomes an `extraction.*` finding.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from nianbao.document import Block, Paragraph, Table, Unreadable
+from nianbao.findings import Finding
+from nianbao.template import Label, find, find_approximate, split_numbering, squash, template
+
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_PLACEHOLDERS = {"-", "—", "——", "－", "/", "／", "无", "\\", "*", "×", "--"}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class Cell:
+    key: tuple[str, str]  # (row code, column code) in the dataset's terms
+    raw: str | None  # the text as printed; None where the report printed no such cell
+    where: str
+
+
+@dataclass
+class Matched:
+    active_disclosure: list[Cell] = field(default_factory=list)
+    applications: list[Cell] = field(default_factory=list)
+    reviews_litigation: list[Cell] = field(default_factory=list)
+    narratives: dict[str, str] = field(default_factory=dict)
+    paragraphs: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    template_version: str = "unknown"
+
+
+def value_text(raw: str | None) -> str:
+    """The numeric reading of a cell: no separators, units or padding; '' when there is none."""
+    s = squash(raw or "").replace(",", "")
+    s = re.sub(r"(万元|元|件|个|项|次|条)$", "", s)
+    return s if _NUMBER.match(s) else ""
+
+
+def is_value_like(raw: str) -> bool:
+    s = squash(raw)
+    return not s or s in _PLACEHOLDERS or bool(value_text(raw))
+
+
+def match(blocks: list[Block]) -> Matched:
+    t = template()
+    out = Matched(paragraphs=[b.text for b in blocks if isinstance(b, Paragraph)])
+    rows = [(row, where) for b in blocks if isinstance(b, Table) for row, where in zip(b.rows, b.where)]
+    seen_codes: set[tuple[str, str]] = set()  # (section, code) for edition detection
+    _active_disclosure(rows, out, seen_codes)
+    _applications(rows, out, seen_codes)
+    _reviews_litigation(rows, out)
+    if not out.applications and not out.reviews_litigation:
+        raise Unreadable("no template tables found (sections 三 and 四 are missing)")
+    out.narratives = _narratives(blocks)
+    editions = set()
+    for section, code in seen_codes:
+        versions = t.versions[section][code]
+        if len(versions) == 1:
+            editions |= versions
+    out.template_version = "mixed" if len(editions) > 1 else (editions.pop() if editions else "unknown")
+    return out
+
+
+def _warn(out: Matched, rule: str, message: str, cells: list[str], observed: str | None = None):
+    out.findings.append(Finding(rule, "warning", message, cells, None, observed))
+
+
+def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:
+    """Cells after a label, fitted to the template's width.
+
+    Blank cells at either end are padding (a label spanning two columns, a trailing tab) and go
+    first; beyond that, the right-most `width` cells are kept. Returns the cells, the non-blank
+    cells dropped, and how many cells were missing (padded with None).
+    """
+    vals = list(values)
+    while len(vals) > width and not vals[0].strip():
+        vals.pop(0)
+    while len(vals) > width and not vals[-1].strip():
+        vals.pop()
+    dropped = vals[:-width] if len(vals) > width else []
+    vals = vals[-width:] if len(vals) > width else vals
+    missing = width - len(vals)
+    return vals + [None] * missing, [d for d in dropped if d.strip()], missing
+
+
+def _place(out: Matched, dataset: str, name: str, row_code: str, columns: list[str], values: list[str], where: str):
+    fitted, dropped, missing = _fit(values, len(columns))
+    cells = getattr(out, dataset)
+    for col, raw in zip(columns, fitted):
+        cells.append(Cell((row_code, col), raw.strip() if raw is not None else None, where))
+    if dropped:
+        _warn(out, "extraction.stray_cell",
+              f"{name} ({where}) printed {len(values)} cells for {len(columns)} columns; "
+              f"kept the right-most {len(columns)}, dropped {dropped}",
+              [f"{dataset}:{row_code}/{columns[0]}"], observed=" | ".join(values))
+    if missing:
+        _warn(out, "extraction.missing_cell",
+              f"{name} ({where}) printed {len(columns) - missing} cells for {len(columns)} columns",
+              [f"{dataset}:{row_code}/{c}" for c in columns[len(columns) - missing:]])
+
+
+def _active_disclosure(rows, out: Matched, seen: set):
+    t = template()
+    metrics: list[str] | None = None
+    done: set[str] = set()
+    for row, where in rows:
+        cells = [c for c in row]
+        first = next((i for i, c in enumerate(cells) if c.strip()), None)
+        if first is None:
+            continue
+        head = squash(cells[first])
+        if head == t.ad_header:
+            metrics = []
+            for c in cells[first + 1:]:
+                if not c.strip():
+                    continue
+                lab = find(t.ad_metrics, c)
+                if lab is None:
+                    _warn(out, "extraction.unknown_label", f"section 二 header {c!r} ({where}) is not a template column",
+                          [], observed=c)
+                    metrics.append(None)
+                else:
+                    metrics.append(lab.code)
+                    seen.add(("metrics", lab.code))
+            continue
+        item = _find_in_row(t.ad_items, cells)
+        if item is None:
+            continue
+        idx, lab = item
+        if metrics is None:
+            _warn(out, "extraction.unknown_label", f"section 二 row {lab.code} ({where}) has no header row", [])
+            continue
+        if lab.code in done:
+            _warn(out, "extraction.duplicate_row", f"section 二 row {lab.code} printed twice; kept the first ({where})",
+                  [f"active_disclosure:{lab.code}"])
+            continue
+        done.add(lab.code)
+        seen.add(("items", lab.code))
+        known = [m for m in metrics]
+        values = cells[idx + 1:]
+        fitted, dropped, missing = _fit(values, len(known))
+        for metric, raw in zip(known, fitted):
+            if metric is not None:
+                out.active_disclosure.append(Cell((lab.code, metric), raw.strip() if raw is not None else None, where))
+        if dropped:
+            _warn(out, "extraction.stray_cell", f"section 二 row {lab.code} ({where}): dropped {dropped}",
+                  [f"active_disclosure:{lab.code}/{known[0]}"], observed=" | ".join(values))
+
+
+def _find_in_row(labels: list[Label], cells: list[str]) -> tuple[int, Label] | None:
+    for i, c in enumerate(cells):
+        if c.strip() and (lab := find(labels, c)) is not None:
+            return i, lab
+    return None
+
+
+def _applications(rows, out: Matched, seen: set):
+    t = template()
+    found: dict[str, str] = {}
+    for row, where in rows:
+        hit = None
+        for i in range(len(row) - 1, -1, -1):  # the last label in the row names it
+            if row[i].strip() and (lab := find(t.app_rows, row[i])) is not None:
+                hit = (i, lab)
+                break
+        if hit is None:
+            hit = _approximate_row(row, where, out)
+            if hit is None:
+                continue
+        i, lab = hit
+        if lab.code in found:
+            _warn(out, "extraction.duplicate_row",
+                  f"section 三 row {lab.code} printed twice ({found[lab.code]}, {where}); kept the first",
+                  [f"applications:{lab.code}/total"])
+            continue
+        found[lab.code] = where
+        seen.add(("rows", lab.code))
+        _place(out, "applications", f"section 三 row {lab.code}", lab.code, t.applicants, row[i + 1:], where)
+    if not found:
+        return
+    # Rows the report should print but does not: their cells exist, empty, so the rules see them.
+    expected = [r.code for r in t.app_rows if r.code not in ("other", "other_overdue_correction",
+                                                              "other_unpaid_fee", "other_other")]
+    expected += ["other"] if "other" in found else ["other_overdue_correction", "other_unpaid_fee", "other_other"]
+    for code in expected:
+        if code not in found:
+            _warn(out, "extraction.missing_row", f"section 三 row {code} was not found",
+                  [f"applications:{code}/total"])
+            for col in t.applicants:
+                out.applications.append(Cell((code, col), None, "not printed"))
+
+
+def _approximate_row(row: list[str], where: str, out: Matched):
+    t = template()
+    for i in range(len(row) - 1, -1, -1):
+        c = row[i]
+        if not _CJK.search(c) or squash(split_numbering(c)[1]) in t.app_groups:
+            continue
+        lab = find_approximate(t.app_rows, c)
+        if lab is not None and any(is_value_like(v) and v.strip() for v in row[i + 1:]):
+            _warn(out, "extraction.label_approximate",
+                  f"section 三 label {c.strip()!r} ({where}) read as {lab.code} ({lab.texts[0]})",
+                  [f"applications:{lab.code}/total"], observed=c.strip())
+            return i, lab
+    return None
+
+
+def _reviews_litigation(rows, out: Matched):
+    t = template()
+    width = len(t.proceedings) * len(t.outcomes)
+    columns = [f"{p}|{o}" for p in t.proceedings for o in t.outcomes]
+    header_seen = False
+    for row, where in rows:
+        if not header_seen:
+            header_seen = any(squash(c) == t.rl_header for c in row)
+            continue
+        if any(c.strip() for c in row) and all(is_value_like(c) for c in row):
+            fitted, dropped, missing = _fit(row, width)
+            for col, raw in zip(columns, fitted):
+                p, o = col.split("|")
+                out.reviews_litigation.append(Cell((p, o), raw.strip() if raw is not None else None, where))
+            if dropped or missing:
+                _warn(out, "extraction.stray_cell" if dropped else "extraction.missing_cell",
+                      f"section 四 ({where}) printed {len(row)} cells for {width}; dropped {dropped}, missing {missing}",
+                      ["reviews_litigation:review/upheld"], observed=" | ".join(row))
+            return
+
+
+def _heading(text: str) -> str | None:
+    number, rest = split_numbering(text)
+    if number is None or len(rest) > 40:
+        return None
+    for code, (_, label) in template().sections.items():
+        if label in rest and len(rest) <= len(label) + 12:
+            return code
+    return None
+
+
+_DATE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
+
+
+def _narratives(blocks: list[Block]) -> dict[str, str]:
+    t = template()
+    texts: dict[str, list[str]] = {}
+    current = None
+    for b in blocks:
+        if isinstance(b, Table):
+            current = None
+            continue
+        code = _heading(b.text)
+        if code is not None:
+            current = code if code in t.narrative_sections else None
+            if current:
+                texts.setdefault(current, [])
+            continue
+        if current:
+            texts[current].append(b.text)
+    last = texts.get(t.narrative_sections[-1])
+    if last:  # the signature, date and page number after the last section are not its text
+        while last and (squash(last[-1]).isdigit() or _DATE.match(squash(last[-1]))):
+            if _DATE.match(squash(last.pop())) and len(last) > 1 and len(squash(last[-1])) <= 30 \
+                    and not re.search(r"[。，；,;]", last[-1]):
+                last.pop()
+    return {k: "\n".join(v).strip() for k, v in texts.items()}

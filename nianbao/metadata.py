@@ -1,0 +1,84 @@
+"""The report's year, reporting body, title and signing date, read from its paragraphs."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+from nianbao.findings import Finding
+from nianbao.template import squash
+
+_TITLE_WORDS = re.compile(r"(年度报告|年报)$")
+_YEAR = re.compile(r"(20\d\d)年")
+_PERIOD = re.compile(r"(?:统计|期限|年限|时限|自)\D{0,12}(20\d\d)年1月1日(?:起)?至(20\d\d)年12月31日")
+_DATE = re.compile(r"^(20\d\d)年(\d{1,2})月(\d{1,2})日$")
+_REPORT = re.compile(r"(政府信息公开|信息公开|政务公开|政府信息)(工作)?(年度)?报告$")
+_PUBLISHES = re.compile(r"现(?:予)?公布(.{2,40}?)(?:20\d\d年度?)?(?:政府信息公开|政务公开|信息公开)")
+_BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
+
+
+@dataclass
+class Metadata:
+    title: str | None = None
+    year: int | None = None
+    agency: str | None = None
+    published_on: dt.date | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def read(paragraphs: list[str]) -> Metadata:
+    meta = Metadata()
+    paras = [p.strip() for p in (_BOOKMARK.sub("", p) for p in paragraphs) if p.strip()]
+    meta.title = next((p for p in paras[:5] if len(squash(p)) <= 80 and _TITLE_WORDS.search(squash(p))
+                       and not squash(p).startswith(("根据", "本报告"))), None)
+    signature, signed = _signature(paras)
+    meta.published_on = signed
+    if meta.title:
+        title = squash(meta.title)
+        if m := _YEAR.search(title):
+            meta.year = int(m.group(1))
+        meta.agency = _agency_from_title(title)
+    if meta.year is None:
+        for p in paras:
+            if m := _PERIOD.search(squash(p)):
+                meta.year = int(m.group(1))
+                break
+    if meta.year is None and signed is not None and signed.month <= 6:
+        meta.year = signed.year - 1
+        meta.findings.append(Finding(
+            "extraction.year_from_signature", "warning",
+            f"the year is printed nowhere; signed {signed.isoformat()}, so read as {signed.year - 1}",
+            ["reports:year"], None, str(signed.year - 1)))
+    if meta.agency is None:
+        for p in paras[:5]:
+            if m := _PUBLISHES.search(squash(p)):
+                meta.agency = m.group(1)
+                break
+    if meta.agency is None and signature:
+        meta.agency = signature
+    return meta
+
+
+def _agency_from_title(title: str) -> str | None:
+    body = _REPORT.sub("", title)
+    m = re.search(r"(20\d\d)年度?", body)
+    if m:
+        before, after = body[: m.start()], body[m.end():]
+        body = before or after
+    return body or None
+
+
+def _signature(paras: list[str]) -> tuple[str | None, dt.date | None]:
+    """The body and date signed at the end: '彭后街道办事处' / '2025年1月20日'."""
+    tail = [p for p in paras[-4:] if not squash(p).isdigit()]
+    for i in range(len(tail) - 1, -1, -1):
+        m = _DATE.match(squash(tail[i]))
+        if m:
+            try:
+                date = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return None, None
+            before = squash(tail[i - 1]) if i > 0 else ""
+            name = before if before and len(before) <= 30 and not re.search(r"[。，；,;:：]", before) else None
+            return name, date
+    return None, None

@@ -1,0 +1,46 @@
+"""Matched cells and metadata to tidy rows of the contract's datasets (see schema.py)."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from nianbao.match import Matched, value_text
+
+_Q = Decimal("0.000001")
+
+
+def number(raw: str | None) -> Decimal | None:
+    s = value_text(raw)
+    if not s:
+        return None
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        return None
+
+
+def _count(n: Decimal | None) -> int | None:
+    return int(n) if n is not None and n == n.to_integral_value() and abs(n) < 2**63 else None
+
+
+def _amount(n: Decimal | None) -> Decimal | None:
+    return n.quantize(_Q) if n is not None and abs(n) < Decimal(10) ** 12 else None
+
+
+def cell_rows(report_id: str, year: int | None, matched: Matched) -> dict[str, list[dict]]:
+    """Rows of the four cell datasets; `number` is the parsed value the rules check (not published)."""
+    out: dict[str, list[dict]] = {}
+    for dataset, (a, b), convert in (
+        ("active_disclosure", ("item", "metric"), _amount),
+        ("applications", ("row", "applicant"), _count),
+        ("reviews_litigation", ("proceeding", "outcome"), _count),
+    ):
+        rows = []
+        for cell in getattr(matched, dataset):
+            n = number(cell.raw)
+            rows.append({"report_id": report_id, "year": year, a: cell.key[0], b: cell.key[1],
+                         "value": convert(n), "raw": cell.raw,
+                         "number": float(n) if n is not None else None, "where": cell.where})
+        out[dataset] = rows
+    out["narratives"] = [{"report_id": report_id, "year": year, "section": s, "text": t}
+                         for s, t in matched.narratives.items()]
+    return out

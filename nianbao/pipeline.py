@@ -1,0 +1,126 @@
+"""read -> extract -> match -> normalise for one document, and validation for a batch of them.
+
+Plain functions over plain data: the Prefect tasks in tasks/ wrap them, tests call them directly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+import polars as pl
+import pyarrow as pa
+
+from nianbao import __version__, metadata, normalise, validate
+from nianbao.document import Unreadable
+from nianbao.extract import extract, sniff
+from nianbao.findings import Finding
+from nianbao.match import match
+from nianbao.schema import CELL_DATASETS, DATASETS, schema
+from nianbao.sources import Source, read
+
+# Columns the rules need beside the published ones (dropped on publish).
+_WORKING = [("number", pa.float64()), ("where", pa.string())]
+
+
+@dataclass
+class Report:
+    row: dict  # the `reports` row
+    cells: dict[str, list[dict]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return self.row["status"] != "unreadable"
+
+
+def process_document(source: Source, run_id: str, default_year: int | None = None) -> Report:
+    """One document to its report row, cells and extraction findings; never raises for bad input."""
+    now = dt.datetime.now(dt.timezone.utc)
+    o = source.overrides
+    row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
+           "region_code": o.get("region_code"), "title": o.get("title"), "source_uri": source.uri,
+           "source_format": o.get("format"), "template_version": "unknown", "status": "unreadable",
+           "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
+           "fetched_at": None, "ingested_at": now, "run_id": run_id, "pipeline_version": __version__}
+    try:
+        data = read(source)
+    except Unreadable as e:
+        # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
+        row["report_id"] = hashlib.sha256(f"unread:{source.uri}".encode()).hexdigest()
+        return _unreadable(row, str(e))
+    row["fetched_at"] = dt.datetime.now(dt.timezone.utc)
+    row["report_id"] = hashlib.sha256(data).hexdigest()
+    fmt = row["source_format"] or sniff(data, source.uri)
+    row["source_format"] = fmt or "unknown"
+    try:
+        if fmt is None:
+            raise Unreadable("the format could not be told from the bytes or the name")
+        matched = match(extract(data, fmt))
+    except Unreadable as e:
+        return _unreadable(row, str(e))
+    except Exception as e:  # an extractor's bug on hostile input must not stop the batch
+        return _unreadable(row, f"extraction failed: {type(e).__name__}: {e}")
+    meta = metadata.read(matched.paragraphs)
+    findings = list(matched.findings)
+    if "year" not in o and meta.year is not None:
+        row["year"] = meta.year
+        findings += meta.findings
+    for key in ("agency", "title", "published_on"):
+        if row[key] is None:
+            row[key] = getattr(meta, key)
+    row["template_version"] = matched.template_version
+    row["status"] = "valid"  # until validation says otherwise
+    return Report(row, normalise.cell_rows(row["report_id"], row["year"], matched), findings)
+
+
+def _unreadable(row: dict, reason: str) -> Report:
+    return Report(row, {}, [Finding("document.unreadable", "error", reason, [], "template tables", None)])
+
+
+def _date(value) -> dt.date | None:
+    if value in (None, "") or isinstance(value, dt.date):
+        return value or None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def frame(dataset: str, rows: list[dict], working: bool = False) -> pl.DataFrame:
+    s = schema(dataset)
+    if working:
+        s = pa.schema(list(s) + [pa.field(n, t) for n, t in _WORKING])
+    return pl.from_arrow(pa.Table.from_pylist(rows, schema=s))
+
+
+def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame]:
+    """Run every rule over the batch; set each report's status; return the batch's frames."""
+    readable = [r for r in reports if r.readable]
+    if readable:
+        cells = {d: frame(d, [c for r in readable for c in r.cells.get(d, [])], working=True)
+                 for d in CELL_DATASETS if d != "narratives"}
+        judged = validate.validate(cells, frame("reports", [r.row for r in readable]))
+        for r in readable:
+            r.findings += judged[r.row["report_id"]]
+    finding_rows = []
+    for r in reports:
+        errors = sum(f.severity == "error" for f in r.findings)
+        r.row["error_count"], r.row["warning_count"] = errors, len(r.findings) - errors
+        if r.readable:
+            r.row["status"] = "invalid" if errors else "valid"
+        finding_rows += [dict(f.row(r.row["report_id"], r.row["year"]), run_id=run_id) for f in r.findings]
+    out = {"reports": frame("reports", [r.row for r in reports]), "findings": frame("findings", finding_rows)}
+    for d in CELL_DATASETS:
+        out[d] = frame(d, [c for r in readable for c in r.cells.get(d, [])])
+    return out
+
+
+def process_batch(sources: list[Source], run_id: str, default_year: int | None = None) -> dict[str, pl.DataFrame]:
+    reports = [process_document(s, run_id, default_year) for s in sources]
+    # the same bytes under two names are one report (the key is report_id)
+    unique = list({r.row["report_id"]: r for r in reports}.values())
+    return validate_batch(unique, run_id)
+
+
+__all__ = ["Report", "process_document", "process_batch", "validate_batch", "frame", "DATASETS"]

@@ -1,0 +1,111 @@
+"""Hive-partitioned Parquet: stable file names, atomic partition writes, no duplicate reports.
+
+Layout: WAREHOUSE/<dataset>/year=<YYYY>/data.parquet, invalid reports' cells under
+WAREHOUSE/quarantine/<dataset>/..., the dictionary in WAREHOUSE/dictionary/dictionary.parquet.
+Publishing a report first removes every row it had anywhere (its year or status may have
+changed), then writes its new rows; each partition file is replaced atomically (write a hidden
+temporary file, then rename), so a crash leaves the previous partition as it was.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
+from nianbao.template import template
+
+FILE = "data.parquet"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+def partition_dir(root: Path, dataset: str, year: int | None, quarantine: bool = False) -> Path:
+    base = root / "quarantine" / dataset if quarantine else root / dataset
+    return base / f"{PARTITION}={NULL_PARTITION if year is None else int(year)}"
+
+
+@contextmanager
+def locked(root: Path) -> Iterator[None]:
+    """One writer per warehouse at a time: a second run waits rather than interleaving writes."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def write_atomic(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _arrow(dataset: str, df: pl.DataFrame) -> pa.Table:
+    return df.to_arrow().select(schema(dataset).names).cast(schema(dataset))
+
+
+def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """Merge one set of frames (as validate_batch returns them) into the warehouse."""
+    root = Path(root)
+    reports = frames["reports"]
+    ids = pa.array(reports["report_id"].to_list(), pa.string())
+    valid = set(reports.filter(pl.col("status") == "valid")["report_id"].to_list())
+    targets: dict[Path, list[pa.Table]] = {}
+
+    def add(dataset: str, df: pl.DataFrame, quarantine: bool = False):
+        table = _arrow(dataset, df)
+        for year in pc.unique(table[PARTITION]).to_pylist():
+            part = table.filter(pc.is_null(table[PARTITION]) if year is None else pc.equal(table[PARTITION], year))
+            targets.setdefault(partition_dir(root, dataset, year, quarantine) / FILE, []).append(
+                part.drop_columns([PARTITION]))
+
+    for dataset in ("reports", "findings"):
+        add(dataset, frames[dataset])
+    for dataset in CELL_DATASETS:
+        df = frames[dataset]
+        add(dataset, df.filter(pl.col("report_id").is_in(list(valid))))
+        add(dataset, df.filter(~pl.col("report_id").is_in(list(valid))), quarantine=True)
+    with locked(root):
+        # every existing file holding one of these reports is rewritten without them
+        for dataset in ("reports", "findings", *CELL_DATASETS):
+            for base in (root / dataset, root / "quarantine" / dataset):
+                for path in base.glob(f"{PARTITION}=*/{FILE}"):
+                    targets.setdefault(path, [])
+        written = 0
+        for path, parts in sorted(targets.items()):
+            dataset = path.parent.parent.name
+            file_schema = schema(dataset, with_partition=False)
+            old = pq.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
+            kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
+            if not parts and kept.num_rows == old.num_rows:
+                continue  # untouched
+            new = pa.concat_tables([kept, *parts]).sort_by([(k, "ascending") for k in _sort_keys(dataset)])
+            if new.num_rows == 0:
+                path.unlink(missing_ok=True)
+                continue
+            write_atomic(new, path)
+            written += 1
+        write_dictionary(root)
+    return {"files_written": written}
+
+
+def _sort_keys(dataset: str) -> list[str]:
+    return [k for k in KEYS[dataset] if k != "cells"]
+
+
+def write_dictionary(root: Path) -> None:
+    write_atomic(pa.Table.from_pylist(template().dictionary_rows(), schema=DICTIONARY),
+                 root / "dictionary" / "dictionary.parquet")

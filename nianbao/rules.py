@@ -1,0 +1,146 @@
+"""The contract's rules, read from template.toml, as check frames and Great Expectations suites.
+
+Each rule becomes (1) a check frame derived from the batch's cells, one row per thing the rule
+checks, with the columns its expectations look at plus `report_id`, `cells`, `expected`,
+`observed` for the finding, and (2) an expectation suite over that frame (expectations/<rule>.json).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import polars as pl
+
+from nianbao.template import template
+
+CHECK_COLUMNS = ["report_id", "cells", "expected", "observed", "message"]
+
+
+def expectations(rule: dict) -> list[dict]:
+    """The GX expectations (type and kwargs) a rule's check frame must meet."""
+    kind = rule["kind"]
+    if kind == "sum":
+        return [{"type": "expect_column_pair_values_to_be_equal",
+                 "kwargs": {"column_A": "left", "column_B": "right", "ignore_row_if": "either_value_is_missing"}}]
+    if kind == "complete":
+        return [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "number"}}]
+    if kind == "value_range":
+        # `allowed` is the nearest value the cell's kind admits; a cell meets the rule when it is that value
+        return [{"type": "expect_column_pair_values_to_be_equal",
+                 "kwargs": {"column_A": "number", "column_B": "allowed", "ignore_row_if": "either_value_is_missing"}}]
+    if kind == "metadata":
+        out = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": rule["column"]}}]
+        if "min" in rule:
+            out.append({"type": "expect_column_values_to_be_between",
+                        "kwargs": {"column": rule["column"], "min_value": rule["min"],
+                                   "max_value": {"$PARAMETER": "current_year"}}})
+        return out
+    raise ValueError(f"unknown rule kind {kind!r} in template.toml")
+
+
+def check_frame(rule: dict, cells: dict[str, pl.DataFrame], reports: pl.DataFrame) -> pl.DataFrame:
+    """The rows a rule checks, for every readable report of a batch."""
+    kind = rule["kind"]
+    if kind == "sum":
+        return _sum_frame(rule, cells[rule["dataset"]])
+    if kind == "complete":
+        frames = [_cell_frame(d, cells[d]).select(["report_id", "cell", "number", "raw"]) for d in rule["datasets"]]
+        f = pl.concat(frames)
+        return f.with_columns(
+            cells=pl.concat_list(pl.col("cell")),
+            expected=pl.lit("a number"),
+            observed=pl.when(pl.col("raw").is_null()).then(pl.lit("no cell printed")).otherwise(pl.col("raw")),
+            message=pl.format("{} is blank or not a number", pl.col("cell")),
+        ).select([*CHECK_COLUMNS, "number"])
+    if kind == "value_range":
+        return _range_frame(rule, cells)
+    if kind == "metadata":
+        col = rule["column"]
+        return reports.select(
+            "report_id",
+            cells=pl.concat_list(pl.lit(f"reports:{col}")),
+            expected=pl.lit(f"a known {col}" + (f" from {rule['min']} to {current_year()}" if "min" in rule else "")),
+            observed=pl.col(col).cast(pl.String),
+            message=pl.lit(f"the report's {col} could not be read" if "min" not in rule
+                           else f"the report's {col} is unknown or out of range"),
+            **{col: pl.col(col)},
+        )
+    raise ValueError(kind)
+
+
+def current_year() -> int:
+    return dt.date.today().year
+
+
+_CELL_KEYS = {"active_disclosure": ("item", "metric"), "applications": ("row", "applicant"),
+              "reviews_litigation": ("proceeding", "outcome")}
+
+
+def _cell_frame(dataset: str, f: pl.DataFrame) -> pl.DataFrame:
+    a, b = _CELL_KEYS[dataset]
+    return f.with_columns(cell=pl.format(f"{dataset}:{{}}/{{}}", pl.col(a), pl.col(b)))
+
+
+def _sum_frame(rule: dict, f: pl.DataFrame) -> pl.DataFrame:
+    t = template()
+    along, per = rule["along"], rule["per"]
+    expand = lambda codes: [c for code in codes for c in (t.result_rows if code == "@result" else [code])]
+    left, right = expand(rule["left"]), expand(rule["right"])
+    f = _cell_frame(rule["dataset"], f)
+
+    def side(codes: list[str], name: str) -> pl.DataFrame:
+        part = f.filter(pl.col(along).is_in(codes))
+        return part.group_by(["report_id", per], maintain_order=True).agg(
+            # a blank cell leaves the sum unknown: cells.complete reports it, this rule does not guess
+            pl.when(pl.col("number").is_null().any()).then(None).otherwise(pl.col("number").sum()).alias(name),
+            pl.col("cell").alias(f"{name}_cells"),
+        )
+
+    joined = side(left, "left").join(side(right, "right"), on=["report_id", per], how="inner")
+    return joined.select(
+        "report_id",
+        cells=pl.concat_list("left_cells", "right_cells"),
+        expected=pl.col("right").map_elements(_fmt, return_dtype=pl.String),
+        observed=pl.col("left").map_elements(_fmt, return_dtype=pl.String),
+        message=pl.format(f"{rule['id']} ({per} {{}}): {' + '.join(rule['left'])} = {{}}, "
+                          f"{' + '.join(rule['right'])} = {{}}", pl.col(per),
+                          pl.col("left").map_elements(_fmt, return_dtype=pl.String),
+                          pl.col("right").map_elements(_fmt, return_dtype=pl.String)),
+        left=pl.col("left"),
+        right=pl.col("right"),
+    )
+
+
+def _range_frame(rule: dict, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    t = template()
+    frames = []
+    for dataset in rule["datasets"]:
+        f = _cell_frame(dataset, cells[dataset])
+        kind = (pl.col("metric").replace_strict(t.metric_kind, default="count") if dataset == "active_disclosure"
+                else pl.lit("count"))
+        frames.append(f.with_columns(kind=kind).select(["report_id", "cell", "number", "raw", "kind"]))
+    f = pl.concat(frames)
+    n = pl.col("number")
+    allowed = (pl.when(pl.col("kind") == "amount").then(pl.max_horizontal(n, 0.0))
+               .when(pl.col("kind") == "signed_count").then(n.round(0))
+               .otherwise(pl.max_horizontal(n.round(0), 0.0)))
+    return f.with_columns(allowed=allowed).select(
+        "report_id",
+        cells=pl.concat_list("cell"),
+        expected=pl.when(pl.col("kind") == "amount").then(pl.lit("a number >= 0"))
+        .when(pl.col("kind") == "signed_count").then(pl.lit("an integer"))
+        .otherwise(pl.lit("an integer >= 0")),
+        observed=pl.col("raw"),
+        message=pl.format("{} holds {}, which is not {}", pl.col("cell"), pl.col("raw"),
+                          pl.when(pl.col("kind") == "amount").then(pl.lit("a number >= 0"))
+                          .when(pl.col("kind") == "signed_count").then(pl.lit("an integer"))
+                          .otherwise(pl.lit("an integer >= 0"))),
+        number=n,
+        allowed=pl.col("allowed"),
+    )
+
+
+def _fmt(x: float | None) -> str | None:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return str(int(x)) if float(x).is_integer() else repr(x)

@@ -1,0 +1,86 @@
+"""The datasets' schemas: one definition for the Parquet files, the in-memory frames and the docs."""
+from __future__ import annotations
+
+import pyarrow as pa
+
+# dataset -> [(column, arrow type, meaning)]; `year` is the partition column (path only in files).
+DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
+    "reports": [
+        ("report_id", pa.string(), "sha256 hex of the document's bytes"),
+        ("year", pa.int16(), "the year reported on (统计年度)"),
+        ("agency", pa.string(), "the reporting body as the report names it"),
+        ("region_code", pa.string(), "6-digit 行政区划代码 where known"),
+        ("title", pa.string(), "the report's title"),
+        ("source_uri", pa.string(), "the URL or path it came from, as given"),
+        ("source_format", pa.string(), "pdf, docx, doc, wps, html, txt"),
+        ("template_version", pa.string(), "2021, 2019, mixed or unknown"),
+        ("status", pa.string(), "valid, invalid or unreadable"),
+        ("error_count", pa.int32(), "error-level findings"),
+        ("warning_count", pa.int32(), "warning-level findings"),
+        ("published_on", pa.date32(), "date printed on the report or given in the manifest"),
+        ("fetched_at", pa.timestamp("us", tz="UTC"), "when the document's bytes were read"),
+        ("ingested_at", pa.timestamp("us", tz="UTC"), "when this run ingested it"),
+        ("run_id", pa.string(), "the Prefect flow run id"),
+        ("pipeline_version", pa.string(), "the project's version"),
+    ],
+    "active_disclosure": [
+        ("report_id", pa.string(), "sha256 of the document"),
+        ("year", pa.int16(), "the year reported on"),
+        ("item", pa.string(), "section 二 row code (see dictionary)"),
+        ("metric", pa.string(), "section 二 column code (see dictionary)"),
+        ("value", pa.decimal128(18, 6), "the number; null where blank or not a number"),
+        ("raw", pa.string(), "the cell's text as printed; null where no cell was printed"),
+    ],
+    "applications": [
+        ("report_id", pa.string(), "sha256 of the document"),
+        ("year", pa.int16(), "the year reported on"),
+        ("row", pa.string(), "section 三 row code (see dictionary)"),
+        ("applicant", pa.string(), "section 三 column code (see dictionary)"),
+        ("value", pa.int64(), "the count; null where blank or not an integer"),
+        ("raw", pa.string(), "the cell's text as printed; null where no cell was printed"),
+    ],
+    "reviews_litigation": [
+        ("report_id", pa.string(), "sha256 of the document"),
+        ("year", pa.int16(), "the year reported on"),
+        ("proceeding", pa.string(), "review, litigation_direct, litigation_after_review"),
+        ("outcome", pa.string(), "upheld, corrected, other, pending, total"),
+        ("value", pa.int64(), "the count; null where blank or not an integer"),
+        ("raw", pa.string(), "the cell's text as printed; null where no cell was printed"),
+    ],
+    "narratives": [
+        ("report_id", pa.string(), "sha256 of the document"),
+        ("year", pa.int16(), "the year reported on"),
+        ("section", pa.string(), "overview, problems, other_matters"),
+        ("text", pa.string(), "the section's text, paragraphs separated by newlines"),
+    ],
+    "findings": [
+        ("report_id", pa.string(), "sha256 of the document"),
+        ("year", pa.int16(), "the year reported on"),
+        ("rule_id", pa.string(), "the rule broken (see dictionary)"),
+        ("severity", pa.string(), "error or warning"),
+        ("message", pa.string(), "what is wrong, in words"),
+        ("cells", pa.list_(pa.string()), "the cells involved, as dataset:row/column"),
+        ("expected", pa.string(), "the value the rule expects"),
+        ("observed", pa.string(), "the value the report prints"),
+        ("run_id", pa.string(), "the Prefect flow run id"),
+    ],
+}
+CELL_DATASETS = ["active_disclosure", "applications", "reviews_litigation", "narratives"]
+KEYS = {
+    "reports": ["report_id"],
+    "active_disclosure": ["report_id", "item", "metric"],
+    "applications": ["report_id", "row", "applicant"],
+    "reviews_litigation": ["report_id", "proceeding", "outcome"],
+    "narratives": ["report_id", "section"],
+    "findings": ["report_id", "rule_id", "cells"],
+}
+PARTITION = "year"
+
+DICTIONARY = pa.schema([
+    ("dataset", pa.string()), ("column", pa.string()), ("code", pa.string()), ("label", pa.string()),
+    ("variants", pa.list_(pa.string())), ("template_versions", pa.list_(pa.string())), ("severity", pa.string()),
+])
+
+
+def schema(dataset: str, with_partition: bool = True) -> pa.Schema:
+    return pa.schema([(name, typ) for name, typ, _ in DATASETS[dataset] if with_partition or name != PARTITION])
