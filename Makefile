@@ -1,0 +1,28 @@
+# `make demo` sets everything up and ingests the bundled samples; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export GX_ANALYTICS_ENABLED ?= false
+
+.PHONY: demo test install suites
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+# The samples hold an invalid and an unreadable report on purpose: exit code 1 is the expected outcome.
+demo: $(STAMP)
+	$(BIN)/nianbao ingest data/samples --out data/warehouse || test $$? -eq 1
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Regenerate the Great Expectations suites in expectations/ from nianbao/template.toml.
+suites: $(STAMP)
+	$(BIN)/python -m nianbao.validate

@@ -1,0 +1,1 @@
+"""Prefect flows. `python -m flows ingest ...` is the `nianbao` command."""
