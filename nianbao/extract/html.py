@@ -1,0 +1,234 @@
+"""HTML pages (published reports, Word's "save as HTML"): tables and the text around them.
+
+- Encoding: a BOM, else the bytes if they are valid UTF-8, else the declared charset (HTTP
+  Content-Type, then <meta>) if it decodes cleanly, else charset-normalizer's guess. GBK pages
+  that declare UTF-8 are common; every GB charset is read as gb18030, their superset.
+- Chrome (script, style, nav, header, footer, ...) is dropped before reading.
+- Tables: rowspan/colspan expanded, a span's first position holds the text and the rest "".
+  A table holding another table, or a single cell, is page layout (old CMS templates nest the
+  report in them): its cells are read as text around tables, so the inner tables become Tables.
+- Text outside tables: one Paragraph per block-level element; <br> also ends one.
+- Cell text: block elements and <br> give line breaks; &nbsp; and other padding are spaces,
+  collapsed and stripped. Word wraps long source lines anywhere, so a newline between two
+  Chinese characters in the source is dropped rather than read as a space.
+"""
+from __future__ import annotations
+
+import codecs
+import re
+
+import lxml.html
+from lxml import etree
+
+from nianbao.document import Block, Paragraph, Table, Unreadable
+
+_DROP = {"script", "style", "nav", "header", "footer", "noscript", "template", "head", "iframe",
+         "object", "select", "button", "title", "meta", "link"}
+_BLOCK = {"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
+          "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "form", "h1", "h2", "h3",
+          "h4", "h5", "h6", "hr", "html", "li", "main", "menu", "ol", "p", "pre", "section",
+          "summary", "ul", "caption", "td", "th", "tr", "tbody", "thead", "tfoot", "table"}
+_MAX_SPAN = 1000  # HTML caps colspan at 1000; a corrupt span must not blow a row up
+_GB = {"gb2312", "gbk", "gb18030", "x-gbk", "gb_2312-80", "cp936", "euc-cn", "hz-gb-2312"}
+_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+_WRAP = re.compile(rf"(?<=[{_CJK}])[ \t\r]*\n\s*(?=[{_CJK}])")
+_BREAK = "\ue000"  # a line break made by markup, kept apart from newlines in the source
+
+
+def parse(data: bytes, content_type: str | None = None) -> list[Block]:
+    text = decode(data, content_type)
+    if not text.strip():
+        raise Unreadable("empty HTML document")
+    # Re-encoded so lxml reads exactly the text decoded here, not whatever <meta> says.
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+    try:
+        root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
+    except (etree.ParserError, ValueError) as e:
+        raise Unreadable(f"not a readable HTML document: {e}") from e
+    walker = _Walker()
+    walker.block(root)
+    walker.flush()
+    return walker.blocks
+
+
+# ---------------------------------------------------------------- encoding
+
+def _codec(name: str | bytes | None) -> str | None:
+    """A Python codec for a charset label, GB labels as gb18030; None when unknown."""
+    if not name:
+        return None
+    name = (name.decode("ascii", "ignore") if isinstance(name, bytes) else name).strip().strip("\"'").lower()
+    if name in _GB:
+        return "gb18030"
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def _clean(data: bytes, codec: str | None) -> str | None:
+    """`data` decoded with `codec`, or None when that fails or needs replacement characters."""
+    if codec is None:
+        return None
+    try:
+        text = data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    return None if "\ufffd" in text else text
+
+
+def decode(data: bytes, content_type: str | None = None) -> str:
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    # Non-ASCII text that is valid UTF-8 is UTF-8 whatever the page claims: GBK text almost never is.
+    if (text := _clean(data, "utf-8")) is not None:
+        return text
+    declared = []
+    if content_type and (m := re.search(r"charset\s*=\s*([-\w.:\"']+)", content_type, re.IGNORECASE)):
+        declared.append(_codec(m.group(1)))
+    declared += [_codec(m.group(1)) for m in _CHARSET.finditer(data[:4096])]
+    for codec in declared:
+        if codec not in (None, "utf-8") and (text := _clean(data, codec)) is not None:
+            return text
+    from charset_normalizer import from_bytes  # only the pages whose declarations lie pay for it
+
+    best = from_bytes(data).best()
+    guess = _codec(best.encoding) if best is not None else None
+    return _clean(data, guess) or data.decode(guess or "gb18030", errors="replace")
+
+
+# ---------------------------------------------------------------- structure
+
+def _tag(el) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+class _Walker:
+    def __init__(self):
+        self.blocks: list[Block] = []
+        self.buf: list[str] = []
+        self.where = ""
+        self.n_table = 0
+
+    def add(self, text: str | None, el) -> None:
+        if text:
+            if not self.buf:
+                self.where = f"line {el.sourceline}"
+            self.buf.append(text)
+
+    def flush(self) -> None:
+        for line in _tidy("".join(self.buf)).split("\n"):
+            if line:
+                self.blocks.append(Paragraph(line, self.where))
+        self.buf = []
+
+    def block(self, el) -> None:
+        """`el`'s content as text around tables."""
+        self.add(el.text, el)
+        for child in el:
+            tag = _tag(child)
+            if tag in _DROP or not tag:
+                pass
+            elif tag == "br":
+                self.flush()
+            elif tag == "table":
+                self.flush()
+                self.table(child)
+            elif tag in _BLOCK:
+                self.flush()
+                self.block(child)
+                self.flush()
+            else:
+                self.block(child)  # inline: its text runs on in the same paragraph
+            self.add(child.tail, el)
+
+    def table(self, el) -> None:
+        rows = _rows(el)
+        cells = [c for tr in rows for c in _cells(tr)]
+        for caption in el.findall("caption"):  # often the section heading
+            self.block(caption)
+            self.flush()
+        if len(cells) <= 1 or el.find(".//table") is not None:
+            for cell in cells:  # layout: see the module docstring
+                self.block(cell)
+                self.flush()
+            return
+        self.n_table += 1
+        table = Table(rows=_grid(rows))
+        table.where = [f"table {self.n_table} row {r}" for r in range(1, len(table.rows) + 1)]
+        self.blocks.append(table)
+
+
+def _rows(table) -> list:
+    """The table's own rows (not a nested table's), in source order."""
+    out = []
+    for child in table:
+        tag = _tag(child)
+        if tag == "tr":
+            out.append(child)
+        elif tag in ("thead", "tbody", "tfoot"):
+            out.extend(c for c in child if _tag(c) == "tr")
+    return out
+
+
+def _cells(tr) -> list:
+    return [c for c in tr if _tag(c) in ("td", "th")]
+
+
+def _span(cell, attr: str) -> int:
+    try:
+        return int(re.match(r"\s*(\d+)", cell.get(attr, "")).group(1))
+    except (AttributeError, ValueError):
+        return 1
+
+
+def _grid(rows) -> list[list[str]]:
+    grid: list[list[str | None]] = [[] for _ in rows]
+    for r, tr in enumerate(rows):
+        c = 0
+        for cell in _cells(tr):
+            while c < len(grid[r]) and grid[r][c] is not None:  # taken by a rowspan from above
+                c += 1
+            colspan = max(1, min(_span(cell, "colspan"), _MAX_SPAN))
+            rowspan = _span(cell, "rowspan")
+            rowspan = len(rows) - r if rowspan == 0 else max(1, min(rowspan, len(rows) - r))  # 0: to the end
+            for dr in range(rowspan):
+                line = grid[r + dr]
+                line.extend([None] * (c + colspan - len(line)))
+                for dc in range(colspan):
+                    line[c + dc] = ""
+            grid[r][c] = _cell_text(cell)
+            c += colspan
+    return [["" if v is None else v for v in line] for line in grid]
+
+
+def _cell_text(cell) -> str:
+    parts: list[str] = []
+
+    def walk(el):
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            tag = _tag(child)
+            if tag == "br":
+                parts.append(_BREAK)
+            elif tag and tag not in _DROP:
+                block = tag in _BLOCK
+                if block:
+                    parts.append(_BREAK)
+                walk(child)
+                if block:
+                    parts.append(_BREAK)
+            if child.tail:
+                parts.append(child.tail)
+
+    walk(cell)
+    return _tidy("".join(parts))
+
+
+def _tidy(text: str) -> str:
+    """Source whitespace (padding, &nbsp;, wrapping) collapsed; markup's line breaks kept as "\\n"."""
+    text = re.sub(r"\s+", " ", _WRAP.sub("", text))  # \s covers nbsp and the ideographic space
+    return "\n".join(line for part in text.split(_BREAK) if (line := part.strip()))
