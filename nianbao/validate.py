@@ -62,7 +62,8 @@ def _gx():
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     if _context is None:
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        for name in ("great_expectations", "great_expectations.data_context.types.base"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         ctx = gx.get_context(mode="ephemeral")
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
         asset = ctx.data_sources.add_pandas("nianbao").add_dataframe_asset("checks")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from nianbao.document import Block, Unreadable
-from nianbao.extract import text
+from nianbao.extract import docx, html, pdf, text
 
 FORMATS = ("pdf", "docx", "doc", "wps", "html", "txt")
 _SUFFIX = {".htm": "html", ".html": "html", ".shtml": "html", ".text": "txt"}
@@ -30,4 +30,10 @@ def sniff(data: bytes, name: str = "") -> str | None:
 def extract(data: bytes, fmt: str) -> list[Block]:
     if fmt == "txt":
         return text.parse(text.decode(data))
+    if fmt == "pdf":
+        return pdf.parse(data)
+    if fmt == "docx":
+        return docx.parse(data)
+    if fmt == "html":
+        return html.parse(data)
     raise Unreadable(f"no extractor for {fmt} documents yet")

@@ -63,7 +63,8 @@ def _check_zip(data: bytes) -> None:
         raise Unreadable(f"DOCX refused: {total} bytes uncompressed (limit {MAX_TOTAL})")
     for i in infos:
         if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
-            raise Unreadable(f"DOCX refused: {i.filename} inflates {i.file_size // max(i.compress_size, 1)}x (zip bomb?)")
+            ratio = i.file_size // max(i.compress_size, 1)
+            raise Unreadable(f"DOCX refused: {i.filename} inflates {ratio}x (zip bomb?)")
     if "[Content_Types].xml" not in zf.namelist():
         raise Unreadable("not a DOCX: a zip archive without [Content_Types].xml")
     # lxml is told not to resolve entities, but a DTD has no business in OOXML: refuse outright
@@ -133,8 +134,9 @@ def _val(el, path: str, default=None):
 
 
 def _int(value, default: int = 0) -> int:
+    """A span or skip count; Word tables have at most 63 columns, so a corrupt one is capped."""
     try:
-        return max(0, min(int(value), 1000))  # a corrupt span must not blow a row up
+        return max(0, min(int(value), 64))
     except (TypeError, ValueError):
         return default
 
@@ -162,10 +164,5 @@ def _text(p) -> str:
     for el in p.iter(*_TEXT):
         if any(a.tag in _SKIP for a in el.iterancestors()):
             continue
-        if el.tag == _W + "t":
-            out.append(el.text or "")
-        elif el.tag == _W + "br" and el.get(_W + "type") == "page":
-            out.append("\n")
-        else:
-            out.append(_TEXT[el.tag])
+        out.append(el.text or "" if el.tag == _W + "t" else _TEXT[el.tag])
     return "".join(out)

@@ -1,9 +1,10 @@
 """HTML pages (published reports, Word's "save as HTML"): tables and the text around them.
 
 - Encoding: a BOM, else the bytes if they are valid UTF-8, else the declared charset (HTTP
-  Content-Type, then <meta>) if it decodes cleanly, else charset-normalizer's guess. GBK pages
-  that declare UTF-8 are common; every GB charset is read as gb18030, their superset.
-- Chrome (script, style, nav, header, footer, ...) is dropped before reading.
+  Content-Type, then <meta>; Latin-1 is a server default, not a declaration) if it decodes
+  cleanly, else charset-normalizer's guess. GBK pages that declare UTF-8 are common; every GB
+  charset is read as gb18030, their superset (pages labelled gb2312 print GBK-only characters).
+- Chrome (script, style, nav, the page's header and footer, ...) is not read.
 - Tables: rowspan/colspan expanded, a span's first position holds the text and the rest "".
   A table holding another table, or a single cell, is page layout (old CMS templates nest the
   report in them): its cells are read as text around tables, so the inner tables become Tables.
@@ -29,7 +30,10 @@ _BLOCK = {"address", "article", "aside", "blockquote", "body", "center", "dd", "
           "h4", "h5", "h6", "hr", "html", "li", "main", "menu", "ol", "p", "pre", "section",
           "summary", "ul", "caption", "td", "th", "tr", "tbody", "thead", "tfoot", "table"}
 _MAX_SPAN = 1000  # HTML caps colspan at 1000; a corrupt span must not blow a row up
-_GB = {"gb2312", "gbk", "gb18030", "x-gbk", "gb_2312-80", "cp936", "euc-cn", "hz-gb-2312"}
+_MAX_CELLS = 500_000  # grid positions in one table; the template has ~400
+_GB = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn"}
+# Servers default to Latin-1 in Content-Type (Tomcat, old IIS); no Chinese report is written in it.
+_NOT_TRUSTED = {"iso8859-1", "cp1252", "ascii"}
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 _WRAP = re.compile(rf"(?<=[{_CJK}])[ \t\r]*\n\s*(?=[{_CJK}])")
@@ -59,12 +63,11 @@ def _codec(name: str | bytes | None) -> str | None:
     if not name:
         return None
     name = (name.decode("ascii", "ignore") if isinstance(name, bytes) else name).strip().strip("\"'").lower()
-    if name in _GB:
-        return "gb18030"
     try:
-        return codecs.lookup(name).name
+        codec = codecs.lookup(name).name
     except LookupError:
-        return None
+        codec = None
+    return "gb18030" if name in _GB or codec in _GB else codec
 
 
 def _clean(data: bytes, codec: str | None) -> str | None:
@@ -79,7 +82,8 @@ def _clean(data: bytes, codec: str | None) -> str | None:
 
 
 def decode(data: bytes, content_type: str | None = None) -> str:
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                       (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             return data.decode(codec, errors="replace")
     # Non-ASCII text that is valid UTF-8 is UTF-8 whatever the page claims: GBK text almost never is.
@@ -90,7 +94,7 @@ def decode(data: bytes, content_type: str | None = None) -> str:
         declared.append(_codec(m.group(1)))
     declared += [_codec(m.group(1)) for m in _CHARSET.finditer(data[:4096])]
     for codec in declared:
-        if codec not in (None, "utf-8") and (text := _clean(data, codec)) is not None:
+        if codec not in (None, "utf-8", *_NOT_TRUSTED) and (text := _clean(data, codec)) is not None:
             return text
     from charset_normalizer import from_bytes  # only the pages whose declarations lie pay for it
 
@@ -100,6 +104,11 @@ def decode(data: bytes, content_type: str | None = None) -> str:
 
 
 # ---------------------------------------------------------------- structure
+
+def _in_article(el) -> bool:
+    """An <article>'s own <header> carries its title (metadata reads it); the page's is chrome."""
+    return el.tag in ("header", "footer") and next(el.iterancestors("article", "main"), None) is not None
+
 
 def _tag(el) -> str:
     return el.tag.lower() if isinstance(el.tag, str) else ""
@@ -115,7 +124,7 @@ class _Walker:
     def add(self, text: str | None, el) -> None:
         if text:
             if not self.buf:
-                self.where = f"line {el.sourceline}"
+                self.where = f"line {el.sourceline or '?'}"
             self.buf.append(text)
 
     def flush(self) -> None:
@@ -129,7 +138,7 @@ class _Walker:
         self.add(el.text, el)
         for child in el:
             tag = _tag(child)
-            if tag in _DROP or not tag:
+            if not tag or (tag in _DROP and not _in_article(child)):
                 pass
             elif tag == "br":
                 self.flush()
@@ -186,6 +195,7 @@ def _span(cell, attr: str) -> int:
 
 def _grid(rows) -> list[list[str]]:
     grid: list[list[str | None]] = [[] for _ in rows]
+    filled = 0
     for r, tr in enumerate(rows):
         c = 0
         for cell in _cells(tr):
@@ -194,6 +204,9 @@ def _grid(rows) -> list[list[str]]:
             colspan = max(1, min(_span(cell, "colspan"), _MAX_SPAN))
             rowspan = _span(cell, "rowspan")
             rowspan = len(rows) - r if rowspan == 0 else max(1, min(rowspan, len(rows) - r))  # 0: to the end
+            filled += rowspan * colspan
+            if filled > _MAX_CELLS:
+                raise Unreadable(f"a table of more than {_MAX_CELLS} cells (spans out of range?)")
             for dr in range(rowspan):
                 line = grid[r + dr]
                 line.extend([None] * (c + colspan - len(line)))

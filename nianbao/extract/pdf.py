@@ -58,7 +58,7 @@ def _parse(pdf) -> list[Block]:
     if sum(c.startswith("(cid:") for c in chars) > len(chars) / 2:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
     blocks: list[Block] = []
-    previous: Table | None = None  # the last table, if nothing but page furniture followed it
+    previous: Table | None = None  # the last table, while nothing but page furniture follows it
     for n, (page, text) in enumerate(zip(pdf.pages, texts), 1):
         squashed = re.sub(r"\s+", "", text)
         tables = _tables(page) if any(w in squashed for w in _TABLE_WORDS) else []
@@ -70,16 +70,18 @@ def _parse(pdf) -> list[Block]:
             lines = _join_title(lines)
         items += [(ln["top"], ln) for ln in lines]
         items.sort(key=lambda item: item[0])
-        for i, (_, item) in enumerate(items):
+        carried, previous = previous, None  # a table the page before ended with may go on here
+        for _, item in items:
             if isinstance(item, dict):
-                blocks.append(Paragraph(item["text"].strip(), f"page {n}"))
-                if not _PAGE_NUMBER.match(item["text"]):
-                    previous = None
+                if not _PAGE_NUMBER.match(item["text"]):  # page furniture, not the report's text
+                    blocks.append(Paragraph(item["text"].strip(), f"page {n}"))
+                    carried = previous = None
                 continue
             rows = [[_cell(c) for c in row] for row in item.extract()]
             rows = [r for r in rows if any(c.strip() for c in r)]
-            if previous is not None and i == 0 and rows and _continues(previous.rows[-1], rows[0]):
-                previous.rows[-1] = [_join(a, b) for a, b in zip(previous.rows[-1], rows.pop(0))]
+            if carried is not None and rows and _continues(carried.rows[-1], rows[0]):
+                carried.rows[-1] = [_join(a, b) for a, b in zip(carried.rows[-1], rows.pop(0))]
+            carried = None
             if rows:
                 previous = Table(rows, [f"page {n}"] * len(rows))
                 blocks.append(previous)
@@ -89,11 +91,12 @@ def _parse(pdf) -> list[Block]:
 def _tables(page):
     """The page's ruled tables, from visible rules plus the rules a page break left out."""
     def visible(o):
-        # WPS's white backgrounds: filled, not stroked, white (gray 1 or RGB 1,1,1).
+        # WPS's white backgrounds: filled, not stroked, white (gray 1, RGB 1 1 1 or CMYK 0 0 0 0).
         if o.get("object_type") == "rect" and o.get("fill") and not o.get("stroke"):
             colour = o.get("non_stroking_color")
-            colour = colour if isinstance(colour, (tuple, list)) else (colour,)
-            return not (colour and all(v == 1 for v in colour if isinstance(v, (int, float))))
+            colour = tuple(colour) if isinstance(colour, (tuple, list)) else (colour,)
+            if all(isinstance(v, (int, float)) for v in colour):
+                return colour not in ((1,), (1, 1, 1), (0, 0, 0, 0))
         return True
 
     clean = page.filter(visible)

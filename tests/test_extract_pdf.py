@@ -1,0 +1,292 @@
+"""nianbao.extract.pdf: real WPS-printed reports (cell-exact), generated awkward cases, failures."""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from nianbao.document import Paragraph, Table, Unreadable
+from nianbao.extract import pdf
+from nianbao.match import match
+from nianbao.metadata import read
+from nianbao.template import template
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+import make_pdf  # noqa: E402
+
+REAL = Path("/work/shared/corpus/real")
+HZQ2023 = REAL / "zxj6827111-blip__KIROGOVCOMPARE/hzq2023_working.pdf"
+HZQ2024 = REAL / "zxj6827111-blip__KIROGOVCOMPARE/hzq2024_working.pdf"
+SZFGS2024 = REAL / "zxj6827111-blip__govnianbao/szfgs2024.pdf"
+
+
+@cache
+def _blocks(source) -> list:
+    data = source.read_bytes() if isinstance(source, Path) else source()
+    return pdf.parse(data)
+
+
+def _real(path: Path):
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return _blocks(path)
+
+
+def _applications(m) -> dict[str, list[str | None]]:
+    cols = template().applicants
+    cells = {c.key: c.raw for c in m.applications}
+    rows = dict.fromkeys(k[0] for k in cells)
+    return {r: [cells[(r, c)] for c in cols] for r in rows}
+
+
+def _reviews(m) -> list[str | None]:
+    return [c.raw for c in m.reviews_litigation]
+
+
+def _disclosure(m) -> dict[tuple[str, str], str | None]:
+    return {c.key: c.raw for c in m.active_disclosure}
+
+
+def only(n: int) -> list[str]:
+    """A row where only natural persons applied."""
+    return [str(n), "0", "0", "0", "0", "0", str(n)]
+
+
+ZERO = only(0)
+
+# ------------------------------------------------------------------ real reports, read off the pages
+
+# 2023 and 2024 print （六）其他处理 as one row (the 2019 layout) inside the 2021 table.
+HZQ2023_APPLICATIONS = {
+    "new": only(21), "carried_over": ZERO, "disclosed": ZERO, "partly_disclosed": only(4),
+    "withheld_state_secret": only(1), "withheld_prohibited": ZERO, "withheld_security_stability": ZERO,
+    "withheld_third_party": ZERO, "withheld_internal_affairs": ZERO, "withheld_process_info": only(1),
+    "withheld_enforcement_file": only(1), "withheld_admin_query": ZERO, "unavailable_not_held": only(10),
+    "unavailable_needs_creation": only(3), "unavailable_still_unclear": ZERO, "rejected_petition": only(1),
+    "rejected_duplicate": ZERO, "rejected_publication": ZERO, "rejected_excessive": ZERO,
+    "rejected_confirmation": ZERO, "other": ZERO, "handled_total": only(21), "carried_forward": ZERO,
+}
+HZQ2024_APPLICATIONS = {
+    "new": only(95), "carried_over": ZERO, "disclosed": only(50), "partly_disclosed": only(9),
+    "withheld_state_secret": ZERO, "withheld_prohibited": ZERO, "withheld_security_stability": only(1),
+    "withheld_third_party": ZERO, "withheld_internal_affairs": ZERO, "withheld_process_info": only(1),
+    "withheld_enforcement_file": only(1), "withheld_admin_query": ZERO, "unavailable_not_held": only(31),
+    "unavailable_needs_creation": only(1), "unavailable_still_unclear": ZERO, "rejected_petition": only(1),
+    "rejected_duplicate": ZERO, "rejected_publication": ZERO, "rejected_excessive": ZERO,
+    "rejected_confirmation": ZERO, "other": ZERO, "handled_total": only(95), "carried_forward": ZERO,
+}
+SZFGS2024_APPLICATIONS = {
+    "new": ["3001", "53", "0", "0", "61", "4", "3119"],
+    "carried_over": only(34),
+    "disclosed": ["1288", "21", "0", "0", "50", "3", "1362"],
+    "partly_disclosed": ["447", "7", "0", "0", "0", "0", "454"],
+    "withheld_state_secret": only(2),
+    "withheld_prohibited": ["30", "1", "0", "0", "0", "0", "31"],
+    "withheld_security_stability": only(5),
+    "withheld_third_party": only(6),
+    "withheld_internal_affairs": ["7", "1", "0", "0", "0", "0", "8"],
+    "withheld_process_info": only(12),
+    "withheld_enforcement_file": only(9),
+    "withheld_admin_query": only(105),
+    "unavailable_not_held": ["746", "12", "0", "0", "10", "1", "769"],
+    "unavailable_needs_creation": only(11),  # its group label 「（四）无|法提供」 is split by the page
+    "unavailable_still_unclear": only(1),
+    "rejected_petition": ["56", "6", "0", "0", "0", "0", "62"],
+    "rejected_duplicate": only(25),
+    "rejected_publication": ZERO,
+    "rejected_excessive": ZERO,
+    "rejected_confirmation": only(1),
+    "other_overdue_correction": ["67", "3", "0", "0", "1", "0", "71"],
+    "other_unpaid_fee": only(6),
+    "other_other": ["108", "2", "0", "0", "0", "0", "110"],
+    "handled_total": ["2932", "53", "0", "0", "61", "4", "3050"],
+    "carried_forward": only(103),
+}
+
+
+def _ad(reg, norm, licensing, penalty, coercion, fees):
+    out = {("regulations", m): v for m, v in zip(("issued", "repealed", "in_force"), reg)}
+    out |= {("normative_documents", m): v for m, v in zip(("issued", "repealed", "in_force"), norm)}
+    return out | {("licensing", "decisions"): licensing, ("penalty", "decisions"): penalty,
+                  ("coercion", "decisions"): coercion, ("fees", "amount_10k_yuan"): fees}
+
+
+REAL_CASES = {
+    "hzq2023": (HZQ2023, HZQ2023_APPLICATIONS,
+                "10 1 0 0 0 0 0 0 0 0 5 0 0 0 0",  # both 总计 0 as printed (see SOURCES.md)
+                _ad(("0", "0", "0"), ("0", "5", "5"), "550", "4119", "195", "7730.28"),
+                2023, "洪泽区人民政府"),
+    "hzq2024": (HZQ2024, HZQ2024_APPLICATIONS, "1 1 0 0 2 1 0 0 0 1 2 0 1 0 3",
+                _ad(("0", "0", "0"), ("3", "0", "8"), "9487", "2776", "84", "7545"),
+                2024, "淮安市洪泽区人民政府"),
+    "szfgs2024": (SZFGS2024, SZFGS2024_APPLICATIONS, "72 64 178 37 351 13 4 8 1 26 12 1 1 6 20",
+                  _ad(("1", "0", "11"), ("8", "26", "66"), "447228", "3985758", "88283", "96171.6"),
+                  2024, "淮安市人民政府"),
+}
+
+
+@pytest.mark.parametrize("name", REAL_CASES)
+def test_real_report_section_3_cell_exact(name):
+    path, expected, _, _, _, _ = REAL_CASES[name]
+    m = match(_real(path))
+    assert _applications(m) == expected
+    assert m.findings == []  # no label guessed, no cell dropped or missing
+
+
+@pytest.mark.parametrize("name", REAL_CASES)
+def test_real_report_sections_2_and_4(name):
+    path, _, reviews, disclosure, _, _ = REAL_CASES[name]
+    m = match(_real(path))
+    assert _reviews(m) == reviews.split()
+    assert _disclosure(m) == disclosure
+
+
+@pytest.mark.parametrize("name", REAL_CASES)
+def test_real_report_metadata(name):
+    path, _, _, _, year, agency = REAL_CASES[name]
+    meta = read(match(_real(path)).paragraphs)
+    assert (meta.year, meta.agency) == (year, agency)
+    assert meta.title == f"{agency}{year} 年政府信息公开工作年度报告"  # printed over two lines
+
+
+def test_real_report_garbled_label_and_split_group_label_survive():
+    blocks = _real(HZQ2023)
+    labels = [r[2] for b in blocks if isinstance(b, Table) for r in b.rows if len(r) == 10]
+    assert "2.其他法律行政止公开" in labels
+    assert "5.要求行政机关确认或重 新出具已获取信息" in labels  # two lines of one cell, joined
+    rows = [r for b in _real(SZFGS2024) if isinstance(b, Table) for r in b.rows]
+    assert ["", "法提供", "2.没有现成信息需要另行制作", "11", "0", "0", "0", "0", "0", "11"] in rows
+
+
+def test_real_report_narrative_lines_are_paragraphs_without_page_numbers():
+    m = match(_real(HZQ2023))
+    assert m.narratives["other_matters"] == (
+        "2023 年，区政府严格落实《政府信息公开信息处理费管理办\n法》，全年收取政府信息公开信息处理费 0 元。")
+    # WPS's white boxes behind every line never turn the narrative into tables
+    tables = [b for b in _real(HZQ2023) if isinstance(b, Table)]
+    assert [(b.where[0], len(b.rows), len(b.rows[0])) for b in tables] == [
+        ("page 2", 8, 4), ("page 3", 6, 2), ("page 3", 17, 10), ("page 4", 9, 10), ("page 4", 4, 15)]
+
+
+def test_real_report_table_continued_without_top_rule_keeps_its_first_row():
+    # hzq2023 page 3 opens with the rest of section 二, whose first cell has no top rule
+    page3 = next(b for b in _real(HZQ2023) if isinstance(b, Table) and b.where[0] == "page 3")
+    assert page3.rows[0] == ["信息内容", "本年处理决定数量"]
+
+
+# ------------------------------------------------------------------ generated awkward report
+
+def test_awkward_blocks_in_reading_order():
+    blocks = _blocks(make_pdf.awkward)
+    kinds = [(type(b).__name__, b.where if isinstance(b, Paragraph) else b.where[0]) for b in blocks]
+    assert kinds == [("Paragraph", "page 1")] * 5 + [("Table", "page 1"), ("Paragraph", "page 1"),
+                                                     ("Table", "page 1"), ("Table", "page 2"),
+                                                     ("Paragraph", "page 2"), ("Table", "page 2")] \
+        + [("Paragraph", "page 2")] * 6 + [("Paragraph", "page 3")] * 3
+    assert [b.text for b in blocks if isinstance(b, Paragraph)] == [
+        "某某县人民政府办公室2024年政府信息公开工作年度报告",  # a two-line title, joined
+        "一、总体情况", "2024年，本办坚持依法公开，", "全年主动公开政府信息120条。",  # white boxes
+        "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "四、政府信息公开行政复议、行政诉讼情况",
+        "五、存在的主要问题及改进情况", "依申请公开答复的规范性有待提高。", "六、其他需要报告的事项",
+        "本年度未收取信息处理费。", "某某县人民政府办公室", "2025年1月20日",
+        "附件", "联系人 张三", "电话 0517-1234567",  # a ruled box on a page without template words
+    ]
+
+
+def test_awkward_headers_merged_cells_and_wrapped_labels():
+    three = [b for b in _blocks(make_pdf.awkward) if isinstance(b, Table)][1]
+    assert three.rows[:4] == [
+        ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况",
+         "", "", "", "", "", ""],
+        ["", "", "", "自然人", "法人或其他组织", "", "", "", "", "总计"],
+        ["", "", "", "", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", ""],
+        ["一、本年新收政府信息公开申请数量", "", "", "5", "2", "0", "0", "1", "0", "8"],
+    ]
+    assert three.rows[5][:3] == ["三、本年度办理结果", "（一）予以公开", ""]
+    assert three.rows[6][1] == "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+
+
+def test_awkward_row_split_by_page_break_is_merged_back():
+    tables = [b for b in _blocks(make_pdf.awkward) if isinstance(b, Table)]
+    assert tables[1].rows[-1] == ["", "", "5.要求行政机关确认或重新出具已获取信息",
+                                  "1", "0", "0", "0", "0", "0", "1"]
+    assert tables[2].rows[0][:4] == ["", "（六）其他处理",
+                                     "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请", "0"]
+    assert len(tables[1].rows) == 23 and len(tables[2].rows) == 5
+
+
+def test_awkward_matches_cell_exact():
+    m = match(_blocks(make_pdf.awkward))
+    assert m.findings == []
+    assert m.template_version == "2021"
+    apps = _applications(m)
+    assert apps["new"] == ["5", "2", "0", "0", "1", "0", "8"]
+    assert apps["carried_over"] == only(1)
+    assert apps["disclosed"] == ["2", "1", "0", "0", "1", "0", "4"]
+    assert apps["partly_disclosed"] == only(1)
+    assert apps["rejected_confirmation"] == only(1)
+    assert apps["other_overdue_correction"] == ["0", "1", "0", "0", "0", "0", "1"]
+    assert apps["other_unpaid_fee"] == ZERO and apps["other_other"] == ZERO
+    assert apps["handled_total"] == ["4", "2", "0", "0", "1", "0", "7"]
+    assert apps["carried_forward"] == only(2)
+    assert len(apps) == 25
+    assert _reviews(m) == "1 0 1 0 2 0 1 0 0 1 0 0 0 0 0".split()
+    assert _disclosure(m) == {
+        ("regulations", "issued"): "0", ("regulations", "repealed"): "0", ("regulations", "in_force"): "1",
+        ("normative_documents", "issued"): "3", ("normative_documents", "repealed"): "1",
+        ("normative_documents", "in_force"): "12", ("licensing", "decisions"): "120"}
+    meta = read(m.paragraphs)
+    assert (meta.year, meta.agency, meta.published_on) == (2024, "某某县人民政府办公室", dt.date(2025, 1, 20))
+    assert m.narratives["problems"] == "依申请公开答复的规范性有待提高。"
+
+
+# ------------------------------------------------------------------ unreadable documents
+
+@pytest.mark.parametrize("make, reason", [
+    (make_pdf.scanned, "no text layer: scanned PDF?"),
+    (lambda: make_pdf.simple(unicode_map=False),
+     "text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map"),
+    (lambda: make_pdf.simple(encrypt=True), "encrypted PDF: it needs a password or an unsupported cipher"),
+    (lambda: b"", "corrupt PDF: PdfminerException: No /Root object! - Is this really a PDF?"),
+    (lambda: b"%PDF-1.4\nnot really", "corrupt PDF: PdfminerException: No /Root object! - Is this really a PDF?"),
+    (lambda: make_pdf.awkward()[:3000], "corrupt PDF: PdfminerException: Unexpected EOF"),
+])
+def test_unreadable(make, reason):
+    with pytest.raises(Unreadable) as err:
+        pdf.parse(make())
+    assert str(err.value) == reason
+
+
+def test_readable_simple_pdf_is_one_paragraph():
+    assert pdf.parse(make_pdf.simple()) == [Paragraph("某某局2024年政府信息公开工作年度报告", "page 1")]
+
+
+# ------------------------------------------------------------------ helpers on pdfplumber-shaped rows
+
+def test_cell_lines_join_without_spaces_between_cjk():
+    assert pdf._cell("结果\n维持") == "结果维持"
+    assert pdf._cell("三\n、\n本\n年\n度") == "三、本年度"
+    assert pdf._cell("（二）部分公开（区分处理的，只计这一情\n形，不计其他情形）") == \
+        "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+    assert pdf._cell("Annual\nreport") == "Annual report"
+    assert pdf._cell("2024 年\n报告") == "2024 年报告"
+    assert pdf._cell(None) == ""
+
+
+@pytest.mark.parametrize("last, first, continues", [
+    # the label's second half with empty value cells: the same row
+    (["", "", "5.要求行政机关确认或重新出", "1", "0", "0", "0", "0", "0", "1"],
+     ["", "", "具已获取信息", "", "", "", "", "", "", ""], True),
+    # a fresh row with values of its own
+    (["", "", "1.本机关不掌握相关政府信息", "746", "12", "0", "0", "10", "1", "769"],
+     ["", "法提供", "2.没有现成信息需要另行制作", "11", "0", "0", "0", "0", "0", "11"], False),
+    # a header row after a heading row (section 二 broken after 第二十条第（六）项)
+    (["第二十条第（六）项", ""], ["信息内容", "本年处理决定数量"], False),
+    # a different table (section 四 after section 三)
+    (["四、结转下年度继续办理", "", "", "0", "0", "0", "0", "0", "0", "0"], ["行政复议"] + [""] * 14, False),
+])
+def test_continues(last, first, continues):
+    assert pdf._continues(last, first) is continues

@@ -1,0 +1,90 @@
+"""The Prefect flow and the command line, run for real against Prefect's test harness."""
+import asyncio
+import shutil
+
+import duckdb
+import pytest
+
+from conftest import ROOT, SEEDS, seed
+from nianbao import cli
+
+
+@pytest.fixture(scope="module")
+def seeds_run(prefect_harness, tmp_path_factory):
+    if not SEEDS.is_dir():
+        pytest.skip("shared seeds not available")
+    from flows.ingest import ingest
+
+    out = tmp_path_factory.mktemp("wh")
+    state = ingest(sources=[str(SEEDS)], out=str(out), batch_size=2, return_state=True)
+    return state, out
+
+
+def test_flow_fails_after_publishing_everything(seeds_run):
+    state, out = seeds_run
+    assert state.is_failed()
+    assert "2 reports failed" in state.message
+    rows = duckdb.sql(f"select source_uri, status from read_parquet('{out}/reports/*/*.parquet', hive_partitioning=true)").fetchall()
+    status = {uri.rsplit("/", 1)[1][:3]: s for uri, s in rows}
+    assert status == {"000": "invalid", "001": "valid", "002": "invalid", "003": "valid", "004": "valid"}
+    assert duckdb.sql(f"select count(*) from read_parquet('{out}/applications/*/*.parquet')").fetchall() == [(7 * 25 * 2 + 7 * 23,)]
+    assert not (out / ".staging").exists() or not any((out / ".staging").rglob("*.parquet"))
+
+
+def test_flow_run_has_its_artifacts(seeds_run):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    state, _ = seeds_run
+
+    async def artifacts():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+
+    found = {a.key: a for a in asyncio.run(artifacts())}
+    assert set(found) == {"ingest-counts", "ingest-failures"}
+    table = found["ingest-counts"].data
+    assert '"name": "valid"' in table and '"count": 3' in table and '"metadata.year"' in table
+    md = found["ingest-failures"].data
+    assert "002_2b155fb9c9cacf46.txt" in md and "`cells.complete`" in md and "`metadata.year`" in md
+
+
+def test_cli_exit_codes_and_summary(prefect_harness, tmp_path, capsys):
+    valid = tmp_path / "in"
+    valid.mkdir()
+    shutil.copy(ROOT / "data" / "samples" / "sample_valid_2023.txt", valid)
+    assert cli.main(["ingest", str(valid), "--out", str(tmp_path / "wh")]) == 0
+    assert "1 reports: 1 valid, 0 invalid, 0 unreadable" in capsys.readouterr().out
+    assert cli.main(["ingest", str(ROOT / "data" / "samples"), "--out", str(tmp_path / "wh")]) == 1
+    out = capsys.readouterr().out
+    assert "unreadable" in out and "not_a_report.txt" in out and "applications.balance" in out
+
+
+def test_cli_manifest_with_year_makes_seed_000_valid(prefect_harness, tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text(f'{{"uri": "{seed("000")}", "year": 2024, "agency": "舒兰市小城镇便民服务中心"}}\n', encoding="utf-8")
+    assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0
+
+
+@pytest.mark.parametrize("argv", [["ingest"], ["ingest", "/no/such/path", "--out", "x"], ["frobnicate"],
+                                  ["ingest", "x", "--year", "nineteen"]])
+def test_cli_usage_errors_exit_2(argv):
+    assert cli.main(argv) == 2
+
+
+def test_bad_documents_do_not_stop_the_batch(prefect_harness, tmp_path):
+    from flows.ingest import ingest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "corrupt.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "binary.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    shutil.copy(ROOT / "data" / "samples" / "sample_valid_2023.txt", docs)
+    state = ingest(sources=[str(docs)], out=str(tmp_path / "wh"), return_state=True)
+    assert state.is_failed()
+    rows = dict(duckdb.sql(f"select source_format || ':' || status, count(*) from read_parquet('{tmp_path}/wh/reports/*/*.parquet') group by 1").fetchall())
+    assert rows["txt:valid"] == 1 and sum(rows.values()) == 4
+    reasons = duckdb.sql(f"select message from read_parquet('{tmp_path}/wh/findings/*/*.parquet') where rule_id = 'document.unreadable'").fetchall()
+    assert len(reasons) == 3 and any("empty" in r[0] for r in reasons)
