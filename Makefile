@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export GX_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test install suites
+.PHONY: demo test install suites docs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,3 +26,7 @@ test: $(STAMP)
 # Regenerate the Great Expectations suites in expectations/ from nianbao/template.toml.
 suites: $(STAMP)
 	$(BIN)/python -m nianbao.validate
+
+# Regenerate docs/DATA_DICTIONARY.md from the schema and the template.
+docs: $(STAMP)
+	$(BIN)/python -m nianbao.dictionary

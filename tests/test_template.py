@@ -50,3 +50,9 @@ def test_dictionary_names_every_code_with_its_label():
     assert rows[("reviews_litigation", "proceeding", "litigation_direct")]["label"] == "未经复议直接起诉"
     assert len([k for k in rows if k[0] == "applications" and k[1] == "row"]) == 26
     assert {k[2] for k in rows if k[0] == "findings"} == {r["id"] for r in T.rules}
+
+
+def test_data_dictionary_doc_is_current():
+    from nianbao import dictionary
+
+    assert dictionary.PATH.read_text(encoding="utf-8") == dictionary.markdown(), "run make docs"
