@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 import polars as pl
 import pyarrow as pa
 
-from nianbao import __version__, metadata, normalise, validate
+from nianbao import __version__, isolate, metadata, normalise, validate
 from nianbao.document import Unreadable
 from nianbao.extract import extract, sniff
 from nianbao.findings import Finding
-from nianbao.match import match
+from nianbao.match import Matched, match
 from nianbao.schema import CELL_DATASETS, DATASETS, schema
 from nianbao.sources import Source, read
 
@@ -35,7 +35,23 @@ class Report:
 
 
 def process_document(source: Source, run_id: str, default_year: int | None = None) -> Report:
-    """One document to its report row, cells and extraction findings; never raises for bad input."""
+    """One document to its report row, cells and extraction findings, in this process."""
+    row, data = _read(source, run_id, default_year)
+    return row if data is None else process_document_bytes(row, data, source.overrides)
+
+
+def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
+    try:
+        matched = extract_and_match(data, row["source_format"])
+    except Unreadable as e:
+        matched = e
+    except Exception as e:  # an extractor's bug on hostile input must not stop the batch
+        matched = Unreadable(f"extraction failed: {type(e).__name__}: {e}")
+    return _finish(row, matched, overrides)
+
+
+def _read(source: Source, run_id: str, default_year: int | None) -> tuple[Report | dict, bytes | None]:
+    """The report row so far and the document's bytes; (unreadable Report, None) when it can't be read."""
     now = dt.datetime.now(dt.timezone.utc)
     o = source.overrides
     row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
@@ -48,22 +64,27 @@ def process_document(source: Source, run_id: str, default_year: int | None = Non
     except Unreadable as e:
         # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
         row["report_id"] = hashlib.sha256(f"unread:{source.uri}".encode()).hexdigest()
-        return _unreadable(row, str(e))
+        return _unreadable(row, str(e)), None
     row["fetched_at"] = dt.datetime.now(dt.timezone.utc)
     row["report_id"] = hashlib.sha256(data).hexdigest()
     fmt = row["source_format"] or sniff(data, source.uri)
     row["source_format"] = fmt or "unknown"
-    try:
-        if fmt is None:
-            raise Unreadable("the format could not be told from the bytes or the name")
-        matched = match(extract(data, fmt))
-    except Unreadable as e:
-        return _unreadable(row, str(e))
-    except Exception as e:  # an extractor's bug on hostile input must not stop the batch
-        return _unreadable(row, f"extraction failed: {type(e).__name__}: {e}")
+    if fmt is None:
+        return _unreadable(row, "the format could not be told from the bytes or the name"), None
+    return row, data
+
+
+def extract_and_match(data: bytes, fmt: str) -> Matched:
+    """The CPU-bound part, run in worker processes by process_batch."""
+    return match(extract(data, fmt))
+
+
+def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:
+    if isinstance(matched, Unreadable):
+        return _unreadable(row, str(matched))
     meta = metadata.read(matched.paragraphs)
     findings = list(matched.findings)
-    if "year" not in o and meta.year is not None:
+    if "year" not in overrides and meta.year is not None:
         row["year"] = meta.year
         findings += meta.findings
     for key in ("agency", "title", "published_on"):
@@ -116,8 +137,22 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
     return out
 
 
-def process_batch(sources: list[Source], run_id: str, default_year: int | None = None) -> dict[str, pl.DataFrame]:
-    reports = [process_document(s, run_id, default_year) for s in sources]
+def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
+                  time_limit: float = isolate.TIME_LIMIT) -> dict[str, pl.DataFrame]:
+    """A batch end to end. Binary formats are extracted in a worker process under a time limit;
+    text dumps (linear-time parsing) stay in this process."""
+    reads = [_read(s, run_id, default_year) for s in sources]
+    binary = [i for i, (_, data) in enumerate(reads) if data is not None and reads[i][0]["source_format"] != "txt"]
+    isolated = dict(zip(binary, isolate.run(extract_and_match, [(reads[i][1], reads[i][0]["source_format"])
+                                                                 for i in binary], time_limit=time_limit)))
+    reports = []
+    for i, (source, (row, data)) in enumerate(zip(sources, reads)):
+        if data is None:
+            reports.append(row)
+        elif i in isolated:
+            reports.append(_finish(row, isolated[i], source.overrides))
+        else:
+            reports.append(process_document_bytes(row, data, source.overrides))
     # the same bytes under two names are one report (the key is report_id)
     unique = list({r.row["report_id"]: r for r in reports}.values())
     return validate_batch(unique, run_id)

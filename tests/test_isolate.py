@@ -1,0 +1,30 @@
+"""Extraction workers: a document past the time limit, or one that kills its process, costs only itself."""
+import os
+import time
+
+from nianbao import isolate
+from nianbao.document import Unreadable
+
+
+def work(kind: str, n: int):
+    if kind == "hang":
+        time.sleep(60)
+    if kind == "die":
+        os._exit(9)
+    if kind == "bad":
+        raise Unreadable("not a report")
+    if kind == "bug":
+        raise KeyError("oops")
+    return n * 2
+
+
+def test_time_limit_crash_and_errors_are_per_document():
+    items = [("ok", 1), ("hang", 2), ("ok", 3), ("die", 4), ("bad", 5), ("bug", 6), ("ok", 7)]
+    started = time.monotonic()
+    out = isolate.run(work, items, workers=2, time_limit=2)
+    assert time.monotonic() - started < 30
+    assert [o if isinstance(o, int) else None for o in out] == [2, None, 6, None, None, None, 14]
+    assert str(out[1]) == "extraction ran past the time limit of 2 s"
+    assert str(out[3]) == "the extractor's process died (out of memory?)"
+    assert str(out[4]) == "not a report"
+    assert str(out[5]) == "extraction failed: KeyError: 'oops'"
