@@ -215,22 +215,31 @@ def _approximate_row(row: list[str], where: str, out: Matched):
 def _reviews_litigation(rows, out: Matched):
     t = template()
     width = len(t.proceedings) * len(t.outcomes)
-    columns = [f"{p}|{o}" for p in t.proceedings for o in t.outcomes]
-    header_seen = False
+    columns = [(p, o) for p in t.proceedings for o in t.outcomes]
+    outcome_labels = {squash(label) for _, label in t.data["reviews_litigation"]["outcomes"]}
+    header: list[list[str]] | None = None  # rows from the 行政复议 header to the values
     for row, where in rows:
-        if not header_seen:
-            header_seen = any(squash(c) == t.rl_header for c in row)
+        if header is None:
+            if any(squash(c) == t.rl_header for c in row):
+                header = [row]
             continue
-        if any(c.strip() for c in row) and all(is_value_like(c) for c in row):
-            fitted, dropped, missing = _fit(row, width)
-            for col, raw in zip(columns, fitted):
-                p, o = col.split("|")
-                out.reviews_litigation.append(Cell((p, o), raw.strip() if raw is not None else None, where))
-            if dropped or missing:
-                _warn(out, "extraction.stray_cell" if dropped else "extraction.missing_cell",
-                      f"section 四 ({where}) printed {len(row)} cells for {width}; dropped {dropped}, missing {missing}",
-                      ["reviews_litigation:review/upheld"], observed=" | ".join(row))
-            return
+        if not (any(c.strip() for c in row) and all(is_value_like(c) for c in row)):
+            header.append(row)
+            continue
+        # Columns under an outcome label carry the values; any other column is layout (a writer's
+        # phantom grid column, a label spanning two). Without 15 labelled columns, fit by position.
+        labelled = sorted({i for h in header for i, c in enumerate(h) if squash(c) in outcome_labels})
+        if len(labelled) == width and labelled[-1] < len(row):
+            values, dropped, missing = [row[i] for i in labelled], [], 0
+        else:
+            values, dropped, missing = _fit(row, width)
+        for key, raw in zip(columns, values):
+            out.reviews_litigation.append(Cell(key, raw.strip() if raw is not None else None, where))
+        if dropped or missing:
+            _warn(out, "extraction.stray_cell" if dropped else "extraction.missing_cell",
+                  f"section 四 ({where}) printed {len(row)} cells for {width}; dropped {dropped}, missing {missing}",
+                  ["reviews_litigation:review/upheld"], observed=" | ".join(row))
+        return
 
 
 def _heading(text: str) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from nianbao.document import Block, Unreadable
-from nianbao.extract import docx, html, pdf, text
+from nianbao.extract import docx, html, office, pdf, text
 
 FORMATS = ("pdf", "docx", "doc", "wps", "html", "txt")
 _SUFFIX = {".htm": "html", ".html": "html", ".shtml": "html", ".text": "txt"}
@@ -36,4 +36,6 @@ def extract(data: bytes, fmt: str) -> list[Block]:
         return docx.parse(data)
     if fmt == "html":
         return html.parse(data)
+    if fmt in ("doc", "wps"):
+        return office.parse(data)
     raise Unreadable(f"no extractor for {fmt} documents yet")

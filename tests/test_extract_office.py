@@ -1,0 +1,55 @@
+"""Legacy .doc and .wps through LibreOffice: written from known values, read back cell by cell."""
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import corpus
+from nianbao.document import Unreadable
+from nianbao.extract import extract, office, sniff
+from nianbao.match import match
+
+needs_soffice = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice is not installed")
+
+
+@pytest.fixture(scope="module")
+def rep():
+    return corpus.report()
+
+
+@pytest.fixture(scope="module")
+def doc_bytes(rep):
+    """Our own DOCX saved as a Word 97 .doc by LibreOffice."""
+    if office.soffice() is None:
+        pytest.skip("LibreOffice is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "r.docx"
+        src.write_bytes(corpus.write_docx(corpus.layout(rep)))
+        subprocess.run([office.soffice(), f"-env:UserInstallation=file://{tmp}/p", "--headless",
+                        "--convert-to", "doc:MS Word 97", "--outdir", tmp, str(src)], check=True,
+                       capture_output=True, timeout=120)
+        return (Path(tmp) / "r.doc").read_bytes()
+
+
+@needs_soffice
+@pytest.mark.parametrize("name", ["report.doc", "report.wps"])
+def test_doc_and_wps_every_cell(rep, doc_bytes, name):
+    fmt = sniff(doc_bytes, name)
+    assert fmt == name.rsplit(".", 1)[1]
+    m = match(extract(doc_bytes, fmt))
+    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
+    assert {c.key: c.raw for c in m.applications} == rep.applications
+    assert {c.key: c.raw for c in m.reviews_litigation} == rep.reviews_litigation
+
+
+@needs_soffice
+def test_garbage_doc_is_unreadable_with_a_reason():
+    with pytest.raises(Unreadable, match="LibreOffice could not convert|no template tables|not a Word"):
+        match(extract(b"\xd0\xcf\x11\xe0" + b"\0" * 600, "doc"))
+
+
+def test_missing_libreoffice_is_a_clear_reason(monkeypatch):
+    monkeypatch.setattr(office, "soffice", lambda: None)
+    with pytest.raises(Unreadable, match="LibreOffice \\(soffice\\) is not installed"):
+        extract(b"\xd0\xcf\x11\xe0", "doc")
