@@ -1,4 +1,4 @@
-"""The ingestion flow: sources -> batches (read, extract, normalise, validate) -> publish -> artifacts.
+"""The ingestion flow: sources -> batches (read, extract, normalise, validate, publish) -> artifacts.
 
 It ends Failed when any report is invalid or unreadable, after publishing everything: valid
 reports to the warehouse, invalid ones to quarantine, every report and finding to the catalogue.
@@ -9,29 +9,39 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
-from tasks.ingest import process_batch, publish_batches, report_artifacts, resolve_sources
+from tasks.ingest import ingest_batch, report_artifacts, resolve_sources
 
 BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
 
 
 @flow(name="ingest")
-def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = None, batch_size: int = BATCH_SIZE):
-    """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`."""
+def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = None,
+           batch_size: int = BATCH_SIZE, reprocess: bool = False):
+    """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.
+
+    `year`: the report year where a document tells none. `reprocess`: redo documents the
+    warehouse already holds from this pipeline version (by default they are skipped).
+    """
     log = get_run_logger()
     run_id = str(flow_run.id or "local")
     docs = resolve_sources(sources)
     batches = [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
-    log.info("%d documents in %d batches", len(docs), len(batches))
-    futures = [process_batch.submit(b, n, run_id, out, year) for n, b in enumerate(batches)]
-    folders = []
+    log.info("%d documents in %d batches of up to %d", len(docs), len(batches), batch_size)
+    futures = [ingest_batch.submit(b, n, run_id, out, year, reprocess) for n, b in enumerate(batches)]
+    summary = {"reports": [], "findings": []}
     for n, fut in enumerate(futures, 1):
-        folders.append(fut.result())
-        log.info("batch %d/%d extracted and validated", n, len(batches))
-    summary = publish_batches(folders, out)
+        part = fut.result()
+        summary["reports"] += part["reports"]
+        summary["findings"] += part["findings"]
+        statuses = [r["status"] for r in part["reports"]]
+        log.info("batch %d/%d published: %d valid, %d invalid, %d unreadable", n, len(batches),
+                 statuses.count("valid"), statuses.count("invalid"), statuses.count("unreadable"))
     report_artifacts(summary, run_id)
     statuses = [r["status"] for r in summary["reports"]]
     counts = {s: statuses.count(s) for s in ("valid", "invalid", "unreadable")}
-    message = f"{counts['valid']} valid, {counts['invalid']} invalid, {counts['unreadable']} unreadable"
+    skipped = sum(1 for r in summary["reports"] if r["skipped"])
+    message = (f"{counts['valid']} valid, {counts['invalid']} invalid, {counts['unreadable']} unreadable"
+               + (f" ({skipped} already published, skipped)" if skipped else ""))
     log.info("published to %s: %s", out, message)
     if counts["invalid"] or counts["unreadable"]:
         return Failed(message=f"{counts['invalid'] + counts['unreadable']} reports failed: {message}", data=summary)

@@ -21,6 +21,8 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--year", type=int, help="the report year where a document does not tell it")
     ing.add_argument("--workers", type=int, default=1, help="batches processed at once (default: %(default)s)")
     ing.add_argument("--batch-size", type=int, default=None, help="documents per task")
+    ing.add_argument("--reprocess", action="store_true",
+                     help="redo documents the warehouse already holds from this pipeline version")
     return p
 
 
@@ -45,13 +47,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"nianbao: ingesting {len(docs)} documents into {args.out}", file=sys.stderr)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows.ingest import BATCH_SIZE, ingest
 
     flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.workers))
     state = flow(sources=args.sources, out=args.out, year=args.year,
-                 batch_size=args.batch_size or BATCH_SIZE, return_state=True)
+                 batch_size=args.batch_size or BATCH_SIZE, reprocess=args.reprocess, return_state=True)
     summary = state.result(raise_on_failure=False)
     if not isinstance(summary, dict):
         print(f"nianbao: the run crashed: {state.message}", file=sys.stderr)
@@ -63,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
 def render_summary(summary: dict, out: str) -> str:
     reports = summary["reports"]
     status = Counter(r["status"] for r in reports)
-    lines = [f"{len(reports)} reports: " + ", ".join(f"{status[s]} {s}" for s in ("valid", "invalid", "unreadable")),
+    skipped = sum(1 for r in reports if r.get("skipped"))
+    lines = [f"{len(reports)} reports: " + ", ".join(f"{status[s]} {s}" for s in ("valid", "invalid", "unreadable"))
+             + (f" ({skipped} already published, not redone)" if skipped else ""),
              f"warehouse: {out}"]
     errors: dict[str, list[str]] = {}
     for f in summary["findings"]:

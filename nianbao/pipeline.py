@@ -16,7 +16,7 @@ from nianbao.document import Unreadable
 from nianbao.extract import extract, sniff
 from nianbao.findings import Finding
 from nianbao.match import Matched, match
-from nianbao.schema import CELL_DATASETS, DATASETS, schema
+from nianbao.schema import CELL_DATASETS, schema
 from nianbao.sources import Source, read
 
 # Columns the rules need beside the published ones (dropped on publish).
@@ -50,8 +50,10 @@ def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
     return _finish(row, matched, overrides)
 
 
-def _read(source: Source, run_id: str, default_year: int | None) -> tuple[Report | dict, bytes | None]:
-    """The report row so far and the document's bytes; (unreadable Report, None) when it can't be read."""
+def _read(source: Source, run_id: str, default_year: int | None,
+          published: dict[str, dict] | None = None) -> tuple[Report | dict, bytes | None]:
+    """The report row so far and the document's bytes; (unreadable Report, None) when it can't be
+    read; (stored row, None) when the warehouse already holds it as this pipeline would make it."""
     now = dt.datetime.now(dt.timezone.utc)
     o = source.overrides
     row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
@@ -67,11 +69,21 @@ def _read(source: Source, run_id: str, default_year: int | None) -> tuple[Report
         return _unreadable(row, str(e)), None
     row["fetched_at"] = dt.datetime.now(dt.timezone.utc)
     row["report_id"] = hashlib.sha256(data).hexdigest()
+    stored = (published or {}).get(row["report_id"])
+    if stored is not None and _up_to_date(stored, o):
+        return stored, None
     fmt = row["source_format"] or sniff(data, source.uri)
     row["source_format"] = fmt or "unknown"
     if fmt is None:
         return _unreadable(row, "the format could not be told from the bytes or the name"), None
     return row, data
+
+
+def _up_to_date(stored: dict, overrides: dict) -> bool:
+    """Same pipeline version and nothing the manifest now says differently."""
+    if stored["pipeline_version"] != __version__:
+        return False
+    return all(str(stored.get(k) or "") == str(v) for k, v in overrides.items() if k != "format")
 
 
 def extract_and_match(data: bytes, fmt: str) -> Matched:
@@ -138,24 +150,30 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
 
 
 def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
-                  time_limit: float = isolate.TIME_LIMIT) -> dict[str, pl.DataFrame]:
+                  time_limit: float = isolate.TIME_LIMIT, published: dict[str, dict] | None = None,
+                  ) -> dict[str, pl.DataFrame]:
     """A batch end to end. Binary formats are extracted in a worker process under a time limit;
-    text dumps (linear-time parsing) stay in this process."""
-    reads = [_read(s, run_id, default_year) for s in sources]
-    binary = [i for i, (_, data) in enumerate(reads) if data is not None and reads[i][0]["source_format"] != "txt"]
-    isolated = dict(zip(binary, isolate.run(extract_and_match, [(reads[i][1], reads[i][0]["source_format"])
+    text dumps (linear-time parsing) stay in this process. Documents `published` already holds
+    (same bytes, same pipeline version, same manifest values) are not redone: they come back
+    in the frame "skipped" as the warehouse has them."""
+    reads = [(s, *_read(s, run_id, default_year, published)) for s in sources]
+    skipped = [row for _, row, data in reads if isinstance(row, dict) and data is None]
+    todo = [(s, row, data) for s, row, data in reads if not (isinstance(row, dict) and data is None)]
+    binary = [i for i, (_, row, data) in enumerate(todo) if data is not None and row["source_format"] != "txt"]
+    isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][2], todo[i][1]["source_format"])
                                                                  for i in binary], time_limit=time_limit)))
     reports = []
-    for i, (source, (row, data)) in enumerate(zip(sources, reads)):
+    for i, (source, row, data) in enumerate(todo):
         if data is None:
-            reports.append(row)
+            reports.append(row)  # unreadable already
         elif i in isolated:
             reports.append(_finish(row, isolated[i], source.overrides))
         else:
             reports.append(process_document_bytes(row, data, source.overrides))
     # the same bytes under two names are one report (the key is report_id)
     unique = list({r.row["report_id"]: r for r in reports}.values())
-    return validate_batch(unique, run_id)
+    frames = validate_batch(unique, run_id)
+    frames["skipped"] = frame("reports", skipped)
+    return frames
 
 
-__all__ = ["Report", "process_document", "process_batch", "validate_batch", "frame", "DATASETS"]

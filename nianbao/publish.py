@@ -1,14 +1,17 @@
 """Hive-partitioned Parquet: stable file names, atomic partition writes, no duplicate reports.
 
-Layout: WAREHOUSE/<dataset>/year=<YYYY>/data.parquet, invalid reports' cells under
-WAREHOUSE/quarantine/<dataset>/..., the dictionary in WAREHOUSE/dictionary/dictionary.parquet.
-Publishing a report first removes every row it had anywhere (its year or status may have
-changed), then writes its new rows; each partition file is replaced atomically (write a hidden
-temporary file, then rename), so a crash leaves the previous partition as it was.
+Layout: WAREHOUSE/<dataset>/year=<YYYY>/part-<batch>.parquet, one file per published batch and
+partition, named after the batch's report ids (the same documents always land in the same file);
+invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary in
+WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
+had anywhere (a year or status may have changed), then writes the new files; every file is
+replaced atomically (a hidden temporary file, then a rename), so a crash leaves the previous
+file as it was.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +25,6 @@ import pyarrow.parquet as pq
 from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
 from nianbao.template import template
 
-FILE = "data.parquet"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
@@ -62,6 +64,7 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     root = Path(root)
     reports = frames["reports"]
     ids = pa.array(reports["report_id"].to_list(), pa.string())
+    file = f"part-{hashlib.sha256(chr(10).join(sorted(ids.to_pylist())).encode()).hexdigest()[:16]}.parquet"
     valid = set(reports.filter(pl.col("status") == "valid")["report_id"].to_list())
     targets: dict[Path, list[pa.Table]] = {}
 
@@ -69,7 +72,7 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         table = _arrow(dataset, df)
         for year in pc.unique(table[PARTITION]).to_pylist():
             part = table.filter(pc.is_null(table[PARTITION]) if year is None else pc.equal(table[PARTITION], year))
-            targets.setdefault(partition_dir(root, dataset, year, quarantine) / FILE, []).append(
+            targets.setdefault(partition_dir(root, dataset, year, quarantine) / file, []).append(
                 part.drop_columns([PARTITION]))
 
     for dataset in ("reports", "findings"):
@@ -82,8 +85,10 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         # every existing file holding one of these reports is rewritten without them
         for dataset in ("reports", "findings", *CELL_DATASETS):
             for base in (root / dataset, root / "quarantine" / dataset):
-                for path in base.glob(f"{PARTITION}=*/{FILE}"):
-                    targets.setdefault(path, [])
+                for path in base.glob(f"{PARTITION}=*/*.parquet"):
+                    if path not in targets and pc.any(pc.is_in(
+                            pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
+                        targets[path] = []
         written = 0
         for path, parts in sorted(targets.items()):
             dataset = path.parent.parent.name
@@ -100,6 +105,15 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
             written += 1
         write_dictionary(root)
     return {"files_written": written}
+
+
+def published(root: Path) -> dict[str, dict]:
+    """What the warehouse holds: report_id -> its reports row (for resuming and skipping)."""
+    files = sorted((Path(root) / "reports").glob(f"{PARTITION}=*/*.parquet"))
+    if not files:
+        return {}
+    table = pa.concat_tables(pq.read_table(f, schema=schema("reports", with_partition=False)) for f in files)
+    return {r["report_id"]: r for r in table.to_pylist()}
 
 
 def _sort_keys(dataset: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The ingest flow's tasks. Between tasks travel paths and small summaries, never DataFrames."""
+"""The ingest flow's tasks. Between tasks travel sources and small summaries, never DataFrames."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +8,9 @@ from prefect import task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from nianbao import pipeline, publish, sources
-from nianbao.schema import DATASETS
 
-STAGING = ".staging"
+SUMMARY_COLUMNS = ["report_id", "source_uri", "source_format", "status", "year", "agency", "error_count",
+                   "warning_count"]
 
 
 @task(name="resolve-sources")
@@ -18,53 +18,55 @@ def resolve_sources(specs: list[str]) -> list[sources.Source]:
     return sources.resolve(specs)
 
 
-@task(name="process-batch", task_run_name="process-batch-{number}")
-def process_batch(batch: list[sources.Source], number: int, run_id: str, out: str,
-                  default_year: int | None = None) -> str:
-    """Read, extract, normalise and validate a batch; stage its frames as Parquet; return the folder."""
-    frames = pipeline.process_batch(batch, run_id, default_year)
-    folder = Path(out) / STAGING / run_id / f"batch-{number:05d}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, df in frames.items():
-        df.write_parquet(folder / f"{name}.parquet")
-    return str(folder)
+@task(name="ingest-batch", task_run_name="ingest-batch-{number}")
+def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str,
+                 default_year: int | None = None, reprocess: bool = False) -> dict:
+    """Read, extract, normalise, validate and publish one batch; return its summary.
+
+    Each batch publishes on its own (the warehouse lock serialises writers), so a run killed half
+    way keeps what it finished, and the next run skips documents already published as they are.
+    """
+    root = Path(out)
+    done = {} if reprocess else publish.published(root)
+    frames = pipeline.process_batch(batch, run_id, default_year, published=done)
+    if frames["reports"].height:
+        publish.publish(root, frames)
+    return summarise(frames, root)
 
 
-def read_staged(folder: str) -> dict[str, pl.DataFrame]:
-    return {name: pl.read_parquet(Path(folder) / f"{name}.parquet") for name in DATASETS}
-
-
-@task(name="publish")
-def publish_batches(folders: list[str], out: str) -> dict:
-    """Merge the staged batches into the warehouse; return the run's reports and findings summary."""
-    reports, findings = [], []
-    for folder in folders:
-        frames = read_staged(folder)
-        publish.publish(Path(out), frames)
-        reports.append(frames["reports"].select("report_id", "source_uri", "source_format", "status", "year",
-                                                "agency", "error_count", "warning_count"))
-        findings.append(frames["findings"].select("report_id", "rule_id", "severity", "message"))
-    for folder in folders:
-        for f in Path(folder).glob("*.parquet"):
-            f.unlink()
-        Path(folder).rmdir()
-    return {"reports": pl.concat(reports).to_dicts() if reports else [],
-            "findings": pl.concat(findings).to_dicts() if findings else []}
+def summarise(frames: dict[str, pl.DataFrame], root: Path) -> dict:
+    reports = pl.concat([frames["reports"].select(SUMMARY_COLUMNS).with_columns(skipped=pl.lit(False)),
+                         frames["skipped"].select(SUMMARY_COLUMNS).with_columns(skipped=pl.lit(True))])
+    findings = frames["findings"].select("report_id", "rule_id", "severity", "message")
+    skipped = frames["skipped"]["report_id"].to_list()
+    files = sorted((root / "findings").glob("*/*.parquet")) if skipped else []
+    if files:  # what the warehouse says of the reports this run did not redo
+        stored = pl.scan_parquet(files, hive_partitioning=True)
+        findings = pl.concat([findings, stored.filter(pl.col("report_id").is_in(skipped))
+                             .select("report_id", "rule_id", "severity", "message").collect()])
+    return {"reports": reports.to_dicts(), "findings": findings.to_dicts()}
 
 
 @task(name="report-artifacts")
 def report_artifacts(summary: dict, run_id: str) -> None:
     """What operators read in the UI: counts by status and rule, and the reports that failed."""
     rows = summary["reports"]
-    by_status = {}
+    by_status: dict[str, int] = {}
     for r in rows:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
     by_rule: dict[tuple[str, str], int] = {}
     for f in summary["findings"]:
         by_rule[(f["rule_id"], f["severity"])] = by_rule.get((f["rule_id"], f["severity"]), 0) + 1
+    by_format: dict[str, int] = {}
+    for r in rows:
+        by_format[r["source_format"]] = by_format.get(r["source_format"], 0) + 1
     table = [{"kind": "status", "name": s, "severity": "", "count": n} for s, n in sorted(by_status.items())]
     table += [{"kind": "rule", "name": r, "severity": sev, "count": n} for (r, sev), n in sorted(by_rule.items())]
-    create_table_artifact(key="ingest-counts", table=table, description=f"Reports by status and findings by rule, run {run_id}")
+    table += [{"kind": "format", "name": f, "severity": "", "count": n} for f, n in sorted(by_format.items())]
+    table.append({"kind": "skipped", "name": "already published", "severity": "",
+                  "count": sum(1 for r in rows if r["skipped"])})
+    create_table_artifact(key="ingest-counts", table=table,
+                          description=f"Reports by status, findings by rule, documents by format; run {run_id}")
     failed = [r for r in rows if r["status"] != "valid"]
     lines = [f"# Reports that failed ({len(failed)} of {len(rows)})", ""]
     errors: dict[str, list[str]] = {}

@@ -46,7 +46,7 @@ def test_duckdb_reads_every_dataset_as_published(tmp_path, frames):
 def test_files_hold_the_contract_types_without_the_partition_column(tmp_path, frames):
     publish.publish(tmp_path, frames)
     for dataset in DATASETS:
-        for f in (tmp_path / dataset).glob("year=*/data.parquet"):
+        for f in (tmp_path / dataset).glob("year=*/*.parquet"):
             assert pq.read_schema(f).remove_metadata() == schema(dataset, with_partition=False), f
 
 
@@ -69,7 +69,7 @@ def test_a_report_that_becomes_valid_leaves_quarantine_and_its_old_partition(tmp
     reports = read(tmp_path, "reports")
     assert reports.select("year", "status", "run_id").to_dicts() == [{"year": 2024, "status": "valid", "run_id": "run-2"}]
     assert read(tmp_path, "applications").height == 175
-    assert not list((tmp_path / "quarantine" / "applications").glob("*/data.parquet"))
+    assert not list((tmp_path / "quarantine" / "applications").glob("*/*.parquet"))
     assert set(read(tmp_path, "findings")["rule_id"]) == {"active_disclosure.complete"}
 
 

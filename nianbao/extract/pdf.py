@@ -1,7 +1,9 @@
 """Born-digital PDFs (WPS, Word, LibreOffice prints) to blocks, with pdfplumber.
 
 Ruled tables are found from their drawn lines, and only on pages whose text names a template
-table: other pages (and the text around tables) give one Paragraph per text line. Quirks handled:
+table or that open by going on with the table the page before ended with (section 四's values
+alone, say): other pages (and the text around tables) give one Paragraph per text line.
+Quirks handled:
 - WPS paints a white, unstroked rectangle behind every text line and table cell. Their edges
   would make each narrative line a one-column "table", so invisible rectangles are dropped.
 - A table running over a page break has no bottom rule on the first page and no top rule on the
@@ -61,7 +63,8 @@ def _parse(pdf) -> list[Block]:
     previous: Table | None = None  # the last table, while nothing but page furniture follows it
     for n, (page, text) in enumerate(zip(pdf.pages, texts), 1):
         squashed = re.sub(r"\s+", "", text)
-        tables = _tables(page) if any(w in squashed for w in _TABLE_WORDS) else []
+        # a page that goes on with the table the page before ended with may name no table at all
+        tables = _tables(page) if previous is not None or any(w in squashed for w in _TABLE_WORDS) else []
         items = [(t.bbox[1], t) for t in tables]
         boxes = [t.bbox for t in tables]
         rest = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))

@@ -3,7 +3,8 @@
 - tab grid: one table row per line, cells separated by tabs;
 - one cell per line: each cell on a line of its own that starts with a tab, rows separated by blank
   lines, a cell's text continuing on untabbed lines (headers printed one character a line);
-- `|` separated: each cell ends with " |", a line with further pipes ends the row.
+- `|` separated: each cell ends with " |", a line with further pipes ends the row (one pipe per
+  position merged cells left out of it: they are not cells, so a blank first value stays first).
 Lines of none of these kinds are paragraphs.
 """
 from __future__ import annotations
@@ -71,8 +72,12 @@ def parse(text: str) -> list[Block]:
             if row is None:
                 row, row_open_at = [], where
             row.append(parts[0].strip())
-            row.extend(p.strip() for p in parts[1:-1])
-            if len(parts) > 2:  # "cell | |||": the row ends here
+            more = [p.strip() for p in parts[1:-1]]
+            if len(parts) > 2:  # "cell | |||": the row ends here; the further pipes stand for the
+                while more and not more[-1]:  # row's merged-away positions, not for cells at its end
+                    more.pop()
+            row.extend(more)
+            if len(parts) > 2:
                 close_row()
             last_kind = "pipe"
         elif line.count("\t") > 1 or ("\t" in line and not line.startswith("\t")):
