@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export GX_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test install suites docs office
+.PHONY: demo test install suites docs office server worker deploy
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,16 @@ suites: $(STAMP)
 # Regenerate docs/DATA_DICTIONARY.md from the schema and the template.
 docs: $(STAMP)
 	$(BIN)/python -m nianbao.dictionary
+
+# Operating a year: a local Prefect server and UI (http://127.0.0.1:4200), a worker, the deployments.
+POOL := nianbao-process
+server: $(STAMP)
+	$(BIN)/prefect server start --host 127.0.0.1 --port 4200
+
+worker: $(STAMP) office
+	$(BIN)/prefect worker start --pool $(POOL) --type process
+
+deploy: $(STAMP)
+	@test -n "$$PREFECT_API_URL" || { echo "set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)"; exit 2; }
+	$(BIN)/prefect work-pool inspect $(POOL) >/dev/null 2>&1 || $(BIN)/prefect work-pool create $(POOL) --type process
+	$(BIN)/prefect --no-prompt deploy --all

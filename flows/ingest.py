@@ -5,6 +5,8 @@ reports to the warehouse, invalid ones to quarantine, every report and finding t
 """
 from __future__ import annotations
 
+import os
+
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
@@ -14,7 +16,20 @@ from tasks.ingest import ingest_batch, report_artifacts, resolve_sources
 BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
 
 
-@flow(name="ingest")
+def task_runner(workers: int | None = None, dask_address: str | None = None):
+    """Batches run in threads here (each extracts in its own worker process), or on a Dask cluster
+    when an address is given (argument or NIANBAO_DASK_ADDRESS, so deployments can use one too)."""
+    address = dask_address or os.environ.get("NIANBAO_DASK_ADDRESS")
+    if address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=address)
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    return ThreadPoolTaskRunner(max_workers=workers or int(os.environ.get("NIANBAO_WORKERS", "2")))
+
+
+@flow(name="ingest", task_runner=task_runner())
 def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = None,
            batch_size: int = BATCH_SIZE, reprocess: bool = False):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.

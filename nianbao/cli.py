@@ -19,7 +19,8 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("sources", nargs="+", metavar="SOURCE", help="file, directory, manifest (.csv/.jsonl) or URL")
     ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder (default: %(default)s)")
     ing.add_argument("--year", type=int, help="the report year where a document does not tell it")
-    ing.add_argument("--workers", type=int, default=1, help="batches processed at once (default: %(default)s)")
+    ing.add_argument("--workers", type=int, default=2, help="batches processed at once (default: %(default)s)")
+    ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")
     ing.add_argument("--batch-size", type=int, default=None, help="documents per task")
     ing.add_argument("--reprocess", action="store_true",
                      help="redo documents the warehouse already holds from this pipeline version")
@@ -48,11 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"nianbao: ingesting {len(docs)} documents into {args.out}", file=sys.stderr)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from prefect.task_runners import ThreadPoolTaskRunner
+    from flows.ingest import BATCH_SIZE, ingest, task_runner
 
-    from flows.ingest import BATCH_SIZE, ingest
-
-    flow = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.workers))
+    flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
     state = flow(sources=args.sources, out=args.out, year=args.year,
                  batch_size=args.batch_size or BATCH_SIZE, reprocess=args.reprocess, return_state=True)
     summary = state.result(raise_on_failure=False)
