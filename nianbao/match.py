@@ -110,8 +110,7 @@ def _active_disclosure(rows, out: Matched, seen: set):
     t = template()
     metrics: list[str] | None = None
     done: set[str] = set()
-    for row, where in rows:
-        cells = [c for c in row]
+    for cells, where in rows:
         first = next((i for i, c in enumerate(cells) if c.strip()), None)
         if first is None:
             continue
@@ -143,15 +142,14 @@ def _active_disclosure(rows, out: Matched, seen: set):
             continue
         done.add(lab.code)
         seen.add(("items", lab.code))
-        known = [m for m in metrics]
         values = cells[idx + 1:]
-        fitted, dropped, missing = _fit(values, len(known))
-        for metric, raw in zip(known, fitted):
+        fitted, dropped, _ = _fit(values, len(metrics))
+        for metric, raw in zip(metrics, fitted):
             if metric is not None:
                 out.active_disclosure.append(Cell((lab.code, metric), raw.strip() if raw is not None else None, where))
         if dropped:
             _warn(out, "extraction.stray_cell", f"section 二 row {lab.code} ({where}): dropped {dropped}",
-                  [f"active_disclosure:{lab.code}/{known[0]}"], observed=" | ".join(values))
+                  [f"active_disclosure:{lab.code}/{metrics[0]}"], observed=" | ".join(values))
 
 
 def _find_in_row(labels: list[Label], cells: list[str]) -> tuple[int, Label] | None:
