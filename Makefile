@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export GX_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test install suites docs office server worker deploy
+.PHONY: demo test install suites docs office server worker deploy accuracy bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,11 @@ deploy: $(STAMP)
 	@test -n "$$PREFECT_API_URL" || { echo "set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)"; exit 2; }
 	$(BIN)/prefect work-pool inspect $(POOL) >/dev/null 2>&1 || $(BIN)/prefect work-pool create $(POOL) --type process
 	$(BIN)/prefect --no-prompt deploy --all
+
+# Cell accuracy and report exactness per format over a generated corpus (exits 1 below 100%).
+accuracy: $(STAMP) office
+	$(BIN)/python tests/accuracy.py
+
+# Benchmarks print figures and assert nothing: extraction alone, then the whole pipeline.
+bench: $(STAMP)
+	$(BIN)/python bench/extract_bench.py

@@ -109,6 +109,7 @@ def _place(out: Matched, dataset: str, name: str, row_code: str, columns: list[s
 def _active_disclosure(rows, out: Matched, seen: set):
     t = template()
     metrics: list[str] | None = None
+    positions: list[int] = []  # the header cells' columns
     done: set[str] = set()
     for cells, where in rows:
         first = next((i for i, c in enumerate(cells) if c.strip()), None)
@@ -116,10 +117,11 @@ def _active_disclosure(rows, out: Matched, seen: set):
             continue
         head = squash(cells[first])
         if head == t.ad_header:
-            metrics = []
-            for c in cells[first + 1:]:
+            metrics, positions = [], []
+            for j, c in enumerate(cells[first + 1:], first + 1):
                 if not c.strip():
                     continue
+                positions.append(j)
                 lab = find(t.ad_metrics, c)
                 if lab is None:
                     _warn(out, "extraction.unknown_label", f"section 二 header {c!r} ({where}) is not a template column",
@@ -143,7 +145,8 @@ def _active_disclosure(rows, out: Matched, seen: set):
         done.add(lab.code)
         seen.add(("items", lab.code))
         values = cells[idx + 1:]
-        fitted, dropped, _ = _fit(values, len(metrics))
+        aligned = _aligned(cells, idx, positions or None)
+        fitted, dropped, _ = (aligned, [], 0) if aligned is not None else _fit(values, len(metrics))
         for metric, raw in zip(metrics, fitted):
             if metric is not None:
                 out.active_disclosure.append(Cell((lab.code, metric), raw.strip() if raw is not None else None, where))
@@ -159,10 +162,37 @@ def _find_in_row(labels: list[Label], cells: list[str]) -> tuple[int, Label] | N
     return None
 
 
+def _header_positions(row: list[str], labels: dict[str, str], positions: dict[str, int]) -> None:
+    """Record the column index of each applicant header found in a row (first seen wins)."""
+    for i, c in enumerate(row):
+        code = labels.get(squash(c))
+        if code is not None and code not in positions:
+            positions[code] = i
+
+
+def _aligned(row: list[str], label_at: int, positions: list[int] | None) -> list[str] | None:
+    """The row's values under the header's columns, where the row agrees with the header: its label
+    left of the first column, and nothing printed outside the header's columns. Else None (the
+    values are then fitted by position: dumps often shift sub-item rows by a cell)."""
+    if positions is None or label_at >= positions[0]:
+        return None
+    outside = [c for j, c in enumerate(row) if j > label_at and j not in positions]
+    if any(c.strip() for c in outside):
+        return None
+    return [row[p] if p < len(row) else "" for p in positions]
+
+
 def _applications(rows, out: Matched, seen: set):
     t = template()
     found: dict[str, str] = {}
+    header_labels = {squash(label): code for code, label in t.data["applications"]["columns"]}
+    header: dict[str, int] = {}
     for row, where in rows:
+        if len(header) < len(t.applicants):
+            _header_positions(row, header_labels, header)
+        positions = [header[a] for a in t.applicants] if len(header) == len(t.applicants) else None
+        if positions is not None and positions != sorted(set(positions)):
+            positions = None  # headers over several rows that do not line up: no column map
         hit = None
         for i in range(len(row) - 1, -1, -1):  # the last label in the row names it
             if row[i].strip() and (lab := find(t.app_rows, row[i])) is not None:
@@ -180,7 +210,11 @@ def _applications(rows, out: Matched, seen: set):
             continue
         found[lab.code] = where
         seen.add(("rows", lab.code))
-        _place(out, "applications", f"section 三 row {lab.code}", lab.code, t.applicants, row[i + 1:], where)
+        values = _aligned(row, i, positions)
+        if values is not None:
+            out.applications += [Cell((lab.code, a), v.strip(), where) for a, v in zip(t.applicants, values)]
+        else:
+            _place(out, "applications", f"section 三 row {lab.code}", lab.code, t.applicants, row[i + 1:], where)
     if not found:
         return
     # Rows the report should print but does not: their cells exist, empty, so the rules see them.

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import docx
 from docx.oxml import OxmlElement
+from docx.table import Table, _Cell
 
 from nianbao.template import template
 
@@ -211,14 +212,37 @@ def _fill_docx_cell(cell, c: C) -> None:
         cell.add_paragraph(line)
 
 
+_MERGED: dict[tuple, object] = {}  # empty, merged w:tbl by the cells' grid positions and spans
+
+
 def _docx_table(container, cells: list[Placed]):
     n_rows, n_cols = size(cells)
     table = container.add_table(rows=n_rows, cols=n_cols)
+    shape = tuple((p.row, p.col, p.cell.rowspan, p.cell.colspan) for p in cells)
+    if shape in _MERGED:  # python-docx's merges are slow; a layout's merged table is reused
+        tbl = copy.deepcopy(_MERGED[shape])
+        table._tbl.addprevious(tbl)
+        table._tbl.getparent().remove(table._tbl)
+        table = Table(tbl, container)
+        merged = True
+    else:
+        merged = False
+
+    def at(r: int, c: int) -> _Cell:  # table.cell() walks the whole table each call: too slow here
+        offset = 0
+        for tc in table._tbl.tr_lst[r].tc_lst:
+            if offset == c:
+                return _Cell(tc, table)
+            offset += tc.grid_span
+        raise IndexError((r, c))
+
+    if not merged:
+        for p in cells:
+            if p.cell.rowspan > 1 or p.cell.colspan > 1:
+                at(p.row, p.col).merge(at(p.row + p.cell.rowspan - 1, p.col + p.cell.colspan - 1))
+        _MERGED[shape] = copy.deepcopy(table._tbl)
     for p in cells:
-        cell = table.cell(p.row, p.col)
-        if p.cell.rowspan > 1 or p.cell.colspan > 1:
-            cell = cell.merge(table.cell(p.row + p.cell.rowspan - 1, p.col + p.cell.colspan - 1))
-        _fill_docx_cell(cell, p.cell)
+        _fill_docx_cell(at(p.row, p.col), p.cell)
     return table
 
 
@@ -366,3 +390,56 @@ def write_html(blocks, *, word: bool = False, split_at: int | None = None, chrom
     return (f"<!DOCTYPE html>\n<html xmlns:o=\"urn:schemas-microsoft-com:office:office\"><head>{meta}"
             "<title>2021年政府信息公开工作年度报告</title><style>p.MsoNormal{margin:0cm}</style></head>\n"
             f"<body>\n{content}\n</body></html>")
+
+
+# ---------------------------------------------------------------- plain text (the three dump styles)
+
+def _row_cells(cells: list[Placed], continuations: bool) -> list[list[C]]:
+    """The cells each row prints, left to right, colspans as one cell; with `continuations`, a
+    rowspan also prints an empty cell in each row below its first (as Word's text dump does)."""
+    n_rows, _ = size(cells)
+    rows: list[list[tuple[int, C]]] = [[] for _ in range(n_rows)]
+    for p in cells:
+        rows[p.row].append((p.col, p.cell))
+        if continuations:
+            for r in range(p.row + 1, p.row + p.cell.rowspan):
+                rows[r].append((p.col, C("", colspan=p.cell.colspan)))
+    return [[c for _, c in sorted(row, key=lambda x: x[0])] for row in rows]
+
+
+def _one_line(text: str) -> str:
+    return "".join(part.strip() for part in text.split(BR))
+
+
+def write_txt(blocks, style: str = "grid", trailing_tabs: int = 0) -> str:
+    """The layout as a plain-text dump in one of the styles text.parse reads (see its docstring):
+    "grid" (a line a row, tab-separated grid positions, `trailing_tabs` extra tabs ending each
+    row), "cells" (a line a cell starting with a tab, continuation lines untabbed, a blank line
+    after each row) or "pipe" (a line a cell ending " |", the row's last line with as many
+    further pipes as the row's merged-away positions)."""
+    out: list[str] = []
+    for kind, value in blocks:
+        if kind == "p":
+            out.append(value)
+            continue
+        out.append("")
+        if style == "grid":
+            for row in grid(value):
+                out.append("\t".join(_one_line(t) for t in row) + "\t" * trailing_tabs)
+        elif style == "cells":
+            for row in _row_cells(value, continuations=True):
+                for c in row:
+                    first, *rest = c.text.split(BR) if c.text else [""]
+                    out.append("\t" + first)
+                    out.extend(rest)
+                out.append("")
+        elif style == "pipe":
+            _, n_cols = size(value)
+            for row in _row_cells(value, continuations=False):
+                lines = [f"{_one_line(c.text)} |" for c in row]
+                lines[-1] += " " + "|" * max(1, n_cols - len(row))
+                out.extend(lines)
+        else:
+            raise ValueError(f"unknown text style {style!r}")
+        out.append("")
+    return "\n".join(out) + "\n"

@@ -81,6 +81,15 @@ def test_gbk_page_declaring_utf8(rep, layout):
     check(html.parse(data, "text/html; charset=UTF-8"), rep)
 
 
+def test_gbk_word_page_declaring_utf8_is_not_read_as_a_latin_codec(rep, layout):
+    # regression (tests/accuracy.py): Word's markup is mostly ASCII, so charset-normalizer's best
+    # guess for these bytes is mac_latin2 (or ptcp154), which decodes them without an error
+    for chrome in (False, True):
+        data = corpus.write_html(layout, word=True, chrome=chrome, charset="utf-8").encode("gbk")
+        assert "年度报告" in html.decode(data)
+        check(html.parse(data), rep)
+
+
 def test_latin1_server_default_is_not_believed(rep, layout):
     data = corpus.write_html(layout, charset=None).encode("gbk")
     check(html.parse(data, "text/html;charset=ISO-8859-1"), rep)

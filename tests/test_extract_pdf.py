@@ -243,6 +243,25 @@ def test_awkward_matches_cell_exact():
     assert m.narratives["problems"] == "依申请公开答复的规范性有待提高。"
 
 
+# ------------------------------------------------------------------ reports generated from known values
+
+def test_report_pdf_every_cell_including_a_table_going_on_over_a_page_naming_no_table():
+    # regression (tests/accuracy.py): section 四 breaks after its header rows, so page 2 opens with
+    # the outcome labels and the values, none of them a word that names a template table; the page
+    # was never searched for tables and the values came back as a paragraph
+    import corpus
+
+    rep = corpus.report()
+    blocks = pdf.parse(make_pdf.from_report(rep))
+    on_page_2 = [b for b in blocks if isinstance(b, Table) and b.where[0] == "page 2"]
+    assert on_page_2 and on_page_2[0].rows[-1][:2] == ["—", "187"]
+    m = match(blocks)
+    assert m.findings == []
+    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
+    assert {c.key: c.raw for c in m.applications} == rep.applications
+    assert {c.key: c.raw for c in m.reviews_litigation} == rep.reviews_litigation
+
+
 # ------------------------------------------------------------------ unreadable documents
 
 @pytest.mark.parametrize("make, reason", [

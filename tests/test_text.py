@@ -20,8 +20,18 @@ def test_one_cell_per_line_with_vertical_header_and_empty_cells():
 
 
 def test_pipe_separated_rows_end_on_extra_pipes():
+    # the further pipes end the row; they are not blank cells at its end
     text = "信息内容 |\n本年新 制作数量 |\n对外公开总数量 | |\n规章 |\n0 |\n7 | ||\n"
-    assert tables(parse(text)) == [[["信息内容", "本年新 制作数量", "对外公开总数量", ""], ["规章", "0", "7", "", ""]]]
+    assert tables(parse(text)) == [[["信息内容", "本年新 制作数量", "对外公开总数量"], ["规章", "0", "7"]]]
+
+
+def test_pipe_row_with_blank_first_value_keeps_its_columns():
+    # regression (tests/accuracy.py): the padding pipes read as trailing blank cells made the
+    # matcher drop the blank natural-person cell instead, shifting every value one column left
+    lines = ["（二）部分公开 |", "|"] + [f"{v} |" for v in (2, 0, 0, 1, 0)] + ["3 | ||"]
+    rows = tables(parse("\n".join(lines) + "\n"))[0]
+    assert rows == [["（二）部分公开", "", "2", "0", "0", "1", "0", "3"]]
+    assert tables(parse("| |\n")) == [[[""]]]  # a blank last cell is still a cell
 
 
 def test_bookmarks_are_dropped_and_gbk_decodes():

@@ -2,8 +2,9 @@
 
 - Encoding: a BOM, else the bytes if they are valid UTF-8, else the declared charset (HTTP
   Content-Type, then <meta>; Latin-1 is a server default, not a declaration) if it decodes
-  cleanly, else charset-normalizer's guess. GBK pages that declare UTF-8 are common; every GB
-  charset is read as gb18030, their superset (pages labelled gb2312 print GBK-only characters).
+  cleanly, else charset-normalizer's guess (its likeliest that reads as Chinese). GBK pages that
+  declare UTF-8 are common; every GB charset is read as gb18030, their superset (pages labelled
+  gb2312 print GBK-only characters).
 - Chrome (script, style, nav, the page's header and footer, ...) is not read.
 - Tables: rowspan/colspan expanded, a span's first position holds the text and the rest "".
   A table holding another table, or a single cell, is page layout (old CMS templates nest the
@@ -37,6 +38,7 @@ _NOT_TRUSTED = {"iso8859-1", "cp1252", "ascii"}
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
 _CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
 _WRAP = re.compile(rf"(?<=[{_CJK}])[ \t\r]*\n\s*(?=[{_CJK}])")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _BREAK = "\ue000"  # a line break made by markup, kept apart from newlines in the source
 
 
@@ -98,7 +100,10 @@ def decode(data: bytes, content_type: str | None = None) -> str:
             return text
     from charset_normalizer import from_bytes  # only the pages whose declarations lie pay for it
 
-    best = from_bytes(data).best()
+    # The reports are Chinese: a Latin codec that decodes the bytes without an error (mac_latin2
+    # reads anything) loses to the first candidate whose text holds Han characters.
+    results = from_bytes(data)
+    best = next((r for r in results if _HAN.search(str(r))), None) or results.best()
     guess = _codec(best.encoding) if best is not None else None
     return _clean(data, guess) or data.decode(guess or "gb18030", errors="replace")
 

@@ -1,0 +1,292 @@
+"""Cell-exact accuracy of extraction + matching on generated reports, per format and variant.
+
+    python tests/accuracy.py [--n N] [--seed S] [--jobs J] [--dump DIR]
+
+Each document is written from random, template-consistent values (sections 二, 三 and 四 add up
+as the template's rules say) printed awkwardly: thousands separators, full-width digits,
+placeholders ("—", "/", "无", ...), blank cells, large numbers. Every format and variant the
+extractors claim to read is written (tests/corpus.py, tests/fixtures/make_pdf.py), read back with
+nianbao.match.match(nianbao.extract.extract(data, fmt)) and every cell's raw text compared with
+the value printed. Prints one line per variant (documents, cells, cells exact, reports exact,
+documents with extraction findings) and the first mismatches; exits 1 when any variant is
+below 100%. --known-gaps adds the variants not read exactly yet (see KNOWN_GAPS). --dump writes the documents that mismatched to DIR for a look.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+for _p in (HERE, HERE / "fixtures"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import corpus  # noqa: E402
+import make_pdf  # noqa: E402
+
+from nianbao.extract import extract  # noqa: E402
+from nianbao.match import match  # noqa: E402
+from nianbao.template import template  # noqa: E402
+
+DATASETS = ("active_disclosure", "applications", "reviews_litigation")
+PLACEHOLDERS = ("—", "——", "-", "－", "/", "／", "无", "--")
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+SUFFIX = {"txt": ".txt", "docx": ".docx", "html": ".html", "pdf": ".pdf"}
+
+
+# ---------------------------------------------------------------- random reports
+
+def _count(rng: random.Random, big: bool = False) -> int:
+    r = rng.random()
+    if r < 0.45:
+        return 0
+    if r < 0.85:
+        return rng.randint(1, 30)
+    if r < 0.97:
+        return rng.randint(31, 999)
+    return rng.randint(1000, 2_000_000 if big else 20_000)
+
+
+def _print(n: int | float, rng: random.Random, decimals: int = 0) -> str:
+    """How a report might print `n`: mostly plainly, sometimes awkwardly."""
+    if n == 0:
+        r = rng.random()
+        if r < 0.07:
+            return rng.choice(PLACEHOLDERS)
+        if r < 0.12:
+            return ""
+    text = f"{n:.{decimals}f}"
+    if n >= 1000 and rng.random() < 0.5:
+        text = f"{n:,.{decimals}f}"
+    if rng.random() < 0.08:
+        text = text.translate(FULL_WIDTH)
+    return text
+
+
+def random_report(rng: random.Random) -> corpus.Report:
+    """Random values, consistent with the template's sums, printed as `_print` does."""
+    t = template()
+    rep = corpus.Report()
+    for _, items, metrics in corpus.AD_GROUPS:
+        for item in items:
+            for metric in metrics:
+                if metric == "amount_10k_yuan":
+                    decimals = rng.choice([0, 1, 2, 4])
+                    amount = 0 if rng.random() < 0.4 else round(rng.uniform(0, 3000), decimals)
+                    rep.active_disclosure[(item, metric)] = _print(amount, rng, decimals)
+                else:
+                    rep.active_disclosure[(item, metric)] = _print(_count(rng, big=item == "licensing"), rng)
+    # section 三: results per applicant column, then the rows the template's 勾稽关系 fixes
+    applicants = t.applicants[:-1]
+    rows = [d["code"] for d in corpus.app_rows_2021()]
+    results = [c for c in rows if c not in ("new", "carried_over", "handled_total", "carried_forward")]
+    numbers: dict[str, list[int]] = {c: [_count(rng) for _ in applicants] for c in results}
+    numbers["handled_total"] = [sum(numbers[c][i] for c in results) for i in range(len(applicants))]
+    numbers["carried_forward"] = [_count(rng) if rng.random() < 0.3 else 0 for _ in applicants]
+    numbers["carried_over"] = [rng.randint(0, h + f) if rng.random() < 0.3 else 0
+                               for h, f in zip(numbers["handled_total"], numbers["carried_forward"])]
+    numbers["new"] = [h + f - o for h, f, o in zip(numbers["handled_total"], numbers["carried_forward"],
+                                                    numbers["carried_over"])]
+    for code in rows:
+        values = numbers[code] + [sum(numbers[code])]
+        for col, n in zip(t.applicants, values):
+            rep.applications[(code, col)] = _print(n, rng)
+    # section 四: per proceeding, four outcomes and their total
+    for p in t.proceedings:
+        outcomes = [_count(rng) if rng.random() < 0.5 else 0 for _ in t.outcomes[:-1]]
+        for o, n in zip(t.outcomes, outcomes + [sum(outcomes)]):
+            rep.reviews_litigation[(p, o)] = _print(n, rng)
+    if not any(rep.reviews_litigation.values()):  # a blank values row is no row at all: print a 0
+        rep.reviews_litigation[(t.proceedings[0], t.outcomes[-1])] = "0"
+    rep.narratives = corpus.report().narratives
+    return rep
+
+
+# ---------------------------------------------------------------- formats and variants
+
+def _app_split(rng: random.Random) -> int:
+    """A row of the applications table to break it before (past its three header rows)."""
+    return rng.randint(4, len(corpus.app_rows_2021()) + 2)
+
+
+def _txt(style: str):
+    def write(layout, rng):
+        return corpus.write_txt(layout, style).encode(rng.choice(["utf-8", "utf-8-sig", "gb18030"]))
+    return write
+
+
+def _gbk_html(layout, rng):
+    page = corpus.write_html(layout, word=rng.random() < 0.5, charset=rng.choice(["gbk", "GB2312", "utf-8", None]))
+    return page.encode("gbk")
+
+
+VARIANTS = {
+    "txt/grid": ("txt", _txt("grid")),
+    "txt/cells": ("txt", _txt("cells")),
+    "txt/pipe": ("txt", _txt("pipe")),
+    "docx/plain": ("docx", lambda layout, rng: corpus.write_docx(layout)),
+    "docx/split": ("docx", lambda layout, rng: corpus.write_docx(layout, split_at=_app_split(rng))),
+    "docx/nested": ("docx", lambda layout, rng: corpus.write_docx(layout, nested=True)),
+    "html/plain": ("html", lambda layout, rng: corpus.write_html(layout).encode("utf-8")),
+    "html/word": ("html", lambda layout, rng: corpus.write_html(layout, word=True).encode("utf-8")),
+    "html/split": ("html", lambda layout, rng: corpus.write_html(
+        layout, split_at=_app_split(rng), word=rng.random() < 0.5).encode("utf-8")),
+    "html/chrome": ("html", lambda layout, rng: corpus.write_html(
+        layout, chrome=True, nested=rng.random() < 0.5, word=rng.random() < 0.5).encode("utf-8")),
+    "html/gbk": ("html", _gbk_html),
+    "pdf/plain": ("pdf", lambda layout, rng: make_pdf.from_layout(layout)),
+    "pdf/wps": ("pdf", lambda layout, rng: make_pdf.from_layout(layout, wps=True)),
+    "pdf/split": ("pdf", lambda layout, rng: make_pdf.from_layout(
+        layout, split_at=_app_split(rng), wps=rng.random() < 0.5)),
+    "txt/grid-trailing": ("txt", lambda layout, rng: corpus.write_txt(layout, "grid", trailing_tabs=1).encode()),
+}
+
+
+# Variants the extractors do not read cell-exact yet, run only when asked (--variant / --known-gaps).
+# None at present: txt/grid-trailing (rows ending in a further tab, as seeds 001 and 003 print) was
+# one until the matcher aligned values to the header's columns.
+KNOWN_GAPS: dict = {}
+ALL_VARIANTS = {**VARIANTS, **KNOWN_GAPS}
+
+
+@dataclass
+class Document:
+    variant: str
+    index: int
+    fmt: str
+    data: bytes
+    report: corpus.Report
+
+    @property
+    def name(self) -> str:
+        return f"{self.variant}#{self.index}"
+
+
+def document(variant: str, index: int, seed: int) -> Document:
+    """Document `index` of `variant`: the same bytes for the same seed, run after run."""
+    rng = random.Random(f"{seed}:{variant}:{index}")
+    fmt, write = ALL_VARIANTS[variant]
+    rep = random_report(rng)
+    return Document(variant, index, fmt, write(corpus.layout(rep), rng), rep)
+
+
+# ---------------------------------------------------------------- checking
+
+@dataclass
+class Result:
+    variant: str
+    name: str
+    cells: int
+    mismatches: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)  # cell, expected, got
+    findings: int = 0  # extraction.* findings
+
+
+def check(doc: Document) -> Result:
+    expected = {(ds, key): value for ds in DATASETS for key, value in getattr(doc.report, ds).items()}
+    result = Result(doc.variant, doc.name, len(expected))
+    try:
+        m = match(extract(doc.data, doc.fmt))
+    except Exception as e:  # Unreadable, or a crash: every cell is lost
+        result.mismatches.append(("(document)", "readable", f"{type(e).__name__}: {e}"))
+        result.mismatches += [(_cell_name(k), v, None) for k, v in expected.items()]
+        return result
+    got = {(ds, c.key): c.raw for ds in DATASETS for c in getattr(m, ds)}
+    for k, v in expected.items():
+        if got.get(k, "<absent>") != v:
+            result.mismatches.append((_cell_name(k), v, got.get(k, "<absent>")))
+    for k in got.keys() - expected.keys():
+        result.mismatches.append((_cell_name(k), "<absent>", got[k]))
+    result.findings = sum(f.rule.startswith("extraction.") for f in m.findings)
+    return result
+
+
+def _cell_name(key) -> str:
+    ds, (row, col) = key
+    return f"{ds}:{row}/{col}"
+
+
+def _job(args) -> tuple[Result, bytes | None, str]:
+    variant, index, seed, keep = args
+    doc = document(variant, index, seed)
+    result = check(doc)
+    return result, (doc.data if keep and result.mismatches else None), doc.fmt
+
+
+def run(n: int, seed: int = 0, jobs: int = 1, variants=None, dump: Path | None = None) -> list[Result]:
+    work = [(v, i, seed, dump is not None) for v in (variants or VARIANTS) for i in range(n)]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            done = list(pool.map(_job, work, chunksize=4))
+    else:
+        done = [_job(w) for w in work]
+    if dump is not None:
+        dump.mkdir(parents=True, exist_ok=True)
+        for result, data, fmt in done:
+            if data is not None:
+                (dump / (result.name.replace("/", "_").replace("#", "_") + SUFFIX[fmt])).write_bytes(data)
+    return [r for r, _, _ in done]
+
+
+def summary(results: list[Result]) -> dict[str, dict]:
+    """Per variant and per format: documents, cells, exact cells, exact documents, with findings."""
+    out: dict[str, dict] = {}
+    for r in results:
+        for key in (r.variant, r.variant.split("/")[0] + "/*"):
+            s = out.setdefault(key, {"documents": 0, "cells": 0, "cells_exact": 0, "reports_exact": 0,
+                                     "with_findings": 0})
+            wrong = len([m for m in r.mismatches if m[0] != "(document)"])
+            s["documents"] += 1
+            s["cells"] += r.cells
+            s["cells_exact"] += r.cells - min(wrong, r.cells)
+            s["reports_exact"] += not r.mismatches
+            s["with_findings"] += r.findings > 0
+    return out
+
+
+def table(results: list[Result]) -> str:
+    s = summary(results)
+    head = f"{'format/variant':<14} {'documents':>9} {'cells':>7} {'cells exact':>12} {'reports exact':>14} {'findings':>9}"
+    lines = [head, "-" * len(head)]
+    order = sorted(s, key=lambda k: (k.split("/")[0], k.endswith("*"), k))
+    for key in order:
+        v = s[key]
+        lines.append(f"{key:<14} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
+                     f"{100 * v['reports_exact'] / v['documents']:>13.1f}% {v['with_findings']:>9}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40, help="documents per format variant (default 40)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), help="worker processes")
+    parser.add_argument("--variant", action="append", choices=sorted(ALL_VARIANTS), help="only these (repeatable)")
+    parser.add_argument("--known-gaps", action="store_true", help="also run the variants in KNOWN_GAPS")
+    parser.add_argument("--dump", type=Path, help="write mismatching documents here")
+    parser.add_argument("--show", type=int, default=15, help="mismatches to list")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    variants = args.variant or (list(ALL_VARIANTS) if args.known_gaps else list(VARIANTS))
+    results = run(args.n, args.seed, args.jobs, variants, args.dump)
+    elapsed = time.perf_counter() - start
+    print(f"seed {args.seed}, {args.n} documents per variant, {len(results)} documents in {elapsed:.1f} s "
+          f"({args.jobs} jobs)\n")
+    print(table(results))
+    wrong = [(r.name, *m) for r in results for m in r.mismatches]
+    if wrong:
+        print(f"\n{len(wrong)} mismatches in {sum(bool(r.mismatches) for r in results)} documents; the first:")
+        for name, cell, expected, got in wrong[:args.show]:
+            print(f"  {name:<16} {cell:<52} expected {expected!r:<12} got {got!r}")
+        return 1
+    print("\nevery cell exact")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

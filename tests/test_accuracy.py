@@ -1,0 +1,33 @@
+"""Every format, every variant, cell by cell: a few generated reports each (tests/accuracy.py)."""
+import pytest
+
+import accuracy
+
+
+@pytest.fixture(scope="module")
+def results():
+    return accuracy.run(n=2, seed=20240601)
+
+
+@pytest.mark.parametrize("variant", sorted(accuracy.VARIANTS))
+def test_every_cell_exact(results, variant):
+    mine = [r for r in results if r.variant == variant]
+    assert len(mine) == 2 and all(r.cells == 200 for r in mine)
+    wrong = [(r.name, *m) for r in mine for m in r.mismatches]
+    assert wrong == [], wrong[:10]
+    assert [r.findings for r in mine] == [0, 0]  # nothing had to be guessed either
+
+
+def test_the_generator_is_deterministic_and_awkward():
+    docs = [accuracy.document("txt/grid", i, seed=7) for i in range(30)]
+    assert accuracy.document("txt/grid", 3, seed=7).data == docs[3].data
+    values = [v for d in docs for ds in accuracy.DATASETS for v in getattr(d.report, ds).values()]
+    assert "" in values and any(v in accuracy.PLACEHOLDERS for v in values)
+    assert any("," in v for v in values) and any("０" <= c <= "９" for v in values for c in v)
+    assert max(int(v.replace(",", "")) for v in values if v.replace(",", "").isascii() and v.replace(",", "").isdigit()) >= 1000
+
+
+def test_summary_counts_per_format():
+    s = accuracy.summary([accuracy.Result("pdf/plain", "pdf/plain#0", 200),
+                          accuracy.Result("pdf/wps", "pdf/wps#0", 200, [("c", "1", "2")])])
+    assert s["pdf/*"] == {"documents": 2, "cells": 400, "cells_exact": 399, "reports_exact": 1, "with_findings": 0}
