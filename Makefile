@@ -59,3 +59,4 @@ accuracy: $(STAMP) office
 # Benchmarks print figures and assert nothing: extraction alone, then the whole pipeline.
 bench: $(STAMP)
 	$(BIN)/python bench/extract_bench.py
+	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)

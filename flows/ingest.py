@@ -31,23 +31,26 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 @flow(name="ingest", task_runner=task_runner())
 def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = None,
-           batch_size: int = BATCH_SIZE, reprocess: bool = False):
+           batch_size: int = BATCH_SIZE, reprocess: bool = False, processes: bool = True):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.
 
     `year`: the report year where a document tells none. `reprocess`: redo documents the
     warehouse already holds from this pipeline version (by default they are skipped).
+    `processes`: extract PDF/Word/HTML in worker processes under a time limit (the default).
     """
     log = get_run_logger()
     run_id = str(flow_run.id or "local")
     docs = resolve_sources(sources)
     batches = [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
     log.info("%d documents in %d batches of up to %d", len(docs), len(batches), batch_size)
-    futures = [ingest_batch.submit(b, n, run_id, out, year, reprocess) for n, b in enumerate(batches)]
-    summary = {"reports": [], "findings": []}
+    futures = [ingest_batch.submit(b, n, run_id, out, year, reprocess, processes) for n, b in enumerate(batches)]
+    summary: dict = {"reports": [], "findings": [], "timings": {}}
     for n, fut in enumerate(futures, 1):
         part = fut.result()
         summary["reports"] += part["reports"]
         summary["findings"] += part["findings"]
+        for stage, seconds in part["timings"].items():
+            summary["timings"][stage] = summary["timings"].get(stage, 0.0) + seconds
         statuses = [r["status"] for r in part["reports"]]
         log.info("batch %d/%d published: %d valid, %d invalid, %d unreadable", n, len(batches),
                  statuses.count("valid"), statuses.count("invalid"), statuses.count("unreadable"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -151,29 +153,48 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
 
 def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
                   time_limit: float = isolate.TIME_LIMIT, published: dict[str, dict] | None = None,
-                  ) -> dict[str, pl.DataFrame]:
-    """A batch end to end. Binary formats are extracted in a worker process under a time limit;
-    text dumps (linear-time parsing) stay in this process. Documents `published` already holds
-    (same bytes, same pipeline version, same manifest values) are not redone: they come back
-    in the frame "skipped" as the warehouse has them."""
-    reads = [(s, *_read(s, run_id, default_year, published)) for s in sources]
+                  processes: bool = True, timings: dict[str, float] | None = None) -> dict[str, pl.DataFrame]:
+    """A batch end to end. Binary formats are extracted in a worker process under a time limit
+    (processes=False: in this thread, without a limit; for benchmarks); text dumps (linear-time
+    parsing) stay in this process. Documents `published` already holds (same bytes, same pipeline
+    version, same manifest values) are not redone: they come back in the frame "skipped" as the
+    warehouse has them. `timings` accumulates seconds per stage."""
+    clock = _Clock(timings)
+    with clock("read"):
+        reads = [(s, *_read(s, run_id, default_year, published)) for s in sources]
     skipped = [row for _, row, data in reads if isinstance(row, dict) and data is None]
     todo = [(s, row, data) for s, row, data in reads if not (isinstance(row, dict) and data is None)]
-    binary = [i for i, (_, row, data) in enumerate(todo) if data is not None and row["source_format"] != "txt"]
-    isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][2], todo[i][1]["source_format"])
-                                                                 for i in binary], time_limit=time_limit)))
-    reports = []
-    for i, (source, row, data) in enumerate(todo):
-        if data is None:
-            reports.append(row)  # unreadable already
-        elif i in isolated:
-            reports.append(_finish(row, isolated[i], source.overrides))
-        else:
-            reports.append(process_document_bytes(row, data, source.overrides))
+    with clock("extract"):
+        binary = [i for i, (_, row, data) in enumerate(todo)
+                  if processes and data is not None and row["source_format"] != "txt"]
+        isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][2], todo[i][1]["source_format"])
+                                                                     for i in binary], time_limit=time_limit)))
+        reports = []
+        for i, (source, row, data) in enumerate(todo):
+            if data is None:
+                reports.append(row)  # unreadable already
+            elif i in isolated:
+                reports.append(_finish(row, isolated[i], source.overrides))
+            else:
+                reports.append(process_document_bytes(row, data, source.overrides))
     # the same bytes under two names are one report (the key is report_id)
     unique = list({r.row["report_id"]: r for r in reports}.values())
-    frames = validate_batch(unique, run_id)
+    with clock("validate"):
+        frames = validate_batch(unique, run_id)
     frames["skipped"] = frame("reports", skipped)
     return frames
+
+
+class _Clock:
+    def __init__(self, totals: dict[str, float] | None):
+        self.totals = totals if totals is not None else {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
 
 

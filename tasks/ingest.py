@@ -1,6 +1,7 @@
 """The ingest flow's tasks. Between tasks travel sources and small summaries, never DataFrames."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import polars as pl
@@ -20,18 +21,22 @@ def resolve_sources(specs: list[str]) -> list[sources.Source]:
 
 @task(name="ingest-batch", task_run_name="ingest-batch-{number}")
 def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str,
-                 default_year: int | None = None, reprocess: bool = False) -> dict:
+                 default_year: int | None = None, reprocess: bool = False, processes: bool = True) -> dict:
     """Read, extract, normalise, validate and publish one batch; return its summary.
 
     Each batch publishes on its own (the warehouse lock serialises writers), so a run killed half
     way keeps what it finished, and the next run skips documents already published as they are.
     """
     root = Path(out)
+    timings: dict[str, float] = {}
     done = {} if reprocess else publish.published(root)
-    frames = pipeline.process_batch(batch, run_id, default_year, published=done)
+    frames = pipeline.process_batch(batch, run_id, default_year, published=done, processes=processes,
+                                    timings=timings)
     if frames["reports"].height:
+        start = time.perf_counter()
         publish.publish(root, frames)
-    return summarise(frames, root)
+        timings["publish"] = time.perf_counter() - start
+    return summarise(frames, root) | {"timings": timings}
 
 
 def summarise(frames: dict[str, pl.DataFrame], root: Path) -> dict:
