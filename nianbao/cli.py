@@ -22,8 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--workers", type=int, default=2, help="batches processed at once (default: %(default)s)")
     ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")
     ing.add_argument("--batch-size", type=int, default=None, help="documents per task")
+    ing.add_argument("--allow-private", action="store_true",
+                     help="allow URLs on private, loopback and link-local addresses (also NIANBAO_ALLOW_PRIVATE=1)")
     ing.add_argument("--reprocess", action="store_true",
                      help="redo documents the warehouse already holds from this pipeline version")
+    from nianbao import discover
+
+    discover.parser(sub.add_parser("discover", help="find reports on 年度报告 listing pages; write a manifest"))
     return p
 
 
@@ -32,6 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
+    if args.command == "discover":
+        from nianbao import discover
+
+        return discover.run(args)
     if args.year is not None and not 2008 <= args.year <= 2100:
         print(f"nianbao: --year {args.year} is not a report year", file=sys.stderr)
         return 2
@@ -49,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"nianbao: ingesting {len(docs)} documents into {args.out}", file=sys.stderr)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "nianbao")  # fetch retries show in the run's logs
+    if args.allow_private:
+        os.environ["NIANBAO_ALLOW_PRIVATE"] = "1"
     from flows.ingest import BATCH_SIZE, ingest, task_runner
 
     flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))

@@ -230,7 +230,7 @@ class Fetcher:
                 data = store.get(prev["sha256"]) if store and prev else None
             if data is None:
                 result.error = "304 Not Modified, but no stored copy to reuse"
-            elif not data.strip():
+            elif not data or data.isspace():
                 result.error = "the response is empty"
             else:
                 result.data, result.bytes = data, len(data)
@@ -307,6 +307,16 @@ def _content_type(data: bytes, name: str | None, declared: str | None) -> str | 
 
 class RawStore:
     """Documents by sha256 and the `fetches` record, under ROOT (the warehouse, or a configured path)."""
+
+    _shared: dict[Path, RawStore] = {}
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, root: str | Path) -> RawStore:
+        """One store per ROOT per process: `fetches` is read once, not once per batch."""
+        key = Path(root).resolve()
+        with cls._shared_lock:
+            return cls._shared.setdefault(key, cls(key))
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -385,21 +395,25 @@ def read_fetches(root: str | Path) -> pa.Table:
 
 
 def _last_good(table: pa.Table) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    rows = [r for r in table.to_pylist() if r["error"] is None and r["sha256"]]
-    for r in sorted(rows, key=lambda r: r["fetched_at"]):
-        out[r["url"]] = r
-    return out
+    import polars as pl
+
+    good = (pl.from_arrow(table.select(["url", "sha256", "etag", "last_modified", "fetched_at", "error"]))
+            .filter(pl.col("error").is_null() & pl.col("sha256").is_not_null())
+            .sort("fetched_at").unique("url", keep="last", maintain_order=True))
+    return {r["url"]: r for r in good.to_dicts()}
 
 
 _default: Fetcher | None = None
+_default_lock = threading.Lock()
 
 
 def fetch(url: str, store: RawStore | None = None, client: Fetcher | None = None) -> FetchResult:
-    """What the pipeline calls for a URL source: `client` defaults to one shared Fetcher."""
+    """What the pipeline calls for a URL source. `client` defaults to one Fetcher per process, so
+    that the per-host limits hold across the batches a process runs at once."""
     global _default
     if client is None:
-        if _default is None:
-            _default = Fetcher()
-        client = _default
+        with _default_lock:
+            if _default is None:
+                _default = Fetcher()
+            client = _default
     return client.fetch(url, store)

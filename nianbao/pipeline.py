@@ -53,7 +53,7 @@ def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
 
 
 def _read(source: Source, run_id: str, default_year: int | None,
-          published: dict[str, dict] | None = None) -> tuple[Report | dict, bytes | None]:
+          published: dict[str, dict] | None = None, store=None) -> tuple[Report | dict, bytes | None]:
     """The report row so far and the document's bytes; (unreadable Report, None) when it can't be
     read; (stored row, None) when the warehouse already holds it as this pipeline would make it."""
     now = dt.datetime.now(dt.timezone.utc)
@@ -64,7 +64,7 @@ def _read(source: Source, run_id: str, default_year: int | None,
            "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
            "fetched_at": None, "ingested_at": now, "run_id": run_id, "pipeline_version": __version__}
     try:
-        data = read(source)
+        data = read(source, store=store)
     except Unreadable as e:
         # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
         row["report_id"] = hashlib.sha256(f"unread:{source.uri}".encode()).hexdigest()
@@ -153,15 +153,24 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
 
 def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
                   time_limit: float = isolate.TIME_LIMIT, published: dict[str, dict] | None = None,
-                  processes: bool = True, timings: dict[str, float] | None = None) -> dict[str, pl.DataFrame]:
+                  processes: bool = True, timings: dict[str, float] | None = None,
+                  raw_root: str | None = None) -> dict[str, pl.DataFrame]:
     """A batch end to end. Binary formats are extracted in a worker process under a time limit
     (processes=False: in this thread, without a limit; for benchmarks); text dumps (linear-time
     parsing) stay in this process. Documents `published` already holds (same bytes, same pipeline
     version, same manifest values) are not redone: they come back in the frame "skipped" as the
-    warehouse has them. `timings` accumulates seconds per stage."""
+    warehouse has them. `timings` accumulates seconds per stage. Fetched documents are kept in
+    the raw store under `raw_root` (the warehouse), their attempts in its `fetches` dataset."""
+    from nianbao.fetch import RawStore
+
     clock = _Clock(timings)
+    store = RawStore.open(raw_root) if raw_root is not None else None
     with clock("read"):
-        reads = [(s, *_read(s, run_id, default_year, published)) for s in sources]
+        try:
+            reads = [(s, *_read(s, run_id, default_year, published, store)) for s in sources]
+        finally:
+            if store is not None:
+                store.flush()  # the batch's attempts, even after a crash
     skipped = [row for _, row, data in reads if isinstance(row, dict) and data is None]
     todo = [(s, row, data) for s, row, data in reads if not (isinstance(row, dict) and data is None)]
     with clock("extract"):

@@ -6,8 +6,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from nianbao.document import Unreadable
 
 DOCUMENT_SUFFIXES = {".pdf", ".docx", ".doc", ".wps", ".html", ".htm", ".txt"}
@@ -81,17 +79,16 @@ def _manifest(path: Path) -> list[Source]:
     return out
 
 
-def read(source: Source, max_bytes: int = MAX_BYTES) -> bytes:
-    """The document's bytes, or Unreadable with the reason."""
+def read(source: Source, max_bytes: int = MAX_BYTES, store=None) -> bytes:
+    """The document's bytes, or Unreadable with the reason. URLs go through the polite fetcher
+    (nianbao.fetch), keeping their bytes and a record of each attempt in `store` when given."""
     if source.is_url:
-        try:
-            with httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30, connect=10),
-                              headers={"User-Agent": "nianbao (government report ingestion)"}) as client:
-                r = client.get(source.uri)
-                r.raise_for_status()
-                data = r.content
-        except httpx.HTTPError as e:
-            raise Unreadable(f"fetch failed: {type(e).__name__}: {e}") from e
+        from nianbao.fetch import fetch
+
+        result = fetch(source.uri, store)  # one shared Fetcher per process: per-host limits hold
+        if not result.ok:
+            raise Unreadable(f"fetch failed: {result.error}")
+        data = result.data
     else:
         path = Path(source.uri)
         try:

@@ -31,7 +31,7 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
     timings: dict[str, float] = {}
     done = {} if reprocess else publish.published(root)
     frames = pipeline.process_batch(batch, run_id, default_year, published=done, processes=processes,
-                                    timings=timings)
+                                    timings=timings, raw_root=str(root))
     if frames["reports"].height:
         start = time.perf_counter()
         publish.publish(root, frames)

@@ -142,3 +142,52 @@ def test_a_killed_run_resumes_to_the_same_warehouse(prefect_harness, tmp_path):
     ingest(sources=[str(docs)], out=str(whole), batch_size=30, return_state=True)
     assert _warehouse(killed) == _warehouse(whole)
     assert len(_warehouse(whole)["applications"]) == 30 * 7 * 25
+
+
+def test_ingesting_served_reports_equals_ingesting_the_files(prefect_harness, tmp_path, monkeypatch):
+    import csv
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import corpus
+
+    monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")  # the server is on loopback
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("sample_valid_2023.txt", "sample_invalid_2024.txt"):
+        shutil.copy(ROOT / "data" / "samples" / name, docs)
+    (docs / "report.docx").write_bytes(corpus.write_docx(corpus.layout(corpus.report())))
+    (docs / "report.html").write_bytes(corpus.write_html(corpus.layout(corpus.report()), word=True).encode("gb18030"))
+    requests = []
+
+    class Handler(SimpleHTTPRequestHandler):
+        def log_message(self, fmt, *args):
+            requests.append((self.path, args[1]))
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(docs)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    manifest = tmp_path / "m.csv"
+    with open(manifest, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["uri"])
+        w.writerows([[base + p.name] for p in sorted(docs.iterdir())])
+    try:
+        assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "web")]) == 1
+        assert cli.main(["ingest", str(docs), "--out", str(tmp_path / "disk")]) == 1
+        first = len(requests)
+        assert sorted(code for _, code in requests) == ["200"] * 4
+        assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "web"), "--reprocess"]) == 1
+        assert sorted(code for _, code in requests[first:]) == ["304"] * 4  # nothing downloaded twice
+    finally:
+        server.shutdown()
+    web, disk = _warehouse(tmp_path / "web"), _warehouse(tmp_path / "disk")
+    for d in disk:
+        strip = lambda rows: [r.replace(base, "") for r in rows]  # noqa: E731
+        if d == "reports":  # the same documents, named by URL instead of path
+            assert len(web[d]) == len(disk[d]) == 4
+        else:
+            assert strip(web[d]) == disk[d], d
+    fetches = duckdb.sql(f"select http_status from read_parquet('{tmp_path}/web/fetches/*/*.parquet')").fetchall()
+    assert sorted(s for (s,) in fetches) == [200] * 4 + [304] * 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from nianbao.document import Block, Unreadable
-from nianbao.extract import docx, html, office, pdf, text
+from nianbao.extract import docx, html, office, pdf, runtogether, text
 
 FORMATS = ("pdf", "docx", "doc", "wps", "html", "txt")
 _SUFFIX = {".htm": "html", ".html": "html", ".shtml": "html", ".text": "txt"}
@@ -29,7 +29,10 @@ def sniff(data: bytes, name: str = "") -> str | None:
 
 def extract(data: bytes, fmt: str) -> list[Block]:
     if fmt == "txt":
-        return text.parse(text.decode(data))
+        decoded = text.decode(data)
+        if runtogether.looks_run_together(decoded):  # crawler text with every table cell run together
+            return runtogether.recover(decoded)
+        return text.parse(decoded)
     if fmt == "pdf":
         return pdf.parse(data)
     if fmt == "docx":

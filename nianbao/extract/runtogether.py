@@ -13,6 +13,7 @@ cells blank (its `where` says why) instead of failing the whole report.
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from itertools import product
 
@@ -37,7 +38,7 @@ def looks_run_together(text: str) -> bool:
 
     Every report has all-zero rows; printed with separators they never make a run of 7 digits.
     """
-    s = "".join(_norm(ch) for ch in text)
+    s = unicodedata.normalize("NFKC", text)  # whole-text: a detector needs no map back to the original
     hits = 0
     for lab in template().app_rows:
         if any(re.search(re.escape(t) + r"(?:\([^()\n]*\))?[ ]*\d{7,}", s) for t in lab.texts):
@@ -218,7 +219,8 @@ def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str
     """Sub-tables: 信息内容 + metric headers, then item rows cut into as many cells as headers."""
     t = template()
     longest = lambda labels: sorted(((x, lab) for lab in labels for x in lab.texts), key=lambda p: -len(p[0]))
-    metrics, items, ignore = longest(t.ad_metrics), longest(t.ad_items), sorted(t.ad_ignore, key=len, reverse=True)
+    metrics, items = longest(t.ad_metrics), longest(t.ad_items)
+    captions = [(x, None) for x in sorted(t.ad_ignore, key=len, reverse=True)]  # 第二十条第（一）项
     rows: list[list[str]] = []
     wheres: list[str] = []
     kinds: list[str] | None = None
@@ -236,8 +238,8 @@ def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str
                 pos = e2
             rows.append(header)
             wheres.append(page.where(pos))
-        elif (e := next((page.at_(x, pos, b) for x in ignore if page.at_(x, pos, b)), None)) is not None:
-            pos = e  # 第二十条第（一）项: the sub-table's caption
+        elif (hit := _label_at(page, captions, pos, b)) is not None:
+            pos = hit[1]
         elif kinds is not None and (hit := _label_at(page, items, pos, b)) is not None:
             lab, e = hit
             label = squash(page.s[pos:e])
@@ -255,7 +257,7 @@ def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str
     return rows, wheres
 
 
-def _label_at(page: _Page, labels: list[tuple[str, Label]], pos: int, end: int) -> tuple[Label, int] | None:
+def _label_at(page: _Page, labels: list[tuple[str, Label | None]], pos: int, end: int) -> tuple[Label | None, int] | None:
     for text, lab in labels:
         if (e := page.at_(text, pos, end)) is not None:
             return lab, e
