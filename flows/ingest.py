@@ -11,7 +11,7 @@ from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
-from tasks.ingest import ingest_batch, report_artifacts, resolve_sources
+from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
 
 BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
 
@@ -31,15 +31,19 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 @flow(name="ingest", task_runner=task_runner())
 def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = None,
-           batch_size: int = BATCH_SIZE, reprocess: bool = False, processes: bool = True):
+           batch_size: int = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
+           listings: list[str] | None = None):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.
 
     `year`: the report year where a document tells none. `reprocess`: redo documents the
     warehouse already holds from this pipeline version (by default they are skipped).
     `processes`: extract PDF/Word/HTML in worker processes under a time limit (the default).
+    `listings`: 年度报告 listing pages whose reports are discovered and ingested too.
     """
     log = get_run_logger()
     run_id = str(flow_run.id or "local")
+    if listings:
+        sources = [*sources, discover_reports(listings, out, run_id)]
     docs = resolve_sources(sources)
     batches = [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
     log.info("%d documents in %d batches of up to %d", len(docs), len(batches), batch_size)
@@ -54,7 +58,7 @@ def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = N
         statuses = [r["status"] for r in part["reports"]]
         log.info("batch %d/%d published: %d valid, %d invalid, %d unreadable", n, len(batches),
                  statuses.count("valid"), statuses.count("invalid"), statuses.count("unreadable"))
-    report_artifacts(summary, run_id)
+    report_artifacts(summary, run_id, out)
     statuses = [r["status"] for r in summary["reports"]]
     counts = {s: statuses.count(s) for s in ("valid", "invalid", "unreadable")}
     skipped = sum(1 for r in summary["reports"] if r["skipped"])

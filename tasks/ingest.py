@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from nianbao import pipeline, publish, sources
+from nianbao import discover, pipeline, publish, sources, validation_report
 
 SUMMARY_COLUMNS = ["report_id", "source_uri", "source_format", "status", "year", "agency", "error_count",
                    "warning_count"]
@@ -52,35 +53,48 @@ def summarise(frames: dict[str, pl.DataFrame], root: Path) -> dict:
     return {"reports": reports.to_dicts(), "findings": findings.to_dicts()}
 
 
+@task(name="discover", retries=2, retry_delay_seconds=30)
+def discover_reports(listings: list[str], out: str, run_id: str) -> str:
+    """Report links found on 年度报告 listing pages, as a manifest under WAREHOUSE/manifests/."""
+    errors: list[str] = []
+    rows = discover.discover(listings, errors=errors)
+    for e in errors:
+        get_run_logger().warning("discovery: %s", e)
+    path = Path(out) / "manifests" / f"discovered-{run_id}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    discover.write_manifest(rows, path)
+    get_run_logger().info("discovered %d reports on %d listings: %s", len(rows), len(listings), path)
+    return str(path)
+
+
 @task(name="report-artifacts")
-def report_artifacts(summary: dict, run_id: str) -> None:
-    """What operators read in the UI: counts by status and rule, and the reports that failed."""
-    rows = summary["reports"]
-    by_status: dict[str, int] = {}
-    for r in rows:
-        by_status[r["status"]] = by_status.get(r["status"], 0) + 1
-    by_rule: dict[tuple[str, str], int] = {}
-    for f in summary["findings"]:
-        by_rule[(f["rule_id"], f["severity"])] = by_rule.get((f["rule_id"], f["severity"]), 0) + 1
-    by_format: dict[str, int] = {}
-    for r in rows:
-        by_format[r["source_format"]] = by_format.get(r["source_format"], 0) + 1
-    table = [{"kind": "status", "name": s, "severity": "", "count": n} for s, n in sorted(by_status.items())]
-    table += [{"kind": "rule", "name": r, "severity": sev, "count": n} for (r, sev), n in sorted(by_rule.items())]
-    table += [{"kind": "format", "name": f, "severity": "", "count": n} for f, n in sorted(by_format.items())]
-    table.append({"kind": "skipped", "name": "already published", "severity": "",
-                  "count": sum(1 for r in rows if r["skipped"])})
+def report_artifacts(summary: dict, run_id: str, out: str) -> None:
+    """What operators read: counts by status, rule, format and fetch failures, the reports that
+    failed, and a validation report page that opens offline."""
+    rows, findings = summary["reports"], summary["findings"]
+    count = lambda kind, counter, severity="": [  # noqa: E731
+        {"kind": kind, "name": name, "severity": severity, "count": n} for name, n in sorted(counter.items())]
+    table = count("status", Counter(r["status"] for r in rows))
+    table += [{"kind": "rule", "name": r, "severity": sev, "count": n}
+              for (r, sev), n in sorted(Counter((f["rule_id"], f["severity"]) for f in findings).items())]
+    table += count("format", Counter(r["source_format"] for r in rows))
+    table += count("skipped", Counter({"already published": sum(r["skipped"] for r in rows)}))
+    table += count("fetch", Counter({"fetch failures": sum(f["message"].startswith("fetch failed") for f in findings)}),
+                   "error")
+    page = validation_report.write(summary, run_id, Path(out))
     create_table_artifact(key="ingest-counts", table=table,
                           description=f"Reports by status, findings by rule, documents by format; run {run_id}")
     failed = [r for r in rows if r["status"] != "valid"]
-    lines = [f"# Reports that failed ({len(failed)} of {len(rows)})", ""]
+    lines = [f"# Reports that failed ({len(failed)} of {len(rows)})", "",
+             f"Validation report (opens offline): `{page.resolve()}`", ""]
     errors: dict[str, list[str]] = {}
-    for f in summary["findings"]:
+    for f in findings:
         if f["severity"] == "error":
             errors.setdefault(f["report_id"], []).append(f"`{f['rule_id']}`: {f['message']}")
     for r in failed:
         lines.append(f"- **{r['status']}** {r['agency'] or '(no agency)'} {r['year'] or ''} — [{r['source_uri']}]"
                      f"({r['source_uri']}) `{r['report_id'][:12]}`")
         lines += [f"  - {e}" for e in errors.get(r["report_id"], [])[:10]]
-    create_markdown_artifact(key="ingest-failures", markdown="\n".join(lines) if failed else "All reports valid.",
+    markdown = "\n".join(lines) if failed else f"All {len(rows)} reports valid.\n\n{lines[2]}"
+    create_markdown_artifact(key="ingest-failures", markdown=markdown,
                              description=f"Invalid and unreadable reports, run {run_id}")

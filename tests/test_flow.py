@@ -30,6 +30,15 @@ def test_flow_fails_after_publishing_everything(seeds_run):
     assert duckdb.sql(f"select count(*) from read_parquet('{out}/applications/*/*.parquet')").fetchall() == [(7 * 25 * 2 + 7 * 23,)]
 
 
+def test_validation_report_page_opens_offline(seeds_run):
+    state, out = seeds_run
+    (page,) = (out / "validation").glob("*.html")
+    text = page.read_text(encoding="utf-8")
+    assert "<script" not in text and "<link" not in text and "src=" not in text and "@import" not in text
+    assert "002_2b155fb9c9cacf46.txt" in text and "<code>cells.complete</code>" in text
+    assert "<td class=valid>valid<td>3" in text
+
+
 def test_flow_run_has_its_artifacts(seeds_run):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
@@ -191,3 +200,38 @@ def test_ingesting_served_reports_equals_ingesting_the_files(prefect_harness, tm
             assert strip(web[d]) == disk[d], d
     fetches = duckdb.sql(f"select http_status from read_parquet('{tmp_path}/web/fetches/*/*.parquet')").fetchall()
     assert sorted(s for (s,) in fetches) == [200] * 4 + [304] * 4
+
+
+def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeypatch):
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    import corpus
+    from flows.ingest import ingest
+
+    monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "report2023.html").write_bytes(corpus.write_html(corpus.layout(corpus.report())).encode("utf-8"))
+    (site / "index.html").write_text(
+        '<html><meta charset="utf-8"><body><ul>'
+        '<li><a href="report2023.html">示例县2023年政府信息公开工作年度报告</a></li>'
+        '<li><a href="notice.html">关于报送2023年度政府信息公开工作年度报告的通知</a></li>'
+        "</ul></body></html>", encoding="utf-8")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        state = ingest(sources=[], listings=[f"http://127.0.0.1:{server.server_address[1]}/index.html"],
+                       out=str(tmp_path / "wh"), return_state=True)
+    finally:
+        server.shutdown()
+    summary = state.result(raise_on_failure=False)
+    assert [(r["source_uri"].rsplit("/", 1)[1], r["source_format"]) for r in summary["reports"]] == [
+        ("report2023.html", "html")]
+    assert len(list((tmp_path / "wh" / "manifests").glob("discovered-*.csv"))) == 1
