@@ -16,6 +16,8 @@ import docx
 from docx.oxml import OxmlElement
 from docx.table import Table, _Cell
 
+from nianbao.document import Table as BlockTable
+from nianbao.match import match
 from nianbao.template import template
 
 BR = "\n"
@@ -443,3 +445,18 @@ def write_txt(blocks, style: str = "grid", trailing_tabs: int = 0) -> str:
             raise ValueError(f"unknown text style {style!r}")
         out.append("")
     return "\n".join(out) + "\n"
+
+
+def tables(blocks):
+    return [b.rows for b in blocks if isinstance(b, BlockTable)]
+
+
+def check(blocks, rep: Report):
+    """Every cell of the three sections as printed, no extraction findings, the narratives."""
+    m = match(blocks)
+    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
+    assert {c.key: c.raw for c in m.applications} == rep.applications
+    assert {c.key: c.raw for c in m.reviews_litigation} == rep.reviews_litigation
+    assert m.findings == []
+    assert m.template_version == "2021"
+    assert m.narratives == {k: "\n".join(v) for k, v in rep.narratives.items()}

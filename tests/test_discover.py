@@ -37,7 +37,7 @@ PAGES = {
     <div class="page"><a href="index.html">1</a> <a href="index_1.html">2</a> <a href="index_2.html">3</a>
       <a href="index_1.html">下一页</a></div>"""),
     # GBK bytes behind a UTF-8 declaration, in the header and in <meta>
-    f"{COL}/index_1.html": page(f"""<ul>
+    f"{COL}/index_1.html": page("""<ul>
       <li><a href="./202101/t20210128_201.html">某某市人民政府办公室二〇二〇年政府信息公开工作年度报告</a></li>
       <li><a href="./202001/t20200120_202.html">某某市人民政府2019年政府信息公开工作情况</a></li>
       <li><a href="./202401/t20240120_101.html">某某市人民政府办公室2023年政府信息公开工作年度报告</a></li>

@@ -5,24 +5,9 @@ import zipfile
 import pytest
 
 import corpus
+from corpus import check, tables
 from nianbao.document import Paragraph, Table, Unreadable
 from nianbao.extract import docx
-from nianbao.match import match
-
-
-def tables(blocks):
-    return [b.rows for b in blocks if isinstance(b, Table)]
-
-
-def check(blocks, rep: corpus.Report):
-    """Every cell of the three sections as printed, no extraction findings, the narratives."""
-    m = match(blocks)
-    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
-    assert {c.key: c.raw for c in m.applications} == rep.applications
-    assert {c.key: c.raw for c in m.reviews_litigation} == rep.reviews_litigation
-    assert m.findings == []
-    assert m.template_version == "2021"
-    assert m.narratives == {k: "\n".join(v) for k, v in rep.narratives.items()}
 
 
 @pytest.fixture(scope="module")
