@@ -82,13 +82,13 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         add(dataset, df.filter(pl.col("report_id").is_in(list(valid))))
         add(dataset, df.filter(~pl.col("report_id").is_in(list(valid))), quarantine=True)
     with locked(root):
-        # every existing file holding one of these reports is rewritten without them
-        for dataset in ("reports", "findings", *CELL_DATASETS):
-            for base in (root / dataset, root / "quarantine" / dataset):
-                for path in base.glob(f"{PARTITION}=*/*.parquet"):
-                    if path not in targets and pc.any(pc.is_in(
-                            pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
-                        targets[path] = []
+        # Every file holding one of these reports is rewritten without them. A report's rows all
+        # live in files of one name and partition (its batch's), so the `reports` files say where.
+        for part, name in _locations(root, ids):
+            for dataset in ("reports", "findings", *CELL_DATASETS):
+                for base in (root / dataset, root / "quarantine" / dataset):
+                    if (base / part / name).exists():
+                        targets.setdefault(base / part / name, [])
         written = 0
         for path, parts in sorted(targets.items()):
             dataset = path.parent.parent.name
@@ -105,6 +105,15 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
             written += 1
         write_dictionary(root)
     return {"files_written": written}
+
+
+def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
+    """(partition folder, file name) of the `reports` files that hold any of `ids`."""
+    found = set()
+    for path in (root / "reports").glob(f"{PARTITION}=*/*.parquet"):
+        if pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
+            found.add((path.parent.name, path.name))
+    return found
 
 
 def published(root: Path) -> dict[str, dict]:

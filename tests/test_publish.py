@@ -90,3 +90,27 @@ def test_a_crash_during_a_write_leaves_the_previous_partition(tmp_path, frames, 
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
     monkeypatch.undo()
     assert set(read(tmp_path, "reports")["agency"]) != {"changed"}
+
+
+def test_concurrent_publishers_never_lose_or_duplicate(tmp_path):
+    """Two runs writing one warehouse at once (the lock serialises them): every report once."""
+    import threading
+
+    from conftest import ROOT
+
+    text = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
+    docs = []
+    for i in range(8):
+        p = tmp_path / f"r{i}.txt"
+        p.write_text(text.replace("示例县青山镇", f"示例县{i}镇"), encoding="utf-8")
+        docs.append(Source(str(p)))
+    batches = [process_batch(docs[i::4], f"run-{i}") for i in range(4)]
+    batches.append(process_batch(docs[:3], "run-again"))  # the same reports again, concurrently
+    threads = [threading.Thread(target=publish.publish, args=(tmp_path / "wh", b)) for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    reports = read(tmp_path / "wh", "reports")
+    assert reports["report_id"].n_unique() == reports.height == 8
+    assert read(tmp_path / "wh", "applications").height == 8 * 7 * 25
