@@ -144,6 +144,8 @@ VARIANTS = {
     "pdf/wps": ("pdf", lambda layout, rng: make_pdf.from_layout(layout, wps=True)),
     "pdf/split": ("pdf", lambda layout, rng: make_pdf.from_layout(
         layout, split_at=_app_split(rng), wps=rng.random() < 0.5)),
+    "pdf/unruled": ("pdf", lambda layout, rng: make_pdf.from_layout(
+        layout, ruled=False, wps=rng.random() < 0.5, split_at=_app_split(rng) if rng.random() < 0.5 else None)),
     "txt/grid-trailing": ("txt", lambda layout, rng: corpus.write_txt(layout, "grid", trailing_tabs=1).encode()),
 }
 
@@ -202,7 +204,7 @@ def check(doc: Document) -> Result:
             result.mismatches.append((_cell_name(k), v, got.get(k, "<absent>")))
     for k in got.keys() - expected.keys():
         result.mismatches.append((_cell_name(k), "<absent>", got[k]))
-    result.findings = sum(f.rule.startswith("extraction.") for f in m.findings)
+    result.findings = sum(f.rule_id.startswith("extraction.") for f in m.findings)
     return result
 
 

@@ -309,3 +309,44 @@ def test_cell_lines_join_without_spaces_between_cjk():
 ])
 def test_continues(last, first, continues):
     assert pdf._continues(last, first) is continues
+
+
+# ------------------------------------------------------------------ tables printed without rules
+
+def test_unruled_report_every_cell_from_text_positions():
+    # the same layout with no rule drawn: columns from where the text stands, wrapped labels and
+    # a-character-a-line headers one cell, blank cells and placeholders in their columns
+    import corpus
+
+    rep = corpus.report()
+    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), ruled=False))
+    three = next(b for b in blocks if isinstance(b, Table) and "申请人情况" in b.rows[0])
+    assert three.rows[1][3] == "自然人" and three.rows[2][5:8] == ["科研机构", "社会公益组织", "法律服务机构"]
+    assert three.rows[5][:2] == ["三、本年度办理结果", "（一）予以公开"]
+    assert three.rows[5][3] == ""  # disclosed/natural_person printed blank, its column kept
+    corpus.check(blocks, rep)
+
+
+def test_unruled_table_broken_over_pages_keeps_its_columns():
+    import corpus
+
+    rep = corpus.report()
+    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), ruled=False, wps=True, split_at=12))
+    parts = [b for b in blocks if isinstance(b, Table) and len(b.rows[-1]) == 10]
+    assert len({b.where[0] for b in parts}) == 2  # section 三 on two pages, the same columns
+    corpus.check(blocks, rep)
+
+
+def test_unruled_columns_that_cannot_be_made_out_stay_text():
+    # a long number in the second row runs under both columns of the first: which column its
+    # neighbour stands in cannot be told, so nothing is guessed
+    page = make_pdf.Page()
+    page.paragraph(60, 60, "二、主动公开政府信息情况")
+    for top, texts in ((80, [(62, "信息内容"), (200, "本年制发件数"), (250, "本年废止件数")]),
+                       (93, [(62, "规章"), (200, "100"), (230, "7")]),
+                       (106, [(62, "行政规范性文件"), (205, "12345678"), (260, "9")])):
+        for x, text in texts:
+            page.text(x, top, text, 7)
+    blocks = pdf.parse(make_pdf.build([page]))
+    assert all(isinstance(b, Paragraph) for b in blocks)
+    assert blocks[2].text == "规章 100 7"

@@ -11,6 +11,9 @@ Quirks handled:
   rules that starts (or ends) at the same height gets the missing rule drawn in.
 - A row split by the page break continues on the next page as a row of label text with empty
   value cells; it is joined back into the row it continues.
+- Some reports print their tables with no rules at all. On such pages (and where template words
+  are left outside the ruled tables) tables are read from where the text stands (_unruled); a
+  run whose columns cannot be made out stays paragraphs.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ _TABLE_WORDS = ("信息内容", "本年制发件数", "本年新收", "上年结
                 "不予处理", "结转下年度", "行政诉讼")
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
 _VALUE = re.compile(r"^[\d.,\s+-]+$")
+_CELL_VALUE = re.compile(r"[\d０-９,，.．+\-—－/／]+|无")  # numbers and placeholders, as cells print them
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
 _SNAP = 3  # points: rules this close count as the same line
 
@@ -61,14 +65,23 @@ def _parse(pdf) -> list[Block]:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
     blocks: list[Block] = []
     previous: Table | None = None  # the last table, while nothing but page furniture follows it
+    grid = None  # the columns of `previous` when it was read from text positions (no rules)
+    chain: list[Table] = []  # the parts of the table `previous` ends, one a page
     for n, (page, text) in enumerate(zip(pdf.pages, texts), 1):
         squashed = re.sub(r"\s+", "", text)
         # a page that goes on with the table the page before ended with may name no table at all
-        tables = _tables(page) if previous is not None or any(w in squashed for w in _TABLE_WORDS) else []
-        items = [(t.bbox[1], t) for t in tables]
+        searched = previous is not None or any(w in squashed for w in _TABLE_WORDS)
+        tables = _tables(page) if searched else []
+        items: list = [(t.bbox[1], ([[_cell(c) for c in row] for row in t.extract()], None)) for t in tables]
         boxes = [t.bbox for t in tables]
         rest = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))
         lines = [ln for ln in rest.extract_text_lines() if ln["text"].strip()]
+        outside = re.sub(r"\s+", "", "".join(ln["text"] for ln in lines))
+        if searched and (not tables or any(w in outside for w in _TABLE_WORDS)):
+            # no rules drawn (or template rows outside them): tables from text positions
+            for top, bottom, rows, columns in _unruled(rest, previous is not None, grid):
+                items.append((top, (rows, columns)))
+                lines = [ln for ln in lines if not top - 1 <= (ln["top"] + ln["bottom"]) / 2 <= bottom + 1]
         if n == 1:
             lines = _join_title(lines)
         items += [(ln["top"], ln) for ln in lines]
@@ -80,14 +93,20 @@ def _parse(pdf) -> list[Block]:
                     blocks.append(Paragraph(item["text"].strip(), f"page {n}"))
                     carried = previous = None
                 continue
-            rows = [[_cell(c) for c in row] for row in item.extract()]
+            rows, columns = item
             rows = [r for r in rows if any(c.strip() for c in r)]
+            if carried is None:
+                chain = []
+            elif columns and grid and grid[1] and columns[0] != grid[0]:
+                for t in chain:  # this part shows label columns the parts before had none in
+                    t.rows = [_regrid(r, grid[0], columns[0]) for r in t.rows]
             if carried is not None and rows and _continues(carried.rows[-1], rows[0]):
                 carried.rows[-1] = [_join(a, b) for a, b in zip(carried.rows[-1], rows.pop(0))]
-            carried = None
+            carried, grid = None, columns
             if rows:
                 previous = Table(rows, [f"page {n}"] * len(rows))
                 blocks.append(previous)
+                chain.append(previous)
     return blocks
 
 
@@ -116,6 +135,132 @@ def _tables(page):
                 closing.append({"object_type": "line", "x0": x0, "x1": x1, "top": y, "bottom": y,
                                 "width": x1 - x0, "height": 0})
     return clean.find_tables({"explicit_horizontal_lines": closing})
+
+
+def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list[list[str]], tuple]]:
+    """Tables printed without rules, from where their text stands: (top, bottom, rows, columns)
+    per table. A line of several pieces of text set apart is a table line; lines of the same type
+    size right above or below one belong to it too (heading rows, wrapped labels, blank rows).
+    Only runs naming a template table (or, `goes_on`, opening the page after a table: then
+    `carried` are that table's columns when it was read this way) count. A run whose columns are ambiguous is left as text."""
+    words = page.extract_words(x_tolerance_ratio=0.4, y_tolerance=2, keep_blank_chars=True,
+                               extra_attrs=["size"])
+    lines: list[list[dict]] = []
+    for w in sorted((w for w in words if w["text"].strip()), key=lambda w: (w["top"], w["x0"])):
+        if lines and w["top"] - lines[-1][0]["top"] <= 2:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    lines = [ln for ln in lines if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln))]
+    size = [max(w["size"] for w in ln) for ln in lines]
+    inside = [len(ln) > 1 for ln in lines]
+
+    def near(i, j):  # lines i and j, one right after the other, set like one table
+        return abs(size[i] - size[j]) < 0.5 and abs(lines[i][0]["top"] - lines[j][0]["top"]) <= 2.2 * size[j]
+    for i in range(1, len(lines)):
+        inside[i] = inside[i] or (inside[i - 1] and near(i, i - 1))
+    for i in range(len(lines) - 2, -1, -1):
+        inside[i] = inside[i] or (inside[i + 1] and near(i, i + 1))
+    out = []
+    i = 0
+    while i < len(lines):
+        if not inside[i]:
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and inside[j]:
+            j += 1
+        run = [w for ln in lines[i:j] for w in ln]
+        text = re.sub(r"\s+", "", "".join(w["text"] for w in run))
+        if (goes_on and i == 0) or any(w in text for w in _TABLE_WORDS):
+            table = _text_table(run, carried if goes_on and i == 0 else None)
+            if table is not None:
+                rows, columns = table
+                out.append((min(w["top"] for w in run), max(w["bottom"] for w in run), rows, columns))
+        i = j
+    return out
+
+
+def _text_table(words: list[dict], carried=None):
+    """Rows of cells from the words of a table printed without rules, or None when its columns
+    cannot be made out. A cell is a piece of text with the lines right below it in the same column
+    (a wrapped label, a header printed a character a line); a row starts where cells start. Value
+    columns are the x-ranges the numbers (and headers over blank columns) cover; label columns are
+    where labels start, left of the values. `carried`: (label starts, value ranges, header spans)
+    of the part on the page before."""
+    cells: list[dict] = []
+    for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
+        value = bool(_CELL_VALUE.fullmatch(w["text"].strip()))
+        above = [c for c in cells if not c["value"] and not value and 0 < w["top"] - c["last"] <= 1.5 * w["size"]
+                 and min(c["x1"], w["x1"]) - max(c["x0"], w["x0"]) > 0]
+        if above:  # a further line of the cell above
+            c = max(above, key=lambda c: c["last"])
+            c.update(text=_join(c["text"], w["text"].strip()), last=w["top"],
+                     x0=min(c["x0"], w["x0"]), x1=max(c["x1"], w["x1"]))
+        else:
+            cells.append({"text": w["text"].strip(), "top": w["top"], "last": w["top"], "x0": w["x0"],
+                          "x1": w["x1"], "value": value, "size": w["size"]})
+    labels, old, heads = carried or ([], [], [])
+    ranges = list(old)
+    spans = sorted([(c["x0"], c["x1"]) for c in cells if c["value"]] + list(ranges))
+    ranges = []
+    for x0, x1 in spans:  # numbers whose x-ranges overlap stand in one column
+        if ranges and x0 <= ranges[-1][1]:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], x1))
+        else:
+            ranges.append((x0, x1))
+    # with no number on the page (a table broken right after its headers) the headers place the columns
+    numbered = bool(ranges)
+    left = ranges[0][0] - 1 if numbered else float("-inf")
+    # a header over no number marks a blank column; left of the numbers only a header carried from
+    # the page before can (a section 四 whose first column is blank), where this part prints no label
+    texts = [(c["x0"], c["x1"]) for c in cells if not c["value"]]
+    marks = [(x0, x1) for x0, x1 in texts + list(heads)
+             if x0 >= left or not any(a < x1 and x0 < b for a, b in texts if a < left)]
+    for h0, h1 in sorted(marks):
+        if not any(x0 < h1 and h0 < x1 for x0, x1 in ranges):
+            ranges = sorted(ranges + [(h0, h1)])
+    left = ranges[0][0] - 1 if numbered else left
+    if old and len(ranges) != len(old):
+        return None  # columns the part before has no place for (or two of its merged): no guess
+    heads = texts
+    if not ranges:
+        return None
+    starts = sorted([c["x0"] for c in cells if c["x0"] < left] + list(labels))
+    labels = []
+    for x in starts:  # labels starting within a couple of points stand in one column
+        if not labels or x > labels[-1] + 2:
+            labels.append(x)
+
+    def column(c) -> int:
+        if c["x0"] < left:
+            return max(i for i, x in enumerate(labels) if x <= c["x0"] + 2) if labels[0] <= c["x0"] + 2 else 0
+        for test in (c["x0"], (c["x0"] + c["x1"]) / 2):  # where it starts (left-aligned), its middle
+            hit = [i for i, (x0, x1) in enumerate(ranges) if x0 - 1 <= test <= x1]
+            if hit:
+                return len(labels) + hit[0]
+        return -1
+
+    rows: list[list[str]] = []
+    row_top = None
+    for c in sorted(cells, key=lambda c: c["top"]):
+        if row_top is None or c["top"] - row_top > 0.4 * c["size"]:
+            rows.append([""] * (len(labels) + len(ranges)))
+            row_top = c["top"]
+        col = column(c)
+        if col < 0 or rows[-1][col]:
+            return None  # a cell outside every column, or two in one: not a table to guess at
+        rows[-1][col] = c["text"]
+    # a part without numbers passes on its headers only: spanning headers make no column grid
+    return rows, ((labels, ranges, []) if numbered else ([], [], heads))
+
+
+def _regrid(row: list[str], old: list[float], new: list[float]) -> list[str]:
+    """A row read with label columns starting at `old`, widened to the columns starting at `new`."""
+    out = [""] * len(new)
+    for x, text in zip(old, row):
+        out[min(range(len(new)), key=lambda i: abs(new[i] - x))] = text
+    return out + row[len(old):]
 
 
 def _inside(char: dict, boxes) -> bool:
