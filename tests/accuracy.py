@@ -30,14 +30,14 @@ for _p in (HERE, HERE / "fixtures"):
 import corpus  # noqa: E402
 import make_pdf  # noqa: E402
 
-from nianbao.extract import extract  # noqa: E402
+from nianbao.extract import extract, office  # noqa: E402
 from nianbao.match import match  # noqa: E402
 from nianbao.template import template  # noqa: E402
 
 DATASETS = ("active_disclosure", "applications", "reviews_litigation")
 PLACEHOLDERS = ("—", "——", "-", "－", "/", "／", "无", "--")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
-SUFFIX = {"txt": ".txt", "docx": ".docx", "html": ".html", "pdf": ".pdf"}
+SUFFIX = {"txt": ".txt", "docx": ".docx", "html": ".html", "pdf": ".pdf", "doc": ".doc", "wps": ".wps"}
 
 
 # ---------------------------------------------------------------- random reports
@@ -148,6 +148,9 @@ VARIANTS = {
         layout, ruled=False, wps=rng.random() < 0.5, split_at=_app_split(rng) if rng.random() < 0.5 else None)),
     "txt/grid-trailing": ("txt", lambda layout, rng: corpus.write_txt(layout, "grid", trailing_tabs=1).encode()),
 }
+if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to write and to read
+    VARIANTS["doc/plain"] = ("doc", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
+    VARIANTS["wps/plain"] = ("wps", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
 
 
 # Variants the extractors do not read cell-exact yet, run only when asked (--variant / --known-gaps).

@@ -460,3 +460,20 @@ def check(blocks, rep: Report):
     assert m.findings == []
     assert m.template_version == "2021"
     assert m.narratives == {k: "\n".join(v) for k, v in rep.narratives.items()}
+
+
+def to_doc(docx_bytes: bytes) -> bytes:
+    """A DOCX saved as a Word 97 .doc by LibreOffice (its own profile; the caller checks soffice)."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from nianbao.extract import office
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "r.docx"
+        src.write_bytes(docx_bytes)
+        subprocess.run([office.soffice(), f"-env:UserInstallation=file://{tmp}/p", "--headless",
+                        "--convert-to", "doc:MS Word 97", "--outdir", tmp, str(src)], check=True,
+                       capture_output=True, timeout=120)
+        return (Path(tmp) / "r.doc").read_bytes()
