@@ -117,12 +117,14 @@ def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
 
 
 def published(root: Path) -> dict[str, dict]:
-    """What the warehouse holds: report_id -> its reports row (for resuming and skipping)."""
-    files = sorted((Path(root) / "reports").glob(f"{PARTITION}=*/*.parquet"))
-    if not files:
-        return {}
-    table = pa.concat_tables(pq.read_table(f, schema=schema("reports", with_partition=False)) for f in files)
-    return {r["report_id"]: r for r in table.to_pylist()}
+    """What the warehouse holds: report_id -> its reports row, year included (for resuming)."""
+    out = {}
+    for path in sorted((Path(root) / "reports").glob(f"{PARTITION}=*/*.parquet")):
+        value = path.parent.name.split("=", 1)[1]
+        year = None if value == NULL_PARTITION else int(value)
+        for row in pq.read_table(path, schema=schema("reports", with_partition=False)).to_pylist():
+            out[row["report_id"]] = row | {PARTITION: year}
+    return out
 
 
 def _sort_keys(dataset: str) -> list[str]:

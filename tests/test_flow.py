@@ -69,10 +69,17 @@ def test_cli_exit_codes_and_summary(prefect_harness, tmp_path, capsys):
     assert "unreadable" in out and "not_a_report.txt" in out and "applications.balance" in out
 
 
-def test_cli_manifest_with_year_makes_seed_000_valid(prefect_harness, tmp_path):
+def test_cli_manifest_with_year_makes_seed_000_valid(prefect_harness, tmp_path, capsys):
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(f'{{"uri": "{seed("000")}", "year": 2024, "agency": "舒兰市小城镇便民服务中心"}}\n', encoding="utf-8")
     assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0
+    assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0  # nothing redone
+    assert "1 reports: 1 valid, 0 invalid, 0 unreadable (1 already published, not redone)" in capsys.readouterr().out
+    manifest.write_text(f'{{"uri": "{seed("000")}", "year": 2023}}\n', encoding="utf-8")
+    assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0  # the manifest changed: redone
+    out = capsys.readouterr().out
+    assert "already published" not in out
+    assert [p.parent.name for p in (tmp_path / "wh" / "reports").glob("*/*.parquet")] == ["year=2023"]
 
 
 @pytest.mark.parametrize("argv", [["ingest"], ["ingest", "/no/such/path", "--out", "x"], ["frobnicate"],

@@ -114,3 +114,10 @@ def test_concurrent_publishers_never_lose_or_duplicate(tmp_path):
     reports = read(tmp_path / "wh", "reports")
     assert reports["report_id"].n_unique() == reports.height == 8
     assert read(tmp_path / "wh", "applications").height == 8 * 7 * 25
+
+
+def test_published_index_knows_each_report_and_its_year(tmp_path, frames):
+    publish.publish(tmp_path, frames)
+    index = publish.published(tmp_path)
+    assert {rid: row["year"] for rid, row in index.items()} == dict(
+        zip(frames["reports"]["report_id"], frames["reports"]["year"]))
