@@ -16,6 +16,9 @@ class Table:
 
     rows: list[list[str]] = field(default_factory=list)
     where: list[str] = field(default_factory=list)  # one location per row, for messages
+    # What the extractor could not settle, for the matcher to report as `extraction.<kind>`
+    # warnings: (kind, message, cells named dataset:row/column).
+    notes: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 Block = Paragraph | Table

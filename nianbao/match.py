@@ -52,6 +52,10 @@ def match(blocks: list[Block]) -> Matched:
     t = template()
     out = Matched(paragraphs=[b.text for b in blocks if isinstance(b, Paragraph)])
     rows = [(row, where) for b in blocks if isinstance(b, Table) for row, where in zip(b.rows, b.where)]
+    for b in blocks:
+        if isinstance(b, Table):
+            for kind, message, cells in b.notes:
+                _warn(out, f"extraction.{kind}", message, cells)
     seen_codes: set[tuple[str, str]] = set()  # (section, code) for edition detection
     _active_disclosure(rows, out, seen_codes)
     _applications(rows, out, seen_codes)

@@ -8,7 +8,8 @@ reading. Where several readings remain it raises Unreadable naming the row: a wr
 every later check, so it is never guessed. Whitespace the crawler kept ("200 000121") is a cut.
 
 Section 二 has no sum relation, only a cell count: a row that admits several readings keeps its
-cells blank (its `where` says why) instead of failing the whole report.
+cells blank, with a note the matcher reports as an `extraction.ambiguous_cells` warning, instead of
+failing the whole report (sections 三 and 四, which the sums do settle, stay usable).
 """
 from __future__ import annotations
 
@@ -70,8 +71,8 @@ def recover(text: str) -> list[Block]:
         end = order[n + 1][1][0] if n + 1 < len(order) else b  # the next heading found
         blocks.append(Paragraph(page.text(h0, h1), page.where(h0)))
         if code == "active_disclosure":
-            rows, where = _section_two(page, h1, end)
-            blocks += [Table(rows, where)] if rows else []
+            rows, where, notes = _section_two(page, h1, end)
+            blocks += [Table(rows, where, notes)] if rows else []
         elif code == "applications":  # 四's heading is not searched for: 2022 prints "行政法复议"
             rows, where, four = _section_three(page, h1, end)
             blocks += [Table(rows, where)] if rows else []
@@ -215,7 +216,7 @@ def _read(run: str, n: int, checks) -> tuple[list[tuple[str, ...]], bool]:
 
 # ------------------------------------------------------------------------------------ section 二
 
-def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str]]:
+def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str], list]:
     """Sub-tables: 信息内容 + metric headers, then item rows cut into as many cells as headers."""
     t = template()
     longest = lambda labels: sorted(((x, lab) for lab in labels for x in lab.texts), key=lambda p: -len(p[0]))
@@ -223,18 +224,21 @@ def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str
     captions = [(x, None) for x in sorted(t.ad_ignore, key=len, reverse=True)]  # 第二十条第（一）项
     rows: list[list[str]] = []
     wheres: list[str] = []
+    notes: list[tuple[str, str, list[str]]] = []
     kinds: list[str] | None = None
+    codes: list[str] = []
     pos = a
     while pos < b:
         if page.s[pos].isspace():
             pos += 1
         elif (e := page.at_(t.ad_header, pos, b)) is not None:
-            header, kinds, pos = [t.ad_header], [], e
+            header, kinds, codes, pos = [t.ad_header], [], [], e
             while (hit := _label_at(page, metrics, pos, b)) is not None:
                 lab, e = hit
                 e2 = page.skip_note(e, b)  # 本年收费金额（单位：万元）
                 header.append(squash(page.s[pos:e2]))
                 kinds.append(t.metric_kind[lab.code])
+                codes.append(lab.code)
                 pos = e2
             rows.append(header)
             wheres.append(page.where(pos))
@@ -249,12 +253,14 @@ def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str
             found = _cuts(run, len(kinds), lambda i, c: bool(_PATTERNS[kinds[i]].fullmatch(c)))
             cells = list(found[0]) if len(found) == 1 else [""] * len(kinds)
             rows.append([label, *cells])
-            note = "" if len(found) == 1 else \
-                f" (section 二 row {lab.code}: {_readings(len(found))} of {run!r}, cells left blank)"
-            wheres.append(page.where(e) + note)
+            wheres.append(page.where(e))
+            if len(found) != 1:
+                notes.append(("ambiguous_cells", f"section 二 row {lab.code} ({page.where(e)}): {_readings(len(found))}"
+                              f" of {run!r}; its cells are left blank rather than guessed",
+                              [f"active_disclosure:{lab.code}/{m}" for m in codes]))
         else:
             pos += 1  # text the template does not know (a stray character) is passed over
-    return rows, wheres
+    return rows, wheres, notes
 
 
 def _label_at(page: _Page, labels: list[tuple[str, Label | None]], pos: int, end: int) -> tuple[Label | None, int] | None:
