@@ -124,7 +124,7 @@ class Template:
         for code, (num, head) in self.data["sections"].items():
             if code in self.narrative_sections:
                 out.append(_dict_row("narratives", "section", code, [f"{num}、{head}"], ["2019", "2021"]))
-        for r in self.rules:
+        for r in [*self.rules, *self.data["findings"]]:
             out.append(_dict_row("findings", "rule_id", r["id"], [r["description"]], ["2019", "2021"], r["severity"]))
         return out
 

@@ -49,7 +49,20 @@ def test_dictionary_names_every_code_with_its_label():
     assert rows[("active_disclosure", "item", "normative_documents")]["variants"] == ["规范性文件"]
     assert rows[("reviews_litigation", "proceeding", "litigation_direct")]["label"] == "未经复议直接起诉"
     assert len([k for k in rows if k[0] == "applications" and k[1] == "row"]) == 26
-    assert {k[2] for k in rows if k[0] == "findings"} == {r["id"] for r in T.rules}
+    assert {k[2] for k in rows if k[0] == "findings"} == {r["id"] for r in [*T.rules, *T.data["findings"]]}
+
+
+def test_every_finding_the_code_raises_is_in_the_dictionary():
+    import re
+
+    from conftest import ROOT
+
+    raised = set()
+    for path in (ROOT / "nianbao").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        raised |= set(re.findall(r'"((?:extraction|document)\.[a-z_]+)"', text))
+        raised |= {f"extraction.{k}" for k in re.findall(r'notes\.append\(\("([a-z_]+)"', text)}
+    assert raised == {f["id"] for f in T.data["findings"]}
 
 
 def test_data_dictionary_doc_is_current():
