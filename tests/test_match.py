@@ -1,0 +1,34 @@
+"""The matcher on small tables of our own: missing rows, editions, misprinted labels."""
+from nianbao.document import Table
+from nianbao.match import match
+from nianbao.template import template
+
+T = template()
+
+
+def section_three(codes, skip=(), label=lambda row: row.number + row.texts[0]):
+    rows = [[label(r), *["0"] * 7] for r in T.app_rows if r.code in codes and r.code not in skip]
+    return Table(rows, [f"line {i}" for i in range(len(rows))])
+
+
+def test_a_missing_row_is_reported_and_its_cells_are_empty():
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    m = match([section_three(codes, skip={"rejected_duplicate"})])
+    assert [(f.rule_id, f.cells) for f in m.findings] == [("extraction.missing_row", ["applications:rejected_duplicate/total"])]
+    assert [c.raw for c in m.applications if c.key[0] == "rejected_duplicate"] == [None] * 7
+    assert m.template_version == "2021"
+
+
+def test_the_2019_single_other_row_expects_no_2021_sub_rows():
+    codes = [r.code for r in T.app_rows if not r.code.startswith("other_")]
+    m = match([section_three(codes)])
+    assert m.findings == [] and m.template_version == "2019"
+    assert {c.key[0] for c in m.applications} == set(codes)
+
+
+def test_a_misprinted_label_is_read_approximately_and_said():
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    misprint = {"unavailable_needs_creation": "2.没有现成信息需另行制作"}
+    m = match([section_three(codes, label=lambda r: misprint.get(r.code, r.number + r.texts[0]))])
+    assert [(f.rule_id, f.observed) for f in m.findings] == [("extraction.label_approximate", "2.没有现成信息需另行制作")]
+    assert [c.raw for c in m.applications if c.key[0] == "unavailable_needs_creation"] == ["0"] * 7
