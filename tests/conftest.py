@@ -25,3 +25,18 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="module")
+def rep():
+    """A report of known values (tests/corpus.py) to write in any format and read back."""
+    import corpus
+
+    return corpus.report()
+
+
+@pytest.fixture(scope="module")
+def layout(rep):
+    import corpus
+
+    return corpus.layout(rep)

@@ -11,16 +11,6 @@ from nianbao.extract import docx
 
 
 @pytest.fixture(scope="module")
-def rep():
-    return corpus.report()
-
-
-@pytest.fixture(scope="module")
-def layout(rep):
-    return corpus.layout(rep)
-
-
-@pytest.fixture(scope="module")
 def plain(layout):
     return corpus.write_docx(layout)
 

@@ -12,16 +12,6 @@ def paragraphs(blocks):
     return [b.text for b in blocks if isinstance(b, Paragraph)]
 
 
-@pytest.fixture(scope="module")
-def rep():
-    return corpus.report()
-
-
-@pytest.fixture(scope="module")
-def layout(rep):
-    return corpus.layout(rep)
-
-
 def test_plain_tables_every_cell(rep, layout):
     blocks = html.parse(corpus.write_html(layout).encode("utf-8"))
     check(blocks, rep)

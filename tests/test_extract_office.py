@@ -10,11 +10,6 @@ needs_soffice = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice
 
 
 @pytest.fixture(scope="module")
-def rep():
-    return corpus.report()
-
-
-@pytest.fixture(scope="module")
 def doc_bytes(rep):
     """Our own DOCX saved as a Word 97 .doc by LibreOffice."""
     if office.soffice() is None:
