@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 import polars as pl
@@ -30,7 +31,7 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
     """
     root = Path(out)
     timings: dict[str, float] = {}
-    done = {} if reprocess else publish.published(root)
+    done = {} if reprocess else _published_at_start(str(root), run_id)
     frames = pipeline.process_batch(batch, run_id, default_year, published=done, processes=processes,
                                     timings=timings, raw_root=str(root))
     if frames["reports"].height:
@@ -38,6 +39,14 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
         publish.publish(root, frames)
         timings["publish"] = time.perf_counter() - start
     return summarise(frames, root) | {"timings": timings}
+
+
+@lru_cache(maxsize=1)
+def _published_at_start(root: str, run_id: str) -> dict[str, dict]:
+    """The warehouse's reports as this run (in this process) first saw them: read once, not per
+    batch. A stale view only means a document published meanwhile is redone, which publishing
+    handles (a report's old rows are always replaced)."""
+    return publish.published(Path(root))
 
 
 def summarise(frames: dict[str, pl.DataFrame], root: Path) -> dict:
