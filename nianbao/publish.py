@@ -90,7 +90,9 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
                     if (base / part / name).exists():
                         targets.setdefault(base / part / name, [])
         written = 0
-        for path, parts in sorted(targets.items()):
+        # `reports` last: a report is listed only once all its rows are written, so a crash mid-way
+        # never leaves a listed report with missing cells (resuming skips listed reports).
+        for path, parts in sorted(targets.items(), key=lambda kv: (kv[0].parent.parent.name == "reports", kv[0])):
             dataset = path.parent.parent.name
             file_schema = schema(dataset, with_partition=False)
             old = pq.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
@@ -108,11 +110,23 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
 
 
 def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
-    """(partition folder, file name) of the `reports` files that hold any of `ids`."""
-    found = set()
+    """(partition folder, file name) of the files that hold any of `ids`. A report's rows all live
+    in files of one name and partition (its batch's), so the `reports` files say where; files no
+    `reports` file names (left by a publish that crashed before its `reports` file) are read too."""
+    def holds(path: Path) -> bool:
+        return pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py()
+
+    listed, found = set(), set()
     for path in (root / "reports").glob(f"{PARTITION}=*/*.parquet"):
-        if pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
+        listed.add((path.parent.name, path.name))
+        if holds(path):
             found.add((path.parent.name, path.name))
+    for dataset in ("findings", *CELL_DATASETS):
+        for base in (root / dataset, root / "quarantine" / dataset):
+            for path in base.glob(f"{PARTITION}=*/*.parquet"):
+                key = (path.parent.name, path.name)
+                if key not in listed and key not in found and holds(path):
+                    found.add(key)
     return found
 
 

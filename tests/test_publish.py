@@ -121,3 +121,32 @@ def test_published_index_knows_each_report_and_its_year(tmp_path, frames):
     index = publish.published(tmp_path)
     assert {rid: row["year"] for rid, row in index.items()} == dict(
         zip(frames["reports"]["report_id"], frames["reports"]["year"]))
+
+
+def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates_after(tmp_path, monkeypatch):
+    """Cells are written before `reports`: a crash in between lists no half-published report, and
+    republishing the same reports in another batch removes the orphaned rows."""
+    from conftest import ROOT
+
+    text = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
+    docs = []
+    for i in range(3):
+        p = tmp_path / f"r{i}.txt"
+        p.write_text(text.replace("示例县青山镇", f"示例县{i}镇"), encoding="utf-8")
+        docs.append(Source(str(p)))
+    real = publish.write_atomic
+
+    def crash_at_reports(table, path):
+        if path.parent.parent.name == "reports":
+            raise OSError("killed")
+        real(table, path)
+
+    monkeypatch.setattr(publish, "write_atomic", crash_at_reports)
+    with pytest.raises(OSError):
+        publish.publish(tmp_path / "wh", process_batch(docs[:2], "run-1"))
+    monkeypatch.undo()
+    assert publish.published(tmp_path / "wh") == {}  # nothing listed, so a resumed run redoes both
+    publish.publish(tmp_path / "wh", process_batch(docs, "run-2"))  # a different batch: other file names
+    assert read(tmp_path / "wh", "reports").height == 3
+    apps = read(tmp_path / "wh", "applications")
+    assert apps.height == 3 * 7 * 25 and apps.select("report_id", "row", "applicant").is_unique().all()
