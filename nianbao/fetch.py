@@ -90,10 +90,6 @@ class FetchResult:
     def ok(self) -> bool:
         return self.error is None and self.data is not None
 
-    @property
-    def not_modified(self) -> bool:
-        return self.http_status == 304
-
     def text(self) -> str:
         """An HTML page's text: header charset, BOM, <meta> and detection (see extract.html.decode)."""
         from nianbao.extract.html import decode

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from nianbao.document import Block, Paragraph, Table, Unreadable
 from nianbao.findings import Finding
+from nianbao.metadata import DATE, is_signer
 from nianbao.template import Label, find, find_approximate, split_numbering, squash, template
 
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -290,9 +291,6 @@ def _heading(text: str) -> str | None:
     return None
 
 
-_DATE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
-
-
 def _narratives(blocks: list[Block]) -> dict[str, str]:
     t = template()
     texts: dict[str, list[str]] = {}
@@ -311,8 +309,7 @@ def _narratives(blocks: list[Block]) -> dict[str, str]:
             texts[current].append(b.text)
     last = texts.get(t.narrative_sections[-1])
     if last:  # the signature, date and page number after the last section are not its text
-        while last and (squash(last[-1]).isdigit() or _DATE.match(squash(last[-1]))):
-            if _DATE.match(squash(last.pop())) and len(last) > 1 and len(squash(last[-1])) <= 30 \
-                    and not re.search(r"[。，；,;]", last[-1]):
+        while last and (squash(last[-1]).isdigit() or DATE.match(squash(last[-1]))):
+            if DATE.match(squash(last.pop())) and len(last) > 1 and is_signer(last[-1]):
                 last.pop()
     return {k: "\n".join(v).strip() for k, v in texts.items()}

@@ -11,7 +11,7 @@ from nianbao.template import squash
 _TITLE_WORDS = re.compile(r"(年度报告|年报)$")
 _YEAR = re.compile(r"(20\d\d)年")
 _PERIOD = re.compile(r"(?:统计|期限|年限|时限|自)\D{0,12}(20\d\d)年1月1日(?:起)?至(20\d\d)年12月31日")
-_DATE = re.compile(r"^(20\d\d)年(\d{1,2})月(\d{1,2})日$")
+DATE = re.compile(r"^(20\d\d)年(\d{1,2})月(\d{1,2})日$")  # a signing date on a line of its own
 _REPORT = re.compile(r"(政府信息公开|信息公开|政务公开|政府信息)(工作)?(年度)?报告$")
 _PUBLISHES = re.compile(r"现(?:予)?公布(.{2,40}?)(?:20\d\d年度?)?(?:政府信息公开|政务公开|信息公开)")
 _BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
@@ -72,13 +72,18 @@ def _signature(paras: list[str]) -> tuple[str | None, dt.date | None]:
     """The body and date signed at the end: '彭后街道办事处' / '2025年1月20日'."""
     tail = [p for p in paras[-4:] if not squash(p).isdigit()]
     for i in range(len(tail) - 1, -1, -1):
-        m = _DATE.match(squash(tail[i]))
+        m = DATE.match(squash(tail[i]))
         if m:
             try:
                 date = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             except ValueError:
                 return None, None
-            before = squash(tail[i - 1]) if i > 0 else ""
-            name = before if before and len(before) <= 30 and not re.search(r"[。，；,;:：]", before) else None
+            name = squash(tail[i - 1]) if i > 0 and is_signer(tail[i - 1]) else None
             return name, date
     return None, None
+
+
+def is_signer(line: str) -> bool:
+    """A line that can be the body signing above the date: short, not a sentence."""
+    s = squash(line)
+    return bool(s) and len(s) <= 30 and not re.search(r"[。，；,;:：]", s)

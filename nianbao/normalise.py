@@ -4,6 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from nianbao.match import Matched, value_text
+from nianbao.schema import CELL_KEYS
 
 _Q = Decimal("0.000001")
 
@@ -29,11 +30,9 @@ def _amount(n: Decimal | None) -> Decimal | None:
 def cell_rows(report_id: str, year: int | None, matched: Matched) -> dict[str, list[dict]]:
     """Rows of the four cell datasets; `number` is the parsed value the rules check (not published)."""
     out: dict[str, list[dict]] = {}
-    for dataset, (a, b), convert in (
-        ("active_disclosure", ("item", "metric"), _amount),
-        ("applications", ("row", "applicant"), _count),
-        ("reviews_litigation", ("proceeding", "outcome"), _count),
-    ):
+    for dataset, convert in (("active_disclosure", _amount), ("applications", _count),
+                             ("reviews_litigation", _count)):
+        a, b = CELL_KEYS[dataset]
         rows = []
         for cell in getattr(matched, dataset):
             n = number(cell.raw)

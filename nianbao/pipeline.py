@@ -18,7 +18,7 @@ from nianbao.document import Unreadable
 from nianbao.extract import extract, sniff
 from nianbao.findings import Finding
 from nianbao.match import Matched, match
-from nianbao.schema import CELL_DATASETS, schema
+from nianbao.schema import CELL_DATASETS, CELL_KEYS, schema
 from nianbao.sources import Source, read
 
 # Columns the rules need beside the published ones (dropped on publish).
@@ -36,13 +36,8 @@ class Report:
         return self.row["status"] != "unreadable"
 
 
-def process_document(source: Source, run_id: str, default_year: int | None = None) -> Report:
-    """One document to its report row, cells and extraction findings, in this process."""
-    row, data = _read(source, run_id, default_year)
-    return row if data is None else process_document_bytes(row, data, source.overrides)
-
-
 def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
+    """One document's bytes to its report row, cells and extraction findings, in this process."""
     try:
         matched = extract_and_match(data, row["source_format"])
     except Unreadable as e:
@@ -134,7 +129,7 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
     readable = [r for r in reports if r.readable]
     if readable:
         cells = {d: frame(d, [c for r in readable for c in r.cells.get(d, [])], working=True)
-                 for d in CELL_DATASETS if d != "narratives"}
+                 for d in CELL_KEYS}
         judged = validate.validate(cells, frame("reports", [r.row for r in readable]))
         for r in readable:
             r.findings += judged[r.row["report_id"]]

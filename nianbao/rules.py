@@ -7,8 +7,10 @@ checks, with the columns its expectations look at plus `report_id`, `cells`, `ex
 from __future__ import annotations
 
 import datetime as dt
+
 import polars as pl
 
+from nianbao.schema import CELL_KEYS
 from nianbao.template import template
 
 CHECK_COLUMNS = ["report_id", "cells", "expected", "observed", "message"]
@@ -70,12 +72,8 @@ def current_year() -> int:
     return dt.date.today().year
 
 
-_CELL_KEYS = {"active_disclosure": ("item", "metric"), "applications": ("row", "applicant"),
-              "reviews_litigation": ("proceeding", "outcome")}
-
-
 def _cell_frame(dataset: str, f: pl.DataFrame) -> pl.DataFrame:
-    a, b = _CELL_KEYS[dataset]
+    a, b = CELL_KEYS[dataset]
     return f.with_columns(cell=pl.format(f"{dataset}:{{}}/{{}}", pl.col(a), pl.col(b)))
 
 
@@ -120,19 +118,17 @@ def _range_frame(rule: dict, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
     allowed = (pl.when(pl.col("kind") == "amount").then(pl.max_horizontal(n, 0.0))
                .when(pl.col("kind") == "signed_count").then(n.round(0))
                .otherwise(pl.max_horizontal(n.round(0), 0.0)))
-    return f.with_columns(allowed=allowed).select(
+    wanted = (pl.when(pl.col("kind") == "amount").then(pl.lit("a number >= 0"))
+              .when(pl.col("kind") == "signed_count").then(pl.lit("an integer"))
+              .otherwise(pl.lit("an integer >= 0")))
+    return f.select(
         "report_id",
         cells=pl.concat_list("cell"),
-        expected=pl.when(pl.col("kind") == "amount").then(pl.lit("a number >= 0"))
-        .when(pl.col("kind") == "signed_count").then(pl.lit("an integer"))
-        .otherwise(pl.lit("an integer >= 0")),
+        expected=wanted,
         observed=pl.col("raw"),
-        message=pl.format("{} holds {}, which is not {}", pl.col("cell"), pl.col("raw"),
-                          pl.when(pl.col("kind") == "amount").then(pl.lit("a number >= 0"))
-                          .when(pl.col("kind") == "signed_count").then(pl.lit("an integer"))
-                          .otherwise(pl.lit("an integer >= 0"))),
+        message=pl.format("{} holds {}, which is not {}", pl.col("cell"), pl.col("raw"), wanted),
         number=n,
-        allowed=pl.col("allowed"),
+        allowed=allowed,
     )
 
 

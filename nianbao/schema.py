@@ -74,6 +74,8 @@ KEYS = {
     "narratives": ["report_id", "section"],
     "findings": ["report_id", "rule_id", "cells"],
 }
+# The two codes that name a cell in each cell dataset (its key after report_id).
+CELL_KEYS = {d: (KEYS[d][1], KEYS[d][2]) for d in ("active_disclosure", "applications", "reviews_litigation")}
 PARTITION = "year"
 
 DICTIONARY = pa.schema([

@@ -82,6 +82,7 @@ class Template:
         self.data = data
         self.sections = {code: (num, squash(head)) for code, (num, head) in data["sections"].items()}
         self.narrative_sections: list[str] = data["narratives"]["sections"]
+        self.table_words = tuple(squash(w) for w in data["pages"]["table_words"])
         ad = data["active_disclosure"]
         self.ad_header = squash(ad["header"])
         self.ad_ignore = {squash(t) for t in ad["ignore"]}

@@ -1,8 +1,8 @@
 """The same flow on a local Dask cluster of two workers (prefect-dask's task runner) gives the same warehouse."""
 import pytest
 
-from conftest import ROOT
-from test_flow import _many_documents, _warehouse
+from conftest import ROOT, distinct_reports
+from test_flow import _warehouse
 
 
 def test_dask_cluster_gives_the_same_warehouse(prefect_harness, tmp_path):
@@ -13,7 +13,7 @@ def test_dask_cluster_gives_the_same_warehouse(prefect_harness, tmp_path):
     from flows.ingest import ingest
 
     docs = tmp_path / "docs"
-    _many_documents(docs, 6)
+    distinct_reports(docs, 6)
     (docs / "bad.txt").write_text((ROOT / "data" / "samples" / "sample_invalid_2024.txt").read_text(encoding="utf-8"),
                                   encoding="utf-8")
     runner = DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True,

@@ -5,7 +5,7 @@ import shutil
 import duckdb
 import pytest
 
-from conftest import ROOT, SEEDS, seed
+from conftest import ROOT, SEEDS, distinct_reports, seed
 from nianbao import cli
 
 
@@ -105,14 +105,6 @@ def test_bad_documents_do_not_stop_the_batch(prefect_harness, tmp_path):
     assert len(reasons) == 3 and any("empty" in r[0] for r in reasons)
 
 
-def _many_documents(folder, n):
-    """n distinct reports (distinct bytes) from the valid sample."""
-    folder.mkdir()
-    text = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
-    for i in range(n):
-        (folder / f"r{i:02d}.txt").write_text(text.replace("示例县青山镇", f"示例县{i:02d}镇"), encoding="utf-8")
-
-
 def _warehouse(root):
     """Every dataset's rows, without what differs between runs (run ids, times)."""
     out = {}
@@ -138,7 +130,7 @@ def test_a_killed_run_resumes_to_the_same_warehouse(prefect_harness, tmp_path):
     from flows.ingest import ingest
 
     docs = tmp_path / "docs"
-    _many_documents(docs, 30)
+    distinct_reports(docs, 30)
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
     child = subprocess.Popen([sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(killed),

@@ -8,7 +8,7 @@ from nianbao import publish
 from nianbao.pipeline import process_batch
 from nianbao.schema import CELL_DATASETS, DATASETS, schema
 from nianbao.sources import Source, resolve
-from conftest import ROOT
+from conftest import ROOT, distinct_reports
 
 SAMPLES = ROOT / "data" / "samples"
 
@@ -96,14 +96,7 @@ def test_concurrent_publishers_never_lose_or_duplicate(tmp_path):
     """Two runs writing one warehouse at once (the lock serialises them): every report once."""
     import threading
 
-    from conftest import ROOT
-
-    text = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
-    docs = []
-    for i in range(8):
-        p = tmp_path / f"r{i}.txt"
-        p.write_text(text.replace("示例县青山镇", f"示例县{i}镇"), encoding="utf-8")
-        docs.append(Source(str(p)))
+    docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 8)]
     batches = [process_batch(docs[i::4], f"run-{i}") for i in range(4)]
     batches.append(process_batch(docs[:3], "run-again"))  # the same reports again, concurrently
     threads = [threading.Thread(target=publish.publish, args=(tmp_path / "wh", b)) for b in batches]
@@ -126,14 +119,7 @@ def test_published_index_knows_each_report_and_its_year(tmp_path, frames):
 def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates_after(tmp_path, monkeypatch):
     """Cells are written before `reports`: a crash in between lists no half-published report, and
     republishing the same reports in another batch removes the orphaned rows."""
-    from conftest import ROOT
-
-    text = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
-    docs = []
-    for i in range(3):
-        p = tmp_path / f"r{i}.txt"
-        p.write_text(text.replace("示例县青山镇", f"示例县{i}镇"), encoding="utf-8")
-        docs.append(Source(str(p)))
+    docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 3)]
     real = publish.write_atomic
 
     def crash_at_reports(table, path):

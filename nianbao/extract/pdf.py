@@ -25,10 +25,9 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
 from nianbao.document import Block, Paragraph, Table, Unreadable
+from nianbao.template import template
 
-# Words only the template's tables print; a page without any is not searched for tables.
-_TABLE_WORDS = ("信息内容", "本年制发件数", "本年新收", "上年结转", "申请人情况", "不予公开", "无法提供",
-                "不予处理", "结转下年度", "行政诉讼")
+# A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
 _VALUE = re.compile(r"^[\d.,\s+-]+$")
 _CELL_VALUE = re.compile(r"[\d０-９,，.．+\-—－/／]+|无")  # numbers and placeholders, as cells print them
@@ -70,14 +69,14 @@ def _parse(pdf) -> list[Block]:
     for n, (page, text) in enumerate(zip(pdf.pages, texts), 1):
         squashed = re.sub(r"\s+", "", text)
         # a page that goes on with the table the page before ended with may name no table at all
-        searched = previous is not None or any(w in squashed for w in _TABLE_WORDS)
+        searched = previous is not None or any(w in squashed for w in template().table_words)
         tables = _tables(page) if searched else []
         items: list = [(t.bbox[1], ([[_cell(c) for c in row] for row in t.extract()], None)) for t in tables]
         boxes = [t.bbox for t in tables]
         rest = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))
         lines = [ln for ln in rest.extract_text_lines() if ln["text"].strip()]
         outside = re.sub(r"\s+", "", "".join(ln["text"] for ln in lines))
-        if searched and (not tables or any(w in outside for w in _TABLE_WORDS)):
+        if searched and (not tables or any(w in outside for w in template().table_words)):
             # no rules drawn (or template rows outside them): tables from text positions
             for top, bottom, rows, columns in _unruled(rest, previous is not None, grid):
                 items.append((top, (rows, columns)))
@@ -172,7 +171,7 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
             j += 1
         run = [w for ln in lines[i:j] for w in ln]
         text = re.sub(r"\s+", "", "".join(w["text"] for w in run))
-        if (goes_on and i == 0) or any(w in text for w in _TABLE_WORDS):
+        if (goes_on and i == 0) or any(w in text for w in template().table_words):
             table = _text_table(run, carried if goes_on and i == 0 else None)
             if table is not None:
                 rows, columns = table
