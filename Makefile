@@ -1,14 +1,28 @@
 # `make demo` sets everything up and ingests the bundled samples; `make test` runs the suite.
-PYTHON ?= python3
+# nianbao needs Python 3.11 (3.12 cannot install its pinned dependencies).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export GX_ANALYTICS_ENABLED ?= false
+# Prefect's temporary server gets 20 s to start by default: too little on a loaded 2-core machine.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
-.PHONY: demo test install suites docs office server worker deploy accuracy bench
+.PHONY: demo test install suites docs office server worker deploy accuracy bench python
 
-$(STAMP): pyproject.toml constraints.txt
+# A .venv made by another Python is rebuilt, never reused silently (decided before make looks at
+# the stamp inside it).
+ifneq ($(shell [ -x $(BIN)/python ] && ! $(BIN)/python -c '$(IS_311)' 2>/dev/null && echo stale),)
+$(info $(VENV) was made by $(shell $(BIN)/python --version 2>&1): rebuilding it)
+$(shell rm -rf $(VENV))
+endif
+
+python:
+	@$(PYTHON) -c '$(IS_311)' 2>/dev/null || { echo "nianbao needs Python 3.11; $(PYTHON) is $$($(PYTHON) --version 2>&1). Run: make PYTHON=/path/to/python3.11 ..."; exit 2; }
+
+$(STAMP): pyproject.toml constraints.txt | python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
