@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
-.PHONY: demo test install suites docs office server worker deploy accuracy bench python
+.PHONY: demo test install suites docs office browser server worker deploy accuracy bench python
 
 # A .venv made by another Python is rebuilt, never reused silently (decided before make looks at
 # the stamp inside it).
@@ -38,11 +38,19 @@ office:
 	  && echo "installed LibreOffice"; } \
 	  || echo "LibreOffice is not installed: .doc and .wps documents will be unreadable"
 
+# Chromium and CJK fonts open the validation pages in the browser test; installed where the machine
+# allows, else that test skips with a message.
+browser:
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && timeout 900 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null' \
+	  && echo "installed Chromium"; } \
+	  || echo "Chromium is not installed: the browser test of the validation pages will skip"
+
 # The samples hold an invalid and an unreadable report on purpose: exit code 1 is the expected outcome.
 demo: $(STAMP) office
 	$(BIN)/nianbao ingest data/samples --out data/warehouse || test $$? -eq 1
 
-test: $(STAMP) office
+test: $(STAMP) office browser
 	$(BIN)/python -m pytest
 
 # Regenerate the Great Expectations suites in expectations/ from nianbao/template.toml.

@@ -1,42 +1,301 @@
-"""A run's validation report as one self-contained HTML page (no scripts, fonts or styles fetched
-from anywhere: GX's Data Docs load theirs from public CDNs, which operators' networks may not reach)."""
+"""The validation report: one self-contained HTML page per run and an index of runs.
+
+Nothing is fetched from anywhere (no script, font or style from a CDN: GX's Data Docs load theirs
+from public CDNs, which operators' networks may not reach). Beyond GX's pages it shows, per rule,
+how many reports were checked and failed; health per year; and for each failed report its tables
+as printed with the offending cells highlighted and each broken sum written out in the template's
+Chinese labels. Details come from the warehouse (findings and cells, quarantine included), so the
+page says what the published data says.
+"""
 from __future__ import annotations
 
+import datetime as dt
 import html
-from collections import Counter
+import json
+from collections import Counter, defaultdict
+from functools import cache
 from pathlib import Path
 
-_STYLE = """body{font:14px/1.5 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f3f3f3}
-.invalid{color:#a40}.unreadable{color:#a00}.valid{color:#070}code{font-size:90%}"""
+import polars as pl
+
+from nianbao.schema import CELL_KEYS
+from nianbao.template import template
+
+DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the rest are listed
+FINDINGS_SHOWN = 12  # per report: a blank template must not swamp the page
+
+_STYLE = """body{font:14px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:2em;color:#222;max-width:80em}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
+th{background:#f3f3f3;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.invalid{color:#a40}.unreadable{color:#a00}.valid{color:#070}code{font-size:90%}
+td.bad{background:#fdd;outline:2px solid #c00}td.warn{background:#ffd}
+section.report{border-top:1px solid #ddd;margin-top:1.5em}.sum{font-family:inherit;margin:.2em 0}
+.muted{color:#777}nav a{margin-right:1em}"""
 
 
-def render(summary: dict, run_id: str) -> str:
-    reports, findings = summary["reports"], summary["findings"]
-    status = Counter(r["status"] for r in reports)
-    rules = Counter((f["rule_id"], f["severity"]) for f in findings)
-    by_report: dict[str, list[dict]] = {}
-    for f in findings:
-        by_report.setdefault(f["report_id"], []).append(f)
+def write(summary: dict, run_id: str, out: Path) -> Path:
+    """The run's page `validation/<run_id>.html`, its counts beside it (json), and the index."""
+    folder = Path(out) / "validation"
+    folder.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.timezone.utc)
+    page = folder / f"{run_id}.html"
+    page.write_text(render(summary, run_id, Path(out), now), encoding="utf-8")
+    status = Counter(r["status"] for r in summary["reports"])
+    (folder / f"{run_id}.json").write_text(json.dumps({
+        "run_id": run_id, "finished": now.isoformat(timespec="seconds"), "warehouse": str(Path(out).resolve()),
+        "reports": len(summary["reports"]), **{s: status.get(s, 0) for s in ("valid", "invalid", "unreadable")},
+    }), encoding="utf-8")
+    (folder / "index.html").write_text(render_index(folder), encoding="utf-8")
+    return page
+
+
+def render_index(folder: Path) -> str:
+    runs = []
+    for f in folder.glob("*.json"):
+        try:
+            runs.append(json.loads(f.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue  # a page being written by another run
+    runs.sort(key=lambda r: r.get("finished", ""), reverse=True)
     e = html.escape
-    out = [f"<!doctype html><meta charset=utf-8><title>nianbao validation, run {e(run_id)}</title>",
-           f"<style>{_STYLE}</style><h1>Validation report</h1><p>Run <code>{e(run_id)}</code>: "
-           f"{len(reports)} reports.</p>", "<h2>Reports by status</h2><table><tr><th>status<th>reports"]
-    out += [f"<tr><td class={s}>{s}<td>{n}" for s, n in sorted(status.items())]
-    out += ["</table><h2>Findings by rule</h2><table><tr><th>rule<th>severity<th>findings"]
-    out += [f"<tr><td><code>{e(r)}</code><td>{e(sev)}<td>{n}" for (r, sev), n in sorted(rules.items())]
-    out += ["</table><h2>Reports that failed</h2><table><tr><th>status<th>report<th>source<th>findings"]
-    for r in sorted((r for r in reports if r["status"] != "valid"), key=lambda r: (r["status"], r["source_uri"])):
-        items = "".join(f"<li><code>{e(f['rule_id'])}</code> {e(f['message'])}" for f in by_report.get(r["report_id"], [])
-                        if f["severity"] == "error")
-        out.append(f"<tr><td class={r['status']}>{r['status']}<td>{e(str(r['agency'] or ''))} {r['year'] or ''}"
-                   f"<br><code>{r['report_id'][:16]}</code><td>{e(r['source_uri'])}<td><ul>{items}</ul>")
+    out = [_head("nianbao validation: runs"), "<h1>Validation reports</h1>",
+           f"<p>{len(runs)} runs on this warehouse, newest first.</p>",
+           "<table><tr><th>finished (UTC)<th>run<th>reports<th>valid<th>invalid<th>unreadable"]
+    for r in runs:
+        out.append(f"<tr><td>{e(r.get('finished', ''))}<td><a href=\"{e(r['run_id'])}.html\">{e(r['run_id'])}</a>"
+                   + "".join(f"<td class=n>{int(r.get(k, 0))}" for k in ("reports", "valid", "invalid", "unreadable")))
     out.append("</table>")
     return "\n".join(out) + "\n"
 
 
-def write(summary: dict, run_id: str, out: Path) -> Path:
-    path = Path(out) / "validation" / f"{run_id}.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(summary, run_id), encoding="utf-8")
-    return path
+def render(summary: dict, run_id: str, out: Path, now: dt.datetime | None = None) -> str:
+    t = template()
+    e = html.escape
+    reports = summary["reports"]
+    ids = [r["report_id"] for r in reports]
+    findings = _stored_findings(out, ids)
+    if findings.is_empty() and summary["findings"]:  # nothing published (e.g. a test of the page alone)
+        findings = pl.DataFrame([{**f, "cells": [], "expected": None, "observed": None} for f in summary["findings"]])
+    by_report: dict[str, list[dict]] = defaultdict(list)
+    for f in findings.to_dicts():
+        by_report[f["report_id"]].append(f)
+    status = Counter(r["status"] for r in reports)
+    when = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
+    out_lines = [
+        _head(f"nianbao validation, run {run_id}"),
+        "<nav><a href=\"index.html\">all runs</a></nav>",
+        f"<h1>Validation report</h1><p>Run <code>{e(run_id)}</code>, finished {e(when)} UTC; warehouse "
+        f"<code>{e(str(Path(out).resolve()))}</code>.</p>",
+        "<p>" + ", ".join(f"<span class={s}>{status.get(s, 0)} {s}</span>" for s in ("valid", "invalid", "unreadable"))
+        + f" of {len(reports)} reports.</p>",
+    ]
+    out_lines += _rules_table(t, reports, by_report)
+    out_lines += _years_table(reports)
+    failed = sorted((r for r in reports if r["status"] != "valid"),
+                    key=lambda r: (r["status"], -(r.get("error_count") or 0), str(r["source_uri"])))
+    out_lines.append(f"<h2>Reports that failed ({len(failed)})</h2>")
+    if not failed:
+        out_lines.append("<p class=valid>Every report is valid.</p>")
+    cells = _stored_cells(out, [r["report_id"] for r in failed[:DETAILED_REPORTS] if r["status"] == "invalid"])
+    for r in failed[:DETAILED_REPORTS]:
+        out_lines += _report_section(t, r, by_report.get(r["report_id"], []), cells.get(r["report_id"], {}))
+    if len(failed) > DETAILED_REPORTS:
+        out_lines.append(f"<p>… and {len(failed) - DETAILED_REPORTS} more failed reports, not shown here: "
+                         "the <code>findings</code> dataset holds them all.</p><table><tr><th>status<th>source")
+        out_lines += [f"<tr><td class={r['status']}>{r['status']}<td>{_source(r['source_uri'])}"
+                      for r in failed[DETAILED_REPORTS:]]
+        out_lines.append("</table>")
+    return "\n".join(out_lines) + "\n"
+
+
+def _head(title: str) -> str:
+    return (f"<!doctype html><html lang=zh-CN><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<style>{_STYLE}</style>")
+
+
+def _rules_table(t, reports: list[dict], by_report: dict[str, list[dict]]) -> list[str]:
+    """Per rule: reports checked, passed, failed, and its findings by severity."""
+    readable = sum(r["status"] != "unreadable" for r in reports)
+    failed: dict[str, set[str]] = defaultdict(set)
+    counts: Counter = Counter()
+    for rid, fs in by_report.items():
+        for f in fs:
+            failed[f["rule_id"]].add(rid)
+            counts[f["rule_id"]] += 1
+    e = html.escape
+    lines = ["<h2>Rules</h2><table><tr><th>rule<th>what it checks<th>severity<th>reports checked<th>passed"
+             "<th>failed<th>findings"]
+    suite_rules = {r["id"] for r in t.rules}
+    for r in [*t.rules, *t.data["findings"]]:
+        n_failed = len(failed.get(r["id"], ()))
+        if r["id"] not in suite_rules and not n_failed:
+            continue  # extractor notes that did not occur
+        checked = readable if r["id"] in suite_rules else len(reports)
+        cls = "" if not n_failed else (" class=invalid" if r["severity"] == "error" else "")
+        lines.append(f"<tr><td><code>{e(r['id'])}</code><td>{e(r['description'])}<td>{r['severity']}"
+                     f"<td class=n>{checked}<td class=n>{checked - n_failed}<td class=n{cls}>{n_failed}"
+                     f"<td class=n>{counts.get(r['id'], 0)}")
+    lines.append("</table>")
+    return lines
+
+
+def _years_table(reports: list[dict]) -> list[str]:
+    years: dict = defaultdict(Counter)
+    for r in reports:
+        years[r.get("year")][r["status"]] += 1
+    lines = ["<h2>Health per year</h2><table><tr><th>year<th>reports<th>valid<th>invalid<th>unreadable<th>valid share"]
+    for y in sorted(years, key=lambda y: (y is None, y or 0)):
+        c = years[y]
+        total = sum(c.values())
+        lines.append(f"<tr><td>{y if y is not None else 'unknown'}<td class=n>{total}"
+                     + "".join(f"<td class=n>{c.get(s, 0)}" for s in ("valid", "invalid", "unreadable"))
+                     + f"<td class=n>{100 * c.get('valid', 0) / total:.0f}%")
+    lines.append("</table>")
+    return lines
+
+
+def _report_section(t, r: dict, findings: list[dict], cells: dict[str, pl.DataFrame]) -> list[str]:
+    e = html.escape
+    errors = [f for f in findings if f["severity"] == "error"]
+    warnings = [f for f in findings if f["severity"] != "error"]
+    anchor = r["report_id"][:16]
+    lines = [f"<section class=report id=r{anchor}><h3><span class={r['status']}>{r['status']}</span> "
+             f"{e(str(r.get('agency') or '(no agency named)'))} {r.get('year') or ''}</h3>",
+             f"<p>Source: {_source(r['source_uri'])} · format {e(str(r.get('source_format') or 'unknown'))} · "
+             f"report <code>{r['report_id'][:16]}</code></p><ul>"]
+    for f in errors[:FINDINGS_SHOWN]:
+        lines.append(f"<li><code>{e(f['rule_id'])}</code> {_explain(t, f, cells)}")
+    if len(errors) > FINDINGS_SHOWN:
+        lines.append(f"<li>… and {len(errors) - FINDINGS_SHOWN} more errors")
+    lines.append("</ul>")
+    if warnings:
+        rules = Counter(f["rule_id"] for f in warnings)
+        lines.append("<p class=muted>Warnings: " + ", ".join(f"<code>{e(k)}</code> ×{n}" for k, n in sorted(rules.items()))
+                     + "</p>")
+    bad = {c for f in errors for c in (f.get("cells") or [])}
+    warn = {c for f in warnings for c in (f.get("cells") or [])}
+    for dataset in ("applications", "reviews_litigation", "active_disclosure"):
+        frame = cells.get(dataset)
+        if frame is not None and frame.height:
+            lines += _grid(t, dataset, frame, bad, warn)
+    lines.append("</section>")
+    return lines
+
+
+def _explain(t, f: dict, cells: dict[str, pl.DataFrame]) -> str:
+    """A finding in words; a broken sum written out in the template's labels with the printed values."""
+    e = html.escape
+    rule = next((r for r in t.rules if r["id"] == f["rule_id"]), None)
+    if rule is not None and rule["kind"] == "sum" and f.get("cells") and rule["dataset"] in cells:
+        values = _values(cells[rule["dataset"]], rule["dataset"])
+        names = f["cells"]
+        left_codes = {c for c in _expand(t, rule["left"])}
+        along_index = 0 if rule["along"] == CELL_KEYS[rule["dataset"]][0] else 1
+        left = [c for c in names if _codes(c)[along_index] in left_codes]
+        right = [c for c in names if c not in left]
+
+        def side(named: list[str]) -> str:
+            shown = [c for c in named if values.get(c) != "0"] if len(named) > 3 else named
+            text = " + ".join(f"{_cell_label(t, c, skip=1 - along_index)} {values.get(c, '—')}" for c in shown)
+            return text + (f" + {len(named) - len(shown)} more at 0" if len(shown) < len(named) else "")
+
+        # （七）总计·自然人 20 ≠ 26 = （一）予以公开 6 + （二）部分公开 6 + …
+        per = _label(t, rule["dataset"], rule["per"], _codes(names[0])[1 - along_index])
+        lhs = side(left) if len(left) == 1 else f"{side(left)} = {f.get('observed')}"
+        rhs = side(right) if len(right) == 1 else f"{f.get('expected')} = {side(right)}"
+        return f"<span class=sum>{e(per)}: {e(lhs)} ≠ {e(rhs)}</span>"
+    cell = f.get("cells") or []
+    where = (" (" + ", ".join(_cell_label(t, c) for c in cell[:3]) + ")") if cell and ":" in cell[0] else ""
+    seen = f" — printed: {e(str(f['observed']))}" if f.get("observed") not in (None, "") else ""
+    return f"{e(f['message'])}{e(where)}{seen}"
+
+
+def _grid(t, dataset: str, frame: pl.DataFrame, bad: set[str], warn: set[str]) -> list[str]:
+    """A section's cells as a table in the template's order, as the report printed them."""
+    a, b = CELL_KEYS[dataset]
+    order = {d["code"]: i for i, d in enumerate(t.dictionary_rows())}
+    rows = sorted(frame[a].unique().to_list(), key=lambda c: order.get(c, 1e9))
+    cols = sorted(frame[b].unique().to_list(), key=lambda c: order.get(c, 1e9))
+    raw = {(x, y): v for x, y, v in frame.select(a, b, "raw").iter_rows()}
+    heading = {"applications": "三、收到和处理政府信息公开申请情况", "reviews_litigation": "四、政府信息公开行政复议、行政诉讼情况",
+               "active_disclosure": "二、主动公开政府信息情况"}[dataset]
+    e = html.escape
+    lines = [f"<details{' open' if any(c.startswith(dataset + ':') for c in bad) else ''}><summary>{heading}</summary>",
+             "<table><tr><th>" + "".join(f"<th>{e(_label(t, dataset, b, c))}" for c in cols)]
+    for x in rows:
+        tds = []
+        for y in cols:
+            name = f"{dataset}:{x}/{y}"
+            cls = " bad" if name in bad else (" warn" if name in warn else "")
+            v = raw.get((x, y))
+            tds.append(f"<td class=\"n{cls}\" title=\"{e(name)}\">{e(v) if v is not None else ''}")
+        lines.append(f"<tr><th>{e(_label(t, dataset, a, x))}" + "".join(tds))
+    lines.append("</table></details>")
+    return lines
+
+
+def _source(uri: str) -> str:
+    e = html.escape
+    if str(uri).startswith(("http://", "https://")):
+        return f"<a href=\"{e(uri)}\">{e(uri)}</a>"
+    return f"<code>{e(str(uri))}</code>"
+
+
+def _expand(t, codes: list[str]) -> list[str]:
+    return [c for code in codes for c in (t.result_rows if code == "@result" else [code])]
+
+
+def _codes(cell: str) -> tuple[str, str]:
+    x, _, y = cell.split(":", 1)[1].partition("/")
+    return x, y
+
+
+@cache
+def _labels() -> dict[tuple[str, str, str], str]:
+    return {(d["dataset"], d["column"], d["code"]): d["label"] for d in template().dictionary_rows()}
+
+
+def _label(t, dataset: str, column: str, code: str) -> str:
+    return _labels().get((dataset, column, code), code)
+
+
+def _cell_label(t, cell: str, skip: int | None = None) -> str:
+    """'applications:handled_total/natural_person' -> '（七）总计·自然人' (one part when `skip` names the other)."""
+    dataset = cell.split(":", 1)[0]
+    if dataset not in CELL_KEYS:
+        return cell
+    a, b = CELL_KEYS[dataset]
+    x, y = _codes(cell)
+    parts = [_label(t, dataset, a, x), _label(t, dataset, b, y)]
+    if skip is not None:
+        del parts[skip]
+    return "·".join(parts)
+
+
+def _values(frame: pl.DataFrame, dataset: str) -> dict[str, str]:
+    a, b = CELL_KEYS[dataset]
+    return {f"{dataset}:{x}/{y}": (raw if raw not in (None, "") else "空") for x, y, raw in frame.select(a, b, "raw").iter_rows()}
+
+
+def _files(out: Path, dataset: str) -> list[Path]:
+    return sorted([*(out / dataset).glob("*/*.parquet"), *(out / "quarantine" / dataset).glob("*/*.parquet")])
+
+
+def _stored_findings(out: Path, ids: list[str]) -> pl.DataFrame:
+    files = _files(out, "findings")
+    if not files or not ids:
+        return pl.DataFrame()
+    return (pl.scan_parquet(files, hive_partitioning=True).filter(pl.col("report_id").is_in(ids))
+            .select("report_id", "rule_id", "severity", "message", "cells", "expected", "observed").collect())
+
+
+def _stored_cells(out: Path, ids: list[str]) -> dict[str, dict[str, pl.DataFrame]]:
+    found: dict[str, dict[str, pl.DataFrame]] = defaultdict(dict)
+    for dataset in CELL_KEYS:
+        files = _files(out, dataset)
+        if not files or not ids:
+            continue
+        f = pl.scan_parquet(files, hive_partitioning=True).filter(pl.col("report_id").is_in(ids)).collect()
+        for (rid,), part in f.group_by("report_id"):
+            found[rid][dataset] = part
+    return found

@@ -32,11 +32,12 @@ def test_flow_fails_after_publishing_everything(seeds_run):
 
 def test_validation_report_page_opens_offline(seeds_run):
     state, out = seeds_run
-    (page,) = (out / "validation").glob("*.html")
+    page = out / "validation" / f"{state.state_details.flow_run_id}.html"
     text = page.read_text(encoding="utf-8")
     assert "<script" not in text and "<link" not in text and "src=" not in text and "@import" not in text
     assert "002_2b155fb9c9cacf46.txt" in text and "<code>cells.complete</code>" in text
-    assert "<td class=valid>valid<td>3" in text
+    assert "<span class=valid>3 valid</span>" in text
+    assert f'href="{state.state_details.flow_run_id}.html"' in (out / "validation" / "index.html").read_text(encoding="utf-8")
 
 
 def test_flow_run_has_its_artifacts(seeds_run):
