@@ -17,7 +17,7 @@ from nianbao import __version__, isolate, metadata, normalise, validate
 from nianbao.document import Unreadable
 from nianbao.extract import extract, sniff
 from nianbao.findings import Finding
-from nianbao.match import Matched, match
+from nianbao.match import Matched, match, value_text
 from nianbao.schema import CELL_DATASETS, CELL_KEYS, schema
 from nianbao.sources import Source, read
 
@@ -91,6 +91,9 @@ def extract_and_match(data: bytes, fmt: str) -> Matched:
 def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:
     if isinstance(matched, Unreadable):
         return _unreadable(row, str(matched))
+    if not any(value_text(c.raw) for c in [*matched.applications, *matched.reviews_litigation]):
+        # the template's tables with no figure in them: a form, not an agency's blank report
+        return _unreadable(row, "a blank template, not a report: sections 三 and 四 print no figures")
     meta = metadata.read(matched.paragraphs)
     findings = list(matched.findings)
     if "year" not in overrides and meta.year is not None:

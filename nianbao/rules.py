@@ -7,6 +7,7 @@ checks, with the columns its expectations look at plus `report_id`, `cells`, `ex
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 
 import polars as pl
 
@@ -50,7 +51,7 @@ def check_frame(rule: dict, cells: dict[str, pl.DataFrame], reports: pl.DataFram
             cells=pl.concat_list(pl.col("cell")),
             expected=pl.lit("a number"),
             observed=pl.when(pl.col("raw").is_null()).then(pl.lit("no cell printed")).otherwise(pl.col("raw")),
-            message=pl.format("{} is blank or not a number", pl.col("cell")),
+            message=pl.format("{} is blank or not a number", _named(pl.col("cell"))),
         ).select([*CHECK_COLUMNS, "number"])
     if kind == "value_range":
         return _range_frame(rule, cells)
@@ -70,6 +71,23 @@ def check_frame(rule: dict, cells: dict[str, pl.DataFrame], reports: pl.DataFram
 
 def current_year() -> int:
     return dt.date.today().year
+
+
+@cache
+def cell_labels() -> dict[str, str]:
+    """Every cell name (dataset:row/column) -> its template labels, '（七）总计·自然人'."""
+    labels = {(d["dataset"], d["column"], d["code"]): d["label"] for d in template().dictionary_rows()}
+    out = {}
+    for dataset, (a, b) in CELL_KEYS.items():
+        rows = [code for (ds, col, code) in labels if ds == dataset and col == a]
+        cols = [code for (ds, col, code) in labels if ds == dataset and col == b]
+        out |= {f"{dataset}:{x}/{y}": f"{labels[dataset, a, x]}·{labels[dataset, b, y]}" for x in rows for y in cols}
+    return out
+
+
+def _named(cell: pl.Expr) -> pl.Expr:
+    """A cell as findings name it: its labels, then its code ('（七）总计·自然人 (applications:…)')."""
+    return pl.format("{} ({})", cell.replace_strict(cell_labels(), default=cell), cell)
 
 
 def _cell_frame(dataset: str, f: pl.DataFrame) -> pl.DataFrame:
@@ -93,13 +111,18 @@ def _sum_frame(rule: dict, f: pl.DataFrame) -> pl.DataFrame:
         )
 
     joined = side(left, "left").join(side(right, "right"), on=["report_id", per], how="inner")
+    # In the template's words: "自然人: （七）总计 = 20 ≠ 26 = 三、本年度办理结果（一）至（六）"
+    labels = {(d["column"], d["code"]): d["label"] for d in t.dictionary_rows() if d["dataset"] == rule["dataset"]}
+    words = lambda codes: " + ".join(t.data["applications"]["results_label"] if c == "@result"  # noqa: E731
+                                     else labels[along, c] for c in codes)
+    per_label = pl.col(per).replace_strict({c: lab for (col, c), lab in labels.items() if col == per}, default=pl.col(per))
     return joined.select(
         "report_id",
         cells=pl.concat_list("left_cells", "right_cells"),
         expected=_fmt(pl.col("right")),
         observed=_fmt(pl.col("left")),
-        message=pl.format(f"{rule['id']} ({per} {{}}): {' + '.join(rule['left'])} = {{}}, "
-                          f"{' + '.join(rule['right'])} = {{}}", pl.col(per), _fmt(pl.col("left")), _fmt(pl.col("right"))),
+        message=pl.format(f"{{}}: {words(rule['left'])} = {{}} ≠ {{}} = {words(rule['right'])}",
+                          per_label, _fmt(pl.col("left")), _fmt(pl.col("right"))),
         left=pl.col("left"),
         right=pl.col("right"),
     )
@@ -126,7 +149,7 @@ def _range_frame(rule: dict, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
         cells=pl.concat_list("cell"),
         expected=wanted,
         observed=pl.col("raw"),
-        message=pl.format("{} holds {}, which is not {}", pl.col("cell"), pl.col("raw"), wanted),
+        message=pl.format("{} holds {}, which is not {}", _named(pl.col("cell")), pl.col("raw"), wanted),
         number=n,
         allowed=allowed,
     )

@@ -1,5 +1,7 @@
 """One report that breaks exactly one rule, and one that keeps it, per rule of the contract."""
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +163,36 @@ def test_findings_go_to_the_right_report_in_a_batch():
     validate_batch(reports, "r")
     assert [r.row["status"] for r in reports] == ["valid", "invalid"]
     assert [f.rule_id for f in reports[1].findings] == ["reviews_litigation.total"]
+
+
+def test_findings_read_in_the_template_words():
+    s = consistent()
+    s["apps"]["rejected_duplicate"] = ["1", "0", "0", "0", "0", "0", "1"]
+    s["rl"]["litigation_direct"] = ["0", "0", "", "0", "0"]
+    r = report(s)
+    validate_batch([r], "r")
+    messages = {f.message for f in r.findings}
+    assert "自然人: （七）总计 = 2 ≠ 3 = 三、本年度办理结果（一）至（六）" in messages
+    assert "总计·（五）不予处理 2.重复申请" not in messages  # the row label is the template's, not a guess
+    assert "未经复议直接起诉·其他结果 (reviews_litigation:litigation_direct/other) is blank or not a number" in messages
+    assert not any("@result" in m or "handled_total =" in m for m in messages)  # no internal tokens
+
+
+def test_a_blank_template_is_not_a_report():
+    from nianbao.pipeline import process_document_bytes
+
+    text = (Path(__file__).parents[1] / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
+    head, rest = text.split("三、收到和处理政府信息公开申请情况")
+    tables, tail = rest.split("五、存在的主要问题及改进情况")
+    blank = re.sub(r"(?<![^\t\n])\d+(?![^\t\n])", "", tables)  # every figure of sections 三 and 四 gone
+    assert blank != tables
+    row = {"report_id": "b" * 64, "year": 2023, "agency": None, "region_code": None, "title": None, "source_uri": "t",
+           "source_format": "txt", "template_version": "unknown", "status": "unreadable", "error_count": 0,
+           "warning_count": 0, "published_on": None, "fetched_at": None, "ingested_at": None, "run_id": "r",
+           "pipeline_version": "t"}
+    doc = head + "三、收到和处理政府信息公开申请情况" + blank + "五、存在的主要问题及改进情况" + tail
+    r = process_document_bytes(dict(row), doc.encode(), {})
+    assert r.row["status"] == "unreadable"
+    assert [(f.rule_id, f.message) for f in r.findings] == [
+        ("document.unreadable", "a blank template, not a report: sections 三 and 四 print no figures")]
+    assert process_document_bytes(dict(row), text.encode(), {}).row["status"] == "valid"
