@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import REAL, missing
 from nianbao.document import Paragraph, Table, Unreadable
 from nianbao.extract import pdf
 from nianbao.match import match
@@ -17,7 +18,6 @@ from nianbao.template import template
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import make_pdf  # noqa: E402
 
-REAL = Path("/work/shared/corpus/real")
 HZQ2023 = REAL / "zxj6827111-blip__KIROGOVCOMPARE/hzq2023_working.pdf"
 HZQ2024 = REAL / "zxj6827111-blip__KIROGOVCOMPARE/hzq2024_working.pdf"
 SZFGS2024 = REAL / "zxj6827111-blip__govnianbao/szfgs2024.pdf"
@@ -31,7 +31,7 @@ def _blocks(source) -> list:
 
 def _real(path: Path):
     if not path.exists():
-        pytest.skip(f"{path} is not available")
+        missing(str(path))
     return _blocks(path)
 
 

@@ -5,14 +5,14 @@ import shutil
 import duckdb
 import pytest
 
-from conftest import ROOT, SEEDS, distinct_reports, seed
+from conftest import ROOT, SEEDS, distinct_reports, missing, seed
 from nianbao import cli
 
 
 @pytest.fixture(scope="module")
 def seeds_run(prefect_harness, tmp_path_factory):
     if not SEEDS.is_dir():
-        pytest.skip("shared seeds not available")
+        missing("shared seeds")
     from flows.ingest import ingest
 
     out = tmp_path_factory.mktemp("wh")
