@@ -2,18 +2,56 @@
 
 It ends Failed when any report is invalid or unreadable, after publishing everything: valid
 reports to the warehouse, invalid ones to quarantine, every report and finding to the catalogue.
+That outcome is the state `ReportsFailed`, its message the summary: an outcome, not a crash.
 """
 from __future__ import annotations
 
+import logging
 import os
+from typing import Annotated
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
+from pydantic import Field
 
+from nianbao.publish import probe
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
 
 BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
+
+
+class ReportsFailed(Exception):
+    """The run published everything, but some reports are invalid or unreadable. The data of the
+    run's final state: Prefect raises a Failed state's data when asked for its result (and can only
+    raise exceptions), so the summary travels inside it."""
+
+    def __init__(self, message: str, summary: dict):
+        super().__init__(message)
+        self.summary = summary
+
+    def __reduce__(self):
+        return ReportsFailed, (str(self), self.summary)
+
+
+def summary_of(state) -> dict | None:
+    """The run's summary from its final state (completed or ReportsFailed); None if it broke."""
+    result = state.result(raise_on_failure=False)
+    result = result.summary if isinstance(result, ReportsFailed) else result
+    return result if isinstance(result, dict) else None
+
+
+class _OutcomeNotCrash(logging.Filter):
+    """Prefect's engine process (a worker's run) re-raises a Failed state's data after the run
+    ended and logs it as "Engine execution exited with unexpected exception" with a traceback.
+    For ReportsFailed that record is noise: the state, its message and the artifacts tell it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ReportsFailed))
+
+
+for _name in ("prefect.flow_runs", "prefect.engine"):
+    logging.getLogger(_name).addFilter(_OutcomeNotCrash())
 
 
 def task_runner(workers: int | None = None, dask_address: str | None = None):
@@ -30,8 +68,8 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 
 @flow(name="ingest", task_runner=task_runner())
-def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = None,
-           batch_size: int = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
+def ingest(sources: list[str], out: str = "data/warehouse", year: Annotated[int, Field(ge=2008, le=2100)] | None = None,
+           batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
            listings: list[str] | None = None):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.
 
@@ -42,6 +80,7 @@ def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = N
     """
     log = get_run_logger()
     run_id = str(flow_run.id or "local")
+    probe(out)  # an unwritable or full warehouse fails the run now, before any document is read
     if listings:
         sources = [*sources, discover_reports(listings, out, run_id)]
     docs = resolve_sources(sources)
@@ -66,5 +105,6 @@ def ingest(sources: list[str], out: str = "data/warehouse", year: int | None = N
                + (f" ({skipped} already published, skipped)" if skipped else ""))
     log.info("published to %s: %s", out, message)
     if counts["invalid"] or counts["unreadable"]:
-        return Failed(message=f"{counts['invalid'] + counts['unreadable']} reports failed: {message}", data=summary)
+        message = f"{counts['invalid'] + counts['unreadable']} reports failed: {message}"
+        return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, summary))
     return Completed(message=message, data=summary)

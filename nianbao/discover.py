@@ -197,8 +197,8 @@ def parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """0 when every listing page was read, 1 when some could not be (what was found is written), 2 usage."""
-    if args.max_pages < 1 or args.delay < 0:
-        print("nianbao: --max-pages must be at least 1 and --delay not negative", file=sys.stderr)
+    if args.max_pages < 1 or not 0 <= args.delay <= 3600:  # nan and inf are not delays
+        print("nianbao: --max-pages must be at least 1 and --delay between 0 and 3600 seconds", file=sys.stderr)
         return 2
     bad = [u for u in args.listings if urlsplit(u).scheme not in ("http", "https")]
     if bad:

@@ -1,12 +1,17 @@
-"""Extraction in worker processes, each document under a time limit.
+"""Extraction in worker processes, each document under a time limit and a memory limit.
 
 pdfminer can spin for minutes on a hostile PDF and a parser can exhaust memory; in a worker
-process such a document costs only itself: past the limit its worker is killed, the document
-becomes `unreadable` with that reason, and the rest of the batch goes on in a fresh pool.
+process such a document costs only itself: past the time limit its worker is killed, past the
+memory limit its allocations fail; the document becomes `unreadable` with that reason, and the
+rest of the batch goes on in a fresh pool. Workers die with the process that started them.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import os
+import resource
+import signal
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -16,10 +21,17 @@ from typing import Any, Callable
 from nianbao.document import Unreadable
 
 TIME_LIMIT = 120.0  # seconds of extraction per document
+MEMORY_LIMIT_MB = 2048  # heap per worker process (NIANBAO_MEMORY_LIMIT_MB)
 
 
-def run(fn: Callable[..., Any], items: list[tuple], workers: int = 1, time_limit: float = TIME_LIMIT) -> list[Any]:
+def _memory_limit_mb() -> int:
+    return int(os.environ.get("NIANBAO_MEMORY_LIMIT_MB", MEMORY_LIMIT_MB))
+
+
+def run(fn: Callable[..., Any], items: list[tuple], workers: int = 1, time_limit: float = TIME_LIMIT,
+        memory_limit_mb: int | None = None) -> list[Any]:
     """fn(*item) for every item in worker processes; a failure is returned as Unreadable, never raised."""
+    memory = memory_limit_mb or _memory_limit_mb()
     results: list[Any] = [None] * len(items)
     queue = deque(range(len(items)))
     running: dict = {}  # future -> (index, started)
@@ -29,12 +41,13 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int = 1, time_limit
         while queue or running:
             if pool is None:
                 # forkserver: never fork a process that runs Prefect's and polars' threads
-                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
+                                           initializer=_worker_start, initargs=(memory,))
             while queue and len(running) < (1 if suspects else workers):
                 if suspects and running:
                     break
                 i = queue.popleft()
-                running[pool.submit(fn, *items[i])] = (i, time.monotonic())
+                running[pool.submit(_call, fn, memory, *items[i])] = (i, time.monotonic())
             done, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
             broken = False
             for f in done:
@@ -69,6 +82,41 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int = 1, time_limit
         if pool is not None:
             pool.shutdown(wait=True)
     return results
+
+
+def _worker_start(memory_mb: int) -> None:
+    """In each worker: its heap capped (RLIMIT_DATA counts what a process writes, unlike RLIMIT_AS,
+    which counts every thread's reserved address space), and SIGKILL when its parent (the
+    forkserver, which exits with our process) dies, so a killed run leaves no worker behind."""
+    limit = memory_mb * 2**20
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    die_with_parent()
+
+
+def die_with_parent() -> None:
+    """SIGKILL this process when the thread that started it ends (Linux; elsewhere nothing)."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before prctl
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _call(fn: Callable[..., Any], memory_mb: int, *args):
+    """fn(*args); running out of memory anywhere in it (a parser may wrap the MemoryError) is
+    told as the memory limit it is."""
+    try:
+        return fn(*args)
+    except Exception as e:
+        cause: BaseException | None = e
+        while cause is not None and not isinstance(cause, MemoryError):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:
+            raise Unreadable(f"extraction exceeds the memory limit of {memory_mb} MiB") from None
+        raise
 
 
 def _kill(pool: ProcessPoolExecutor) -> None:

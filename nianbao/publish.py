@@ -4,15 +4,17 @@ Layout: WAREHOUSE/<dataset>/year=<YYYY>/part-<batch>.parquet, one file per publi
 partition, named after the batch's report ids (the same documents always land in the same file);
 invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary in
 WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
-had anywhere (a year or status may have changed), then writes the new files; every file is
-replaced atomically (a hidden temporary file, then a rename), so a crash leaves the previous
-file as it was.
+had anywhere (a year or status may have changed), then writes the new files: all of them as
+hidden temporary files first, then renames (which need no space), so a failed write (disk full)
+leaves the warehouse as it was and a crash leaves each file either previous or new.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import os
+import re
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +28,53 @@ from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
 from nianbao.template import template
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+MIN_FREE_MB = 64  # space a run needs in the warehouse to start (NIANBAO_MIN_FREE_MB)
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")  # .<file>.<pid of its writer>.tmp
+
+
+class WarehouseError(OSError):
+    """The warehouse cannot take the run's writes: the run failed, not a report."""
+
+
+def probe(root: Path | str) -> None:
+    """Before any work: the warehouse is writable and has room, and temporaries a killed run left
+    are removed. Raises WarehouseError saying which."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(root)
+        test = root / f".probe.{os.getpid()}.tmp"
+        test.write_bytes(b"nianbao")
+        test.unlink()
+    except OSError as e:
+        raise WarehouseError(f"the warehouse {root} is not writable: {e.strerror or e}") from None
+    need = int(os.environ.get("NIANBAO_MIN_FREE_MB", MIN_FREE_MB))
+    free = shutil.disk_usage(root).free // 2**20
+    if free < need:
+        raise WarehouseError(f"the warehouse {root} has {free} MiB free, less than the {need} MiB a run needs"
+                             " (NIANBAO_MIN_FREE_MB)")
+
+
+def remove_stale_temporaries(root: Path) -> list[Path]:
+    """Temporary files whose writer is no longer running (a run killed mid-write left them)."""
+    removed = []
+    for folder in (d for d in root.iterdir() if d.is_dir() and d.name != "raw"):
+        for path in folder.rglob(".*.tmp"):
+            match = _TEMPORARY.match(path.name)
+            if match and not _running(int(match.group(1))):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
 
 
 def partition_dir(root: Path, dataset: str, year: int | None, quarantine: bool = False) -> Path:
@@ -46,13 +95,23 @@ def locked(root: Path) -> Iterator[None]:
 
 
 def write_atomic(table: pa.Table, path: Path) -> None:
+    tmp = _write_temporary(table, path)
+    try:
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _write_temporary(table: pa.Table, path: Path) -> Path:
+    """`table` in a hidden file beside `path`, which a rename makes `path`; nothing left if it fails."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def _arrow(dataset: str, df: pl.DataFrame) -> pa.Table:
@@ -89,7 +148,8 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
                 for base in (root / dataset, root / "quarantine" / dataset):
                     if (base / part / name).exists():
                         targets.setdefault(base / part / name, [])
-        written = 0
+        plan: list[tuple[Path, pa.Table | None]] = [  # None: the file is left empty, removed
+            (root / "dictionary" / "dictionary.parquet", _dictionary())]
         # `reports` last: a report is listed only once all its rows are written, so a crash mid-way
         # never leaves a listed report with missing cells (resuming skips listed reports).
         for path, parts in sorted(targets.items(), key=lambda kv: (kv[0].parent.parent.name == "reports", kv[0])):
@@ -100,13 +160,25 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
             if not parts and kept.num_rows == old.num_rows:
                 continue  # untouched
             new = pa.concat_tables([kept, *parts]).sort_by([(k, "ascending") for k in _sort_keys(dataset)])
-            if new.num_rows == 0:
-                path.unlink(missing_ok=True)
-                continue
-            write_atomic(new, path)
-            written += 1
-        write_dictionary(root)
-    return {"files_written": written}
+            plan.append((path, new if new.num_rows else None))
+        temporaries: dict[Path, Path] = {}
+        try:
+            for path, table in plan:
+                if table is not None:
+                    try:
+                        temporaries[path] = _write_temporary(table, path)
+                    except (OSError, pa.ArrowException) as e:
+                        raise WarehouseError(f"writing {path} failed ({getattr(e, 'strerror', None) or e}); the "
+                                             "batch was not published, the warehouse is as it was") from e
+            for path, table in plan:
+                if table is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    os.replace(temporaries[path], path)
+        finally:
+            for tmp in temporaries.values():
+                tmp.unlink(missing_ok=True)
+    return {"files_written": len(temporaries) - 1}  # besides the dictionary
 
 
 def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
@@ -145,6 +217,6 @@ def _sort_keys(dataset: str) -> list[str]:
     return [k for k in KEYS[dataset] if k != "cells"]
 
 
-def write_dictionary(root: Path) -> None:
-    write_atomic(pa.Table.from_pylist(template().dictionary_rows(), schema=DICTIONARY),
-                 root / "dictionary" / "dictionary.parquet")
+def _dictionary() -> pa.Table:
+    return pa.Table.from_pylist(template().dictionary_rows(), schema=DICTIONARY)
+

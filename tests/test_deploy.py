@@ -56,7 +56,8 @@ def _prefect(env, *args, timeout=180):
 
 def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+    from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterFlowRunId, LogFilter,
+                                                LogFilterFlowRunId)
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     env = server
@@ -67,6 +68,7 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
     for name in ("sample_valid_2023.txt", "sample_invalid_2024.txt"):
         shutil.copy(ROOT / "data" / "samples" / name, docs)
     out = tmp_path / "wh"
+    worker_log = tmp_path / "worker.log"
 
     async def scenario():
         async with get_client() as client:
@@ -78,9 +80,10 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
             assert backfill.schedules == []
             run = await client.create_flow_run_from_deployment(
                 backfill.id, parameters={"sources": [str(docs)], "out": str(out), "year": None})
-            worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "nianbao-process",
-                                       "--type", "process", "--run-once"], env=env, cwd=ROOT,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with open(worker_log, "wb") as log:
+                worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "nianbao-process",
+                                           "--type", "process", "--run-once"], env=env, cwd=ROOT,
+                                          stdout=log, stderr=subprocess.STDOUT)
             try:
                 deadline = time.monotonic() + 240
                 while time.monotonic() < deadline:
@@ -92,11 +95,16 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
                 worker.wait(timeout=60) if worker.poll() is None and run.state.is_final() else worker.kill()
             artifacts = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
-            return run, {a.key for a in artifacts}
+            logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+            return run, {a.key for a in artifacts}, "\n".join(f"{log.level} {log.message}" for log in logs)
 
     with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
-        run, keys = asyncio.run(scenario())
+        run, keys, run_logs = asyncio.run(scenario())
     assert run.state.is_failed(), run.state  # one of the two reports is invalid
-    assert "1 reports failed" in run.state.message
+    assert (run.state.name, run.state.message) == ("ReportsFailed", "1 reports failed: 1 valid, 1 invalid, 0 unreadable")
     assert keys == {"ingest-counts", "ingest-failures"}
+    worker_output = worker_log.read_text(errors="replace")
+    assert "published to" in run_logs and "ReportsFailed" in worker_output  # the logs were read
+    for text in (run_logs, worker_output):  # an outcome, not a crash
+        assert "Traceback" not in text and "unexpected exception" not in text, text
     assert len(list((out / "reports").glob("*/*.parquet"))) == 2  # both published, in their year partitions

@@ -117,17 +117,19 @@ def test_published_index_knows_each_report_and_its_year(tmp_path, frames):
 
 
 def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates_after(tmp_path, monkeypatch):
-    """Cells are written before `reports`: a crash in between lists no half-published report, and
-    republishing the same reports in another batch removes the orphaned rows."""
-    docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 3)]
-    real = publish.write_atomic
+    """Cells are put in place before `reports`: a crash in between lists no half-published report,
+    and republishing the same reports in another batch removes the orphaned rows."""
+    import os
 
-    def crash_at_reports(table, path):
+    docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 3)]
+    real = os.replace
+
+    def crash_at_reports(tmp, path):
         if path.parent.parent.name == "reports":
             raise OSError("killed")
-        real(table, path)
+        real(tmp, path)
 
-    monkeypatch.setattr(publish, "write_atomic", crash_at_reports)
+    monkeypatch.setattr(publish.os, "replace", crash_at_reports)
     with pytest.raises(OSError):
         publish.publish(tmp_path / "wh", process_batch(docs[:2], "run-1"))
     monkeypatch.undo()
