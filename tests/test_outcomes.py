@@ -74,7 +74,7 @@ def test_a_run_with_documents_of_unknown_format_ends_with_its_summary(prefect_ha
     assert done.stdout.splitlines()[0] == "3 reports: 1 valid, 0 invalid, 2 unreadable"
     assert "Traceback" not in done.stderr and "crashed" not in done.stderr and "Error" not in done.stderr
     assert "Finished in state ReportsFailed('2 reports failed: 1 valid, 0 invalid, 2 unreadable'" in done.stderr
-    (page,) = (tmp_path / "wh" / "validation").glob("*.html")
+    (page,) = (tmp_path / "wh" / "validation").glob("*-*.html")  # the run's page, beside index.html
     assert "e.pdf" in page.read_text(encoding="utf-8")
 
 
