@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--batch-size", type=int, default=None, help="documents per task")
     ing.add_argument("--allow-private", action="store_true",
                      help="allow URLs on private, loopback and link-local addresses (also NIANBAO_ALLOW_PRIVATE=1)")
+    ing.add_argument("--allow-outside", action="store_true",
+                     help="read a manifest's local paths outside the manifest's folder (also NIANBAO_ALLOW_OUTSIDE=1)")
     ing.add_argument("--reprocess", action="store_true",
                      help="redo documents the warehouse already holds from this pipeline version")
     from nianbao import discover
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers < 1:
         print("nianbao: --workers must be at least 1", file=sys.stderr)
         return 2
+    if args.allow_outside:
+        os.environ["NIANBAO_ALLOW_OUTSIDE"] = "1"  # the flow resolves the sources again
     try:
         docs = resolve(args.sources)  # usage errors surface here, before any server starts
     except UsageError as e:

@@ -86,7 +86,7 @@ def report_artifacts(summary: dict, run_id: str, out: str) -> None:
     table = count("status", Counter(r["status"] for r in rows))
     table += [{"kind": "rule", "name": r, "severity": sev, "count": n}
               for (r, sev), n in sorted(Counter((f["rule_id"], f["severity"]) for f in findings).items())]
-    table += count("format", Counter(r["source_format"] for r in rows))
+    table += count("format", Counter(r["source_format"] or "unknown" for r in rows))
     table += count("skipped", Counter({"already published": sum(r["skipped"] for r in rows)}))
     table += count("fetch", Counter({"fetch failures": sum(f["message"].startswith("fetch failed") for f in findings)}),
                    "error")
