@@ -259,3 +259,41 @@ def test_paths_outside_the_manifests_folder_are_refused_unless_allowed(tmp_path,
     assert [s.refused for s in resolve([str(manifest)], allow_outside=True)] == [None] * 3
     monkeypatch.setenv("NIANBAO_ALLOW_OUTSIDE", "1")
     assert [s.refused for s in resolve([str(manifest)])] == [None] * 3
+
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100
+TEXT = SAMPLE.read_bytes()
+
+
+@pytest.mark.parametrize("data,name,content_type,declared,fmt", [
+    (b"%PDF-1.7\n...", "http://x.gov.cn/download?id=3", "application/octet-stream", None, "pdf"),
+    (b"PK\x03\x04...", "http://x.gov.cn/attachment/3", None, None, "docx"),
+    (b"{\\rtf1\\ansi ...}", "report.doc", "application/msword", None, "rtf"),
+    (OLE, "http://x.gov.cn/download?id=3", "application/kswps", None, "wps"),
+    (OLE, "http://x.gov.cn/files/report.wps", None, None, "wps"),
+    (OLE, "http://x.gov.cn/download?id=3", None, None, "doc"),
+    (TEXT, "http://x.gov.cn/download?id=3", "text/html; charset=utf-8", None, "html"),
+    (TEXT, "http://x.gov.cn/art/2024/3/1/art_1_3.shtml", None, None, "html"),
+    (TEXT, "/reports/copy_without_suffix", None, None, "txt"),
+    (TEXT, "/reports/r.pdf", "application/pdf", "html", "html"),  # a text dump: the manifest settles it
+    (TEXT.decode().encode("utf-16"), "notepad.txt", None, None, "txt"),
+    (b"<!DOCTYPE html><html><body>x</body></html>", "/x/r", None, None, "html"),
+    (random.Random(1).randbytes(2000), "report.pdf", "application/pdf", None, None),
+])
+def test_the_format_comes_from_the_bytes_then_the_final_url_and_content_type(data, name, content_type, declared, fmt):
+    from nianbao.extract import sniff
+
+    assert sniff(data, name, content_type, declared) == fmt
+
+
+def test_the_same_bytes_twice_keep_the_readable_reading(tmp_path):
+    """The same dump listed again with a wrong `format` reads unreadable: the report stays valid."""
+    from nianbao.pipeline import process_batch
+    from nianbao.sources import Source
+
+    shutil.copy(SAMPLE, tmp_path / "r.txt")
+    shutil.copy(SAMPLE, tmp_path / "copy")
+    frames = process_batch([Source(str(tmp_path / "r.txt")), Source(str(tmp_path / "copy"), {"format": "html"})],
+                           "run", processes=False)
+    assert frames["reports"].select("source_uri", "source_format", "status").rows() == [
+        (str(tmp_path / "r.txt"), "txt", "valid")]
