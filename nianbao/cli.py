@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=None, help="documents per task (default: 100)")
     ing.add_argument("--allow-private", action="store_true",
                      help="allow URLs on private, loopback and link-local addresses (also NIANBAO_ALLOW_PRIVATE=1)")
+    ing.add_argument("--allow-outside", action="store_true",
+                     help="read a manifest's local paths outside the manifest's folder (also NIANBAO_ALLOW_OUTSIDE=1)")
     ing.add_argument("--reprocess", action="store_true",
                      help="redo documents the warehouse already holds from this pipeline version")
     from nianbao import discover
@@ -58,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         from nianbao import discover
 
         return discover.run(args)
+    if args.allow_outside:
+        os.environ["NIANBAO_ALLOW_OUTSIDE"] = "1"  # the flow resolves the sources again
     try:
         docs = resolve(args.sources)  # usage errors surface here, before any server starts
     except UsageError as e:

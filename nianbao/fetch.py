@@ -13,7 +13,9 @@
 - RawStore: documents by sha256 under ROOT/raw/<ab>/<sha256>, and the `fetches` dataset under
   ROOT/fetches/fetched_on=YYYY-MM-DD/<unique>.parquet (append-only: one new file per flush).
   The last good fetch of a URL gives its ETag / Last-Modified for a conditional GET; a 304
-  reuses the stored bytes, so a re-run downloads nothing unchanged.
+  reuses the stored bytes, so a re-run downloads nothing unchanged. Those validators are kept
+  per URL beside the bytes (ROOT/raw/urls/), written the moment the bytes are: `fetches` is
+  flushed once per batch, and a run killed before that must not cost a download next time.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import datetime as dt
 import hashlib
 import http.cookiejar
 import ipaddress
+import json
 import logging
 import os
 import socket
@@ -37,15 +40,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from nianbao import __version__
-from nianbao.extract import sniff
+from nianbao.extract import MIME, magic, sniff
 
 log = logging.getLogger("nianbao.fetch")
 
 USER_AGENT = f"nianbao/{__version__} (+government report ingestion)"
 MAX_BYTES = 50 * 1024 * 1024
-MIME = {"pdf": "application/pdf", "doc": "application/msword", "wps": "application/vnd.ms-works",
-        "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "html": "text/html", "txt": "text/plain"}
 FETCHES = pa.schema([
     ("url", pa.string()),            # as asked for, without userinfo
     ("final_url", pa.string()),      # after redirects
@@ -293,8 +293,8 @@ def _scrub(message: str, url: str) -> str:
 
 def _content_type(data: bytes, name: str | None, declared: str | None) -> str | None:
     """The bytes' type where their magic number tells (servers send PDFs as text/html), else the header's."""
-    if sniff(data, "") is not None:  # no name: magic numbers only
-        return MIME[sniff(data, name or "")]
+    if magic(data) is not None:
+        return MIME[sniff(data, name or "", declared)]
     if declared:
         return declared.split(";")[0].strip().lower() or None
     fmt = sniff(data, name or "")
@@ -309,7 +309,7 @@ class RawStore:
 
     @classmethod
     def open(cls, root: str | Path) -> RawStore:
-        """One store per ROOT per process: `fetches` is read once, not once per batch."""
+        """One store per ROOT per process (its records are flushed together)."""
         key = Path(root).resolve()
         with cls._shared_lock:
             return cls._shared.setdefault(key, cls(key))
@@ -317,7 +317,6 @@ class RawStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self._pending: list[dict] = []
-        self._last: dict[str, dict] | None = None
         self._lock = threading.Lock()
 
     def path(self, sha256: str) -> Path:
@@ -345,20 +344,32 @@ class RawStore:
                 tmp.unlink(missing_ok=True)
         return sha
 
+    def _validators(self, url: str) -> Path:
+        key = hashlib.sha256(url.encode()).hexdigest()
+        return self.root / "raw" / "urls" / key[:2] / f"{key}.json"
+
     def last(self, url: str) -> dict | None:
         """The newest good fetch of `url` whose bytes are still stored (what a conditional GET needs)."""
-        with self._lock:
-            if self._last is None:
-                self._last = _last_good(read_fetches(self.root))
-            row = self._last.get(url)
-        return row if row and self.has(row["sha256"]) else None
+        try:
+            row = json.loads(self._validators(url).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return row if self.has(row.get("sha256")) else None
 
     def record(self, result: FetchResult) -> None:
         row = result.row()
+        if row["error"] is None and row["sha256"]:
+            path = self._validators(row["url"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+            try:
+                tmp.write_text(json.dumps({k: row[k] for k in ("url", "sha256", "etag", "last_modified")}),
+                               encoding="utf-8")
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
         with self._lock:
             self._pending.append(row)
-            if self._last is not None and row["error"] is None and row["sha256"]:
-                self._last[row["url"]] = row
 
     def flush(self) -> list[Path]:
         """Append the attempts recorded since the last flush to the `fetches` dataset."""
@@ -388,15 +399,6 @@ def read_fetches(root: str | Path) -> pa.Table:
     files = sorted(Path(root).glob("fetches/fetched_on=*/*.parquet"))
     tables = [pq.read_table(f, schema=FETCHES) for f in files]
     return pa.concat_tables(tables) if tables else FETCHES.empty_table()
-
-
-def _last_good(table: pa.Table) -> dict[str, dict]:
-    import polars as pl
-
-    good = (pl.from_arrow(table.select(["url", "sha256", "etag", "last_modified", "fetched_at", "error"]))
-            .filter(pl.col("error").is_null() & pl.col("sha256").is_not_null())
-            .sort("fetched_at").unique("url", keep="last", maintain_order=True))
-    return {r["url"]: r for r in good.to_dicts()}
 
 
 _default: Fetcher | None = None

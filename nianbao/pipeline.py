@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from nianbao import __version__, isolate, metadata, normalise, validate
 from nianbao.document import Unreadable
-from nianbao.extract import extract, sniff
+from nianbao.extract import extract, not_a_document, sniff
+from nianbao.fetch import redact
 from nianbao.findings import Finding
 from nianbao.match import Matched, match, value_text
 from nianbao.schema import CELL_DATASETS, CELL_KEYS, schema
@@ -54,26 +55,26 @@ def _read(source: Source, run_id: str, default_year: int | None,
     now = dt.datetime.now(dt.timezone.utc)
     o = source.overrides
     row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
-           "region_code": o.get("region_code"), "title": o.get("title"), "source_uri": source.uri,
+           "region_code": o.get("region_code"), "title": o.get("title"), "source_uri": redact(source.uri),
            "source_format": o.get("format"), "template_version": "unknown", "status": "unreadable",
            "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
            "fetched_at": None, "ingested_at": now, "run_id": run_id, "pipeline_version": __version__}
     try:
-        data = read(source, store=store)
+        got = read(source, store=store)
     except Unreadable as e:
         # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
-        row["report_id"] = hashlib.sha256(f"unread:{source.uri}".encode()).hexdigest()
+        row["report_id"] = hashlib.sha256(f"unread:{row['source_uri']}".encode()).hexdigest()
         return _unreadable(row, str(e)), None
     row["fetched_at"] = dt.datetime.now(dt.timezone.utc)
-    row["report_id"] = hashlib.sha256(data).hexdigest()
+    row["report_id"] = hashlib.sha256(got.data).hexdigest()
     stored = (published or {}).get(row["report_id"])
     if stored is not None and _up_to_date(stored, o):
         return stored, None
-    fmt = row["source_format"] or sniff(data, source.uri)
+    fmt = sniff(got.data, got.name, got.content_type, o.get("format"))
     row["source_format"] = fmt or "unknown"
     if fmt is None:
-        return _unreadable(row, "the format could not be told from the bytes or the name"), None
-    return row, data
+        return _unreadable(row, not_a_document(got.data, got.name)), None
+    return row, got.data
 
 
 def _up_to_date(stored: dict, overrides: dict) -> bool:
@@ -184,8 +185,14 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
                 reports.append(_finish(row, isolated[i], source.overrides))
             else:
                 reports.append(process_document_bytes(row, data, source.overrides))
-    # the same bytes under two names are one report (the key is report_id)
-    unique = list({r.row["report_id"]: r for r in reports}.values())
+    # The same bytes under two names are one report (the key is report_id): the first readable
+    # reading of them, never a worse one (a copy whose name misled us).
+    unique: dict[str, Report] = {}
+    for r in reports:
+        kept = unique.get(r.row["report_id"])
+        if kept is None or (r.readable and not kept.readable):
+            unique[r.row["report_id"]] = r
+    unique = list(unique.values())
     with clock("validate"):
         frames = validate_batch(unique, run_id)
     frames["skipped"] = frame("reports", skipped)

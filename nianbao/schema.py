@@ -12,7 +12,7 @@ DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("region_code", pa.string(), "6-digit 行政区划代码 where known"),
         ("title", pa.string(), "the report's title"),
         ("source_uri", pa.string(), "the URL or path it came from, as given"),
-        ("source_format", pa.string(), "pdf, docx, doc, wps, html, txt"),
+        ("source_format", pa.string(), "pdf, docx, doc, wps, rtf, html, txt; unknown when the bytes are none of these"),
         ("template_version", pa.string(), "2021, 2019, mixed or unknown"),
         ("status", pa.string(), "valid, invalid or unreadable"),
         ("error_count", pa.int32(), "error-level findings"),

@@ -194,7 +194,7 @@ def test_a_rerun_downloads_nothing_unchanged(server, client, tmp_path):
     for path in ("/etag", "/lastmod", "/missing"):
         client.fetch(server.url(path), first)
     first.flush()
-    again = RawStore(tmp_path)  # a new run: what it knows comes from the `fetches` dataset
+    again = RawStore(tmp_path)  # a new run: what it knows comes from the raw store
     etag, lastmod = client.fetch(server.url("/etag"), again), client.fetch(server.url("/lastmod"), again)
     assert (etag.http_status, etag.ok, etag.data, etag.sha256) == (304, True, PDF, hashlib.sha256(PDF).hexdigest())
     assert (lastmod.http_status, lastmod.ok, lastmod.data) == (304, True, PDF + b"lm")
@@ -207,7 +207,15 @@ def test_a_rerun_downloads_nothing_unchanged(server, client, tmp_path):
     # within a run, too, the attempt just recorded is the one a conditional GET uses
     assert client.fetch(server.url("/etag"), again).http_status == 304
     assert server.sent("/etag", 200) == 1
-    assert len(list((tmp_path / "raw").rglob("*"))) == 4  # 2 folders, 2 documents
+    docs = [p for p in (tmp_path / "raw").rglob("*") if p.is_file() and "urls" not in p.parts]
+    assert len(docs) == 2 and len(list((tmp_path / "raw" / "urls").rglob("*.json"))) == 2
+
+
+def test_a_run_killed_before_recording_its_fetches_still_asks_conditionally(server, client, tmp_path):
+    killed = RawStore(tmp_path)
+    client.fetch(server.url("/etag"), killed)  # stored; the run dies before its batch's `fetches` are written
+    again = client.fetch(server.url("/etag"), RawStore(tmp_path))
+    assert (again.http_status, again.ok, again.data, server.sent("/etag", 200)) == (304, True, PDF, 1)
 
 
 def test_a_304_without_the_stored_copy_downloads_again(server, client, tmp_path):

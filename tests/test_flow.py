@@ -70,7 +70,8 @@ def test_cli_exit_codes_and_summary(prefect_harness, tmp_path, capsys):
     assert "unreadable" in out and "not_a_report.txt" in out and "applications.balance" in out
 
 
-def test_cli_manifest_with_year_makes_seed_000_valid(prefect_harness, tmp_path, capsys):
+def test_cli_manifest_with_year_makes_seed_000_valid(prefect_harness, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("NIANBAO_ALLOW_OUTSIDE", "1")  # the seed is outside the manifest's folder
     manifest = tmp_path / "m.jsonl"
     manifest.write_text(f'{{"uri": "{seed("000")}", "year": 2024, "agency": "舒兰市小城镇便民服务中心"}}\n', encoding="utf-8")
     assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0

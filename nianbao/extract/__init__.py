@@ -1,30 +1,79 @@
 """Per-format extraction to the shared block representation (nianbao.document)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from nianbao.document import Block, Unreadable
 from nianbao.extract import docx, html, office, pdf, runtogether, text
 
-FORMATS = ("pdf", "docx", "doc", "wps", "html", "txt")
-_SUFFIX = {".htm": "html", ".html": "html", ".shtml": "html", ".text": "txt"}
+
+@dataclass(frozen=True)
+class Format:
+    magic: tuple[bytes, ...]  # how its bytes start; none for text formats
+    suffixes: tuple[str, ...]
+    mime: tuple[str, ...]  # the first is the one we record
 
 
-def sniff(data: bytes, name: str = "") -> str | None:
-    """The format from the bytes (magic numbers), else from the name; None when neither tells."""
-    head = data[:512].lstrip()
-    if head.startswith(b"%PDF"):
-        return "pdf"
-    if head.startswith(b"PK\x03\x04"):
-        return "docx"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: .doc and .wps share it
-        return "wps" if name.lower().endswith(".wps") else "doc"
-    lower = head[:200].lower()
-    if lower.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in lower:
+# What we read and how each is told. The bytes decide where they have a signature; names and
+# Content-Type only settle what the bytes cannot (DOC or WPS, HTML or a text dump).
+REGISTRY = {
+    "pdf": Format((b"%PDF",), (".pdf",), ("application/pdf",)),
+    "docx": Format((b"PK\x03\x04",), (".docx",),
+                   ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)),
+    "doc": Format((b"\xd0\xcf\x11\xe0",), (".doc",), ("application/msword",)),  # OLE2, as .wps
+    "wps": Format((b"\xd0\xcf\x11\xe0",), (".wps",), ("application/vnd.ms-works", "application/kswps")),
+    "rtf": Format((b"{\\rtf",), (".rtf",), ("application/rtf", "text/rtf")),
+    "html": Format((), (".html", ".htm", ".shtml", ".xhtml"), ("text/html", "application/xhtml+xml")),
+    "txt": Format((), (".txt", ".text"), ("text/plain",)),
+}
+FORMATS = tuple(REGISTRY)
+MIME = {name: f.mime[0] for name, f in REGISTRY.items()}
+_MARKUP = (b"<!doctype html", b"<html", b"<?xml")
+
+
+def magic(data: bytes) -> str | None:
+    """The format the bytes' signature tells (OLE2 as "doc"); None for text and unknown bytes."""
+    head = data[:1024].lstrip()
+    for name, f in REGISTRY.items():
+        if f.magic and head.startswith(f.magic):
+            return name
+    lower = text.decode(head[:1024]).lstrip("\ufeff \t\r\n").lower()
+    if lower.startswith(tuple(m.decode() for m in _MARKUP)) or "<html" in lower[:200]:
         return "html"
+    return None
+
+
+def _hint(name: str, content_type: str | None, declared: str | None) -> list[str]:
+    """Formats named by a manifest, the name's suffix and the Content-Type, in that order."""
+    hints = [declared] if declared else []
+    suffix = PurePosixPath(name.split("?")[0].split("#")[0]).suffix.lower()
+    mime = (content_type or "").split(";")[0].strip().lower()
+    hints += [f for f, spec in REGISTRY.items() if suffix in spec.suffixes]
+    hints += [f for f, spec in REGISTRY.items() if mime in spec.mime]
+    return hints
+
+
+def sniff(data: bytes, name: str = "", content_type: str | None = None, declared: str | None = None) -> str | None:
+    """The format: from the bytes (magic numbers); text is HTML or a text dump as the markup, the
+    manifest (`declared`), the name (a path, or the final URL) or the Content-Type says, else a
+    text dump. None when the bytes are of no kind we read (random, or a binary we do not know)."""
+    found, hints = magic(data), _hint(name, content_type, declared)
+    if found == "doc":
+        return next((h for h in hints if h in ("doc", "wps")), "doc")
+    if found is not None:
+        return found
+    if not text.is_text(data):
+        return None
+    return next((h for h in hints if h in ("html", "txt")), "txt")
+
+
+def not_a_document(data: bytes, name: str = "") -> str:
+    """Why bytes sniff() gives up on are no document we read, naming what they look like."""
     suffix = PurePosixPath(name.split("?")[0]).suffix.lower()
-    fmt = _SUFFIX.get(suffix, suffix.lstrip("."))
-    return fmt if fmt in FORMATS else None
+    said = f" (though named {suffix})" if suffix else ""
+    return (f"not a document we read{said}: the bytes are no PDF, DOCX, DOC/WPS, RTF, HTML or text "
+            f"(they begin {data[:8].hex(' ')})")
 
 
 def extract(data: bytes, fmt: str) -> list[Block]:
@@ -39,6 +88,7 @@ def extract(data: bytes, fmt: str) -> list[Block]:
         return docx.parse(data)
     if fmt == "html":
         return html.parse(data)
-    if fmt in ("doc", "wps"):
-        return office.parse(data)
+    if fmt in ("doc", "wps", "rtf"):
+        return office.parse(data, fmt)
     raise Unreadable(f"no extractor for {fmt} documents yet")
+

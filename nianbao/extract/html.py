@@ -43,7 +43,7 @@ _BREAK = "\ue000"  # a line break made by markup, kept apart from newlines in th
 
 
 def parse(data: bytes, content_type: str | None = None) -> list[Block]:
-    text = decode(data, content_type)
+    text = decode(data, content_type).replace("\x00", "")  # a NUL makes libxml2 drop the tables after it
     if not text.strip():
         raise Unreadable("empty HTML document")
     # Re-encoded so lxml reads exactly the text decoded here, not whatever <meta> says.

@@ -1,14 +1,20 @@
-"""Legacy Word (.doc) and Kingsoft WPS (.wps) files, converted to .docx by LibreOffice headless.
+"""Legacy Word (.doc), Kingsoft WPS (.wps) and RTF files, converted to .docx by LibreOffice headless.
 
 Each conversion gets its own LibreOffice profile directory: concurrent conversions sharing one
 profile silently drop files. Kingsoft's .wps is DOC-compatible binary, so both go in as .doc.
+Their OLE2 container is looked into first: LibreOffice headless answers a password-protected or
+broken file with a message about Java or an empty document, not with what the file is.
 """
 from __future__ import annotations
 
+import io
 import shutil
+import struct
 import subprocess
 import tempfile
 from pathlib import Path
+
+import olefile
 
 from nianbao.document import Block, Unreadable
 from nianbao.extract import docx
@@ -20,17 +26,47 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def parse(data: bytes) -> list[Block]:
-    return docx.parse(to_docx(data))
+_F_ENCRYPTED = 0x0100  # FIB flags (offset 10 of the WordDocument stream), [MS-DOC] 2.5.2
+_OTHER_OFFICE = {"Workbook": "an Excel workbook", "Book": "an Excel workbook",
+                 "PowerPoint Document": "a PowerPoint presentation"}
 
 
-def to_docx(data: bytes) -> bytes:
+def parse(data: bytes, fmt: str = "doc") -> list[Block]:
+    return docx.parse(to_docx(data, fmt))
+
+
+def check_ole(data: bytes) -> None:
+    """Unreadable, saying what the file is, when an OLE2 file is no Word document we can open."""
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(data))
+    except Exception as e:  # olefile raises OSError and others on a broken container
+        raise Unreadable(f"a corrupt Word file: its OLE2 container cannot be read ({e})") from None
+    with ole:
+        streams = {"/".join(s) for s in ole.listdir()}
+        if "EncryptedPackage" in streams:
+            raise Unreadable("encrypted: a password-protected Word document (it cannot be read without the password)")
+        if "WordDocument" not in streams:
+            other = next((what for name, what in _OTHER_OFFICE.items() if name in streams), None)
+            raise Unreadable(f"not a Word document: {other or 'an OLE2 file without a WordDocument stream'}")
+        try:
+            fib = ole.openstream("WordDocument").read(12)
+        except Exception as e:
+            raise Unreadable(f"a corrupt Word file: its WordDocument stream cannot be read ({e})") from None
+    if len(fib) < 12:
+        raise Unreadable("a corrupt Word file: its WordDocument stream is truncated")
+    if struct.unpack_from("<H", fib, 10)[0] & _F_ENCRYPTED:
+        raise Unreadable("encrypted: a password-protected Word document (it cannot be read without the password)")
+
+
+def to_docx(data: bytes, fmt: str = "doc") -> bytes:
     exe = soffice()
     if exe is None:
-        raise Unreadable("LibreOffice (soffice) is not installed, so .doc and .wps files cannot be read "
+        raise Unreadable("LibreOffice (soffice) is not installed, so .doc, .wps and .rtf files cannot be read "
                          "(make demo installs it where the machine allows)")
+    if fmt != "rtf":
+        check_ole(data)
     with tempfile.TemporaryDirectory(prefix="nianbao-office-") as tmp:
-        src = Path(tmp) / "report.doc"
+        src = Path(tmp) / f"report.{'rtf' if fmt == 'rtf' else 'doc'}"
         src.write_bytes(data)
         cmd = [exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
                "--convert-to", "docx:MS Word 2007 XML", "--outdir", f"{tmp}/out", str(src)]

@@ -16,13 +16,36 @@ from nianbao.document import Block, Paragraph, Table
 _BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 
 
+_CONTROL = re.compile(r"[\x01-\x08\x0e-\x1f\x7f]")
+
+
 def decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
+    """Text in UTF-16 with a BOM (Notepad's "Unicode"), UTF-8 or GB18030, without NUL characters
+    (padding and stray NULs are no text, and they end strings in C libraries)."""
+    return (_decode_strict(data) or data.decode("utf-8", errors="replace")).replace("\x00", "")
+
+
+def is_text(data: bytes) -> bool:
+    """Whether the bytes are text in an encoding we read: they decode, and are not mostly control
+    characters (random bytes and unknown binaries fail one or the other)."""
+    decoded = _decode_strict(data[:65536]) or _decode_strict(data)
+    if decoded is None:
+        return False
+    decoded = decoded.replace("\x00", "")
+    return bool(decoded.strip()) and len(_CONTROL.findall(decoded)) <= len(decoded) / 100
+
+
+def _decode_strict(data: bytes) -> str | None:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ("utf-16",)
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for encoding in encodings:
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return data.decode("utf-8", errors="replace")
+    return None
 
 
 def parse(text: str) -> list[Block]:

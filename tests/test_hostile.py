@@ -1,0 +1,299 @@
+"""Hostile and awkward inputs, built here the way they are made in the wild, mixed into one run with
+good reports: one `reports` row per input with the status and reason it deserves, the good reports'
+rows what they are alone, exit code 1, and nothing printed that reads as a crash."""
+import csv
+import functools
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import xml.sax.saxutils
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import corpus
+from conftest import ROOT, distinct_reports
+from nianbao import cli
+from nianbao.extract import office
+
+SAMPLE = ROOT / "data" / "samples" / "sample_valid_2023.txt"
+DATASETS = ("reports", "findings", "applications", "active_disclosure", "reviews_litigation", "narratives")
+# LibreOffice saves a password-protected Word 97 file only through its API: a Basic macro does it.
+_BASIC = """Sub Encrypt(src As String, dst As String)
+  Dim load(0) As New com.sun.star.beans.PropertyValue
+  load(0).Name = "Hidden" : load(0).Value = True
+  doc = StarDesktop.loadComponentFromURL(ConvertToURL(src), "_blank", 0, load())
+  Dim store(1) As New com.sun.star.beans.PropertyValue
+  store(0).Name = "FilterName" : store(0).Value = "MS Word 97"
+  store(1).Name = "Password" : store(1).Value = "secret"
+  doc.storeToURL(ConvertToURL(dst), store())
+  doc.close(True)
+End Sub
+"""
+_MODULE = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD '
+           'OfficeDocument 1.0//EN" "module.dtd">\n<script:module xmlns:script="http://openoffice.org/2000/script" '
+           'script:name="Module1" script:language="StarBasic">{}</script:module>\n')
+
+
+def zeros_report() -> corpus.Report:
+    """The corpus report with every count 0: valid, so any reading that loses a cell shows."""
+    rep = corpus.report()
+    for cells in (rep.active_disclosure, rep.applications, rep.reviews_litigation):
+        for key in cells:
+            cells[key] = "0"
+    return rep
+
+
+def soffice(tmp: Path, *args: str) -> None:
+    subprocess.run([office.soffice(), f"-env:UserInstallation=file://{tmp}/profile", "--headless", *args],
+                   check=True, capture_output=True, timeout=180)
+
+
+def office_files(docx: bytes) -> dict[str, bytes]:
+    """The report as Word 97 .doc, RTF and a password-protected .doc, all saved by LibreOffice."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "r.docx").write_bytes(docx)
+        soffice(tmp, "--convert-to", "doc:MS Word 97", "--outdir", str(tmp), str(tmp / "r.docx"))
+        soffice(tmp, "--convert-to", "rtf", "--outdir", str(tmp), str(tmp / "r.docx"))
+        module = _MODULE.format(xml.sax.saxutils.escape(_BASIC, {'"': "&quot;"}))
+        (tmp / "profile" / "user" / "basic" / "Standard" / "Module1.xba").write_text(module, encoding="utf-8")
+        soffice(tmp, f'macro:///Standard.Module1.Encrypt("{tmp}/r.docx","{tmp}/locked.doc")')
+        return {name: (tmp / name).read_bytes() for name in ("r.doc", "r.rtf", "locked.doc")}
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):  # a download endpoint without a suffix: /download?id=NAME
+        if self.path.startswith("/download?id="):
+            data = (Path(self.directory) / self.path.split("=", 1)[1]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        else:
+            super().do_GET()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A folder of hostile documents and good ones, and a GB18030 manifest beside it; the expected
+    (status, format, reason) of each input's row, by its source_uri."""
+    if office.soffice() is None:
+        pytest.skip("LibreOffice is not installed")
+    base = tmp_path_factory.mktemp("hostile")
+    docs, good = base / "docs", base / "good"
+    docs.mkdir()
+    good_txt = distinct_reports(good, 3)  # two in the folder, one served over HTTP
+    zeros = corpus.layout(zeros_report())
+    docx = corpus.write_docx(zeros)
+    (good / "zeros.docx").write_bytes(docx)
+    html = corpus.write_html(zeros).encode("utf-8")
+    made = office_files(docx)
+    sample = SAMPLE.read_text(encoding="utf-8")
+    rnd = random.Random(8)
+    build = {
+        "utf16.txt": sample.replace("示例县青山镇", "示例县十六镇").encode("utf-16"),  # Notepad's "Unicode"
+        "nul.html": html.replace(b"</p>", b"\x00</p>").replace(b"</td>", b"\x00</td>"),
+        "padded.txt": sample.replace("示例县青山镇", "示例县零填镇").encode("utf-8") + b"\x00" * 4096,
+        "report.rtf.doc": made["r.rtf"],  # RTF saved under a .doc name
+        "locked.doc": made["locked.doc"],
+        "truncated.doc": made["r.doc"][:len(made["r.doc"]) // 2],
+        "random.pdf": rnd.randbytes(4000),
+        "random.txt": rnd.randbytes(4000),
+    }
+    for name, data in build.items():
+        (docs / name).write_bytes(data)
+    for p in good_txt[:2] + [good / "zeros.docx"]:
+        shutil.copy(p, docs)
+    os.symlink("nowhere.pdf", docs / "dangling.pdf")
+    os.symlink("loop_b.docx", docs / "loop_a.docx")
+    os.symlink("loop_a.docx", docs / "loop_b.docx")
+    (base / "zeros_copy").write_bytes(docx)  # the same bytes as zeros.docx, without a suffix
+    (base / "secret.txt").write_text("not yours", encoding="utf-8")
+    listed = base / "listed"
+    listed.mkdir()
+    shutil.copy(base / "zeros_copy", listed / "zeros_copy")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(good)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    manifest = listed / "manifest.csv"
+    with open(manifest, "w", newline="", encoding="gb18030") as f:  # as Excel saves it on Chinese Windows
+        w = csv.writer(f)
+        w.writerow(["uri", "agency"])
+        w.writerow(["zeros_copy", ""])
+        w.writerow([f"http://user:pa55word@127.0.0.1:{port}/download?id={good_txt[2].name}", ""])
+        w.writerow(["../secret.txt", "示例县网上镇人民政府"])
+    url = f"http://127.0.0.1:{port}/download?id={good_txt[2].name}"
+    unread = ("unreadable", None)
+    expected = {
+        **{str(docs / p.name): ("valid", "txt", None) for p in good_txt[:2]},
+        str(docs / "zeros.docx"): ("valid", "docx", None),  # also listed without a suffix: one report
+        str(docs / "utf16.txt"): ("valid", "txt", None),
+        str(docs / "nul.html"): ("valid", "html", None),
+        str(docs / "padded.txt"): ("valid", "txt", None),
+        str(docs / "report.rtf.doc"): ("valid", "rtf", None),
+        str(docs / "locked.doc"): ("unreadable", "doc", "^encrypted: a password-protected Word document"),
+        str(docs / "truncated.doc"): ("unreadable", "doc", "^a corrupt Word file: its OLE2 container cannot be read"),
+        str(docs / "random.pdf"): ("unreadable", "unknown", r"^not a document we read \(though named \.pdf\): "
+                                   "the bytes are no PDF, DOCX, DOC/WPS, RTF, HTML or text"),
+        str(docs / "random.txt"): ("unreadable", "unknown", r"^not a document we read \(though named \.txt\)"),
+        str(docs / "dangling.pdf"): (*unread, r"^a dangling symbolic link \(the file it points to does not exist\)$"),
+        str(docs / "loop_a.docx"): (*unread, r"^a symbolic link that loops"),
+        str(docs / "loop_b.docx"): (*unread, r"^a symbolic link that loops"),
+        url: ("valid", "txt", None),
+        str(listed / "../secret.txt"): (*unread, r"^refused: the path is outside the manifest's folder"),
+    }
+    yield {"docs": docs, "manifest": manifest, "good": good, "expected": expected, "url": url,
+           "outside": str(listed / "../secret.txt")}
+    server.shutdown()
+
+
+def _rows(root: Path, dataset: str, report_ids: list[str], drop=("run_id", "ingested_at", "fetched_at")) -> list[str]:
+    files = list((root / dataset).glob("*/*.parquet"))
+    if not files:
+        return []
+    ids = ",".join(f"'{r}'" for r in report_ids)
+    df = duckdb.sql(f"select * from read_parquet('{root}/{dataset}/*/*.parquet', hive_partitioning=true) "
+                    f"where report_id in ({ids})").pl()
+    return sorted(map(repr, df.drop([c for c in drop if c in df.columns]).to_dicts()))
+
+
+@pytest.fixture(scope="module")
+def run(inputs, prefect_harness, tmp_path_factory):
+    """The command as a user runs it: its exit code, everything it printed, the warehouse."""
+    from prefect.settings import PREFECT_API_URL
+
+    out = tmp_path_factory.mktemp("wh")
+    env = {k: v for k, v in os.environ.items() if k != "NIANBAO_ALLOW_OUTSIDE"}
+    env.update(PREFECT_API_URL=PREFECT_API_URL.value(), NIANBAO_ALLOW_PRIVATE="1")  # the server is on loopback
+    done = subprocess.run([sys.executable, "-m", "flows", "ingest", str(inputs["docs"]), str(inputs["manifest"]),
+                           "--out", str(out)], env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    return done.returncode, done.stdout + done.stderr, out
+
+
+def test_every_input_gets_one_row_with_the_status_and_reason_it_deserves(inputs, run):
+    code, printed, out = run
+    assert code == 1
+    rows = duckdb.sql(f"select source_uri, source_format, status, report_id from read_parquet('{out}/reports/*/*.parquet')").fetchall()
+    reasons = dict(duckdb.sql(f"select report_id, message from read_parquet('{out}/findings/*/*.parquet') "
+                              "where rule_id = 'document.unreadable'").fetchall())
+    assert sorted(uri for uri, *_ in rows) == sorted(inputs["expected"])  # one row per input, nothing lost
+    for uri, fmt, status, report_id in rows:
+        want_status, want_fmt, want_reason = inputs["expected"][uri]
+        assert (status, fmt) == (want_status, want_fmt), uri
+        if want_reason:
+            assert re.search(want_reason, reasons[report_id]), (uri, reasons[report_id])
+
+
+def test_nothing_printed_reads_as_a_crash(run):
+    code, printed, out = run
+    assert "Traceback" not in printed and "crashed" not in printed.lower()
+    assert "16 reports: 8 valid, 0 invalid, 8 unreadable" in printed
+
+
+def test_the_good_reports_rows_are_what_they_are_alone(inputs, run, tmp_path):
+    from flows.ingest import ingest
+
+    _, _, out = run
+    alone = tmp_path / "alone"
+    ingest(sources=[str(inputs["good"])], out=str(alone), return_state=True)
+    ids = [r for (r,) in duckdb.sql(f"select report_id from read_parquet('{alone}/reports/*/*.parquet')").fetchall()]
+    assert len(ids) == 4
+    for d in DATASETS:  # reports are named by where they came from (the folder, or the URL): the rest is equal
+        drop = ("run_id", "ingested_at", "fetched_at", "source_uri")
+        assert _rows(out, d, ids, drop) == _rows(alone, d, ids, drop), d
+    assert len(_rows(out, "applications", ids)) == 4 * 7 * 25
+
+
+def test_credentials_in_a_url_are_published_nowhere(inputs, run):
+    _, printed, out = run
+    ((uri,),) = duckdb.sql(f"select source_uri from read_parquet('{out}/reports/*/*.parquet') "
+                           "where source_uri like 'http%'").fetchall()
+    assert uri == inputs["url"]
+    ((agency,),) = duckdb.sql(f"select agency from read_parquet('{out}/reports/*/*.parquet') "
+                              f"where source_uri = '{inputs['outside']}'").fetchall()
+    assert agency == "示例县网上镇人民政府"  # read from the GB18030 manifest
+    seen = [printed] + [p.read_text(encoding="utf-8") for p in (out / "validation").glob("*.html")]
+    for d in (*DATASETS, "fetches"):
+        seen += [repr(duckdb.sql(f"select * from read_parquet('{p}')").fetchall()) for p in (out / d).rglob("*.parquet")]
+    assert all("pa55word" not in text for text in seen)
+
+
+def test_a_manifest_in_neither_utf8_nor_gb18030_is_a_usage_error(tmp_path, capsys):
+    manifest = tmp_path / "m.csv"
+    manifest.write_bytes(b"uri\nok.txt\n\x80\xff.txt\n")
+    assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 2
+    assert f"nianbao: {manifest}:3: the manifest is neither UTF-8 nor GB18030" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_manifests_in_utf8_with_or_without_bom_and_gb18030(tmp_path, encoding):
+    from nianbao.sources import resolve
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("uri,agency\nr.txt,示例县青山镇人民政府\n", encoding=encoding)
+    (source,) = resolve([str(manifest)])
+    assert (source.uri, source.overrides, source.refused) == (str(tmp_path / "r.txt"), {"agency": "示例县青山镇人民政府"}, None)
+
+
+def test_paths_outside_the_manifests_folder_are_refused_unless_allowed(tmp_path, monkeypatch):
+    from nianbao.sources import resolve
+
+    monkeypatch.delenv("NIANBAO_ALLOW_OUTSIDE", raising=False)
+    (tmp_path / "in").mkdir()
+    manifest = tmp_path / "in" / "m.jsonl"
+    manifest.write_text('{"uri": "../../etc/shadow"}\n{"uri": "/etc/passwd"}\n{"uri": "sub/../r.txt"}\n', encoding="utf-8")
+    refused = [s.refused is not None for s in resolve([str(manifest)])]
+    assert refused == [True, True, False]
+    assert [s.refused for s in resolve([str(manifest)], allow_outside=True)] == [None] * 3
+    monkeypatch.setenv("NIANBAO_ALLOW_OUTSIDE", "1")
+    assert [s.refused for s in resolve([str(manifest)])] == [None] * 3
+
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100
+TEXT = SAMPLE.read_bytes()
+
+
+@pytest.mark.parametrize("data,name,content_type,declared,fmt", [
+    (b"%PDF-1.7\n...", "http://x.gov.cn/download?id=3", "application/octet-stream", None, "pdf"),
+    (b"PK\x03\x04...", "http://x.gov.cn/attachment/3", None, None, "docx"),
+    (b"{\\rtf1\\ansi ...}", "report.doc", "application/msword", None, "rtf"),
+    (OLE, "http://x.gov.cn/download?id=3", "application/kswps", None, "wps"),
+    (OLE, "http://x.gov.cn/files/report.wps", None, None, "wps"),
+    (OLE, "http://x.gov.cn/download?id=3", None, None, "doc"),
+    (TEXT, "http://x.gov.cn/download?id=3", "text/html; charset=utf-8", None, "html"),
+    (TEXT, "http://x.gov.cn/art/2024/3/1/art_1_3.shtml", None, None, "html"),
+    (TEXT, "/reports/copy_without_suffix", None, None, "txt"),
+    (TEXT, "/reports/r.pdf", "application/pdf", "html", "html"),  # a text dump: the manifest settles it
+    (TEXT.decode().encode("utf-16"), "notepad.txt", None, None, "txt"),
+    (b"<!DOCTYPE html><html><body>x</body></html>", "/x/r", None, None, "html"),
+    (random.Random(1).randbytes(2000), "report.pdf", "application/pdf", None, None),
+])
+def test_the_format_comes_from_the_bytes_then_the_final_url_and_content_type(data, name, content_type, declared, fmt):
+    from nianbao.extract import sniff
+
+    assert sniff(data, name, content_type, declared) == fmt
+
+
+def test_the_same_bytes_twice_keep_the_readable_reading(tmp_path):
+    """The same dump listed again with a wrong `format` reads unreadable: the report stays valid."""
+    from nianbao.pipeline import process_batch
+    from nianbao.sources import Source
+
+    shutil.copy(SAMPLE, tmp_path / "r.txt")
+    shutil.copy(SAMPLE, tmp_path / "copy")
+    frames = process_batch([Source(str(tmp_path / "r.txt")), Source(str(tmp_path / "copy"), {"format": "html"})],
+                           "run", processes=False)
+    assert frames["reports"].select("source_uri", "source_format", "status").rows() == [
+        (str(tmp_path / "r.txt"), "txt", "valid")]
