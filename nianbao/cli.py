@@ -1,17 +1,49 @@
 """`nianbao ingest SOURCE... --out WAREHOUSE [--year YYYY] [--workers N]` (also `python -m flows`).
 
 Exit codes: 0 every report valid, 1 some report invalid or unreadable (the rest published), 2 usage,
-3 the run itself failed (a bug, the warehouse unwritable, disk full): one line says why.
+3 the run itself failed (a bug, the warehouse unwritable, disk full): one line says why, 130
+interrupted (what was published stays; the same command resumes).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import logging
 import os
+import signal
 import sys
 from collections import Counter
+from pathlib import Path
 
-from nianbao.sources import UsageError, resolve
+from nianbao import __version__
+from nianbao.sources import UsageError, resolve, unsupported
+
+EXAMPLES = """examples:
+  nianbao ingest data/samples --out data/warehouse
+  nianbao ingest reports/2024/ manifest.csv --year 2024 --out /srv/nianbao
+  nianbao ingest https://www.example.gov.cn/zwgk/2024nb.pdf --out wh --json > summary.json
+  nianbao ingest reports/ --out wh --dry-run        # what would be read; nothing is written
+
+exit codes:
+  0    every report valid
+  1    some report invalid or unreadable (everything else is published; see the validation report)
+  2    usage error: nothing started
+  3    the run itself failed (a bug, the warehouse unwritable, disk full)
+  130  interrupted (Ctrl-C): what was published stays; the same command resumes
+"""
+FAILED_SHOWN = 20  # failed reports listed in the summary; the validation report has them all
+REASONS_SHOWN = 3  # errors shown per failed report
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; defaults shown where there is one worth showing."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
 
 
 def _int_in(low: int, high: int):
@@ -28,15 +60,24 @@ def _int_in(low: int, high: int):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nianbao", description="Ingest 政府信息公开工作年度报告 into validated Parquet.")
+    p = argparse.ArgumentParser(prog="nianbao", description="Ingest 政府信息公开工作年度报告 into validated Parquet.",
+                                epilog=EXAMPLES, formatter_class=_Help)
+    p.add_argument("--version", action="version", version=f"nianbao {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    ing = sub.add_parser("ingest", help="ingest reports into a warehouse (runs the Prefect flow `ingest`)")
-    ing.add_argument("sources", nargs="+", metavar="SOURCE", help="file, directory, manifest (.csv/.jsonl) or URL")
-    ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder (default: %(default)s)")
+    ing = sub.add_parser("ingest", help="ingest reports into a warehouse (runs the Prefect flow `ingest`)",
+                         description="Read reports, check the template's rules, publish Parquet; a run that is "
+                                     "interrupted resumes where it stopped.", epilog=EXAMPLES, formatter_class=_Help)
+    ing.add_argument("sources", nargs="+", metavar="SOURCE",
+                     help="file (.pdf .docx .doc .wps .html .htm .txt), directory, manifest (.csv/.jsonl) or URL")
+    ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder")
     ing.add_argument("--year", type=_int_in(2008, 2100), help="the report year where a document does not tell it")
-    ing.add_argument("--workers", type=_int_in(1, 64), default=2, help="batches processed at once (default: %(default)s)")
+    ing.add_argument("--workers", type=_int_in(1, 64), default=2, help="batches processed at once")
     ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")
-    ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=None, help="documents per task (default: 100)")
+    ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=100, help="documents per task")
+    ing.add_argument("--dry-run", action="store_true",
+                     help="list what would be read (formats, documents already published, files skipped); write nothing")
+    ing.add_argument("--json", action="store_true", help="print the summary as JSON on stdout (logs stay on stderr)")
+    ing.add_argument("--quiet", "-q", action="store_true", help="no progress and no logs: the summary only")
     ing.add_argument("--allow-private", action="store_true",
                      help="allow URLs on private, loopback and link-local addresses (also NIANBAO_ALLOW_PRIVATE=1)")
     ing.add_argument("--allow-outside", action="store_true",
@@ -62,14 +103,21 @@ def main(argv: list[str] | None = None) -> int:
         return discover.run(args)
     if args.allow_outside:
         os.environ["NIANBAO_ALLOW_OUTSIDE"] = "1"  # the flow resolves the sources again
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"nianbao: --out {args.out} is a file, not a warehouse folder", file=sys.stderr)
+        return 2
     try:
         docs = resolve(args.sources)  # usage errors surface here, before any server starts
     except UsageError as e:
         print(f"nianbao: {e}", file=sys.stderr)
         return 2
+    skipped_files = unsupported(args.sources)
     if not docs:
-        print("nianbao: the sources name no documents", file=sys.stderr)
+        print("nianbao: the sources name no documents"
+              + (f" ({len(skipped_files)} files of other kinds skipped)" if skipped_files else ""), file=sys.stderr)
         return 2
+    if args.dry_run:
+        return _dry_run(docs, skipped_files, args)
     from nianbao.publish import WarehouseError, probe
 
     try:
@@ -77,9 +125,14 @@ def main(argv: list[str] | None = None) -> int:
     except WarehouseError as e:
         print(f"nianbao: the run failed: {e}", file=sys.stderr)
         return 3
-    print(f"nianbao: ingesting {len(docs)} documents into {args.out}", file=sys.stderr)
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO")
+    if not args.quiet:
+        print(f"nianbao: ingesting {len(docs)} documents into {args.out}", file=sys.stderr)
+    bar = None if args.quiet or args.json or not sys.stderr.isatty() else _bar(len(docs))
+    # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if args.quiet or bar else "INFO")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's client-side telemetry and its notice
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # 20 s is short on a busy machine
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "nianbao")  # fetch retries show in the run's logs
     if args.allow_private:
         os.environ["NIANBAO_ALLOW_PRIVATE"] = "1"
@@ -87,28 +140,105 @@ def main(argv: list[str] | None = None) -> int:
         from nianbao import reaper
 
         reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
-    from flows.ingest import BATCH_SIZE, ingest, summary_of, task_runner
+        signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
+    from flows.ingest import ingest, summary_of, task_runner
+    from tasks.ingest import PROGRESS
 
     if not os.environ.get("NIANBAO_TRACEBACKS"):
         _one_line_console_logs()
+    if bar is not None:
+        PROGRESS.append(bar.update)
     try:
         flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
         state = flow(sources=args.sources, out=args.out, year=args.year,
-                     batch_size=args.batch_size or BATCH_SIZE, reprocess=args.reprocess, return_state=True)
+                     batch_size=args.batch_size, reprocess=args.reprocess, return_state=True)
         summary = summary_of(state)
+    except KeyboardInterrupt:
+        return _interrupted(args, as_program)
     except Exception as e:  # e.g. no Prefect server could be started
         print(f"nianbao: the run failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 3
+    finally:
+        if bar is not None:
+            PROGRESS.remove(bar.update)
+            bar.close()
     if summary is None:
         error = state.result(raise_on_failure=False)
+        if isinstance(error, KeyboardInterrupt):
+            return _interrupted(args, as_program)
         if isinstance(error, WarehouseError):
             print(f"nianbao: the run failed: {error}", file=sys.stderr)
         else:  # a bug
             reason = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else state.message
             print(f"nianbao: the run failed: {reason} (NIANBAO_TRACEBACKS=1 shows where)", file=sys.stderr)
         return 3
-    print(render_summary(summary, args.out))
-    return 0 if state.is_completed() else 1
+    code = 0 if state.is_completed() else 1
+    page = Path(args.out) / "validation" / f"{state.state_details.flow_run_id}.html"
+    page = page if page.is_file() else None
+    text = (json.dumps(summary_json(summary, args.out, page, skipped_files, code), ensure_ascii=False, indent=1)
+            if args.json else render_summary(summary, args.out, page, skipped_files))
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:  # `nianbao ... | head`: the reader had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return code
+
+
+def _bar(total: int):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="doc", desc="nianbao", file=sys.stderr, dynamic_ncols=True)
+
+
+def _interrupted(args, as_program: bool) -> int:
+    """Ctrl-C: stop now. Every batch published is complete (a batch's `reports` file is written last),
+    the one in flight is redone by the next run; the watchdog ends the workers and Prefect's
+    temporary server. With a Prefect server of your own (PREFECT_API_URL), the first Ctrl-C lets
+    Prefect mark the run Crashed; a second one stops at once."""
+    if as_program and os.environ.get("PREFECT_API_URL") and signal.getsignal(signal.SIGINT) is not signal.SIG_DFL \
+            and not getattr(_interrupted, "asked", False):
+        _interrupted.asked = True
+        print("\nnianbao: stopping (Ctrl-C again to stop at once)", file=sys.stderr)
+        raise KeyboardInterrupt
+    print(f"\nnianbao: interrupted. Batches already published to {args.out} are kept; run the same command "
+          "again to resume (documents already published are skipped).", file=sys.stderr, flush=True)
+    if as_program:  # don't wait for the batches in flight: their work is redone on resume
+        sys.stdout.flush()
+        os._exit(130)
+    return 130
+
+
+def _dry_run(docs, skipped_files: list[str], args) -> int:
+    """What a run would read, and what it would skip; nothing is fetched or written."""
+    from nianbao.extract import sniff
+    from nianbao.publish import published
+
+    held = published(Path(args.out)) if Path(args.out).is_dir() and not args.reprocess else {}
+    formats: Counter = Counter()
+    already = 0
+    for d in docs:
+        if d.is_url:
+            fmt, note = d.overrides.get("format") or "url", "fetched at run time"
+        elif d.refused:
+            fmt, note = "-", f"refused: {d.refused}"
+        else:
+            try:
+                data = Path(d.uri).read_bytes()
+            except OSError as e:
+                fmt, note = "-", f"unreadable: {e.strerror or e}"
+            else:
+                fmt = d.overrides.get("format") or sniff(data, d.uri) or "unknown"
+                note = "already published, would be skipped" if hashlib.sha256(data).hexdigest() in held else ""
+                already += bool(note)
+        formats[fmt] += 1
+        if not args.quiet:
+            print(f"{fmt:<8} {d.uri}" + (f"  ({note})" if note else ""))
+    for f in skipped_files:
+        if not args.quiet:
+            print(f"{'skip':<8} {f}  (not a report format)")
+    print(f"dry run: {len(docs)} documents (" + ", ".join(f"{n} {f}" for f, n in sorted(formats.items()))
+          + f"), {already} already published, {len(skipped_files)} files skipped; nothing was written")
+    return 0
 
 
 class _WithoutTraceback(logging.Formatter):
@@ -132,22 +262,51 @@ def _one_line_console_logs() -> None:
             handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))
 
 
-def render_summary(summary: dict, out: str) -> str:
+def _failures(summary: dict) -> list[tuple[dict, list[str]]]:
+    """Each failed report with its error messages (the reason, or the broken sums in the template's words)."""
+    errors: dict[str, list[str]] = {}
+    for f in summary["findings"]:
+        if f["severity"] == "error":
+            errors.setdefault(f["report_id"], []).append(f"{f['rule_id']}: {f['message']}")
+    return [(r, errors.get(r["report_id"], [])) for r in summary["reports"] if r["status"] != "valid"]
+
+
+def render_summary(summary: dict, out: str, page: Path | None = None, skipped_files: list[str] = ()) -> str:
     reports = summary["reports"]
     status = Counter(r["status"] for r in reports)
     skipped = sum(1 for r in reports if r.get("skipped"))
     lines = [f"{len(reports)} reports: " + ", ".join(f"{status[s]} {s}" for s in ("valid", "invalid", "unreadable"))
              + (f" ({skipped} already published, not redone)" if skipped else ""),
              f"warehouse: {out}"]
-    errors: dict[str, list[str]] = {}
-    for f in summary["findings"]:
-        if f["severity"] == "error":
-            errors.setdefault(f["report_id"], []).append(f["rule_id"])
-    for r in reports:
-        if r["status"] != "valid":
-            rules = sorted(set(errors.get(r["report_id"], [])))
-            lines.append(f"  {r['status']:<10} {r['source_uri']}  {', '.join(rules)}")
+    if page is not None:
+        lines.append(f"validation report: {page}")
+    failures = _failures(summary)
+    for r, reasons in failures[:FAILED_SHOWN]:
+        lines.append(f"  {r['status']:<10} {r['source_uri']}")
+        lines += [f"             {m}" for m in reasons[:REASONS_SHOWN]]
+        if len(reasons) > REASONS_SHOWN:
+            lines.append(f"             … and {len(reasons) - REASONS_SHOWN} more errors")
+    if len(failures) > FAILED_SHOWN:
+        lines.append(f"  … and {len(failures) - FAILED_SHOWN} more failed reports (all in the validation report)")
+    if skipped_files:
+        lines.append(f"skipped, not a report format ({len(skipped_files)}): " + ", ".join(skipped_files[:10])
+                     + (f" … and {len(skipped_files) - 10} more" if len(skipped_files) > 10 else ""))
+    if failures:
+        lines.append(f"next: open the validation report for the tables and sums; invalid reports' cells are in "
+                     f"{Path(out) / 'quarantine'}; fix a source or its manifest row and run again (the rest is skipped).")
     return "\n".join(lines)
+
+
+def summary_json(summary: dict, out: str, page: Path | None, skipped_files: list[str], code: int) -> dict:
+    status = Counter(r["status"] for r in summary["reports"])
+    return {
+        "exit_code": code, "warehouse": str(out), "validation_report": str(page) if page else None,
+        "reports": len(summary["reports"]), **{s: status.get(s, 0) for s in ("valid", "invalid", "unreadable")},
+        "already_published": sum(1 for r in summary["reports"] if r.get("skipped")),
+        "failed": [{"report_id": r["report_id"], "source_uri": r["source_uri"], "status": r["status"],
+                    "agency": r.get("agency"), "year": r.get("year"), "errors": reasons} for r, reasons in _failures(summary)],
+        "skipped_files": list(skipped_files),
+    }
 
 
 if __name__ == "__main__":

@@ -29,13 +29,15 @@ def _memory_limit_mb() -> int:
 
 
 def run(fn: Callable[..., Any], items: list[tuple], workers: int = 1, time_limit: float = TIME_LIMIT,
-        memory_limit_mb: int | None = None) -> list[Any]:
-    """fn(*item) for every item in worker processes; a failure is returned as Unreadable, never raised."""
+        memory_limit_mb: int | None = None, on_done: Callable[[], None] | None = None) -> list[Any]:
+    """fn(*item) for every item in worker processes; a failure is returned as Unreadable, never raised.
+    `on_done()` is called as each item ends (progress)."""
     memory = memory_limit_mb or _memory_limit_mb()
     results: list[Any] = [None] * len(items)
     queue = deque(range(len(items)))
     running: dict = {}  # future -> (index, started)
     suspects: set[int] = set()  # running when a worker died; retried one at a time to find the culprit
+    reported = 0  # items whose end on_done was told
     pool = None
     try:
         while queue or running:
@@ -73,6 +75,10 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int = 1, time_limit
                 i, _ = running.pop(f)
                 results[i] = Unreadable(f"extraction ran past the time limit of {time_limit:g} s")
                 suspects.discard(i)
+            if on_done is not None:
+                for _ in range(sum(1 for r in results if r is not None) - reported):
+                    on_done()
+                reported = sum(1 for r in results if r is not None)
             if late or broken:
                 queue.extendleft(i for i, _ in running.values())  # innocent bystanders start again
                 running.clear()

@@ -9,6 +9,7 @@ import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Callable
 
 import polars as pl
 import pyarrow as pa
@@ -153,15 +154,17 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
 def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
                   time_limit: float = isolate.TIME_LIMIT, published: dict[str, dict] | None = None,
                   processes: bool = True, timings: dict[str, float] | None = None,
-                  raw_root: str | None = None) -> dict[str, pl.DataFrame]:
+                  raw_root: str | None = None, progress: Callable[[], None] | None = None) -> dict[str, pl.DataFrame]:
     """A batch end to end. Binary formats are extracted in a worker process under a time limit
     (processes=False: in this thread, without a limit; for benchmarks); text dumps (linear-time
     parsing) stay in this process. Documents `published` already holds (same bytes, same pipeline
     version, same manifest values) are not redone: they come back in the frame "skipped" as the
     warehouse has them. `timings` accumulates seconds per stage. Fetched documents are kept in
-    the raw store under `raw_root` (the warehouse), their attempts in its `fetches` dataset."""
+    the raw store under `raw_root` (the warehouse), their attempts in its `fetches` dataset.
+    `progress()` is called once per document as it is done (a progress bar's tick)."""
     from nianbao.fetch import RawStore
 
+    tick = progress or (lambda: None)
     clock = _Clock(timings)
     store = RawStore.open(raw_root) if raw_root is not None else None
     with clock("read"):
@@ -172,11 +175,14 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
                 store.flush()  # the batch's attempts, even after a crash
     skipped = [row for _, row, data in reads if isinstance(row, dict) and data is None]
     todo = [(s, row, data) for s, row, data in reads if not (isinstance(row, dict) and data is None)]
+    for _ in range(len(sources) - sum(data is not None for _, _, data in todo)):
+        tick()  # skipped, or unreadable before extraction
     with clock("extract"):
         binary = [i for i, (_, row, data) in enumerate(todo)
                   if processes and data is not None and row["source_format"] != "txt"]
         isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][2], todo[i][1]["source_format"])
-                                                                     for i in binary], time_limit=time_limit)))
+                                                                     for i in binary], time_limit=time_limit,
+                                                on_done=tick)))
         reports = []
         for i, (source, row, data) in enumerate(todo):
             if data is None:
@@ -185,6 +191,7 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
                 reports.append(_finish(row, isolated[i], source.overrides))
             else:
                 reports.append(process_document_bytes(row, data, source.overrides))
+                tick()
     # The same bytes under two names are one report (the key is report_id): the first readable
     # reading of them, never a worse one (a copy whose name misled us).
     unique: dict[str, Report] = {}

@@ -64,6 +64,18 @@ def resolve(specs: list[str], allow_outside: bool | None = None) -> list[Source]
     return unique
 
 
+def unsupported(specs: list[str]) -> list[str]:
+    """Files inside the directories named that are not documents a run reads (a .md, an .xls, a
+    manifest lying among the reports): the summary names them rather than skipping them silently."""
+    out = []
+    for spec in specs:
+        path = Path(spec)
+        if not spec.startswith(("http://", "https://")) and path.is_dir():
+            out += [str(p) for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
+                    and p.suffix.lower() not in DOCUMENT_SUFFIXES]
+    return out
+
+
 def _manifest(path: Path, allow_outside: bool = False) -> list[Source]:
     if not path.is_file():
         raise UsageError(f"{path}: no such manifest")

@@ -14,6 +14,9 @@ from nianbao import discover, pipeline, publish, sources, validation_report
 
 SUMMARY_COLUMNS = ["report_id", "source_uri", "source_format", "status", "year", "agency", "error_count",
                    "warning_count"]
+# Called once per document done, by batches running in this process (the command's progress bar);
+# batches on a Dask cluster run elsewhere and report per batch in the logs only.
+PROGRESS: list = []
 
 
 @task(name="resolve-sources")
@@ -33,12 +36,17 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
     timings: dict[str, float] = {}
     done = {} if reprocess else _published_at_start(str(root), run_id)
     frames = pipeline.process_batch(batch, run_id, default_year, published=done, processes=processes,
-                                    timings=timings, raw_root=str(root))
+                                    timings=timings, raw_root=str(root), progress=_tick)
     if frames["reports"].height:
         start = time.perf_counter()
         publish.publish(root, frames)
         timings["publish"] = time.perf_counter() - start
     return summarise(frames, root) | {"timings": timings}
+
+
+def _tick() -> None:
+    for hook in PROGRESS:
+        hook()
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,115 @@
+"""What a person sees from `nianbao ingest`: help, version, dry run, the summary (text and JSON),
+usage errors before anything starts, and Ctrl-C that stops at once and resumes."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, distinct_reports
+from nianbao import __version__, cli
+
+SAMPLES = ROOT / "data" / "samples"
+
+
+def _run(*args: str, harness: bool = True, **kw) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    if harness:
+        from prefect.settings import PREFECT_API_URL
+
+        env["PREFECT_API_URL"] = PREFECT_API_URL.value()
+    return subprocess.run([sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, **kw)
+
+
+def test_version_and_help_with_examples_and_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        cli._parser().parse_args(["--version"])
+    assert capsys.readouterr().out.strip() == f"nianbao {__version__}"
+    assert cli.main(["ingest", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "--out WAREHOUSE       warehouse folder (default: data/warehouse)" in text
+    assert "--dry-run" in text and "--json" in text and "--quiet" in text
+    assert "nianbao ingest data/samples --out data/warehouse" in text
+    assert "3    the run itself failed" in text and "130  interrupted" in text
+
+
+def test_out_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "wh").write_text("not a folder")
+    assert cli.main(["ingest", str(SAMPLES), "--out", str(tmp_path / "wh")]) == 2
+    assert "is a file, not a warehouse folder" in capsys.readouterr().err
+
+
+def test_dry_run_lists_formats_and_skips_and_writes_nothing(tmp_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.md").write_text("# not a report")
+    (docs / "r.txt").write_text((SAMPLES / "sample_valid_2023.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    (docs / "page.htm").write_text("<html><body>年度报告</body></html>", encoding="utf-8")
+    out = tmp_path / "wh"
+    assert cli.main(["ingest", str(docs), "--out", str(out), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"html     {docs / 'page.htm'}", f"txt      {docs / 'r.txt'}",
+                     f"skip     {docs / 'notes.md'}  (not a report format)",
+                     "dry run: 2 documents (1 html, 1 txt), 0 already published, 1 files skipped; nothing was written"]
+    assert not out.exists()
+
+
+def test_summary_names_reasons_sums_page_and_skipped_files(prefect_harness, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("sample_invalid_2024.txt", "not_a_report.txt"):
+        (docs / name).write_bytes((SAMPLES / name).read_bytes())
+    (docs / "table.xls").write_bytes(b"\xd0\xcf\x11\xe0 not really")
+    done = _run("ingest", str(docs), "--out", str(tmp_path / "wh"))
+    assert done.returncode == 1, done.stderr
+    out = done.stdout.splitlines()
+    assert out[0] == "2 reports: 0 valid, 1 invalid, 1 unreadable"
+    assert out[2].startswith(f"validation report: {tmp_path / 'wh' / 'validation'}") and out[2].endswith(".html")
+    assert f"  unreadable {docs / 'not_a_report.txt'}" in out
+    assert "             document.unreadable: no template tables found (sections 三 and 四 are missing)" in out
+    assert ("             applications.handled_total: 自然人: （七）总计 = 10 ≠ 11 = 三、本年度办理结果（一）至（六）"
+            in out)
+    assert "             … and 1 more errors" in out
+    assert f"skipped, not a report format (1): {docs / 'table.xls'}" in out
+    assert out[-1].startswith("next: open the validation report")
+    assert "Traceback" not in done.stderr
+
+    again = _run("ingest", str(docs), "--out", str(tmp_path / "wh"), "--json", "--quiet")
+    summary = json.loads(again.stdout)  # stdout is the JSON alone
+    assert again.returncode == summary["exit_code"] == 1
+    assert (summary["reports"], summary["valid"], summary["invalid"], summary["unreadable"],
+            summary["already_published"]) == (2, 0, 1, 1, 2)
+    assert summary["skipped_files"] == [str(docs / "table.xls")]
+    failed = {f["source_uri"].rsplit("/", 1)[1]: f for f in summary["failed"]}
+    assert failed["sample_invalid_2024.txt"]["agency"] == "示例市绿水街道办事处"
+    assert len(failed["sample_invalid_2024.txt"]["errors"]) == 4
+    assert again.stderr == ""  # --quiet: no logs, no progress
+
+
+def test_ctrl_c_stops_at_once_keeps_what_was_published_and_resumes(tmp_path):
+    docs = distinct_reports(tmp_path / "docs", 24)
+    out = tmp_path / "wh"
+    args = [sys.executable, "-m", "flows", "ingest", str(docs[0].parent), "--out", str(out), "--batch-size", "2",
+            "--workers", "1"]
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the command's own temporary server
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not list(out.glob("reports/*/*.parquet")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert list(out.glob("reports/*/*.parquet")), "no batch was published"
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)  # stops at once, not after the batches in flight
+    finally:
+        proc.kill()
+    assert proc.returncode == 130
+    assert "interrupted. Batches already published" in stderr and "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    resumed = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    first = resumed.stdout.splitlines()[0]
+    assert first.startswith("24 reports: 24 valid, 0 invalid, 0 unreadable (") and "already published" in first
