@@ -207,7 +207,7 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     import corpus
-    from flows.ingest import ingest
+    from flows.ingest import ingest, summary_of
 
     monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")
     site = tmp_path / "site"
@@ -230,7 +230,7 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
                        out=str(tmp_path / "wh"), return_state=True)
     finally:
         server.shutdown()
-    summary = state.result(raise_on_failure=False)
+    summary = summary_of(state)
     assert [(r["source_uri"].rsplit("/", 1)[1], r["source_format"]) for r in summary["reports"]] == [
         ("report2023.html", "html")]
     assert len(list((tmp_path / "wh" / "manifests").glob("discovered-*.csv"))) == 1
