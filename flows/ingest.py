@@ -68,7 +68,8 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 
 @flow(name="ingest", task_runner=task_runner())
-def ingest(sources: list[str], out: str = "data/warehouse", year: Annotated[int, Field(ge=2008, le=2100)] | None = None,
+def ingest(sources: list[str], out: str = "data/warehouse",
+           year: Annotated[int, Field(ge=2008, le=2100)] | None = None,
            batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
            listings: list[str] | None = None):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.

@@ -3,7 +3,7 @@
 pdfminer can spin for minutes on a hostile PDF and a parser can exhaust memory; in a worker
 process such a document costs only itself: past the time limit its worker is killed, past the
 memory limit its allocations fail; the document becomes `unreadable` with that reason, and the
-rest of the batch goes on in a fresh pool. Workers die with the process that started them.
+rest of the batch goes on in a fresh pool. Workers die with their forkserver (see reaper.py).
 """
 from __future__ import annotations
 

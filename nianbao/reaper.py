@@ -3,8 +3,9 @@
 SIGKILL cannot be caught, and Prefect's temporary server (a uvicorn subprocess Prefect starts)
 takes no instruction to die with its parent, so a small watchdog process does it: it notes the
 command's descendants twice a second and, once the command is gone (its end of a pipe closes),
-kills the ones it saw and their own children. Extraction workers also die by themselves
-(isolate.die_with_parent). Linux only (/proc); elsewhere the watchdog is not started.
+kills the ones it saw and their own children (multiprocessing's forkserver, too, outlives its
+parent; extraction workers die with it, isolate.die_with_parent, even if started after the
+watchdog's last look). Linux only (/proc); elsewhere the watchdog is not started.
 """
 from __future__ import annotations
 

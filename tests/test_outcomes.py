@@ -138,6 +138,14 @@ def test_every_numeric_option_is_range_checked(option, capsys):
     assert not Path("never-created").exists()
 
 
+def test_the_flow_checks_its_numeric_parameters_too(prefect_harness, tmp_path):
+    from flows.ingest import ingest
+
+    state = ingest(sources=[str(SAMPLES)], out=str(tmp_path / "wh"), batch_size=-1, return_state=True)
+    assert state.is_failed() and "batch_size" in state.message and "greater than or equal to 1" in state.message
+    assert not (tmp_path / "wh").exists()
+
+
 @pytest.mark.parametrize("option", [["--max-pages", "0"], ["--delay", "-1"], ["--delay", "nan"], ["--delay", "inf"]])
 def test_discover_options_are_range_checked(option, tmp_path):
     assert cli.main(["discover", "http://127.0.0.1:9/", "--out", str(tmp_path / "m.csv"), *option]) == 2
@@ -162,8 +170,8 @@ def test_a_killed_run_leaves_no_process_behind(prefect_harness, tmp_path):
     docs.mkdir()
     for n in range(2):  # slow to extract (~20 s each), so workers are busy when the run is killed
         (docs / f"slow{n}.pdf").write_bytes(pdf_with_stream(1 << 20) + b"%" + bytes([n]))
-    env = dict(os.environ, PREFECT_API_URL="")  # the command starts its own temporary server
-    env.pop("PREFECT_API_URL")
+    env = dict(os.environ, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90")
+    env.pop("PREFECT_API_URL", None)  # the command starts its own temporary server
     child = subprocess.Popen([sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(tmp_path / "wh"),
                               "--batch-size", "1"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
