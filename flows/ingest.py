@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Annotated
 
 from prefect import flow, get_run_logger
@@ -79,6 +80,7 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     `processes`: extract PDF/Word/HTML in worker processes under a time limit (the default).
     `listings`: 年度报告 listing pages whose reports are discovered and ingested too.
     """
+    started = time.monotonic()
     log = get_run_logger()
     run_id = str(flow_run.id or "local")
     probe(out)  # an unwritable or full warehouse fails the run now, before any document is read
@@ -98,7 +100,7 @@ def ingest(sources: list[str], out: str = "data/warehouse",
         statuses = [r["status"] for r in part["reports"]]
         log.info("batch %d/%d published: %d valid, %d invalid, %d unreadable", n, len(batches),
                  statuses.count("valid"), statuses.count("invalid"), statuses.count("unreadable"))
-    report_artifacts(summary, run_id, out)
+    report_artifacts(summary, run_id, out, seconds=time.monotonic() - started)
     statuses = [r["status"] for r in summary["reports"]]
     counts = {s: statuses.count(s) for s in ("valid", "invalid", "unreadable")}
     skipped = sum(1 for r in summary["reports"] if r["skipped"])

@@ -84,34 +84,57 @@ def discover_reports(listings: list[str], out: str, run_id: str) -> str:
     return str(path)
 
 
+ERRORS_SHOWN = 10  # per failed report in the markdown artifact; the validation page has them all
+FAILED_SHOWN = 200  # failed reports listed in the markdown artifact
+
+
 @task(name="report-artifacts")
-def report_artifacts(summary: dict, run_id: str, out: str) -> None:
-    """What operators read: counts by status, rule, format and fetch failures, the reports that
-    failed, and a validation report page that opens offline."""
+def report_artifacts(summary: dict, run_id: str, out: str, seconds: float | None = None) -> None:
+    """What operators read: counts by status, reports affected per rule, formats and fetch failures,
+    the reports that failed, and a validation report page that opens offline."""
     rows, findings = summary["reports"], summary["findings"]
     count = lambda kind, counter, severity="": [  # noqa: E731
         {"kind": kind, "name": name, "severity": severity, "count": n} for name, n in sorted(counter.items())]
     table = count("status", Counter(r["status"] for r in rows))
-    table += [{"kind": "rule", "name": r, "severity": sev, "count": n}
-              for (r, sev), n in sorted(Counter((f["rule_id"], f["severity"]) for f in findings).items())]
+    # reports affected per rule (a blank template's 176 findings are one report)
+    affected: dict[tuple[str, str], set[str]] = {}
+    for f in findings:
+        affected.setdefault((f["rule_id"], f["severity"]), set()).add(f["report_id"])
+    table += [{"kind": "rule (reports)", "name": r, "severity": sev, "count": len(ids)}
+              for (r, sev), ids in sorted(affected.items())]
     table += count("format", Counter(r["source_format"] or "unknown" for r in rows))  # failed before it was known
     table += count("skipped", Counter({"already published": sum(r["skipped"] for r in rows)}))
     table += count("fetch", Counter({"fetch failures": sum(f["message"].startswith("fetch failed") for f in findings)}),
                    "error")
     page = validation_report.write(summary, run_id, Path(out))
+    where = f"Warehouse `{Path(out).resolve()}`" + (f", run took {seconds:.0f} s" if seconds is not None else "")
     create_table_artifact(key="ingest-counts", table=table,
-                          description=f"Reports by status, findings by rule, documents by format; run {run_id}")
+                          description=f"Reports by status, reports affected per rule, documents by format; "
+                                      f"run {run_id}; {where[0].lower()}{where[1:]}")
+    markdown = failures_markdown(rows, findings, page, where)
+    create_markdown_artifact(key="ingest-failures", markdown=markdown,
+                             description=f"Invalid and unreadable reports, run {run_id}")
+
+
+def failures_markdown(rows: list[dict], findings: list[dict], page: Path, where: str) -> str:
+    """The `ingest-failures` artifact: each failed report, its source (a link only where one opens:
+    a local path in Prefect's UI is a 404), its errors, cut with a count."""
     failed = [r for r in rows if r["status"] != "valid"]
-    lines = [f"# Reports that failed ({len(failed)} of {len(rows)})", "",
+    lines = [f"# Reports that failed ({len(failed)} of {len(rows)})", "", f"{where}.", "",
              f"Validation report (opens offline): `{page.resolve()}`", ""]
     errors: dict[str, list[str]] = {}
     for f in findings:
         if f["severity"] == "error":
             errors.setdefault(f["report_id"], []).append(f"`{f['rule_id']}`: {f['message']}")
-    for r in failed:
-        lines.append(f"- **{r['status']}** {r['agency'] or '(no agency)'} {r['year'] or ''} — [{r['source_uri']}]"
-                     f"({r['source_uri']}) `{r['report_id'][:12]}`")
-        lines += [f"  - {e}" for e in errors.get(r["report_id"], [])[:10]]
-    markdown = "\n".join(lines) if failed else f"All {len(rows)} reports valid.\n\n{lines[2]}"
-    create_markdown_artifact(key="ingest-failures", markdown=markdown,
-                             description=f"Invalid and unreadable reports, run {run_id}")
+    for r in failed[:FAILED_SHOWN]:
+        uri = r["source_uri"]
+        source = f"[{uri}]({uri})" if str(uri).startswith(("http://", "https://")) else f"`{uri}`"  # links that open
+        lines.append(f"- **{r['status']}** {r['agency'] or '(no agency)'} {r['year'] or ''} — {source} "
+                     f"`{r['report_id'][:12]}`")
+        found = errors.get(r["report_id"], [])
+        lines += [f"  - {e}" for e in found[:ERRORS_SHOWN]]
+        if len(found) > ERRORS_SHOWN:
+            lines.append(f"  - … and {len(found) - ERRORS_SHOWN} more errors (see the validation report)")
+    if len(failed) > FAILED_SHOWN:
+        lines.append(f"- … and {len(failed) - FAILED_SHOWN} more failed reports (see the validation report)")
+    return "\n".join(lines) if failed else f"All {len(rows)} reports valid. {where}.\n\n{lines[4]}"

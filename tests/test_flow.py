@@ -1,5 +1,6 @@
 """The Prefect flow and the command line, run for real against Prefect's test harness."""
 import asyncio
+import json
 import shutil
 
 import duckdb
@@ -44,7 +45,7 @@ def test_flow_run_has_its_artifacts(seeds_run):
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    state, _ = seeds_run
+    state, out = seeds_run
 
     async def artifacts():
         async with get_client() as client:
@@ -53,10 +54,29 @@ def test_flow_run_has_its_artifacts(seeds_run):
 
     found = {a.key: a for a in asyncio.run(artifacts())}
     assert set(found) == {"ingest-counts", "ingest-failures"}
-    table = found["ingest-counts"].data
-    assert '"name": "valid"' in table and '"count": 3' in table and '"metadata.year"' in table
+    table = json.loads(found["ingest-counts"].data)
+    assert {"kind": "status", "name": "valid", "severity": "", "count": 3} in table
+    # reports affected, not findings: seed 002's seven blank cells are one report
+    assert {"kind": "rule (reports)", "name": "cells.complete", "severity": "error", "count": 1} in table
+    assert {"kind": "rule (reports)", "name": "metadata.year", "severity": "error", "count": 1} in table
+    assert f"warehouse `{out.resolve()}`, run took " in found["ingest-counts"].description
     md = found["ingest-failures"].data
     assert "002_2b155fb9c9cacf46.txt" in md and "`cells.complete`" in md and "`metadata.year`" in md
+    assert "](" not in md  # local paths are no links: they would open Prefect's 404 page
+    assert f"Warehouse `{out.resolve()}`, run took " in md
+
+
+def test_failures_artifact_links_only_urls_and_says_what_it_cut(tmp_path):
+    from tasks.ingest import ERRORS_SHOWN, failures_markdown
+
+    rows = [{"report_id": "a" * 64, "status": "invalid", "agency": "某镇", "year": 2024, "source_uri": "https://x.gov.cn/r.pdf"},
+            {"report_id": "b" * 64, "status": "valid", "agency": "某县", "year": 2024, "source_uri": "/data/r.pdf"}]
+    findings = [{"report_id": "a" * 64, "rule_id": "cells.complete", "severity": "error", "message": f"cell {i}"}
+                for i in range(ERRORS_SHOWN + 5)]
+    md = failures_markdown(rows, findings, tmp_path / "p.html", "Warehouse `wh`")
+    assert "[https://x.gov.cn/r.pdf](https://x.gov.cn/r.pdf)" in md
+    assert md.count("`cells.complete`: cell") == ERRORS_SHOWN
+    assert "  - … and 5 more errors (see the validation report)" in md
 
 
 def test_cli_exit_codes_and_summary(prefect_harness, tmp_path, capsys):
