@@ -111,6 +111,7 @@ def inputs(tmp_path_factory):
         "truncated.doc": made["r.doc"][:len(made["r.doc"]) // 2],
         "random.pdf": rnd.randbytes(4000),
         "random.txt": rnd.randbytes(4000),
+        "never_filled.pdf": b"\x00" * 8192,  # a download preallocated and never written
     }
     for name, data in build.items():
         (docs / name).write_bytes(data)
@@ -148,6 +149,7 @@ def inputs(tmp_path_factory):
         str(docs / "random.pdf"): ("unreadable", "unknown", r"^not a document we read \(though named \.pdf\): "
                                    "the bytes are no PDF, DOCX, DOC/WPS, RTF, HTML or text"),
         str(docs / "random.txt"): ("unreadable", "unknown", r"^not a document we read \(though named \.txt\)"),
+        str(docs / "never_filled.pdf"): (*unread, "^the document is empty$"),
         str(docs / "dangling.pdf"): (*unread, r"^a dangling symbolic link \(the file it points to does not exist\)$"),
         str(docs / "loop_a.docx"): (*unread, r"^a symbolic link that loops"),
         str(docs / "loop_b.docx"): (*unread, r"^a symbolic link that loops"),
@@ -199,7 +201,7 @@ def test_every_input_gets_one_row_with_the_status_and_reason_it_deserves(inputs,
 def test_nothing_printed_reads_as_a_crash(run):
     code, printed, out = run
     assert "Traceback" not in printed and "crashed" not in printed.lower()
-    assert "16 reports: 8 valid, 0 invalid, 8 unreadable" in printed
+    assert "17 reports: 8 valid, 0 invalid, 9 unreadable" in printed
 
 
 def test_the_good_reports_rows_are_what_they_are_alone(inputs, run, tmp_path):
