@@ -171,7 +171,7 @@ def read(source: Source, max_bytes: int = MAX_BYTES, store=None) -> Read:
             raise Unreadable(_os_reason(path, e)) from e
     if len(got.data) > max_bytes:
         raise Unreadable(f"{len(got.data)} bytes is over the size limit of {max_bytes}")
-    if not got.data.strip():
+    if not got.data.strip(b" \t\r\n\x0b\x0c\x00"):  # a download never filled in is all NULs
         raise Unreadable("the document is empty")
     return got
 

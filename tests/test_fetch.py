@@ -218,6 +218,17 @@ def test_a_run_killed_before_recording_its_fetches_still_asks_conditionally(serv
     assert (again.http_status, again.ok, again.data, server.sent("/etag", 200)) == (304, True, PDF, 1)
 
 
+def test_what_another_process_fetched_is_asked_conditionally(server, client, tmp_path):
+    """Long-lived processes (Dask workers) each hold a store: one that looked before another process
+    fetched a URL must still know its validators when its next batch meets that URL."""
+    worker_1, worker_2 = RawStore(tmp_path), RawStore(tmp_path)
+    client.fetch(server.url("/report.pdf"), worker_1)  # worker 1 has looked at the store
+    client.fetch(server.url("/etag"), worker_2)
+    worker_2.flush()
+    again = client.fetch(server.url("/etag"), worker_1)  # the next run's batch lands on worker 1
+    assert (again.http_status, again.ok, server.sent("/etag", 200)) == (304, True, 1)
+
+
 def test_a_304_without_the_stored_copy_downloads_again(server, client, tmp_path):
     store = RawStore(tmp_path)
     r = client.fetch(server.url("/etag"), store)

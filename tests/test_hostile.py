@@ -73,8 +73,12 @@ class _Quiet(SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def do_GET(self):  # a download endpoint without a suffix: /download?id=NAME
-        if self.path.startswith("/download?id="):
+    def do_GET(self):  # a download endpoint without a suffix (/download?id=NAME), a redirect loop
+        if self.path == "/loop":
+            self.send_response(302)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+        elif self.path.startswith("/download?id="):
             data = (Path(self.directory) / self.path.split("=", 1)[1]).read_bytes()
             self.send_response(200)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
@@ -111,6 +115,8 @@ def inputs(tmp_path_factory):
         "truncated.doc": made["r.doc"][:len(made["r.doc"]) // 2],
         "random.pdf": rnd.randbytes(4000),
         "random.txt": rnd.randbytes(4000),
+        "never_filled.pdf": b"\x00" * 8192,  # a download preallocated and never written
+        "empty.pdf": b"",
     }
     for name, data in build.items():
         (docs / name).write_bytes(data)
@@ -134,6 +140,9 @@ def inputs(tmp_path_factory):
         w.writerow(["zeros_copy", ""])
         w.writerow([f"http://user:pa55word@127.0.0.1:{port}/download?id={good_txt[2].name}", ""])
         w.writerow(["../secret.txt", "示例县网上镇人民政府"])
+        w.writerow(["not_there.pdf", ""])
+        w.writerow([f"http://127.0.0.1:{port}/missing.pdf", ""])
+        w.writerow([f"http://127.0.0.1:{port}/loop", ""])
     url = f"http://127.0.0.1:{port}/download?id={good_txt[2].name}"
     unread = ("unreadable", None)
     expected = {
@@ -148,11 +157,16 @@ def inputs(tmp_path_factory):
         str(docs / "random.pdf"): ("unreadable", "unknown", r"^not a document we read \(though named \.pdf\): "
                                    "the bytes are no PDF, DOCX, DOC/WPS, RTF, HTML or text"),
         str(docs / "random.txt"): ("unreadable", "unknown", r"^not a document we read \(though named \.txt\)"),
+        str(docs / "never_filled.pdf"): (*unread, "^the document is empty$"),
         str(docs / "dangling.pdf"): (*unread, r"^a dangling symbolic link \(the file it points to does not exist\)$"),
         str(docs / "loop_a.docx"): (*unread, r"^a symbolic link that loops"),
         str(docs / "loop_b.docx"): (*unread, r"^a symbolic link that loops"),
         url: ("valid", "txt", None),
         str(listed / "../secret.txt"): (*unread, r"^refused: the path is outside the manifest's folder"),
+        str(docs / "empty.pdf"): (*unread, "^the document is empty$"),
+        str(listed / "not_there.pdf"): (*unread, "^cannot read the file: No such file or directory$"),
+        f"http://127.0.0.1:{port}/missing.pdf": (*unread, "^fetch failed: HTTP 404 File not found$"),
+        f"http://127.0.0.1:{port}/loop": (*unread, "^fetch failed: redirect loop at "),
     }
     yield {"docs": docs, "manifest": manifest, "good": good, "expected": expected, "url": url,
            "outside": str(listed / "../secret.txt")}
@@ -199,7 +213,7 @@ def test_every_input_gets_one_row_with_the_status_and_reason_it_deserves(inputs,
 def test_nothing_printed_reads_as_a_crash(run):
     code, printed, out = run
     assert "Traceback" not in printed and "crashed" not in printed.lower()
-    assert "16 reports: 8 valid, 0 invalid, 8 unreadable" in printed
+    assert "21 reports: 8 valid, 0 invalid, 13 unreadable" in printed
 
 
 def test_the_good_reports_rows_are_what_they_are_alone(inputs, run, tmp_path):
@@ -219,7 +233,7 @@ def test_the_good_reports_rows_are_what_they_are_alone(inputs, run, tmp_path):
 def test_credentials_in_a_url_are_published_nowhere(inputs, run):
     _, printed, out = run
     ((uri,),) = duckdb.sql(f"select source_uri from read_parquet('{out}/reports/*/*.parquet') "
-                           "where source_uri like 'http%'").fetchall()
+                           "where source_uri like '%/download?%'").fetchall()
     assert uri == inputs["url"]
     ((agency,),) = duckdb.sql(f"select agency from read_parquet('{out}/reports/*/*.parquet') "
                               f"where source_uri = '{inputs['outside']}'").fetchall()

@@ -27,9 +27,8 @@ REGISTRY = {
     "html": Format((), (".html", ".htm", ".shtml", ".xhtml"), ("text/html", "application/xhtml+xml")),
     "txt": Format((), (".txt", ".text"), ("text/plain",)),
 }
-FORMATS = tuple(REGISTRY)
 MIME = {name: f.mime[0] for name, f in REGISTRY.items()}
-_MARKUP = (b"<!doctype html", b"<html", b"<?xml")
+_MARKUP = ("<!doctype html", "<html", "<?xml")
 
 
 def magic(data: bytes) -> str | None:
@@ -38,8 +37,8 @@ def magic(data: bytes) -> str | None:
     for name, f in REGISTRY.items():
         if f.magic and head.startswith(f.magic):
             return name
-    lower = text.decode(head[:1024]).lstrip("\ufeff \t\r\n").lower()
-    if lower.startswith(tuple(m.decode() for m in _MARKUP)) or "<html" in lower[:200]:
+    lower = text.decode(head).lstrip("\ufeff \t\r\n").lower()  # UTF-16 pages too
+    if lower.startswith(_MARKUP) or "<html" in lower[:200]:
         return "html"
     return None
 
@@ -91,4 +90,3 @@ def extract(data: bytes, fmt: str) -> list[Block]:
     if fmt in ("doc", "wps", "rtf"):
         return office.parse(data, fmt)
     raise Unreadable(f"no extractor for {fmt} documents yet")
-

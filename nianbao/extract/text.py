@@ -14,9 +14,7 @@ import re
 from nianbao.document import Block, Paragraph, Table
 
 _BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
-
-
-_CONTROL = re.compile(r"[\x01-\x08\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x01-\x08\x0e-\x1f\x7f]")  # no text holds these, bar a stray one
 
 
 def decode(data: bytes) -> str:
@@ -26,8 +24,8 @@ def decode(data: bytes) -> str:
 
 
 def is_text(data: bytes) -> bool:
-    """Whether the bytes are text in an encoding we read: they decode, and are not mostly control
-    characters (random bytes and unknown binaries fail one or the other)."""
+    """Whether the bytes are text in an encoding we read: they decode, and hardly a character is a
+    control character (random bytes and binaries of kinds we do not know fail one or the other)."""
     decoded = _decode_strict(data[:65536]) or _decode_strict(data)
     if decoded is None:
         return False
