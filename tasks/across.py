@@ -12,12 +12,12 @@ SUMMARY_COLUMNS = ["report_id", "rule_id", "severity", "message"]
 
 @task(name="check-across-years")
 def check_across_years(summary: dict, run_id: str, out: str) -> dict:
-    """Re-check the agencies of the run's reports against their neighbouring years; the run's
-    summary (and so its artifacts and validation page) gets the new findings in place of old ones."""
+    """Re-check the agencies of the run's reports in every year (ingesting 2023 after 2024
+    re-checks 2024 too); the run's summary, and so its artifacts and validation page, gets the
+    findings of every report re-checked in place of the ones the warehouse held before."""
     ran = [r["report_id"] for r in summary["reports"]]
-    found = across.check(Path(out), ran, run_id)
-    ids, rules = set(ran), {r["id"] for r in across.rules()}
-    kept = [f for f in summary["findings"] if not (f["report_id"] in ids and f["rule_id"] in rules)]
-    new = [f for f in found.select(SUMMARY_COLUMNS).to_dicts() if f["report_id"] in ids]
-    get_run_logger().info("across years: %d findings for %d reports", len(new), len(ids))
-    return summary | {"findings": kept + new}
+    found = across.check(Path(out), ran, run_id).select(SUMMARY_COLUMNS).to_dicts()
+    rules = {r["id"] for r in across.rules()}
+    kept = [f for f in summary["findings"] if f["rule_id"] not in rules]
+    get_run_logger().info("across years: %d findings for the agencies of %d reports", len(found), len(ran))
+    return summary | {"findings": kept + found}

@@ -219,3 +219,21 @@ def test_order_of_ingestion_and_reruns_give_the_same_findings(tmp_path):
     f = pl.read_parquet(backward / "findings" / "**" / "*.parquet", hive_partitioning=True)
     assert f.filter(pl.col("rule_id").str.starts_with("cross_year")).height == 2
     assert across_findings(backward) == expected
+
+
+def test_the_flow_checks_across_years_after_publishing_in_either_order(prefect_harness, tmp_path):
+    """A year ingested after its successor re-checks the successor; the run's page and artifacts say so."""
+    from flows.ingest import ingest as flow
+
+    (tmp_path / "d").mkdir()
+    paths = {}
+    for year, kw in ((2023, {"carried_forward": 2}), (2024, {"carried_over": 4, "overview": OWN_2024})):
+        paths[year] = tmp_path / "d" / f"{year}.txt"
+        paths[year].write_text(report_text("盱眙县甲镇人民政府", year, **kw), encoding="utf-8")
+    out = tmp_path / "wh"
+    first = flow(sources=[str(paths[2024])], out=str(out), return_state=True)
+    assert first.is_completed() and across_findings(out) == set()
+    second = flow(sources=[str(paths[2023])], out=str(out), return_state=True)
+    assert across_findings(out) == {("盱眙县甲镇人民政府", 2024, "cross_year.carried_over", "2", "4")}
+    (page,) = [p for p in (out / "validation").glob("*.html") if str(second.state_details.flow_run_id) in p.name]
+    assert "<code>cross_year.carried_over</code><td>warning<td>2" in page.read_text(encoding="utf-8")
