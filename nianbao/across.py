@@ -154,15 +154,17 @@ def _copied_frame(rule: dict, root: Path, pairs: pl.DataFrame, reports: pl.DataF
     if lf is None:
         return empty
     years = pl.concat([pairs["last_year"], pairs["last_year"] + 1]).unique().cast(pl.Int64).implode()
+    # clauses travel as 64-bit hashes with their length: grouping 150,000 reports' text stays cheap
     text = (lf.filter(pl.col("section").is_in(rule["sections"]) & pl.col(PARTITION).is_in(years))
             .select("report_id", PARTITION, clause=clauses(pl.col("text"))).explode("clause")
-            .filter(pl.col("clause").str.len_chars() >= 4).unique(["report_id", "clause"]).collect())
+            .filter(pl.col("clause").str.len_chars() >= 4)
+            .select("report_id", PARTITION, n=pl.col("clause").str.len_chars(), clause=pl.col("clause").hash())
+            .collect())
     agency = reports.select("report_id", "agency_id")
     text = text.join(agency, on="report_id", how="left")
     shared = (text.group_by([PARTITION, "clause"]).agg(pl.col("agency_id").n_unique())
               .filter(pl.col("agency_id") >= rule["boilerplate_agencies"]).select(PARTITION, "clause"))
-    own = text.join(shared, on=[PARTITION, "clause"], how="anti").select("report_id", "clause",
-                                                                        n=pl.col("clause").str.len_chars())
+    own = text.join(shared, on=[PARTITION, "clause"], how="anti").select("report_id", "clause", "n")
     this = pairs.join(own, on="report_id")
     last = own.select(last_id="report_id", clause="clause", seen=pl.lit(True))
     f = (this.join(last, on=["last_id", "clause"], how="left")
