@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from nianbao.publish import partition_dir, write_atomic  # noqa: E402

@@ -44,7 +44,3 @@ def clauses(text: pl.Expr) -> pl.Expr:
     listed rather than normalised: NFKC over a national year's text costs more than all the rest."""
     norm = text.str.replace_all(r"[\s0-9０-９〇零一二三四五六七八九十百千万亿.%％]+", "")
     return norm.str.replace_all(_CLAUSE_END + "+", "\x1f").str.split("\x1f")
-
-
-def copy_parameters() -> dict:
-    return template().rule("narrative.copied")

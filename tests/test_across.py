@@ -3,7 +3,6 @@ one that keeps it, written as text reports and run through the real pipeline, Pa
 and Great Expectations suites."""
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
