@@ -145,8 +145,12 @@ def test_narrative_table_mismatch(tmp_path):
         "right": report_text("盱眙县乙镇人民政府", 2023, overview="2023年，全镇共收到政府信息公开申请16件，行政复议3件。"),
         "part": report_text("盱眙县丙镇人民政府", 2023,
                             overview="2023年，镇党政办代表镇政府受理政府信息公开申请9件；其中镇政府办公室受理申请7件。"),
+        # 16 new + 1 carried over: a figure that says it includes last year's is compared with both
+        "with": report_text("盱眙县丁镇人民政府", 2023, overview="全年共受理政府信息公开申请17件（含上年结转申请1件）。"),
+        "with_wrong": report_text("盱眙县戊镇人民政府", 2023, overview="全年共受理政府信息公开申请16件（含上年结转申请1件）。"),
     })
-    assert findings(root, "narrative.table_mismatch") == {("盱眙县甲镇人民政府", 2023, "narrative.table_mismatch", "16", "20")}
+    assert findings(root, "narrative.table_mismatch") == {("盱眙县甲镇人民政府", 2023, "narrative.table_mismatch", "16", "20"),
+                                                          ("盱眙县戊镇人民政府", 2023, "narrative.table_mismatch", "17", "16")}
 
 
 def test_metadata_late(tmp_path):
