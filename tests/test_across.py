@@ -243,3 +243,25 @@ def test_the_flow_checks_across_years_after_publishing_in_either_order(prefect_h
     assert across_findings(out) == {("盱眙县甲镇人民政府", 2024, "cross_year.carried_over", "2", "4")}
     (page,) = [p for p in (out / "validation").glob("*.html") if str(second.state_details.flow_run_id) in p.name]
     assert "<code>cross_year.carried_over</code><td>warning<td>2" in page.read_text(encoding="utf-8")
+
+
+def test_a_manifest_links_an_unplaced_town_across_years_and_dates_its_report(tmp_path):
+    """白杨镇 printed without its county is linked only where the manifest gives the region code;
+    the manifest's published_on is the date metadata.late reads."""
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for year, kw in ((2023, {"carried_forward": 2}), (2024, {"carried_over": 3, "overview": OWN_2024})):
+        (folder / f"{year}.txt").write_text(report_text("白杨镇人民政府", year, **kw), encoding="utf-8")
+    (folder / "m.csv").write_text("uri,region_code,published_on\n2023.txt,320830,2024-01-20\n"
+                                  "2024.txt,320830,2025-02-15\n", encoding="utf-8")
+    linked, unlinked = tmp_path / "linked", tmp_path / "unlinked"
+    for root, spec in ((linked, folder / "m.csv"), (unlinked, folder)):
+        frames = pipeline.process_batch(sources([str(spec)]), "r", processes=False)
+        publish.publish(root, frames)
+        across.check(root, frames["reports"]["report_id"].to_list(), "r")
+    assert across_findings(linked) == {("白杨镇人民政府", 2024, "cross_year.carried_over", "2", "3")}
+    assert findings(linked, "metadata.late") == {("白杨镇人民政府", 2024, "metadata.late", "on or before 2025-01-31",
+                                                  "2025-02-15")}
+    assert across_findings(unlinked) == set()  # no county printed, none given: never linked by guess
+    agencies = pl.read_parquet(linked / "agencies" / "agencies.parquet")
+    assert agencies.select("name", "region_code", "level").rows() == [("白杨镇人民政府", "320830", "township")]
