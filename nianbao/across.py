@@ -188,7 +188,8 @@ def _copied_frame(rule: dict, root: Path, pairs: pl.DataFrame, reports: pl.DataF
 
 
 def _replace_findings(root: Path, checked: set[str], findings: pl.DataFrame) -> None:
-    """Every across-years finding of the `checked` reports is replaced by `findings`."""
+    """Every across-years finding of the `checked` reports is replaced by `findings`, and their
+    `reports` rows' counts of findings by severity follow."""
     file_schema = schema("findings", with_partition=False)
     ids = pa.array(sorted(checked), pa.string())
     paths = {p for p in (root / "findings").glob(f"{PARTITION}=*/{FILE}")}
@@ -197,9 +198,15 @@ def _replace_findings(root: Path, checked: set[str], findings: pl.DataFrame) -> 
         path = partition_dir(root, "findings", year) / FILE
         new[path] = part.to_arrow().select(file_schema.names).cast(file_schema)
         paths.add(path)
+    delta: dict[tuple[str, str], int] = {}  # (report_id, severity) -> findings added less removed
+    for rid, severity in zip(findings["report_id"], findings["severity"]):
+        delta[rid, severity] = delta.get((rid, severity), 0) + 1
     for path in sorted(paths):
         old = pq.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
         kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
+        gone = old.filter(pc.is_in(old["report_id"], value_set=ids))
+        for rid, severity in zip(gone["report_id"].to_pylist(), gone["severity"].to_pylist()):
+            delta[rid, severity] = delta.get((rid, severity), 0) - 1
         table = pa.concat_tables([kept, new.get(path, file_schema.empty_table())])
         if table.num_rows == old.num_rows == kept.num_rows and path not in new:
             continue
@@ -207,6 +214,23 @@ def _replace_findings(root: Path, checked: set[str], findings: pl.DataFrame) -> 
             path.unlink(missing_ok=True)
             continue
         write_atomic(table.sort_by([("report_id", "ascending"), ("rule_id", "ascending")]), path)
+    _recount(root, {k: v for k, v in delta.items() if v})
+
+
+def _recount(root: Path, delta: dict[tuple[str, str], int]) -> None:
+    """Add the change in each report's across-years findings to its error_count / warning_count."""
+    if not delta:
+        return
+    file_schema = schema("reports", with_partition=False)
+    ids = pa.array(sorted({rid for rid, _ in delta}), pa.string())
+    for path in sorted((root / "reports").glob(f"{PARTITION}=*/*.parquet")):
+        if not pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
+            continue
+        rows = pq.read_table(path, schema=file_schema).to_pylist()
+        for row in rows:
+            row["error_count"] += delta.get((row["report_id"], "error"), 0)
+            row["warning_count"] += delta.get((row["report_id"], "warning"), 0)
+        write_atomic(pa.Table.from_pylist(rows, schema=file_schema), path)
 
 
 def _refresh_agencies(root: Path, reports: pl.DataFrame, touched: pl.Series) -> None:

@@ -176,6 +176,9 @@ def test_cross_year_carried_over_and_in_force(tmp_path):
         ("盱眙县乙镇", 2024, "cross_year.carried_over", "2", "5"),  # natural persons
         ("盱眙县乙镇", 2024, "cross_year.carried_over", "2", "5"),  # total (same values, one row per column)
         ("盱眙县乙镇", 2024, "cross_year.in_force", "14", "18")}   # 20 - 3 + 1 = 18 against last year's 14
+    counts = pl.read_parquet(root / "reports" / "**" / "*.parquet", hive_partitioning=True)
+    assert sorted(counts.filter(pl.col("year") == 2024).select("agency", "warning_count").rows()) == [
+        ("淮安市盱眙县甲镇", 0), ("盱眙县乙镇", 3)]  # the report's counts of findings include these
     f = pl.read_parquet(root / "findings" / "**" / FILE_GLOB, hive_partitioning=True)
     assert sorted(f.filter(pl.col("rule_id") == "cross_year.carried_over")["cells"].to_list()) == [
         ["applications:carried_over/natural_person"], ["applications:carried_over/total"]]
@@ -225,6 +228,9 @@ def test_order_of_ingestion_and_reruns_give_the_same_findings(tmp_path):
     f = pl.read_parquet(backward / "findings" / "**" / "*.parquet", hive_partitioning=True)
     assert f.filter(pl.col("rule_id").str.starts_with("cross_year")).height == 2
     assert across_findings(backward) == expected
+    for root in (forward, backward):  # 2 carried over + 1 copied, counted once however often re-checked
+        counts = pl.read_parquet(root / "reports" / "**" / "*.parquet", hive_partitioning=True).sort("year")
+        assert counts["warning_count"].to_list() == [0, 3, 0]
 
 
 def test_the_flow_checks_across_years_after_publishing_in_either_order(prefect_harness, tmp_path):
