@@ -79,7 +79,9 @@ deploy: $(STAMP)
 accuracy: $(STAMP) office
 	$(BIN)/python tests/accuracy.py
 
-# Benchmarks print figures and assert nothing: extraction alone, then the whole pipeline.
+# Benchmarks print figures and assert nothing: extraction alone, the whole pipeline, then the checks
+# across years over a generated warehouse of 150,000 agencies x 3 years.
 bench: $(STAMP)
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)
+	$(BIN)/python bench/across_bench.py --agencies $(or $(AGENCIES),150000)

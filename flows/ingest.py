@@ -17,6 +17,7 @@ from prefect.states import Completed, Failed
 from pydantic import Field
 
 from nianbao.publish import probe
+from tasks.across import check_across_years
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
 
 BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
@@ -100,6 +101,7 @@ def ingest(sources: list[str], out: str = "data/warehouse",
         statuses = [r["status"] for r in part["reports"]]
         log.info("batch %d/%d published: %d valid, %d invalid, %d unreadable", n, len(batches),
                  statuses.count("valid"), statuses.count("invalid"), statuses.count("unreadable"))
+    summary = check_across_years(summary, run_id, out)
     report_artifacts(summary, run_id, out, seconds=time.monotonic() - started)
     statuses = [r["status"] for r in summary["reports"]]
     counts = {s: statuses.count(s) for s in ("valid", "invalid", "unreadable")}

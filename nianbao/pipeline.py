@@ -14,13 +14,13 @@ from typing import Callable
 import polars as pl
 import pyarrow as pa
 
-from nianbao import __version__, isolate, metadata, normalise, validate
+from nianbao import __version__, agencies, isolate, metadata, normalise, validate
 from nianbao.document import Unreadable
 from nianbao.extract import extract, not_a_document, sniff
 from nianbao.fetch import redact
 from nianbao.findings import Finding
 from nianbao.match import Matched, match, value_text
-from nianbao.schema import CELL_DATASETS, CELL_KEYS, schema
+from nianbao.schema import CELL_DATASETS, schema
 from nianbao.sources import Source, read
 
 # Columns the rules need beside the published ones (dropped on publish).
@@ -134,12 +134,13 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
     readable = [r for r in reports if r.readable]
     if readable:
         cells = {d: frame(d, [c for r in readable for c in r.cells.get(d, [])], working=True)
-                 for d in CELL_KEYS}
+                 for d in CELL_DATASETS}
         judged = validate.validate(cells, frame("reports", [r.row for r in readable]))
         for r in readable:
             r.findings += judged[r.row["report_id"]]
     finding_rows = []
     for r in reports:
+        agencies.identify(r.row)
         errors = sum(f.severity == "error" for f in r.findings)
         r.row["error_count"], r.row["warning_count"] = errors, len(r.findings) - errors
         if r.readable:

@@ -20,7 +20,7 @@ CHECK_COLUMNS = ["report_id", "cells", "expected", "observed", "message"]
 def expectations(rule: dict) -> list[dict]:
     """The GX expectations (type and kwargs) a rule's check frame must meet."""
     kind = rule["kind"]
-    if kind == "sum":
+    if kind in ("sum", "chain", "text_figure"):
         return [{"type": "expect_column_pair_values_to_be_equal",
                  "kwargs": {"column_A": "left", "column_B": "right", "ignore_row_if": "either_value_is_missing"}}]
     if kind == "complete":
@@ -36,6 +36,11 @@ def expectations(rule: dict) -> list[dict]:
                         "kwargs": {"column": rule["column"], "min_value": rule["min"],
                                    "max_value": {"$PARAMETER": "current_year"}}})
         return out
+    if kind == "deadline":
+        return [{"type": "expect_column_values_to_be_between", "kwargs": {"column": "days_late", "max_value": 0}}]
+    if kind == "copied":
+        return [{"type": "expect_column_values_to_be_between",
+                 "kwargs": {"column": "similarity", "min_value": 0, "max_value": rule["max"]}}]
     raise ValueError(f"unknown rule kind {kind!r} in template.toml")
 
 
@@ -65,6 +70,21 @@ def check_frame(rule: dict, cells: dict[str, pl.DataFrame], reports: pl.DataFram
             message=pl.lit(f"the report's {col} could not be read" if "min" not in rule
                            else f"the report's {col} is unknown or out of range"),
             **{col: pl.col(col)},
+        )
+    if kind == "text_figure":
+        return _text_figure_frame(rule, cells)
+    if kind == "deadline":
+        month, day = rule["deadline"]
+        deadline = pl.date(pl.col("year").cast(pl.Int32) + 1, month, day)
+        col = rule["column"]
+        return reports.select(
+            "report_id",
+            cells=pl.concat_list(pl.lit(f"reports:{col}")),
+            expected=pl.format("on or before {}", deadline.cast(pl.String)),
+            observed=pl.col(col).cast(pl.String),
+            message=pl.format("signed or published on {}, after the deadline {}", pl.col(col).cast(pl.String),
+                              deadline.cast(pl.String)),
+            days_late=(pl.col(col) - deadline).dt.total_days(),
         )
     raise ValueError(kind)
 
@@ -152,6 +172,35 @@ def _range_frame(rule: dict, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
         message=pl.format("{} holds {}, which is not {}", _named(pl.col("cell")), pl.col("raw"), wanted),
         number=n,
         allowed=allowed,
+    )
+
+
+def _text_figure_frame(rule: dict, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """One row per agency-wide figure stated in a report's narrative, beside its table's value."""
+    from nianbao.narrative import stated_figures
+
+    narratives = cells["narratives"].filter(pl.col("section").is_in(rule["sections"]))
+    stated = [{"report_id": rid, "figure": code, "stated": n, "cell": cell, "words": words}
+              for rid, text in narratives.select("report_id", "text").iter_rows()
+              for code, n, names, words in stated_figures(text or "") for cell in names]
+    table = pl.concat([_cell_frame(d, cells[d]).select("report_id", "cell", "number")
+                       for d in ("applications", "reviews_litigation")])
+    if not stated:
+        return pl.DataFrame(schema={"report_id": pl.String, "cells": pl.List(pl.String), "expected": pl.String,
+                                    "observed": pl.String, "message": pl.String, "left": pl.Float64,
+                                    "right": pl.Float64})
+    f = (pl.DataFrame(stated).join(table, on=["report_id", "cell"], how="left")
+         .group_by(["report_id", "figure", "words"], maintain_order=True)
+         .agg(pl.col("stated").first(), pl.col("cell"),
+              pl.when(pl.col("number").is_null().any()).then(None).otherwise(pl.col("number").sum()).alias("table")))
+    return f.select(
+        "report_id",
+        cells=pl.col("cell"),
+        expected=_fmt(pl.col("table")),
+        observed=pl.col("stated").cast(pl.String),
+        message=pl.format("the text says \"{}\" ({}), the table {}", pl.col("words"), pl.col("stated"), _fmt(pl.col("table"))),
+        left=pl.col("stated").cast(pl.Float64),
+        right=pl.col("table"),
     )
 
 

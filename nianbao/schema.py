@@ -15,6 +15,7 @@ DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("source_format", pa.string(), "pdf, docx, doc, wps, rtf, html, txt; unknown when the bytes are none of these"),
         ("template_version", pa.string(), "2021, 2019, mixed or unknown"),
         ("status", pa.string(), "valid, invalid or unreadable"),
+        ("agency_id", pa.string(), "the linked agency (see `agencies`); null when no body is named"),
         ("error_count", pa.int32(), "error-level findings"),
         ("warning_count", pa.int32(), "warning-level findings"),
         ("published_on", pa.date32(), "date printed on the report or given in the manifest"),
@@ -65,6 +66,14 @@ DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("run_id", pa.string(), "the Prefect flow run id"),
     ],
 }
+# Not partitioned: one row per agency (nianbao/agencies.py), rewritten after each run.
+AGENCIES = [
+    ("agency_id", pa.string(), "links a body's reports across years (reports.agency_id)"),
+    ("name", pa.string(), "the most recent printed name"),
+    ("names", pa.list_(pa.string()), "every printed variant"),
+    ("region_code", pa.string(), "6-digit 行政区划代码 where known: the manifest's, else resolved from the name"),
+    ("level", pa.string(), "province, city, county, township, department, unknown"),
+]
 CELL_DATASETS = ["active_disclosure", "applications", "reviews_litigation", "narratives"]
 KEYS = {
     "reports": ["report_id"],

@@ -83,7 +83,9 @@ def run_suite(rule: dict, frame: pl.DataFrame) -> list[tuple[str, Finding]]:
         suite = gx.ExpectationSuite(name=f"{rule['id']}",
                                     expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]).to_domain_obj()
                                                   for e in doc["expectations"]])
-        pdf = frame.to_pandas()
+        # GX sees only the columns its expectations read (it hashes the whole frame it is given)
+        used = [c for e in doc["expectations"] for k, c in e["kwargs"].items() if k in ("column", "column_A", "column_B")]
+        pdf = frame.select(list(dict.fromkeys(used))).to_pandas()
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
                                 expectation_parameters={"current_year": rules.current_year()})
@@ -105,6 +107,8 @@ def validate(cells: dict[str, pl.DataFrame], reports: pl.DataFrame) -> dict[str,
     """Every rule over a batch of readable reports: findings by report_id."""
     out: dict[str, list[Finding]] = {rid: [] for rid in reports["report_id"]}
     for rule in template().rules:
+        if rule.get("stage") == "across":
+            continue  # over the warehouse after publishing: nianbao/across.py
         for report_id, finding in run_suite(rule, rules.check_frame(rule, cells, reports)):
             out[report_id].append(finding)
     return out

@@ -1,0 +1,245 @@
+"""Checks across reports: a stage after publishing, over the warehouse.
+
+For the agencies a run touched, every report is compared with its agency's report of the year
+before (exactly N-1: never across a gap) by the template's `stage = "across"` rules, judged by
+their Great Expectations suites like every other rule. The findings of every report re-checked
+are replaced in WAREHOUSE/findings/year=<Y>/across.parquet (one file per year, rewritten
+atomically), so the stage is idempotent and gives the same findings whatever order the years
+were ingested in. The `agencies` dataset is refreshed in the same pass.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from nianbao import validate
+from nianbao.agencies import AGENCIES_SCHEMA, agency_rows
+from nianbao.narrative import clauses
+from nianbao.publish import locked, partition_dir, write_atomic
+from nianbao.rules import _fmt
+from nianbao.schema import CELL_KEYS, PARTITION, schema
+from nianbao.template import template
+
+FILE = "across.parquet"
+AGENCIES_FILE = Path("agencies") / "agencies.parquet"
+
+
+def rules() -> list[dict]:
+    return [r for r in template().rules if r.get("stage") == "across"]
+
+
+def _scan(root: Path, dataset: str, quarantine: bool = True) -> pl.LazyFrame | None:
+    files = [p for base in ([root / dataset] + ([root / "quarantine" / dataset] if quarantine else []))
+             for p in sorted(base.glob(f"{PARTITION}=*/*.parquet"))]
+    if not files:
+        return None
+    return pl.scan_parquet(files, hive_partitioning=True, hive_schema={PARTITION: pl.Int16})
+
+
+def check(root: Path, report_ids: list[str] | None, run_id: str) -> pl.DataFrame:
+    """Re-check the agencies of `report_ids` (None: every agency); return the findings written."""
+    root = Path(root)
+    with locked(root):
+        reports = _scan(root, "reports", quarantine=False)
+        if reports is None:
+            return pl.from_arrow(schema("findings").empty_table())
+        reports = reports.select("report_id", PARTITION, "agency_id", "agency", "region_code", "status",
+                                 "published_on").collect()
+        if report_ids is None:
+            touched = reports["agency_id"].drop_nulls().unique()
+        else:
+            touched = reports.filter(pl.col("report_id").is_in(report_ids))["agency_id"].drop_nulls().unique()
+        mine = reports.filter(pl.col("agency_id").is_in(touched.implode()))
+        findings = findings_for(root, mine, reports, run_id)
+        # the reports re-checked, plus those the run named that are no longer linked to any agency
+        checked = set(mine["report_id"].to_list()) | set(report_ids or [])
+        _replace_findings(root, checked, findings)
+        _refresh_agencies(root, reports, touched)
+    return findings
+
+
+def findings_for(root: Path, mine: pl.DataFrame, reports: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    """The across-years findings of the reports `mine` (agency_id, year, status, report_id)."""
+    pairs = _pairs(mine)
+    out = []
+    # every report checked: read the cells without asking for each id
+    ids = None if mine.height == reports.height else pl.concat([pairs["report_id"], pairs["last_id"]]).unique().implode()
+    for rule in rules():
+        if pairs.height == 0:
+            break
+        if rule["kind"] == "chain":
+            frame = _chain_frame(rule, root, pairs, ids)
+        elif rule["kind"] == "copied":
+            frame = _copied_frame(rule, root, pairs, reports)
+        else:
+            raise ValueError(f"unknown across-years rule kind {rule['kind']!r}")
+        for report_id, f in validate.run_suite(rule, frame):
+            out.append(f.row(report_id, None) | {"run_id": run_id})
+    found = pl.from_arrow(pa.Table.from_pylist(out, schema=schema("findings")))
+    years = mine.select("report_id", pl.col(PARTITION).cast(pl.Int16).alias("y"))
+    return (found.drop(PARTITION).join(years, on="report_id", how="left").rename({"y": PARTITION})
+            .select(schema("findings").names))
+
+
+def _pairs(mine: pl.DataFrame) -> pl.DataFrame:
+    """(report_id, last_id): each report with its agency's report of the year before. Where an
+    agency has several reports for a year, the one compared against is chosen by content (valid
+    first, then the smallest report_id), never by the order they were ingested in."""
+    ranked = mine.filter(pl.col(PARTITION).is_not_null()).with_columns(
+        rank=pl.when(pl.col("status") == "valid").then(0).otherwise(1))
+    last = (ranked.sort(["rank", "report_id"]).group_by(["agency_id", PARTITION]).first()
+            .select("agency_id", (pl.col(PARTITION) + 1).alias(PARTITION), last_id=pl.col("report_id"),
+                    last_year=pl.col(PARTITION)))
+    return ranked.join(last, on=["agency_id", PARTITION], how="inner").select("report_id", "last_id", "last_year")
+
+
+def _cells(root: Path, dataset: str, ids: pl.Series | None, codes: list[str], along: str) -> pl.DataFrame:
+    lf = _scan(root, dataset)
+    a, b = CELL_KEYS[dataset]
+    if lf is None:
+        return pl.DataFrame(schema={"report_id": pl.String, a: pl.String, b: pl.String, "number": pl.Float64})
+    if ids is not None:
+        lf = lf.filter(pl.col("report_id").is_in(ids))
+    return (lf.filter(pl.col(along).is_in(codes))
+            .select("report_id", a, b, number=pl.col("value").cast(pl.Float64)).collect())
+
+
+def _chain_frame(rule: dict, root: Path, pairs: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
+    dataset, along, per = rule["dataset"], rule["along"], rule["per"]
+    a, b = CELL_KEYS[dataset]
+    signs = lambda codes: {c.lstrip("-"): (-1.0 if c.startswith("-") else 1.0) for c in codes}  # noqa: E731
+    this_signs, last_signs = signs(rule["this"]), signs(rule["last"])
+    cells = _cells(root, dataset, ids, sorted(set(this_signs) | set(last_signs)), along)
+    if "only" in rule:
+        cells = cells.filter(pl.col(per).is_in(rule["only"]))
+
+    def side(sign: dict[str, float], name: str) -> pl.DataFrame:
+        return (cells.filter(pl.col(along).is_in(list(sign)))
+                .with_columns(number=pl.col("number") * pl.col(along).replace_strict(sign, return_dtype=pl.Float64))
+                .group_by(["report_id", per])
+                # a blank cell leaves the sum unknown (cells.complete says so), a missing one too
+                .agg(pl.when(pl.col("number").is_null().any() | (pl.len() < len(sign))).then(None)
+                     .otherwise(pl.col("number").sum()).alias(name)))
+
+    # the cells named are this year's: dataset:row/column
+    named = [pl.format(f"{dataset}:{code}/{{}}", pl.col(per)) if along == a else
+             pl.format(f"{dataset}:{{}}/{code}", pl.col(per)) for code in this_signs]
+    this, last = side(this_signs, "left"), side(last_signs, "right").rename({"report_id": "last_id"})
+    f = pairs.join(this, on="report_id").join(last, on=["last_id", per]).sort(["report_id", per])
+    formula = lambda codes: " + ".join(codes).replace("+ -", "- ")  # noqa: E731
+    return f.select(
+        "report_id",
+        cells=pl.concat_list(named),
+        expected=_fmt(pl.col("right")),
+        observed=_fmt(pl.col("left")),
+        message=pl.format(f"{rule['id']} ({per} {{}}): {formula(rule['this'])} = {{}}, but the {{}} report's "
+                          f"{formula(rule['last'])} = {{}} (report {{}})", pl.col(per), _fmt(pl.col("left")),
+                          pl.col("last_year"), _fmt(pl.col("right")), pl.col("last_id").str.slice(0, 12)),
+        left=pl.col("left"),
+        right=pl.col("right"),
+    )
+
+
+def _copied_frame(rule: dict, root: Path, pairs: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
+    """Per report: the share of its clauses' characters (numbers and boilerplate left out) that its
+    agency's previous report also prints. Boilerplate: clauses that at least `boilerplate_agencies`
+    agencies print in the same year, counted over every report the warehouse holds for that year."""
+    lf = _scan(root, "narratives")
+    empty = pl.DataFrame(schema={"report_id": pl.String, "cells": pl.List(pl.String), "expected": pl.String,
+                                 "observed": pl.String, "message": pl.String, "similarity": pl.Float64})
+    if lf is None:
+        return empty
+    years = pl.concat([pairs["last_year"], pairs["last_year"] + 1]).unique().cast(pl.Int64).implode()
+    # clauses travel as 64-bit hashes with their length: grouping 150,000 reports' text stays cheap
+    text = (lf.filter(pl.col("section").is_in(rule["sections"]) & pl.col(PARTITION).is_in(years))
+            .select("report_id", PARTITION, clause=clauses(pl.col("text"))).explode("clause")
+            .filter(pl.col("clause").str.len_chars() >= 4)
+            .select("report_id", PARTITION, n=pl.col("clause").str.len_chars(), clause=pl.col("clause").hash())
+            .collect())
+    agency = reports.select("report_id", "agency_id")
+    text = text.join(agency, on="report_id", how="left")
+    shared = (text.group_by([PARTITION, "clause"]).agg(pl.col("agency_id").n_unique())
+              .filter(pl.col("agency_id") >= rule["boilerplate_agencies"]).select(PARTITION, "clause"))
+    own = text.join(shared, on=[PARTITION, "clause"], how="anti").select("report_id", "clause", "n")
+    this = pairs.join(own, on="report_id")
+    last = own.select(last_id="report_id", clause="clause", seen=pl.lit(True))
+    f = (this.join(last, on=["last_id", "clause"], how="left")
+         .group_by("report_id", "last_id", "last_year")
+         .agg(total=pl.col("n").sum(), same=pl.col("n").filter(pl.col("seen").is_not_null()).sum())
+         .filter(pl.col("total") >= rule["min_chars"]).sort("report_id"))
+    if f.height == 0:
+        return empty
+    share = pl.col("same") / pl.col("total")
+    pct = (share * 100).round(0).cast(pl.Int64).cast(pl.String)
+    return f.select(
+        "report_id",
+        cells=pl.concat_list(pl.lit([f"narratives:{s}" for s in rule["sections"]])),
+        expected=pl.lit(f"at most {round(rule['max'] * 100)}% of the text as the year before"),
+        observed=pl.format("{}% ({} of {} characters)", pct, pl.col("same"), pl.col("total")),
+        message=pl.format("sections {} repeat {}% of the text of the same agency's {} report {} "
+                          "(numbers and boilerplate left out)", pl.lit("/".join(rule["sections"])), pct,
+                          pl.col("last_year"), pl.col("last_id").str.slice(0, 12)),
+        similarity=share,
+    )
+
+
+def _replace_findings(root: Path, checked: set[str], findings: pl.DataFrame) -> None:
+    """Every across-years finding of the `checked` reports is replaced by `findings`, and their
+    `reports` rows' counts of findings by severity follow."""
+    file_schema = schema("findings", with_partition=False)
+    ids = pa.array(sorted(checked), pa.string())
+    paths = {p for p in (root / "findings").glob(f"{PARTITION}=*/{FILE}")}
+    new: dict[Path, pa.Table] = {}
+    for (year,), part in findings.group_by([PARTITION]):
+        path = partition_dir(root, "findings", year) / FILE
+        new[path] = part.to_arrow().select(file_schema.names).cast(file_schema)
+        paths.add(path)
+    delta: dict[tuple[str, str], int] = {}  # (report_id, severity) -> findings added less removed
+    for rid, severity in zip(findings["report_id"], findings["severity"]):
+        delta[rid, severity] = delta.get((rid, severity), 0) + 1
+    for path in sorted(paths):
+        old = pq.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
+        kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
+        gone = old.filter(pc.is_in(old["report_id"], value_set=ids))
+        for rid, severity in zip(gone["report_id"].to_pylist(), gone["severity"].to_pylist()):
+            delta[rid, severity] = delta.get((rid, severity), 0) - 1
+        table = pa.concat_tables([kept, new.get(path, file_schema.empty_table())])
+        if table.num_rows == old.num_rows == kept.num_rows and path not in new:
+            continue
+        if table.num_rows == 0:
+            path.unlink(missing_ok=True)
+            continue
+        write_atomic(table.sort_by([("report_id", "ascending"), ("rule_id", "ascending")]), path)
+    _recount(root, {k: v for k, v in delta.items() if v})
+
+
+def _recount(root: Path, delta: dict[tuple[str, str], int]) -> None:
+    """Add the change in each report's across-years findings to its error_count / warning_count."""
+    if not delta:
+        return
+    file_schema = schema("reports", with_partition=False)
+    ids = pa.array(sorted({rid for rid, _ in delta}), pa.string())
+    for path in sorted((root / "reports").glob(f"{PARTITION}=*/*.parquet")):
+        if not pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
+            continue
+        rows = pq.read_table(path, schema=file_schema).to_pylist()
+        for row in rows:
+            row["error_count"] += delta.get((row["report_id"], "error"), 0)
+            row["warning_count"] += delta.get((row["report_id"], "warning"), 0)
+        write_atomic(pa.Table.from_pylist(rows, schema=file_schema), path)
+
+
+def _refresh_agencies(root: Path, reports: pl.DataFrame, touched: pl.Series) -> None:
+    """Rows of the touched agencies rebuilt from their reports; agencies no report names dropped."""
+    path = root / AGENCIES_FILE
+    old = pl.read_parquet(path) if path.exists() else pl.from_arrow(AGENCIES_SCHEMA.empty_table())
+    fresh = agency_rows(reports.filter(pl.col("agency_id").is_in(touched.implode())))
+    live = reports["agency_id"].drop_nulls().unique().implode()
+    table = (pl.concat([old.filter(~pl.col("agency_id").is_in(touched.implode()) & pl.col("agency_id").is_in(live)),
+                        fresh]).sort("agency_id"))
+    write_atomic(table.to_arrow().cast(AGENCIES_SCHEMA), path)
+
