@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum |
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export GX_ANALYTICS_ENABLED ?= false
 
-.PHONY: demo test install suites docs office server worker deploy accuracy bench
+.PHONY: demo test install suites docs office fonts server worker deploy accuracy bench
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) office
+install: $(STAMP) office fonts
 
 # LibreOffice reads .doc and .wps; installed where the machine allows (root with apt), else those
 # documents come out unreadable with that reason and their tests skip.
@@ -24,11 +24,19 @@ office:
 	  && echo "installed LibreOffice"; } \
 	  || echo "LibreOffice is not installed: .doc and .wps documents will be unreadable"
 
+# A CJK TrueType font, for the PDFs the tests and `make accuracy` typeset (tests/fixtures/typeset.py)
+# and for LibreOffice to print DOCX to PDF; where it cannot be installed those variants are skipped.
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && timeout 900 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei >/dev/null' \
+	  && echo "installed fonts-wqy-microhei"; } \
+	  || echo "no CJK font installed: the TrueType PDF variants are skipped"
+
 # The samples hold an invalid and an unreadable report on purpose: exit code 1 is the expected outcome.
 demo: $(STAMP) office
 	$(BIN)/nianbao ingest data/samples --out data/warehouse || test $$? -eq 1
 
-test: $(STAMP) office
+test: $(STAMP) office fonts
 	$(BIN)/python -m pytest
 
 # Regenerate the Great Expectations suites in expectations/ from nianbao/template.toml.
@@ -53,7 +61,7 @@ deploy: $(STAMP)
 	$(BIN)/prefect --no-prompt deploy --all
 
 # Cell accuracy and report exactness per format over a generated corpus (exits 1 below 100%).
-accuracy: $(STAMP) office
+accuracy: $(STAMP) office fonts
 	$(BIN)/python tests/accuracy.py
 
 # Benchmarks print figures and assert nothing: extraction alone, then the whole pipeline.

@@ -2,7 +2,10 @@
 
 It never sees the format. It reads rows of cell strings, finds the template's labels in them (as
 defined in template.toml) and takes the cells beside them. Whatever it had to guess (a stray cell
-dropped, a label matched approximately, a row missing) becomes an `extraction.*` finding.
+dropped, a label matched approximately, a row missing) becomes an `extraction.*` finding. A cell the
+report printed but that could not be read or placed is ours, not the report's: it is marked
+`unread` (no value, and `cells.complete` leaves it alone) and named by an `extraction.unread_cell`
+error with what was seen.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ class Cell:
     key: tuple[str, str]  # (row code, column code) in the dataset's terms
     raw: str | None  # the text as printed; None where the report printed no such cell
     where: str
+    unread: bool = False  # printed, but the extractor or the matcher could not read or place it
 
 
 @dataclass
@@ -53,16 +57,19 @@ def match(blocks: list[Block]) -> Matched:
     t = template()
     out = Matched(paragraphs=[b.text for b in blocks if isinstance(b, Paragraph)])
     rows = [(row, where) for b in blocks if isinstance(b, Table) for row, where in zip(b.rows, b.where)]
-    for b in blocks:
-        if isinstance(b, Table):
-            for kind, message, cells in b.notes:
-                _warn(out, f"extraction.{kind}", message, cells)
+    notes = [note for b in blocks if isinstance(b, Table) for note in b.notes]
+    for kind, message, cells, *observed in notes:
+        if kind != "unread_cell":
+            _warn(out, f"extraction.{kind}", message, cells, *observed)
     seen_codes: set[tuple[str, str]] = set()  # (section, code) for edition detection
     _active_disclosure(rows, out, seen_codes)
     _applications(rows, out, seen_codes)
     _reviews_litigation(rows, out)
     if not out.applications and not out.reviews_litigation:
         raise Unreadable("no template tables found (sections 三 and 四 are missing)")
+    for kind, message, cells, *observed in notes:  # cells the extractor saw but could not read
+        if kind == "unread_cell":
+            _unread(out, message, cells, *observed)
     out.narratives = _narratives(blocks)
     editions = set()
     for section, code in seen_codes:
@@ -75,6 +82,15 @@ def match(blocks: list[Block]) -> Matched:
 
 def _warn(out: Matched, rule: str, message: str, cells: list[str], observed: str | None = None):
     out.findings.append(Finding(rule, "warning", message, cells, None, observed))
+
+
+def _unread(out: Matched, message: str, names: list[str], observed: str | None = None):
+    """Cells (named dataset:row/column) printed but not read: no value, and the blame is ours."""
+    for dataset in ("applications", "reviews_litigation", "active_disclosure"):
+        for cell in getattr(out, dataset):
+            if f"{dataset}:{cell.key[0]}/{cell.key[1]}" in names:
+                cell.raw, cell.unread = None, True
+    out.findings.append(Finding("extraction.unread_cell", "error", message, names, None, observed))
 
 
 def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:
@@ -105,10 +121,10 @@ def _place(out: Matched, dataset: str, name: str, row_code: str, columns: list[s
               f"{name} ({where}) printed {len(values)} cells for {len(columns)} columns; "
               f"kept the right-most {len(columns)}, dropped {dropped}",
               [f"{dataset}:{row_code}/{columns[0]}"], observed=" | ".join(values))
-    if missing:
-        _warn(out, "extraction.missing_cell",
-              f"{name} ({where}) printed {len(columns) - missing} cells for {len(columns)} columns",
-              [f"{dataset}:{row_code}/{c}" for c in columns[len(columns) - missing:]])
+    if missing:  # which column each printed cell stands in is not known: none is guessed
+        _unread(out, f"{name} ({where}): {len(columns) - missing} cells for {len(columns)} columns could not "
+                f"be placed in their columns", [f"{dataset}:{row_code}/{c}" for c in columns],
+                " | ".join(v.strip() for v in values if v.strip()))
 
 
 def _active_disclosure(rows, out: Matched, seen: set):
@@ -208,6 +224,8 @@ def _applications(rows, out: Matched, seen: set):
             if hit is None:
                 continue
         i, lab = hit
+        if lab.code == "other" and not any(c.strip() for c in row[i + 1:]):
+            continue  # 2021's group label （六）其他处理 on a line of its own (centred over its rows)
         if lab.code in found:
             _warn(out, "extraction.duplicate_row",
                   f"section 三 row {lab.code} printed twice ({found[lab.code]}, {where}); kept the first",
@@ -274,10 +292,13 @@ def _reviews_litigation(rows, out: Matched):
             values, dropped, missing = _fit(row, width)
         for key, raw in zip(columns, values):
             out.reviews_litigation.append(Cell(key, raw.strip() if raw is not None else None, where))
-        if dropped or missing:
-            _warn(out, "extraction.stray_cell" if dropped else "extraction.missing_cell",
-                  f"section 四 ({where}) printed {len(row)} cells for {width}; dropped {dropped}, missing {missing}",
-                  ["reviews_litigation:review/upheld"], observed=" | ".join(row))
+        if dropped:
+            _warn(out, "extraction.stray_cell", f"section 四 ({where}) printed {len(row)} cells for {width}; "
+                  f"dropped {dropped}", ["reviews_litigation:review/upheld"], observed=" | ".join(row))
+        if missing:  # which column each printed cell stands in is not known: none is guessed
+            _unread(out, f"section 四 ({where}): {width - missing} cells for {width} columns could not be "
+                    f"placed in their columns", [f"reviews_litigation:{p}/{o}" for p, o in columns],
+                    " | ".join(c.strip() for c in row if c.strip()))
         return
 
 

@@ -29,6 +29,7 @@ for _p in (HERE, HERE / "fixtures"):
 
 import corpus  # noqa: E402
 import make_pdf  # noqa: E402
+import typeset  # noqa: E402
 
 from nianbao.extract import extract, office  # noqa: E402
 from nianbao.match import match  # noqa: E402
@@ -145,18 +146,43 @@ VARIANTS = {
     "pdf/split": ("pdf", lambda layout, rng: make_pdf.from_layout(
         layout, split_at=_app_split(rng), wps=rng.random() < 0.5)),
     "pdf/unruled": ("pdf", lambda layout, rng: make_pdf.from_layout(
-        layout, ruled=False, wps=rng.random() < 0.5, split_at=_app_split(rng) if rng.random() < 0.5 else None)),
+        layout, rules="none", wps=rng.random() < 0.5, split_at=_app_split(rng) if rng.random() < 0.5 else None)),
     "txt/grid-trailing": ("txt", lambda layout, rng: corpus.write_txt(layout, "grid", trailing_tabs=1).encode()),
 }
+
+
+def _typeset(kind: str, rules: str):
+    """reportlab with a real CJK font; numbers left, centred or right-aligned, labels at the top or
+    centred in their (merged) rows, tables broken over pages or not."""
+    def write(layout, rng):
+        return typeset.from_layout(layout, kind, rules=rules, align=rng.choice(["left", "centre", "right"]),
+                                   valign=rng.choice(["top", "middle"]), wps=rng.random() < 0.3,
+                                   split_at=_app_split(rng) if rng.random() < 0.4 else None)
+    return write
+
+
+VARIANTS.update({
+    "pdf/cid-ruled": ("pdf", _typeset("cid", "grid")),
+    "pdf/cid-unruled": ("pdf", _typeset("cid", "none")),
+    "pdf/cid-3line": ("pdf", _typeset("cid", "three")),
+})
+if typeset.has_ttf():  # Debian's fonts-wqy-microhei (make fonts)
+    VARIANTS.update({"pdf/ttf-unruled": ("pdf", _typeset("ttf", "none")),
+                     "pdf/ttf-3line": ("pdf", _typeset("ttf", "three"))})
 if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to write and to read
     VARIANTS["doc/plain"] = ("doc", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
     VARIANTS["wps/plain"] = ("wps", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
+    # Word's layout engine's closest stand-in: the DOCX corpus printed to PDF by LibreOffice
+    VARIANTS["pdf/lo-ruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout, ruled=True)))
+# documents per variant, where fewer than --n keep `make accuracy` within minutes (LibreOffice: ~2 s each)
+FEWER = {"doc/plain": 10, "wps/plain": 10, "pdf/lo-ruled": 10, "pdf/lo-unruled": 10}
 
 
 # Variants the extractors do not read cell-exact yet, run only when asked (--variant / --known-gaps).
-# None at present: txt/grid-trailing (rows ending in a further tab, as seeds 001 and 003 print) was
-# one until the matcher aligned values to the header's columns.
-KNOWN_GAPS: dict = {}
+# pdf/lo-unruled: LibreOffice prints python-docx's borderless tables with numbers wrapped inside
+# their narrow columns (13962 as 1396 over 2); without rules the tail cannot yet be told from the
+# next row's number.
+KNOWN_GAPS: dict = {"pdf/lo-unruled": ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout)))}
 ALL_VARIANTS = {**VARIANTS, **KNOWN_GAPS}
 
 
@@ -190,6 +216,7 @@ class Result:
     cells: int
     mismatches: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)  # cell, expected, got
     findings: int = 0  # extraction.* findings
+    flagged: int = 0  # cells named by extraction.unread_cell (not read, and said so): not wrong
 
 
 def check(doc: Document) -> Result:
@@ -202,8 +229,10 @@ def check(doc: Document) -> Result:
         result.mismatches += [(_cell_name(k), v, None) for k, v in expected.items()]
         return result
     got = {(ds, c.key): c.raw for ds in DATASETS for c in getattr(m, ds)}
+    flagged = {(ds, c.key) for ds in DATASETS for c in getattr(m, ds) if c.unread}
+    result.flagged = len(flagged & expected.keys())
     for k, v in expected.items():
-        if got.get(k, "<absent>") != v:
+        if got.get(k, "<absent>") != v and k not in flagged:
             result.mismatches.append((_cell_name(k), v, got.get(k, "<absent>")))
     for k in got.keys() - expected.keys():
         result.mismatches.append((_cell_name(k), "<absent>", got[k]))
@@ -224,7 +253,7 @@ def _job(args) -> tuple[Result, bytes | None, str]:
 
 
 def run(n: int, seed: int = 0, jobs: int = 1, variants=None, dump: Path | None = None) -> list[Result]:
-    work = [(v, i, seed, dump is not None) for v in (variants or VARIANTS) for i in range(n)]
+    work = [(v, i, seed, dump is not None) for v in (variants or VARIANTS) for i in range(min(n, FEWER.get(v, n)))]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             done = list(pool.map(_job, work, chunksize=4))
@@ -243,25 +272,29 @@ def summary(results: list[Result]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for r in results:
         for key in (r.variant, r.variant.split("/")[0] + "/*"):
-            s = out.setdefault(key, {"documents": 0, "cells": 0, "cells_exact": 0, "reports_exact": 0,
-                                     "with_findings": 0})
-            wrong = len([m for m in r.mismatches if m[0] != "(document)"])
+            s = out.setdefault(key, {"documents": 0, "cells": 0, "cells_exact": 0, "cells_flagged": 0,
+                                     "cells_wrong": 0, "reports_exact": 0, "with_findings": 0})
+            wrong = min(len([m for m in r.mismatches if m[0] != "(document)"]), r.cells)
             s["documents"] += 1
             s["cells"] += r.cells
-            s["cells_exact"] += r.cells - min(wrong, r.cells)
-            s["reports_exact"] += not r.mismatches
+            s["cells_exact"] += r.cells - wrong - r.flagged
+            s["cells_flagged"] += r.flagged
+            s["cells_wrong"] += wrong
+            s["reports_exact"] += not r.mismatches and not r.flagged
             s["with_findings"] += r.findings > 0
     return out
 
 
 def table(results: list[Result]) -> str:
     s = summary(results)
-    head = f"{'format/variant':<14} {'documents':>9} {'cells':>7} {'cells exact':>12} {'reports exact':>14} {'findings':>9}"
+    head = (f"{'format/variant':<16} {'documents':>9} {'cells':>7} {'cells exact':>12} {'flagged':>8} {'wrong':>6} "
+            f"{'reports exact':>14} {'findings':>9}")
     lines = [head, "-" * len(head)]
     order = sorted(s, key=lambda k: (k.split("/")[0], k.endswith("*"), k))
     for key in order:
         v = s[key]
-        lines.append(f"{key:<14} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
+        lines.append(f"{key:<16} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
+                     f"{v['cells_flagged']:>8} {v['cells_wrong']:>6} "
                      f"{100 * v['reports_exact'] / v['documents']:>13.1f}% {v['with_findings']:>9}")
     return "\n".join(lines)
 
@@ -284,6 +317,9 @@ def main(argv=None) -> int:
           f"({args.jobs} jobs)\n")
     print(table(results))
     wrong = [(r.name, *m) for r in results for m in r.mismatches]
+    if any(r.flagged for r in results):
+        print(f"\n{sum(r.flagged for r in results)} cells flagged as unread (extraction.unread_cell)")
+        return 1
     if wrong:
         print(f"\n{len(wrong)} mismatches in {sum(bool(r.mismatches) for r in results)} documents; the first:")
         for name, cell, expected, got in wrong[:args.show]:

@@ -248,10 +248,11 @@ def _docx_table(container, cells: list[Placed]):
     return table
 
 
-def write_docx(blocks, split_at: int | None = None, nested: bool = False) -> bytes:
+def write_docx(blocks, split_at: int | None = None, nested: bool = False, ruled: bool = False) -> bytes:
     """The layout as a Word file. split_at: the applications table is cut before that row (as a
     page break leaves it: the second part starts with vMerge continuations). nested: everything
-    sits in the one cell of a layout table."""
+    sits in the one cell of a layout table. ruled: tables in Word's "Table Grid" style (else
+    python-docx's default, which prints no rules)."""
     document = docx.Document()
     container = document.add_table(rows=1, cols=1).cell(0, 0) if nested else document
     for kind, value in blocks:
@@ -259,6 +260,8 @@ def write_docx(blocks, split_at: int | None = None, nested: bool = False) -> byt
             container.add_paragraph(value)
             continue
         table = _docx_table(container, value)
+        if ruled:
+            table.style = document.styles["Table Grid"]
         if split_at is not None and value is blocks[_index_of_applications(blocks)][1]:
             second = copy.deepcopy(table._tbl)
             for tr in table._tbl.tr_lst[split_at:]:

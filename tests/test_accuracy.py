@@ -29,5 +29,7 @@ def test_the_generator_is_deterministic_and_awkward():
 
 def test_summary_counts_per_format():
     s = accuracy.summary([accuracy.Result("pdf/plain", "pdf/plain#0", 200),
-                          accuracy.Result("pdf/wps", "pdf/wps#0", 200, [("c", "1", "2")])])
-    assert s["pdf/*"] == {"documents": 2, "cells": 400, "cells_exact": 399, "reports_exact": 1, "with_findings": 0}
+                          accuracy.Result("pdf/wps", "pdf/wps#0", 200, [("c", "1", "2")]),
+                          accuracy.Result("pdf/wps", "pdf/wps#1", 200, flagged=7)])
+    assert s["pdf/*"] == {"documents": 3, "cells": 600, "cells_exact": 592, "cells_flagged": 7, "cells_wrong": 1,
+                          "reports_exact": 1, "with_findings": 0}

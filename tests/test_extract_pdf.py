@@ -319,7 +319,7 @@ def test_unruled_report_every_cell_from_text_positions():
     import corpus
 
     rep = corpus.report()
-    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), ruled=False))
+    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), rules="none"))
     three = next(b for b in blocks if isinstance(b, Table) and "申请人情况" in b.rows[0])
     assert three.rows[1][3] == "自然人" and three.rows[2][5:8] == ["科研机构", "社会公益组织", "法律服务机构"]
     assert three.rows[5][:2] == ["三、本年度办理结果", "（一）予以公开"]
@@ -331,7 +331,7 @@ def test_unruled_table_broken_over_pages_keeps_its_columns():
     import corpus
 
     rep = corpus.report()
-    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), ruled=False, wps=True, split_at=12))
+    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), rules="none", wps=True, split_at=12))
     parts = [b for b in blocks if isinstance(b, Table) and len(b.rows[-1]) == 10]
     assert len({b.where[0] for b in parts}) == 2  # section 三 on two pages, the same columns
     corpus.check(blocks, rep)
@@ -350,3 +350,15 @@ def test_unruled_columns_that_cannot_be_made_out_stay_text():
     blocks = pdf.parse(make_pdf.build([page]))
     assert all(isinstance(b, Paragraph) for b in blocks)
     assert blocks[2].text == "规章 100 7"
+
+
+@pytest.mark.parametrize("align,valign,rules", [("centre", "middle", "none"), ("right", "top", "none"),
+                                                ("right", "middle", "three")])
+def test_unruled_cid_font_numbers_centred_or_right_aligned_labels_centred(align, valign, rules):
+    # reportlab with STSong-Light (a CID-keyed font, not embedded), as report generators write them:
+    # numbers centred or right-aligned under left-aligned headers, merged labels centred vertically
+    import corpus
+    import typeset
+
+    rep = corpus.report()
+    corpus.check(pdf.parse(typeset.from_layout(corpus.layout(rep), "cid", rules=rules, align=align, valign=valign)), rep)

@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 
 from nianbao import normalise
+from nianbao.findings import Finding
 from nianbao.match import Cell, Matched
 from nianbao.pipeline import Report, validate_batch
 from nianbao.template import template
@@ -161,3 +162,15 @@ def test_findings_go_to_the_right_report_in_a_batch():
     validate_batch(reports, "r")
     assert [r.row["status"] for r in reports] == ["valid", "invalid"]
     assert [f.rule_id for f in reports[1].findings] == ["reviews_litigation.total"]
+
+
+def test_an_unread_cell_is_not_the_reports_blank():
+    s = consistent()
+    m_cells = report(s)
+    for row in m_cells.cells["reviews_litigation"]:
+        if (row["proceeding"], row["outcome"]) == ("review", "upheld"):
+            row.update(raw=None, value=None, number=None, unread=True)
+    m_cells.findings.append(Finding("extraction.unread_cell", "error", "t", ["reviews_litigation:review/upheld"]))
+    validate_batch([m_cells], "r")
+    assert m_cells.row["status"] == "invalid"  # quarantined: it cannot be checked
+    assert [f.rule_id for f in m_cells.findings] == ["extraction.unread_cell"]  # not cells.complete, no sum
