@@ -167,6 +167,8 @@ def _active_disclosure(rows, out: Matched, seen: set):
         seen.add(("items", lab.code))
         values = cells[idx + 1:]
         aligned = _aligned(cells, idx, positions or None)
+        if aligned is None and positions and len(positions) == len(metrics):
+            aligned = _under_headers(cells, idx, positions)
         fitted, dropped, _ = (aligned, [], 0) if aligned is not None else _fit(values, len(metrics))
         for metric, raw in zip(metrics, fitted):
             if metric is not None:
@@ -195,12 +197,27 @@ def _aligned(row: list[str], label_at: int, positions: list[int] | None) -> list
     """The row's values under the header's columns, where the row agrees with the header: its label
     left of the first column, and nothing printed outside the header's columns. Else None (the
     values are then fitted by position: dumps often shift sub-item rows by a cell)."""
-    if positions is None or label_at >= positions[0]:
-        return None
+    if positions is None or label_at >= positions[0] or positions[-1] >= len(row):
+        return None  # (a row narrower than the header: a table part without the header's columns)
     outside = [c for j, c in enumerate(row) if j > label_at and j not in positions]
     if any(c.strip() for c in outside):
         return None
-    return [row[p] if p < len(row) else "" for p in positions]
+    return [row[p] for p in positions]
+
+
+def _under_headers(row: list[str], label_at: int, positions: list[int]) -> list[str] | None:
+    """Section 二's values where each stands in or right of its header's column, at most one a
+    header (a table read without rules gives a header and the number centred or right-aligned
+    under it columns of their own). None when a value has no header left of it or shares one."""
+    out = [""] * len(positions)
+    for j, c in enumerate(row[label_at + 1:], label_at + 1):
+        if not c.strip():
+            continue
+        at = [i for i, p in enumerate(positions) if p <= j]
+        if not at or out[at[-1]]:
+            return None
+        out[at[-1]] = c
+    return out
 
 
 def _applications(rows, out: Matched, seen: set):

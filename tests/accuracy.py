@@ -70,14 +70,18 @@ def _print(n: int | float, rng: random.Random, decimals: int = 0) -> str:
     return text
 
 
-def random_report(rng: random.Random) -> corpus.Report:
-    """Random values, consistent with the template's sums, printed as `_print` does."""
+def random_report(rng: random.Random, ad_groups=corpus.AD_GROUPS) -> corpus.Report:
+    """Random values, consistent with the template's sums, printed as `_print` does; section 二
+    in the 2021 template's groups or `ad_groups` (corpus.AD_GROUPS_2019)."""
     t = template()
     rep = corpus.Report()
-    for _, items, metrics in corpus.AD_GROUPS:
+    for _, items, metrics in ad_groups:
         for item in items:
             for metric in metrics:
-                if metric == "amount_10k_yuan":
+                if metric == "items_change":  # 本年增/减: a change, printed with its sign
+                    n = rng.randint(-9, 9) if rng.random() < 0.6 else 0
+                    rep.active_disclosure[(item, metric)] = f"{n:+d}" if n and rng.random() < 0.5 else str(n)
+                elif metric in ("amount_10k_yuan", "procurement_amount"):
                     decimals = rng.choice([0, 1, 2, 4])
                     amount = 0 if rng.random() < 0.4 else round(rng.uniform(0, 3000), decimals)
                     rep.active_disclosure[(item, metric)] = _print(amount, rng, decimals)
@@ -162,6 +166,9 @@ def _typeset(kind: str, rules: str):
 
 
 VARIANTS.update({
+    "docx/2019": ("docx", lambda layout, rng: corpus.write_docx(layout)),
+    "pdf/2019-ruled": ("pdf", lambda layout, rng: make_pdf.from_layout(layout, wps=rng.random() < 0.5)),
+    "pdf/2019-unruled": ("pdf", _typeset("cid", "none")),
     "pdf/cid-ruled": ("pdf", _typeset("cid", "grid")),
     "pdf/cid-unruled": ("pdf", _typeset("cid", "none")),
     "pdf/cid-3line": ("pdf", _typeset("cid", "three")),
@@ -174,6 +181,8 @@ if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to 
     VARIANTS["wps/plain"] = ("wps", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
     # Word's layout engine's closest stand-in: the DOCX corpus printed to PDF by LibreOffice
     VARIANTS["pdf/lo-ruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout, ruled=True)))
+# variants printing section 二 in the 2019 template's blocks (with 2021's sections 三 and 四)
+SECTION_TWO_2019 = {"docx/2019", "pdf/2019-ruled", "pdf/2019-unruled"}
 # documents per variant, where fewer than --n keep `make accuracy` within minutes (LibreOffice: ~2 s each)
 FEWER = {"doc/plain": 10, "wps/plain": 10, "pdf/lo-ruled": 10, "pdf/lo-unruled": 10}
 
@@ -203,8 +212,9 @@ def document(variant: str, index: int, seed: int) -> Document:
     """Document `index` of `variant`: the same bytes for the same seed, run after run."""
     rng = random.Random(f"{seed}:{variant}:{index}")
     fmt, write = ALL_VARIANTS[variant]
-    rep = random_report(rng)
-    return Document(variant, index, fmt, write(corpus.layout(rep), rng), rep)
+    groups = corpus.AD_GROUPS_2019 if variant in SECTION_TWO_2019 else corpus.AD_GROUPS
+    rep = random_report(rng, groups)
+    return Document(variant, index, fmt, write(corpus.layout(rep, groups), rng), rep)
 
 
 # ---------------------------------------------------------------- checking

@@ -362,3 +362,18 @@ def test_unruled_cid_font_numbers_centred_or_right_aligned_labels_centred(align,
 
     rep = corpus.report()
     corpus.check(pdf.parse(typeset.from_layout(corpus.layout(rep), "cid", rules=rules, align=align, valign=valign)), rep)
+
+
+def test_unruled_2019_section_two_blocks_with_spanning_columns():
+    # 2019's section 二: blocks of two or three metrics, 本年增/减 signed, 采购总金额 over two columns
+    import accuracy
+    import corpus
+    import typeset
+
+    rep = accuracy.random_report(__import__("random").Random(3), corpus.AD_GROUPS_2019)
+    blocks = pdf.parse(typeset.from_layout(corpus.layout(rep, corpus.AD_GROUPS_2019), "cid", rules="none",
+                                           align="right"))
+    m = match(blocks)
+    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
+    assert {c.key: c.raw for c in m.applications} == rep.applications
+    assert m.template_version == "mixed" and m.findings == []
