@@ -170,6 +170,10 @@ VARIANTS.update({
     "pdf/2019-ruled": ("pdf", lambda layout, rng: make_pdf.from_layout(layout, wps=rng.random() < 0.5)),
     "pdf/2019-unruled": ("pdf", _typeset("cid", "none")),
     "pdf/cid-ruled": ("pdf", _typeset("cid", "grid")),
+    # a text layer that lies (every glyph mapped to a handful of characters), the text in /ActualText
+    "pdf/lie-actualtext": ("pdf", lambda layout, rng: make_pdf.from_layout(
+        layout, rules=rng.choice(["grid", "none"]), split_at=_app_split(rng) if rng.random() < 0.4 else None,
+        render=lambda pages: make_pdf.build(pages, lie="actualtext"))),
     "pdf/cid-unruled": ("pdf", _typeset("cid", "none")),
     "pdf/cid-3line": ("pdf", _typeset("cid", "three")),
 })
@@ -191,7 +195,15 @@ FEWER = {"doc/plain": 10, "wps/plain": 10, "pdf/lo-ruled": 10, "pdf/lo-unruled":
 # pdf/lo-unruled: LibreOffice prints python-docx's borderless tables with numbers wrapped inside
 # their narrow columns (13962 as 1396 over 2); without rules the tail cannot yet be told from the
 # next row's number.
-KNOWN_GAPS: dict = {"pdf/lo-unruled": ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout)))}
+# pdf/lie-garbage, pdf/lie-private: a text layer that lies with no /ActualText to fall back on is
+# unreadable ("the text layer lies") until the rendered page is read by OCR.
+KNOWN_GAPS: dict = {
+    "pdf/lo-unruled": ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout))),
+    "pdf/lie-garbage": ("pdf", lambda layout, rng: make_pdf.from_layout(
+        layout, render=lambda pages: make_pdf.build(pages, lie="garbage"))),
+    "pdf/lie-private": ("pdf", lambda layout, rng: make_pdf.from_layout(
+        layout, render=lambda pages: make_pdf.build(pages, lie="private"))),
+}
 ALL_VARIANTS = {**VARIANTS, **KNOWN_GAPS}
 
 

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 from functools import cache
 from pathlib import Path
 
+import pdfplumber
 import pytest
 
 from nianbao.document import Paragraph, Table, Unreadable
@@ -377,3 +379,23 @@ def test_unruled_2019_section_two_blocks_with_spanning_columns():
     assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
     assert {c.key: c.raw for c in m.applications} == rep.applications
     assert m.template_version == "mixed" and m.findings == []
+
+
+def test_a_text_layer_that_lies_is_read_from_its_actual_text():
+    # every glyph's ToUnicode entry points at one of five characters; the real text is in /ActualText
+    import corpus
+
+    rep = corpus.report()
+    data = make_pdf.from_layout(corpus.layout(rep), render=lambda pages: make_pdf.build(pages, lie="actualtext"))
+    with pdfplumber.open(io.BytesIO(data)) as lying:
+        assert set(lying.pages[0].extract_text().replace("\n", "").replace(" ", "")) <= set("口日目田且")
+    corpus.check(pdf.parse(data), rep)
+
+
+@pytest.mark.parametrize("lie", ["garbage", "private"])
+def test_a_text_layer_that_lies_without_actual_text_is_said_so(lie):
+    import corpus
+
+    data = make_pdf.from_layout(corpus.layout(corpus.report()), render=lambda pages: make_pdf.build(pages, lie=lie))
+    with pytest.raises(Unreadable, match="the text layer lies"):
+        pdf.parse(data)

@@ -62,11 +62,19 @@ def _parse(pdf) -> list[Block]:
         raise Unreadable("no text layer: scanned PDF?")
     if sum(c.startswith("(cid:") for c in chars) > len(chars) / 2:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
+    pages = pdf.pages
+    if _lies(chars):  # the real text may be kept in /ActualText
+        pages = _retold(pdf)
+        if _lies([c["text"] for page in pages for c in page.chars]):
+            raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
+                             f"distinct or private-use ones (a broken ToUnicode map) while the page renders: "
+                             f"only reading the rendered page could tell the text")
+        texts = [page.extract_text() or "" for page in pages]
     blocks: list[Block] = []
     previous: Table | None = None  # the last table, while nothing but page furniture follows it
     grid = None  # the columns of `previous` when it was read from text positions (no rules)
     chain: list[Table] = []  # the parts of the table `previous` ends, one a page
-    for n, (page, text) in enumerate(zip(pdf.pages, texts), 1):
+    for n, (page, text) in enumerate(zip(pages, texts), 1):
         squashed = re.sub(r"\s+", "", text)
         # a page that goes on with the table the page before ended with may name no table at all
         searched = previous is not None or any(w in squashed for w in template().table_words)
@@ -107,6 +115,70 @@ def _parse(pdf) -> list[Block]:
                 blocks.append(previous)
                 chain.append(previous)
     return blocks
+
+
+def _lies(chars: list[str]) -> bool:
+    """A text layer that decodes to garbage: mostly private-use code points, or a handful of
+    characters standing for every glyph (a report's text uses hundreds)."""
+    private = sum(len(c) == 1 and 0xE000 <= ord(c) <= 0xF8FF for c in chars)
+    return private > len(chars) / 4 or (len(chars) >= 100 and len(set(chars)) < 20)
+
+
+def _retold(pdf) -> list:
+    """The pages with each glyph's text taken from the /ActualText of the marked-content span it
+    is drawn in (pdfminer reads the span but not its text): a span's text is spread over its
+    glyphs one character each, or given whole to its first glyph when the counts differ."""
+    from pdfminer.converter import PDFPageAggregator
+    from pdfminer.pdfinterp import PDFPageInterpreter
+    from pdfminer.utils import decode_text
+
+    class Spans(PDFPageAggregator):  # the ActualText span of every glyph, in drawing order
+        def __init__(self, rsrcmgr):
+            super().__init__(rsrcmgr)
+            self.stack: list = []
+            self.glyphs: list = []
+            self.spans = 0
+
+        def begin_tag(self, tag, props=None):
+            text = props.get("ActualText") if isinstance(props, dict) else None
+            if isinstance(text, bytes):
+                text = decode_text(text)
+            self.spans += 1  # (a span is told from the next by its number)
+            self.stack.append((self.spans, text) if isinstance(text, str) else
+                              (self.stack[-1] if self.stack else None))
+
+        def end_tag(self):
+            if self.stack:
+                self.stack.pop()
+
+        def render_char(self, *args, **kwargs):
+            self.glyphs.append(self.stack[-1] if self.stack and self.stack[-1] else None)
+            return super().render_char(*args, **kwargs)
+
+    out = []
+    for page in pdf.pages:
+        device = Spans(pdf.rsrcmgr)
+        PDFPageInterpreter(pdf.rsrcmgr, device).process_page(page.page_obj)
+        if len(device.glyphs) != len(page.chars):
+            return list(pdf.pages)  # not the same glyphs: nothing is retold
+        chars, i = [], 0
+        while i < len(page.chars):
+            span = device.glyphs[i]
+            j = i + 1
+            while span is not None and j < len(page.chars) and device.glyphs[j] is span:
+                j += 1
+            run = page.chars[i:j]
+            if span is None:
+                chars += run
+            elif len(span[1]) == len(run):
+                chars += [dict(c, text=t) for c, t in zip(run, span[1])]
+            elif span[1]:
+                chars.append(dict(run[0], text=span[1], x1=run[-1]["x1"], width=run[-1]["x1"] - run[0]["x0"]))
+            i = j
+        retold = page.filter(lambda o: o.get("object_type") != "char")
+        retold._objects = {**retold.objects, "char": chars}
+        out.append(retold)
+    return out
 
 
 def _tables(page):
