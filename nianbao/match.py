@@ -263,12 +263,37 @@ def _applications(rows, out: Matched, seen: set):
     rows = t.versions["rows"]
     only_2019 = any(len(rows[code]) == 1 and "2019" in rows[code] for code in found)
     expected = [c for c, v in rows.items() if len(v) == 2 or (("2019" if only_2019 else "2021") in v)]
+    printed = _rows_in_text(out.paragraphs)
     for code in expected:
         if code not in found:
-            _warn(out, "extraction.missing_row", f"section 三 row {code} was not found",
-                  [f"applications:{code}/total"])
             for col in t.applicants:
                 out.applications.append(Cell((code, col), None, "not printed"))
+            if code in printed:  # printed as a line of text beside no table we could read: ours
+                _unread(out, f"section 三 row {code} is printed as text outside any table that could be read",
+                        [f"applications:{code}/{col}" for col in t.applicants], printed[code])
+            else:
+                _warn(out, "extraction.missing_row", f"section 三 row {code} was not found",
+                      [f"applications:{code}/total"])
+
+
+def _rows_in_text(paragraphs: list[str]) -> dict[str, str]:
+    """Section 三 rows printed as lines of text (a label, then only numbers and placeholders, two
+    at least): a table an extractor could not make out. Row code -> the line."""
+    t = template()
+    out: dict[str, str] = {}
+    for text in paragraphs:
+        parts = text.split()
+        n = len(parts)
+        while n > 0 and is_value_like(parts[n - 1]):
+            n -= 1
+        if len(parts) - n < 2:
+            continue
+        for k in range(n):
+            lab = find(t.app_rows, " ".join(parts[k:n]))
+            if lab is not None:
+                out.setdefault(lab.code, text)
+                break
+    return out
 
 
 def _approximate_row(row: list[str], where: str, out: Matched):

@@ -67,3 +67,15 @@ def test_a_row_narrower_than_the_header_is_not_aligned_to_it():
     rows[-1] = [rows[-1][1], "", "", "1", "2", "3", "4", "5", "6"]  # 9 cells, the first value blank
     m = match([Table(rows, ["t"] * len(rows))])
     assert [c.raw for c in m.applications if c.key[0] == "carried_forward"] == ["", "1", "2", "3", "4", "5", "6"]
+
+
+def test_a_row_printed_as_text_beside_the_table_is_our_failure():
+    # the extractor could not make the row out as table cells: its label and numbers are a text line
+    from nianbao.document import Paragraph
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    m = match([section_three(codes, skip={"rejected_duplicate"}), Paragraph("2.重复申请 26 0 — 0 27 0 53", "page 2"),
+               Paragraph("五、存在的主要问题及改进情况", "page 3"), Paragraph("重复申请 3 件", "page 3")])
+    (f,) = m.findings
+    assert (f.rule_id, f.severity, f.observed) == ("extraction.unread_cell", "error", "2.重复申请 26 0 — 0 27 0 53")
+    assert [(c.raw, c.unread) for c in m.applications if c.key[0] == "rejected_duplicate"] == [(None, True)] * 7

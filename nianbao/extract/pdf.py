@@ -11,9 +11,13 @@ Quirks handled:
   rules that starts (or ends) at the same height gets the missing rule drawn in.
 - A row split by the page break continues on the next page as a row of label text with empty
   value cells; it is joined back into the row it continues.
-- Some reports print their tables with no rules at all. On such pages (and where template words
-  are left outside the ruled tables) tables are read from where the text stands (_unruled); a
-  run whose columns cannot be made out stays paragraphs.
+- Some reports print their tables with no rules at all, or only a three-line table's. On such
+  pages (and where template words are left outside the ruled tables) tables are read from where
+  the text stands (_unruled): value columns from the numbers, however aligned; a run whose columns
+  cannot be made out stays paragraphs (the matcher then blames itself, not the report).
+- Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
+  private-use code points while the page renders fine. The text is then taken from the /ActualText
+  the producer may have kept; without it the document is unreadable with that reason.
 """
 from __future__ import annotations
 
