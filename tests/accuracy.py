@@ -309,13 +309,13 @@ def summary(results: list[Result]) -> dict[str, dict]:
 
 def table(results: list[Result]) -> str:
     s = summary(results)
-    head = (f"{'format/variant':<16} {'documents':>9} {'cells':>7} {'cells exact':>12} {'flagged':>8} {'wrong':>6} "
+    head = (f"{'format/variant':<18} {'documents':>9} {'cells':>7} {'cells exact':>12} {'flagged':>8} {'wrong':>6} "
             f"{'reports exact':>14} {'findings':>9}")
     lines = [head, "-" * len(head)]
     order = sorted(s, key=lambda k: (k.split("/")[0], k.endswith("*"), k))
     for key in order:
         v = s[key]
-        lines.append(f"{key:<16} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
+        lines.append(f"{key:<18} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
                      f"{v['cells_flagged']:>8} {v['cells_wrong']:>6} "
                      f"{100 * v['reports_exact'] / v['documents']:>13.1f}% {v['with_findings']:>9}")
     return "\n".join(lines)

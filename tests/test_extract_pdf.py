@@ -399,3 +399,17 @@ def test_a_text_layer_that_lies_without_actual_text_is_said_so(lie):
     data = make_pdf.from_layout(corpus.layout(corpus.report()), render=lambda pages: make_pdf.build(pages, lie=lie))
     with pytest.raises(Unreadable, match="the text layer lies"):
         pdf.parse(data)
+
+
+def test_unruled_number_wrapped_in_its_narrow_column_is_one_number():
+    # LibreOffice and Word wrap a number too wide for its column: 13962 prints as 1396 over 2
+    page = make_pdf.Page()
+    page.paragraph(60, 60, "二、主动公开政府信息情况")
+    for top, texts in ((80, [(62, "信息内容"), (200, "本年制发件数"), (260, "本年废止件数"), (320, "现行有效件数")]),
+                       (93, [(62, "规章"), (200, "1396"), (260, "7"), (320, "0")]),
+                       (102, [(200, "2")]),
+                       (115, [(62, "行政规范性文件"), (200, "12"), (260, "9"), (320, "1")])):
+        for x, text in texts:
+            page.text(x, top, text, 7)
+    (table,) = [b for b in pdf.parse(make_pdf.build([page])) if isinstance(b, Table)]
+    assert table.rows[1:] == [["规章", "13962", "7", "0"], ["行政规范性文件", "12", "9", "1"]]

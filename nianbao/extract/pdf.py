@@ -226,7 +226,9 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
             lines[-1].append(w)
         else:
             lines.append([w])
-    lines = [ln for ln in lines if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln))]
+    # page numbers stand apart; a lone number right under a line is a number's wrapped tail
+    lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln))
+             or (i and ln[0]["top"] - lines[i - 1][0]["top"] <= 1.5 * ln[0]["size"])]
     size = [max(w["size"] for w in ln) for ln in lines]
     inside = [len(ln) > 1 for ln in lines]
 
@@ -280,6 +282,7 @@ def _text_table(words: list[dict], carried=None):
         else:
             cells.append({"text": w["text"].strip(), "top": w["top"], "last": w["top"], "x0": w["x0"],
                           "x1": w["x1"], "value": value, "size": w["size"]})
+    cells = _join_wrapped_numbers(cells)
     labels, columns, heads = carried or ([], [], [])
     values = [c for c in cells if c["value"]]
     texts = [c for c in cells if not c["value"]]
@@ -338,6 +341,28 @@ def _text_table(words: list[dict], carried=None):
     # a part without numbers passes on its headers only: spanning headers make no column grid
     grid = (labels, columns, []) if numbered else ([], [], [(c["x0"], c["x1"]) for c in texts])
     return [rows[k] for k in sorted(rows)], grid
+
+
+def _join_wrapped_numbers(cells: list[dict]) -> list[dict]:
+    """Numbers too wide for their narrow columns wrap (13962 as 1396 over 2). A line of numbers
+    only, right below a line of numbers, each under one number of it, with no text starting on it
+    (a row starts with its label) holds their tails."""
+    lines: list[list[dict]] = []
+    for c in sorted(cells, key=lambda c: c["top"]):
+        if lines and c["top"] - lines[-1][0]["top"] <= 0.4 * c["size"]:
+            lines[-1].append(c)
+        else:
+            lines.append([c])
+    tails: set[int] = set()
+    for above, line in zip(lines, lines[1:]):
+        if not all(c["value"] for c in line) or line[0]["top"] - above[0]["top"] > 1.5 * line[0]["size"]:
+            continue
+        heads = [[h for h in above if h["value"] and min(h["x1"], c["x1"]) > max(h["x0"], c["x0"])] for c in line]
+        if all(len(h) == 1 for h in heads) and len({id(h[0]) for h in heads}) == len(line):
+            for c, (h,) in zip(line, heads):
+                h.update(text=h["text"] + c["text"], x0=min(h["x0"], c["x0"]), x1=max(h["x1"], c["x1"]))
+                tails.add(id(c))
+    return [c for c in cells if id(c) not in tails]
 
 
 def _value_columns(values: list[dict]) -> list[tuple[float, float]]:
