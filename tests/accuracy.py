@@ -188,7 +188,8 @@ if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to 
 # variants printing section 二 in the 2019 template's blocks (with 2021's sections 三 and 四)
 SECTION_TWO_2019 = {"docx/2019", "pdf/2019-ruled", "pdf/2019-unruled"}
 # documents per variant, where fewer than --n keep `make accuracy` within minutes (LibreOffice: ~2 s each)
-FEWER = {"doc/plain": 10, "wps/plain": 10, "pdf/lo-ruled": 10, "pdf/lo-unruled": 10}
+FEWER = {"pdf/lo-ruled": 10, "pdf/lo-unruled": 10,
+         **{v: 20 for v in VARIANTS if v.startswith(("pdf/cid-", "pdf/ttf-", "pdf/2019-", "pdf/lie-"))}}
 
 
 # Variants the extractors do not read cell-exact yet, run only when asked (--variant / --known-gaps).

@@ -296,8 +296,7 @@ def _text_table(words: list[dict], carried=None):
             if h0 + 1 < left and any(c["x0"] < h1 and h0 < c["x1"] for c in texts if c["x0"] < left):
                 continue
             if not any(x0 <= h0 + 1 <= x1 for x0, x1 in columns):
-                mark = (h0 - 1, h1)
-                columns = sorted(columns + [mark])
+                columns = sorted(columns + [(h0 - 1, h1)])
     elif not columns:  # no number on the page (a table broken right after its headers): headers place them
         for c in sorted(texts, key=lambda c: c["x0"]):
             if not any(x0 < c["x1"] and c["x0"] < x1 for x0, x1 in columns):
