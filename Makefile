@@ -11,7 +11,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
-.PHONY: demo test install suites docs office browser server worker deploy accuracy bench python
+.PHONY: demo test install suites docs office fonts browser server worker deploy accuracy bench python
 
 # A .venv made by another Python is rebuilt, never reused silently (decided before make looks at
 # the stamp inside it).
@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt | python
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) office
+install: $(STAMP) office fonts
 
 # LibreOffice reads .doc and .wps; installed where the machine allows (root with apt), else those
 # documents come out unreadable with that reason and their tests skip.
@@ -47,11 +47,19 @@ browser:
 	  && echo "installed Chromium"; } \
 	  || echo "Chromium is not installed: the browser test of the validation pages will skip"
 
+# A CJK TrueType font, for the PDFs the tests and `make accuracy` typeset (tests/fixtures/typeset.py)
+# and for LibreOffice to print DOCX to PDF; where it cannot be installed those variants are skipped.
+fonts:
+	@test -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && timeout 900 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends fonts-wqy-microhei >/dev/null' \
+	  && echo "installed fonts-wqy-microhei"; } \
+	  || echo "no CJK font installed: the TrueType PDF variants are skipped"
+
 # The samples hold an invalid and an unreadable report on purpose: exit code 1 is the expected outcome.
 demo: $(STAMP) office
 	$(BIN)/nianbao ingest data/samples --out data/warehouse || test $$? -eq 1
 
-test: $(STAMP) office browser
+test: $(STAMP) office fonts browser
 	$(BIN)/python -m pytest
 
 # Regenerate the Great Expectations suites in expectations/ from nianbao/template.toml.
@@ -76,7 +84,7 @@ deploy: $(STAMP)
 	$(BIN)/prefect --no-prompt deploy --all
 
 # Cell accuracy and report exactness per format over a generated corpus (exits 1 below 100%).
-accuracy: $(STAMP) office
+accuracy: $(STAMP) office fonts
 	$(BIN)/python tests/accuracy.py
 
 # Benchmarks print figures and assert nothing: extraction alone, the whole pipeline, then the checks

@@ -2,7 +2,10 @@
 
 It never sees the format. It reads rows of cell strings, finds the template's labels in them (as
 defined in template.toml) and takes the cells beside them. Whatever it had to guess (a stray cell
-dropped, a label matched approximately, a row missing) becomes an `extraction.*` finding.
+dropped, a label matched approximately, a row missing) becomes an `extraction.*` finding. A cell the
+report printed but that could not be read or placed is ours, not the report's: it is marked
+`unread` (no value, and `cells.complete` leaves it alone) and named by an `extraction.unread_cell`
+error with what was seen.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ class Cell:
     key: tuple[str, str]  # (row code, column code) in the dataset's terms
     raw: str | None  # the text as printed; None where the report printed no such cell
     where: str
+    unread: bool = False  # printed, but the extractor or the matcher could not read or place it
 
 
 @dataclass
@@ -53,16 +57,19 @@ def match(blocks: list[Block]) -> Matched:
     t = template()
     out = Matched(paragraphs=[b.text for b in blocks if isinstance(b, Paragraph)])
     rows = [(row, where) for b in blocks if isinstance(b, Table) for row, where in zip(b.rows, b.where)]
-    for b in blocks:
-        if isinstance(b, Table):
-            for kind, message, cells in b.notes:
-                _warn(out, f"extraction.{kind}", message, cells)
+    notes = [note for b in blocks if isinstance(b, Table) for note in b.notes]
+    for kind, message, cells, *observed in notes:
+        if kind != "unread_cell":
+            _warn(out, f"extraction.{kind}", message, cells, *observed)
     seen_codes: set[tuple[str, str]] = set()  # (section, code) for edition detection
     _active_disclosure(rows, out, seen_codes)
     _applications(rows, out, seen_codes)
     _reviews_litigation(rows, out)
     if not out.applications and not out.reviews_litigation:
         raise Unreadable("no template tables found (sections 三 and 四 are missing)")
+    for kind, message, cells, *observed in notes:  # cells the extractor saw but could not read
+        if kind == "unread_cell":
+            _unread(out, message, cells, *observed)
     out.narratives = _narratives(blocks)
     editions = set()
     for section, code in seen_codes:
@@ -75,6 +82,15 @@ def match(blocks: list[Block]) -> Matched:
 
 def _warn(out: Matched, rule: str, message: str, cells: list[str], observed: str | None = None):
     out.findings.append(Finding(rule, "warning", message, cells, None, observed))
+
+
+def _unread(out: Matched, message: str, names: list[str], observed: str | None = None):
+    """Cells (named dataset:row/column) printed but not read: no value, and the blame is ours."""
+    for dataset in ("applications", "reviews_litigation", "active_disclosure"):
+        for cell in getattr(out, dataset):
+            if f"{dataset}:{cell.key[0]}/{cell.key[1]}" in names:
+                cell.raw, cell.unread = None, True
+    out.findings.append(Finding("extraction.unread_cell", "error", message, names, None, observed))
 
 
 def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:
@@ -105,10 +121,10 @@ def _place(out: Matched, dataset: str, name: str, row_code: str, columns: list[s
               f"{name} ({where}) printed {len(values)} cells for {len(columns)} columns; "
               f"kept the right-most {len(columns)}, dropped {dropped}",
               [f"{dataset}:{row_code}/{columns[0]}"], observed=" | ".join(values))
-    if missing:
-        _warn(out, "extraction.missing_cell",
-              f"{name} ({where}) printed {len(columns) - missing} cells for {len(columns)} columns",
-              [f"{dataset}:{row_code}/{c}" for c in columns[len(columns) - missing:]])
+    if missing:  # which column each printed cell stands in is not known: none is guessed
+        _unread(out, f"{name} ({where}): {len(columns) - missing} cells for {len(columns)} columns could not "
+                f"be placed in their columns", [f"{dataset}:{row_code}/{c}" for c in columns],
+                " | ".join(v.strip() for v in values if v.strip()))
 
 
 def _active_disclosure(rows, out: Matched, seen: set):
@@ -151,6 +167,8 @@ def _active_disclosure(rows, out: Matched, seen: set):
         seen.add(("items", lab.code))
         values = cells[idx + 1:]
         aligned = _aligned(cells, idx, positions or None)
+        if aligned is None and positions and len(positions) == len(metrics):
+            aligned = _under_headers(cells, idx, positions)
         fitted, dropped, _ = (aligned, [], 0) if aligned is not None else _fit(values, len(metrics))
         for metric, raw in zip(metrics, fitted):
             if metric is not None:
@@ -179,12 +197,27 @@ def _aligned(row: list[str], label_at: int, positions: list[int] | None) -> list
     """The row's values under the header's columns, where the row agrees with the header: its label
     left of the first column, and nothing printed outside the header's columns. Else None (the
     values are then fitted by position: dumps often shift sub-item rows by a cell)."""
-    if positions is None or label_at >= positions[0]:
-        return None
+    if positions is None or label_at >= positions[0] or positions[-1] >= len(row):
+        return None  # (a row narrower than the header: a table part without the header's columns)
     outside = [c for j, c in enumerate(row) if j > label_at and j not in positions]
     if any(c.strip() for c in outside):
         return None
-    return [row[p] if p < len(row) else "" for p in positions]
+    return [row[p] for p in positions]
+
+
+def _under_headers(row: list[str], label_at: int, positions: list[int]) -> list[str] | None:
+    """Section 二's values where each stands in or right of its header's column, at most one a
+    header (a table read without rules gives a header and the number centred or right-aligned
+    under it columns of their own). None when a value has no header left of it or shares one."""
+    out = [""] * len(positions)
+    for j, c in enumerate(row[label_at + 1:], label_at + 1):
+        if not c.strip():
+            continue
+        at = [i for i, p in enumerate(positions) if p <= j]
+        if not at or out[at[-1]]:
+            return None
+        out[at[-1]] = c
+    return out
 
 
 def _applications(rows, out: Matched, seen: set):
@@ -208,6 +241,8 @@ def _applications(rows, out: Matched, seen: set):
             if hit is None:
                 continue
         i, lab = hit
+        if lab.code == "other" and not any(c.strip() for c in row[i + 1:]):
+            continue  # 2021's group label （六）其他处理 on a line of its own (centred over its rows)
         if lab.code in found:
             _warn(out, "extraction.duplicate_row",
                   f"section 三 row {lab.code} printed twice ({found[lab.code]}, {where}); kept the first",
@@ -228,12 +263,37 @@ def _applications(rows, out: Matched, seen: set):
     rows = t.versions["rows"]
     only_2019 = any(len(rows[code]) == 1 and "2019" in rows[code] for code in found)
     expected = [c for c, v in rows.items() if len(v) == 2 or (("2019" if only_2019 else "2021") in v)]
+    printed = _rows_in_text(out.paragraphs)
     for code in expected:
         if code not in found:
-            _warn(out, "extraction.missing_row", f"section 三 row {code} was not found",
-                  [f"applications:{code}/total"])
             for col in t.applicants:
                 out.applications.append(Cell((code, col), None, "not printed"))
+            if code in printed:  # printed as a line of text beside no table we could read: ours
+                _unread(out, f"section 三 row {code} is printed as text outside any table that could be read",
+                        [f"applications:{code}/{col}" for col in t.applicants], printed[code])
+            else:
+                _warn(out, "extraction.missing_row", f"section 三 row {code} was not found",
+                      [f"applications:{code}/total"])
+
+
+def _rows_in_text(paragraphs: list[str]) -> dict[str, str]:
+    """Section 三 rows printed as lines of text (a label, then only numbers and placeholders, two
+    at least): a table an extractor could not make out. Row code -> the line."""
+    t = template()
+    out: dict[str, str] = {}
+    for text in paragraphs:
+        parts = text.split()
+        n = len(parts)
+        while n > 0 and is_value_like(parts[n - 1]):
+            n -= 1
+        if len(parts) - n < 2:
+            continue
+        for k in range(n):
+            lab = find(t.app_rows, " ".join(parts[k:n]))
+            if lab is not None:
+                out.setdefault(lab.code, text)
+                break
+    return out
 
 
 def _approximate_row(row: list[str], where: str, out: Matched):
@@ -274,10 +334,13 @@ def _reviews_litigation(rows, out: Matched):
             values, dropped, missing = _fit(row, width)
         for key, raw in zip(columns, values):
             out.reviews_litigation.append(Cell(key, raw.strip() if raw is not None else None, where))
-        if dropped or missing:
-            _warn(out, "extraction.stray_cell" if dropped else "extraction.missing_cell",
-                  f"section 四 ({where}) printed {len(row)} cells for {width}; dropped {dropped}, missing {missing}",
-                  ["reviews_litigation:review/upheld"], observed=" | ".join(row))
+        if dropped:
+            _warn(out, "extraction.stray_cell", f"section 四 ({where}) printed {len(row)} cells for {width}; "
+                  f"dropped {dropped}", ["reviews_litigation:review/upheld"], observed=" | ".join(row))
+        if missing:  # which column each printed cell stands in is not known: none is guessed
+            _unread(out, f"section 四 ({where}): {width - missing} cells for {width} columns could not be "
+                    f"placed in their columns", [f"reviews_litigation:{p}/{o}" for p, o in columns],
+                    " | ".join(c.strip() for c in row if c.strip()))
         return
 
 

@@ -28,7 +28,8 @@ def _amount(n: Decimal | None) -> Decimal | None:
 
 
 def cell_rows(report_id: str, year: int | None, matched: Matched) -> dict[str, list[dict]]:
-    """Rows of the four cell datasets; `number` is the parsed value the rules check (not published)."""
+    """Rows of the four cell datasets; `number` is the parsed value the rules check and `unread`
+    marks a cell the extractor could not read (neither is published)."""
     out: dict[str, list[dict]] = {}
     for dataset, convert in (("active_disclosure", _amount), ("applications", _count),
                              ("reviews_litigation", _count)):
@@ -38,7 +39,8 @@ def cell_rows(report_id: str, year: int | None, matched: Matched) -> dict[str, l
             n = number(cell.raw)
             rows.append({"report_id": report_id, "year": year, a: cell.key[0], b: cell.key[1],
                          "value": convert(n), "raw": cell.raw,
-                         "number": float(n) if n is not None else None, "where": cell.where})
+                         "number": float(n) if n is not None else None, "where": cell.where,
+                         "unread": cell.unread})
         out[dataset] = rows
     out["narratives"] = [{"report_id": report_id, "year": year, "section": s, "text": t}
                          for s, t in matched.narratives.items()]

@@ -24,7 +24,7 @@ from nianbao.schema import CELL_DATASETS, schema
 from nianbao.sources import Source, read
 
 # Columns the rules need beside the published ones (dropped on publish).
-_WORKING = [("number", pa.float64()), ("where", pa.string())]
+_WORKING = [("number", pa.float64()), ("where", pa.string()), ("unread", pa.bool_())]
 
 
 @dataclass

@@ -50,7 +50,9 @@ def check_frame(rule: dict, cells: dict[str, pl.DataFrame], reports: pl.DataFram
     if kind == "sum":
         return _sum_frame(rule, cells[rule["dataset"]])
     if kind == "complete":
-        frames = [_cell_frame(d, cells[d]).select(["report_id", "cell", "number", "raw"]) for d in rule["datasets"]]
+        # a cell the extractor could not read is not the report's blank: extraction.unread_cell names it
+        frames = [_cell_frame(d, cells[d]).filter(~pl.col("unread").fill_null(False))
+                  .select(["report_id", "cell", "number", "raw"]) for d in rule["datasets"]]
         f = pl.concat(frames)
         return f.with_columns(
             cells=pl.concat_list(pl.col("cell")),

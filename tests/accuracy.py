@@ -29,6 +29,7 @@ for _p in (HERE, HERE / "fixtures"):
 
 import corpus  # noqa: E402
 import make_pdf  # noqa: E402
+import typeset  # noqa: E402
 
 from nianbao.extract import extract, office  # noqa: E402
 from nianbao.match import match  # noqa: E402
@@ -69,14 +70,18 @@ def _print(n: int | float, rng: random.Random, decimals: int = 0) -> str:
     return text
 
 
-def random_report(rng: random.Random) -> corpus.Report:
-    """Random values, consistent with the template's sums, printed as `_print` does."""
+def random_report(rng: random.Random, ad_groups=corpus.AD_GROUPS) -> corpus.Report:
+    """Random values, consistent with the template's sums, printed as `_print` does; section 二
+    in the 2021 template's groups or `ad_groups` (corpus.AD_GROUPS_2019)."""
     t = template()
     rep = corpus.Report()
-    for _, items, metrics in corpus.AD_GROUPS:
+    for _, items, metrics in ad_groups:
         for item in items:
             for metric in metrics:
-                if metric == "amount_10k_yuan":
+                if metric == "items_change":  # 本年增/减: a change, printed with its sign
+                    n = rng.randint(-9, 9) if rng.random() < 0.6 else 0
+                    rep.active_disclosure[(item, metric)] = f"{n:+d}" if n and rng.random() < 0.5 else str(n)
+                elif metric in ("amount_10k_yuan", "procurement_amount"):
                     decimals = rng.choice([0, 1, 2, 4])
                     amount = 0 if rng.random() < 0.4 else round(rng.uniform(0, 3000), decimals)
                     rep.active_disclosure[(item, metric)] = _print(amount, rng, decimals)
@@ -145,18 +150,61 @@ VARIANTS = {
     "pdf/split": ("pdf", lambda layout, rng: make_pdf.from_layout(
         layout, split_at=_app_split(rng), wps=rng.random() < 0.5)),
     "pdf/unruled": ("pdf", lambda layout, rng: make_pdf.from_layout(
-        layout, ruled=False, wps=rng.random() < 0.5, split_at=_app_split(rng) if rng.random() < 0.5 else None)),
+        layout, rules="none", wps=rng.random() < 0.5, split_at=_app_split(rng) if rng.random() < 0.5 else None)),
     "txt/grid-trailing": ("txt", lambda layout, rng: corpus.write_txt(layout, "grid", trailing_tabs=1).encode()),
 }
+
+
+def _typeset(kind: str, rules: str):
+    """reportlab with a real CJK font; numbers left, centred or right-aligned, labels at the top or
+    centred in their (merged) rows, tables broken over pages or not."""
+    def write(layout, rng):
+        return typeset.from_layout(layout, kind, rules=rules, align=rng.choice(["left", "centre", "right"]),
+                                   valign=rng.choice(["top", "middle"]), wps=rng.random() < 0.3,
+                                   split_at=_app_split(rng) if rng.random() < 0.4 else None)
+    return write
+
+
+VARIANTS.update({
+    "docx/2019": ("docx", lambda layout, rng: corpus.write_docx(layout)),
+    "pdf/2019-ruled": ("pdf", lambda layout, rng: make_pdf.from_layout(layout, wps=rng.random() < 0.5)),
+    "pdf/2019-unruled": ("pdf", _typeset("cid", "none")),
+    "pdf/cid-ruled": ("pdf", _typeset("cid", "grid")),
+    # a text layer that lies (every glyph mapped to a handful of characters), the text in /ActualText
+    "pdf/lie-actualtext": ("pdf", lambda layout, rng: make_pdf.from_layout(
+        layout, rules=rng.choice(["grid", "none"]), split_at=_app_split(rng) if rng.random() < 0.4 else None,
+        render=lambda pages: make_pdf.build(pages, lie="actualtext"))),
+    "pdf/cid-unruled": ("pdf", _typeset("cid", "none")),
+    "pdf/cid-3line": ("pdf", _typeset("cid", "three")),
+})
+if typeset.has_ttf():  # Debian's fonts-wqy-microhei (make fonts)
+    VARIANTS.update({"pdf/ttf-unruled": ("pdf", _typeset("ttf", "none")),
+                     "pdf/ttf-3line": ("pdf", _typeset("ttf", "three"))})
 if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to write and to read
     VARIANTS["doc/plain"] = ("doc", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
     VARIANTS["wps/plain"] = ("wps", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
+    # Word's layout engine's closest stand-in: the DOCX corpus printed to PDF by LibreOffice
+    VARIANTS["pdf/lo-ruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout, ruled=True)))
+# variants printing section 二 in the 2019 template's blocks (with 2021's sections 三 and 四)
+SECTION_TWO_2019 = {"docx/2019", "pdf/2019-ruled", "pdf/2019-unruled"}
+# documents per variant, where fewer than --n keep `make accuracy` within minutes (LibreOffice: ~2 s each)
+FEWER = {"pdf/lo-ruled": 10, "pdf/lo-unruled": 10,
+         **{v: 20 for v in VARIANTS if v.startswith(("pdf/cid-", "pdf/ttf-", "pdf/2019-", "pdf/lie-"))}}
 
 
 # Variants the extractors do not read cell-exact yet, run only when asked (--variant / --known-gaps).
-# None at present: txt/grid-trailing (rows ending in a further tab, as seeds 001 and 003 print) was
-# one until the matcher aligned values to the header's columns.
-KNOWN_GAPS: dict = {}
+# pdf/lo-unruled: LibreOffice prints python-docx's borderless tables with numbers wrapped inside
+# their narrow columns (13962 as 1396 over 2); without rules the tail cannot yet be told from the
+# next row's number.
+# pdf/lie-garbage, pdf/lie-private: a text layer that lies with no /ActualText to fall back on is
+# unreadable ("the text layer lies") until the rendered page is read by OCR.
+KNOWN_GAPS: dict = {
+    "pdf/lo-unruled": ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout))),
+    "pdf/lie-garbage": ("pdf", lambda layout, rng: make_pdf.from_layout(
+        layout, render=lambda pages: make_pdf.build(pages, lie="garbage"))),
+    "pdf/lie-private": ("pdf", lambda layout, rng: make_pdf.from_layout(
+        layout, render=lambda pages: make_pdf.build(pages, lie="private"))),
+}
 ALL_VARIANTS = {**VARIANTS, **KNOWN_GAPS}
 
 
@@ -177,8 +225,9 @@ def document(variant: str, index: int, seed: int) -> Document:
     """Document `index` of `variant`: the same bytes for the same seed, run after run."""
     rng = random.Random(f"{seed}:{variant}:{index}")
     fmt, write = ALL_VARIANTS[variant]
-    rep = random_report(rng)
-    return Document(variant, index, fmt, write(corpus.layout(rep), rng), rep)
+    groups = corpus.AD_GROUPS_2019 if variant in SECTION_TWO_2019 else corpus.AD_GROUPS
+    rep = random_report(rng, groups)
+    return Document(variant, index, fmt, write(corpus.layout(rep, groups), rng), rep)
 
 
 # ---------------------------------------------------------------- checking
@@ -190,6 +239,7 @@ class Result:
     cells: int
     mismatches: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)  # cell, expected, got
     findings: int = 0  # extraction.* findings
+    flagged: int = 0  # cells named by extraction.unread_cell (not read, and said so): not wrong
 
 
 def check(doc: Document) -> Result:
@@ -202,8 +252,10 @@ def check(doc: Document) -> Result:
         result.mismatches += [(_cell_name(k), v, None) for k, v in expected.items()]
         return result
     got = {(ds, c.key): c.raw for ds in DATASETS for c in getattr(m, ds)}
+    flagged = {(ds, c.key) for ds in DATASETS for c in getattr(m, ds) if c.unread}
+    result.flagged = len(flagged & expected.keys())
     for k, v in expected.items():
-        if got.get(k, "<absent>") != v:
+        if got.get(k, "<absent>") != v and k not in flagged:
             result.mismatches.append((_cell_name(k), v, got.get(k, "<absent>")))
     for k in got.keys() - expected.keys():
         result.mismatches.append((_cell_name(k), "<absent>", got[k]))
@@ -224,7 +276,7 @@ def _job(args) -> tuple[Result, bytes | None, str]:
 
 
 def run(n: int, seed: int = 0, jobs: int = 1, variants=None, dump: Path | None = None) -> list[Result]:
-    work = [(v, i, seed, dump is not None) for v in (variants or VARIANTS) for i in range(n)]
+    work = [(v, i, seed, dump is not None) for v in (variants or VARIANTS) for i in range(min(n, FEWER.get(v, n)))]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as pool:
             done = list(pool.map(_job, work, chunksize=4))
@@ -243,25 +295,29 @@ def summary(results: list[Result]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for r in results:
         for key in (r.variant, r.variant.split("/")[0] + "/*"):
-            s = out.setdefault(key, {"documents": 0, "cells": 0, "cells_exact": 0, "reports_exact": 0,
-                                     "with_findings": 0})
-            wrong = len([m for m in r.mismatches if m[0] != "(document)"])
+            s = out.setdefault(key, {"documents": 0, "cells": 0, "cells_exact": 0, "cells_flagged": 0,
+                                     "cells_wrong": 0, "reports_exact": 0, "with_findings": 0})
+            wrong = min(len([m for m in r.mismatches if m[0] != "(document)"]), r.cells)
             s["documents"] += 1
             s["cells"] += r.cells
-            s["cells_exact"] += r.cells - min(wrong, r.cells)
-            s["reports_exact"] += not r.mismatches
+            s["cells_exact"] += r.cells - wrong - r.flagged
+            s["cells_flagged"] += r.flagged
+            s["cells_wrong"] += wrong
+            s["reports_exact"] += not r.mismatches and not r.flagged
             s["with_findings"] += r.findings > 0
     return out
 
 
 def table(results: list[Result]) -> str:
     s = summary(results)
-    head = f"{'format/variant':<14} {'documents':>9} {'cells':>7} {'cells exact':>12} {'reports exact':>14} {'findings':>9}"
+    head = (f"{'format/variant':<18} {'documents':>9} {'cells':>7} {'cells exact':>12} {'flagged':>8} {'wrong':>6} "
+            f"{'reports exact':>14} {'findings':>9}")
     lines = [head, "-" * len(head)]
     order = sorted(s, key=lambda k: (k.split("/")[0], k.endswith("*"), k))
     for key in order:
         v = s[key]
-        lines.append(f"{key:<14} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
+        lines.append(f"{key:<18} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
+                     f"{v['cells_flagged']:>8} {v['cells_wrong']:>6} "
                      f"{100 * v['reports_exact'] / v['documents']:>13.1f}% {v['with_findings']:>9}")
     return "\n".join(lines)
 
@@ -284,6 +340,9 @@ def main(argv=None) -> int:
           f"({args.jobs} jobs)\n")
     print(table(results))
     wrong = [(r.name, *m) for r in results for m in r.mismatches]
+    if any(r.flagged for r in results):
+        print(f"\n{sum(r.flagged for r in results)} cells flagged as unread (extraction.unread_cell)")
+        return 1
     if wrong:
         print(f"\n{len(wrong)} mismatches in {sum(bool(r.mismatches) for r in results)} documents; the first:")
         for name, cell, expected, got in wrong[:args.show]:

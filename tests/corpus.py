@@ -53,6 +53,15 @@ AD_GROUPS = [
     ("第二十条第（六）项", ["penalty", "coercion"], ["decisions"]),
     ("第二十条第（八）项", ["fees"], ["amount_10k_yuan"]),
 ]
+# Section 二 of the 2019 template (what the 2019 and 2020 reports print; mixed with the 2021
+# template's sections 三 and 四 by many later ones).
+AD_GROUPS_2019 = [
+    ("第二十条第（一）项", ["regulations", "normative_documents"], ["newly_made", "newly_published", "published_total"]),
+    ("第二十条第（五）项", ["licensing", "other_services"], ["items_prev_year", "items_change", "decisions"]),
+    ("第二十条第（六）项", ["penalty", "coercion"], ["items_prev_year", "items_change", "decisions"]),
+    ("第二十条第（八）项", ["fees"], ["items_prev_year", "items_change"]),
+    ("第二十条第（九）项", ["procurement"], ["procurement_items", "procurement_amount"]),
+]
 # Section 三: the group a row prints under (2021), by code prefix.
 APP_GROUPS = {"withheld": "（三）不予公开", "unavailable": "（四）无法提供", "rejected": "（五）不予处理",
               "other": "（六）其他处理"}
@@ -116,17 +125,17 @@ def _label(section: str, key: str, code: str) -> str:
     return next(d["labels"][0] for d in _data()[section][key] if d["code"] == code)
 
 
-def table_active(rep: Report) -> list[Placed]:
+def table_active(rep: Report, groups=AD_GROUPS) -> list[Placed]:
     rows = []
-    for heading, items, metrics in AD_GROUPS:
-        span = 3 // len(metrics)
+    for heading, items, metrics in groups:
+        spans = {1: [3], 2: [1, 2], 3: [1, 1, 1]}[len(metrics)]
         rows.append([C(heading, colspan=4)])
         names = [_label("active_disclosure", "metrics", m) for m in metrics]
-        names = [m + "（单位：万元）" if m == "本年收费金额" else m for m in names]
-        rows.append([C("信息内容")] + [C(m, colspan=span) for m in names])
+        names = [m + "（单位：万元）" if m in ("本年收费金额", "采购总金额") else m for m in names]
+        rows.append([C("信息内容")] + [C(m, colspan=span) for m, span in zip(names, spans)])
         for item in items:
             rows.append([C(_label("active_disclosure", "items", item))]
-                        + [C(rep.active_disclosure[(item, m)], colspan=span) for m in metrics])
+                        + [C(rep.active_disclosure[(item, m)], colspan=span) for m, span in zip(metrics, spans)])
     return _place(rows)
 
 
@@ -176,12 +185,12 @@ def table_reviews(rep: Report) -> list[Placed]:
     return _place(rows)
 
 
-def layout(rep: Report) -> list[tuple[str, object]]:
+def layout(rep: Report, ad_groups=AD_GROUPS) -> list[tuple[str, object]]:
     sec = _data()["sections"]
     head = lambda code: ("p", f"{sec[code][0]}、{sec[code][1]}")  # noqa: E731
     out: list[tuple[str, object]] = [("p", "某某市某某局2021年政府信息公开工作年度报告"), head("overview")]
     out += [("p", t) for t in rep.narratives["overview"]]
-    out += [head("active_disclosure"), ("table", table_active(rep))]
+    out += [head("active_disclosure"), ("table", table_active(rep, ad_groups))]
     out += [head("applications"), ("table", table_applications(rep))]
     out += [head("reviews_litigation"), ("table", table_reviews(rep))]
     out += [head("problems")] + [("p", t) for t in rep.narratives["problems"]]
@@ -248,10 +257,11 @@ def _docx_table(container, cells: list[Placed]):
     return table
 
 
-def write_docx(blocks, split_at: int | None = None, nested: bool = False) -> bytes:
+def write_docx(blocks, split_at: int | None = None, nested: bool = False, ruled: bool = False) -> bytes:
     """The layout as a Word file. split_at: the applications table is cut before that row (as a
     page break leaves it: the second part starts with vMerge continuations). nested: everything
-    sits in the one cell of a layout table."""
+    sits in the one cell of a layout table. ruled: tables in Word's "Table Grid" style (else
+    python-docx's default, which prints no rules)."""
     document = docx.Document()
     container = document.add_table(rows=1, cols=1).cell(0, 0) if nested else document
     for kind, value in blocks:
@@ -259,6 +269,8 @@ def write_docx(blocks, split_at: int | None = None, nested: bool = False) -> byt
             container.add_paragraph(value)
             continue
         table = _docx_table(container, value)
+        if ruled:
+            table.style = document.styles["Table Grid"]
         if split_at is not None and value is blocks[_index_of_applications(blocks)][1]:
             second = copy.deepcopy(table._tbl)
             for tr in table._tbl.tr_lst[split_at:]:

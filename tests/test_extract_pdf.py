@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 from functools import cache
 from pathlib import Path
 
+import pdfplumber
 import pytest
 
 from conftest import REAL, missing
@@ -319,7 +321,7 @@ def test_unruled_report_every_cell_from_text_positions():
     import corpus
 
     rep = corpus.report()
-    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), ruled=False))
+    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), rules="none"))
     three = next(b for b in blocks if isinstance(b, Table) and "申请人情况" in b.rows[0])
     assert three.rows[1][3] == "自然人" and three.rows[2][5:8] == ["科研机构", "社会公益组织", "法律服务机构"]
     assert three.rows[5][:2] == ["三、本年度办理结果", "（一）予以公开"]
@@ -331,7 +333,7 @@ def test_unruled_table_broken_over_pages_keeps_its_columns():
     import corpus
 
     rep = corpus.report()
-    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), ruled=False, wps=True, split_at=12))
+    blocks = pdf.parse(make_pdf.from_layout(corpus.layout(rep), rules="none", wps=True, split_at=12))
     parts = [b for b in blocks if isinstance(b, Table) and len(b.rows[-1]) == 10]
     assert len({b.where[0] for b in parts}) == 2  # section 三 on two pages, the same columns
     corpus.check(blocks, rep)
@@ -350,3 +352,64 @@ def test_unruled_columns_that_cannot_be_made_out_stay_text():
     blocks = pdf.parse(make_pdf.build([page]))
     assert all(isinstance(b, Paragraph) for b in blocks)
     assert blocks[2].text == "规章 100 7"
+
+
+@pytest.mark.parametrize("align,valign,rules", [("centre", "middle", "none"), ("right", "top", "none"),
+                                                ("right", "middle", "three")])
+def test_unruled_cid_font_numbers_centred_or_right_aligned_labels_centred(align, valign, rules):
+    # reportlab with STSong-Light (a CID-keyed font, not embedded), as report generators write them:
+    # numbers centred or right-aligned under left-aligned headers, merged labels centred vertically
+    import corpus
+    import typeset
+
+    rep = corpus.report()
+    corpus.check(pdf.parse(typeset.from_layout(corpus.layout(rep), "cid", rules=rules, align=align, valign=valign)), rep)
+
+
+def test_unruled_2019_section_two_blocks_with_spanning_columns():
+    # 2019's section 二: blocks of two or three metrics, 本年增/减 signed, 采购总金额 over two columns
+    import accuracy
+    import corpus
+    import typeset
+
+    rep = accuracy.random_report(__import__("random").Random(3), corpus.AD_GROUPS_2019)
+    blocks = pdf.parse(typeset.from_layout(corpus.layout(rep, corpus.AD_GROUPS_2019), "cid", rules="none",
+                                           align="right"))
+    m = match(blocks)
+    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
+    assert {c.key: c.raw for c in m.applications} == rep.applications
+    assert m.template_version == "mixed" and m.findings == []
+
+
+def test_a_text_layer_that_lies_is_read_from_its_actual_text():
+    # every glyph's ToUnicode entry points at one of five characters; the real text is in /ActualText
+    import corpus
+
+    rep = corpus.report()
+    data = make_pdf.from_layout(corpus.layout(rep), render=lambda pages: make_pdf.build(pages, lie="actualtext"))
+    with pdfplumber.open(io.BytesIO(data)) as lying:
+        assert set(lying.pages[0].extract_text().replace("\n", "").replace(" ", "")) <= set("口日目田且")
+    corpus.check(pdf.parse(data), rep)
+
+
+@pytest.mark.parametrize("lie", ["garbage", "private"])
+def test_a_text_layer_that_lies_without_actual_text_is_said_so(lie):
+    import corpus
+
+    data = make_pdf.from_layout(corpus.layout(corpus.report()), render=lambda pages: make_pdf.build(pages, lie=lie))
+    with pytest.raises(Unreadable, match="the text layer lies"):
+        pdf.parse(data)
+
+
+def test_unruled_number_wrapped_in_its_narrow_column_is_one_number():
+    # LibreOffice and Word wrap a number too wide for its column: 13962 prints as 1396 over 2
+    page = make_pdf.Page()
+    page.paragraph(60, 60, "二、主动公开政府信息情况")
+    for top, texts in ((80, [(62, "信息内容"), (200, "本年制发件数"), (260, "本年废止件数"), (320, "现行有效件数")]),
+                       (93, [(62, "规章"), (200, "1396"), (260, "7"), (320, "0")]),
+                       (102, [(200, "2")]),
+                       (115, [(62, "行政规范性文件"), (200, "12"), (260, "9"), (320, "1")])):
+        for x, text in texts:
+            page.text(x, top, text, 7)
+    (table,) = [b for b in pdf.parse(make_pdf.build([page])) if isinstance(b, Table)]
+    assert table.rows[1:] == [["规章", "13962", "7", "0"], ["行政规范性文件", "12", "9", "1"]]

@@ -32,3 +32,50 @@ def test_a_misprinted_label_is_read_approximately_and_said():
     m = match([section_three(codes, label=lambda r: misprint.get(r.code, r.number + r.texts[0]))])
     assert [(f.rule_id, f.observed) for f in m.findings] == [("extraction.label_approximate", "2.没有现成信息需另行制作")]
     assert [c.raw for c in m.applications if c.key[0] == "unavailable_needs_creation"] == ["0"] * 7
+
+
+def test_a_row_whose_cells_cannot_be_placed_is_our_failure_not_the_reports():
+    # six numbers under seven columns: which one is missing cannot be told, so none is guessed
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    table = section_three(codes)
+    row = next(r for r in table.rows if r[0].endswith("予以公开"))
+    row[1:] = ["1", "2", "3", "4", "5", "15"]
+    m = match([table])
+    (f,) = m.findings
+    assert (f.rule_id, f.severity, f.observed) == ("extraction.unread_cell", "error", "1 | 2 | 3 | 4 | 5 | 15")
+    assert f.cells == [f"applications:disclosed/{a}" for a in T.applicants]
+    cells = [c for c in m.applications if c.key[0] == "disclosed"]
+    assert [(c.raw, c.unread) for c in cells] == [(None, True)] * 7
+
+
+def test_cells_an_extractor_could_not_read_are_named_by_its_note():
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    table = section_three(codes)
+    table.notes.append(("unread_cell", "page 2: a number outside every column", ["applications:new/total"], "12 3"))
+    m = match([table])
+    assert [(f.rule_id, f.severity, f.cells, f.observed) for f in m.findings] == [
+        ("extraction.unread_cell", "error", ["applications:new/total"], "12 3")]
+    assert [(c.raw, c.unread) for c in m.applications if c.key == ("new", "total")] == [(None, True)]
+
+
+def test_a_row_narrower_than_the_header_is_not_aligned_to_it():
+    # section 三 broken over a page: the part below lacks the merged first label column, so its
+    # rows are a cell narrower than the header's grid; aligning them would shift every value
+    header = ["", "", "", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    rows = [header] + [["", r.number + r.texts[0], "", *[str(i) for i in range(7)]] for r in T.app_rows if r.code in codes]
+    rows[-1] = [rows[-1][1], "", "", "1", "2", "3", "4", "5", "6"]  # 9 cells, the first value blank
+    m = match([Table(rows, ["t"] * len(rows))])
+    assert [c.raw for c in m.applications if c.key[0] == "carried_forward"] == ["", "1", "2", "3", "4", "5", "6"]
+
+
+def test_a_row_printed_as_text_beside_the_table_is_our_failure():
+    # the extractor could not make the row out as table cells: its label and numbers are a text line
+    from nianbao.document import Paragraph
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    m = match([section_three(codes, skip={"rejected_duplicate"}), Paragraph("2.重复申请 26 0 — 0 27 0 53", "page 2"),
+               Paragraph("五、存在的主要问题及改进情况", "page 3"), Paragraph("重复申请 3 件", "page 3")])
+    (f,) = m.findings
+    assert (f.rule_id, f.severity, f.observed) == ("extraction.unread_cell", "error", "2.重复申请 26 0 — 0 27 0 53")
+    assert [(c.raw, c.unread) for c in m.applications if c.key[0] == "rejected_duplicate"] == [(None, True)] * 7

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from nianbao import normalise
+from nianbao.findings import Finding
 from nianbao.match import Cell, Matched
 from nianbao.pipeline import Report, validate_batch
 from nianbao.template import template
@@ -196,3 +197,15 @@ def test_a_blank_template_is_not_a_report():
     assert [(f.rule_id, f.message) for f in r.findings] == [
         ("document.unreadable", "a blank template, not a report: sections 三 and 四 print no figures")]
     assert process_document_bytes(dict(row), text.encode(), {}).row["status"] == "valid"
+
+
+def test_an_unread_cell_is_not_the_reports_blank():
+    s = consistent()
+    m_cells = report(s)
+    for row in m_cells.cells["reviews_litigation"]:
+        if (row["proceeding"], row["outcome"]) == ("review", "upheld"):
+            row.update(raw=None, value=None, number=None, unread=True)
+    m_cells.findings.append(Finding("extraction.unread_cell", "error", "t", ["reviews_litigation:review/upheld"]))
+    validate_batch([m_cells], "r")
+    assert m_cells.row["status"] == "invalid"  # quarantined: it cannot be checked
+    assert [f.rule_id for f in m_cells.findings] == ["extraction.unread_cell"]  # not cells.complete, no sum

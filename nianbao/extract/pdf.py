@@ -11,9 +11,13 @@ Quirks handled:
   rules that starts (or ends) at the same height gets the missing rule drawn in.
 - A row split by the page break continues on the next page as a row of label text with empty
   value cells; it is joined back into the row it continues.
-- Some reports print their tables with no rules at all. On such pages (and where template words
-  are left outside the ruled tables) tables are read from where the text stands (_unruled); a
-  run whose columns cannot be made out stays paragraphs.
+- Some reports print their tables with no rules at all, or only a three-line table's. On such
+  pages (and where template words are left outside the ruled tables) tables are read from where
+  the text stands (_unruled): value columns from the numbers, however aligned; a run whose columns
+  cannot be made out stays paragraphs (the matcher then blames itself, not the report).
+- Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
+  private-use code points while the page renders fine. The text is then taken from the /ActualText
+  the producer may have kept; without it the document is unreadable with that reason.
 """
 from __future__ import annotations
 
@@ -62,11 +66,19 @@ def _parse(pdf) -> list[Block]:
         raise Unreadable("no text layer: scanned PDF?")
     if sum(c.startswith("(cid:") for c in chars) > len(chars) / 2:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
+    pages = pdf.pages
+    if _lies(chars):  # the real text may be kept in /ActualText
+        pages = _retold(pdf)
+        if _lies([c["text"] for page in pages for c in page.chars]):
+            raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
+                             f"distinct or private-use ones (a broken ToUnicode map) while the page renders: "
+                             f"only reading the rendered page could tell the text")
+        texts = [page.extract_text() or "" for page in pages]
     blocks: list[Block] = []
     previous: Table | None = None  # the last table, while nothing but page furniture follows it
     grid = None  # the columns of `previous` when it was read from text positions (no rules)
     chain: list[Table] = []  # the parts of the table `previous` ends, one a page
-    for n, (page, text) in enumerate(zip(pdf.pages, texts), 1):
+    for n, (page, text) in enumerate(zip(pages, texts), 1):
         squashed = re.sub(r"\s+", "", text)
         # a page that goes on with the table the page before ended with may name no table at all
         searched = previous is not None or any(w in squashed for w in template().table_words)
@@ -107,6 +119,70 @@ def _parse(pdf) -> list[Block]:
                 blocks.append(previous)
                 chain.append(previous)
     return blocks
+
+
+def _lies(chars: list[str]) -> bool:
+    """A text layer that decodes to garbage: mostly private-use code points, or a handful of
+    characters standing for every glyph (a report's text uses hundreds)."""
+    private = sum(len(c) == 1 and 0xE000 <= ord(c) <= 0xF8FF for c in chars)
+    return private > len(chars) / 4 or (len(chars) >= 100 and len(set(chars)) < 20)
+
+
+def _retold(pdf) -> list:
+    """The pages with each glyph's text taken from the /ActualText of the marked-content span it
+    is drawn in (pdfminer reads the span but not its text): a span's text is spread over its
+    glyphs one character each, or given whole to its first glyph when the counts differ."""
+    from pdfminer.converter import PDFPageAggregator
+    from pdfminer.pdfinterp import PDFPageInterpreter
+    from pdfminer.utils import decode_text
+
+    class Spans(PDFPageAggregator):  # the ActualText span of every glyph, in drawing order
+        def __init__(self, rsrcmgr):
+            super().__init__(rsrcmgr)
+            self.stack: list = []
+            self.glyphs: list = []
+            self.spans = 0
+
+        def begin_tag(self, tag, props=None):
+            text = props.get("ActualText") if isinstance(props, dict) else None
+            if isinstance(text, bytes):
+                text = decode_text(text)
+            self.spans += 1  # (a span is told from the next by its number)
+            self.stack.append((self.spans, text) if isinstance(text, str) else
+                              (self.stack[-1] if self.stack else None))
+
+        def end_tag(self):
+            if self.stack:
+                self.stack.pop()
+
+        def render_char(self, *args, **kwargs):
+            self.glyphs.append(self.stack[-1] if self.stack and self.stack[-1] else None)
+            return super().render_char(*args, **kwargs)
+
+    out = []
+    for page in pdf.pages:
+        device = Spans(pdf.rsrcmgr)
+        PDFPageInterpreter(pdf.rsrcmgr, device).process_page(page.page_obj)
+        if len(device.glyphs) != len(page.chars):
+            return list(pdf.pages)  # not the same glyphs: nothing is retold
+        chars, i = [], 0
+        while i < len(page.chars):
+            span = device.glyphs[i]
+            j = i + 1
+            while span is not None and j < len(page.chars) and device.glyphs[j] is span:
+                j += 1
+            run = page.chars[i:j]
+            if span is None:
+                chars += run
+            elif len(span[1]) == len(run):
+                chars += [dict(c, text=t) for c, t in zip(run, span[1])]
+            elif span[1]:
+                chars.append(dict(run[0], text=span[1], x1=run[-1]["x1"], width=run[-1]["x1"] - run[0]["x0"]))
+            i = j
+        retold = page.filter(lambda o: o.get("object_type") != "char")
+        retold._objects = {**retold.objects, "char": chars}
+        out.append(retold)
+    return out
 
 
 def _tables(page):
@@ -150,7 +226,9 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
             lines[-1].append(w)
         else:
             lines.append([w])
-    lines = [ln for ln in lines if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln))]
+    # page numbers stand apart; a lone number right under a line is a number's wrapped tail
+    lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln))
+             or (i and ln[0]["top"] - lines[i - 1][0]["top"] <= 1.5 * ln[0]["size"])]
     size = [max(w["size"] for w in ln) for ln in lines]
     inside = [len(ln) > 1 for ln in lines]
 
@@ -183,10 +261,15 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
 def _text_table(words: list[dict], carried=None):
     """Rows of cells from the words of a table printed without rules, or None when its columns
     cannot be made out. A cell is a piece of text with the lines right below it in the same column
-    (a wrapped label, a header printed a character a line); a row starts where cells start. Value
-    columns are the x-ranges the numbers (and headers over blank columns) cover; label columns are
-    where labels start, left of the values. `carried`: (label starts, value ranges, header spans)
-    of the part on the page before."""
+    (a wrapped label, a header printed a character a line). Value columns are found from the
+    numbers: those whose x-ranges overlap stand in one column, and how they line up in it (left,
+    right or centre: the edge that varies least) and the columns' pitch give each column its
+    extent, so that a header starting at a column's edge finds the column its numbers are centred
+    or right-aligned in; a header in no column's extent marks a blank column. Label columns are
+    where labels start, left of the values. Rows are the lines the numbers stand on: a wrapped or
+    merged label (centred vertically, say) joins the first value line its lines span; text on no
+    value line makes rows of its own (headers, rows printed blank). `carried`: (label starts,
+    column extents, header spans) of the part on the page before, whose columns this part keeps."""
     cells: list[dict] = []
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
         value = bool(_CELL_VALUE.fullmatch(w["text"].strip()))
@@ -199,32 +282,28 @@ def _text_table(words: list[dict], carried=None):
         else:
             cells.append({"text": w["text"].strip(), "top": w["top"], "last": w["top"], "x0": w["x0"],
                           "x1": w["x1"], "value": value, "size": w["size"]})
-    labels, old, heads = carried or ([], [], [])
-    ranges = list(old)
-    spans = sorted([(c["x0"], c["x1"]) for c in cells if c["value"]] + list(ranges))
-    ranges = []
-    for x0, x1 in spans:  # numbers whose x-ranges overlap stand in one column
-        if ranges and x0 <= ranges[-1][1]:
-            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], x1))
-        else:
-            ranges.append((x0, x1))
-    # with no number on the page (a table broken right after its headers) the headers place the columns
-    numbered = bool(ranges)
-    left = ranges[0][0] - 1 if numbered else float("-inf")
-    # a header over no number marks a blank column; left of the numbers only a header carried from
-    # the page before can (a section 四 whose first column is blank), where this part prints no label
-    texts = [(c["x0"], c["x1"]) for c in cells if not c["value"]]
-    marks = [(x0, x1) for x0, x1 in texts + list(heads)
-             if x0 >= left or not any(a < x1 and x0 < b for a, b in texts if a < left)]
-    for h0, h1 in sorted(marks):
-        if not any(x0 < h1 and h0 < x1 for x0, x1 in ranges):
-            ranges = sorted(ranges + [(h0, h1)])
-    left = ranges[0][0] - 1 if numbered else left
-    if old and len(ranges) != len(old):
-        return None  # columns the part before has no place for (or two of its merged): no guess
-    heads = texts
-    if not ranges:
+    cells = _join_wrapped_numbers(cells)
+    labels, columns, heads = carried or ([], [], [])
+    values = [c for c in cells if c["value"]]
+    texts = [c for c in cells if not c["value"]]
+    numbered = bool(values or columns)
+    if not columns and values:
+        columns = _value_columns(values)
+        left = columns[0][0]
+        # a header in no column marks a blank column; left of the numbers only a header carried from
+        # the page before can (a section 四 whose first column is blank), where this part prints no label
+        for h0, h1 in sorted([(c["x0"], c["x1"]) for c in texts if c["x0"] >= left] + list(heads)):
+            if h0 + 1 < left and any(c["x0"] < h1 and h0 < c["x1"] for c in texts if c["x0"] < left):
+                continue
+            if not any(x0 <= h0 + 1 <= x1 for x0, x1 in columns):
+                columns = sorted(columns + [(h0 - 1, h1)])
+    elif not columns:  # no number on the page (a table broken right after its headers): headers place them
+        for c in sorted(texts, key=lambda c: c["x0"]):
+            if not any(x0 < c["x1"] and c["x0"] < x1 for x0, x1 in columns):
+                columns.append((c["x0"] - 1, c["x1"]))
+    if not columns:
         return None
+    left = columns[0][0] if numbered else float("-inf")
     starts = sorted([c["x0"] for c in cells if c["x0"] < left] + list(labels))
     labels = []
     for x in starts:  # labels starting within a couple of points stand in one column
@@ -234,24 +313,94 @@ def _text_table(words: list[dict], carried=None):
     def column(c) -> int:
         if c["x0"] < left:
             return max(i for i, x in enumerate(labels) if x <= c["x0"] + 2) if labels[0] <= c["x0"] + 2 else 0
-        for test in (c["x0"], (c["x0"] + c["x1"]) / 2):  # where it starts (left-aligned), its middle
-            hit = [i for i, (x0, x1) in enumerate(ranges) if x0 - 1 <= test <= x1]
-            if hit:
-                return len(labels) + hit[0]
-        return -1
+        at = (c["x0"] + c["x1"]) / 2 if c["value"] else c["x0"] + 1  # numbers by their middle, text by its start
+        distance = [max(x0 - at, at - x1, 0) for x0, x1 in columns]
+        return len(labels) + distance.index(min(distance))
 
-    rows: list[list[str]] = []
+    lines: list[float] = []  # the tops of the value lines
+    for c in sorted(values, key=lambda c: c["top"]):
+        if not lines or c["top"] - lines[-1] > 0.4 * c["size"]:
+            lines.append(c["top"])
+    for c in texts:  # a label spanning a value line stands on it; others start rows of their own
+        c["line"] = next((t for t in lines if c["top"] - 0.4 * c["size"] <= t <= c["last"] + 0.4 * c["size"]), None)
+    rows: dict[float, list[str]] = {}
     row_top = None
     for c in sorted(cells, key=lambda c: c["top"]):
-        if row_top is None or c["top"] - row_top > 0.4 * c["size"]:
-            rows.append([""] * (len(labels) + len(ranges)))
-            row_top = c["top"]
+        if c["value"] or c["line"] is not None:
+            key = c["line"] if not c["value"] else max(t for t in lines if t <= c["top"])
+        else:
+            if row_top is None or c["top"] - row_top > 0.4 * c["size"] or row_top in lines:
+                row_top = c["top"]
+            key = row_top
+        row = rows.setdefault(key, [""] * (len(labels) + len(columns)))
         col = column(c)
-        if col < 0 or rows[-1][col]:
-            return None  # a cell outside every column, or two in one: not a table to guess at
-        rows[-1][col] = c["text"]
+        if row[col] and c["value"]:
+            return None  # two numbers in one column: not a table to guess at
+        row[col] = _join(row[col], c["text"])
     # a part without numbers passes on its headers only: spanning headers make no column grid
-    return rows, ((labels, ranges, []) if numbered else ([], [], heads))
+    grid = (labels, columns, []) if numbered else ([], [], [(c["x0"], c["x1"]) for c in texts])
+    return [rows[k] for k in sorted(rows)], grid
+
+
+def _join_wrapped_numbers(cells: list[dict]) -> list[dict]:
+    """Numbers too wide for their narrow columns wrap (13962 as 1396 over 2). A line of numbers
+    only, right below a line of numbers, each under one number of it, with no text starting on it
+    (a row starts with its label) holds their tails."""
+    lines: list[list[dict]] = []
+    for c in sorted(cells, key=lambda c: c["top"]):
+        if lines and c["top"] - lines[-1][0]["top"] <= 0.4 * c["size"]:
+            lines[-1].append(c)
+        else:
+            lines.append([c])
+    tails: set[int] = set()
+    for above, line in zip(lines, lines[1:]):
+        if not all(c["value"] for c in line) or line[0]["top"] - above[0]["top"] > 1.5 * line[0]["size"]:
+            continue
+        heads = [[h for h in above if h["value"] and min(h["x1"], c["x1"]) > max(h["x0"], c["x0"])] for c in line]
+        if all(len(h) == 1 for h in heads) and len({id(h[0]) for h in heads}) == len(line):
+            for c, (h,) in zip(line, heads):
+                h.update(text=h["text"] + c["text"], x0=min(h["x0"], c["x0"]), x1=max(h["x1"], c["x1"]))
+                tails.add(id(c))
+    return [c for c in cells if id(c) not in tails]
+
+
+def _value_columns(values: list[dict]) -> list[tuple[float, float]]:
+    """The x-extents of the value columns: numbers whose x-ranges overlap stand in one column;
+    the edge the numbers line up on (left, right or middle) and the columns' pitch (the median
+    distance between neighbours) give each column its full width."""
+    ranges: list[list] = []
+    for c in sorted(values, key=lambda c: c["x0"]):
+        if ranges and c["x0"] <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], c["x1"])
+            ranges[-1][2].append(c)
+        else:
+            ranges.append([c["x0"], c["x1"], [c]])
+    edges = {"left": lambda c: c["x0"], "right": lambda c: c["x1"], "middle": lambda c: (c["x0"] + c["x1"]) / 2}
+
+    def fit(edge):  # how far the numbers are from lining up on `edge`, in a column and across columns
+        anchors = [statistics.median(map(edge, r[2])) for r in ranges]
+        steps = [b - a for a, b in zip(anchors, anchors[1:])]
+        pitch = statistics.median(steps) if len(steps) >= 2 else None
+        spread = sum(max(map(edge, r[2])) - min(map(edge, r[2])) for r in ranges)
+        if pitch:  # a blank column between two makes a step of two pitches
+            spread += sum(min(abs(s - m * pitch) for m in (1, 2, 3)) for s in steps)
+        return spread, anchors, pitch
+
+    fits = {k: fit(f) for k, f in edges.items()}
+    # numbers all of one width tell no edge: the middle then errs least either way
+    align = min(fits, key=lambda k: (round(fits[k][0], 1), ["middle", "left", "right"].index(k)))
+    _, anchors, pitch = fits[align]
+    out = []
+    for (x0, x1, _), a in zip(ranges, anchors):
+        if pitch is None or pitch < x1 - x0:
+            out.append((x0 - 1, x1))
+        elif align == "left":
+            out.append((a - 3, a - 3 + pitch))
+        elif align == "right":
+            out.append((a + 3 - pitch, a + 3))
+        else:
+            out.append((a - pitch / 2, a + pitch / 2))
+    return out
 
 
 def _regrid(row: list[str], old: list[float], new: list[float]) -> list[str]:
@@ -269,11 +418,13 @@ def _inside(char: dict, boxes) -> bool:
 
 
 def _join(a: str, b: str) -> str:
-    """Two pieces of one text: no space between CJK characters, one between Latin words."""
+    """Two pieces of one text: no space between CJK characters, nor inside a number wrapped in a
+    narrow cell (13962 printed 1396 / 2), one between Latin words."""
     if not a or not b:
         return a + b
     wide = _CJK_OR_WIDE.match(a[-1]) or _CJK_OR_WIDE.match(b[0])
-    return a + b if wide else f"{a} {b}"
+    number = _VALUE.match(a[-1]) and _VALUE.match(b[0]) and not a[-1].isspace()
+    return a + b if wide or number else f"{a} {b}"
 
 
 def _cell(text: str | None) -> str:
