@@ -15,6 +15,7 @@ DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("source_format", pa.string(), "pdf, docx, doc, wps, html, txt"),
         ("template_version", pa.string(), "2021, 2019, mixed or unknown"),
         ("status", pa.string(), "valid, invalid or unreadable"),
+        ("read_by", pa.string(), "text (the document's text layer or markup) or ocr (a scan read by OCR)"),
         ("error_count", pa.int32(), "error-level findings"),
         ("warning_count", pa.int32(), "warning-level findings"),
         ("published_on", pa.date32(), "date printed on the report or given in the manifest"),
