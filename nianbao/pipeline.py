@@ -56,7 +56,7 @@ def _read(source: Source, run_id: str, default_year: int | None,
     row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
            "region_code": o.get("region_code"), "title": o.get("title"), "source_uri": source.uri,
            "source_format": o.get("format"), "template_version": "unknown", "status": "unreadable",
-           "read_by": "text",           "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
+           "read_by": "text", "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
            "fetched_at": None, "ingested_at": now, "run_id": run_id, "pipeline_version": __version__}
     try:
         data = read(source, store=store)
