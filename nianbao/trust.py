@@ -20,13 +20,14 @@ from decimal import Decimal, InvalidOperation
 
 from nianbao.document import Block, Reading, Table
 from nianbao.findings import Finding
-from nianbao.match import Matched, value_text
+from nianbao.match import Cell, Matched, value_text
 from nianbao.schema import CELL_KEYS
 from nianbao.template import squash, template
 
 CONFIDENT = 0.5  # the least character probability for a reading that a sum confirms
 CONFIDENT_ALONE = 0.97  # for a reading no sum can confirm (section 二)
 _NOTHING = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "--"}  # printed for no number: 0 in a sum
+_DASHES = "-—－一_~―‐–"  # a dash as a scan reads it (一 too: in a cell of numbers it is a dash)
 _SECTION = {"active_disclosure": "二", "applications": "三", "reviews_litigation": "四"}
 
 
@@ -36,6 +37,9 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
     tables = [b for b in blocks if isinstance(b, Table) and b.confidence is not None]
     if not tables:
         return matched
+    t = template()
+    if not matched.reviews_litigation:  # section 四 not found: on a scan, unread rather than not printed
+        matched.reviews_litigation = [Cell((p, o), None, "not found") for p in t.proceedings for o in t.outcomes]
     cells = {(d, c.key): c for d in CELL_KEYS for c in getattr(matched, d)}
     numbers = {k: _number(c.raw) for k, c in cells.items()}
     confident = {k: getattr(c.raw, "confidence", 1.0) >= CONFIDENT for k, c in cells.items()}
@@ -48,7 +52,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
             sums.setdefault(m, {}).setdefault(direction, []).append((left + right, holds))
     # a suspect: a cell no sum confirms, or read without confidence; a sum it breaks accuses only it
     suspect = {k for k, by in sums.items() if not confident[k] or not any(h for s in by.values() for _, h in s)}
-    summed = {r["dataset"] for r in template().rules if r["kind"] == "sum"}
+    summed = {r["dataset"] for r in t.rules if r["kind"] == "sum"}
     doubted = 0
     for k, cell in cells.items():
         name = f"{k[0]}:{k[1][0]}/{k[1][1]}"
@@ -67,7 +71,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         trusted = (k not in suspect and all(any(h or (h is False and any(m in suspect for m in members if m != k))
                                                 for members, h in s) for s in checks.values())) if checks else \
             k[0] not in summed and confidence >= CONFIDENT_ALONE
-        if trusted and (numbers[k] is not None or squash(reading) in _NOTHING):
+        if trusted and numbers[k] is not None:
             cell.raw = reading
             continue
         doubted += 1
@@ -90,7 +94,7 @@ def _number(raw: str | None) -> Decimal | None:
     """A cell's number for the sums: a placeholder or blank counts 0, anything else unread None."""
     if raw is None:
         return None
-    if squash(raw) in _NOTHING:
+    if squash(raw) in _NOTHING or not squash(raw).strip(_DASHES):
         return Decimal(0)
     s = value_text(raw)
     try:

@@ -79,6 +79,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--variant", action="append", choices=sorted(scan.VARIANTS))
+    parser.add_argument("--show", type=int, default=15, help="wrong cells to list")
     args = parser.parse_args(argv)
     if not office.soffice():
         print("LibreOffice is not installed: no scans to make")
@@ -102,7 +103,7 @@ def main(argv=None) -> int:
               f"{wrong:>6} {per_page:>7.1f}")
         failed |= wrong > 0 or (not v.startswith("scan/150") and exact < 0.95 * cells)
     wrong = [(r[0], *w) for r in done for w in r[4]]
-    for variant, name, printed, got in wrong[:15]:
+    for variant, name, printed, got in wrong[:args.show]:
         print(f"  {variant:<16} {name:<52} printed {printed!r:<10} published {got!r}")
     return 1 if failed else 0
 

@@ -75,12 +75,12 @@ def test_confident_readings_the_sums_confirm_are_published_as_printed(rep):
     assert m.findings[0].severity == "warning"
 
 
-def _section_3_cell(rep, digit: str):
+def _section_3_cell(rep, digit: str, whole: bool = False):
     """A section 三 value cell whose printed number holds `digit`, and its position in the grid."""
     t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
         "本年新收" in c for row in corpus.grid(v) for c in row))
     for (row, col), text in rep.applications.items():
-        if digit in text:
+        if (text == digit) if whole else (digit in text):
             for r, cells in enumerate(corpus.grid(table)):
                 for c, cell in enumerate(cells):
                     if cell == text and _cell_at(rep, table, r, c) == (row, col):
@@ -131,6 +131,14 @@ def test_two_misreads_cancelling_out_in_a_row_total_are_caught_by_the_columns(re
     cells = {c.key: c.raw for c in m.applications}
     assert cells[(row, "natural_person")] is None and cells[(row, "total")] is None
     assert all(v == rep.applications[k] for k, v in cells.items() if v is not None)
+
+
+def test_a_dash_read_doubtfully_counts_0_in_the_sums_and_holds_back_only_itself(rep):
+    """Placeholders come back from a scan as 一—, -— ... with little confidence: they must not leave
+    their row's and column's sums unjudged (which would hold back every cell in them)."""
+    key, at, text = _section_3_cell(rep, "0", whole=True)
+    m = _read(_scanned_blocks(rep, change={at: ("一—", 0.3)}))
+    assert _unread(m) == {f"applications:{key[0]}/{key[1]}": "一—"}
 
 
 def test_a_correct_reading_without_confidence_is_not_published(rep):

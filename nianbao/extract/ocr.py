@@ -29,8 +29,10 @@ MAX_SKEW = 3.0  # degrees a scan may lean
 _MIN_TABLE = 0.3  # a table spans at least this share of the page's width
 _PAD = 6  # pixels of white around a line of text given to the recogniser
 _DIGITS = set("0123456789,.")
-_LOOKALIKE = re.compile(r"[\d,.]*[lI|Oo][\dlI|Oo,.]*")  # a number with letters the recogniser confuses
-_DIGIT_FOR = str.maketrans("lI|Oo", "11100")
+# a number as the recogniser may give it: letters for digits (l for 1, O for 0), full-width digits
+# printed spaced out read with spaces between
+_NUMBERISH = re.compile(r"[\dlI|Oo,.\s]*[\dlI|Oo][\dlI|Oo,.\s]*")
+_DIGIT_FOR = str.maketrans("lI|Oo", "11100", " \t")
 _DETECT_SCALE = 0.5  # text outside tables is found at half resolution (read at full)
 
 
@@ -184,8 +186,8 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
         text = ""
         for t, _ in texts:
             text = _join(text, t)
-        if _LOOKALIKE.fullmatch(text):
-            text = text.translate(_DIGIT_FOR)  # l for 1, O for 0: the sums still have to confirm it
+        if _NUMBERISH.fullmatch(text):
+            text = text.translate(_DIGIT_FOR)  # the sums still have to confirm the number
         rows[r][c] = text
         # ink that read as nothing is something printed that was not read
         confidence[r][c] = min((p for _, p in texts), default=1.0) if text or not count else 0.0
