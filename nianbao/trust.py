@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from nianbao.document import Block, Reading, Table
+from nianbao.document import Block, Table
 from nianbao.findings import Finding
 from nianbao.match import Cell, Matched, value_text
 from nianbao.schema import CELL_KEYS
@@ -42,7 +42,8 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         matched.reviews_litigation = [Cell((p, o), None, "not found") for p in t.proceedings for o in t.outcomes]
     cells = {(d, c.key): c for d in CELL_KEYS for c in getattr(matched, d)}
     numbers = {k: _number(c.raw) for k, c in cells.items()}
-    confident = {k: getattr(c.raw, "confidence", 1.0) >= CONFIDENT for k, c in cells.items()}
+    # a cell that lost its Reading on the way through the matcher has no confidence: never trusted
+    confident = {k: getattr(c.raw, "confidence", 0.0) >= CONFIDENT for k, c in cells.items()}
     sums: dict[tuple, dict[str, list[tuple[list, bool | None]]]] = {}  # cell -> its sums by direction
     for left, right, direction in _sums(cells):
         values = [numbers.get(m) for m in left + right]
@@ -62,9 +63,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
                 "extraction.unread_cell", "error", f"section {_SECTION[k[0]]} cell {name} was not found in the scan",
                 [name], "a reading the template's sums confirm", None))
             continue
-        if not isinstance(cell.raw, Reading):
-            continue
-        reading, confidence = str(cell.raw), cell.raw.confidence
+        reading, confidence = str(cell.raw), getattr(cell.raw, "confidence", 0.0)
         checks = sums.get(k)
         # confirmed along each direction it sums in (its row's total, its column's): a sum breaking
         # holds another suspect; one that cannot be judged confirms nothing
