@@ -32,7 +32,8 @@ $(STAMP): pyproject.toml constraints.txt | python
 install: $(STAMP) office fonts
 
 # LibreOffice reads .doc and .wps; installed where the machine allows (root with apt), else those
-# documents come out unreadable with that reason and their tests skip.
+# documents come out unreadable with that reason and their tests skip. The CJK font lets it lay
+# out the Chinese reports `make accuracy` scans.
 office:
 	@command -v soffice >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
 	  && timeout 900 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libreoffice-writer-nogui >/dev/null' \
@@ -86,10 +87,12 @@ deploy: $(STAMP)
 # Cell accuracy and report exactness per format over a generated corpus (exits 1 below 100%).
 accuracy: $(STAMP) office fonts
 	$(BIN)/python tests/accuracy.py
+	$(BIN)/python tests/accuracy_scans.py
 
 # Benchmarks print figures and assert nothing: extraction alone, the whole pipeline, then the checks
 # across years over a generated warehouse of 150,000 agencies x 3 years.
 bench: $(STAMP)
 	$(BIN)/python bench/extract_bench.py
+	$(BIN)/python bench/ocr_bench.py
 	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)
 	$(BIN)/python bench/across_bench.py --agencies $(or $(AGENCIES),150000)

@@ -19,6 +19,25 @@ class Table:
     # What the extractor could not settle, for the matcher to report as `extraction.<kind>`
     # warnings: (kind, message, cells named dataset:row/column).
     notes: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    # OCR only: each cell's reading confidence (0..1), same shape as `rows`; None when the text
+    # came from the document itself. nianbao.trust decides after matching which readings to keep.
+    confidence: list[list[float]] | None = None
+
+
+class Reading(str):
+    """An OCR'd cell's text that carries its confidence through the format-blind matcher (which
+    only ever sees strings) to the trust step after it."""
+
+    def __new__(cls, text: str, confidence: float):
+        self = super().__new__(cls, text)
+        self.confidence = confidence
+        return self
+
+    def __getnewargs__(self):
+        return str(self), self.confidence
+
+    def strip(self, chars=None) -> "Reading":
+        return Reading(str.strip(self, chars), self.confidence)
 
 
 Block = Paragraph | Table

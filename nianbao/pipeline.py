@@ -14,7 +14,7 @@ from typing import Callable
 import polars as pl
 import pyarrow as pa
 
-from nianbao import __version__, agencies, isolate, metadata, normalise, validate
+from nianbao import __version__, agencies, isolate, metadata, normalise, trust, validate
 from nianbao.document import Unreadable
 from nianbao.extract import extract, not_a_document, sniff
 from nianbao.fetch import redact
@@ -58,7 +58,7 @@ def _read(source: Source, run_id: str, default_year: int | None,
     row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
            "region_code": o.get("region_code"), "title": o.get("title"), "source_uri": redact(source.uri),
            "source_format": o.get("format"), "template_version": "unknown", "status": "unreadable",
-           "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
+           "read_by": "text", "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
            "fetched_at": None, "ingested_at": now, "run_id": run_id, "pipeline_version": __version__}
     try:
         got = read(source, store=store)
@@ -87,7 +87,8 @@ def _up_to_date(stored: dict, overrides: dict) -> bool:
 
 def extract_and_match(data: bytes, fmt: str) -> Matched:
     """The CPU-bound part, run in worker processes by process_batch."""
-    return match(extract(data, fmt))
+    blocks = extract(data, fmt)
+    return trust.check(blocks, match(blocks))
 
 
 def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:
@@ -105,6 +106,7 @@ def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report
         if row[key] is None:
             row[key] = getattr(meta, key)
     row["template_version"] = matched.template_version
+    row["read_by"] = "ocr" if any(f.rule_id == "extraction.ocr" for f in findings) else "text"
     row["status"] = "valid"  # until validation says otherwise
     return Report(row, normalise.cell_rows(row["report_id"], row["year"], matched), findings)
 
@@ -137,7 +139,10 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
                  for d in CELL_DATASETS}
         judged = validate.validate(cells, frame("reports", [r.row for r in readable]))
         for r in readable:
-            r.findings += judged[r.row["report_id"]]
+            # a cell we could not read is reported as ours (extraction.unread_cell), not as the report's blank
+            unread = {c for f in r.findings if f.rule_id == "extraction.unread_cell" for c in f.cells}
+            r.findings += [f for f in judged[r.row["report_id"]]
+                           if not (f.rule_id == "cells.complete" and set(f.cells) <= unread)]
     finding_rows = []
     for r in reports:
         agencies.identify(r.row)

@@ -16,6 +16,7 @@ DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("template_version", pa.string(), "2021, 2019, mixed or unknown"),
         ("status", pa.string(), "valid, invalid or unreadable"),
         ("agency_id", pa.string(), "the linked agency (see `agencies`); null when no body is named"),
+        ("read_by", pa.string(), "text (the document's text layer or markup) or ocr (a scan read by OCR)"),
         ("error_count", pa.int32(), "error-level findings"),
         ("warning_count", pa.int32(), "warning-level findings"),
         ("published_on", pa.date32(), "date printed on the report or given in the manifest"),

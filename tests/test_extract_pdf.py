@@ -267,7 +267,7 @@ def test_report_pdf_every_cell_including_a_table_going_on_over_a_page_naming_no_
 # ------------------------------------------------------------------ unreadable documents
 
 @pytest.mark.parametrize("make, reason", [
-    (make_pdf.scanned, "no text layer: scanned PDF?"),
+    (make_pdf.scanned, "scanned PDF: OCR found no ruled table on any page"),
     (lambda: make_pdf.simple(unicode_map=False),
      "text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map"),
     (lambda: make_pdf.simple(encrypt=True), "encrypted PDF: it needs a password or an unsupported cipher"),

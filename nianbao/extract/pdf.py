@@ -39,14 +39,23 @@ _PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
 _SNAP = 3  # points: rules this close count as the same line
 
 
+class _Scanned(Unreadable):
+    """No text layer: pictures of pages."""
+
+
 def parse(data: bytes) -> list[Block]:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             return _parse(pdf)
+    except _Scanned:
+        pass
     except Unreadable:
         raise
     except Exception as e:  # pdfminer raises many kinds (PSEOF, PDFSyntaxError, ...), often wrapped
         raise Unreadable(_reason(e)) from e
+    from nianbao.extract import ocr  # OpenCV and ONNX Runtime load only for scans
+
+    return ocr.parse(data)
 
 
 def _reason(e: BaseException) -> str:
@@ -63,7 +72,7 @@ def _parse(pdf) -> list[Block]:
     texts = [page.extract_text() or "" for page in pdf.pages]
     chars = [c["text"] for page in pdf.pages for c in page.chars if not c["text"].isspace()]
     if not chars:
-        raise Unreadable("no text layer: scanned PDF?")
+        raise _Scanned("no text layer: scanned PDF?")
     if sum(c.startswith("(cid:") for c in chars) > len(chars) / 2:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
     pages = pdf.pages

@@ -1,0 +1,112 @@
+"""Scanned reports: cells exact, flagged and wrong per scan variant (dpi and defects).
+
+    python tests/accuracy_scans.py [--n N] [--seed S] [--jobs J] [--variant V]
+
+Each document is a random, template-consistent report (tests/accuracy.py's generator) written as
+DOCX with ruled tables, laid out and exported to PDF by LibreOffice, then scanned as each variant
+of tests/fixtures/scan.py says (150/200/300 dpi, a lean of up to 2 degrees, blur, noise, JPEG),
+and read back as the pipeline does: extract (OCR), match, trust. A cell is *exact* when the value
+published equals the value printed (a placeholder or blank printed: none published), *flagged*
+when it is an `extraction.unread_cell` (no value published, the fault named as ours), and *wrong*
+otherwise: a wrong number, or a number lost without a flag. Exits 1 when any cell is wrong or a
+200/300-dpi variant has fewer than 95% of its cells exact. Needs LibreOffice.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+for _p in (HERE, HERE / "fixtures"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+import accuracy  # noqa: E402
+import corpus  # noqa: E402
+import scan  # noqa: E402
+
+from nianbao import trust  # noqa: E402
+from nianbao.extract import extract, office  # noqa: E402
+from nianbao.match import match  # noqa: E402
+from nianbao.normalise import number  # noqa: E402
+
+
+def check(index: int, seed: int, variants: list[str]) -> list[tuple[str, int, int, int, list, float, int]]:
+    """Per variant: (variant, exact, flagged, wrong, the wrong cells, OCR seconds, pages)."""
+    rng = random.Random(f"{seed}:scan:{index}")
+    rep = accuracy.random_report(rng)
+    pdf = scan.from_docx(corpus.write_docx(corpus.layout(rep)))
+    out = []
+    for variant in variants:
+        data = scan.scan(pdf, variant, rng)
+        start = time.process_time()
+        try:
+            blocks = extract(data, "pdf")
+            m = trust.check(blocks, match(blocks))
+        except Exception as e:  # unreadable: every cell lost, none flagged
+            out.append((variant, 0, 0, len(_expected(rep)), [("(document)", "readable", str(e))], 0.0, 0))
+            continue
+        seconds = time.process_time() - start
+        pages = len({w for b in blocks if getattr(b, "confidence", None) is not None for w in b.where})
+        unread = {f.cells[0] for f in m.findings if f.rule_id == "extraction.unread_cell"}
+        got = {f"{d}:{c.key[0]}/{c.key[1]}": c.raw for d in accuracy.DATASETS for c in getattr(m, d)}
+        exact = flagged = 0
+        wrong = []
+        for name, printed in _expected(rep).items():
+            if name in unread:
+                flagged += 1
+            elif name in got and number(got[name]) == number(printed):
+                exact += 1
+            else:
+                wrong.append((name, printed, got.get(name, "<absent>")))
+        wrong += [(name, "<absent>", v) for name, v in got.items() if name not in _expected(rep) and v is not None]
+        out.append((variant, exact, flagged, len(wrong), wrong, seconds, pages))
+    return out
+
+
+def _expected(rep) -> dict[str, str]:
+    return {f"{d}:{k[0]}/{k[1]}": v for d in accuracy.DATASETS for k, v in getattr(rep, d).items()}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=3, help="reports, each scanned as every variant (default 3)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    parser.add_argument("--variant", action="append", choices=sorted(scan.VARIANTS))
+    parser.add_argument("--show", type=int, default=15, help="wrong cells to list")
+    args = parser.parse_args(argv)
+    if not office.soffice():
+        print("LibreOffice is not installed: no scans to make")
+        return 0
+    variants = args.variant or list(scan.VARIANTS)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        done = [r for rs in pool.map(check, range(args.n), [args.seed] * args.n, [variants] * args.n) for r in rs]
+    print(f"seed {args.seed}, {args.n} reports scanned as {len(variants)} variants in "
+          f"{time.perf_counter() - start:.0f} s ({args.jobs} jobs)\n")
+    head = f"{'variant':<16} {'documents':>9} {'cells':>6} {'exact':>8} {'flagged':>8} {'wrong':>6} {'s/page':>7}"
+    print(head + "\n" + "-" * len(head))
+    failed = False
+    for v in variants:
+        rows = [r for r in done if r[0] == v]
+        exact, flagged, wrong = (sum(r[i] for r in rows) for i in (1, 2, 3))
+        cells = exact + flagged + wrong
+        pages = sum(r[6] for r in rows)
+        per_page = sum(r[5] for r in rows) / pages if pages else float("nan")
+        print(f"{v:<16} {len(rows):>9} {cells:>6} {100 * exact / cells:>7.1f}% {100 * flagged / cells:>7.1f}% "
+              f"{wrong:>6} {per_page:>7.1f}")
+        failed |= wrong > 0 or (not v.startswith("scan/150") and exact < 0.95 * cells)
+    wrong = [(r[0], *w) for r in done for w in r[4]]
+    for variant, name, printed, got in wrong[:args.show]:
+        print(f"  {variant:<16} {name:<52} printed {printed!r:<10} published {got!r}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
