@@ -87,3 +87,4 @@ accuracy: $(STAMP) office
 bench: $(STAMP)
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)
+	$(BIN)/python bench/publish_bench.py
