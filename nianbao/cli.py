@@ -17,7 +17,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     ing = sub.add_parser("ingest", help="ingest reports into a warehouse (runs the Prefect flow `ingest`)")
     ing.add_argument("sources", nargs="+", metavar="SOURCE", help="file, directory, manifest (.csv/.jsonl) or URL")
-    ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder (default: %(default)s)")
+    ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix (default: %(default)s)")
     ing.add_argument("--year", type=int, help="the report year where a document does not tell it")
     ing.add_argument("--workers", type=int, default=2, help="batches processed at once (default: %(default)s)")
     ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")
