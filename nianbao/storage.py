@@ -153,7 +153,7 @@ class S3Path:
 
     def unlink(self, missing_ok: bool = False) -> None:
         if not self._versioned:
-            _fs().rm_file(self._full)
+            filesystem().rm_file(self._full)
             return
         versions = self._versions()
         if not versions or versions[-1][2] == "gone":
@@ -166,7 +166,7 @@ class S3Path:
         key = self.newest()
         if key is None:
             raise FileNotFoundError(str(self))
-        return _fs().cat_file(f"{self.bucket}/{key}")
+        return filesystem().cat_file(f"{self.bucket}/{key}")
 
     def write_bytes(self, data: bytes) -> None:
         """Plain keys only (raw documents: same name, same bytes); Parquet goes by write_table."""
@@ -187,7 +187,7 @@ class S3Path:
     def newest(self) -> str | None:
         """The key of the object this path names now (None if absent or removed)."""
         if not self._versioned:
-            return self.key if _fs().exists(self._full) else None
+            return self.key if filesystem().exists(self._full) else None
         versions = self._versions()
         return versions[-1][1] if versions and versions[-1][2] != "gone" else None
 
@@ -233,7 +233,7 @@ class S3Path:
                         s < limit for s, _, _ in versions[1:]):
                     doomed.append(versions[-1][1])
         if doomed:
-            _fs().rm([f"{self.bucket}/{k}" for k in doomed])
+            filesystem().rm([f"{self.bucket}/{k}" for k in doomed])
         return len(doomed)
 
     @contextmanager
@@ -242,30 +242,29 @@ class S3Path:
             yield
 
 
-def _fs():
-    return filesystem()
-
-
 def put_object(bucket: str, key: str, data: bytes, **conditions) -> str:
     """One PUT (atomic); `IfNoneMatch="*"` or `IfMatch=etag` make it conditional. Returns the ETag."""
-    from botocore.exceptions import ClientError
-
     try:
-        return _fs().call_s3("put_object", Bucket=bucket, Key=key, Body=data, **conditions)["ETag"]
-    except ClientError as e:
-        if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+        return filesystem().call_s3("put_object", Bucket=bucket, Key=key, Body=data, **conditions)["ETag"]
+    except Exception as e:
+        if _lost(e):
             raise PreconditionFailed(key) from e
         raise
-    except OSError as e:  # s3fs translates some client errors
-        if "pre-condition" in str(e).lower() or "precondition" in str(e).lower():
-            raise PreconditionFailed(key) from e
-        raise
+
+
+def _lost(e: BaseException) -> bool:
+    """Did a conditional request lose (HTTP 412)? s3fs turns botocore's error into an OSError."""
+    for err in (e, e.__cause__, e.__context__):
+        code = (getattr(err, "response", None) or {}).get("Error", {}).get("Code")
+        if code in ("PreconditionFailed", "412"):
+            return True
+    return "pre-condition" in str(e).lower() or "precondition" in str(e).lower()
 
 
 def _list(bucket: str, prefix: str) -> list[str]:
     keys, token = [], None
     while True:
-        page = _fs().call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix,
+        page = filesystem().call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix,
                              **({"ContinuationToken": token} if token else {}))
         keys += [o["Key"] for o in page.get("Contents", [])]
         token = page.get("NextContinuationToken")
@@ -329,7 +328,7 @@ class Lease:
         except PreconditionFailed:
             pass
         try:
-            head = _fs().call_s3("get_object", Bucket=self.bucket, Key=self.key)
+            head = filesystem().call_s3("get_object", Bucket=self.bucket, Key=self.key)
             current = json.loads(_sync_read(head["Body"]))
         except FileNotFoundError:
             return False  # released meanwhile: try again
@@ -360,8 +359,11 @@ class Lease:
         self._renewer.join()
         _held.pop(self.bucket, None)
         try:
-            if not self.lost:
-                _fs().call_s3("delete_object", Bucket=self.bucket, Key=self.key)
+            if not self.lost:  # only if still ours: If-Match, as a takeover changes the ETag
+                filesystem().call_s3("delete_object", Bucket=self.bucket, Key=self.key, IfMatch=self._etag)
+        except OSError as e:
+            if not _lost(e):
+                raise
         finally:
             _process_lock(self.bucket, self.key).release()
 
@@ -379,4 +381,4 @@ def _sync_read(body) -> bytes:
         async with body as stream:
             return await stream.read()
 
-    return sync(_fs().loop, read)
+    return sync(filesystem().loop, read)

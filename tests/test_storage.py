@@ -67,6 +67,14 @@ def test_a_writer_whose_lease_was_taken_over_stops_writing(s3):
     assert not root.glob("dictionary/*.parquet")
 
 
+def test_releasing_never_deletes_a_lease_taken_over_meanwhile(s3):
+    bucket = s3[5:]
+    with storage.Lease(bucket, "wh/.lease", seconds=60) as lease:
+        _lease_object(bucket, "wh/.lease", time.time() + 60)  # taken over before we noticed
+        assert not lease.lost
+    assert json.loads(storage.filesystem().cat_file(f"{bucket}/wh/.lease"))["owner"] == "someone"
+
+
 def test_a_rewrite_is_a_new_object_and_the_old_one_goes_after_the_grace(s3, frames):
     wh = f"{s3}/wh"
     publish.publish(wh, frames)
