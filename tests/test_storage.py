@@ -9,7 +9,7 @@ import pytest
 
 from nianbao import publish, storage
 from nianbao.pipeline import process_batch
-from nianbao.sources import resolve
+from nianbao.sources import Source, resolve
 from nianbao.warehouse import files, scan
 from conftest import ROOT
 
@@ -151,3 +151,29 @@ def test_a_reader_racing_republishing_on_s3_never_fails(s3, frames, monkeypatch)
     swept = before - set(storage.filesystem().find(f"{s3[5:]}/wh/applications"))
     assert not errors and reads[0] >= 10
     assert swept  # the race was real: versions readers had listed were deleted meanwhile
+
+
+def test_concurrent_runs_in_separate_processes_take_turns_on_the_lease(s3, tmp_path):
+    """Three processes publishing to one bucket at once: only the lease (If-None-Match) keeps them apart."""
+    import subprocess
+    import sys
+
+    from conftest import distinct_reports
+
+    docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 8)]
+    runs = []
+    for run, part in (("a", docs[:4]), ("b", docs[4:]), ("again", docs[:3])):
+        (tmp_path / run).mkdir()
+        for name, frame in process_batch(part, run).items():
+            frame.write_ipc(tmp_path / run / f"{name}.arrow")
+        runs.append(tmp_path / run)
+    script = ("import sys, pathlib, polars as pl; from nianbao import publish; "
+              "publish.publish(sys.argv[1], {p.stem: pl.read_ipc(p) for p in pathlib.Path(sys.argv[2]).iterdir()})")
+    wh = f"{s3}/wh"
+    children = [subprocess.Popen([sys.executable, "-c", script, wh, str(run)]) for run in runs]
+    assert [c.wait(timeout=300) for c in children] == [0, 0, 0]
+    reports = scan("reports", wh).collect()
+    assert reports["report_id"].n_unique() == reports.height == 8
+    apps = scan("applications", wh).collect()
+    assert apps.height == 8 * 7 * 25 and apps.select("report_id", "row", "applicant").is_unique().all()
+    assert not storage.filesystem().exists(f"{s3[5:]}/wh/.lease")  # each released it
