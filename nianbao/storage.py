@@ -223,18 +223,17 @@ class S3Path:
         """Delete versions superseded more than `grace` seconds ago, and tombstones as old with
         nothing left behind them. Returns the number of objects deleted."""
         limit = time.time_ns() - int((GRACE if grace is None else grace) * 1e9)
-        doomed = []
+        superseded, tombstones = [], []
         for prefix in prefixes:
             for versions in _group(_list(self.bucket, f"{self._below}{prefix}/")).values():
-                for (_, key, _), (succ, _, _) in zip(versions, versions[1:]):
-                    if succ < limit:
-                        doomed.append(key)
-                if versions[-1][2] == "gone" and versions[-1][0] < limit and all(
-                        s < limit for s, _, _ in versions[1:]):
-                    doomed.append(versions[-1][1])
-        if doomed:
-            filesystem().rm([f"{self.bucket}/{k}" for k in doomed])
-        return len(doomed)
+                superseded += [key for (_, key, _), (succ, _, _) in zip(versions, versions[1:]) if succ < limit]
+                if versions[-1][2] == "gone" and versions[-1][0] < limit:
+                    tombstones.append(versions[-1][1])
+        # tombstones last: a sweep cut short must not bring back what they hide
+        for doomed in (superseded, tombstones):
+            if doomed:
+                filesystem().rm([f"{self.bucket}/{k}" for k in doomed])
+        return len(superseded) + len(tombstones)
 
     @contextmanager
     def lease(self) -> Iterator[None]:
