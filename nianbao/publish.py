@@ -157,5 +157,7 @@ def _sort_keys(dataset: str) -> list[str]:
 
 
 def write_dictionary(root: Path | storage.S3Path) -> None:
-    write_atomic(pa.Table.from_pylist(template().dictionary_rows(), schema=DICTIONARY),
-                 root / "dictionary" / "dictionary.parquet")
+    table = pa.Table.from_pylist(template().dictionary_rows(), schema=DICTIONARY)
+    path = root / "dictionary" / "dictionary.parquet"
+    if not (path.exists() and storage.read_table(path).equals(table)):  # unchanged: no new version
+        write_atomic(table, path)

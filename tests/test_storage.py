@@ -177,3 +177,9 @@ def test_concurrent_runs_in_separate_processes_take_turns_on_the_lease(s3, tmp_p
     apps = scan("applications", wh).collect()
     assert apps.height == 8 * 7 * 25 and apps.select("report_id", "row", "applicant").is_unique().all()
     assert not storage.filesystem().exists(f"{s3[5:]}/wh/.lease")  # each released it
+
+
+def test_an_unchanged_dictionary_is_not_written_again(s3, frames):
+    publish.publish(f"{s3}/wh", frames)
+    publish.publish(f"{s3}/wh", frames)
+    assert len(storage.filesystem().find(f"{s3[5:]}/wh/dictionary")) == 1  # one version, not one per publish
