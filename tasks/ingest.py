@@ -12,6 +12,7 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from nianbao import discover, pipeline, publish, sources, storage, validation_report, warehouse
+from nianbao.schema import CELL_DATASETS, PARTITION
 
 SUMMARY_COLUMNS = ["report_id", "source_uri", "source_format", "status", "year", "agency", "error_count",
                    "warning_count"]
@@ -112,13 +113,20 @@ def report_artifacts(summary: dict, run_id: str, out: str) -> None:
 
 def _validation_page(summary: dict, run_id: str, out: str) -> Path | storage.S3Path:
     """WAREHOUSE/validation/: written in place for a folder; for a bucket, made in a local folder
-    beside the earlier runs' counts and then copied up (page, counts, index)."""
+    holding the run's failed reports' rows and the earlier runs' counts, then copied up (page,
+    counts, index)."""
     if not storage.is_remote(out):
         return validation_report.write(summary, run_id, Path(out))
     local, remote = Path(tempfile.mkdtemp(prefix="nianbao-validation-")), storage.path(out) / "validation"
     (local / "validation").mkdir()
     for counts in remote.glob("*.json"):
         (local / "validation" / counts.name).write_bytes(counts.read_bytes())
+    failed = [r["report_id"] for r in summary["reports"] if r["status"] != "valid"]
+    for dataset, quarantine in [("findings", False), *((d, q) for d in CELL_DATASETS for q in (False, True))]:
+        rows = warehouse.scan(dataset, out, quarantine).filter(pl.col("report_id").is_in(failed)).collect()
+        for (year,), part in rows.group_by(PARTITION):
+            path = publish.partition_dir(local, dataset, year, quarantine) / "part.parquet"
+            publish.write_atomic(part.drop(PARTITION).to_arrow(), path)
     page = validation_report.write(summary, run_id, local)
     for name in (page.name, f"{run_id}.json", "index.html"):
         (remote / name).write_bytes((local / "validation" / name).read_bytes())

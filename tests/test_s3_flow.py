@@ -105,3 +105,21 @@ def test_dask_workers_writing_to_s3_give_the_local_warehouse(prefect_harness, s3
     assert dask.is_failed() and local.is_failed()  # the invalid report fails both alike
     assert _rows(f"{s3}/dask") == _rows(tmp_path / "local")
     assert len(_rows(f"{s3}/dask")["reports"]) == 7
+
+
+def test_the_validation_page_of_a_bucket_run_shows_the_failed_reports_cells(prefect_harness, s3, tmp_path):
+    """The page is made from the warehouse's rows: a bucket's page shows what a folder's does."""
+    import re
+
+    from flows.ingest import ingest
+
+    docs = _docs(tmp_path / "docs", 1)
+    ingest(sources=[str(docs)], out=str(tmp_path / "disk"), return_state=True)
+    ingest(sources=[str(docs)], out=f"{s3}/wh", return_state=True)
+    fs = storage.filesystem()
+    [remote] = [k for k in fs.find(f"{s3[5:]}/wh/validation") if k.endswith(".html") and "index" not in k]
+    [local] = [p for p in (tmp_path / "disk" / "validation").glob("*.html") if p.name != "index.html"]
+    sections = lambda page: re.findall(r"<section class=report.*?</section>", page, re.S)  # noqa: E731
+    on_disk = sections(local.read_text(encoding="utf-8"))
+    assert len(on_disk) == 1 and ' bad"' in on_disk[0]  # the invalid report, its broken cells marked
+    assert sections(fs.cat_file(remote).decode()) == on_disk
