@@ -218,6 +218,16 @@ class S3Path:
         _check_lease(self.bucket)
         return put_object(self.bucket, key, data, **conditions)
 
+    def delete(self) -> None:
+        """This exact object, e.g. a version written by a publish that then failed."""
+        filesystem().rm_file(self._full)
+
+    def probe(self) -> None:
+        """A write and a delete below this prefix: the bucket exists and the credentials may write."""
+        probe = self / f".probe.{uuid.uuid4().hex}"
+        put_object(self.bucket, probe.key, b"nianbao")
+        probe.delete()
+
     # -- housekeeping and the lease --------------------------------------------------------------
     def sweep(self, prefixes: list[str], grace: float | None = None) -> int:
         """Delete versions superseded more than `grace` seconds ago, and tombstones as old with

@@ -183,3 +183,11 @@ def test_an_unchanged_dictionary_is_not_written_again(s3, frames):
     publish.publish(f"{s3}/wh", frames)
     publish.publish(f"{s3}/wh", frames)
     assert len(storage.filesystem().find(f"{s3[5:]}/wh/dictionary")) == 1  # one version, not one per publish
+
+
+def test_probe_says_whether_the_bucket_takes_writes(s3, monkeypatch):
+    storage.path(f"{s3}/wh").probe()
+    assert not storage.filesystem().find(s3[5:])  # the probe object is gone again
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wrong")  # SeaweedFS enforces credentials
+    with pytest.raises(PermissionError):
+        storage.path(f"{s3}/wh").probe()
