@@ -5,6 +5,7 @@ import threading
 import time
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from nianbao import publish, storage
@@ -63,8 +64,8 @@ def test_a_writer_whose_lease_was_taken_over_stops_writing(s3):
         time.sleep(1)
         assert lease.lost
         with pytest.raises(RuntimeError, match="lost the warehouse lease"):
-            publish.write_dictionary(root)
-    assert not root.glob("dictionary/*.parquet")
+            publish.write_atomic(pa.table({"a": [1]}), root / "reports" / "year=2020" / "part-1.parquet")
+    assert not root.glob("reports/*/*.parquet")
 
 
 def test_releasing_never_deletes_a_lease_taken_over_meanwhile(s3):
@@ -89,8 +90,6 @@ def test_a_rewrite_is_a_new_object_and_the_old_one_goes_after_the_grace(s3, fram
 
 def test_a_removed_file_leaves_a_tombstone_readers_ignore(s3):
     f = storage.path(f"{s3}/wh/reports/year=2020/part-1.parquet")
-    import pyarrow as pa
-
     f.write_table(pa.table({"a": [1]}))
     f.unlink()
     assert not f.exists() and not f.parent.glob("*.parquet")
