@@ -117,17 +117,19 @@ def _validation_page(summary: dict, run_id: str, out: str) -> Path | storage.S3P
     counts, index)."""
     if not storage.is_remote(out):
         return validation_report.write(summary, run_id, Path(out))
-    local, remote = Path(tempfile.mkdtemp(prefix="nianbao-validation-")), storage.path(out) / "validation"
-    (local / "validation").mkdir()
-    for counts in remote.glob("*.json"):
-        (local / "validation" / counts.name).write_bytes(counts.read_bytes())
-    failed = [r["report_id"] for r in summary["reports"] if r["status"] != "valid"]
-    for dataset, quarantine in [("findings", False), *((d, q) for d in CELL_DATASETS for q in (False, True))]:
-        rows = warehouse.scan(dataset, out, quarantine).filter(pl.col("report_id").is_in(failed)).collect()
-        for (year,), part in rows.group_by(PARTITION):
-            path = publish.partition_dir(local, dataset, year, quarantine) / "part.parquet"
-            publish.write_atomic(part.drop(PARTITION).to_arrow(), path)
-    page = validation_report.write(summary, run_id, local)
-    for name in (page.name, f"{run_id}.json", "index.html"):
-        (remote / name).write_bytes((local / "validation" / name).read_bytes())
+    remote = storage.path(out) / "validation"
+    with tempfile.TemporaryDirectory(prefix="nianbao-validation-") as tmp:
+        local = Path(tmp)
+        (local / "validation").mkdir()
+        for counts in remote.glob("*.json"):
+            (local / "validation" / counts.name).write_bytes(counts.read_bytes())
+        failed = [r["report_id"] for r in summary["reports"] if r["status"] != "valid"]
+        for dataset, quarantine in [("findings", False), *((d, q) for d in CELL_DATASETS for q in (False, True))]:
+            rows = warehouse.scan(dataset, out, quarantine).filter(pl.col("report_id").is_in(failed)).collect()
+            for (year,), part in rows.group_by(PARTITION):
+                path = publish.partition_dir(local, dataset, year, quarantine) / "part.parquet"
+                publish.write_atomic(part.drop(PARTITION).to_arrow(), path)
+        page = validation_report.write(summary, run_id, local)
+        for name in (page.name, f"{run_id}.json", "index.html"):
+            (remote / name).write_bytes((local / "validation" / name).read_bytes())
     return remote / page.name
