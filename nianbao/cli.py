@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "interrupted resumes where it stopped.", epilog=EXAMPLES, formatter_class=_Help)
     ing.add_argument("sources", nargs="+", metavar="SOURCE",
                      help="file (.pdf .docx .doc .wps .html .htm .txt), directory, manifest (.csv/.jsonl) or URL")
-    ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder")
+    ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     ing.add_argument("--year", type=_int_in(2008, 2100), help="the report year where a document does not tell it")
     ing.add_argument("--workers", type=_int_in(1, 64), default=2, help="batches processed at once")
     ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")

@@ -37,9 +37,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from nianbao import __version__
+from nianbao import __version__, storage
 from nianbao.extract import MIME, magic, sniff
 
 log = logging.getLogger("nianbao.fetch")
@@ -310,12 +309,12 @@ class RawStore:
     @classmethod
     def open(cls, root: str | Path) -> RawStore:
         """One store per ROOT per process (its records are flushed together)."""
-        key = Path(root).resolve()
+        key = storage.path(root).resolve()
         with cls._shared_lock:
             return cls._shared.setdefault(key, cls(key))
 
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self.root = storage.path(root)  # a folder or s3://bucket/prefix
         self._pending: list[dict] = []
         self._lock = threading.Lock()
 
@@ -334,7 +333,10 @@ class RawStore:
     def put(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
         path = self.path(sha)
-        if not path.is_file():  # same bytes, same name: written once, whoever fetched them
+        if storage.is_remote(path):  # one PUT is atomic
+            if not path.is_file():
+                path.write_bytes(data)
+        elif not path.is_file():  # same bytes, same name: written once, whoever fetched them
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.parent / f".{sha}.{uuid.uuid4().hex}.tmp"
             try:
@@ -351,14 +353,17 @@ class RawStore:
     def last(self, url: str) -> dict | None:
         """The newest good fetch of `url` whose bytes are still stored (what a conditional GET needs)."""
         try:
-            row = json.loads(self._validators(url).read_text(encoding="utf-8"))
+            row = json.loads(self._validators(url).read_bytes())
         except (OSError, ValueError):
             return None
         return row if self.has(row.get("sha256")) else None
 
     def record(self, result: FetchResult) -> None:
         row = result.row()
-        if row["error"] is None and row["sha256"]:
+        if row["error"] is None and row["sha256"] and storage.is_remote(self.root):  # one PUT is atomic
+            self._validators(row["url"]).write_bytes(
+                json.dumps({k: row[k] for k in ("url", "sha256", "etag", "last_modified")}).encode())
+        elif row["error"] is None and row["sha256"]:
             path = self._validators(row["url"])
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
@@ -388,7 +393,7 @@ def write_fetches(root: str | Path, rows: list[dict | FetchResult]) -> list[Path
         by_day.setdefault(row["fetched_at"].astimezone(dt.timezone.utc).date(), []).append(row)
     paths = []
     for day, day_rows in sorted(by_day.items()):
-        path = Path(root) / "fetches" / f"fetched_on={day.isoformat()}" / f"{uuid.uuid4().hex}.parquet"
+        path = storage.path(root) / "fetches" / f"fetched_on={day.isoformat()}" / f"{uuid.uuid4().hex}.parquet"
         write_atomic(pa.Table.from_pylist(day_rows, schema=FETCHES), path)
         paths.append(path)
     return paths
@@ -396,8 +401,8 @@ def write_fetches(root: str | Path, rows: list[dict | FetchResult]) -> list[Path
 
 def read_fetches(root: str | Path) -> pa.Table:
     """Every recorded attempt (without the partition column), oldest file first."""
-    files = sorted(Path(root).glob("fetches/fetched_on=*/*.parquet"))
-    tables = [pq.read_table(f, schema=FETCHES) for f in files]
+    files = sorted(storage.path(root).glob("fetches/fetched_on=*/*.parquet"))
+    tables = [storage.read_table(f, schema=FETCHES) for f in files]
     return pa.concat_tables(tables) if tables else FETCHES.empty_table()
 
 

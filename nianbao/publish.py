@@ -7,6 +7,8 @@ WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every 
 had anywhere (a year or status may have changed), then writes the new files: all of them as
 hidden temporary files first, then renames (which need no space), so a failed write (disk full)
 leaves the warehouse as it was and a crash leaves each file either previous or new.
+WAREHOUSE may also be `s3://bucket/prefix` (nianbao/storage.py): there each write is a new object
+version (removed again if a later write of the batch fails) and a lease replaces the lock file.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
+from nianbao import storage
+from nianbao.schema import CELL_DATASETS, DATASETS, DICTIONARY, KEYS, PARTITION, schema
 from nianbao.template import template
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -39,6 +42,12 @@ class WarehouseError(OSError):
 def probe(root: Path | str) -> None:
     """Before any work: the warehouse is writable and has room, and temporaries a killed run left
     are removed. Raises WarehouseError saying which."""
+    if storage.is_remote(root):
+        try:
+            storage.path(root).probe()
+        except Exception as e:  # noqa: BLE001  no bucket, no credentials, no network
+            raise WarehouseError(f"the warehouse {root} is not writable: {e}") from None
+        return
     root = Path(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -77,7 +86,7 @@ def _running(pid: int) -> bool:
     return True
 
 
-def partition_dir(root: Path, dataset: str, year: int | None, quarantine: bool = False) -> Path:
+def partition_dir(root: Path | storage.S3Path, dataset: str, year: int | None, quarantine: bool = False) -> Path:
     base = root / "quarantine" / dataset if quarantine else root / dataset
     return base / f"{PARTITION}={NULL_PARTITION if year is None else int(year)}"
 
@@ -85,6 +94,10 @@ def partition_dir(root: Path, dataset: str, year: int | None, quarantine: bool =
 @contextmanager
 def locked(root: Path) -> Iterator[None]:
     """One writer per warehouse at a time: a second run waits rather than interleaving writes."""
+    if storage.is_remote(root):
+        with storage.path(root).lease():
+            yield
+        return
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -94,7 +107,10 @@ def locked(root: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def write_atomic(table: pa.Table, path: Path) -> None:
+def write_atomic(table: pa.Table, path: Path | storage.S3Path) -> None:
+    if storage.is_remote(path):
+        path.write_table(table, compression="zstd")  # a new object: never replaced in place
+        return
     tmp = _write_temporary(table, path)
     try:
         os.replace(tmp, path)
@@ -120,7 +136,7 @@ def _arrow(dataset: str, df: pl.DataFrame) -> pa.Table:
 
 def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     """Merge one set of frames (as validate_batch returns them) into the warehouse."""
-    root = Path(root)
+    root = storage.path(root)
     reports = frames["reports"]
     ids = pa.array(reports["report_id"].to_list(), pa.string())
     file = f"part-{hashlib.sha256(chr(10).join(sorted(ids.to_pylist())).encode()).hexdigest()[:16]}.parquet"
@@ -155,12 +171,14 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         for path, parts in sorted(targets.items(), key=lambda kv: (kv[0].parent.parent.name == "reports", kv[0])):
             dataset = path.parent.parent.name
             file_schema = schema(dataset, with_partition=False)
-            old = pq.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
+            old = storage.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
             kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
             if not parts and kept.num_rows == old.num_rows:
                 continue  # untouched
             new = pa.concat_tables([kept, *parts]).sort_by([(k, "ascending") for k in _sort_keys(dataset)])
             plan.append((path, new if new.num_rows else None))
+        if storage.is_remote(root):
+            return _publish_objects(root, plan)
         temporaries: dict[Path, Path] = {}
         try:
             for path, table in plan:
@@ -181,12 +199,36 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     return {"files_written": len(temporaries) - 1}  # besides the dictionary
 
 
+def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.Table | None]]) -> dict[str, int]:
+    """The plan on object storage: each file a new version, in the plan's order (`reports` last);
+    if a write fails, the versions already written are deleted, so the warehouse is as it was.
+    An unchanged dictionary is not written again (a glob would see every version of it)."""
+    (dictionary, table), *plan = plan
+    if not (dictionary.exists() and storage.read_table(dictionary).equals(table)):
+        plan.insert(0, (dictionary, table))
+    written: list[storage.S3Path] = []
+    try:
+        for path, table in plan:
+            if table is not None:
+                written.append(path.write_table(table, compression="zstd"))
+    except Exception as e:
+        for version in written:
+            version.delete()
+        raise WarehouseError(f"writing {path} failed ({e}); the batch was not published, the warehouse "
+                             "is as it was") from e
+    for path, table in plan:
+        if table is None:
+            path.unlink(missing_ok=True)
+    root.sweep(["dictionary", "quarantine", *DATASETS])  # versions superseded long enough ago
+    return {"files_written": sum(p.name != "dictionary.parquet" for p, t in plan if t is not None)}
+
+
 def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
     """(partition folder, file name) of the files that hold any of `ids`. A report's rows all live
     in files of one name and partition (its batch's), so the `reports` files say where; files no
     `reports` file names (left by a publish that crashed before its `reports` file) are read too."""
     def holds(path: Path) -> bool:
-        return pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py()
+        return pc.any(pc.is_in(storage.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py()
 
     listed, found = set(), set()
     for path in (root / "reports").glob(f"{PARTITION}=*/*.parquet"):
@@ -205,10 +247,10 @@ def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
 def published(root: Path) -> dict[str, dict]:
     """What the warehouse holds: report_id -> its reports row, year included (for resuming)."""
     out = {}
-    for path in sorted((Path(root) / "reports").glob(f"{PARTITION}=*/*.parquet")):
+    for path in sorted((storage.path(root) / "reports").glob(f"{PARTITION}=*/*.parquet")):
         value = path.parent.name.split("=", 1)[1]
         year = None if value == NULL_PARTITION else int(value)
-        for row in pq.read_table(path, schema=schema("reports", with_partition=False)).to_pylist():
+        for row in storage.read_table(path, schema=schema("reports", with_partition=False)).to_pylist():
             out[row["report_id"]] = row | {PARTITION: year}
     return out
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from prefect import get_run_logger, task
 
-from nianbao import across
+from nianbao import across, storage
 
 SUMMARY_COLUMNS = ["report_id", "rule_id", "severity", "message"]
 
@@ -15,6 +15,9 @@ def check_across_years(summary: dict, run_id: str, out: str) -> dict:
     """Re-check the agencies of the run's reports in every year (ingesting 2023 after 2024
     re-checks 2024 too); the run's summary, and so its artifacts and validation page, gets the
     findings of every report re-checked in place of the ones the warehouse held before."""
+    if storage.is_remote(out):  # across.py reads a folder; on object storage it is not run yet
+        get_run_logger().warning("checks across years are not run on object storage (%s) yet", out)
+        return summary
     ran = [r["report_id"] for r in summary["reports"]]
     found = across.check(Path(out), ran, run_id).select(SUMMARY_COLUMNS).to_dicts()
     rules = {r["id"] for r in across.rules()}

@@ -1,6 +1,7 @@
 """The ingest flow's tasks. Between tasks travel sources and small summaries, never DataFrames."""
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import Counter
 from functools import lru_cache
@@ -10,7 +11,8 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from nianbao import discover, pipeline, publish, sources, validation_report
+from nianbao import discover, pipeline, publish, sources, storage, validation_report, warehouse
+from nianbao.schema import CELL_DATASETS, PARTITION
 
 SUMMARY_COLUMNS = ["report_id", "source_uri", "source_format", "status", "year", "agency", "error_count",
                    "warning_count"]
@@ -32,7 +34,7 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
     Each batch publishes on its own (the warehouse lock serialises writers), so a run killed half
     way keeps what it finished, and the next run skips documents already published as they are.
     """
-    root = Path(out)
+    root = storage.path(out)  # a folder or s3://bucket/prefix
     timings: dict[str, float] = {}
     done = {} if reprocess else _published_at_start(str(root), run_id)
     frames = pipeline.process_batch(batch, run_id, default_year, published=done, processes=processes,
@@ -54,17 +56,16 @@ def _published_at_start(root: str, run_id: str) -> dict[str, dict]:
     """The warehouse's reports as this run (in this process) first saw them: read once, not per
     batch. A stale view only means a document published meanwhile is redone, which publishing
     handles (a report's old rows are always replaced)."""
-    return publish.published(Path(root))
+    return publish.published(root)
 
 
-def summarise(frames: dict[str, pl.DataFrame], root: Path) -> dict:
+def summarise(frames: dict[str, pl.DataFrame], root: Path | storage.S3Path) -> dict:
     reports = pl.concat([frames["reports"].select(SUMMARY_COLUMNS).with_columns(skipped=pl.lit(False)),
                          frames["skipped"].select(SUMMARY_COLUMNS).with_columns(skipped=pl.lit(True))])
     findings = frames["findings"].select("report_id", "rule_id", "severity", "message")
     skipped = frames["skipped"]["report_id"].to_list()
-    files = sorted((root / "findings").glob("*/*.parquet")) if skipped else []
-    if files:  # what the warehouse says of the reports this run did not redo
-        stored = pl.scan_parquet(files, hive_partitioning=True)
+    if skipped:  # what the warehouse says of the reports this run did not redo
+        stored = warehouse.scan("findings", root)
         findings = pl.concat([findings, stored.filter(pl.col("report_id").is_in(skipped))
                              .select("report_id", "rule_id", "severity", "message").collect()])
     return {"reports": reports.to_dicts(), "findings": findings.to_dicts()}
@@ -77,7 +78,8 @@ def discover_reports(listings: list[str], out: str, run_id: str) -> str:
     rows = discover.discover(listings, errors=errors)
     for e in errors:
         get_run_logger().warning("discovery: %s", e)
-    path = Path(out) / "manifests" / f"discovered-{run_id}.csv"
+    # a manifest is read by this flow's process: beside a bucket warehouse it stays local
+    path = (Path(tempfile.gettempdir()) if storage.is_remote(out) else Path(out)) / "manifests" / f"discovered-{run_id}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     discover.write_manifest(rows, path)
     get_run_logger().info("discovered %d reports on %d listings: %s", len(rows), len(listings), path)
@@ -106,8 +108,8 @@ def report_artifacts(summary: dict, run_id: str, out: str, seconds: float | None
     table += count("skipped", Counter({"already published": sum(r["skipped"] for r in rows)}))
     table += count("fetch", Counter({"fetch failures": sum(f["message"].startswith("fetch failed") for f in findings)}),
                    "error")
-    page = validation_report.write(summary, run_id, Path(out))
-    where = f"Warehouse `{Path(out).resolve()}`" + (f", run took {seconds:.0f} s" if seconds is not None else "")
+    page = _validation_page(summary, run_id, out)
+    where = f"Warehouse `{out if storage.is_remote(out) else Path(out).resolve()}`" + (f", run took {seconds:.0f} s" if seconds is not None else "")
     create_table_artifact(key="ingest-counts", table=table,
                           description=f"Reports by status, reports affected per rule, documents by format; "
                                       f"run {run_id}; {where[0].lower()}{where[1:]}")
@@ -121,7 +123,7 @@ def failures_markdown(rows: list[dict], findings: list[dict], page: Path, where:
     a local path in Prefect's UI is a 404), its errors, cut with a count."""
     failed = [r for r in rows if r["status"] != "valid"]
     lines = [f"# Reports that failed ({len(failed)} of {len(rows)})", "", f"{where}.", "",
-             f"Validation report (opens offline): `{page.resolve()}`", ""]
+             f"Validation report (opens offline): `{page.resolve() if isinstance(page, Path) else page}`", ""]
     errors: dict[str, list[str]] = {}
     for f in findings:
         if f["severity"] == "error":
@@ -138,3 +140,27 @@ def failures_markdown(rows: list[dict], findings: list[dict], page: Path, where:
     if len(failed) > FAILED_SHOWN:
         lines.append(f"- … and {len(failed) - FAILED_SHOWN} more failed reports (see the validation report)")
     return "\n".join(lines) if failed else f"All {len(rows)} reports valid. {where}.\n\n{lines[4]}"
+
+
+def _validation_page(summary: dict, run_id: str, out: str) -> Path | storage.S3Path:
+    """WAREHOUSE/validation/: written in place for a folder; for a bucket, made in a local folder
+    holding the run's failed reports' rows and the earlier runs' counts, then copied up (page,
+    counts, index)."""
+    if not storage.is_remote(out):
+        return validation_report.write(summary, run_id, Path(out))
+    remote = storage.path(out) / "validation"
+    with tempfile.TemporaryDirectory(prefix="nianbao-validation-") as tmp:
+        local = Path(tmp)
+        (local / "validation").mkdir()
+        for counts in remote.glob("*.json"):
+            (local / "validation" / counts.name).write_bytes(counts.read_bytes())
+        failed = [r["report_id"] for r in summary["reports"] if r["status"] != "valid"]
+        for dataset, quarantine in [("findings", False), *((d, q) for d in CELL_DATASETS for q in (False, True))]:
+            rows = warehouse.scan(dataset, out, quarantine).filter(pl.col("report_id").is_in(failed)).collect()
+            for (year,), part in rows.group_by(PARTITION):
+                path = publish.partition_dir(local, dataset, year, quarantine) / "part.parquet"
+                publish.write_atomic(part.drop(PARTITION).to_arrow(), path)
+        page = validation_report.write(summary, run_id, local)
+        for name in (page.name, f"{run_id}.json", "index.html"):
+            (remote / name).write_bytes((local / "validation" / name).read_bytes())
+    return remote / page.name

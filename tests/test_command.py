@@ -25,13 +25,14 @@ def _run(*args: str, harness: bool = True, **kw) -> subprocess.CompletedProcess:
                           timeout=300, **kw)
 
 
-def test_version_and_help_with_examples_and_exit_codes(capsys):
+def test_version_and_help_with_examples_and_exit_codes(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")  # argparse wraps help to the terminal's width
     with pytest.raises(SystemExit):
         cli._parser().parse_args(["--version"])
     assert capsys.readouterr().out.strip() == f"nianbao {__version__}"
     assert cli.main(["ingest", "--help"]) == 0
     text = capsys.readouterr().out
-    assert "--out WAREHOUSE       warehouse folder (default: data/warehouse)" in text
+    assert "--out WAREHOUSE       warehouse folder or s3://bucket/prefix (default:\n                        data/warehouse)" in text
     assert "--dry-run" in text and "--json" in text and "--quiet" in text
     assert "nianbao ingest data/samples --out data/warehouse" in text
     assert "3    the run itself failed" in text and "130  interrupted" in text

@@ -1,10 +1,13 @@
-"""The warehouse: read back by DuckDB, idempotent, atomic, quarantine, moves between partitions."""
+"""The warehouse: read back by DuckDB, idempotent, atomic, quarantine, moves between partitions;
+each test against a local folder and against an S3 bucket (SeaweedFS), the `warehouse` fixture."""
 import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from pathlib import Path
 
-from nianbao import publish
+from nianbao import publish, storage
+from nianbao.warehouse import files
 from nianbao.pipeline import process_batch
 from nianbao.schema import CELL_DATASETS, DATASETS, schema
 from nianbao.sources import Source, resolve
@@ -19,11 +22,23 @@ def frames():
 
 
 def read(root, dataset, quarantine=False):
-    base = root / "quarantine" / dataset if quarantine else root / dataset
-    return duckdb.sql(f"select * from read_parquet('{base}/*/*.parquet', hive_partitioning=true)").pl()
+    """DuckDB over the files (on S3 through s3fs, as the README shows)."""
+    con = duckdb.connect()
+    if storage.is_remote(root):
+        con.register_filesystem(storage.filesystem())
+    return con.sql(f"select * from read_parquet({files(dataset, root, quarantine)!r}, hive_partitioning=true)").pl()
 
 
-def test_duckdb_reads_every_dataset_as_published(tmp_path, frames):
+def objects(root) -> dict[str, bytes]:
+    """Every object or file under the warehouse, with its bytes."""
+    if storage.is_remote(root):
+        fs = storage.filesystem()
+        return {k: fs.cat_file(k) for k in fs.find(str(root)[5:])}
+    return {str(p): p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != ".lock"}
+
+
+def test_duckdb_reads_every_dataset_as_published(warehouse, frames):
+    tmp_path = warehouse
     publish.publish(tmp_path, frames)
     valid = frames["reports"].filter(status="valid")["report_id"].to_list()
     for dataset in DATASETS:
@@ -39,18 +54,22 @@ def test_duckdb_reads_every_dataset_as_published(tmp_path, frames):
     invalid = frames["reports"].filter(status="invalid")["report_id"].to_list()
     q = read(tmp_path, "applications", quarantine=True)
     assert set(q["report_id"]) == set(invalid) and q.height == 7 * 25
-    d = pl.read_parquet(tmp_path / "dictionary" / "dictionary.parquet")
+    d = pl.from_arrow(storage.read_table(storage.path(tmp_path) / "dictionary" / "dictionary.parquet"))
     assert d.filter(code="withheld_prohibited")["label"][0] == "2.其他法律行政法规禁止公开"
 
 
-def test_files_hold_the_contract_types_without_the_partition_column(tmp_path, frames):
-    publish.publish(tmp_path, frames)
+def test_files_hold_the_contract_types_without_the_partition_column(warehouse, frames):
+    publish.publish(warehouse, frames)
+    fs = storage.filesystem() if storage.is_remote(warehouse) else None
     for dataset in DATASETS:
-        for f in (tmp_path / dataset).glob("year=*/*.parquet"):
-            assert pq.read_schema(f).remove_metadata() == schema(dataset, with_partition=False), f
+        assert files(dataset, warehouse)
+        for f in files(dataset, warehouse):
+            with (fs.open(f) if fs else open(f, "rb")) as fh:
+                assert pq.read_schema(fh).remove_metadata() == schema(dataset, with_partition=False), f
 
 
-def test_republishing_never_duplicates(tmp_path, frames):
+def test_republishing_never_duplicates(warehouse, frames):
+    tmp_path = warehouse
     publish.publish(tmp_path, frames)
     before = {d: read(tmp_path, d).sort(schema(d).names[0]).height for d in DATASETS}
     publish.publish(tmp_path, frames)
@@ -58,9 +77,10 @@ def test_republishing_never_duplicates(tmp_path, frames):
     assert before == after and before["applications"] == 7 * 25
 
 
-def test_a_report_that_becomes_valid_leaves_quarantine_and_its_old_partition(tmp_path):
+def test_a_report_that_becomes_valid_leaves_quarantine_and_its_old_partition(warehouse):
     from conftest import seed
 
+    tmp_path = warehouse
     s = seed("000")
     publish.publish(tmp_path, process_batch([Source(str(s))], "run-1"))
     assert read(tmp_path, "applications", quarantine=True).height == 175
@@ -69,72 +89,91 @@ def test_a_report_that_becomes_valid_leaves_quarantine_and_its_old_partition(tmp
     reports = read(tmp_path, "reports")
     assert reports.select("year", "status", "run_id").to_dicts() == [{"year": 2024, "status": "valid", "run_id": "run-2"}]
     assert read(tmp_path, "applications").height == 175
-    assert not list((tmp_path / "quarantine" / "applications").glob("*/*.parquet"))
+    assert not files("applications", tmp_path, quarantine=True)
     assert set(read(tmp_path, "findings")["rule_id"]) == {"active_disclosure.complete"}
 
 
-def test_a_crash_during_a_write_leaves_the_previous_partition(tmp_path, frames, monkeypatch):
+def test_a_crash_during_a_write_leaves_the_previous_partition(warehouse, frames, monkeypatch):
+    tmp_path = warehouse
     publish.publish(tmp_path, frames)
-    before = {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")}
+    before = objects(tmp_path)
     changed = frames["reports"].with_columns(agency=pl.lit("changed"))
 
-    def crash(table, where, **kw):
-        open(where, "wb").write(b"PAR1 half a file")
+    def crash(table, where, **kw):  # the last file, `reports`: every other file was written
+        if table.schema.names != schema("reports", with_partition=False).names:
+            return real(table, where, **kw)
+        if isinstance(where, (str, Path)):
+            open(where, "wb").write(b"PAR1 half a file")
+        else:  # a buffer, to be PUT whole: a half-written object never exists
+            where.write(b"PAR1 half a file")
         raise OSError("disk full")
 
+    real = publish.pq.write_table
     monkeypatch.setattr(publish.pq, "write_table", crash)
     with pytest.raises(OSError):
         publish.publish(tmp_path, {**frames, "reports": changed})
-    after = {p: p.read_bytes() for p in tmp_path.rglob("*.parquet")}
-    assert after == before  # no half-written file visible, nothing lost
-    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+    after = objects(tmp_path)
+    assert after == before  # no half-written file visible, nothing lost, no temporary left
     monkeypatch.undo()
     assert set(read(tmp_path, "reports")["agency"]) != {"changed"}
 
 
-def test_concurrent_publishers_never_lose_or_duplicate(tmp_path):
-    """Two runs writing one warehouse at once (the lock serialises them): every report once."""
+def test_concurrent_publishers_never_lose_or_duplicate(tmp_path, warehouse):
+    """Two runs writing one warehouse at once (the lock or lease serialises them): every report once."""
     import threading
 
     docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 8)]
     batches = [process_batch(docs[i::4], f"run-{i}") for i in range(4)]
     batches.append(process_batch(docs[:3], "run-again"))  # the same reports again, concurrently
-    threads = [threading.Thread(target=publish.publish, args=(tmp_path / "wh", b)) for b in batches]
+    threads = [threading.Thread(target=publish.publish, args=(warehouse, b)) for b in batches]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    reports = read(tmp_path / "wh", "reports")
+    reports = read(warehouse, "reports")
     assert reports["report_id"].n_unique() == reports.height == 8
-    assert read(tmp_path / "wh", "applications").height == 8 * 7 * 25
+    assert read(warehouse, "applications").height == 8 * 7 * 25
 
 
-def test_published_index_knows_each_report_and_its_year(tmp_path, frames):
-    publish.publish(tmp_path, frames)
-    index = publish.published(tmp_path)
+def test_published_index_knows_each_report_and_its_year(warehouse, frames):
+    publish.publish(warehouse, frames)
+    index = publish.published(warehouse)
     assert {rid: row["year"] for rid, row in index.items()} == dict(
         zip(frames["reports"]["report_id"], frames["reports"]["year"]))
 
 
-def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates_after(tmp_path, monkeypatch):
-    """Cells are put in place before `reports`: a crash in between lists no half-published report,
-    and republishing the same reports in another batch removes the orphaned rows."""
+def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates_after(tmp_path, warehouse,
+                                                                                       monkeypatch):
+    """Cells are put in place before `reports`: a crash in between (SystemExit, which nothing
+    catches) lists no half-published report, and republishing the same reports in another batch
+    removes the orphaned rows."""
     import os
 
     docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 3)]
-    real = os.replace
+    if storage.is_remote(warehouse):
+        write = storage.S3Path.write_table
 
-    def crash_at_reports(tmp, path):
-        if path.parent.parent.name == "reports":
-            raise OSError("killed")
-        real(tmp, path)
+        def crash_at_reports(self, table, **kw):
+            if self.parent.parent.name == "reports":
+                raise SystemExit("killed")
+            return write(self, table, **kw)
 
-    monkeypatch.setattr(publish.os, "replace", crash_at_reports)
-    with pytest.raises(OSError):
-        publish.publish(tmp_path / "wh", process_batch(docs[:2], "run-1"))
+        monkeypatch.setattr(storage.S3Path, "write_table", crash_at_reports)
+    else:
+        replace = os.replace
+
+        def crash_at_reports(tmp, path):
+            if path.parent.parent.name == "reports":
+                raise SystemExit("killed")
+            replace(tmp, path)
+
+        monkeypatch.setattr(publish.os, "replace", crash_at_reports)
+    with pytest.raises(SystemExit):
+        publish.publish(warehouse, process_batch(docs[:2], "run-1"))
     monkeypatch.undo()
-    assert publish.published(tmp_path / "wh") == {}  # nothing listed, so a resumed run redoes both
-    publish.publish(tmp_path / "wh", process_batch(docs, "run-2"))  # a different batch: other file names
-    assert read(tmp_path / "wh", "reports").height == 3
-    apps = read(tmp_path / "wh", "applications")
+    assert publish.published(warehouse) == {}  # nothing listed, so a resumed run redoes both
+    assert read(warehouse, "applications").height == 2 * 7 * 25  # the crash left these behind
+    publish.publish(warehouse, process_batch(docs, "run-2"))  # a different batch: other file names
+    assert read(warehouse, "reports").height == 3
+    apps = read(warehouse, "applications")
     assert apps.height == 3 * 7 * 25 and apps.select("report_id", "row", "applicant").is_unique().all()

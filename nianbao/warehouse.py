@@ -1,0 +1,40 @@
+"""Reading the warehouse, for downstream teams: `scan(dataset, warehouse)` -> a polars LazyFrame.
+
+    from nianbao.warehouse import scan
+    scan("applications", "s3://bucket/nianbao").filter(pl.col("year") == 2023).collect()
+
+Local folder or `s3://bucket/prefix` (AWS_* variables). The `year` partition comes from the path
+(Int16; the unknown year, `year=__HIVE_DEFAULT_PARTITION__`, is null). On S3 it reads each file's
+newest version only, so a scan racing a publish never sees a report twice nor a file half replaced.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from nianbao import storage
+from nianbao.schema import DATASETS, PARTITION, schema
+
+
+def files(dataset: str, warehouse: str | Path, quarantine: bool = False) -> list[str]:
+    """The dataset's Parquet files now: local paths, or the s3:// URLs of their newest versions."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")
+    root = storage.path(warehouse)
+    base = root / "quarantine" / dataset if quarantine else root / dataset
+    pattern = f"{PARTITION}=*/*.parquet"
+    return base.urls(pattern) if storage.is_remote(root) else sorted(str(p) for p in base.glob(pattern))
+
+
+def scan(dataset: str, warehouse: str | Path, quarantine: bool = False) -> pl.LazyFrame:
+    """One dataset (or its quarantine) as a LazyFrame with the contract's columns and `year`."""
+    want = pl.Schema(pl.from_arrow(schema(dataset).empty_table()).schema)
+    paths = files(dataset, warehouse, quarantine)
+    if not paths:
+        return pl.LazyFrame(schema=want)
+    file_schema = pl.Schema({k: v for k, v in want.items() if k != PARTITION})
+    frame = pl.scan_parquet(paths, schema=file_schema, hive_partitioning=True,
+                            hive_schema=pl.Schema({PARTITION: want[PARTITION]}),
+                            storage_options=storage.options() if storage.is_remote(warehouse) else None)
+    return frame.select(list(want))

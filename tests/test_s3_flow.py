@@ -1,0 +1,127 @@
+"""`--out s3://bucket/prefix` end to end on SeaweedFS: the same warehouse as on disk, fetched
+documents and `fetches` in the bucket, a killed run resumed, a Dask cluster writing to the bucket."""
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import ROOT, distinct_reports
+from nianbao import cli, storage
+from nianbao.fetch import read_fetches
+from nianbao.warehouse import scan
+
+DATASETS = ("reports", "findings", "applications", "active_disclosure", "reviews_litigation", "narratives")
+
+
+def _rows(root) -> dict[str, list[str]]:
+    """Every dataset's rows (quarantine included), without what differs between runs."""
+    out = {}
+    for d in DATASETS:
+        for q in (False, True) if d not in ("reports", "findings") else (False,):
+            df = scan(d, root, quarantine=q).drop("run_id", "ingested_at", "fetched_at", strict=False).collect()
+            out[f"{'quarantine/' if q else ''}{d}"] = sorted(map(repr, df.to_dicts()))
+    return out
+
+
+def _docs(folder, n):
+    distinct_reports(folder, n)
+    shutil.copy(ROOT / "data" / "samples" / "sample_invalid_2024.txt", folder / "bad.txt")
+    return folder
+
+
+def test_served_reports_into_a_bucket_equal_the_files_on_disk(prefect_harness, s3, tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")  # the web server is on loopback
+    docs = _docs(tmp_path / "docs", 2)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(docs)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("uri\n" + "".join(f"{base}{p.name}\n" for p in sorted(docs.iterdir())), encoding="utf-8")
+    try:
+        assert cli.main(["ingest", str(manifest), "--out", f"{s3}/wh"]) == 1
+        assert cli.main(["ingest", str(manifest), "--out", f"{s3}/wh", "--reprocess"]) == 1
+    finally:
+        server.shutdown()
+    assert cli.main(["ingest", str(docs), "--out", str(tmp_path / "disk")]) == 1
+    web, disk = _rows(f"{s3}/wh"), _rows(tmp_path / "disk")
+    assert len(web["reports"]) == 3 and len(web["quarantine/applications"]) == 7 * 25
+    for d in disk:
+        if d != "reports":  # the same documents, named by URL instead of path
+            assert [r.replace(base, "") for r in web[d]] == disk[d], d
+    fetches = read_fetches(f"{s3}/wh")
+    assert sorted(fetches["http_status"].to_pylist()) == [200] * 3 + [304] * 3  # nothing downloaded twice
+    raw = [k for k in storage.filesystem().find(f"{s3[5:]}/wh/raw") if "/urls/" not in k]  # documents, not validators
+    assert sorted(k.rsplit("/", 1)[1] for k in raw) == sorted(set(fetches["sha256"].to_pylist()))
+    assert storage.filesystem().exists(f"{s3[5:]}/wh/validation/index.html")
+
+
+def test_a_killed_run_on_s3_resumes_to_the_same_warehouse(prefect_harness, s3, tmp_path):
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.ingest import ingest
+
+    docs = _docs(tmp_path / "docs", 11)
+    killed = f"{s3}/killed"
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
+    child = subprocess.Popen([sys.executable, "-m", "flows", "ingest", str(docs), "--out", killed, "--batch-size", "1"],
+                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while not scan("reports", killed).collect().height and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    published_before = scan("reports", killed).collect().height
+    assert 1 <= published_before < 12
+
+    state = ingest(sources=[str(docs)], out=killed, batch_size=1, return_state=True)
+    from flows.ingest import summary_of
+
+    summary = summary_of(state)
+    assert sum(r["skipped"] for r in summary["reports"]) == published_before
+    ingest(sources=[str(docs)], out=str(tmp_path / "whole"), batch_size=12, return_state=True)
+    assert _rows(killed) == _rows(tmp_path / "whole")
+    assert len(_rows(killed)["applications"]) == 11 * 7 * 25
+
+
+def test_dask_workers_writing_to_s3_give_the_local_warehouse(prefect_harness, s3, tmp_path):
+    pytest.importorskip("prefect_dask")
+    from prefect.task_runners import ThreadPoolTaskRunner
+    from prefect_dask import DaskTaskRunner
+
+    from flows.ingest import ingest
+
+    docs = _docs(tmp_path / "docs", 6)
+    runner = DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True,
+                                            "dashboard_address": None})
+    dask = ingest.with_options(task_runner=runner)(sources=[str(docs)], out=f"{s3}/dask", batch_size=2,
+                                                    return_state=True)
+    local = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(
+        sources=[str(docs)], out=str(tmp_path / "local"), batch_size=2, return_state=True)
+    assert dask.is_failed() and local.is_failed()  # the invalid report fails both alike
+    assert _rows(f"{s3}/dask") == _rows(tmp_path / "local")
+    assert len(_rows(f"{s3}/dask")["reports"]) == 7
+
+
+def test_the_validation_page_of_a_bucket_run_shows_the_failed_reports_cells(prefect_harness, s3, tmp_path):
+    """The page is made from the warehouse's rows: a bucket's page shows what a folder's does."""
+    import re
+
+    from flows.ingest import ingest
+
+    docs = _docs(tmp_path / "docs", 1)
+    ingest(sources=[str(docs)], out=str(tmp_path / "disk"), return_state=True)
+    ingest(sources=[str(docs)], out=f"{s3}/wh", return_state=True)
+    fs = storage.filesystem()
+    [remote] = [k for k in fs.find(f"{s3[5:]}/wh/validation") if k.endswith(".html") and "index" not in k]
+    [local] = [p for p in (tmp_path / "disk" / "validation").glob("*.html") if p.name != "index.html"]
+    sections = lambda page: re.findall(r"<section class=report.*?</section>", page, re.S)  # noqa: E731
+    on_disk = sections(local.read_text(encoding="utf-8"))
+    assert len(on_disk) == 1 and ' bad"' in on_disk[0]  # the invalid report, its broken cells marked
+    assert sections(fs.cat_file(remote).decode()) == on_disk
