@@ -141,7 +141,7 @@ def inputs(tmp_path_factory):
         w.writerow([f"http://user:pa55word@127.0.0.1:{port}/download?id={good_txt[2].name}", ""])
         w.writerow(["../secret.txt", "示例县网上镇人民政府"])
         w.writerow(["not_there.pdf", ""])
-        w.writerow([f"http://127.0.0.1:{port}/missing.pdf", ""])
+        w.writerow([f"http://user:pa55word@127.0.0.1:{port}/missing.pdf", ""])  # listed among the failures
         w.writerow([f"http://127.0.0.1:{port}/loop", ""])
     url = f"http://127.0.0.1:{port}/download?id={good_txt[2].name}"
     unread = ("unreadable", None)
@@ -239,9 +239,26 @@ def test_credentials_in_a_url_are_published_nowhere(inputs, run):
                               f"where source_uri = '{inputs['outside']}'").fetchall()
     assert agency == "示例县网上镇人民政府"  # read from the GB18030 manifest
     seen = [printed] + [p.read_text(encoding="utf-8") for p in (out / "validation").glob("*.html")]
+    seen += [a.data for a in _artifacts(next((out / "validation").glob("*.html")).stem)]
     for d in (*DATASETS, "fetches"):
         seen += [repr(duckdb.sql(f"select * from read_parquet('{p}')").fetchall()) for p in (out / d).rglob("*.parquet")]
     assert all("pa55word" not in text for text in seen)
+
+
+def _artifacts(flow_run_id: str) -> list:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+
+    found = asyncio.run(read())
+    assert {a.key for a in found} == {"ingest-counts", "ingest-failures"}
+    return found
 
 
 def test_a_manifest_in_neither_utf8_nor_gb18030_is_a_usage_error(tmp_path, capsys):
