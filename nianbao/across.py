@@ -222,15 +222,18 @@ def _recount(root: Path, delta: dict[tuple[str, str], int]) -> None:
     if not delta:
         return
     file_schema = schema("reports", with_partition=False)
-    ids = pa.array(sorted({rid for rid, _ in delta}), pa.string())
+    change = (pl.DataFrame([(rid, sev, n) for (rid, sev), n in delta.items()], orient="row",
+                           schema={"report_id": pl.String, "severity": pl.String, "n": pl.Int32})
+              .group_by("report_id").agg(d_error=pl.col("n").filter(pl.col("severity") == "error").sum(),
+                                         d_warning=pl.col("n").filter(pl.col("severity") == "warning").sum()))
+    ids = pa.array(change["report_id"].to_list(), pa.string())
     for path in sorted((root / "reports").glob(f"{PARTITION}=*/*.parquet")):
         if not pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
             continue
-        rows = pq.read_table(path, schema=file_schema).to_pylist()
-        for row in rows:
-            row["error_count"] += delta.get((row["report_id"], "error"), 0)
-            row["warning_count"] += delta.get((row["report_id"], "warning"), 0)
-        write_atomic(pa.Table.from_pylist(rows, schema=file_schema), path)
+        rows = pl.from_arrow(pq.read_table(path, schema=file_schema)).join(change, on="report_id", how="left")
+        rows = rows.with_columns(error_count=pl.col("error_count") + pl.col("d_error").fill_null(0),
+                                 warning_count=pl.col("warning_count") + pl.col("d_warning").fill_null(0))
+        write_atomic(rows.select(file_schema.names).to_arrow().cast(file_schema), path)
 
 
 def _refresh_agencies(root: Path, reports: pl.DataFrame, touched: pl.Series) -> None:
