@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from collections import Counter
@@ -187,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
 def _bar(total: int):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="doc", desc="nianbao", file=sys.stderr, dynamic_ncols=True)
+    size = shutil.get_terminal_size()  # the terminal's, else COLUMNS/LINES, else 80x24 (a pty may say 0x0,
+    # and tqdm hides a bar below a screen of 0 rows)
+    return tqdm(total=total, unit="doc", desc="nianbao", file=sys.stderr, ncols=size.columns, nrows=size.lines)
 
 
 def _interrupted(args, as_program: bool) -> int:

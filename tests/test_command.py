@@ -114,3 +114,23 @@ def test_ctrl_c_stops_at_once_keeps_what_was_published_and_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     first = resumed.stdout.splitlines()[0]
     assert first.startswith("24 reports: 24 valid, 0 invalid, 0 unreadable (") and "already published" in first
+
+
+def test_a_terminal_gets_a_progress_bar_per_document(prefect_harness, tmp_path):
+    import shlex
+    import shutil
+
+    from prefect.settings import PREFECT_API_URL
+
+    if shutil.which("script") is None:
+        pytest.skip("util-linux `script` (a terminal for the command) is not installed")
+    docs = distinct_reports(tmp_path / "docs", 5)
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "flows", "ingest", str(docs[0].parent), "--out",
+                                                  str(tmp_path / "wh"), "--batch-size", "2"])
+    done = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), COLUMNS="100"))
+    assert done.returncode == 0, done.stdout[-2000:]
+    screen = done.stdout.replace("\r", "\n")
+    assert "nianbao: 100%" in screen and "5/5" in screen  # counted per document, on the terminal
+    assert "| INFO" not in screen  # Prefect's lines would break the bar: only warnings show
+    assert "5 reports: 5 valid, 0 invalid, 0 unreadable" in screen
