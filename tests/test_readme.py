@@ -64,3 +64,25 @@ def test_every_ingest_option_shown_exists():
     assert {"--dry-run", "--json", "--quiet", "--year", "--reprocess"} <= shown
     assert shown <= known, shown - known
     assert {o for a in ingest._actions for o in a.option_strings if o.startswith("--")} - {"--help"} <= shown
+
+
+def test_make_rebuilds_a_venv_of_another_python(tmp_path):
+    """`make` never reuses a .venv made by another Python (3.12 cannot install the pins): it says so
+    and rebuilds; a PYTHON that is not 3.11 is refused with the way out."""
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    fake = tmp_path / ".venv" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\necho 'Python 3.12.1'\nexit 1\n")
+    fake.chmod(0o755)
+    dry = subprocess.run(["make", "-n", "install"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert ".venv was made by Python 3.12.1: rebuilding it" in dry.stdout
+    assert not (tmp_path / ".venv").exists()
+    assert "-m venv .venv" in dry.stdout  # and the install runs again, from a new venv
+    refused = subprocess.run(["make", "python", "PYTHON=/bin/false"], cwd=tmp_path, capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode == 2 and "nianbao needs Python 3.11" in refused.stdout
