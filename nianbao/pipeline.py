@@ -139,10 +139,7 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
                  for d in CELL_DATASETS}
         judged = validate.validate(cells, frame("reports", [r.row for r in readable]))
         for r in readable:
-            # a cell we could not read is reported as ours (extraction.unread_cell), not as the report's blank
-            unread = {c for f in r.findings if f.rule_id == "extraction.unread_cell" for c in f.cells}
-            r.findings += [f for f in judged[r.row["report_id"]]
-                           if not (f.rule_id == "cells.complete" and set(f.cells) <= unread)]
+            r.findings += judged[r.row["report_id"]]
     finding_rows = []
     for r in reports:
         agencies.identify(r.row)

@@ -59,6 +59,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         name = f"{k[0]}:{k[1][0]}/{k[1][1]}"
         if cell.raw is None:  # a row not found: on a scan, more likely unread than not printed
             doubted += 1
+            cell.unread = True
             matched.findings.append(Finding(
                 "extraction.unread_cell", "error", f"section {_SECTION[k[0]]} cell {name} was not found in the scan",
                 [name], "a reading the template's sums confirm", None))
@@ -74,7 +75,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
             cell.raw = reading
             continue
         doubted += 1
-        cell.raw = None
+        cell.raw, cell.unread = None, True  # ours, not the report's blank: cells.complete leaves it alone
         why = ("no sum of the template confirms it" if not checks else "the reading is not confident"
                if not confident[k] else "no sum it is in adds up as read" if k in suspect else
                "its row's or its column's sums do not confirm it (a cell of them unread, or none to blame)")
