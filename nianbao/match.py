@@ -236,6 +236,10 @@ def _applications(rows, out: Matched, seen: set):
             if row[i].strip() and (lab := find(t.app_rows, row[i])) is not None:
                 hit = (i, lab)
                 break
+        if hit is not None and any(_CJK.search(c) and not is_value_like(c) for c in row[hit[0] + 1:]):
+            # a label after the one read exactly (a group label such as （六）其他处理): the row's own,
+            # misread (an OCR's dropped 、); read approximately, it names the row
+            hit = _approximate_row(row, where, out, after=hit[0]) or hit
         if hit is None:
             hit = _approximate_row(row, where, out)
             if hit is None:
@@ -296,9 +300,9 @@ def _rows_in_text(paragraphs: list[str]) -> dict[str, str]:
     return out
 
 
-def _approximate_row(row: list[str], where: str, out: Matched):
+def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
     t = template()
-    for i in range(len(row) - 1, -1, -1):
+    for i in range(len(row) - 1, after, -1):
         c = row[i]
         if not _CJK.search(c) or squash(split_numbering(c)[1]) in t.app_groups:
             continue

@@ -79,3 +79,18 @@ def test_a_row_printed_as_text_beside_the_table_is_our_failure():
     (f,) = m.findings
     assert (f.rule_id, f.severity, f.observed) == ("extraction.unread_cell", "error", "2.重复申请 26 0 — 0 27 0 53")
     assert [(c.raw, c.unread) for c in m.applications if c.key[0] == "rejected_duplicate"] == [(None, True)] * 7
+
+
+def test_a_group_label_does_not_name_a_row_whose_own_label_is_misread():
+    # an OCR dropped the 、 of 2021's first （六） row; its group label （六）其他处理 in the same row is
+    # 2019's single row's label, read exactly: the row's own label, read approximately, must win
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    misread = "1.申请人无正当理由逾期不补正行政机关不再处理其政府信息公开申请"
+    table = section_three(codes, label=lambda r: misread if r.code == "other_overdue_correction" else r.number + r.texts[0])
+    i = next(n for n, row in enumerate(table.rows) if row[0] == misread)
+    table.rows[i] = ["（六）其他处理", misread, "1", "0", "0", "0", "0", "0", "1"]
+    m = match([table])
+    assert {c.key[0] for c in m.applications} == set(codes)  # no 2019 `other` row
+    assert [c.raw for c in m.applications if c.key[0] == "other_overdue_correction"] == ["1", "0", "0", "0", "0", "0", "1"]
+    assert [(f.rule_id, f.observed) for f in m.findings] == [("extraction.label_approximate", misread)]
+    assert m.template_version == "2021"
