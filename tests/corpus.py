@@ -475,7 +475,12 @@ def check(blocks, rep: Report):
 
 
 def to_doc(docx_bytes: bytes) -> bytes:
-    """A DOCX saved as a Word 97 .doc by LibreOffice (its own profile; the caller checks soffice)."""
+    """A DOCX saved as a Word 97 .doc by LibreOffice (the caller checks soffice)."""
+    return libreoffice(docx_bytes, "doc:MS Word 97", "doc")
+
+
+def libreoffice(docx_bytes: bytes, convert_to: str, suffix: str) -> bytes:
+    """A DOCX converted by LibreOffice headless (`--convert-to convert_to`), its own profile a run."""
     import subprocess
     import tempfile
     from pathlib import Path
@@ -486,6 +491,6 @@ def to_doc(docx_bytes: bytes) -> bytes:
         src = Path(tmp) / "r.docx"
         src.write_bytes(docx_bytes)
         subprocess.run([office.soffice(), f"-env:UserInstallation=file://{tmp}/p", "--headless",
-                        "--convert-to", "doc:MS Word 97", "--outdir", tmp, str(src)], check=True,
+                        "--convert-to", convert_to, "--outdir", tmp, str(src)], check=True,
                        capture_output=True, timeout=120)
-        return (Path(tmp) / "r.doc").read_bytes()
+        return (Path(tmp) / f"r.{suffix}").read_bytes()
