@@ -217,8 +217,8 @@ def _grid(t, dataset: str, frame: pl.DataFrame, bad: set[str], warn: set[str]) -
     rows = sorted(frame[a].unique().to_list(), key=lambda c: order.get(c, 1e9))
     cols = sorted(frame[b].unique().to_list(), key=lambda c: order.get(c, 1e9))
     raw = {(x, y): v for x, y, v in frame.select(a, b, "raw").iter_rows()}
-    heading = {"applications": "三、收到和处理政府信息公开申请情况", "reviews_litigation": "四、政府信息公开行政复议、行政诉讼情况",
-               "active_disclosure": "二、主动公开政府信息情况"}[dataset]
+    number, title = t.data["sections"][dataset]  # the section's heading as the template prints it
+    heading = f"{number}、{title}"
     e = html.escape
     lines = [f"<details{' open' if any(c.startswith(dataset + ':') for c in bad) else ''}><summary>{heading}</summary>",
              "<table><tr><th>" + "".join(f"<th>{e(_label(t, dataset, b, c))}" for c in cols)]

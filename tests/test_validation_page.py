@@ -47,6 +47,9 @@ def test_run_page_counts_rules_years_and_failed_reports(warehouse):
     assert '<td class="n bad" title="applications:handled_total/natural_person">10' in text
     assert '<td class="n" title="applications:handled_total/commercial">3' in text
     assert "not_a_report.txt" in text and "no template tables found" in text
+    # the failing section opens, headed as the template prints it; the others stay folded
+    assert "<details open><summary>三、收到和处理政府信息公开申请情况</summary>" in text
+    assert "<details><summary>四、政府信息公开行政复议、行政诉讼情况</summary>" in text
 
 
 def test_index_lists_runs_newest_first(warehouse):
