@@ -16,11 +16,11 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 from pydantic import Field
 
+from nianbao.pipeline import BATCH_SIZE
 from nianbao.publish import probe
 from tasks.across import check_across_years
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
 
-BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
 
 
 class ReportsFailed(Exception):

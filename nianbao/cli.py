@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from nianbao import __version__
+from nianbao.pipeline import BATCH_SIZE
 from nianbao.sources import UsageError, resolve, unsupported
 
 EXAMPLES = """examples:
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("--year", type=_int_in(2008, 2100), help="the report year where a document does not tell it")
     ing.add_argument("--workers", type=_int_in(1, 64), default=2, help="batches processed at once")
     ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")
-    ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=100, help="documents per task")
+    ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=BATCH_SIZE, help="documents per task")
     ing.add_argument("--dry-run", action="store_true",
                      help="list what would be read (formats, documents already published, files skipped); write nothing")
     ing.add_argument("--json", action="store_true", help="print the summary as JSON on stdout (logs stay on stderr)")

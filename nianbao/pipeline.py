@@ -23,6 +23,8 @@ from nianbao.match import Matched, match, value_text
 from nianbao.schema import CELL_DATASETS, schema
 from nianbao.sources import Source, read
 
+BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
+
 # Columns the rules need beside the published ones (dropped on publish).
 _WORKING = [("number", pa.float64()), ("where", pa.string()), ("unread", pa.bool_())]
 
