@@ -11,7 +11,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
-.PHONY: demo test install suites docs office fonts browser server worker deploy accuracy bench python s3
+.PHONY: demo test install suites docs office fonts browser server worker deploy accuracy bench python s3 same
 
 # A .venv made by another Python is rebuilt, never reused silently (decided before make looks at
 # the stamp inside it).
@@ -93,6 +93,11 @@ deploy: $(STAMP)
 accuracy: $(STAMP) office fonts
 	$(BIN)/python tests/accuracy.py
 	$(BIN)/python tests/accuracy_scans.py
+
+# The product unchanged: a fixed corpus ingested by the command, its warehouse and tests/accuracy.py's
+# figures compared with tests/baseline/same.txt (exits 1, printing the difference; UPDATE=1 rewrites it).
+same: $(STAMP) office fonts
+	$(BIN)/python bench/same.py $(if $(UPDATE),--update)
 
 # Benchmarks print figures and assert nothing: extraction alone, the whole pipeline, then the checks
 # across years over a generated warehouse of 150,000 agencies x 3 years.
