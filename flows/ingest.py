@@ -7,7 +7,6 @@ That outcome is the state `ReportsFailed`, its message the summary: an outcome, 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Annotated
 
@@ -18,6 +17,7 @@ from pydantic import Field
 
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.publish import probe
+from nianbao.settings import settings
 from tasks.across import check_across_years
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
 
@@ -59,14 +59,14 @@ for _name in ("prefect.flow_runs", "prefect.engine"):
 def task_runner(workers: int | None = None, dask_address: str | None = None):
     """Batches run in threads here (each extracts in its own worker process), or on a Dask cluster
     when an address is given (argument or NIANBAO_DASK_ADDRESS, so deployments can use one too)."""
-    address = dask_address or os.environ.get("NIANBAO_DASK_ADDRESS")
+    address = dask_address or settings().dask_address
     if address:
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=address)
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    return ThreadPoolTaskRunner(max_workers=workers or int(os.environ.get("NIANBAO_WORKERS", "2")))
+    return ThreadPoolTaskRunner(max_workers=workers or settings().workers)
 
 
 @flow(name="ingest", task_runner=task_runner())

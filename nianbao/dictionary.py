@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from nianbao import settings
 from nianbao.schema import AGENCIES, DATASETS
 from nianbao.template import template
 
@@ -18,6 +19,8 @@ def markdown() -> str:
         out += [f"## `{dataset}`", "", "| column | type | meaning |", "| --- | --- | --- |"]
         out += [f"| {name} | {typ} | {meaning} |" for name, typ, meaning in columns]
         out.append("")
+    out += ["## Settings", "", "Read from the environment by `nianbao/settings.py` (and nowhere else).", "",
+            *settings.markdown(), ""]
     out += ["## Codes", "", "| dataset | column | code | label | variants | template | severity |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in template().dictionary_rows():

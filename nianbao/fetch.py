@@ -40,6 +40,7 @@ import pyarrow as pa
 
 from nianbao import __version__, storage
 from nianbao.extract import MIME, magic, sniff
+from nianbao.settings import settings
 
 log = logging.getLogger("nianbao.fetch")
 
@@ -108,7 +109,7 @@ def redact(url: str) -> str:
 
 
 def allow_private_default() -> bool:
-    return os.environ.get("NIANBAO_ALLOW_PRIVATE") == "1"
+    return settings().allow_private
 
 
 def check_url(url: str, allow_private: bool) -> None:

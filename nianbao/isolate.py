@@ -19,13 +19,13 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 from nianbao.document import Unreadable
+from nianbao.settings import settings
 
 TIME_LIMIT = 120.0  # seconds of extraction per document
-MEMORY_LIMIT_MB = 2048  # heap per worker process (NIANBAO_MEMORY_LIMIT_MB)
 
 
 def _memory_limit_mb() -> int:
-    return int(os.environ.get("NIANBAO_MEMORY_LIMIT_MB", MEMORY_LIMIT_MB))
+    return settings().memory_limit_mb
 
 
 def run(fn: Callable[..., Any], items: list[tuple], workers: int = 1, time_limit: float = TIME_LIMIT,

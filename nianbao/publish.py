@@ -28,10 +28,10 @@ import pyarrow.parquet as pq
 
 from nianbao import storage
 from nianbao.schema import CELL_DATASETS, DATASETS, DICTIONARY, KEYS, PARTITION, schema
+from nianbao.settings import settings
 from nianbao.template import template
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
-MIN_FREE_MB = 64  # space a run needs in the warehouse to start (NIANBAO_MIN_FREE_MB)
 _TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")  # .<file>.<pid of its writer>.tmp
 
 
@@ -57,7 +57,7 @@ def probe(root: Path | str) -> None:
         test.unlink()
     except OSError as e:
         raise WarehouseError(f"the warehouse {root} is not writable: {e.strerror or e}") from None
-    need = int(os.environ.get("NIANBAO_MIN_FREE_MB", MIN_FREE_MB))
+    need = settings().min_free_mb
     free = shutil.disk_usage(root).free // 2**20
     if free < need:
         raise WarehouseError(f"the warehouse {root} has {free} MiB free, less than the {need} MiB a run needs"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nianbao.document import Unreadable
 from nianbao.extract import REGISTRY
+from nianbao.settings import settings
 
 DOCUMENT_SUFFIXES = {suffix for f in REGISTRY.values() for suffix in f.suffixes}
 MANIFEST_SUFFIXES = {".csv", ".jsonl"}
@@ -22,7 +23,7 @@ class UsageError(ValueError):
 
 
 def allow_outside_default() -> bool:
-    return os.environ.get("NIANBAO_ALLOW_OUTSIDE") == "1"
+    return settings().allow_outside
 
 
 @dataclass(frozen=True)

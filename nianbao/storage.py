@@ -36,8 +36,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-GRACE = float(os.environ.get("NIANBAO_S3_GRACE", 60))  # seconds a superseded version stays readable
-LEASE_SECONDS = float(os.environ.get("NIANBAO_S3_LEASE", 30))  # renewed every third of it
+from nianbao.settings import settings
+
+GRACE = settings().s3_grace  # seconds a superseded version stays readable
+LEASE_SECONDS = settings().s3_lease  # renewed every third of it
 VERSIONED = re.compile(r"^(?P<stem>.+)\.v(?P<version>\d{20})\.(?P<kind>parquet|gone)$")
 
 
@@ -60,11 +62,12 @@ def read_table(where: Path | S3Path, **kwargs) -> pa.Table:
 
 def options() -> dict[str, str]:
     """The AWS_* settings as polars' `storage_options` (http endpoints allowed: local servers)."""
-    env = {"aws_endpoint_url": "AWS_ENDPOINT_URL", "aws_access_key_id": "AWS_ACCESS_KEY_ID",
-           "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY", "aws_session_token": "AWS_SESSION_TOKEN",
-           "aws_region": "AWS_REGION"}
-    out = {k: os.environ[v] for k, v in env.items() if os.environ.get(v)}
-    out.setdefault("aws_region", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+    s3 = settings().s3
+    given = {"aws_endpoint_url": s3.endpoint_url, "aws_access_key_id": s3.access_key_id,
+             "aws_secret_access_key": s3.secret_access_key, "aws_session_token": s3.session_token,
+             "aws_region": s3.region}
+    out = {k: v for k, v in given.items() if v}
+    out.setdefault("aws_region", s3.default_region or "us-east-1")
     if out.get("aws_endpoint_url", "").startswith("http://"):
         out["aws_allow_http"] = "true"
     return out
@@ -72,9 +75,9 @@ def options() -> dict[str, str]:
 
 def filesystem():
     """An s3fs filesystem from the AWS_* variables (for pyarrow, pandas and DuckDB as well)."""
-    return _filesystem(*(os.environ.get(v) for v in (
-        "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_DEFAULT_REGION")),
-        os.getpid())
+    s3 = settings().s3
+    return _filesystem(s3.endpoint_url, s3.access_key_id, s3.secret_access_key, s3.region, s3.default_region,
+                       os.getpid())
 
 
 @lru_cache(maxsize=8)

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 
 import polars as pl
 
-from nianbao import rules
+from nianbao import rules, settings
 from nianbao.findings import Finding
 from nianbao.template import template
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-EXPECTATIONS_DIR = Path(os.environ.get("NIANBAO_EXPECTATIONS", Path(__file__).resolve().parents[1] / "expectations"))
+settings.quiet_libraries()
+EXPECTATIONS_DIR = settings.settings().expectations
 _lock = threading.Lock()  # one GX context per process; GX is not known to be thread-safe
 _context = None
 
