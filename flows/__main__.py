@@ -1,5 +1,5 @@
 import sys
 
-from nianbao.cli import main
+from flows.command import main
 
 sys.exit(main())

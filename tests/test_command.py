@@ -10,7 +10,8 @@ import time
 import pytest
 
 from conftest import ROOT, distinct_reports
-from nianbao import __version__, cli
+from flows import command as cli
+from nianbao import __version__
 
 SAMPLES = ROOT / "data" / "samples"
 

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from conftest import ROOT, SEEDS, distinct_reports, missing, seed
-from nianbao import cli
+from flows import command as cli
 
 
 @pytest.fixture(scope="module")

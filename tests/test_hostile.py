@@ -20,7 +20,7 @@ import pytest
 
 import corpus
 from conftest import ROOT, distinct_reports
-from nianbao import cli
+from flows import command as cli
 from nianbao.extract import office
 
 SAMPLE = ROOT / "data" / "samples" / "sample_valid_2023.txt"

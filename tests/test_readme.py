@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from conftest import ROOT
-from nianbao import cli, publish
+from flows import command as cli
+from nianbao import publish
 from nianbao.pipeline import process_batch
 from nianbao.sources import resolve
 

@@ -13,7 +13,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import ROOT, distinct_reports
-from nianbao import cli, storage
+from flows import command as cli
+from nianbao import storage
 from nianbao.fetch import read_fetches
 from nianbao.warehouse import scan
 
