@@ -17,7 +17,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from nianbao import __version__
+from nianbao import __version__, progress, settings
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.sources import UsageError, resolve, unsupported
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return discover.run(args)
     if args.allow_outside:
-        os.environ["NIANBAO_ALLOW_OUTSIDE"] = "1"  # the flow resolves the sources again
+        settings.export(NIANBAO_ALLOW_OUTSIDE="1")  # the flow resolves the sources again
     if Path(args.out).exists() and not Path(args.out).is_dir():
         print(f"nianbao: --out {args.out} is a file, not a warehouse folder", file=sys.stderr)
         return 2
@@ -131,29 +131,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"nianbao: ingesting {len(docs)} documents into {args.out}", file=sys.stderr)
     bar = None if args.quiet or args.json or not sys.stderr.isatty() else _bar(len(docs))
     # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING" if args.quiet or bar else "INFO")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")  # Prefect's client-side telemetry and its notice
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")  # 20 s is short on a busy machine
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "nianbao")  # fetch retries show in the run's logs
+    settings.quiet_libraries()  # analytics off; DO_NOT_TRACK: Prefect's client-side telemetry and its notice
+    settings.export_default(PREFECT_LOGGING_LEVEL="WARNING" if args.quiet or bar else "INFO",
+                            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
+                            PREFECT_LOGGING_EXTRA_LOGGERS="nianbao")  # fetch retries show in the run's logs
     if args.allow_private:
-        os.environ["NIANBAO_ALLOW_PRIVATE"] = "1"
+        settings.export(NIANBAO_ALLOW_PRIVATE="1")
     if as_program:
         from nianbao import reaper
 
         reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
         signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
     from flows.ingest import ingest, summary_of, task_runner
-    from tasks.ingest import PROGRESS
 
-    if not os.environ.get("NIANBAO_TRACEBACKS"):
+    if not settings.settings().tracebacks:
         _one_line_console_logs()
-    if bar is not None:
-        PROGRESS.append(bar.update)
     try:
-        flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
-        state = flow(sources=args.sources, out=args.out, year=args.year,
-                     batch_size=args.batch_size, reprocess=args.reprocess, return_state=True)
+        with progress.listening(bar.update if bar is not None else lambda: None):
+            flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
+            state = flow(sources=args.sources, out=args.out, year=args.year,
+                         batch_size=args.batch_size, reprocess=args.reprocess, return_state=True)
         summary = summary_of(state)
     except KeyboardInterrupt:
         return _interrupted(args, as_program)
@@ -162,7 +159,6 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     finally:
         if bar is not None:
-            PROGRESS.remove(bar.update)
             bar.close()
     if summary is None:
         error = state.result(raise_on_failure=False)
@@ -199,7 +195,7 @@ def _interrupted(args, as_program: bool) -> int:
     the one in flight is redone by the next run; the watchdog ends the workers and Prefect's
     temporary server. With a Prefect server of your own (PREFECT_API_URL), the first Ctrl-C lets
     Prefect mark the run Crashed; a second one stops at once."""
-    if as_program and os.environ.get("PREFECT_API_URL") and signal.getsignal(signal.SIGINT) is not signal.SIG_DFL \
+    if as_program and settings.settings().prefect_api_url and signal.getsignal(signal.SIGINT) is not signal.SIG_DFL \
             and not getattr(_interrupted, "asked", False):
         _interrupted.asked = True
         print("\nnianbao: stopping (Ctrl-C again to stop at once)", file=sys.stderr)

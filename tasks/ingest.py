@@ -11,14 +11,11 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from nianbao import discover, pipeline, publish, sources, storage, validation_report, warehouse
+from nianbao import discover, pipeline, progress, publish, sources, storage, validation_report, warehouse
 from nianbao.schema import CELL_DATASETS, PARTITION
 
 SUMMARY_COLUMNS = ["report_id", "source_uri", "source_format", "status", "year", "agency", "error_count",
                    "warning_count"]
-# Called once per document done, by batches running in this process (the command's progress bar);
-# batches on a Dask cluster run elsewhere and report per batch in the logs only.
-PROGRESS: list = []
 
 
 @task(name="resolve-sources")
@@ -38,17 +35,12 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
     timings: dict[str, float] = {}
     done = {} if reprocess else _published_at_start(str(root), run_id)
     frames = pipeline.process_batch(batch, run_id, default_year, published=done, processes=processes,
-                                    timings=timings, raw_root=str(root), progress=_tick)
+                                    timings=timings, raw_root=str(root), progress=progress.document_done)
     if frames["reports"].height:
         start = time.perf_counter()
         publish.publish(root, frames)
         timings["publish"] = time.perf_counter() - start
     return summarise(frames, root) | {"timings": timings}
-
-
-def _tick() -> None:
-    for hook in PROGRESS:
-        hook()
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,55 @@
+"""The shape of the code: the core (nianbao/) is free of the orchestrator, and only nianbao/settings.py
+reads the environment. Read from the source's syntax trees, so a new module is checked too."""
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORE = sorted((ROOT / "nianbao").rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_core_imports_neither_flows_nor_tasks():
+    assert len(CORE) > 20
+    offenders = {str(p.relative_to(ROOT)): sorted(_imports(p) & {"flows", "tasks"}) for p in CORE}
+    assert {p: names for p, names in offenders.items() if names} == {}
+
+
+def test_importing_the_core_loads_no_orchestrator():
+    """Every module of nianbao/ imported: neither flows nor tasks is loaded (nor Prefect)."""
+    modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in CORE if p.name != "__main__.py"]
+    code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flows', 'tasks', 'prefect')))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
+def _reads_environment(path: Path) -> list[int]:
+    """Lines that touch os.environ / os.getenv / os.putenv."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv", "unsetenv") \
+                and isinstance(node.value, ast.Name) and node.value.id == "os":
+            lines.append(node.lineno)
+        elif isinstance(node, ast.ImportFrom) and node.module == "os" and \
+                {a.name for a in node.names} & {"environ", "getenv", "putenv"}:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_settings_reads_the_environment():
+    code = [*CORE, *(ROOT / "flows").rglob("*.py"), *(ROOT / "tasks").rglob("*.py")]
+    readers = {str(p.relative_to(ROOT)): _reads_environment(p) for p in code}
+    assert readers.pop("nianbao/settings.py")
+    assert {p: lines for p, lines in readers.items() if lines} == {}
