@@ -20,6 +20,7 @@ from pathlib import Path
 from nianbao import __version__, progress, settings
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.sources import UsageError, resolve, unsupported
+from nianbao.summary import RunSummary
 
 EXAMPLES = """examples:
   nianbao ingest data/samples --out data/warehouse
@@ -264,18 +265,15 @@ def _one_line_console_logs() -> None:
 
 def _failures(summary: dict) -> list[tuple[dict, list[str]]]:
     """Each failed report with its error messages (the reason, or the broken sums in the template's words)."""
-    errors: dict[str, list[str]] = {}
-    for f in summary["findings"]:
-        if f["severity"] == "error":
-            errors.setdefault(f["report_id"], []).append(f"{f['rule_id']}: {f['message']}")
-    return [(r, errors.get(r["report_id"], [])) for r in summary["reports"] if r["status"] != "valid"]
+    run = RunSummary.of(summary)
+    errors = run.errors()
+    return [(r, errors.get(r["report_id"], [])) for r in run.failed()]
 
 
 def render_summary(summary: dict, out: str, page: Path | None = None, skipped_files: list[str] = ()) -> str:
-    reports = summary["reports"]
-    status = Counter(r["status"] for r in reports)
-    skipped = sum(1 for r in reports if r.get("skipped"))
-    lines = [f"{len(reports)} reports: " + ", ".join(f"{status[s]} {s}" for s in ("valid", "invalid", "unreadable"))
+    run = RunSummary.of(summary)
+    skipped = run.already_published
+    lines = [f"{len(run.reports)} reports: " + run.counts_text()
              + (f" ({skipped} already published, not redone)" if skipped else ""),
              f"warehouse: {out}"]
     if page is not None:
@@ -298,11 +296,10 @@ def render_summary(summary: dict, out: str, page: Path | None = None, skipped_fi
 
 
 def summary_json(summary: dict, out: str, page: Path | None, skipped_files: list[str], code: int) -> dict:
-    status = Counter(r["status"] for r in summary["reports"])
+    run = RunSummary.of(summary)
     return {
         "exit_code": code, "warehouse": str(out), "validation_report": str(page) if page else None,
-        "reports": len(summary["reports"]), **{s: status.get(s, 0) for s in ("valid", "invalid", "unreadable")},
-        "already_published": sum(1 for r in summary["reports"] if r.get("skipped")),
+        "reports": len(run.reports), **run.statuses, "already_published": run.already_published,
         "failed": [{"report_id": r["report_id"], "source_uri": r["source_uri"], "status": r["status"],
                     "agency": r.get("agency"), "year": r.get("year"), "errors": reasons} for r, reasons in _failures(summary)],
         "skipped_files": list(skipped_files),

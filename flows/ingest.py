@@ -18,6 +18,7 @@ from pydantic import Field
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.publish import probe
 from nianbao.settings import settings
+from nianbao.summary import RunSummary
 from tasks.across import check_across_years
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
 
@@ -91,25 +92,18 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     batches = [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
     log.info("%d documents in %d batches of up to %d", len(docs), len(batches), batch_size)
     futures = [ingest_batch.submit(b, n, run_id, out, year, reprocess, processes) for n, b in enumerate(batches)]
-    summary: dict = {"reports": [], "findings": [], "timings": {}}
+    run = RunSummary()
     for n, fut in enumerate(futures, 1):
         part = fut.result()
-        summary["reports"] += part["reports"]
-        summary["findings"] += part["findings"]
-        for stage, seconds in part["timings"].items():
-            summary["timings"][stage] = summary["timings"].get(stage, 0.0) + seconds
-        statuses = [r["status"] for r in part["reports"]]
-        log.info("batch %d/%d published: %d valid, %d invalid, %d unreadable", n, len(batches),
-                 statuses.count("valid"), statuses.count("invalid"), statuses.count("unreadable"))
-    summary = check_across_years(summary, run_id, out)
+        run.add(part)
+        log.info("batch %d/%d published: %s", n, len(batches), RunSummary.of(part).counts_text())
+    summary = check_across_years(run.as_dict(), run_id, out)
     report_artifacts(summary, run_id, out, seconds=time.monotonic() - started)
-    statuses = [r["status"] for r in summary["reports"]]
-    counts = {s: statuses.count(s) for s in ("valid", "invalid", "unreadable")}
-    skipped = sum(1 for r in summary["reports"] if r["skipped"])
-    message = (f"{counts['valid']} valid, {counts['invalid']} invalid, {counts['unreadable']} unreadable"
-               + (f" ({skipped} already published, skipped)" if skipped else ""))
+    run = RunSummary.of(summary)
+    message = run.counts_text() + (f" ({run.already_published} already published, skipped)"
+                                   if run.already_published else "")
     log.info("published to %s: %s", out, message)
-    if counts["invalid"] or counts["unreadable"]:
-        message = f"{counts['invalid'] + counts['unreadable']} reports failed: {message}"
+    if run.failed_count:
+        message = f"{run.failed_count} reports failed: {message}"
         return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, summary))
     return Completed(message=message, data=summary)

@@ -19,6 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from nianbao.schema import CELL_KEYS
+from nianbao.summary import STATUSES, RunSummary
 from nianbao.template import template
 
 DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the rest are listed
@@ -40,10 +41,9 @@ def write(summary: dict, run_id: str, out: Path) -> Path:
     now = dt.datetime.now(dt.timezone.utc)
     page = folder / f"{run_id}.html"
     page.write_text(render(summary, run_id, Path(out), now), encoding="utf-8")
-    status = Counter(r["status"] for r in summary["reports"])
     (folder / f"{run_id}.json").write_text(json.dumps({
         "run_id": run_id, "finished": now.isoformat(timespec="seconds"), "warehouse": str(Path(out).resolve()),
-        "reports": len(summary["reports"]), **{s: status.get(s, 0) for s in ("valid", "invalid", "unreadable")},
+        "reports": len(summary["reports"]), **RunSummary.of(summary).statuses,
     }), encoding="utf-8")
     (folder / "index.html").write_text(render_index(folder), encoding="utf-8")
     return page
@@ -63,7 +63,7 @@ def render_index(folder: Path) -> str:
            "<table><tr><th>finished (UTC)<th>run<th>reports<th>valid<th>invalid<th>unreadable"]
     for r in runs:
         out.append(f"<tr><td>{e(r.get('finished', ''))}<td><a href=\"{e(r['run_id'])}.html\">{e(r['run_id'])}</a>"
-                   + "".join(f"<td class=n>{int(r.get(k, 0))}" for k in ("reports", "valid", "invalid", "unreadable")))
+                   + "".join(f"<td class=n>{int(r.get(k, 0))}" for k in ("reports", *STATUSES)))
     out.append("</table>")
     return "\n".join(out) + "\n"
 
@@ -79,14 +79,14 @@ def render(summary: dict, run_id: str, out: Path, now: dt.datetime | None = None
     by_report: dict[str, list[dict]] = defaultdict(list)
     for f in findings.to_dicts():
         by_report[f["report_id"]].append(f)
-    status = Counter(r["status"] for r in reports)
+    status = RunSummary.of(summary).statuses
     when = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     out_lines = [
         _head(f"nianbao validation, run {run_id}"),
         "<nav><a href=\"index.html\">all runs</a></nav>",
         f"<h1>Validation report</h1><p>Run <code>{e(run_id)}</code>, finished {e(when)} UTC; warehouse "
         f"<code>{e(str(Path(out).resolve()))}</code>.</p>",
-        "<p>" + ", ".join(f"<span class={s}>{status.get(s, 0)} {s}</span>" for s in ("valid", "invalid", "unreadable"))
+        "<p>" + ", ".join(f"<span class={s}>{n} {s}</span>" for s, n in status.items())
         + f" of {len(reports)} reports.</p>",
     ]
     out_lines += _rules_table(t, reports, by_report)
@@ -140,15 +140,13 @@ def _rules_table(t, reports: list[dict], by_report: dict[str, list[dict]]) -> li
 
 
 def _years_table(reports: list[dict]) -> list[str]:
-    years: dict = defaultdict(Counter)
-    for r in reports:
-        years[r.get("year")][r["status"]] += 1
+    years = RunSummary(reports).years()
     lines = ["<h2>Health per year</h2><table><tr><th>year<th>reports<th>valid<th>invalid<th>unreadable<th>valid share"]
     for y in sorted(years, key=lambda y: (y is None, y or 0)):
         c = years[y]
         total = sum(c.values())
         lines.append(f"<tr><td>{y if y is not None else 'unknown'}<td class=n>{total}"
-                     + "".join(f"<td class=n>{c.get(s, 0)}" for s in ("valid", "invalid", "unreadable"))
+                     + "".join(f"<td class=n>{c.get(s, 0)}" for s in STATUSES)
                      + f"<td class=n>{100 * c.get('valid', 0) / total:.0f}%")
     lines.append("</table>")
     return lines

@@ -13,6 +13,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from nianbao import discover, pipeline, progress, publish, sources, storage, validation_report, warehouse
 from nianbao.schema import CELL_DATASETS, PARTITION
+from nianbao.summary import RunSummary
 
 SUMMARY_COLUMNS = ["report_id", "source_uri", "source_format", "status", "year", "agency", "error_count",
                    "warning_count"]
@@ -86,20 +87,17 @@ FAILED_SHOWN = 200  # failed reports listed in the markdown artifact
 def report_artifacts(summary: dict, run_id: str, out: str, seconds: float | None = None) -> None:
     """What operators read: counts by status, reports affected per rule, formats and fetch failures,
     the reports that failed, and a validation report page that opens offline."""
-    rows, findings = summary["reports"], summary["findings"]
+    run = RunSummary.of(summary)
+    rows, findings = run.reports, run.findings
     count = lambda kind, counter, severity="": [  # noqa: E731
         {"kind": kind, "name": name, "severity": severity, "count": n} for name, n in sorted(counter.items())]
-    table = count("status", Counter(r["status"] for r in rows))
+    table = count("status", Counter({s: n for s, n in run.statuses.items() if n}))
     # reports affected per rule (a blank template's 176 findings are one report)
-    affected: dict[tuple[str, str], set[str]] = {}
-    for f in findings:
-        affected.setdefault((f["rule_id"], f["severity"]), set()).add(f["report_id"])
     table += [{"kind": "rule (reports)", "name": r, "severity": sev, "count": len(ids)}
-              for (r, sev), ids in sorted(affected.items())]
-    table += count("format", Counter(r["source_format"] or "unknown" for r in rows))  # failed before it was known
-    table += count("skipped", Counter({"already published": sum(r["skipped"] for r in rows)}))
-    table += count("fetch", Counter({"fetch failures": sum(f["message"].startswith("fetch failed") for f in findings)}),
-                   "error")
+              for (r, sev), ids in sorted(run.affected().items())]
+    table += count("format", run.formats())
+    table += count("skipped", Counter({"already published": run.already_published}))
+    table += count("fetch", Counter({"fetch failures": run.fetch_failures()}), "error")
     page = _validation_page(summary, run_id, out)
     where = f"Warehouse `{out if storage.is_remote(out) else Path(out).resolve()}`" + (f", run took {seconds:.0f} s" if seconds is not None else "")
     create_table_artifact(key="ingest-counts", table=table,
@@ -113,13 +111,11 @@ def report_artifacts(summary: dict, run_id: str, out: str, seconds: float | None
 def failures_markdown(rows: list[dict], findings: list[dict], page: Path, where: str) -> str:
     """The `ingest-failures` artifact: each failed report, its source (a link only where one opens:
     a local path in Prefect's UI is a 404), its errors, cut with a count."""
-    failed = [r for r in rows if r["status"] != "valid"]
+    run = RunSummary(rows, findings)
+    failed = run.failed()
     lines = [f"# Reports that failed ({len(failed)} of {len(rows)})", "", f"{where}.", "",
              f"Validation report (opens offline): `{page.resolve() if isinstance(page, Path) else page}`", ""]
-    errors: dict[str, list[str]] = {}
-    for f in findings:
-        if f["severity"] == "error":
-            errors.setdefault(f["report_id"], []).append(f"`{f['rule_id']}`: {f['message']}")
+    errors = run.errors(lambda f: f"`{f['rule_id']}`: {f['message']}")
     for r in failed[:FAILED_SHOWN]:
         uri = r["source_uri"]
         source = f"[{uri}]({uri})" if str(uri).startswith(("http://", "https://")) else f"`{uri}`"  # links that open

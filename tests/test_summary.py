@@ -1,0 +1,49 @@
+"""One RunSummary counts a run for the flow, the command, the artifacts and the validation page."""
+from flows import command
+from nianbao import validation_report
+from nianbao.summary import RunSummary
+
+REPORTS = [
+    {"report_id": "a" * 64, "status": "valid", "source_format": "pdf", "year": 2023, "skipped": False,
+     "source_uri": "a.pdf", "agency": "甲镇", "error_count": 0, "warning_count": 1},
+    {"report_id": "b" * 64, "status": "invalid", "source_format": "docx", "year": 2023, "skipped": True,
+     "source_uri": "b.docx", "agency": "乙镇", "error_count": 2, "warning_count": 0},
+    {"report_id": "c" * 64, "status": "unreadable", "source_format": None, "year": None, "skipped": False,
+     "source_uri": "https://x.gov.cn/c", "agency": None, "error_count": 1, "warning_count": 0},
+]
+FINDINGS = [
+    {"report_id": "b" * 64, "rule_id": "applications.balance", "severity": "error", "message": "13 ≠ 12"},
+    {"report_id": "b" * 64, "rule_id": "cells.complete", "severity": "error", "message": "blank"},
+    {"report_id": "a" * 64, "rule_id": "metadata.agency", "severity": "warning", "message": "no agency"},
+    {"report_id": "c" * 64, "rule_id": "document.unreadable", "severity": "error", "message": "fetch failed: HTTP 404"},
+]
+
+
+def test_counts():
+    run = RunSummary()
+    run.add({"reports": REPORTS[:1], "findings": FINDINGS[2:3], "timings": {"extract": 1.5}})
+    run.add({"reports": REPORTS[1:], "findings": FINDINGS[:2] + FINDINGS[3:], "timings": {"extract": 2.0, "publish": 1}})
+    assert run.statuses == {"valid": 1, "invalid": 1, "unreadable": 1} and run.failed_count == 2
+    assert run.counts_text() == "1 valid, 1 invalid, 1 unreadable"
+    assert run.already_published == 1 and run.fetch_failures() == 1
+    assert run.timings == {"extract": 3.5, "publish": 1}
+    assert run.formats() == {"pdf": 1, "docx": 1, "unknown": 1}
+    assert {k: dict(v) for k, v in run.years().items()} == {2023: {"valid": 1, "invalid": 1}, None: {"unreadable": 1}}
+    assert {k: len(v) for k, v in run.affected().items()} == {
+        ("applications.balance", "error"): 1, ("cells.complete", "error"): 1, ("metadata.agency", "warning"): 1,
+        ("document.unreadable", "error"): 1}
+    assert run.errors()["b" * 64] == ["applications.balance: 13 ≠ 12", "cells.complete: blank"]
+    assert [r["source_uri"] for r in run.failed()] == ["b.docx", "https://x.gov.cn/c"]
+
+
+def test_every_reader_tells_the_same_counts(tmp_path):
+    summary = {"reports": REPORTS, "findings": FINDINGS, "timings": {}}
+    text = command.render_summary(summary, "wh")
+    assert text.splitlines()[0] == "3 reports: 1 valid, 1 invalid, 1 unreadable (1 already published, not redone)"
+    assert "             applications.balance: 13 ≠ 12" in text
+    got = command.summary_json(summary, "wh", None, [], 1)
+    assert (got["reports"], got["valid"], got["invalid"], got["unreadable"], got["already_published"]) == (3, 1, 1, 1, 1)
+    page = validation_report.render(summary, "run-1", tmp_path).split("\n")
+    assert "<p><span class=valid>1 valid</span>, <span class=invalid>1 invalid</span>, " \
+           "<span class=unreadable>1 unreadable</span> of 3 reports.</p>" in page
+    assert "<tr><td>2023<td class=n>2<td class=n>1<td class=n>1<td class=n>0<td class=n>50%" in page
