@@ -19,6 +19,7 @@ from pathlib import Path
 
 from nianbao import __version__, progress, settings
 from nianbao.pipeline import BATCH_SIZE
+from nianbao.rules import year_range
 from nianbao.sources import UsageError, resolve, unsupported
 from nianbao.summary import RunSummary
 
@@ -73,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument("sources", nargs="+", metavar="SOURCE",
                      help="file (.pdf .docx .doc .wps .html .htm .txt), directory, manifest (.csv/.jsonl) or URL")
     ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
-    ing.add_argument("--year", type=_int_in(2008, 2100), help="the report year where a document does not tell it")
+    ing.add_argument("--year", type=_int_in(*year_range()), help="the report year where a document does not tell it")
     ing.add_argument("--workers", type=_int_in(1, 64), default=2, help="batches processed at once")
     ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")
     ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=BATCH_SIZE, help="documents per task")

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.publish import probe
+from nianbao.rules import year_range
 from nianbao.settings import settings
 from nianbao.summary import RunSummary
 from tasks.across import check_across_years
@@ -72,7 +73,7 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 @flow(name="ingest", task_runner=task_runner())
 def ingest(sources: list[str], out: str = "data/warehouse",
-           year: Annotated[int, Field(ge=2008, le=2100)] | None = None,
+           year: Annotated[int, Field(ge=year_range()[0])] | None = None,
            batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
            listings: list[str] | None = None):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.

@@ -95,6 +95,12 @@ def current_year() -> int:
     return dt.date.today().year
 
 
+def year_range() -> tuple[int, int]:
+    """The years a report may be of, as the template's metadata.year rule says (max: the current year)."""
+    rule = next(r for r in template().rules if r["id"] == "metadata.year")
+    return rule["min"], current_year() if rule["max"] == "current_year" else rule["max"]
+
+
 @cache
 def cell_labels() -> dict[str, str]:
     """Every cell name (dataset:row/column) -> its template labels, '（七）总计·自然人'."""

@@ -1,5 +1,6 @@
 """Runs that meet bad input or a broken warehouse finish cleanly: the right exit code, one clear
 line, no traceback, nothing half-published, no process or temporary file left behind."""
+import datetime as dt
 import os
 import shutil
 import signal
@@ -132,7 +133,7 @@ def test_a_document_past_the_memory_limit_is_unreadable_with_that_reason():
 # item 5
 @pytest.mark.parametrize("option", [["--batch-size", "-1"], ["--batch-size", "0"], ["--batch-size", "1e3"],
                                     ["--workers", "0"], ["--workers", "100000"], ["--year", "1999"],
-                                    ["--year", "-2023"]])
+                                    ["--year", "-2023"], ["--year", str(dt.date.today().year + 1)]])
 def test_every_numeric_option_is_range_checked(option, capsys):
     assert cli.main(["ingest", str(SAMPLES), "--out", "never-created", *option]) == 2
     assert "Traceback" not in capsys.readouterr().err
