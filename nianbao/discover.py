@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import re
 import sys
 from pathlib import Path, PurePosixPath
@@ -25,6 +24,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.html
 
+from nianbao import storage
 from nianbao.fetch import Fetcher, redact
 
 ATTACHMENTS = {".pdf", ".doc", ".docx", ".wps"}
@@ -169,19 +169,15 @@ def _report_page(get, url: str, title: str, host: str) -> list[dict]:
 
 def write_manifest(rows: list[dict], path: str | Path) -> None:
     """The contract's manifest (UTF-8 CSV, header uri,title,year), written whole or not at all."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    try:
+    def write(tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             w = csv.DictWriter(f, fieldnames=COLUMNS)
             w.writeheader()
             for row in rows:
                 w.writerow({"uri": row["uri"], "title": row.get("title") or "",
                             "year": "" if row.get("year") is None else row["year"]})
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    storage.write_atomic(Path(path), write)
 
 
 def parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:

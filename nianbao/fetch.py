@@ -25,7 +25,6 @@ import http.cookiejar
 import ipaddress
 import json
 import logging
-import os
 import socket
 import threading
 import time
@@ -338,13 +337,7 @@ class RawStore:
             if not path.is_file():
                 path.write_bytes(data)
         elif not path.is_file():  # same bytes, same name: written once, whoever fetched them
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".{sha}.{uuid.uuid4().hex}.tmp"
-            try:
-                tmp.write_bytes(data)
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            storage.write_atomic(path, lambda tmp: tmp.write_bytes(data))
         return sha
 
     def _validators(self, url: str) -> Path:
@@ -361,19 +354,13 @@ class RawStore:
 
     def record(self, result: FetchResult) -> None:
         row = result.row()
-        if row["error"] is None and row["sha256"] and storage.is_remote(self.root):  # one PUT is atomic
-            self._validators(row["url"]).write_bytes(
-                json.dumps({k: row[k] for k in ("url", "sha256", "etag", "last_modified")}).encode())
-        elif row["error"] is None and row["sha256"]:
+        if row["error"] is None and row["sha256"]:
+            validators = json.dumps({k: row[k] for k in ("url", "sha256", "etag", "last_modified")}).encode()
             path = self._validators(row["url"])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-            try:
-                tmp.write_text(json.dumps({k: row[k] for k in ("url", "sha256", "etag", "last_modified")}),
-                               encoding="utf-8")
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
+            if storage.is_remote(path):  # one PUT is atomic
+                path.write_bytes(validators)
+            else:
+                storage.write_atomic(path, lambda tmp: tmp.write_bytes(validators))
         with self._lock:
             self._pending.append(row)
 

@@ -111,17 +111,12 @@ def write_atomic(table: pa.Table, path: Path | storage.S3Path) -> None:
     if storage.is_remote(path):
         path.write_table(table, compression="zstd")  # a new object: never replaced in place
         return
-    tmp = _write_temporary(table, path)
-    try:
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    storage.write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 def _write_temporary(table: pa.Table, path: Path) -> Path:
     """`table` in a hidden file beside `path`, which a rename makes `path`; nothing left if it fails."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    tmp = storage.temporary(path)
     try:
         pq.write_table(table, tmp, compression="zstd")
     except BaseException:

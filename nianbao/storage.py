@@ -28,7 +28,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -54,6 +54,24 @@ def path(location: str | Path | S3Path) -> Path | S3Path:
         bucket, _, key = str(location)[5:].partition("/")
         return S3Path(bucket, key.strip("/"))
     return Path(location)
+
+
+def temporary(path: Path) -> Path:
+    """A hidden name beside `path` to write it under: this writer's own (threads never share one),
+    ending in its pid (publish.remove_stale_temporaries removes those whose writer is gone)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.{os.getpid()}.tmp"
+
+
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
+    """A local file written whole or not at all: `write(tmp)`, then tmp renamed over `path` (a
+    reader sees the old file or the new one); nothing is left behind if writing fails."""
+    tmp = temporary(path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def read_table(where: Path | S3Path, **kwargs) -> pa.Table:
