@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import lxml.html
 
 from nianbao import storage
+from nianbao.chinese import YEAR_DIGITS, YEAR_NUMERALS
 from nianbao.fetch import Fetcher, redact
 
 ATTACHMENTS = {".pdf", ".doc", ".docx", ".wps"}
@@ -33,8 +34,7 @@ _REPORT = "年度报告"
 _NOT_REPORT = ("通知", "要点", "解读", "图解", "方案", "报送", "法治政府", "征集", "目录")
 _NEXT = {"下一页", "下页", "后一页", "next", ">", "›", "»"}
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_CN_DIGITS = str.maketrans("〇○零一二三四五六七八九", "000123456789")
-_CN_YEAR = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年")
+_CN_YEAR = re.compile(rf"([{YEAR_NUMERALS}]{{4}})\s*年")
 _TRS = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*\d+\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
 
 
@@ -45,7 +45,7 @@ def year_of(title: str | None) -> int | None:
     if m := _YEAR.search(title):
         return int(m.group(1))
     if m := _CN_YEAR.search(title):
-        return int(m.group(1).translate(_CN_DIGITS))
+        return int(m.group(1).translate(YEAR_DIGITS))
     return None
 
 

@@ -1,7 +1,11 @@
 """The format-blind representation every extractor produces and the matcher reads."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# A Word bookmark as text dumps of .docx print it ("[bookmark: _Toc1]"): markup, never text.
+BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from nianbao.chinese import HAN
 from nianbao.document import Block, Paragraph, Table, Unreadable
 from nianbao.findings import Finding
 from nianbao.metadata import DATE, is_signer
@@ -19,7 +20,6 @@ from nianbao.template import Label, find, find_approximate, split_numbering, squ
 
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _PLACEHOLDERS = {"-", "—", "——", "－", "/", "／", "无", "\\", "*", "×", "--"}
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -236,7 +236,7 @@ def _applications(rows, out: Matched, seen: set):
             if row[i].strip() and (lab := find(t.app_rows, row[i])) is not None:
                 hit = (i, lab)
                 break
-        if hit is not None and any(_CJK.search(c) and not is_value_like(c) for c in row[hit[0] + 1:]):
+        if hit is not None and any(HAN.search(c) and not is_value_like(c) for c in row[hit[0] + 1:]):
             # a label after the one read exactly (a group label such as （六）其他处理): the row's own,
             # misread (an OCR's dropped 、); read approximately, it names the row
             hit = _approximate_row(row, where, out, after=hit[0]) or hit
@@ -304,7 +304,7 @@ def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
     t = template()
     for i in range(len(row) - 1, after, -1):
         c = row[i]
-        if not _CJK.search(c) or squash(split_numbering(c)[1]) in t.app_groups:
+        if not HAN.search(c) or squash(split_numbering(c)[1]) in t.app_groups:
             continue
         lab = find_approximate(t.app_rows, c)
         if lab is not None and any(is_value_like(v) and v.strip() for v in row[i + 1:]):

@@ -5,6 +5,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from nianbao.document import BOOKMARK
 from nianbao.findings import Finding
 from nianbao.template import squash
 
@@ -14,7 +15,6 @@ _PERIOD = re.compile(r"(?:统计|期限|年限|时限|自)\D{0,12}(20\d\d)年1�
 DATE = re.compile(r"^(20\d\d)年(\d{1,2})月(\d{1,2})日$")  # a signing date on a line of its own
 _REPORT = re.compile(r"(政府信息公开|信息公开|政务公开|政府信息)(工作)?(年度)?报告$")
 _PUBLISHES = re.compile(r"现(?:予)?公布(.{2,40}?)(?:20\d\d年度?)?(?:政府信息公开|政务公开|信息公开)")
-_BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Metadata:
 
 def read(paragraphs: list[str]) -> Metadata:
     meta = Metadata()
-    paras = [p.strip() for p in (_BOOKMARK.sub("", p) for p in paragraphs) if p.strip()]
+    paras = [p.strip() for p in (BOOKMARK.sub("", p) for p in paragraphs) if p.strip()]
     meta.title = next((p for p in paras[:5] if len(squash(p)) <= 80 and _TITLE_WORDS.search(squash(p))
                        and not squash(p).startswith(("根据", "本报告"))), None)
     signature, signed = _signature(paras)

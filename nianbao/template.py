@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-_CN_DIGITS = "〇一二三四五六七八九十"
+from nianbao.chinese import numeral_value
+
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟＂'‘’「」『』"})
 # Leading numbering: (一) （1） 一、 1. 1、 3、 — kept apart from the label it numbers.
 _NUMBERING = re.compile(r"^(?:\(([一二三四五六七八九十\d]{1,3})\)|([一二三四五六七八九十]{1,3})[、.]|(\d{1,2})[.、](?!\d))")
@@ -20,21 +21,6 @@ def squash(text: str) -> str:
     """NFKC (full width to half width), no whitespace, one kind of quote."""
     text = unicodedata.normalize("NFKC", text or "").translate(_QUOTES)
     return re.sub(r"\s+", "", text)
-
-
-def _number_value(token: str) -> int:
-    if token.isdigit():
-        return int(token)
-    if token == "十":
-        return 10
-    if token.startswith("十"):
-        return 10 + _CN_DIGITS.index(token[1])
-    if token.endswith("十"):
-        return 10 * _CN_DIGITS.index(token[0])
-    if "十" in token:
-        tens, ones = token.split("十")
-        return 10 * _CN_DIGITS.index(tens) + _CN_DIGITS.index(ones)
-    return _CN_DIGITS.index(token)
 
 
 def split_numbering(text: str) -> tuple[str | None, str]:
@@ -49,9 +35,9 @@ def split_numbering(text: str) -> tuple[str | None, str]:
     paren, chinese, arabic = m.groups()
     rest = s[m.end():]
     if paren:
-        return f"({_number_value(paren)})", rest
+        return f"({numeral_value(paren)})", rest
     if chinese:
-        return f"{_number_value(chinese)}、", rest
+        return f"{numeral_value(chinese)}、", rest
     sep = s[m.end() - 1]
     return (f"{int(arabic)}、" if sep == "、" else f"{int(arabic)}."), rest
 

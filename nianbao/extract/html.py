@@ -22,6 +22,7 @@ import re
 import lxml.html
 from lxml import etree
 
+from nianbao.chinese import CJK, HAN
 from nianbao.document import Block, Paragraph, Table, Unreadable
 
 _DROP = {"script", "style", "nav", "header", "footer", "noscript", "template", "head", "iframe",
@@ -36,9 +37,7 @@ _GB = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn"}
 # Servers default to Latin-1 in Content-Type (Tomcat, old IIS); no Chinese report is written in it.
 _NOT_TRUSTED = {"iso8859-1", "cp1252", "ascii"}
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([-\w.:]+)""", re.IGNORECASE)
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
-_WRAP = re.compile(rf"(?<=[{_CJK}])[ \t\r]*\n\s*(?=[{_CJK}])")
-_HAN = re.compile(r"[\u4e00-\u9fff]")
+_WRAP = re.compile(rf"(?<=[{CJK}])[ \t\r]*\n\s*(?=[{CJK}])")
 _BREAK = "\ue000"  # a line break made by markup, kept apart from newlines in the source
 
 
@@ -103,7 +102,7 @@ def decode(data: bytes, content_type: str | None = None) -> str:
     # The reports are Chinese: a Latin codec that decodes the bytes without an error (mac_latin2
     # reads anything) loses to the first candidate whose text holds Han characters.
     results = from_bytes(data)
-    best = next((r for r in results if _HAN.search(str(r))), None) or results.best()
+    best = next((r for r in results if HAN.search(str(r))), None) or results.best()
     guess = _codec(best.encoding) if best is not None else None
     return _clean(data, guess) or data.decode(guess or "gb18030", errors="replace")
 

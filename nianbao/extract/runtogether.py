@@ -18,6 +18,7 @@ import unicodedata
 from bisect import bisect_left
 from itertools import product
 
+from nianbao.chinese import numeral
 from nianbao.document import Block, Paragraph, Table, Unreadable
 from nianbao.template import Label, squash, template
 
@@ -30,7 +31,6 @@ _TRAILER = re.compile(r"\s*附件下载\s*$")
 _COUNT = re.compile(r"0|[1-9]\d*")  # no leading zeros: "05" is "0" and "5"
 _PATTERNS = {"count": _COUNT, "signed_count": re.compile(r"0|-?[1-9]\d*"),
              "amount": re.compile(r"(0|[1-9]\d*)(\.\d+)?")}
-_CN = "一二三四五六七八九十"
 _LIMIT = 10_000  # readings (or combinations of readings) beyond this are not worth enumerating
 
 
@@ -300,7 +300,7 @@ def _number_spellings(lab: Label) -> list[str]:
     if lab.number is None:
         return [""]
     n = int(re.sub(r"\D", "", lab.number))
-    cn = _CN[n - 1] if n <= len(_CN) else str(n)
+    cn = numeral(n) if 1 <= n <= 10 else str(n)
     if lab.number.startswith("("):
         spellings = [f"({cn})", f"({n})"]
     elif lab.number.endswith("、"):

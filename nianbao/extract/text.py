@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 
-from nianbao.document import Block, Paragraph, Table
+from nianbao.document import BOOKMARK, Block, Paragraph, Table
 
-_BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 _CONTROL = re.compile(r"[\x01-\x08\x0e-\x1f\x7f]")  # no text holds these, bar a stray one
 
 
@@ -74,7 +73,7 @@ def parse(text: str) -> list[Block]:
         table = None
 
     for n, raw in enumerate(text.splitlines(), 1):
-        line = _BOOKMARK.sub("", raw).rstrip("\r")
+        line = BOOKMARK.sub("", raw).rstrip("\r")
         where = f"line {n}"
         if line.startswith("\t") and not line.strip():  # an empty cell of its own
             if row is None:

@@ -1,0 +1,29 @@
+"""What reading Chinese text needs in several places: numerals and the CJK character classes."""
+from __future__ import annotations
+
+import re
+
+DIGITS = "〇一二三四五六七八九"  # a digit's value is its index
+_VALUE = {**{c: i for i, c in enumerate(DIGITS)}, "○": 0, "零": 0}  # 〇 as printed: ○ (a circle), 零
+# What years are printed in: 二〇二三, 二○二三, 二零二三 (YEAR_DIGITS: str.translate to 2023).
+YEAR_NUMERALS = "".join(_VALUE)
+YEAR_DIGITS = str.maketrans({c: str(v) for c, v in _VALUE.items()})
+HAN = re.compile(r"[\u4e00-\u9fff]")  # a Han character (CJK Unified Ideographs)
+# CJK radicals to Han, compatibility ideographs, full-width forms: the body of a character class
+CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+
+
+def numeral_value(token: str) -> int:
+    """'3' and '三' -> 3, '十' -> 10, '十二' -> 12, '二十' -> 20, '二十一' -> 21."""
+    if token.isdigit():
+        return int(token)
+    if "十" not in token:
+        return _VALUE[token]
+    tens, _, ones = token.partition("十")
+    return 10 * (_VALUE[tens] if tens else 1) + (_VALUE[ones] if ones else 0)
+
+
+def numeral(n: int) -> str:
+    """1 -> '一', 10 -> '十', 12 -> '十二', 21 -> '二十一' (1 to 99)."""
+    tens, ones = divmod(n, 10)
+    return ((DIGITS[tens] if tens > 1 else "") + "十" if tens else "") + (DIGITS[ones] if ones else "")
