@@ -26,9 +26,9 @@ import lxml.html
 
 from nianbao import storage
 from nianbao.chinese import YEAR_DIGITS, YEAR_NUMERALS
+from nianbao.extract import ATTACHMENTS
 from nianbao.fetch import Fetcher, redact
 
-ATTACHMENTS = {".pdf", ".doc", ".docx", ".wps"}
 COLUMNS = ("uri", "title", "year")
 _REPORT = "年度报告"
 _NOT_REPORT = ("通知", "要点", "解读", "图解", "方案", "报送", "法治政府", "征集", "目录")

@@ -38,13 +38,12 @@ import httpx
 import pyarrow as pa
 
 from nianbao import __version__, storage
-from nianbao.extract import MIME, magic, sniff
+from nianbao.extract import MAX_BYTES, MIME, magic, sniff
 from nianbao.settings import settings
 
 log = logging.getLogger("nianbao.fetch")
 
 USER_AGENT = f"nianbao/{__version__} (+government report ingestion)"
-MAX_BYTES = 50 * 1024 * 1024
 FETCHES = pa.schema([
     ("url", pa.string()),            # as asked for, without userinfo
     ("final_url", pa.string()),      # after redirects

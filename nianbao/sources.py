@@ -9,13 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nianbao.document import Unreadable
-from nianbao.extract import REGISTRY
+from nianbao.extract import MAX_BYTES, SUFFIXES
 from nianbao.settings import settings
 
-DOCUMENT_SUFFIXES = {suffix for f in REGISTRY.values() for suffix in f.suffixes}
 MANIFEST_SUFFIXES = {".csv", ".jsonl"}
 MANIFEST_COLUMNS = ("agency", "region_code", "year", "format", "title", "published_on")
-MAX_BYTES = 50 * 1024 * 1024
 
 
 class UsageError(ValueError):
@@ -50,7 +48,7 @@ def resolve(specs: list[str], allow_outside: bool | None = None) -> list[Source]
         if path.is_dir():
             # links too, even dangling or looping ones: they get a row that says so, not silence
             out += [Source(str(p)) for p in sorted(path.rglob("*"))
-                    if (p.is_file() or p.is_symlink()) and p.suffix.lower() in DOCUMENT_SUFFIXES]
+                    if (p.is_file() or p.is_symlink()) and p.suffix.lower() in SUFFIXES]
         elif path.suffix.lower() in MANIFEST_SUFFIXES:
             out += _manifest(path, allow_outside)
         elif path.is_file():
@@ -73,7 +71,7 @@ def unsupported(specs: list[str]) -> list[str]:
         path = Path(spec)
         if not spec.startswith(("http://", "https://")) and path.is_dir():
             out += [str(p) for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
-                    and p.suffix.lower() not in DOCUMENT_SUFFIXES]
+                    and p.suffix.lower() not in SUFFIXES]
     return out
 
 

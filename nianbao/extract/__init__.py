@@ -1,6 +1,7 @@
 """Per-format extraction to the shared block representation (nianbao.document)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -13,21 +14,37 @@ class Format:
     magic: tuple[bytes, ...]  # how its bytes start; none for text formats
     suffixes: tuple[str, ...]
     mime: tuple[str, ...]  # the first is the one we record
+    parse: Callable[[bytes], list[Block]]
+    attachment: bool = False  # a report page links to it as the report itself (discover)
 
 
-# What we read and how each is told. The bytes decide where they have a signature; names and
-# Content-Type only settle what the bytes cannot (DOC or WPS, HTML or a text dump).
+def _text(data: bytes) -> list[Block]:
+    decoded = text.decode(data)
+    if runtogether.looks_run_together(decoded):  # crawler text with every table cell run together
+        return runtogether.recover(decoded)
+    return text.parse(decoded)
+
+
+# What we read, how each is told and who reads it. The bytes decide where they have a signature;
+# names and Content-Type only settle what the bytes cannot (DOC or WPS, HTML or a text dump).
 REGISTRY = {
-    "pdf": Format((b"%PDF",), (".pdf",), ("application/pdf",)),
+    "pdf": Format((b"%PDF",), (".pdf",), ("application/pdf",), lambda data: pdf.parse(data), attachment=True),
     "docx": Format((b"PK\x03\x04",), (".docx",),
-                   ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)),
-    "doc": Format((b"\xd0\xcf\x11\xe0",), (".doc",), ("application/msword",)),  # OLE2, as .wps
-    "wps": Format((b"\xd0\xcf\x11\xe0",), (".wps",), ("application/vnd.ms-works", "application/kswps")),
-    "rtf": Format((b"{\\rtf",), (".rtf",), ("application/rtf", "text/rtf")),
-    "html": Format((), (".html", ".htm", ".shtml", ".xhtml"), ("text/html", "application/xhtml+xml")),
-    "txt": Format((), (".txt", ".text"), ("text/plain",)),
+                   ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
+                   lambda data: docx.parse(data), attachment=True),
+    "doc": Format((b"\xd0\xcf\x11\xe0",), (".doc",), ("application/msword",),  # OLE2, as .wps
+                  lambda data: office.parse(data, "doc"), attachment=True),
+    "wps": Format((b"\xd0\xcf\x11\xe0",), (".wps",), ("application/vnd.ms-works", "application/kswps"),
+                  lambda data: office.parse(data, "wps"), attachment=True),
+    "rtf": Format((b"{\\rtf",), (".rtf",), ("application/rtf", "text/rtf"), lambda data: office.parse(data, "rtf")),
+    "html": Format((), (".html", ".htm", ".shtml", ".xhtml"), ("text/html", "application/xhtml+xml"),
+                   lambda data: html.parse(data)),
+    "txt": Format((), (".txt", ".text"), ("text/plain",), _text),
 }
 MIME = {name: f.mime[0] for name, f in REGISTRY.items()}
+SUFFIXES = {suffix for f in REGISTRY.values() for suffix in f.suffixes}
+ATTACHMENTS = {suffix for f in REGISTRY.values() if f.attachment for suffix in f.suffixes}
+MAX_BYTES = 50 * 1024 * 1024  # the largest document read, from a file or over HTTP
 _MARKUP = ("<!doctype html", "<html", "<?xml")
 
 
@@ -76,17 +93,6 @@ def not_a_document(data: bytes, name: str = "") -> str:
 
 
 def extract(data: bytes, fmt: str) -> list[Block]:
-    if fmt == "txt":
-        decoded = text.decode(data)
-        if runtogether.looks_run_together(decoded):  # crawler text with every table cell run together
-            return runtogether.recover(decoded)
-        return text.parse(decoded)
-    if fmt == "pdf":
-        return pdf.parse(data)
-    if fmt == "docx":
-        return docx.parse(data)
-    if fmt == "html":
-        return html.parse(data)
-    if fmt in ("doc", "wps", "rtf"):
-        return office.parse(data, fmt)
-    raise Unreadable(f"no extractor for {fmt} documents yet")
+    if fmt not in REGISTRY:
+        raise Unreadable(f"no extractor for {fmt} documents yet")
+    return REGISTRY[fmt].parse(data)
