@@ -1,4 +1,4 @@
-"""Polite, safe, resumable downloads into a content-addressed raw store, every attempt recorded.
+"""Polite, safe, resumable downloads into the raw store (nianbao/rawstore.py), every attempt recorded.
 
 - Fetcher: one httpx client; connect/read timeouts and a total time limit per attempt (a server
   that trickles a byte a second never trips a read timeout); retries with exponential backoff
@@ -10,12 +10,8 @@
   Cookies are never kept (a jar that accepts none) and URLs are recorded without their userinfo.
   The address is checked before httpx connects, so a DNS answer changed in between (rebinding)
   is not caught: acceptable for public report sites, not a sandbox against hostile DNS.
-- RawStore: documents by sha256 under ROOT/raw/<ab>/<sha256>, and the `fetches` dataset under
-  ROOT/fetches/fetched_on=YYYY-MM-DD/<unique>.parquet (append-only: one new file per flush).
-  The last good fetch of a URL gives its ETag / Last-Modified for a conditional GET; a 304
-  reuses the stored bytes, so a re-run downloads nothing unchanged. Those validators are kept
-  per URL beside the bytes (ROOT/raw/urls/), written the moment the bytes are: `fetches` is
-  flushed once per batch, and a run killed before that must not cost a download next time.
+- With a RawStore, a URL fetched before is asked for with its ETag / Last-Modified, and a 304
+  reuses the stored bytes.
 """
 from __future__ import annotations
 
@@ -23,42 +19,25 @@ import datetime as dt
 import hashlib
 import http.cookiejar
 import ipaddress
-import json
 import logging
 import socket
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-import pyarrow as pa
 
-from nianbao import __version__, storage
+from nianbao import __version__
 from nianbao.extract import MAX_BYTES, MIME, magic, sniff
+from nianbao.rawstore import RawStore
+from nianbao.schema import FETCHES
 from nianbao.settings import settings
 
 log = logging.getLogger("nianbao.fetch")
 
 USER_AGENT = f"nianbao/{__version__} (+government report ingestion)"
-FETCHES = pa.schema([
-    ("url", pa.string()),            # as asked for, without userinfo
-    ("final_url", pa.string()),      # after redirects
-    ("http_status", pa.int32()),     # the last response's status; null when none came
-    ("error", pa.string()),          # null when the document was got (200, or 304 from the store)
-    ("bytes", pa.int64()),           # the document's size (a 304's is the stored copy's)
-    ("sha256", pa.string()),
-    ("content_type", pa.string()),   # from the bytes where they tell, else the header's
-    ("declared_type", pa.string()),  # the Content-Type header as sent
-    ("elapsed_s", pa.float64()),
-    ("attempts", pa.int32()),
-    ("fetched_at", pa.timestamp("us", tz="UTC")),
-    ("etag", pa.string()),
-    ("last_modified", pa.string()),
-])
 
 
 class FetchError(Exception):
@@ -297,100 +276,6 @@ def _content_type(data: bytes, name: str | None, declared: str | None) -> str | 
         return declared.split(";")[0].strip().lower() or None
     fmt = sniff(data, name or "")
     return MIME.get(fmt) if fmt else None
-
-
-class RawStore:
-    """Documents by sha256 and the `fetches` record, under ROOT (the warehouse, or a configured path)."""
-
-    _shared: dict[Path, RawStore] = {}
-    _shared_lock = threading.Lock()
-
-    @classmethod
-    def open(cls, root: str | Path) -> RawStore:
-        """One store per ROOT per process (its records are flushed together)."""
-        key = storage.path(root).resolve()
-        with cls._shared_lock:
-            return cls._shared.setdefault(key, cls(key))
-
-    def __init__(self, root: str | Path):
-        self.root = storage.path(root)  # a folder or s3://bucket/prefix
-        self._pending: list[dict] = []
-        self._lock = threading.Lock()
-
-    def path(self, sha256: str) -> Path:
-        return self.root / "raw" / sha256[:2] / sha256
-
-    def has(self, sha256: str | None) -> bool:
-        return bool(sha256) and self.path(sha256).is_file()
-
-    def get(self, sha256: str) -> bytes | None:
-        try:
-            return self.path(sha256).read_bytes()
-        except OSError:
-            return None
-
-    def put(self, data: bytes) -> str:
-        sha = hashlib.sha256(data).hexdigest()
-        path = self.path(sha)
-        if storage.is_remote(path):  # one PUT is atomic
-            if not path.is_file():
-                path.write_bytes(data)
-        elif not path.is_file():  # same bytes, same name: written once, whoever fetched them
-            storage.write_atomic(path, lambda tmp: tmp.write_bytes(data))
-        return sha
-
-    def _validators(self, url: str) -> Path:
-        key = hashlib.sha256(url.encode()).hexdigest()
-        return self.root / "raw" / "urls" / key[:2] / f"{key}.json"
-
-    def last(self, url: str) -> dict | None:
-        """The newest good fetch of `url` whose bytes are still stored (what a conditional GET needs)."""
-        try:
-            row = json.loads(self._validators(url).read_bytes())
-        except (OSError, ValueError):
-            return None
-        return row if self.has(row.get("sha256")) else None
-
-    def record(self, result: FetchResult) -> None:
-        row = result.row()
-        if row["error"] is None and row["sha256"]:
-            validators = json.dumps({k: row[k] for k in ("url", "sha256", "etag", "last_modified")}).encode()
-            path = self._validators(row["url"])
-            if storage.is_remote(path):  # one PUT is atomic
-                path.write_bytes(validators)
-            else:
-                storage.write_atomic(path, lambda tmp: tmp.write_bytes(validators))
-        with self._lock:
-            self._pending.append(row)
-
-    def flush(self) -> list[Path]:
-        """Append the attempts recorded since the last flush to the `fetches` dataset."""
-        with self._lock:
-            rows, self._pending = self._pending, []
-        return write_fetches(self.root, rows)
-
-
-def write_fetches(root: str | Path, rows: list[dict | FetchResult]) -> list[Path]:
-    """One new file per fetch date (fetched_on=YYYY-MM-DD, UTC); never rewrites an existing file."""
-    from nianbao.publish import write_atomic
-
-    by_day: dict[dt.date, list[dict]] = {}
-    for row in rows:
-        row = row.row() if isinstance(row, FetchResult) else row
-        by_day.setdefault(row["fetched_at"].astimezone(dt.timezone.utc).date(), []).append(row)
-    paths = []
-    for day, day_rows in sorted(by_day.items()):
-        path = storage.path(root) / "fetches" / f"fetched_on={day.isoformat()}" / f"{uuid.uuid4().hex}.parquet"
-        write_atomic(pa.Table.from_pylist(day_rows, schema=FETCHES), path)
-        paths.append(path)
-    return paths
-
-
-def read_fetches(root: str | Path) -> pa.Table:
-    """Every recorded attempt (without the partition column), oldest file first."""
-    files = sorted(storage.path(root).glob("fetches/fetched_on=*/*.parquet"))
-    tables = [storage.read_table(f, schema=FETCHES) for f in files]
-    return pa.concat_tables(tables) if tables else FETCHES.empty_table()
 
 
 _default: Fetcher | None = None

@@ -167,7 +167,7 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
     warehouse has them. `timings` accumulates seconds per stage. Fetched documents are kept in
     the raw store under `raw_root` (the warehouse), their attempts in its `fetches` dataset.
     `progress()` is called once per document as it is done (a progress bar's tick)."""
-    from nianbao.fetch import RawStore
+    from nianbao.rawstore import RawStore
 
     tick = progress or (lambda: None)
     clock = _Clock(timings)

@@ -75,6 +75,23 @@ AGENCIES = [
     ("region_code", pa.string(), "6-digit 行政区划代码 where known: the manifest's, else resolved from the name"),
     ("level", pa.string(), "province, city, county, township, department, unknown"),
 ]
+# Not partitioned by year: every fetch attempt, under fetches/fetched_on=YYYY-MM-DD/ (nianbao/rawstore.py).
+FETCHES_COLUMNS = [
+    ("url", pa.string(), "as asked for, without userinfo"),
+    ("final_url", pa.string(), "after redirects"),
+    ("http_status", pa.int32(), "the last response's status; null when none came"),
+    ("error", pa.string(), "null when the document was got (200, or 304 from the store)"),
+    ("bytes", pa.int64(), "the document's size (a 304's is the stored copy's)"),
+    ("sha256", pa.string(), "the document's sha256 (its name in the raw store, its report_id)"),
+    ("content_type", pa.string(), "from the bytes where they tell, else the header's"),
+    ("declared_type", pa.string(), "the Content-Type header as sent"),
+    ("elapsed_s", pa.float64(), "seconds the attempts took, retries included"),
+    ("attempts", pa.int32(), "requests made (1 + retries)"),
+    ("fetched_at", pa.timestamp("us", tz="UTC"), "when the fetch began"),
+    ("etag", pa.string(), "the ETag validator, for the next conditional GET"),
+    ("last_modified", pa.string(), "the Last-Modified validator, for the next conditional GET"),
+]
+FETCHES = pa.schema([(name, typ) for name, typ, _ in FETCHES_COLUMNS])
 CELL_DATASETS = ["active_disclosure", "applications", "reviews_litigation", "narratives"]
 KEYS = {
     "reports": ["report_id"],

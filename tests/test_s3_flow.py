@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT, distinct_reports
 from flows import command as cli
 from nianbao import storage
-from nianbao.fetch import read_fetches
+from nianbao.rawstore import read_fetches
 from nianbao.warehouse import scan
 
 DATASETS = ("reports", "findings", "applications", "active_disclosure", "reviews_litigation", "narratives")
