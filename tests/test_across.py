@@ -8,15 +8,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import ROOT, SHARED
+from conftest import REAL, ROOT, missing
 from nianbao import across, pipeline, publish
 from nianbao.agencies import resolve
 from nianbao.narrative import stated_figures
 from nianbao.sources import resolve as sources
 
 SAMPLE = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
-KIRO = SHARED / "corpus" / "real" / "zxj6827111-blip__KIROGOVCOMPARE"
-SZFGS2024 = SHARED / "corpus" / "real" / "zxj6827111-blip__govnianbao" / "szfgs2024.pdf"
+KIRO = REAL / "zxj6827111-blip__KIROGOVCOMPARE"
+SZFGS2024 = REAL / "zxj6827111-blip__govnianbao" / "szfgs2024.pdf"
 
 OWN_2023 = ("全镇围绕乡村振兴重点任务推进政务公开，在村务公开栏更新惠农补贴发放名单，"
             "组织村干部学习政府信息公开条例，编制镇级主动公开目录并逐项认领责任科室。")
@@ -103,7 +103,7 @@ def test_the_manifest_region_code_wins_and_an_unresolvable_name_is_its_own_agenc
 def test_the_two_real_honze_reports_share_an_agency_and_keep_every_rule_across_years(tmp_path):
     paths = [KIRO / "hzq2023_working.pdf", KIRO / "hzq2024_working.pdf", SZFGS2024]
     if not all(p.exists() for p in paths):
-        pytest.skip("the real reports are not available")
+        missing("the real reports")
     root = tmp_path / "wh"
     frames = pipeline.process_batch(sources([str(p) for p in paths]), "r", processes=False)
     publish.publish(root, frames)
@@ -123,7 +123,7 @@ def test_the_two_real_honze_reports_share_an_agency_and_keep_every_rule_across_y
 
 def test_the_real_szfgs_text_states_its_tables_figures():
     if not SZFGS2024.exists():
-        pytest.skip("the real report is not available")
+        missing("the real report")
     import pdfplumber
 
     with pdfplumber.open(SZFGS2024) as pdf:

@@ -53,3 +53,21 @@ def test_only_settings_reads_the_environment():
     readers = {str(p.relative_to(ROOT)): _reads_environment(p) for p in code}
     assert readers.pop("nianbao/settings.py")
     assert {p: lines for p, lines in readers.items() if lines} == {}
+
+
+def test_a_missing_shared_skips_here_but_fails_in_ci(monkeypatch, tmp_path):
+    """Every test reading ../shared finds it through conftest, whose missing() fails under CI=true."""
+    import pytest
+
+    import conftest
+
+    monkeypatch.setattr(conftest, "SEEDS", tmp_path / "absent")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"CI=true: \.\./shared must be there"):
+        conftest.seed("000")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        conftest.seed("000")
+    elsewhere = [p for p in (ROOT / "tests").rglob("*.py") if p.name not in ("conftest.py", Path(__file__).name)
+                 and any(w in p.read_text(encoding="utf-8") for w in ("/work/shared", '/ "shared"', "'shared'"))]
+    assert elsewhere == []  # ../shared is located by conftest only

@@ -23,6 +23,7 @@ import scan  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 import accuracy  # noqa: E402
+from conftest import REAL, missing  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,6 @@ def rep():
 
     return accuracy.random_report(random.Random(3))
 
-REAL = Path("/work/shared/corpus/real")
 HZQ2023 = REAL / "zxj6827111-blip__KIROGOVCOMPARE/hzq2023_working.pdf"
 HZQ2024 = REAL / "zxj6827111-blip__KIROGOVCOMPARE/hzq2024_working.pdf"
 SZFGS2024 = REAL / "zxj6827111-blip__govnianbao/szfgs2024.pdf"
@@ -185,7 +185,7 @@ def _pages_with(path: Path, words: tuple[str, ...]) -> bytes:
 
 def _scan_of_real(name: str, path: Path) -> bytes:
     if not path.exists():
-        pytest.skip(f"{path} is not available")
+        missing(str(path))
     pdf = _pages_with(path, ("申请人情况", "尚未审结"))
     return scan.rasterise(pdf, dpi=150, angle=-0.8, blur=0.5, noise=6, jpeg=75, seed=1)
 
