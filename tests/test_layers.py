@@ -26,10 +26,10 @@ def test_the_core_imports_neither_flows_nor_tasks():
 
 
 def test_importing_the_core_loads_no_orchestrator():
-    """Every module of nianbao/ imported: neither flows nor tasks is loaded (nor Prefect)."""
+    """Every module of nianbao/ imported: neither flows nor tasks is loaded."""
     modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in CORE if p.name != "__main__.py"]
     code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flows', 'tasks', 'prefect')))")
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flows', 'tasks')))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
