@@ -4,7 +4,8 @@ compares a canonical dump of what came out with the committed baseline; exits 1 
     python bench/same.py [--update] [--baseline tests/baseline/same.txt] [--full FILE]
 
 The corpus: data/samples, tests/accuracy.py's generated documents (2 per variant, seed 0; the
-same bytes run after run), two broken files, ../shared's real reports and seeds where present, and
+same bytes run after run), two broken files, ../shared's real reports and seeds where present
+(copied beside the rest, so they sort the same wherever ../shared lies), and
 one report fetched over HTTP from a local server (so `fetches` and the raw store are covered).
 The command runs twice on one fresh warehouse: as users run it, then again with --json (every
 document already published). The dump: the command's output of both runs; every dataset read back
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -43,6 +45,7 @@ PER_VARIANT = 2
 # what differs run to run, never the product
 VOLATILE = {"run_id", "ingested_at", "fetched_at", "elapsed_s", "last_modified", "etag", "fetched_on"}
 HASHED = {"active_disclosure", "applications", "reviews_litigation", "narratives"}
+NAMES: Names
 
 
 def corpus(folder: Path) -> list[str]:
@@ -62,7 +65,10 @@ def corpus(folder: Path) -> list[str]:
     samples = folder / "samples"
     shutil.copytree(ROOT / "data" / "samples", samples)
     sources = [str(samples), str(gen)]
-    sources += [str(p) for p in (SHARED / "corpus" / "real", SHARED / "seeds") if p.is_dir()]
+    for part in ("corpus/real", "seeds"):  # copied beside the rest: sources sort the same wherever shared is
+        if (SHARED / part).is_dir():
+            shutil.copytree(SHARED / part, folder / "shared" / part)
+            sources.append(str(folder / "shared" / part))
     return sources
 
 
@@ -81,15 +87,43 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def command(args: list[str], cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIANBAO_", "PREFECT_API_URL"))}
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    done = subprocess.run([str(ROOT / ".venv" / "bin" / "nianbao"), *args], cwd=cwd, env=env,
+    done = subprocess.run([sys.executable, "-m", "flows", *args], cwd=cwd, env=env,  # = the nianbao script
                           capture_output=True, text=True, timeout=1800)
     if done.returncode not in (0, 1):
         sys.exit(f"the command failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return f"exit {done.returncode}\n{done.stdout}"
 
 
+class Names:
+    """Report ids are sha256 of bytes, and some generators stamp the time into what they write (zip
+    entries, PDF dates, LibreOffice): each report is named by its source instead, and an agency
+    of its own report (agencies.py: sha256 of "report:<id>") by its report's source."""
+
+    def __init__(self, reports: pl.DataFrame, tmp: Path, url: str):
+        self.of: dict[str, str] = {}
+        for rid, uri in reports.select("report_id", "source_uri").iter_rows():
+            uri = uri.replace(str(tmp), "TMP").replace(url, "http://SERVER")
+            name = f"<{uri}>"
+            self.of[rid] = name
+            self.of[hashlib.sha256(f"report:{rid}".encode()).hexdigest()[:20]] = f"<agency of {uri}>"
+
+    def frame(self, df: pl.DataFrame) -> pl.DataFrame:
+        for col in ("report_id", "agency_id", "last_id"):
+            if col in df.columns:
+                df = df.with_columns(pl.col(col).replace(self.of))
+        return df
+
+    def text(self, text: str) -> str:
+        for rid, name in self.of.items():
+            if len(rid) == 64:
+                text = text.replace(rid, name).replace(rid[:16], name).replace(rid[:12], name)
+            else:
+                text = text.replace(rid, name)
+        return text
+
+
 def frame_text(df: pl.DataFrame) -> list[str]:
-    df = df.drop([c for c in df.columns if c in VOLATILE])
+    df = NAMES.frame(df.drop([c for c in df.columns if c in VOLATILE]))
     df = df.select(sorted(df.columns))
     rows = sorted(repr(tuple(r)) for r in df.iter_rows())
     return [" ".join(df.columns), *rows]
@@ -99,7 +133,11 @@ def warehouse(wh: Path, full: list[str]) -> list[str]:
     out = ["== files"]
     parquet = sorted(p for p in wh.rglob("*") if p.is_file() and ".lock" not in p.name
                      and p.parts[len(wh.parts)] not in ("validation", "manifests"))
-    out += [re.sub(r"fetched_on=[0-9-]+", "fetched_on=DAY", str(p.relative_to(wh))) for p in parquet]
+    names = [re.sub(r"fetched_on=[0-9-]+", "fetched_on=DAY", str(p.relative_to(wh))) for p in parquet]
+    names = [re.sub(r"part-[0-9a-f]+\.parquet$", "part-ID.parquet", n) for n in names]  # named after report ids
+    names = [re.sub(r"^raw/urls/.+\.json$", "raw/urls/ID.json", n) for n in names]  # named after the URL (its port)
+    names = [re.sub(r"^fetches/(.+)/[0-9a-f]+\.parquet$", r"fetches/\1/ID.parquet", n) for n in names]
+    out += [f"{n} x{k}" if k > 1 else n for n, k in sorted(Counter(names).items())]
     roots = sorted({p.relative_to(wh).parts[0] for p in parquet if p.suffix == ".parquet"})
     for top in roots:
         groups = [top] if top != "quarantine" else [f"quarantine/{d.name}" for d in sorted((wh / top).iterdir())]
@@ -110,7 +148,7 @@ def warehouse(wh: Path, full: list[str]) -> list[str]:
             full += [f"== {name}", *lines]
             if name.split("/")[-1] in HASHED:
                 by_report: dict[str, list[str]] = {}
-                col = df.drop([c for c in df.columns if c in VOLATILE])
+                col = NAMES.frame(df.drop([c for c in df.columns if c in VOLATILE]))
                 col = col.select(sorted(col.columns))
                 for row in col.iter_rows(named=True):
                     by_report.setdefault(row["report_id"], []).append(repr(tuple(row.values())))
@@ -154,6 +192,8 @@ def dump(full_path: Path | None = None) -> str:
                               "--json"], tmp)
         finally:
             server.shutdown()
+        global NAMES
+        NAMES = Names(pl.concat([pl.read_parquet(f) for f in sorted((wh / "reports").rglob("*.parquet"))]), tmp, url)
         full: list[str] = []
         lines = ["== the command", first, "== the command again, --json", second, *warehouse(wh, full)]
         lines += pages(wh, full, tmp, url)
@@ -167,7 +207,7 @@ def dump(full_path: Path | None = None) -> str:
 
 def _steady(text: str, tmp: Path, url: str) -> str:
     """Take out what differs run to run: the folder, the port, run ids, times."""
-    text = text.replace(str(tmp), "TMP").replace(url, "http://SERVER").replace(str(SHARED), "SHARED")
+    text = NAMES.text(text).replace(str(tmp), "TMP").replace(url, "http://SERVER")
     text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "RUN", text)
     text = re.sub(r'"(seconds|elapsed\w*|\w+_s)": [0-9.e-]+', r'"\1": N', text)
     text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:\+00:00)?", "TIME", text)
