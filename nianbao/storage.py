@@ -131,6 +131,10 @@ class S3Path:
         """Files (tombstoned ones excepted) whose key below this one matches `pattern`."""
         return sorted(S3Path(self.bucket, logical) for logical in self._matching(pattern))
 
+    def current(self, pattern: str) -> dict[str, str]:
+        """glob(pattern)'s files as {logical key: key of the newest version}, from one listing."""
+        return self._matching(pattern)
+
     def urls(self, pattern: str) -> list[str]:
         """The s3:// URLs of the newest versions of glob(pattern)'s files, from one listing."""
         return sorted(f"s3://{self.bucket}/{key}" for key in self._matching(pattern).values())

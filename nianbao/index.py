@@ -1,0 +1,133 @@
+"""Which files hold which reports, kept in the warehouse so a batch is published in O(batch).
+
+A report's rows all live in files of one partition folder and one name (its batch's file, under
+every dataset and quarantine): a *location*, ("year=2023", "part-….parquet"). The index,
+WAREHOUSE/_index/report_ids.parquet, holds one row per location: the report ids its files hold and
+the identity of each of those files (a local file's inode, mtime and size; an object's version key).
+
+It is a cache of the data, never trusted over it: every load lists the data files (a listing, no
+reads) and any location whose files differ from what the index recorded (new, rewritten, removed:
+a crash, the checks across years, a hand edit, an older nianbao) has its ids read again from its
+files. A missing or unreadable index is rebuilt that way. Publishing writes it last, after the
+batch's `reports` files, as part of the same all-or-nothing plan.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from nianbao import storage
+from nianbao.schema import DATASETS, PARTITION
+
+INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it out of Hive readers' way
+SCHEMA = pa.schema([("partition", pa.string()), ("file", pa.string()), ("report_ids", pa.list_(pa.string())),
+                    ("paths", pa.list_(pa.string())), ("identities", pa.list_(pa.string()))])
+Location = tuple[str, str]  # (partition folder, file name)
+
+
+def location(rel: str) -> Location:
+    """`dataset/year=Y/name` or `quarantine/dataset/year=Y/name` -> ("year=Y", name)."""
+    *_, partition, name = rel.split("/")
+    return partition, name
+
+
+def listing(root: Path | storage.S3Path) -> dict[str, str]:
+    """Every data file of the datasets and their quarantine now: path below root -> identity."""
+    bases = [*DATASETS, *(f"quarantine/{d}" for d in DATASETS)]
+    if storage.is_remote(root):
+        out = {}
+        for base in (*DATASETS, "quarantine"):
+            pattern = f"{PARTITION}=*/*.parquet" if base != "quarantine" else f"*/{PARTITION}=*/*.parquet"
+            for logical, key in (root / base).current(pattern).items():
+                out[logical[len(root.key) + 1 if root.key else 0:]] = key
+        return out
+    out = {}
+    for base in bases:
+        try:
+            partitions = [e for e in os.scandir(root / base) if e.is_dir() and e.name.startswith(f"{PARTITION}=")]
+        except FileNotFoundError:
+            continue
+        for part in partitions:
+            for e in os.scandir(part.path):
+                if e.name.endswith(".parquet") and not e.name.startswith("."):
+                    st = e.stat()
+                    out[f"{base}/{part.name}/{e.name}"] = f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+    return out
+
+
+def relative(root: Path | storage.S3Path, path: Path | storage.S3Path) -> str:
+    if storage.is_remote(root):
+        return path.key[len(root.key) + 1:] if root.key else path.key
+    return path.relative_to(root).as_posix()
+
+
+def identity(root: Path | storage.S3Path, written: Path | storage.S3Path) -> str:
+    """The identity a just-written file will be listed with (a local temporary keeps it when renamed)."""
+    if storage.is_remote(root):
+        return written.key
+    st = os.stat(written)
+    return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+
+
+def read_file(root: Path | storage.S3Path, rel: str, ident: str, **kwargs) -> pa.Table:
+    """The listed file `rel` as listed (on S3 its exact version: one GET)."""
+    if storage.is_remote(root):
+        return pq.read_table(pa.BufferReader(storage.filesystem().cat_file(f"{root.bucket}/{ident}")), **kwargs)
+    return pq.read_table(root / rel, **kwargs)
+
+
+@dataclass
+class Index:
+    root: Path | storage.S3Path
+    files: dict[str, str]  # the listing: path below root -> identity
+    ids: dict[Location, set[str]] = field(default_factory=dict)
+    reread: int = 0  # locations whose ids were read from their files at load (stale or new)
+
+    def by_location(self) -> dict[Location, dict[str, str]]:
+        out: dict[Location, dict[str, str]] = {}
+        for rel, ident in self.files.items():
+            out.setdefault(location(rel), {})[rel] = ident
+        return out
+
+    def holding(self, report_ids) -> set[Location]:
+        wanted = set(report_ids)
+        return {loc for loc, ids in self.ids.items() if not wanted.isdisjoint(ids)}
+
+    def after(self, files: dict[str, str], moved: set[str], placed: dict[Location, set[str]]) -> Index:
+        """The index once `files` is the listing: the `moved` reports left every location they were
+        in and are now where `placed` says (a publish removes a report's rows everywhere first)."""
+        ids = {loc: (held - moved if not moved.isdisjoint(held) else held) for loc, held in self.ids.items()}
+        for loc, new in placed.items():
+            ids[loc] = ids.get(loc, set()) | new
+        live = {location(rel) for rel in files}
+        return Index(self.root, files, {loc: held for loc, held in ids.items() if loc in live})
+
+    def table(self) -> pa.Table:
+        rows = [{"partition": p, "file": f, "report_ids": sorted(self.ids.get((p, f), ())),
+                 "paths": sorted(files), "identities": [files[r] for r in sorted(files)]}
+                for (p, f), files in sorted(self.by_location().items())]
+        return pa.Table.from_pylist(rows, schema=SCHEMA)
+
+
+def load(root: Path | storage.S3Path) -> Index:
+    """The index checked against a listing of the data; stale or missing locations read again."""
+    index = Index(root, listing(root))
+    recorded: dict[Location, tuple[dict[str, str], list[str]]] = {}
+    try:
+        for row in storage.read_table(root / INDEX, schema=SCHEMA).to_pylist():
+            recorded[row["partition"], row["file"]] = (dict(zip(row["paths"], row["identities"])), row["report_ids"])
+    except (FileNotFoundError, OSError, pa.ArrowException):
+        pass  # missing or unreadable: every location is read from its files
+    for loc, files in index.by_location().items():
+        files_then, ids = recorded.get(loc, (None, ()))
+        if files_then != files:
+            index.reread += 1
+            ids = set()
+            for rel, ident in files.items():
+                ids.update(read_file(root, rel, ident, columns=["report_id"])["report_id"].to_pylist())
+        index.ids[loc] = set(ids)
+    return index
