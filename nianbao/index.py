@@ -13,6 +13,7 @@ batch's `reports` files, as part of the same all-or-nothing plan.
 """
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it ou
 SCHEMA = pa.schema([("partition", pa.string()), ("file", pa.string()), ("report_ids", pa.list_(pa.string())),
                     ("paths", pa.list_(pa.string())), ("identities", pa.list_(pa.string()))])
 Location = tuple[str, str]  # (partition folder, file name)
+COMPACTED = "compacted-"  # the name of a file `nianbao compact` merged a partition's files into
+CLAIM = b"nianbao.replaces"  # its footer's key: {path below root: identity} of the files it replaced
 
 
 def location(rel: str) -> Location:
@@ -35,18 +38,18 @@ def location(rel: str) -> Location:
     return partition, name
 
 
-def listing(root: Path | storage.S3Path) -> dict[str, str]:
-    """Every data file of the datasets and their quarantine now: path below root -> identity."""
-    bases = [*DATASETS, *(f"quarantine/{d}" for d in DATASETS)]
+def listing(root: Path | storage.S3Path, bases: list[str] | None = None) -> dict[str, str]:
+    """Data files now, of `bases` (e.g. "reports", "quarantine/applications"; by default every
+    dataset and its quarantine): path below root -> identity. A listing: nothing is read."""
     if storage.is_remote(root):
         out = {}
-        for base in (*DATASETS, "quarantine"):
-            pattern = f"{PARTITION}=*/*.parquet" if base != "quarantine" else f"*/{PARTITION}=*/*.parquet"
+        for base in bases or (*DATASETS, "quarantine"):
+            pattern = f"*/{PARTITION}=*/*.parquet" if base == "quarantine" else f"{PARTITION}=*/*.parquet"
             for logical, key in (root / base).current(pattern).items():
                 out[logical[len(root.key) + 1 if root.key else 0:]] = key
         return out
     out = {}
-    for base in bases:
+    for base in bases or [*DATASETS, *(f"quarantine/{d}" for d in DATASETS)]:
         try:
             partitions = [e for e in os.scandir(root / base) if e.is_dir() and e.name.startswith(f"{PARTITION}=")]
         except FileNotFoundError:
@@ -57,6 +60,27 @@ def listing(root: Path | storage.S3Path) -> dict[str, str]:
                     st = e.stat()
                     out[f"{base}/{part.name}/{e.name}"] = f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
     return out
+
+
+def replaced(root: Path | storage.S3Path, files: dict[str, str], among=None) -> set[str]:
+    """The files of `files` that a compacted file replaced (nianbao/compact.py), as they were then:
+    a compacted file names them, with their identities, in its footer (CLAIM); they are deleted
+    right after it lands, so this is only ever not empty while (or if killed while) compacting."""
+    out = set()
+    for rel in files if among is None else among:
+        ident = files[rel]
+        if rel.rsplit("/", 1)[-1].startswith(COMPACTED):
+            meta = _footer(root, rel, ident).metadata or {}
+            claims = json.loads(meta.get(CLAIM, b"{}"))
+            out |= {r for r, i in claims.items() if files.get(r) == i}
+    return out
+
+
+def _footer(root, rel: str, ident: str) -> pq.FileMetaData:
+    if storage.is_remote(root):
+        with storage.filesystem().open(f"{root.bucket}/{ident}") as f:
+            return pq.read_metadata(f)
+    return pq.read_metadata(root / rel)
 
 
 def relative(root: Path | storage.S3Path, path: Path | storage.S3Path) -> str:
@@ -122,6 +146,12 @@ def load(root: Path | storage.S3Path) -> Index:
             recorded[row["partition"], row["file"]] = (dict(zip(row["paths"], row["identities"])), row["report_ids"])
     except (FileNotFoundError, OSError, pa.ArrowException):
         pass  # missing or unreadable: every location is read from its files
+    stale = {loc for loc, files in index.by_location().items() if recorded.get(loc, (None,))[0] != files}
+    unfinished = replaced(root, index.files, [r for r in index.files if location(r) in stale])
+    if unfinished:  # a compaction was killed before it deleted the files it replaced: finish it
+        for rel in unfinished:
+            (root / rel).unlink(missing_ok=True)
+        index.files = {r: i for r, i in index.files.items() if r not in unfinished}
     for loc, files in index.by_location().items():
         files_then, ids = recorded.get(loc, (None, ()))
         if files_then != files:
