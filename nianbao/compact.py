@@ -38,7 +38,7 @@ def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
         for partition, locs in sorted(partitions.items()):
             if len(locs) < 2:
                 continue
-            ids = set().union(*(held.ids[loc] for loc in locs))
+            ids = set().union(*(held.ids_at(loc) for loc in locs))
             old = {rel: ident for loc in locs for rel, ident in files_at[loc].items()}
             # named after what it merges (files and versions): never the name of one of them
             name = f"{index.COMPACTED}{hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]}.parquet"

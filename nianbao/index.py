@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nianbao import storage
@@ -108,56 +109,84 @@ def read_file(root: Path | storage.S3Path, rel: str, ident: str, **kwargs) -> pa
 class Index:
     root: Path | storage.S3Path
     files: dict[str, str]  # the listing: path below root -> identity
-    ids: dict[Location, set[str]] = field(default_factory=dict)
+    ids: dict[Location, set[str]] = field(default_factory=dict)  # locations read or changed since loaded
+    kept: pa.Table = field(default_factory=SCHEMA.empty_table)  # the index file's rows of all the others
     reread: int = 0  # locations whose ids were read from their files at load (stale or new)
 
+    # The rows kept stay Arrow: a batch's work on them is in Arrow's loops, not Python's.
     def by_location(self) -> dict[Location, dict[str, str]]:
         out: dict[Location, dict[str, str]] = {}
         for rel, ident in self.files.items():
             out.setdefault(location(rel), {})[rel] = ident
         return out
 
+    def ids_at(self, loc: Location) -> set[str]:
+        if loc in self.ids:
+            return self.ids[loc]
+        rows = self.kept.filter(self._among({loc}))
+        return set(pc.list_flatten(rows["report_ids"]).to_pylist())
+
     def holding(self, report_ids) -> set[Location]:
         wanted = set(report_ids)
-        return {loc for loc, ids in self.ids.items() if not wanted.isdisjoint(ids)}
+        out = {loc for loc, ids in self.ids.items() if not wanted.isdisjoint(ids)}
+        if self.kept.num_rows:
+            lists = self.kept["report_ids"]
+            hit = pc.is_in(pc.list_flatten(lists), value_set=pa.array(sorted(wanted), pa.string()))
+            for i in pc.unique(pc.filter(pc.list_parent_indices(lists), hit)).to_pylist():
+                out.add((self.kept["partition"][i].as_py(), self.kept["file"][i].as_py()))
+        return out
 
     def after(self, files: dict[str, str], moved: set[str], placed: dict[Location, set[str]]) -> Index:
         """The index once `files` is the listing: the `moved` reports left every location they were
         in and are now where `placed` says (a publish removes a report's rows everywhere first)."""
-        ids = {loc: (held - moved if not moved.isdisjoint(held) else held) for loc, held in self.ids.items()}
+        touched = self.holding(moved) | set(placed)
+        ids = {**self.ids, **{loc: self.ids_at(loc) - moved for loc in touched}}
         for loc, new in placed.items():
-            ids[loc] = ids.get(loc, set()) | new
+            ids[loc] |= new
         live = {location(rel) for rel in files}
-        return Index(self.root, files, {loc: held for loc, held in ids.items() if loc in live})
+        kept = self.kept.filter(pc.invert(self._among(touched)))
+        return Index(self.root, files, {loc: held for loc, held in ids.items() if loc in live}, kept)
 
     def table(self) -> pa.Table:
-        rows = [{"partition": p, "file": f, "report_ids": sorted(self.ids.get((p, f), ())),
-                 "paths": sorted(files), "identities": [files[r] for r in sorted(files)]}
-                for (p, f), files in sorted(self.by_location().items())]
-        return pa.Table.from_pylist(rows, schema=SCHEMA)
+        files_at = self.by_location()
+        rows = [{"partition": p, "file": f, "report_ids": sorted(ids), "paths": sorted(files_at[p, f]),
+                 "identities": [files_at[p, f][r] for r in sorted(files_at[p, f])]}
+                for (p, f), ids in sorted(self.ids.items())]
+        return pa.concat_tables([self.kept, pa.Table.from_pylist(rows, schema=SCHEMA)])
+
+    def _among(self, locs: set[Location]) -> pa.Array:
+        keys = pc.binary_join_element_wise(self.kept["partition"], self.kept["file"], "/")
+        return pc.is_in(keys, value_set=pa.array(sorted(f"{p}/{f}" for p, f in locs), pa.string()))
 
 
 def load(root: Path | storage.S3Path) -> Index:
     """The index checked against a listing of the data; stale or missing locations read again."""
     index = Index(root, listing(root))
-    recorded: dict[Location, tuple[dict[str, str], list[str]]] = {}
     try:
-        for row in storage.read_table(root / INDEX, schema=SCHEMA).to_pylist():
-            recorded[row["partition"], row["file"]] = (dict(zip(row["paths"], row["identities"])), row["report_ids"])
+        table = storage.read_table(root / INDEX, schema=SCHEMA)
     except (FileNotFoundError, OSError, pa.ArrowException):
-        pass  # missing or unreadable: every location is read from its files
-    stale = {loc for loc, files in index.by_location().items() if recorded.get(loc, (None,))[0] != files}
-    unfinished = replaced(root, index.files, [r for r in index.files if location(r) in stale])
+        table = SCHEMA.empty_table()  # missing or unreadable: every location is read from its files
+    recorded = [((p, f), dict(zip(paths, idents))) for p, f, paths, idents in zip(
+        *(table[c].to_pylist() for c in ("partition", "file", "paths", "identities")))]
+
+    def fresh() -> list[bool]:  # the rows whose location has exactly the files recorded
+        files_at = index.by_location()
+        return [files_at.get(loc) == files for loc, files in recorded]
+
+    known = {loc for (loc, _), ok in zip(recorded, fresh()) if ok}
+    stale = [rel for rel in index.files if location(rel) not in known]
+    unfinished = replaced(root, index.files, stale)
     if unfinished:  # a compaction was killed before it deleted the files it replaced: finish it
         for rel in unfinished:
             (root / rel).unlink(missing_ok=True)
         index.files = {r: i for r, i in index.files.items() if r not in unfinished}
+    ok = fresh()
+    index.kept = table.filter(pa.array(ok, pa.bool_()))
+    known = {loc for (loc, _), good in zip(recorded, ok) if good}
     for loc, files in index.by_location().items():
-        files_then, ids = recorded.get(loc, (None, ()))
-        if files_then != files:
+        if loc not in known:
             index.reread += 1
-            ids = set()
+            index.ids[loc] = set()
             for rel, ident in files.items():
-                ids.update(read_file(root, rel, ident, columns=["report_id"])["report_id"].to_pylist())
-        index.ids[loc] = set(ids)
+                index.ids[loc].update(read_file(root, rel, ident, columns=["report_id"])["report_id"].to_pylist())
     return index

@@ -220,7 +220,7 @@ def test_a_missing_or_stale_index_is_read_again_from_the_data(warehouse, small_b
     assert index.load(root).reread == 0
     (root / index.INDEX).unlink()
     rebuilt = index.load(root)
-    assert rebuilt.reread == 2 and len(rebuilt.ids) == 2  # both batches' locations, one partition
+    assert rebuilt.reread == 2 and len(rebuilt.ids) == 2 and not rebuilt.kept  # both batches' locations
     publish.publish(warehouse, small_batches[1])  # writes the index again
     assert index.load(root).reread == 0
     stray = small_batches[0]["reports"]["report_id"][0]
