@@ -30,7 +30,7 @@ def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
     done = []
     with publish.locked(root):
         held = index.load(root)
-        files_at = held.by_location()
+        files_at = held.by_location
         partitions: dict[str, list[index.Location]] = {}
         for loc in files_at:  # batch files and earlier compactions; across.parquet is the checks' own
             if loc[1].startswith(("part-", index.COMPACTED)) and (year is None or loc[0] == f"{PARTITION}={year}"):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
@@ -114,6 +115,7 @@ class Index:
     reread: int = 0  # locations whose ids were read from their files at load (stale or new)
 
     # The rows kept stay Arrow: a batch's work on them is in Arrow's loops, not Python's.
+    @cached_property
     def by_location(self) -> dict[Location, dict[str, str]]:
         out: dict[Location, dict[str, str]] = {}
         for rel, ident in self.files.items():
@@ -143,12 +145,12 @@ class Index:
         ids = {**self.ids, **{loc: self.ids_at(loc) - moved for loc in touched}}
         for loc, new in placed.items():
             ids[loc] |= new
-        live = {location(rel) for rel in files}
-        kept = self.kept.filter(pc.invert(self._among(touched)))
-        return Index(self.root, files, {loc: held for loc, held in ids.items() if loc in live}, kept)
+        new = Index(self.root, files, kept=self.kept.filter(pc.invert(self._among(touched))))
+        new.ids = {loc: held for loc, held in ids.items() if loc in new.by_location}
+        return new
 
     def table(self) -> pa.Table:
-        files_at = self.by_location()
+        files_at = self.by_location
         rows = [{"partition": p, "file": f, "report_ids": sorted(ids), "paths": sorted(files_at[p, f]),
                  "identities": [files_at[p, f][r] for r in sorted(files_at[p, f])]}
                 for (p, f), ids in sorted(self.ids.items())]
@@ -170,7 +172,7 @@ def load(root: Path | storage.S3Path) -> Index:
         *(table[c].to_pylist() for c in ("partition", "file", "paths", "identities")))]
 
     def fresh() -> list[bool]:  # the rows whose location has exactly the files recorded
-        files_at = index.by_location()
+        files_at = index.by_location
         return [files_at.get(loc) == files for loc, files in recorded]
 
     known = {loc for (loc, _), ok in zip(recorded, fresh()) if ok}
@@ -179,11 +181,11 @@ def load(root: Path | storage.S3Path) -> Index:
     if unfinished:  # a compaction was killed before it deleted the files it replaced: finish it
         for rel in unfinished:
             (root / rel).unlink(missing_ok=True)
-        index.files = {r: i for r, i in index.files.items() if r not in unfinished}
+        index = Index(root, {r: i for r, i in index.files.items() if r not in unfinished})
     ok = fresh()
     index.kept = table.filter(pa.array(ok, pa.bool_()))
     known = {loc for (loc, _), good in zip(recorded, ok) if good}
-    for loc, files in index.by_location().items():
+    for loc, files in index.by_location.items():
         if loc not in known:
             index.reread += 1
             index.ids[loc] = set()

@@ -163,7 +163,7 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         # Every file holding one of these reports is rewritten without them. A report's rows all
         # live in files of one name and partition (its batch's): the index says which.
         held = index.load(root)
-        files_at = held.by_location()
+        files_at = held.by_location
         for loc in held.holding(ids.to_pylist()):
             for rel in files_at[loc]:
                 targets.setdefault(root / rel, [])
