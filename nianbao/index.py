@@ -40,15 +40,22 @@ def location(rel: str) -> Location:
     return partition, name
 
 
-def listing(root: Path | storage.S3Path, bases: list[str] | None = None) -> dict[str, str]:
+def listing(root: Path | storage.S3Path, bases: list[str] | None = None,
+            keys: dict[str, list[str]] | None = None) -> dict[str, str]:
     """Data files now, of `bases` (e.g. "reports", "quarantine/applications"; by default every
-    dataset and its quarantine): path below root -> identity. A listing: nothing is read."""
+    dataset and its quarantine): path below root -> identity. A listing: nothing is read. On S3,
+    `keys` (a dict) receives each base's raw keys, for sweeping without listing again."""
     if storage.is_remote(root):
         out = {}
+        skip = len(root.key) + 1 if root.key else 0
         for base in bases or (*DATASETS, "quarantine"):
-            pattern = f"*/{PARTITION}=*/*.parquet" if base == "quarantine" else f"{PARTITION}=*/*.parquet"
-            for logical, key in (root / base).current(pattern).items():
-                out[logical[len(root.key) + 1 if root.key else 0:]] = key
+            raw = (root / base).keys()
+            if keys is not None:
+                keys[base] = raw
+            for logical, versions in storage.group(raw).items():
+                rel = logical[skip:]
+                if versions[-1][2] != "gone" and rel.count("/") == (3 if rel.startswith("quarantine/") else 2):
+                    out[rel] = versions[-1][1]
         return out
     out = {}
     for base in bases or [*DATASETS, *(f"quarantine/{d}" for d in DATASETS)]:
@@ -110,6 +117,7 @@ def read_file(root: Path | storage.S3Path, rel: str, ident: str, **kwargs) -> pa
 class Index:
     root: Path | storage.S3Path
     files: dict[str, str]  # the listing: path below root -> identity
+    keys: dict[str, list[str]] = field(default_factory=dict)  # on S3: prefix -> every key, as listed
     ids: dict[Location, set[str]] = field(default_factory=dict)  # locations read or changed since loaded
     kept: pa.Table = field(default_factory=SCHEMA.empty_table)  # the index file's rows of all the others
     reread: int = 0  # locations whose ids were read from their files at load (stale or new)
@@ -163,7 +171,8 @@ class Index:
 
 def load(root: Path | storage.S3Path) -> Index:
     """The index checked against a listing of the data; stale or missing locations read again."""
-    index = Index(root, listing(root))
+    keys: dict[str, list[str]] = {}
+    index = Index(root, listing(root, keys=keys), keys)
     try:
         table = storage.read_table(root / INDEX, schema=SCHEMA)
     except (FileNotFoundError, OSError, pa.ArrowException):
@@ -181,7 +190,7 @@ def load(root: Path | storage.S3Path) -> Index:
     if unfinished:  # a compaction was killed before it deleted the files it replaced: finish it
         for rel in unfinished:
             (root / rel).unlink(missing_ok=True)
-        index = Index(root, {r: i for r, i in index.files.items() if r not in unfinished})
+        index = Index(root, {r: i for r, i in index.files.items() if r not in unfinished}, keys)
     ok = fresh()
     index.kept = table.filter(pa.array(ok, pa.bool_()))
     known = {loc for (loc, _), good in zip(recorded, ok) if good}

@@ -187,7 +187,7 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
             return held.after(files, set(ids.to_pylist()), placed).table()
 
         if storage.is_remote(root):
-            return _publish_objects(root, plan, held.files, indexed)
+            return _publish_objects(root, plan, held, indexed)
         temporaries: dict[Path, Path] = {}
         files = dict(held.files)
         where = root / index.INDEX
@@ -221,12 +221,12 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
 
 
 def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.Table | None]],
-                     files: dict[str, str], indexed) -> dict[str, int]:
+                     held: index.Index, indexed) -> dict[str, int]:
     """The plan on object storage: each file a new version, in the plan's order (`reports` last,
     then the index); if a write fails, the versions already written are deleted, so the warehouse
     is as it was. An unchanged dictionary is not written again (a glob would see every version of it)."""
     (dictionary, table), *plan = plan
-    files = dict(files)
+    files = dict(held.files)
     if not (dictionary.exists() and storage.read_table(dictionary).equals(table)):
         plan.insert(0, (dictionary, table))
     written: list[storage.S3Path] = []
@@ -249,7 +249,8 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
     for path, table in plan:
         if table is None:
             path.unlink(missing_ok=True)
-    root.sweep(["dictionary", "quarantine", "_index", *DATASETS])  # versions superseded long enough ago
+    # versions superseded long enough ago (the datasets' as listed at the start)
+    root.sweep(["dictionary", "quarantine", "_index", *DATASETS], listed=held.keys)
     return {"files_written": sum(p != dictionary and t is not None for p, t in plan)}
 
 

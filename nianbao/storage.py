@@ -131,10 +131,6 @@ class S3Path:
         """Files (tombstoned ones excepted) whose key below this one matches `pattern`."""
         return sorted(S3Path(self.bucket, logical) for logical in self._matching(pattern))
 
-    def current(self, pattern: str) -> dict[str, str]:
-        """glob(pattern)'s files as {logical key: key of the newest version}, from one listing."""
-        return self._matching(pattern)
-
     def urls(self, pattern: str) -> list[str]:
         """The s3:// URLs of the newest versions of glob(pattern)'s files, from one listing."""
         return sorted(f"s3://{self.bucket}/{key}" for key in self._matching(pattern).values())
@@ -142,7 +138,7 @@ class S3Path:
     def _matching(self, pattern: str) -> dict[str, str]:
         depth, found = pattern.count("/") + 1, {}
         keys = _list(self.bucket, self._below)
-        now = {k: versions[-1][1] for k, versions in _group(keys).items() if versions[-1][2] != "gone"}
+        now = {k: versions[-1][1] for k, versions in group(keys).items() if versions[-1][2] != "gone"}
         now.update((k, k) for k in keys if not VERSIONED.match(k))  # plain objects
         for logical, key in now.items():
             rel = logical[len(self._below):]
@@ -212,7 +208,7 @@ class S3Path:
         return f"{self.bucket}/{self.key}"
 
     def _versions(self) -> list[tuple[int, str, str]]:
-        return _group(_list(self.bucket, self._stem + ".v")).get(self.key, [])
+        return group(_list(self.bucket, self._stem + ".v")).get(self.key, [])
 
     @staticmethod
     def _next(versions) -> int:
@@ -233,13 +229,19 @@ class S3Path:
         probe.delete()
 
     # -- housekeeping and the lease --------------------------------------------------------------
-    def sweep(self, prefixes: list[str], grace: float | None = None) -> int:
+    def keys(self) -> list[str]:
+        """Every object key below this prefix (all versions and tombstones), from one listing."""
+        return _list(self.bucket, self._below)
+
+    def sweep(self, prefixes: list[str], grace: float | None = None, listed: dict[str, list[str]] | None = None) -> int:
         """Delete versions superseded more than `grace` seconds ago, and tombstones as old with
-        nothing left behind them. Returns the number of objects deleted."""
+        nothing left behind them. Returns the number of objects deleted. `listed`: prefix -> its
+        keys as listed already (a publish's own listing), to list no prefix twice."""
         limit = time.time_ns() - int((GRACE if grace is None else grace) * 1e9)
         superseded, tombstones = [], []
         for prefix in prefixes:
-            for versions in _group(_list(self.bucket, f"{self._below}{prefix}/")).values():
+            keys = (listed or {}).get(prefix)
+            for versions in group(_list(self.bucket, f"{self._below}{prefix}/") if keys is None else keys).values():
                 superseded += [key for (_, key, _), (succ, _, _) in zip(versions, versions[1:]) if succ < limit]
                 if versions[-1][2] == "gone" and versions[-1][0] < limit:
                     tombstones.append(versions[-1][1])
@@ -285,7 +287,7 @@ def _list(bucket: str, prefix: str) -> list[str]:
             return keys
 
 
-def _group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
+def group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
     """logical name (….parquet) -> its versions (version, key, kind) oldest first."""
     out: dict[str, list[tuple[int, str, str]]] = {}
     for key in keys:
