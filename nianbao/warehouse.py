@@ -5,7 +5,8 @@
 
 Local folder or `s3://bucket/prefix` (AWS_* variables). The `year` partition comes from the path
 (Int16; the unknown year, `year=__HIVE_DEFAULT_PARTITION__`, is null). On S3 it reads each file's
-newest version only, so a scan racing a publish never sees a report twice nor a file half replaced.
+newest version only, so a scan racing a publish never sees a report twice nor a file half replaced;
+and a scan racing `nianbao compact` leaves out the files a compacted file has just replaced.
 """
 from __future__ import annotations
 
