@@ -100,10 +100,12 @@ same: $(STAMP) office fonts
 	$(BIN)/python bench/same.py $(if $(UPDATE),--update)
 
 # Benchmarks print figures and assert nothing: extraction alone, the whole pipeline, then the checks
-# across years over a generated warehouse of 150,000 agencies x 3 years.
+# across years over a generated warehouse of 150,000 agencies x 3 years, publishing as the warehouse
+# grows, peak memory at N and 10·N documents.
 bench: $(STAMP)
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/ocr_bench.py
 	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)
 	$(BIN)/python bench/across_bench.py --agencies $(or $(AGENCIES),150000)
 	$(BIN)/python bench/publish_bench.py
+	$(BIN)/python bench/memory_bench.py --n $(or $(N),1000)

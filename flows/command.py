@@ -91,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     from nianbao import discover
 
     discover.parser(sub.add_parser("discover", help="find reports on 年度报告 listing pages; write a manifest"))
+    com = sub.add_parser("compact", help="merge each partition's batch files into one (readers see every report once)",
+                         description="Merge a warehouse partition's many small files into one per dataset, under the "
+                                     "warehouse's lock (an ingest's next batch waits for it).")
+    com.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
+    com.add_argument("--year", type=_int_in(2008, 2100), help="only this year's partition (default: every year)")
     return p
 
 
@@ -105,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         from nianbao import discover
 
         return discover.run(args)
+    if args.command == "compact":
+        from nianbao import compact
+
+        return compact.run(args)
     if args.allow_outside:
         settings.export(NIANBAO_ALLOW_OUTSIDE="1")  # the flow resolves the sources again
     if Path(args.out).exists() and not Path(args.out).is_dir():

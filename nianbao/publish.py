@@ -6,7 +6,8 @@ invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary 
 WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
 had anywhere (a year or status may have changed), then writes the new files: all of them as
 hidden temporary files first, then renames (which need no space), so a failed write (disk full)
-leaves the warehouse as it was and a crash leaves each file either previous or new.
+leaves the warehouse as it was and a crash leaves each file either previous or new. Which files
+hold a batch's reports comes from the index (nianbao/index.py), written last: O(batch), not O(files).
 WAREHOUSE may also be `s3://bucket/prefix` (nianbao/storage.py): there each write is a new object
 version (removed again if a later write of the batch fails) and a lease replaces the lock file.
 """
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from nianbao import storage
+from nianbao import index, storage
 from nianbao.schema import CELL_DATASETS, DATASETS, DICTIONARY, KEYS, PARTITION, schema
 from nianbao.settings import settings
 from nianbao.template import template
@@ -151,14 +152,17 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         df = frames[dataset]
         add(dataset, df.filter(pl.col("report_id").is_in(list(valid))))
         add(dataset, df.filter(~pl.col("report_id").is_in(list(valid))), quarantine=True)
+    placed: dict[index.Location, set[str]] = {}  # where each report of the batch now lives
+    for rid, year in zip(reports["report_id"].to_list(), reports[PARTITION].to_list()):
+        placed.setdefault((partition_dir(root, "reports", year).name, file), set()).add(rid)
     with locked(root):
         # Every file holding one of these reports is rewritten without them. A report's rows all
-        # live in files of one name and partition (its batch's), so the `reports` files say where.
-        for part, name in _locations(root, ids):
-            for dataset in ("reports", "findings", *CELL_DATASETS):
-                for base in (root / dataset, root / "quarantine" / dataset):
-                    if (base / part / name).exists():
-                        targets.setdefault(base / part / name, [])
+        # live in files of one name and partition (its batch's): the index says which.
+        held = index.load(root)
+        files_at = held.by_location
+        for loc in held.holding(ids.to_pylist()):
+            for rel in files_at[loc]:
+                targets.setdefault(root / rel, [])
         plan: list[tuple[Path, pa.Table | None]] = [  # None: the file is left empty, removed
             (root / "dictionary" / "dictionary.parquet", _dictionary())]
         # `reports` last: a report is listed only once all its rows are written, so a crash mid-way
@@ -166,15 +170,23 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         for path, parts in sorted(targets.items(), key=lambda kv: (kv[0].parent.parent.name == "reports", kv[0])):
             dataset = path.parent.parent.name
             file_schema = schema(dataset, with_partition=False)
-            old = storage.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
+            rel = index.relative(root, path)
+            old = (index.read_file(root, rel, held.files[rel], schema=file_schema) if rel in held.files
+                   else file_schema.empty_table())
             kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
             if not parts and kept.num_rows == old.num_rows:
                 continue  # untouched
             new = pa.concat_tables([kept, *parts]).sort_by([(k, "ascending") for k in _sort_keys(dataset)])
             plan.append((path, new if new.num_rows else None))
+
+        def indexed(files: dict[str, str]) -> pa.Table:  # the index once `files` is the listing
+            return held.after(files, set(ids.to_pylist()), placed).table()
+
         if storage.is_remote(root):
-            return _publish_objects(root, plan)
+            return _publish_objects(root, plan, held, indexed)
         temporaries: dict[Path, Path] = {}
+        files = dict(held.files)
+        where = root / index.INDEX
         try:
             for path, table in plan:
                 if table is not None:
@@ -183,7 +195,17 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
                     except (OSError, pa.ArrowException) as e:
                         raise WarehouseError(f"writing {path} failed ({getattr(e, 'strerror', None) or e}); the "
                                              "batch was not published, the warehouse is as it was") from e
-            for path, table in plan:
+                rel = index.relative(root, path)
+                if table is None:
+                    files.pop(rel, None)
+                elif path != plan[0][0]:  # not the dictionary
+                    files[rel] = index.identity(root, temporaries[path])
+            try:  # renamed last, after `reports`: a crash before it leaves the index stale, and stale is re-read
+                temporaries[where] = _write_temporary(indexed(files), where)
+            except (OSError, pa.ArrowException) as e:
+                raise WarehouseError(f"writing {where} failed ({getattr(e, 'strerror', None) or e}); the "
+                                     "batch was not published, the warehouse is as it was") from e
+            for path, table in [*plan, (where, True)]:
                 if table is None:
                     path.unlink(missing_ok=True)
                 else:
@@ -191,21 +213,30 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         finally:
             for tmp in temporaries.values():
                 tmp.unlink(missing_ok=True)
-    return {"files_written": len(temporaries) - 1}  # besides the dictionary
+    return {"files_written": len(temporaries) - 2}  # besides the dictionary and the index
 
 
-def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.Table | None]]) -> dict[str, int]:
-    """The plan on object storage: each file a new version, in the plan's order (`reports` last);
-    if a write fails, the versions already written are deleted, so the warehouse is as it was.
-    An unchanged dictionary is not written again (a glob would see every version of it)."""
+def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.Table | None]],
+                     held: index.Index, indexed) -> dict[str, int]:
+    """The plan on object storage: each file a new version, in the plan's order (`reports` last,
+    then the index); if a write fails, the versions already written are deleted, so the warehouse
+    is as it was. An unchanged dictionary is not written again (a glob would see every version of it)."""
     (dictionary, table), *plan = plan
+    files = dict(held.files)
     if not (dictionary.exists() and storage.read_table(dictionary).equals(table)):
         plan.insert(0, (dictionary, table))
     written: list[storage.S3Path] = []
+    path = dictionary
     try:
         for path, table in plan:
             if table is not None:
                 written.append(path.write_table(table, compression="zstd"))
+                if path != dictionary:
+                    files[index.relative(root, path)] = written[-1].key
+            else:
+                files.pop(index.relative(root, path), None)
+        path = root / index.INDEX
+        written.append(path.write_table(indexed(files), compression="zstd"))
     except Exception as e:
         for version in written:
             version.delete()
@@ -214,29 +245,9 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
     for path, table in plan:
         if table is None:
             path.unlink(missing_ok=True)
-    root.sweep(["dictionary", "quarantine", *DATASETS])  # versions superseded long enough ago
-    return {"files_written": sum(p.name != "dictionary.parquet" for p, t in plan if t is not None)}
-
-
-def _locations(root: Path, ids: pa.Array) -> set[tuple[str, str]]:
-    """(partition folder, file name) of the files that hold any of `ids`. A report's rows all live
-    in files of one name and partition (its batch's), so the `reports` files say where; files no
-    `reports` file names (left by a publish that crashed before its `reports` file) are read too."""
-    def holds(path: Path) -> bool:
-        return pc.any(pc.is_in(storage.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py()
-
-    listed, found = set(), set()
-    for path in (root / "reports").glob(f"{PARTITION}=*/*.parquet"):
-        listed.add((path.parent.name, path.name))
-        if holds(path):
-            found.add((path.parent.name, path.name))
-    for dataset in ("findings", *CELL_DATASETS):
-        for base in (root / dataset, root / "quarantine" / dataset):
-            for path in base.glob(f"{PARTITION}=*/*.parquet"):
-                key = (path.parent.name, path.name)
-                if key not in listed and key not in found and holds(path):
-                    found.add(key)
-    return found
+    # versions superseded long enough ago (the datasets' as listed at the start)
+    root.sweep(["dictionary", "quarantine", "_index", *DATASETS], listed=held.keys)
+    return {"files_written": sum(p != dictionary and t is not None for p, t in plan)}
 
 
 def published(root: Path) -> dict[str, dict]:

@@ -159,7 +159,7 @@ class S3Path:
     def _matching(self, pattern: str) -> dict[str, str]:
         depth, found = pattern.count("/") + 1, {}
         keys = _list(self.bucket, self._below)
-        now = {k: versions[-1][1] for k, versions in _group(keys).items() if versions[-1][2] != "gone"}
+        now = {k: versions[-1][1] for k, versions in group(keys).items() if versions[-1][2] != "gone"}
         now.update((k, k) for k in keys if not VERSIONED.match(k))  # plain objects
         for logical, key in now.items():
             rel = logical[len(self._below):]
@@ -229,7 +229,7 @@ class S3Path:
         return f"{self.bucket}/{self.key}"
 
     def _versions(self) -> list[tuple[int, str, str]]:
-        return _group(_list(self.bucket, self._stem + ".v")).get(self.key, [])
+        return group(_list(self.bucket, self._stem + ".v")).get(self.key, [])
 
     @staticmethod
     def _next(versions) -> int:
@@ -250,13 +250,19 @@ class S3Path:
         probe.delete()
 
     # -- housekeeping and the lease --------------------------------------------------------------
-    def sweep(self, prefixes: list[str], grace: float | None = None) -> int:
+    def keys(self) -> list[str]:
+        """Every object key below this prefix (all versions and tombstones), from one listing."""
+        return _list(self.bucket, self._below)
+
+    def sweep(self, prefixes: list[str], grace: float | None = None, listed: dict[str, list[str]] | None = None) -> int:
         """Delete versions superseded more than `grace` seconds ago, and tombstones as old with
-        nothing left behind them. Returns the number of objects deleted."""
+        nothing left behind them. Returns the number of objects deleted. `listed`: prefix -> its
+        keys as listed already (a publish's own listing), to list no prefix twice."""
         limit = time.time_ns() - int((GRACE if grace is None else grace) * 1e9)
         superseded, tombstones = [], []
         for prefix in prefixes:
-            for versions in _group(_list(self.bucket, f"{self._below}{prefix}/")).values():
+            keys = (listed or {}).get(prefix)
+            for versions in group(_list(self.bucket, f"{self._below}{prefix}/") if keys is None else keys).values():
                 superseded += [key for (_, key, _), (succ, _, _) in zip(versions, versions[1:]) if succ < limit]
                 if versions[-1][2] == "gone" and versions[-1][0] < limit:
                     tombstones.append(versions[-1][1])
@@ -302,7 +308,7 @@ def _list(bucket: str, prefix: str) -> list[str]:
             return keys
 
 
-def _group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
+def group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
     """logical name (….parquet) -> its versions (version, key, kind) oldest first."""
     out: dict[str, list[tuple[int, str, str]]] = {}
     for key in keys:

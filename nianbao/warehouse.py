@@ -5,7 +5,8 @@
 
 Local folder or `s3://bucket/prefix` (AWS_* variables). The `year` partition comes from the path
 (Int16; the unknown year, `year=__HIVE_DEFAULT_PARTITION__`, is null). On S3 it reads each file's
-newest version only, so a scan racing a publish never sees a report twice nor a file half replaced.
+newest version only, so a scan racing a publish never sees a report twice nor a file half replaced;
+and a scan racing `nianbao compact` leaves out the files a compacted file has just replaced.
 """
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ from pathlib import Path
 
 import polars as pl
 
-from nianbao import storage
+from nianbao import index, storage
 from nianbao.schema import DATASETS, PARTITION, schema
 
 
 def files(dataset: str, warehouse: str | Path, quarantine: bool = False) -> list[str]:
-    """The dataset's Parquet files now: local paths, or the s3:// URLs of their newest versions."""
+    """The dataset's Parquet files now: local paths, or the s3:// URLs of their newest versions;
+    without those a compaction has just merged into one (nianbao/compact.py), so none is read twice."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")
     root = storage.path(warehouse)
-    base = root / "quarantine" / dataset if quarantine else root / dataset
-    pattern = f"{PARTITION}=*/*.parquet"
-    return base.urls(pattern) if storage.is_remote(root) else sorted(str(p) for p in base.glob(pattern))
+    listed = index.listing(root, [f"quarantine/{dataset}" if quarantine else dataset])
+    merged = index.replaced(root, listed)
+    if storage.is_remote(root):
+        return sorted(f"s3://{root.bucket}/{key}" for rel, key in listed.items() if rel not in merged)
+    return sorted(str(root / rel) for rel in listed if rel not in merged)
 
 
 def scan(dataset: str, warehouse: str | Path, quarantine: bool = False) -> pl.LazyFrame:

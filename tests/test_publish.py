@@ -2,6 +2,8 @@
 each test against a local folder and against an S3 bucket (SeaweedFS), the `warehouse` fixture."""
 import duckdb
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401  pa.compute
 import pyarrow.parquet as pq
 import pytest
 from pathlib import Path
@@ -177,3 +179,65 @@ def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates
     assert read(warehouse, "reports").height == 3
     apps = read(warehouse, "applications")
     assert apps.height == 3 * 7 * 25 and apps.select("report_id", "row", "applicant").is_unique().all()
+
+
+@pytest.fixture(scope="module")
+def small_batches(tmp_path_factory):
+    """Four batches of two distinct reports each, validated once for the index tests."""
+    docs = [Source(str(p)) for p in distinct_reports(tmp_path_factory.mktemp("docs"), 8)]
+    return [process_batch(docs[i:i + 2], f"run-{i}") for i in range(0, 8, 2)]
+
+
+def test_a_new_batch_reads_no_file_of_earlier_batches(warehouse, small_batches, monkeypatch):
+    """The index says where reports are: publishing new reports reads no published file (O(batch)),
+    and re-publishing reads only the files of the batch that held them."""
+    from nianbao import index
+
+    for batch in small_batches[:3]:
+        publish.publish(warehouse, batch)
+    reads = []
+    real = index.read_file
+    monkeypatch.setattr(index, "read_file", lambda root, rel, *a, **kw: reads.append(rel) or real(root, rel, *a, **kw))
+    publish.publish(warehouse, small_batches[3])
+    assert reads == []
+    publish.publish(warehouse, small_batches[1])  # the same reports again: only their own files
+    held = index.load(storage.path(warehouse))
+    own = {rel for rel in held.files if index.location(rel) in held.holding(small_batches[1]["reports"]["report_id"])}
+    assert reads and set(reads) == own and len(own) == 5  # reports and the 4 cell datasets (no findings)
+    assert held.reread == 0
+    assert read(warehouse, "reports").height == 8
+
+
+def test_a_missing_or_stale_index_is_read_again_from_the_data(warehouse, small_batches):
+    """Never trusted over the data: a removed index is rebuilt from the files, and a file changed
+    behind its back (here a report copied into another batch's file) is read again, so
+    re-publishing that report removes it there too."""
+    from nianbao import index
+
+    root = storage.path(warehouse)
+    for batch in small_batches[:2]:
+        publish.publish(warehouse, batch)
+    assert index.load(root).reread == 0
+    (root / index.INDEX).unlink()
+    rebuilt = index.load(root)
+    assert rebuilt.reread == 2 and len(rebuilt.ids) == 2 and not rebuilt.kept  # both batches' locations
+    publish.publish(warehouse, small_batches[1])  # writes the index again
+    assert index.load(root).reread == 0
+    stray = small_batches[0]["reports"]["report_id"][0]
+    (first,) = {f for f in files("reports", warehouse) if stray in set(read_one(f))}
+    (other,) = set(files("reports", warehouse)) - {first}
+    table = pq.read_table(storage.filesystem().open(other) if storage.is_remote(warehouse) else other)
+    doubled = pq.read_table(storage.filesystem().open(first) if storage.is_remote(warehouse) else first)
+    publish.write_atomic(pa.concat_tables([table, doubled.filter(pa.compute.equal(doubled["report_id"], stray))]),
+                         storage.path(other.split(".v")[0] + ".parquet") if storage.is_remote(warehouse) else Path(other))
+    assert read(warehouse, "reports")["report_id"].to_list().count(stray) == 2
+    assert index.load(root).reread == 1
+    publish.publish(warehouse, small_batches[0])
+    assert read(warehouse, "reports")["report_id"].to_list().count(stray) == 1
+    assert read(warehouse, "reports").height == 4
+
+
+def read_one(f) -> list[str]:
+    fh = storage.filesystem().open(f) if f.startswith("s3://") else open(f, "rb")
+    with fh:
+        return pq.read_table(fh, columns=["report_id"])["report_id"].to_pylist()

@@ -1,0 +1,203 @@
+"""Which files hold which reports, kept in the warehouse so a batch is published in O(batch).
+
+A report's rows all live in files of one partition folder and one name (its batch's file, under
+every dataset and quarantine): a *location*, ("year=2023", "part-….parquet"). The index,
+WAREHOUSE/_index/report_ids.parquet, holds one row per location: the report ids its files hold and
+the identity of each of those files (a local file's inode, mtime and size; an object's version key).
+
+It is a cache of the data, never trusted over it: every load lists the data files (a listing, no
+reads) and any location whose files differ from what the index recorded (new, rewritten, removed:
+a crash, the checks across years, a hand edit, an older nianbao) has its ids read again from its
+files. A missing or unreadable index is rebuilt that way. Publishing writes it last, after the
+batch's `reports` files, as part of the same all-or-nothing plan.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from nianbao import storage
+from nianbao.schema import DATASETS, PARTITION
+
+INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it out of Hive readers' way
+SCHEMA = pa.schema([("partition", pa.string()), ("file", pa.string()), ("report_ids", pa.list_(pa.string())),
+                    ("paths", pa.list_(pa.string())), ("identities", pa.list_(pa.string()))])
+Location = tuple[str, str]  # (partition folder, file name)
+COMPACTED = "compacted-"  # the name of a file `nianbao compact` merged a partition's files into
+CLAIM = b"nianbao.replaces"  # its footer's key: {path below root: identity} of the files it replaced
+
+
+def location(rel: str) -> Location:
+    """`dataset/year=Y/name` or `quarantine/dataset/year=Y/name` -> ("year=Y", name)."""
+    *_, partition, name = rel.split("/")
+    return partition, name
+
+
+def listing(root: Path | storage.S3Path, bases: list[str] | None = None,
+            keys: dict[str, list[str]] | None = None) -> dict[str, str]:
+    """Data files now, of `bases` (e.g. "reports", "quarantine/applications"; by default every
+    dataset and its quarantine): path below root -> identity. A listing: nothing is read. On S3,
+    `keys` (a dict) receives each base's raw keys, for sweeping without listing again."""
+    if storage.is_remote(root):
+        out = {}
+        skip = len(root.key) + 1 if root.key else 0
+        for base in bases or (*DATASETS, "quarantine"):
+            raw = (root / base).keys()
+            if keys is not None:
+                keys[base] = raw
+            for logical, versions in storage.group(raw).items():
+                rel = logical[skip:]
+                if versions[-1][2] != "gone" and rel.count("/") == (3 if rel.startswith("quarantine/") else 2):
+                    out[rel] = versions[-1][1]
+        return out
+    out = {}
+    for base in bases or [*DATASETS, *(f"quarantine/{d}" for d in DATASETS)]:
+        try:
+            partitions = [e for e in os.scandir(root / base) if e.is_dir() and e.name.startswith(f"{PARTITION}=")]
+        except FileNotFoundError:
+            continue
+        for part in partitions:
+            for e in os.scandir(part.path):
+                if e.name.endswith(".parquet") and not e.name.startswith("."):
+                    st = e.stat()
+                    out[f"{base}/{part.name}/{e.name}"] = f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+    return out
+
+
+def replaced(root: Path | storage.S3Path, files: dict[str, str], among=None) -> set[str]:
+    """The files of `files` that a compacted file replaced (nianbao/compact.py), as they were then:
+    a compacted file names them, with their identities, in its footer (CLAIM); they are deleted
+    right after it lands, so this is only ever not empty while (or if killed while) compacting."""
+    out = set()
+    for rel in files if among is None else among:
+        ident = files[rel]
+        if rel.rsplit("/", 1)[-1].startswith(COMPACTED):
+            meta = _footer(root, rel, ident).metadata or {}
+            claims = json.loads(meta.get(CLAIM, b"{}"))
+            out |= {r for r, i in claims.items() if files.get(r) == i}
+    return out
+
+
+def _footer(root, rel: str, ident: str) -> pq.FileMetaData:
+    if storage.is_remote(root):
+        with storage.filesystem().open(f"{root.bucket}/{ident}") as f:
+            return pq.read_metadata(f)
+    return pq.read_metadata(root / rel)
+
+
+def relative(root: Path | storage.S3Path, path: Path | storage.S3Path) -> str:
+    if storage.is_remote(root):
+        return path.key[len(root.key) + 1:] if root.key else path.key
+    return path.relative_to(root).as_posix()
+
+
+def identity(root: Path | storage.S3Path, written: Path | storage.S3Path) -> str:
+    """The identity a just-written file will be listed with (a local temporary keeps it when renamed)."""
+    if storage.is_remote(root):
+        return written.key
+    st = os.stat(written)
+    return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+
+
+def read_file(root: Path | storage.S3Path, rel: str, ident: str, **kwargs) -> pa.Table:
+    """The listed file `rel` as listed (on S3 its exact version: one GET)."""
+    if storage.is_remote(root):
+        return pq.read_table(pa.BufferReader(storage.filesystem().cat_file(f"{root.bucket}/{ident}")), **kwargs)
+    return pq.read_table(root / rel, **kwargs)
+
+
+@dataclass
+class Index:
+    root: Path | storage.S3Path
+    files: dict[str, str]  # the listing: path below root -> identity
+    keys: dict[str, list[str]] = field(default_factory=dict)  # on S3: prefix -> every key, as listed
+    ids: dict[Location, set[str]] = field(default_factory=dict)  # locations read or changed since loaded
+    kept: pa.Table = field(default_factory=SCHEMA.empty_table)  # the index file's rows of all the others
+    reread: int = 0  # locations whose ids were read from their files at load (stale or new)
+
+    # The rows kept stay Arrow: a batch's work on them is in Arrow's loops, not Python's.
+    @cached_property
+    def by_location(self) -> dict[Location, dict[str, str]]:
+        out: dict[Location, dict[str, str]] = {}
+        for rel, ident in self.files.items():
+            out.setdefault(location(rel), {})[rel] = ident
+        return out
+
+    def ids_at(self, loc: Location) -> set[str]:
+        if loc in self.ids:
+            return self.ids[loc]
+        rows = self.kept.filter(self._among({loc}))
+        return set(pc.list_flatten(rows["report_ids"]).to_pylist())
+
+    def holding(self, report_ids) -> set[Location]:
+        wanted = set(report_ids)
+        out = {loc for loc, ids in self.ids.items() if not wanted.isdisjoint(ids)}
+        if self.kept.num_rows:
+            lists = self.kept["report_ids"]
+            hit = pc.is_in(pc.list_flatten(lists), value_set=pa.array(sorted(wanted), pa.string()))
+            for i in pc.unique(pc.filter(pc.list_parent_indices(lists), hit)).to_pylist():
+                out.add((self.kept["partition"][i].as_py(), self.kept["file"][i].as_py()))
+        return out
+
+    def after(self, files: dict[str, str], moved: set[str], placed: dict[Location, set[str]]) -> Index:
+        """The index once `files` is the listing: the `moved` reports left every location they were
+        in and are now where `placed` says (a publish removes a report's rows everywhere first)."""
+        touched = self.holding(moved) | set(placed)
+        ids = {**self.ids, **{loc: self.ids_at(loc) - moved for loc in touched}}
+        for loc, new in placed.items():
+            ids[loc] |= new
+        new = Index(self.root, files, kept=self.kept.filter(pc.invert(self._among(touched))))
+        new.ids = {loc: held for loc, held in ids.items() if loc in new.by_location}
+        return new
+
+    def table(self) -> pa.Table:
+        files_at = self.by_location
+        rows = [{"partition": p, "file": f, "report_ids": sorted(ids), "paths": sorted(files_at[p, f]),
+                 "identities": [files_at[p, f][r] for r in sorted(files_at[p, f])]}
+                for (p, f), ids in sorted(self.ids.items())]
+        return pa.concat_tables([self.kept, pa.Table.from_pylist(rows, schema=SCHEMA)])
+
+    def _among(self, locs: set[Location]) -> pa.Array:
+        keys = pc.binary_join_element_wise(self.kept["partition"], self.kept["file"], "/")
+        return pc.is_in(keys, value_set=pa.array(sorted(f"{p}/{f}" for p, f in locs), pa.string()))
+
+
+def load(root: Path | storage.S3Path) -> Index:
+    """The index checked against a listing of the data; stale or missing locations read again."""
+    keys: dict[str, list[str]] = {}
+    index = Index(root, listing(root, keys=keys), keys)
+    try:
+        table = storage.read_table(root / INDEX, schema=SCHEMA)
+    except (FileNotFoundError, OSError, pa.ArrowException):
+        table = SCHEMA.empty_table()  # missing or unreadable: every location is read from its files
+    recorded = [((p, f), dict(zip(paths, idents))) for p, f, paths, idents in zip(
+        *(table[c].to_pylist() for c in ("partition", "file", "paths", "identities")))]
+
+    def fresh() -> list[bool]:  # the rows whose location has exactly the files recorded
+        files_at = index.by_location
+        return [files_at.get(loc) == files for loc, files in recorded]
+
+    known = {loc for (loc, _), ok in zip(recorded, fresh()) if ok}
+    stale = [rel for rel in index.files if location(rel) not in known]
+    unfinished = replaced(root, index.files, stale)
+    if unfinished:  # a compaction was killed before it deleted the files it replaced: finish it
+        for rel in unfinished:
+            (root / rel).unlink(missing_ok=True)
+        index = Index(root, {r: i for r, i in index.files.items() if r not in unfinished}, keys)
+    ok = fresh()
+    index.kept = table.filter(pa.array(ok, pa.bool_()))
+    known = {loc for (loc, _), good in zip(recorded, ok) if good}
+    for loc, files in index.by_location.items():
+        if loc not in known:
+            index.reread += 1
+            index.ids[loc] = set()
+            for rel, ident in files.items():
+                index.ids[loc].update(read_file(root, rel, ident, columns=["report_id"])["report_id"].to_pylist())
+    return index
