@@ -94,9 +94,11 @@ accuracy: $(STAMP) office fonts
 	$(BIN)/python tests/accuracy.py
 	$(BIN)/python tests/accuracy_scans.py
 
-# Benchmarks print figures and assert nothing: extraction alone, the whole pipeline, then the checks
-# across years over a generated warehouse of 150,000 agencies x 3 years.
+# Benchmarks print figures and assert nothing: the PDF path against pdfplumber's floor, extraction
+# alone, the whole pipeline, then the checks across years over a generated warehouse of 150,000
+# agencies x 3 years.
 bench: $(STAMP)
+	$(BIN)/python bench/floor_bench.py --n $(or $(PDFS),105)
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/ocr_bench.py
 	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)
