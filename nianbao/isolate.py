@@ -42,7 +42,7 @@ def _memory_limit_mb() -> int:
     return int(os.environ.get("NIANBAO_MEMORY_LIMIT_MB", MEMORY_LIMIT_MB))
 
 
-def cores() -> int:
+def _cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -55,7 +55,7 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, 
     one per core, shared with the other batches running); a failure is returned as Unreadable,
     never raised. `on_done()` is called as each item ends (progress). Thread-safe."""
     memory = memory_limit_mb or _memory_limit_mb()
-    pool = _pool(memory, workers or cores())
+    pool = _pool(memory, workers or _cores())
     results: list[Any] = [None] * len(items)
     queue = deque(range(len(items)))
     running: dict[_Worker, tuple[int, float]] = {}  # worker -> (item, started)
@@ -112,7 +112,7 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, 
 
 def start(workers: int | None = None) -> None:
     """Start the run's workers now (they import the extractors meanwhile), not at the first document."""
-    pool = _pool(_memory_limit_mb(), workers or cores())
+    pool = _pool(_memory_limit_mb(), workers or _cores())
     started = []
     while (worker := pool.acquire(wait=False)) is not None:
         started.append(worker)
