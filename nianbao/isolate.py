@@ -3,91 +3,235 @@
 pdfminer can spin for minutes on a hostile PDF and a parser can exhaust memory; in a worker
 process such a document costs only itself: past the time limit its worker is killed, past the
 memory limit its allocations fail; the document becomes `unreadable` with that reason, and the
-rest of the batch goes on in a fresh pool. Workers die with their forkserver (see reaper.py).
+rest goes on. One pool of workers (one per core) serves every batch of the run: a worker is
+started once, imports the extractors once, and is handed one document at a time over its own
+pipe, so we always know which document a worker that dies or runs late was reading (the culprit,
+never a bystander). A worker is replaced after RECYCLE_AFTER documents (parsers' caches and a
+fragmented heap grow) and after running out of memory. Workers die with their forkserver (see
+reaper.py).
 """
 from __future__ import annotations
 
 import ctypes
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import resource
 import signal
+import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait
 from typing import Any, Callable
 
 from nianbao.document import Unreadable
 from nianbao.settings import settings
 
 TIME_LIMIT = 120.0  # seconds of extraction per document
+START_LIMIT = 120.0  # seconds a new worker may take to start and import, before its first document's time
+RECYCLE_AFTER = 200  # documents a worker reads before a fresh one takes its place
+# Imported once by the forkserver, so every worker starts with them (single-threaded modules only:
+# the forkserver must stay safe to fork), and by each worker as it starts (the rest of what it runs).
+PRELOAD = ["nianbao.extract", "nianbao.match"]
+WARM = ["nianbao.pipeline"]
+_DIED = "the extractor's process died (out of memory?)"
+_READY = "ready"  # a worker's first word, once warm
 
 
 def _memory_limit_mb() -> int:
     return settings().memory_limit_mb
 
 
-def run(fn: Callable[..., Any], items: list[tuple], workers: int = 1, time_limit: float = TIME_LIMIT,
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, time_limit: float = TIME_LIMIT,
         memory_limit_mb: int | None = None, on_done: Callable[[], None] | None = None) -> list[Any]:
-    """fn(*item) for every item in worker processes; a failure is returned as Unreadable, never raised.
-    `on_done()` is called as each item ends (progress)."""
+    """fn(*item) for every item in the run's worker processes, at most `workers` at once (default:
+    one per core, shared with the other batches running); a failure is returned as Unreadable,
+    never raised. `on_done()` is called as each item ends (progress). Thread-safe."""
     memory = memory_limit_mb or _memory_limit_mb()
+    pool = _pool(memory, workers or _cores())
     results: list[Any] = [None] * len(items)
     queue = deque(range(len(items)))
-    running: dict = {}  # future -> (index, started)
-    suspects: set[int] = set()  # running when a worker died; retried one at a time to find the culprit
-    reported = 0  # items whose end on_done was told
-    pool = None
+    running: dict[_Worker, tuple[int, float]] = {}  # worker -> (item, started)
+
+    def finish(i: int, result: Any) -> None:
+        results[i] = result
+        if on_done is not None:
+            on_done()
     try:
         while queue or running:
-            if pool is None:
-                # forkserver: never fork a process that runs Prefect's and polars' threads
-                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"),
-                                           initializer=_worker_start, initargs=(memory,))
-            while queue and len(running) < (1 if suspects else workers):
-                if suspects and running:
+            while queue and len(running) < (workers or pool.size):
+                worker = pool.acquire(wait=not running)
+                if worker is None:
                     break
                 i = queue.popleft()
-                running[pool.submit(_call, fn, memory, *items[i])] = (i, time.monotonic())
-            done, _ = wait(running, timeout=0.1, return_when=FIRST_COMPLETED)
-            broken = False
-            for f in done:
-                i, _ = running.pop(f)
-                was_suspect = i in suspects
-                suspects.discard(i)
                 try:
-                    results[i] = f.result()
-                except Unreadable as e:
-                    results[i] = e
-                except BrokenProcessPool:
-                    broken = True
-                    if was_suspect or workers == 1:
-                        results[i] = Unreadable("the extractor's process died (out of memory?)")
-                    else:
-                        suspects.add(i)
-                        queue.appendleft(i)
-                except Exception as e:  # an extractor's bug on hostile input
-                    results[i] = Unreadable(f"extraction failed: {type(e).__name__}: {e}")
+                    worker.conn.send((fn, items[i]))
+                except (OSError, ValueError):  # it died idle: the item waits for another worker
+                    queue.appendleft(i)
+                    pool.release(worker, healthy=False)
+                    continue
+                except Exception as e:  # the item cannot be pickled
+                    pool.release(worker)
+                    finish(i, Unreadable(f"extraction failed: {type(e).__name__}: {e}"))
+                    continue
+                # a new worker's time starts once it is warm (below), within START_LIMIT
+                running[worker] = (i, time.monotonic() + (0 if worker.ready else START_LIMIT))
+            ready = wait([w.conn for w in running] + [w.process.sentinel for w in running], timeout=0.1)
+            for worker in [w for w in running if w.conn in ready or w.process.sentinel in ready]:
+                i, _ = running.pop(worker)
+                try:
+                    answer = worker.conn.recv()
+                except (EOFError, OSError):
+                    pool.release(worker, healthy=False)
+                    finish(i, Unreadable(_DIED))
+                    continue
+                if answer == _READY:  # a new worker has its imports done: the item's time starts now
+                    worker.ready = True
+                    running[worker] = (i, time.monotonic())
+                    continue
+                result, last = answer
+                pool.release(worker, healthy=not last)
+                finish(i, result)
             now = time.monotonic()
-            late = [f for f, (_, started) in running.items() if now - started > time_limit]
-            for f in late:
-                i, _ = running.pop(f)
-                results[i] = Unreadable(f"extraction ran past the time limit of {time_limit:g} s")
-                suspects.discard(i)
-            if on_done is not None:
-                for _ in range(sum(1 for r in results if r is not None) - reported):
-                    on_done()
-                reported = sum(1 for r in results if r is not None)
-            if late or broken:
-                queue.extendleft(i for i, _ in running.values())  # innocent bystanders start again
-                running.clear()
-                _kill(pool)
-                pool = None
+            for worker in [w for w, (_, started) in running.items() if now - started > time_limit]:
+                i, _ = running.pop(worker)
+                pool.release(worker, healthy=False)
+                finish(i, Unreadable(f"extraction ran past the time limit of {time_limit:g} s"))
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True)
+        for worker in running:  # interrupted: what they are reading is nobody's now
+            pool.release(worker, healthy=False)
     return results
+
+
+def start(workers: int | None = None) -> None:
+    """Start the run's workers now (they import the extractors meanwhile), not at the first document."""
+    pool = _pool(_memory_limit_mb(), workers or _cores())
+    started = []
+    while (worker := pool.acquire(wait=False)) is not None:
+        started.append(worker)
+    for worker in started:
+        pool.release(worker, served=False)
+
+
+class _Worker:
+    """A process that reads one document at a time, sent over its own pipe."""
+
+    def __init__(self, ctx, memory_mb: int):
+        self.conn, theirs = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(theirs, memory_mb), daemon=True, name="nianbao-extract")
+        self.process.start()
+        theirs.close()
+        self.served = 0
+        self.ready = False  # told _READY
+
+    def stop(self, kill: bool) -> None:
+        if kill:
+            self.process.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except (OSError, ValueError):
+                self.process.kill()
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+class _Pool:
+    """Workers shared by every batch of the run (batches run in threads)."""
+
+    def __init__(self, size: int, memory_mb: int):
+        self.size, self.memory = size, memory_mb
+        ctx = multiprocessing.get_context("forkserver")  # never fork a process that runs Prefect's and polars' threads
+        if not getattr(multiprocessing.forkserver._forkserver, "_forkserver_pid", None):
+            ctx.set_forkserver_preload(PRELOAD)
+        self.ctx = ctx
+        self.idle: list[_Worker] = []
+        self.busy = 0
+        self.lock = threading.Condition()
+
+    def acquire(self, wait: bool) -> _Worker | None:
+        """An idle worker, a new one while fewer than `size` live, else None (wait: until one is free)."""
+        with self.lock:
+            while True:
+                while self.idle:
+                    worker = self.idle.pop()
+                    if worker.process.is_alive():
+                        self.busy += 1
+                        return worker
+                    worker.conn.close()
+                if self.busy < self.size:
+                    self.busy += 1
+                    break
+                if not wait:
+                    return None
+                self.lock.wait(0.1)
+        try:
+            return _Worker(self.ctx, self.memory)
+        except BaseException:
+            with self.lock:
+                self.busy -= 1
+            raise
+
+    def release(self, worker: _Worker, healthy: bool = True, served: bool = True) -> None:
+        worker.served += served
+        keep = healthy and worker.served < RECYCLE_AFTER
+        with self.lock:
+            self.busy -= 1
+            if keep:
+                self.idle.append(worker)
+            self.lock.notify()
+        if not keep:
+            worker.stop(kill=not healthy)
+
+
+_pools: dict[int, _Pool] = {}  # one per memory limit
+_pools_lock = threading.Lock()
+
+
+def _pool(memory_mb: int, size: int) -> _Pool:
+    with _pools_lock:
+        pool = _pools.get(memory_mb)
+        if pool is None:
+            pool = _pools[memory_mb] = _Pool(size, memory_mb)
+        pool.size = max(pool.size, size)
+        return pool
+
+
+def _serve(conn, memory_mb: int) -> None:
+    """A worker's life: capped, warmed, then one document after another until told to stop. Each
+    answer is (result, last): `last` when the worker ran out of memory and must not serve again."""
+    _worker_start(memory_mb)
+    for module in WARM:
+        __import__(module)
+    conn.send(_READY)
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        fn, args = job
+        last = False
+        try:
+            result = fn(*args)
+        except Exception as e:
+            result = _unreadable(e, memory_mb)
+            last = "memory limit" in str(result)
+        try:
+            conn.send((result, last))
+        except Exception as e:  # a result that cannot be pickled
+            conn.send((Unreadable(f"extraction failed: {type(e).__name__}: {e}"), last))
 
 
 def _worker_start(memory_mb: int) -> None:
@@ -111,21 +255,15 @@ def die_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _call(fn: Callable[..., Any], memory_mb: int, *args):
-    """fn(*args); running out of memory anywhere in it (a parser may wrap the MemoryError) is
-    told as the memory limit it is."""
-    try:
-        return fn(*args)
-    except Exception as e:
-        cause: BaseException | None = e
-        while cause is not None and not isinstance(cause, MemoryError):
-            cause = cause.__cause__ or cause.__context__
-        if cause is not None:
-            raise Unreadable(f"extraction exceeds the memory limit of {memory_mb} MiB") from None
-        raise
-
-
-def _kill(pool: ProcessPoolExecutor) -> None:
-    for p in list((pool._processes or {}).values()):  # no public API kills a running worker
-        p.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
+def _unreadable(e: BaseException, memory_mb: int) -> Unreadable:
+    """What a failure is told as: running out of memory anywhere (a parser may wrap the
+    MemoryError) as the memory limit it is; an Unreadable as itself; anything else as a failure
+    of ours on this input."""
+    cause: BaseException | None = e
+    while cause is not None and not isinstance(cause, MemoryError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:
+        return Unreadable(f"extraction exceeds the memory limit of {memory_mb} MiB")
+    if isinstance(e, Unreadable):
+        return e
+    return Unreadable(f"extraction failed: {type(e).__name__}: {e}")

@@ -7,7 +7,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from nianbao import cli, compact, index, publish, storage
+from flows import command as cli
+from nianbao import compact, index, publish, storage
 from nianbao.pipeline import process_batch
 from nianbao.schema import DATASETS, schema
 from nianbao.sources import Source

@@ -28,3 +28,17 @@ def test_time_limit_crash_and_errors_are_per_document():
     assert str(out[3]) == "the extractor's process died (out of memory?)"
     assert str(out[4]) == "not a report"
     assert str(out[5]) == "extraction failed: KeyError: 'oops'"
+
+
+def pid(n: int) -> int:
+    return os.getpid()
+
+
+def test_workers_serve_every_batch_of_the_run_and_are_replaced_after_recycle_after(monkeypatch):
+    monkeypatch.setattr(isolate, "RECYCLE_AFTER", 3)
+    own = {"workers": 1, "memory_limit_mb": 1536}  # a pool of its own (one per memory limit)
+    first = isolate.run(pid, [(0,), (1,)], **own)
+    second = isolate.run(pid, [(2,), (3,)], **own)  # the next batch: the same process, warm
+    assert first[0] == first[1] == second[0] != os.getpid()
+    assert second[1] != second[0]  # its 4th document: a fresh worker (the 3rd was its predecessor's last)
+    assert isolate.run(work, [("die", 1), ("ok", 2)], **own)[1] == 4  # a worker's death costs only its document
