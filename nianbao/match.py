@@ -81,7 +81,7 @@ def match(blocks: list[Block]) -> Matched:
 
 
 def _warn(out: Matched, rule: str, message: str, cells: list[str], observed: str | None = None):
-    out.findings.append(Finding(rule, "warning", message, cells, None, observed))
+    out.findings.append(Finding.of(rule, message, cells, observed=observed))
 
 
 def _unread(out: Matched, message: str, names: list[str], observed: str | None = None):
@@ -90,7 +90,7 @@ def _unread(out: Matched, message: str, names: list[str], observed: str | None =
         for cell in getattr(out, dataset):
             if f"{dataset}:{cell.key[0]}/{cell.key[1]}" in names:
                 cell.raw, cell.unread = None, True
-    out.findings.append(Finding("extraction.unread_cell", "error", message, names, None, observed))
+    out.findings.append(Finding.of("extraction.unread_cell", message, names, observed=observed))
 
 
 def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:
@@ -223,7 +223,7 @@ def _under_headers(row: list[str], label_at: int, positions: list[int]) -> list[
 def _applications(rows, out: Matched, seen: set):
     t = template()
     found: dict[str, str] = {}
-    header_labels = {squash(label): code for code, label in t.data["applications"]["columns"]}
+    header_labels = {squash(label): code for code, label in t.spec.applications.columns}
     header: dict[str, int] = {}
     for row, where in rows:
         if len(header) < len(t.applicants):
@@ -319,7 +319,7 @@ def _reviews_litigation(rows, out: Matched):
     t = template()
     width = len(t.proceedings) * len(t.outcomes)
     columns = [(p, o) for p in t.proceedings for o in t.outcomes]
-    outcome_labels = {squash(label) for _, label in t.data["reviews_litigation"]["outcomes"]}
+    outcome_labels = {squash(label) for _, label in t.spec.reviews_litigation.outcomes}
     header: list[list[str]] | None = None  # rows from the 行政复议 header to the values
     for row, where in rows:
         if header is None:

@@ -114,7 +114,7 @@ def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report
 
 
 def _unreadable(row: dict, reason: str) -> Report:
-    return Report(row, {}, [Finding("document.unreadable", "error", reason, [], "template tables", None)])
+    return Report(row, {}, [Finding.of("document.unreadable", reason, [], "template tables")])
 
 
 def _date(value) -> dt.date | None:
