@@ -326,8 +326,9 @@ def _dict_row(dataset, column, code, labels, versions, severity=None) -> dict:
 
 
 def _label(d: Item) -> Label:
-    return Label(d.code, tuple(squash(t) for t in d.labels), canonical_number(getattr(d, "number", None)),
-                 getattr(d, "needs_number", False))
+    if isinstance(d, Row):
+        return Label(d.code, tuple(squash(t) for t in d.labels), canonical_number(d.number), d.needs_number)
+    return Label(d.code, tuple(squash(t) for t in d.labels))
 
 
 def find(labels: list[Label], cell: str) -> Label | None:

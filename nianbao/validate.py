@@ -16,7 +16,7 @@ import polars as pl
 
 from nianbao import rules
 from nianbao.findings import Finding
-from nianbao.template import Rule, template
+from nianbao.template import Rule, current_year, template
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 EXPECTATIONS_DIR = Path(os.environ.get("NIANBAO_EXPECTATIONS", Path(__file__).resolve().parents[1] / "expectations"))
@@ -88,7 +88,7 @@ def run_suite(rule: Rule, frame: pl.DataFrame) -> list[tuple[str, Finding]]:
         pdf = frame.select(list(dict.fromkeys(used))).to_pandas()
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
-                                expectation_parameters={"current_year": rules.current_year()})
+                                expectation_parameters={"current_year": current_year()})
     bad: list[int] = []
     for r in result.results:
         info = r.exception_info or {}
