@@ -11,7 +11,7 @@ from functools import cache
 import polars as pl
 
 from nianbao.schema import CELL_KEYS
-from nianbao.template import Rule, SumRule, YearRule, template
+from nianbao.template import RangeRule, Rule, SumRule, TextFigureRule, YearRule, template
 
 CHECK_COLUMNS = ["report_id", "cells", "expected", "observed", "message"]
 
@@ -144,7 +144,7 @@ def _sum_frame(rule: SumRule, f: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _range_frame(rule: Rule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _range_frame(rule: RangeRule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
     t = template()
     frames = []
     for dataset in rule.datasets:
@@ -171,7 +171,7 @@ def _range_frame(rule: Rule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-def _text_figure_frame(rule: Rule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _text_figure_frame(rule: TextFigureRule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """One row per agency-wide figure stated in a report's narrative, beside its table's value."""
     from nianbao.narrative import stated_figures
 

@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 _CN_DIGITS = "〇一二三四五六七八九十"
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟＂'‘’「」『』"})
@@ -249,6 +249,14 @@ class Spec(_Model):
     rules: tuple[_RULE, ...]
     findings: tuple[FindingDef, ...]
 
+    @model_validator(mode="after")
+    def _sums_know_their_cells(self) -> Spec:
+        results = tuple(d.code for d in self.applications.rows if d.result)
+        for r in self.rules:
+            if isinstance(r, SumRule):
+                r._results = results  # what "@result" stands for
+        return self
+
 
 class Template:
     """The template's typed spec, and the lookups the matchers share (labels squashed once)."""
@@ -274,9 +282,6 @@ class Template:
         self.proceedings = [code for code, _ in rl.proceedings]
         self.outcomes = [code for code, _ in rl.outcomes]
         self.rules: list[Rule] = list(spec.rules)
-        for r in self.rules:
-            if isinstance(r, SumRule):
-                r._results = tuple(self.result_rows)
         self.severity = {r.id: r.severity for r in [*spec.rules, *spec.findings]}
         self.versions = {
             section: {d.code: set(d.versions) for d in entries}

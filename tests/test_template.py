@@ -74,7 +74,8 @@ def test_unknown_keys_and_kinds_are_rejected():
                  lambda d: d.update(extra={})):
         with pytest.raises(ValidationError):
             Spec.model_validate(broken(edit))
-    assert Spec.model_validate(_toml()).rules[0].id == "applications.balance"
+    spec = Spec.model_validate(_toml())
+    assert spec.rules[0].id == "applications.balance" and spec.rules[2].sides()[1] == T.result_rows
 
 
 def test_the_year_rule_reads_its_upper_bound():
