@@ -22,14 +22,14 @@ from nianbao.narrative import clauses
 from nianbao.publish import locked, partition_dir, write_atomic
 from nianbao.rules import _fmt
 from nianbao.schema import CELL_KEYS, PARTITION, schema
-from nianbao.template import template
+from nianbao.template import ChainRule, CopiedRule, Rule, template
 
 FILE = "across.parquet"
 AGENCIES_FILE = Path("agencies") / "agencies.parquet"
 
 
-def rules() -> list[dict]:
-    return [r for r in template().rules if r.get("stage") == "across"]
+def rules() -> list[Rule]:
+    return [r for r in template().rules if r.stage == "across"]
 
 
 def _scan(root: Path, dataset: str, quarantine: bool = True) -> pl.LazyFrame | None:
@@ -71,12 +71,12 @@ def findings_for(root: Path, mine: pl.DataFrame, reports: pl.DataFrame, run_id: 
     for rule in rules():
         if pairs.height == 0:
             break
-        if rule["kind"] == "chain":
+        if rule.kind == "chain":
             frame = _chain_frame(rule, root, pairs, ids)
-        elif rule["kind"] == "copied":
+        elif rule.kind == "copied":
             frame = _copied_frame(rule, root, pairs, reports)
         else:
-            raise ValueError(f"unknown across-years rule kind {rule['kind']!r}")
+            raise ValueError(f"unknown across-years rule kind {rule.kind!r}")
         for report_id, f in validate.run_suite(rule, frame):
             out.append(f.row(report_id, None) | {"run_id": run_id})
     found = pl.from_arrow(pa.Table.from_pylist(out, schema=schema("findings")))
@@ -108,14 +108,14 @@ def _cells(root: Path, dataset: str, ids: pl.Series | None, codes: list[str], al
             .select("report_id", a, b, number=pl.col("value").cast(pl.Float64)).collect())
 
 
-def _chain_frame(rule: dict, root: Path, pairs: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
-    dataset, along, per = rule["dataset"], rule["along"], rule["per"]
+def _chain_frame(rule: ChainRule, root: Path, pairs: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
+    dataset, along, per = rule.dataset, rule.along, rule.per
     a, b = CELL_KEYS[dataset]
     signs = lambda codes: {c.lstrip("-"): (-1.0 if c.startswith("-") else 1.0) for c in codes}  # noqa: E731
-    this_signs, last_signs = signs(rule["this"]), signs(rule["last"])
+    this_signs, last_signs = signs(rule.this), signs(rule.last)
     cells = _cells(root, dataset, ids, sorted(set(this_signs) | set(last_signs)), along)
-    if "only" in rule:
-        cells = cells.filter(pl.col(per).is_in(rule["only"]))
+    if rule.only is not None:
+        cells = cells.filter(pl.col(per).is_in(rule.only))
 
     def side(sign: dict[str, float], name: str) -> pl.DataFrame:
         return (cells.filter(pl.col(along).is_in(list(sign)))
@@ -136,15 +136,15 @@ def _chain_frame(rule: dict, root: Path, pairs: pl.DataFrame, ids: pl.Series | N
         cells=pl.concat_list(named),
         expected=_fmt(pl.col("right")),
         observed=_fmt(pl.col("left")),
-        message=pl.format(f"{rule['id']} ({per} {{}}): {formula(rule['this'])} = {{}}, but the {{}} report's "
-                          f"{formula(rule['last'])} = {{}} (report {{}})", pl.col(per), _fmt(pl.col("left")),
+        message=pl.format(f"{rule.id} ({per} {{}}): {formula(rule.this)} = {{}}, but the {{}} report's "
+                          f"{formula(rule.last)} = {{}} (report {{}})", pl.col(per), _fmt(pl.col("left")),
                           pl.col("last_year"), _fmt(pl.col("right")), pl.col("last_id").str.slice(0, 12)),
         left=pl.col("left"),
         right=pl.col("right"),
     )
 
 
-def _copied_frame(rule: dict, root: Path, pairs: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
+def _copied_frame(rule: CopiedRule, root: Path, pairs: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
     """Per report: the share of its clauses' characters (numbers and boilerplate left out) that its
     agency's previous report also prints. Boilerplate: clauses that at least `boilerplate_agencies`
     agencies print in the same year, counted over every report the warehouse holds for that year."""
@@ -155,7 +155,7 @@ def _copied_frame(rule: dict, root: Path, pairs: pl.DataFrame, reports: pl.DataF
         return empty
     years = pl.concat([pairs["last_year"], pairs["last_year"] + 1]).unique().cast(pl.Int64).implode()
     # clauses travel as 64-bit hashes with their length: grouping 150,000 reports' text stays cheap
-    text = (lf.filter(pl.col("section").is_in(rule["sections"]) & pl.col(PARTITION).is_in(years))
+    text = (lf.filter(pl.col("section").is_in(rule.sections) & pl.col(PARTITION).is_in(years))
             .select("report_id", PARTITION, clause=clauses(pl.col("text"))).explode("clause")
             .filter(pl.col("clause").str.len_chars() >= 4)
             .select("report_id", PARTITION, n=pl.col("clause").str.len_chars(), clause=pl.col("clause").hash())
@@ -163,25 +163,25 @@ def _copied_frame(rule: dict, root: Path, pairs: pl.DataFrame, reports: pl.DataF
     agency = reports.select("report_id", "agency_id")
     text = text.join(agency, on="report_id", how="left")
     shared = (text.group_by([PARTITION, "clause"]).agg(pl.col("agency_id").n_unique())
-              .filter(pl.col("agency_id") >= rule["boilerplate_agencies"]).select(PARTITION, "clause"))
+              .filter(pl.col("agency_id") >= rule.boilerplate_agencies).select(PARTITION, "clause"))
     own = text.join(shared, on=[PARTITION, "clause"], how="anti").select("report_id", "clause", "n")
     this = pairs.join(own, on="report_id")
     last = own.select(last_id="report_id", clause="clause", seen=pl.lit(True))
     f = (this.join(last, on=["last_id", "clause"], how="left")
          .group_by("report_id", "last_id", "last_year")
          .agg(total=pl.col("n").sum(), same=pl.col("n").filter(pl.col("seen").is_not_null()).sum())
-         .filter(pl.col("total") >= rule["min_chars"]).sort("report_id"))
+         .filter(pl.col("total") >= rule.min_chars).sort("report_id"))
     if f.height == 0:
         return empty
     share = pl.col("same") / pl.col("total")
     pct = (share * 100).round(0).cast(pl.Int64).cast(pl.String)
     return f.select(
         "report_id",
-        cells=pl.concat_list(pl.lit([f"narratives:{s}" for s in rule["sections"]])),
-        expected=pl.lit(f"at most {round(rule['max'] * 100)}% of the text as the year before"),
+        cells=pl.concat_list(pl.lit([f"narratives:{s}" for s in rule.sections])),
+        expected=pl.lit(f"at most {round(rule.max * 100)}% of the text as the year before"),
         observed=pl.format("{}% ({} of {} characters)", pct, pl.col("same"), pl.col("total")),
         message=pl.format("sections {} repeat {}% of the text of the same agency's {} report {} "
-                          "(numbers and boilerplate left out)", pl.lit("/".join(rule["sections"])), pct,
+                          "(numbers and boilerplate left out)", pl.lit("/".join(rule.sections)), pct,
                           pl.col("last_year"), pl.col("last_id").str.slice(0, 12)),
         similarity=share,
     )

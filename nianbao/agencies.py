@@ -84,21 +84,21 @@ def region_of(name: str, chain: tuple[str, int] | None = None) -> tuple[tuple[st
 
 def normalise_body(body: str) -> str:
     """One spelling per body: 白杨镇人民政府 = 白杨镇, 某街道办事处 = 某街道, 管理委员会 = 管委会."""
-    conf = template().data["agencies"]
-    for long, short in conf["synonyms"]:
+    conf = template().spec.agencies
+    for long, short in conf.synonyms:
         body = body.replace(long, short)
-    for suffix in conf["place_suffixes"]:
+    for suffix in conf.place_suffixes:
         head = body[: -len(suffix)] if suffix and body.endswith(suffix) else None
-        if head and head.endswith(tuple(conf["township_words"])):
+        if head and head.endswith(conf.township_words):
             return head
-    return conf["government"] if body in ("", *conf["place_suffixes"]) else body
+    return conf.government if body in ("", *conf.place_suffixes) else body
 
 
 def resolve(name: str | None, region_code: str | None = None, report_id: str | None = None) -> Agency:
     """The agency a report's printed name (and the manifest's region code, which wins) stands for."""
     if not name or not squash(name):
         return Agency(None, region_code, "unknown", "")
-    conf = template().data["agencies"]
+    conf = template().spec.agencies
     place, rest = region_of(name)
     body = normalise_body(rest)
     code = place[0] if place else None
@@ -108,8 +108,8 @@ def resolve(name: str | None, region_code: str | None = None, report_id: str | N
         elif not (code and _inside(code, region_code)):
             # the manifest names a place the name does not contain: keep the name whole under it
             code, body = region_code, normalise_body(squash(name)) if code else body
-    township = body.endswith(tuple(conf["township_words"]))
-    if body == conf["government"]:
+    township = body.endswith(conf.township_words)
+    if body == conf.government:
         level = _level_of_code(code)
     elif township:
         level = "township"

@@ -81,7 +81,7 @@ def match(blocks: list[Block]) -> Matched:
 
 
 def _warn(out: Matched, rule: str, message: str, cells: list[str], observed: str | None = None):
-    out.findings.append(Finding(rule, "warning", message, cells, None, observed))
+    out.findings.append(Finding.of(rule, message, cells, observed=observed))
 
 
 def _unread(out: Matched, message: str, names: list[str], observed: str | None = None):
@@ -90,7 +90,7 @@ def _unread(out: Matched, message: str, names: list[str], observed: str | None =
         for cell in getattr(out, dataset):
             if f"{dataset}:{cell.key[0]}/{cell.key[1]}" in names:
                 cell.raw, cell.unread = None, True
-    out.findings.append(Finding("extraction.unread_cell", "error", message, names, None, observed))
+    out.findings.append(Finding.of("extraction.unread_cell", message, names, observed=observed))
 
 
 def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:
@@ -111,19 +111,39 @@ def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], in
     return vals + [None] * missing, [d for d in dropped if d.strip()], missing
 
 
-def _place(out: Matched, dataset: str, name: str, row_code: str, columns: list[str], values: list[str], where: str):
-    fitted, dropped, missing = _fit(values, len(columns))
-    cells = getattr(out, dataset)
-    for col, raw in zip(columns, fitted):
-        cells.append(Cell((row_code, col), raw.strip() if raw is not None else None, where))
+@dataclass(frozen=True)
+class _Table:
+    """One section's table as the matcher places it."""
+    dataset: str
+    section: str  # as findings name it: "section 三"
+    short_unread: bool  # a row with fewer cells than columns: unread (三, 四), or blanks its rule reports (二)
+
+
+_AD = _Table("active_disclosure", "section 二", short_unread=False)
+_APPS = _Table("applications", "section 三", short_unread=True)
+_RL = _Table("reviews_litigation", "section 四", short_unread=True)
+
+
+def _place(out: Matched, table: _Table, row: str | None, keys: list[tuple[str, str | None]], values: list[str],
+           where: str, aligned: list[str] | None = None):
+    """A printed row's cells under `keys` (a key without a column code is a column not read): the
+    `aligned` values where the header placed them, else `values` fitted to the width (_fit), the
+    cells it dropped and those it could not place named one way for every section."""
+    name = f"{table.section} row {row}" if row else table.section
+    fitted, dropped, missing = (aligned, [], 0) if aligned is not None else _fit(values, len(keys))
+    cells = getattr(out, table.dataset)
+    for key, raw in zip(keys, fitted):
+        if key[1] is not None:
+            cells.append(Cell(key, raw.strip() if raw is not None else None, where))
+    cell_name = lambda key: f"{table.dataset}:{key[0]}/{key[1]}"  # noqa: E731
     if dropped:
         _warn(out, "extraction.stray_cell",
-              f"{name} ({where}) printed {len(values)} cells for {len(columns)} columns; "
-              f"kept the right-most {len(columns)}, dropped {dropped}",
-              [f"{dataset}:{row_code}/{columns[0]}"], observed=" | ".join(values))
-    if missing:  # which column each printed cell stands in is not known: none is guessed
-        _unread(out, f"{name} ({where}): {len(columns) - missing} cells for {len(columns)} columns could not "
-                f"be placed in their columns", [f"{dataset}:{row_code}/{c}" for c in columns],
+              f"{name} ({where}) printed {len(values)} cells for {len(keys)} columns; "
+              f"kept the right-most {len(keys)}, dropped {dropped}",
+              [cell_name(keys[0])], observed=" | ".join(values))
+    if missing and table.short_unread:  # which column each printed cell stands in is not known: none is guessed
+        _unread(out, f"{name} ({where}): {len(keys) - missing} cells for {len(keys)} columns could not "
+                f"be placed in their columns", [cell_name(k) for k in keys],
                 " | ".join(v.strip() for v in values if v.strip()))
 
 
@@ -165,17 +185,10 @@ def _active_disclosure(rows, out: Matched, seen: set):
             continue
         done.add(lab.code)
         seen.add(("items", lab.code))
-        values = cells[idx + 1:]
         aligned = _aligned(cells, idx, positions or None)
         if aligned is None and positions and len(positions) == len(metrics):
             aligned = _under_headers(cells, idx, positions)
-        fitted, dropped, _ = (aligned, [], 0) if aligned is not None else _fit(values, len(metrics))
-        for metric, raw in zip(metrics, fitted):
-            if metric is not None:
-                out.active_disclosure.append(Cell((lab.code, metric), raw.strip() if raw is not None else None, where))
-        if dropped:
-            _warn(out, "extraction.stray_cell", f"section 二 row {lab.code} ({where}): dropped {dropped}",
-                  [f"active_disclosure:{lab.code}/{metrics[0]}"], observed=" | ".join(values))
+        _place(out, _AD, lab.code, [(lab.code, m) for m in metrics], cells[idx + 1:], where, aligned)
 
 
 def _find_in_row(labels: list[Label], cells: list[str]) -> tuple[int, Label] | None:
@@ -223,7 +236,7 @@ def _under_headers(row: list[str], label_at: int, positions: list[int]) -> list[
 def _applications(rows, out: Matched, seen: set):
     t = template()
     found: dict[str, str] = {}
-    header_labels = {squash(label): code for code, label in t.data["applications"]["columns"]}
+    header_labels = {squash(label): code for code, label in t.spec.applications.columns}
     header: dict[str, int] = {}
     for row, where in rows:
         if len(header) < len(t.applicants):
@@ -254,11 +267,8 @@ def _applications(rows, out: Matched, seen: set):
             continue
         found[lab.code] = where
         seen.add(("rows", lab.code))
-        values = _aligned(row, i, positions)
-        if values is not None:
-            out.applications += [Cell((lab.code, a), v.strip(), where) for a, v in zip(t.applicants, values)]
-        else:
-            _place(out, "applications", f"section 三 row {lab.code}", lab.code, t.applicants, row[i + 1:], where)
+        _place(out, _APPS, lab.code, [(lab.code, a) for a in t.applicants], row[i + 1:], where,
+               _aligned(row, i, positions))
     if not found:
         return
     # Rows the report should print but does not: their cells exist, empty, so the rules see them.
@@ -317,9 +327,8 @@ def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
 
 def _reviews_litigation(rows, out: Matched):
     t = template()
-    width = len(t.proceedings) * len(t.outcomes)
     columns = [(p, o) for p in t.proceedings for o in t.outcomes]
-    outcome_labels = {squash(label) for _, label in t.data["reviews_litigation"]["outcomes"]}
+    outcome_labels = {squash(label) for _, label in t.spec.reviews_litigation.outcomes}
     header: list[list[str]] | None = None  # rows from the 行政复议 header to the values
     for row, where in rows:
         if header is None:
@@ -332,19 +341,8 @@ def _reviews_litigation(rows, out: Matched):
         # Columns under an outcome label carry the values; any other column is layout (a writer's
         # phantom grid column, a label spanning two). Without 15 labelled columns, fit by position.
         labelled = sorted({i for h in header for i, c in enumerate(h) if squash(c) in outcome_labels})
-        if len(labelled) == width and labelled[-1] < len(row):
-            values, dropped, missing = [row[i] for i in labelled], [], 0
-        else:
-            values, dropped, missing = _fit(row, width)
-        for key, raw in zip(columns, values):
-            out.reviews_litigation.append(Cell(key, raw.strip() if raw is not None else None, where))
-        if dropped:
-            _warn(out, "extraction.stray_cell", f"section 四 ({where}) printed {len(row)} cells for {width}; "
-                  f"dropped {dropped}", ["reviews_litigation:review/upheld"], observed=" | ".join(row))
-        if missing:  # which column each printed cell stands in is not known: none is guessed
-            _unread(out, f"section 四 ({where}): {width - missing} cells for {width} columns could not be "
-                    f"placed in their columns", [f"reviews_litigation:{p}/{o}" for p, o in columns],
-                    " | ".join(c.strip() for c in row if c.strip()))
+        aligned = [row[i] for i in labelled] if len(labelled) == len(columns) and labelled[-1] < len(row) else None
+        _place(out, _RL, None, columns, row, where, aligned)
         return
 
 

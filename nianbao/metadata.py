@@ -45,8 +45,8 @@ def read(paragraphs: list[str]) -> Metadata:
                 break
     if meta.year is None and signed is not None and signed.month <= 6:
         meta.year = signed.year - 1
-        meta.findings.append(Finding(
-            "extraction.year_from_signature", "warning",
+        meta.findings.append(Finding.of(
+            "extraction.year_from_signature",
             f"the year is printed nowhere; signed {signed.isoformat()}, so read as {signed.year - 1}",
             ["reports:year"], None, str(signed.year - 1)))
     if meta.agency is None:

@@ -21,10 +21,10 @@ _CLAUSE_END = r"[,;:!?。、！？；，：()（）“”\"《》]"
 
 @cache
 def _figure_patterns() -> list[tuple[str, re.Pattern, list[str]]]:
-    conf = template().data["narrative_figures"]
-    scope = "|".join(sorted(map(re.escape, conf["scope"]), key=len, reverse=True))
+    conf = template().spec.narrative_figures
+    scope = "|".join(sorted(map(re.escape, conf.scope), key=len, reverse=True))
     start = rf"(?:^|{_CLAUSE_END}|20\d\d年度?)"
-    return [(f["code"], re.compile(rf"{start}(?:{scope})*{f['pattern']}"), f["cells"]) for f in conf["figures"]]
+    return [(f.code, re.compile(rf"{start}(?:{scope})*{f.pattern}"), list(f.cells)) for f in conf.figures]
 
 
 def stated_figures(text: str) -> list[tuple[str, int, list[str], str]]:

@@ -9,7 +9,7 @@ import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Literal
 
 import polars as pl
 import pyarrow as pa
@@ -40,6 +40,16 @@ class Report:
         return self.row["status"] != "unreadable"
 
 
+@dataclass
+class Read:
+    """What reading a source came to: bytes to extract, a report the warehouse already holds as this
+    pipeline would make it (skipped), or a document that cannot be read (and why)."""
+    status: Literal["extract", "skipped", "unreadable"]
+    row: dict  # the `reports` row so far; when skipped, the stored one
+    data: bytes | None = None  # to extract
+    reason: str | None = None  # unreadable
+
+
 def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
     """One document's bytes to its report row, cells and extraction findings, in this process."""
     try:
@@ -52,9 +62,8 @@ def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
 
 
 def _read(source: Source, run_id: str, default_year: int | None,
-          published: dict[str, dict] | None = None, store=None) -> tuple[Report | dict, bytes | None]:
-    """The report row so far and the document's bytes; (unreadable Report, None) when it can't be
-    read; (stored row, None) when the warehouse already holds it as this pipeline would make it."""
+          published: dict[str, dict] | None = None, store=None) -> Read:
+    """The report row so far and the document's bytes, or why there is nothing to extract."""
     now = dt.datetime.now(dt.timezone.utc)
     o = source.overrides
     row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
@@ -67,17 +76,17 @@ def _read(source: Source, run_id: str, default_year: int | None,
     except Unreadable as e:
         # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
         row["report_id"] = hashlib.sha256(f"unread:{row['source_uri']}".encode()).hexdigest()
-        return _unreadable(row, str(e)), None
+        return Read("unreadable", row, reason=str(e))
     row["fetched_at"] = dt.datetime.now(dt.timezone.utc)
     row["report_id"] = hashlib.sha256(got.data).hexdigest()
     stored = (published or {}).get(row["report_id"])
     if stored is not None and _up_to_date(stored, o):
-        return stored, None
+        return Read("skipped", stored)
     fmt = sniff(got.data, got.name, got.content_type, o.get("format"))
     row["source_format"] = fmt or "unknown"
     if fmt is None:
-        return _unreadable(row, not_a_document(got.data, got.name)), None
-    return row, got.data
+        return Read("unreadable", row, reason=not_a_document(got.data, got.name))
+    return Read("extract", row, got.data)
 
 
 def _up_to_date(stored: dict, overrides: dict) -> bool:
@@ -114,7 +123,7 @@ def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report
 
 
 def _unreadable(row: dict, reason: str) -> Report:
-    return Report(row, {}, [Finding("document.unreadable", "error", reason, [], "template tables", None)])
+    return Report(row, {}, [Finding.of("document.unreadable", reason, [], "template tables")])
 
 
 def _date(value) -> dt.date | None:
@@ -174,28 +183,28 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
     store = RawStore.open(raw_root) if raw_root is not None else None
     with clock("read"):
         try:
-            reads = [(s, *_read(s, run_id, default_year, published, store)) for s in sources]
+            reads = [_read(s, run_id, default_year, published, store) for s in sources]
         finally:
             if store is not None:
                 store.flush()  # the batch's attempts, even after a crash
-    skipped = [row for _, row, data in reads if isinstance(row, dict) and data is None]
-    todo = [(s, row, data) for s, row, data in reads if not (isinstance(row, dict) and data is None)]
-    for _ in range(len(sources) - sum(data is not None for _, _, data in todo)):
+    skipped = [r.row for r in reads if r.status == "skipped"]
+    todo = [(s, r) for s, r in zip(sources, reads) if r.status != "skipped"]
+    for _ in range(sum(r.status != "extract" for r in reads)):
         tick()  # skipped, or unreadable before extraction
     with clock("extract"):
-        binary = [i for i, (_, row, data) in enumerate(todo)
-                  if processes and data is not None and row["source_format"] != "txt"]
-        isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][2], todo[i][1]["source_format"])
+        binary = [i for i, (_, r) in enumerate(todo)
+                  if processes and r.status == "extract" and r.row["source_format"] != "txt"]
+        isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][1].data, todo[i][1].row["source_format"])
                                                                      for i in binary], time_limit=time_limit,
                                                 on_done=tick)))
         reports = []
-        for i, (source, row, data) in enumerate(todo):
-            if data is None:
-                reports.append(row)  # unreadable already
+        for i, (source, r) in enumerate(todo):
+            if r.status == "unreadable":
+                reports.append(_unreadable(r.row, r.reason))
             elif i in isolated:
-                reports.append(_finish(row, isolated[i], source.overrides))
+                reports.append(_finish(r.row, isolated[i], source.overrides))
             else:
-                reports.append(process_document_bytes(row, data, source.overrides))
+                reports.append(process_document_bytes(r.row, r.data, source.overrides))
                 tick()
     # The same bytes under two names are one report (the key is report_id): the first readable
     # reading of them, never a worse one (a copy whose name misled us).

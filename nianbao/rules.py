@@ -6,20 +6,19 @@ checks, with the columns its expectations look at plus `report_id`, `cells`, `ex
 """
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
 
 import polars as pl
 
 from nianbao.schema import CELL_KEYS
-from nianbao.template import template
+from nianbao.template import RangeRule, Rule, SumRule, TextFigureRule, YearRule, template
 
 CHECK_COLUMNS = ["report_id", "cells", "expected", "observed", "message"]
 
 
-def expectations(rule: dict) -> list[dict]:
+def expectations(rule: Rule) -> list[dict]:
     """The GX expectations (type and kwargs) a rule's check frame must meet."""
-    kind = rule["kind"]
+    kind = rule.kind
     if kind in ("sum", "chain", "text_figure"):
         return [{"type": "expect_column_pair_values_to_be_equal",
                  "kwargs": {"column_A": "left", "column_B": "right", "ignore_row_if": "either_value_is_missing"}}]
@@ -30,29 +29,29 @@ def expectations(rule: dict) -> list[dict]:
         return [{"type": "expect_column_pair_values_to_be_equal",
                  "kwargs": {"column_A": "number", "column_B": "allowed", "ignore_row_if": "either_value_is_missing"}}]
     if kind == "metadata":
-        out = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": rule["column"]}}]
-        if "min" in rule:
+        out = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": rule.column}}]
+        if isinstance(rule, YearRule):
+            upper = {"$PARAMETER": "current_year"} if rule.max == "current_year" else rule.max
             out.append({"type": "expect_column_values_to_be_between",
-                        "kwargs": {"column": rule["column"], "min_value": rule["min"],
-                                   "max_value": {"$PARAMETER": "current_year"}}})
+                        "kwargs": {"column": rule.column, "min_value": rule.min, "max_value": upper}})
         return out
     if kind == "deadline":
         return [{"type": "expect_column_values_to_be_between", "kwargs": {"column": "days_late", "max_value": 0}}]
     if kind == "copied":
         return [{"type": "expect_column_values_to_be_between",
-                 "kwargs": {"column": "similarity", "min_value": 0, "max_value": rule["max"]}}]
+                 "kwargs": {"column": "similarity", "min_value": 0, "max_value": rule.max}}]
     raise ValueError(f"unknown rule kind {kind!r} in template.toml")
 
 
-def check_frame(rule: dict, cells: dict[str, pl.DataFrame], reports: pl.DataFrame) -> pl.DataFrame:
+def check_frame(rule: Rule, cells: dict[str, pl.DataFrame], reports: pl.DataFrame) -> pl.DataFrame:
     """The rows a rule checks, for every readable report of a batch."""
-    kind = rule["kind"]
+    kind = rule.kind
     if kind == "sum":
-        return _sum_frame(rule, cells[rule["dataset"]])
+        return _sum_frame(rule, cells[rule.dataset])
     if kind == "complete":
         # a cell the extractor could not read is not the report's blank: extraction.unread_cell names it
         frames = [_cell_frame(d, cells[d]).filter(~pl.col("unread").fill_null(False))
-                  .select(["report_id", "cell", "number", "raw"]) for d in rule["datasets"]]
+                  .select(["report_id", "cell", "number", "raw"]) for d in rule.datasets]
         f = pl.concat(frames)
         return f.with_columns(
             cells=pl.concat_list(pl.col("cell")),
@@ -63,22 +62,22 @@ def check_frame(rule: dict, cells: dict[str, pl.DataFrame], reports: pl.DataFram
     if kind == "value_range":
         return _range_frame(rule, cells)
     if kind == "metadata":
-        col = rule["column"]
+        col, ranged = rule.column, isinstance(rule, YearRule)
         return reports.select(
             "report_id",
             cells=pl.concat_list(pl.lit(f"reports:{col}")),
-            expected=pl.lit(f"a known {col}" + (f" from {rule['min']} to {current_year()}" if "min" in rule else "")),
+            expected=pl.lit(f"a known {col}" + (f" from {rule.min} to {rule.upper()}" if ranged else "")),
             observed=pl.col(col).cast(pl.String),
-            message=pl.lit(f"the report's {col} could not be read" if "min" not in rule
-                           else f"the report's {col} is unknown or out of range"),
+            message=pl.lit(f"the report's {col} is unknown or out of range" if ranged
+                           else f"the report's {col} could not be read"),
             **{col: pl.col(col)},
         )
     if kind == "text_figure":
         return _text_figure_frame(rule, cells)
     if kind == "deadline":
-        month, day = rule["deadline"]
+        month, day = rule.deadline
         deadline = pl.date(pl.col("year").cast(pl.Int32) + 1, month, day)
-        col = rule["column"]
+        col = rule.column
         return reports.select(
             "report_id",
             cells=pl.concat_list(pl.lit(f"reports:{col}")),
@@ -91,14 +90,10 @@ def check_frame(rule: dict, cells: dict[str, pl.DataFrame], reports: pl.DataFram
     raise ValueError(kind)
 
 
-def current_year() -> int:
-    return dt.date.today().year
-
-
 def year_range() -> tuple[int, int]:
     """The years a report may be of, as the template's metadata.year rule says (max: the current year)."""
-    rule = next(r for r in template().rules if r["id"] == "metadata.year")
-    return rule["min"], current_year() if rule["max"] == "current_year" else rule["max"]
+    rule = template().rule("metadata.year")
+    return rule.min, rule.upper()
 
 
 @cache
@@ -123,12 +118,11 @@ def _cell_frame(dataset: str, f: pl.DataFrame) -> pl.DataFrame:
     return f.with_columns(cell=pl.format(f"{dataset}:{{}}/{{}}", pl.col(a), pl.col(b)))
 
 
-def _sum_frame(rule: dict, f: pl.DataFrame) -> pl.DataFrame:
+def _sum_frame(rule: SumRule, f: pl.DataFrame) -> pl.DataFrame:
     t = template()
-    along, per = rule["along"], rule["per"]
-    expand = lambda codes: [c for code in codes for c in (t.result_rows if code == "@result" else [code])]
-    left, right = expand(rule["left"]), expand(rule["right"])
-    f = _cell_frame(rule["dataset"], f)
+    along, per = rule.along, rule.per
+    left, right = rule.sides()
+    f = _cell_frame(rule.dataset, f)
 
     def side(codes: list[str], name: str) -> pl.DataFrame:
         part = f.filter(pl.col(along).is_in(codes))
@@ -140,8 +134,8 @@ def _sum_frame(rule: dict, f: pl.DataFrame) -> pl.DataFrame:
 
     joined = side(left, "left").join(side(right, "right"), on=["report_id", per], how="inner")
     # In the template's words: "自然人: （七）总计 = 20 ≠ 26 = 三、本年度办理结果（一）至（六）"
-    labels = {(d["column"], d["code"]): d["label"] for d in t.dictionary_rows() if d["dataset"] == rule["dataset"]}
-    words = lambda codes: " + ".join(t.data["applications"]["results_label"] if c == "@result"  # noqa: E731
+    labels = {(d["column"], d["code"]): d["label"] for d in t.dictionary_rows() if d["dataset"] == rule.dataset}
+    words = lambda codes: " + ".join(t.spec.applications.results_label if c == "@result"  # noqa: E731
                                      else labels[along, c] for c in codes)
     per_label = pl.col(per).replace_strict({c: lab for (col, c), lab in labels.items() if col == per}, default=pl.col(per))
     return joined.select(
@@ -149,17 +143,17 @@ def _sum_frame(rule: dict, f: pl.DataFrame) -> pl.DataFrame:
         cells=pl.concat_list("left_cells", "right_cells"),
         expected=_fmt(pl.col("right")),
         observed=_fmt(pl.col("left")),
-        message=pl.format(f"{{}}: {words(rule['left'])} = {{}} ≠ {{}} = {words(rule['right'])}",
+        message=pl.format(f"{{}}: {words(rule.left)} = {{}} ≠ {{}} = {words(rule.right)}",
                           per_label, _fmt(pl.col("left")), _fmt(pl.col("right"))),
         left=pl.col("left"),
         right=pl.col("right"),
     )
 
 
-def _range_frame(rule: dict, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _range_frame(rule: RangeRule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
     t = template()
     frames = []
-    for dataset in rule["datasets"]:
+    for dataset in rule.datasets:
         f = _cell_frame(dataset, cells[dataset])
         kind = (pl.col("metric").replace_strict(t.metric_kind, default="count") if dataset == "active_disclosure"
                 else pl.lit("count"))
@@ -183,11 +177,11 @@ def _range_frame(rule: dict, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-def _text_figure_frame(rule: dict, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _text_figure_frame(rule: TextFigureRule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """One row per agency-wide figure stated in a report's narrative, beside its table's value."""
     from nianbao.narrative import stated_figures
 
-    narratives = cells["narratives"].filter(pl.col("section").is_in(rule["sections"]))
+    narratives = cells["narratives"].filter(pl.col("section").is_in(rule.sections))
     stated = [{"report_id": rid, "figure": code, "stated": n, "cell": cell, "words": words}
               for rid, text in narratives.select("report_id", "text").iter_rows()
               for code, n, names, words in stated_figures(text or "") for cell in names]

@@ -1,13 +1,18 @@
 """The template definition (template.toml) and the label normalisation every matcher shares."""
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import tomllib
 import unicodedata
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from nianbao.chinese import numeral_value
 
@@ -63,57 +68,240 @@ class Label:
         return any(text == t or (text.startswith(t) and _NOTE.match(text[len(t):])) for t in self.texts)
 
 
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")  # a key the code does not know is a typo
+
+
+class Item(_Model):
+    """A section 二 row, or (with `kind`) a section 二 column."""
+    code: str
+    labels: tuple[str, ...]
+    versions: tuple[Literal["2019", "2021"], ...]
+
+
+class Metric(Item):
+    kind: Literal["count", "signed_count", "amount"]
+
+
+class Row(Item):
+    """A section 三 row."""
+    number: str | None = None
+    needs_number: bool = False
+    result: bool = False  # one of the 办理结果 rows that "@result" stands for
+
+
+class ActiveDisclosure(_Model):
+    header: str
+    ignore: tuple[str, ...]
+    items: tuple[Item, ...]
+    metrics: tuple[Metric, ...]
+
+
+class Applications(_Model):
+    columns: tuple[tuple[str, str], ...]  # (code, label)
+    groups: tuple[str, ...]
+    results_label: str
+    rows: tuple[Row, ...]
+
+
+class ReviewsLitigation(_Model):
+    header: str
+    proceedings: tuple[tuple[str, str], ...]
+    outcomes: tuple[tuple[str, str], ...]
+
+
+class Pages(_Model):
+    table_words: tuple[str, ...]
+
+
+class Narratives(_Model):
+    sections: tuple[str, ...]
+
+
+class Agencies(_Model):
+    government: str
+    place_suffixes: tuple[str, ...]
+    township_words: tuple[str, ...]
+    synonyms: tuple[tuple[str, str], ...]  # (long, short)
+
+
+class Figure(_Model):
+    code: str
+    pattern: str
+    cells: tuple[str, ...]
+
+
+class NarrativeFigures(_Model):
+    scope: tuple[str, ...]
+    figures: tuple[Figure, ...]
+
+
+class FindingDef(_Model):
+    """A rule_id raised outside the suites ([[findings]]); every rule is one too."""
+    id: str
+    severity: Literal["error", "warning"]
+    description: str
+
+
+class _Rule(FindingDef):
+    stage: Literal["across"] | None = None  # "across": run over the warehouse by nianbao/across.py
+
+
+class SumRule(_Rule):
+    """Per value of `per`, the cells `left` sum to those `right` (codes along `along`)."""
+    kind: Literal["sum"]
+    dataset: str
+    along: str
+    per: str
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    _results: tuple[str, ...] = PrivateAttr(default=())
+
+    def sides(self, printed: Collection[str] | None = None) -> tuple[list[str], list[str]]:
+        """The codes of each side, "@result" standing for every result row (of those `printed`, when given)."""
+        results = [c for c in self._results if printed is None or c in printed]
+        expand = lambda codes: [c for code in codes for c in (results if code == "@result" else [code])]  # noqa: E731
+        return expand(self.left), expand(self.right)
+
+
+class CompleteRule(_Rule):
+    kind: Literal["complete"]
+    datasets: tuple[str, ...]
+
+
+class RangeRule(_Rule):
+    kind: Literal["value_range"]
+    datasets: tuple[str, ...]
+
+
+class MetadataRule(_Rule):
+    """A column of `reports` is known, and (YearRule) in range."""
+    kind: Literal["metadata"]
+    column: str
+
+
+class YearRule(MetadataRule):
+    min: int
+    max: int | Literal["current_year"]
+
+    def upper(self) -> int:
+        return current_year() if self.max == "current_year" else self.max
+
+
+class TextFigureRule(_Rule):
+    kind: Literal["text_figure"]
+    sections: tuple[str, ...]
+
+
+class DeadlineRule(_Rule):
+    kind: Literal["deadline"]
+    column: str
+    deadline: tuple[int, int]  # (month, day) of the year after the report's
+
+
+class ChainRule(_Rule):
+    kind: Literal["chain"]
+    dataset: str
+    along: str
+    per: str
+    only: tuple[str, ...] | None = None
+    this: tuple[str, ...]
+    last: tuple[str, ...]
+
+
+class CopiedRule(_Rule):
+    kind: Literal["copied"]
+    sections: tuple[str, ...]
+    max: float
+    boilerplate_agencies: int
+    min_chars: int
+
+
+Rule = SumRule | CompleteRule | RangeRule | YearRule | MetadataRule | TextFigureRule | DeadlineRule | ChainRule | CopiedRule
+# "metadata" with min/max is a YearRule: the union tries the stricter model first
+_RULE = Annotated[Rule, Field(union_mode="left_to_right")]
+
+
+class Spec(_Model):
+    """template.toml as read: every table, key and type checked on load."""
+    sections: dict[str, tuple[str, str]]  # code -> (number, heading)
+    pages: Pages
+    narratives: Narratives
+    agencies: Agencies
+    narrative_figures: NarrativeFigures
+    active_disclosure: ActiveDisclosure
+    applications: Applications
+    reviews_litigation: ReviewsLitigation
+    rules: tuple[_RULE, ...]
+    findings: tuple[FindingDef, ...]
+
+    @model_validator(mode="after")
+    def _sums_know_their_cells(self) -> Spec:
+        results = tuple(d.code for d in self.applications.rows if d.result)
+        for r in self.rules:
+            if isinstance(r, SumRule):
+                r._results = results  # what "@result" stands for
+        return self
+
+
 class Template:
-    def __init__(self, data: dict):
-        self.data = data
-        self.sections = {code: (num, squash(head)) for code, (num, head) in data["sections"].items()}
-        self.narrative_sections: list[str] = data["narratives"]["sections"]
-        self.table_words = tuple(squash(w) for w in data["pages"]["table_words"])
-        ad = data["active_disclosure"]
-        self.ad_header = squash(ad["header"])
-        self.ad_ignore = {squash(t) for t in ad["ignore"]}
-        self.ad_items = [_label(d) for d in ad["items"]]
-        self.ad_metrics = [_label(d) for d in ad["metrics"]]
-        self.metric_kind = {d["code"]: d["kind"] for d in ad["metrics"]}
-        ap = data["applications"]
-        self.applicants = [code for code, _ in ap["columns"]]
-        self.app_groups = {squash(t) for t in ap["groups"]}
-        self.app_rows = [_label(d) for d in ap["rows"]]
-        self.result_rows = [d["code"] for d in ap["rows"] if d.get("result")]
-        rl = data["reviews_litigation"]
-        self.rl_header = squash(rl["header"])
-        self.proceedings = [code for code, _ in rl["proceedings"]]
-        self.outcomes = [code for code, _ in rl["outcomes"]]
-        self.rules: list[dict] = data["rules"]
+    """The template's typed spec, and the lookups the matchers share (labels squashed once)."""
+
+    def __init__(self, spec: Spec):
+        self.spec = spec
+        self.sections = {code: (num, squash(head)) for code, (num, head) in spec.sections.items()}
+        self.narrative_sections: list[str] = list(spec.narratives.sections)
+        self.table_words = tuple(squash(w) for w in spec.pages.table_words)
+        ad = spec.active_disclosure
+        self.ad_header = squash(ad.header)
+        self.ad_ignore = {squash(t) for t in ad.ignore}
+        self.ad_items = [_label(d) for d in ad.items]
+        self.ad_metrics = [_label(d) for d in ad.metrics]
+        self.metric_kind = {d.code: d.kind for d in ad.metrics}
+        ap = spec.applications
+        self.applicants = [code for code, _ in ap.columns]
+        self.app_groups = {squash(t) for t in ap.groups}
+        self.app_rows = [_label(d) for d in ap.rows]
+        self.result_rows = [d.code for d in ap.rows if d.result]
+        rl = spec.reviews_litigation
+        self.rl_header = squash(rl.header)
+        self.proceedings = [code for code, _ in rl.proceedings]
+        self.outcomes = [code for code, _ in rl.outcomes]
+        self.rules: list[Rule] = list(spec.rules)
+        self.severity = {r.id: r.severity for r in [*spec.rules, *spec.findings]}
         self.versions = {
-            section: {d["code"]: set(d["versions"]) for d in entries}
-            for section, entries in (("items", ad["items"]), ("metrics", ad["metrics"]), ("rows", ap["rows"]))
+            section: {d.code: set(d.versions) for d in entries}
+            for section, entries in (("items", ad.items), ("metrics", ad.metrics), ("rows", ap.rows))
         }
 
-    def rule(self, rule_id: str) -> dict:
-        return next(r for r in self.rules if r["id"] == rule_id)
+    def rule(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
 
     def dictionary_rows(self) -> list[dict]:
         """Every code with its Chinese label and the editions that print it."""
         out = []
-        ad, ap, rl = self.data["active_disclosure"], self.data["applications"], self.data["reviews_litigation"]
-        for column, entries in (("item", ad["items"]), ("metric", ad["metrics"])):
+        ad, ap, rl = self.spec.active_disclosure, self.spec.applications, self.spec.reviews_litigation
+        for column, entries in (("item", ad.items), ("metric", ad.metrics)):
             for d in entries:
-                out.append(_dict_row("active_disclosure", column, d["code"], d["labels"], d["versions"]))
-        for d in ap["rows"]:
-            label = (d["number"] if d.get("number") else "") + d["labels"][0]
-            out.append(_dict_row("applications", "row", d["code"], [label, *d["labels"][1:]], d["versions"]))
-        for code, label in ap["columns"]:
+                out.append(_dict_row("active_disclosure", column, d.code, d.labels, d.versions))
+        for d in ap.rows:
+            label = (d.number if d.number else "") + d.labels[0]
+            out.append(_dict_row("applications", "row", d.code, [label, *d.labels[1:]], d.versions))
+        for code, label in ap.columns:
             out.append(_dict_row("applications", "applicant", code, [label], ["2019", "2021"]))
-        for column, entries in (("proceeding", rl["proceedings"]), ("outcome", rl["outcomes"])):
+        for column, entries in (("proceeding", rl.proceedings), ("outcome", rl.outcomes)):
             for code, label in entries:
                 out.append(_dict_row("reviews_litigation", column, code, [label], ["2019", "2021"]))
-        for code, (num, head) in self.data["sections"].items():
+        for code, (num, head) in self.spec.sections.items():
             if code in self.narrative_sections:
                 out.append(_dict_row("narratives", "section", code, [f"{num}、{head}"], ["2019", "2021"]))
-        for r in [*self.rules, *self.data["findings"]]:
-            out.append(_dict_row("findings", "rule_id", r["id"], [r["description"]], ["2019", "2021"], r["severity"]))
+        for r in [*self.rules, *self.spec.findings]:
+            out.append(_dict_row("findings", "rule_id", r.id, [r.description], ["2019", "2021"], r.severity))
         return out
+
+
+def current_year() -> int:
+    return dt.date.today().year
 
 
 def _dict_row(dataset, column, code, labels, versions, severity=None) -> dict:
@@ -128,9 +316,10 @@ def _dict_row(dataset, column, code, labels, versions, severity=None) -> dict:
     }
 
 
-def _label(d: dict) -> Label:
-    return Label(d["code"], tuple(squash(t) for t in d["labels"]), canonical_number(d.get("number")),
-                 d.get("needs_number", False))
+def _label(d: Item) -> Label:
+    if isinstance(d, Row):
+        return Label(d.code, tuple(squash(t) for t in d.labels), canonical_number(d.number), d.needs_number)
+    return Label(d.code, tuple(squash(t) for t in d.labels))
 
 
 def find(labels: list[Label], cell: str) -> Label | None:
@@ -155,4 +344,4 @@ def find_approximate(labels: list[Label], cell: str, cutoff: float = 0.86) -> La
 @cache
 def template() -> Template:
     with resources.files("nianbao").joinpath("template.toml").open("rb") as f:
-        return Template(tomllib.load(f))
+        return Template(Spec.model_validate(tomllib.load(f)))

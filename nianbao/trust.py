@@ -22,7 +22,7 @@ from nianbao.document import Block, Table
 from nianbao.findings import Finding
 from nianbao.match import Cell, Matched, value_text
 from nianbao.schema import CELL_KEYS
-from nianbao.template import squash, template
+from nianbao.template import SumRule, squash, template
 
 CONFIDENT = 0.5  # the least character probability for a reading that a sum confirms
 CONFIDENT_ALONE = 0.97  # for a reading no sum can confirm (section 二)
@@ -53,7 +53,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
             sums.setdefault(m, {}).setdefault(direction, []).append((left + right, holds))
     # a suspect: a cell no sum confirms, or read without confidence; a sum it breaks accuses only it
     suspect = {k for k, by in sums.items() if not confident[k] or not any(h for s in by.values() for _, h in s)}
-    summed = {r["dataset"] for r in t.rules if r["kind"] == "sum"}
+    summed = {r.dataset for r in t.rules if isinstance(r, SumRule)}
     doubted = 0
     for k, cell in cells.items():
         name = f"{k[0]}:{k[1][0]}/{k[1][1]}"
@@ -109,15 +109,13 @@ def _sums(cells) -> list[tuple[list, list, str]]:
     t = template()
     out = []
     for rule in t.rules:
-        if rule["kind"] != "sum":
+        if not isinstance(rule, SumRule):
             continue
-        dataset, along, per = rule["dataset"], rule["along"], rule["per"]
+        dataset, along, per = rule.dataset, rule.along, rule.per
         first = CELL_KEYS[dataset][0] == along  # the rule's codes name the first part of a cell's key
-        expand = lambda codes: [c for code in codes for c in (t.result_rows if code == "@result" else [code])]
-        left, right = expand(rule["left"]), expand(rule["right"])
         for p in sorted({k[1 if first else 0] for d, k in cells if d == dataset}):
             key = (lambda code: (dataset, (code, p))) if first else (lambda code: (dataset, (p, code)))
             # "@result" means the result rows the report prints; a row it does not print is absent
-            right_cells = [key(c) for c in right if key(c) in cells or "@result" not in rule["right"]]
-            out.append(([key(c) for c in left], right_cells, per))
+            left, right = rule.sides(printed={c for c in t.result_rows if key(c) in cells})
+            out.append(([key(c) for c in left], [key(c) for c in right], per))
     return out

@@ -15,7 +15,7 @@ import polars as pl
 
 from nianbao import rules, settings
 from nianbao.findings import Finding
-from nianbao.template import template
+from nianbao.template import Rule, current_year, template
 
 settings.quiet_libraries()
 EXPECTATIONS_DIR = settings.settings().expectations
@@ -27,13 +27,13 @@ class SuiteError(RuntimeError):
     """An expectation raised instead of judging the data."""
 
 
-def suite_document(rule: dict) -> dict:
+def suite_document(rule: Rule) -> dict:
     """The suite of one rule, as kept in expectations/<rule_id>.json."""
     return {
-        "name": rule["id"],
-        "expectations": [dict(e, meta={"rule_id": rule["id"], "severity": rule["severity"]})
+        "name": rule.id,
+        "expectations": [dict(e, meta={"rule_id": rule.id, "severity": rule.severity})
                          for e in rules.expectations(rule)],
-        "meta": {"rule_id": rule["id"], "severity": rule["severity"], "description": rule["description"],
+        "meta": {"rule_id": rule.id, "severity": rule.severity, "description": rule.description,
                  "generated_from": "nianbao/template.toml (python -m nianbao.validate writes this file)"},
     }
 
@@ -42,7 +42,7 @@ def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for rule in template().rules:
-        path = directory / f"{rule['id']}.json"
+        path = directory / f"{rule.id}.json"
         path.write_text(json.dumps(suite_document(rule), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         paths.append(path)
     return paths
@@ -70,16 +70,16 @@ def _gx():
     return _context
 
 
-def run_suite(rule: dict, frame: pl.DataFrame) -> list[tuple[str, Finding]]:
+def run_suite(rule: Rule, frame: pl.DataFrame) -> list[tuple[str, Finding]]:
     """(report_id, finding) for the rows of `frame` that break `rule`, as judged by GX."""
     if frame.height == 0:
         return []
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-    doc = load_suite(rule["id"])
+    doc = load_suite(rule.id)
     with _lock:
         gx, ctx, batch_definition = _gx()
-        suite = gx.ExpectationSuite(name=f"{rule['id']}",
+        suite = gx.ExpectationSuite(name=rule.id,
                                     expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]).to_domain_obj()
                                                   for e in doc["expectations"]])
         # GX sees only the columns its expectations read (it hashes the whole frame it is given)
@@ -87,26 +87,26 @@ def run_suite(rule: dict, frame: pl.DataFrame) -> list[tuple[str, Finding]]:
         pdf = frame.select(list(dict.fromkeys(used))).to_pandas()
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
-                                expectation_parameters={"current_year": rules.current_year()})
+                                expectation_parameters={"current_year": current_year()})
     bad: list[int] = []
     for r in result.results:
         info = r.exception_info or {}
         raised = info.get("raised_exception") if "raised_exception" in info else any(
             v.get("raised_exception") for v in info.values() if isinstance(v, dict))
         if raised:
-            raise SuiteError(f"{rule['id']}: {r.expectation_config.type} raised: {info}")
+            raise SuiteError(f"{rule.id}: {r.expectation_config.type} raised: {info}")
         if not r.success:
             bad.extend(r.result.get("unexpected_index_list") or [])
     rows = (frame.row(i, named=True) for i in sorted(set(bad)))
-    return [(row["report_id"], Finding(rule["id"], rule["severity"], row["message"], list(row["cells"]),
-                                       row["expected"], row["observed"])) for row in rows]
+    return [(row["report_id"], Finding.of(rule.id, row["message"], list(row["cells"]),
+                                          row["expected"], row["observed"])) for row in rows]
 
 
 def validate(cells: dict[str, pl.DataFrame], reports: pl.DataFrame) -> dict[str, list[Finding]]:
     """Every rule over a batch of readable reports: findings by report_id."""
     out: dict[str, list[Finding]] = {rid: [] for rid in reports["report_id"]}
     for rule in template().rules:
-        if rule.get("stage") == "across":
+        if rule.stage == "across":
             continue  # over the warehouse after publishing: nianbao/across.py
         for report_id, finding in run_suite(rule, rules.check_frame(rule, cells, reports)):
             out[report_id].append(finding)

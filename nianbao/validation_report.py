@@ -20,7 +20,7 @@ import polars as pl
 
 from nianbao.schema import CELL_KEYS
 from nianbao.summary import STATUSES, RunSummary
-from nianbao.template import template
+from nianbao.template import SumRule, template
 
 DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the rest are listed
 FINDINGS_SHOWN = 12  # per report: a blank template must not swamp the page
@@ -125,16 +125,16 @@ def _rules_table(t, reports: list[dict], by_report: dict[str, list[dict]]) -> li
     e = html.escape
     lines = ["<h2>Rules</h2><table><tr><th>rule<th>what it checks<th>severity<th>reports checked<th>passed"
              "<th>failed<th>findings"]
-    suite_rules = {r["id"] for r in t.rules}
-    for r in [*t.rules, *t.data["findings"]]:
-        n_failed = len(failed.get(r["id"], ()))
-        if r["id"] not in suite_rules and not n_failed:
+    suite_rules = {r.id for r in t.rules}
+    for r in [*t.rules, *t.spec.findings]:
+        n_failed = len(failed.get(r.id, ()))
+        if r.id not in suite_rules and not n_failed:
             continue  # extractor notes that did not occur
-        checked = readable if r["id"] in suite_rules else len(reports)
-        cls = "" if not n_failed else (" class=invalid" if r["severity"] == "error" else "")
-        lines.append(f"<tr><td><code>{e(r['id'])}</code><td>{e(r['description'])}<td>{r['severity']}"
+        checked = readable if r.id in suite_rules else len(reports)
+        cls = "" if not n_failed else (" class=invalid" if r.severity == "error" else "")
+        lines.append(f"<tr><td><code>{e(r.id)}</code><td>{e(r.description)}<td>{r.severity}"
                      f"<td class=n>{checked}<td class=n>{checked - n_failed}<td class=n{cls}>{n_failed}"
-                     f"<td class=n>{counts.get(r['id'], 0)}")
+                     f"<td class=n>{counts.get(r.id, 0)}")
     lines.append("</table>")
     return lines
 
@@ -183,12 +183,12 @@ def _report_section(t, r: dict, findings: list[dict], cells: dict[str, pl.DataFr
 def _explain(t, f: dict, cells: dict[str, pl.DataFrame]) -> str:
     """A finding in words; a broken sum written out in the template's labels with the printed values."""
     e = html.escape
-    rule = next((r for r in t.rules if r["id"] == f["rule_id"]), None)
-    if rule is not None and rule["kind"] == "sum" and f.get("cells") and rule["dataset"] in cells:
-        values = _values(cells[rule["dataset"]], rule["dataset"])
+    rule = next((r for r in t.rules if r.id == f["rule_id"]), None)
+    if isinstance(rule, SumRule) and f.get("cells") and rule.dataset in cells:
+        values = _values(cells[rule.dataset], rule.dataset)
         names = f["cells"]
-        left_codes = {c for c in _expand(t, rule["left"])}
-        along_index = 0 if rule["along"] == CELL_KEYS[rule["dataset"]][0] else 1
+        left_codes = set(rule.sides()[0])
+        along_index = 0 if rule.along == CELL_KEYS[rule.dataset][0] else 1
         left = [c for c in names if _codes(c)[along_index] in left_codes]
         right = [c for c in names if c not in left]
 
@@ -198,7 +198,7 @@ def _explain(t, f: dict, cells: dict[str, pl.DataFrame]) -> str:
             return text + (f" + {len(named) - len(shown)} more at 0" if len(shown) < len(named) else "")
 
         # （七）总计·自然人 20 ≠ 26 = （一）予以公开 6 + （二）部分公开 6 + …
-        per = _label(t, rule["dataset"], rule["per"], _codes(names[0])[1 - along_index])
+        per = _label(t, rule.dataset, rule.per, _codes(names[0])[1 - along_index])
         lhs = side(left) if len(left) == 1 else f"{side(left)} = {f.get('observed')}"
         rhs = side(right) if len(right) == 1 else f"{f.get('expected')} = {side(right)}"
         return f"<span class=sum>{e(per)}: {e(lhs)} ≠ {e(rhs)}</span>"
@@ -215,7 +215,7 @@ def _grid(t, dataset: str, frame: pl.DataFrame, bad: set[str], warn: set[str]) -
     rows = sorted(frame[a].unique().to_list(), key=lambda c: order.get(c, 1e9))
     cols = sorted(frame[b].unique().to_list(), key=lambda c: order.get(c, 1e9))
     raw = {(x, y): v for x, y, v in frame.select(a, b, "raw").iter_rows()}
-    number, title = t.data["sections"][dataset]  # the section's heading as the template prints it
+    number, title = t.spec.sections[dataset]  # the section's heading as the template prints it
     heading = f"{number}、{title}"
     e = html.escape
     lines = [f"<details{' open' if any(c.startswith(dataset + ':') for c in bad) else ''}><summary>{heading}</summary>",
@@ -237,10 +237,6 @@ def _source(uri: str) -> str:
     if str(uri).startswith(("http://", "https://")):
         return f"<a href=\"{e(uri)}\">{e(uri)}</a>"
     return f"<code>{e(str(uri))}</code>"
-
-
-def _expand(t, codes: list[str]) -> list[str]:
-    return [c for code in codes for c in (t.result_rows if code == "@result" else [code])]
 
 
 def _codes(cell: str) -> tuple[str, str]:

@@ -20,7 +20,7 @@ def check_across_years(summary: dict, run_id: str, out: str) -> dict:
         return summary
     ran = [r["report_id"] for r in summary["reports"]]
     found = across.check(Path(out), ran, run_id).select(SUMMARY_COLUMNS).to_dicts()
-    rules = {r["id"] for r in across.rules()}
+    rules = {r.id for r in across.rules()}
     kept = [f for f in summary["findings"] if f["rule_id"] not in rules]
     get_run_logger().info("across years: %d findings for the agencies of %d reports", len(found), len(ran))
     return summary | {"findings": kept + found}

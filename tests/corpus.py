@@ -68,7 +68,7 @@ APP_GROUPS = {"withheld": "（三）不予公开", "unavailable": "（四）无�
 
 
 def _data():
-    return template().data
+    return template().spec.model_dump()
 
 
 def app_rows_2021() -> list[dict]:

@@ -94,3 +94,29 @@ def test_a_group_label_does_not_name_a_row_whose_own_label_is_misread():
     assert [c.raw for c in m.applications if c.key[0] == "other_overdue_correction"] == ["1", "0", "0", "0", "0", "0", "1"]
     assert [(f.rule_id, f.observed) for f in m.findings] == [("extraction.label_approximate", misread)]
     assert m.template_version == "2021"
+
+
+def test_stray_and_unplaced_cells_are_told_one_way_in_every_section():
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    apps = section_three(codes)
+    next(r for r in apps.rows if r[0].endswith("予以公开"))[1:1] = ["9"]  # eight numbers for seven columns
+    ad = Table([["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "9", "1", "2", "3"],
+                ["行政规范性文件", "4", "5"]], ["p1", "p1", "p1"])
+    rl = Table([["行政复议"], ["9", *["0"] * 15]], ["p2", "p2"])
+    m = match([ad, apps, rl])
+    assert [(f.rule_id, f.severity, f.message, f.cells) for f in m.findings] == [
+        ("extraction.stray_cell", "warning", "section 二 row regulations (p1) printed 4 cells for 3 columns; "
+         "kept the right-most 3, dropped ['9']", ["active_disclosure:regulations/issued"]),
+        ("extraction.stray_cell", "warning", "section 三 row disclosed (line 2) printed 8 cells for 7 columns; "
+         "kept the right-most 7, dropped ['9']", ["applications:disclosed/natural_person"]),
+        ("extraction.stray_cell", "warning", "section 四 (p2) printed 16 cells for 15 columns; "
+         "kept the right-most 15, dropped ['9']", ["reviews_litigation:review/upheld"]),
+    ]
+    # a short row: section 二's blank is its completeness rule's to report, section 四's is unread
+    assert [(c.key, c.raw) for c in m.active_disclosure if c.key[0] == "normative_documents"] == [
+        (("normative_documents", "issued"), "4"), (("normative_documents", "repealed"), "5"),
+        (("normative_documents", "in_force"), "")]
+    short = match([apps, Table([["行政复议"], ["1", "0", "0", "1"]], ["p3", "p3"])])
+    (f,) = [f for f in short.findings if f.rule_id == "extraction.unread_cell"]
+    assert (f.message, f.observed, len(f.cells)) == (
+        "section 四 (p3): 4 cells for 15 columns could not be placed in their columns", "1 | 0 | 0 | 1", 15)

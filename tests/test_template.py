@@ -1,12 +1,21 @@
 """The template definition: label variants, the generated suites, the dictionary."""
+import datetime as dt
 import json
+import tomllib
+from importlib import resources
 
 import pytest
+from pydantic import ValidationError
 
-from nianbao import validate
-from nianbao.template import find, split_numbering, squash, template
+from nianbao import rules, validate
+from nianbao.findings import Finding
+from nianbao.template import MetadataRule, Spec, SumRule, YearRule, find, split_numbering, squash, template
 
 T = template()
+
+
+def _toml() -> dict:
+    return tomllib.loads(resources.files("nianbao").joinpath("template.toml").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("cell,code", [
@@ -37,8 +46,8 @@ def test_numbering_and_width():
 
 def test_kept_suites_are_generated_from_the_template():
     for rule in T.rules:
-        kept = json.loads((validate.EXPECTATIONS_DIR / f"{rule['id']}.json").read_text(encoding="utf-8"))
-        assert kept == validate.suite_document(rule), f"expectations/{rule['id']}.json is stale: run make suites"
+        kept = json.loads((validate.EXPECTATIONS_DIR / f"{rule.id}.json").read_text(encoding="utf-8"))
+        assert kept == validate.suite_document(rule), f"expectations/{rule.id}.json is stale: run make suites"
     assert len(list(validate.EXPECTATIONS_DIR.glob("*.json"))) == len(T.rules)
 
 
@@ -49,23 +58,89 @@ def test_dictionary_names_every_code_with_its_label():
     assert rows[("active_disclosure", "item", "normative_documents")]["variants"] == ["规范性文件"]
     assert rows[("reviews_litigation", "proceeding", "litigation_direct")]["label"] == "未经复议直接起诉"
     assert len([k for k in rows if k[0] == "applications" and k[1] == "row"]) == 26
-    assert {k[2] for k in rows if k[0] == "findings"} == {r["id"] for r in [*T.rules, *T.data["findings"]]}
+    assert {k[2] for k in rows if k[0] == "findings"} == {r.id for r in [*T.rules, *T.spec.findings]}
 
 
-def test_every_finding_the_code_raises_is_in_the_dictionary():
-    import re
+def test_unknown_keys_and_kinds_are_rejected():
+    def broken(edit) -> dict:
+        data = _toml()
+        edit(data)
+        return data
 
-    from conftest import ROOT
+    for edit in (lambda d: d["applications"]["rows"][0].update(nubmer="一、"),  # a typo
+                 lambda d: d["rules"][0].update(rigth=["new"]),
+                 lambda d: d["rules"][0].update(kind="product"),
+                 lambda d: d["findings"][0].update(severity="fatal"),
+                 lambda d: d.update(extra={})):
+        with pytest.raises(ValidationError):
+            Spec.model_validate(broken(edit))
+    spec = Spec.model_validate(_toml())
+    assert spec.rules[0].id == "applications.balance" and spec.rules[2].sides()[1] == T.result_rows
 
-    raised = set()
-    for path in (ROOT / "nianbao").rglob("*.py"):
-        text = path.read_text(encoding="utf-8")
-        raised |= set(re.findall(r'"((?:extraction|document)\.[a-z_]+)"', text))
-        raised |= {f"extraction.{k}" for k in re.findall(r'notes\.append\(\("([a-z_]+)"', text)}
-    assert raised == {f["id"] for f in T.data["findings"]}
+
+def test_the_year_rule_reads_its_upper_bound():
+    year = T.rule("metadata.year")
+    assert isinstance(year, YearRule) and (year.min, year.max) == (2008, "current_year")
+    assert year.upper() == dt.date.today().year
+    fixed = year.model_copy(update={"max": 2020})
+    assert fixed.upper() == 2020
+    assert rules.expectations(fixed)[1]["kwargs"] == {"column": "year", "min_value": 2008, "max_value": 2020}
+    assert rules.expectations(year)[1]["kwargs"]["max_value"] == {"$PARAMETER": "current_year"}
+    assert isinstance(T.rule("metadata.agency"), MetadataRule) and not isinstance(T.rule("metadata.agency"), YearRule)
+
+
+def test_a_sum_rule_expands_result_rows_once():
+    handled = T.rule("applications.handled_total")
+    assert isinstance(handled, SumRule) and handled.right == ("@result",)
+    left, right = handled.sides()
+    assert left == ["handled_total"] and right == T.result_rows and len(right) == 22
+    assert handled.sides(printed={"disclosed", "other", "new"}) == (["handled_total"], ["disclosed", "other"])
+    assert T.rule("applications.balance").sides(printed=set()) == (
+        ["new", "carried_over"], ["handled_total", "carried_forward"])  # no "@result": nothing filtered
+
+
+def test_finding_of_takes_the_severity_from_the_template():
+    f = Finding.of("extraction.stray_cell", "m", ["applications:new/total"], observed="1 | 2")
+    assert (f.rule_id, f.severity, f.cells, f.expected, f.observed) == (
+        "extraction.stray_cell", "warning", ["applications:new/total"], None, "1 | 2")
+    assert Finding.of("document.unreadable", "m").severity == "error"
+    assert Finding.of("metadata.late", "m").severity == "warning"
+    with pytest.raises(KeyError, match="extraction.stray_cells"):
+        Finding.of("extraction.stray_cells", "m")
 
 
 def test_data_dictionary_doc_is_current():
     from nianbao import dictionary
 
     assert dictionary.PATH.read_text(encoding="utf-8") == dictionary.markdown(), "run make docs"
+
+
+def test_every_finding_the_pipeline_emits_is_in_the_template(tmp_path):
+    """The product, not the source: a report misprinted in every way the matcher notes, and the
+    samples, through the pipeline; each finding carries its template severity."""
+    from conftest import ROOT
+
+    from nianbao import pipeline
+    from nianbao.sources import resolve
+
+    text = (ROOT / "data/samples/sample_valid_2023.txt").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    misprinted = [
+        line.replace("禁止公开", "禁上公开")  # extraction.label_approximate
+        .replace("本年处理决定数量", "本年处理决议数量")  # extraction.unknown_label
+        for line in lines[4:]  # no title, no period: extraction.year_from_signature
+        if not line.startswith("（七）总计")  # extraction.missing_row
+    ]
+    carried = next(i for i, line in enumerate(misprinted) if line.startswith("二、上年结转"))
+    misprinted[carried + 1:carried + 1] = [misprinted[carried]]  # extraction.duplicate_row
+    misprinted[carried] += "\t7"  # extraction.stray_cell
+    (tmp_path / "misprinted.txt").write_text("\n".join(misprinted), encoding="utf-8")
+    frames = pipeline.process_batch(resolve([str(ROOT / "data/samples"), str(tmp_path)]), "r", processes=False)
+    emitted = {(rule_id, severity) for rule_id, severity in frames["findings"].select("rule_id", "severity").iter_rows()}
+    assert emitted == {  # the stray cell kept shifts the row: its sums break too
+        ("applications.balance", "error"), ("applications.row_total", "error"), ("applications.handled_total", "error"), ("cells.complete", "error"), ("document.unreadable", "error"),
+        ("extraction.duplicate_row", "warning"), ("extraction.label_approximate", "warning"),
+        ("extraction.missing_row", "warning"), ("extraction.stray_cell", "warning"),
+        ("extraction.unknown_label", "warning"), ("extraction.year_from_signature", "warning"),
+    }
+    assert all(T.severity[rule_id] == severity for rule_id, severity in emitted)

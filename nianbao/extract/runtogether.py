@@ -20,7 +20,7 @@ from itertools import product
 
 from nianbao.chinese import numeral
 from nianbao.document import Block, Paragraph, Table, Unreadable
-from nianbao.template import Label, squash, template
+from nianbao.template import Label, SumRule, squash, template
 
 # The crawler's own header lines, and the site furniture around the report's text.
 _HEADER = re.compile(r"^(标题|发布时间|文号|发布机构|栏目|原文链接|本地目录)\s*[:：]\s*(.*)$")
@@ -319,9 +319,9 @@ def _find_row(page: _Page, lab: Label, a: int, b: int) -> tuple[int, int] | None
 def _settle(runs: dict[str, str]) -> dict[str, tuple[str, ...]]:
     """Each row's cells: its own sum (总计 = the six applicant columns) first, then the column sums."""
     t = template()
-    rules = [r for r in t.rules if r["kind"] == "sum" and r["dataset"] == "applications"]
+    rules = [r for r in t.rules if isinstance(r, SumRule) and r.dataset == "applications"]
     col = {c: i for i, c in enumerate(t.applicants)}
-    checks = [([col[c] for c in r["left"]], [col[c] for c in r["right"]]) for r in rules if r["along"] == "applicant"]
+    checks = [tuple([col[c] for c in side] for side in r.sides()) for r in rules if r.along == "applicant"]
     fixed: dict[str, tuple[str, ...]] = {}
     open_: dict[str, list[tuple[str, ...]]] = {}
     for code, run in runs.items():
@@ -339,7 +339,7 @@ def _settle(runs: dict[str, str]) -> dict[str, tuple[str, ...]]:
         else:
             open_[code] = found
     if open_:
-        fixed.update(_by_columns(fixed, open_, runs, [r for r in rules if r["along"] == "row"]))
+        fixed.update(_by_columns(fixed, open_, runs, [r for r in rules if r.along == "row"]))
     return fixed
 
 
@@ -371,10 +371,8 @@ def _by_columns(fixed, open_, runs, rules) -> dict[str, tuple[str, ...]]:
     return dict(zip(codes, good[0]))
 
 
-def _column_holds(rule: dict, values: dict[str, tuple[str, ...]], i: int) -> bool:
-    t = template()
-    printed = [r for r in t.result_rows if r in values]
-    left, right = ([x for c in rule[side] for x in (printed if c == "@result" else [c])] for side in ("left", "right"))
+def _column_holds(rule: SumRule, values: dict[str, tuple[str, ...]], i: int) -> bool:
+    left, right = rule.sides(printed=values)
     if any(len(values.get(c, ())) <= i for c in left + right):
         return True  # a row not printed, or printed without cells, cannot be checked
     return sum(int(values[c][i]) for c in left) == sum(int(values[c][i]) for c in right)
@@ -395,12 +393,12 @@ def _section_four(page: _Page, a: int, b: int) -> list[Block]:
     if not run or t.rl_header not in squash(page.s[h:k]):
         return blocks
     width = len(t.outcomes)
-    checks = [([p * width + t.outcomes.index(o) for o in r["left"]], [p * width + t.outcomes.index(o) for o in r["right"]])
-              for r in t.rules if r["kind"] == "sum" and r["dataset"] == "reviews_litigation"
+    checks = [tuple([p * width + t.outcomes.index(o) for o in side] for side in r.sides())
+              for r in t.rules if isinstance(r, SumRule) and r.dataset == "reviews_litigation"
               for p in range(len(t.proceedings))]
     found, summed = _read(run, width * len(t.proceedings), checks)
     if len(found) != 1:
         raise Unreadable(f"section 四: {_readings(len(found))} of {run!r}"
                          + (" whose 总计 are the sums of their parts" if summed and not found else ""))
-    header = [label for _, label in t.data["reviews_litigation"]["proceedings"]]
+    header = [label for _, label in t.spec.reviews_litigation.proceedings]
     return blocks + [Table([header, list(found[0])], [page.where(h), page.where(k)])]
