@@ -133,6 +133,41 @@ def test_two_misreads_cancelling_out_in_a_row_total_are_caught_by_the_columns(re
     assert all(v == rep.applications[k] for k, v in cells.items() if v is not None)
 
 
+@pytest.mark.parametrize("cells", [1, 2])
+def test_cells_read_as_no_number_hold_back_only_themselves(rep, cells):
+    """A full-width slash read confidently as 'Z' is no number: the sums it is in cannot be judged
+    as read, but their other cells tell its value, which judges its other sums in its place. Two in
+    one column (as a 200-dpi scan read two ／ of one column): each row tells its own."""
+    t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
+        "本年新收" in c for row in corpus.grid(v) for c in row))
+    grid = corpus.grid(table)
+    where = {_cell_at(rep, table, r, c): (t, r, c) for r in range(len(grid)) for c in range(len(grid[r]))
+             if grid[r][c].strip().isdigit()}
+    column = [k for k in where if k[1] == "social_welfare" and k[0].startswith(("withheld", "rejected"))][:cells]
+    assert len(column) == cells
+    m = _read(_scanned_blocks(rep, change={where[k]: ("Z", 0.97) for k in column}))
+    assert _unread(m) == {f"applications:{r}/{c}": "Z" for r, c in column}
+    assert {c.key: c.raw for c in m.applications if c.raw is not None} == \
+        {k: v for k, v in rep.applications.items() if k not in column}
+
+
+def test_a_value_told_by_a_row_holding_a_misread_confirms_nothing_wrong(rep):
+    """A cell read as no number beside a confident misread in its row: the row tells it a wrong
+    value, which breaks its column; neither the misread nor anything else wrong is published."""
+    t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
+        "本年新收" in c for row in corpus.grid(v) for c in row))
+    grid = corpus.grid(table)
+    where = {_cell_at(rep, table, r, c): (t, r, c) for r in range(len(grid)) for c in range(len(grid[r]))
+             if grid[r][c].strip().isdigit()}
+    row = next(r for r, c in where if c == "natural_person" and (r, "commercial") in where and r != "new")
+    wrong = str(int(rep.applications[(row, "commercial")]) + 6)
+    m = _read(_scanned_blocks(rep, change={where[(row, "natural_person")]: ("Z", 0.97),
+                                           where[(row, "commercial")]: (wrong, 0.99)}))
+    assert {f"applications:{row}/natural_person", f"applications:{row}/commercial"} <= set(_unread(m))
+    assert all(number(v) == number(rep.applications[k]) for k, v in
+               ((c.key, c.raw) for c in m.applications) if v is not None)
+
+
 def test_a_dash_read_doubtfully_counts_0_in_the_sums_and_holds_back_only_itself(rep):
     """Placeholders come back from a scan as 一—, -— ... with little confidence: they must not leave
     their row's and column's sums unjudged (which would hold back every cell in them)."""
