@@ -198,6 +198,24 @@ def test_cells_read_from_a_text_layer_are_left_alone(rep):
     assert trust.check(blocks, m).findings == []
 
 
+def test_a_lone_0_the_model_splits_between_0_and_O_is_read_confidently():
+    """A lone 0 cropped from a 200-dpi scan (tests/accuracy_scans.py's, JPEG and noise): the model
+    gives 0 and O about half each, so the least character probability was 0.39; the character
+    read is a 0 whichever of them it is, so its probability is theirs together."""
+    import cv2
+
+    from nianbao.extract import ocr
+
+    crop = cv2.imread(str(Path(__file__).parent / "fixtures" / "ocr_lone_zero.png"), cv2.IMREAD_GRAYSCALE)
+    [(text, confidence)] = ocr.recognise([crop])
+    assert text == "0" and confidence >= 0.95 > trust.CONFIDENT
+    chars = ocr._engine().text_rec.postprocess_op.character
+    alike = ocr._alike()
+    assert {chars[i] for i in alike[chars.index("0")]} >= {"0", "O", "o", "０"}
+    assert {chars[i] for i in alike[chars.index("1")]} >= {"1", "l", "I", "|", "１"}
+    assert not {"8", "6", "9"} & {chars[i] for i in alike[chars.index("0")]}
+
+
 # ------------------------------------------------------------------ real reports, scanned
 
 def _pages_with(path: Path, words: tuple[str, ...]) -> bytes:

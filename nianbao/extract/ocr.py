@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import cv2
@@ -23,6 +24,7 @@ import numpy as np
 
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
 from nianbao.extract.pdf import _PAGE_NUMBER, _continues
+from nianbao.trust import DASHES
 
 DPI = 200
 MAX_SKEW = 3.0  # degrees a scan may lean
@@ -33,6 +35,7 @@ _DIGITS = set("0123456789,.")
 # printed spaced out read with spaces between
 _NUMBERISH = re.compile(r"[\dlI|Oo,.\s]*[\dlI|Oo][\dlI|Oo,.\s]*")
 _DIGIT_FOR = str.maketrans("lI|Oo", "11100", " \t")
+_ONE_DASH = str.maketrans(DASHES, "-" * len(DASHES))
 _DETECT_SCALE = 0.5  # text outside tables is found at half resolution (read at full)
 
 
@@ -246,11 +249,26 @@ def _cell_lines(crop: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+@functools.cache
+def _alike() -> list[np.ndarray]:
+    """For each class of the recogniser, the classes that read as the same character once
+    normalised as cells are (０ O o 0 are all 0; ｌ l I | 1 all 1; the dashes one dash)."""
+    chars = _engine().text_rec.postprocess_op.character
+    same = [unicodedata.normalize("NFKC", c).translate(_DIGIT_FOR).translate(_ONE_DASH) if len(c) == 1 else c
+            for c in chars]
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(same):
+        groups.setdefault(c, []).append(i)
+    return [np.array(groups[c]) for c in same]
+
+
 def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
-    """Each line image's text and confidence (the least probability of any character in it).
-    Batches are padded only to their own widest line, not RapidOCR's 320-pixel floor: most of a
-    table's lines are a digit or two."""
+    """Each line image's text and confidence: the least probability of any character in it, a
+    character's being that of every class that reads as it (a 0 the model splits between 0, O
+    and ０ is still surely a 0). Batches are padded only to their own widest line, not RapidOCR's
+    320-pixel floor: most of a table's lines are a digit or two."""
     rec = _engine().text_rec
+    alike = _alike()
     out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
     _, height, _ = rec.rec_image_shape
     ratios = [c.shape[1] / c.shape[0] for c in crops]
@@ -261,12 +279,13 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
         widest = max(ratios[i] for i in batch)
         images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widest) for i in batch])
         preds = rec.session(images.astype(np.float32))[0]
-        best, prob = preds.argmax(axis=2), preds.max(axis=2)
+        best = preds.argmax(axis=2)
         for k, i in enumerate(batch):
             keep = best[k] != 0  # CTC: drop blanks and repeats
             keep[1:] &= best[k][1:] != best[k][:-1]
             text = "".join(chars[j] for j in best[k][keep])
-            out[i] = (text.strip(), float(prob[k][keep].min()) if keep.any() else 0.0)
+            sure = [preds[k, f, alike[best[k][f]]].sum() for f in np.flatnonzero(keep)]
+            out[i] = (text.strip(), float(min(sure)) if sure else 0.0)
     return out
 
 
