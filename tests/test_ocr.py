@@ -216,6 +216,30 @@ def test_a_lone_0_the_model_splits_between_0_and_O_is_read_confidently():
     assert not {"8", "6", "9"} & {chars[i] for i in alike[chars.index("0")]}
 
 
+def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_them():
+    """Cells of a 200-dpi scan: '--', two level strokes three pixels high, which the recogniser
+    read as nothing (then '='), and a full-width ／, which it read as 'Z' with confidence 0.97.
+    Their shapes say what they are: placeholders, counting 0 in the sums. A digit is still read."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract import ocr
+
+    image = lambda name: cv2.imread(str(Path(__file__).parent / "fixtures" / name), cv2.IMREAD_GRAYSCALE)
+    dash, slash, zero = image("ocr_dash_cell.png"), image("ocr_slash_cell.png"), image("ocr_lone_zero.png")
+    digit = np.full_like(dash, 255)
+    top = (dash.shape[0] - zero.shape[0]) // 2
+    digit[top:top + zero.shape[0], 30:30 + zero.shape[1]] = zero
+    h, w = max(c.shape[0] for c in (dash, slash, digit)), max(c.shape[1] for c in (dash, slash, digit))
+    gray = np.hstack([np.pad(c, ((0, h - c.shape[0]), (0, w - c.shape[1])), constant_values=255)
+                      for c in (dash, slash, digit)])
+    cells = [(i * w, 0, (i + 1) * w, h) for i in range(3)]
+    table = ocr._table(gray, ocr._Grid((0, 0, 3 * w, h), cells, np.zeros_like(gray)), 1)
+    assert [(str(r), r.confidence) for r in table.rows[0][:2]] == [("—", 1.0), ("/", 1.0)]
+    assert str(table.rows[0][2]) == "0" and table.rows[0][2].confidence >= trust.CONFIDENT
+    assert trust._number(table.rows[0][0]) == trust._number(table.rows[0][1]) == 0
+
+
 # ------------------------------------------------------------------ real reports, scanned
 
 def _pages_with(path: Path, words: tuple[str, ...]) -> bytes:

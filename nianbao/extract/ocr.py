@@ -178,13 +178,18 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
     for x0, y0, x1, y1 in grid.cells:
         r, c = nearest(ys, y0), nearest(xs, x0)
         if 0 <= r < height and 0 <= c < width:
-            lines = _cell_lines(gray[y0:y1, x0:x1])
-            placed.append((r, c, len(crops), len(lines)))
+            crop, ink, marks = _marks(gray[y0:y1, x0:x1])
+            shape = _placeholder(ink, marks)
+            lines = [] if shape else _cell_lines(crop, ink)
+            placed.append((r, c, len(crops), len(lines), shape))
             crops += lines
     read = recognise(crops)
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
-    for r, c, first, count in placed:
+    for r, c, first, count, shape in placed:
+        if shape:
+            rows[r][c] = shape
+            continue
         texts = read[first:first + count]
         text = ""
         for t, _ in texts:
@@ -209,19 +214,42 @@ def _edges(values: list[int]) -> list[float]:
     return [sum(g) / len(g) for g in groups]
 
 
-def _cell_lines(crop: np.ndarray) -> list[np.ndarray]:
-    """A cell's text lines, each cropped to its ink with a white margin, top to bottom. Specks
-    (scanner noise, a rule's leftover) are not ink."""
+def _marks(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cell's inside (its rules' margin off), its ink, and the ink's marks (x, y, w, h, area).
+    Specks (scanner noise, a rule's leftover) are not ink."""
     m = int(DPI * 0.015)
     crop = crop[m:-m, m:-m] if min(crop.shape) > 4 * m else crop
     if crop.size == 0:
-        return []
+        return crop, np.zeros(crop.shape, bool), np.zeros((0, 5), int)
     # thin type blurred by a scan prints grey: ink is what is darker than halfway to the paper
     ink = (crop < np.clip((int(crop.min()) + 255) // 2, 150, 190)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     keep = np.zeros(count, bool)
     keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= 4) & (stats[1:, cv2.CC_STAT_HEIGHT] >= DPI * 0.015)
-    ink = keep[labels]
+    return crop, keep[labels], stats[1:][keep[1:]]
+
+
+def _placeholder(ink: np.ndarray, marks: np.ndarray) -> str | None:
+    """'—' for a cell whose every mark is a short level stroke, '/' for one whose only mark is a
+    thin stroke along its box's diagonal: what reports print for no number, which the recogniser,
+    given a dash's speck of a line or a full-width ／, reads as nothing, '=', '1' or 'Z'. No digit
+    has either shape (a 1 is upright, a 7's bar leaves the diagonal). A rule's leftover spans the
+    cell: not a dash."""
+    if not len(marks):
+        return None
+    x, y, w, h = (marks[:, i] for i in range(4))
+    if np.all((h <= DPI * 0.03) & (w >= 2 * h) & (x > 0) & (x + w < ink.shape[1])):
+        return "—"
+    if len(marks) == 1 and 0.3 * h[0] <= w[0] <= 1.3 * h[0] and h[0] >= DPI * 0.06:
+        ys, xs = np.nonzero(ink[y[0]:y[0] + h[0], x[0]:x[0] + w[0]])
+        off = np.abs(h[0] * xs + w[0] * ys - w[0] * h[0]) / math.hypot(w[0], h[0])  # from the / diagonal
+        if np.mean(off <= max(2.0, 0.12 * w[0])) >= 0.85 and len(xs) < 0.35 * w[0] * h[0]:
+            return "/"
+    return None
+
+
+def _cell_lines(crop: np.ndarray, ink: np.ndarray) -> list[np.ndarray]:
+    """A cell's text lines, each cropped to its ink with a white margin, top to bottom."""
     rows = np.flatnonzero(ink.any(axis=1))
     if not len(rows):
         return []
