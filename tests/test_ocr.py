@@ -240,6 +240,24 @@ def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_t
     assert trust._number(table.rows[0][0]) == trust._number(table.rows[0][1]) == 0
 
 
+def test_a_row_the_page_breaks_with_a_number_wrapped_in_its_cell_is_joined_back():
+    """A generated report laid out by LibreOffice breaks section 三's row 2.其他法律行政法规禁止公开
+    across pages, its ９６９ wrapped as ９６ / ９: the page's first row holds the label's rest and a 9.
+    Not joined, the row's 0 was published blank (a number lost without a flag)."""
+    from nianbao.extract import ocr
+
+    row = lambda cells: [Reading(c, 1.0) for c in cells]
+    before = Table([row(["", "", "2.其", "21", "0", "", "96", "8", "49", "1,047"])], ["page 1"], confidence=[[1.0] * 10])
+    after = Table([row(["", "", "他法律行政法规禁止公开", "", "", "", "9", "", "", ""]),
+                   row(["", "", "3.危及“三安全一稳定”", "0", "1", "1,053", "4", "0", "2", "1,060"])],
+                  ["page 2"] * 2, confidence=[[1.0] * 10] * 2)
+    blocks = [before]
+    ocr._go_on(blocks, [after])
+    assert [list(map(str, r)) for r in blocks[0].rows] == \
+        [["", "", "2.其他法律行政法规禁止公开", "21", "0", "", "969", "8", "49", "1,047"]]
+    assert [str(r[2]) for r in blocks[1].rows] == ["3.危及“三安全一稳定”"]  # the next row stays one
+
+
 # ------------------------------------------------------------------ real reports, scanned
 
 def _pages_with(path: Path, words: tuple[str, ...]) -> bytes:

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
-from nianbao.extract.pdf import _PAGE_NUMBER, _continues
+from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, _continues
 from nianbao.trust import DASHES
 
 DPI = 200
@@ -74,12 +74,26 @@ def _go_on(blocks: list[Block], page: list[Block]) -> None:
     atop this page, its values left on the page before) joined back into one row."""
     last = blocks[-1] if blocks else None
     if isinstance(last, Table) and page and isinstance(page[0], Table) and last.rows and page[0].rows \
-            and _continues(last.rows[-1], page[0].rows[0]):
+            and _goes_on(last.rows[-1], page[0].rows[0]):
         first, conf = page[0].rows.pop(0), page[0].confidence.pop(0)
         last.rows[-1] = [Reading(_join(a, b), min(a.confidence, b.confidence)) for a, b in zip(last.rows[-1], first)]
         last.confidence[-1] = [min(a, b) for a, b in zip(last.confidence[-1], conf)]
         page[0].where.pop(0)
     blocks += [b for b in page if not (isinstance(b, Table) and not b.rows)]
+
+
+def _goes_on(last: list[str], first: list[str]) -> bool:
+    """`first` (top of a page) is the rest of `last` (bottom of the page before), as
+    pdf._continues says, or with the end of a number wrapped in its cell there too: values under
+    fewer than half of `last`'s, each under one of them, beside the label's rest. Joined wrongly,
+    two numbers make one the sums do not confirm: flagged, never published."""
+    if _continues(last, first):
+        return True
+    values = [i for i, c in enumerate(last) if _VALUE.match(c.strip())]
+    below = [i for i, c in enumerate(first) if _VALUE.match(c.strip())]
+    text = [c for i, c in enumerate(first) if c.strip() and i not in below]
+    return len(last) == len(first) and bool(text) and bool(below) and set(below) <= set(values) \
+        and 2 * len(below) < len(values)
 
 
 def render(page) -> np.ndarray:
