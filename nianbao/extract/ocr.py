@@ -6,7 +6,8 @@ degree or two); its tables are found from their ruling lines with OpenCV morphol
 region the rules enclose is a cell, so merged cells come out whole, as `document.Table` expects.
 Each cell is read on its own (its ink split into text lines, each line recognised), so a number
 never runs into its neighbour's, and keeps its confidence (`Table.confidence`): the least
-probability of any character read in it. Whether a number is trusted is decided after matching,
+probability of any character read in it (in any of its forms: 0, O, ０). A cell holding only a
+dash or a slash is read by its shape. Whether a number is trusted is decided after matching,
 where the template's sums are known (nianbao.trust). Text outside tables is detected and read only
 on the pages with a table, the first (title) and the last (date): the narrative pages between are
 skipped, which keeps a page within seconds.
