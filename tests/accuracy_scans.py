@@ -8,7 +8,8 @@ of tests/fixtures/scan.py says (150/200/300 dpi, a lean of up to 2 degrees, blur
 and read back as the pipeline does: extract (OCR), match, trust. A cell is *exact* when the value
 published equals the value printed (a placeholder or blank printed: none published), *flagged*
 when it is an `extraction.unread_cell` (no value published, the fault named as ours), and *wrong*
-otherwise: a wrong number, or a number lost without a flag. Exits 1 when any cell is wrong or a
+otherwise: a wrong number, or a number lost without a flag. Under each variant, why its cells were
+flagged (misread, not confident, no sum confirms it, ...). Exits 1 when any cell is wrong or a
 200/300-dpi variant has fewer than 95% of its cells exact. Needs LibreOffice.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -36,8 +38,8 @@ from nianbao.match import match  # noqa: E402
 from nianbao.normalise import number  # noqa: E402
 
 
-def check(index: int, seed: int, variants: list[str]) -> list[tuple[str, int, int, int, list, float, int]]:
-    """Per variant: (variant, exact, flagged, wrong, the wrong cells, OCR seconds, pages)."""
+def check(index: int, seed: int, variants: list[str]) -> list[tuple[str, int, int, int, list, float, int, Counter]]:
+    """Per variant: (variant, exact, flagged, wrong, the wrong cells, OCR seconds, pages, why flagged)."""
     rng = random.Random(f"{seed}:scan:{index}")
     rep = accuracy.random_report(rng)
     pdf = scan.from_docx(corpus.write_docx(corpus.layout(rep)))
@@ -47,9 +49,11 @@ def check(index: int, seed: int, variants: list[str]) -> list[tuple[str, int, in
         start = time.process_time()
         try:
             blocks = extract(data, "pdf")
-            m = trust.check(blocks, match(blocks))
+            m = match(blocks)
+            read = {f"{d}:{c.key[0]}/{c.key[1]}": c.raw for d in accuracy.DATASETS for c in getattr(m, d)}
+            m = trust.check(blocks, m)
         except Exception as e:  # unreadable: every cell lost, none flagged
-            out.append((variant, 0, 0, len(_expected(rep)), [("(document)", "readable", str(e))], 0.0, 0))
+            out.append((variant, 0, 0, len(_expected(rep)), [("(document)", "readable", str(e))], 0.0, 0, Counter()))
             continue
         seconds = time.process_time() - start
         pages = len({w for b in blocks if getattr(b, "confidence", None) is not None for w in b.where})
@@ -57,16 +61,33 @@ def check(index: int, seed: int, variants: list[str]) -> list[tuple[str, int, in
         got = {f"{d}:{c.key[0]}/{c.key[1]}": c.raw for d in accuracy.DATASETS for c in getattr(m, d)}
         exact = flagged = 0
         wrong = []
+        why = Counter()
         for name, printed in _expected(rep).items():
             if name in unread:
                 flagged += 1
+                why[_why(name, printed, read.get(name))] += 1
             elif name in got and number(got[name]) == number(printed):
                 exact += 1
             else:
                 wrong.append((name, printed, got.get(name, "<absent>")))
         wrong += [(name, "<absent>", v) for name, v in got.items() if name not in _expected(rep) and v is not None]
-        out.append((variant, exact, flagged, len(wrong), wrong, seconds, pages))
+        out.append((variant, exact, flagged, len(wrong), wrong, seconds, pages, why))
     return out
+
+
+def _why(name: str, printed: str, reading) -> str:
+    """Why a cell was flagged: what OCR and the matcher gave the trust step."""
+    if reading is None:
+        return "not placed by the matcher"
+    if not str(reading).strip() and getattr(reading, "confidence", 0.0) == 0.0:
+        return "ink read as nothing"
+    if trust._number(reading) != trust._number(printed):
+        return "misread (caught)" if trust._number(reading) is not None else "read as no number"
+    if getattr(reading, "confidence", 0.0) < trust.CONFIDENT:
+        return "read right, not confident"
+    if name.startswith("active_disclosure:"):
+        return "section 二, not confident enough alone"
+    return "read right and confident, no sum confirms it"
 
 
 def _expected(rep) -> dict[str, str]:
@@ -102,6 +123,8 @@ def main(argv=None) -> int:
         print(f"{v:<16} {len(rows):>9} {cells:>6} {100 * exact / cells:>7.1f}% {100 * flagged / cells:>7.1f}% "
               f"{wrong:>6} {per_page:>7.1f}")
         failed |= wrong > 0 or (not v.startswith("scan/150") and exact < 0.95 * cells)
+        why = sum((r[7] for r in rows), Counter())
+        print(" " * 17 + "flagged: " + ", ".join(f"{n} {w}" for w, n in why.most_common()))
     wrong = [(r[0], *w) for r in done for w in r[4]]
     for variant, name, printed, got in wrong[:args.show]:
         print(f"  {variant:<16} {name:<52} printed {printed!r:<10} published {got!r}")

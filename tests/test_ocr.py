@@ -133,6 +133,41 @@ def test_two_misreads_cancelling_out_in_a_row_total_are_caught_by_the_columns(re
     assert all(v == rep.applications[k] for k, v in cells.items() if v is not None)
 
 
+@pytest.mark.parametrize("cells", [1, 2])
+def test_cells_read_as_no_number_hold_back_only_themselves(rep, cells):
+    """A full-width slash read confidently as 'Z' is no number: the sums it is in cannot be judged
+    as read, but their other cells tell its value, which judges its other sums in its place. Two in
+    one column (as a 200-dpi scan read two ／ of one column): each row tells its own."""
+    t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
+        "本年新收" in c for row in corpus.grid(v) for c in row))
+    grid = corpus.grid(table)
+    where = {_cell_at(rep, table, r, c): (t, r, c) for r in range(len(grid)) for c in range(len(grid[r]))
+             if grid[r][c].strip().isdigit()}
+    column = [k for k in where if k[1] == "social_welfare" and k[0].startswith(("withheld", "rejected"))][:cells]
+    assert len(column) == cells
+    m = _read(_scanned_blocks(rep, change={where[k]: ("Z", 0.97) for k in column}))
+    assert _unread(m) == {f"applications:{r}/{c}": "Z" for r, c in column}
+    assert {c.key: c.raw for c in m.applications if c.raw is not None} == \
+        {k: v for k, v in rep.applications.items() if k not in column}
+
+
+def test_a_value_told_by_a_row_holding_a_misread_confirms_nothing_wrong(rep):
+    """A cell read as no number beside a confident misread in its row: the row tells it a wrong
+    value, which breaks its column; neither the misread nor anything else wrong is published."""
+    t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
+        "本年新收" in c for row in corpus.grid(v) for c in row))
+    grid = corpus.grid(table)
+    where = {_cell_at(rep, table, r, c): (t, r, c) for r in range(len(grid)) for c in range(len(grid[r]))
+             if grid[r][c].strip().isdigit()}
+    row = next(r for r, c in where if c == "natural_person" and (r, "commercial") in where and r != "new")
+    wrong = str(int(rep.applications[(row, "commercial")]) + 6)
+    m = _read(_scanned_blocks(rep, change={where[(row, "natural_person")]: ("Z", 0.97),
+                                           where[(row, "commercial")]: (wrong, 0.99)}))
+    assert {f"applications:{row}/natural_person", f"applications:{row}/commercial"} <= set(_unread(m))
+    assert all(number(v) == number(rep.applications[k]) for k, v in
+               ((c.key, c.raw) for c in m.applications) if v is not None)
+
+
 def test_a_dash_read_doubtfully_counts_0_in_the_sums_and_holds_back_only_itself(rep):
     """Placeholders come back from a scan as 一—, -— ... with little confidence: they must not leave
     their row's and column's sums unjudged (which would hold back every cell in them)."""
@@ -161,6 +196,66 @@ def test_cells_read_from_a_text_layer_are_left_alone(rep):
               for b in _scanned_blocks(rep)]
     m = match(blocks)
     assert trust.check(blocks, m).findings == []
+
+
+def test_a_lone_0_the_model_splits_between_0_and_O_is_read_confidently():
+    """A lone 0 cropped from a 200-dpi scan (tests/accuracy_scans.py's, JPEG and noise): the model
+    gives 0 and O about half each, so the least character probability was 0.39; the character
+    read is a 0 whichever of them it is, so its probability is theirs together."""
+    import cv2
+
+    from nianbao.extract import ocr
+
+    crop = cv2.imread(str(Path(__file__).parent / "fixtures" / "ocr_lone_zero.png"), cv2.IMREAD_GRAYSCALE)
+    [(text, confidence)] = ocr.recognise([crop])
+    assert text == "0" and confidence >= 0.95 > trust.CONFIDENT
+    chars = ocr._engine().text_rec.postprocess_op.character
+    alike = ocr._alike()
+    assert {chars[i] for i in alike[chars.index("0")]} >= {"0", "O", "o", "０"}
+    assert {chars[i] for i in alike[chars.index("1")]} >= {"1", "l", "I", "|", "１"}
+    assert not {"8", "6", "9"} & {chars[i] for i in alike[chars.index("0")]}
+
+
+def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_them():
+    """Cells of a 200-dpi scan: '--', two level strokes three pixels high, which the recogniser
+    read as nothing (then '='), and a full-width ／, which it read as 'Z' with confidence 0.97.
+    Their shapes say what they are: placeholders, counting 0 in the sums. A digit is still read."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract import ocr
+
+    image = lambda name: cv2.imread(str(Path(__file__).parent / "fixtures" / name), cv2.IMREAD_GRAYSCALE)
+    dash, slash, zero = image("ocr_dash_cell.png"), image("ocr_slash_cell.png"), image("ocr_lone_zero.png")
+    digit = np.full_like(dash, 255)
+    top = (dash.shape[0] - zero.shape[0]) // 2
+    digit[top:top + zero.shape[0], 30:30 + zero.shape[1]] = zero
+    h, w = max(c.shape[0] for c in (dash, slash, digit)), max(c.shape[1] for c in (dash, slash, digit))
+    gray = np.hstack([np.pad(c, ((0, h - c.shape[0]), (0, w - c.shape[1])), constant_values=255)
+                      for c in (dash, slash, digit)])
+    cells = [(i * w, 0, (i + 1) * w, h) for i in range(3)]
+    table = ocr._table(gray, ocr._Grid((0, 0, 3 * w, h), cells, np.zeros_like(gray)), 1)
+    assert [(str(r), r.confidence) for r in table.rows[0][:2]] == [("—", 1.0), ("/", 1.0)]
+    assert str(table.rows[0][2]) == "0" and table.rows[0][2].confidence >= trust.CONFIDENT
+    assert trust._number(table.rows[0][0]) == trust._number(table.rows[0][1]) == 0
+
+
+def test_a_row_the_page_breaks_with_a_number_wrapped_in_its_cell_is_joined_back():
+    """A generated report laid out by LibreOffice breaks section 三's row 2.其他法律行政法规禁止公开
+    across pages, its ９６９ wrapped as ９６ / ９: the page's first row holds the label's rest and a 9.
+    Not joined, the row's 0 was published blank (a number lost without a flag)."""
+    from nianbao.extract import ocr
+
+    row = lambda cells: [Reading(c, 1.0) for c in cells]
+    before = Table([row(["", "", "2.其", "21", "0", "", "96", "8", "49", "1,047"])], ["page 1"], confidence=[[1.0] * 10])
+    after = Table([row(["", "", "他法律行政法规禁止公开", "", "", "", "9", "", "", ""]),
+                   row(["", "", "3.危及“三安全一稳定”", "0", "1", "1,053", "4", "0", "2", "1,060"])],
+                  ["page 2"] * 2, confidence=[[1.0] * 10] * 2)
+    blocks = [before]
+    ocr._go_on(blocks, [after])
+    assert [list(map(str, r)) for r in blocks[0].rows] == \
+        [["", "", "2.其他法律行政法规禁止公开", "21", "0", "", "969", "8", "49", "1,047"]]
+    assert [str(r[2]) for r in blocks[1].rows] == ["3.危及“三安全一稳定”"]  # the next row stays one
 
 
 # ------------------------------------------------------------------ real reports, scanned

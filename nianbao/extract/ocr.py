@@ -6,7 +6,8 @@ degree or two); its tables are found from their ruling lines with OpenCV morphol
 region the rules enclose is a cell, so merged cells come out whole, as `document.Table` expects.
 Each cell is read on its own (its ink split into text lines, each line recognised), so a number
 never runs into its neighbour's, and keeps its confidence (`Table.confidence`): the least
-probability of any character read in it. Whether a number is trusted is decided after matching,
+probability of any character read in it (in any of its forms: 0, O, ０). A cell holding only a
+dash or a slash is read by its shape. Whether a number is trusted is decided after matching,
 where the template's sums are known (nianbao.trust). Text outside tables is detected and read only
 on the pages with a table, the first (title) and the last (date): the narrative pages between are
 skipped, which keeps a page within seconds.
@@ -16,13 +17,15 @@ from __future__ import annotations
 import functools
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
-from nianbao.extract.pdf import _PAGE_NUMBER, _continues
+from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, _continues
+from nianbao.trust import DASHES
 
 DPI = 200
 MAX_SKEW = 3.0  # degrees a scan may lean
@@ -33,6 +36,7 @@ _DIGITS = set("0123456789,.")
 # printed spaced out read with spaces between
 _NUMBERISH = re.compile(r"[\dlI|Oo,.\s]*[\dlI|Oo][\dlI|Oo,.\s]*")
 _DIGIT_FOR = str.maketrans("lI|Oo", "11100", " \t")
+_ONE_DASH = str.maketrans(DASHES, "-" * len(DASHES))
 _DETECT_SCALE = 0.5  # text outside tables is found at half resolution (read at full)
 
 
@@ -71,12 +75,26 @@ def _go_on(blocks: list[Block], page: list[Block]) -> None:
     atop this page, its values left on the page before) joined back into one row."""
     last = blocks[-1] if blocks else None
     if isinstance(last, Table) and page and isinstance(page[0], Table) and last.rows and page[0].rows \
-            and _continues(last.rows[-1], page[0].rows[0]):
+            and _goes_on(last.rows[-1], page[0].rows[0]):
         first, conf = page[0].rows.pop(0), page[0].confidence.pop(0)
         last.rows[-1] = [Reading(_join(a, b), min(a.confidence, b.confidence)) for a, b in zip(last.rows[-1], first)]
         last.confidence[-1] = [min(a, b) for a, b in zip(last.confidence[-1], conf)]
         page[0].where.pop(0)
     blocks += [b for b in page if not (isinstance(b, Table) and not b.rows)]
+
+
+def _goes_on(last: list[str], first: list[str]) -> bool:
+    """`first` (top of a page) is the rest of `last` (bottom of the page before), as
+    pdf._continues says, or with the end of a number wrapped in its cell there too: values under
+    fewer than half of `last`'s, each under one of them, beside the label's rest. Joined wrongly,
+    two numbers make one the sums do not confirm: flagged, never published."""
+    if _continues(last, first):
+        return True
+    values = [i for i, c in enumerate(last) if _VALUE.match(c.strip())]
+    below = [i for i, c in enumerate(first) if _VALUE.match(c.strip())]
+    text = [c for i, c in enumerate(first) if c.strip() and i not in below]
+    return len(last) == len(first) and bool(text) and bool(below) and set(below) <= set(values) \
+        and 2 * len(below) < len(values)
 
 
 def render(page) -> np.ndarray:
@@ -175,13 +193,18 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
     for x0, y0, x1, y1 in grid.cells:
         r, c = nearest(ys, y0), nearest(xs, x0)
         if 0 <= r < height and 0 <= c < width:
-            lines = _cell_lines(gray[y0:y1, x0:x1])
-            placed.append((r, c, len(crops), len(lines)))
+            crop, ink, marks = _marks(gray[y0:y1, x0:x1])
+            shape = _placeholder(ink, marks)
+            lines = [] if shape else _cell_lines(crop, ink)
+            placed.append((r, c, len(crops), len(lines), shape))
             crops += lines
     read = recognise(crops)
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
-    for r, c, first, count in placed:
+    for r, c, first, count, shape in placed:
+        if shape:
+            rows[r][c] = shape
+            continue
         texts = read[first:first + count]
         text = ""
         for t, _ in texts:
@@ -206,19 +229,42 @@ def _edges(values: list[int]) -> list[float]:
     return [sum(g) / len(g) for g in groups]
 
 
-def _cell_lines(crop: np.ndarray) -> list[np.ndarray]:
-    """A cell's text lines, each cropped to its ink with a white margin, top to bottom. Specks
-    (scanner noise, a rule's leftover) are not ink."""
+def _marks(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cell's inside (its rules' margin off), its ink, and the ink's marks (x, y, w, h, area).
+    Specks (scanner noise, a rule's leftover) are not ink."""
     m = int(DPI * 0.015)
     crop = crop[m:-m, m:-m] if min(crop.shape) > 4 * m else crop
     if crop.size == 0:
-        return []
+        return crop, np.zeros(crop.shape, bool), np.zeros((0, 5), int)
     # thin type blurred by a scan prints grey: ink is what is darker than halfway to the paper
     ink = (crop < np.clip((int(crop.min()) + 255) // 2, 150, 190)).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     keep = np.zeros(count, bool)
     keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= 4) & (stats[1:, cv2.CC_STAT_HEIGHT] >= DPI * 0.015)
-    ink = keep[labels]
+    return crop, keep[labels], stats[1:][keep[1:]]
+
+
+def _placeholder(ink: np.ndarray, marks: np.ndarray) -> str | None:
+    """'—' for a cell whose every mark is a short level stroke, '/' for one whose only mark is a
+    thin stroke along its box's diagonal: what reports print for no number, which the recogniser,
+    given a dash's speck of a line or a full-width ／, reads as nothing, '=', '1' or 'Z'. No digit
+    has either shape (a 1 is upright, a 7's bar leaves the diagonal). A rule's leftover spans the
+    cell: not a dash."""
+    if not len(marks):
+        return None
+    x, y, w, h = (marks[:, i] for i in range(4))
+    if np.all((h <= DPI * 0.03) & (w >= 2 * h) & (x > 0) & (x + w < ink.shape[1])):
+        return "—"
+    if len(marks) == 1 and 0.3 * h[0] <= w[0] <= 1.3 * h[0] and h[0] >= DPI * 0.06:
+        ys, xs = np.nonzero(ink[y[0]:y[0] + h[0], x[0]:x[0] + w[0]])
+        off = np.abs(h[0] * xs + w[0] * ys - w[0] * h[0]) / math.hypot(w[0], h[0])  # from the / diagonal
+        if np.mean(off <= max(2.0, 0.12 * w[0])) >= 0.85 and len(xs) < 0.35 * w[0] * h[0]:
+            return "/"
+    return None
+
+
+def _cell_lines(crop: np.ndarray, ink: np.ndarray) -> list[np.ndarray]:
+    """A cell's text lines, each cropped to its ink with a white margin, top to bottom."""
     rows = np.flatnonzero(ink.any(axis=1))
     if not len(rows):
         return []
@@ -246,11 +292,26 @@ def _cell_lines(crop: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+@functools.cache
+def _alike() -> list[np.ndarray]:
+    """For each class of the recogniser, the classes that read as the same character once
+    normalised as cells are (０ O o 0 are all 0; ｌ l I | 1 all 1; the dashes one dash)."""
+    chars = _engine().text_rec.postprocess_op.character
+    same = [unicodedata.normalize("NFKC", c).translate(_DIGIT_FOR).translate(_ONE_DASH) if len(c) == 1 else c
+            for c in chars]
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(same):
+        groups.setdefault(c, []).append(i)
+    return [np.array(groups[c]) for c in same]
+
+
 def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
-    """Each line image's text and confidence (the least probability of any character in it).
-    Batches are padded only to their own widest line, not RapidOCR's 320-pixel floor: most of a
-    table's lines are a digit or two."""
+    """Each line image's text and confidence: the least probability of any character in it, a
+    character's being that of every class that reads as it (a 0 the model splits between 0, O
+    and ０ is still surely a 0). Batches are padded only to their own widest line, not RapidOCR's
+    320-pixel floor: most of a table's lines are a digit or two."""
     rec = _engine().text_rec
+    alike = _alike()
     out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
     _, height, _ = rec.rec_image_shape
     ratios = [c.shape[1] / c.shape[0] for c in crops]
@@ -261,12 +322,13 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
         widest = max(ratios[i] for i in batch)
         images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widest) for i in batch])
         preds = rec.session(images.astype(np.float32))[0]
-        best, prob = preds.argmax(axis=2), preds.max(axis=2)
+        best = preds.argmax(axis=2)
         for k, i in enumerate(batch):
             keep = best[k] != 0  # CTC: drop blanks and repeats
             keep[1:] &= best[k][1:] != best[k][:-1]
             text = "".join(chars[j] for j in best[k][keep])
-            out[i] = (text.strip(), float(prob[k][keep].min()) if keep.any() else 0.0)
+            sure = [preds[k, f, alike[best[k][f]]].sum() for f in np.flatnonzero(keep)]
+            out[i] = (text.strip(), float(min(sure)) if sure else 0.0)
     return out
 
 
