@@ -16,8 +16,11 @@ Quirks handled:
   the text stands (_unruled): value columns from the numbers, however aligned; a run whose columns
   cannot be made out stays paragraphs (the matcher then blames itself, not the report).
 - Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
-  private-use code points while the page renders fine. The text is then taken from the /ActualText
-  the producer may have kept; without it the document is unreadable with that reason.
+  private-use code points while the page renders fine. Told page by page: the text is then taken
+  from the /ActualText the producer may have kept, else the rendered page is read by OCR.
+- Some born-digital reports print their tables as pictures (scanned pages among text pages): those
+  pages, and only those, are read by OCR. The document's cells then all go through nianbao.trust,
+  the text layer's with full confidence.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ import statistics
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
-from nianbao.document import Block, Paragraph, Table, Unreadable
+from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
 from nianbao.template import template
 
 # A page without any of template().table_words is not searched for tables.
@@ -46,7 +49,7 @@ class _Scanned(Unreadable):
 def parse(data: bytes) -> list[Block]:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            return _parse(pdf)
+            return _parse(pdf, data)
     except _Scanned:
         pass
     except Unreadable:
@@ -68,26 +71,39 @@ def _reason(e: BaseException) -> str:
     return f"corrupt PDF: {type(e).__name__}: {e}"[:300]
 
 
-def _parse(pdf) -> list[Block]:
-    texts = [page.extract_text() or "" for page in pdf.pages]
-    chars = [c["text"] for page in pdf.pages for c in page.chars if not c["text"].isspace()]
+def _parse(pdf, data: bytes) -> list[Block]:
+    told = [[c["text"] for c in page.chars if not c["text"].isspace()] for page in pdf.pages]
+    chars = [c for page in told for c in page]
     if not chars:
         raise _Scanned("no text layer: scanned PDF?")
     if sum(c.startswith("(cid:") for c in chars) > len(chars) / 2:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
-    pages = pdf.pages
-    if _lies(chars):  # the real text may be kept in /ActualText
-        pages = _retold(pdf)
-        if _lies([c["text"] for page in pages for c in page.chars]):
-            raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
-                             f"distinct or private-use ones (a broken ToUnicode map) while the page renders: "
-                             f"only reading the rendered page could tell the text")
-        texts = [page.extract_text() or "" for page in pages]
+    pages = list(pdf.pages)
+    # a page lies by itself, or (too little text to tell) with the document
+    lying = {i for i, t in enumerate(told) if _lies(t) or (t and len(t) < 100 and _lies(chars))}
+    if lying:  # the real text may be kept in /ActualText
+        for i, page in enumerate(_retold(pdf)):
+            if i in lying and not _lies([c["text"] for c in page.chars if not c["text"].isspace()]):
+                pages[i] = page
+                lying.discard(i)
+    # pages only the rendered picture tells: a lying text layer, or a picture of a table printed
+    # among text pages; read by OCR, each run of them as one scan
+    pictures = sorted(lying | {i for i, page in enumerate(pages) if _pictured(page)})
+    read = _read_pictures(data, pictures) if pictures else {}
+    if len(pictures) == len(pages) and not read:
+        raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
+                         f"distinct or private-use ones (a broken ToUnicode map), and OCR of the rendered "
+                         f"pages found no ruled table" if lying else "scanned PDF: OCR found no ruled table on any page")
     blocks: list[Block] = []
     previous: Table | None = None  # the last table, while nothing but page furniture follows it
     grid = None  # the columns of `previous` when it was read from text positions (no rules)
     chain: list[Table] = []  # the parts of the table `previous` ends, one a page
-    for n, (page, text) in enumerate(zip(pages, texts), 1):
+    for n, page in enumerate(pages, 1):
+        if n - 1 in pictures:
+            blocks += read.get(n - 1, [])
+            previous = carried = None
+            continue
+        text = page.extract_text() or ""
         squashed = re.sub(r"\s+", "", text)
         # a page that goes on with the table the page before ended with may name no table at all
         searched = previous is not None or any(w in squashed for w in template().table_words)
@@ -127,7 +143,59 @@ def _parse(pdf) -> list[Block]:
                 previous = Table(rows, [f"page {n}"] * len(rows))
                 blocks.append(previous)
                 chain.append(previous)
+    if read:  # trust judges every cell of a document read in part by OCR: the text layer's are certain
+        for b in blocks:
+            if isinstance(b, Table) and b.confidence is None:
+                b.rows = [[Reading(c, 1.0) for c in row] for row in b.rows]
     return blocks
+
+
+def _pictured(page) -> bool:
+    """A page showing its text as a picture: an image over a quarter of the page with (almost) no
+    text layer on it (a searchable scan's invisible text is read as text)."""
+    area = page.width * page.height
+    for im in page.images:
+        if (im["x1"] - im["x0"]) * (im["bottom"] - im["top"]) > area / 4 and sum(
+                im["x0"] <= c["x0"] and c["x1"] <= im["x1"] and im["top"] <= c["top"] and c["bottom"] <= im["bottom"]
+                for c in page.chars if not c["text"].isspace()) < 10:
+            return True
+    return False
+
+
+def _read_pictures(data: bytes, indexes: list[int]) -> dict[int, list[Block]]:
+    """The blocks OCR reads from the pages at `indexes` (0-based), by page: each run of
+    consecutive pages read as one scan, so a table going on over them is joined back."""
+    import pypdfium2 as pdfium
+
+    from nianbao.extract import ocr  # OpenCV and ONNX Runtime load only for pictures
+
+    runs: list[list[int]] = []
+    for i in indexes:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    out: dict[int, list[Block]] = {}
+    source = pdfium.PdfDocument(data)
+    try:
+        for run in runs:
+            part = pdfium.PdfDocument.new()
+            part.import_pages(source, run)
+            buffer = io.BytesIO()
+            part.save(buffer)
+            part.close()
+            try:
+                blocks = ocr.parse(buffer.getvalue())
+            except Unreadable:  # no ruled table in the picture: nothing of the template to read
+                continue
+            at = lambda where: run[int(where.split()[-1]) - 1]  # pages counted in the document, not the run
+            for b in blocks:
+                first = at(b.where[0] if isinstance(b, Table) else b.where)
+                b.where = [f"page {at(w) + 1}" for w in b.where] if isinstance(b, Table) else f"page {first + 1}"
+                out.setdefault(first, []).append(b)
+    finally:
+        source.close()
+    return out
 
 
 def _lies(chars: list[str]) -> bool:
