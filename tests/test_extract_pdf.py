@@ -493,3 +493,55 @@ def test_unruled_number_wrapped_in_its_narrow_column_is_one_number():
             page.text(x, top, text, 7)
     (table,) = [b for b in pdf.parse(make_pdf.build([page])) if isinstance(b, Table)]
     assert table.rows[1:] == [["规章", "13962", "7", "0"], ["行政规范性文件", "12", "9", "1"]]
+
+
+# LibreOffice prints a DOCX's borderless tables at the body's type size (11 pt here), a row's gap
+# (24.7 pt from line to line) apart, as far apart as its paragraphs: these are its shapes.
+def _lines(page, top: float, rows) -> None:
+    for i, texts in enumerate(rows):
+        for x, text in texts:
+            if text:
+                page.text(x, top + 24.7 * i, text, 11)
+
+
+HEADER = [(90, "信息内容"), (200, "本年制发件数"), (300, "本年废止件数"), (400, "现行有效件数")]
+
+
+def _table_rows(data: bytes) -> list[list[str]]:
+    return [row for b in pdf.parse(data) if isinstance(b, Table) for row in b.rows]
+
+
+def test_lo_unruled_rows_printed_blank_stay_rows_and_a_section_heading_between_stays_text():
+    page = make_pdf.Page()
+    _lines(page, 80, [HEADER, [(90, "规章"), (200, "3"), (300, "1"), (400, "2")], [(90, "行政规范性文件")],
+                      [(90, "行政许可")], [(90, "行政处罚"), (200, "5"), (300, "0"), (400, "0")],
+                      [(90, "三、收到和处理政府信息公开申请情况")], HEADER, [(90, "规章"), (200, "1"), (300, "1"), (400, "1")]])
+    blocks = pdf.parse(make_pdf.build([page]))
+    assert [type(b).__name__ for b in blocks] == ["Table", "Paragraph", "Table"]
+    assert blocks[0].rows == [[h for _, h in HEADER], ["规章", "3", "1", "2"], ["行政规范性文件", "", "", ""],
+                              ["行政许可", "", "", ""], ["行政处罚", "5", "0", "0"]]
+
+
+def test_lo_unruled_table_going_on_atop_a_page_with_a_label_tail_or_number_tails():
+    # a label wrapped over the page break ("行政规" | "范性文件"), and numbers wrapped in their
+    # narrow columns whose tails fall atop the next page ("1" | "2": 12, "2,0" | "05": 2,005)
+    pages = [make_pdf.Page() for _ in range(4)]
+    _lines(pages[0], 700, [HEADER, [(90, "规章"), (200, "1396"), (300, "7"), (400, "0")],
+                           [(90, "行政规"), (200, "4"), (300, "9"), (400, "1")]])
+    _lines(pages[1], 71, [[(90, "范性文件")], [(90, "其他"), (200, "5"), (300, "6"), (400, "7")]])
+    _lines(pages[2], 700, [HEADER, [(90, "规章"), (200, "1"), (300, "2,0"), (400, "0")]])
+    _lines(pages[3], 71, [[(200, "2"), (300, "05")], [(90, "其他"), (200, "5"), (300, "6"), (400, "7")]])
+    rows = _table_rows(make_pdf.build(pages))
+    assert rows == [[h for _, h in HEADER], ["规章", "1396", "7", "0"], ["行政规范性文件", "4", "9", "1"],
+                    ["其他", "5", "6", "7"],
+                    [h for _, h in HEADER], ["规章", "12", "2,005", "0"], ["其他", "5", "6", "7"]]
+
+
+def test_lo_unruled_number_wrapped_over_three_lines_is_one_number():
+    page = make_pdf.Page()
+    _lines(page, 80, [HEADER])
+    for i, texts in enumerate([[(90, "1.申"), (200, "19,"), (300, "1"), (400, "0")], [(90, "请人"), (200, "87")],
+                               [(90, "无正"), (200, "9")]]):
+        for x, text in texts:
+            page.text(x, 104.7 + 14.7 * i, text, 11)
+    assert _table_rows(make_pdf.build([page]))[1:] == [["1.申请人无正", "19,879", "1", "0"]]

@@ -15,6 +15,10 @@ Quirks handled:
   pages (and where template words are left outside the ruled tables) tables are read from where
   the text stands (_unruled): value columns from the numbers, however aligned; a run whose columns
   cannot be made out stays paragraphs (the matcher then blames itself, not the report).
+  LibreOffice prints a DOCX's borderless tables at the body's type size, rows as far apart as
+  paragraphs, numbers too wide for their column wrapped (13962 as 1396 over 2), a label's or a
+  number's tail even atop the next page: lines between table lines are rows printed blank unless
+  they head a section, and tails atop a page join the row they end.
 - Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
   private-use code points while the page renders fine. Told page by page: the text is then taken
   from the /ActualText the producer may have kept, else the rendered page is read by OCR.
@@ -40,6 +44,7 @@ _VALUE = re.compile(r"^[\d.,\s+-]+$")
 _CELL_VALUE = re.compile(r"[\d０-９,，.．+\-—－/／]+|无")  # numbers and placeholders, as cells print them
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
 _SNAP = 3  # points: rules this close count as the same line
+_ROW_GAP = 2.5  # type sizes from one line of text to the next across an unruled table's row gap, at most
 
 
 class _Scanned(Unreadable):
@@ -136,7 +141,7 @@ def _parse(pdf, data: bytes) -> list[Block]:
             elif columns and grid and grid[1] and columns[0] != grid[0]:
                 for t in chain:  # this part shows label columns the parts before had none in
                     t.rows = [_regrid(r, grid[0], columns[0]) for r in t.rows]
-            if carried is not None and rows and _continues(carried.rows[-1], rows[0]):
+            if carried is not None and rows and (_continues(carried.rows[-1], rows[0]) or _tails(carried.rows[-1], rows[0])):
                 carried.rows[-1] = [_join(a, b) for a, b in zip(carried.rows[-1], rows.pop(0))]
             carried, grid = None, columns
             if rows:
@@ -303,9 +308,15 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
             lines[-1].append(w)
         else:
             lines.append([w])
-    # page numbers stand apart; a lone number right under a line is a number's wrapped tail
-    lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln))
-             or (i and ln[0]["top"] - lines[i - 1][0]["top"] <= 1.5 * ln[0]["size"])]
+    # page numbers stand apart; a lone number right under a line is a number's wrapped tail, and so
+    # is one atop a page going on with a table, in one of its value columns, a row's gap above it
+    def tail(i, ln):
+        if i:
+            return ln[0]["top"] - lines[i - 1][0]["top"] <= 1.5 * ln[0]["size"]
+        return goes_on and bool(carried) and len(lines) > 1 and \
+            lines[1][0]["top"] - ln[0]["top"] <= _ROW_GAP * ln[0]["size"] and \
+            any(x0 <= (ln[0]["x0"] + ln[0]["x1"]) / 2 <= x1 for x0, x1 in carried[1])
+    lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
     size = [max(w["size"] for w in ln) for ln in lines]
     inside = [len(ln) > 1 for ln in lines]
 
@@ -315,6 +326,22 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
         inside[i] = inside[i] or (inside[i - 1] and near(i, i - 1))
     for i in range(len(lines) - 2, -1, -1):
         inside[i] = inside[i] or (inside[i + 1] and near(i, i + 1))
+    # lines set a row's gap apart between table lines are its rows printed blank, unless they head a section
+    gap = lambda i: abs(size[i] - size[i + 1]) < 0.5 and lines[i + 1][0]["top"] - lines[i][0]["top"] <= _ROW_GAP * size[i]
+    heads = [head for _, head in template().sections.values()]
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and not inside[j]:
+            j += 1
+        if 0 < i < j < len(lines) and all(gap(k) for k in range(i - 1, j)) and not any(
+                h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for ln in lines[i:j] for h in heads):
+            inside[i:j] = [True] * (j - i)
+        i = j + 1
+    first = next((i for i, v in enumerate(inside) if v), 0)
+    if goes_on and all(abs(size[i] - size[first]) < 0.5 and lines[i + 1][0]["top"] - lines[i][0]["top"]
+                       <= _ROW_GAP * size[first] for i in range(first)):
+        inside[:first] = [True] * first  # the tail of a label the page break cut, a row's gap above the next row
     out = []
     i = 0
     while i < len(lines):
@@ -429,16 +456,17 @@ def _join_wrapped_numbers(cells: list[dict]) -> list[dict]:
             lines[-1].append(c)
         else:
             lines.append([c])
-    tails: set[int] = set()
+    head_of: dict[int, dict] = {}  # a tail's number (a tail of a tail: the number it ends)
     for above, line in zip(lines, lines[1:]):
         if not all(c["value"] for c in line) or line[0]["top"] - above[0]["top"] > 1.5 * line[0]["size"]:
             continue
         heads = [[h for h in above if h["value"] and min(h["x1"], c["x1"]) > max(h["x0"], c["x0"])] for c in line]
         if all(len(h) == 1 for h in heads) and len({id(h[0]) for h in heads}) == len(line):
             for c, (h,) in zip(line, heads):
+                h = head_of.get(id(h), h)
                 h.update(text=h["text"] + c["text"], x0=min(h["x0"], c["x0"]), x1=max(h["x1"], c["x1"]))
-                tails.add(id(c))
-    return [c for c in cells if id(c) not in tails]
+                head_of[id(c)] = h
+    return [c for c in cells if id(c) not in head_of]
 
 
 def _value_columns(values: list[dict]) -> list[tuple[float, float]]:
@@ -520,6 +548,16 @@ def _continues(last: list[str], first: list[str]) -> bool:
     values = [i for i, c in enumerate(last) if c.strip() and _VALUE.match(c)]
     return bool(values) and all(not first[i].strip() for i in values) and \
         not any(_VALUE.match(c) for c in first if c.strip())
+
+
+def _tails(last: list[str], first: list[str]) -> bool:
+    """`first` (top of a page) holds the tails of numbers `last` (bottom of the page before) wrapped
+    in their narrow columns: numbers only, each under a number, not a whole row of them."""
+    if len(last) != len(first) or not any(c.strip() for c in first):
+        return False
+    under = [bool(_VALUE.match(a)) for a, b in zip(last, first) if b.strip() and _VALUE.match(b)]
+    filled = [c for c in first if c.strip()]
+    return len(under) == len(filled) and all(under) and len(filled) < sum(bool(_VALUE.match(c)) for c in last if c.strip())
 
 
 def _join_title(lines: list[dict]) -> list[dict]:
