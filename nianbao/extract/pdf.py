@@ -37,7 +37,7 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
-from nianbao.template import template
+from nianbao.template import find, template
 
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
@@ -598,12 +598,17 @@ def _continues(last: list[str], first: list[str]) -> bool:
 
 def _tails(last: list[str], first: list[str]) -> bool:
     """`first` (top of a page) holds the tails of numbers `last` (bottom of the page before) wrapped
-    in their narrow columns: numbers only, each under a number, not a whole row of them."""
-    if len(last) != len(first) or not any(c.strip() for c in first):
+    in their narrow columns: numbers only, each under a number, not a whole row of them; and with
+    them perhaps its label's tail, where only the label joined is a template row's."""
+    if len(last) != len(first):
         return False
-    under = [bool(_VALUE.match(a)) for a, b in zip(last, first) if b.strip() and _VALUE.match(b)]
-    filled = [c for c in first if c.strip()]
-    return len(under) == len(filled) and all(under) and len(filled) < sum(bool(_VALUE.match(c)) for c in last if c.strip())
+    numbers = {i for i, c in enumerate(last) if c.strip() and _VALUE.match(c)}
+    tails = {i for i, c in enumerate(first) if c.strip() and _VALUE.match(c)}
+    texts = [i for i, c in enumerate(first) if c.strip() and not _VALUE.match(c)]
+    if not tails or not tails < numbers or numbers.intersection(texts):
+        return False
+    labels = template().app_rows + template().ad_items
+    return all(find(labels, _join(last[i], first[i])) and not find(labels, last[i]) for i in texts)
 
 
 def _join_title(lines: list[dict]) -> list[dict]:
