@@ -189,6 +189,8 @@ if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to 
     VARIANTS["wps/plain"] = ("wps", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
     # Word's layout engine's closest stand-in: the DOCX corpus printed to PDF by LibreOffice
     VARIANTS["pdf/lo-ruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout, ruled=True)))
+    # borderless: numbers wrapped in their narrow columns (13962 as 1396 over 2), tails atop the next page
+    VARIANTS["pdf/lo-unruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout)))
 
 # variants printing section 二 in the 2019 template's blocks (with 2021's sections 三 and 四)
 SECTION_TWO_2019 = {"docx/2019", "pdf/2019-ruled", "pdf/2019-unruled"}
@@ -198,12 +200,7 @@ FEWER = {"pdf/lo-ruled": 10, "pdf/lo-unruled": 10, "pdf/mixed": 5, "pdf/lie-garb
 
 
 # Variants the extractors do not read cell-exact yet, run only when asked (--variant / --known-gaps).
-# pdf/lo-unruled: LibreOffice prints python-docx's borderless tables with numbers wrapped inside
-# their narrow columns (13962 as 1396 over 2); without rules the tail cannot yet be told from the
-# next row's number.
-KNOWN_GAPS: dict = {
-    "pdf/lo-unruled": ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout))),
-}
+KNOWN_GAPS: dict = {}
 # Born-digital PDFs read in part by OCR, counted as scans are (tests/accuracy_scans.py): a cell
 # flagged unread is not wrong, a number is exact when it is the number printed (OCR reads
 # full-width digits as ASCII). Not cell-exact (OCR's readings of lone digits are seldom confident

@@ -525,7 +525,7 @@ def test_lo_unruled_rows_printed_blank_stay_rows_and_a_section_heading_between_s
 def test_lo_unruled_table_going_on_atop_a_page_with_a_label_tail_or_number_tails():
     # a label wrapped over the page break ("行政规" | "范性文件"), numbers wrapped in their narrow
     # columns whose tails fall atop the next page ("1" | "2": 12, "2,0" | "05": 2,005), and both
-    pages = [make_pdf.Page() for _ in range(6)]
+    pages = [make_pdf.Page() for _ in range(8)]
     _lines(pages[0], 700, [HEADER, [(90, "规章"), (200, "1396"), (300, "7"), (400, "0")],
                            [(90, "行政规"), (200, "4"), (300, "9"), (400, "1")]])
     _lines(pages[1], 71, [[(90, "范性文件")], [(90, "其他"), (200, "5"), (300, "6"), (400, "7")]])
@@ -533,11 +533,17 @@ def test_lo_unruled_table_going_on_atop_a_page_with_a_label_tail_or_number_tails
     _lines(pages[3], 71, [[(200, "2"), (300, "05")], [(90, "其他"), (200, "5"), (300, "6"), (400, "7")]])
     _lines(pages[4], 700, [HEADER, [(90, "1.属"), (200, "9"), (300, "0"), (400, "18,58")]])
     _lines(pages[5], 71, [[(90, "于国家秘密"), (400, "3")], [(90, "2.其他"), (200, "5"), (300, "6"), (400, "7")]])
-    rows = _table_rows(make_pdf.build(pages))
+    _lines(pages[6], 700, [HEADER, [(90, "规章"), (200, "1"), (300, "84"), (400, "2")]])
+    pages[6].text(300, 739.4, "4", 11)  # 848, the last tail alone atop the next page, text after it
+    _lines(pages[7], 71, [[(300, "8")], [(90, "五、存在的主要问题及改进情况")]])
+    blocks = pdf.parse(make_pdf.build(pages))
+    assert blocks[-1] == Paragraph("五、存在的主要问题及改进情况", "page 8")
+    rows = [row for b in blocks if isinstance(b, Table) for row in b.rows]
     assert rows == [[h for _, h in HEADER], ["规章", "1396", "7", "0"], ["行政规范性文件", "4", "9", "1"],
                     ["其他", "5", "6", "7"],
                     [h for _, h in HEADER], ["规章", "12", "2,005", "0"], ["其他", "5", "6", "7"],
-                    [h for _, h in HEADER], ["1.属于国家秘密", "9", "0", "18,583"], ["2.其他", "5", "6", "7"]]
+                    [h for _, h in HEADER], ["1.属于国家秘密", "9", "0", "18,583"], ["2.其他", "5", "6", "7"],
+                    [h for _, h in HEADER], ["规章", "1", "8448", "2"]]
 
 
 def test_lo_unruled_number_wrapped_over_three_lines_is_one_number():

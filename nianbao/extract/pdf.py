@@ -44,6 +44,7 @@ _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
 _VALUE = re.compile(r"^[\d.,\s+-]+$")
 _CELL_VALUE = re.compile(r"[\d０-９,，.．+\-—－/／]+|无")  # numbers and placeholders, as cells print them
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
+_TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
 
 
 @dataclass(frozen=True)
@@ -358,12 +359,13 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     def tail(i, ln):
         if i:
             return ln[0]["top"] - lines[i - 1][0]["top"] <= TOL.wrap_size * ln[0]["size"]
-        return goes_on and bool(carried) and len(lines) > 1 and \
+        return goes_on and bool(carried) and len(lines) > 1 and _TAIL.fullmatch(ln[0]["text"]) is not None and \
             lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"] and \
             any(x0 <= (ln[0]["x0"] + ln[0]["x1"]) / 2 <= x1 for x0, x1 in carried[1])
     lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
     size = [max(w["size"] for w in ln) for ln in lines]
-    inside = [len(ln) > 1 for ln in lines]
+    inside = [len(ln) > 1 or (i == 0 and goes_on and bool(_PAGE_NUMBER.match(ln[0]["text"])))  # (a tail, as above)
+              for i, ln in enumerate(lines)]
 
     def near(i, j):  # lines i and j, one right after the other, set like one table
         return abs(size[i] - size[j]) < TOL.size and abs(lines[i][0]["top"] - lines[j][0]["top"]) <= TOL.near_size * size[j]
