@@ -15,28 +15,55 @@ Quirks handled:
   pages (and where template words are left outside the ruled tables) tables are read from where
   the text stands (_unruled): value columns from the numbers, however aligned; a run whose columns
   cannot be made out stays paragraphs (the matcher then blames itself, not the report).
+  LibreOffice prints a DOCX's borderless tables at the body's type size, rows as far apart as
+  paragraphs, numbers too wide for their column wrapped (13962 as 1396 over 2), a label's or a
+  number's tail even atop the next page: lines between table lines are rows printed blank unless
+  they head a section, and tails atop a page join the row they end.
 - Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
-  private-use code points while the page renders fine. The text is then taken from the /ActualText
-  the producer may have kept; without it the document is unreadable with that reason.
+  private-use code points while the page renders fine. Told page by page: the text is then taken
+  from the /ActualText the producer may have kept, else the rendered page is read by OCR.
+- Some born-digital reports print their tables as pictures (scanned pages among text pages): those
+  pages, and only those, are read by OCR. The document's cells then all go through nianbao.trust,
+  the text layer's with full confidence.
 """
 from __future__ import annotations
 
 import io
 import re
 import statistics
+from dataclasses import dataclass, field
 
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
-from nianbao.document import Block, Paragraph, Table, Unreadable
-from nianbao.template import template
+from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
+from nianbao.template import find, template
 
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
 _VALUE = re.compile(r"^[\d.,\s+-]+$")
 _CELL_VALUE = re.compile(r"[\d０-９,，.．+\-—－/／]+|无")  # numbers and placeholders, as cells print them
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
-_SNAP = 3  # points: rules this close count as the same line
+_TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How far apart things may stand and still count as one: points, or type sizes (`size`) where
+    the distance grows with the text."""
+    rule: float = 3  # points: rules this close are one line
+    line: float = 2  # points: words whose tops are this close stand on one line
+    size: float = 0.5  # points: type sizes this close are one size
+    start: float = 2  # points: labels starting this close stand in one column
+    edge: float = 3  # points: a column reaches this far past the edge its numbers line up on
+    slack: float = 1  # points: text this far past a column's or a table's edge is still in it
+    row_size: float = 0.4  # sizes: numbers whose tops are this close stand in one row
+    wrap_size: float = 1.5  # sizes: a line this close under another goes on with it (a wrapped cell)
+    near_size: float = 2.2  # sizes: lines this close, one right after the other, are set as one table
+    gap_size: float = 2.5  # sizes: lines across an unruled table's row gap (LibreOffice's), at most
+
+
+TOL = Tolerances()
 
 
 class _Scanned(Unreadable):
@@ -46,7 +73,7 @@ class _Scanned(Unreadable):
 def parse(data: bytes) -> list[Block]:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
-            return _parse(pdf)
+            return _parse(pdf, data)
     except _Scanned:
         pass
     except Unreadable:
@@ -68,29 +95,40 @@ def _reason(e: BaseException) -> str:
     return f"corrupt PDF: {type(e).__name__}: {e}"[:300]
 
 
-def _parse(pdf) -> list[Block]:
-    texts = [page.extract_text() or "" for page in pdf.pages]
-    chars = [c["text"] for page in pdf.pages for c in page.chars if not c["text"].isspace()]
+def _parse(pdf, data: bytes) -> list[Block]:
+    told = [[c["text"] for c in page.chars if not c["text"].isspace()] for page in pdf.pages]
+    chars = [c for page in told for c in page]
     if not chars:
         raise _Scanned("no text layer: scanned PDF?")
     if sum(c.startswith("(cid:") for c in chars) > len(chars) / 2:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
-    pages = pdf.pages
-    if _lies(chars):  # the real text may be kept in /ActualText
-        pages = _retold(pdf)
-        if _lies([c["text"] for page in pages for c in page.chars]):
-            raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
-                             f"distinct or private-use ones (a broken ToUnicode map) while the page renders: "
-                             f"only reading the rendered page could tell the text")
-        texts = [page.extract_text() or "" for page in pages]
+    pages = list(pdf.pages)
+    # a page lies by itself, or (too little text to tell) with the document
+    lying = {i for i, t in enumerate(told) if _lies(t) or (t and len(t) < 100 and _lies(chars))}
+    if lying:  # the real text may be kept in /ActualText
+        for i, page in enumerate(_retold(pdf)):
+            if i in lying and not _lies([c["text"] for c in page.chars if not c["text"].isspace()]):
+                pages[i] = page
+                lying.discard(i)
+    # pages only the rendered picture tells: a lying text layer, or a picture of a table printed
+    # among text pages; read by OCR, each run of them as one scan
+    pictures = sorted(lying | {i for i, page in enumerate(pages) if _pictured(page)})
+    read = _read_pictures(data, pictures) if pictures else {}
+    if len(pictures) == len(pages) and not read:
+        raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
+                         f"distinct or private-use ones (a broken ToUnicode map), and OCR of the rendered "
+                         f"pages found no ruled table" if lying else "scanned PDF: OCR found no ruled table on any page")
     blocks: list[Block] = []
-    previous: Table | None = None  # the last table, while nothing but page furniture follows it
-    grid = None  # the columns of `previous` when it was read from text positions (no rules)
-    chain: list[Table] = []  # the parts of the table `previous` ends, one a page
-    for n, (page, text) in enumerate(zip(pages, texts), 1):
+    chain = TableChain()
+    for n, page in enumerate(pages, 1):
+        if n - 1 in pictures:
+            blocks += read.get(n - 1, [])
+            chain.close()
+            continue
+        text = page.extract_text() or ""
         squashed = re.sub(r"\s+", "", text)
         # a page that goes on with the table the page before ended with may name no table at all
-        searched = previous is not None or any(w in squashed for w in template().table_words)
+        searched = chain.open or any(w in squashed for w in template().table_words)
         tables = _tables(page) if searched else []
         items: list = [(t.bbox[1], ([[_cell(c) for c in row] for row in t.extract()], None)) for t in tables]
         boxes = [t.bbox for t in tables]
@@ -99,35 +137,116 @@ def _parse(pdf) -> list[Block]:
         outside = re.sub(r"\s+", "", "".join(ln["text"] for ln in lines))
         if searched and (not tables or any(w in outside for w in template().table_words)):
             # no rules drawn (or template rows outside them): tables from text positions
-            for top, bottom, rows, columns in _unruled(rest, previous is not None, grid):
+            for top, bottom, rows, columns in _unruled(rest, chain.open, chain.grid):
                 items.append((top, (rows, columns)))
-                lines = [ln for ln in lines if not top - 1 <= (ln["top"] + ln["bottom"]) / 2 <= bottom + 1]
+                lines = [ln for ln in lines if not top - TOL.slack <= (ln["top"] + ln["bottom"]) / 2 <= bottom + TOL.slack]
         if n == 1:
             lines = _join_title(lines)
         items += [(ln["top"], ln) for ln in lines]
         items.sort(key=lambda item: item[0])
-        carried, previous = previous, None  # a table the page before ended with may go on here
+        chain.turn_page()
         for _, item in items:
             if isinstance(item, dict):
                 if not _PAGE_NUMBER.match(item["text"]):  # page furniture, not the report's text
                     blocks.append(Paragraph(item["text"].strip(), f"page {n}"))
-                    carried = previous = None
+                    chain.close()
                 continue
-            rows, columns = item
-            rows = [r for r in rows if any(c.strip() for c in r)]
-            if carried is None:
-                chain = []
-            elif columns and grid and grid[1] and columns[0] != grid[0]:
-                for t in chain:  # this part shows label columns the parts before had none in
-                    t.rows = [_regrid(r, grid[0], columns[0]) for r in t.rows]
-            if carried is not None and rows and _continues(carried.rows[-1], rows[0]):
-                carried.rows[-1] = [_join(a, b) for a, b in zip(carried.rows[-1], rows.pop(0))]
-            carried, grid = None, columns
-            if rows:
-                previous = Table(rows, [f"page {n}"] * len(rows))
-                blocks.append(previous)
-                chain.append(previous)
+            table = chain.add(item[0], item[1], f"page {n}")
+            if table is not None:
+                blocks.append(table)
+    if read:  # trust judges every cell of a document read in part by OCR: the text layer's are certain
+        for b in blocks:
+            if isinstance(b, Table) and b.confidence is None:
+                b.rows = [[Reading(c, 1.0) for c in row] for row in b.rows]
     return blocks
+
+
+def _pictured(page) -> bool:
+    """A page showing its text as a picture: an image over a quarter of the page with (almost) no
+    text layer on it (a searchable scan's invisible text is read as text)."""
+    area = page.width * page.height
+    for im in page.images:
+        if (im["x1"] - im["x0"]) * (im["bottom"] - im["top"]) > area / 4 and sum(
+                im["x0"] <= c["x0"] and c["x1"] <= im["x1"] and im["top"] <= c["top"] and c["bottom"] <= im["bottom"]
+                for c in page.chars if not c["text"].isspace()) < 10:
+            return True
+    return False
+
+
+def _read_pictures(data: bytes, indexes: list[int]) -> dict[int, list[Block]]:
+    """The blocks OCR reads from the pages at `indexes` (0-based), by page: each run of
+    consecutive pages read as one scan, so a table going on over them is joined back."""
+    import pypdfium2 as pdfium
+
+    from nianbao.extract import ocr  # OpenCV and ONNX Runtime load only for pictures
+
+    runs: list[list[int]] = []
+    for i in indexes:
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    out: dict[int, list[Block]] = {}
+    source = pdfium.PdfDocument(data)
+    try:
+        for run in runs:
+            part = pdfium.PdfDocument.new()
+            part.import_pages(source, run)
+            buffer = io.BytesIO()
+            part.save(buffer)
+            part.close()
+            try:
+                blocks = ocr.parse(buffer.getvalue())
+            except Unreadable:  # no ruled table in the picture: nothing of the template to read
+                continue
+            at = lambda where: run[int(where.split()[-1]) - 1]  # pages counted in the document, not the run
+            for b in blocks:
+                first = at(b.where[0] if isinstance(b, Table) else b.where)
+                b.where = [f"page {at(w) + 1}" for w in b.where] if isinstance(b, Table) else f"page {first + 1}"
+                out.setdefault(first, []).append(b)
+    finally:
+        source.close()
+    return out
+
+
+@dataclass
+class TableChain:
+    """The table the pages so far ended with, part by part (one a page), for the next page to go
+    on with."""
+
+    parts: list[Table] = field(default_factory=list)
+    last: Table | None = None  # the last table, while nothing but page furniture follows it
+    grid: tuple | None = None  # the columns of `last` when it was read from text positions (no rules)
+    carried: Table | None = None  # on this page, before its first table: the table it may go on from
+
+    @property
+    def open(self) -> bool:
+        return self.last is not None
+
+    def turn_page(self) -> None:
+        self.carried, self.last = self.last, None
+
+    def close(self) -> None:  # text comes between: the next table is a table of its own
+        self.carried = self.last = None
+
+    def add(self, rows: list[list[str]], columns, where: str) -> Table | None:
+        """A table read on the page, its first row joined to the table it goes on from where it
+        ends that table's last row: the new part, if any rows are left."""
+        rows = [r for r in rows if any(c.strip() for c in r)]
+        carried = self.carried
+        if carried is None:
+            self.parts = []
+        elif columns and self.grid and self.grid[1] and columns[0] != self.grid[0]:
+            for t in self.parts:  # this part shows label columns the parts before had none in
+                t.rows = [_regrid(r, self.grid[0], columns[0]) for r in t.rows]
+        if carried is not None and rows and (_continues(carried.rows[-1], rows[0]) or _tails(carried.rows[-1], rows[0])):
+            carried.rows[-1] = [_join(a, b) for a, b in zip(carried.rows[-1], rows.pop(0))]
+        self.carried, self.grid = None, columns
+        if not rows:
+            return None
+        self.last = Table(rows, [where] * len(rows))
+        self.parts.append(self.last)
+        return self.last
 
 
 def _lies(chars: list[str]) -> bool:
@@ -211,10 +330,10 @@ def _tables(page):
         groups: dict[int, list[dict]] = {}
         for e in clean.edges:
             if e["orientation"] == "v":
-                groups.setdefault(round(e[end] / _SNAP), []).append(e)
+                groups.setdefault(round(e[end] / TOL.rule), []).append(e)
         for edges in groups.values():
             x0, x1 = min(e["x0"] for e in edges), max(e["x0"] for e in edges)
-            if len(edges) > 1 and x1 - x0 > _SNAP:
+            if len(edges) > 1 and x1 - x0 > TOL.rule:
                 y = edges[0][end]
                 closing.append({"object_type": "line", "x0": x0, "x1": x1, "top": y, "bottom": y,
                                 "width": x1 - x0, "height": 0})
@@ -227,26 +346,49 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     size right above or below one belong to it too (heading rows, wrapped labels, blank rows).
     Only runs naming a template table (or, `goes_on`, opening the page after a table: then
     `carried` are that table's columns when it was read this way) count. A run whose columns are ambiguous is left as text."""
-    words = page.extract_words(x_tolerance_ratio=0.4, y_tolerance=2, keep_blank_chars=True,
+    words = page.extract_words(x_tolerance_ratio=0.4, y_tolerance=TOL.line, keep_blank_chars=True,
                                extra_attrs=["size"])
     lines: list[list[dict]] = []
     for w in sorted((w for w in words if w["text"].strip()), key=lambda w: (w["top"], w["x0"])):
-        if lines and w["top"] - lines[-1][0]["top"] <= 2:
+        if lines and w["top"] - lines[-1][0]["top"] <= TOL.line:
             lines[-1].append(w)
         else:
             lines.append([w])
-    # page numbers stand apart; a lone number right under a line is a number's wrapped tail
-    lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln))
-             or (i and ln[0]["top"] - lines[i - 1][0]["top"] <= 1.5 * ln[0]["size"])]
+    # page numbers stand apart; a lone number right under a line is a number's wrapped tail, and so
+    # is one atop a page going on with a table, in one of its value columns, a row's gap above it
+    def tail(i, ln):
+        if i:
+            return ln[0]["top"] - lines[i - 1][0]["top"] <= TOL.wrap_size * ln[0]["size"]
+        return goes_on and bool(carried) and len(lines) > 1 and _TAIL.fullmatch(ln[0]["text"]) is not None and \
+            lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"] and \
+            any(x0 <= (ln[0]["x0"] + ln[0]["x1"]) / 2 <= x1 for x0, x1 in carried[1])
+    lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
     size = [max(w["size"] for w in ln) for ln in lines]
-    inside = [len(ln) > 1 for ln in lines]
+    inside = [len(ln) > 1 or (i == 0 and goes_on and bool(_PAGE_NUMBER.match(ln[0]["text"])))  # (a tail, as above)
+              for i, ln in enumerate(lines)]
 
     def near(i, j):  # lines i and j, one right after the other, set like one table
-        return abs(size[i] - size[j]) < 0.5 and abs(lines[i][0]["top"] - lines[j][0]["top"]) <= 2.2 * size[j]
+        return abs(size[i] - size[j]) < TOL.size and abs(lines[i][0]["top"] - lines[j][0]["top"]) <= TOL.near_size * size[j]
     for i in range(1, len(lines)):
         inside[i] = inside[i] or (inside[i - 1] and near(i, i - 1))
     for i in range(len(lines) - 2, -1, -1):
         inside[i] = inside[i] or (inside[i + 1] and near(i, i + 1))
+    # lines set a row's gap apart between table lines are its rows printed blank, unless they head a section
+    gap = lambda i: abs(size[i] - size[i + 1]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"] <= TOL.gap_size * size[i]
+    heads = [head for _, head in template().sections.values()]
+    i = 0
+    while i < len(lines):
+        j = i
+        while j < len(lines) and not inside[j]:
+            j += 1
+        if 0 < i < j < len(lines) and all(gap(k) for k in range(i - 1, j)) and not any(
+                h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for ln in lines[i:j] for h in heads):
+            inside[i:j] = [True] * (j - i)
+        i = j + 1
+    first = next((i for i, v in enumerate(inside) if v), 0)
+    if goes_on and all(abs(size[i] - size[first]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"]
+                       <= TOL.gap_size * size[first] for i in range(first)):
+        inside[:first] = [True] * first  # the tail of a label the page break cut, a row's gap above the next row
     out = []
     i = 0
     while i < len(lines):
@@ -282,7 +424,7 @@ def _text_table(words: list[dict], carried=None):
     cells: list[dict] = []
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
         value = bool(_CELL_VALUE.fullmatch(w["text"].strip()))
-        above = [c for c in cells if not c["value"] and not value and 0 < w["top"] - c["last"] <= 1.5 * w["size"]
+        above = [c for c in cells if not c["value"] and not value and 0 < w["top"] - c["last"] <= TOL.wrap_size * w["size"]
                  and min(c["x1"], w["x1"]) - max(c["x0"], w["x0"]) > 0]
         if above:  # a further line of the cell above
             c = max(above, key=lambda c: c["last"])
@@ -302,43 +444,44 @@ def _text_table(words: list[dict], carried=None):
         # a header in no column marks a blank column; left of the numbers only a header carried from
         # the page before can (a section 四 whose first column is blank), where this part prints no label
         for h0, h1 in sorted([(c["x0"], c["x1"]) for c in texts if c["x0"] >= left] + list(heads)):
-            if h0 + 1 < left and any(c["x0"] < h1 and h0 < c["x1"] for c in texts if c["x0"] < left):
+            if h0 + TOL.slack < left and any(c["x0"] < h1 and h0 < c["x1"] for c in texts if c["x0"] < left):
                 continue
-            if not any(x0 <= h0 + 1 <= x1 for x0, x1 in columns):
-                columns = sorted(columns + [(h0 - 1, h1)])
+            if not any(x0 <= h0 + TOL.slack <= x1 for x0, x1 in columns):
+                columns = sorted(columns + [(h0 - TOL.slack, h1)])
     elif not columns:  # no number on the page (a table broken right after its headers): headers place them
         for c in sorted(texts, key=lambda c: c["x0"]):
             if not any(x0 < c["x1"] and c["x0"] < x1 for x0, x1 in columns):
-                columns.append((c["x0"] - 1, c["x1"]))
+                columns.append((c["x0"] - TOL.slack, c["x1"]))
     if not columns:
         return None
     left = columns[0][0] if numbered else float("-inf")
     starts = sorted([c["x0"] for c in cells if c["x0"] < left] + list(labels))
     labels = []
     for x in starts:  # labels starting within a couple of points stand in one column
-        if not labels or x > labels[-1] + 2:
+        if not labels or x > labels[-1] + TOL.start:
             labels.append(x)
 
     def column(c) -> int:
         if c["x0"] < left:
-            return max(i for i, x in enumerate(labels) if x <= c["x0"] + 2) if labels[0] <= c["x0"] + 2 else 0
-        at = (c["x0"] + c["x1"]) / 2 if c["value"] else c["x0"] + 1  # numbers by their middle, text by its start
+            return max(i for i, x in enumerate(labels) if x <= c["x0"] + TOL.start) if labels[0] <= c["x0"] + TOL.start else 0
+        at = (c["x0"] + c["x1"]) / 2 if c["value"] else c["x0"] + TOL.slack  # numbers by their middle, text by its start
         distance = [max(x0 - at, at - x1, 0) for x0, x1 in columns]
         return len(labels) + distance.index(min(distance))
 
     lines: list[float] = []  # the tops of the value lines
     for c in sorted(values, key=lambda c: c["top"]):
-        if not lines or c["top"] - lines[-1] > 0.4 * c["size"]:
+        if not lines or c["top"] - lines[-1] > TOL.row_size * c["size"]:
             lines.append(c["top"])
     for c in texts:  # a label spanning a value line stands on it; others start rows of their own
-        c["line"] = next((t for t in lines if c["top"] - 0.4 * c["size"] <= t <= c["last"] + 0.4 * c["size"]), None)
+        c["line"] = next((t for t in lines if c["top"] - TOL.row_size * c["size"] <= t <= c["last"] + TOL.row_size * c["size"]),
+                         None)
     rows: dict[float, list[str]] = {}
     row_top = None
     for c in sorted(cells, key=lambda c: c["top"]):
         if c["value"] or c["line"] is not None:
             key = c["line"] if not c["value"] else max(t for t in lines if t <= c["top"])
         else:
-            if row_top is None or c["top"] - row_top > 0.4 * c["size"] or row_top in lines:
+            if row_top is None or c["top"] - row_top > TOL.row_size * c["size"] or row_top in lines:
                 row_top = c["top"]
             key = row_top
         row = rows.setdefault(key, [""] * (len(labels) + len(columns)))
@@ -357,20 +500,21 @@ def _join_wrapped_numbers(cells: list[dict]) -> list[dict]:
     (a row starts with its label) holds their tails."""
     lines: list[list[dict]] = []
     for c in sorted(cells, key=lambda c: c["top"]):
-        if lines and c["top"] - lines[-1][0]["top"] <= 0.4 * c["size"]:
+        if lines and c["top"] - lines[-1][0]["top"] <= TOL.row_size * c["size"]:
             lines[-1].append(c)
         else:
             lines.append([c])
-    tails: set[int] = set()
+    head_of: dict[int, dict] = {}  # a tail's number (a tail of a tail: the number it ends)
     for above, line in zip(lines, lines[1:]):
-        if not all(c["value"] for c in line) or line[0]["top"] - above[0]["top"] > 1.5 * line[0]["size"]:
+        if not all(c["value"] for c in line) or line[0]["top"] - above[0]["top"] > TOL.wrap_size * line[0]["size"]:
             continue
         heads = [[h for h in above if h["value"] and min(h["x1"], c["x1"]) > max(h["x0"], c["x0"])] for c in line]
         if all(len(h) == 1 for h in heads) and len({id(h[0]) for h in heads}) == len(line):
             for c, (h,) in zip(line, heads):
+                h = head_of.get(id(h), h)
                 h.update(text=h["text"] + c["text"], x0=min(h["x0"], c["x0"]), x1=max(h["x1"], c["x1"]))
-                tails.add(id(c))
-    return [c for c in cells if id(c) not in tails]
+                head_of[id(c)] = h
+    return [c for c in cells if id(c) not in head_of]
 
 
 def _value_columns(values: list[dict]) -> list[tuple[float, float]]:
@@ -402,11 +546,11 @@ def _value_columns(values: list[dict]) -> list[tuple[float, float]]:
     out = []
     for (x0, x1, _), a in zip(ranges, anchors):
         if pitch is None or pitch < x1 - x0:
-            out.append((x0 - 1, x1))
+            out.append((x0 - TOL.slack, x1))
         elif align == "left":
-            out.append((a - 3, a - 3 + pitch))
+            out.append((a - TOL.edge, a - TOL.edge + pitch))
         elif align == "right":
-            out.append((a + 3 - pitch, a + 3))
+            out.append((a + TOL.edge - pitch, a + TOL.edge))
         else:
             out.append((a - pitch / 2, a + pitch / 2))
     return out
@@ -452,6 +596,21 @@ def _continues(last: list[str], first: list[str]) -> bool:
     values = [i for i, c in enumerate(last) if c.strip() and _VALUE.match(c)]
     return bool(values) and all(not first[i].strip() for i in values) and \
         not any(_VALUE.match(c) for c in first if c.strip())
+
+
+def _tails(last: list[str], first: list[str]) -> bool:
+    """`first` (top of a page) holds the tails of numbers `last` (bottom of the page before) wrapped
+    in their narrow columns: numbers only, each under a number, not a whole row of them; and with
+    them perhaps its label's tail, where only the label joined is a template row's."""
+    if len(last) != len(first):
+        return False
+    numbers = {i for i, c in enumerate(last) if c.strip() and _VALUE.match(c)}
+    tails = {i for i, c in enumerate(first) if c.strip() and _VALUE.match(c)}
+    texts = [i for i, c in enumerate(first) if c.strip() and not _VALUE.match(c)]
+    if not tails or not tails < numbers or numbers.intersection(texts):
+        return False
+    labels = template().app_rows + template().ad_items
+    return all(find(labels, _join(last[i], first[i])) and not find(labels, last[i]) for i in texts)
 
 
 def _join_title(lines: list[dict]) -> list[dict]:
