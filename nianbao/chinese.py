@@ -7,6 +7,9 @@ DIGITS = "〇一二三四五六七八九"  # a digit's value is its index
 _VALUE = {**{c: i for i, c in enumerate(DIGITS)}, "○": 0, "零": 0}  # 〇 as printed: ○ (a circle), 零
 # What years are printed in: 二〇二三, 二○二三, 二零二三 (YEAR_DIGITS: str.translate to 2023).
 YEAR_NUMERALS = "".join(_VALUE)
+COUNTING = DIGITS[1:] + "十"  # what a heading is numbered with: 一 to 十 and on (十二, 二十)
+# what a figure stated in words is written with (五百六十, 一万二千)
+FIGURE_NUMERALS = DIGITS + "零十百千万亿"
 YEAR_DIGITS = str.maketrans({c: str(v) for c, v in _VALUE.items()})
 HAN = re.compile(r"[\u4e00-\u9fff]")  # a Han character (CJK Unified Ideographs)
 # CJK radicals to Han, compatibility ideographs, full-width forms: the body of a character class

@@ -13,6 +13,7 @@ from functools import cache
 
 import polars as pl
 
+from nianbao.chinese import FIGURE_NUMERALS
 from nianbao.template import squash, template
 
 # Clause boundaries, as squash() leaves them (full-width comma, colon and semicolon become ASCII).
@@ -42,5 +43,5 @@ def stated_figures(text: str) -> list[tuple[str, int, list[str], str]]:
 def clauses(text: pl.Expr) -> pl.Expr:
     """The clauses of a text, numbers and spaces removed (a list per row). Full-width forms are
     listed rather than normalised: NFKC over a national year's text costs more than all the rest."""
-    norm = text.str.replace_all(r"[\s0-9０-９〇零一二三四五六七八九十百千万亿.%％]+", "")
+    norm = text.str.replace_all(rf"[\s0-9０-９{FIGURE_NUMERALS}.%％]+", "")
     return norm.str.replace_all(_CLAUSE_END + "+", "\x1f").str.split("\x1f")

@@ -14,11 +14,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from nianbao.chinese import numeral_value
+from nianbao.chinese import COUNTING, numeral_value
 
 _QUOTES = str.maketrans({c: '"' for c in "“”„‟＂'‘’「」『』"})
 # Leading numbering: (一) （1） 一、 1. 1、 3、 — kept apart from the label it numbers.
-_NUMBERING = re.compile(r"^(?:\(([一二三四五六七八九十\d]{1,3})\)|([一二三四五六七八九十]{1,3})[、.]|(\d{1,2})[.、](?!\d))")
+_NUMBERING = re.compile(rf"^(?:\(([{COUNTING}\d]{{1,3}})\)|([{COUNTING}]{{1,3}})[、.]|(\d{{1,2}})[.、](?!\d))")
 _NOTE = re.compile(r"\(.*\)$")
 
 

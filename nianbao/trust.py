@@ -54,8 +54,8 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         if cell.raw is None:  # a row not found: on a scan, more likely unread than not printed
             doubted += 1
             cell.unread = True
-            matched.findings.append(Finding(
-                "extraction.unread_cell", "error", f"section {_SECTION[k[0]]} cell {name} was not found in the scan",
+            matched.findings.append(Finding.of(
+                "extraction.unread_cell", f"section {_SECTION[k[0]]} cell {name} was not found in the scan",
                 [name], "a reading the template's sums confirm", None))
             continue
         reading = str(cell.raw)
@@ -68,13 +68,13 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         doubted += 1
         cell.raw, cell.unread = None, True  # ours, not the report's blank: cells.complete leaves it alone
         why = "no sum of the template confirms it" if checks is None else checks
-        matched.findings.append(Finding(
-            "extraction.unread_cell", "error",
+        matched.findings.append(Finding.of(
+            "extraction.unread_cell",
             f"section {_SECTION[k[0]]} cell {name} ({cell.where}) read by OCR as {reading!r} with confidence "
             f"{confidence[k]:.2f}; not published: {why}", [name], "a reading the template's sums confirm", reading))
     pages = sorted({w for t in tables for w in t.where}, key=lambda w: int(w.split()[-1]))
-    matched.findings.append(Finding(
-        "extraction.ocr", "warning",
+    matched.findings.append(Finding.of(
+        "extraction.ocr",
         f"a scan, read by OCR ({', '.join(pages)}); {doubted} of {len(cells)} cells not trusted", []))
     return matched
 
