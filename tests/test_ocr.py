@@ -216,6 +216,27 @@ def test_a_lone_0_the_model_splits_between_0_and_O_is_read_confidently():
     assert not {"8", "6", "9"} & {chars[i] for i in alike[chars.index("0")]}
 
 
+def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
+    """Two cells of a lying text layer's page rendered at 200 dpi (tests/accuracy.py's
+    pdf/lie-garbage: reportlab, WenQuanYi Micro Hei at 10 pt), each a lone 0 some 20 pixels tall.
+    Batched alone (lines of its width), the recogniser read such a 0 as nothing: ink read as
+    nothing, so confidence 0 and the cell flagged; a quarter of those reports' cells were. Read
+    again scaled to the recogniser's height, it is a confident 0 (the sums still judge it)."""
+    import cv2
+
+    from nianbao.extract import ocr
+
+    strip = cv2.imread(str(Path(__file__).parent / "fixtures" / "ocr_small_zeros.png"), cv2.IMREAD_GRAYSCALE)
+    [grid] = ocr.find_tables(strip)
+    clean = strip.copy()
+    clean[grid.rules > 0] = 255
+    table = ocr._table(clean, grid, 1)
+    assert [[str(c) for c in row] for row in table.rows] == [["0"], ["0"]]
+    assert min(c.confidence for row in table.rows for c in row) >= trust.CONFIDENT
+    line = ocr._cell_lines(*ocr._marks(clean[grid.cells[0][1]:grid.cells[0][3], grid.cells[0][0]:grid.cells[0][2]])[:2])[0]
+    assert line.shape[0] < ocr._TALL <= ocr._larger(line).shape[0] - 2 * ocr._PAD  # the small line it was
+
+
 def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_them():
     """Cells of a 200-dpi scan: '--', two level strokes three pixels high, which the recogniser
     read as nothing (then '='), and a full-width ／, which it read as 'Z' with confidence 0.97.

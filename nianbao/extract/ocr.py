@@ -31,6 +31,7 @@ DPI = 200
 MAX_SKEW = 3.0  # degrees a scan may lean
 _MIN_TABLE = 0.3  # a table spans at least this share of the page's width
 _PAD = 6  # pixels of white around a line of text given to the recogniser
+_TALL = 40  # pixels high a line read as nothing is scaled to and read again (the recogniser's input is 48)
 _DIGITS = set("0123456789,.")
 # a number as the recogniser may give it: letters for digits (l for 1, O for 0), full-width digits
 # printed spaced out read with spaces between
@@ -199,6 +200,12 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
             placed.append((r, c, len(crops), len(lines), shape))
             crops += lines
     read = recognise(crops)
+    # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
+    # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
+    again = [i for i, (t, _) in enumerate(read) if not t]
+    for i, reading in zip(again, recognise([_larger(crops[i]) for i in again])):
+        if reading[0]:
+            read[i] = reading
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
     for r, c, first, count, shape in placed:
@@ -290,6 +297,20 @@ def _cell_lines(crop: np.ndarray, ink: np.ndarray) -> list[np.ndarray]:
         side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2  # a lone 1 reads better with room
         out.append(cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255))
     return out
+
+
+def _larger(line: np.ndarray) -> np.ndarray:
+    """A line image (as _cell_lines crops it) with its ink scaled up to _TALL pixels high, padded
+    as before; one already that tall unchanged."""
+    inner = line[_PAD:-_PAD]
+    cols = np.flatnonzero((inner < 255).any(axis=0))
+    if not len(cols) or inner.shape[0] >= _TALL:
+        return line
+    piece = inner[:, cols[0]:cols[-1] + 1]
+    f = _TALL / piece.shape[0]
+    piece = cv2.resize(piece, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
+    side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2
+    return cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255)
 
 
 @functools.cache
