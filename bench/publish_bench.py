@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from corpus import distinct_reports  # noqa: E402
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -40,7 +42,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="nianbao-publish-bench-") as tmp:
         tmp = Path(tmp)
         start = time.perf_counter()
-        one = process_batch([Source(str(p)) for p in _reports(tmp / "docs", args.batch_size)], "bench", processes=False)
+        one = process_batch([Source(str(p)) for p in distinct_reports(tmp / "docs", args.batch_size, digits=5)], "bench", processes=False)
         print(f"{args.batches} batches of {args.batch_size} reports ({one['applications'].height} application cells "
               f"a batch); one validated in {time.perf_counter() - start:.1f} s")
 
@@ -72,16 +74,6 @@ def main(argv=None) -> int:
         finally:
             server.stop()
     return 0
-
-
-def _reports(folder: Path, n: int) -> list[Path]:
-    """n valid reports with distinct bytes (distinct report ids), from the valid sample."""
-    folder.mkdir(parents=True)
-    text = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
-    paths = [folder / f"r{i:05d}.txt" for i in range(n)]
-    for i, path in enumerate(paths):
-        path.write_text(text.replace("示例县青山镇", f"示例县{i:05d}镇"), encoding="utf-8")
-    return paths
 
 
 if __name__ == "__main__":

@@ -30,15 +30,6 @@ def seed(prefix: str) -> Path:
     return found[0]
 
 
-def distinct_reports(folder: Path, n: int) -> list[Path]:
-    """n valid reports with distinct bytes (so distinct report ids), from the valid sample."""
-    folder.mkdir(exist_ok=True)
-    text = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
-    paths = [folder / f"r{i:02d}.txt" for i in range(n)]
-    for i, p in enumerate(paths):
-        p.write_text(text.replace("示例县青山镇", f"示例县{i:02d}镇"), encoding="utf-8")
-    return paths
-
 
 @pytest.fixture(scope="session")
 def prefect_harness():

@@ -11,6 +11,7 @@ import html as html_lib
 import io
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import docx
 from docx.oxml import OxmlElement
@@ -494,3 +495,13 @@ def libreoffice(docx_bytes: bytes, convert_to: str, suffix: str) -> bytes:
                         "--convert-to", convert_to, "--outdir", tmp, str(src)], check=True,
                        capture_output=True, timeout=120)
         return (Path(tmp) / f"r.{suffix}").read_bytes()
+
+
+def distinct_reports(folder: Path, n: int, digits: int = 2) -> list[Path]:
+    """n valid reports with distinct bytes (so distinct report ids), from the valid sample."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = (Path(__file__).resolve().parents[1] / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
+    paths = [folder / f"r{i:0{digits}d}.txt" for i in range(n)]
+    for i, p in enumerate(paths):
+        p.write_text(text.replace("示例县青山镇", f"示例县{i:0{digits}d}镇"), encoding="utf-8")
+    return paths

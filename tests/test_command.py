@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, distinct_reports
+from conftest import ROOT
+from corpus import distinct_reports
 from flows import command as cli
 from nianbao import __version__
 

@@ -13,7 +13,7 @@ from nianbao.pipeline import process_batch
 from nianbao.schema import DATASETS, schema
 from nianbao.sources import Source
 from nianbao.warehouse import files, scan
-from conftest import distinct_reports
+from corpus import distinct_reports
 
 
 @pytest.fixture(scope="module")

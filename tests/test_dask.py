@@ -1,7 +1,8 @@
 """The same flow on a local Dask cluster of two workers (prefect-dask's task runner) gives the same warehouse."""
 import pytest
 
-from conftest import ROOT, distinct_reports
+from conftest import ROOT
+from corpus import distinct_reports
 from test_flow import _warehouse
 
 

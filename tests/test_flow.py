@@ -6,7 +6,8 @@ import shutil
 import duckdb
 import pytest
 
-from conftest import ROOT, SEEDS, distinct_reports, missing, seed
+from conftest import ROOT, SEEDS, missing, seed
+from corpus import distinct_reports
 from flows import command as cli
 
 

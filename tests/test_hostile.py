@@ -19,7 +19,8 @@ import duckdb
 import pytest
 
 import corpus
-from conftest import ROOT, distinct_reports
+from conftest import ROOT
+from corpus import distinct_reports
 from flows import command as cli
 from nianbao.extract import office
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, distinct_reports
+from conftest import ROOT
+from corpus import distinct_reports
 from flows import command as cli
 from nianbao import isolate, publish, reaper
 from nianbao.pipeline import extract_and_match, process_batch

@@ -13,7 +13,8 @@ from nianbao.warehouse import files
 from nianbao.pipeline import process_batch
 from nianbao.schema import CELL_DATASETS, DATASETS, schema
 from nianbao.sources import Source, resolve
-from conftest import ROOT, distinct_reports
+from conftest import ROOT
+from corpus import distinct_reports
 
 SAMPLES = ROOT / "data" / "samples"
 

@@ -12,7 +12,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import ROOT, distinct_reports
+from conftest import ROOT
+from corpus import distinct_reports
 from flows import command as cli
 from nianbao import storage
 from nianbao.rawstore import read_fetches

@@ -157,7 +157,7 @@ def test_concurrent_runs_in_separate_processes_take_turns_on_the_lease(s3, tmp_p
     import subprocess
     import sys
 
-    from conftest import distinct_reports
+    from corpus import distinct_reports
 
     docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 8)]
     runs = []
