@@ -115,13 +115,17 @@ def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], in
 class _Table:
     """One section's table as the matcher places it."""
     dataset: str
-    section: str  # as findings name it: "section 三"
     short_unread: bool  # a row with fewer cells than columns: unread (三, 四), or blanks its rule reports (二)
 
+    @property
+    def section(self) -> str:
+        """As findings name it: "section 三" (the number the template gives the dataset's section)."""
+        return f"section {template().sections[self.dataset][0]}"
 
-_AD = _Table("active_disclosure", "section 二", short_unread=False)
-_APPS = _Table("applications", "section 三", short_unread=True)
-_RL = _Table("reviews_litigation", "section 四", short_unread=True)
+
+_AD = _Table("active_disclosure", short_unread=False)
+_APPS = _Table("applications", short_unread=True)
+_RL = _Table("reviews_litigation", short_unread=True)
 
 
 def _place(out: Matched, table: _Table, row: str | None, keys: list[tuple[str, str | None]], values: list[str],

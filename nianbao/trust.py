@@ -29,9 +29,6 @@ CONFIDENT = 0.5  # the least character probability for a reading that a sum conf
 CONFIDENT_ALONE = 0.97  # for a reading no sum can confirm (section 二)
 _NOTHING = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "--"}  # printed for no number: 0 in a sum
 DASHES = "-—－一_~―‐–"  # a dash as a scan reads it (一 too: in a cell of numbers it is a dash)
-_SECTION = {"active_disclosure": "二", "applications": "三", "reviews_litigation": "四"}
-
-
 def check(blocks: list[Block], matched: Matched) -> Matched:
     """Untrusted OCR cells of `matched` emptied and reported; an `extraction.ocr` warning on a
     report read by OCR. Nothing changes for a document read from its own text."""
@@ -55,7 +52,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
             doubted += 1
             cell.unread = True
             matched.findings.append(Finding.of(
-                "extraction.unread_cell", f"section {_SECTION[k[0]]} cell {name} was not found in the scan",
+                "extraction.unread_cell", f"section {t.sections[k[0]][0]} cell {name} was not found in the scan",
                 [name], "a reading the template's sums confirm", None))
             continue
         reading = str(cell.raw)
@@ -70,7 +67,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         why = "no sum of the template confirms it" if checks is None else checks
         matched.findings.append(Finding.of(
             "extraction.unread_cell",
-            f"section {_SECTION[k[0]]} cell {name} ({cell.where}) read by OCR as {reading!r} with confidence "
+            f"section {t.sections[k[0]][0]} cell {name} ({cell.where}) read by OCR as {reading!r} with confidence "
             f"{confidence[k]:.2f}; not published: {why}", [name], "a reading the template's sums confirm", reading))
     pages = sorted({w for t in tables for w in t.where}, key=lambda w: int(w.split()[-1]))
     matched.findings.append(Finding.of(
