@@ -71,7 +71,7 @@ def child(docs: str, out: str, timings: str, workers: str) -> int:
     for name, value in (("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"), ("DO_NOT_TRACK", "1"),
                         ("PREFECT_SERVER_ANALYTICS_ENABLED", "false")):  # as the command sets them, before
         os.environ.setdefault(name, value)  # Prefect reads its settings (on the import below)
-    from flows import command as cli
+    from flows import command as cli, server
 
     import flows.ingest
 
@@ -84,7 +84,7 @@ def child(docs: str, out: str, timings: str, workers: str) -> int:
         return summary
     flows.ingest.summary_of = keep
     code = cli.main(["ingest", docs, "--out", out, "--workers", workers, "--quiet", "--json"])
-    Path(timings).write_text(json.dumps({"stages": kept, "prefect": getattr(cli, "PREFECT_SERVER_SECONDS", {})}))
+    Path(timings).write_text(json.dumps({"stages": kept, "prefect": server.SECONDS}))
     return code
 
 

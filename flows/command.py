@@ -7,7 +7,6 @@ interrupted (what was published stays; the same command resumes).
 from __future__ import annotations
 
 import argparse
-import contextvars
 import hashlib
 import json
 import logging
@@ -15,17 +14,16 @@ import os
 import shutil
 import signal
 import sys
-import threading
-import time
 from collections import Counter
 from pathlib import Path
-from typing import Callable
 
 from nianbao import __version__, progress, settings
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.rules import year_range
 from nianbao.sources import UsageError, resolve, unsupported
 from nianbao.summary import RunSummary
+
+from flows.server import TemporaryServer
 
 EXAMPLES = """examples:
   nianbao ingest data/samples --out data/warehouse
@@ -157,18 +155,21 @@ def main(argv: list[str] | None = None) -> int:
 
         reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
         signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
-    server_ready = _start_prefect_server()
+    server = TemporaryServer().start()
     if not (args.dask or settings.settings().dask_address) and any(not d.uri.endswith(".txt") for d in docs):
         from nianbao import isolate
 
-        isolate.start()  # the extraction workers import their modules while the server starts
+        from nianbao.pipeline import read_ahead
+        from nianbao.publish import published
+
+        isolate.start()  # the extraction workers import their modules while the server starts,
+        read_ahead(docs[:args.batch_size], {} if args.reprocess else published(args.out))  # then read the first batch
     from flows.ingest import ingest, summary_of, task_runner
 
     if not settings.settings().tracebacks:
         _one_line_console_logs()
     try:
-        server_ready()
-        with progress.listening(bar.update if bar is not None else lambda: None):
+        with server.serving(), progress.listening(bar.update if bar is not None else lambda: None):
             flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
             state = flow(sources=args.sources, out=args.out, year=args.year,
                          batch_size=args.batch_size, reprocess=args.reprocess, return_state=True)
@@ -201,39 +202,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `nianbao ... | head`: the reader had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
-
-
-PREFECT_SERVER_SECONDS: dict[str, float] = {}  # the temporary server's start, and how long the command waited for it
-
-
-def _start_prefect_server() -> Callable[[], None]:
-    """Start Prefect's temporary server (seconds: a Python process importing Prefect's server) in a
-    thread while the command imports the flow and starts the extraction workers; returns the wait
-    for it. Nothing is started when a server is configured (PREFECT_API_URL); a failure here is
-    left to the flow's own start, which tells it."""
-    def start():
-        started = time.perf_counter()
-        from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
-
-        if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
-            return
-        from prefect.server.api.server import SubprocessASGIServer
-
-        try:
-            SubprocessASGIServer().start()
-        except Exception:
-            return
-        PREFECT_SERVER_SECONDS["start"] = time.perf_counter() - started
-
-    # in the caller's context: Prefect's settings (a temporary PREFECT_API_URL, say) live in a contextvar
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(start,), name="prefect-server", daemon=True)
-    thread.start()
-
-    def wait() -> None:
-        started = time.perf_counter()
-        thread.join()
-        PREFECT_SERVER_SECONDS["waited"] = time.perf_counter() - started
-    return wait
 
 
 def _bar(total: int):

@@ -13,6 +13,7 @@ reaper.py).
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -54,6 +55,21 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, 
     """fn(*item) for every item in the run's worker processes, at most `workers` at once (default:
     one per core, shared with the other batches running); a failure is returned as Unreadable,
     never raised. `on_done()` is called as each item ends (progress). Thread-safe."""
+    with _ahead_lock:  # begun ahead (see ahead()): waited for, not done again
+        taken = {i: _ahead.pop(key) for i, item in enumerate(items) if (key := _key(fn, item)) in _ahead}
+    rest = [i for i in range(len(items)) if i not in taken]
+    results: list[Any] = [None] * len(items)
+    for i, result in zip(rest, _run(fn, [items[i] for i in rest], workers, time_limit, memory_limit_mb, on_done)):
+        results[i] = result
+    for i, pending in taken.items():
+        results[i] = pending.result()
+        if on_done is not None:
+            on_done()
+    return results
+
+
+def _run(fn: Callable[..., Any], items: list[tuple], workers: int | None, time_limit: float,
+         memory_limit_mb: int | None, on_done: Callable[[], None] | None) -> list[Any]:
     memory = memory_limit_mb or _memory_limit_mb()
     pool = _pool(memory, workers or _cores())
     results: list[Any] = [None] * len(items)
@@ -108,6 +124,49 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, 
         for worker in running:  # interrupted: what they are reading is nobody's now
             pool.release(worker, healthy=False)
     return results
+
+
+def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float = TIME_LIMIT) -> None:
+    """Begin fn(*item) for these items now, in a thread, as run() would do them: a later run() asking
+    for the same (fn, item) waits for that result instead of doing it again. The command begins
+    the run's first documents while Prefect's server starts."""
+    pending = [_Pending() for _ in items]
+    with _ahead_lock:
+        for item, p in zip(items, pending):
+            _ahead.setdefault(_key(fn, item), p)
+
+    def work():
+        try:
+            results = _run(fn, items, None, time_limit, None, None)
+        except BaseException as e:  # noqa: BLE001 (told to whoever waits)
+            results = [Unreadable(f"extraction failed: {type(e).__name__}: {e}")] * len(items)
+        for p, result in zip(pending, results):
+            p.set(result)
+    threading.Thread(target=work, name="nianbao-ahead", daemon=True).start()
+
+
+class _Pending:
+    def __init__(self):
+        self._done = threading.Event()
+        self._result: Any = None
+
+    def set(self, result: Any) -> None:
+        self._result = result
+        self._done.set()
+
+    def result(self) -> Any:
+        self._done.wait()
+        return self._result
+
+
+_ahead: dict[tuple, _Pending] = {}
+_ahead_lock = threading.Lock()
+
+
+def _key(fn: Callable[..., Any], item: tuple) -> tuple:
+    """What a job is, with documents' bytes by their digest (the same bytes are the same job)."""
+    return (fn.__module__, fn.__qualname__,
+            *(hashlib.sha256(a).digest() if isinstance(a, (bytes, bytearray)) else a for a in item))
 
 
 def start(workers: int | None = None) -> None:

@@ -96,6 +96,22 @@ def _up_to_date(stored: dict, overrides: dict) -> bool:
     return all(str(stored.get(k) or "") == str(v) for k, v in overrides.items() if k != "format")
 
 
+def _in_worker(r: Read) -> bool:
+    """Binary formats are extracted in a worker process under a time limit; text dumps (linear-time
+    parsing) in this one."""
+    return r.status == "extract" and r.row["source_format"] != "txt"
+
+
+def read_ahead(sources: list[Source], published: dict[str, dict]) -> None:
+    """Begin extracting these documents in the worker processes now, before their batch asks: the
+    command does it for the first batch while Prefect's server starts, and the batch takes the
+    results (isolate.ahead), and GX gets ready meanwhile. Local files only (a fetch is the flow's:
+    retries, the raw store); documents `published` already holds as they are are left alone."""
+    reads = [_read(s, "ahead", None, published) for s in sources if not s.is_url]
+    isolate.ahead(extract_and_match, [(r.data, r.row["source_format"]) for r in reads if _in_worker(r)])
+    validate.warm()
+
+
 def extract_and_match(data: bytes, fmt: str) -> Matched:
     """The CPU-bound part, run in worker processes by process_batch."""
     blocks = extract(data, fmt)
@@ -192,8 +208,9 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
     for _ in range(sum(r.status != "extract" for r in reads)):
         tick()  # skipped, or unreadable before extraction
     with clock("extract"):
-        binary = [i for i, (_, r) in enumerate(todo)
-                  if processes and r.status == "extract" and r.row["source_format"] != "txt"]
+        if todo:
+            validate.warm()  # the batch's validation gets ready while its documents are extracted
+        binary = [i for i, (_, r) in enumerate(todo) if processes and _in_worker(r)]
         isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][1].data, todo[i][1].row["source_format"])
                                                                      for i in binary], time_limit=time_limit,
                                                 on_done=tick)))

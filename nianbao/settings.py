@@ -90,6 +90,11 @@ def export(**values: str) -> None:
     os.environ.update(values)
 
 
+def child_environment(**values: str) -> dict[str, str]:
+    """This process's environment with `values` added, for a child process."""
+    return {**os.environ, **values}
+
+
 def export_default(**values: str) -> None:
     """Set variables the user has not set (for the libraries we run)."""
     for name, value in values.items():

@@ -21,6 +21,7 @@ settings.quiet_libraries()
 EXPECTATIONS_DIR = settings.settings().expectations
 _lock = threading.Lock()  # one GX context per process; GX is not known to be thread-safe
 _context = None
+_warming = False
 
 
 class SuiteError(RuntimeError):
@@ -56,9 +57,11 @@ def load_suite(rule_id: str) -> dict:
 
 
 def _gx():
+    """(gx, context, batch definition), made once; call it holding _lock."""
     global _context
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration  # noqa: F401
 
     if _context is None:
         for name in ("great_expectations", "great_expectations.data_context.types.base"):
@@ -70,15 +73,30 @@ def _gx():
     return _context
 
 
+def warm() -> None:
+    """Import GX and make its context in a thread, once per process, while documents are extracted
+    (seconds of CPU the first batch's validation need not wait for)."""
+    global _warming
+    with _lock:
+        if _context is not None or _warming:
+            return
+        _warming = True
+
+    def make():
+        with _lock:
+            _gx()
+    threading.Thread(target=make, name="nianbao-gx").start()  # not a daemon: never cut mid-import at exit
+
+
 def run_suite(rule: Rule, frame: pl.DataFrame) -> list[tuple[str, Finding]]:
     """(report_id, finding) for the rows of `frame` that break `rule`, as judged by GX."""
     if frame.height == 0:
         return []
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
     doc = load_suite(rule.id)
-    with _lock:
+    with _lock:  # GX imported only under it: imported by two threads at once, it breaks on its own cycles
         gx, ctx, batch_definition = _gx()
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
         suite = gx.ExpectationSuite(name=rule.id,
                                     expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]).to_domain_obj()
                                                   for e in doc["expectations"]])

@@ -42,3 +42,21 @@ def test_workers_serve_every_batch_of_the_run_and_are_replaced_after_recycle_aft
     assert first[0] == first[1] == second[0] != os.getpid()
     assert second[1] != second[0]  # its 4th document: a fresh worker (the 3rd was its predecessor's last)
     assert isolate.run(work, [("die", 1), ("ok", 2)], **own)[1] == 4  # a worker's death costs only its document
+
+
+def logged(log: str, data: bytes):
+    with open(log, "a") as f:
+        f.write(data.decode() + "\n")
+    if data == b"bad":
+        raise Unreadable("not a report")
+    return data.upper()
+
+
+def test_items_begun_ahead_are_taken_by_the_run_asking_for_them_not_done_again(tmp_path):
+    log = str(tmp_path / "log")
+    isolate.ahead(logged, [(log, b"a"), (log, b"bad")])
+    out = isolate.run(logged, [(log, b"c"), (log, bytes(b"a")), (log, b"bad")])  # the same bytes, another object
+    assert out[0] == b"C" and out[1] == b"A" and str(out[2]) == "not a report"
+    assert sorted(open(log).read().split()) == ["a", "bad", "c"]  # each done once
+    assert isolate.run(logged, [(log, b"a")]) == [b"A"]  # taken once: asked again, it is done again
+    assert sorted(open(log).read().split()) == ["a", "a", "bad", "c"]

@@ -1,21 +1,48 @@
-"""The command starts Prefect's temporary server in a thread while it sets up (imports, extraction
-workers), and none when a server is configured."""
-import threading
+"""The command starts Prefect's temporary server itself, in a thread, without importing Prefect's
+server package into its own process, and none when a server is configured."""
+import subprocess
+import sys
+import urllib.request
 
-from prefect.server.api.server import SubprocessASGIServer
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 
-from flows import command as cli
+from flows import server
 
 
-def test_the_temporary_server_starts_beside_the_set_up_unless_a_server_is_configured(monkeypatch):
-    started = []
-    monkeypatch.setattr(SubprocessASGIServer, "start",
-                        lambda self, timeout=None: started.append(threading.current_thread().name))
+def test_no_server_is_started_when_one_is_configured():
     with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
-        cli._start_prefect_server()()
-    assert started == []
+        s = server.TemporaryServer().start()
+        with s.serving():
+            assert s.process is None and s.url is None
+            assert PREFECT_API_URL.value() == "http://127.0.0.1:9/api"
+
+
+def test_the_temporary_server_serves_the_block_and_stops_after_it():
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        cli._start_prefect_server()()
-    assert started == ["prefect-server"]
-    assert {"start", "waited"} <= cli.PREFECT_SERVER_SECONDS.keys()  # what `make bench` reports
+        s = server.TemporaryServer().start()
+        with s.serving():
+            process = s.process
+            assert PREFECT_API_URL.value() == s.url and s.url.startswith("http://127.0.0.1:")
+            assert PREFECT_UI_URL.value() == ""  # no UI is served: no "View at" link that cannot open
+            with urllib.request.urlopen(s.url + "/health", timeout=10) as answer:
+                assert answer.status == 200
+        assert process.poll() is not None  # stopped with the block
+        assert {"start", "waited"} <= server.SECONDS.keys()  # what `make bench` reports
+
+
+def test_a_server_that_cannot_start_is_told_when_the_command_waits(monkeypatch):
+    monkeypatch.setattr(server, "_healthy", lambda url, process, deadline: process.kill() or process.wait() and False)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        s = server.TemporaryServer().start()
+        try:
+            with s.serving():
+                raise AssertionError("the block must not run")
+        except RuntimeError as e:
+            assert "ephemeral Prefect API server" in str(e) and "exited with code -9" in str(e)
+
+
+def test_the_command_does_not_import_prefects_server_package():
+    code = ("import sys; from flows import command; import flows.ingest; "
+            "print(sorted(m for m in sys.modules if m.startswith('prefect.server')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

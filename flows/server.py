@@ -1,0 +1,122 @@
+"""Prefect's temporary server for one run of the command, started the moment the command knows it
+will run the flow, in a thread, so that its start overlaps the command's own set-up and the first
+documents' extraction.
+
+It is the server Prefect would start by itself at the flow's first API call (SubprocessASGIServer in
+prefect/server/api/server.py: uvicorn on `create_app`, the UI off, the run's settings passed on), but
+spawned without importing Prefect's server package into this process: Prefect needs that package here
+only for the class that spawns it, and importing it costs ~4 s of CPU on this machine, as much as a
+fifth of a 100-document run. Nothing is started when a server is configured (PREFECT_API_URL).
+"""
+from __future__ import annotations
+
+import contextvars
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+
+from nianbao import settings
+
+SECONDS: dict[str, float] = {}  # the server's start, and how long the command waited for it (`make bench`)
+_PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
+
+
+class TemporaryServer:
+    """Start with start(); `with server.serving():` waits for it and points Prefect at it, and
+    stops it when the block ends."""
+
+    def __init__(self):
+        self.process: subprocess.Popen | None = None
+        self.url: str | None = None
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> TemporaryServer:
+        # in the caller's context: Prefect's settings (a temporary PREFECT_API_URL, say) live in a contextvar
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._start,),
+                                        name="prefect-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def _start(self) -> None:
+        started = time.perf_counter()
+        try:
+            from prefect.settings import (PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED,
+                                          PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings)
+
+            if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+                return
+            env = settings.child_environment(PREFECT_UI_ENABLED="0", PREFECT__SERVER_EPHEMERAL="1", PREFECT__SERVER_FINAL="1",
+                                             **get_current_settings().to_environment_variables(exclude_unset=True))
+            deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+            while True:
+                port = _free_port()
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+                     "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"], env=env)
+                if _healthy(f"http://127.0.0.1:{port}/api/health", self.process, deadline):
+                    break
+                if self.process.poll() != _PORT_IN_USE:
+                    code = self.process.poll()
+                    self.stop()
+                    raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server."
+                                       + (f" Ephemeral server process exited with code {code}." if code is not None else ""))
+            self.url = f"http://127.0.0.1:{port}/api"
+            SECONDS["start"] = time.perf_counter() - started
+        except BaseException as e:  # told where the flow would have met it: when the command waits
+            self.error = e
+
+    @contextmanager
+    def serving(self):
+        started = time.perf_counter()
+        self._thread.join()
+        SECONDS["waited"] = time.perf_counter() - started
+        if self.error is not None:
+            raise self.error
+        try:
+            if self.url is None:  # a server of the user's
+                yield
+                return
+            from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+
+            # no UI is served: no "View at" link that would not open
+            with temporary_settings(updates={PREFECT_API_URL: self.url, PREFECT_UI_URL: ""}):
+                yield
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str, process: subprocess.Popen, deadline: float) -> bool:
+    """Whether the server answers; False once it exited or the deadline passed."""
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with _DIRECT.open(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.1)
+    return False
