@@ -37,7 +37,10 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
+from nianbao.extract import plumbing
 from nianbao.template import find, template
+
+plumbing.install()  # pdfplumber's object dicts, made with less work
 
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")

@@ -1,0 +1,72 @@
+"""pdfplumber's `Page.process_object` (pdfminer's layout objects to the dicts every pdfplumber call
+reads), making the same dicts with less work. The original resolves every attribute of every
+object recursively (`resolve_all`: ~17 attributes a character, ~4 M calls for 100 reports), though
+nearly all are numbers, strings or tuples of them, which hold nothing to resolve. Here those are
+kept as they are and only the rest go through `resolve_all`; the kind of an object is worked out
+once per class. Installed by `install()` (nianbao.extract.pdf does it on import); the dicts are
+equal to pdfplumber's, key order included (tests/test_plumbing.py compares them on every page of
+the generated and real PDFs).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pdfminer.layout import LTChar, LTCurve, LTTextContainer
+from pdfplumber.page import ALL_ATTRS, Page, fix_fontname_bytes, normalize_unicode, resolve_all, resolve_and_decode
+
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+_KIND: dict[type, str] = {}
+_ORIGINAL = Page.process_object
+
+
+def _value(v: Any) -> Any:
+    t = type(v)
+    if t in _SCALARS or (t is tuple and all(type(e) in _SCALARS for e in v)):
+        return v  # what resolve_all would rebuild, equal
+    return resolve_all(v)
+
+
+def process_object(self: Page, obj) -> dict:
+    cls = obj.__class__
+    kind = _KIND.get(cls)
+    if kind is None:
+        kind = _KIND[cls] = re.sub(r"^LT", "", cls.__name__).lower()
+    attr = {k: _value(v) for k, v in obj.__dict__.items() if k in ALL_ATTRS}
+    attr["object_type"] = kind
+    attr["page_number"] = self.page_number
+    for cs in ("ncs", "scs"):
+        if hasattr(obj, cs):
+            attr[cs] = resolve_and_decode(getattr(obj, cs).name)
+    if isinstance(obj, (LTChar, LTTextContainer)):
+        text = obj.get_text()
+        norm = self.pdf.unicode_norm
+        attr["text"] = normalize_unicode(norm, text) if norm is not None else text
+    if isinstance(obj, LTChar):
+        gs = obj.graphicstate
+        attr["stroking_color"] = gs.scolor if isinstance(gs.scolor, tuple) else (gs.scolor,)
+        attr["non_stroking_color"] = gs.ncolor if isinstance(gs.ncolor, tuple) else (gs.ncolor,)
+        if isinstance(attr["fontname"], bytes):
+            attr["fontname"] = fix_fontname_bytes(attr["fontname"])
+    elif isinstance(obj, LTCurve):
+        attr["pts"] = list(map(self.point2coord, attr["pts"]))
+        attr["path"] = [(cmd, *map(self.point2coord, pts)) for cmd, *pts in obj.original_path]
+        attr["dash"] = obj.dashing_style
+    mb_x0, mb_top = self.mediabox[:2]
+    if "y0" in attr:
+        attr["top"] = (self.height - attr["y1"]) + mb_top
+        attr["bottom"] = (self.height - attr["y0"]) + mb_top
+        attr["doctop"] = self.initial_doctop + attr["top"]
+    if "x0" in attr and mb_x0 != 0:
+        attr["x0"] = attr["x0"] + mb_x0
+        attr["x1"] = attr["x1"] + mb_x0
+    return attr
+
+
+def install() -> None:
+    Page.process_object = process_object
+
+
+def uninstall() -> None:
+    """pdfplumber's own again (the comparison test)."""
+    Page.process_object = _ORIGINAL
