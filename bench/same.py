@@ -144,6 +144,11 @@ def warehouse(wh: Path, full: list[str]) -> list[str]:
         for name in groups:
             files = sorted((wh / name).rglob("*.parquet"))
             df = pl.concat([pl.read_parquet(f, hive_partitioning=True) for f in files], how="diagonal_relaxed")
+            if name == "_index":  # an accelerator: what it says, not how (file identities, names, order)
+                ids = NAMES.frame(df.select("partition", pl.col("report_ids").alias("report_id")).explode("report_id"))
+                out += ["== _index (report ids by partition)", *sorted(
+                    f"{part} {sorted(g['report_id'].to_list())}" for (part,), g in ids.group_by("partition"))]
+                continue
             lines = frame_text(df)
             full += [f"== {name}", *lines]
             if name.split("/")[-1] in HASHED:
