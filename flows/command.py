@@ -162,8 +162,9 @@ def main(argv: list[str] | None = None) -> int:
         from nianbao.pipeline import read_ahead
         from nianbao.publish import published
 
-        isolate.start()  # the extraction workers import their modules while the server starts,
-        read_ahead(docs[:args.batch_size], {} if args.reprocess else published(args.out))  # then read the first batch
+        isolate.start()  # the extraction workers import their modules while the server starts, then read
+        # the batches the flow starts with (--workers of them at once)
+        read_ahead(docs[:args.batch_size * args.workers], {} if args.reprocess else published(args.out))
     from flows.ingest import ingest, summary_of, task_runner
 
     if not settings.settings().tracebacks:

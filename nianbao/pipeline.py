@@ -104,7 +104,7 @@ def _in_worker(r: Read) -> bool:
 
 def read_ahead(sources: list[Source], published: dict[str, dict]) -> None:
     """Begin extracting these documents in the worker processes now, before their batch asks: the
-    command does it for the first batch while Prefect's server starts, and the batch takes the
+    command does it for the first batches while Prefect's server starts, and the batches take the
     results (isolate.ahead), and GX gets ready meanwhile. Local files only (a fetch is the flow's:
     retries, the raw store); documents `published` already holds as they are are left alone."""
     reads = [_read(s, "ahead", None, published) for s in sources if not s.is_url]

@@ -1,5 +1,6 @@
 """The faster Page.process_object (nianbao/extract/plumbing.py) makes pdfplumber's own dicts, key
-order included, on every page of every born-digital PDF variant we generate and of the real PDFs."""
+order included, and plumbing.extract pdfplumber's own cells, on every page of every born-digital
+PDF variant we generate and of the real PDFs."""
 import io
 
 import pdfplumber
@@ -26,6 +27,9 @@ def _same(data: bytes) -> None:
     ours = _objects(data)
     assert sum(len(objs) for page in ours for objs in page.values()) > 0
     assert repr(ours) == repr(theirs)
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        tables = [t for page in pdf.pages for t in page.find_tables()]
+        assert [plumbing.extract(t) for t in tables] == [t.extract() for t in tables]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

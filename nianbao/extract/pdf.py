@@ -133,7 +133,7 @@ def _parse(pdf, data: bytes) -> list[Block]:
         # a page that goes on with the table the page before ended with may name no table at all
         searched = chain.open or any(w in squashed for w in template().table_words)
         tables = _tables(page) if searched else []
-        items: list = [(t.bbox[1], ([[_cell(c) for c in row] for row in t.extract()], None)) for t in tables]
+        items: list = [(t.bbox[1], ([[_cell(c) for c in row] for row in plumbing.extract(t)], None)) for t in tables]
         boxes = [t.bbox for t in tables]
         rest = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))
         lines = [ln for ln in rest.extract_text_lines() if ln["text"].strip()]

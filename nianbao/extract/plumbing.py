@@ -1,19 +1,23 @@
-"""pdfplumber's `Page.process_object` (pdfminer's layout objects to the dicts every pdfplumber call
-reads), making the same dicts with less work. The original resolves every attribute of every
-object recursively (`resolve_all`: ~17 attributes a character, ~4 M calls for 100 reports), though
-nearly all are numbers, strings or tuples of them, which hold nothing to resolve. Here those are
-kept as they are and only the rest go through `resolve_all`; the kind of an object is worked out
-once per class. Installed by `install()` (nianbao.extract.pdf does it on import); the dicts are
+"""Two of pdfplumber's steps done with less work, to the same results.
+
+`Page.process_object` (pdfminer's layout objects to the dicts every pdfplumber call reads): the
+original resolves every attribute of every object recursively (`resolve_all`: ~17 attributes a
+character, ~4 M calls for 100 reports), though nearly all are numbers, strings or tuples of them,
+which hold nothing to resolve. Here those are kept as they are and only the rest go through
+`resolve_all`; the kind of an object is worked out once per class. Installed by `install()` (nianbao.extract.pdf does it on import); the dicts are
 equal to pdfplumber's, key order included (tests/test_plumbing.py compares them on every page of
-the generated and real PDFs).
+the generated and real PDFs). And `extract(table)`, `Table.extract()`'s cells (compared there too).
 """
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import Any
 
 from pdfminer.layout import LTChar, LTCurve, LTTextContainer
+from pdfplumber import utils
 from pdfplumber.page import ALL_ATTRS, Page, fix_fontname_bytes, normalize_unicode, resolve_all, resolve_and_decode
+from pdfplumber.table import Table
 
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 _KIND: dict[type, str] = {}
@@ -61,6 +65,34 @@ def process_object(self: Page, obj) -> dict:
         attr["x0"] = attr["x0"] + mb_x0
         attr["x1"] = attr["x1"] + mb_x0
     return attr
+
+
+def extract(table: Table) -> list[list[str | None]]:
+    """`table.extract()`, the same cells: pdfplumber tests every character of the page against
+    every row; here a row's characters are the run of them, sorted by their middle's height, that
+    falls in the row (bisected), taken in the page's order as pdfplumber takes them."""
+    chars = table.page.chars
+    mids = sorted(((c["top"] + c["bottom"]) / 2, i) for i, c in enumerate(chars))
+    heights = [m for m, _ in mids]
+    out = []
+    for row in table.rows:
+        x0, top, x1, bottom = row.bbox
+        band = sorted(i for _, i in mids[bisect_left(heights, top):bisect_left(heights, bottom)])
+        row_chars = [c for c in (chars[i] for i in band) if x0 <= (c["x0"] + c["x1"]) / 2 < x1]
+        cells = []
+        for cell in row.cells:
+            if cell is None:
+                cells.append(None)
+                continue
+            inside = [c for c in row_chars if _in(c, cell)]
+            cells.append(utils.extract_text(inside) if inside else "")
+        out.append(cells)
+    return out
+
+
+def _in(c: dict, bbox) -> bool:
+    v_mid, h_mid = (c["top"] + c["bottom"]) / 2, (c["x0"] + c["x1"]) / 2
+    return bbox[0] <= h_mid < bbox[2] and bbox[1] <= v_mid < bbox[3]
 
 
 def install() -> None:
