@@ -255,13 +255,13 @@ class Template:
         ad = spec.active_disclosure
         self.ad_header = squash(ad.header)
         self.ad_ignore = {squash(t) for t in ad.ignore}
-        self.ad_items = [_label(d) for d in ad.items]
-        self.ad_metrics = [_label(d) for d in ad.metrics]
+        self.ad_items = Labels(_label(d) for d in ad.items)
+        self.ad_metrics = Labels(_label(d) for d in ad.metrics)
         self.metric_kind = {d.code: d.kind for d in ad.metrics}
         ap = spec.applications
         self.applicants = [code for code, _ in ap.columns]
         self.app_groups = {squash(t) for t in ap.groups}
-        self.app_rows = [_label(d) for d in ap.rows]
+        self.app_rows = Labels(_label(d) for d in ap.rows)
         self.result_rows = [d.code for d in ap.rows if d.result]
         rl = spec.reviews_litigation
         self.rl_header = squash(rl.header)
@@ -322,22 +322,49 @@ def _label(d: Item) -> Label:
     return Label(d.code, tuple(squash(t) for t in d.labels))
 
 
-def find(labels: list[Label], cell: str) -> Label | None:
+class Labels(tuple):
+    """A table's labels in the template's order, indexed by their texts: find() looks up the few
+    a cell may be instead of trying every one (it runs on every cell of every table), and
+    find_approximate() remembers what it made of a text."""
+
+    def __new__(cls, labels):
+        self = super().__new__(cls, labels)
+        self.by_text: dict[str, list[int]] = {}
+        for i, lab in enumerate(self):
+            for t in lab.texts:
+                self.by_text.setdefault(t, []).append(i)
+        self.approximate: dict[tuple, Label | None] = {}
+        return self
+
+    def candidates(self, text: str) -> list[Label]:
+        """The labels whose texts are `text`, or `text` less a trailing (note): in order."""
+        keys = [text, *(text[:p] for p, ch in enumerate(text) if ch == "(")] if text.endswith(")") else [text]
+        return [self[i] for i in sorted({i for k in keys for i in self.by_text.get(k, ())})]
+
+
+def find(labels: list[Label] | Labels, cell: str) -> Label | None:
     number, text = split_numbering(cell)
-    return next((lab for lab in labels if lab.matches(number, text)), None)
+    return next((lab for lab in (labels.candidates(text) if isinstance(labels, Labels) else labels)
+                 if lab.matches(number, text)), None)
 
 
-def find_approximate(labels: list[Label], cell: str, cutoff: float = 0.86) -> Label | None:
+def find_approximate(labels: list[Label] | Labels, cell: str, cutoff: float = 0.86) -> Label | None:
     """A label misprinted by a character or two (其他法律行政止公开); the caller records a finding."""
     number, text = split_numbering(cell)
     if len(text) < 6:
         return None
+    known = labels.approximate if isinstance(labels, Labels) else {}
+    if (number, text, cutoff) in known:
+        return known[number, text, cutoff]
     best, score = None, cutoff
     for lab in labels:
         for t in lab.texts:
             r = difflib.SequenceMatcher(None, text, t).ratio()
             if r >= score and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、")):
                 best, score = lab, r
+    if len(known) > 10_000:  # text dumps are matched in the flow's process: its memory stays flat
+        known.clear()
+    known[number, text, cutoff] = best
     return best
 
 

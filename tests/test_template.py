@@ -144,3 +144,20 @@ def test_every_finding_the_pipeline_emits_is_in_the_template(tmp_path):
         ("extraction.unknown_label", "warning"), ("extraction.year_from_signature", "warning"),
     }
     assert all(T.severity[rule_id] == severity for rule_id, severity in emitted)
+
+
+def test_find_through_the_index_is_find_through_every_label():
+    from nianbao.template import Labels, find, find_approximate, template
+
+    t = template()
+    for labels in (t.app_rows, t.ad_items, t.ad_metrics):
+        assert isinstance(labels, Labels)
+        cells = ["", "12", "其他", "（三）不予公开", "3.其他", "3、其他", "1.属于国家秘密(件)", "合计（含撤回）"]
+        for lab in labels:
+            for text in lab.texts:
+                cells += [text, f"{lab.number or ''}{text}", f"{text}（注）", f"{text}(1)(2)", f"（一）{text}", f"{text}x",
+                          f"2.{text}", text[:-1], text[1:] + "（）"]
+        found = [(find(labels, c), find_approximate(labels, c)) for c in cells]
+        assert found == [(find(list(labels), c), find_approximate(list(labels), c)) for c in cells]
+        assert sum(f is not None for f, _ in found) > len(labels)  # the cells do name labels
+        assert found == [(find(labels, c), find_approximate(labels, c)) for c in cells]  # remembered: the same
