@@ -10,7 +10,8 @@ read/write) with object storage's rules instead of a file system's:
   object replaced in between breaks them. The newest version is the file; removing it writes a
   tombstone x/part-1.v<version>.gone, which Parquet readers ignore.
 - A superseded version stays readable for GRACE seconds after its successor landed (a reader that
-  listed it can still fetch it), then the next publish deletes it (`sweep`).
+  listed it can still fetch it), then the next publish deletes it (`sweep`: from a listing, or from
+  the versions a writer remembers having superseded, when it lists nothing).
 - Other objects (raw documents, named by their sha256; leases) are plain keys.
 - One writer at a time: `lease()` takes WAREHOUSE/.lease with `If-None-Match: *`, renews it with
   `If-Match` while held, and takes over one left to expire by a writer that died.
@@ -36,11 +37,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nianbao.schema import PARTITION
 from nianbao.settings import settings
 
 GRACE = settings().s3_grace  # seconds a superseded version stays readable
 LEASE_SECONDS = settings().s3_lease  # renewed every third of it
 VERSIONED = re.compile(r"^(?P<stem>.+)\.v(?P<version>\d{20})\.(?P<kind>parquet|gone)$")
+Retired = tuple[int, str]  # a superseded version: (its successor's version, its key)
+_changes: dict[str, int] = {}  # bucket -> data files this process has written or removed there
+
+
+def changes(bucket: str) -> int:
+    """How many times this process has changed a data file (an object of a partition folder) in
+    `bucket`, by any means: an index this process trusts without listing must not have missed one."""
+    return _changes.get(bucket, 0)
 
 
 def is_remote(location) -> bool:
@@ -172,16 +182,19 @@ class S3Path:
 
     is_file = exists
 
-    def unlink(self, missing_ok: bool = False) -> None:
+    def unlink(self, missing_ok: bool = False) -> str | None:
+        """Removed: a tombstone for a versioned file (its key returned), else the object deleted."""
         if not self._versioned:
             filesystem().rm_file(self._full)
-            return
+            return None
         versions = self._versions()
         if not versions or versions[-1][2] == "gone":
             if not missing_ok:
                 raise FileNotFoundError(str(self))
-            return
-        self._put(f"{self._stem}.v{self._next(versions):020d}.gone", b"")
+            return None
+        tombstone = f"{self._stem}.v{self._next(versions):020d}.gone"
+        self._put(tombstone, b"")
+        return tombstone
 
     def read_bytes(self) -> bytes:
         key = self.newest()
@@ -237,10 +250,17 @@ class S3Path:
 
     def _put(self, key: str, data: bytes, **conditions) -> str:
         _check_lease(self.bucket)
+        self._changing()
         return put_object(self.bucket, key, data, **conditions)
+
+    def _changing(self) -> None:
+        """Counted before the request: a change that may have happened is a change (see `changes`)."""
+        if self.parent.name.startswith(f"{PARTITION}="):
+            _changes[self.bucket] = changes(self.bucket) + 1
 
     def delete(self) -> None:
         """This exact object, e.g. a version written by a publish that then failed."""
+        self._changing()
         filesystem().rm_file(self._full)
 
     def probe(self) -> None:
@@ -254,23 +274,30 @@ class S3Path:
         """Every object key below this prefix (all versions and tombstones), from one listing."""
         return _list(self.bucket, self._below)
 
-    def sweep(self, prefixes: list[str], grace: float | None = None, listed: dict[str, list[str]] | None = None) -> int:
+    def sweep(self, prefixes: list[str], grace: float | None = None, listed: dict[str, list[str]] | None = None,
+              retired: list[Retired] | None = None) -> int:
         """Delete versions superseded more than `grace` seconds ago, and tombstones as old with
         nothing left behind them. Returns the number of objects deleted. `listed`: prefix -> its
-        keys as listed already (a publish's own listing), to list no prefix twice."""
+        keys as listed already (a publish's own listing), to list no prefix twice. `retired`:
+        superseded versions known without a listing (a writer's own), left holding those not yet
+        due, listed or retired, to sweep later without listing. Tombstones are deleted only from a
+        listing, which shows that nothing is left behind them."""
         limit = time.time_ns() - int((GRACE if grace is None else grace) * 1e9)
-        superseded, tombstones = [], []
+        superseded, tombstones = {key: when for when, key in retired or ()}, []
         for prefix in prefixes:
             keys = (listed or {}).get(prefix)
             for versions in group(_list(self.bucket, f"{self._below}{prefix}/") if keys is None else keys).values():
-                superseded += [key for (_, key, _), (succ, _, _) in zip(versions, versions[1:]) if succ < limit]
+                superseded.update((key, succ) for (_, key, _), (succ, _, _) in zip(versions, versions[1:]))
                 if versions[-1][2] == "gone" and versions[-1][0] < limit:
                     tombstones.append(versions[-1][1])
+        due = [key for key, when in superseded.items() if when < limit]
         # tombstones last: a sweep cut short must not bring back what they hide
-        for doomed in (superseded, tombstones):
+        for doomed in (due, tombstones):
             if doomed:
                 filesystem().rm([f"{self.bucket}/{k}" for k in doomed])
-        return len(superseded) + len(tombstones)
+        if retired is not None:
+            retired[:] = [(when, key) for key, when in superseded.items() if when >= limit]
+        return len(due) + len(tombstones)
 
     @contextmanager
     def lease(self) -> Iterator[None]:
@@ -306,6 +333,11 @@ def _list(bucket: str, prefix: str) -> list[str]:
         token = page.get("NextContinuationToken")
         if not token:
             return keys
+
+
+def version(key: str) -> int:
+    """The version of a versioned object's key (its write's nanoseconds)."""
+    return int(VERSIONED.match(key)["version"])
 
 
 def group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
