@@ -238,7 +238,7 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
             else:
                 files.pop(index.relative(root, path), None)
         path = root / index.INDEX
-        written.append(path.write_table(new_index := indexed(files), compression="zstd"))
+        written.append(path.write_table(new_index := indexed(files), listed=held.keys["_index"], compression="zstd"))
     except Exception as e:
         for version in written:
             version.delete()

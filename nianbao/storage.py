@@ -210,11 +210,13 @@ class S3Path:
     def read_table(self, **kwargs) -> pa.Table:
         return pq.read_table(pa.BufferReader(self.read_bytes()), **kwargs)  # one GET: one version
 
-    def write_table(self, table: pa.Table, **kwargs) -> S3Path:
-        """A new version: readers see the old one or this one, never a mix. Returns the object."""
+    def write_table(self, table: pa.Table, listed: list[str] | None = None, **kwargs) -> S3Path:
+        """A new version: readers see the old one or this one, never a mix. Returns the object.
+        `listed`: keys listed under the lease holding its versions, so as not to list them again."""
         buf = io.BytesIO()
         pq.write_table(table, buf, **kwargs)
-        key = f"{self._stem}.v{self._next(self._versions()):020d}.parquet"
+        versions = self._versions() if listed is None else group(listed).get(self.key, [])
+        key = f"{self._stem}.v{self._next(versions):020d}.parquet"
         self._put(key, buf.getvalue())
         return S3Path(self.bucket, key)
 
