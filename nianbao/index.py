@@ -22,7 +22,7 @@ instead) when the data cannot have changed since, that is when all hold:
 - this process has changed no data file since by other means (storage.changes).
 Otherwise it lists everything, as on a folder. So what is skipped is provably nothing but a
 listing that would show what the index holds. (A file rewritten by a program that is not nianbao
-while a run publishes is read again by the next run: a process's first load always lists.)
+while a process publishes is read again by the next process: a process's first load always lists.)
 """
 from __future__ import annotations
 
@@ -256,7 +256,7 @@ def unchanged(root: Path | storage.S3Path, held: Index) -> None:
         (root / CHANGING).unlink(missing_ok=True)
 
 
-def settled(root: Path | storage.S3Path, written: storage.S3Path | None, files: dict[str, str], table: pa.Table,
+def settled(root: Path | storage.S3Path, written: storage.S3Path, files: dict[str, str], table: pa.Table,
             retired: list[storage.Retired] = ()) -> None:
     """On S3, once a writer's changes are all in place and `written`, the index object it wrote last
     (holding `table`; `files` the listing now), tells them: CHANGING removed, and that index kept

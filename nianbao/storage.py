@@ -361,6 +361,8 @@ def _check_lease(bucket: str) -> None:
     lease = _held.get(bucket)
     if lease is not None and lease.lost:
         raise RuntimeError(f"lost the warehouse lease s3://{bucket}/{lease.key}: another writer took it over")
+    if lease is not None and time.time() >= lease.expires:  # renewals failed: another may take it over now
+        raise RuntimeError(f"lost the warehouse lease s3://{bucket}/{lease.key}: it expired unrenewed")
 
 
 class Lease:
@@ -372,11 +374,15 @@ class Lease:
         self.seconds = LEASE_SECONDS if seconds is None else seconds
         self.owner = uuid.uuid4().hex
         self.lost = False
+        self.expires = 0.0  # as last written, by this writer's clock (as a taker judges it, by its own)
         self._etag: str | None = None
         self._stop = threading.Event()
 
-    def _body(self) -> bytes:
-        return json.dumps({"owner": self.owner, "expires": time.time() + self.seconds}).encode()
+    def _write(self, **conditions) -> None:
+        expires = time.time() + self.seconds
+        self._etag = put_object(self.bucket, self.key, json.dumps({"owner": self.owner, "expires": expires}).encode(),
+                                **conditions)
+        self.expires = expires
 
     def __enter__(self) -> Lease:
         _process_lock(self.bucket, self.key).acquire()
@@ -393,7 +399,7 @@ class Lease:
 
     def _try(self) -> bool:
         try:
-            self._etag = put_object(self.bucket, self.key, self._body(), IfNoneMatch="*")
+            self._write(IfNoneMatch="*")
             return True
         except PreconditionFailed:
             pass
@@ -409,7 +415,7 @@ class Lease:
         if current.get("expires", 0) >= time.time():
             return False
         try:  # its holder died: take it over, unless someone else just did
-            self._etag = put_object(self.bucket, self.key, self._body(), IfMatch=head["ETag"])
+            self._write(IfMatch=head["ETag"])
             return True
         except PreconditionFailed:
             return False
@@ -417,7 +423,7 @@ class Lease:
     def _renew(self) -> None:
         while not self._stop.wait(self.seconds / 3):
             try:
-                self._etag = put_object(self.bucket, self.key, self._body(), IfMatch=self._etag)
+                self._write(IfMatch=self._etag)
             except PreconditionFailed:
                 self.lost = True
                 return
