@@ -9,7 +9,7 @@ Readers never see a report twice or not at all: each merged file names the files
 their identities, in its footer (index.CLAIM), and `warehouse.files()` / `scan()` leave those out
 from the moment it lands; they are deleted right after (on S3 their versions stay readable for the
 grace, like any superseded version). Killed half way, the next publish or compaction finishes it.
-On S3 it marks the change like a publish (index.changing, index.settled).
+On S3 it marks the change like a publish (index.writing, index.settled).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
             if len(locs) < 2:
                 continue
             if not done:
-                index.changing(root)
+                index.writing(root)
             ids = set().union(*(held.ids_at(loc) for loc in locs))
             old = {rel: ident for loc in locs for rel, ident in files_at[loc].items()}
             # named after what it merges (files and versions): never the name of one of them

@@ -221,14 +221,14 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
     """The plan on object storage: each file a new version, in the plan's order (`reports` last,
     then the index); if a write fails, the versions already written are deleted, so the warehouse
     is as it was. An unchanged dictionary is not written again (a glob would see every version of it).
-    The index marks the change from before the first write until all is in place (index.changing)."""
+    The index marks the change from before the first write until all is in place (index.writing)."""
     (dictionary, table), *plan = plan
     files = dict(held.files)
     if not (dictionary.exists() and storage.read_table(dictionary).equals(table)):
         plan.insert(0, (dictionary, table))
     written: list[storage.S3Path] = []
     path = dictionary
-    index.changing(root)
+    index.writing(root)
     try:
         for path, table in plan:
             if table is not None:
@@ -245,7 +245,10 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
         index.unchanged(root, held)
         raise WarehouseError(f"writing {path} failed ({e}); the batch was not published, the warehouse "
                              "is as it was") from e
-    retired = []  # the versions this batch superseded, swept when due though no listing shows them
+    # the versions this batch superseded, the index's newest at load among them: swept when due,
+    # though no listing shows them
+    indexes = storage.group(held.keys["_index"]).get((root / index.INDEX).key, [])
+    retired = [(storage.version(written[-1].key), indexes[-1][1])] if indexes else []
     for path, table in plan:
         rel = index.relative(root, path)
         successor = path.unlink(missing_ok=True) if table is None else files.get(rel)  # its key: a tombstone's or a version's

@@ -272,9 +272,10 @@ class S3Path:
         probe.delete()
 
     # -- housekeeping and the lease --------------------------------------------------------------
-    def keys(self) -> list[str]:
-        """Every object key below this prefix (all versions and tombstones), from one listing."""
-        return _list(self.bucket, self._below)
+    def keys(self, after: str | None = None) -> list[str]:
+        """Every object key below this prefix (all versions and tombstones), from one listing;
+        only those sorting after the key `after`, if given."""
+        return _list(self.bucket, self._below, after)
 
     def sweep(self, prefixes: list[str], grace: float | None = None, listed: dict[str, list[str]] | None = None,
               retired: list[Retired] | None = None) -> int:
@@ -326,11 +327,12 @@ def _lost(e: BaseException) -> bool:
     return "pre-condition" in str(e).lower() or "precondition" in str(e).lower()
 
 
-def _list(bucket: str, prefix: str) -> list[str]:
+def _list(bucket: str, prefix: str, after: str | None = None) -> list[str]:
     keys, token = [], None
     while True:
         page = filesystem().call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix,
-                             **({"ContinuationToken": token} if token else {}))
+                                    **({"ContinuationToken": token} if token else {}),
+                                    **({"StartAfter": after} if after else {}))
         keys += [o["Key"] for o in page.get("Contents", [])]
         token = page.get("NextContinuationToken")
         if not token:
