@@ -138,7 +138,8 @@ def warehouse(wh: Path, full: list[str]) -> list[str]:
     names = [re.sub(r"^raw/urls/.+\.json$", "raw/urls/ID.json", n) for n in names]  # named after the URL (its port)
     names = [re.sub(r"^fetches/(.+)/[0-9a-f]+\.parquet$", r"fetches/\1/ID.parquet", n) for n in names]
     out += [f"{n} x{k}" if k > 1 else n for n, k in sorted(Counter(names).items())]
-    roots = sorted({p.relative_to(wh).parts[0] for p in parquet if p.suffix == ".parquet"})
+    # not _index/: a cache of the data dumped here, holding each file's identity (inode, mtime)
+    roots = sorted({p.relative_to(wh).parts[0] for p in parquet if p.suffix == ".parquet"} - {"_index"})
     for top in roots:
         groups = [top] if top != "quarantine" else [f"quarantine/{d.name}" for d in sorted((wh / top).iterdir())]
         for name in groups:
