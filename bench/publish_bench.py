@@ -6,7 +6,9 @@ Validates one batch of distinct valid reports (text dumps of the valid sample), 
 `--batches` batches of it with other report ids (the same rows: what publishing does is the same),
 and publishes them in order into a fresh warehouse, as a 10,000-document run does; then publishes
 the first 5 batches again (every row replaced, in the oldest files). On a folder and on a bucket it
-prints seconds per batch at the start and at the end of the run, and their ratio (target: ≤ 1.5).
+prints seconds per batch at the start and at the end of the run, and their ratio (target: ≤ 1.5);
+on the bucket also the S3 requests and the keys listed per batch (flat when no batch lists what
+earlier batches wrote).
 """
 from __future__ import annotations
 
@@ -52,16 +54,18 @@ def main(argv=None) -> int:
             return {d: one[d].with_columns(report_id=other) for d in ("reports", "findings", *CELL_DATASETS)}
 
         frames = [batch(k) for k in range(args.batches)]
+        requests = _count_requests()
         server = seaweedfs.start(tmp / "s3")
         try:
             os.environ.update(server.env)
             server.bucket("bench")
             for where, root in (("disk", str(tmp / "wh")), ("s3", "s3://bench/wh")):
-                times = []
+                times, asked = [], []
                 for f in frames:
-                    t = time.perf_counter()
+                    t, n = time.perf_counter(), list(requests)
                     publish.publish(root, f)
                     times.append(time.perf_counter() - t)
+                    asked.append([now - before for now, before in zip(requests, n)])
                 again = []
                 for f in frames[:5]:
                     t = time.perf_counter()
@@ -71,9 +75,29 @@ def main(argv=None) -> int:
                 print(f"{where:5s} per batch: first 10 median {first:.3f} s, last 10 median {last:.3f} s "
                       f"(x{last / first:.2f}; target <= 1.5), all {sum(times):.0f} s; re-publishing the first "
                       f"5 at the end: median {statistics.median(again):.3f} s")
+                if where == "s3":
+                    (r0, k0), (r1, k1) = ([statistics.median(c) for c in zip(*part)] for part in (asked[:10], asked[-10:]))
+                    print(f"s3    per batch: requests first 10 median {r0:.0f}, last 10 {r1:.0f}; keys listed "
+                          f"first 10 {k0:.0f}, last 10 {k1:.0f}")
         finally:
             server.stop()
     return 0
+
+
+def _count_requests() -> list[int]:
+    """[requests, keys listed] made to S3 since (every call of the client s3fs drives)."""
+    import aiobotocore.client
+
+    count, real = [0, 0], aiobotocore.client.AioBaseClient._make_api_call
+
+    async def counted(self, operation, *args, **kwargs):
+        answer = await real(self, operation, *args, **kwargs)
+        count[0] += 1
+        count[1] += len(answer.get("Contents", [])) if operation == "ListObjectsV2" else 0
+        return answer
+
+    aiobotocore.client.AioBaseClient._make_api_call = counted
+    return count
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ Readers never see a report twice or not at all: each merged file names the files
 their identities, in its footer (index.CLAIM), and `warehouse.files()` / `scan()` leave those out
 from the moment it lands; they are deleted right after (on S3 their versions stay readable for the
 grace, like any superseded version). Killed half way, the next publish or compaction finishes it.
+On S3 it marks the change like a publish (index.writing, index.settled).
 """
 from __future__ import annotations
 
@@ -38,17 +39,21 @@ def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
         for partition, locs in sorted(partitions.items()):
             if len(locs) < 2:
                 continue
+            if not done:
+                index.writing(root)
             ids = set().union(*(held.ids_at(loc) for loc in locs))
             old = {rel: ident for loc in locs for rel, ident in files_at[loc].items()}
             # named after what it merges (files and versions): never the name of one of them
             name = f"{index.COMPACTED}{hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]}.parquet"
             files = _merge(root, partition, name, old, held.files)
             held = held.after(files, ids, {(partition, name): ids})
-            _write_index(root, held)
+            table, written = _write_index(root, held)
             done.append({"partition": partition, "reports": len(ids), "files_before": len(old),
                          "files_after": sum(index.location(r) == (partition, name) for r in files)})
         if storage.is_remote(root) and done:
-            root.sweep(["quarantine", "_index", *{r.split("/", 1)[0] for r in held.files}])
+            retired = []
+            root.sweep(["quarantine", "_index", *{r.split("/", 1)[0] for r in held.files}], retired=retired)
+            index.settled(root, written, held.files, table, retired)
     return done
 
 
@@ -78,8 +83,13 @@ def _merge(root, partition: str, name: str, old: dict[str, str], listed: dict[st
     return files
 
 
-def _write_index(root, held: index.Index) -> None:
-    publish.write_atomic(held.table(), root / index.INDEX)
+def _write_index(root, held: index.Index) -> tuple[pa.Table, storage.S3Path | None]:
+    """The index written; returns it, and on S3 its object."""
+    table = held.table()
+    if storage.is_remote(root):
+        return table, (root / index.INDEX).write_table(table, compression="zstd")
+    publish.write_atomic(table, root / index.INDEX)
+    return table, None
 
 
 def run(args) -> int:

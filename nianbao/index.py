@@ -10,12 +10,29 @@ reads) and any location whose files differ from what the index recorded (new, re
 a crash, the checks across years, a hand edit, an older nianbao) has its ids read again from its
 files. A missing or unreadable index is rebuilt that way. Publishing writes it last, after the
 batch's `reports` files, as part of the same all-or-nothing plan.
+
+On S3 that listing costs requests that grow with the warehouse, so a writer keeps the index it
+wrote (`settled`) and its next load in this process skips the listing when the data cannot have
+changed since, that is when all hold:
+- the index object it wrote is still the newest: no other writer (publish, compact, in any
+  process: they write an index last) has finished a change since;
+- WRITING is absent: every writer puts it before its first change to the data (`writing`) and
+  deletes it only once its index is written, so one that crashed, was killed or interrupted, or
+  failed half way (whether or not it released the lease) leaves it behind;
+- this process has changed no data file since by other means (storage.changes).
+The first two are one request, listing `_index/` after the index object it wrote (a newer version
+or WRITING would sort there), so it stays one however many versions the grace keeps.
+Otherwise it lists everything, as on a folder. So what is skipped is provably nothing but a
+listing that would show what the index holds. (A file rewritten by a program that is not nianbao
+while a process publishes is read again by the next process: a process's first load always lists.)
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+import socket
+import time
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -25,8 +42,10 @@ import pyarrow.parquet as pq
 
 from nianbao import storage
 from nianbao.schema import DATASETS, PARTITION
+from nianbao.settings import settings
 
 INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it out of Hive readers' way
+WRITING = "_index/writing"  # on S3, there while a writer changes the data (sorts after INDEX's versions)
 SCHEMA = pa.schema([("partition", pa.string()), ("file", pa.string()), ("report_ids", pa.list_(pa.string())),
                     ("paths", pa.list_(pa.string())), ("identities", pa.list_(pa.string()))])
 Location = tuple[str, str]  # (partition folder, file name)
@@ -121,6 +140,8 @@ class Index:
     ids: dict[Location, set[str]] = field(default_factory=dict)  # locations read or changed since loaded
     kept: pa.Table = field(default_factory=SCHEMA.empty_table)  # the index file's rows of all the others
     reread: int = 0  # locations whose ids were read from their files at load (stale or new)
+    retired: list[storage.Retired] = field(default_factory=list)  # on S3: versions to sweep when due, unlisted
+    writing: bool = False  # on S3: WRITING was there at load, or the load itself changed the data
 
     # The rows kept stay Arrow: a batch's work on them is in Arrow's loops, not Python's.
     @cached_property
@@ -170,9 +191,18 @@ class Index:
 
 
 def load(root: Path | storage.S3Path) -> Index:
-    """The index checked against a listing of the data; stale or missing locations read again."""
+    """The index checked against a listing of the data; stale or missing locations read again. On
+    S3 the index this process wrote last, unlisted, when the data cannot have changed since."""
     keys: dict[str, list[str]] = {}
-    index = Index(root, listing(root, keys=keys), keys)
+    marked = False
+    if storage.is_remote(root):
+        written, changes, trusted = _trusted.pop(_where(root), (None, None, None))
+        if written and changes == storage.changes(root.bucket) and not (root / "_index").keys(after=written):
+            _trusted[_where(root)] = written, changes, trusted
+            return replace(trusted, keys={"_index": [written]})
+        keys["_index"] = (root / "_index").keys()
+        marked = (root / WRITING).key in keys["_index"]
+    index = Index(root, listing(root, keys=keys), keys, writing=marked)
     try:
         table = storage.read_table(root / INDEX, schema=SCHEMA)
     except (FileNotFoundError, OSError, pa.ArrowException):
@@ -188,9 +218,10 @@ def load(root: Path | storage.S3Path) -> Index:
     stale = [rel for rel in index.files if location(rel) not in known]
     unfinished = replaced(root, index.files, stale)
     if unfinished:  # a compaction was killed before it deleted the files it replaced: finish it
+        writing(root)
         for rel in unfinished:
             (root / rel).unlink(missing_ok=True)
-        index = Index(root, {r: i for r, i in index.files.items() if r not in unfinished}, keys)
+        index = Index(root, {r: i for r, i in index.files.items() if r not in unfinished}, keys, writing=True)
     ok = fresh()
     index.kept = table.filter(pa.array(ok, pa.bool_()))
     known = {loc for (loc, _), good in zip(recorded, ok) if good}
@@ -201,3 +232,37 @@ def load(root: Path | storage.S3Path) -> Index:
             for rel, ident in files.items():
                 index.ids[loc].update(read_file(root, rel, ident, columns=["report_id"])["report_id"].to_pylist())
     return index
+
+
+# where (endpoint, s3://bucket/prefix) -> (the index object this process wrote there last, storage.changes
+# then, that index as an Index): see the module's docstring
+_trusted: dict[tuple[str | None, str], tuple[str, int, Index]] = {}
+
+
+def _where(root: storage.S3Path) -> tuple[str | None, str]:
+    return settings().s3.endpoint_url, str(root)
+
+
+def writing(root: Path | storage.S3Path) -> None:
+    """On S3, before a writer's first change to the data: until `settled`, no load trusts an index."""
+    if storage.is_remote(root):
+        (root / WRITING).write_bytes(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
+                                                  "since": time.time()}).encode())
+
+
+def unchanged(root: Path | storage.S3Path, held: Index) -> None:
+    """On S3, after a writer undid every change it made (and there was no other since `held` was
+    loaded): the data is as the index tells again."""
+    if storage.is_remote(root) and not held.writing:
+        (root / WRITING).unlink(missing_ok=True)
+
+
+def settled(root: Path | storage.S3Path, written: storage.S3Path, files: dict[str, str], table: pa.Table,
+            retired: list[storage.Retired] = ()) -> None:
+    """On S3, once a writer's changes are all in place and `written`, the index object it wrote last
+    (holding `table`; `files` the listing now), tells them: WRITING removed, and that index kept
+    for this process's next load."""
+    if not storage.is_remote(root):
+        return
+    (root / WRITING).unlink(missing_ok=True)
+    _trusted[_where(root)] = (written.key, storage.changes(root.bucket), Index(root, files, kept=table, retired=list(retired)))

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nianbao import index, storage
-from nianbao.schema import CELL_DATASETS, DATASETS, DICTIONARY, KEYS, PARTITION, schema
+from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
 from nianbao.settings import settings
 from nianbao.template import template
 
@@ -220,13 +220,15 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
                      held: index.Index, indexed) -> dict[str, int]:
     """The plan on object storage: each file a new version, in the plan's order (`reports` last,
     then the index); if a write fails, the versions already written are deleted, so the warehouse
-    is as it was. An unchanged dictionary is not written again (a glob would see every version of it)."""
+    is as it was. An unchanged dictionary is not written again (a glob would see every version of it).
+    The index marks the change from before the first write until all is in place (index.writing)."""
     (dictionary, table), *plan = plan
     files = dict(held.files)
     if not (dictionary.exists() and storage.read_table(dictionary).equals(table)):
         plan.insert(0, (dictionary, table))
     written: list[storage.S3Path] = []
     path = dictionary
+    index.writing(root)
     try:
         for path, table in plan:
             if table is not None:
@@ -236,17 +238,27 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
             else:
                 files.pop(index.relative(root, path), None)
         path = root / index.INDEX
-        written.append(path.write_table(indexed(files), compression="zstd"))
+        written.append(path.write_table(new_index := indexed(files), listed=held.keys["_index"], compression="zstd"))
     except Exception as e:
         for version in written:
             version.delete()
+        index.unchanged(root, held)
         raise WarehouseError(f"writing {path} failed ({e}); the batch was not published, the warehouse "
                              "is as it was") from e
+    # the versions this batch superseded, the index's newest at load among them: swept when due,
+    # though no listing shows them
+    indexes = storage.group(held.keys["_index"]).get((root / index.INDEX).key, [])
+    retired = [(storage.version(written[-1].key), indexes[-1][1])] if indexes else []
     for path, table in plan:
-        if table is None:
-            path.unlink(missing_ok=True)
-    # versions superseded long enough ago (the datasets' as listed at the start)
-    root.sweep(["dictionary", "quarantine", "_index", *DATASETS], listed=held.keys)
+        rel = index.relative(root, path)
+        successor = path.unlink(missing_ok=True) if table is None else files.get(rel)  # its key: a tombstone's or a version's
+        if rel in held.files and successor:
+            retired.append((storage.version(successor), held.files[rel]))
+    # versions superseded long enough ago: those listed at the start (every dataset's when the index
+    # was checked against a listing, else only the index's), and those retired since
+    retired += held.retired
+    root.sweep(["dictionary", *held.keys], listed=held.keys, retired=retired)
+    index.settled(root, written[-1], files, new_index, retired)
     return {"files_written": sum(p != dictionary and t is not None for p, t in plan)}
 
 

@@ -10,7 +10,8 @@ read/write) with object storage's rules instead of a file system's:
   object replaced in between breaks them. The newest version is the file; removing it writes a
   tombstone x/part-1.v<version>.gone, which Parquet readers ignore.
 - A superseded version stays readable for GRACE seconds after its successor landed (a reader that
-  listed it can still fetch it), then the next publish deletes it (`sweep`).
+  listed it can still fetch it), then the next publish deletes it (`sweep`: from a listing, or from
+  the versions a writer remembers having superseded, when it lists nothing).
 - Other objects (raw documents, named by their sha256; leases) are plain keys.
 - One writer at a time: `lease()` takes WAREHOUSE/.lease with `If-None-Match: *`, renews it with
   `If-Match` while held, and takes over one left to expire by a writer that died.
@@ -36,11 +37,20 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nianbao.schema import PARTITION
 from nianbao.settings import settings
 
 GRACE = settings().s3_grace  # seconds a superseded version stays readable
 LEASE_SECONDS = settings().s3_lease  # renewed every third of it
 VERSIONED = re.compile(r"^(?P<stem>.+)\.v(?P<version>\d{20})\.(?P<kind>parquet|gone)$")
+Retired = tuple[int, str]  # a superseded version: (its successor's version, its key)
+_changes: dict[str, int] = {}  # bucket -> data files this process has written or removed there
+
+
+def changes(bucket: str) -> int:
+    """How many times this process has changed a data file (an object of a partition folder) in
+    `bucket`, by any means: an index this process trusts without listing must not have missed one."""
+    return _changes.get(bucket, 0)
 
 
 def is_remote(location) -> bool:
@@ -172,16 +182,19 @@ class S3Path:
 
     is_file = exists
 
-    def unlink(self, missing_ok: bool = False) -> None:
+    def unlink(self, missing_ok: bool = False) -> str | None:
+        """Removed: a tombstone for a versioned file (its key returned), else the object deleted."""
         if not self._versioned:
             filesystem().rm_file(self._full)
-            return
+            return None
         versions = self._versions()
         if not versions or versions[-1][2] == "gone":
             if not missing_ok:
                 raise FileNotFoundError(str(self))
-            return
-        self._put(f"{self._stem}.v{self._next(versions):020d}.gone", b"")
+            return None
+        tombstone = f"{self._stem}.v{self._next(versions):020d}.gone"
+        self._put(tombstone, b"")
+        return tombstone
 
     def read_bytes(self) -> bytes:
         key = self.newest()
@@ -197,11 +210,13 @@ class S3Path:
     def read_table(self, **kwargs) -> pa.Table:
         return pq.read_table(pa.BufferReader(self.read_bytes()), **kwargs)  # one GET: one version
 
-    def write_table(self, table: pa.Table, **kwargs) -> S3Path:
-        """A new version: readers see the old one or this one, never a mix. Returns the object."""
+    def write_table(self, table: pa.Table, listed: list[str] | None = None, **kwargs) -> S3Path:
+        """A new version: readers see the old one or this one, never a mix. Returns the object.
+        `listed`: keys listed under the lease holding its versions, so as not to list them again."""
         buf = io.BytesIO()
         pq.write_table(table, buf, **kwargs)
-        key = f"{self._stem}.v{self._next(self._versions()):020d}.parquet"
+        versions = self._versions() if listed is None else group(listed).get(self.key, [])
+        key = f"{self._stem}.v{self._next(versions):020d}.parquet"
         self._put(key, buf.getvalue())
         return S3Path(self.bucket, key)
 
@@ -237,10 +252,17 @@ class S3Path:
 
     def _put(self, key: str, data: bytes, **conditions) -> str:
         _check_lease(self.bucket)
+        self._changing()
         return put_object(self.bucket, key, data, **conditions)
+
+    def _changing(self) -> None:
+        """Counted before the request: a change that may have happened is a change (see `changes`)."""
+        if self.parent.name.startswith(f"{PARTITION}="):
+            _changes[self.bucket] = changes(self.bucket) + 1
 
     def delete(self) -> None:
         """This exact object, e.g. a version written by a publish that then failed."""
+        self._changing()
         filesystem().rm_file(self._full)
 
     def probe(self) -> None:
@@ -250,27 +272,35 @@ class S3Path:
         probe.delete()
 
     # -- housekeeping and the lease --------------------------------------------------------------
-    def keys(self) -> list[str]:
-        """Every object key below this prefix (all versions and tombstones), from one listing."""
-        return _list(self.bucket, self._below)
+    def keys(self, after: str | None = None) -> list[str]:
+        """Every object key below this prefix (all versions and tombstones), from one listing;
+        only those sorting after the key `after`, if given."""
+        return _list(self.bucket, self._below, after)
 
-    def sweep(self, prefixes: list[str], grace: float | None = None, listed: dict[str, list[str]] | None = None) -> int:
+    def sweep(self, prefixes: list[str], grace: float | None = None, listed: dict[str, list[str]] | None = None,
+              retired: list[Retired] | None = None) -> int:
         """Delete versions superseded more than `grace` seconds ago, and tombstones as old with
         nothing left behind them. Returns the number of objects deleted. `listed`: prefix -> its
-        keys as listed already (a publish's own listing), to list no prefix twice."""
+        keys as listed already (a publish's own listing), to list no prefix twice. `retired`:
+        superseded versions known without a listing (a writer's own), left holding those not yet
+        due, listed or retired, to sweep later without listing. Tombstones are deleted only from a
+        listing, which shows that nothing is left behind them."""
         limit = time.time_ns() - int((GRACE if grace is None else grace) * 1e9)
-        superseded, tombstones = [], []
+        superseded, tombstones = {key: when for when, key in retired or ()}, []
         for prefix in prefixes:
             keys = (listed or {}).get(prefix)
             for versions in group(_list(self.bucket, f"{self._below}{prefix}/") if keys is None else keys).values():
-                superseded += [key for (_, key, _), (succ, _, _) in zip(versions, versions[1:]) if succ < limit]
+                superseded.update((key, succ) for (_, key, _), (succ, _, _) in zip(versions, versions[1:]))
                 if versions[-1][2] == "gone" and versions[-1][0] < limit:
                     tombstones.append(versions[-1][1])
+        due = [key for key, when in superseded.items() if when < limit]
         # tombstones last: a sweep cut short must not bring back what they hide
-        for doomed in (superseded, tombstones):
+        for doomed in (due, tombstones):
             if doomed:
                 filesystem().rm([f"{self.bucket}/{k}" for k in doomed])
-        return len(superseded) + len(tombstones)
+        if retired is not None:
+            retired[:] = [(when, key) for key, when in superseded.items() if when >= limit]
+        return len(due) + len(tombstones)
 
     @contextmanager
     def lease(self) -> Iterator[None]:
@@ -297,15 +327,21 @@ def _lost(e: BaseException) -> bool:
     return "pre-condition" in str(e).lower() or "precondition" in str(e).lower()
 
 
-def _list(bucket: str, prefix: str) -> list[str]:
+def _list(bucket: str, prefix: str, after: str | None = None) -> list[str]:
     keys, token = [], None
     while True:
         page = filesystem().call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix,
-                             **({"ContinuationToken": token} if token else {}))
+                                    **({"ContinuationToken": token} if token else {}),
+                                    **({"StartAfter": after} if after else {}))
         keys += [o["Key"] for o in page.get("Contents", [])]
         token = page.get("NextContinuationToken")
         if not token:
             return keys
+
+
+def version(key: str) -> int:
+    """The version of a versioned object's key (its write's nanoseconds)."""
+    return int(VERSIONED.match(key)["version"])
 
 
 def group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
@@ -327,6 +363,8 @@ def _check_lease(bucket: str) -> None:
     lease = _held.get(bucket)
     if lease is not None and lease.lost:
         raise RuntimeError(f"lost the warehouse lease s3://{bucket}/{lease.key}: another writer took it over")
+    if lease is not None and time.time() >= lease.expires:  # renewals failed: another may take it over now
+        raise RuntimeError(f"lost the warehouse lease s3://{bucket}/{lease.key}: it expired unrenewed")
 
 
 class Lease:
@@ -338,11 +376,15 @@ class Lease:
         self.seconds = LEASE_SECONDS if seconds is None else seconds
         self.owner = uuid.uuid4().hex
         self.lost = False
+        self.expires = 0.0  # as last written, by this writer's clock (as a taker judges it, by its own)
         self._etag: str | None = None
         self._stop = threading.Event()
 
-    def _body(self) -> bytes:
-        return json.dumps({"owner": self.owner, "expires": time.time() + self.seconds}).encode()
+    def _write(self, **conditions) -> None:
+        expires = time.time() + self.seconds
+        self._etag = put_object(self.bucket, self.key, json.dumps({"owner": self.owner, "expires": expires}).encode(),
+                                **conditions)
+        self.expires = expires
 
     def __enter__(self) -> Lease:
         _process_lock(self.bucket, self.key).acquire()
@@ -359,7 +401,7 @@ class Lease:
 
     def _try(self) -> bool:
         try:
-            self._etag = put_object(self.bucket, self.key, self._body(), IfNoneMatch="*")
+            self._write(IfNoneMatch="*")
             return True
         except PreconditionFailed:
             pass
@@ -375,7 +417,7 @@ class Lease:
         if current.get("expires", 0) >= time.time():
             return False
         try:  # its holder died: take it over, unless someone else just did
-            self._etag = put_object(self.bucket, self.key, self._body(), IfMatch=head["ETag"])
+            self._write(IfMatch=head["ETag"])
             return True
         except PreconditionFailed:
             return False
@@ -383,7 +425,7 @@ class Lease:
     def _renew(self) -> None:
         while not self._stop.wait(self.seconds / 3):
             try:
-                self._etag = put_object(self.bucket, self.key, self._body(), IfMatch=self._etag)
+                self._write(IfMatch=self._etag)
             except PreconditionFailed:
                 self.lost = True
                 return

@@ -68,6 +68,22 @@ def test_a_writer_whose_lease_was_taken_over_stops_writing(s3):
     assert not root.glob("reports/*/*.parquet")
 
 
+def test_a_writer_whose_lease_expired_unrenewed_stops_writing(s3):
+    """Its renewals failed (a stall, the network): once past the expiry it wrote, another writer
+    may take the lease over at any moment, so it writes nothing more, though no one has yet."""
+    bucket = s3[5:]
+    root = storage.path(f"{s3}/wh")
+    with storage.Lease(bucket, "wh/.lease", seconds=1.2) as lease:
+        lease._stop.set()  # renewing stops, as if each renewal failed
+        lease._renewer.join()
+        publish.write_atomic(pa.table({"a": [1]}), root / "reports" / "year=2020" / "part-1.parquet")
+        time.sleep(1.3)
+        assert not lease.lost
+        with pytest.raises(RuntimeError, match="expired unrenewed"):
+            publish.write_atomic(pa.table({"a": [2]}), root / "reports" / "year=2020" / "part-1.parquet")
+    assert storage.read_table(root / "reports" / "year=2020" / "part-1.parquet")["a"].to_pylist() == [1]
+
+
 def test_releasing_never_deletes_a_lease_taken_over_meanwhile(s3):
     bucket = s3[5:]
     with storage.Lease(bucket, "wh/.lease", seconds=60) as lease:

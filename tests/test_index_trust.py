@@ -1,0 +1,171 @@
+"""On S3 a writer trusts the index it wrote without listing the data (nianbao/index.py) only when
+nothing can have changed since: another process that crashed or was interrupted after writing data,
+another process that published, `nianbao compact` run in between, each make the next publish check
+against a full listing, so no report is ever lost or doubled. Each case on a folder and on a bucket
+(the folder always lists); the other writer is a real process of its own."""
+import os
+import pickle
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+
+from nianbao import index, publish, storage
+from nianbao.pipeline import process_batch
+from nianbao.sources import Source
+from nianbao.warehouse import files, scan
+from conftest import ROOT
+from corpus import distinct_reports
+
+# Another writer: publishes the pickled frames, or compacts; `kill`/`interrupt` stop it once every
+# data file of its batch is written, as the index is about to be (SIGKILL-like, or Ctrl-C).
+WRITER = """
+import os, pickle, sys
+from nianbao import compact, publish, storage
+root, what, stop = sys.argv[1:4]
+def stopped():
+    if stop == "kill":
+        os._exit(9)
+    raise KeyboardInterrupt
+replace, write = os.replace, storage.S3Path.write_table
+def os_replace(tmp, path):
+    if str(path).endswith("report_ids.parquet") and stop != "none":
+        stopped()
+    replace(tmp, path)
+def write_table(self, table, **kw):
+    if self.key.endswith("report_ids.parquet") and stop != "none":
+        stopped()
+    return write(self, table, **kw)
+os.replace, storage.S3Path.write_table = os_replace, write_table
+if what == "compact":
+    compact.compact(root)
+else:
+    publish.publish(root, pickle.load(open(what, "rb")))
+"""
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory):
+    """Four distinct valid reports (2023) and batches of them, validated once."""
+    paths = [Source(str(p)) for p in distinct_reports(tmp_path_factory.mktemp("docs"), 4)]
+    return {name: process_batch([paths[i] for i in ids], f"run-{name}")
+            for name, ids in {"01": [0, 1], "12": [1, 2], "23": [2, 3], "1": [1]}.items()}
+
+
+def other_writer(root, what, tmp_path, stop="none") -> None:
+    """Run the other writer in a process of its own (a lease it leaves behind expires in 3 s)."""
+    if isinstance(what, dict):
+        with open(tmp_path / "batch.pickle", "wb") as f:
+            pickle.dump(what, f)
+        what = str(tmp_path / "batch.pickle")
+    env = {**os.environ, "NIANBAO_S3_LEASE": "3", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", WRITER, str(root), what, stop], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == {"none": 0, "kill": 9, "interrupt": -2}[stop], done.stderr
+
+
+def reports(root) -> list[str]:
+    return sorted(scan("reports", root).collect()["report_id"].to_list())
+
+
+def applications(root) -> pl.DataFrame:
+    return scan("applications", root).collect()
+
+
+def ids(batch) -> list[str]:
+    return batch["reports"]["report_id"].to_list()
+
+
+@pytest.fixture
+def listings(monkeypatch):
+    """The listings of every data file index.load makes (readers list one dataset: not counted)."""
+    calls = []
+    real = index.listing
+
+    def listing(root, bases=None, keys=None):
+        calls.extend([1] if bases is None else [])
+        return real(root, bases, keys)
+
+    monkeypatch.setattr(index, "listing", listing)
+    return calls
+
+
+def test_a_writer_trusts_its_own_index_on_s3_and_it_is_what_a_listing_shows(warehouse, docs, listings):
+    root = storage.path(warehouse)
+    publish.publish(warehouse, docs["01"])
+    listings.clear()
+    publish.publish(warehouse, docs["23"])
+    publish.publish(warehouse, docs["12"])  # moves reports 1 and 2: found without a listing
+    assert len(listings) == (0 if storage.is_remote(warehouse) else 2)
+    trusted = index.load(root)
+    index._trusted.clear()  # as a new process would: list everything and read what is not known
+    checked = index.load(root)
+    assert checked.reread == 0 and checked.files == trusted.files
+    assert sorted(checked.table().to_pylist(), key=str) == sorted(trusted.table().to_pylist(), key=str)
+    want = sorted(ids(docs["01"]) + ids(docs["23"]))
+    assert reports(warehouse) == want and applications(warehouse).height == 4 * 7 * 25
+    assert not storage.is_remote(warehouse) or not (root / index.WRITING).exists()
+
+
+@pytest.mark.parametrize("stop", ["kill", "interrupt"])
+def test_another_process_stopped_before_its_index_makes_the_next_publish_list(warehouse, docs, tmp_path, listings,
+                                                                             stop):
+    """It wrote every file of batch 12 (report 1 moved out of batch 01's files into its own) but
+    not the index: the index this process trusts still says report 1 is in batch 01. Killed, it
+    left its lease to expire; interrupted, it released it. Either way its WRITING stays."""
+    publish.publish(warehouse, docs["01"])
+    other_writer(warehouse, docs["12"], tmp_path, stop)
+    if storage.is_remote(warehouse):
+        assert (storage.path(warehouse) / index.WRITING).exists()
+    listings.clear()
+    publish.publish(warehouse, docs["1"])  # report 1 again, alone: every copy of it must go
+    assert reports(warehouse) == sorted(ids(docs["01"]) + ids(docs["23"])[:1])
+    apps = applications(warehouse)
+    assert apps.height == 3 * 7 * 25 and apps.select("report_id", "row", "applicant").is_unique().all()
+    assert listings == [1]
+    listings.clear()
+    publish.publish(warehouse, docs["23"])  # checked and settled: trusted again
+    assert len(listings) == (0 if storage.is_remote(warehouse) else 1)
+
+
+def test_another_process_publishing_in_between_makes_the_next_publish_list(warehouse, docs, tmp_path, listings):
+    publish.publish(warehouse, docs["01"])
+    other_writer(warehouse, docs["12"], tmp_path)
+    listings.clear()
+    publish.publish(warehouse, docs["1"])
+    assert reports(warehouse) == sorted(ids(docs["01"]) + ids(docs["23"])[:1])
+    assert applications(warehouse).height == 3 * 7 * 25 and listings == [1]
+
+
+def test_compacting_in_between_makes_the_next_publish_list(warehouse, docs, tmp_path, listings):
+    publish.publish(warehouse, docs["01"])
+    publish.publish(warehouse, docs["23"])
+    other_writer(warehouse, "compact", tmp_path)
+    assert len(files("reports", warehouse)) == 1  # batches 01 and 23 merged into one file
+    listings.clear()
+    publish.publish(warehouse, docs["1"])  # out of the compacted file, none of the merged ones back
+    assert reports(warehouse) == sorted(ids(docs["01"]) + ids(docs["23"]))
+    assert applications(warehouse).height == 4 * 7 * 25 and len(files("reports", warehouse)) == 2
+    assert listings == [1]
+
+
+def test_versions_a_trusting_writer_superseded_are_swept_without_a_listing(s3, docs, monkeypatch, listings):
+    """Re-publishing supersedes versions no listing will show it: they go once due (the grace 0
+    here), while tombstones wait for a listing, which shows nothing is left behind them."""
+    root = storage.path(s3 + "/wh")
+    publish.publish(root, docs["01"])
+    publish.publish(root, docs["12"])  # report 1's rows leave batch 01's files: new versions
+    publish.publish(root, docs["01"])  # and come back: batch 12's files new versions again
+    monkeypatch.setattr(storage, "GRACE", 0)
+    listings.clear()
+    publish.publish(root, docs["23"])  # report 2 leaves batch 12, whose files are left empty: tombstones
+    publish.publish(root, docs["1"])  # trusted: sweeps what the publishes before superseded
+    assert listings == []
+    data = [k for k in storage.filesystem().find(f"{root.bucket}/wh") if "year=" in k]
+    versions = {}
+    for k in data:
+        versions.setdefault(k.split(".v")[0], []).append(k.rsplit(".", 1)[1])
+    # batches 01, 23 and 1: their newest version alone; batch 12 (left empty): its tombstone alone
+    assert sorted(map(tuple, versions.values())) == sorted([("parquet",)] * 15 + [("gone",)] * 5)
+    assert reports(root) == sorted(ids(docs["01"]) + ids(docs["23"]))
