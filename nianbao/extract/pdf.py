@@ -37,6 +37,7 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
+from nianbao.extract import contentstream
 from nianbao.template import find, template
 
 # A page without any of template().table_words is not searched for tables.
@@ -73,6 +74,7 @@ class _Scanned(Unreadable):
 def parse(data: bytes) -> list[Block]:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
+            contentstream.lay_out(pdf)  # content streams read in bulk, not by pdfminer's tokeniser
             return _parse(pdf, data)
     except _Scanned:
         pass
@@ -261,7 +263,6 @@ def _retold(pdf) -> list:
     is drawn in (pdfminer reads the span but not its text): a span's text is spread over its
     glyphs one character each, or given whole to its first glyph when the counts differ."""
     from pdfminer.converter import PDFPageAggregator
-    from pdfminer.pdfinterp import PDFPageInterpreter
     from pdfminer.utils import decode_text
 
     class Spans(PDFPageAggregator):  # the ActualText span of every glyph, in drawing order
@@ -290,7 +291,7 @@ def _retold(pdf) -> list:
     out = []
     for page in pdf.pages:
         device = Spans(pdf.rsrcmgr)
-        PDFPageInterpreter(pdf.rsrcmgr, device).process_page(page.page_obj)
+        contentstream.Interpreter(pdf.rsrcmgr, device).process_page(page.page_obj)
         if len(device.glyphs) != len(page.chars):
             return list(pdf.pages)  # not the same glyphs: nothing is retold
         chars, i = [], 0
