@@ -1,6 +1,7 @@
 """nianbao.extract.contentstream reads content streams into exactly the objects pdfminer's own
 parser yields: token kind by token kind, on random token soup cut into streams anywhere, and on
-every page of real and generated reports; what it declines pdfminer reads."""
+every page of real and generated reports; what it declines pdfminer reads. The pages it lays out
+have pdfplumber's own objects, attribute by attribute."""
 from __future__ import annotations
 
 import io
@@ -193,7 +194,9 @@ def test_real_reports():
     if not paths:
         missing("real PDF reports")
     for path in paths:
-        assert _same_everywhere(path.read_bytes()) == len(list(_contents(path.read_bytes())))
+        data = path.read_bytes()
+        assert _same_everywhere(data) == len(list(_contents(data)))
+        assert _page_objects(data, ours=True) == _page_objects(data, ours=False)
 
 
 def test_generated_reports_of_every_pdf_variant():
@@ -204,9 +207,12 @@ def test_generated_reports_of_every_pdf_variant():
     for variant in variants:
         data = accuracy.document(variant, 0, 3).data
         assert _same_everywhere(data) == len(list(_contents(data))) > 0, variant
+        if variant in ("pdf/wps", "pdf/2019-unruled", "pdf/cid-ruled", "pdf/ttf-3line", "pdf/lo-ruled"):  # (time)
+            assert _page_objects(data, ours=True) == _page_objects(data, ours=False), variant
     for data in (make_pdf.awkward(), make_pdf.simple(), make_pdf.build([make_pdf.Page()]),
                  typeset.from_layout(accuracy.corpus.layout(accuracy.corpus.report()), "cid", lie="private")):
         assert _same_everywhere(data) == len(list(_contents(data)))
+    assert _page_objects(make_pdf.awkward(), ours=True) == _page_objects(make_pdf.awkward(), ours=False)
 
 
 def _pdf(*contents: bytes) -> bytes:
@@ -229,11 +235,12 @@ def _pdf(*contents: bytes) -> bytes:
     return bytes(out)
 
 
-def _page_objects(data: bytes, ours: bool) -> dict:
+def _page_objects(data: bytes, ours: bool) -> list:
+    """Every page's objects as pdfplumber gives them, or laid out by lay_out(): keys in order."""
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         if ours:
             contentstream.lay_out(pdf)
-        return {kind: objs for page in pdf.pages for kind, objs in page.objects.items()}
+        return [{kind: [list(o.items()) for o in objs] for kind, objs in page.objects.items()} for page in pdf.pages]
 
 
 @pytest.mark.parametrize("contents, text", [
@@ -244,4 +251,4 @@ def test_pages_laid_out_here_are_pdfplumbers(contents, text):
     data = _pdf(*contents)
     ours = _page_objects(data, ours=True)
     assert ours == _page_objects(data, ours=False)
-    assert "".join(c["text"] for c in ours["char"]) == text and len(ours["line"]) == 1
+    assert "".join(dict(c)["text"] for c in ours[0]["char"]) == text and len(ours[0]["line"]) == 1
