@@ -1,7 +1,7 @@
 """Page content streams read in bulk: the objects pdfminer's PDFContentParser yields, faster.
 
 pdfminer tokenises a page byte by byte through a state machine, a few Python calls and a
-log.debug per token; on born-digital reports that was two thirds of our PDF extraction. Here one
+log.debug per token; on born-digital reports that was the largest part of our PDF extraction. One
 compiled regular expression walks each stream (re.finditer) and a loop builds the same objects:
 numbers, names, strings, hex strings, operators, arrays, dictionaries and inline images, with
 pdfminer's quirks kept (they decide what our reports read):
@@ -46,7 +46,7 @@ from pdfplumber.page import ALL_ATTRS, PDFPageAggregatorWithMarkedContent, fix_f
 from pdfplumber.utils import resolve_all, resolve_and_decode
 from pdfplumber.utils.exceptions import PdfminerException
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("pdfminer.pdfinterp")  # Interpreter's warnings are pdfminer's, as they were
 
 # One token after any whitespace (and NULs, which pdfminer skips between tokens); the group
 # that matched tells the kind. The order matters: "<<" before a hex string, numbers before
