@@ -327,13 +327,20 @@ _PLAIN = {float, int, str, bool, type(None)}  # what resolve_all gives back as i
 _KINDS: dict[type, str] = {}
 
 
+def _resolved(v):
+    """resolve_all(v), but a tuple of plain values as it is (its copy would be the same, immutable)."""
+    if type(v) is tuple and all(type(x) in _PLAIN for x in v):  # a char's matrix, a colour
+        return v
+    return resolve_all(v)
+
+
 def _process_object(self, obj) -> dict:
     """pdfplumber's Page.process_object (0.11.10), as it is but for the first lines: the object's
-    kind is worked out once per class, and resolve_all is called only on values it can change."""
+    kind is worked out once per class, and resolve_all is called only where it can change a value."""
     kind = _KINDS.get(type(obj))
     if kind is None:
         kind = _KINDS[type(obj)] = re.sub(r"^LT", "", type(obj).__name__).lower()
-    attr = {k: v if type(v) in _PLAIN else resolve_all(v) for k, v in obj.__dict__.items() if k in ALL_ATTRS}
+    attr = {k: v if type(v) in _PLAIN else _resolved(v) for k, v in obj.__dict__.items() if k in ALL_ATTRS}
     attr["object_type"] = kind
     attr["page_number"] = self.page_number
     for cs in ("ncs", "scs"):
