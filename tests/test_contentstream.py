@@ -131,6 +131,13 @@ def test_what_pdfminer_fails_on_is_declined(stream, error):
         pdfminer(stream)
 
 
+def test_pdfminers_strict_mode_is_left_to_pdfminer(monkeypatch):
+    from pdfminer import settings
+
+    monkeypatch.setattr(settings, "STRICT", True)
+    assert objects([b"1 2 m"]) is None
+
+
 FRAGMENTS = [
     b"1", b"-2.5", b".5", b"-", b"+.", b"1.2.3", b"007", b"/F1", b"/A#20B", b"/#4", b"/", b"/\xe4\xb8\xad", b"/\xff",
     b"(a)", b"(a(b)c)", b"(\\101\\12)", b"(\\\n)", b"(x\\\r\ny)", b"(\\q)", b"()", b"(\\))", b"<41>", b"<4 1 A>",

@@ -85,6 +85,8 @@ class _Declined(Exception):
 
 def objects(streams: list[bytes]) -> list | None:
     """The objects PDFContentParser(streams) yields, in order; None where not sure to match."""
+    if settings.STRICT:  # pdfminer then raises on what it otherwise skips (a stray "]", ...)
+        return None
     try:
         return _objects(streams)
     except _Declined:
