@@ -1,7 +1,7 @@
 """nianbao.extract.contentstream reads content streams into exactly the objects pdfminer's own
 parser yields: token kind by token kind, on random token soup cut into streams anywhere, and on
-every page of real and generated reports; what it declines pdfminer reads. The pages it lays out
-have pdfplumber's own objects, attribute by attribute."""
+every page of real and generated reports; what it declines pdfminer reads. The pages lay_out()
+lays out have pdfplumber's own objects, attribute by attribute."""
 from __future__ import annotations
 
 import io

@@ -18,18 +18,15 @@ return None, and the page is then read by pdfminer's own parser: never worse tha
 
 Interpreter is pdfminer's page interpreter reading through objects(), with each operator's
 method looked up once per page rather than per use; lay_out() gives a pdfplumber PDF's pages
-their layout with it (pdfplumber's Page.layout, our interpreter), and their objects from it with
-_process_object (pdfplumber's, resolving only the values resolving can change: a third faster).
+their layout with it (pdfplumber's Page.layout, our interpreter).
 """
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterator
-from types import MethodType
 
 from pdfminer import settings
-from pdfminer.layout import LTChar, LTCurve, LTTextContainer
 from pdfminer.pdfinterp import PDFContentParser, PDFInterpreterError, PDFPageInterpreter
 from pdfminer.pdftypes import LITERALS_ASCII85_DECODE, PDFStream, resolve1, stream_value
 from pdfminer.psparser import (
@@ -42,8 +39,7 @@ from pdfminer.psparser import (
     literal_name,
 )
 from pdfminer.utils import choplist
-from pdfplumber.page import ALL_ATTRS, PDFPageAggregatorWithMarkedContent, fix_fontname_bytes, normalize_unicode
-from pdfplumber.utils import resolve_all, resolve_and_decode
+from pdfplumber.page import PDFPageAggregatorWithMarkedContent
 from pdfplumber.utils.exceptions import PdfminerException
 
 log = logging.getLogger("pdfminer.pdfinterp")  # Interpreter's warnings are pdfminer's, as they were
@@ -313,8 +309,7 @@ def _pdfminer(streams: list[PDFStream]) -> Iterator:
 
 def lay_out(pdf) -> None:
     """Every page of a pdfplumber PDF laid out with Interpreter: pdfplumber's Page.layout, whose
-    result it keeps in `_layout` and reads from there; the page's objects are then made from the
-    layout by _process_object, pdfplumber calling it as self.process_object."""
+    result it keeps in `_layout` and reads from there."""
     for page in pdf.pages:
         device = PDFPageAggregatorWithMarkedContent(pdf.rsrcmgr, pageno=page.page_number, laparams=pdf.laparams)
         try:
@@ -322,51 +317,3 @@ def lay_out(pdf) -> None:
         except Exception as e:
             raise PdfminerException(e)
         page._layout = device.get_result()
-        page.process_object = MethodType(_process_object, page)
-
-
-_PLAIN = {float, int, str, bool, type(None)}  # what resolve_all gives back as it is
-_KINDS: dict[type, str] = {}
-
-
-def _resolved(v):
-    """resolve_all(v), but a tuple of plain values as it is (its copy would be the same, immutable)."""
-    if type(v) is tuple and all(type(x) in _PLAIN for x in v):  # a char's matrix, a colour
-        return v
-    return resolve_all(v)
-
-
-def _process_object(self, obj) -> dict:
-    """pdfplumber's Page.process_object (0.11.10), as it is but for the first lines: the object's
-    kind is worked out once per class, and resolve_all is called only where it can change a value."""
-    kind = _KINDS.get(type(obj))
-    if kind is None:
-        kind = _KINDS[type(obj)] = re.sub(r"^LT", "", type(obj).__name__).lower()
-    attr = {k: v if type(v) in _PLAIN else _resolved(v) for k, v in obj.__dict__.items() if k in ALL_ATTRS}
-    attr["object_type"] = kind
-    attr["page_number"] = self.page_number
-    for cs in ("ncs", "scs"):
-        if hasattr(obj, cs):
-            attr[cs] = resolve_and_decode(getattr(obj, cs).name)
-    if isinstance(obj, (LTChar, LTTextContainer)):
-        text = obj.get_text()
-        attr["text"] = normalize_unicode(self.pdf.unicode_norm, text) if self.pdf.unicode_norm is not None else text
-    if isinstance(obj, LTChar):
-        gs = obj.graphicstate
-        attr["stroking_color"] = gs.scolor if isinstance(gs.scolor, tuple) else (gs.scolor,)
-        attr["non_stroking_color"] = gs.ncolor if isinstance(gs.ncolor, tuple) else (gs.ncolor,)
-        if isinstance(attr["fontname"], bytes):
-            attr["fontname"] = fix_fontname_bytes(attr["fontname"])
-    elif isinstance(obj, LTCurve):
-        attr["pts"] = list(map(self.point2coord, attr["pts"]))
-        attr["path"] = [(cmd, *map(self.point2coord, pts)) for cmd, *pts in obj.original_path]
-        attr["dash"] = obj.dashing_style
-    mb_x0, mb_top = self.mediabox[:2]
-    if "y0" in attr:
-        attr["top"] = (self.height - attr["y1"]) + mb_top
-        attr["bottom"] = (self.height - attr["y0"]) + mb_top
-        attr["doctop"] = self.initial_doctop + attr["top"]
-    if "x0" in attr and mb_x0 != 0:
-        attr["x0"] = attr["x0"] + mb_x0
-        attr["x1"] = attr["x1"] + mb_x0
-    return attr
