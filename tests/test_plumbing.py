@@ -13,18 +13,16 @@ from nianbao.extract import plumbing
 VARIANTS = [v for v, (f, _) in accuracy.VARIANTS.items() if f == "pdf" and not v.startswith("pdf/mixed")]
 
 
-def _objects(data: bytes) -> list:
+def _objects(data: bytes, ours: bool) -> list:
     with pdfplumber.open(io.BytesIO(data)) as pdf:
+        if ours:
+            plumbing.use(pdf)
         return [{kind: [list(o.items()) for o in objs] for kind, objs in page.objects.items()} for page in pdf.pages]
 
 
 def _same(data: bytes) -> None:
-    plumbing.uninstall()
-    try:
-        theirs = _objects(data)
-    finally:
-        plumbing.install()
-    ours = _objects(data)
+    theirs = _objects(data, ours=False)
+    ours = _objects(data, ours=True)
     assert sum(len(objs) for page in ours for objs in page.values()) > 0
     assert repr(ours) == repr(theirs)
     with pdfplumber.open(io.BytesIO(data)) as pdf:
@@ -45,7 +43,15 @@ def test_the_same_objects_as_pdfplumbers_on_real_pdfs():
         _same(path.read_bytes())
 
 
-def test_installed_by_the_pdf_extractor():
-    import nianbao.extract.pdf  # noqa: F401
+def test_used_by_the_pdf_extractor_and_nowhere_else(monkeypatch):
+    from nianbao.extract import pdf
 
-    assert pdfplumber.page.Page.process_object is plumbing.process_object
+    data = accuracy.document("pdf/plain", 0, 0).data
+    real, used = plumbing.process_object, []
+    monkeypatch.setattr(plumbing, "process_object", lambda page, obj: used.append(obj) or real(page, obj))
+    assert pdf.parse(data)
+    assert len(used) > 1000  # every object of the document
+    used.clear()
+    with pdfplumber.open(io.BytesIO(data)) as doc:
+        assert doc.pages[0].chars  # pdfplumber's own, untouched
+    assert used == []

@@ -37,10 +37,8 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
-from nianbao.extract import plumbing
+from nianbao.extract import contentstream, plumbing
 from nianbao.template import find, template
-
-plumbing.install()  # pdfplumber's object dicts, made with less work
 
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
@@ -76,6 +74,8 @@ class _Scanned(Unreadable):
 def parse(data: bytes) -> list[Block]:
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
+            plumbing.use(pdf)  # its objects' dicts made with less work
+            contentstream.lay_out(pdf)  # content streams read in bulk, not by pdfminer's tokeniser
             return _parse(pdf, data)
     except _Scanned:
         pass
@@ -264,7 +264,6 @@ def _retold(pdf) -> list:
     is drawn in (pdfminer reads the span but not its text): a span's text is spread over its
     glyphs one character each, or given whole to its first glyph when the counts differ."""
     from pdfminer.converter import PDFPageAggregator
-    from pdfminer.pdfinterp import PDFPageInterpreter
     from pdfminer.utils import decode_text
 
     class Spans(PDFPageAggregator):  # the ActualText span of every glyph, in drawing order
@@ -293,7 +292,7 @@ def _retold(pdf) -> list:
     out = []
     for page in pdf.pages:
         device = Spans(pdf.rsrcmgr)
-        PDFPageInterpreter(pdf.rsrcmgr, device).process_page(page.page_obj)
+        contentstream.Interpreter(pdf.rsrcmgr, device).process_page(page.page_obj)
         if len(device.glyphs) != len(page.chars):
             return list(pdf.pages)  # not the same glyphs: nothing is retold
         chars, i = [], 0

@@ -4,7 +4,7 @@
 original resolves every attribute of every object recursively (`resolve_all`: ~17 attributes a
 character, ~4 M calls for 100 reports), though nearly all are numbers, strings or tuples of them,
 which hold nothing to resolve. Here those are kept as they are and only the rest go through
-`resolve_all`; the kind of an object is worked out once per class. Installed by `install()` (nianbao.extract.pdf does it on import); the dicts are
+`resolve_all`; the kind of an object is worked out once per class. Used by a PDF's pages after `use(pdf)` (nianbao.extract.pdf does it); the dicts are
 equal to pdfplumber's, key order included (tests/test_plumbing.py compares them on every page of
 the generated and real PDFs). And `extract(table)`, `Table.extract()`'s cells (compared there too).
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from types import MethodType
 from typing import Any
 
 from pdfminer.layout import LTChar, LTCurve, LTTextContainer
@@ -21,7 +22,6 @@ from pdfplumber.table import Table
 
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 _KIND: dict[type, str] = {}
-_ORIGINAL = Page.process_object
 
 
 def _value(v: Any) -> Any:
@@ -95,10 +95,7 @@ def _in(c: dict, bbox) -> bool:
     return bbox[0] <= h_mid < bbox[2] and bbox[1] <= v_mid < bbox[3]
 
 
-def install() -> None:
-    Page.process_object = process_object
-
-
-def uninstall() -> None:
-    """pdfplumber's own again (the comparison test)."""
-    Page.process_object = _ORIGINAL
+def use(pdf) -> None:
+    """This PDF's pages make their dicts with process_object (pdfplumber elsewhere is untouched)."""
+    for page in pdf.pages:
+        page.process_object = MethodType(process_object, page)
