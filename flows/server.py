@@ -87,7 +87,10 @@ class TemporaryServer:
 
             # no UI is served: no "View at" link that would not open
             with temporary_settings(updates={PREFECT_API_URL: self.url, PREFECT_UI_URL: ""}):
-                yield
+                try:
+                    yield
+                finally:
+                    _drain()
         finally:
             self.stop()
 
@@ -101,6 +104,16 @@ class TemporaryServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _drain() -> None:
+    """The logs and events still queued for the server, sent while it runs: left for Prefect's own
+    drain at exit, they would go to a stopped server, retried for a minute before the command ends."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for service in (APILogWorker, EventsWorker):
+        service.drain_all(timeout=10, at_exit=False)
 
 
 def _free_port() -> int:

@@ -46,3 +46,28 @@ def test_the_command_does_not_import_prefects_server_package():
             "print(sorted(m for m in sys.modules if m.startswith('prefect.server')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_nothing_is_left_to_send_to_the_stopped_server():
+    """Logs and events still queued when the block ends are sent before the server stops, not
+    retried against a stopped server at exit (a minute of "Error logging to API")."""
+    code = """
+from prefect import flow, get_run_logger
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from flows import server
+
+@flow
+def chatty():
+    for i in range(50):
+        get_run_logger().info("line %d", i)
+
+with temporary_settings(restore_defaults={PREFECT_API_URL}):
+    with server.TemporaryServer().start().serving():
+        chatty()
+print("done")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "PREFECT_LOGGING_LEVEL": "INFO"})
+    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
+    assert "line 49" in done.stderr
+    assert "Error logging to API" not in done.stderr and "connection attempts failed" not in done.stderr
