@@ -316,29 +316,30 @@ def _one_line_console_logs() -> None:
             handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))
 
 
-def _failures(summary: dict) -> list[tuple[dict, list[str]]]:
-    """Each failed report with its error messages (the reason, or the broken sums in the template's words)."""
-    run = RunSummary.of(summary)
-    errors = run.errors()
-    return [(r, errors.get(r["report_id"], [])) for r in run.failed()]
+def _failures(run: RunSummary, limit: int | None = None) -> list[tuple[dict, list[str]]]:
+    """Each failed report (the first `limit`) with its error messages (the reason, or the broken sums
+    in the template's words)."""
+    failed = run.failed().head(limit) if limit is not None else run.failed()
+    errors = run.errors(of=failed["report_id"].to_list())
+    return [(r, errors.get(r["report_id"], [])) for r in failed.iter_rows(named=True)]
 
 
-def render_summary(summary: dict, out: str, page: Path | None = None, skipped_files: list[str] = ()) -> str:
+def render_summary(summary: RunSummary | dict, out: str, page: Path | None = None, skipped_files: list[str] = ()) -> str:
     run = RunSummary.of(summary)
     skipped = run.already_published
-    lines = [f"{len(run.reports)} reports: " + run.counts_text()
+    lines = [f"{len(run)} reports: " + run.counts_text()
              + (f" ({skipped} already published, not redone)" if skipped else ""),
              f"warehouse: {out}"]
     if page is not None:
         lines.append(f"validation report: {page}")
-    failures = _failures(summary)
-    for r, reasons in failures[:FAILED_SHOWN]:
+    failures = _failures(run, FAILED_SHOWN)
+    for r, reasons in failures:
         lines.append(f"  {r['status']:<10} {r['source_uri']}")
         lines += [f"             {m}" for m in reasons[:REASONS_SHOWN]]
         if len(reasons) > REASONS_SHOWN:
             lines.append(f"             … and {len(reasons) - REASONS_SHOWN} more errors")
-    if len(failures) > FAILED_SHOWN:
-        lines.append(f"  … and {len(failures) - FAILED_SHOWN} more failed reports (all in the validation report)")
+    if run.failed_count > FAILED_SHOWN:
+        lines.append(f"  … and {run.failed_count - FAILED_SHOWN} more failed reports (all in the validation report)")
     if skipped_files:
         lines.append(f"skipped, not a report format ({len(skipped_files)}): " + ", ".join(skipped_files[:10])
                      + (f" … and {len(skipped_files) - 10} more" if len(skipped_files) > 10 else ""))
@@ -348,13 +349,13 @@ def render_summary(summary: dict, out: str, page: Path | None = None, skipped_fi
     return "\n".join(lines)
 
 
-def summary_json(summary: dict, out: str, page: Path | None, skipped_files: list[str], code: int) -> dict:
+def summary_json(summary: RunSummary | dict, out: str, page: Path | None, skipped_files: list[str], code: int) -> dict:
     run = RunSummary.of(summary)
     return {
         "exit_code": code, "warehouse": str(out), "validation_report": str(page) if page else None,
-        "reports": len(run.reports), **run.statuses, "already_published": run.already_published,
+        "reports": len(run), **run.statuses, "already_published": run.already_published,
         "failed": [{"report_id": r["report_id"], "source_uri": r["source_uri"], "status": r["status"],
-                    "agency": r.get("agency"), "year": r.get("year"), "errors": reasons} for r, reasons in _failures(summary)],
+                    "agency": r.get("agency"), "year": r.get("year"), "errors": reasons} for r, reasons in _failures(run)],
         "skipped_files": list(skipped_files),
     }
 

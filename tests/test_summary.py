@@ -29,11 +29,12 @@ def test_counts():
     assert run.timings == {"extract": 3.5, "publish": 1}
     assert run.formats() == {"pdf": 1, "docx": 1, "unknown": 1}
     assert {k: dict(v) for k, v in run.years().items()} == {2023: {"valid": 1, "invalid": 1}, None: {"unreadable": 1}}
-    assert {k: len(v) for k, v in run.affected().items()} == {
+    assert run.affected() == {
         ("applications.balance", "error"): 1, ("cells.complete", "error"): 1, ("metadata.agency", "warning"): 1,
         ("document.unreadable", "error"): 1}
     assert run.errors()["b" * 64] == ["applications.balance: 13 ≠ 12", "cells.complete: blank"]
-    assert [r["source_uri"] for r in run.failed()] == ["b.docx", "https://x.gov.cn/c"]
+    assert run.failed()["source_uri"].to_list() == ["b.docx", "https://x.gov.cn/c"]
+    assert RunSummary.of(run.as_dict()).as_dict() == run.as_dict() and run.as_dict()["reports"] == REPORTS
 
 
 def test_every_reader_tells_the_same_counts(tmp_path):
