@@ -5,12 +5,13 @@ from pathlib import Path
 
 import polars as pl
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from nianbao import across, storage
 from nianbao.summary import FINDING_SCHEMA, RunSummary
 
 
-@task(name="check-across-years")
+@task(name="check-across-years", cache_policy=NO_CACHE)  # hashing the run's summary costs memory in N
 def check_across_years(summary: RunSummary | dict, run_id: str, out: str) -> RunSummary:
     """Re-check the agencies of the run's reports in every year (ingesting 2023 after 2024
     re-checks 2024 too); the run's summary, and so its artifacts and validation page, gets the

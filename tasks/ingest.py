@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from nianbao import discover, pipeline, progress, publish, sources, storage, validation_report, warehouse
@@ -85,7 +86,7 @@ ERRORS_SHOWN = 10  # per failed report in the markdown artifact; the validation 
 FAILED_SHOWN = 200  # failed reports listed in the markdown artifact
 
 
-@task(name="report-artifacts")
+@task(name="report-artifacts", cache_policy=NO_CACHE)  # hashing its input, the run's summary, costs memory in N
 def report_artifacts(summary: RunSummary | dict, run_id: str, out: str, seconds: float | None = None) -> None:
     """What operators read: counts by status, reports affected per rule, formats and fetch failures,
     the reports that failed, and a validation report page that opens offline."""

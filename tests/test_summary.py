@@ -48,3 +48,21 @@ def test_every_reader_tells_the_same_counts(tmp_path):
     assert "<p><span class=valid>1 valid</span>, <span class=invalid>1 invalid</span>, " \
            "<span class=unreadable>1 unreadable</span> of 3 reports.</p>" in page
     assert "<tr><td>2023<td class=n>2<td class=n>1<td class=n>1<td class=n>0<td class=n>50%" in page
+
+
+def test_the_runs_summary_is_columnar_and_never_hashed():
+    """Memory flat in the number of documents (issue 11): the summary is frames, not a dict per row,
+    and the tasks handed the whole run's summary don't hash it for a cache key (Prefect's default
+    serialises every input to hash it, a copy of the run's rows at each call)."""
+    import polars as pl
+    from prefect.cache_policies import NO_CACHE
+
+    from tasks.across import check_across_years
+    from tasks.ingest import report_artifacts
+
+    run = RunSummary()
+    run.add(RunSummary(REPORTS[:2], FINDINGS[:2]))
+    run.add({"reports": REPORTS[2:], "findings": FINDINGS[2:]})
+    assert isinstance(run.reports, pl.DataFrame) and isinstance(run.findings, pl.DataFrame)
+    assert (len(run), run.findings.height) == (3, 4)
+    assert check_across_years.cache_policy is NO_CACHE and report_artifacts.cache_policy is NO_CACHE
