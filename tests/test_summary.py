@@ -66,3 +66,18 @@ def test_the_runs_summary_is_columnar_and_never_hashed():
     assert isinstance(run.reports, pl.DataFrame) and isinstance(run.findings, pl.DataFrame)
     assert (len(run), run.findings.height) == (3, 4)
     assert check_across_years.cache_policy is NO_CACHE and report_artifacts.cache_policy is NO_CACHE
+
+
+def test_the_json_summary_is_written_as_json_dumps_writes_it():
+    import io
+    import json
+
+    for summary in ({"reports": REPORTS, "findings": FINDINGS}, {"reports": REPORTS[:1], "findings": []}):
+        written = io.StringIO()
+        command.write_json(summary, "wh", None, ["x.xls"], 1, written)
+        whole = json.dumps(command.summary_json(summary, "wh", None, ["x.xls"], 1), ensure_ascii=False, indent=1)
+        assert written.getvalue() == whole
+    assert [f["errors"] for f in json.loads(whole)["failed"]] == []
+    run = RunSummary(REPORTS, FINDINGS)
+    failed = command.summary_json(run, "wh", None, [], 1)["failed"]
+    assert [len(f["errors"]) for f in failed] == [2, 1] and list(command._failed_json(run, chunk=1)) == failed
