@@ -81,7 +81,7 @@ def child(docs: str, out: str, timings: str, workers: str) -> int:
 
     def keep(state):
         summary = summary_of(state)
-        kept.update(summary["timings"] if summary else {})
+        kept.update(summary.timings if summary else {})
         return summary
     flows.ingest.summary_of = keep
     code = cli.main(["ingest", docs, "--out", out, "--workers", workers, "--quiet", "--json"])

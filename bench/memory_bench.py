@@ -74,7 +74,7 @@ def one_run(docs: list[str], out: str, workers: int, batch_size: int) -> dict:
     wall = time.perf_counter() - start
     sampler.stop.set()
     summary = summary_of(state)
-    return {"reports": len(summary["reports"]) if summary else None, "wall": wall,
+    return {"reports": len(summary) if summary else None, "wall": wall,
             "flow_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "worker_mib": sampler.peaks["worker"] / 2**20, "server_mib": sampler.peaks["server"] / 2**20}
 

@@ -75,10 +75,10 @@ def main(argv=None) -> int:
               f"{'validate':>8} {'publish':>7} {'prefect%':>8}")
         for mode, processes in (("processes", True), ("threads", False)):
             r = run(docs, tmp / f"wh-{mode}", args.workers, args.batch_size, processes)
-            timings = r["summary"]["timings"]
+            timings = r["summary"].timings
             stages = sum(timings.values()) / max(1, min(args.workers, -(-args.n // args.batch_size)))
             prefect = max(0.0, r["wall"] - stages) / r["wall"] * 100
-            n = len(r["summary"]["reports"])
+            n = len(r["summary"])
             print(f"{mode:<10} {n:>7} {r['wall']:>7.1f} {n / r['wall'] / args.workers:>10.2f} "
                   f"{timings.get('read', 0):>6.1f} {timings.get('extract', 0):>8.1f} {timings.get('validate', 0):>8.1f} "
                   f"{timings.get('publish', 0):>7.1f} {prefect:>7.1f}%")

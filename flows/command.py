@@ -196,10 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     code = 0 if state.is_completed() else 1
     page = Path(args.out) / "validation" / f"{state.state_details.flow_run_id}.html"
     page = page if page.is_file() else None
-    text = (json.dumps(summary_json(summary, args.out, page, skipped_files, code), ensure_ascii=False, indent=1)
-            if args.json else render_summary(summary, args.out, page, skipped_files))
     try:
-        print(text, flush=True)
+        if args.json:
+            write_json(summary, args.out, page, skipped_files, code, sys.stdout)
+            print(flush=True)
+        else:
+            print(render_summary(summary, args.out, page, skipped_files), flush=True)
     except BrokenPipeError:  # `nianbao ... | head`: the reader had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
@@ -285,29 +287,30 @@ def _one_line_console_logs() -> None:
             handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))
 
 
-def _failures(summary: dict) -> list[tuple[dict, list[str]]]:
-    """Each failed report with its error messages (the reason, or the broken sums in the template's words)."""
-    run = RunSummary.of(summary)
-    errors = run.errors()
-    return [(r, errors.get(r["report_id"], [])) for r in run.failed()]
+def _failures(run: RunSummary, limit: int | None = None, start: int = 0) -> list[tuple[dict, list[str]]]:
+    """Each failed report (`limit` of them from `start`) with its error messages (the reason, or the
+    broken sums in the template's words)."""
+    failed = run.failed().slice(start, limit)
+    errors = run.errors(of=failed["report_id"].to_list())
+    return [(r, errors.get(r["report_id"], [])) for r in failed.iter_rows(named=True)]
 
 
-def render_summary(summary: dict, out: str, page: Path | None = None, skipped_files: list[str] = ()) -> str:
+def render_summary(summary: RunSummary | dict, out: str, page: Path | None = None, skipped_files: list[str] = ()) -> str:
     run = RunSummary.of(summary)
     skipped = run.already_published
-    lines = [f"{len(run.reports)} reports: " + run.counts_text()
+    lines = [f"{len(run)} reports: " + run.counts_text()
              + (f" ({skipped} already published, not redone)" if skipped else ""),
              f"warehouse: {out}"]
     if page is not None:
         lines.append(f"validation report: {page}")
-    failures = _failures(summary)
-    for r, reasons in failures[:FAILED_SHOWN]:
+    failures = _failures(run, FAILED_SHOWN)
+    for r, reasons in failures:
         lines.append(f"  {r['status']:<10} {r['source_uri']}")
         lines += [f"             {m}" for m in reasons[:REASONS_SHOWN]]
         if len(reasons) > REASONS_SHOWN:
             lines.append(f"             … and {len(reasons) - REASONS_SHOWN} more errors")
-    if len(failures) > FAILED_SHOWN:
-        lines.append(f"  … and {len(failures) - FAILED_SHOWN} more failed reports (all in the validation report)")
+    if run.failed_count > FAILED_SHOWN:
+        lines.append(f"  … and {run.failed_count - FAILED_SHOWN} more failed reports (all in the validation report)")
     if skipped_files:
         lines.append(f"skipped, not a report format ({len(skipped_files)}): " + ", ".join(skipped_files[:10])
                      + (f" … and {len(skipped_files) - 10} more" if len(skipped_files) > 10 else ""))
@@ -317,15 +320,38 @@ def render_summary(summary: dict, out: str, page: Path | None = None, skipped_fi
     return "\n".join(lines)
 
 
-def summary_json(summary: dict, out: str, page: Path | None, skipped_files: list[str], code: int) -> dict:
+def summary_json(summary: RunSummary | dict, out: str, page: Path | None, skipped_files: list[str], code: int,
+                 failed: bool = True) -> dict:
     run = RunSummary.of(summary)
     return {
         "exit_code": code, "warehouse": str(out), "validation_report": str(page) if page else None,
-        "reports": len(run.reports), **run.statuses, "already_published": run.already_published,
-        "failed": [{"report_id": r["report_id"], "source_uri": r["source_uri"], "status": r["status"],
-                    "agency": r.get("agency"), "year": r.get("year"), "errors": reasons} for r, reasons in _failures(summary)],
+        "reports": len(run), **run.statuses, "already_published": run.already_published,
+        "failed": list(_failed_json(run)) if failed else [],
         "skipped_files": list(skipped_files),
     }
+
+
+def _failed_json(run: RunSummary, chunk: int = 1000):
+    """The JSON summary's failed reports, their errors read a thousand reports at a time."""
+    for start in range(0, run.failed_count, chunk):
+        for r, reasons in _failures(run, chunk, start):
+            yield {"report_id": r["report_id"], "source_uri": r["source_uri"], "status": r["status"],
+                   "agency": r.get("agency"), "year": r.get("year"), "errors": reasons}
+
+
+def write_json(summary: RunSummary | dict, out: str, page: Path | None, skipped_files: list[str], code: int,
+               file) -> None:
+    """json.dumps(summary_json(...), ensure_ascii=False, indent=1), written one failed report at a
+    time: at 10,000 invalid reports the text is ~100 MiB, and made whole it took ~500 MiB."""
+    run = RunSummary.of(summary)
+    head = json.dumps(summary_json(run, out, page, skipped_files, code, failed=False), ensure_ascii=False, indent=1)
+    before, after = head.split('\n "failed": [],\n', 1)
+    file.write(before + '\n "failed": [')
+    sep = ""
+    for entry in _failed_json(run):
+        file.write(sep + "\n" + "\n".join("  " + line for line in json.dumps(entry, ensure_ascii=False, indent=1).split("\n")))
+        sep = ","
+    file.write(("\n ]" if sep else "]") + ",\n" + after)
 
 
 if __name__ == "__main__":

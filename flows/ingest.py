@@ -30,7 +30,7 @@ class ReportsFailed(Exception):
     run's final state: Prefect raises a Failed state's data when asked for its result (and can only
     raise exceptions), so the summary travels inside it."""
 
-    def __init__(self, message: str, summary: dict):
+    def __init__(self, message: str, summary: RunSummary):
         super().__init__(message)
         self.summary = summary
 
@@ -38,11 +38,11 @@ class ReportsFailed(Exception):
         return ReportsFailed, (str(self), self.summary)
 
 
-def summary_of(state) -> dict | None:
+def summary_of(state) -> RunSummary | None:
     """The run's summary from its final state (completed or ReportsFailed); None if it broke."""
     result = state.result(raise_on_failure=False)
     result = result.summary if isinstance(result, ReportsFailed) else result
-    return result if isinstance(result, dict) else None
+    return result if isinstance(result, RunSummary) else None
 
 
 class _OutcomeNotCrash(logging.Filter):
@@ -94,17 +94,16 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     log.info("%d documents in %d batches of up to %d", len(docs), len(batches), batch_size)
     futures = [ingest_batch.submit(b, n, run_id, out, year, reprocess, processes) for n, b in enumerate(batches)]
     run = RunSummary()
-    for n, fut in enumerate(futures, 1):
-        part = fut.result()
+    for n in range(len(futures)):
+        part, futures[n] = futures[n].result(), None  # a finished batch's future (and result) is let go
         run.add(part)
-        log.info("batch %d/%d published: %s", n, len(batches), RunSummary.of(part).counts_text())
-    summary = check_across_years(run.as_dict(), run_id, out)
-    report_artifacts(summary, run_id, out, seconds=time.monotonic() - started)
-    run = RunSummary.of(summary)
+        log.info("batch %d/%d published: %s", n + 1, len(futures), part.counts_text())
+    run = check_across_years(run, run_id, out)
+    report_artifacts(run, run_id, out, seconds=time.monotonic() - started)
     message = run.counts_text() + (f" ({run.already_published} already published, skipped)"
                                    if run.already_published else "")
     log.info("published to %s: %s", out, message)
     if run.failed_count:
         message = f"{run.failed_count} reports failed: {message}"
-        return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, summary))
-    return Completed(message=message, data=summary)
+        return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, run))
+    return Completed(message=message, data=run)

@@ -1,40 +1,70 @@
 """A run's summary and its counts, counted in one place: the flow's log and final state, the
 command's summary, the Prefect artifacts and the validation page all read a RunSummary.
 
-The summary travels between tasks and in the flow's final state as a plain dict
-({"reports": [...], "findings": [...], "timings": {...}}); RunSummary(dict) reads it."""
+Its report rows and findings are columnar frames, not Python dicts: at 10,000 documents a run
+holds ~100,000 findings, and the flow process's memory must not grow with them (issue 11). The
+summary travels between tasks and in the flow's final state as a RunSummary; `as_dict()` gives the
+plain dict ({"reports": [...], "findings": [...], "timings": {...}}) and RunSummary.of reads one."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+import polars as pl
+
 STATUSES = ("valid", "invalid", "unreadable")
+# one row per document: what the summary, artifacts and page tell of it
+REPORT_SCHEMA = {"report_id": pl.String, "source_uri": pl.String, "source_format": pl.String, "status": pl.String,
+                 "year": pl.Int64, "agency": pl.String, "error_count": pl.Int64, "warning_count": pl.Int64,
+                 "skipped": pl.Boolean}
+FINDING_SCHEMA = {"report_id": pl.String, "rule_id": pl.String, "severity": pl.String, "message": pl.String}
+
+
+def _frame(rows: pl.DataFrame | list[dict] | None, schema: dict) -> pl.DataFrame:
+    """Rows as a frame of exactly `schema` (columns a list of dicts leaves out are null)."""
+    if rows is None:
+        return pl.DataFrame(schema=schema)
+    if not isinstance(rows, pl.DataFrame):
+        rows = pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
+    return rows.select([pl.col(k).cast(t) if k in rows.columns else pl.lit(None, t).alias(k) for k, t in schema.items()])
 
 
 @dataclass
 class RunSummary:
-    reports: list[dict] = field(default_factory=list)  # one row per document: status, format, skipped, ...
-    findings: list[dict] = field(default_factory=list)  # report_id, rule_id, severity, message
+    reports: pl.DataFrame = None  # one row per document (REPORT_SCHEMA), in the run's order
+    findings: pl.DataFrame = None  # report_id, rule_id, severity, message
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, summed over batches
 
+    def __post_init__(self):
+        self.reports = _frame(self.reports, REPORT_SCHEMA)
+        self.findings = _frame(self.findings, FINDING_SCHEMA)
+
     @classmethod
-    def of(cls, summary: dict) -> RunSummary:
+    def of(cls, summary: RunSummary | dict) -> RunSummary:
+        """A RunSummary, or one read from a plain dict of rows."""
+        if isinstance(summary, RunSummary):
+            return summary
         return cls(summary["reports"], summary["findings"], summary.get("timings", {}))
 
     def as_dict(self) -> dict:
-        return {"reports": self.reports, "findings": self.findings, "timings": self.timings}
+        return {"reports": self.reports.to_dicts(), "findings": self.findings.to_dicts(), "timings": self.timings}
 
-    def add(self, part: dict) -> None:
+    def add(self, part: RunSummary | dict) -> None:
         """A batch's summary, added to the run's."""
-        self.reports += part["reports"]
-        self.findings += part["findings"]
-        for stage, seconds in part.get("timings", {}).items():
+        part = RunSummary.of(part)
+        self.reports = pl.concat([self.reports, part.reports], rechunk=False)
+        self.findings = pl.concat([self.findings, part.findings], rechunk=False)
+        for stage, seconds in part.timings.items():
             self.timings[stage] = self.timings.get(stage, 0.0) + seconds
+
+    def __len__(self) -> int:
+        """Reports in the run."""
+        return self.reports.height
 
     @property
     def statuses(self) -> dict[str, int]:
         """Reports by status, every status named (0 where none)."""
-        counted = Counter(r["status"] for r in self.reports)
+        counted = dict(self.reports["status"].value_counts().iter_rows())
         return {s: counted.get(s, 0) for s in STATUSES}
 
     @property
@@ -45,7 +75,7 @@ class RunSummary:
     @property
     def already_published(self) -> int:
         """Documents skipped as already published (not redone)."""
-        return sum(1 for r in self.reports if r.get("skipped"))
+        return int(self.reports["skipped"].fill_null(False).sum())
 
     def counts_text(self) -> str:
         """'1 valid, 1 invalid, 1 unreadable'."""
@@ -53,33 +83,33 @@ class RunSummary:
 
     def formats(self) -> Counter:
         """Documents by format (unknown: it failed before its format was known)."""
-        return Counter(r["source_format"] or "unknown" for r in self.reports)
+        return Counter(dict(self.reports["source_format"].fill_null("unknown").value_counts().iter_rows()))
 
     def years(self) -> dict:
         """Reports by year, then status."""
         years: dict = defaultdict(Counter)
-        for r in self.reports:
-            years[r.get("year")][r["status"]] += 1
+        for year, status, n in self.reports.group_by("year", "status").len().iter_rows():
+            years[year][status] = n
         return years
 
-    def affected(self) -> dict[tuple[str, str], set[str]]:
-        """The reports each (rule, severity) found something in."""
-        out: dict[tuple[str, str], set[str]] = {}
-        for f in self.findings:
-            out.setdefault((f["rule_id"], f["severity"]), set()).add(f["report_id"])
-        return out
+    def affected(self) -> dict[tuple[str, str], int]:
+        """How many reports each (rule, severity) found something in."""
+        counted = self.findings.group_by("rule_id", "severity").agg(pl.col("report_id").n_unique())
+        return {(rule, severity): n for rule, severity, n in counted.iter_rows()}
 
-    def errors(self, show=lambda f: f"{f['rule_id']}: {f['message']}") -> dict[str, list[str]]:
-        """Each report's error-level findings, as `show` writes one."""
+    def errors(self, show=lambda f: f"{f['rule_id']}: {f['message']}", of: list[str] | None = None) -> dict[str, list[str]]:
+        """Each report's error-level findings (of the reports `of` names, else all), as `show` writes one."""
+        found = self.findings.filter(pl.col("severity") == "error")
+        if of is not None:
+            found = found.filter(pl.col("report_id").is_in(of))
         out: dict[str, list[str]] = {}
-        for f in self.findings:
-            if f["severity"] == "error":
-                out.setdefault(f["report_id"], []).append(show(f))
+        for f in found.iter_rows(named=True):
+            out.setdefault(f["report_id"], []).append(show(f))
         return out
 
-    def failed(self) -> list[dict]:
+    def failed(self) -> pl.DataFrame:
         """The invalid and unreadable reports, in the run's order."""
-        return [r for r in self.reports if r["status"] != "valid"]
+        return self.reports.filter(pl.col("status") != "valid")
 
     def fetch_failures(self) -> int:
-        return sum(f["message"].startswith("fetch failed") for f in self.findings)
+        return int(self.findings["message"].str.starts_with("fetch failed").sum())

@@ -34,16 +34,17 @@ section.report{border-top:1px solid #ddd;margin-top:1.5em}.sum{font-family:inher
 .muted{color:#777}nav a{margin-right:1em}"""
 
 
-def write(summary: dict, run_id: str, out: Path) -> Path:
+def write(summary: RunSummary | dict, run_id: str, out: Path) -> Path:
     """The run's page `validation/<run_id>.html`, its counts beside it (json), and the index."""
     folder = Path(out) / "validation"
     folder.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.timezone.utc)
     page = folder / f"{run_id}.html"
-    page.write_text(render(summary, run_id, Path(out), now), encoding="utf-8")
+    run = RunSummary.of(summary)
+    page.write_text(render(run, run_id, Path(out), now), encoding="utf-8")
     (folder / f"{run_id}.json").write_text(json.dumps({
         "run_id": run_id, "finished": now.isoformat(timespec="seconds"), "warehouse": str(Path(out).resolve()),
-        "reports": len(summary["reports"]), **RunSummary.of(summary).statuses,
+        "reports": len(run), **run.statuses,
     }), encoding="utf-8")
     (folder / "index.html").write_text(render_index(folder), encoding="utf-8")
     return page
@@ -68,18 +69,15 @@ def render_index(folder: Path) -> str:
     return "\n".join(out) + "\n"
 
 
-def render(summary: dict, run_id: str, out: Path, now: dt.datetime | None = None) -> str:
+def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime | None = None) -> str:
     t = template()
     e = html.escape
-    reports = summary["reports"]
-    ids = [r["report_id"] for r in reports]
-    findings = _stored_findings(out, ids)
-    if findings.is_empty() and summary["findings"]:  # nothing published (e.g. a test of the page alone)
-        findings = pl.DataFrame([{**f, "cells": [], "expected": None, "observed": None} for f in summary["findings"]])
-    by_report: dict[str, list[dict]] = defaultdict(list)
-    for f in findings.to_dicts():
-        by_report[f["report_id"]].append(f)
-    status = RunSummary.of(summary).statuses
+    run = RunSummary.of(summary)
+    findings = _stored_findings(out, run.reports["report_id"])
+    if findings is None or not findings.select(pl.len()).collect().item():  # nothing published (a test of the page alone)
+        findings = run.findings.lazy().with_columns(cells=pl.lit([], pl.List(pl.String)), expected=pl.lit(None, pl.String),
+                                                    observed=pl.lit(None, pl.String))
+    status = run.statuses
     when = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     out_lines = [
         _head(f"nianbao validation, run {run_id}"),
@@ -87,23 +85,27 @@ def render(summary: dict, run_id: str, out: Path, now: dt.datetime | None = None
         f"<h1>Validation report</h1><p>Run <code>{e(run_id)}</code>, finished {e(when)} UTC; warehouse "
         f"<code>{e(str(Path(out).resolve()))}</code>.</p>",
         "<p>" + ", ".join(f"<span class={s}>{n} {s}</span>" for s, n in status.items())
-        + f" of {len(reports)} reports.</p>",
+        + f" of {len(run)} reports.</p>",
     ]
-    out_lines += _rules_table(t, reports, by_report)
-    out_lines += _years_table(reports)
-    failed = sorted((r for r in reports if r["status"] != "valid"),
-                    key=lambda r: (r["status"], -(r.get("error_count") or 0), str(r["source_uri"])))
-    out_lines.append(f"<h2>Reports that failed ({len(failed)})</h2>")
-    if not failed:
+    out_lines += _rules_table(t, run, findings)
+    out_lines += _years_table(run)
+    failed = run.failed().sort(pl.col("status"), pl.col("error_count").fill_null(0), pl.col("source_uri"),
+                               descending=[False, True, False], maintain_order=True)
+    out_lines.append(f"<h2>Reports that failed ({failed.height})</h2>")
+    if not failed.height:
         out_lines.append("<p class=valid>Every report is valid.</p>")
-    cells = _stored_cells(out, [r["report_id"] for r in failed[:DETAILED_REPORTS] if r["status"] == "invalid"])
-    for r in failed[:DETAILED_REPORTS]:
+    detailed = failed.head(DETAILED_REPORTS).to_dicts()  # only these reports' findings and cells are read in full
+    by_report: dict[str, list[dict]] = defaultdict(list)
+    for f in findings.filter(pl.col("report_id").is_in([r["report_id"] for r in detailed])).collect().iter_rows(named=True):
+        by_report[f["report_id"]].append(f)
+    cells = _stored_cells(out, [r["report_id"] for r in detailed if r["status"] == "invalid"])
+    for r in detailed:
         out_lines += _report_section(t, r, by_report.get(r["report_id"], []), cells.get(r["report_id"], {}))
-    if len(failed) > DETAILED_REPORTS:
-        out_lines.append(f"<p>… and {len(failed) - DETAILED_REPORTS} more failed reports, not shown here: "
+    if failed.height > DETAILED_REPORTS:
+        out_lines.append(f"<p>… and {failed.height - DETAILED_REPORTS} more failed reports, not shown here: "
                          "the <code>findings</code> dataset holds them all.</p><table><tr><th>status<th>source")
-        out_lines += [f"<tr><td class={r['status']}>{r['status']}<td>{_source(r['source_uri'])}"
-                      for r in failed[DETAILED_REPORTS:]]
+        out_lines += [f"<tr><td class={status}>{status}<td>{_source(uri)}"
+                      for status, uri in failed.slice(DETAILED_REPORTS).select("status", "source_uri").iter_rows()]
         out_lines.append("</table>")
     return "\n".join(out_lines) + "\n"
 
@@ -113,24 +115,21 @@ def _head(title: str) -> str:
             f"<style>{_STYLE}</style>")
 
 
-def _rules_table(t, reports: list[dict], by_report: dict[str, list[dict]]) -> list[str]:
+def _rules_table(t, run: RunSummary, findings: pl.LazyFrame) -> list[str]:
     """Per rule: reports checked, passed, failed, and its findings by severity."""
-    readable = sum(r["status"] != "unreadable" for r in reports)
-    failed: dict[str, set[str]] = defaultdict(set)
-    counts: Counter = Counter()
-    for rid, fs in by_report.items():
-        for f in fs:
-            failed[f["rule_id"]].add(rid)
-            counts[f["rule_id"]] += 1
+    readable = len(run) - run.statuses["unreadable"]
+    per_rule = findings.group_by("rule_id").agg(pl.col("report_id").n_unique(), pl.len()).collect()
+    failed = dict(per_rule.select("rule_id", "report_id").iter_rows())  # reports a rule found something in
+    counts = dict(per_rule.select("rule_id", "len").iter_rows())
     e = html.escape
     lines = ["<h2>Rules</h2><table><tr><th>rule<th>what it checks<th>severity<th>reports checked<th>passed"
              "<th>failed<th>findings"]
     suite_rules = {r.id for r in t.rules}
     for r in [*t.rules, *t.spec.findings]:
-        n_failed = len(failed.get(r.id, ()))
+        n_failed = failed.get(r.id, 0)
         if r.id not in suite_rules and not n_failed:
             continue  # extractor notes that did not occur
-        checked = readable if r.id in suite_rules else len(reports)
+        checked = readable if r.id in suite_rules else len(run)
         cls = "" if not n_failed else (" class=invalid" if r.severity == "error" else "")
         lines.append(f"<tr><td><code>{e(r.id)}</code><td>{e(r.description)}<td>{r.severity}"
                      f"<td class=n>{checked}<td class=n>{checked - n_failed}<td class=n{cls}>{n_failed}"
@@ -139,8 +138,8 @@ def _rules_table(t, reports: list[dict], by_report: dict[str, list[dict]]) -> li
     return lines
 
 
-def _years_table(reports: list[dict]) -> list[str]:
-    years = RunSummary(reports).years()
+def _years_table(run: RunSummary) -> list[str]:
+    years = run.years()
     lines = ["<h2>Health per year</h2><table><tr><th>year<th>reports<th>valid<th>invalid<th>unreadable<th>valid share"]
     for y in sorted(years, key=lambda y: (y is None, y or 0)):
         c = years[y]
@@ -275,12 +274,13 @@ def _files(out: Path, dataset: str) -> list[Path]:
     return sorted([*(out / dataset).glob("*/*.parquet"), *(out / "quarantine" / dataset).glob("*/*.parquet")])
 
 
-def _stored_findings(out: Path, ids: list[str]) -> pl.DataFrame:
+def _stored_findings(out: Path, ids: pl.Series) -> pl.LazyFrame | None:
+    """The findings the warehouse holds of the reports `ids`, read when asked (a run's are many)."""
     files = _files(out, "findings")
-    if not files or not ids:
-        return pl.DataFrame()
-    return (pl.scan_parquet(files, hive_partitioning=True).filter(pl.col("report_id").is_in(ids))
-            .select("report_id", "rule_id", "severity", "message", "cells", "expected", "observed").collect())
+    if not files or not len(ids):
+        return None
+    return (pl.scan_parquet(files, hive_partitioning=True).filter(pl.col("report_id").is_in(ids.implode()))
+            .select("report_id", "rule_id", "severity", "message", "cells", "expected", "observed"))
 
 
 def _stored_cells(out: Path, ids: list[str]) -> dict[str, dict[str, pl.DataFrame]]:

@@ -3,24 +3,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 from nianbao import across, storage
+from nianbao.summary import FINDING_SCHEMA, RunSummary
 
-SUMMARY_COLUMNS = ["report_id", "rule_id", "severity", "message"]
 
-
-@task(name="check-across-years")
-def check_across_years(summary: dict, run_id: str, out: str) -> dict:
+@task(name="check-across-years", cache_policy=NO_CACHE)  # hashing the run's summary costs memory in N
+def check_across_years(summary: RunSummary | dict, run_id: str, out: str) -> RunSummary:
     """Re-check the agencies of the run's reports in every year (ingesting 2023 after 2024
     re-checks 2024 too); the run's summary, and so its artifacts and validation page, gets the
     findings of every report re-checked in place of the ones the warehouse held before."""
+    run = RunSummary.of(summary)
     if storage.is_remote(out):  # across.py reads a folder; on object storage it is not run yet
         get_run_logger().warning("checks across years are not run on object storage (%s) yet", out)
-        return summary
-    ran = [r["report_id"] for r in summary["reports"]]
-    found = across.check(Path(out), ran, run_id).select(SUMMARY_COLUMNS).to_dicts()
-    rules = {r.id for r in across.rules()}
-    kept = [f for f in summary["findings"] if f["rule_id"] not in rules]
-    get_run_logger().info("across years: %d findings for the agencies of %d reports", len(found), len(ran))
-    return summary | {"findings": kept + found}
+        return run
+    ran = run.reports["report_id"].to_list()
+    found = across.check(Path(out), ran, run_id).select(list(FINDING_SCHEMA))
+    rules = [r.id for r in across.rules()]
+    kept = run.findings.filter(~pl.col("rule_id").is_in(rules))
+    get_run_logger().info("across years: %d findings for the agencies of %d reports", found.height, len(ran))
+    return RunSummary(run.reports, pl.concat([kept, RunSummary(findings=found).findings]), run.timings)

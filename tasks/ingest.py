@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from nianbao import discover, pipeline, progress, publish, sources, storage, validation_report, warehouse
@@ -26,7 +27,7 @@ def resolve_sources(specs: list[str]) -> list[sources.Source]:
 
 @task(name="ingest-batch", task_run_name="ingest-batch-{number}")
 def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str,
-                 default_year: int | None = None, reprocess: bool = False, processes: bool = True) -> dict:
+                 default_year: int | None = None, reprocess: bool = False, processes: bool = True) -> RunSummary:
     """Read, extract, normalise, validate and publish one batch; return its summary.
 
     Each batch publishes on its own (the warehouse lock serialises writers), so a run killed half
@@ -41,7 +42,9 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
         start = time.perf_counter()
         publish.publish(root, frames)
         timings["publish"] = time.perf_counter() - start
-    return summarise(frames, root) | {"timings": timings}
+    summary = summarise(frames, root)
+    summary.timings = timings
+    return summary
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +55,7 @@ def _published_at_start(root: str, run_id: str) -> dict[str, dict]:
     return publish.published(root)
 
 
-def summarise(frames: dict[str, pl.DataFrame], root: Path | storage.S3Path) -> dict:
+def summarise(frames: dict[str, pl.DataFrame], root: Path | storage.S3Path) -> RunSummary:
     reports = pl.concat([frames["reports"].select(SUMMARY_COLUMNS).with_columns(skipped=pl.lit(False)),
                          frames["skipped"].select(SUMMARY_COLUMNS).with_columns(skipped=pl.lit(True))])
     findings = frames["findings"].select("report_id", "rule_id", "severity", "message")
@@ -61,7 +64,7 @@ def summarise(frames: dict[str, pl.DataFrame], root: Path | storage.S3Path) -> d
         stored = warehouse.scan("findings", root)
         findings = pl.concat([findings, stored.filter(pl.col("report_id").is_in(skipped))
                              .select("report_id", "rule_id", "severity", "message").collect()])
-    return {"reports": reports.to_dicts(), "findings": findings.to_dicts()}
+    return RunSummary(reports, findings)
 
 
 @task(name="discover", retries=2, retry_delay_seconds=30)
@@ -83,40 +86,41 @@ ERRORS_SHOWN = 10  # per failed report in the markdown artifact; the validation 
 FAILED_SHOWN = 200  # failed reports listed in the markdown artifact
 
 
-@task(name="report-artifacts")
-def report_artifacts(summary: dict, run_id: str, out: str, seconds: float | None = None) -> None:
+@task(name="report-artifacts", cache_policy=NO_CACHE)  # hashing its input, the run's summary, costs memory in N
+def report_artifacts(summary: RunSummary | dict, run_id: str, out: str, seconds: float | None = None) -> None:
     """What operators read: counts by status, reports affected per rule, formats and fetch failures,
     the reports that failed, and a validation report page that opens offline."""
     run = RunSummary.of(summary)
-    rows, findings = run.reports, run.findings
     count = lambda kind, counter, severity="": [  # noqa: E731
         {"kind": kind, "name": name, "severity": severity, "count": n} for name, n in sorted(counter.items())]
     table = count("status", Counter({s: n for s, n in run.statuses.items() if n}))
     # reports affected per rule (a blank template's 176 findings are one report)
-    table += [{"kind": "rule (reports)", "name": r, "severity": sev, "count": len(ids)}
-              for (r, sev), ids in sorted(run.affected().items())]
+    table += [{"kind": "rule (reports)", "name": r, "severity": sev, "count": n}
+              for (r, sev), n in sorted(run.affected().items())]
     table += count("format", run.formats())
     table += count("skipped", Counter({"already published": run.already_published}))
     table += count("fetch", Counter({"fetch failures": run.fetch_failures()}), "error")
-    page = _validation_page(summary, run_id, out)
+    page = _validation_page(run, run_id, out)
     where = f"Warehouse `{out if storage.is_remote(out) else Path(out).resolve()}`" + (f", run took {seconds:.0f} s" if seconds is not None else "")
     create_table_artifact(key="ingest-counts", table=table,
                           description=f"Reports by status, reports affected per rule, documents by format; "
                                       f"run {run_id}; {where[0].lower()}{where[1:]}")
-    markdown = failures_markdown(rows, findings, page, where)
+    markdown = failures_markdown(run.reports, run.findings, page, where)
     create_markdown_artifact(key="ingest-failures", markdown=markdown,
                              description=f"Invalid and unreadable reports, run {run_id}")
 
 
-def failures_markdown(rows: list[dict], findings: list[dict], page: Path, where: str) -> str:
+def failures_markdown(rows: pl.DataFrame | list[dict], findings: pl.DataFrame | list[dict], page: Path,
+                      where: str) -> str:
     """The `ingest-failures` artifact: each failed report, its source (a link only where one opens:
     a local path in Prefect's UI is a 404), its errors, cut with a count."""
     run = RunSummary(rows, findings)
     failed = run.failed()
-    lines = [f"# Reports that failed ({len(failed)} of {len(rows)})", "", f"{where}.", "",
+    lines = [f"# Reports that failed ({failed.height} of {len(run)})", "", f"{where}.", "",
              f"Validation report (opens offline): `{page.resolve() if isinstance(page, Path) else page}`", ""]
-    errors = run.errors(lambda f: f"`{f['rule_id']}`: {f['message']}")
-    for r in failed[:FAILED_SHOWN]:
+    shown = failed.head(FAILED_SHOWN)
+    errors = run.errors(lambda f: f"`{f['rule_id']}`: {f['message']}", of=shown["report_id"].to_list())
+    for r in shown.iter_rows(named=True):
         uri = r["source_uri"]
         source = f"[{uri}]({uri})" if str(uri).startswith(("http://", "https://")) else f"`{uri}`"  # links that open
         lines.append(f"- **{r['status']}** {r['agency'] or '(no agency)'} {r['year'] or ''} — {source} "
@@ -125,30 +129,30 @@ def failures_markdown(rows: list[dict], findings: list[dict], page: Path, where:
         lines += [f"  - {e}" for e in found[:ERRORS_SHOWN]]
         if len(found) > ERRORS_SHOWN:
             lines.append(f"  - … and {len(found) - ERRORS_SHOWN} more errors (see the validation report)")
-    if len(failed) > FAILED_SHOWN:
-        lines.append(f"- … and {len(failed) - FAILED_SHOWN} more failed reports (see the validation report)")
-    return "\n".join(lines) if failed else f"All {len(rows)} reports valid. {where}.\n\n{lines[4]}"
+    if failed.height > FAILED_SHOWN:
+        lines.append(f"- … and {failed.height - FAILED_SHOWN} more failed reports (see the validation report)")
+    return "\n".join(lines) if failed.height else f"All {len(run)} reports valid. {where}.\n\n{lines[4]}"
 
 
-def _validation_page(summary: dict, run_id: str, out: str) -> Path | storage.S3Path:
+def _validation_page(run: RunSummary, run_id: str, out: str) -> Path | storage.S3Path:
     """WAREHOUSE/validation/: written in place for a folder; for a bucket, made in a local folder
     holding the run's failed reports' rows and the earlier runs' counts, then copied up (page,
     counts, index)."""
     if not storage.is_remote(out):
-        return validation_report.write(summary, run_id, Path(out))
+        return validation_report.write(run, run_id, Path(out))
     remote = storage.path(out) / "validation"
     with tempfile.TemporaryDirectory(prefix="nianbao-validation-") as tmp:
         local = Path(tmp)
         (local / "validation").mkdir()
         for counts in remote.glob("*.json"):
             (local / "validation" / counts.name).write_bytes(counts.read_bytes())
-        failed = [r["report_id"] for r in summary["reports"] if r["status"] != "valid"]
+        failed = run.failed()["report_id"].implode()
         for dataset, quarantine in [("findings", False), *((d, q) for d in CELL_DATASETS for q in (False, True))]:
             rows = warehouse.scan(dataset, out, quarantine).filter(pl.col("report_id").is_in(failed)).collect()
             for (year,), part in rows.group_by(PARTITION):
                 path = publish.partition_dir(local, dataset, year, quarantine) / "part.parquet"
                 publish.write_atomic(part.drop(PARTITION).to_arrow(), path)
-        page = validation_report.write(summary, run_id, local)
+        page = validation_report.write(run, run_id, local)
         for name in (page.name, f"{run_id}.json", "index.html"):
             (remote / name).write_bytes((local / "validation" / name).read_bytes())
     return remote / page.name

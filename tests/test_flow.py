@@ -168,7 +168,7 @@ def test_a_killed_run_resumes_to_the_same_warehouse(prefect_harness, tmp_path):
 
     state = ingest(sources=[str(docs)], out=str(killed), batch_size=1, return_state=True)
     assert state.is_completed()
-    summary = state.result()
+    summary = state.result().as_dict()
     assert sum(r["skipped"] for r in summary["reports"]) == published_before
     ingest(sources=[str(docs)], out=str(whole), batch_size=30, return_state=True)
     assert _warehouse(killed) == _warehouse(whole)
@@ -253,7 +253,7 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
                        out=str(tmp_path / "wh"), return_state=True)
     finally:
         server.shutdown()
-    summary = summary_of(state)
+    summary = summary_of(state).as_dict()
     assert [(r["source_uri"].rsplit("/", 1)[1], r["source_format"]) for r in summary["reports"]] == [
         ("report2023.html", "html")]
     assert len(list((tmp_path / "wh" / "manifests").glob("discovered-*.csv"))) == 1

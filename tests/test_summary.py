@@ -29,11 +29,12 @@ def test_counts():
     assert run.timings == {"extract": 3.5, "publish": 1}
     assert run.formats() == {"pdf": 1, "docx": 1, "unknown": 1}
     assert {k: dict(v) for k, v in run.years().items()} == {2023: {"valid": 1, "invalid": 1}, None: {"unreadable": 1}}
-    assert {k: len(v) for k, v in run.affected().items()} == {
+    assert run.affected() == {
         ("applications.balance", "error"): 1, ("cells.complete", "error"): 1, ("metadata.agency", "warning"): 1,
         ("document.unreadable", "error"): 1}
     assert run.errors()["b" * 64] == ["applications.balance: 13 ≠ 12", "cells.complete: blank"]
-    assert [r["source_uri"] for r in run.failed()] == ["b.docx", "https://x.gov.cn/c"]
+    assert run.failed()["source_uri"].to_list() == ["b.docx", "https://x.gov.cn/c"]
+    assert RunSummary.of(run.as_dict()).as_dict() == run.as_dict() and run.as_dict()["reports"] == REPORTS
 
 
 def test_every_reader_tells_the_same_counts(tmp_path):
@@ -47,3 +48,36 @@ def test_every_reader_tells_the_same_counts(tmp_path):
     assert "<p><span class=valid>1 valid</span>, <span class=invalid>1 invalid</span>, " \
            "<span class=unreadable>1 unreadable</span> of 3 reports.</p>" in page
     assert "<tr><td>2023<td class=n>2<td class=n>1<td class=n>1<td class=n>0<td class=n>50%" in page
+
+
+def test_the_runs_summary_is_columnar_and_never_hashed():
+    """Memory flat in the number of documents (issue 11): the summary is frames, not a dict per row,
+    and the tasks handed the whole run's summary don't hash it for a cache key (Prefect's default
+    serialises every input to hash it, a copy of the run's rows at each call)."""
+    import polars as pl
+    from prefect.cache_policies import NO_CACHE
+
+    from tasks.across import check_across_years
+    from tasks.ingest import report_artifacts
+
+    run = RunSummary()
+    run.add(RunSummary(REPORTS[:2], FINDINGS[:2]))
+    run.add({"reports": REPORTS[2:], "findings": FINDINGS[2:]})
+    assert isinstance(run.reports, pl.DataFrame) and isinstance(run.findings, pl.DataFrame)
+    assert (len(run), run.findings.height) == (3, 4)
+    assert check_across_years.cache_policy is NO_CACHE and report_artifacts.cache_policy is NO_CACHE
+
+
+def test_the_json_summary_is_written_as_json_dumps_writes_it():
+    import io
+    import json
+
+    for summary in ({"reports": REPORTS, "findings": FINDINGS}, {"reports": REPORTS[:1], "findings": []}):
+        written = io.StringIO()
+        command.write_json(summary, "wh", None, ["x.xls"], 1, written)
+        whole = json.dumps(command.summary_json(summary, "wh", None, ["x.xls"], 1), ensure_ascii=False, indent=1)
+        assert written.getvalue() == whole
+    assert [f["errors"] for f in json.loads(whole)["failed"]] == []
+    run = RunSummary(REPORTS, FINDINGS)
+    failed = command.summary_json(run, "wh", None, [], 1)["failed"]
+    assert [len(f["errors"]) for f in failed] == [2, 1] and list(command._failed_json(run, chunk=1)) == failed
