@@ -158,7 +158,6 @@ def main(argv: list[str] | None = None) -> int:
     server = TemporaryServer().start()
     if not (args.dask or settings.settings().dask_address) and any(not d.uri.endswith(".txt") for d in docs):
         from nianbao import isolate
-
         from nianbao.pipeline import read_ahead
         from nianbao.publish import published
 

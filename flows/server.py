@@ -10,6 +10,7 @@ fifth of a 100-document run. Nothing is started when a server is configured (PRE
 """
 from __future__ import annotations
 
+import atexit
 import contextvars
 import socket
 import subprocess
@@ -55,6 +56,7 @@ class TemporaryServer:
             env = settings.child_environment(PREFECT_UI_ENABLED="0", PREFECT__SERVER_EPHEMERAL="1", PREFECT__SERVER_FINAL="1",
                                              **get_current_settings().to_environment_variables(exclude_unset=True))
             deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+            atexit.register(self.stop)  # whatever happens before serving() (which stops it too)
             while True:
                 port = _free_port()
                 self.process = subprocess.Popen(
