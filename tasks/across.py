@@ -25,4 +25,4 @@ def check_across_years(summary: RunSummary | dict, run_id: str, out: str) -> Run
     rules = [r.id for r in across.rules()]
     kept = run.findings.filter(~pl.col("rule_id").is_in(rules))
     get_run_logger().info("across years: %d findings for the agencies of %d reports", found.height, len(ran))
-    return RunSummary(run.reports, pl.concat([kept, RunSummary(findings=found).findings]), run.timings)
+    return RunSummary(run.reports, pl.concat([kept, found.cast(FINDING_SCHEMA)]), run.timings)

@@ -1,4 +1,5 @@
-"""The ingest flow's tasks. Between tasks travel sources and small summaries, never DataFrames."""
+"""The ingest flow's tasks. Between tasks travel sources and run summaries (a RunSummary: report
+rows and findings), never the datasets' frames."""
 from __future__ import annotations
 
 import tempfile
@@ -14,10 +15,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from nianbao import discover, pipeline, progress, publish, sources, storage, validation_report, warehouse
 from nianbao.schema import CELL_DATASETS, PARTITION
-from nianbao.summary import RunSummary
-
-SUMMARY_COLUMNS = ["report_id", "source_uri", "source_format", "status", "year", "agency", "error_count",
-                   "warning_count"]
+from nianbao.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary
 
 
 @task(name="resolve-sources")
@@ -56,14 +54,15 @@ def _published_at_start(root: str, run_id: str) -> dict[str, dict]:
 
 
 def summarise(frames: dict[str, pl.DataFrame], root: Path | storage.S3Path) -> RunSummary:
-    reports = pl.concat([frames["reports"].select(SUMMARY_COLUMNS).with_columns(skipped=pl.lit(False)),
-                         frames["skipped"].select(SUMMARY_COLUMNS).with_columns(skipped=pl.lit(True))])
-    findings = frames["findings"].select("report_id", "rule_id", "severity", "message")
+    columns = [c for c in REPORT_SCHEMA if c != "skipped"]
+    reports = pl.concat([frames["reports"].select(columns).with_columns(skipped=pl.lit(False)),
+                         frames["skipped"].select(columns).with_columns(skipped=pl.lit(True))])
+    findings = frames["findings"].select(list(FINDING_SCHEMA))
     skipped = frames["skipped"]["report_id"].to_list()
     if skipped:  # what the warehouse says of the reports this run did not redo
         stored = warehouse.scan("findings", root)
         findings = pl.concat([findings, stored.filter(pl.col("report_id").is_in(skipped))
-                             .select("report_id", "rule_id", "severity", "message").collect()])
+                             .select(list(FINDING_SCHEMA)).collect()])
     return RunSummary(reports, findings)
 
 
