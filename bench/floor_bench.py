@@ -67,7 +67,7 @@ def pipeline(docs: Path, out: Path, workers: int) -> dict:
     return {"wall": wall, **json.loads(timings.read_text()), "summary": json.loads(done.stdout)}
 
 
-def child(docs: str, out: str, timings: str, workers: str) -> int:
+def child(docs: str, out: str, timings: str, workers: str) -> None:
     """The command, as `nianbao ingest` runs it, keeping the flow's stage timings for the parent."""
     for name, value in (("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"), ("DO_NOT_TRACK", "1"),
                         ("PREFECT_SERVER_ANALYTICS_ENABLED", "false")):  # as the command sets them, before
@@ -86,7 +86,7 @@ def child(docs: str, out: str, timings: str, workers: str) -> int:
     flows.ingest.summary_of = keep
     code = cli.main(["ingest", docs, "--out", out, "--workers", workers, "--quiet", "--json"])
     Path(timings).write_text(json.dumps({"stages": kept, "prefect": server.SECONDS}))
-    return code
+    cli.end(code)  # as the program ends
 
 
 def prefect_alone() -> tuple[float, float]:
@@ -105,7 +105,7 @@ def prefect_alone() -> tuple[float, float]:
 def profile(paths: list[Path], to: str) -> None:
     import cProfile
 
-    from nianbao.pipeline import extract_and_match
+    from nianbao.reading import extract_and_match
 
     data = [p.read_bytes() for p in paths]
     with cProfile.Profile() as prof:

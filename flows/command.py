@@ -7,6 +7,7 @@ interrupted (what was published stays; the same command resumes).
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import json
 import logging
@@ -102,7 +103,28 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command (argv None: run as a program, whose children then die with it)."""
+    """The command (argv None: run as a program, whose children then die with it, and which ends
+    without Python's teardown: see end())."""
+    code = _main(argv)
+    if argv is None:
+        end(code)
+    return code
+
+
+def end(code: int) -> None:
+    """End the program now, its exit handlers run as at any exit (Prefect's last logs sent, its
+    server and our workers stopped), but without the interpreter's teardown of every module it
+    imported (GX, pandas, Prefect): ~2 s of a 100-document run, measured, for nothing."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can reach its reader
+            pass
+    os._exit(code)
+
+
+def _main(argv: list[str] | None) -> int:
     as_program = argv is None
     try:
         args = _parser().parse_args(argv)

@@ -1,6 +1,6 @@
-"""Prefect's temporary server for one run of the command, started the moment the command knows it
-will run the flow, in a thread, so that its start overlaps the command's own set-up and the first
-documents' extraction.
+"""Prefect's temporary server for one run of the command, spawned the moment the command knows it
+will run the flow, before this process has even imported Prefect, and waited for in a thread, so that
+its start overlaps the command's own set-up and the first documents' extraction.
 
 It is the server Prefect would start by itself at the flow's first API call (SubprocessASGIServer in
 prefect/server/api/server.py: uvicorn on `create_app`, the UI off, the run's settings passed on), but
@@ -34,50 +34,64 @@ class TemporaryServer:
 
     def __init__(self):
         self.process: subprocess.Popen | None = None
+        self.port: int | None = None
         self.url: str | None = None
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> TemporaryServer:
-        # in the caller's context: Prefect's settings (a temporary PREFECT_API_URL, say) live in a contextvar
+        if settings.settings().prefect_api_url:  # a server of the user's, in the environment
+            return self
+        # spawned at once, from this environment (from which, with the profile, the flow's settings come):
+        # importing Prefect's settings first, to decide, would hold it back ~1.5 s (more on a busy machine)
+        self._spawned = time.perf_counter()
+        self._spawn(settings.child_environment())
+        atexit.register(self.stop)  # whatever happens before serving() (which stops it too)
+        # the rest in the caller's context: Prefect's settings (a temporary PREFECT_API_URL, say) live in a contextvar
         self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._start,),
                                         name="prefect-server", daemon=True)
         self._thread.start()
         return self
 
+    def _spawn(self, env: dict[str, str]) -> None:
+        self.stop()
+        self._env, self.port = env, _free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
+            env={**env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
+
     def _start(self) -> None:
-        started = time.perf_counter()
         try:
             from prefect.settings import (PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED,
-                                          PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, get_current_settings)
+                                          PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, Settings,
+                                          get_current_settings)
 
             if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+                self.stop()  # a server configured in a profile or in the caller's context: none of ours
                 return
-            env = settings.child_environment(PREFECT_UI_ENABLED="0", PREFECT__SERVER_EPHEMERAL="1", PREFECT__SERVER_FINAL="1",
-                                             **get_current_settings().to_environment_variables(exclude_unset=True))
+            wanted = get_current_settings().to_environment_variables(exclude_unset=True)
+            if wanted != Settings().to_environment_variables(exclude_unset=True):
+                # the caller's context changed a setting the environment does not hold: as Prefect starts it
+                self._spawn(settings.child_environment(**wanted))
             deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
-            atexit.register(self.stop)  # whatever happens before serving() (which stops it too)
-            while True:
-                port = _free_port()
-                self.process = subprocess.Popen(
-                    [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
-                     "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"], env=env)
-                if _healthy(f"http://127.0.0.1:{port}/api/health", self.process, deadline):
-                    break
-                if self.process.poll() != _PORT_IN_USE:
-                    code = self.process.poll()
+            while not _healthy(f"http://127.0.0.1:{self.port}/api/health", self.process, deadline):
+                code = self.process.poll()
+                if code != _PORT_IN_USE:
                     self.stop()
                     raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server."
                                        + (f" Ephemeral server process exited with code {code}." if code is not None else ""))
-            self.url = f"http://127.0.0.1:{port}/api"
-            SECONDS["start"] = time.perf_counter() - started
+                self._spawn(self._env)  # its port was taken meanwhile: another
+            self.url = f"http://127.0.0.1:{self.port}/api"
+            SECONDS["start"] = time.perf_counter() - self._spawned
         except BaseException as e:  # told where the flow would have met it: when the command waits
             self.error = e
 
     @contextmanager
     def serving(self):
         started = time.perf_counter()
-        self._thread.join()
+        if self._thread is not None:
+            self._thread.join()
         SECONDS["waited"] = time.perf_counter() - started
         if self.error is not None:
             raise self.error

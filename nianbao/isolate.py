@@ -32,9 +32,10 @@ TIME_LIMIT = 120.0  # seconds of extraction per document
 START_LIMIT = 120.0  # seconds a new worker may take to start and import, before its first document's time
 RECYCLE_AFTER = 200  # documents a worker reads before a fresh one takes its place
 # Imported once by the forkserver, so every worker starts with them (single-threaded modules only:
-# the forkserver must stay safe to fork), and by each worker as it starts (the rest of what it runs).
+# the forkserver must stay safe to fork), and by each worker as it starts (the rest of what it runs:
+# pyarrow, for one, starts threads as it is imported).
 PRELOAD = ["nianbao.extract", "nianbao.match"]
-WARM = ["nianbao.pipeline"]
+WARM = ["nianbao.reading"]
 _DIED = "the extractor's process died (out of memory?)"
 _READY = "ready"  # a worker's first word, once warm
 

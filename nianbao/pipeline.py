@@ -14,12 +14,13 @@ from typing import Callable, Literal
 import polars as pl
 import pyarrow as pa
 
-from nianbao import __version__, agencies, isolate, metadata, normalise, trust, validate
+from nianbao import __version__, agencies, isolate, metadata, normalise, validate
 from nianbao.document import Unreadable
-from nianbao.extract import extract, not_a_document, sniff
+from nianbao.extract import not_a_document, sniff
 from nianbao.fetch import redact
 from nianbao.findings import Finding
-from nianbao.match import Matched, match, value_text
+from nianbao.match import Matched, value_text
+from nianbao.reading import extract_and_match
 from nianbao.schema import CELL_DATASETS, schema
 from nianbao.sources import Source, read
 
@@ -110,12 +111,6 @@ def read_ahead(sources: list[Source], published: dict[str, dict]) -> None:
     reads = [_read(s, "ahead", None, published) for s in sources if not s.is_url]
     isolate.ahead(extract_and_match, [(r.data, r.row["source_format"]) for r in reads if _in_worker(r)])
     validate.warm()
-
-
-def extract_and_match(data: bytes, fmt: str) -> Matched:
-    """The CPU-bound part, run in worker processes by process_batch."""
-    blocks = extract(data, fmt)
-    return trust.check(blocks, match(blocks))
 
 
 def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:

@@ -99,6 +99,7 @@ def test_ctrl_c_stops_at_once_keeps_what_was_published_and_resumes(tmp_path):
     args = [sys.executable, "-m", "flows", "ingest", str(docs[0].parent), "--out", str(out), "--batch-size", "2",
             "--workers", "1"]
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the command's own temporary server
+    env["NIANBAO_TEST_RUN"] = mark = f"{os.getpid()}-{time.monotonic()}"  # inherited by everything it starts
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
@@ -116,6 +117,23 @@ def test_ctrl_c_stops_at_once_keeps_what_was_published_and_resumes(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     first = resumed.stdout.splitlines()[0]
     assert first.startswith("24 reports: 24 valid, 0 invalid, 0 unreadable (") and "already published" in first
+    assert resumed.stdout.rstrip().endswith(".html")  # its last line too: the program ends without Python's teardown
+    time.sleep(1)
+    assert _running_with(mark) == []  # its temporary server, extraction workers and watchdog ended with it
+
+
+def _running_with(mark: str) -> list[str]:
+    """The command lines of the processes whose environment holds NIANBAO_TEST_RUN=mark."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if f"NIANBAO_TEST_RUN={mark}".encode() in f.read().split(b"\0"):
+                    with open(f"/proc/{pid}/cmdline", "rb") as c:
+                        found.append(c.read().replace(b"\0", b" ").decode())
+        except OSError:
+            pass
+    return found
 
 
 def test_a_terminal_gets_a_progress_bar_per_document(prefect_harness, tmp_path):

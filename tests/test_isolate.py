@@ -60,3 +60,13 @@ def test_items_begun_ahead_are_taken_by_the_run_asking_for_them_not_done_again(t
     assert sorted(open(log).read().split()) == ["a", "bad", "c"]  # each done once
     assert isolate.run(logged, [(log, b"a")]) == [b"A"]  # taken once: asked again, it is done again
     assert sorted(open(log).read().split()) == ["a", "a", "bad", "c"]
+
+
+def test_a_worker_holds_the_extractors_not_the_rest_of_the_pipeline():
+    """Workers import what reading a document needs (nianbao.reading), not polars, Prefect or GX:
+    each would cost every worker its import time and memory."""
+    heavy = "sorted({m.split('.')[0] for m in __import__('sys').modules} & {'polars', 'prefect', 'great_expectations'})"
+    (imported,) = isolate.run(eval, [("sorted(__import__('sys').modules)",)], workers=1, memory_limit_mb=1792)
+    (found,) = isolate.run(eval, [(heavy,)], workers=1, memory_limit_mb=1792)
+    assert {"nianbao.reading", "pdfplumber", "nianbao.match"} <= set(imported)
+    assert found == []

@@ -17,7 +17,8 @@ from conftest import ROOT
 from corpus import distinct_reports
 from flows import command as cli
 from nianbao import isolate, publish, reaper
-from nianbao.pipeline import extract_and_match, process_batch
+from nianbao.pipeline import process_batch
+from nianbao.reading import extract_and_match
 from nianbao.sources import Source
 
 SAMPLES = ROOT / "data" / "samples"

@@ -4,7 +4,7 @@ import subprocess
 import sys
 import urllib.request
 
-from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_LOGGING_LEVEL, PREFECT_UI_URL, temporary_settings
 
 from flows import server
 
@@ -28,6 +28,24 @@ def test_the_temporary_server_serves_the_block_and_stops_after_it():
                 assert answer.status == 200
         assert process.poll() is not None  # stopped with the block
         assert {"start", "waited"} <= server.SECONDS.keys()  # what `make bench` reports
+
+
+def test_the_server_is_spawned_at_once_with_the_callers_settings():
+    """Spawned before Prefect's settings are read (they take seconds to import); a setting of the
+    caller's context the environment does not hold still reaches it (it is spawned again)."""
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        s = server.TemporaryServer().start()
+        assert s.process is not None  # when start() returns
+        with s.serving():
+            assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" not in _environment(s.process.pid)
+    with temporary_settings(restore_defaults={PREFECT_API_URL}, updates={PREFECT_SERVER_LOGGING_LEVEL: "WARNING"}):
+        with (s := server.TemporaryServer().start()).serving():
+            assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" in _environment(s.process.pid)
+
+
+def _environment(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        return f.read().decode().split("\0")
 
 
 def test_a_server_that_cannot_start_is_told_when_the_command_waits(monkeypatch):

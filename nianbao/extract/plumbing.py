@@ -4,7 +4,8 @@
 original resolves every attribute of every object recursively (`resolve_all`: ~17 attributes a
 character, ~4 M calls for 100 reports), though nearly all are numbers, strings or tuples of them,
 which hold nothing to resolve. Here those are kept as they are and only the rest go through
-`resolve_all`; the kind of an object is worked out once per class. Used by a PDF's pages after `use(pdf)` (nianbao.extract.pdf does it); the dicts are
+`resolve_all`; the kind of an object is worked out once per class, a colour space's name decoded
+once. Used by a PDF's pages after `use(pdf)` (nianbao.extract.pdf does it); the dicts are
 equal to pdfplumber's, key order included (tests/test_plumbing.py compares them on every page of
 the generated and real PDFs). And `extract(table)`, `Table.extract()`'s cells (compared there too).
 """
@@ -24,11 +25,31 @@ _SCALARS = frozenset({int, float, str, bool, type(None)})
 _KIND: dict[type, str] = {}
 
 
+_NAMES: dict[str | bytes, str] = {}  # a colour space's name, decoded (a few names, asked for each character)
+
+
 def _value(v: Any) -> Any:
+    """resolve_all(v), without its work where it would only rebuild v: a scalar, a tuple of them
+    (a matrix), a list of those (a curve's points)."""
     t = type(v)
-    if t in _SCALARS or (t is tuple and all(type(e) in _SCALARS for e in v)):
-        return v  # what resolve_all would rebuild, equal
+    if t is tuple:
+        if all(type(e) in _SCALARS for e in v):
+            return v
+    elif t is list:
+        if all(type(e) is tuple and all(type(x) in _SCALARS for x in e) for e in v):
+            return list(v)  # a list, new as resolve_all's, of the same tuples
     return resolve_all(v)
+
+
+def _decoded(name: Any) -> Any:
+    if type(name) not in (str, bytes):
+        return resolve_and_decode(name)
+    text = _NAMES.get(name)
+    if text is None:
+        text = resolve_and_decode(name)
+        if len(_NAMES) < 1000:
+            _NAMES[name] = text
+    return text
 
 
 def process_object(self: Page, obj) -> dict:
@@ -36,12 +57,12 @@ def process_object(self: Page, obj) -> dict:
     kind = _KIND.get(cls)
     if kind is None:
         kind = _KIND[cls] = re.sub(r"^LT", "", cls.__name__).lower()
-    attr = {k: _value(v) for k, v in obj.__dict__.items() if k in ALL_ATTRS}
+    attr = {k: v if type(v) in _SCALARS else _value(v) for k, v in obj.__dict__.items() if k in ALL_ATTRS}
     attr["object_type"] = kind
     attr["page_number"] = self.page_number
     for cs in ("ncs", "scs"):
         if hasattr(obj, cs):
-            attr[cs] = resolve_and_decode(getattr(obj, cs).name)
+            attr[cs] = _decoded(getattr(obj, cs).name)
     if isinstance(obj, (LTChar, LTTextContainer)):
         text = obj.get_text()
         norm = self.pdf.unicode_norm
