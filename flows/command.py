@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from nianbao import __version__, progress, settings
+from nianbao import __version__, heap, progress, settings
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.rules import year_range
 from nianbao.sources import UsageError, resolve, unsupported
@@ -105,9 +105,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """The command (argv None: run as a program, whose children then die with it, and which ends
     without Python's teardown: see end())."""
-    code = _main(argv)
-    if argv is None:
-        end(code)
+    with heap.tuned():
+        code = _main(argv)
+        if argv is None:
+            end(code)
     return code
 
 
@@ -192,6 +193,7 @@ def _main(argv: list[str] | None) -> int:
         _one_line_console_logs()
     try:
         with server.serving(), progress.listening(bar.update if bar is not None else lambda: None):
+            heap.settle()  # Prefect's, GX's and our imports, done by now (the flow's are few)
             flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
             state = flow(sources=args.sources, out=args.out, year=args.year,
                          batch_size=args.batch_size, reprocess=args.reprocess, return_state=True)

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
-from nianbao import settings
+from nianbao import heap, settings
 
 SECONDS: dict[str, float] = {}  # the server's start, and how long the command waited for it (`make bench`)
 # The run uses no blocks: its server skips loading every installed collection (prefect_dask imports
@@ -60,7 +60,7 @@ class TemporaryServer:
         self.stop()
         self._env, self.port = env, _free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+            [sys.executable, "-c", heap.PYTHON_SERVING, "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
             env={**_NO_BLOCKS, **env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
 

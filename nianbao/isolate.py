@@ -25,6 +25,7 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Callable
 
+from nianbao import heap
 from nianbao.document import Unreadable
 from nianbao.settings import settings
 
@@ -271,8 +272,10 @@ def _serve(conn, memory_mb: int) -> None:
     """A worker's life: capped, warmed, then one document after another until told to stop. Each
     answer is (result, last): `last` when the worker ran out of memory and must not serve again."""
     _worker_start(memory_mb)
+    heap.tune()
     for module in WARM:
         __import__(module)
+    heap.settle()
     conn.send(_READY)
     while True:
         try:
