@@ -18,7 +18,9 @@ return None, and the page is then read by pdfminer's own parser: never worse tha
 
 Interpreter is pdfminer's page interpreter reading through objects(), with each operator's
 method looked up once per page rather than per use; lay_out() gives a pdfplumber PDF's pages
-their layout with it (pdfplumber's Page.layout, our interpreter).
+their layout with it (pdfplumber's Page.layout, our interpreter) and Device, pdfplumber's device
+making each character (most of a report's objects) in one step: a Char, an LTChar with the same
+attributes in the same order as pdfminer's constructor and pdfplumber's tagging give it.
 """
 from __future__ import annotations
 
@@ -38,6 +40,8 @@ from pdfminer.psparser import (
     PSLiteral,
     literal_name,
 )
+from pdfminer.layout import LTChar
+from pdfminer.pdffont import PDFUnicodeNotDefined
 from pdfminer.utils import choplist
 from pdfplumber.page import PDFPageAggregatorWithMarkedContent
 from pdfplumber.utils.exceptions import PdfminerException
@@ -307,11 +311,66 @@ def _pdfminer(streams: list[PDFStream]) -> Iterator:
             return
 
 
+class Char(LTChar):
+    """An LTChar made by Device.render_char (plumbing.process_object knows its attributes' order)."""
+
+    __slots__ = ()
+
+
+Char.__name__ = Char.__qualname__ = "LTChar"  # pdfplumber names an object's kind after its class
+
+
+class Device(PDFPageAggregatorWithMarkedContent):
+    def render_char(self, matrix, font, fontsize, scaling, rise, cid, ncs, graphicstate) -> float:
+        """pdfminer's PDFLayoutAnalyzer.render_char, LTChar.__init__ and pdfplumber's tag_cur_item
+        in one: the same values, set in the same order."""
+        try:
+            text = font.to_unichr(cid)
+            assert isinstance(text, str), str(type(text))
+        except PDFUnicodeNotDefined:
+            text = self.handle_undefined_char(font, cid)
+        textwidth = font.char_width(cid)
+        textdisp = font.char_disp(cid)
+        adv = textwidth * fontsize * scaling
+        vertical = font.is_vertical()
+        if vertical:
+            assert isinstance(textdisp, tuple)
+            (vx, vy) = textdisp
+            vx = fontsize * 0.5 if vx is None else vx * fontsize * 0.001
+            vy = (1000 - vy) * fontsize * 0.001
+            bbox = (-vx, vy + rise + adv, -vx + fontsize, vy + rise)
+        else:
+            descent = font.get_descent() * fontsize
+            bbox = (0, descent + rise, adv, descent + rise + fontsize)
+        (a, b, c, d, e, f) = matrix
+        upright = a * d * scaling > 0 and b * c <= 0
+        # apply_matrix_rect(matrix, bbox), its arithmetic and its min/max orders as they are (signed zeros)
+        (x0, y0, x1, y1) = bbox
+        left1, bottom1 = a * x0 + c * y0 + e, b * x0 + d * y0 + f
+        right1, bottom2 = a * x1 + c * y0 + e, b * x1 + d * y0 + f
+        right2, top1 = a * x1 + c * y1 + e, b * x1 + d * y1 + f
+        left2, top2 = a * x0 + c * y1 + e, b * x0 + d * y1 + f
+        (x0, y0, x1, y1) = (min(left1, left2, right1, right2), min(bottom1, bottom2, top1, top2),
+                            max(left1, left2, right1, right2), max(bottom1, bottom2, top1, top2))
+        if x1 < x0:
+            (x0, x1) = (x1, x0)
+        if y1 < y0:
+            (y0, y1) = (y1, y0)
+        item = Char.__new__(Char)
+        width, height = x1 - x0, y1 - y0
+        item.__dict__.update(_text=text, matrix=matrix, fontname=font.fontname, ncs=ncs, graphicstate=graphicstate,
+                             adv=adv, upright=upright, x0=x0, y0=y0, x1=x1, y1=y1, width=width, height=height,
+                             bbox=(x0, y0, x1, y1), size=width if vertical else height,
+                             mcid=self.cur_mcid, tag=self.cur_tag)
+        self.cur_item.add(item)
+        return adv
+
+
 def lay_out(pdf) -> None:
     """Every page of a pdfplumber PDF laid out with Interpreter: pdfplumber's Page.layout, whose
     result it keeps in `_layout` and reads from there."""
     for page in pdf.pages:
-        device = PDFPageAggregatorWithMarkedContent(pdf.rsrcmgr, pageno=page.page_number, laparams=pdf.laparams)
+        device = Device(pdf.rsrcmgr, pageno=page.page_number, laparams=pdf.laparams)
         try:
             Interpreter(pdf.rsrcmgr, device).process_page(page.page_obj)
         except Exception as e:

@@ -21,6 +21,8 @@ from pdfplumber import utils
 from pdfplumber.page import ALL_ATTRS, Page, fix_fontname_bytes, normalize_unicode, resolve_all, resolve_and_decode
 from pdfplumber.table import Table
 
+from nianbao.extract.contentstream import Char
+
 _SCALARS = frozenset({int, float, str, bool, type(None)})
 _KIND: dict[type, str] = {}
 
@@ -33,10 +35,10 @@ def _value(v: Any) -> Any:
     (a matrix), a list of those (a curve's points)."""
     t = type(v)
     if t is tuple:
-        if all(type(e) in _SCALARS for e in v):
+        if _SCALARS.issuperset(map(type, v)):
             return v
     elif t is list:
-        if all(type(e) is tuple and all(type(x) in _SCALARS for x in e) for e in v):
+        if all(type(e) is tuple and _SCALARS.issuperset(map(type, e)) for e in v):
             return list(v)  # a list, new as resolve_all's, of the same tuples
     return resolve_all(v)
 
@@ -52,8 +54,40 @@ def _decoded(name: Any) -> Any:
     return text
 
 
+# A Char's attributes in the order it holds them (contentstream.Device.render_char), those pdfplumber keeps
+_CHAR_KEYS = [k for k in ("_text", "matrix", "fontname", "ncs", "graphicstate", "adv", "upright", "x0", "y0", "x1",
+                          "y1", "width", "height", "bbox", "size", "mcid", "tag") if k in ALL_ATTRS]
+
+
+def _char(self: Page, obj: Char) -> dict:
+    """process_object for a Char: the same dict, its keys known in advance."""
+    d = obj.__dict__
+    attr = {k: v if type(v := d[k]) in _SCALARS else _value(v) for k in _CHAR_KEYS}
+    attr["object_type"] = "char"
+    attr["page_number"] = self.page_number
+    attr["ncs"] = _decoded(d["ncs"].name)
+    text = d["_text"]
+    norm = self.pdf.unicode_norm
+    attr["text"] = normalize_unicode(norm, text) if norm is not None else text
+    gs = d["graphicstate"]
+    attr["stroking_color"] = gs.scolor if isinstance(gs.scolor, tuple) else (gs.scolor,)
+    attr["non_stroking_color"] = gs.ncolor if isinstance(gs.ncolor, tuple) else (gs.ncolor,)
+    if isinstance(attr["fontname"], bytes):
+        attr["fontname"] = fix_fontname_bytes(attr["fontname"])
+    mb_x0, mb_top = self.mediabox[:2]
+    attr["top"] = (self.height - attr["y1"]) + mb_top
+    attr["bottom"] = (self.height - attr["y0"]) + mb_top
+    attr["doctop"] = self.initial_doctop + attr["top"]
+    if mb_x0 != 0:
+        attr["x0"] = attr["x0"] + mb_x0
+        attr["x1"] = attr["x1"] + mb_x0
+    return attr
+
+
 def process_object(self: Page, obj) -> dict:
     cls = obj.__class__
+    if cls is Char:
+        return _char(self, obj)
     kind = _KIND.get(cls)
     if kind is None:
         kind = _KIND[cls] = re.sub(r"^LT", "", cls.__name__).lower()
