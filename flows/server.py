@@ -21,12 +21,14 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 
-from nianbao import heap, settings
+from nianbao import settings
 
 SECONDS: dict[str, float] = {}  # the server's start, and how long the command waited for it (`make bench`)
 # The run uses no blocks: its server skips loading every installed collection (prefect_dask imports
 # distributed) to register their block types, ~0.7 s of its ~6 s of CPU, unless told otherwise.
 _NO_BLOCKS = {"PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false", "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false"}
+# uvicorn's own command line, in a program that first tunes the collector (nianbao.heap)
+_SERVE = "import sys; from nianbao import heap; heap.tune(); from uvicorn.main import main; sys.exit(main())"
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
 
@@ -41,6 +43,8 @@ class TemporaryServer:
         self.url: str | None = None
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._env: dict[str, str] = {}  # what it was spawned with (spawned again on a taken port)
+        self._spawned = 0.0  # time.perf_counter() at the first spawn
 
     def start(self) -> TemporaryServer:
         if settings.settings().prefect_api_url:  # a server of the user's, in the environment
@@ -60,7 +64,7 @@ class TemporaryServer:
         self.stop()
         self._env, self.port = env, _free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", heap.PYTHON_SERVING, "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
+            [sys.executable, "-c", _SERVE, "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
             env={**_NO_BLOCKS, **env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
 

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 YOUNG = 10_000  # new objects between collections (CPython's default: 700)
-# How Prefect's server is run with these settings: a Python program, then uvicorn's arguments.
-PYTHON_SERVING = f"import gc, sys; gc.set_threshold({YOUNG}, 10, 10); from uvicorn.main import main; sys.exit(main())"  # noqa: E501
 
 
 def tune() -> None:

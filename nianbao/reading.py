@@ -1,7 +1,7 @@
 """A document's tables read: extract its blocks, match them to the template, check what was read.
 
 The CPU-bound part of a document, run in the extraction workers (isolate.py), which import this
-module and what it needs, not the rest of the pipeline (polars, pyarrow: ~0.5 s a worker).
+module and what it needs, not the rest of the pipeline (polars, GX: ~0.5 s a worker and its memory).
 """
 from __future__ import annotations
 

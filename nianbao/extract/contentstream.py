@@ -312,7 +312,8 @@ def _pdfminer(streams: list[PDFStream]) -> Iterator:
 
 
 class Char(LTChar):
-    """An LTChar made by Device.render_char (plumbing.process_object knows its attributes' order)."""
+    """An LTChar made by Device.render_char, whose attributes are in the same order in every one
+    (plumbing.process_object relies on it)."""
 
     __slots__ = ()
 

@@ -54,34 +54,22 @@ def _decoded(name: Any) -> Any:
     return text
 
 
-# A Char's attributes in the order it holds them (contentstream.Device.render_char), those pdfplumber keeps
-_CHAR_KEYS = [k for k in ("_text", "matrix", "fontname", "ncs", "graphicstate", "adv", "upright", "x0", "y0", "x1",
-                          "y1", "width", "height", "bbox", "size", "mcid", "tag") if k in ALL_ATTRS]
+_CHAR_KEYS: list[str] = []  # the attributes pdfplumber keeps, in the order every Char holds them (the first tells)
 
 
 def _char(self: Page, obj: Char) -> dict:
-    """process_object for a Char: the same dict, its keys known in advance."""
+    """process_object for a Char (contentstream.Device makes every one alike): the same dict, its keys
+    known after the first."""
     d = obj.__dict__
+    if not _CHAR_KEYS:
+        _CHAR_KEYS.extend(k for k in d if k in ALL_ATTRS)
     attr = {k: v if type(v := d[k]) in _SCALARS else _value(v) for k in _CHAR_KEYS}
     attr["object_type"] = "char"
     attr["page_number"] = self.page_number
     attr["ncs"] = _decoded(d["ncs"].name)
-    text = d["_text"]
-    norm = self.pdf.unicode_norm
-    attr["text"] = normalize_unicode(norm, text) if norm is not None else text
-    gs = d["graphicstate"]
-    attr["stroking_color"] = gs.scolor if isinstance(gs.scolor, tuple) else (gs.scolor,)
-    attr["non_stroking_color"] = gs.ncolor if isinstance(gs.ncolor, tuple) else (gs.ncolor,)
-    if isinstance(attr["fontname"], bytes):
-        attr["fontname"] = fix_fontname_bytes(attr["fontname"])
-    mb_x0, mb_top = self.mediabox[:2]
-    attr["top"] = (self.height - attr["y1"]) + mb_top
-    attr["bottom"] = (self.height - attr["y0"]) + mb_top
-    attr["doctop"] = self.initial_doctop + attr["top"]
-    if mb_x0 != 0:
-        attr["x0"] = attr["x0"] + mb_x0
-        attr["x1"] = attr["x1"] + mb_x0
-    return attr
+    attr["text"] = _text(self, d["_text"])
+    _painted(attr, d["graphicstate"])
+    return _placed(self, attr)
 
 
 def process_object(self: Page, obj) -> dict:
@@ -98,19 +86,31 @@ def process_object(self: Page, obj) -> dict:
         if hasattr(obj, cs):
             attr[cs] = _decoded(getattr(obj, cs).name)
     if isinstance(obj, (LTChar, LTTextContainer)):
-        text = obj.get_text()
-        norm = self.pdf.unicode_norm
-        attr["text"] = normalize_unicode(norm, text) if norm is not None else text
+        attr["text"] = _text(self, obj.get_text())
     if isinstance(obj, LTChar):
-        gs = obj.graphicstate
-        attr["stroking_color"] = gs.scolor if isinstance(gs.scolor, tuple) else (gs.scolor,)
-        attr["non_stroking_color"] = gs.ncolor if isinstance(gs.ncolor, tuple) else (gs.ncolor,)
-        if isinstance(attr["fontname"], bytes):
-            attr["fontname"] = fix_fontname_bytes(attr["fontname"])
+        _painted(attr, obj.graphicstate)
     elif isinstance(obj, LTCurve):
         attr["pts"] = list(map(self.point2coord, attr["pts"]))
         attr["path"] = [(cmd, *map(self.point2coord, pts)) for cmd, *pts in obj.original_path]
         attr["dash"] = obj.dashing_style
+    return _placed(self, attr)
+
+
+def _text(self: Page, text: str) -> str:
+    norm = self.pdf.unicode_norm
+    return normalize_unicode(norm, text) if norm is not None else text
+
+
+def _painted(attr: dict, gs) -> None:
+    """A character's colours from its graphic state, and its font's name as text."""
+    attr["stroking_color"] = gs.scolor if isinstance(gs.scolor, tuple) else (gs.scolor,)
+    attr["non_stroking_color"] = gs.ncolor if isinstance(gs.ncolor, tuple) else (gs.ncolor,)
+    if isinstance(attr["fontname"], bytes):
+        attr["fontname"] = fix_fontname_bytes(attr["fontname"])
+
+
+def _placed(self: Page, attr: dict) -> dict:
+    """Top-down coordinates, and the x shift pdfminer left out (relative to the MediaBox)."""
     mb_x0, mb_top = self.mediabox[:2]
     if "y0" in attr:
         attr["top"] = (self.height - attr["y1"]) + mb_top
