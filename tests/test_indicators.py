@@ -309,3 +309,26 @@ def test_definitions_name_template_cells():
         edit(data)
         with pytest.raises(ValueError):
             Spec.model_validate(data)
+
+
+def test_the_readme_reads_indicators_with_three_engines_and_compares_peers(generated, tmp_path):
+    """The README's block (polars, pandas, and the peer comparison in DuckDB) run as pasted in a
+    folder whose data/warehouse is the generated one: it prints each body's rank among its peers."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    if storage.is_remote(generated):
+        pytest.skip("the README's block reads data/warehouse")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+                 if "peer_group" in b)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "warehouse").symlink_to(generated)
+    done = subprocess.run([sys.executable, "-c", block + "\nprint(rates.height, len(quality))"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [ln for ln in done.stdout.splitlines() if "镇人" in ln]
+    # 甲镇 13/24 and 乙镇 5/10 ranked (1 and 0 among the 2), 丙镇 0/0 shown unranked
+    assert [re.search(r"[甲乙丙]镇", ln)[0] for ln in lines] == ["甲镇", "乙镇", "丙镇"], done.stdout
+    assert done.stdout.strip().splitlines()[-1] == f"{3 * len(indicators.definitions())} {3 * len(indicators.problems())}"
