@@ -125,60 +125,69 @@ def _year(root, year: int | None, reports: pl.DataFrame, todo: set[str] | None, 
 
 # ------------------------------------------------------------------ indicators
 
-def _terms() -> pl.DataFrame:
-    """(indicator, side, cell, sign, optional): every cell of every definition. Optional: a row of
-    one template edition only, which counts where the report prints it and is no gap where not."""
-    versions = template().versions
-    one_edition = lambda cell: (cell.startswith("applications:")  # noqa: E731
-                                and len(versions["rows"].get(cell.split(":")[1].split("/")[0], ())) == 1)
-    rows = [(d.id, side, cell, sign, one_edition(cell))
-            for d in definitions() for side in ("numerator", "denominator") for cell, sign in d.terms(side)]
-    return pl.DataFrame(rows, schema={"indicator": pl.String, "side": pl.String, "cell": pl.String,
-                                      "sign": pl.Float64, "optional": pl.Boolean}, orient="row")
+def _one_edition(cell: str) -> bool:
+    """A row that one template edition prints only (2019's single （六）, 2021's three): it counts
+    where the report prints it and is no gap where it does not."""
+    dataset, _, key = cell.partition(":")
+    return dataset == "applications" and len(template().versions["rows"].get(key.split("/")[0], ())) == 1
 
 
 def _cells(root, year: int | None, ids: pl.Series | None, wanted: list[str]) -> pl.DataFrame:
-    """(report_id, cell, number) of the cells `wanted` (dataset:row/column) of one year."""
+    """(report_id, cell, number) of the cells `wanted` (dataset:row/column) of one year; a cell the
+    report holds blank is NaN (one it lacks is no row)."""
     out = []
     for dataset in sorted({c.split(":")[0] for c in wanted}):
         a, b = CELL_KEYS[dataset]
-        keys = [c.split(":")[1].split("/") for c in wanted if c.startswith(f"{dataset}:")]
+        by_column: dict[str, set[str]] = {}
+        for c in wanted:
+            if c.startswith(f"{dataset}:"):
+                row, column = c.split(":")[1].split("/")
+                by_column.setdefault(column, set()).add(row)
         lf = scan(dataset, root).filter(
             (pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
-            & pl.col(a).is_in(sorted({k[0] for k in keys})) & pl.col(b).is_in(sorted({k[1] for k in keys})))
+            & pl.any_horizontal([(pl.col(b) == column) & pl.col(a).is_in(sorted(rows)) for column, rows in by_column.items()]))
         if ids is not None:
             lf = lf.filter(pl.col("report_id").is_in(ids.implode()))
-        out.append(lf.select("report_id", cell=pl.concat_str(pl.lit(f"{dataset}:"), a, pl.lit("/"), b),
-                             number=pl.col("value").cast(pl.Float64)).collect())
-    return pl.concat(out).filter(pl.col("cell").is_in(wanted))
+        # a national year is millions of cells: ids and names held as categories, not strings
+        out.append(lf.select(pl.col("report_id").cast(pl.Categorical),
+                             cell=pl.concat_str(pl.lit(f"{dataset}:"), a, pl.lit("/"), b).cast(pl.Enum(wanted)),
+                             number=pl.col("value").cast(pl.Float64).fill_null(float("nan"))).collect(engine="streaming"))
+    return pl.concat(out)
+
+
+def _side(d: Indicator, side: str) -> pl.Expr:
+    """The sum of one side's cells over a frame with a column per cell (null: the report lacks it,
+    NaN: it holds it blank); null when a cell of both editions is lacking or any is blank."""
+    terms = d.terms(side)
+    if not terms:
+        return pl.lit(None, pl.Float64)
+    parts = [(pl.col(c).fill_null(0.0) if _one_edition(c) else pl.col(c)) * sign for c, sign in terms]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    if all(_one_edition(c) for c, _ in terms):  # none printed at all is no sum either
+        total = pl.when(pl.any_horizontal([pl.col(c).is_not_null() for c, _ in terms])).then(total)
+    return total.fill_nan(None)
 
 
 def indicator_rows(root, year: int | None, valid: pl.DataFrame) -> pl.DataFrame:
-    """`indicators` rows of the reports `valid` (report_id, agency_id) of one year."""
-    terms = _terms()
-    defs = pl.DataFrame([(d.id, d.version, d.unit == "count") for d in definitions()],
-                        schema={"indicator": pl.String, "definition_version": pl.Int32, "count": pl.Boolean},
-                        orient="row")
-    cells = _cells(root, year, valid["report_id"], terms["cell"].unique().sort().to_list())
-    required = terms.group_by("indicator", "side").agg(required=(~pl.col("optional")).sum())
-    sums = (cells.join(terms, on="cell").group_by("report_id", "indicator", "side")
-            .agg(total=(pl.col("number") * pl.col("sign")).sum(), blank=pl.col("number").is_null().any(),
-                 present=(~pl.col("optional")).sum())
-            .join(required, on=["indicator", "side"])
-            # a blank cell, or a cell of both editions the report lacks: the sum is unknown
-            .select("report_id", "indicator", "side",
-                    total=pl.when(pl.col("blank") | (pl.col("present") < pl.col("required"))).then(None)
-                    .otherwise(pl.col("total"))))
-    side = lambda name: (sums.filter(pl.col("side") == name)  # noqa: E731
-                         .select("report_id", "indicator", pl.col("total").alias(name)))
+    """`indicators` rows of the reports `valid` (report_id, agency_id) of one year: the cells
+    pivoted to one row per report, each indicator a pair of column sums over it."""
+    defs = definitions()
+    wanted = sorted({c for d in defs for side in ("numerator", "denominator") for c, _ in d.terms(side)})
+    cells = _cells(root, year, valid["report_id"], wanted)
+    wide = (cells.pivot(on="cell", index="report_id", values="number", aggregate_function="first")
+            .with_columns(pl.col("report_id").cast(pl.String)))
+    wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c) for c in wanted if c not in wide.columns)
+    frame = valid.join(wide, on="report_id", how="left")
     num, den = pl.col("numerator"), pl.col("denominator")
-    return (valid.join(defs, how="cross")
-            .join(side("numerator"), on=["report_id", "indicator"], how="left")
-            .join(side("denominator"), on=["report_id", "indicator"], how="left")
-            .with_columns(pl.lit(year, dtype=pl.Int16).alias(PARTITION))
-            .with_columns(value=pl.when(pl.col("count")).then(num)
-                          .when(den.is_null() | (den == 0)).then(None).otherwise(num / den))
-            .select(schema("indicators").names))
+    rows = pl.concat([frame.select("report_id", "agency_id", indicator=pl.lit(d.id), numerator=_side(d, "numerator"),
+                                   denominator=_side(d, "denominator"), definition_version=pl.lit(d.version, pl.Int32),
+                                   count=pl.lit(d.unit == "count")) for d in defs])
+    return rows.with_columns(
+        pl.lit(year, dtype=pl.Int16).alias(PARTITION),
+        value=pl.when(pl.col("count")).then(num).when(den.is_null() | (den == 0)).then(None).otherwise(num / den),
+    ).select(schema("indicators").names)
 
 
 # ------------------------------------------------------------------ peers
@@ -215,32 +224,39 @@ def _wilson(x: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
             pl.when(ok).then(pl.min_horizontal(centre + half, pl.lit(1.0))))
 
 
+def peer_groups(places: pl.DataFrame) -> pl.DataFrame:
+    """(agency_id, peer_group): each placed agency's two groups, `province:32:county` (level and
+    province) and `prefecture:3208:county` (level and prefecture; none for a province's own bodies)."""
+    placed = places.filter(pl.col("level").is_not_null() & pl.col("region_code").str.contains(r"^\d{6}$"))
+    code = pl.col("region_code")
+    return pl.concat([
+        placed.select("agency_id", peer_group=pl.concat_str(pl.lit("province:"), code.str.slice(0, 2), pl.lit(":"), "level")),
+        placed.filter(code.str.slice(2, 2) != "00")
+        .select("agency_id", peer_group=pl.concat_str(pl.lit("prefecture:"), code.str.slice(0, 4), pl.lit(":"), "level")),
+    ])
+
+
 def peer_rows(rows: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
     """`peers` rows of a whole year's `indicators` rows, agencies placed by `places`."""
-    defs = pl.DataFrame([(d.id, float(d.min_denominator), d.unit) for d in definitions()],
+    defs = pl.LazyFrame([(d.id, float(d.min_denominator), d.unit) for d in definitions()],
                         schema={"indicator": pl.String, "min_denominator": pl.Float64, "unit": pl.String},
                         orient="row")
-    placed = (rows.join(places, on="agency_id", how="inner")
-              .filter(pl.col("level").is_not_null() & pl.col("region_code").str.contains(r"^\d{6}$")))
-    code = pl.col("region_code")
-    grouped = pl.concat([
-        placed.with_columns(peer_group=pl.concat_str(pl.lit("province:"), code.str.slice(0, 2), pl.lit(":"), "level")),
-        placed.filter(code.str.slice(2, 2) != "00")
-        .with_columns(peer_group=pl.concat_str(pl.lit("prefecture:"), code.str.slice(0, 4), pl.lit(":"), "level")),
-    ]).join(defs, on="indicator")
-    ranked = pl.col("value").is_not_null() & ((pl.col("unit") == "count") | (pl.col("denominator") >= pl.col("min_denominator")))
-    group = ["indicator", "peer_group"]
     low, high = _wilson(pl.col("numerator"), pl.col("denominator"))
     rate = pl.col("unit") == "rate"
-    return (grouped.with_columns(ranked=ranked)
-            .with_columns(v=pl.when("ranked").then(pl.col("value")))
-            .with_columns(peers=pl.col("ranked").sum().over(group).cast(pl.Int32),
+    ranked = pl.col("value").is_not_null() & ((pl.col("unit") == "count") | (pl.col("denominator") >= pl.col("min_denominator")))
+    # per report first (ranked or not, its interval), then once per group it belongs to
+    mine = (rows.lazy().join(defs, on="indicator")
+            .select("report_id", PARTITION, "agency_id", "indicator", v=pl.when(ranked).then(pl.col("value")),
+                    low=pl.when(rate).then(low), high=pl.when(rate).then(high)))
+    group = ["indicator", "peer_group"]
+    return (mine.join(peer_groups(places).lazy(), on="agency_id")
+            .with_columns(peers=pl.col("v").count().over(group).cast(pl.Int32),
                           rank=pl.col("v").rank("average").over(group),
                           peer_median=pl.col("v").median().over(group))
-            .with_columns(rank_pct=pl.when(pl.col("ranked") & (pl.col("peers") > 1))
-                          .then((pl.col("rank") - 1) / (pl.col("peers") - 1)),
-                          low=pl.when(rate).then(low), high=pl.when(rate).then(high))
-            .select(schema("peers").names))
+            .with_columns(rank_pct=pl.when(pl.col("v").is_not_null() & (pl.col("peers") > 1))
+                          .then((pl.col("rank") - 1) / (pl.col("peers") - 1)))
+            .select(schema("peers").names)
+            .collect())
 
 
 # ------------------------------------------------------------------ data quality
