@@ -35,6 +35,8 @@ from __future__ import annotations
 import math
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from nianbao import storage
 from nianbao.agencies import agency_rows
@@ -105,7 +107,7 @@ def _year(root, year: int | None, reports: pl.DataFrame, todo: set[str] | None, 
     if outdated.height:
         kept = _read(root, "indicators_previous", year)
         _write(root, "indicators_previous", year, pl.concat([kept, outdated]).unique(
-            DERIVED_KEYS["indicators_previous"], keep="first", maintain_order=True), True, kept)
+            DERIVED_KEYS["indicators_previous"], keep="first", maintain_order=True), True)
     if todo is None:
         rows = indicator_rows(root, year, valid)
         quality = quality_rows(root, year, current.select("report_id", "agency_id"))
@@ -118,7 +120,7 @@ def _year(root, year: int | None, reports: pl.DataFrame, todo: set[str] | None, 
                                  pl.col("report_id").is_in(current["report_id"].implode()) & ~redo),
                              quality_rows(root, year, current.filter(redo).select("report_id", "agency_id"))])
     peers, some = peer_rows(rows, places), valid.height > 0
-    return {"indicators": _write(root, "indicators", year, rows, some, old),
+    return {"indicators": _write(root, "indicators", year, rows, some),
             "peers": _write(root, "peers", year, peers, some),
             "quality": _write(root, "quality", year, quality, current.height > 0)}
 
@@ -299,18 +301,28 @@ def _frame(dataset: str, df: pl.DataFrame) -> pl.DataFrame:
     return df.select([pl.col(c).cast(t) for c, t in want.items()]).sort(DERIVED_KEYS[dataset])
 
 
-def _write(root, dataset: str, year: int | None, df: pl.DataFrame, keep: bool, old: pl.DataFrame | None = None) -> int:
-    """One year's file of `dataset` is `df`; written only when its rows change. `keep`: the year
-    has reports, so its file stays even with no rows (a reader's glob finds the dataset); else removed."""
+def _write(root, dataset: str, year: int | None, df: pl.DataFrame, keep: bool) -> int:
+    """One year's file of `dataset` is `df`; written only when its bytes change (the same rows,
+    sorted, make the same file). `keep`: the year has reports, so its file stays even with no rows
+    (a reader's glob finds the dataset); else it is removed."""
     df, path = _frame(dataset, df), _path(root, dataset, year)
     exists = path.exists()
     if not (df.height or keep):
         if exists:
             path.unlink(missing_ok=True)
         return 0
-    if not (exists and df.equals(_read(root, dataset, year) if old is None else _frame(dataset, old))):
-        write_atomic(df.drop(PARTITION).to_arrow().cast(schema(dataset, with_partition=False)), path)
-    return df.height
+    table = df.drop(PARTITION).to_arrow().cast(schema(dataset, with_partition=False))
+    del df  # the frame's rows, before they are written again
+    out = pa.BufferOutputStream()
+    pq.write_table(table, out, compression="zstd")
+    data = out.getvalue().to_pybytes()
+    if exists and path.read_bytes() == data:
+        return table.num_rows
+    if storage.is_remote(path):
+        write_atomic(table, path)
+    else:
+        storage.write_atomic(path, lambda tmp: tmp.write_bytes(data))
+    return table.num_rows
 
 
 def _years_held(root) -> set[int | None]:
