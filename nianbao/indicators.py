@@ -20,10 +20,11 @@ report), in every year they report, three datasets (columns in nianbao/schema.py
   those rules counted, with the rule_ids that link them (`findings` by report_id and rule_id).
 Current: `reports.superseded_by` is null (a warehouse without that column: every report).
 
-Each dataset is one file per year, WAREHOUSE/<dataset>/year=Y/<dataset>.parquet, rewritten whole
-(atomically, under the warehouse's lock or lease) only when its rows change: the stage is
-idempotent and gives the same rows whatever order reports were ingested in. Peers are ranked
-afresh over the whole year of every year a run touched. Folder or s3:// alike.
+Each dataset is one file per year, WAREHOUSE/<dataset>/year=Y/<dataset>.parquet. A year touched
+is computed whole from the warehouse (peers rank the whole year anyway), one indicator at a time,
+and its file rewritten (atomically, under the warehouse's lock or lease) only where its bytes
+change: the stage is idempotent and gives the same rows whatever order reports were ingested in.
+Folder or s3:// alike.
 
 Versions: an indicator's `version` is raised whenever its formula changes. A year whose
 `indicators` hold any other version of a definition is computed again whole (whatever the run
@@ -40,7 +41,7 @@ import pyarrow.parquet as pq
 
 from nianbao import storage
 from nianbao.agencies import agency_rows
-from nianbao.publish import locked, partition_dir, write_atomic
+from nianbao.publish import locked, partition_dir
 from nianbao.schema import CELL_KEYS, DERIVED, DERIVED_KEYS, PARTITION, schema
 from nianbao.template import Indicator, Problem, template
 from nianbao.warehouse import scan
@@ -70,18 +71,18 @@ def compute(warehouse, report_ids: list[str] | None = None) -> dict[str, int]:
     with locked(root):
         reports = _reports(root)
         if report_ids is None:
-            todo, years = None, set(reports[PARTITION].to_list()) | _years_held(root)
+            years = set(reports[PARTITION].to_list()) | _years_held(root)
         else:
             named = pl.Series(report_ids, dtype=pl.String).implode()
             agencies = reports.filter(pl.col("report_id").is_in(named))["agency_id"].drop_nulls().unique().implode()
-            mine = reports.filter(pl.col("report_id").is_in(named) | pl.col("agency_id").is_in(agencies))
-            todo, years = set(mine["report_id"].to_list()) | set(report_ids), set(mine[PARTITION].to_list())
+            years = set(reports.filter(pl.col("report_id").is_in(named) | pl.col("agency_id").is_in(agencies))[PARTITION])
         stale = _stale_years(root)
         places = _places(root, reports)
         for year in sorted(years | stale, key=lambda y: (y is None, y or 0)):
+            if year in stale:
+                _retire(root, year)
             year_reports = reports.filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
-            counts = _year(root, year, year_reports, None if year in stale else todo, places)
-            for name, n in counts.items():
+            for name, n in _year(root, year, year_reports, places).items():
                 written[name] += n
             written["years"] += 1
         if storage.is_remote(root):
@@ -96,33 +97,37 @@ def _reports(root) -> pl.DataFrame:
                      current=current).collect()
 
 
-def _year(root, year: int | None, reports: pl.DataFrame, todo: set[str] | None, places: pl.DataFrame) -> dict[str, int]:
-    """One year's three files, for the reports `todo` (None: all of them)."""
+def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -> dict[str, int]:
+    """One year's three files, from all its reports: peers rank the whole year anyway, and one
+    indicator at a time is all that is held (a national year is millions of rows per file)."""
     current = reports.filter(pl.col("current"))
     valid = current.filter(pl.col("status") == "valid").select("report_id", "agency_id")
-    old = _read(root, "indicators", year)
+    frame = _cells_by_report(root, year, valid)
+    groups = peer_groups(places)
+    rows, peers = _File("indicators"), _File("peers")
+    for d in definitions():
+        one = _rows(frame, d, year)
+        rows.add(one)
+        peers.add(peer_rows(one, groups=groups))
+    quality = _File("quality")
+    quality.add(quality_rows(root, year, current.select("report_id", "agency_id")))
+    return {"indicators": rows.write(root, year, keep=valid.height > 0),
+            "peers": peers.write(root, year, keep=valid.height > 0),
+            "quality": quality.write(root, year, keep=current.height > 0)}
+
+
+def _retire(root, year: int | None) -> None:
+    """The year's `indicators` rows of a version no longer defined join `indicators_previous`,
+    unchanged (those it holds already stay as they are)."""
     versions = {d.id: d.version for d in definitions()}
-    outdated = old.filter(pl.col("definition_version") != pl.col("indicator").replace_strict(
-        versions, default=None, return_dtype=pl.Int32).fill_null(-1))
-    if outdated.height:
-        kept = _read(root, "indicators_previous", year)
-        _write(root, "indicators_previous", year, pl.concat([kept, outdated]).unique(
-            DERIVED_KEYS["indicators_previous"], keep="first", maintain_order=True), True)
-    if todo is None:
-        rows = indicator_rows(root, year, valid)
-        quality = quality_rows(root, year, current.select("report_id", "agency_id"))
-    else:
-        ids = pl.Series(sorted(todo), dtype=pl.String).implode()
-        redo = pl.col("report_id").is_in(ids)
-        rows = pl.concat([old.filter(pl.col("report_id").is_in(valid["report_id"].implode()) & ~redo),
-                          indicator_rows(root, year, valid.filter(redo))])
-        quality = pl.concat([_read(root, "quality", year).filter(
-                                 pl.col("report_id").is_in(current["report_id"].implode()) & ~redo),
-                             quality_rows(root, year, current.filter(redo).select("report_id", "agency_id"))])
-    peers, some = peer_rows(rows, places), valid.height > 0
-    return {"indicators": _write(root, "indicators", year, rows, some),
-            "peers": _write(root, "peers", year, peers, some),
-            "quality": _write(root, "quality", year, quality, current.height > 0)}
+    outdated = (scan("indicators", root).filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+                .filter(pl.col("definition_version") != pl.col("indicator").replace_strict(
+                    versions, default=-1, return_dtype=pl.Int32)).collect())
+    kept = scan("indicators_previous", root).filter(
+        pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year).collect()
+    previous = _File("indicators_previous")
+    previous.add(pl.concat([kept, outdated]).unique(DERIVED_KEYS["indicators_previous"], keep="first"))
+    previous.write(root, year, keep=True)
 
 
 # ------------------------------------------------------------------ indicators
@@ -172,24 +177,22 @@ def _side(d: Indicator, side: str) -> pl.Expr:
     return total.fill_nan(None)
 
 
-def indicator_rows(root, year: int | None, valid: pl.DataFrame) -> pl.DataFrame:
-    """`indicators` rows of the reports `valid` (report_id, agency_id) of one year: the cells
-    pivoted to one row per report, each indicator a pair of column sums over it."""
-    defs = definitions()
-    wanted = sorted({c for d in defs for side in ("numerator", "denominator") for c, _ in d.terms(side)})
-    cells = _cells(root, year, valid["report_id"], wanted)
-    wide = (cells.pivot(on="cell", index="report_id", values="number", aggregate_function="first")
+def _cells_by_report(root, year: int | None, valid: pl.DataFrame) -> pl.DataFrame:
+    """The reports `valid` (report_id, agency_id) with a column per cell any indicator names."""
+    wanted = sorted({c for d in definitions() for side in ("numerator", "denominator") for c, _ in d.terms(side)})
+    wide = (_cells(root, year, valid["report_id"], wanted)
+            .pivot(on="cell", index="report_id", values="number", aggregate_function="first")
             .with_columns(pl.col("report_id").cast(pl.String)))
     wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c) for c in wanted if c not in wide.columns)
-    frame = valid.join(wide, on="report_id", how="left")
-    num, den = pl.col("numerator"), pl.col("denominator")
-    rows = pl.concat([frame.select("report_id", "agency_id", indicator=pl.lit(d.id), numerator=_side(d, "numerator"),
-                                   denominator=_side(d, "denominator"), definition_version=pl.lit(d.version, pl.Int32),
-                                   count=pl.lit(d.unit == "count")) for d in defs])
-    return rows.with_columns(
-        pl.lit(year, dtype=pl.Int16).alias(PARTITION),
-        value=pl.when(pl.col("count")).then(num).when(den.is_null() | (den == 0)).then(None).otherwise(num / den),
-    ).select(schema("indicators").names)
+    return valid.join(wide, on="report_id", how="left")
+
+
+def _rows(frame: pl.DataFrame, d: Indicator, year: int | None) -> pl.DataFrame:
+    """One indicator's `indicators` rows over `frame` (_cells_by_report)."""
+    num, den = _side(d, "numerator"), _side(d, "denominator")
+    value = num if d.unit == "count" else pl.when(den.is_null() | (den == 0)).then(None).otherwise(num / den)
+    return frame.select("report_id", "agency_id", pl.lit(year, pl.Int16).alias(PARTITION), indicator=pl.lit(d.id),
+                        value=value, numerator=num, denominator=den, definition_version=pl.lit(d.version, pl.Int32))
 
 
 # ------------------------------------------------------------------ peers
@@ -238,8 +241,9 @@ def peer_groups(places: pl.DataFrame) -> pl.DataFrame:
     ])
 
 
-def peer_rows(rows: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
-    """`peers` rows of a whole year's `indicators` rows, agencies placed by `places`."""
+def peer_rows(rows: pl.DataFrame, places: pl.DataFrame | None = None, groups: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`peers` rows of a whole year's `indicators` rows (of any indicators), agencies placed by
+    `places` (agency_id, level, region_code) or already grouped (peer_groups(places))."""
     defs = pl.LazyFrame([(d.id, float(d.min_denominator), d.unit) for d in definitions()],
                         schema={"indicator": pl.String, "min_denominator": pl.Float64, "unit": pl.String},
                         orient="row")
@@ -251,7 +255,8 @@ def peer_rows(rows: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
             .select("report_id", PARTITION, "agency_id", "indicator", v=pl.when(ranked).then(pl.col("value")),
                     low=pl.when(rate).then(low), high=pl.when(rate).then(high)))
     group = ["indicator", "peer_group"]
-    return (mine.join(peer_groups(places).lazy(), on="agency_id")
+    groups = peer_groups(places) if groups is None else groups
+    return (mine.join(groups.lazy(), on="agency_id")
             .with_columns(peers=pl.col("v").count().over(group).cast(pl.Int32),
                           rank=pl.col("v").rank("average").over(group),
                           peer_median=pl.col("v").median().over(group))
@@ -288,41 +293,39 @@ def _path(root, dataset: str, year: int | None):
     return partition_dir(root, dataset, year) / f"{dataset}.parquet"
 
 
-def _read(root, dataset: str, year: int | None) -> pl.DataFrame:
-    path = _path(root, dataset, year)
-    file_schema = schema(dataset, with_partition=False)
-    table = storage.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
-    return _frame(dataset, pl.from_arrow(table).with_columns(pl.lit(year, dtype=pl.Int16).alias(PARTITION)))
+class _File:
+    """One year's file of a dataset, made of parts (a row group or more each, in order, each sorted
+    by the dataset's key): the same rows make the same bytes."""
 
+    def __init__(self, dataset: str):
+        self.dataset, self.rows = dataset, 0
+        self.schema = schema(dataset, with_partition=False)
+        self.out = pa.BufferOutputStream()
+        self.writer = pq.ParquetWriter(self.out, self.schema, compression="zstd")
 
-def _frame(dataset: str, df: pl.DataFrame) -> pl.DataFrame:
-    """`df` with the dataset's columns and types, sorted by its key: equal rows, equal frames."""
-    want = pl.from_arrow(schema(dataset).empty_table()).schema
-    return df.select([pl.col(c).cast(t) for c, t in want.items()]).sort(DERIVED_KEYS[dataset])
+    def add(self, df: pl.DataFrame) -> None:
+        table = df.sort(DERIVED_KEYS[self.dataset]).select(self.schema.names).to_arrow().cast(self.schema)
+        self.writer.write_table(table)
+        self.rows += table.num_rows
 
-
-def _write(root, dataset: str, year: int | None, df: pl.DataFrame, keep: bool) -> int:
-    """One year's file of `dataset` is `df`; written only when its bytes change (the same rows,
-    sorted, make the same file). `keep`: the year has reports, so its file stays even with no rows
-    (a reader's glob finds the dataset); else it is removed."""
-    df, path = _frame(dataset, df), _path(root, dataset, year)
-    exists = path.exists()
-    if not (df.height or keep):
-        if exists:
-            path.unlink(missing_ok=True)
-        return 0
-    table = df.drop(PARTITION).to_arrow().cast(schema(dataset, with_partition=False))
-    del df  # the frame's rows, before they are written again
-    out = pa.BufferOutputStream()
-    pq.write_table(table, out, compression="zstd")
-    data = out.getvalue().to_pybytes()
-    if exists and path.read_bytes() == data:
-        return table.num_rows
-    if storage.is_remote(path):
-        write_atomic(table, path)
-    else:
-        storage.write_atomic(path, lambda tmp: tmp.write_bytes(data))
-    return table.num_rows
+    def write(self, root, year: int | None, keep: bool) -> int:
+        """Written where its bytes differ from the file's; removed when it has no rows and not `keep`
+        (a year with reports keeps its files, empty or not, so that a reader's glob finds them)."""
+        self.writer.close()
+        path = _path(root, self.dataset, year)
+        exists = path.exists()
+        if not (self.rows or keep):
+            if exists:
+                path.unlink(missing_ok=True)
+            return 0
+        data = self.out.getvalue()
+        if exists and path.read_bytes() == data.to_pybytes():
+            return self.rows
+        if storage.is_remote(path):
+            path.write_parquet(data.to_pybytes())
+        else:
+            storage.write_atomic(path, lambda tmp: tmp.write_bytes(data))
+        return self.rows
 
 
 def _years_held(root) -> set[int | None]:
