@@ -1,0 +1,414 @@
+"""`nianbao site WAREHOUSE --out DIR [--year YYYY] [--region CODE]`: a static, offline website of the
+indicators and peers.
+
+Pages: DIR/index.html (the years at a glance), DIR/region/<code>.html (a province or a prefecture:
+its bodies in a sortable table, the main rates across them, a bodies × years heatmap) and
+DIR/agency/<agency_id>.html (its reports, each indicator with its counts, peer rank, interval and
+history, its data quality and findings). Pages are jinja2 templates (templates/), charts hand-drawn
+SVG inline in them, one small inline script sorts tables; nothing is loaded from anywhere, every
+link is relative (or an http(s) source), so the folder opens from file:// and can be copied whole.
+
+The site renders the warehouse; it computes no indicator. It is built a province at a time: a
+province's rows are read with their filters pushed down to the Parquet scan (nianbao/site/read.py),
+its pages written, and let go before the next.
+"""
+from __future__ import annotations
+
+import os
+import re
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jinja2
+import polars as pl
+
+from nianbao import __version__, storage
+from nianbao.site import charts, read
+from nianbao.template import template
+
+MAIN_RATES = ["disclosure_rate", "not_held_rate", "withheld_rate", "rejected_rate", "review_correction_rate"]
+TABLE_COUNT = "applications_received"  # the region table's first column: how many requests a body got
+BINS = 10  # the glance's histograms: tenths of a rate
+PROBLEMS_SHOWN = 12
+LEVELS = {"province": "省级政府", "city": "市级政府", "county": "县级政府", "township": "乡镇（街道）",
+          "department": "部门", "unknown": "未知"}
+UNKNOWN_REGION = "unknown"  # the page of agencies whose region is not known
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    name: str
+    en: str
+    rate: bool
+    min_denominator: float
+
+
+@cache
+def indicators() -> dict[str, Indicator]:
+    """The indicators' definitions, as template.toml holds them."""
+    defs = getattr(template().spec, "indicators", None) or []
+    return {d.id: Indicator(d.id, d.name, d.en, d.unit != "count", d.min_denominator) for d in defs}
+
+
+def definition(code: str) -> Indicator:
+    return indicators().get(code) or Indicator(code, code, code, code != TABLE_COUNT, 0)
+
+
+@dataclass
+class Built:
+    pages: int = 0
+    regions: int = 0
+    agencies: int = 0
+
+
+def build(wh: str | Path, out: str | Path, year: int | None = None, region: str | None = None) -> Built:
+    """Write the site of `wh` (limited to `year` and to the region `region` if given) into `out`."""
+    prefix = read.region_prefix(region) if region else None
+    out = Path(out)
+    for folder in ("region", "agency"):
+        (out / folder).mkdir(parents=True, exist_ok=True)
+    site = _Site(wh, out, year, prefix)
+    everyone = read.agencies(wh, prefix)
+    if prefix is None:
+        provinces = sorted(everyone["region_code"].drop_nulls().str.slice(0, 2).unique().to_list())
+        provinces += [UNKNOWN_REGION] if everyone["region_code"].null_count() else []
+    else:
+        provinces = [prefix[:2]]
+    built = Built()
+    regions_built = []
+    for province in provinces:
+        rows = (everyone.filter(pl.col("region_code").is_null()) if province == UNKNOWN_REGION
+                else everyone.filter(pl.col("region_code").str.starts_with(province)))
+        data = read.region(wh, rows, year)
+        regions_built += site.regions(data, province, prefix)
+        site.agencies(data)
+        built.agencies += rows.height
+        del data
+    built.regions = len(regions_built)
+    site.glance(None if prefix is None else everyone["agency_id"], set(regions_built))
+    built.pages = built.regions + built.agencies + 1
+    return built
+
+
+def _pct(value) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _count(value) -> str:
+    if value is None:
+        return "—"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("nianbao.site", "templates"),
+                             autoescape=True, trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+    env.filters.update(pct=_pct, count=_count)
+    return env
+
+
+def agency_file(agency_id: str) -> str:
+    """A page name for an agency id: the id itself where it is plain (hex), else a hash of it."""
+    if re.fullmatch(r"[0-9A-Za-z_-]{1,64}", agency_id):
+        return f"{agency_id}.html"
+    return hashlib.sha256(agency_id.encode()).hexdigest()[:20] + ".html"
+
+
+def source_href(uri: str | None) -> str | None:
+    """Only http(s) sources are links: a local path means nothing to the reader's browser."""
+    return uri if uri and re.match(r"https?://", uri, re.I) else None
+
+
+def _level(level: str | None) -> str:
+    return LEVELS.get(level or "unknown", level or "未知")
+
+
+class _Site:
+    def __init__(self, wh, out: Path, year: int | None, prefix: str | None):
+        self.wh, self.out, self.year, self.prefix = wh, out, year, prefix
+        self.footer = (f"nianbao {__version__} · 由仓库 {wh if storage.is_remote(wh) else Path(wh).name} 生成"
+                       + (f" · {year} 年" if year else "") + (f" · 地区 {read.region_name(read.region_code(prefix))}" if prefix else ""))
+        self.validation = None if storage.is_remote(wh) else Path(wh) / "validation"
+        self._pages: dict[str, bool] = {}
+
+    def _write(self, path: Path, page: str, **context) -> None:
+        context.setdefault("crumbs", [])
+        context.setdefault("sortable", False)
+        html = _env().get_template(page).render(footer=self.footer, **context)
+        path.write_text(html, encoding="utf-8")
+
+    # ---------------------------------------------------------------- the years at a glance
+
+    def glance(self, ids: pl.Series | None, built: set[str]) -> None:
+        g = read.glance(self.wh, ids, self.year, MAIN_RATES, BINS)
+        years = []
+        for (y,), part in g.statuses.group_by("year", maintain_order=True):
+            n = dict(part.select("status", "reports").iter_rows())
+            total = sum(n.values())
+            years.append({"year": y, "reports": total, "valid": n.get("valid", 0), "invalid": n.get("invalid", 0),
+                          "unreadable": n.get("unreadable", 0), "valid_share": n.get("valid", 0) / total if total else None,
+                          "agencies": int(part["agencies"].max())})  # an agency reports once a year, rarely twice
+        years.sort(key=lambda r: (r["year"] is None, r["year"] or 0))
+        rate_years = sorted(y for y in g.medians["year"].unique().to_list() if y is not None)
+        bins = defaultdict(dict)
+        for y, ind, b, n in g.rates.iter_rows():
+            bins[(y, ind)][b] = n
+        medians = {(y, ind): m for y, ind, m, _ in g.medians.iter_rows()}
+        rates = [{"name": definition(r).name, "en": definition(r).en,
+                  "charts": [charts.histogram(f"{definition(r).name} {y}", bins.get((y, r), {}), BINS, medians.get((y, r)))
+                             for y in rate_years]} for r in MAIN_RATES]
+        t = template()
+        described = {r.id: r.description for r in [*t.rules, *t.spec.findings]}
+        per_rule = g.problems.group_by("rule_id", "severity").agg(pl.col("reports").sum()).sort(
+            ["reports", "rule_id"], descending=[True, False]).head(PROBLEMS_SHOWN)
+        problem_years = sorted(g.problems["year"].unique().to_list(), key=lambda y: (y is None, y or 0))
+        by_year = {(r, y): n for r, y, n in g.problems.select("rule_id", "year", "reports").iter_rows()}
+        problems = [{"rule_id": r, "severity": s, "reports": n, "description": described.get(r, ""),
+                     "per_year": [by_year.get((r, y), 0) for y in problem_years]} for r, s, n in per_rule.iter_rows()]
+        regions = []
+        for p, reports, valid, agencies in g.regions.iter_rows():
+            code = read.region_code(p) if p else UNKNOWN_REGION
+            regions.append({"name": read.region_name(code) if p else "未知地区", "code": code if p else None,
+                            "href": f"region/{code}.html" if code in built else None,
+                            "reports": reports, "valid": valid, "agencies": agencies})
+        scope = read.region_name(read.region_code(self.prefix)) if self.prefix else "全国"
+        self._write(self.out / "index.html", "glance.html", scope_name=scope, years=years, rates=rates,
+                    rate_years=rate_years, problems=problems, problem_years=problem_years, regions=regions,
+                    years_text=_years_text([y["year"] for y in years]), sortable=True, crumbs=[(scope, None)])
+
+    # ---------------------------------------------------------------- regions
+
+    def regions(self, data: read.Region, province: str, prefix: str | None) -> list[str]:
+        """The pages of the province (unless the scope is inside it) and of its prefectures."""
+        codes = data.agencies["region_code"]
+        if province == UNKNOWN_REGION:
+            self._region(data, UNKNOWN_REGION, data.agencies, [])
+            return [UNKNOWN_REGION]
+        written = []
+        prefectures = sorted({c[:4] for c in codes.drop_nulls().to_list() if c[2:4] != "00"})
+        if prefix is None or len(prefix) == 2:
+            subs = [{"name": read.region_name(read.region_code(p)), "href": f"{read.region_code(p)}.html",
+                     "agencies": int((codes.str.slice(0, 4) == p).sum())} for p in prefectures]
+            written.append(self._region(data, read.region_code(province), data.agencies, subs))
+        for p in prefectures:
+            if prefix is None or len(prefix) <= 4 or p == prefix[:4]:
+                rows = data.agencies.filter(pl.col("region_code").str.starts_with(p))
+                written.append(self._region(data, read.region_code(p), rows, []))
+        return written
+
+    def _region(self, data: read.Region, code: str, agencies: pl.DataFrame, subs: list[dict]) -> str:
+        ids = agencies["agency_id"]
+        reports = data.reports.filter(pl.col("agency_id").is_in(ids.implode()))
+        years = sorted(y for y in reports["year"].unique().to_list() if y is not None)
+        latest = self.year or (years[-1] if years else None)
+        of_record = _of_record(reports)  # (agency_id, year) -> the report shown
+        values = _values(data.indicators.filter(pl.col("agency_id").is_in(ids.implode())))
+        columns = [definition(c) for c in [TABLE_COUNT, *MAIN_RATES]]
+        bodies = []
+        for a in agencies.sort("name").iter_rows(named=True):
+            rid = of_record.get((a["agency_id"], latest), {}).get("report_id")
+            status = of_record.get((a["agency_id"], latest), {}).get("status")
+            cells = []
+            for ind in columns:
+                v = values.get((rid, ind.id))
+                value = v["value"] if v else None
+                cells.append({"value": value, "n": v["denominator"] if v and ind.rate else (v["value"] if v else None),
+                              "text": (_pct(value) if ind.rate else _count(value))})
+            bodies.append({"name": a["name"], "href": f"../agency/{agency_file(a['agency_id'])}", "level": a["level"],
+                           "level_name": _level(a["level"]), "region_name": read.region_name(a["region_code"]),
+                           "status": status, "cells": cells, "agency_id": a["agency_id"]})
+        rates = [definition(r) for r in MAIN_RATES]
+        strip_rows = []
+        for k, ind in enumerate(rates):
+            dots = [(b["name"], b["cells"][k + 1]["value"], b["cells"][k + 1]["n"]) for b in bodies
+                    if b["cells"][k + 1]["value"] is not None]
+            strip_rows.append((ind.name, dots, _median([d[1] for d in dots])))
+        heat_bodies = []
+        for b in bodies:
+            per = {}
+            for y in years:
+                rid = of_record.get((b["agency_id"], y), {}).get("report_id")
+                for ind in rates:
+                    v = values.get((rid, ind.id))
+                    per[(ind.id, y)] = (v["value"], v["denominator"]) if v else (None, None)
+            heat_bodies.append((b["name"], b["href"], per))
+        heat = charts.heatmap([(r.id, r.name) for r in rates], years, heat_bodies)
+        name = "未知地区的机关" if code == UNKNOWN_REGION else read.region_name(code)
+        crumbs = [("全国" if self.prefix is None else read.region_name(read.region_code(self.prefix)), "../index.html")]
+        if code != UNKNOWN_REGION and not code.endswith("0000"):
+            crumbs.append((read.region_name(code[:2] + "0000"), f"{code[:2]}0000.html"))
+        crumbs.append((name, None))
+        self._write(self.out / "region" / f"{code}.html", "region.html", name=name,
+                    code="" if code == UNKNOWN_REGION else code, subregions=subs, bodies=bodies, columns=columns,
+                    year=latest, report_count=reports.height, years_text=_years_text(years),
+                    strip_chart=charts.strip(strip_rows), heat=heat, sortable=True, crumbs=crumbs)
+        return code
+
+    # ---------------------------------------------------------------- agencies
+
+    def agencies(self, data: read.Region) -> None:
+        reports = data.reports.partition_by("agency_id", as_dict=True)
+        ind = data.indicators.partition_by("agency_id", as_dict=True)
+        report_ids = data.reports.select("report_id", "agency_id")
+        peers = (data.peers.join(report_ids, on="report_id").partition_by("agency_id", as_dict=True)
+                 if data.peers.height else {})
+        found = (data.findings.join(report_ids, on="report_id").partition_by("agency_id", as_dict=True)
+                 if data.findings.height else {})
+        empty = {"reports": data.reports.clear(), "ind": data.indicators.clear(), "peers": data.peers.clear(),
+                 "findings": data.findings.clear()}
+        for a in data.agencies.iter_rows(named=True):
+            key = (a["agency_id"],)
+            self._agency(a, reports.get(key, empty["reports"]), ind.get(key, empty["ind"]),
+                         peers.get(key, empty["peers"]), found.get(key, empty["findings"]))
+
+    def _validation_href(self, run_id: str | None) -> str | None:
+        if self.validation is None or not run_id:
+            return None
+        if run_id not in self._pages:
+            self._pages[run_id] = (self.validation / f"{run_id}.html").is_file()
+        if not self._pages[run_id]:
+            return None
+        rel = os.path.relpath(self.validation.resolve() / f"{run_id}.html", (self.out / "agency").resolve())
+        return Path(rel).as_posix()
+
+    def _agency(self, a: dict, reports: pl.DataFrame, ind: pl.DataFrame, peers: pl.DataFrame,
+                findings: pl.DataFrame) -> None:
+        rows = []
+        for r in reports.sort(["year", "report_id"], descending=[True, False], nulls_last=True).iter_rows(named=True):
+            rows.append({**r, "source_href": source_href(r["source_uri"]),
+                         "validation_href": self._validation_href(r["run_id"])})
+        years = sorted(y for y in reports["year"].unique().to_list() if y is not None)
+        of_record = _of_record(reports)
+        values = _values(ind)
+        by_report = defaultdict(list)
+        for p in peers.sort("peer_group").iter_rows(named=True):
+            by_report[(p["report_id"], p["indicator"])].append(p)
+        shown = []
+        codes = [c for c in indicators() if c in set(ind["indicator"].to_list())] + sorted(
+            set(ind["indicator"].to_list()) - set(indicators()))
+        for code in codes:
+            d = definition(code)
+            per_year, points = [], []
+            for y in years:
+                rid = of_record.get((a["agency_id"], y), {}).get("report_id")
+                v = values.get((rid, code))
+                if v is None:
+                    points.append((y, None, None, None, None))
+                    continue
+                groups = [_peer(p, v, d) for p in by_report.get((rid, code), [])]
+                first = groups[0] if groups else {}
+                points.append((y, v["value"], first.get("low"), first.get("high"), first.get("peer_median")))
+                per_year.append({"year": y, "value_text": _pct(v["value"]) if d.rate else _count(v["value"]),
+                                 "numerator": v["numerator"], "denominator": v["denominator"], "peers": groups})
+            if per_year:
+                per_year.reverse()  # the latest year first
+                shown.append({"id": code, "name": d.name, "en": d.en, "rate": d.rate, "years": per_year,
+                              "chart": charts.sparkline(points, d.rate)})
+        quality_columns, quality = _quality(findings, years)
+        by_year = []
+        for (y,), part in sorted(findings.group_by("year"), key=lambda kv: (kv[0][0] is None, -(kv[0][0] or 0))):
+            by_year.append({"year": y, "rows": part.sort(["severity", "rule_id"]).to_dicts()})
+        region = a["region_code"]
+        crumbs = [("全国" if self.prefix is None else read.region_name(read.region_code(self.prefix)), "../index.html")]
+        if region:
+            crumbs.append((read.region_name(region[:2] + "0000"), f"../region/{region[:2]}0000.html"))
+            if region[2:4] != "00" and (self.prefix is None or len(self.prefix) <= 4 or region.startswith(self.prefix[:4])):
+                crumbs.append((read.region_name(region[:4] + "00"), f"../region/{region[:4]}00.html"))
+        else:
+            crumbs.append(("未知地区", f"../region/{UNKNOWN_REGION}.html"))
+        crumbs.append((a["name"], None))
+        if self.prefix and len(self.prefix) > 2:  # the province page is not built: no link to it
+            crumbs = [c for c in crumbs if not (c[1] or "").endswith(f"{self.prefix[:2]}0000.html")]
+        self._write(self.out / "agency" / agency_file(a["agency_id"]), "agency.html", agency=a,
+                    level_name=_level(a["level"]), region_name=read.region_name(region),
+                    other_names=[n for n in (a.get("names") or []) if n != a["name"]], reports=rows,
+                    indicators=shown, quality=quality, quality_columns=quality_columns, findings=by_year, crumbs=crumbs)
+
+
+def _peer(p: dict, v: dict, d: Indicator) -> dict:
+    reason = None
+    if p["rank_pct"] is None:
+        if v["value"] is None:
+            reason = "无数值"
+        elif v["denominator"] is not None and v["denominator"] < d.min_denominator:
+            reason = f"分母 {_count(v['denominator'])} 小于 {_count(d.min_denominator)}"
+    return {**p, "group_name": group_name(p["peer_group"]), "reason": reason,
+            "rank_text": None if p["rank_pct"] is None else f"第 {100 * p['rank_pct']:.0f} 百分位"}
+
+
+def group_name(group: str) -> str:
+    """A peer group as the reader says it."""
+    return group
+
+
+def _quality(findings: pl.DataFrame, years: list[int]) -> tuple[list[str], list[dict]]:
+    counts = findings.group_by("year", "rule_id").len()
+    rules = sorted(counts["rule_id"].unique().to_list())
+    table = {(y, r): n for y, r, n in counts.iter_rows()}
+    return rules, [{"year": y, "counts": [table.get((y, r), 0) for r in rules]} for y in reversed(years)] if rules else []
+
+
+def _of_record(reports: pl.DataFrame) -> dict[tuple[str, int], dict]:
+    """The report shown for an agency's year: its valid one (the latest published, where it has two)."""
+    ordered = reports.sort([pl.col("status") != "valid", pl.col("published_on"), pl.col("report_id")],
+                           descending=[False, True, False], nulls_last=True)
+    out = {}
+    for r in ordered.select("agency_id", "year", "report_id", "status").iter_rows(named=True):
+        out.setdefault((r["agency_id"], r["year"]), r)
+    return out
+
+
+def _values(ind: pl.DataFrame) -> dict[tuple[str, str], dict]:
+    return {(r["report_id"], r["indicator"]): r for r in
+            ind.select("report_id", "indicator", "value", "numerator", "denominator").iter_rows(named=True)}
+
+
+def _median(values: list[float]) -> float | None:
+    return pl.Series(values, dtype=pl.Float64).median() if values else None
+
+
+def _years_text(years: list) -> str:
+    known = sorted(y for y in years if y is not None)
+    if not known:
+        return "无年度"
+    return f"{known[0]} 年" if known[0] == known[-1] else f"{known[0]}–{known[-1]} 年"
+
+
+def parser(p, year_type) -> None:
+    p.description = ("Write a static website of the indicators and peers (the years at a glance, a page per "
+                     "province, prefecture and agency) that opens offline, from file://.")
+    p.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
+    p.add_argument("--out", required=True, metavar="DIR", help="the site's folder (written over)")
+    p.add_argument("--year", type=year_type, help="only this year's reports")
+    p.add_argument("--region", metavar="CODE",
+                   help="only this region: a 6-digit 行政区划代码 (320000 a province, 320800 a prefecture)")
+
+
+def run(args) -> int:
+    """The command's `site`: exit 0 written, 2 usage (no such warehouse, a bad region), 3 it failed."""
+    import sys
+    import time
+
+    if not storage.is_remote(args.warehouse) and not Path(args.warehouse).is_dir():
+        print(f"nianbao: {args.warehouse} is not a warehouse folder", file=sys.stderr)
+        return 2
+    if args.region:
+        try:
+            read.region_prefix(args.region)
+        except ValueError as e:
+            print(f"nianbao: --region: {e}", file=sys.stderr)
+            return 2
+    started = time.monotonic()
+    try:
+        built = build(args.warehouse, args.out, args.year, args.region)
+    except (OSError, pl.exceptions.PolarsError) as e:
+        print(f"nianbao: the site could not be written: {e}", file=sys.stderr)
+        return 3
+    print(f"site: {built.pages:,} pages ({built.regions:,} regions, {built.agencies:,} agencies) in "
+          f"{time.monotonic() - started:.1f} s; open {Path(args.out).resolve() / 'index.html'}")
+    return 0

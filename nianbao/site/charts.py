@@ -1,0 +1,137 @@
+"""Chart geometry: each SVG chart's shapes computed here, in SVG units, and drawn by the macros of
+templates/charts.html. Hand-written SVG: no chart library, nothing loaded when the page opens."""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+
+# A sequential palette (light to dark blue, colour-blind safe), for a rate from 0 to 1.
+PALETTE = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
+MISSING = "#eeeeee"
+
+
+def colour(value: float | None) -> str:
+    if value is None:
+        return MISSING
+    return PALETTE[min(len(PALETTE) - 1, max(0, int(value * len(PALETTE))))]
+
+
+def ink(value: float | None) -> str:
+    """Text colour readable on colour(value)."""
+    return "#fff" if value is not None and value >= 0.55 else "#222"
+
+
+@dataclass
+class Histogram:
+    """Reports per tenth of a rate: bars of equal width, heights against the largest bin."""
+    title: str
+    bars: list[dict]
+    width: int
+    height: int
+    median: float | None = None
+    median_x: float | None = None
+    total: int = 0
+
+
+def histogram(title: str, counts: dict[int, int], bins: int, median: float | None,
+              width: int = 220, height: int = 90) -> Histogram:
+    top = max(counts.values(), default=0) or 1
+    plot_h, bar_w = height - 22, width / bins
+    bars = []
+    for b in range(bins):
+        n = counts.get(b, 0)
+        h = plot_h * n / top
+        bars.append({"x": round(b * bar_w + 1, 1), "y": round(plot_h - h + 4, 1), "w": round(bar_w - 2, 1),
+                     "h": round(h, 1), "n": n, "label": f"{100 * b // bins}–{100 * (b + 1) // bins}%"})
+    x = None if median is None else round(median * width, 1)
+    return Histogram(title, bars, width, height, median, x, sum(counts.values()))
+
+
+@dataclass
+class Strip:
+    """One row per indicator, one dot per body at its value; the median marked."""
+    rows: list[dict]
+    width: int
+    height: int
+    left: int
+    plot_w: int
+    ticks: list[dict] = field(default_factory=list)
+
+
+def strip(rows: list[tuple[str, list[tuple[str, float, float | None]], float | None]],
+          width: int = 760, row_h: int = 34, left: int = 170) -> Strip:
+    """rows: (label, [(body name, value, n)], median); values are rates from 0 to 1."""
+    plot_w = width - left - 16
+    out = []
+    for i, (label, dots, median) in enumerate(rows):
+        y = 18 + i * row_h + row_h / 2
+        out.append({"label": label, "y": y, "count": len(dots),
+                    "median_x": None if median is None else round(left + median * plot_w, 1),
+                    "dots": [{"x": round(left + v * plot_w, 1),
+                              "y": round(y + (zlib.crc32(name.encode()) % 9 - 4) * row_h / 16, 1),  # jitter, the same every build
+                              "name": name, "value": v, "n": n} for name, v, n in dots]})
+    ticks = [{"x": round(left + t / 100 * plot_w, 1), "label": f"{t}%"} for t in range(0, 101, 25)]
+    return Strip(out, width, 18 + len(rows) * row_h + 8, left, plot_w, ticks)
+
+
+@dataclass
+class Heatmap:
+    """Bodies (rows) × years (columns) for each indicator (a block of columns per indicator)."""
+    blocks: list[dict]
+    rows: list[dict]
+    width: int
+    height: int
+    left: int
+    cell_w: int
+    cell_h: int
+    top: int
+
+
+def heatmap(indicators: list[tuple[str, str]], years: list[int],
+            bodies: list[tuple[str, str, dict[tuple[str, int], tuple[float | None, float | None]]]],
+            left: int = 260, cell_w: int = 38, cell_h: int = 16, gap: int = 12) -> Heatmap:
+    """indicators: (id, label); bodies: (name, href, {(indicator, year): (value, n)})."""
+    top = 36
+    block_w = cell_w * len(years)
+    blocks = [{"label": label, "x": left + k * (block_w + gap),
+               "years": [{"x": left + k * (block_w + gap) + j * cell_w + cell_w / 2, "year": y} for j, y in enumerate(years)]}
+              for k, (_, label) in enumerate(indicators)]
+    rows = []
+    for i, (name, href, values) in enumerate(bodies):
+        y = top + i * cell_h
+        cells = []
+        for k, (ind, _) in enumerate(indicators):
+            for j, year in enumerate(years):
+                value, n = values.get((ind, year), (None, None))
+                cells.append({"x": left + k * (block_w + gap) + j * cell_w, "value": value, "n": n, "year": year,
+                              "fill": colour(value), "ink": ink(value)})
+        rows.append({"name": name, "href": href, "y": y, "cells": cells})
+    width = left + len(indicators) * (block_w + gap)
+    return Heatmap(blocks, rows, width, top + len(bodies) * cell_h + 4, left, cell_w, cell_h, top)
+
+
+@dataclass
+class Sparkline:
+    """An indicator's history: a point per year, its 95% interval as a bar, the peer median as a tick."""
+    points: list[dict]
+    path: str
+    width: int
+    height: int
+    rate: bool
+
+
+def sparkline(points: list[tuple[int, float | None, float | None, float | None, float | None]], rate: bool,
+              width: int = 160, height: int = 44) -> Sparkline:
+    """points: (year, value, low, high, peer median); a rate spans 0..1, a count 0..its largest."""
+    pad, known = 6, [p for p in points if p[1] is not None]
+    top = 1.0 if rate else max([v for p in known for v in (p[1], p[4]) if v is not None], default=0) or 1.0
+    step = (width - 2 * pad) / max(1, len(points) - 1)
+    y = lambda v: round(height - pad - (height - 2 * pad) * v / top, 1)  # noqa: E731
+    out = []
+    for i, (year, value, low, high, median) in enumerate(points):
+        x = round(pad + i * step if len(points) > 1 else width / 2, 1)
+        out.append({"x": x, "year": year, "value": value, "y": None if value is None else y(value),
+                    "low": None if low is None else y(low), "high": None if high is None else y(high),
+                    "median": None if median is None else y(median)})
+    path = " ".join(f"{'M' if i == 0 else 'L'}{p['x']},{p['y']}" for i, p in enumerate(q for q in out if q["y"] is not None))
+    return Sparkline(out, path, width, height, rate)
