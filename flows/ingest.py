@@ -21,6 +21,7 @@ from nianbao.rules import year_range
 from nianbao.settings import settings
 from nianbao.summary import RunSummary
 from tasks.across import check_across_years
+from tasks.indicators import compute_indicators
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
 
 
@@ -99,6 +100,7 @@ def ingest(sources: list[str], out: str = "data/warehouse",
         run.add(part)
         log.info("batch %d/%d published: %s", n + 1, len(futures), part.counts_text())
     run = check_across_years(run, run_id, out)
+    compute_indicators(run, out)
     report_artifacts(run, run_id, out, seconds=time.monotonic() - started)
     message = run.counts_text() + (f" ({run.already_published} already published, skipped)"
                                    if run.already_published else "")

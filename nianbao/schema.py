@@ -67,6 +67,49 @@ DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("run_id", pa.string(), "the Prefect flow run id"),
     ],
 }
+# Computed after publishing from the datasets above (nianbao/indicators.py), for current reports:
+# one file per dataset and year, rewritten whole; publishing's index leaves them out.
+_INDICATOR_ROW = [
+    ("report_id", pa.string(), "the report (a current, valid one)"),
+    ("agency_id", pa.string(), "its agency (see `agencies`)"),
+    ("year", pa.int16(), "the year reported on"),
+    ("indicator", pa.string(), "indicator id (see dictionary: its cells, unit and smallest ranked denominator)"),
+    ("value", pa.float64(), "numerator / denominator (a count: the numerator); null when the denominator is 0 "
+                            "or a cell is missing, never 0"),
+    ("numerator", pa.float64(), "the sum of the numerator's cells; null when one is missing"),
+    ("denominator", pa.float64(), "the sum of the denominator's cells; null for a count or when one is missing"),
+    ("definition_version", pa.int32(), "the version of the indicator's definition the value was computed with"),
+]
+DERIVED: dict[str, list[tuple[str, pa.DataType, str]]] = {
+    "indicators": _INDICATOR_ROW,
+    # what `indicators` held under an earlier version of a definition, kept as it was computed
+    "indicators_previous": _INDICATOR_ROW,
+    "peers": [
+        ("report_id", pa.string(), "the report"),
+        ("year", pa.int16(), "the year reported on"),
+        ("indicator", pa.string(), "indicator id"),
+        ("peer_group", pa.string(), "`province:<2 digits>:<level>` (same level, same province) or "
+                                    "`prefecture:<4 digits>:<level>` (same level, same prefecture), of the same year"),
+        ("peers", pa.int32(), "reports ranked in the group (value known, denominator at least the indicator's smallest)"),
+        ("rank_pct", pa.float64(), "(average rank - 1) / (peers - 1) among them, 0 = lowest value, 1 = highest; "
+                                   "null when this report is not ranked or no other is"),
+        ("peer_median", pa.float64(), "the median value of the reports ranked in the group"),
+        ("low", pa.float64(), "Wilson 95% interval of a rate, lower bound; null for counts and ratios"),
+        ("high", pa.float64(), "Wilson 95% interval of a rate, upper bound"),
+    ],
+    "quality": [
+        ("report_id", pa.string(), "the report (a current one, whatever its status)"),
+        ("agency_id", pa.string(), "its agency; an agency-year's counts are the sums over its reports"),
+        ("year", pa.int16(), "the year reported on"),
+        ("problem", pa.string(), "arithmetic, cross_year, late, copied, text_mismatch, unread_cells (see dictionary)"),
+        ("findings", pa.int32(), "the report's findings of the problem's rules (0: none)"),
+        ("rule_ids", pa.list_(pa.string()), "the rules among them that the report broke: its `findings` rows "
+                                            "with this report_id and these rule_ids"),
+    ],
+}
+DERIVED_KEYS = {"indicators": ["report_id", "indicator"],
+                "indicators_previous": ["report_id", "indicator", "definition_version"],
+                "peers": ["report_id", "indicator", "peer_group"], "quality": ["report_id", "problem"]}
 # Not partitioned: one row per agency (nianbao/agencies.py), rewritten after each run.
 AGENCIES = [
     ("agency_id", pa.string(), "links a body's reports across years (reports.agency_id)"),
@@ -112,4 +155,5 @@ DICTIONARY = pa.schema([
 
 
 def schema(dataset: str, with_partition: bool = True) -> pa.Schema:
-    return pa.schema([(name, typ) for name, typ, _ in DATASETS[dataset] if with_partition or name != PARTITION])
+    columns = DATASETS[dataset] if dataset in DATASETS else DERIVED[dataset]
+    return pa.schema([(name, typ) for name, typ, _ in columns if with_partition or name != PARTITION])

@@ -217,6 +217,44 @@ class CopiedRule(_Rule):
     min_chars: int
 
 
+class Indicator(_Model):
+    """An indicator ([[indicators]]): the sum of the `numerator` cells over that of the `denominator`
+    cells (none for a count). Cells are `dataset:row/column`, a row alone meaning its total column,
+    a leading "-" subtracting the cell."""
+    id: str
+    name_zh: str
+    name_en: str
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+    unit: Literal["count", "rate", "ratio"]
+    min_denominator: float = Field(ge=0)
+    version: int = Field(ge=1)
+
+    def terms(self, side: Literal["numerator", "denominator"]) -> list[tuple[str, float]]:
+        """(cell as dataset:row/column, +1.0 or -1.0) of one side."""
+        out = []
+        for cell in getattr(self, side):
+            sign, cell = (-1.0, cell[1:]) if cell.startswith("-") else (1.0, cell)
+            out.append((cell if "/" in cell else f"{cell}/total", sign))
+        return out
+
+    def formula(self) -> str:
+        """The definition in words, e.g. `(disclosed + partly_disclosed) / handled_total`."""
+        def side(name):
+            text = " + ".join(c.split(":", 1)[1].removesuffix("/total") if s > 0 else
+                              "- " + c.split(":", 1)[1].removesuffix("/total") for c, s in self.terms(name))
+            text = text.replace("+ -", "-")
+            return f"({text})" if len(getattr(self, name)) > 1 else text
+        return side("numerator") + (f" / {side('denominator')}" if self.denominator else "")
+
+
+class Problem(_Model):
+    """A kind of data-quality problem ([[quality]]): the findings of these rules, counted."""
+    code: str
+    label: str
+    rules: tuple[str, ...]
+
+
 Rule = SumRule | CompleteRule | RangeRule | YearRule | MetadataRule | TextFigureRule | DeadlineRule | ChainRule | CopiedRule
 # "metadata" with min/max is a YearRule: the union tries the stricter model first
 _RULE = Annotated[Rule, Field(union_mode="left_to_right")]
@@ -234,6 +272,8 @@ class Spec(_Model):
     reviews_litigation: ReviewsLitigation
     rules: tuple[_RULE, ...]
     findings: tuple[FindingDef, ...]
+    indicators: tuple[Indicator, ...]
+    quality: tuple[Problem, ...]
 
     @model_validator(mode="after")
     def _sums_know_their_cells(self) -> Spec:
@@ -241,6 +281,30 @@ class Spec(_Model):
         for r in self.rules:
             if isinstance(r, SumRule):
                 r._results = results  # what "@result" stands for
+        return self
+
+    @model_validator(mode="after")
+    def _indicators_name_template_cells(self) -> Spec:
+        ad, ap, rl = self.active_disclosure, self.applications, self.reviews_litigation
+        codes = {"active_disclosure": ({d.code for d in ad.items}, {d.code for d in ad.metrics}),
+                 "applications": ({d.code for d in ap.rows}, {c for c, _ in ap.columns}),
+                 "reviews_litigation": ({c for c, _ in rl.proceedings}, {c for c, _ in rl.outcomes})}
+        ids = [d.id for d in self.indicators]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"indicator ids are not unique: {ids}")
+        for d in self.indicators:
+            if (d.unit == "count") != (not d.denominator):
+                raise ValueError(f"indicator {d.id}: a count has no denominator, and only a count")
+            for side in ("numerator", "denominator"):
+                for cell, _ in d.terms(side):
+                    dataset, _, key = cell.partition(":")
+                    row, _, column = key.partition("/")
+                    if dataset not in codes or row not in codes[dataset][0] or column not in codes[dataset][1]:
+                        raise ValueError(f"indicator {d.id}: {cell} is no template cell")
+        known = {r.id for r in [*self.rules, *self.findings]}
+        for p in self.quality:
+            if set(p.rules) - known:
+                raise ValueError(f"quality problem {p.code}: unknown rules {sorted(set(p.rules) - known)}")
         return self
 
 
@@ -269,6 +333,8 @@ class Template:
         self.outcomes = [code for code, _ in rl.outcomes]
         self.rules: list[Rule] = list(spec.rules)
         self.severity = {r.id: r.severity for r in [*spec.rules, *spec.findings]}
+        self.indicators: list[Indicator] = list(spec.indicators)
+        self.problems: list[Problem] = list(spec.quality)
         self.versions = {
             section: {d.code: set(d.versions) for d in entries}
             for section, entries in (("items", ad.items), ("metrics", ad.metrics), ("rows", ap.rows))
@@ -297,6 +363,10 @@ class Template:
                 out.append(_dict_row("narratives", "section", code, [f"{num}、{head}"], ["2019", "2021"]))
         for r in [*self.rules, *self.spec.findings]:
             out.append(_dict_row("findings", "rule_id", r.id, [r.description], ["2019", "2021"], r.severity))
+        for d in self.indicators:
+            out.append(_dict_row("indicators", "indicator", d.id, [d.name_zh, d.name_en, d.formula()], ["2019", "2021"]))
+        for p in self.problems:
+            out.append(_dict_row("quality", "problem", p.code, [p.label, *p.rules], ["2019", "2021"]))
         return out
 
 

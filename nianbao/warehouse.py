@@ -15,14 +15,14 @@ from pathlib import Path
 import polars as pl
 
 from nianbao import index, storage
-from nianbao.schema import DATASETS, PARTITION, schema
+from nianbao.schema import DATASETS, DERIVED, PARTITION, schema
 
 
 def files(dataset: str, warehouse: str | Path, quarantine: bool = False) -> list[str]:
     """The dataset's Parquet files now: local paths, or the s3:// URLs of their newest versions;
     without those a compaction has just merged into one (nianbao/compact.py), so none is read twice."""
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join(DATASETS)}")
+    if dataset not in DATASETS and dataset not in DERIVED:
+        raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join([*DATASETS, *DERIVED])}")
     root = storage.path(warehouse)
     listed = index.listing(root, [f"quarantine/{dataset}" if quarantine else dataset])
     merged = index.replaced(root, listed)
