@@ -41,21 +41,30 @@ UNKNOWN_REGION = "unknown"  # the page of agencies whose region is not known
 @dataclass(frozen=True)
 class Indicator:
     id: str
-    name: str
+    name: str  # short, for headers: 公开率
+    full: str  # as defined: 公开率（予以公开与部分公开占办理总数）
     en: str
-    rate: bool
+    unit: str  # count, rate, ratio
     min_denominator: float
+
+    @property
+    def rate(self) -> bool:
+        return self.unit == "rate"
+
+    def text(self, value) -> str:
+        return _pct(value) if self.unit == "rate" else _count(value) if self.unit == "count" else _ratio(value)
 
 
 @cache
 def indicators() -> dict[str, Indicator]:
-    """The indicators' definitions, as template.toml holds them."""
-    defs = getattr(template().spec, "indicators", None) or []
-    return {d.id: Indicator(d.id, d.name, d.en, d.unit != "count", d.min_denominator) for d in defs}
+    """The indicators' definitions, as template.toml holds them (nianbao/indicators.py computes them)."""
+    return {d.id: Indicator(d.id, d.name_zh.split("（")[0], d.name_zh, d.name_en, d.unit, d.min_denominator)
+            for d in template().indicators}
 
 
 def definition(code: str) -> Indicator:
-    return indicators().get(code) or Indicator(code, code, code, code != TABLE_COUNT, 0)
+    """A definition; an indicator the warehouse holds but the template no longer defines, by its id."""
+    return indicators().get(code) or Indicator(code, code, code, code, "ratio", 0)
 
 
 @dataclass
@@ -96,6 +105,10 @@ def build(wh: str | Path, out: str | Path, year: int | None = None, region: str 
 
 def _pct(value) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
+
+
+def _ratio(value) -> str:
+    return "—" if value is None else f"{value:.2f}"
 
 
 def _count(value) -> str:
@@ -159,7 +172,7 @@ class _Site:
         for y, ind, b, n in g.rates.iter_rows():
             bins[(y, ind)][b] = n
         medians = {(y, ind): m for y, ind, m, _ in g.medians.iter_rows()}
-        rates = [{"name": definition(r).name, "en": definition(r).en,
+        rates = [{"name": definition(r).full, "en": definition(r).en,
                   "charts": [charts.histogram(f"{definition(r).name} {y}", bins.get((y, r), {}), BINS, medians.get((y, r)))
                              for y in rate_years]} for r in MAIN_RATES]
         t = template()
@@ -170,6 +183,10 @@ class _Site:
         by_year = {(r, y): n for r, y, n in g.problems.select("rule_id", "year", "reports").iter_rows()}
         problems = [{"rule_id": r, "severity": s, "reports": n, "description": described.get(r, ""),
                      "per_year": [by_year.get((r, y), 0) for y in problem_years]} for r, s, n in per_rule.iter_rows()]
+        quality_years = [y["year"] for y in years]
+        counted = {(y, p): (n, f) for y, p, n, f in g.quality.select("year", "problem", "reports", "findings").iter_rows()}
+        quality = [{"label": p.label, "code": p.code, "per_year": [counted.get((y, p.code), (0, 0))[0] for y in quality_years],
+                    "findings": sum(f for (y, c), (_, f) in counted.items() if c == p.code)} for p in t.problems]
         regions = []
         for p, reports, valid, agencies in g.regions.iter_rows():
             code = read.region_code(p) if p else UNKNOWN_REGION
@@ -179,6 +196,7 @@ class _Site:
         scope = read.region_name(read.region_code(self.prefix)) if self.prefix else "全国"
         self._write(self.out / "index.html", "glance.html", scope_name=scope, years=years, rates=rates,
                     rate_years=rate_years, problems=problems, problem_years=problem_years, regions=regions,
+                    quality=quality, quality_years=quality_years,
                     years_text=_years_text([y["year"] for y in years]), sortable=True, crumbs=[(scope, None)])
 
     # ---------------------------------------------------------------- regions
@@ -205,9 +223,11 @@ class _Site:
         ids = agencies["agency_id"]
         reports = data.reports.filter(pl.col("agency_id").is_in(ids.implode()))
         years = sorted(y for y in reports["year"].unique().to_list() if y is not None)
-        latest = self.year or (years[-1] if years else None)
+        mine = data.indicators.filter(pl.col("agency_id").is_in(ids.implode()))
+        # the table's year: the latest with indicators (a year of invalid reports only has none)
+        latest = self.year or mine["year"].max() or (years[-1] if years else None)
         of_record = _of_record(reports)  # (agency_id, year) -> the report shown
-        values = _values(data.indicators.filter(pl.col("agency_id").is_in(ids.implode())))
+        values = _values(mine)
         columns = [definition(c) for c in [TABLE_COUNT, *MAIN_RATES]]
         bodies = []
         for a in agencies.sort("name").iter_rows(named=True):
@@ -217,8 +237,8 @@ class _Site:
             for ind in columns:
                 v = values.get((rid, ind.id))
                 value = v["value"] if v else None
-                cells.append({"value": value, "n": v["denominator"] if v and ind.rate else (v["value"] if v else None),
-                              "text": (_pct(value) if ind.rate else _count(value))})
+                cells.append({"value": value, "n": v["denominator"] if v and ind.unit != "count" else None,
+                              "text": ind.text(value), "unit": ind.unit})
             bodies.append({"name": a["name"], "href": f"../agency/{agency_file(a['agency_id'])}", "level": a["level"],
                            "level_name": _level(a["level"]), "region_name": read.region_name(a["region_code"]),
                            "status": status, "cells": cells, "agency_id": a["agency_id"]})
@@ -259,12 +279,12 @@ class _Site:
                  if data.peers.height else {})
         found = (data.findings.join(report_ids, on="report_id").partition_by("agency_id", as_dict=True)
                  if data.findings.height else {})
-        empty = {"reports": data.reports.clear(), "ind": data.indicators.clear(), "peers": data.peers.clear(),
-                 "findings": data.findings.clear()}
+        quality = data.quality.partition_by("agency_id", as_dict=True)
         for a in data.agencies.iter_rows(named=True):
             key = (a["agency_id"],)
-            self._agency(a, reports.get(key, empty["reports"]), ind.get(key, empty["ind"]),
-                         peers.get(key, empty["peers"]), found.get(key, empty["findings"]))
+            self._agency(a, reports.get(key, data.reports.clear()), ind.get(key, data.indicators.clear()),
+                         peers.get(key, data.peers.clear()), found.get(key, data.findings.clear()),
+                         quality.get(key, data.quality.clear()))
 
     def _validation_href(self, run_id: str | None) -> str | None:
         if self.validation is None or not run_id:
@@ -277,7 +297,7 @@ class _Site:
         return Path(rel).as_posix()
 
     def _agency(self, a: dict, reports: pl.DataFrame, ind: pl.DataFrame, peers: pl.DataFrame,
-                findings: pl.DataFrame) -> None:
+                findings: pl.DataFrame, quality: pl.DataFrame) -> None:
         rows = []
         for r in reports.sort(["year", "report_id"], descending=[True, False], nulls_last=True).iter_rows(named=True):
             rows.append({**r, "source_href": source_href(r["source_uri"]),
@@ -303,13 +323,13 @@ class _Site:
                 groups = [_peer(p, v, d) for p in by_report.get((rid, code), [])]
                 first = groups[0] if groups else {}
                 points.append((y, v["value"], first.get("low"), first.get("high"), first.get("peer_median")))
-                per_year.append({"year": y, "value_text": _pct(v["value"]) if d.rate else _count(v["value"]),
+                per_year.append({"year": y, "value_text": d.text(v["value"]),
                                  "numerator": v["numerator"], "denominator": v["denominator"], "peers": groups})
             if per_year:
                 per_year.reverse()  # the latest year first
-                shown.append({"id": code, "name": d.name, "en": d.en, "rate": d.rate, "years": per_year,
+                shown.append({"id": code, "name": d.full, "en": d.en, "unit": d.unit, "years": per_year,
                               "chart": charts.sparkline(points, d.rate)})
-        quality_columns, quality = _quality(findings, years)
+        quality_columns, quality = _quality(quality)
         by_year = []
         for (y,), part in sorted(findings.group_by("year"), key=lambda kv: (kv[0][0] is None, -(kv[0][0] or 0))):
             by_year.append({"year": y, "rows": part.sort(["severity", "rule_id"]).to_dicts()})
@@ -335,22 +355,32 @@ def _peer(p: dict, v: dict, d: Indicator) -> dict:
     if p["rank_pct"] is None:
         if v["value"] is None:
             reason = "无数值"
-        elif v["denominator"] is not None and v["denominator"] < d.min_denominator:
+        elif d.unit != "count" and v["denominator"] is not None and v["denominator"] < d.min_denominator:
             reason = f"分母 {_count(v['denominator'])} 小于 {_count(d.min_denominator)}"
-    return {**p, "group_name": group_name(p["peer_group"]), "reason": reason,
+        elif p["peers"] <= 1:
+            reason = "同组没有其他可排名的报告"
+    return {**p, "group_name": group_name(p["peer_group"]), "reason": reason, "median_text": d.text(p["peer_median"]),
             "rank_text": None if p["rank_pct"] is None else f"第 {100 * p['rank_pct']:.0f} 百分位"}
 
 
 def group_name(group: str) -> str:
-    """A peer group as the reader says it."""
-    return group
+    """A peer group as the reader says it: 'province:32:county' -> '江苏省·县级政府'."""
+    kind, _, rest = group.partition(":")
+    area, _, level = rest.partition(":")
+    if kind not in ("province", "prefecture") or not area.isdigit():
+        return group
+    return f"{read.region_name(read.region_code(area))}·{_level(level)}"
 
 
-def _quality(findings: pl.DataFrame, years: list[int]) -> tuple[list[str], list[dict]]:
-    counts = findings.group_by("year", "rule_id").len()
-    rules = sorted(counts["rule_id"].unique().to_list())
-    table = {(y, r): n for y, r, n in counts.iter_rows()}
-    return rules, [{"year": y, "counts": [table.get((y, r), 0) for r in rules]} for y in reversed(years)] if rules else []
+def _quality(quality: pl.DataFrame) -> tuple[list, list[dict]]:
+    """The agency's `quality` rows as a table: a row per year, a column per problem, each the sum of
+    the findings of its reports of that year."""
+    if not quality.height:
+        return [], []
+    problems = template().problems
+    sums = {(y, p): n for y, p, n in quality.group_by("year", "problem").agg(pl.col("findings").sum()).iter_rows()}
+    years = sorted({y for y, _ in sums}, key=lambda y: (y is None, -(y or 0)))
+    return problems, [{"year": y, "counts": [sums.get((y, p.code), 0) for p in problems]} for y in years]
 
 
 def _of_record(reports: pl.DataFrame) -> dict[tuple[str, int], dict]:

@@ -79,6 +79,7 @@ class Region:
     indicators: pl.DataFrame
     peers: pl.DataFrame
     findings: pl.DataFrame
+    quality: pl.DataFrame
 
 
 def region(wh: str | Path, agency_rows: pl.DataFrame, year: int | None) -> Region:
@@ -93,7 +94,9 @@ def region(wh: str | Path, agency_rows: pl.DataFrame, year: int | None) -> Regio
     peers = _scan("peers", wh, year).filter(pl.col("report_id").is_in(valid)).collect(engine="streaming")
     findings = (_scan("findings", wh, year).filter(pl.col("report_id").is_in(report_ids))
                 .select("report_id", "year", "rule_id", "severity", "message", "cells").collect(engine="streaming"))
-    return Region(agency_rows, reports, indicators, peers, findings)
+    quality = (_scan("quality", wh, year).filter(pl.col("agency_id").is_in(ids))
+               .filter(pl.col("report_id").is_in(report_ids)).collect(engine="streaming"))
+    return Region(agency_rows, reports, indicators, peers, findings, quality)
 
 
 @dataclass
@@ -102,6 +105,7 @@ class Glance:
     statuses: pl.DataFrame  # year, status, reports, agencies
     rates: pl.DataFrame  # year, indicator, bin (0..9), reports
     medians: pl.DataFrame  # year, indicator, median, reports
+    quality: pl.DataFrame  # year, problem, reports, findings
     problems: pl.DataFrame  # year, rule_id, severity, reports, findings
     regions: pl.DataFrame  # province, reports, valid, agencies
 
@@ -123,6 +127,12 @@ def glance(wh: str | Path, ids: pl.Series | None, year: int | None, rates: list[
               .group_by(PARTITION, "indicator", "bin").agg(reports=pl.len()).collect(engine="streaming"))
     medians = (ind.group_by(PARTITION, "indicator").agg(median=pl.col("value").median(), reports=pl.len())
                .collect(engine="streaming"))
+    quality = _scan("quality", wh, year).filter(pl.col("findings") > 0)
+    if ids is not None:
+        quality = quality.filter(pl.col("agency_id").is_in(ids.implode()))
+    quality = (quality.group_by(PARTITION, "problem").agg(reports=pl.col("report_id").n_unique(),
+                                                          findings=pl.col("findings").sum())
+               .collect(engine="streaming"))
     found = _scan("findings", wh, year)
     if ids is not None:
         found = found.join(reports.select("report_id"), on="report_id", how="semi")
@@ -133,4 +143,4 @@ def glance(wh: str | Path, ids: pl.Series | None, year: int | None, rates: list[
                .group_by("province").agg(reports=pl.len(), valid=(pl.col("status") == "valid").sum(),
                                          agencies=pl.col("agency_id").n_unique())
                .sort("province", nulls_last=True).collect(engine="streaming"))
-    return Glance(statuses, binned, medians, problems, regions)
+    return Glance(statuses, binned, medians, quality, problems, regions)
