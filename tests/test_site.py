@@ -193,3 +193,31 @@ def test_pages_open_offline_in_a_browser(warehouse, built, tmp_path):
         assert (shots / shot).stat().st_size > 20_000
         if extra:  # a click sorts by 本年新收申请数, the most first: 岔河镇's 18, then the 16s in their order
             assert seen.values[sort] == ["淮安市洪泽区岔河镇人民政府", "淮安市人民政府", HONGZE, HOSTILE], seen.values[sort]
+
+
+def test_the_flow_builds_the_site_and_links_it(prefect_harness, tmp_path):
+    """The yearly deployment's parameters: after ingesting, the site beside the warehouse, linked."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    from flows.ingest import ingest
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hongze2023.txt").write_text(report_text(HONGZE, 2023), encoding="utf-8")
+    state = ingest(sources=[str(docs)], out=str(tmp_path / "data" / "warehouse"), site=True, return_state=True)
+    assert state.is_completed(), state.message
+    index = tmp_path / "data" / "site" / "index.html"
+    assert "<tr><td>2023<td class=\"n\">1<td class=\"n valid\">1" in index.read_text(encoding="utf-8")
+    assert sorted(p.name for p in (tmp_path / "data" / "site" / "region").iterdir()) == ["320000.html", "320800.html"]
+
+    async def artifacts():
+        async with get_client() as client:
+            return await client.read_artifacts(artifact_filter=ArtifactFilter(
+                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+
+    found = {a.key: a for a in asyncio.run(artifacts())}
+    assert set(found) == {"ingest-counts", "ingest-failures", "site"}
+    assert index.as_uri() in found["site"].data
