@@ -100,13 +100,15 @@ same: $(STAMP) office fonts
 	$(BIN)/python bench/same.py $(if $(UPDATE),--update)
 
 # Benchmarks print figures and assert nothing: the PDF path against pdfplumber's floor, extraction
-# alone, the whole pipeline, then the checks across years over a generated warehouse of 150,000
-# agencies x 3 years, publishing as the warehouse grows, peak memory at N and 10·N documents.
+# alone, the whole pipeline, then the checks across years and the indicators over a generated
+# warehouse of 150,000 agencies x 3 years, publishing as the warehouse grows, peak memory at N and
+# 10·N documents.
 bench: $(STAMP)
 	$(BIN)/python bench/floor_bench.py --n $(or $(PDFS),105)
 	$(BIN)/python bench/extract_bench.py
 	$(BIN)/python bench/ocr_bench.py
 	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)
 	$(BIN)/python bench/across_bench.py --agencies $(or $(AGENCIES),150000)
+	$(BIN)/python bench/indicators_bench.py --agencies $(or $(AGENCIES),150000)
 	$(BIN)/python bench/publish_bench.py
 	$(BIN)/python bench/memory_bench.py --n $(or $(N),1000)

@@ -105,7 +105,7 @@ def _year(root, year: int | None, reports: pl.DataFrame, todo: set[str] | None, 
     if outdated.height:
         kept = _read(root, "indicators_previous", year)
         _write(root, "indicators_previous", year, pl.concat([kept, outdated]).unique(
-            DERIVED_KEYS["indicators_previous"], keep="first", maintain_order=True))
+            DERIVED_KEYS["indicators_previous"], keep="first", maintain_order=True), True, kept)
     if todo is None:
         rows = indicator_rows(root, year, valid)
         quality = quality_rows(root, year, current.select("report_id", "agency_id"))
@@ -117,9 +117,10 @@ def _year(root, year: int | None, reports: pl.DataFrame, todo: set[str] | None, 
         quality = pl.concat([_read(root, "quality", year).filter(
                                  pl.col("report_id").is_in(current["report_id"].implode()) & ~redo),
                              quality_rows(root, year, current.filter(redo).select("report_id", "agency_id"))])
-    peers = peer_rows(rows, places)
-    return {"indicators": _write(root, "indicators", year, rows, old), "peers": _write(root, "peers", year, peers),
-            "quality": _write(root, "quality", year, quality)}
+    peers, some = peer_rows(rows, places), valid.height > 0
+    return {"indicators": _write(root, "indicators", year, rows, some, old),
+            "peers": _write(root, "peers", year, peers, some),
+            "quality": _write(root, "quality", year, quality, current.height > 0)}
 
 
 # ------------------------------------------------------------------ indicators
@@ -282,16 +283,17 @@ def _frame(dataset: str, df: pl.DataFrame) -> pl.DataFrame:
     return df.select([pl.col(c).cast(t) for c, t in want.items()]).sort(DERIVED_KEYS[dataset])
 
 
-def _write(root, dataset: str, year: int | None, df: pl.DataFrame, old: pl.DataFrame | None = None) -> int:
-    """One year's file of `dataset` is `df` (removed when empty); not written when unchanged."""
-    df = _frame(dataset, df)
-    old = _read(root, dataset, year) if old is None else _frame(dataset, old)
-    if not df.equals(old):
-        path = _path(root, dataset, year)
-        if df.height:
-            write_atomic(df.drop(PARTITION).to_arrow().cast(schema(dataset, with_partition=False)), path)
-        else:
+def _write(root, dataset: str, year: int | None, df: pl.DataFrame, keep: bool, old: pl.DataFrame | None = None) -> int:
+    """One year's file of `dataset` is `df`; written only when its rows change. `keep`: the year
+    has reports, so its file stays even with no rows (a reader's glob finds the dataset); else removed."""
+    df, path = _frame(dataset, df), _path(root, dataset, year)
+    exists = path.exists()
+    if not (df.height or keep):
+        if exists:
             path.unlink(missing_ok=True)
+        return 0
+    if not (exists and df.equals(_read(root, dataset, year) if old is None else _frame(dataset, old))):
+        write_atomic(df.drop(PARTITION).to_arrow().cast(schema(dataset, with_partition=False)), path)
     return df.height
 
 

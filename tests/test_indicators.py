@@ -207,3 +207,128 @@ def _objects(root) -> dict[str, object]:
         fs = storage.filesystem()
         return {k: fs.info(k)["ETag"] for k in fs.find(str(root)[5:]) if "/year=" in k}
     return {str(p): p.stat().st_mtime_ns for p in Path(root).rglob("*.parquet")}
+
+
+# ------------------------------------------------------------------ peers
+
+def test_peer_ranks_medians_and_intervals_by_hand():
+    """disclosure_rate (a rate, ranked from 10 handled) of seven reports of one year. Province 32's
+    townships: r1 5/20, r2 15/20, r3 10/40 (盱眙县), r6 7/10 (another prefecture) are ranked; r4 3/4 is
+    under the minimum and r5 0/0 has no value: shown, never ranked. r7 is a county: a group of one."""
+    rows = pl.DataFrame(
+        [("r1", "a1", 5, 20), ("r2", "a2", 15, 20), ("r3", "a3", 10, 40), ("r4", "a4", 3, 4), ("r5", "a5", 0, 0),
+         ("r6", "a6", 7, 10), ("r7", "a7", 6, 12)],
+        schema={"report_id": pl.String, "agency_id": pl.String, "numerator": pl.Float64, "denominator": pl.Float64},
+        orient="row").with_columns(year=pl.lit(2023, pl.Int16), indicator=pl.lit("disclosure_rate"), definition_version=pl.lit(1, pl.Int32),
+                                   value=pl.when(pl.col("denominator") > 0).then(pl.col("numerator") / pl.col("denominator")))
+    places = pl.DataFrame({"agency_id": [f"a{i}" for i in range(1, 8)],
+                           "level": ["township"] * 6 + ["county"],
+                           "region_code": ["320813", "320813", "320830", "320813", "320813", "321002", "320813"]})
+    got = {(r["report_id"], r["peer_group"]): (r["peers"], r["rank_pct"], r["peer_median"], r["low"], r["high"])
+           for r in indicators.peer_rows(rows, places).iter_rows(named=True)}
+    province, prefecture = "province:32:township", "prefecture:3208:township"
+    # province: .25 .25 .70 .75 -> average ranks 1.5 1.5 3 4 of 4; median (.25 + .70) / 2
+    want = {("r1", province): (4, 0.5 / 3, 0.475, 0.1119, 0.4687), ("r3", province): (4, 0.5 / 3, 0.475, 0.1419, 0.4019),
+            ("r6", province): (4, 2 / 3, 0.475, 0.3968, 0.8922), ("r2", province): (4, 1.0, 0.475, 0.5313, 0.8881),
+            ("r4", province): (4, None, 0.475, 0.3006, 0.9544), ("r5", province): (4, None, 0.475, None, None),
+            # prefecture 3208: .25 .25 .75 -> ranks 1.5 1.5 3 of 3
+            ("r1", prefecture): (3, 0.25, 0.25, 0.1119, 0.4687), ("r3", prefecture): (3, 0.25, 0.25, 0.1419, 0.4019),
+            ("r2", prefecture): (3, 1.0, 0.25, 0.5313, 0.8881), ("r4", prefecture): (3, None, 0.25, 0.3006, 0.9544),
+            ("r5", prefecture): (3, None, 0.25, None, None),
+            # alone in its group: counted, its own median, not ranked against nobody
+            ("r6", "prefecture:3210:township"): (1, None, 0.7, 0.3968, 0.8922),
+            ("r7", "province:32:county"): (1, None, 0.5, 0.2538, 0.7462),
+            ("r7", "prefecture:3208:county"): (1, None, 0.5, 0.2538, 0.7462)}
+    assert set(got) == set(want)
+    for key, (peers, rank, median, low, high) in want.items():
+        g = got[key]
+        assert g[0] == peers and g[2] == pytest.approx(median), key
+        assert (g[1] is None and rank is None) or g[1] == pytest.approx(rank), key
+        assert (g[3] is None and low is None) or (g[3] == pytest.approx(low, abs=5e-5) and g[4] == pytest.approx(high, abs=5e-5)), key
+
+
+def test_peers_of_generated_reports(generated):
+    """full_disclosure_rate: 甲镇 11/24, 乙镇 4/10 (exactly the minimum: ranked), 丙镇 0/0; the three
+    are townships of 洪泽区 (320813). Read back with DuckDB."""
+    con = duckdb.connect()
+    if storage.is_remote(generated):
+        con.register_filesystem(storage.filesystem())
+    rows = con.sql(f"""select r.agency, p.peer_group, p.peers, p.rank_pct, p.peer_median, p.low, p.high
+        from read_parquet({files('peers', generated)!r}, hive_partitioning=true) p
+        join read_parquet({files('reports', generated)!r}, hive_partitioning=true) r using (report_id)
+        where p.indicator = 'full_disclosure_rate' order by 1, 2""").fetchall()
+    wa, wb = indicators.wilson(11, 24), indicators.wilson(4, 10)
+    median = (11 / 24 + 4 / 10) / 2
+    assert [(a[6:8], *rest) for a, *rest in rows] == [
+        ("丙镇", "prefecture:3208:township", 2, None, pytest.approx(median), None, None),
+        ("丙镇", "province:32:township", 2, None, pytest.approx(median), None, None),
+        ("乙镇", "prefecture:3208:township", 2, 0.0, pytest.approx(median), pytest.approx(wb[0]), pytest.approx(wb[1])),
+        ("乙镇", "province:32:township", 2, 0.0, pytest.approx(median), pytest.approx(wb[0]), pytest.approx(wb[1])),
+        ("甲镇", "prefecture:3208:township", 2, 1.0, pytest.approx(median), pytest.approx(wa[0]), pytest.approx(wa[1])),
+        ("甲镇", "province:32:township", 2, 1.0, pytest.approx(median), pytest.approx(wa[0]), pytest.approx(wa[1]))]
+
+
+# ------------------------------------------------------------------ versions
+
+def test_a_new_definition_version_keeps_the_old_values(generated, tmp_path, monkeypatch):
+    """disclosure_rate's formula changes (version 2: full disclosures only). A run that touches one
+    report recomputes every year whose values are of version 1, and version 1's values stay, as
+    they were, in `indicators_previous`."""
+    root = generated
+    ingest(root, {"a22": report_text("淮安市洪泽区甲镇人民政府", 2022, {"disclosed": (3, 0), "partly_disclosed": (1, 0)})},
+           tmp_path, run="r22")
+    v1 = scan("indicators", root).filter(indicator="disclosure_rate").collect().sort("report_id")
+    assert v1["definition_version"].unique().to_list() == [1] and v1.height == 4
+    assert sorted(v1["year"].unique().to_list()) == [2022, 2023]
+    changed = [d.model_copy(update={"version": 2, "numerator": ("applications:disclosed",)}) if d.id == "disclosure_rate"
+               else d for d in indicators.definitions()]
+    monkeypatch.setattr(indicators, "definitions", lambda: changed)
+    touched = scan("reports", root).filter(pl.col("agency").str.contains("乙镇")).collect()["report_id"].to_list()
+    indicators.compute(root, touched)  # 乙镇's 2023 report only: 2022 is recomputed too
+    v2 = scan("indicators", root).filter(indicator="disclosure_rate").collect().sort("report_id")
+    full = scan("indicators", root).filter(indicator="full_disclosure_rate").collect().sort("report_id")
+    assert v2["definition_version"].to_list() == [2] * 4
+    assert v2["value"].to_list() == full["value"].to_list()
+    kept = scan("indicators_previous", root).collect().sort("report_id")
+    assert kept.equals(v1)
+    listing = _objects(root)
+    indicators.compute(root)  # nothing left to move, nothing to rewrite
+    assert _objects(root) == listing and scan("indicators_previous", root).collect().sort("report_id").equals(v1)
+
+
+def test_definitions_name_template_cells():
+    import tomllib
+
+    from nianbao.template import Spec
+
+    for edit in (lambda d: d["indicators"][1].update(numerator=["applications:disclosed/everyone"]),
+                 lambda d: d["indicators"][1].update(denominator=[]),
+                 lambda d: d["indicators"][0].update(denominator=["applications:new"]),
+                 lambda d: d["quality"][0].update(rules=["applications.nonsense"])):
+        data = tomllib.loads((ROOT / "nianbao" / "template.toml").read_text(encoding="utf-8"))
+        edit(data)
+        with pytest.raises(ValueError):
+            Spec.model_validate(data)
+
+
+def test_the_readme_reads_indicators_with_three_engines_and_compares_peers(generated, tmp_path):
+    """The README's block (polars, pandas, and the peer comparison in DuckDB) run as pasted in a
+    folder whose data/warehouse is the generated one: it prints each body's rank among its peers."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    if storage.is_remote(generated):
+        pytest.skip("the README's block reads data/warehouse")
+    block = next(b for b in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+                 if "peer_group" in b)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "warehouse").symlink_to(generated)
+    done = subprocess.run([sys.executable, "-c", block + "\nprint(rates.height, len(quality))"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [ln for ln in done.stdout.splitlines() if "镇人" in ln]
+    # 甲镇 13/24 and 乙镇 5/10 ranked (1 and 0 among the 2), 丙镇 0/0 shown unranked
+    assert [re.search(r"[甲乙丙]镇", ln)[0] for ln in lines] == ["甲镇", "乙镇", "丙镇"], done.stdout
+    assert done.stdout.strip().splitlines()[-1] == f"{3 * len(indicators.definitions())} {3 * len(indicators.problems())}"

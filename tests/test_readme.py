@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from flows import command as cli
-from nianbao import publish
+from nianbao import indicators, publish
 from nianbao.pipeline import process_batch
 from nianbao.sources import resolve
 
@@ -29,6 +29,7 @@ def demo_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     frames = process_batch(resolve([str(ROOT / "data" / "samples")]), "readme")
     publish.publish(root / "data" / "warehouse", frames)
+    indicators.compute(root / "data" / "warehouse")
     assert (root / "data/warehouse/reports/year=__HIVE_DEFAULT_PARTITION__").is_dir()  # the case that broke pandas
     return root
 
