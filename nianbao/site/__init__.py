@@ -148,6 +148,17 @@ class _Site:
                        + (f" · {year} 年" if year else "") + (f" · 地区 {read.region_name(read.region_code(prefix))}" if prefix else ""))
         self.validation = None if storage.is_remote(wh) else Path(wh) / "validation"
         self._pages: dict[str, bool] = {}
+        self.built: set[str] = set()  # the region pages written (codes), which others link to
+
+    def _crumbs(self, region: str | None) -> list[tuple[str, str]]:
+        """(name, code) of the built region pages above and at `region`."""
+        if not region or region == UNKNOWN_REGION:
+            return [("未知地区", UNKNOWN_REGION)] * (UNKNOWN_REGION in self.built)
+        codes = dict.fromkeys([region[:2] + "0000", region[:4] + "00", region])
+        return [(read.region_name(c), c) for c in codes if c in self.built]
+
+    def _home(self) -> tuple[str, str]:
+        return "全国" if self.prefix is None else read.region_name(read.region_code(self.prefix)), "../index.html"
 
     def _write(self, path: Path, page: str, **context) -> None:
         context.setdefault("crumbs", [])
@@ -207,6 +218,8 @@ class _Site:
         if province == UNKNOWN_REGION:
             self._region(data, UNKNOWN_REGION, data.agencies, [])
             return [UNKNOWN_REGION]
+        if prefix is not None and len(prefix) == 6:  # a county: its own page only
+            return [self._region(data, prefix, data.agencies, [])]
         written = []
         prefectures = sorted({c[:4] for c in codes.drop_nulls().to_list() if c[2:4] != "00"})
         if prefix is None or len(prefix) == 2:
@@ -259,10 +272,8 @@ class _Site:
             heat_bodies.append((b["name"], b["href"], per))
         heat = charts.heatmap([(r.id, r.name) for r in rates], years, heat_bodies)
         name = "未知地区的机关" if code == UNKNOWN_REGION else read.region_name(code)
-        crumbs = [("全国" if self.prefix is None else read.region_name(read.region_code(self.prefix)), "../index.html")]
-        if code != UNKNOWN_REGION and not code.endswith("0000"):
-            crumbs.append((read.region_name(code[:2] + "0000"), f"{code[:2]}0000.html"))
-        crumbs.append((name, None))
+        crumbs = [self._home(), *((n, f"{c}.html") for n, c in self._crumbs(code) if c != code), (name, None)]
+        self.built.add(code)
         self._write(self.out / "region" / f"{code}.html", "region.html", name=name,
                     code="" if code == UNKNOWN_REGION else code, subregions=subs, bodies=bodies, columns=columns,
                     year=latest, report_count=reports.height, years_text=_years_text(years),
@@ -334,16 +345,7 @@ class _Site:
         for (y,), part in sorted(findings.group_by("year"), key=lambda kv: (kv[0][0] is None, -(kv[0][0] or 0))):
             by_year.append({"year": y, "rows": part.sort(["severity", "rule_id"]).to_dicts()})
         region = a["region_code"]
-        crumbs = [("全国" if self.prefix is None else read.region_name(read.region_code(self.prefix)), "../index.html")]
-        if region:
-            crumbs.append((read.region_name(region[:2] + "0000"), f"../region/{region[:2]}0000.html"))
-            if region[2:4] != "00" and (self.prefix is None or len(self.prefix) <= 4 or region.startswith(self.prefix[:4])):
-                crumbs.append((read.region_name(region[:4] + "00"), f"../region/{region[:4]}00.html"))
-        else:
-            crumbs.append(("未知地区", f"../region/{UNKNOWN_REGION}.html"))
-        crumbs.append((a["name"], None))
-        if self.prefix and len(self.prefix) > 2:  # the province page is not built: no link to it
-            crumbs = [c for c in crumbs if not (c[1] or "").endswith(f"{self.prefix[:2]}0000.html")]
+        crumbs = [self._home(), *((n, f"../region/{c}.html") for n, c in self._crumbs(region)), (a["name"], None)]
         self._write(self.out / "agency" / agency_file(a["agency_id"]), "agency.html", agency=a,
                     level_name=_level(a["level"]), region_name=read.region_name(region),
                     other_names=[n for n in (a.get("names") or []) if n != a["name"]], reports=rows,
