@@ -113,13 +113,16 @@ def test_region_pages_table_chart_and_heatmap(warehouse, built):
     assert XUANWU not in prefecture and "淮安市洪泽区岔河镇人民政府" in prefecture
     row = prefecture[prefecture.index(f'<a href="../agency/{hongze}.html">{HONGZE}</a>'):]
     row = row[:row.index("</tr>")]
-    assert f'<td class="n" data-v="{13 / 15}">86.7%<td class="n muted" data-v="15.0">15' in row
+    assert '<td class="n">86.7%<td class="n muted">15' in row
     assert '<table class="bodies sortable">' in prefecture and "<script>" in prefecture
-    assert prefecture.count('<svg class="chart strip"') == 1 and prefecture.count('<svg class="chart heatmap"') == 1
-    # the heatmap: a row per body, a cell per indicator and year (2022 and 2023 for this prefecture's bodies)
-    heat = prefecture[prefecture.index('<svg class="chart heatmap"'):]
-    assert heat.count(f'<a href="../agency/{hongze}.html">') == 1
-    assert f"<title>{HONGZE} 2022: 86.7%（n=15）</title>" in heat
+    assert prefecture.count('<svg class="chart strip"') == 1 and prefecture.count('<table class="heatmap sortable">') == 1
+    # the heatmap: a row per body, a cell per rate and year (2022 and 2023), its percentage inside, n on hover
+    heat = prefecture[prefecture.index('<table class="heatmap'):]
+    heat_row = heat[heat.index(f'<a href="../agency/{hongze}.html">'):]
+    heat_row = heat_row[:heat_row.index("</tr>")]
+    assert heat_row.count("<td") == 2 * len(site.MAIN_RATES)
+    assert heat_row.startswith(f'<a href="../agency/{hongze}.html">{HONGZE}</a><td class="q7" title="n=15">87'
+                               '<td class="q7" title="n=15">87<td class="q1" title="n=15">13')  # 公开率, then 不掌握率
     province = (out / "region" / "320000.html").read_text(encoding="utf-8")
     assert XUANWU in province and '<a href="320800.html">淮安市</a>' in province and '<a href="320100.html">南京市</a>' in province
 
@@ -188,10 +191,10 @@ def test_pages_open_offline_in_a_browser(warehouse, built, tmp_path):
              "site-agency.png": (f"agency/{hongze}.html", len(indicators.definitions()), ())}
     for shot, (page, charts, extra) in pages.items():
         seen = visit((out / page).as_uri(), shot=shots / shot, fonts=("h1",), full_page=True,
-                     evaluate=("document.querySelectorAll('svg.chart').length", "document.title", *extra))
+                     evaluate=("document.querySelectorAll('svg.chart, table.heatmap').length", "document.title", *extra))
         assert seen.console == [], seen.console
         assert seen.requests and all(u.startswith(out.as_uri() + "/") for u in seen.requests), seen.requests
-        assert seen.values["document.querySelectorAll('svg.chart').length"] >= charts
+        assert seen.values["document.querySelectorAll('svg.chart, table.heatmap').length"] >= charts
         assert re.search(r"CJK|WenQuanYi|Source Han", " ".join(seen.fonts["h1"])), seen.fonts
         assert "政府信息公开年度报告指标" in seen.values["document.title"]
         assert (shots / shot).stat().st_size > 20_000

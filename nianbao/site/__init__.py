@@ -261,16 +261,16 @@ class _Site:
             dots = [(b["name"], b["cells"][k + 1]["value"], b["cells"][k + 1]["n"]) for b in bodies
                     if b["cells"][k + 1]["value"] is not None]
             strip_rows.append((ind.name, dots, _median([d[1] for d in dots])))
-        heat_bodies = []
+        heat_bodies, heat_years = [], sorted(y for y in mine["year"].unique().to_list() if y is not None)
         for b in bodies:
             per = {}
-            for y in years:
+            for y in heat_years:
                 rid = of_record.get((b["agency_id"], y), {}).get("report_id")
                 for ind in rates:
                     v = values.get((rid, ind.id))
                     per[(ind.id, y)] = (v["value"], v["denominator"]) if v else (None, None)
             heat_bodies.append((b["name"], b["href"], per))
-        heat = charts.heatmap([(r.id, r.name) for r in rates], years, heat_bodies)
+        heat = charts.heatmap([(r.id, r.name) for r in rates], heat_years, heat_bodies)
         name = "未知地区的机关" if code == UNKNOWN_REGION else read.region_name(code)
         crumbs = [self._home(), *((n, f"{c}.html") for n, c in self._crumbs(code) if c != code), (name, None)]
         self.built.add(code)

@@ -8,17 +8,7 @@ from dataclasses import dataclass, field
 # A sequential palette (light to dark blue, colour-blind safe), for a rate from 0 to 1.
 PALETTE = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
 MISSING = "#eeeeee"
-
-
-def colour(value: float | None) -> str:
-    if value is None:
-        return MISSING
-    return PALETTE[min(len(PALETTE) - 1, max(0, int(value * len(PALETTE))))]
-
-
-def ink(value: float | None) -> str:
-    """Text colour readable on colour(value)."""
-    return "#fff" if value is not None and value >= 0.55 else "#222"
+TITLED_DOTS = 300  # above this many bodies a dot has no tooltip of its own (the table has the values)
 
 
 @dataclass
@@ -67,6 +57,7 @@ def strip(rows: list[tuple[str, list[tuple[str, float, float | None]], float | N
         y = 18 + i * row_h + row_h / 2
         out.append({"label": label, "y": y, "count": len(dots),
                     "median_x": None if median is None else round(left + median * plot_w, 1),
+                    "titled": len(dots) <= TITLED_DOTS,
                     "dots": [{"x": round(left + v * plot_w, 1),
                               "y": round(y + (zlib.crc32(name.encode()) % 9 - 4) * row_h / 16, 1),  # jitter, the same every build
                               "name": name, "value": v, "n": n} for name, v, n in dots]})
@@ -76,38 +67,32 @@ def strip(rows: list[tuple[str, list[tuple[str, float, float | None]], float | N
 
 @dataclass
 class Heatmap:
-    """Bodies (rows) × years (columns) for each indicator (a block of columns per indicator)."""
+    """Bodies (rows) × years (columns) for each indicator (a block of columns per indicator), drawn
+    as a table of coloured cells: at thousands of bodies a province's heatmap stays a few MB."""
     blocks: list[dict]
+    years: list[int]
     rows: list[dict]
-    width: int
-    height: int
-    left: int
-    cell_w: int
-    cell_h: int
-    top: int
+
+
+def shade(value: float | None) -> str:
+    """The cell's class: q0 (lowest) .. q8 (highest) of PALETTE, qn without a value."""
+    return "qn" if value is None else f"q{min(len(PALETTE) - 1, max(0, int(value * len(PALETTE))))}"
 
 
 def heatmap(indicators: list[tuple[str, str]], years: list[int],
-            bodies: list[tuple[str, str, dict[tuple[str, int], tuple[float | None, float | None]]]],
-            left: int = 260, cell_w: int = 38, cell_h: int = 16, gap: int = 12) -> Heatmap:
-    """indicators: (id, label); bodies: (name, href, {(indicator, year): (value, n)})."""
-    top = 36
-    block_w = cell_w * len(years)
-    blocks = [{"label": label, "x": left + k * (block_w + gap),
-               "years": [{"x": left + k * (block_w + gap) + j * cell_w + cell_w / 2, "year": y} for j, y in enumerate(years)]}
-              for k, (_, label) in enumerate(indicators)]
+            bodies: list[tuple[str, str, dict[tuple[str, int], tuple[float | None, float | None]]]]) -> Heatmap:
+    """indicators: (id, label); bodies: (name, href, {(indicator, year): (value, n)}); values are rates."""
+    blocks = [{"label": label, "first": 1 + k * len(years)} for k, (_, label) in enumerate(indicators)]
     rows = []
-    for i, (name, href, values) in enumerate(bodies):
-        y = top + i * cell_h
+    for name, href, values in bodies:
         cells = []
-        for k, (ind, _) in enumerate(indicators):
-            for j, year in enumerate(years):
+        for ind, _ in indicators:
+            for year in years:
                 value, n = values.get((ind, year), (None, None))
-                cells.append({"x": left + k * (block_w + gap) + j * cell_w, "value": value, "n": n, "year": year,
-                              "fill": colour(value), "ink": ink(value)})
-        rows.append({"name": name, "href": href, "y": y, "cells": cells})
-    width = left + len(indicators) * (block_w + gap)
-    return Heatmap(blocks, rows, width, top + len(bodies) * cell_h + 4, left, cell_w, cell_h, top)
+                cells.append({"cls": shade(value), "text": "" if value is None else f"{100 * value:.0f}",
+                              "n": n, "year": year})
+        rows.append({"name": name, "href": href, "cells": cells})
+    return Heatmap(blocks, years, rows)
 
 
 @dataclass
