@@ -159,6 +159,9 @@ def test_year_and_region_limit_what_is_built(warehouse, tmp_path):
     assert "../region/320000.html" not in page  # the province's page was not built: no link to it
     glance = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert "<h1>淮安市：" in glance and "<tr><td>2023" not in glance
+    site.build(warehouse, tmp_path, region="320100")  # built again elsewhere: no page of the last build stays
+    assert [p.name for p in (tmp_path / "region").iterdir()] == ["320100.html"]
+    assert [p.name for p in (tmp_path / "agency").iterdir()] == [f"{_agency(warehouse, XUANWU)}.html"]
     county = tmp_path / "county"
     done = site.build(warehouse, county, region="320813")  # a county: its page, under its own name
     assert [p.name for p in (county / "region").iterdir()] == ["320813.html"] and done.agencies == 2

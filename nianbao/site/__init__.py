@@ -69,9 +69,9 @@ def definition(code: str) -> Indicator:
 
 @dataclass
 class Built:
-    pages: int = 0
-    regions: int = 0
-    agencies: int = 0
+    pages: int
+    regions: int
+    agencies: int
 
 
 def build(wh: str | Path, out: str | Path, year: int | None = None, region: str | None = None) -> Built:
@@ -87,20 +87,21 @@ def build(wh: str | Path, out: str | Path, year: int | None = None, region: str 
         provinces += [UNKNOWN_REGION] if everyone["region_code"].null_count() else []
     else:
         provinces = [prefix[:2]]
-    built = Built()
-    regions_built = []
+    agencies = 0
     for province in provinces:
         rows = (everyone.filter(pl.col("region_code").is_null()) if province == UNKNOWN_REGION
                 else everyone.filter(pl.col("region_code").str.starts_with(province)))
         data = read.region(wh, rows, year)
-        regions_built += site.regions(data, province, prefix)
+        site.regions(data, province, prefix)
         site.agencies(data)
-        built.agencies += rows.height
-        del data
-    built.regions = len(regions_built)
-    site.glance(None if prefix is None else everyone["agency_id"], set(regions_built))
-    built.pages = built.regions + built.agencies + 1
-    return built
+        agencies += rows.height
+        del data  # the next province is read afresh
+    site.glance(None if prefix is None else everyone["agency_id"])
+    for folder in ("region", "agency"):  # pages of an earlier build that this one did not write
+        for page in (out / folder).glob("*.html"):
+            if page not in site.written:
+                page.unlink()
+    return Built(len(site.built) + agencies + 1, len(site.built), agencies)
 
 
 def _pct(value) -> str:
@@ -149,6 +150,7 @@ class _Site:
         self.validation = None if storage.is_remote(wh) else Path(wh) / "validation"
         self._pages: dict[str, bool] = {}
         self.built: set[str] = set()  # the region pages written (codes), which others link to
+        self.written: set[Path] = set()
 
     def _crumbs(self, region: str | None) -> list[tuple[str, str]]:
         """(name, code) of the built region pages above and at `region`."""
@@ -165,10 +167,11 @@ class _Site:
         context.setdefault("sortable", False)
         html = _env().get_template(page).render(footer=self.footer, **context)
         path.write_text(html, encoding="utf-8")
+        self.written.add(path)
 
     # ---------------------------------------------------------------- the years at a glance
 
-    def glance(self, ids: pl.Series | None, built: set[str]) -> None:
+    def glance(self, ids: pl.Series | None) -> None:
         g = read.glance(self.wh, ids, self.year, MAIN_RATES, BINS)
         years = []
         for (y,), part in g.statuses.group_by("year", maintain_order=True):
@@ -202,7 +205,7 @@ class _Site:
         for p, reports, valid, agencies in g.regions.iter_rows():
             code = read.region_code(p) if p else UNKNOWN_REGION
             regions.append({"name": read.region_name(code) if p else "未知地区", "code": code if p else None,
-                            "href": f"region/{code}.html" if code in built else None,
+                            "href": f"region/{code}.html" if code in self.built else None,
                             "reports": reports, "valid": valid, "agencies": agencies})
         scope = read.region_name(read.region_code(self.prefix)) if self.prefix else "全国"
         self._write(self.out / "index.html", "glance.html", scope_name=scope, years=years, rates=rates,
@@ -212,27 +215,26 @@ class _Site:
 
     # ---------------------------------------------------------------- regions
 
-    def regions(self, data: read.Region, province: str, prefix: str | None) -> list[str]:
-        """The pages of the province (unless the scope is inside it) and of its prefectures."""
+    def regions(self, data: read.Region, province: str, prefix: str | None) -> None:
+        """The pages of the province (unless the scope is inside it) and of its prefectures; of a
+        county alone when the scope is one."""
         codes = data.agencies["region_code"]
         if province == UNKNOWN_REGION:
             self._region(data, UNKNOWN_REGION, data.agencies, [])
-            return [UNKNOWN_REGION]
-        if prefix is not None and len(prefix) == 6:  # a county: its own page only
-            return [self._region(data, prefix, data.agencies, [])]
-        written = []
+            return
+        if prefix is not None and len(prefix) == 6:
+            self._region(data, prefix, data.agencies, [])
+            return
         prefectures = sorted({c[:4] for c in codes.drop_nulls().to_list() if c[2:4] != "00"})
         if prefix is None or len(prefix) == 2:
             subs = [{"name": read.region_name(read.region_code(p)), "href": f"{read.region_code(p)}.html",
                      "agencies": int((codes.str.slice(0, 4) == p).sum())} for p in prefectures]
-            written.append(self._region(data, read.region_code(province), data.agencies, subs))
+            self._region(data, read.region_code(province), data.agencies, subs)
         for p in prefectures:
-            if prefix is None or len(prefix) <= 4 or p == prefix[:4]:
-                rows = data.agencies.filter(pl.col("region_code").str.starts_with(p))
-                written.append(self._region(data, read.region_code(p), rows, []))
-        return written
+            if prefix is None or len(prefix) == 2 or p == prefix:
+                self._region(data, read.region_code(p), data.agencies.filter(pl.col("region_code").str.starts_with(p)), [])
 
-    def _region(self, data: read.Region, code: str, agencies: pl.DataFrame, subs: list[dict]) -> str:
+    def _region(self, data: read.Region, code: str, agencies: pl.DataFrame, subs: list[dict]) -> None:
         ids = agencies["agency_id"]
         reports = data.reports.filter(pl.col("agency_id").is_in(ids.implode()))
         years = sorted(y for y in reports["year"].unique().to_list() if y is not None)
@@ -278,7 +280,6 @@ class _Site:
                     code="" if code == UNKNOWN_REGION else code, subregions=subs, bodies=bodies, columns=columns,
                     year=latest, report_count=reports.height, years_text=_years_text(years),
                     strip_chart=charts.strip(strip_rows), heat=heat, sortable=True, crumbs=crumbs)
-        return code
 
     # ---------------------------------------------------------------- agencies
 
