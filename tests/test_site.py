@@ -231,3 +231,19 @@ def test_the_flow_builds_the_site_and_links_it(prefect_harness, tmp_path):
     found = {a.key: a for a in asyncio.run(artifacts())}
     assert set(found) == {"ingest-counts", "ingest-failures", "site"}
     assert index.as_uri() in found["site"].data
+
+
+def test_a_site_of_a_warehouse_on_object_storage(s3, tmp_path):
+    """s3://: read through the same scans; its agencies resolved from the reports (the checks across
+    years write `agencies` on folders only)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hongze2023.txt").write_text(report_text(HONGZE, 2023), encoding="utf-8")
+    wh = f"{s3}/wh"
+    publish.publish(wh, pipeline.process_batch(resolve([str(docs)]), "run-s3", processes=False))
+    indicators.compute(wh)
+    done = site.build(wh, tmp_path / "site", region="320800")
+    assert (done.regions, done.agencies) == (1, 1)
+    (page,) = (tmp_path / "site" / "agency").iterdir()
+    row = _row(page.read_text(encoding="utf-8"), "disclosure_rate-2023")
+    assert '<td class="n value">86.7%' in row and '<td class="n counts">13 / 15' in row

@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from nianbao import storage, warehouse
+from nianbao.agencies import agency_rows
 from nianbao.schema import PARTITION
 
 AGENCIES_FILE = "agencies/agencies.parquet"
@@ -50,12 +51,16 @@ def region_name(code: str | None) -> str:
 
 
 def agencies(wh: str | Path, prefix: str | None = None) -> pl.DataFrame:
-    """The `agencies` rows of the region (every agency when no prefix; those with no region too)."""
+    """The `agencies` rows of the region (every agency when no prefix; those with no region too).
+    A warehouse without that dataset yet (the checks across years write it, on folders only): the
+    agencies its reports name, resolved as those checks would (nianbao/indicators.py does the same)."""
     where = storage.path(wh) / AGENCIES_FILE
-    if not where.exists():
-        return pl.DataFrame(schema={"agency_id": pl.String, "name": pl.String, "names": pl.List(pl.String),
-                                    "region_code": pl.String, "level": pl.String})
-    frame = pl.from_arrow(storage.read_table(where))
+    if where.exists():
+        frame = pl.from_arrow(storage.read_table(where))
+    else:
+        frame = agency_rows(current(warehouse.scan("reports", wh))
+                            .select("report_id", "agency_id", "agency", "region_code", PARTITION, "published_on")
+                            .collect())
     if prefix:
         frame = frame.filter(pl.col("region_code").str.starts_with(prefix))
     return frame
