@@ -32,6 +32,17 @@ def test_flow_fails_after_publishing_everything(seeds_run):
     assert duckdb.sql(f"select count(*) from read_parquet('{out}/applications/*/*.parquet')").fetchall() == [(7 * 25 * 2 + 7 * 23,)]
 
 
+def test_flow_computes_indicators_and_quality_after_publishing(seeds_run):
+    from nianbao import indicators
+
+    state, out = seeds_run
+    sql = lambda q: duckdb.sql(q.format(out=out)).fetchall()  # noqa: E731
+    assert sql("select count(*), count(distinct report_id) from '{out}/indicators/*/*.parquet'") == [
+        (3 * len(indicators.definitions()), 3)]  # the three valid seeds
+    assert sql("select count(distinct report_id) from '{out}/quality/*/*.parquet'") == [(5,)]  # every report, the yearless too
+    assert sql("select sum(findings) from '{out}/quality/*/*.parquet' where problem = 'arithmetic'") == [(0,)]
+
+
 def test_validation_report_page_opens_offline(seeds_run):
     state, out = seeds_run
     page = out / "validation" / f"{state.state_details.flow_run_id}.html"

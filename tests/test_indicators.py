@@ -332,3 +332,18 @@ def test_the_readme_reads_indicators_with_three_engines_and_compares_peers(gener
     # 甲镇 13/24 and 乙镇 5/10 ranked (1 and 0 among the 2), 丙镇 0/0 shown unranked
     assert [re.search(r"[甲乙丙]镇", ln)[0] for ln in lines] == ["甲镇", "乙镇", "丙镇"], done.stdout
     assert done.stdout.strip().splitlines()[-1] == f"{3 * len(indicators.definitions())} {3 * len(indicators.problems())}"
+
+
+def test_a_formula_never_changes_without_a_new_version():
+    """tests/baseline/indicator_versions.txt lists every (indicator, version) ever defined with its
+    formula: template.toml's must be one of them, unchanged; a new version is a new line."""
+    held = {}
+    for line in (ROOT / "tests" / "baseline" / "indicator_versions.txt").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            ident, version, *formula = line.split("\t")
+            held[ident, int(version)] = formula
+    for d in indicators.definitions():
+        side = lambda n: " ".join(("-" if s < 0 else "+") + c for c, s in d.terms(n))  # noqa: E731
+        formula = [d.unit, side("numerator"), side("denominator")]
+        assert (d.id, d.version) in held, f"add {d.id} version {d.version} to tests/baseline/indicator_versions.txt"
+        assert held[d.id, d.version] == formula, f"{d.id}'s formula changed: raise its version (a new line)"
