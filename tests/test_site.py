@@ -132,7 +132,8 @@ def test_glance_counts_reports_rates_and_problems(built):
     assert (done.regions, done.agencies) == (3, 5)
     page = (out / "index.html").read_text(encoding="utf-8")
     # 2023: five reports, all valid; 2024: the invalid one
-    assert re.search(r"<tr><td>2023<td class=\"n\">5<td class=\"n valid\">5<td class=\"n invalid\">0", page)
+    assert re.search(r"<tr><td>2023<td class=\"n\">5<td class=\"n valid\">5<td class=\"n invalid\">0"
+                     r"<td class=\"n unreadable\">0<td class=\"n\">100.0%<td class=\"n\">5</tr>", page)
     assert re.search(r"<tr><td>2024<td class=\"n\">1<td class=\"n valid\">0<td class=\"n invalid\">1", page)
     # a histogram per main rate and year with values; the 5 reports of 2023 have a disclosure rate
     assert page.count('<svg class="chart histogram"') == len(site.MAIN_RATES) * 2

@@ -179,7 +179,7 @@ class _Site:
             total = sum(n.values())
             years.append({"year": y, "reports": total, "valid": n.get("valid", 0), "invalid": n.get("invalid", 0),
                           "unreadable": n.get("unreadable", 0), "valid_share": n.get("valid", 0) / total if total else None,
-                          "agencies": int(part["agencies"].max())})  # an agency reports once a year, rarely twice
+                          "agencies": part["agencies"][0]})
         years.sort(key=lambda r: (r["year"] is None, r["year"] or 0))
         rate_years = sorted(y for y in g.medians["year"].unique().to_list() if y is not None)
         bins = defaultdict(dict)

@@ -121,9 +121,10 @@ def glance(wh: str | Path, ids: pl.Series | None, year: int | None, rates: list[
     if ids is not None:
         reports = reports.filter(pl.col("agency_id").is_in(ids.implode()))
     reports = reports.select("report_id", PARTITION, "status", "agency_id")
-    statuses = (reports.group_by(PARTITION, "status")
-                .agg(reports=pl.len(), agencies=pl.col("agency_id").n_unique()).sort(PARTITION, "status")
-                .collect(engine="streaming"))
+    statuses = (reports.group_by(PARTITION, "status").agg(reports=pl.len())
+                .join(reports.group_by(PARTITION).agg(agencies=pl.col("agency_id").n_unique()), on=PARTITION,
+                      nulls_equal=True)
+                .sort(PARTITION, "status").collect(engine="streaming"))
     ind = _scan("indicators", wh, year).filter(pl.col("indicator").is_in(rates))
     if ids is not None:
         ind = ind.filter(pl.col("agency_id").is_in(ids.implode()))
