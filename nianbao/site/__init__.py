@@ -14,9 +14,9 @@ its pages written, and let go before the next.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import cache
@@ -92,10 +92,11 @@ def build(wh: str | Path, out: str | Path, year: int | None = None, region: str 
         rows = (everyone.filter(pl.col("region_code").is_null()) if province == UNKNOWN_REGION
                 else everyone.filter(pl.col("region_code").str.starts_with(province)))
         data = read.region(wh, rows, year)
-        site.regions(data, province, prefix)
-        site.agencies(data)
+        at = _Index.of(data)
+        site.regions(data, at, province, prefix)
+        site.agencies(data, at)
         agencies += rows.height
-        del data  # the next province is read afresh
+        del data, at  # the next province is read afresh
     site.glance(None if prefix is None else everyone["agency_id"])
     for folder in ("region", "agency"):  # pages of an earlier build that this one did not write
         for page in (out / folder).glob("*.html"):
@@ -140,6 +141,36 @@ def source_href(uri: str | None) -> str | None:
 
 def _level(level: str | None) -> str:
     return LEVELS.get(level or "unknown", level or "未知")
+
+
+@dataclass
+class _Index:
+    """A province's rows as Python lookups, made once: its hundreds of pages then look up, never query."""
+    of_record: dict[tuple[str, int], dict]  # (agency_id, year) -> the report shown
+    values: dict[tuple[str, str], dict]  # (report_id, indicator) -> its indicators row
+    held: dict[str, set[str]]  # report_id -> the indicators it has
+    peers: dict[tuple[str, str], list[dict]]  # (report_id, indicator) -> its peers rows, province first
+    reports: dict[str, list[dict]]  # agency_id -> its reports
+    findings: dict[str, list[dict]]  # agency_id -> its findings
+    quality: dict[str, dict[tuple[int, str], int]]  # agency_id -> (year, problem) -> findings
+
+    @classmethod
+    def of(cls, data: read.Region) -> _Index:
+        values, held, peers, reports, findings, quality = {}, defaultdict(set), defaultdict(list), defaultdict(list), \
+            defaultdict(list), defaultdict(dict)
+        for r in data.indicators.select("report_id", "indicator", "value", "numerator", "denominator").iter_rows(named=True):
+            values[(r["report_id"], r["indicator"])] = r
+            held[r["report_id"]].add(r["indicator"])
+        for p in data.peers.sort(pl.col("peer_group").str.starts_with("prefecture"), "peer_group").iter_rows(named=True):
+            peers[(p["report_id"], p["indicator"])].append(p)
+        for r in data.reports.iter_rows(named=True):
+            reports[r["agency_id"]].append(r)
+        agency_of = dict(data.reports.select("report_id", "agency_id").iter_rows())
+        for f in data.findings.iter_rows(named=True):
+            findings[agency_of[f["report_id"]]].append(f)
+        for a, y, p, n in data.quality.group_by("agency_id", "year", "problem").agg(pl.col("findings").sum()).iter_rows():
+            quality[a][(y, p)] = n
+        return cls(_of_record(data.reports), values, held, peers, reports, findings, quality)
 
 
 class _Site:
@@ -215,34 +246,34 @@ class _Site:
 
     # ---------------------------------------------------------------- regions
 
-    def regions(self, data: read.Region, province: str, prefix: str | None) -> None:
+    def regions(self, data: read.Region, at: _Index, province: str, prefix: str | None) -> None:
         """The pages of the province (unless the scope is inside it) and of its prefectures; of a
         county alone when the scope is one."""
         codes = data.agencies["region_code"]
         if province == UNKNOWN_REGION:
-            self._region(data, UNKNOWN_REGION, data.agencies, [])
+            self._region(data, at, UNKNOWN_REGION, data.agencies, [])
             return
         if prefix is not None and len(prefix) == 6:
-            self._region(data, prefix, data.agencies, [])
+            self._region(data, at, prefix, data.agencies, [])
             return
         prefectures = sorted({c[:4] for c in codes.drop_nulls().to_list() if c[2:4] != "00"})
         if prefix is None or len(prefix) == 2:
             subs = [{"name": read.region_name(read.region_code(p)), "href": f"{read.region_code(p)}.html",
                      "agencies": int((codes.str.slice(0, 4) == p).sum())} for p in prefectures]
-            self._region(data, read.region_code(province), data.agencies, subs)
+            self._region(data, at, read.region_code(province), data.agencies, subs)
         for p in prefectures:
             if prefix is None or len(prefix) == 2 or p == prefix:
-                self._region(data, read.region_code(p), data.agencies.filter(pl.col("region_code").str.starts_with(p)), [])
+                self._region(data, at, read.region_code(p),
+                             data.agencies.filter(pl.col("region_code").str.starts_with(p)), [])
 
-    def _region(self, data: read.Region, code: str, agencies: pl.DataFrame, subs: list[dict]) -> None:
+    def _region(self, data: read.Region, at: _Index, code: str, agencies: pl.DataFrame, subs: list[dict]) -> None:
         ids = agencies["agency_id"]
         reports = data.reports.filter(pl.col("agency_id").is_in(ids.implode()))
         years = sorted(y for y in reports["year"].unique().to_list() if y is not None)
         mine = data.indicators.filter(pl.col("agency_id").is_in(ids.implode()))
         # the table's year: the latest with indicators (a year of invalid reports only has none)
         latest = self.year or mine["year"].max() or (years[-1] if years else None)
-        of_record = _of_record(reports)  # (agency_id, year) -> the report shown
-        values = _values(mine)
+        of_record, values = at.of_record, at.values
         columns = [definition(c) for c in [TABLE_COUNT, *MAIN_RATES]]
         bodies = []
         for a in agencies.sort("name").iter_rows(named=True):
@@ -283,20 +314,9 @@ class _Site:
 
     # ---------------------------------------------------------------- agencies
 
-    def agencies(self, data: read.Region) -> None:
-        reports = data.reports.partition_by("agency_id", as_dict=True)
-        ind = data.indicators.partition_by("agency_id", as_dict=True)
-        report_ids = data.reports.select("report_id", "agency_id")
-        peers = (data.peers.join(report_ids, on="report_id").partition_by("agency_id", as_dict=True)
-                 if data.peers.height else {})
-        found = (data.findings.join(report_ids, on="report_id").partition_by("agency_id", as_dict=True)
-                 if data.findings.height else {})
-        quality = data.quality.partition_by("agency_id", as_dict=True)
+    def agencies(self, data: read.Region, at: _Index) -> None:
         for a in data.agencies.iter_rows(named=True):
-            key = (a["agency_id"],)
-            self._agency(a, reports.get(key, data.reports.clear()), ind.get(key, data.indicators.clear()),
-                         peers.get(key, data.peers.clear()), found.get(key, data.findings.clear()),
-                         quality.get(key, data.quality.clear()))
+            self._agency(a, at)
 
     def _validation_href(self, run_id: str | None) -> str | None:
         if self.validation is None or not run_id:
@@ -308,31 +328,24 @@ class _Site:
         rel = os.path.relpath(self.validation.resolve() / f"{run_id}.html", (self.out / "agency").resolve())
         return Path(rel).as_posix()
 
-    def _agency(self, a: dict, reports: pl.DataFrame, ind: pl.DataFrame, peers: pl.DataFrame,
-                findings: pl.DataFrame, quality: pl.DataFrame) -> None:
-        rows = []
-        for r in reports.sort(["year", "report_id"], descending=[True, False], nulls_last=True).iter_rows(named=True):
-            rows.append({**r, "source_href": source_href(r["source_uri"]),
-                         "validation_href": self._validation_href(r["run_id"])})
-        years = sorted(y for y in reports["year"].unique().to_list() if y is not None)
-        of_record = _of_record(reports)
-        values = _values(ind)
-        by_report = defaultdict(list)
-        for p in peers.sort("peer_group").iter_rows(named=True):
-            by_report[(p["report_id"], p["indicator"])].append(p)
+    def _agency(self, a: dict, at: _Index) -> None:
+        agency = a["agency_id"]
+        reports = sorted(at.reports.get(agency, []), key=lambda r: (r["year"] is None, -(r["year"] or 0), r["report_id"]))
+        rows = [{**r, "source_href": source_href(r["source_uri"]), "validation_href": self._validation_href(r["run_id"])}
+                for r in reports]
+        years = sorted({r["year"] for r in reports if r["year"] is not None})
+        held = {i for r in reports for i in at.held.get(r["report_id"], ())}
         shown = []
-        codes = [c for c in indicators() if c in set(ind["indicator"].to_list())] + sorted(
-            set(ind["indicator"].to_list()) - set(indicators()))
-        for code in codes:
+        for code in [c for c in indicators() if c in held] + sorted(held - set(indicators())):
             d = definition(code)
             per_year, points = [], []
             for y in years:
-                rid = of_record.get((a["agency_id"], y), {}).get("report_id")
-                v = values.get((rid, code))
+                rid = at.of_record.get((agency, y), {}).get("report_id")
+                v = at.values.get((rid, code))
                 if v is None:
                     points.append((y, None, None, None, None))
                     continue
-                groups = [_peer(p, v, d) for p in by_report.get((rid, code), [])]
+                groups = [_peer(p, v, d) for p in at.peers.get((rid, code), [])]
                 first = groups[0] if groups else {}
                 points.append((y, v["value"], first.get("low"), first.get("high"), first.get("peer_median")))
                 per_year.append({"year": y, "value_text": d.text(v["value"]),
@@ -341,16 +354,20 @@ class _Site:
                 per_year.reverse()  # the latest year first
                 shown.append({"id": code, "name": d.full, "en": d.en, "unit": d.unit, "years": per_year,
                               "chart": charts.sparkline(points, d.rate)})
-        quality_columns, quality = _quality(quality)
-        by_year = []
-        for (y,), part in sorted(findings.group_by("year"), key=lambda kv: (kv[0][0] is None, -(kv[0][0] or 0))):
-            by_year.append({"year": y, "rows": part.sort(["severity", "rule_id"]).to_dicts()})
+        quality = at.quality.get(agency, {})
+        problems = template().problems if quality else []
+        quality_rows = [{"year": y, "counts": [quality.get((y, p.code), 0) for p in problems]}
+                        for y in sorted({y for y, _ in quality}, key=lambda y: (y is None, -(y or 0)))]
+        found = defaultdict(list)
+        for f in sorted(at.findings.get(agency, []), key=lambda f: (f["severity"], f["rule_id"])):
+            found[f["year"]].append(f)
+        by_year = [{"year": y, "rows": found[y]} for y in sorted(found, key=lambda y: (y is None, -(y or 0)))]
         region = a["region_code"]
         crumbs = [self._home(), *((n, f"../region/{c}.html") for n, c in self._crumbs(region)), (a["name"], None)]
         self._write(self.out / "agency" / agency_file(a["agency_id"]), "agency.html", agency=a,
                     level_name=_level(a["level"]), region_name=read.region_name(region),
                     other_names=[n for n in (a.get("names") or []) if n != a["name"]], reports=rows,
-                    indicators=shown, quality=quality, quality_columns=quality_columns, findings=by_year, crumbs=crumbs)
+                    indicators=shown, quality=quality_rows, quality_columns=problems, findings=by_year, crumbs=crumbs)
 
 
 def _peer(p: dict, v: dict, d: Indicator) -> dict:
@@ -375,17 +392,6 @@ def group_name(group: str) -> str:
     return f"{read.region_name(read.region_code(area))}·{_level(level)}"
 
 
-def _quality(quality: pl.DataFrame) -> tuple[list, list[dict]]:
-    """The agency's `quality` rows as a table: a row per year, a column per problem, each the sum of
-    the findings of its reports of that year."""
-    if not quality.height:
-        return [], []
-    problems = template().problems
-    sums = {(y, p): n for y, p, n in quality.group_by("year", "problem").agg(pl.col("findings").sum()).iter_rows()}
-    years = sorted({y for y, _ in sums}, key=lambda y: (y is None, -(y or 0)))
-    return problems, [{"year": y, "counts": [sums.get((y, p.code), 0) for p in problems]} for y in years]
-
-
 def _of_record(reports: pl.DataFrame) -> dict[tuple[str, int], dict]:
     """The report shown for an agency's year: its valid one (the latest published, where it has two)."""
     ordered = reports.sort([pl.col("status") != "valid", pl.col("published_on"), pl.col("report_id")],
@@ -394,11 +400,6 @@ def _of_record(reports: pl.DataFrame) -> dict[tuple[str, int], dict]:
     for r in ordered.select("agency_id", "year", "report_id", "status").iter_rows(named=True):
         out.setdefault((r["agency_id"], r["year"]), r)
     return out
-
-
-def _values(ind: pl.DataFrame) -> dict[tuple[str, str], dict]:
-    return {(r["report_id"], r["indicator"]): r for r in
-            ind.select("report_id", "indicator", "value", "numerator", "denominator").iter_rows(named=True)}
 
 
 def _median(values: list[float]) -> float | None:
