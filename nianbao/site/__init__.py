@@ -24,6 +24,7 @@ from pathlib import Path
 
 import jinja2
 import polars as pl
+from markupsafe import Markup, escape
 
 from nianbao import __version__, storage
 from nianbao.site import charts, read
@@ -147,9 +148,9 @@ def _level(level: str | None) -> str:
 class _Index:
     """A province's rows as Python lookups, made once: its hundreds of pages then look up, never query."""
     of_record: dict[tuple[str, int], dict]  # (agency_id, year) -> the report shown
-    values: dict[tuple[str, str], dict]  # (report_id, indicator) -> its indicators row
+    values: dict[tuple[str, str], list]  # (report_id, indicator) -> [value, numerator, denominator]
     held: dict[str, set[str]]  # report_id -> the indicators it has
-    peers: dict[tuple[str, str], list[dict]]  # (report_id, indicator) -> its peers rows, province first
+    peers: dict[tuple[str, str], list[list]]  # (report_id, indicator) -> its peers rows (GROUP..HIGH), province first
     reports: dict[str, list[dict]]  # agency_id -> its reports
     findings: dict[str, list[dict]]  # agency_id -> its findings
     quality: dict[str, dict[tuple[int, str], int]]  # agency_id -> (year, problem) -> findings
@@ -158,11 +159,13 @@ class _Index:
     def of(cls, data: read.Region) -> _Index:
         values, held, peers, reports, findings, quality = {}, defaultdict(set), defaultdict(list), defaultdict(list), \
             defaultdict(list), defaultdict(dict)
-        for r in data.indicators.select("report_id", "indicator", "value", "numerator", "denominator").iter_rows(named=True):
-            values[(r["report_id"], r["indicator"])] = r
-            held[r["report_id"]].add(r["indicator"])
-        for p in data.peers.sort(pl.col("peer_group").str.starts_with("prefecture"), "peer_group").iter_rows(named=True):
-            peers[(p["report_id"], p["indicator"])].append(p)
+        for rid, code, *v in data.indicators.select("report_id", "indicator", "value", "numerator", "denominator").iter_rows():
+            values[(rid, code)] = v
+            held[rid].add(code)
+        for rid, code, *p in (data.peers.sort(pl.col("peer_group").str.starts_with("prefecture"), "peer_group")
+                              .select("report_id", "indicator", "peer_group", "peers", "rank_pct", "peer_median", "low",
+                                      "high").iter_rows()):
+            peers[(rid, code)].append(p)
         for r in data.reports.iter_rows(named=True):
             reports[r["agency_id"]].append(r)
         agency_of = dict(data.reports.select("report_id", "agency_id").iter_rows())
@@ -282,8 +285,8 @@ class _Site:
             cells = []
             for ind in columns:
                 v = values.get((rid, ind.id))
-                value = v["value"] if v else None
-                cells.append({"value": value, "n": v["denominator"] if v and ind.unit != "count" else None,
+                value = v[VALUE] if v else None
+                cells.append({"value": value, "n": v[DENOMINATOR] if v and ind.unit != "count" else None,
                               "text": ind.text(value), "unit": ind.unit})
             bodies.append({"name": a["name"], "href": f"../agency/{agency_file(a['agency_id'])}", "level": a["level"],
                            "level_name": _level(a["level"]), "region_name": read.region_name(a["region_code"]),
@@ -301,7 +304,7 @@ class _Site:
                 rid = of_record.get((b["agency_id"], y), {}).get("report_id")
                 for ind in rates:
                     v = values.get((rid, ind.id))
-                    per[(ind.id, y)] = (v["value"], v["denominator"]) if v else (None, None)
+                    per[(ind.id, y)] = (v[VALUE], v[DENOMINATOR]) if v else (None, None)
             heat_bodies.append((b["name"], b["href"], per))
         heat = charts.heatmap([(r.id, r.name) for r in rates], heat_years, heat_bodies)
         name = "未知地区的机关" if code == UNKNOWN_REGION else read.region_name(code)
@@ -345,15 +348,12 @@ class _Site:
                 if v is None:
                     points.append((y, None, None, None, None))
                     continue
-                groups = [_peer(p, v, d) for p in at.peers.get((rid, code), [])]
-                first = groups[0] if groups else {}
-                points.append((y, v["value"], first.get("low"), first.get("high"), first.get("peer_median")))
-                per_year.append({"year": y, "value_text": d.text(v["value"]),
-                                 "numerator": v["numerator"], "denominator": v["denominator"], "peers": groups})
+                groups = at.peers.get((rid, code), [])
+                first = groups[0] if groups else None
+                points.append((y, v[0], *((first[LOW], first[HIGH], first[MEDIAN]) if first else (None, None, None))))
+                per_year.append((y, v, groups))
             if per_year:
-                per_year.reverse()  # the latest year first
-                shown.append({"id": code, "name": d.full, "en": d.en, "unit": d.unit, "years": per_year,
-                              "chart": charts.sparkline(points, d.rate)})
+                shown.append(_indicator_rows(d, per_year[::-1], charts.sparkline(points, d.rate, d.text)))  # latest first
         quality = at.quality.get(agency, {})
         problems = template().problems if quality else []
         quality_rows = [{"year": y, "counts": [quality.get((y, p.code), 0) for p in problems]}
@@ -367,22 +367,51 @@ class _Site:
         self._write(self.out / "agency" / agency_file(a["agency_id"]), "agency.html", agency=a,
                     level_name=_level(a["level"]), region_name=read.region_name(region),
                     other_names=[n for n in (a.get("names") or []) if n != a["name"]], reports=rows,
-                    indicators=shown, quality=quality_rows, quality_columns=problems, findings=by_year, crumbs=crumbs)
+                    indicator_rows=Markup("".join(shown)), quality=quality_rows, quality_columns=problems, findings=by_year, crumbs=crumbs)
 
 
-def _peer(p: dict, v: dict, d: Indicator) -> dict:
-    reason = None
-    if p["rank_pct"] is None:
-        if v["value"] is None:
-            reason = "无数值"
-        elif d.unit != "count" and v["denominator"] is not None and v["denominator"] < d.min_denominator:
-            reason = f"分母 {_count(v['denominator'])} 小于 {_count(d.min_denominator)}"
-        elif p["peers"] <= 1:
-            reason = "同组没有其他可排名的报告"
-    return {**p, "group_name": group_name(p["peer_group"]), "reason": reason, "median_text": d.text(p["peer_median"]),
-            "rank_text": None if p["rank_pct"] is None else f"第 {100 * p['rank_pct']:.0f} 百分位"}
+# a `peers` row as the index holds it: (peer_group, peers, rank_pct, peer_median, low, high)
+GROUP, PEERS, RANK, MEDIAN, LOW, HIGH = range(6)
+# an `indicators` row as the index holds it: (value, numerator, denominator)
+VALUE, NUMERATOR, DENOMINATOR = range(3)
 
 
+def _indicator_rows(d: Indicator, years: list[tuple[int, tuple, list[tuple]]], chart: str) -> str:
+    """An indicator's rows of the agency page, a row per year: value, counts, rank in each peer group
+    (or why not ranked), interval, peer medians; its history chart beside them. Written as strings:
+    a province has thousands of these pages (escape() on everything not a number)."""
+    out = []
+    for i, (year, v, groups) in enumerate(years):
+        counts = _count(v[NUMERATOR]) if d.unit == "count" else f"{_count(v[NUMERATOR])} / {_count(v[DENOMINATOR])}"
+        ranks = "<br>".join(f"{escape(group_name(p[GROUP]))}：{_rank(p, v, d)}" for p in groups) or '<span class="nr">—</span>'
+        first = groups[0] if groups else None
+        interval = f"{_pct(first[LOW])} – {_pct(first[HIGH])}" if first and first[LOW] is not None else "—"
+        medians = "<br>".join(d.text(p[MEDIAN]) for p in groups) or "—"
+        head = (f'<th rowspan="{len(years)}">{escape(d.full)}<br><span class="small muted">{escape(d.en)}</span>'
+                if i == 0 else "")
+        tail = f'<td rowspan="{len(years)}">{chart}' if i == 0 else ""
+        out.append(f'<tr id="{escape(d.id)}-{year}">\n{head}\n<td>{year}<td class="n value">{d.text(v[VALUE])}'
+                   f'<td class="n counts">{counts}\n<td class="small">{ranks}\n<td class="n small">{interval}\n'
+                   f'<td class="n small">{medians}\n{tail}</tr>\n')
+    return "".join(out)
+
+
+def _rank(p: tuple, v: tuple, d: Indicator) -> str:
+    """'第 50 百分位（共 2）', or why the report is not ranked in the group."""
+    if p[RANK] is not None:
+        return f"第 {100 * p[RANK]:.0f} 百分位（共 {p[PEERS]:,}）"
+    if v[VALUE] is None:
+        reason = "无数值"
+    elif d.unit != "count" and v[DENOMINATOR] is not None and v[DENOMINATOR] < d.min_denominator:
+        reason = f"分母 {_count(v[DENOMINATOR])} 小于 {_count(d.min_denominator)}"
+    elif p[PEERS] <= 1:
+        reason = "同组没有其他可排名的报告"
+    else:
+        reason = ""
+    return f'<span class="nr">未排名{f"（{reason}）" if reason else ""}</span>'
+
+
+@cache
 def group_name(group: str) -> str:
     """A peer group as the reader says it: 'province:32:county' -> '江苏省·县级政府'."""
     kind, _, rest = group.partition(":")
