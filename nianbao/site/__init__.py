@@ -306,12 +306,13 @@ class _Site:
                     v = values.get((rid, ind.id))
                     per[(ind.id, y)] = (v[VALUE], v[DENOMINATOR]) if v else (None, None)
             heat_bodies.append((b["name"], b["href"], per))
-        heat = charts.heatmap([(r.id, r.name) for r in rates], heat_years, heat_bodies)
+        heat = Markup(charts.heatmap([(r.id, r.name) for r in rates], heat_years, heat_bodies))
         name = "未知地区的机关" if code == UNKNOWN_REGION else read.region_name(code)
         crumbs = [self._home(), *((n, f"{c}.html") for n, c in self._crumbs(code) if c != code), (name, None)]
         self.built.add(code)
         self._write(self.out / "region" / f"{code}.html", "region.html", name=name,
-                    code="" if code == UNKNOWN_REGION else code, subregions=subs, bodies=bodies, columns=columns,
+                    code="" if code == UNKNOWN_REGION else code, subregions=subs, body_count=len(bodies),
+                    body_rows=Markup("".join(_body_row(b) for b in bodies)), columns=columns,
                     year=latest, report_count=reports.height, years_text=_years_text(years),
                     strip_chart=charts.strip(strip_rows), heat=heat, sortable=True, crumbs=crumbs)
 
@@ -374,6 +375,16 @@ class _Site:
 GROUP, PEERS, RANK, MEDIAN, LOW, HIGH = range(6)
 # an `indicators` row as the index holds it: (value, numerator, denominator)
 VALUE, NUMERATOR, DENOMINATOR = range(3)
+
+
+def _body_row(b: dict) -> str:
+    """A body's row of a region's table: name, level, place, its report's status, then each main
+    indicator's value and (for a rate) its n. Written as a string: a province has thousands."""
+    cells = "".join(f'<td class="n">{c["text"]}' + (f'<td class="n muted">{_count(c["n"])}' if c["unit"] != "count" else "")
+                    for c in b["cells"])
+    status = b["status"]
+    return (f'<tr><td><a href="{escape(b["href"])}">{escape(b["name"])}</a><td>{escape(b["level_name"])}'
+            f'<td>{escape(b["region_name"])}<td class="{escape(status or "nr")}">{escape(status or "无")}\n{cells}</tr>\n')
 
 
 def _indicator_rows(d: Indicator, years: list[tuple[int, tuple, list[tuple]]], chart: str) -> str:

@@ -66,34 +66,32 @@ def strip(rows: list[tuple[str, list[tuple[str, float, float | None]], float | N
     return Strip(out, width, 18 + len(rows) * row_h + 8, left, plot_w, ticks)
 
 
-@dataclass
-class Heatmap:
-    """Bodies (rows) × years (columns) for each indicator (a block of columns per indicator), drawn
-    as a table of coloured cells: at thousands of bodies a province's heatmap stays a few MB."""
-    blocks: list[dict]
-    years: list[int]
-    rows: list[dict]
-
-
 def shade(value: float | None) -> str:
     """The cell's class: q0 (lowest) .. q8 (highest) of PALETTE, qn without a value."""
     return "qn" if value is None else f"q{min(len(PALETTE) - 1, max(0, int(value * len(PALETTE))))}"
 
 
 def heatmap(indicators: list[tuple[str, str]], years: list[int],
-            bodies: list[tuple[str, str, dict[tuple[str, int], tuple[float | None, float | None]]]]) -> Heatmap:
-    """indicators: (id, label); bodies: (name, href, {(indicator, year): (value, n)}); values are rates."""
-    blocks = [{"label": label, "first": 1 + k * len(years)} for k, (_, label) in enumerate(indicators)]
-    rows = []
+            bodies: list[tuple[str, str, dict[tuple[str, int], tuple[float | None, float | None]]]]) -> str:
+    """Bodies (rows) × years (columns) for each indicator (a block of columns per indicator), as a
+    table of coloured cells, its percentage inside, its n on hover, sortable by year. A table, and
+    written as strings: at thousands of bodies a province's heatmap stays a few MB and a second.
+    indicators: (id, label); bodies: (name, href, {(indicator, year): (value, n)}); values are rates."""
+    head = ['<table class="heatmap sortable">\n<thead><tr><th class="sort" rowspan="2" data-col="0">机关']
+    head += [f'<th colspan="{len(years)}">{escape(label)}' for _, label in indicators]
+    head.append("</tr>\n<tr>")
+    head += [f'<th class="sort" data-col="{1 + k * len(years) + j}">{y}'
+             for k in range(len(indicators)) for j, y in enumerate(years)]
+    rows = ["".join(head) + "</tr></thead>\n<tbody>\n"]
     for name, href, values in bodies:
         cells = []
         for ind, _ in indicators:
             for year in years:
                 value, n = values.get((ind, year), (None, None))
-                cells.append({"cls": shade(value), "text": "" if value is None else f"{100 * value:.0f}",
-                              "n": n, "year": year})
-        rows.append({"name": name, "href": href, "cells": cells})
-    return Heatmap(blocks, years, rows)
+                title = "" if n is None else f' title="n={n:,.0f}"'
+                cells.append(f'<td class="{shade(value)}"{title}>{"" if value is None else f"{100 * value:.0f}"}')
+        rows.append(f'<tr><td><a href="{escape(href)}">{escape(name)}</a>{"".join(cells)}</tr>\n')
+    return "".join(rows) + "</tbody>\n</table>"
 
 
 def sparkline(points: list[tuple[int, float | None, float | None, float | None, float | None]], rate: bool,
