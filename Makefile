@@ -101,8 +101,8 @@ same: $(STAMP) office fonts
 
 # Benchmarks print figures and assert nothing: the PDF path against pdfplumber's floor, extraction
 # alone, the whole pipeline, then the checks across years and the indicators over a generated
-# warehouse of 150,000 agencies x 3 years, publishing as the warehouse grows, peak memory at N and
-# 10·N documents.
+# warehouse of 150,000 agencies x 3 years and the site of one province from it, publishing as the
+# warehouse grows, peak memory at N and 10·N documents.
 bench: $(STAMP)
 	$(BIN)/python bench/floor_bench.py --n $(or $(PDFS),105)
 	$(BIN)/python bench/extract_bench.py
@@ -110,5 +110,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/pipeline_bench.py --n $(or $(N),1000)
 	$(BIN)/python bench/across_bench.py --agencies $(or $(AGENCIES),150000)
 	$(BIN)/python bench/indicators_bench.py --agencies $(or $(AGENCIES),150000)
+	$(BIN)/python bench/site_bench.py --agencies $(or $(AGENCIES),150000)
 	$(BIN)/python bench/publish_bench.py
 	$(BIN)/python bench/memory_bench.py --n $(or $(N),1000)

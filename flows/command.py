@@ -31,6 +31,7 @@ EXAMPLES = """examples:
   nianbao ingest reports/2024/ manifest.csv --year 2024 --out /srv/nianbao
   nianbao ingest https://www.example.gov.cn/zwgk/2024nb.pdf --out wh --json > summary.json
   nianbao ingest reports/ --out wh --dry-run        # what would be read; nothing is written
+  nianbao site data/warehouse --out data/site --region 320000   # a province's pages, offline
 
 exit codes:
   0    every report valid
@@ -99,6 +100,10 @@ def _parser() -> argparse.ArgumentParser:
                                      "warehouse's lock (an ingest's next batch waits for it).")
     com.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     com.add_argument("--year", type=_int_in(2008, 2100), help="only this year's partition (default: every year)")
+    from nianbao import site
+
+    site.parser(sub.add_parser("site", help="write a static, offline website of the indicators and peers",
+                               formatter_class=_Help), _int_in(2008, 2100))
     return p
 
 
@@ -135,6 +140,10 @@ def _main(argv: list[str] | None) -> int:
         from nianbao import discover
 
         return discover.run(args)
+    if args.command == "site":
+        from nianbao import site
+
+        return site.run(args)
     if args.command == "compact":
         from nianbao import compact
 

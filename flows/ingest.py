@@ -23,6 +23,7 @@ from nianbao.summary import RunSummary
 from tasks.across import check_across_years
 from tasks.indicators import compute_indicators
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
+from tasks.site import build_site
 
 
 
@@ -76,13 +77,15 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 def ingest(sources: list[str], out: str = "data/warehouse",
            year: Annotated[int, Field(ge=year_range()[0])] | None = None,
            batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
-           listings: list[str] | None = None):
+           listings: list[str] | None = None, site: bool = False, site_out: str | None = None):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.
 
     `year`: the report year where a document tells none. `reprocess`: redo documents the
     warehouse already holds from this pipeline version (by default they are skipped).
     `processes`: extract PDF/Word/HTML in worker processes under a time limit (the default).
     `listings`: 年度报告 listing pages whose reports are discovered and ingested too.
+    `site`: then rebuild the static site of the indicators into `site_out` (default: `site` beside
+    the warehouse), linked from the run's artifacts.
     """
     started = time.monotonic()
     log = get_run_logger()
@@ -102,6 +105,8 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     run = check_across_years(run, run_id, out)
     compute_indicators(run, out)
     report_artifacts(run, run_id, out, seconds=time.monotonic() - started)
+    if site:
+        build_site(out, site_out)
     message = run.counts_text() + (f" ({run.already_published} already published, skipped)"
                                    if run.already_published else "")
     log.info("published to %s: %s", out, message)
