@@ -41,7 +41,7 @@ def server(tmp_path_factory):
     env.pop("PREFECT_API_KEY", None)
     proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # a busy machine
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
