@@ -18,7 +18,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from nianbao import __version__, heap, progress, settings
+from nianbao import __version__, heap, progress, settings, stop
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.rules import year_range
 from nianbao.sources import UsageError, resolve, unsupported
@@ -206,7 +206,7 @@ def _main(argv: list[str] | None) -> int:
             flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
             state = flow(sources=args.sources, out=args.out, year=args.year,
                          batch_size=args.batch_size, reprocess=args.reprocess, return_state=True)
-        summary = summary_of(state)
+        summary = None if state.is_cancelled() else summary_of(state)
     except KeyboardInterrupt:
         return _interrupted(args, as_program)
     except Exception as e:  # e.g. no Prefect server could be started
@@ -215,6 +215,10 @@ def _main(argv: list[str] | None) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if state.is_cancelled():  # Cancel in Prefect's UI: as Ctrl-C, what was published stays
+        print(f"nianbao: interrupted ({state.message}). Batches already published to {args.out} are kept; run the "
+              "same command again to resume (documents already published are skipped).", file=sys.stderr)
+        return 130
     if summary is None:
         error = state.result(raise_on_failure=False)
         if isinstance(error, KeyboardInterrupt):
@@ -251,7 +255,9 @@ def _interrupted(args, as_program: bool) -> int:
     """Ctrl-C: stop now. Every batch published is complete (a batch's `reports` file is written last),
     the one in flight is redone by the next run; the watchdog ends the workers and Prefect's
     temporary server. With a Prefect server of your own (PREFECT_API_URL), the first Ctrl-C lets
-    Prefect mark the run Crashed; a second one stops at once."""
+    Prefect mark the run Crashed; a second one stops at once. Either way the batches in flight
+    publish nothing (nianbao/stop.py)."""
+    stop.request()
     if as_program and settings.settings().prefect_api_url and signal.getsignal(signal.SIGINT) is not signal.SIG_DFL \
             and not getattr(_interrupted, "asked", False):
         _interrupted.asked = True

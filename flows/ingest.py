@@ -3,18 +3,25 @@
 It ends Failed when any report is invalid or unreadable, after publishing everything: valid
 reports to the warehouse, invalid ones to quarantine, every report and finding to the catalogue.
 That outcome is the state `ReportsFailed`, its message the summary: an outcome, not a crash.
+A run that is stopped (Ctrl-C, Cancel in Prefect's UI, its worker stopped) publishes nothing about the
+documents it had not finished (nianbao/stop.py); cancelled, it ends Cancelled.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
 import time
+import uuid
+from contextlib import contextmanager
 from typing import Annotated
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
-from prefect.states import Completed, Failed
+from prefect.states import Cancelled, Completed, Failed
 from pydantic import Field
 
+from nianbao import stop
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.publish import probe
 from nianbao.rules import year_range
@@ -25,6 +32,7 @@ from tasks.indicators import compute_indicators
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
 from tasks.site import build_site
 
+CANCEL_POLL = 1.0  # seconds between looks at the flow run's state: how soon Cancel in the UI stops a run
 
 
 class ReportsFailed(Exception):
@@ -96,12 +104,27 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     docs = resolve_sources(sources)
     batches = [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
     log.info("%d documents in %d batches of up to %d", len(docs), len(batches), batch_size)
-    futures = [ingest_batch.submit(b, n, run_id, out, year, reprocess, processes) for n, b in enumerate(batches)]
-    run = RunSummary()
-    for n in range(len(futures)):
-        part, futures[n] = futures[n].result(), None  # a finished batch's future (and result) is let go
-        run.add(part)
-        log.info("batch %d/%d published: %s", n + 1, len(futures), part.counts_text())
+    run, published = RunSummary(), 0
+    try:
+        with _stopped_when_cancelled(run_id, log):
+            futures = [ingest_batch.submit(b, n, run_id, out, year, reprocess, processes) for n, b in enumerate(batches)]
+            for n in range(len(futures)):
+                futures[n].wait()
+                if futures[n].state.is_cancelled():  # stopped unpublished: so is the run (and its other batches)
+                    stop.request(run_id)
+                    futures[n] = None
+                    continue
+                part, futures[n] = futures[n].result(), None  # a finished batch's future (and result) is let go
+                run.add(part)
+                published += 1
+                log.info("batch %d/%d published: %s", n + 1, len(futures), part.counts_text())
+    except BaseException:  # Ctrl-C, a worker's SIGTERM, a batch that broke: those in flight publish nothing
+        stop.request(run_id)
+        raise
+    if stop.requested(run_id):
+        message = f"cancelled: {published} of {len(batches)} batches published, {run.counts_text()}"
+        log.warning(message)
+        return Cancelled(message=message)
     run = check_across_years(run, run_id, out)
     compute_indicators(run, out)
     report_artifacts(run, run_id, out, seconds=time.monotonic() - started)
@@ -114,3 +137,35 @@ def ingest(sources: list[str], out: str = "data/warehouse",
         message = f"{run.failed_count} reports failed: {message}"
         return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, run))
     return Completed(message=message, data=run)
+
+
+@contextmanager
+def _stopped_when_cancelled(run_id: str, log: logging.Logger):
+    """Cancel in Prefect's UI (the flow run set Cancelling through the API) stops the run: a Prefect
+    worker's run also gets its SIGTERM, but the command's own run has nobody else to tell it."""
+    if run_id == "local":
+        yield
+        return
+    done = threading.Event()
+
+    def watch():
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            while not done.wait(CANCEL_POLL):
+                try:
+                    state = client.read_flow_run(uuid.UUID(run_id)).state
+                except Exception:  # noqa: BLE001 (the server busy a moment: look again)
+                    continue
+                if state is not None and (state.is_cancelling() or state.is_cancelled()):
+                    log.warning("the flow run was cancelled: stopping; the batches in flight publish nothing")
+                    stop.request(run_id)
+                    return
+
+    # in the flow's context: Prefect's settings (the command's temporary server) live in contextvars
+    threading.Thread(target=contextvars.copy_context().run, args=(watch,), name="nianbao-cancelled",
+                     daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()

@@ -9,6 +9,11 @@ pipe, so we always know which document a worker that dies or runs late was readi
 never a bystander). A worker is replaced after RECYCLE_AFTER documents (parsers' caches and a
 fragmented heap grow) and after running out of memory. Workers die with their forkserver (see
 reaper.py).
+
+A worker's death is its document's only when the document can have caused it (a crash, the kernel's
+out-of-memory killer): one stopped by a signal a terminal, a supervisor or a dying pool sends (SIGTERM,
+SIGHUP), or any death while the run is stopping, is the run's: run() raises stop.Stopped and
+the document is not recorded (see nianbao/stop.py). Workers ignore Ctrl-C: the run decides.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Callable
 
-from nianbao import heap
+from nianbao import heap, stop
 from nianbao.document import Unreadable
 from nianbao.settings import settings
 
@@ -38,6 +43,9 @@ RECYCLE_AFTER = 200  # documents a worker reads before a fresh one takes its pla
 PRELOAD = ["nianbao.extract", "nianbao.match"]
 WARM = ["nianbao.reading"]
 _DIED = "the extractor's process died (out of memory?)"
+# how a worker stopped from outside ends: by the signals sent to a whole process group (a terminal's
+# hangup, a supervisor's or Prefect's SIGTERM; it ignores Ctrl-C) and the one it dies with its pool by
+_STOPPED = {-signal.SIGTERM, -signal.SIGHUP}
 _READY = "ready"  # a worker's first word, once warm
 
 
@@ -53,25 +61,28 @@ def _cores() -> int:
 
 
 def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, time_limit: float = TIME_LIMIT,
-        memory_limit_mb: int | None = None, on_done: Callable[[], None] | None = None) -> list[Any]:
+        memory_limit_mb: int | None = None, on_done: Callable[[], None] | None = None,
+        stopping: Callable[[], bool] = lambda: False) -> list[Any]:
     """fn(*item) for every item in the run's worker processes, at most `workers` at once (default:
     one per core, shared with the other batches running); a failure is returned as Unreadable,
-    never raised. `on_done()` is called as each item ends (progress). Thread-safe."""
+    never raised. `on_done()` is called as each item ends (progress). Once `stopping()`, or when a
+    worker is stopped from outside, raises Stopped: the items are nobody's. Thread-safe."""
     with _ahead_lock:  # begun ahead (see ahead()): waited for, not done again
         taken = {i: _ahead.pop(key) for i, item in enumerate(items) if (key := _key(fn, item)) in _ahead}
     rest = [i for i in range(len(items)) if i not in taken]
     results: list[Any] = [None] * len(items)
-    for i, result in zip(rest, _run(fn, [items[i] for i in rest], workers, time_limit, memory_limit_mb, on_done)):
+    for i, result in zip(rest, _run(fn, [items[i] for i in rest], workers, time_limit, memory_limit_mb, on_done,
+                                    stopping)):
         results[i] = result
     for i, pending in taken.items():
-        results[i] = pending.result()
+        results[i] = pending.result(stopping)
         if on_done is not None:
             on_done()
     return results
 
 
 def _run(fn: Callable[..., Any], items: list[tuple], workers: int | None, time_limit: float,
-         memory_limit_mb: int | None, on_done: Callable[[], None] | None) -> list[Any]:
+         memory_limit_mb: int | None, on_done: Callable[[], None] | None, stopping: Callable[[], bool]) -> list[Any]:
     memory = memory_limit_mb or _memory_limit_mb()
     pool = _pool(memory, workers or _cores())
     results: list[Any] = [None] * len(items)
@@ -84,6 +95,8 @@ def _run(fn: Callable[..., Any], items: list[tuple], workers: int | None, time_l
             on_done()
     try:
         while queue or running:
+            if stopping():
+                raise stop.Stopped("the run is stopping")
             while queue and len(running) < (workers or pool.size):
                 worker = pool.acquire(wait=not running)
                 if worker is None:
@@ -108,6 +121,8 @@ def _run(fn: Callable[..., Any], items: list[tuple], workers: int | None, time_l
                     answer = worker.conn.recv()
                 except (EOFError, OSError):
                     pool.release(worker, healthy=False)
+                    if stopping() or worker.process.exitcode in _STOPPED:  # not the document's doing
+                        raise stop.Stopped(f"an extraction worker was stopped (exit {worker.process.exitcode})") from None
                     finish(i, Unreadable(_DIED))
                     continue
                 if answer == _READY:  # a new worker has its imports done: the item's time starts now
@@ -139,7 +154,9 @@ def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float = TIME_L
 
     def work():
         try:
-            results = _run(fn, items, None, time_limit, None, None)
+            results = _run(fn, items, None, time_limit, None, None, stop.requested)
+        except stop.Stopped as e:  # the process is stopping: raised to whoever waits, never a document's
+            results = [e] * len(items)
         except BaseException as e:  # noqa: BLE001 (told to whoever waits)
             results = [Unreadable(f"extraction failed: {type(e).__name__}: {e}")] * len(items)
         for p, result in zip(pending, results):
@@ -156,8 +173,12 @@ class _Pending:
         self._result = result
         self._done.set()
 
-    def result(self) -> Any:
-        self._done.wait()
+    def result(self, stopping: Callable[[], bool]) -> Any:
+        while not self._done.wait(0.1):
+            if stopping():
+                raise stop.Stopped("the run is stopping")
+        if isinstance(self._result, stop.Stopped):
+            raise self._result
         return self._result
 
 
@@ -271,6 +292,7 @@ def _pool(memory_mb: int, size: int) -> _Pool:
 def _serve(conn, memory_mb: int) -> None:
     """A worker's life: capped, warmed, then one document after another until told to stop. Each
     answer is (result, last): `last` when the worker ran out of memory and must not serve again."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the whole group: the run decides
     _worker_start(memory_mb)
     heap.tune()
     for module in WARM:
@@ -299,7 +321,7 @@ def _serve(conn, memory_mb: int) -> None:
 
 def _worker_start(memory_mb: int) -> None:
     """In each worker: its heap capped (RLIMIT_DATA counts what a process writes, unlike RLIMIT_AS,
-    which counts every thread's reserved address space), and SIGKILL when its parent (the
+    which counts every thread's reserved address space), and SIGTERM when its parent (the
     forkserver, which exits with our process) dies, so a killed run leaves no worker behind."""
     limit = memory_mb * 2**20
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
@@ -308,14 +330,16 @@ def _worker_start(memory_mb: int) -> None:
 
 
 def die_with_parent() -> None:
-    """SIGKILL this process when the thread that started it ends (Linux; elsewhere nothing)."""
+    """SIGTERM this process when the thread that started it ends (Linux; elsewhere nothing): a worker
+    has no handler for it, so it dies as surely as by SIGKILL, and its death reads as its pool's, not
+    as its document's (SIGKILL is also the out-of-memory killer's)."""
     parent = os.getppid()
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:  # the parent died before prctl
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _unreadable(e: BaseException, memory_mb: int) -> Unreadable:

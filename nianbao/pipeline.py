@@ -14,7 +14,7 @@ from typing import Callable, Literal
 import polars as pl
 import pyarrow as pa
 
-from nianbao import __version__, agencies, isolate, metadata, normalise, validate
+from nianbao import __version__, agencies, isolate, metadata, normalise, stop, validate
 from nianbao.document import Unreadable
 from nianbao.extract import not_a_document, sniff
 from nianbao.fetch import redact
@@ -186,7 +186,8 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
     version, same manifest values) are not redone: they come back in the frame "skipped" as the
     warehouse has them. `timings` accumulates seconds per stage. Fetched documents are kept in
     the raw store under `raw_root` (the warehouse), their attempts in its `fetches` dataset.
-    `progress()` is called once per document as it is done (a progress bar's tick)."""
+    `progress()` is called once per document as it is done (a progress bar's tick). Once the run
+    `run_id` is stopping, raises stop.Stopped: the batch is not finished (see nianbao/stop.py)."""
     from nianbao.rawstore import RawStore
 
     tick = progress or (lambda: None)
@@ -208,7 +209,7 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
         binary = [i for i, (_, r) in enumerate(todo) if processes and _in_worker(r)]
         isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][1].data, todo[i][1].row["source_format"])
                                                                      for i in binary], time_limit=time_limit,
-                                                on_done=tick)))
+                                                on_done=tick, stopping=lambda: stop.requested(run_id))))
         reports = []
         for i, (source, r) in enumerate(todo):
             if r.status == "unreadable":
@@ -226,6 +227,7 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
         if kept is None or (r.readable and not kept.readable):
             unique[r.row["report_id"]] = r
     unique = list(unique.values())
+    stop.check(run_id)  # a stopping run's batch goes no further
     with clock("validate"):
         frames = validate_batch(unique, run_id)
     frames["skipped"] = frame("reports", skipped)

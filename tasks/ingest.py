@@ -12,8 +12,9 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.states import Cancelled
 
-from nianbao import discover, pipeline, progress, publish, sources, storage, validation_report, warehouse
+from nianbao import discover, pipeline, progress, publish, sources, stop, storage, validation_report, warehouse
 from nianbao.schema import CELL_DATASETS, PARTITION
 from nianbao.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary
 
@@ -30,12 +31,18 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
 
     Each batch publishes on its own (the warehouse lock serialises writers), so a run killed half
     way keeps what it finished, and the next run skips documents already published as they are.
+    A batch of a run that is stopping ends Cancelled and publishes nothing (nianbao/stop.py).
     """
     root = storage.path(out)  # a folder or s3://bucket/prefix
     timings: dict[str, float] = {}
-    done = {} if reprocess else _published_at_start(str(root), run_id)
-    frames = pipeline.process_batch(batch, run_id, default_year, published=done, processes=processes,
-                                    timings=timings, raw_root=str(root), progress=progress.document_done)
+    try:
+        stop.check(run_id)
+        done = {} if reprocess else _published_at_start(str(root), run_id)
+        frames = pipeline.process_batch(batch, run_id, default_year, published=done, processes=processes,
+                                        timings=timings, raw_root=str(root), progress=progress.document_done)
+        stop.check(run_id)  # no batch starts publishing once its run is stopping
+    except stop.Stopped:
+        return Cancelled(message=f"batch {number} not published: its run is stopping (the next run does it)")
     if frames["reports"].height:
         start = time.perf_counter()
         publish.publish(root, frames)

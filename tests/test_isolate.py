@@ -1,9 +1,14 @@
 """Extraction workers: a document past the time limit, or one that kills its process, costs only itself."""
 import os
+import signal
+import threading
 import time
+
+import pytest
 
 from nianbao import isolate
 from nianbao.document import Unreadable
+from nianbao.stop import Stopped
 
 
 def work(kind: str, n: int):
@@ -11,6 +16,9 @@ def work(kind: str, n: int):
         time.sleep(60)
     if kind == "die":
         os._exit(9)
+    if kind in ("ctrl-c", "sigterm"):  # as a terminal or a supervisor signals the whole process group
+        os.kill(os.getpid(), signal.SIGINT if kind == "ctrl-c" else signal.SIGTERM)
+        time.sleep(1)
     if kind == "bad":
         raise Unreadable("not a report")
     if kind == "bug":
@@ -28,6 +36,26 @@ def test_time_limit_crash_and_errors_are_per_document():
     assert str(out[3]) == "the extractor's process died (out of memory?)"
     assert str(out[4]) == "not a report"
     assert str(out[5]) == "extraction failed: KeyError: 'oops'"
+
+
+def test_a_worker_stopped_from_outside_is_not_its_documents_death():
+    """Ctrl-C reaches the workers too: they ignore it (the run decides). One killed by SIGTERM was stopped
+    with its run or its pool, not by its document: nothing is recorded about the document."""
+    own = {"workers": 1, "memory_limit_mb": 1600}
+    assert isolate.run(work, [("ctrl-c", 1), ("ok", 2)], **own) == [2, 4]
+    with pytest.raises(Stopped, match=r"an extraction worker was stopped \(exit -15\)"):
+        isolate.run(work, [("ok", 1), ("sigterm", 2), ("ok", 3)], **own)
+    assert isolate.run(work, [("ok", 4)], **own) == [8]  # the pool goes on
+
+
+def test_a_stopping_run_abandons_its_documents_at_once():
+    stopping = threading.Event()
+    threading.Timer(1, stopping.set).start()
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        isolate.run(work, [("hang", 1), ("hang", 2), ("ok", 3)], workers=2, memory_limit_mb=1601,
+                    stopping=stopping.is_set)
+    assert time.monotonic() - started < 10  # not the hung documents' 60 s
 
 
 def pid(n: int) -> int:

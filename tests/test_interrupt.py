@@ -1,0 +1,189 @@
+"""An interrupted run publishes nothing about the documents it had not finished (contract: "Outcomes
+of a run"): `nianbao ingest` against a real Prefect server (`prefect server start`), stopped by Ctrl-C
+(SIGINT to its process group, as a terminal sends it) and by a cancellation through Prefect's API, at
+several points; what each stopped run left is what an uninterrupted run publishes for those reports
+(never a report `unreadable` because its run stopped), and the next run completes the warehouse to
+exactly an uninterrupted run's."""
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import polars as pl
+import pytest
+
+from conftest import ROOT
+
+BIN = Path(sys.executable).parent
+SAMPLES = ROOT / "data" / "samples"
+VOLATILE = {"run_id", "ingested_at", "fetched_at"}  # differ from run to run by design
+ARGS = ["--batch-size", "4", "--workers", "2", "--year", "2023"]  # the generated reports print no year
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A real Prefect server on a free loopback port, shared by the module: the environment to reach it."""
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false")
+    env.pop("PREFECT_API_KEY", None)
+    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300  # a busy machine
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("the Prefect server did not start")
+    yield env
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory) -> Path:
+    """28 generated PDF reports (valid, two printers' layouts) and the three samples (valid, invalid,
+    not a report): 8 batches of 4, a few seconds of extraction to stop half way."""
+    import accuracy
+    import corpus
+    import make_pdf  # accuracy puts tests/fixtures on the path
+
+    folder = tmp_path_factory.mktemp("docs")
+    for i in range(28):
+        rep = accuracy.random_report(random.Random(f"interrupt:{i}"))
+        for cells in (rep.applications, rep.reviews_litigation):  # no blank in sections 三 and 四: valid
+            cells.update({k: "0" for k, v in cells.items() if not any(c.isdigit() for c in v)})
+        (folder / f"r{i:02d}.pdf").write_bytes(make_pdf.from_layout(corpus.layout(rep), wps=i % 2 == 1))
+    for sample in SAMPLES.glob("*.txt"):
+        (folder / sample.name).write_bytes(sample.read_bytes())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def baseline(server, docs, tmp_path_factory) -> dict[str, list]:
+    out = tmp_path_factory.mktemp("baseline") / "wh"
+    done = subprocess.run(_command(docs, out), env=server, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr  # one invalid sample, one that is not a report
+    assert done.stdout.startswith("31 reports: 29 valid, 1 invalid, 1 unreadable\n")
+    return _rows(out)
+
+
+def _command(docs: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(out), *ARGS]
+
+
+def _rows(out: Path) -> dict[str, list]:
+    """Every dataset of the warehouse (cells, quarantine, catalogue, agencies, indicators...), read by
+    polars, as sorted rows without the columns that differ from run to run."""
+    found = {}
+    for folder in sorted({p.parent for p in out.rglob("*.parquet")}):
+        rel = folder.relative_to(out)
+        if rel.parts[0] in ("_index", "validation") or rel.parts[0].startswith("."):
+            continue
+        dataset = str(rel.parent if rel.name.startswith("year=") else rel)
+        frame = pl.read_parquet(folder / "*.parquet").drop(VOLATILE, strict=False)
+        if rel.name.startswith("year="):
+            frame = frame.with_columns(year=pl.lit(rel.name[5:]))
+        found.setdefault(dataset, []).extend(repr(r) for r in frame.rows())
+    return {d: sorted(rows) for d, rows in found.items()}
+
+
+def _reports(rows: dict[str, list]) -> dict[str, str]:
+    """report_id -> its `reports` row (as compared)."""
+    return {r.split("'", 2)[1]: r for r in rows.get("reports", [])}
+
+
+def _flow_runs(env: dict) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
+        with get_client(sync_client=True) as client:
+            return client.read_flow_runs()
+
+
+def _running(env: dict, known: set) -> list:
+    """The flow runs running that are not `known` (the run of the command just started)."""
+    return [r for r in _flow_runs(env) if r.id not in known and r.state and r.state.is_running()]
+
+
+def _cancel(env: dict, run) -> None:
+    """What Cancel in Prefect's UI does: the flow run is set Cancelling through the API."""
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Cancelling
+
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
+        with get_client(sync_client=True) as client:
+            client.set_flow_run_state(run.id, Cancelling(message="cancelled by the test"))
+
+
+def _published(out: Path) -> int:
+    return len(list(out.glob("reports/*/*.parquet")))
+
+
+def _wait(condition, proc: subprocess.Popen, what, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the run ended (or took too long) before {what}: exit {proc.poll()}")
+        time.sleep(0.1)
+
+
+# One warehouse, stopped four times in a row, each run resuming the last: Ctrl-C once a batch landed
+# (the workers busy with the next), Cancel through the API likewise, SIGTERM to the process group (as a
+# Prefect worker stops its flow run's process), and Ctrl-C while the first batches are extracted.
+STOPS = [("ctrl-c", 1), ("cancel", 1), ("sigterm", 1), ("ctrl-c", 0)]  # (how, batches landed before)
+
+
+def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_completes_them(server, docs,
+                                                                                               baseline, tmp_path):
+    out = tmp_path / "wh"
+    expected = _reports(baseline)
+    for how, batches in STOPS:
+        log = tmp_path / f"{how}-{batches}.log"
+        before, known = _published(out), {r.id for r in _flow_runs(server)}
+        with open(log, "w") as stderr:
+            proc = subprocess.Popen(_command(docs, out), env=server, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                    stderr=stderr, text=True, start_new_session=True)
+            try:
+                _wait(lambda: _published(out) >= before + batches and _running(server, known), proc, (how, batches))
+                if how == "cancel":
+                    (run,) = _running(server, known)
+                    _cancel(server, run)
+                else:  # as a terminal (Ctrl-C) or a supervisor sends it: to the command and its children
+                    os.killpg(proc.pid, signal.SIGINT if how == "ctrl-c" else signal.SIGTERM)
+                code = proc.wait(timeout=120)
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+        rows = _rows(out)
+        for report_id, row in _reports(rows).items():  # what it published is what an uninterrupted run does
+            assert row == expected[report_id], (how, batches)
+        for dataset, found in rows.items():
+            assert set(found) <= set(baseline[dataset]), (how, batches, dataset)
+        assert len(_reports(rows)) < len(expected), (how, batches)  # it was stopped before the end
+        text = log.read_text()
+        assert code == (-signal.SIGTERM if how == "sigterm" else 130), text[-3000:]
+        assert "Traceback" not in text and ("interrupted" in text or how == "sigterm"), text[-3000:]
+    done = subprocess.run(_command(docs, out), env=server, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.startswith("31 reports: 29 valid, 1 invalid, 1 unreadable (")
+    assert _rows(out) == baseline
