@@ -99,6 +99,14 @@ def _parser() -> argparse.ArgumentParser:
                                      "warehouse's lock (an ingest's next batch waits for it).")
     com.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     com.add_argument("--year", type=_int_in(2008, 2100), help="only this year's partition (default: every year)")
+    fgt = sub.add_parser("forget", help="retire a report: out of the datasets and quarantine, kept in the catalogue",
+                         description="Retire a report that has no newer version (a manifest row naming a missing file, "
+                                     "a document that is not a report): its `reports` row stays with superseded_by = "
+                                     "'forgotten', its cells leave the datasets and quarantine. Under the warehouse's "
+                                     "lock, like a publish.")
+    fgt.add_argument("report", metavar="REPORT_ID|SOURCE",
+                     help="a report_id, or a source as reports.source_uri holds it (its current report)")
+    fgt.add_argument("--out", required=True, metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     return p
 
 
@@ -139,6 +147,10 @@ def _main(argv: list[str] | None) -> int:
         from nianbao import compact
 
         return compact.run(args)
+    if args.command == "forget":
+        from nianbao import forget
+
+        return forget.run(args)
     if args.allow_outside:
         settings.export(NIANBAO_ALLOW_OUTSIDE="1")  # the flow resolves the sources again
     if Path(args.out).exists() and not Path(args.out).is_dir():
