@@ -288,7 +288,9 @@ def _dry_run(docs, skipped_files: list[str], args) -> int:
                 fmt, note = "-", f"unreadable: {e.strerror or e}"
             else:
                 fmt = d.overrides.get("format") or sniff(data, d.uri) or "unknown"
-                note = "already published, would be skipped" if hashlib.sha256(data).hexdigest() in held else ""
+                stored = held.get(hashlib.sha256(data).hexdigest())
+                current = stored is not None and stored.get("superseded_by") is None  # else it would be current again
+                note = "already published, would be skipped" if current else ""
                 already += bool(note)
         formats[fmt] += 1
         if not args.quiet:

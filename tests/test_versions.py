@@ -70,7 +70,7 @@ def batch(root, folder: Path) -> dict[str, pl.DataFrame]:
 
 # ------------------------------------------------------------------ superseding
 
-def test_a_file_fixed_in_place_supersedes_its_old_version(prefect_harness, warehouse, tmp_path):
+def test_a_file_fixed_in_place_supersedes_its_old_version(prefect_harness, warehouse, tmp_path, capsys):
     """The operator's case: the invalid sample fixed in place and ingested again (the command, a
     real Prefect flow): one current version, the old row kept and pointing at the new, its cells out
     of quarantine. The same bytes again are skipped; the old bytes back make the old current again."""
@@ -100,6 +100,9 @@ def test_a_file_fixed_in_place_supersedes_its_old_version(prefect_harness, wareh
     assert versions(out) == {old: ("invalid", new), new: ("valid", None)}
 
     report.write_text(INVALID, encoding="utf-8")  # reverted: the old version is current again
+    capsys.readouterr()
+    assert cli.main(["ingest", str(docs), "--out", out, "--dry-run"]) == 0
+    assert "0 already published" in capsys.readouterr().out  # a superseded report is done again
     assert cli.main(["ingest", str(docs), "--out", out, "-q"]) == 1
     assert versions(out) == {old: ("invalid", None), new: ("valid", old)}
     assert cell_ids(out) == {"applications": set(), "quarantine/applications": {old},
