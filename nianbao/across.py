@@ -49,8 +49,9 @@ def check(root: Path, report_ids: list[str] | None, run_id: str) -> pl.DataFrame
             return pl.from_arrow(schema("findings").empty_table())
         if report_ids is None:
             touched = every["agency_id"].drop_nulls().unique()
-        else:
-            touched = every.filter(pl.col("report_id").is_in(report_ids))["agency_id"].drop_nulls().unique()
+        else:  # and the agencies of the versions they superseded (a fix may name another agency)
+            named = pl.col("report_id").is_in(report_ids) | pl.col("superseded_by").is_in(report_ids)
+            touched = every.filter(named)["agency_id"].drop_nulls().unique()
         # current reports only: a superseded or forgotten one is compared with nothing, and loses its own
         reports = every.filter(pl.col("superseded_by").is_null()).drop("superseded_by")
         mine = reports.filter(pl.col("agency_id").is_in(touched.implode()))

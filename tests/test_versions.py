@@ -275,3 +275,16 @@ def test_a_superseded_years_figures_no_longer_produce_cross_year_findings(tmp_pa
     assert cli.main(["forget", str(tmp_path / "docs-r" / "a23.txt"), "--out", str(root)]) == 0
     assert across_findings(root) == set()
     assert read(root, "reports").filter(pl.col("year") == 2024)["warning_count"].to_list() == [0]
+
+
+def test_a_version_naming_another_agency_rechecks_the_agency_it_left(tmp_path):
+    """The file posted as 乙镇's 2023 report was 甲镇's: fixed in place, 乙镇's 2024 report has no
+    year before any more, so its finding against the superseded report goes."""
+    root = tmp_path / "wh"
+    ingest_and_check(root, {"a23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2),
+                            "b24": report_text("盱眙县乙镇人民政府", 2024, carried_over=5, overview=OWN_2024)})
+    assert across_findings(root) == {("盱眙县乙镇人民政府", 2024, "cross_year.carried_over", "2", "5")}
+    ingest_and_check(root, {"a23": report_text("盱眙县甲镇人民政府", 2023, carried_forward=2)})
+    assert across_findings(root) == set()
+    agencies = pl.read_parquet(root / "agencies" / "agencies.parquet")
+    assert sorted(agencies["name"].to_list()) == ["盱眙县乙镇人民政府", "盱眙县甲镇人民政府"]
