@@ -62,8 +62,9 @@ def run(args) -> int:
     except NoSuchReport as e:
         print(f"nianbao: {e}", file=sys.stderr)
         return 2
-    except (OSError, pa.ArrowException, RuntimeError) as e:
-        print(f"nianbao: forgetting failed: {e}; the warehouse is as it was", file=sys.stderr)
+    except (OSError, pa.ArrowException, RuntimeError) as e:  # no change was made, or each was undone
+        said = isinstance(e, publish.WarehouseError)  # which says so
+        print(f"nianbao: forgetting failed: {e}" + ("" if said else "; the warehouse is as it was"), file=sys.stderr)
         return 3
     if not ids:
         print(f"{args.report}: retired already (superseded or forgotten); nothing to do")

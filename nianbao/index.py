@@ -163,6 +163,7 @@ class Index:
         return set(pc.list_flatten(rows["report_ids"]).to_pylist())
 
     def sources_at(self, loc: Location) -> dict[str, str]:
+        """The reports current at `loc`: id -> source."""
         if loc in self.ids:
             return self.sources.get(loc, {})
         rows = self.kept.filter(self._among({loc}))

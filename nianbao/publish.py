@@ -6,7 +6,9 @@ invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary 
 WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
 had anywhere (a year or status may have changed), then writes the new files: all of them as
 hidden temporary files first, then renames (which need no space), so a failed write (disk full)
-leaves the warehouse as it was and a crash leaves each file either previous or new. Which files
+leaves the warehouse as it was and a crash leaves each file either previous or new. In the same
+plan, the older version of each source the batch brings new bytes of (supersede) loses its cells,
+its `reports` row marked `superseded_by`; `nianbao forget` (retire) is that plan alone. Which files
 hold a batch's reports comes from the index (nianbao/index.py), written last: O(batch), not O(files).
 WAREHOUSE may also be `s3://bucket/prefix` (nianbao/storage.py): there each write is a new object
 version (removed again if a later write of the batch fails) and a lease replaces the lock file.
