@@ -3,7 +3,7 @@
     python bench/publish_bench.py [--batches 100] [--batch-size 100]
 
 Validates one batch of distinct valid reports (text dumps of the valid sample), then makes
-`--batches` batches of it with other report ids (the same rows: what publishing does is the same),
+`--batches` batches of it with other report ids and sources (the same rows: what publishing does is the same),
 and publishes them in order into a fresh warehouse, as a 10,000-document run does; then publishes
 the first 5 batches again (every row replaced, in the oldest files). On a folder and on a bucket it
 prints seconds per batch at the start and at the end of the run, and their ratio (target: ≤ 1.5);
@@ -51,7 +51,10 @@ def main(argv=None) -> int:
         def batch(k: int) -> dict[str, pl.DataFrame]:
             other = pl.col("report_id").map_elements(lambda r: hashlib.sha256(f"{r}:{k}".encode()).hexdigest(),
                                                      return_dtype=pl.String)
-            return {d: one[d].with_columns(report_id=other) for d in ("reports", "findings", *CELL_DATASETS)}
+            out = {d: one[d].with_columns(report_id=other) for d in ("reports", "findings", *CELL_DATASETS)}
+            # other documents, so other sources too: the same source's new bytes would supersede the old
+            out["reports"] = out["reports"].with_columns(source_uri=pl.col("source_uri") + f"#{k}")
+            return out
 
         frames = [batch(k) for k in range(args.batches)]
         requests = _count_requests()

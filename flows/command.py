@@ -104,6 +104,14 @@ def _parser() -> argparse.ArgumentParser:
 
     site.parser(sub.add_parser("site", help="write a static, offline website of the indicators and peers",
                                formatter_class=_Help), _int_in(2008, 2100))
+    fgt = sub.add_parser("forget", help="retire a report: out of the datasets and quarantine, kept in the catalogue",
+                         description="Retire a report that has no newer version (a manifest row naming a missing file, "
+                                     "a document that is not a report): its `reports` row stays with superseded_by = "
+                                     "'forgotten', its cells leave the datasets and quarantine. Under the warehouse's "
+                                     "lock, like a publish.")
+    fgt.add_argument("report", metavar="REPORT_ID|SOURCE",
+                     help="a report_id, or a source as reports.source_uri holds it (its current report)")
+    fgt.add_argument("--out", required=True, metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     return p
 
 
@@ -148,6 +156,10 @@ def _main(argv: list[str] | None) -> int:
         from nianbao import compact
 
         return compact.run(args)
+    if args.command == "forget":
+        from nianbao import forget
+
+        return forget.run(args)
     if args.allow_outside:
         settings.export(NIANBAO_ALLOW_OUTSIDE="1")  # the flow resolves the sources again
     if Path(args.out).exists() and not Path(args.out).is_dir():
@@ -291,7 +303,9 @@ def _dry_run(docs, skipped_files: list[str], args) -> int:
                 fmt, note = "-", f"unreadable: {e.strerror or e}"
             else:
                 fmt = d.overrides.get("format") or sniff(data, d.uri) or "unknown"
-                note = "already published, would be skipped" if hashlib.sha256(data).hexdigest() in held else ""
+                stored = held.get(hashlib.sha256(data).hexdigest())
+                current = stored is not None and stored.get("superseded_by") is None  # else it would be current again
+                note = "already published, would be skipped" if current else ""
                 already += bool(note)
         formats[fmt] += 1
         if not args.quiet:

@@ -44,22 +44,37 @@ def check(root: Path, report_ids: list[str] | None, run_id: str) -> pl.DataFrame
     """Re-check the agencies of `report_ids` (None: every agency); return the findings written."""
     root = Path(root)
     with locked(root):
-        reports = _scan(root, "reports", quarantine=False)
-        if reports is None:
+        every = _reports(root)
+        if every is None:
             return pl.from_arrow(schema("findings").empty_table())
-        reports = reports.select("report_id", PARTITION, "agency_id", "agency", "region_code", "status",
-                                 "published_on").collect()
         if report_ids is None:
-            touched = reports["agency_id"].drop_nulls().unique()
-        else:
-            touched = reports.filter(pl.col("report_id").is_in(report_ids))["agency_id"].drop_nulls().unique()
+            touched = every["agency_id"].drop_nulls().unique()
+        else:  # and the agencies of the versions they superseded (a fix may name another agency)
+            named = pl.col("report_id").is_in(report_ids) | pl.col("superseded_by").is_in(report_ids)
+            touched = every.filter(named)["agency_id"].drop_nulls().unique()
+        # current reports only: a superseded or forgotten one is compared with nothing, and loses its own
+        reports = every.filter(pl.col("superseded_by").is_null()).drop("superseded_by")
         mine = reports.filter(pl.col("agency_id").is_in(touched.implode()))
         findings = findings_for(root, mine, reports, run_id)
-        # the reports re-checked, plus those the run named that are no longer linked to any agency
-        checked = set(mine["report_id"].to_list()) | set(report_ids or [])
+        # the reports re-checked, those retired, and those the run named that are no longer linked to any agency
+        checked = (set(every.filter(pl.col("agency_id").is_in(touched.implode()))["report_id"].to_list())
+                   | set(report_ids or []))
         _replace_findings(root, checked, findings)
         _refresh_agencies(root, reports, touched)
     return findings
+
+
+def _reports(root: Path) -> pl.DataFrame | None:
+    """The columns of `reports` the checks read, every version (a file an older nianbao wrote has no
+    superseded_by: its reports are current)."""
+    files = sorted((root / "reports").glob(f"{PARTITION}=*/*.parquet"))
+    if not files:
+        return None
+    file_schema = pl.from_arrow(schema("reports", with_partition=False).empty_table()).schema
+    return (pl.scan_parquet(files, schema=file_schema, missing_columns="insert", hive_partitioning=True,
+                            hive_schema={PARTITION: pl.Int16})
+            .select("report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on",
+                    "superseded_by").collect())
 
 
 def findings_for(root: Path, mine: pl.DataFrame, reports: pl.DataFrame, run_id: str) -> pl.DataFrame:

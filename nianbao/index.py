@@ -2,8 +2,9 @@
 
 A report's rows all live in files of one partition folder and one name (its batch's file, under
 every dataset and quarantine): a *location*, ("year=2023", "part-….parquet"). The index,
-WAREHOUSE/_index/report_ids.parquet, holds one row per location: the report ids its files hold and
-the identity of each of those files (a local file's inode, mtime and size; an object's version key).
+WAREHOUSE/_index/report_ids.parquet, holds one row per location: the report ids its files hold, the
+source of each that is current (see Versions of a report in publish.py) and the identity of each of
+those files (a local file's inode, mtime and size; an object's version key).
 
 It is a cache of the data, never trusted over it: every load lists the data files (a listing, no
 reads) and any location whose files differ from what the index recorded (new, rewritten, removed:
@@ -47,7 +48,10 @@ from nianbao.settings import settings
 INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it out of Hive readers' way
 WRITING = "_index/writing"  # on S3, there while a writer changes the data (sorts after INDEX's versions)
 SCHEMA = pa.schema([("partition", pa.string()), ("file", pa.string()), ("report_ids", pa.list_(pa.string())),
-                    ("paths", pa.list_(pa.string())), ("identities", pa.list_(pa.string()))])
+                    ("paths", pa.list_(pa.string())), ("identities", pa.list_(pa.string())),
+                    # beside report_ids: the source_uri of each report current there (superseded_by
+                    # null in its `reports` row), else null; how a new version finds the one it supersedes
+                    ("sources", pa.list_(pa.string()))])
 Location = tuple[str, str]  # (partition folder, file name)
 COMPACTED = "compacted-"  # the name of a file `nianbao compact` merged a partition's files into
 CLAIM = b"nianbao.replaces"  # its footer's key: {path below root: identity} of the files it replaced
@@ -138,6 +142,7 @@ class Index:
     files: dict[str, str]  # the listing: path below root -> identity
     keys: dict[str, list[str]] = field(default_factory=dict)  # on S3: prefix -> every key, as listed
     ids: dict[Location, set[str]] = field(default_factory=dict)  # locations read or changed since loaded
+    sources: dict[Location, dict[str, str]] = field(default_factory=dict)  # of `ids`' locations: current id -> source
     kept: pa.Table = field(default_factory=SCHEMA.empty_table)  # the index file's rows of all the others
     reread: int = 0  # locations whose ids were read from their files at load (stale or new)
     retired: list[storage.Retired] = field(default_factory=list)  # on S3: versions to sweep when due, unlisted
@@ -157,6 +162,29 @@ class Index:
         rows = self.kept.filter(self._among({loc}))
         return set(pc.list_flatten(rows["report_ids"]).to_pylist())
 
+    def sources_at(self, loc: Location) -> dict[str, str]:
+        """The reports current at `loc`: id -> source."""
+        if loc in self.ids:
+            return self.sources.get(loc, {})
+        rows = self.kept.filter(self._among({loc}))
+        ids, srcs = pc.list_flatten(rows["report_ids"]).to_pylist(), pc.list_flatten(rows["sources"]).to_pylist()
+        return {i: s for i, s in zip(ids, srcs) if s is not None}
+
+    def current(self, sources) -> dict[str, set[str]]:
+        """source -> the ids of its reports that are current (normally one)."""
+        wanted, out = set(sources), {}
+        for held in self.sources.values():
+            for rid, src in held.items():
+                if src in wanted:
+                    out.setdefault(src, set()).add(rid)
+        if self.kept.num_rows and wanted:
+            srcs = pc.list_flatten(self.kept["sources"])
+            hit = pc.is_in(srcs, value_set=pa.array(sorted(wanted), pa.string()))
+            for rid, src in zip(pc.filter(pc.list_flatten(self.kept["report_ids"]), hit).to_pylist(),
+                                pc.filter(srcs, hit).to_pylist()):
+                out.setdefault(src, set()).add(rid)
+        return out
+
     def holding(self, report_ids) -> set[Location]:
         wanted = set(report_ids)
         out = {loc for loc, ids in self.ids.items() if not wanted.isdisjoint(ids)}
@@ -167,21 +195,33 @@ class Index:
                 out.add((self.kept["partition"][i].as_py(), self.kept["file"][i].as_py()))
         return out
 
-    def after(self, files: dict[str, str], moved: set[str], placed: dict[Location, set[str]]) -> Index:
+    def after(self, files: dict[str, str], moved: set[str], placed: dict[Location, set[str]],
+              current: dict[str, str | None] | None = None) -> Index:
         """The index once `files` is the listing: the `moved` reports left every location they were
-        in and are now where `placed` says (a publish removes a report's rows everywhere first)."""
-        touched = self.holding(moved) | set(placed)
+        in and are now where `placed` says (a publish removes a report's rows everywhere first),
+        each current for the source it was before unless `current` (id -> source, or None: not
+        current, e.g. superseded) says otherwise."""
+        current = current or {}
+        touched = self.holding(set(moved) | set(current)) | set(placed)
         ids = {**self.ids, **{loc: self.ids_at(loc) - moved for loc in touched}}
+        before = {loc: self.sources_at(loc) for loc in touched}
+        was = {r: s for held in before.values() for r, s in held.items() if r in moved}
+        now = lambda r, s: current[r] if r in current else s  # noqa: E731
+        sources = {**self.sources, **{loc: {r: now(r, s) for r, s in held.items() if r not in moved and now(r, s)}
+                                      for loc, held in before.items()}}
         for loc, new in placed.items():
             ids[loc] |= new
+            sources[loc].update((r, now(r, was.get(r))) for r in new if now(r, was.get(r)))
         new = Index(self.root, files, kept=self.kept.filter(pc.invert(self._among(touched))))
         new.ids = {loc: held for loc, held in ids.items() if loc in new.by_location}
+        new.sources = {loc: sources.get(loc, {}) for loc in new.ids}
         return new
 
     def table(self) -> pa.Table:
         files_at = self.by_location
         rows = [{"partition": p, "file": f, "report_ids": sorted(ids), "paths": sorted(files_at[p, f]),
-                 "identities": [files_at[p, f][r] for r in sorted(files_at[p, f])]}
+                 "identities": [files_at[p, f][r] for r in sorted(files_at[p, f])],
+                 "sources": [self.sources.get((p, f), {}).get(r) for r in sorted(ids)]}
                 for (p, f), ids in sorted(self.ids.items())]
         return pa.concat_tables([self.kept, pa.Table.from_pylist(rows, schema=SCHEMA)])
 
@@ -204,8 +244,9 @@ def load(root: Path | storage.S3Path) -> Index:
         marked = (root / WRITING).key in keys["_index"]
     index = Index(root, listing(root, keys=keys), keys, writing=marked)
     try:
-        table = storage.read_table(root / INDEX, schema=SCHEMA)
-    except (FileNotFoundError, OSError, pa.ArrowException):
+        table = storage.read_table(root / INDEX)
+        table = table.select(SCHEMA.names).cast(SCHEMA)  # an older nianbao's, without `sources`: rebuilt
+    except (FileNotFoundError, OSError, KeyError, pa.ArrowException):
         table = SCHEMA.empty_table()  # missing or unreadable: every location is read from its files
     recorded = [((p, f), dict(zip(paths, idents))) for p, f, paths, idents in zip(
         *(table[c].to_pylist() for c in ("partition", "file", "paths", "identities")))]
@@ -228,11 +269,20 @@ def load(root: Path | storage.S3Path) -> Index:
     for loc, files in index.by_location.items():
         if loc not in known:
             index.reread += 1
-            index.ids[loc] = set()
+            index.ids[loc], index.sources[loc] = set(), {}
             for rel, ident in files.items():
-                index.ids[loc].update(read_file(root, rel, ident, columns=["report_id"])["report_id"].to_pylist())
+                if rel.startswith("reports/"):
+                    rows = read_file(root, rel, ident, schema=_CURRENT, columns=_CURRENT.names)
+                    index.sources[loc] = {r: s for r, s, by in zip(*(rows[c].to_pylist() for c in _CURRENT.names))
+                                          if by is None}
+                else:
+                    rows = read_file(root, rel, ident, columns=["report_id"])
+                index.ids[loc].update(rows["report_id"].to_pylist())
     return index
 
+
+# what a `reports` file tells of a report's version (a file without superseded_by: every one current)
+_CURRENT = pa.schema([("report_id", pa.string()), ("source_uri", pa.string()), ("superseded_by", pa.string())])
 
 # where (endpoint, s3://bucket/prefix) -> (the index object this process wrote there last, storage.changes
 # then, that index as an Index): see the module's docstring

@@ -71,7 +71,8 @@ def _read(source: Source, run_id: str, default_year: int | None,
            "region_code": o.get("region_code"), "title": o.get("title"), "source_uri": redact(source.uri),
            "source_format": o.get("format"), "template_version": "unknown", "status": "unreadable",
            "read_by": "text", "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
-           "fetched_at": None, "ingested_at": now, "run_id": run_id, "pipeline_version": __version__}
+           "fetched_at": None, "ingested_at": now, "run_id": run_id, "superseded_by": None,
+           "pipeline_version": __version__}
     try:
         got = read(source, store=store)
     except Unreadable as e:
@@ -91,8 +92,9 @@ def _read(source: Source, run_id: str, default_year: int | None,
 
 
 def _up_to_date(stored: dict, overrides: dict) -> bool:
-    """Same pipeline version and nothing the manifest now says differently."""
-    if stored["pipeline_version"] != __version__:
+    """Current (bytes a source serves again are its current version again), same pipeline version
+    and nothing the manifest now says differently."""
+    if stored.get("superseded_by") is not None or stored["pipeline_version"] != __version__:
         return False
     return all(str(stored.get(k) or "") == str(v) for k, v in overrides.items() if k != "format")
 

@@ -6,7 +6,9 @@ invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary 
 WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
 had anywhere (a year or status may have changed), then writes the new files: all of them as
 hidden temporary files first, then renames (which need no space), so a failed write (disk full)
-leaves the warehouse as it was and a crash leaves each file either previous or new. Which files
+leaves the warehouse as it was and a crash leaves each file either previous or new. In the same
+plan, the older version of each source the batch brings new bytes of (supersede) loses its cells,
+its `reports` row marked `superseded_by`; `nianbao forget` (retire) is that plan alone. Which files
 hold a batch's reports comes from the index (nianbao/index.py), written last: O(batch), not O(files).
 WAREHOUSE may also be `s3://bucket/prefix` (nianbao/storage.py): there each write is a new object
 version (removed again if a later write of the batch fails) and a lease replaces the lock file.
@@ -131,7 +133,8 @@ def _arrow(dataset: str, df: pl.DataFrame) -> pa.Table:
 
 
 def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
-    """Merge one set of frames (as validate_batch returns them) into the warehouse."""
+    """Merge one set of frames (as validate_batch returns them) into the warehouse; the reports
+    they hold supersede the older versions of their sources (see supersede)."""
     root = storage.path(root)
     reports = frames["reports"]
     ids = pa.array(reports["report_id"].to_list(), pa.string())
@@ -146,8 +149,7 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
             targets.setdefault(partition_dir(root, dataset, year, quarantine) / file, []).append(
                 part.drop_columns([PARTITION]))
 
-    for dataset in ("reports", "findings"):
-        add(dataset, frames[dataset])
+    add("findings", frames["findings"])
     for dataset in CELL_DATASETS:
         df = frames[dataset]
         add(dataset, df.filter(pl.col("report_id").is_in(list(valid))))
@@ -156,63 +158,103 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
     for rid, year in zip(reports["report_id"].to_list(), reports[PARTITION].to_list()):
         placed.setdefault((partition_dir(root, "reports", year).name, file), set()).add(rid)
     with locked(root):
-        # Every file holding one of these reports is rewritten without them. A report's rows all
-        # live in files of one name and partition (its batch's): the index says which.
         held = index.load(root)
-        files_at = held.by_location
-        for loc in held.holding(ids.to_pylist()):
-            for rel in files_at[loc]:
-                targets.setdefault(root / rel, [])
-        plan: list[tuple[Path, pa.Table | None]] = [  # None: the file is left empty, removed
-            (root / "dictionary" / "dictionary.parquet", _dictionary())]
-        # `reports` last: a report is listed only once all its rows are written, so a crash mid-way
-        # never leaves a listed report with missing cells (resuming skips listed reports).
-        for path, parts in sorted(targets.items(), key=lambda kv: (kv[0].parent.parent.name == "reports", kv[0])):
-            dataset = path.parent.parent.name
-            file_schema = schema(dataset, with_partition=False)
+        reports, retired = supersede(held, reports)
+        add("reports", reports)
+        current = {rid: None if by else source for rid, source, by in
+                   zip(*(reports[c].to_list() for c in ("report_id", "source_uri", "superseded_by")))}
+        return _commit(root, held, targets, set(ids.to_pylist()), placed, retired, current | dict.fromkeys(retired))
+
+
+def supersede(held: index.Index, reports: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Versions of a report: a source's (`source_uri`'s) new bytes supersede the report that is
+    current for it. Returns the batch's `reports` rows with `superseded_by` set, and the older
+    reports retired: report_id -> the report_id superseding it. A read that got no bytes (a file
+    gone, a fetch that failed: no `fetched_at`) is no version: where its source has one, that stays
+    current and the failed read is recorded superseded by it. A report is the same bytes wherever
+    they are found: its row names the source it was last published from."""
+    batch = set(reports["report_id"].to_list())
+    now = held.current(set(reports["source_uri"].to_list()))
+    retired: dict[str, str] = {}
+    by: list[str | None] = []
+    for rid, source, fetched in zip(*(reports[c].to_list() for c in ("report_id", "source_uri", "fetched_at"))):
+        older = sorted(now.get(source, set()) - batch)
+        if older and fetched is None:
+            by.append(older[0])
+        else:
+            retired.update((old, rid) for old in older)
+            by.append(None)
+    return reports.with_columns(superseded_by=pl.Series(by, dtype=pl.String)), retired
+
+
+def retire(root: Path | storage.S3Path, held: index.Index, retired: dict[str, str]) -> dict[str, int]:
+    """Under the lock: the `retired` reports (id -> superseded_by) out of the cell datasets and
+    quarantine, their `reports` rows marked (as a newer version does to them; `nianbao forget`)."""
+    return _commit(root, held, {}, set(), {}, retired, dict.fromkeys(retired))
+
+
+def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, list[pa.Table]], ids: set[str],
+            placed: dict[index.Location, set[str]], retired: dict[str, str],
+            current: dict[str, str | None]) -> dict[str, int]:
+    """Under the lock: `targets` (path -> new rows) written, the rows of the reports `ids` removed
+    wherever they were, and the `retired` reports (id -> superseded_by) out of the cell datasets
+    and quarantine, their `reports` rows marked. `placed` and `current` as Index.after takes them."""
+    # Every file holding one of these reports is rewritten without them. A report's rows all
+    # live in files of one name and partition (its batch's): the index says which.
+    files_at = held.by_location
+    for loc in held.holding(ids | set(retired)):
+        for rel in files_at[loc]:
+            targets.setdefault(root / rel, [])
+    plan: list[tuple[Path, pa.Table | None]] = [  # None: the file is left empty, removed
+        (root / "dictionary" / "dictionary.parquet", _dictionary())]
+    # `reports` last: a report is listed only once all its rows are written, so a crash mid-way
+    # never leaves a listed report with missing cells (resuming skips listed reports).
+    for path, parts in sorted(targets.items(), key=lambda kv: (kv[0].parent.parent.name == "reports", kv[0])):
+        dataset = path.parent.parent.name
+        file_schema = schema(dataset, with_partition=False)
+        rel = index.relative(root, path)
+        old = (index.read_file(root, rel, held.files[rel], schema=file_schema) if rel in held.files
+               else file_schema.empty_table())
+        kept = _without(dataset, old, ids, retired)
+        if not parts and kept.equals(old):
+            continue  # untouched
+        new = pa.concat_tables([kept, *parts]).sort_by([(k, "ascending") for k in _sort_keys(dataset)])
+        plan.append((path, new if new.num_rows else None))
+
+    def indexed(files: dict[str, str]) -> pa.Table:  # the index once `files` is the listing
+        return held.after(files, ids, placed, current).table()
+
+    if storage.is_remote(root):
+        return _publish_objects(root, plan, held, indexed)
+    temporaries: dict[Path, Path] = {}
+    files = dict(held.files)
+    where = root / index.INDEX
+    try:
+        for path, table in plan:
+            if table is not None:
+                try:
+                    temporaries[path] = _write_temporary(table, path)
+                except (OSError, pa.ArrowException) as e:
+                    raise WarehouseError(f"writing {path} failed ({getattr(e, 'strerror', None) or e}); the "
+                                         "batch was not published, the warehouse is as it was") from e
             rel = index.relative(root, path)
-            old = (index.read_file(root, rel, held.files[rel], schema=file_schema) if rel in held.files
-                   else file_schema.empty_table())
-            kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
-            if not parts and kept.num_rows == old.num_rows:
-                continue  # untouched
-            new = pa.concat_tables([kept, *parts]).sort_by([(k, "ascending") for k in _sort_keys(dataset)])
-            plan.append((path, new if new.num_rows else None))
-
-        def indexed(files: dict[str, str]) -> pa.Table:  # the index once `files` is the listing
-            return held.after(files, set(ids.to_pylist()), placed).table()
-
-        if storage.is_remote(root):
-            return _publish_objects(root, plan, held, indexed)
-        temporaries: dict[Path, Path] = {}
-        files = dict(held.files)
-        where = root / index.INDEX
-        try:
-            for path, table in plan:
-                if table is not None:
-                    try:
-                        temporaries[path] = _write_temporary(table, path)
-                    except (OSError, pa.ArrowException) as e:
-                        raise WarehouseError(f"writing {path} failed ({getattr(e, 'strerror', None) or e}); the "
-                                             "batch was not published, the warehouse is as it was") from e
-                rel = index.relative(root, path)
-                if table is None:
-                    files.pop(rel, None)
-                elif path != plan[0][0]:  # not the dictionary
-                    files[rel] = index.identity(root, temporaries[path])
-            try:  # renamed last, after `reports`: a crash before it leaves the index stale, and stale is re-read
-                temporaries[where] = _write_temporary(indexed(files), where)
-            except (OSError, pa.ArrowException) as e:
-                raise WarehouseError(f"writing {where} failed ({getattr(e, 'strerror', None) or e}); the "
-                                     "batch was not published, the warehouse is as it was") from e
-            for path, table in [*plan, (where, True)]:
-                if table is None:
-                    path.unlink(missing_ok=True)
-                else:
-                    os.replace(temporaries[path], path)
-        finally:
-            for tmp in temporaries.values():
-                tmp.unlink(missing_ok=True)
+            if table is None:
+                files.pop(rel, None)
+            elif path != plan[0][0]:  # not the dictionary
+                files[rel] = index.identity(root, temporaries[path])
+        try:  # renamed last, after `reports`: a crash before it leaves the index stale, and stale is re-read
+            temporaries[where] = _write_temporary(indexed(files), where)
+        except (OSError, pa.ArrowException) as e:
+            raise WarehouseError(f"writing {where} failed ({getattr(e, 'strerror', None) or e}); the "
+                                 "batch was not published, the warehouse is as it was") from e
+        for path, table in [*plan, (where, True)]:
+            if table is None:
+                path.unlink(missing_ok=True)
+            else:
+                os.replace(temporaries[path], path)
+    finally:
+        for tmp in temporaries.values():
+            tmp.unlink(missing_ok=True)
     return {"files_written": len(temporaries) - 2}  # besides the dictionary and the index
 
 
@@ -271,6 +313,19 @@ def published(root: Path) -> dict[str, dict]:
         for row in storage.read_table(path, schema=schema("reports", with_partition=False)).to_pylist():
             out[row["report_id"]] = row | {PARTITION: year}
     return out
+
+
+def _without(dataset: str, old: pa.Table, ids: set[str], retired: dict[str, str]) -> pa.Table:
+    """A file's rows without those of the reports `ids` (republished); a retired report keeps its
+    `reports` row, marked superseded, and its findings (the catalogue and the audit trail), and
+    loses its cells (the cell datasets and quarantine hold current reports only)."""
+    gone = ids if dataset in ("reports", "findings") else ids | set(retired)
+    kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=pa.array(sorted(gone), pa.string()))))
+    if dataset == "reports" and retired:
+        at = kept.schema.get_field_index("superseded_by")
+        by = [retired.get(r, b) for r, b in zip(kept["report_id"].to_pylist(), kept[at].to_pylist())]
+        kept = kept.set_column(at, "superseded_by", pa.array(by, pa.string()))
+    return kept
 
 
 def _sort_keys(dataset: str) -> list[str]:

@@ -23,6 +23,8 @@ DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("fetched_at", pa.timestamp("us", tz="UTC"), "when the document's bytes were read"),
         ("ingested_at", pa.timestamp("us", tz="UTC"), "when this run ingested it"),
         ("run_id", pa.string(), "the Prefect flow run id"),
+        ("superseded_by", pa.string(), "the report_id of a newer version of the same source, or `forgotten` "
+                                       "(`nianbao forget`); null for the current one"),
         ("pipeline_version", pa.string(), "the project's version"),
     ],
     "active_disclosure": [

@@ -38,7 +38,8 @@ def scan(dataset: str, warehouse: str | Path, quarantine: bool = False) -> pl.La
     if not paths:
         return pl.LazyFrame(schema=want)
     file_schema = pl.Schema({k: v for k, v in want.items() if k != PARTITION})
-    frame = pl.scan_parquet(paths, schema=file_schema, hive_partitioning=True,
+    frame = pl.scan_parquet(paths, schema=file_schema, missing_columns="insert",  # an older file: null
+                            hive_partitioning=True,
                             hive_schema=pl.Schema({PARTITION: want[PARTITION]}),
                             storage_options=storage.options() if storage.is_remote(warehouse) else None)
     return frame.select(list(want))
