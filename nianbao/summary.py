@@ -29,6 +29,11 @@ def _frame(rows: pl.DataFrame | list[dict] | None, schema: dict) -> pl.DataFrame
     return rows.select([pl.col(k).cast(t) if k in rows.columns else pl.lit(None, t).alias(k) for k, t in schema.items()])
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 document', '2 documents'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @dataclass
 class RunSummary:
     reports: pl.DataFrame = None  # one row per document (REPORT_SCHEMA), in the run's order
