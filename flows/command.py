@@ -23,7 +23,7 @@ from nianbao import __version__, heap, progress, settings
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.rules import year_range
 from nianbao.sources import UsageError, resolve, unsupported
-from nianbao.summary import RunSummary, plural
+from nianbao.summary import RunSummary, next_step, plural
 
 from flows.server import TemporaryServer
 
@@ -390,17 +390,6 @@ def _failures(run: RunSummary, limit: int | None = None, start: int = 0) -> list
 
 def _skipped_json(skipped_files: dict[str, str]) -> list[dict]:
     return [{"path": f, "why": why} for f, why in skipped_files.items()]
-
-
-def next_step(run: RunSummary, out: str) -> str | None:
-    """What to do after a run, or None when there is nothing to do."""
-    if not run.failed_count:
-        return None
-    invalid = run.statuses["invalid"]
-    quarantine = f"{str(out).rstrip('/')}/quarantine" if "://" in str(out) else str(Path(out) / "quarantine")
-    return ("open the validation report for the tables and sums"
-            + (f"; invalid reports' cells are in {quarantine}" if invalid else "")
-            + "; fix a source or its manifest row and run again (the rest is skipped).")
 
 
 def render_summary(summary: RunSummary | dict, out: str, page: str | Path | None = None,
