@@ -20,11 +20,6 @@ from nianbao.schema import CELL_DATASETS, PARTITION
 from nianbao.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary, next_step, plural
 
 
-@task(name="resolve-sources")
-def resolve_sources(specs: list[str]) -> list[sources.Source]:
-    return sources.resolve(specs)
-
-
 @task(name="ingest-batch", task_run_name="ingest-batch-{number}")
 def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str,
                  default_year: int | None = None, reprocess: bool = False, processes: bool = True) -> RunSummary:

@@ -200,3 +200,64 @@ def test_a_terminal_gets_a_progress_bar_per_document(prefect_harness, tmp_path):
     assert "nianbao: 100%" in screen and "5/5" in screen  # counted per document, on the terminal
     assert "| INFO" not in screen  # Prefect's lines would break the bar: only warnings show
     assert "5 reports: 5 valid, 0 invalid, 0 unreadable" in screen
+
+
+def test_ctrl_c_on_a_terminal_prints_the_one_promised_line(tmp_path):
+    """Issue 25 item 4: Ctrl-C typed on a real terminal reaches the whole foreground process group
+    (extraction workers, Prefect's server): only the command's one line is printed, no worker's
+    traceback and no `Aborted!`."""
+    import pty
+    import select
+
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    import make_pdf
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pdf = make_pdf.simple()
+    for i in range(12):  # PDFs: read by the extraction workers
+        (docs / f"r{i:02d}.pdf").write_bytes(pdf + f"\n%{i}\n".encode())
+    out = tmp_path / "wh"
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the command's own server
+    env.update(COLUMNS="100", LINES="40")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a session whose controlling terminal is the pty
+        os.chdir(ROOT)
+        os.execve(sys.executable, [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(out),
+                                   "--batch-size", "2", "--workers", "1"], env)
+    screen = b""
+
+    def read(seconds: float) -> None:
+        nonlocal screen
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:  # the terminal's other end closed: everything is read
+                    return
+                if not chunk:
+                    return
+                screen += chunk
+
+    try:
+        deadline = time.monotonic() + 240
+        while not list(out.glob("reports/*/*.parquet")) and time.monotonic() < deadline:
+            read(0.5)
+        assert list(out.glob("reports/*/*.parquet")), screen.decode(errors="replace")[-3000:]
+        before = len(screen)
+        os.write(fd, b"\x03")  # Ctrl-C, as typed
+        read(30)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(fd)
+    after = screen[before:].decode(errors="replace").replace("\r", "\n")
+    assert os.waitstatus_to_exitcode(status) == 130, after
+    lines = [line for line in after.split("\n") if line.strip() and not line.strip().startswith(("^C", "nianbao:  "))]
+    said = [line for line in lines if "interrupted" in line]
+    assert len(said) == 1 and said[0].startswith("nianbao: interrupted. Batches already published"), after
+    assert "Traceback" not in after and "KeyboardInterrupt" not in after and "Aborted" not in after, after

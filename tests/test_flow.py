@@ -26,7 +26,7 @@ def seeds_run(prefect_harness, tmp_path_factory):
 def test_flow_fails_after_publishing_everything(seeds_run):
     state, out = seeds_run
     assert state.is_failed()
-    assert "2 reports failed" in state.message
+    assert state.message == "5 reports: 3 valid, 2 invalid, 0 unreadable"
     rows = duckdb.sql(f"select source_uri, status from read_parquet('{out}/reports/*/*.parquet', hive_partitioning=true)").fetchall()
     status = {uri.rsplit("/", 1)[1][:3]: s for uri, s in rows}
     assert status == {"000": "invalid", "001": "valid", "002": "invalid", "003": "valid", "004": "valid"}
