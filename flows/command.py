@@ -209,6 +209,8 @@ def _main(argv: list[str] | None) -> int:
 
     if not settings.settings().tracebacks:
         _one_line_console_logs()
+    if args.quiet:
+        _console_errors_only()
     try:
         with server.serving(), progress.listening(bar.update if bar is not None else lambda: None):
             heap.settle()  # Prefect's, GX's and our imports, done by now (the flow's are few)
@@ -378,6 +380,18 @@ def _one_line_console_logs() -> None:
     for handler in logging.getLogger().handlers:
         if isinstance(handler, PrefectConsoleHandler) and not isinstance(handler.formatter, _WithoutTraceback):
             handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))
+
+
+def _console_errors_only() -> None:
+    """--quiet: the console shows errors only, ours (PREFECT_LOGGING_EXTRA_LOGGERS share Prefect's
+    console handler, whose level is not PREFECT_LOGGING_LEVEL's) as Prefect's; the run's logs in
+    Prefect keep everything."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(logging.ERROR)
 
 
 def _failures(run: RunSummary, limit: int | None = None, start: int = 0) -> list[tuple[dict, list[str]]]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from nianbao.schema import CELL_KEYS
-from nianbao.summary import STATUSES, RunSummary
+from nianbao.summary import STATUSES, RunSummary, plural
 from nianbao.template import SumRule, template
 
 DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the rest are listed
@@ -60,7 +60,7 @@ def render_index(folder: Path) -> str:
     runs.sort(key=lambda r: r.get("finished", ""), reverse=True)
     e = html.escape
     out = [_head("nianbao validation: runs"), "<h1>Validation reports</h1>",
-           f"<p>{len(runs)} runs on this warehouse, newest first.</p>",
+           f"<p>{plural(len(runs), 'run')} on this warehouse, newest first.</p>",
            "<table><tr><th>finished (UTC)<th>run<th>reports<th>valid<th>invalid<th>unreadable"]
     for r in runs:
         out.append(f"<tr><td>{e(r.get('finished', ''))}<td><a href=\"{e(r['run_id'])}.html\">{e(r['run_id'])}</a>"

@@ -261,3 +261,25 @@ def test_ctrl_c_on_a_terminal_prints_the_one_promised_line(tmp_path):
     said = [line for line in lines if "interrupted" in line]
     assert len(said) == 1 and said[0].startswith("nianbao: interrupted. Batches already published"), after
     assert "Traceback" not in after and "KeyboardInterrupt" not in after and "Aborted" not in after, after
+
+
+def test_quiet_prints_the_summary_only(prefect_harness, tmp_path):
+    """Issue 25 item 6: --quiet prints nothing but the summary, not the fetcher's warnings."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        done = _run("ingest", f"http://127.0.0.1:{server.server_address[1]}/gone.pdf", "--out", str(tmp_path / "wh"),
+                    "--quiet", "--allow-private")
+    finally:
+        server.shutdown()
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[0] == "1 report: 0 valid, 0 invalid, 1 unreadable"
+    assert done.stderr == "", done.stderr
