@@ -45,7 +45,7 @@ def test_read_the_results_is_near_the_top_and_runs_as_pasted(demo_dir):
                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
         assert done.returncode == 0, f"{block}\n{done.stderr[-2000:]}"
         outputs.append(done.stdout)
-    assert "shape: (3, 3)" in outputs[0] and "unreadable" in outputs[0]
+    assert "shape: (3, 3)" in outputs[0] and "unreadable" in outputs[0] and "┆ i16  ┆" in outputs[0]
     assert outputs[1].strip() == "[('示例县青山镇人民政府', 'new', 'total', 16)]"  # the valid sample's 一、本年新收 总计
     assert re.search(r"2024  applications.balance +2\n +applications.handled_total +2\n<NA>  document.unreadable +1", outputs[2])
     assert outputs[3].strip() == "(175, 6)"  # the valid sample: 7 columns × 25 rows of section 三
