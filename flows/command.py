@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import difflib
 import hashlib
 import json
 import logging
@@ -22,7 +23,7 @@ from nianbao import __version__, heap, progress, settings, stop
 from nianbao.pipeline import BATCH_SIZE
 from nianbao.rules import year_range
 from nianbao.sources import UsageError, resolve, unsupported
-from nianbao.summary import RunSummary
+from nianbao.summary import RunSummary, next_step, plural
 
 from flows.server import TemporaryServer
 
@@ -54,6 +55,20 @@ class _Help(argparse.RawDescriptionHelpFormatter):
         return text
 
 
+class _BadUsage(Exception):
+    """A usage error argparse found, raised rather than printed: the command tells it (JSON under
+    --json, the subcommand's usage, a near option named)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str):
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        raise _BadUsage(self, message)
+
+
 def _int_in(low: int, high: int):
     """An argparse type: an integer in [low, high] (a usage error, exit 2, otherwise)."""
     def parse(text: str) -> int:
@@ -68,7 +83,7 @@ def _int_in(low: int, high: int):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="nianbao", description="Ingest 政府信息公开工作年度报告 into validated Parquet.",
+    p = _Parser(prog="nianbao", description="Ingest 政府信息公开工作年度报告 into validated Parquet.",
                                 epilog=EXAMPLES, formatter_class=_Help)
     p.add_argument("--version", action="version", version=f"nianbao {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
@@ -112,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     fgt.add_argument("report", metavar="REPORT_ID|SOURCE",
                      help="a report_id, or a source as reports.source_uri holds it (its current report)")
     fgt.add_argument("--out", required=True, metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
+    p.commands = sub.choices  # name -> its parser, for usage errors argparse lays at the top level
     return p
 
 
@@ -142,6 +158,8 @@ def _main(argv: list[str] | None) -> int:
     as_program = argv is None
     try:
         args = _parser().parse_args(argv)
+    except _BadUsage as e:
+        return _usage_error(e, sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
     if args.command == "discover":
@@ -163,18 +181,18 @@ def _main(argv: list[str] | None) -> int:
     if args.allow_outside:
         settings.export(NIANBAO_ALLOW_OUTSIDE="1")  # the flow resolves the sources again
     if Path(args.out).exists() and not Path(args.out).is_dir():
-        print(f"nianbao: --out {args.out} is a file, not a warehouse folder", file=sys.stderr)
-        return 2
+        return _fail(args, 2, f"--out {args.out} is a file, not a warehouse folder",
+                     "name a folder (it is made if missing) or s3://bucket/prefix")
+    skipped_files = unsupported(args.sources)
     try:
         docs = resolve(args.sources)  # usage errors surface here, before any server starts
     except UsageError as e:
-        print(f"nianbao: {e}", file=sys.stderr)
-        return 2
-    skipped_files = unsupported(args.sources)
+        return _fail(args, 2, str(e), "correct the source and run again (nianbao ingest --help)", skipped_files)
     if not docs:
-        print("nianbao: the sources name no documents"
-              + (f" ({len(skipped_files)} files of other kinds skipped)" if skipped_files else ""), file=sys.stderr)
-        return 2
+        return _fail(args, 2, "the sources name no documents"
+                     + (f" ({plural(len(skipped_files), 'file')} of other kinds skipped)" if skipped_files else ""),
+                     "name report files (.pdf .docx .doc .wps .html .htm .txt), folders of them, manifests or URLs",
+                     skipped_files)
     if args.dry_run:
         return _dry_run(docs, skipped_files, args)
     from nianbao.publish import WarehouseError, probe
@@ -182,14 +200,14 @@ def _main(argv: list[str] | None) -> int:
     try:
         probe(args.out)  # an unwritable or full warehouse is found now, not after a batch's work
     except WarehouseError as e:
-        print(f"nianbao: the run failed: {e}", file=sys.stderr)
-        return 3
+        return _fail(args, 3, f"the run failed: {e}", "make the warehouse writable (or free space) and run again",
+                     skipped_files)
     if not args.quiet:
-        print(f"nianbao: ingesting {len(docs)} documents into {args.out}", file=sys.stderr)
+        print(f"nianbao: ingesting {plural(len(docs), 'document')} into {args.out}", file=sys.stderr)
     bar = None if args.quiet or args.json or not sys.stderr.isatty() else _bar(len(docs))
     # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
     settings.quiet_libraries()  # analytics off; DO_NOT_TRACK: Prefect's client-side telemetry and its notice
-    settings.export_default(PREFECT_LOGGING_LEVEL="WARNING" if args.quiet or bar else "INFO",
+    settings.export_default(PREFECT_LOGGING_LEVEL="ERROR" if args.quiet else "WARNING" if bar else "INFO",
                             PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
                             PREFECT_LOGGING_EXTRA_LOGGERS="nianbao")  # fetch retries show in the run's logs
     if args.allow_private:
@@ -212,6 +230,8 @@ def _main(argv: list[str] | None) -> int:
 
     if not settings.settings().tracebacks:
         _one_line_console_logs()
+    if args.quiet:
+        _console_errors_only()
     try:
         with server.serving(), progress.listening(bar.update if bar is not None else lambda: None):
             heap.settle()  # Prefect's, GX's and our imports, done by now (the flow's are few)
@@ -222,28 +242,29 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         return _interrupted(args, as_program)
     except Exception as e:  # e.g. no Prefect server could be started
-        print(f"nianbao: the run failed: {type(e).__name__}: {e}", file=sys.stderr)
-        return 3
+        return _fail(args, 3, f"the run failed: {type(e).__name__}: {e}", _BUG, skipped_files)
     finally:
         if bar is not None:
             bar.close()
     if state.is_cancelled():  # Cancel in Prefect's UI: as Ctrl-C, what was published stays
         print(f"nianbao: interrupted ({state.message}). Batches already published to {args.out} are kept; run the "
               "same command again to resume (documents already published are skipped).", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"exit_code": 130, "error": f"interrupted ({state.message})",
+                              "next": "run the same command again to resume",
+                              "skipped_files": _skipped_json(skipped_files)}, ensure_ascii=False, indent=1), flush=True)
         return 130
     if summary is None:
         error = state.result(raise_on_failure=False)
         if isinstance(error, KeyboardInterrupt):
             return _interrupted(args, as_program)
         if isinstance(error, WarehouseError):
-            print(f"nianbao: the run failed: {error}", file=sys.stderr)
-        else:  # a bug
-            reason = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else state.message
-            print(f"nianbao: the run failed: {reason} (NIANBAO_TRACEBACKS=1 shows where)", file=sys.stderr)
-        return 3
+            return _fail(args, 3, f"the run failed: {error}", "make the warehouse writable (or free space) and run "
+                         "again: what was published stays", skipped_files)
+        reason = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else state.message  # a bug
+        return _fail(args, 3, f"the run failed: {reason} (NIANBAO_TRACEBACKS=1 shows where)", _BUG, skipped_files)
     code = 0 if state.is_completed() else 1
-    page = Path(args.out) / "validation" / f"{state.state_details.flow_run_id}.html"
-    page = page if page.is_file() else None
+    page = validation_page(args.out, state.state_details.flow_run_id)
     try:
         if args.json:
             write_json(summary, args.out, page, skipped_files, code, sys.stdout)
@@ -253,6 +274,50 @@ def _main(argv: list[str] | None) -> int:
     except BrokenPipeError:  # `nianbao ... | head`: the reader had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return code
+
+
+_BUG = "this is a bug: run again with NIANBAO_TRACEBACKS=1 and report the traceback"
+
+
+def _fail(args, code: int, message: str, next_step: str, skipped_files: dict[str, str] | None = None) -> int:
+    """A command that ends before a summary: one line on stderr, and under --json the same as JSON
+    on stdout (what went wrong, what to do, what was skipped and why)."""
+    print(f"nianbao: {message}", file=sys.stderr, flush=True)
+    if getattr(args, "json", False):
+        print(json.dumps({"exit_code": code, "error": message, "next": next_step,
+                          "skipped_files": _skipped_json(skipped_files or {})}, ensure_ascii=False, indent=1), flush=True)
+    return code
+
+
+def _usage_error(e: _BadUsage, argv: list[str]) -> int:
+    """argparse's usage error, told with the usage of the subcommand named (an unknown option is
+    laid at the top level by argparse) and the option meant where one is near."""
+    parser, message = e.parser, str(e)
+    commands = getattr(parser, "commands", {})
+    named = next((a for a in argv if a in commands), None)
+    if named and message.startswith("unrecognized arguments"):
+        parser = commands[named]
+        known = [o for a in parser._actions for o in a.option_strings]
+        near = [f"{bad.split('=', 1)[0]} (did you mean {close[0]}?)" for bad in argv if bad.startswith("-")
+                and bad.split("=", 1)[0] not in known and (close := difflib.get_close_matches(bad.split("=", 1)[0], known, 1))]
+        if near:
+            message = "unrecognized arguments: " + ", ".join(near)
+    print(parser.format_usage() + f"{parser.prog}: error: {message}", file=sys.stderr, flush=True)
+    if "--json" in argv:
+        print(json.dumps({"exit_code": 2, "error": message, "next": f"{parser.prog} --help shows every option",
+                          "skipped_files": []}, ensure_ascii=False, indent=1), flush=True)
+    return 2
+
+
+def validation_page(out: str, run_id) -> str | None:
+    """Where the run's validation report is: its path in a folder, its s3:// URL in a bucket."""
+    from nianbao import storage
+
+    if storage.is_remote(out):
+        page = storage.path(out) / "validation" / f"{run_id}.html"
+        return f"{out.rstrip('/')}/validation/{run_id}.html" if page.exists() else None
+    page = Path(out) / "validation" / f"{run_id}.html"
+    return str(page) if page.is_file() else None
 
 
 def _bar(total: int):
@@ -277,44 +342,55 @@ def _interrupted(args, as_program: bool) -> int:
         raise KeyboardInterrupt
     print(f"\nnianbao: interrupted. Batches already published to {args.out} are kept; run the same command "
           "again to resume (documents already published are skipped).", file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps({"exit_code": 130, "error": "interrupted", "next": "run the same command again to resume",
+                          "skipped_files": []}, ensure_ascii=False, indent=1), flush=True)
     if as_program:  # don't wait for the batches in flight: their work is redone on resume
         sys.stdout.flush()
         os._exit(130)
     return 130
 
 
-def _dry_run(docs, skipped_files: list[str], args) -> int:
+def _dry_run(docs, skipped_files: dict[str, str], args) -> int:
     """What a run would read, and what it would skip; nothing is fetched or written."""
     from nianbao.extract import sniff
     from nianbao.publish import published
 
     held = published(Path(args.out)) if Path(args.out).is_dir() and not args.reprocess else {}
     formats: Counter = Counter()
-    already = 0
+    listed = []
     for d in docs:
         if d.is_url:
             fmt, note = d.overrides.get("format") or "url", "fetched at run time"
         elif d.refused:
-            fmt, note = "-", f"refused: {d.refused}"
+            fmt, note = "refused", d.refused.removeprefix("refused: ")
         else:
             try:
                 data = Path(d.uri).read_bytes()
             except OSError as e:
-                fmt, note = "-", f"unreadable: {e.strerror or e}"
+                fmt, note = "unreadable", str(e.strerror or e)
             else:
                 fmt = d.overrides.get("format") or sniff(data, d.uri) or "unknown"
                 stored = held.get(hashlib.sha256(data).hexdigest())
                 current = stored is not None and stored.get("superseded_by") is None  # else it would be current again
                 note = "already published, would be skipped" if current else ""
-                already += bool(note)
         formats[fmt] += 1
-        if not args.quiet:
-            print(f"{fmt:<8} {d.uri}" + (f"  ({note})" if note else ""))
-    for f in skipped_files:
-        if not args.quiet:
-            print(f"{'skip':<8} {f}  (not a report format)")
-    print(f"dry run: {len(docs)} documents (" + ", ".join(f"{n} {f}" for f, n in sorted(formats.items()))
-          + f"), {already} already published, {len(skipped_files)} files skipped; nothing was written")
+        listed.append({"uri": d.uri, "format": fmt, "note": note or None})
+    already = sum(d["note"] == "already published, would be skipped" for d in listed)
+    line = (f"dry run: {plural(len(docs), 'document')} (" + ", ".join(f"{n} {f}" for f, n in sorted(formats.items()))
+            + f"), {already} already published, {plural(len(skipped_files), 'file')} skipped; nothing was written")
+    if args.json:
+        print(json.dumps({"exit_code": 0, "error": None, "dry_run": True, "documents": listed,
+                          "formats": dict(sorted(formats.items())), "already_published": already,
+                          "skipped_files": _skipped_json(skipped_files),
+                          "next": "run the same command without --dry-run to ingest"}, ensure_ascii=False, indent=1))
+        return 0
+    if not args.quiet:
+        for d in listed:
+            print(f"{d['format']:<8} {d['uri']}" + (f"  ({d['note']})" if d["note"] else ""))
+        for f, why in skipped_files.items():
+            print(f"{'skip':<8} {f}  ({why})")
+    print(line)
     return 0
 
 
@@ -339,6 +415,18 @@ def _one_line_console_logs() -> None:
             handler.setFormatter(_WithoutTraceback(handler.formatter or logging.Formatter()))
 
 
+def _console_errors_only() -> None:
+    """--quiet: the console shows errors only, ours (PREFECT_LOGGING_EXTRA_LOGGERS share Prefect's
+    console handler, whose level is not PREFECT_LOGGING_LEVEL's) as Prefect's; the run's logs in
+    Prefect keep everything."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler):
+                handler.setLevel(logging.ERROR)
+
+
 def _failures(run: RunSummary, limit: int | None = None, start: int = 0) -> list[tuple[dict, list[str]]]:
     """Each failed report (`limit` of them from `start`) with its error messages (the reason, or the
     broken sums in the template's words)."""
@@ -347,10 +435,16 @@ def _failures(run: RunSummary, limit: int | None = None, start: int = 0) -> list
     return [(r, errors.get(r["report_id"], [])) for r in failed.iter_rows(named=True)]
 
 
-def render_summary(summary: RunSummary | dict, out: str, page: Path | None = None, skipped_files: list[str] = ()) -> str:
+def _skipped_json(skipped_files: dict[str, str]) -> list[dict]:
+    return [{"path": f, "why": why} for f, why in skipped_files.items()]
+
+
+def render_summary(summary: RunSummary | dict, out: str, page: str | Path | None = None,
+                   skipped_files: dict[str, str] | None = None) -> str:
     run = RunSummary.of(summary)
     skipped = run.already_published
-    lines = [f"{len(run)} reports: " + run.counts_text()
+    skipped_files = skipped_files or {}
+    lines = [f"{plural(len(run), 'report')}: " + run.counts_text()
              + (f" ({skipped} already published, not redone)" if skipped else ""),
              f"warehouse: {out}"]
     if page is not None:
@@ -363,23 +457,23 @@ def render_summary(summary: RunSummary | dict, out: str, page: Path | None = Non
             lines.append(f"             … and {len(reasons) - REASONS_SHOWN} more errors")
     if run.failed_count > FAILED_SHOWN:
         lines.append(f"  … and {run.failed_count - FAILED_SHOWN} more failed reports (all in the validation report)")
-    if skipped_files:
-        lines.append(f"skipped, not a report format ({len(skipped_files)}): " + ", ".join(skipped_files[:10])
-                     + (f" … and {len(skipped_files) - 10} more" if len(skipped_files) > 10 else ""))
-    if failures:
-        lines.append(f"next: open the validation report for the tables and sums; invalid reports' cells are in "
-                     f"{Path(out) / 'quarantine'}; fix a source or its manifest row and run again (the rest is skipped).")
+    for why in dict.fromkeys(skipped_files.values()):
+        files = [f for f, w in skipped_files.items() if w == why]
+        lines.append(f"skipped, {why} ({plural(len(files), 'file')}): " + ", ".join(files[:10])
+                     + (f" … and {len(files) - 10} more" if len(files) > 10 else ""))
+    if (advice := next_step(run, out)) is not None:
+        lines.append(f"next: {advice}")
     return "\n".join(lines)
 
 
-def summary_json(summary: RunSummary | dict, out: str, page: Path | None, skipped_files: list[str], code: int,
-                 failed: bool = True) -> dict:
+def summary_json(summary: RunSummary | dict, out: str, page: str | Path | None, skipped_files: dict[str, str] | None,
+                 code: int, failed: bool = True) -> dict:
     run = RunSummary.of(summary)
     return {
-        "exit_code": code, "warehouse": str(out), "validation_report": str(page) if page else None,
+        "exit_code": code, "error": None, "warehouse": str(out), "validation_report": str(page) if page else None,
         "reports": len(run), **run.statuses, "already_published": run.already_published,
         "failed": list(_failed_json(run)) if failed else [],
-        "skipped_files": list(skipped_files),
+        "skipped_files": _skipped_json(skipped_files or {}), "next": next_step(run, out),
     }
 
 
@@ -391,8 +485,8 @@ def _failed_json(run: RunSummary, chunk: int = 1000):
                    "agency": r.get("agency"), "year": r.get("year"), "errors": reasons}
 
 
-def write_json(summary: RunSummary | dict, out: str, page: Path | None, skipped_files: list[str], code: int,
-               file) -> None:
+def write_json(summary: RunSummary | dict, out: str, page: str | Path | None, skipped_files: dict[str, str] | None,
+               code: int, file) -> None:
     """json.dumps(summary_json(...), ensure_ascii=False, indent=1), written one failed report at a
     time: at 10,000 invalid reports the text is ~100 MiB, and made whole it took ~500 MiB."""
     run = RunSummary.of(summary)

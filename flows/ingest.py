@@ -9,12 +9,13 @@ documents it had not finished (nianbao/stop.py); cancelled, it ends Cancelled.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import logging
 import threading
 import time
 import uuid
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger
 from prefect.runtime import flow_run
@@ -23,13 +24,14 @@ from pydantic import Field
 
 from nianbao import stop
 from nianbao.pipeline import BATCH_SIZE
-from nianbao.publish import probe
+from nianbao.publish import WarehouseError, probe
 from nianbao.rules import year_range
 from nianbao.settings import settings
-from nianbao.summary import RunSummary
+from nianbao.sources import UsageError, resolve
+from nianbao.summary import RunSummary, plural
 from tasks.across import check_across_years
 from tasks.indicators import compute_indicators
-from tasks.ingest import discover_reports, ingest_batch, report_artifacts, resolve_sources
+from tasks.ingest import discover_reports, ingest_batch, report_artifacts
 from tasks.site import build_site
 
 CANCEL_POLL = 1.0  # seconds between looks at the flow run's state: how soon Cancel in the UI stops a run
@@ -55,13 +57,18 @@ def summary_of(state) -> RunSummary | None:
     return result if isinstance(result, RunSummary) else None
 
 
+# A run that cannot start for its configuration: the fix, told in the state's one line.
+FIXES = {UsageError: "fix the run's `sources` (or the manifest row) and run again",
+         WarehouseError: "fix `out` (a writable folder, or s3://bucket/prefix, with room) and run again"}
+
+
 class _OutcomeNotCrash(logging.Filter):
     """Prefect's engine process (a worker's run) re-raises a Failed state's data after the run
     ended and logs it as "Engine execution exited with unexpected exception" with a traceback.
-    For ReportsFailed that record is noise: the state, its message and the artifacts tell it."""
+    For ReportsFailed and a configuration error that record is noise: the state's message tells it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], ReportsFailed))
+        return not (record.exc_info and isinstance(record.exc_info[1], (ReportsFailed, *FIXES)))
 
 
 for _name in ("prefect.flow_runs", "prefect.engine"):
@@ -83,12 +90,13 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 @flow(name="ingest", task_runner=task_runner())
 def ingest(sources: list[str], out: str = "data/warehouse",
-           year: Annotated[int, Field(ge=year_range()[0])] | None = None,
+           year: Annotated[int, Field(ge=year_range()[0])] | Literal["last"] | None = None,
            batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
            listings: list[str] | None = None, site: bool = False, site_out: str | None = None):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.
 
-    `year`: the report year where a document tells none. `reprocess`: redo documents the
+    `year`: the report year where a document tells none ("last": last year, when the run starts).
+    `reprocess`: redo documents the
     warehouse already holds from this pipeline version (by default they are skipped).
     `processes`: extract PDF/Word/HTML in worker processes under a time limit (the default).
     `listings`: 年度报告 listing pages whose reports are discovered and ingested too.
@@ -98,12 +106,20 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     started = time.monotonic()
     log = get_run_logger()
     run_id = str(flow_run.id or "local")
-    probe(out)  # an unwritable or full warehouse fails the run now, before any document is read
-    if listings:
-        sources = [*sources, discover_reports(listings, out, run_id)]
-    docs = resolve_sources(sources)
+    if year == "last":
+        year = dt.date.today().year - 1
+        log.info("year %d where a document tells none (last year)", year)
+    try:
+        probe(out)  # an unwritable or full warehouse fails the run now, before any document is read
+        if listings:
+            sources = [*sources, discover_reports(listings, out, run_id)]
+        docs = resolve(sources)
+    except tuple(FIXES) as e:  # the run's configuration, not a bug: one line with the fix, no traceback
+        message = f"{e}: {FIXES[next(k for k in FIXES if isinstance(e, k))]}"
+        log.error("%s", message)
+        return Failed(message=message, data=e)
     batches = [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
-    log.info("%d documents in %d batches of up to %d", len(docs), len(batches), batch_size)
+    log.info("%s in %s of up to %d", plural(len(docs), "document"), plural(len(batches), "batch", "batches"), batch_size)
     run, published = RunSummary(), 0
     try:
         with _stopped_when_cancelled(run_id, log):
@@ -130,11 +146,10 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     report_artifacts(run, run_id, out, seconds=time.monotonic() - started)
     if site:
         build_site(out, site_out)
-    message = run.counts_text() + (f" ({run.already_published} already published, skipped)"
-                                   if run.already_published else "")
+    message = f"{plural(len(run), 'report')}: {run.counts_text()}" + (
+        f" ({run.already_published} already published, skipped)" if run.already_published else "")
     log.info("published to %s: %s", out, message)
     if run.failed_count:
-        message = f"{run.failed_count} reports failed: {message}"
         return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, run))
     return Completed(message=message, data=run)
 

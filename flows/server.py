@@ -66,7 +66,8 @@ class TemporaryServer:
         self.process = subprocess.Popen(
             [sys.executable, "-c", _SERVE, "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
              "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
-            env={**_NO_BLOCKS, **env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"})
+            env={**_NO_BLOCKS, **env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
+            start_new_session=True)  # Ctrl-C on the terminal is the command's to handle: we stop the server
 
     def _start(self) -> None:
         try:

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from nianbao import index, publish, storage
 from nianbao.schema import PARTITION, schema
+from nianbao.summary import plural
 
 
 def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
@@ -99,13 +100,22 @@ def run(args) -> int:
     if not storage.is_remote(args.warehouse) and not Path(args.warehouse).is_dir():
         print(f"nianbao: {args.warehouse} is not a warehouse folder", file=sys.stderr)
         return 2
+    root = storage.path(args.warehouse)
+    if not ((root / index.INDEX).exists() or any((root / "reports").glob(f"{PARTITION}=*/*.parquet"))):
+        print(f"nianbao: {args.warehouse} is not a warehouse (no reports/ nor {index.INDEX}): nothing written",
+              file=sys.stderr)  # checked before the lock, which would write .lock into any folder
+        return 2
+    if args.year is not None and not any((root / "reports").glob(f"{PARTITION}={args.year}/*.parquet")):
+        print(f"nianbao: {args.warehouse} has no {args.year} partition: nothing written", file=sys.stderr)
+        return 2
     try:
         done = compact(args.warehouse, args.year)
     except (OSError, pa.ArrowException, RuntimeError) as e:
         print(f"nianbao: compacting failed: {e}; what was not compacted is as it was", file=sys.stderr)
         return 3
     for p in done:
-        print(f"{p['partition']}: {p['reports']} reports, {p['files_before']} files merged into {p['files_after']}")
+        print(f"{p['partition']}: {plural(p['reports'], 'report')}, {plural(p['files_before'], 'file')} merged into "
+              f"{p['files_after']}")
     if not done:
         print("nothing to compact: every partition has at most one batch file" + (f" ({args.year})" if args.year else ""))
     return 0

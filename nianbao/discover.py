@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import re
 import sys
 from pathlib import Path, PurePosixPath
@@ -201,12 +202,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"nianbao: not an http(s) URL: {bad[0]}", file=sys.stderr)
         return 2
     errors: list[str] = []
+    # each failure is told once, below: not also by the fetcher's warning (Python's last-resort handler)
+    logging.getLogger("nianbao.fetch").addHandler(logging.NullHandler())
     with Fetcher(allow_private=True if args.allow_private else None, delay=args.delay) as fetcher:
         rows = discover(args.listings, max_pages=args.max_pages, fetcher=fetcher, errors=errors)
     write_manifest(rows, args.out)
     for e in errors:
         print(f"nianbao: {e}", file=sys.stderr)
-    print(f"nianbao: {len(rows)} reports written to {args.out}", file=sys.stderr)
+    print(f"nianbao: {len(rows)} report{'' if len(rows) == 1 else 's'} written to {args.out}", file=sys.stderr)
     return 1 if errors else 0
 
 

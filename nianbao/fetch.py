@@ -210,7 +210,8 @@ class Fetcher:
                 result.sha256 = store.put(data) if store else hashlib.sha256(data).hexdigest()
                 result.content_type = _content_type(data, result.final_url, result.declared_type)
         if result.error:
-            log.warning("fetch failed after %d attempts: %s: %s", result.attempts, result.url, result.error)
+            log.warning("fetch failed after %d attempt%s: %s: %s", result.attempts, "" if result.attempts == 1 else "s",
+                        result.url, result.error)
         if store:
             store.record(result)
         return result

@@ -291,8 +291,10 @@ def _pool(memory_mb: int, size: int) -> _Pool:
 
 def _serve(conn, memory_mb: int) -> None:
     """A worker's life: capped, warmed, then one document after another until told to stop. Each
-    answer is (result, last): `last` when the worker ran out of memory and must not serve again."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches the whole group: the run decides
+    answer is (result, last): `last` when the worker ran out of memory and must not serve again.
+    Ctrl-C on a terminal reaches every process of its group: a worker ignores it (the command stops
+    it), else each would print its KeyboardInterrupt's traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_start(memory_mb)
     heap.tune()
     for module in WARM:

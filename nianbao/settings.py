@@ -22,6 +22,7 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
     "NIANBAO_MIN_FREE_MB": ("64", "free space the warehouse needs before a run starts, in MiB"),
     "NIANBAO_TRACEBACKS": (None, "1: the command prints tracebacks, not one line per failure"),
     "NIANBAO_EXPECTATIONS": (None, "the folder of the GX suites (default: expectations/ beside the package)"),
+    "NIANBAO_VALIDATION_URL": (None, "where WAREHOUSE/validation/ is served (https://host/path/): the run's artifact links its page there"),
     "NIANBAO_S3_GRACE": ("60", "seconds a superseded object stays readable before a publish deletes it"),
     "NIANBAO_S3_LEASE": ("30", "seconds a writer's lease on an s3:// warehouse lasts unless renewed"),
     "AWS_ENDPOINT_URL": (None, "the S3 endpoint of an s3:// warehouse (MinIO, OSS, COS, SeaweedFS, ...)"),
@@ -60,6 +61,7 @@ class Settings:
     s3_lease: float
     s3: S3
     prefect_api_url: str | None
+    validation_url: str | None
 
 
 def _get(name: str) -> str | None:
@@ -81,6 +83,7 @@ def settings() -> Settings:
         s3=S3(*(_get(v) for v in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                                   "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"))),
         prefect_api_url=_get("PREFECT_API_URL"),
+        validation_url=_get("NIANBAO_VALIDATION_URL"),
     )
 
 

@@ -63,15 +63,17 @@ def resolve(specs: list[str], allow_outside: bool | None = None) -> list[Source]
     return unique
 
 
-def unsupported(specs: list[str]) -> list[str]:
+def unsupported(specs: list[str]) -> dict[str, str]:
     """Files inside the directories named that are not documents a run reads (a .md, an .xls, a
-    manifest lying among the reports): the summary names them rather than skipping them silently."""
-    out = []
+    manifest lying among the reports), each with why: the summary names them rather than skipping
+    them silently."""
+    out = {}
     for spec in specs:
         path = Path(spec)
         if not spec.startswith(("http://", "https://")) and path.is_dir():
-            out += [str(p) for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
-                    and p.suffix.lower() not in SUFFIXES]
+            out |= {str(p): "a manifest: pass it by name" if p.suffix.lower() in MANIFEST_SUFFIXES else "not a report format"
+                    for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
+                    and p.suffix.lower() not in SUFFIXES}
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -27,6 +28,11 @@ def _frame(rows: pl.DataFrame | list[dict] | None, schema: dict) -> pl.DataFrame
     if not isinstance(rows, pl.DataFrame):
         rows = pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
     return rows.select([pl.col(k).cast(t) if k in rows.columns else pl.lit(None, t).alias(k) for k, t in schema.items()])
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """'1 document', '2 documents'; '1 batch', '2 batches' (`many`)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
 
 
 @dataclass
@@ -113,3 +119,14 @@ class RunSummary:
 
     def fetch_failures(self) -> int:
         return int(self.findings["message"].str.starts_with("fetch failed").sum())
+
+
+def next_step(run: RunSummary, out: str) -> str | None:
+    """What to do after a run, or None when there is nothing to do."""
+    if not run.failed_count:
+        return None
+    invalid = run.statuses["invalid"]
+    quarantine = f"{str(out).rstrip('/')}/quarantine" if "://" in str(out) else str(Path(out) / "quarantine")
+    return ("open the validation report for the tables and sums"
+            + (f"; invalid reports' cells are in {quarantine}" if invalid else "")
+            + "; fix a source or its manifest row and run again (the rest is skipped).")

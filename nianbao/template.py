@@ -88,6 +88,7 @@ class Row(Item):
     number: str | None = None
     needs_number: bool = False
     result: bool = False  # one of the 办理结果 rows that "@result" stands for
+    group: tuple[str, ...] = ()  # the printed labels spanning this row, outer first
 
 
 class ActiveDisclosure(_Model):

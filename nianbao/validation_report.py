@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from nianbao.schema import CELL_KEYS
-from nianbao.summary import STATUSES, RunSummary
+from nianbao.summary import STATUSES, RunSummary, plural
 from nianbao.template import SumRule, template
 
 DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the rest are listed
@@ -27,9 +27,9 @@ FINDINGS_SHOWN = 12  # per report: a blank template must not swamp the page
 
 _STYLE = """body{font:14px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:2em;color:#222;max-width:80em}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f3f3f3;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .invalid{color:#a40}.unreadable{color:#a00}.valid{color:#070}code{font-size:90%}
-td.bad{background:#fdd;outline:2px solid #c00}td.warn{background:#ffd}
+td.part{background:#fee}td.bad{background:#fcc;outline:2px solid #c00}td.total{font-weight:700;outline:3px solid #c00}td.total::after{content:" ✗";color:#c00}td.warn{background:#ffd}
 section.report{border-top:1px solid #ddd;margin-top:1.5em}.sum{font-family:inherit;margin:.2em 0}
 .muted{color:#777}nav a{margin-right:1em}"""
 
@@ -60,7 +60,7 @@ def render_index(folder: Path) -> str:
     runs.sort(key=lambda r: r.get("finished", ""), reverse=True)
     e = html.escape
     out = [_head("nianbao validation: runs"), "<h1>Validation reports</h1>",
-           f"<p>{len(runs)} runs on this warehouse, newest first.</p>",
+           f"<p>{plural(len(runs), 'run')} on this warehouse, newest first.</p>",
            "<table><tr><th>finished (UTC)<th>run<th>reports<th>valid<th>invalid<th>unreadable"]
     for r in runs:
         out.append(f"<tr><td>{e(r.get('finished', ''))}<td><a href=\"{e(r['run_id'])}.html\">{e(r['run_id'])}</a>"
@@ -130,9 +130,9 @@ def _rules_table(t, run: RunSummary, findings: pl.LazyFrame) -> list[str]:
         if r.id not in suite_rules and not n_failed:
             continue  # extractor notes that did not occur
         checked = readable if r.id in suite_rules else len(run)
-        cls = "" if not n_failed else (" class=invalid" if r.severity == "error" else "")
+        cls = "n invalid" if n_failed and r.severity == "error" else "n"
         lines.append(f"<tr><td><code>{e(r.id)}</code><td>{e(r.description)}<td>{r.severity}"
-                     f"<td class=n>{checked}<td class=n>{checked - n_failed}<td class=n{cls}>{n_failed}"
+                     f"<td class=n>{checked}<td class=n>{checked - n_failed}<td class=\"{cls}\">{n_failed}"
                      f"<td class=n>{counts.get(r.id, 0)}")
     lines.append("</table>")
     return lines
@@ -169,12 +169,11 @@ def _report_section(t, r: dict, findings: list[dict], cells: dict[str, pl.DataFr
         rules = Counter(f["rule_id"] for f in warnings)
         lines.append("<p class=muted>Warnings: " + ", ".join(f"<code>{e(k)}</code> ×{n}" for k, n in sorted(rules.items()))
                      + "</p>")
-    bad = {c for f in errors for c in (f.get("cells") or [])}
-    warn = {c for f in warnings for c in (f.get("cells") or [])}
+    marks = _marks(t, errors, warnings)
     for dataset in ("applications", "reviews_litigation", "active_disclosure"):
         frame = cells.get(dataset)
         if frame is not None and frame.height:
-            lines += _grid(t, dataset, frame, bad, warn)
+            lines += _grid(t, dataset, frame, marks)
     lines.append("</section>")
     return lines
 
@@ -207,28 +206,77 @@ def _explain(t, f: dict, cells: dict[str, pl.DataFrame]) -> str:
     return f"{e(f['message'])}{e(where)}{seen}"
 
 
-def _grid(t, dataset: str, frame: pl.DataFrame, bad: set[str], warn: set[str]) -> list[str]:
-    """A section's cells as a table in the template's order, as the report printed them."""
+def _marks(t, errors: list[dict], warnings: list[dict]) -> dict[str, str]:
+    """Cell -> its class: `bad total` for the total a broken sum fails (the one cell of its side),
+    `bad` for a cell an error names alone, `part` for the other cells of a broken sum, `warn`."""
+    sums = {r.id: r for r in t.rules if isinstance(r, SumRule)}
+    marks: dict[str, str] = {c: "warn" for f in warnings for c in (f.get("cells") or [])}
+    for f in errors:
+        named = f.get("cells") or []
+        rule = sums.get(f["rule_id"])
+        if rule is None:
+            marks.update({c: "bad" for c in named if marks.get(c) != "bad total"})
+            continue
+        along_index = 0 if rule.along == CELL_KEYS[rule.dataset][0] else 1
+        totals = {side[0] for side in rule.sides() if len(side) == 1}  # a side of one code is a total
+        for c in named:
+            if ":" in c and _codes(c)[along_index] in totals:
+                marks[c] = "bad total"
+            elif marks.get(c) not in ("bad", "bad total"):
+                marks[c] = "part"
+    return marks
+
+
+def _grid(t, dataset: str, frame: pl.DataFrame, marks: dict[str, str]) -> list[str]:
+    """A section's cells as a table in the template's order, as the report printed them: its group
+    labels (三、本年度办理结果, （三）不予公开 …) in their own columns, spanning their rows."""
     a, b = CELL_KEYS[dataset]
-    order = {d["code"]: i for i, d in enumerate(t.dictionary_rows())}
-    rows = sorted(frame[a].unique().to_list(), key=lambda c: order.get(c, 1e9))
-    cols = sorted(frame[b].unique().to_list(), key=lambda c: order.get(c, 1e9))
+    rows = sorted(frame[a].unique().to_list(), key=_order(dataset, a))
+    cols = sorted(frame[b].unique().to_list(), key=_order(dataset, b))
     raw = {(x, y): v for x, y, v in frame.select(a, b, "raw").iter_rows()}
+    groups = {r.code: r.group for r in t.spec.applications.rows} if dataset == "applications" else {}
+    depth = 1 + max((len(groups.get(x, ())) for x in rows), default=0)  # header columns
     number, title = t.spec.sections[dataset]  # the section's heading as the template prints it
     heading = f"{number}、{title}"
     e = html.escape
-    lines = [f"<details{' open' if any(c.startswith(dataset + ':') for c in bad) else ''}><summary>{heading}</summary>",
-             "<table><tr><th>" + "".join(f"<th>{e(_label(t, dataset, b, c))}" for c in cols)]
-    for x in rows:
+    failing = any(c.startswith(dataset + ":") and m != "warn" for c, m in marks.items())
+    lines = [f"<details{' open' if failing else ''}><summary>{heading}</summary>",
+             f"<table><tr><th colspan={depth}>" + "".join(f"<th>{e(_label(t, dataset, b, c))}" for c in cols)]
+    for i, x in enumerate(rows):
+        group = groups.get(x, ())
+        heads = []
+        for level, label in enumerate(group):
+            if i and groups.get(rows[i - 1], ())[:level + 1] == group[:level + 1]:
+                continue  # spanned from a row above
+            span = 1
+            while i + span < len(rows) and groups.get(rows[i + span], ())[:level + 1] == group[:level + 1]:
+                span += 1
+            heads.append(f"<th rowspan={span}>{e(label)}" if span > 1 else f"<th>{e(label)}")
+        own = depth - len(group)
+        heads.append(f"<th colspan={own}>" if own > 1 else "<th>")
         tds = []
         for y in cols:
             name = f"{dataset}:{x}/{y}"
-            cls = " bad" if name in bad else (" warn" if name in warn else "")
+            cls = f"n {marks[name]}" if name in marks else "n"
             v = raw.get((x, y))
-            tds.append(f"<td class=\"n{cls}\" title=\"{e(name)}\">{e(v) if v is not None else ''}")
-        lines.append(f"<tr><th>{e(_label(t, dataset, a, x))}" + "".join(tds))
+            tds.append(f"<td class=\"{cls}\" title=\"{e(name)}\">{e(v) if v is not None else ''}")
+        lines.append("<tr>" + "".join(heads) + e(_label(t, dataset, a, x)) + "".join(tds))
     lines.append("</table></details>")
     return lines
+
+
+@cache
+def _orders() -> dict[tuple[str, str], dict[str, int]]:
+    """Per (dataset, column), each code's place in the template (codes repeat across datasets: `other`)."""
+    out: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for i, d in enumerate(template().dictionary_rows()):
+        out[d["dataset"], d["column"]][d["code"]] = i
+    return out
+
+
+def _order(dataset: str, column: str):
+    order = _orders()[dataset, column]
+    return lambda code: order.get(code, 1e9)
 
 
 def _source(uri: str) -> str:

@@ -2,11 +2,13 @@
 rows and findings), never the datasets' frames."""
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
 import polars as pl
 from prefect import get_run_logger, task
@@ -14,14 +16,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Cancelled
 
-from nianbao import discover, pipeline, progress, publish, sources, stop, storage, validation_report, warehouse
+from nianbao import discover, pipeline, progress, publish, settings, sources, stop, storage, validation_report, warehouse
 from nianbao.schema import CELL_DATASETS, PARTITION
-from nianbao.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary
-
-
-@task(name="resolve-sources")
-def resolve_sources(specs: list[str]) -> list[sources.Source]:
-    return sources.resolve(specs)
+from nianbao.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary, next_step, plural
 
 
 @task(name="ingest-batch", task_run_name="ingest-batch-{number}")
@@ -107,37 +104,73 @@ def report_artifacts(summary: RunSummary | dict, run_id: str, out: str, seconds:
     table += count("skipped", Counter({"already published": run.already_published}))
     table += count("fetch", Counter({"fetch failures": run.fetch_failures()}), "error")
     page = _validation_page(run, run_id, out)
-    where = f"Warehouse `{out if storage.is_remote(out) else Path(out).resolve()}`" + (f", run took {seconds:.0f} s" if seconds is not None else "")
+    where = f"Warehouse {_md(str(out if storage.is_remote(out) else Path(out).resolve()))}" + (f", run took {seconds:.0f} s" if seconds is not None else "")
     create_table_artifact(key="ingest-counts", table=table,
                           description=f"Reports by status, reports affected per rule, documents by format; "
                                       f"run {run_id}; {where[0].lower()}{where[1:]}")
-    markdown = failures_markdown(run.reports, run.findings, page, where)
+    markdown = failures_markdown(run.reports, run.findings, page, where, next_step(run, out))
     create_markdown_artifact(key="ingest-failures", markdown=markdown,
                              description=f"Invalid and unreadable reports, run {run_id}")
 
 
-def failures_markdown(rows: pl.DataFrame | list[dict], findings: pl.DataFrame | list[dict], page: Path,
-                      where: str) -> str:
-    """The `ingest-failures` artifact: each failed report, its source (a link only where one opens:
-    a local path in Prefect's UI is a 404), its errors, cut with a count."""
+def failures_markdown(rows: pl.DataFrame | list[dict], findings: pl.DataFrame | list[dict], page: Path | str,
+                      where: str, advice: str | None = None) -> str:
+    """The `ingest-failures` artifact: each failed report, its source (a link only for an http(s) URL:
+    a local path in Prefect's UI is a 404), its errors, cut with a count; then the validation report
+    and what to do next. Every string a report or a source brings is escaped (_md): an agency named
+    `[点此](javascript:…)` or `![x](http://host/p.png)` stays text in any Markdown viewer."""
     run = RunSummary(rows, findings)
     failed = run.failed()
-    lines = [f"# Reports that failed ({failed.height} of {len(run)})", "", f"{where}.", "",
-             f"Validation report (opens offline): `{page.resolve() if isinstance(page, Path) else page}`", ""]
+    lines = [f"# Reports that failed ({failed.height} of {len(run)})" if failed.height
+             else f"# {plural(len(run), 'report')}, all valid", "", f"{where}.", "", f"Validation report: {page_link(page)}", ""]
     shown = failed.head(FAILED_SHOWN)
-    errors = run.errors(lambda f: f"`{f['rule_id']}`: {f['message']}", of=shown["report_id"].to_list())
+    errors = run.errors(lambda f: f"`{f['rule_id']}`: {_md(f['message'])}", of=shown["report_id"].to_list())
     for r in shown.iter_rows(named=True):
-        uri = r["source_uri"]
-        source = f"[{uri}]({uri})" if str(uri).startswith(("http://", "https://")) else f"`{uri}`"  # links that open
-        lines.append(f"- **{r['status']}** {r['agency'] or '(no agency)'} {r['year'] or ''} — {source} "
-                     f"`{r['report_id'][:12]}`")
+        lines.append(f"- **{r['status']}** {_md(r['agency'] or '(no agency)')} {r['year'] or ''} — "
+                     f"{_source_md(r['source_uri'])} report {r['report_id'][:12]}")
         found = errors.get(r["report_id"], [])
         lines += [f"  - {e}" for e in found[:ERRORS_SHOWN]]
         if len(found) > ERRORS_SHOWN:
             lines.append(f"  - … and {len(found) - ERRORS_SHOWN} more errors (see the validation report)")
     if failed.height > FAILED_SHOWN:
         lines.append(f"- … and {failed.height - FAILED_SHOWN} more failed reports (see the validation report)")
-    return "\n".join(lines) if failed.height else f"All {len(run)} reports valid. {where}.\n\n{lines[4]}"
+    if advice:
+        lines += ["", f"**Next:** {_md(advice)}"]
+    return "\n".join(lines)
+
+
+def page_link(page: Path | str) -> str:
+    """The validation report in Markdown: a link where NIANBAO_VALIDATION_URL serves WAREHOUSE/validation/,
+    else its s3:// URL or its path on the worker's disk, as text."""
+    name = Path(str(page)).name
+    base = settings.settings().validation_url
+    if base:
+        return f"[{_md(name)}]({_url(base.rstrip('/') + '/' + name)})"
+    return _md(str(page if storage.is_remote(str(page)) else Path(page).resolve()))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()!|~<>&])")
+
+
+def _md(text: str) -> str:
+    """Untrusted text as literal Markdown: the punctuation that makes links, images, code, emphasis,
+    tables or HTML is backslash-escaped, line breaks become spaces (a line could start a heading
+    or a list)."""
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+
+
+def _url(uri: str) -> str:
+    """A link target that cannot leave its parentheses: parentheses, brackets, spaces, quotes, angle
+    brackets and backslashes percent-encoded."""
+    return quote(uri, safe=":/?#@!$&*+,;=%-._~")
+
+
+def _source_md(uri: str) -> str:
+    """A source: a link for an http(s) URL we fetched, its text escaped; anything else as text."""
+    parts = urlsplit(str(uri))
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return f"[{_md(uri)}]({_url(str(uri))})"
+    return _md(uri)
 
 
 def _validation_page(run: RunSummary, run_id: str, out: str) -> Path | storage.S3Path:

@@ -139,9 +139,15 @@ def test_the_command(tmp_path, batches, capsys):
     assert "not a warehouse folder" in capsys.readouterr().err
     for b in batches[:2]:
         publish.publish(wh, b)
-    assert cli.main(["compact", str(wh), "--year", "2024"]) == 0
-    assert capsys.readouterr().out.strip() == "nothing to compact: every partition has at most one batch file (2024)"
+    assert cli.main(["compact", str(wh), "--year", "2024"]) == 2  # only 2023 is published
+    assert capsys.readouterr().err.strip() == f"nianbao: {wh} has no 2024 partition: nothing written"
     assert cli.main(["compact", str(wh), "--year", "1900"]) == 2
+    stranger = tmp_path / "photos"  # a folder that is no warehouse: exit 2, nothing written into it
+    stranger.mkdir()
+    (stranger / "a.jpg").write_bytes(b"\xff\xd8")
+    assert cli.main(["compact", str(stranger)]) == 2
+    assert "is not a warehouse" in capsys.readouterr().err
+    assert sorted(p.name for p in stranger.iterdir()) == ["a.jpg"]
     assert cli.main(["compact", str(wh)]) == 0
     assert capsys.readouterr().out.strip() == "year=2023: 4 reports, 10 files merged into 5"
     assert pl.read_parquet(files("applications", wh)).height == 4 * 7 * 25

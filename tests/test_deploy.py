@@ -55,6 +55,12 @@ def _prefect(env, *args, timeout=180):
 
 
 def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
+    """Through a real worker: runs that fail for their configuration say what to fix in one line
+    (no traceback), every run's state message counts its reports, the failures artifact says where
+    the validation report is and what to do next, and `yearly` reads its one manifest with last
+    year as the year."""
+    import datetime as dt
+
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterFlowRunId, LogFilter,
                                                 LogFilterFlowRunId)
@@ -69,6 +75,9 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
         shutil.copy(ROOT / "data" / "samples" / name, docs)
     out = tmp_path / "wh"
     worker_log = tmp_path / "worker.log"
+    asked = {"typo": {"sources": [str(docs / "sample_valid_2032.txt")], "out": str(out)},
+             "unwritable": {"sources": [str(docs)], "out": "/proc/nianbao-wh"},
+             "backfill": {"sources": [str(docs)], "out": str(out), "year": None}}
 
     async def scenario():
         async with get_client() as client:
@@ -76,35 +85,68 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
             (schedule,) = yearly.schedules
             assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
                 "0 2 15 4 *", "Asia/Shanghai", True)
+            assert (yearly.parameters["sources"], yearly.parameters["year"]) == (["data/yearly.csv"], "last")
             backfill = await client.read_deployment_by_name("ingest/backfill")
             assert backfill.schedules == []
-            run = await client.create_flow_run_from_deployment(
-                backfill.id, parameters={"sources": [str(docs)], "out": str(out), "year": None})
+            runs = {name: await client.create_flow_run_from_deployment(backfill.id, parameters=parameters)
+                    for name, parameters in asked.items()}
+            runs["yearly"] = await client.create_flow_run_from_deployment(
+                yearly.id, parameters={"out": str(tmp_path / "yearly")})
             with open(worker_log, "wb") as log:
                 worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "nianbao-process",
-                                           "--type", "process", "--run-once"], env=env, cwd=ROOT,
+                                           "--type", "process", "--limit", "1"],
+                                          env=dict(env, PREFECT_WORKER_QUERY_SECONDS="2"), cwd=ROOT,
                                           stdout=log, stderr=subprocess.STDOUT)
             try:
-                deadline = time.monotonic() + 240
+                deadline = time.monotonic() + 480
                 while time.monotonic() < deadline:
-                    run = await client.read_flow_run(run.id)
-                    if run.state and run.state.is_final():
+                    runs = {k: await client.read_flow_run(r.id) for k, r in runs.items()}
+                    if all(r.state and r.state.is_final() for r in runs.values()):
                         break
                     await asyncio.sleep(1)
             finally:
-                worker.wait(timeout=60) if worker.poll() is None and run.state.is_final() else worker.kill()
-            artifacts = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
-            logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
-            return run, {a.key for a in artifacts}, "\n".join(f"{log.level} {log.message}" for log in logs)
+                worker.terminate()
+                try:
+                    worker.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+            found = {}
+            for name, run in runs.items():
+                artifacts = await client.read_artifacts(
+                    artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+                logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+                found[name] = (run, {a.key: a for a in artifacts}, "\n".join(f"{log.level} {log.message}" for log in logs))
+            return found
 
     with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
-        run, keys, run_logs = asyncio.run(scenario())
-    assert run.state.is_failed(), run.state  # one of the two reports is invalid
-    assert (run.state.name, run.state.message) == ("ReportsFailed", "1 reports failed: 1 valid, 1 invalid, 0 unreadable")
-    assert keys == {"ingest-counts", "ingest-failures"}
+        found = asyncio.run(scenario())
     worker_output = worker_log.read_text(errors="replace")
-    assert "published to" in run_logs and "ReportsFailed" in worker_output  # the logs were read
-    for text in (run_logs, worker_output):  # an outcome, not a crash
-        assert "Traceback" not in text and "unexpected exception" not in text, text
+    assert "Traceback" not in worker_output and "unexpected exception" not in worker_output, worker_output
+
+    # a configuration failure: Failed, one line naming the problem and the fix, no traceback
+    run, artifacts, logs = found["typo"]
+    assert (run.state.type.value, run.state.name) == ("FAILED", "Failed")
+    assert run.state.message == (f"{docs / 'sample_valid_2032.txt'}: no such file, directory or manifest: "
+                                 "fix the run's `sources` (or the manifest row) and run again")
+    assert "Traceback" not in logs and run.state.message in logs and artifacts == {}
+    run, artifacts, logs = found["unwritable"]
+    assert run.state.message.startswith("the warehouse /proc/nianbao-wh is not writable: ")
+    assert run.state.message.endswith(": fix `out` (a writable folder, or s3://bucket/prefix, with room) and run again")
+    assert "Traceback" not in logs
+
+    # an outcome: the counts in the state's message, the artifact's page and next step
+    run, artifacts, logs = found["backfill"]
+    assert (run.state.name, run.state.message) == ("ReportsFailed", "2 reports: 1 valid, 1 invalid, 0 unreadable")
+    assert set(artifacts) == {"ingest-counts", "ingest-failures"}
+    md = artifacts["ingest-failures"].data
+    page = out / "validation" / f"{run.id}.html"
+    assert page.is_file() and f"Validation report: {page}".replace("_", "\\_") in md
+    assert md.splitlines()[-1].startswith("**Next:** open the validation report for the tables and sums; invalid "
+                                          "reports' cells are in ")
+    assert "published to" in logs and "Traceback" not in logs and "unexpected exception" not in logs
     assert len(list((out / "reports").glob("*/*.parquet"))) == 2  # both published, in their year partitions
+
+    # yearly: its one manifest, last year where a document tells none
+    run, artifacts, logs = found["yearly"]
+    assert (run.state.name, run.state.message) == ("Completed", "1 report: 1 valid, 0 invalid, 0 unreadable")
+    assert f"year {dt.date.today().year - 1} where a document tells none (last year)" in logs

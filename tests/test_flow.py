@@ -1,6 +1,7 @@
 """The Prefect flow and the command line, run for real against Prefect's test harness."""
 import asyncio
 import json
+import re
 import shutil
 
 import duckdb
@@ -25,7 +26,7 @@ def seeds_run(prefect_harness, tmp_path_factory):
 def test_flow_fails_after_publishing_everything(seeds_run):
     state, out = seeds_run
     assert state.is_failed()
-    assert "2 reports failed" in state.message
+    assert state.message == "5 reports: 3 valid, 2 invalid, 0 unreadable"
     rows = duckdb.sql(f"select source_uri, status from read_parquet('{out}/reports/*/*.parquet', hive_partitioning=true)").fetchall()
     status = {uri.rsplit("/", 1)[1][:3]: s for uri, s in rows}
     assert status == {"000": "invalid", "001": "valid", "002": "invalid", "003": "valid", "004": "valid"}
@@ -71,11 +72,11 @@ def test_flow_run_has_its_artifacts(seeds_run):
     # reports affected, not findings: seed 002's seven blank cells are one report
     assert {"kind": "rule (reports)", "name": "cells.complete", "severity": "error", "count": 1} in table
     assert {"kind": "rule (reports)", "name": "metadata.year", "severity": "error", "count": 1} in table
-    assert f"warehouse `{out.resolve()}`, run took " in found["ingest-counts"].description
+    assert f"warehouse {out.resolve()}, run took ".replace("_", "\\_") in found["ingest-counts"].description
     md = found["ingest-failures"].data
-    assert "002_2b155fb9c9cacf46.txt" in md and "`cells.complete`" in md and "`metadata.year`" in md
+    assert "002\\_2b155fb9c9cacf46.txt" in md and "`cells.complete`" in md and "`metadata.year`" in md
     assert "](" not in md  # local paths are no links: they would open Prefect's 404 page
-    assert f"Warehouse `{out.resolve()}`, run took " in md
+    assert f"Warehouse {out.resolve()}, run took ".replace("_", "\\_") in md
 
 
 def test_failures_artifact_links_only_urls_and_says_what_it_cut(tmp_path):
@@ -85,10 +86,36 @@ def test_failures_artifact_links_only_urls_and_says_what_it_cut(tmp_path):
             {"report_id": "b" * 64, "status": "valid", "agency": "某县", "year": 2024, "source_uri": "/data/r.pdf"}]
     findings = [{"report_id": "a" * 64, "rule_id": "cells.complete", "severity": "error", "message": f"cell {i}"}
                 for i in range(ERRORS_SHOWN + 5)]
-    md = failures_markdown(rows, findings, tmp_path / "p.html", "Warehouse `wh`")
+    md = failures_markdown(rows, findings, tmp_path / "p.html", "Warehouse wh")
     assert "[https://x.gov.cn/r.pdf](https://x.gov.cn/r.pdf)" in md
     assert md.count("`cells.complete`: cell") == ERRORS_SHOWN
     assert "  - … and 5 more errors (see the validation report)" in md
+
+
+def test_failures_artifact_keeps_attacker_text_as_text(tmp_path):
+    """Issue 24 item 6: names, messages and sources a report brings render as text in a Markdown
+    viewer (CommonMark, as markdown-it renders it): no link but to the http(s) source, no image, no
+    HTML, no code span from a file name, no way out of the source's link."""
+    from markdown_it import MarkdownIt
+
+    from tasks.ingest import failures_markdown
+
+    url = "https://x.gov.cn/a)b[c](javascript:alert(1)).pdf"
+    rows = [{"report_id": "a" * 64, "status": "invalid", "agency": "[点此](javascript:alert(1))", "year": 2024,
+             "source_uri": url},
+            {"report_id": "b" * 64, "status": "unreadable", "agency": "![x](http://host/p.png)\n# 标题", "year": None,
+             "source_uri": "/data/`x`<svg onload=alert(1)>.pdf"},
+            {"report_id": "c" * 64, "status": "unreadable", "agency": "<b>某</b> *镇* _乡_ &lt;", "year": None,
+             "source_uri": "javascript:alert(1)//x.pdf"}]
+    findings = [{"report_id": "a" * 64, "rule_id": "cells.complete", "severity": "error",
+                 "message": "printed <img src=x onerror=alert(1)> [a](http://evil) `x` ~~y~~ | z"}]
+    md = failures_markdown(rows, findings, tmp_path / "p.html", "Warehouse wh", "fix it")
+    page = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(md)
+    assert re.findall(r"<a [^>]*>", page) == ['<a href="https://x.gov.cn/a%29b%5Bc%5D%28javascript:alert%281%29%29.pdf">']
+    assert "<img" not in page and "<svg" not in page and "<b>" not in page and "<s>" not in page and "<h1>标题" not in page
+    assert re.findall(r"<code>[^<]*</code>", page) == ["<code>cells.complete</code>"]
+    assert "[点此](javascript:alert(1))" in page and "&lt;svg onload=alert(1)&gt;" in page  # shown as written
+    assert "`x`" in page and "&amp;lt;" in page
 
 
 def test_cli_exit_codes_and_summary(prefect_harness, tmp_path, capsys):
@@ -96,7 +123,7 @@ def test_cli_exit_codes_and_summary(prefect_harness, tmp_path, capsys):
     valid.mkdir()
     shutil.copy(ROOT / "data" / "samples" / "sample_valid_2023.txt", valid)
     assert cli.main(["ingest", str(valid), "--out", str(tmp_path / "wh")]) == 0
-    assert "1 reports: 1 valid, 0 invalid, 0 unreadable" in capsys.readouterr().out
+    assert "1 report: 1 valid, 0 invalid, 0 unreadable" in capsys.readouterr().out
     assert cli.main(["ingest", str(ROOT / "data" / "samples"), "--out", str(tmp_path / "wh")]) == 1
     out = capsys.readouterr().out
     assert "unreadable" in out and "not_a_report.txt" in out and "applications.balance" in out
@@ -108,7 +135,7 @@ def test_cli_manifest_with_year_makes_seed_000_valid(prefect_harness, tmp_path, 
     manifest.write_text(f'{{"uri": "{seed("000")}", "year": 2024, "agency": "舒兰市小城镇便民服务中心"}}\n', encoding="utf-8")
     assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0
     assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0  # nothing redone
-    assert "1 reports: 1 valid, 0 invalid, 0 unreadable (1 already published, not redone)" in capsys.readouterr().out
+    assert "1 report: 1 valid, 0 invalid, 0 unreadable (1 already published, not redone)" in capsys.readouterr().out
     manifest.write_text(f'{{"uri": "{seed("000")}", "year": 2023}}\n', encoding="utf-8")
     assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0  # the manifest changed: redone
     out = capsys.readouterr().out

@@ -77,7 +77,7 @@ def test_a_run_with_documents_of_unknown_format_ends_with_its_summary(prefect_ha
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines()[0] == "3 reports: 1 valid, 0 invalid, 2 unreadable"
     assert "Traceback" not in done.stderr and "crashed" not in done.stderr and "Error" not in done.stderr
-    assert "Finished in state ReportsFailed('2 reports failed: 1 valid, 0 invalid, 2 unreadable'" in done.stderr
+    assert "Finished in state ReportsFailed('3 reports: 1 valid, 0 invalid, 2 unreadable'" in done.stderr
     (page,) = (tmp_path / "wh" / "validation").glob("*-*.html")  # the run's page, beside index.html
     assert "e.pdf" in page.read_text(encoding="utf-8")
 
@@ -116,7 +116,7 @@ def test_a_flow_called_from_python_raises_reports_failed_with_the_summary(prefec
     shutil.copy(SAMPLES / "sample_invalid_2024.txt", docs)
     with pytest.raises(ReportsFailed) as failed:
         ingest(sources=[str(docs)], out=str(tmp_path / "wh"))
-    assert str(failed.value) == "1 reports failed: 0 valid, 1 invalid, 0 unreadable"
+    assert str(failed.value) == "1 report: 0 valid, 1 invalid, 0 unreadable"
     assert failed.value.summary.reports["status"].to_list() == ["invalid"]
     state = ingest(sources=[str(docs)], out=str(tmp_path / "wh"), reprocess=True, return_state=True)
     assert (state.name, state.is_failed(), state.message) == ("ReportsFailed", True, str(failed.value))

@@ -5,7 +5,6 @@ import re
 import subprocess
 import sys
 
-import duckdb
 import pytest
 
 from conftest import ROOT
@@ -34,27 +33,30 @@ def demo_dir(tmp_path_factory):
     return root
 
 
-def test_python_blocks_run(demo_dir):
-    code = blocks("python")
-    assert code, "the README shows no Python read of the warehouse"
+def test_read_the_results_is_near_the_top_and_runs_as_pasted(demo_dir):
+    """Issue 25 item 12: a short "Read the results" section before the command's, every snippet of
+    it runs when pasted (no name it does not define), SQL shown from Python with its answer."""
+    section = README.split("## Read the results\n", 1)[1].split("\n## ", 1)[0]
+    assert README.index("## Read the results") < README.index("## The command") and len(section.splitlines()) < 40
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(code) == 4 and not re.findall(r"```sql", README)
+    outputs = []
     for block in code:
         done = subprocess.run([sys.executable, "-c", block], cwd=demo_dir, capture_output=True, text=True, timeout=120,
                               env=dict(os.environ, PYTHONPATH=str(ROOT)))
         assert done.returncode == 0, f"{block}\n{done.stderr[-2000:]}"
+        outputs.append(done.stdout)
+    assert "shape: (3, 3)" in outputs[0] and "unreadable" in outputs[0] and "┆ i16  ┆" in outputs[0]
+    assert outputs[1].strip() == "[('示例县青山镇人民政府', 'new', 'total', 16)]"  # the valid sample's 一、本年新收 总计
+    assert re.search(r"2024  applications.balance +2\n +applications.handled_total +2\n<NA>  document.unreadable +1", outputs[2])
+    assert outputs[3].strip() == "(175, 6)"  # the valid sample: 7 columns × 25 rows of section 三
 
 
-def test_sql_blocks_run(demo_dir):
-    queries = blocks("sql")
-    assert queries
-    cwd = os.getcwd()
-    os.chdir(demo_dir)
-    try:
-        for q in queries:
-            rows = duckdb.sql(q).fetchall()
-            assert rows, q
-    finally:
-        os.chdir(cwd)
-    assert rows == [("示例县青山镇人民政府", "new", "total", 16)]  # the valid sample's 一、本年新收 总计
+def test_every_python_block_that_reads_the_warehouse_runs(demo_dir):
+    for block in blocks("python"):
+        done = subprocess.run([sys.executable, "-c", block], cwd=demo_dir, capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        assert done.returncode == 0, f"{block}\n{done.stderr[-2000:]}"
 
 
 def test_every_ingest_option_shown_exists():

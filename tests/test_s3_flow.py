@@ -38,7 +38,7 @@ def _docs(folder, n):
     return folder
 
 
-def test_served_reports_into_a_bucket_equal_the_files_on_disk(prefect_harness, s3, tmp_path, monkeypatch):
+def test_served_reports_into_a_bucket_equal_the_files_on_disk(prefect_harness, s3, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")  # the web server is on loopback
     docs = _docs(tmp_path / "docs", 2)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(docs)))
@@ -48,7 +48,12 @@ def test_served_reports_into_a_bucket_equal_the_files_on_disk(prefect_harness, s
     manifest.write_text("uri\n" + "".join(f"{base}{p.name}\n" for p in sorted(docs.iterdir())), encoding="utf-8")
     try:
         assert cli.main(["ingest", str(manifest), "--out", f"{s3}/wh"]) == 1
+        capsys.readouterr()
         assert cli.main(["ingest", str(manifest), "--out", f"{s3}/wh", "--reprocess"]) == 1
+        lines = capsys.readouterr().out.splitlines()  # the page in the bucket named by its URL (issue 25 item 9)
+        assert lines[2].startswith(f"validation report: {s3}/wh/validation/") and lines[2].endswith(".html")
+        assert storage.path(lines[2].split(": ", 1)[1]).exists()
+        assert lines[-1].startswith("next: ") and f"cells are in {s3}/wh/quarantine;" in lines[-1]
     finally:
         server.shutdown()
     assert cli.main(["ingest", str(docs), "--out", str(tmp_path / "disk")]) == 1

@@ -42,7 +42,7 @@ def test_every_reader_tells_the_same_counts(tmp_path):
     text = command.render_summary(summary, "wh")
     assert text.splitlines()[0] == "3 reports: 1 valid, 1 invalid, 1 unreadable (1 already published, not redone)"
     assert "             applications.balance: 13 ≠ 12" in text
-    got = command.summary_json(summary, "wh", None, [], 1)
+    got = command.summary_json(summary, "wh", None, {}, 1)
     assert (got["reports"], got["valid"], got["invalid"], got["unreadable"], got["already_published"]) == (3, 1, 1, 1, 1)
     page = validation_report.render(summary, "run-1", tmp_path).split("\n")
     assert "<p><span class=valid>1 valid</span>, <span class=invalid>1 invalid</span>, " \
@@ -74,10 +74,35 @@ def test_the_json_summary_is_written_as_json_dumps_writes_it():
 
     for summary in ({"reports": REPORTS, "findings": FINDINGS}, {"reports": REPORTS[:1], "findings": []}):
         written = io.StringIO()
-        command.write_json(summary, "wh", None, ["x.xls"], 1, written)
-        whole = json.dumps(command.summary_json(summary, "wh", None, ["x.xls"], 1), ensure_ascii=False, indent=1)
+        command.write_json(summary, "wh", None, {"x.xls": "not a report format"}, 1, written)
+        whole = json.dumps(command.summary_json(summary, "wh", None, {"x.xls": "not a report format"}, 1), ensure_ascii=False, indent=1)
         assert written.getvalue() == whole
     assert [f["errors"] for f in json.loads(whole)["failed"]] == []
     run = RunSummary(REPORTS, FINDINGS)
-    failed = command.summary_json(run, "wh", None, [], 1)["failed"]
+    failed = command.summary_json(run, "wh", None, {}, 1)["failed"]
     assert [len(f["errors"]) for f in failed] == [2, 1] and list(command._failed_json(run, chunk=1)) == failed
+
+
+def test_wording_counts_one_and_advises_only_what_applies():
+    """Issue 25 item 6 and 9: '1 report', not '1 reports'; no quarantine advice without an invalid
+    report; skipped files grouped by why; an s3:// warehouse keeps its two slashes."""
+    unreadable = [r for r in REPORTS if r["status"] == "unreadable"]
+    text = command.render_summary({"reports": unreadable, "findings": FINDINGS}, "s3://bucket/wh",
+                                  "s3://bucket/wh/validation/r.html",
+                                  {"d/m.csv": "a manifest: pass it by name", "d/a.xls": "not a report format"})
+    lines = text.splitlines()
+    assert lines[0] == "1 report: 0 valid, 0 invalid, 1 unreadable"
+    assert lines[2] == "validation report: s3://bucket/wh/validation/r.html"
+    assert "skipped, a manifest: pass it by name (1 file): d/m.csv" in lines
+    assert "skipped, not a report format (1 file): d/a.xls" in lines
+    assert lines[-1] == ("next: open the validation report for the tables and sums; fix a source or its manifest "
+                         "row and run again (the rest is skipped).")
+    invalid = [r for r in REPORTS if r["status"] != "unreadable"]
+    assert command.next_step(RunSummary(invalid, FINDINGS), "s3://bucket/wh") == (
+        "open the validation report for the tables and sums; invalid reports' cells are in s3://bucket/wh/quarantine; "
+        "fix a source or its manifest row and run again (the rest is skipped).")
+    valid = [r for r in REPORTS if r["status"] == "valid"]
+    assert command.next_step(RunSummary(valid, []), "wh") is None
+    got = command.summary_json({"reports": valid, "findings": []}, "wh", None, {"d/m.csv": "a manifest: pass it by name"}, 0)
+    assert (got["error"], got["next"], got["skipped_files"]) == (
+        None, None, [{"path": "d/m.csv", "why": "a manifest: pass it by name"}])

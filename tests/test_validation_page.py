@@ -6,12 +6,14 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from conftest import ROOT
 from nianbao import publish, validation_report
 from nianbao.pipeline import process_batch
 from nianbao.sources import resolve
+from nianbao.template import template
 
 SAMPLES = ROOT / "data" / "samples"
 
@@ -33,9 +35,9 @@ def test_run_page_counts_rules_years_and_failed_reports(warehouse):
     assert "<script" not in text and "<link" not in text and "src=" not in text and "@import" not in text
     # per rule: checked, passed, failed, findings (2 readable reports; the invalid sample breaks the
     # balance in two columns and handled_total in two)
-    assert re.search(r"<code>applications.balance</code>.*?<td class=n>2<td class=n>1<td class=n class=invalid>1"
+    assert re.search(r"<code>applications.balance</code>.*?<td class=n>2<td class=n>1<td class=\"n invalid\">1"
                      r"<td class=n>2", text)
-    assert re.search(r"<code>document.unreadable</code>.*?<td class=n>3<td class=n>2<td class=n class=invalid>1", text)
+    assert re.search(r"<code>document.unreadable</code>.*?<td class=n>3<td class=n>2<td class=\"n invalid\">1", text)
     assert "<tr><td>2023<td class=n>1<td class=n>1<td class=n>0<td class=n>0<td class=n>100%" in text
     assert "<tr><td>unknown<td class=n>1<td class=n>0<td class=n>0<td class=n>1<td class=n>0%" in text
     # the broken sum in the template's words, with the printed values
@@ -43,13 +45,32 @@ def test_run_page_counts_rules_years_and_failed_reports(warehouse):
             "+ 18 more at 0") in text
     assert ("总计: 一、本年新收政府信息公开申请数量 16 + 二、上年结转政府信息公开申请数量 1 = 17 ≠ 16 = （七）总计 14 "
             "+ 四、结转下年度继续办理 2") in text
-    # the offending cell is highlighted where the table prints it; a cell no rule names is not
-    assert '<td class="n bad" title="applications:handled_total/natural_person">10' in text
+    # the total a broken sum fails is marked where the table prints it, the sum's other cells lighter;
+    # a cell no rule names is not
+    assert '<td class="n bad total" title="applications:handled_total/natural_person">10' in text
+    assert '<td class="n part" title="applications:disclosed/natural_person">8' in text
     assert '<td class="n" title="applications:handled_total/commercial">3' in text
+    # the table as printed: its group labels in their own columns, spanning their rows
+    assert ("<tr><th rowspan=22>三、本年度办理结果<th colspan=2>（一）予以公开<td" in text
+            and "<tr><th rowspan=8>（三）不予公开<th>1.属于国家秘密<td" in text
+            and "<tr><th rowspan=3>（四）无法提供<th>1.本机关不掌握相关政府信息<td" in text
+            and "<tr><th colspan=3>四、结转下年度继续办理<td" in text)
     assert "not_a_report.txt" in text and "no template tables found" in text
     # the failing section opens, headed as the template prints it; the others stay folded
     assert "<details open><summary>三、收到和处理政府信息公开申请情况</summary>" in text
     assert "<details><summary>四、政府信息公开行政复议、行政诉讼情况</summary>" in text
+
+
+def test_a_2019_table_keeps_its_single_other_row_in_place():
+    """2019 prints （六）其他处理 as one row, within 三、本年度办理结果 (the code `other` is also a
+    section 四 outcome: its place is the applications row's)."""
+    rows = ["new", "carried_over", "disclosed", "partly_disclosed", "other", "handled_total", "carried_forward"]
+    frame = pl.DataFrame({"row": rows, "applicant": ["total"] * len(rows), "raw": [str(i) for i in range(len(rows))]})
+    text = "\n".join(validation_report._grid(template(), "applications", frame, {}))
+    heads = re.findall(r"<tr>((?:<th[^>]*>[^<]+)+)<td", text)
+    assert heads == ["<th colspan=2>一、本年新收政府信息公开申请数量", "<th colspan=2>二、上年结转政府信息公开申请数量",
+                     "<th rowspan=4>三、本年度办理结果<th>（一）予以公开", "<th>（二）部分公开", "<th>（六）其他处理",
+                     "<th>（七）总计", "<th colspan=2>四、结转下年度继续办理"]
 
 
 def test_index_lists_runs_newest_first(warehouse):
@@ -92,7 +113,13 @@ def test_pages_open_in_a_browser(warehouse, tmp_path):
         dom = _chromium("--dump-dom", url)
         assert ":CONSOLE" not in dom.stderr, [l for l in dom.stderr.splitlines() if ":CONSOLE" in l]
         if name == "run-a.html":  # what the browser built holds the highlighted cells
-            assert dom.stdout.count('class="n bad"') == 50  # every section 三 row (25) in 自然人 and 总计
-            assert "（七）总计" in dom.stdout
+            # the failing totals marked (（七）总计 in 自然人 and 总计), the rest of their sums lighter
+            assert re.findall(r'<td class="n bad total" title="([^"]+)">', dom.stdout) == [
+                "applications:handled_total/natural_person", "applications:handled_total/total"]
+            assert dom.stdout.count('class="n part"') == 48
+            # the group column as printed: 1.属于国家秘密 under （三）不予公开, under 三、本年度办理结果
+            assert '<th rowspan="22">三、本年度办理结果</th><th colspan="2">（一）予以公开</th>' in dom.stdout
+            assert '<th rowspan="8">（三）不予公开</th><th>1.属于国家秘密</th>' in dom.stdout
+            assert '<td class="n invalid">1</td>' in dom.stdout  # a failed rule's count is coloured
         else:
             assert 'href="run-a.html"' in dom.stdout
