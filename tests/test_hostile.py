@@ -371,3 +371,19 @@ def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
                       "where row = 'new' and applicant = 'natural_person'").fetchall()
     assert held == [(None, GIANT)]
     assert duckdb.sql(f"select count(*) from read_parquet('{wh}/applications/*/*.parquet')").fetchall() == [(7 * 25,)]
+
+
+@pytest.mark.parametrize("suffix,line,n", [(".csv", "r.txt,99999\n", 3), (".jsonl", '{"uri": "r.txt", "year": 99999}\n', 2)])
+def test_a_manifest_year_that_is_no_year_is_a_usage_error_naming_its_row(tmp_path, capsys, suffix, line, n):
+    """A year of four digits is a year (2007 or 2031: the report's metadata.year finding); 99999
+    would not fit the int16 column: the run would fail as a whole. It is the manifest's error."""
+    from nianbao.sources import UsageError, resolve
+
+    shutil.copy(SAMPLE, tmp_path / "r.txt")
+    manifest = tmp_path / f"m{suffix}"
+    head = "uri,year\nr.txt,2031\n" if suffix == ".csv" else '{"uri": "r.txt", "year": 2031}\n'
+    manifest.write_text(head + line, encoding="utf-8")
+    with pytest.raises(UsageError, match=rf"m{suffix}:{n}: year '?99999'? is not a year \(four digits\)$"):
+        resolve([str(manifest)])
+    assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 2
+    assert f"m{suffix}:{n}: year" in capsys.readouterr().err and not (tmp_path / "wh").exists()
