@@ -387,3 +387,24 @@ def test_a_manifest_year_that_is_no_year_is_a_usage_error_naming_its_row(tmp_pat
         resolve([str(manifest)])
     assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 2
     assert f"m{suffix}:{n}: year" in capsys.readouterr().err and not (tmp_path / "wh").exists()
+
+
+def test_a_file_in_validation_the_warehouse_did_not_write_is_skipped_with_a_warning(tmp_path, caplog):
+    from nianbao import validation_report
+
+    folder = tmp_path / "wh" / "validation"
+    folder.mkdir(parents=True)
+    summary = {"reports": [{"report_id": "a" * 64, "source_uri": "r.txt", "status": "valid", "year": 2023}],
+               "findings": []}
+    validation_report.write(summary, "run-a", tmp_path / "wh")
+    strays = {"list.json": "[1, 2, 3]", "counts.json": '{"run_id": "x", "finished": "2026", "reports": "many"}',
+              "text.json": "not JSON at all", "nameless.json": '{"finished": "2026", "reports": 1}',
+              "script.json": '{"run_id": "<script>", "finished": 5, "reports": true}'}
+    for name, text in strays.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    with caplog.at_level("WARNING", logger="nianbao"):
+        validation_report.write(summary, "run-b", tmp_path / "wh")
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    assert re.findall(r'href="([^"]+)\.html"', index) == ["run-b", "run-a"]
+    warned = sorted(r.getMessage() for r in caplog.records if r.name.startswith("nianbao"))
+    assert warned == [f"{folder / name}: not a run's counts the warehouse wrote; skipped" for name in sorted(strays)]
