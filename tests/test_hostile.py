@@ -408,3 +408,76 @@ def test_a_file_in_validation_the_warehouse_did_not_write_is_skipped_with_a_warn
     assert re.findall(r'href="([^"]+)\.html"', index) == ["run-b", "run-a"]
     warned = sorted(r.getMessage() for r in caplog.records if r.name.startswith("nianbao"))
     assert warned == [f"{folder / name}: not a run's counts the warehouse wrote; skipped" for name in sorted(strays)]
+
+
+@pytest.mark.parametrize("dataset,table,why", [
+    ("applications", {"x": [1, 2]}, "its column x is none of the dataset's"),
+    ("reports", {"report_id": [3, 4]}, "its column report_id is int64, not string"),
+])
+def test_a_foreign_parquet_file_in_a_partition_is_named_with_what_to_do(warehouse, dataset, table, why):
+    """A file another program left in a partition stops publishing (it cannot be merged with), in one
+    line that names it and says what to do, before anything is written."""
+    import pyarrow as pa
+
+    from nianbao import publish, storage
+    from nianbao.pipeline import process_batch
+    from nianbao.sources import Source
+
+    frames = process_batch([Source(str(SAMPLE))], "run", processes=False)
+    publish.publish(warehouse, frames)
+    root = storage.path(warehouse)
+    before = publish.published(warehouse)
+    stray = root / dataset / "year=2023" / "from-elsewhere.parquet"
+    publish.write_atomic(pa.table(table), stray)
+    want = (f"{stray} is not a file of the warehouse's `{dataset}` dataset ({why}): move it out of the "
+            "warehouse, then run again")
+    calls = [lambda: publish.publish(warehouse, frames)]
+    if dataset == "reports":
+        calls.append(lambda: publish.published(warehouse))  # what a run reads first
+    for call in calls:
+        with pytest.raises(publish.WarehouseError) as raised:
+            call()
+        assert str(raised.value) == want
+    stray.unlink()
+    assert publish.published(warehouse) == before  # nothing was written meanwhile
+
+
+def test_a_writer_that_lost_its_lease_mid_publish_changes_nothing_more(s3, monkeypatch):
+    """A writer frozen mid-publish (SIGSTOP: its renewals stop with it) past its short lease, which
+    another writer then takes over; resumed, it refuses its next write and deletes nothing either:
+    not its partial versions, not `_index/writing`, nothing under the other writer's lease."""
+    import json
+    import time
+
+    from nianbao import publish, storage
+    from nianbao.pipeline import process_batch
+    from nianbao.sources import Source
+
+    bucket, wh = s3[5:], f"{s3}/wh"
+    frames = process_batch([Source(str(SAMPLE))], "run", processes=False)
+    publish.publish(wh, frames)
+    monkeypatch.setattr(storage, "LEASE_SECONDS", 1.0)
+    put, seen = storage.put_object, []
+
+    def put_then_freeze(b, key, data, **conditions):  # the real PUT; after the writer's second, the freeze
+        etag = put(b, key, data, **conditions)
+        seen.append(key)
+        if sum("/year=" in k for k in seen) == 2 and "/year=" in key:
+            lease = storage._held[bucket]
+            lease._stop.set()
+            lease._renewer.join()
+            time.sleep(max(0.0, lease.expires - time.time()) + 0.05)
+            other = storage.Lease(bucket, "wh/.lease", seconds=60)
+            assert other._try()  # its holder seems dead: taken over
+            seen.append(("taken", other.owner, set(storage.filesystem().find(f"{bucket}/wh"))))
+        return etag
+
+    monkeypatch.setattr(storage, "put_object", put_then_freeze)
+    with pytest.raises(publish.WarehouseError, match="lost the warehouse lease .*expired unrenewed"):
+        publish.publish(wh, frames)
+    monkeypatch.undo()
+    ((_, owner, keys),) = [s for s in seen if isinstance(s, tuple)]
+    after = set(storage.filesystem().find(f"{bucket}/wh"))
+    assert keys - after == set()  # deleted nothing
+    assert f"{bucket}/wh/_index/writing" in after and len([k for k in after - keys]) == 0
+    assert json.loads(storage.filesystem().cat_file(f"{bucket}/wh/.lease"))["owner"] == owner
