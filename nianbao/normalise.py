@@ -36,11 +36,11 @@ def cell_rows(report_id: str, year: int | None, matched: Matched) -> dict[str, l
     for dataset, convert in (("active_disclosure", _amount), ("applications", _count),
                              ("reviews_litigation", _count)):
         a, b = CELL_KEYS[dataset]
-        bound = value_bound(dataset)[0]
+        limit = value_bound(dataset)[0] - _Q / 2  # rounded to the column's scale, it stays below the bound
         rows = []
         for cell in getattr(matched, dataset):
             n = number(cell.raw)
-            fits = n is not None and abs(n) < bound
+            fits = n is not None and abs(n) < limit
             rows.append({"report_id": report_id, "year": year, a: cell.key[0], b: cell.key[1],
                          "value": convert(n) if fits else None, "raw": cell.raw,
                          "number": None if n is None else float(n) if fits else math.copysign(math.inf, n),

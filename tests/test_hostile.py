@@ -338,8 +338,9 @@ GIANT = "1234567890123456789012345678901234567890"  # 40 digits: no int64, no de
 
 
 def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
-    """40 digits, 2^63 and 5,000 nines in cells of sections 二, 三 and 四 and in the text: the report is
-    invalid for those cells (values null, as printed in `raw`), the good report beside it valid."""
+    """40 digits, 2^63, 5,000 nines and an amount that rounds to 10^12 in cells of sections 二, 三 and
+    四 and in the text: the report is invalid for those cells (values null, as printed in `raw`), the
+    good report beside it valid."""
     from nianbao import publish
     from nianbao.pipeline import process_batch
     from nianbao.sources import Source
@@ -347,6 +348,7 @@ def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
     text = SAMPLE.read_text(encoding="utf-8")
     nines = "9" * 5000
     hostile = (text.replace("行政许可\t356", f"行政许可\t{2**63}")
+               .replace("行政事业性收费\t1.25", "行政事业性收费\t999999999999.9999999")  # 10^12 once rounded
                .replace("一、本年新收政府信息公开申请数量\t\t12", f"一、本年新收政府信息公开申请数量\t\t{GIANT}")
                .replace("2\t1\t0\t0\t3\t1", f"2\t1\t0\t0\t{nines}\t1")
                .replace("持续完善政务公开平台。", f"持续完善政务公开平台。全年共收到政府信息公开申请{GIANT}件。"))
@@ -360,6 +362,8 @@ def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
     found = duckdb.sql(f"select rule_id, cells, expected, observed from read_parquet('{wh}/findings/*/*.parquet') "
                        "where rule_id = 'cells.non_negative_integer' order by cells").fetchall()
     assert found == [
+        ("cells.non_negative_integer", ["active_disclosure:fees/amount_10k_yuan"], "a number below 10^12",
+         "999999999999.9999999"),
         ("cells.non_negative_integer", ["active_disclosure:licensing/decisions"], "an integer >= 0 below 10^12", str(2**63)),
         ("cells.non_negative_integer", ["applications:new/natural_person"], "an integer >= 0 below 2^63", GIANT),
         ("cells.non_negative_integer", ["reviews_litigation:review/total"], "an integer >= 0 below 2^63", nines)]
