@@ -485,3 +485,24 @@ def test_a_writer_that_lost_its_lease_mid_publish_changes_nothing_more(s3, monke
     assert keys - after == set()  # deleted nothing
     assert f"{bucket}/wh/_index/writing" in after and len([k for k in after - keys]) == 0
     assert json.loads(storage.filesystem().cat_file(f"{bucket}/wh/.lease"))["owner"] == owner
+
+
+def test_the_summary_of_a_hundred_thousand_failures_lists_the_first_and_counts_the_rest():
+    """A 100,000-row manifest of files not there: the summary stays a screen (bench/load_bench.py
+    measures the run itself)."""
+    import polars as pl
+
+    from nianbao.summary import RunSummary
+
+    n = 100_000
+    ids = [f"{i:064d}" for i in range(n)]
+    reports = pl.DataFrame({"report_id": ids, "source_uri": [f"missing/m{i:07d}.pdf" for i in range(n)],
+                            "status": ["unreadable"] * n, "error_count": [1] * n})
+    findings = pl.DataFrame({"report_id": ids, "rule_id": ["document.unreadable"] * n, "severity": ["error"] * n,
+                             "message": ["cannot read the file: No such file or directory"] * n})
+    lines = cli.render_summary(RunSummary(reports, findings), "wh").splitlines()
+    assert lines[0] == "100000 reports: 0 valid, 0 invalid, 100000 unreadable"
+    assert lines[2:4] == ["  unreadable missing/m0000000.pdf",
+                          "             document.unreadable: cannot read the file: No such file or directory"]
+    assert lines[-2] == "  … and 99980 more failed reports (all in the validation report)"
+    assert len(lines) == 2 + 2 * cli.FAILED_SHOWN + 2
