@@ -102,7 +102,8 @@ same: $(STAMP) office fonts
 # Benchmarks print figures and assert nothing: the PDF path against pdfplumber's floor, extraction
 # alone, the whole pipeline, then the checks across years and the indicators over a generated
 # warehouse of 150,000 agencies x 3 years and the site of one province from it, publishing as the
-# warehouse grows, peak memory at N and 10·N documents.
+# warehouse grows, peak memory at N and 10·N documents, and load: one run of 2,000 documents and
+# one of a 100,000-row manifest through the command.
 bench: $(STAMP)
 	$(BIN)/python bench/floor_bench.py --n $(or $(PDFS),105)
 	$(BIN)/python bench/extract_bench.py
@@ -113,3 +114,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/site_bench.py --agencies $(or $(AGENCIES),150000)
 	$(BIN)/python bench/publish_bench.py
 	$(BIN)/python bench/memory_bench.py --n $(or $(N),1000)
+	$(BIN)/python bench/load_bench.py --docs $(or $(DOCS),2000) --rows $(or $(ROWS),100000)

@@ -225,7 +225,12 @@ def _main(argv: list[str] | None) -> int:
 
         isolate.start()  # the extraction workers import their modules while the server starts, then read
         # the batches the flow starts with (--workers of them at once)
-        read_ahead(docs[:args.batch_size * args.workers], {} if args.reprocess else published(args.out))
+        try:
+            held = {} if args.reprocess else published(args.out)
+        except WarehouseError as e:  # e.g. a file another program left in it
+            print(f"nianbao: the run failed: {e}", file=sys.stderr)
+            return 3
+        read_ahead(docs[:args.batch_size * args.workers], held)
     from flows.ingest import ingest, summary_of, task_runner
 
     if not settings.settings().tracebacks:

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nianbao import storage
-from nianbao.schema import DATASETS, PARTITION
+from nianbao.schema import DATASETS, PARTITION, schema
 from nianbao.settings import settings
 
 INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it out of Hive readers' way
@@ -130,10 +130,26 @@ def identity(root: Path | storage.S3Path, written: Path | storage.S3Path) -> str
 
 
 def read_file(root: Path | storage.S3Path, rel: str, ident: str, **kwargs) -> pa.Table:
-    """The listed file `rel` as listed (on S3 its exact version: one GET)."""
-    if storage.is_remote(root):
-        return pq.read_table(pa.BufferReader(storage.filesystem().cat_file(f"{root.bucket}/{ident}")), **kwargs)
-    return pq.read_table(root / rel, **kwargs)
+    """The listed file `rel` as listed (on S3 its exact version: one GET), once its columns are
+    known to be its dataset's (a file of an older nianbao may lack some: they read as null)."""
+    source = (pa.BufferReader(storage.filesystem().cat_file(f"{root.bucket}/{ident}")) if storage.is_remote(root)
+              else root / rel)
+    _check_columns(root, rel, pq.read_schema(source))
+    return pq.read_table(source, **kwargs)
+
+
+def _check_columns(root: Path | storage.S3Path, rel: str, found: pa.Schema) -> None:
+    """A file another program left in a partition cannot be merged with: it stops the run, in one
+    line naming it and what to do (rather than Arrow's schema dump)."""
+    dataset = rel.split("/")[1 if rel.startswith("quarantine/") else 0]
+    want = {f.name: f.type for f in schema(dataset, with_partition=False)}
+    why = next((f"its column {f.name} is none of the dataset's" if f.name not in want else
+                f"its column {f.name} is {f.type}, not {want[f.name]}"
+                for f in found if f.name not in want or not f.type.equals(want[f.name])),
+               None if "report_id" in found.names else "it has no column report_id")
+    if why:
+        raise storage.WarehouseError(f"{root / rel} is not a file of the warehouse's `{dataset}` dataset ({why}): "
+                                     "move it out of the warehouse, then run again")
 
 
 @dataclass

@@ -28,15 +28,16 @@ def _figure_patterns() -> list[tuple[str, re.Pattern, list[str]]]:
     return [(f.code, re.compile(rf"{start}(?:{scope})*{f.pattern}"), list(f.cells)) for f in conf.figures]
 
 
-def stated_figures(text: str) -> list[tuple[str, int, list[str], str]]:
+def stated_figures(text: str) -> list[tuple[str, float, list[str], str]]:
     """(figure code, the number stated, the table cells it sums, the words stating it) for each
-    agency-wide figure in the text. A clause about a part (其中…, 区政府办…受理…) is not one."""
+    agency-wide figure in the text. A clause about a part (其中…, 区政府办…受理…) is not one. The
+    number is a float, as the cells' are: any number of digits reads (inf beyond 1e308)."""
     s = squash(text)
     out = []
     for code, pattern, cells in _figure_patterns():
         for m in pattern.finditer(s):
             words = m.group(0).lstrip(",;:!?。、！？；，：()（）“”\"《》")
-            out.append((code, int(m.group(1)), cells, words))
+            out.append((code, float(m.group(1)), cells, words))
     return out
 
 

@@ -32,14 +32,11 @@ import pyarrow.parquet as pq
 from nianbao import index, storage
 from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
 from nianbao.settings import settings
+from nianbao.storage import WarehouseError
 from nianbao.template import template
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")  # .<file>.<pid of its writer>.tmp
-
-
-class WarehouseError(OSError):
-    """The warehouse cannot take the run's writes: the run failed, not a report."""
 
 
 def probe(root: Path | str) -> None:
@@ -282,9 +279,12 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
         path = root / index.INDEX
         written.append(path.write_table(new_index := indexed(files), listed=held.keys["_index"], compression="zstd"))
     except Exception as e:
-        for version in written:
-            version.delete()
-        index.unchanged(root, held)
+        try:
+            for version in written:
+                version.delete()
+            index.unchanged(root, held)
+        except storage.LeaseLost:
+            pass  # another writer holds the warehouse: ours stays as a killed writer's would (WRITING tells)
         raise WarehouseError(f"writing {path} failed ({e}); the batch was not published, the warehouse "
                              "is as it was") from e
     # the versions this batch superseded, the index's newest at load among them: swept when due,
@@ -299,18 +299,22 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
     # versions superseded long enough ago: those listed at the start (every dataset's when the index
     # was checked against a listing, else only the index's), and those retired since
     retired += held.retired
-    root.sweep(["dictionary", *held.keys], listed=held.keys, retired=retired)
-    index.settled(root, written[-1], files, new_index, retired)
+    try:
+        root.sweep(["dictionary", *held.keys], listed=held.keys, retired=retired)
+        index.settled(root, written[-1], files, new_index, retired)
+    except storage.LeaseLost:
+        pass  # published; the housekeeping is left to the writer holding the lease now (WRITING tells)
     return {"files_written": sum(p != dictionary and t is not None for p, t in plan)}
 
 
 def published(root: Path) -> dict[str, dict]:
     """What the warehouse holds: report_id -> its reports row, year included (for resuming)."""
     out = {}
-    for path in sorted((storage.path(root) / "reports").glob(f"{PARTITION}=*/*.parquet")):
-        value = path.parent.name.split("=", 1)[1]
+    root = storage.path(root)
+    for rel, ident in sorted(index.listing(root, ["reports"]).items()):
+        value = index.location(rel)[0].split("=", 1)[1]
         year = None if value == NULL_PARTITION else int(value)
-        for row in storage.read_table(path, schema=schema("reports", with_partition=False)).to_pylist():
+        for row in index.read_file(root, rel, ident, schema=schema("reports", with_partition=False)).to_pylist():
             out[row["report_id"]] = row | {PARTITION: year}
     return out
 

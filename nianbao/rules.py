@@ -6,11 +6,12 @@ checks, with the columns its expectations look at plus `report_id`, `cells`, `ex
 """
 from __future__ import annotations
 
+import sys
 from functools import cache
 
 import polars as pl
 
-from nianbao.schema import CELL_KEYS
+from nianbao.schema import CELL_KEYS, value_bound
 from nianbao.template import RangeRule, Rule, SumRule, TextFigureRule, YearRule, template
 
 CHECK_COLUMNS = ["report_id", "cells", "expected", "observed", "message"]
@@ -128,7 +129,7 @@ def _sum_frame(rule: SumRule, f: pl.DataFrame) -> pl.DataFrame:
         part = f.filter(pl.col(along).is_in(codes))
         return part.group_by(["report_id", per], maintain_order=True).agg(
             # a blank cell leaves the sum unknown: cells.complete reports it, this rule does not guess
-            pl.when(pl.col("number").is_null().any()).then(None).otherwise(pl.col("number").sum()).alias(name),
+            _known_sum(pl.col("number")).alias(name),
             pl.col("cell").alias(f"{name}_cells"),
         )
 
@@ -157,15 +158,19 @@ def _range_frame(rule: RangeRule, cells: dict[str, pl.DataFrame]) -> pl.DataFram
         f = _cell_frame(dataset, cells[dataset])
         kind = (pl.col("metric").replace_strict(t.metric_kind, default="count") if dataset == "active_disclosure"
                 else pl.lit("count"))
-        frames.append(f.with_columns(kind=kind).select(["report_id", "cell", "number", "raw", "kind"]))
+        frames.append(f.with_columns(kind=kind, bound=pl.lit(f" below {value_bound(dataset)[1]}"))
+                      .select(["report_id", "cell", "number", "raw", "kind", "bound"]))
     f = pl.concat(frames)
     n = pl.col("number")
+    # a number beyond what the `value` column holds is ±inf (normalise.py): its nearest is finite
     allowed = (pl.when(pl.col("kind") == "amount").then(pl.max_horizontal(n, 0.0))
                .when(pl.col("kind") == "signed_count").then(n.round(0))
-               .otherwise(pl.max_horizontal(n.round(0), 0.0)))
+               .otherwise(pl.max_horizontal(n.round(0), 0.0))).clip(-sys.float_info.max, sys.float_info.max)
     wanted = (pl.when(pl.col("kind") == "amount").then(pl.lit("a number >= 0"))
               .when(pl.col("kind") == "signed_count").then(pl.lit("an integer"))
               .otherwise(pl.lit("an integer >= 0")))
+    wanted = pl.when(n.is_infinite()).then(pl.concat_str(
+        pl.when(pl.col("kind") == "amount").then(pl.lit("a number")).otherwise(wanted), pl.col("bound"))).otherwise(wanted)
     return f.select(
         "report_id",
         cells=pl.concat_list("cell"),
@@ -191,22 +196,31 @@ def _text_figure_frame(rule: TextFigureRule, cells: dict[str, pl.DataFrame]) -> 
         return pl.DataFrame(schema={"report_id": pl.String, "cells": pl.List(pl.String), "expected": pl.String,
                                     "observed": pl.String, "message": pl.String, "left": pl.Float64,
                                     "right": pl.Float64})
-    f = (pl.DataFrame(stated).join(table, on=["report_id", "cell"], how="left")
+    f = (pl.DataFrame(stated, schema_overrides={"stated": pl.Float64}).join(table, on=["report_id", "cell"], how="left")
          .group_by(["report_id", "figure", "words"], maintain_order=True)
          .agg(pl.col("stated").first(), pl.col("cell"),
-              pl.when(pl.col("number").is_null().any()).then(None).otherwise(pl.col("number").sum()).alias("table")))
+              _known_sum(pl.col("number")).alias("table")))
     return f.select(
         "report_id",
         cells=pl.col("cell"),
         expected=_fmt(pl.col("table")),
-        observed=pl.col("stated").cast(pl.String),
-        message=pl.format("the text says \"{}\" ({}), the table {}", pl.col("words"), pl.col("stated"), _fmt(pl.col("table"))),
-        left=pl.col("stated").cast(pl.Float64),
+        observed=_fmt(pl.col("stated")),
+        message=pl.format("the text says \"{}\" ({}), the table {}", pl.col("words"), _fmt(pl.col("stated")),
+                          _fmt(pl.col("table"))),
+        left=pl.col("stated"),
         right=pl.col("table"),
     )
 
 
+def _known_sum(number: pl.Expr) -> pl.Expr:
+    """The cells' sum, unknown (null) where one is blank or beyond its column (±inf): the rules
+    about those cells report them, the sums do not guess."""
+    return pl.when(number.is_null().any() | number.is_infinite().any()).then(None).otherwise(number.sum())
+
+
 def _fmt(x: pl.Expr) -> pl.Expr:
     """A sum as text: 3 rather than 3.0. (No map_elements: Python callbacks from polars' threads
-    deadlock against the other batches' threads.)"""
-    return pl.when(x == x.round(0)).then(x.cast(pl.Int64).cast(pl.String)).otherwise(x.cast(pl.String))
+    deadlock against the other batches' threads.) Both branches are computed for every row: the
+    cast to Int64 must not be strict (a figure stated in words may be any size)."""
+    whole = (x == x.round(0)) & (x.abs() < 2**53)
+    return pl.when(whole).then(x.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(x.cast(pl.String))

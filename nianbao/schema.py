@@ -156,6 +156,15 @@ DICTIONARY = pa.schema([
 ])
 
 
+def value_bound(dataset: str) -> tuple[int, str]:
+    """What the dataset's `value` column holds, |value| below it (the number and in words): a number
+    beyond it is published null and found by cells.non_negative_integer, never cast wrong."""
+    typ = next(t for name, t, _ in DATASETS[dataset] if name == "value")
+    if pa.types.is_decimal(typ):
+        return 10 ** (typ.precision - typ.scale), f"10^{typ.precision - typ.scale}"
+    return 2 ** (typ.bit_width - 1), f"2^{typ.bit_width - 1}"
+
+
 def schema(dataset: str, with_partition: bool = True) -> pa.Schema:
     columns = DATASETS[dataset] if dataset in DATASETS else DERIVED[dataset]
     return pa.schema([(name, typ) for name, typ, _ in columns if with_partition or name != PARTITION])

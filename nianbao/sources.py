@@ -114,8 +114,12 @@ def _manifest(path: Path, allow_outside: bool = False) -> list[Source]:
         if "year" in overrides:
             try:
                 overrides["year"] = int(overrides["year"])
-            except ValueError as e:
-                raise UsageError(f"{path}:{n}: year {row['year']!r} is not a year") from e
+            except ValueError:
+                overrides["year"] = None
+            # any four digits are a year (one the contract does not cover is the report's
+            # metadata.year finding); 99999 is a typo, and no int16 holds 99999
+            if not 1000 <= (overrides["year"] or 0) <= 9999:
+                raise UsageError(f"{path}:{n}: year {row['year']!r} is not a year (four digits)")
         out.append(Source(uri, overrides, refused))
     return out
 

@@ -14,7 +14,9 @@ read/write) with object storage's rules instead of a file system's:
   the versions a writer remembers having superseded, when it lists nothing).
 - Other objects (raw documents, named by their sha256; leases) are plain keys.
 - One writer at a time: `lease()` takes WAREHOUSE/.lease with `If-None-Match: *`, renews it with
-  `If-Match` while held, and takes over one left to expire by a writer that died.
+  `If-Match` while held, and takes over one left to expire by a writer that died. Every change,
+  deletes included, is fenced by it: a writer that lost it (frozen past it, then resumed) changes
+  nothing more, and what it had written stays, as a killed writer's would.
 
 Credentials and endpoint come from the usual AWS_* variables (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_REGION).
@@ -45,6 +47,10 @@ LEASE_SECONDS = settings().s3_lease  # renewed every third of it
 VERSIONED = re.compile(r"^(?P<stem>.+)\.v(?P<version>\d{20})\.(?P<kind>parquet|gone)$")
 Retired = tuple[int, str]  # a superseded version: (its successor's version, its key)
 _changes: dict[str, int] = {}  # bucket -> data files this process has written or removed there
+
+
+class WarehouseError(OSError):
+    """The warehouse cannot take the run's writes: the run failed, not a report."""
 
 
 def changes(bucket: str) -> int:
@@ -185,6 +191,7 @@ class S3Path:
     def unlink(self, missing_ok: bool = False) -> str | None:
         """Removed: a tombstone for a versioned file (its key returned), else the object deleted."""
         if not self._versioned:
+            self._mutating()
             filesystem().rm_file(self._full)
             return None
         versions = self._versions()
@@ -255,18 +262,20 @@ class S3Path:
         return max(time.time_ns(), versions[-1][0] + 1 if versions else 0)
 
     def _put(self, key: str, data: bytes, **conditions) -> str:
-        _check_lease(self.bucket)
-        self._changing()
+        self._mutating()
         return put_object(self.bucket, key, data, **conditions)
 
-    def _changing(self) -> None:
-        """Counted before the request: a change that may have happened is a change (see `changes`)."""
+    def _mutating(self) -> None:
+        """Before every change, a delete as much as a write: fenced by the lease this process holds
+        (a writer that lost it changes nothing more), and counted before the request, since a
+        change that may have happened is a change (see `changes`)."""
+        _check_lease(self.bucket)
         if self.parent.name.startswith(f"{PARTITION}="):
             _changes[self.bucket] = changes(self.bucket) + 1
 
     def delete(self) -> None:
         """This exact object, e.g. a version written by a publish that then failed."""
-        self._changing()
+        self._mutating()
         filesystem().rm_file(self._full)
 
     def probe(self) -> None:
@@ -301,6 +310,7 @@ class S3Path:
         # tombstones last: a sweep cut short must not bring back what they hide
         for doomed in (due, tombstones):
             if doomed:
+                _check_lease(self.bucket)
                 filesystem().rm([f"{self.bucket}/{k}" for k in doomed])
         if retired is not None:
             retired[:] = [(when, key) for key, when in superseded.items() if when >= limit]
@@ -363,12 +373,16 @@ def group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
 _held: dict[str, Lease] = {}  # bucket -> a lease this process holds there (checked before writes)
 
 
+class LeaseLost(RuntimeError):
+    """This writer's lease was taken over or expired: it must change nothing more in the warehouse."""
+
+
 def _check_lease(bucket: str) -> None:
     lease = _held.get(bucket)
     if lease is not None and lease.lost:
-        raise RuntimeError(f"lost the warehouse lease s3://{bucket}/{lease.key}: another writer took it over")
+        raise LeaseLost(f"lost the warehouse lease s3://{bucket}/{lease.key}: another writer took it over")
     if lease is not None and time.time() >= lease.expires:  # renewals failed: another may take it over now
-        raise RuntimeError(f"lost the warehouse lease s3://{bucket}/{lease.key}: it expired unrenewed")
+        raise LeaseLost(f"lost the warehouse lease s3://{bucket}/{lease.key}: it expired unrenewed")
 
 
 class Lease:

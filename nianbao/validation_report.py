@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import logging
 from collections import Counter, defaultdict
 from functools import cache
 from pathlib import Path
@@ -19,9 +20,11 @@ from pathlib import Path
 import polars as pl
 
 from nianbao.schema import CELL_KEYS
+from nianbao.storage import write_atomic
 from nianbao.summary import STATUSES, RunSummary, plural
 from nianbao.template import SumRule, template
 
+log = logging.getLogger(__name__)
 DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the rest are listed
 FINDINGS_SHOWN = 12  # per report: a blank template must not swamp the page
 
@@ -41,29 +44,43 @@ def write(summary: RunSummary | dict, run_id: str, out: Path) -> Path:
     now = dt.datetime.now(dt.timezone.utc)
     page = folder / f"{run_id}.html"
     run = RunSummary.of(summary)
-    page.write_text(render(run, run_id, Path(out), now), encoding="utf-8")
-    (folder / f"{run_id}.json").write_text(json.dumps({
+    _write(page, render(run, run_id, Path(out), now))
+    _write(folder / f"{run_id}.json", json.dumps({
         "run_id": run_id, "finished": now.isoformat(timespec="seconds"), "warehouse": str(Path(out).resolve()),
         "reports": len(run), **run.statuses,
-    }), encoding="utf-8")
-    (folder / "index.html").write_text(render_index(folder), encoding="utf-8")
+    }))
+    _write(folder / "index.html", render_index(folder))
     return page
 
 
+def _write(path: Path, text: str) -> None:
+    """Whole or not at all: a run reading the folder never meets a file half written by another."""
+    write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _counts(path: Path) -> dict | None:
+    """A run's counts as write() left them; None (and a warning) for a file the warehouse did not
+    write: one stray file must not stop every later run's index."""
+    try:
+        r = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        r = None
+    if (isinstance(r, dict) and isinstance(r.get("run_id"), str) and isinstance(r.get("finished"), str)
+            and all(type(r.get(k, 0)) is int for k in ("reports", *STATUSES))):
+        return r
+    log.warning("%s: not a run's counts the warehouse wrote; skipped", path)
+    return None
+
+
 def render_index(folder: Path) -> str:
-    runs = []
-    for f in folder.glob("*.json"):
-        try:
-            runs.append(json.loads(f.read_text(encoding="utf-8")))
-        except (OSError, ValueError):
-            continue  # a page being written by another run
-    runs.sort(key=lambda r: r.get("finished", ""), reverse=True)
+    runs = [r for r in map(_counts, folder.glob("*.json")) if r is not None]
+    runs.sort(key=lambda r: r["finished"], reverse=True)
     e = html.escape
     out = [_head("nianbao validation: runs"), "<h1>Validation reports</h1>",
            f"<p>{plural(len(runs), 'run')} on this warehouse, newest first.</p>",
            "<table><tr><th>finished (UTC)<th>run<th>reports<th>valid<th>invalid<th>unreadable"]
     for r in runs:
-        out.append(f"<tr><td>{e(r.get('finished', ''))}<td><a href=\"{e(r['run_id'])}.html\">{e(r['run_id'])}</a>"
+        out.append(f"<tr><td>{e(r['finished'])}<td><a href=\"{e(r['run_id'])}.html\">{e(r['run_id'])}</a>"
                    + "".join(f"<td class=n>{int(r.get(k, 0))}" for k in ("reports", *STATUSES)))
     out.append("</table>")
     return "\n".join(out) + "\n"

@@ -1,0 +1,147 @@
+"""Load: a run of many documents and a run of a huge manifest, through the command: a benchmark, not a test.
+
+    python bench/load_bench.py [--docs 2000] [--rows 100000] [--workers 2] [--only documents|manifest]
+
+Two loads, each one run of the command (`nianbao ingest`, its own temporary Prefect server) into a
+fresh warehouse: `documents`, a folder of text dumps (three in four valid, one in four invalid:
+distinct reports made from the samples); `manifest`, a manifest whose rows name one such document
+in a hundred and, for the rest, files that are not there (each an unreadable report: the summary
+must stay readable with nearly every report failed). "Flat" is read inside the run, from the
+flow's log of each batch published and the command's memory sampled every 0.2 s: seconds per batch
+in the run's second half against its first, and the flow's peak RSS once a tenth of the batches
+were published against its peak over the run (targets: within 1.2x). Prints the wall time (the
+server's start included), the summary's length in lines and its first and last lines.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+
+
+def reports(folder: Path, n: int) -> list[Path]:
+    """n distinct reports (distinct bytes and agencies): three in four valid, one in four invalid."""
+    folder.mkdir(parents=True, exist_ok=True)
+    valid = (SAMPLES / "sample_valid_2023.txt").read_text(encoding="utf-8")
+    invalid = (SAMPLES / "sample_invalid_2024.txt").read_text(encoding="utf-8")
+    paths = []
+    for i in range(n):
+        text, town = (invalid, "示例市绿水街道") if i % 4 == 3 else (valid, "示例县青山镇")
+        assert town in text
+        path = folder / f"r{i:06d}.txt"
+        path.write_text(text.replace(town, f"示例县{i:06d}镇"), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def manifest(folder: Path, rows: int) -> Path:
+    """A manifest of `rows` rows: one in a hundred names a report, the others files not there."""
+    docs = reports(folder / "docs", -(-rows // 100))
+    path = folder / "manifest.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["uri", "agency"])
+        for i in range(rows):
+            w.writerow([f"docs/{docs[i // 100].name}" if i % 100 == 0 else f"missing/m{i:07d}.pdf", ""])
+    return path
+
+
+class Peak(threading.Thread):
+    """RSS of a process (the command: the flow runs in it) over time, and the peak of its Prefect
+    server child."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.samples, self.server, self.stop = pid, [], 0, threading.Event()
+
+    def run(self):
+        import psutil
+
+        try:
+            me = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self.stop.wait(0.2):
+            try:
+                self.samples.append((time.time(), me.memory_info().rss))
+                for child in me.children(recursive=True):
+                    if "prefect" in " ".join(child.cmdline()) or "uvicorn" in " ".join(child.cmdline()):
+                        self.server = max(self.server, child.memory_info().rss)
+            except psutil.Error:
+                pass
+
+
+_BATCH = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) .*batch (\d+)/(\d+) published")
+
+
+def ingest(sources: list[str], out: Path, workers: int, cwd: Path) -> dict:
+    env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="INFO")
+    env.pop("PREFECT_API_URL", None)  # the command's own temporary server, as a user's first run
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "flows", "ingest", *sources, "--out", str(out),
+                              "--workers", str(workers)], cwd=cwd, env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = Peak(child.pid)
+    peak.start()
+    stdout, stderr = child.communicate()
+    wall = time.perf_counter() - start
+    peak.stop.set()
+    if child.returncode not in (0, 1):
+        raise SystemExit(f"the run failed (exit {child.returncode}):\n{stderr[-3000:]}")
+    # when each batch was published (the log's UTC clock, as time.time()'s day)
+    day = time.time() - time.time() % 86400
+    published = [day + int(h) * 3600 + int(m) * 60 + float(s) for h, m, s, *_ in
+                 (mt.groups() for mt in map(_BATCH.match, stderr.splitlines()) if mt)]
+    n = len(published)
+    half = n // 2
+    first = (published[half] - published[0]) / max(half, 1) if n > 2 else float("nan")
+    second = (published[-1] - published[half]) / max(n - 1 - half, 1) if n > 2 else float("nan")
+    tenth = published[max(n // 10 - 1, 0)] if n else float("inf")
+    early = max((rss for t, rss in peak.samples if t <= tenth), default=0)
+    return {"wall": wall, "batches": n, "first_s": first, "second_s": second,
+            "flow_mib": max((rss for _, rss in peak.samples), default=0) / 2**20, "early_mib": early / 2**20,
+            "server_mib": peak.server / 2**20, "summary": stdout.rstrip("\n").splitlines(), "code": child.returncode}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--docs", type=int, default=2000, help="documents in the `documents` run")
+    p.add_argument("--rows", type=int, default=100_000, help="rows of the `manifest` run's manifest")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--only", choices=("documents", "manifest"), help="one load only")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="nianbao-load-bench-") as tmp:
+        tmp = Path(tmp)
+        for load, n in (("documents", args.docs), ("manifest", args.rows)):
+            if args.only not in (None, load):
+                continue
+            case = tmp / load
+            t = time.perf_counter()
+            sources = [str(manifest(case, n))] if load == "manifest" else [str(case / "docs")]
+            if load == "documents":
+                reports(case / "docs", n)
+            made = time.perf_counter() - t
+            r = ingest(sources, case / "wh", args.workers, case)
+            print(f"{load}: {n} documents (made in {made:.0f} s), exit {r['code']}, {r['wall']:.0f} s "
+                  f"({1000 * r['wall'] / n:.1f} ms/document, the server's start included)\n"
+                  f"  time: {r['batches']} batches, {r['first_s']:.2f} s/batch in the first half, {r['second_s']:.2f} "
+                  f"in the second ({r['second_s'] / r['first_s']:.2f}x)\n"
+                  f"  memory: the flow's peak RSS {r['flow_mib']:.0f} MiB, {r['early_mib']:.0f} MiB once a tenth of the "
+                  f"batches were published ({r['flow_mib'] / max(r['early_mib'], 1):.2f}x); Prefect's server "
+                  f"{r['server_mib']:.0f} MiB\n  summary: {len(r['summary'])} lines:")
+            print("\n".join(f"    | {line}" for line in r["summary"][:3] + ["…"] + r["summary"][-3:]), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
