@@ -20,10 +20,11 @@ report), in every year they report, three datasets (columns in nianbao/schema.py
   those rules counted, with the rule_ids that link them (`findings` by report_id and rule_id).
 Current: `reports.superseded_by` is null (a warehouse without that column: every report).
 
-Each dataset is one file per year, WAREHOUSE/<dataset>/year=Y/<dataset>.parquet, rewritten whole
-(atomically, under the warehouse's lock or lease) only when its rows change: the stage is
-idempotent and gives the same rows whatever order reports were ingested in. Peers are ranked
-afresh over the whole year of every year a run touched. Folder or s3:// alike.
+Each dataset is one file per year, WAREHOUSE/<dataset>/year=Y/<dataset>.parquet. A year touched
+is computed whole from the warehouse (peers rank the whole year anyway), one indicator at a time,
+and its file rewritten (atomically, under the warehouse's lock or lease) only where its bytes
+change: the stage is idempotent and gives the same rows whatever order reports were ingested in.
+Folder or s3:// alike.
 
 Versions: an indicator's `version` is raised whenever its formula changes. A year whose
 `indicators` hold any other version of a definition is computed again whole (whatever the run
@@ -35,10 +36,12 @@ from __future__ import annotations
 import math
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from nianbao import storage
 from nianbao.agencies import agency_rows
-from nianbao.publish import locked, partition_dir, write_atomic
+from nianbao.publish import locked, partition_dir
 from nianbao.schema import CELL_KEYS, DERIVED, DERIVED_KEYS, PARTITION, schema
 from nianbao.template import Indicator, Problem, template
 from nianbao.warehouse import scan
@@ -68,18 +71,18 @@ def compute(warehouse, report_ids: list[str] | None = None) -> dict[str, int]:
     with locked(root):
         reports = _reports(root)
         if report_ids is None:
-            todo, years = None, set(reports[PARTITION].to_list()) | _years_held(root)
+            years = set(reports[PARTITION].to_list()) | _years_held(root)
         else:
             named = pl.Series(report_ids, dtype=pl.String).implode()
             agencies = reports.filter(pl.col("report_id").is_in(named))["agency_id"].drop_nulls().unique().implode()
-            mine = reports.filter(pl.col("report_id").is_in(named) | pl.col("agency_id").is_in(agencies))
-            todo, years = set(mine["report_id"].to_list()) | set(report_ids), set(mine[PARTITION].to_list())
+            years = set(reports.filter(pl.col("report_id").is_in(named) | pl.col("agency_id").is_in(agencies))[PARTITION])
         stale = _stale_years(root)
         places = _places(root, reports)
         for year in sorted(years | stale, key=lambda y: (y is None, y or 0)):
+            if year in stale:
+                _retire(root, year)
             year_reports = reports.filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
-            counts = _year(root, year, year_reports, None if year in stale else todo, places)
-            for name, n in counts.items():
+            for name, n in _year(root, year, year_reports, places).items():
                 written[name] += n
             written["years"] += 1
         if storage.is_remote(root):
@@ -94,91 +97,102 @@ def _reports(root) -> pl.DataFrame:
                      current=current).collect()
 
 
-def _year(root, year: int | None, reports: pl.DataFrame, todo: set[str] | None, places: pl.DataFrame) -> dict[str, int]:
-    """One year's three files, for the reports `todo` (None: all of them)."""
+def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -> dict[str, int]:
+    """One year's three files, from all its reports: peers rank the whole year anyway, and one
+    indicator at a time is all that is held (a national year is millions of rows per file)."""
     current = reports.filter(pl.col("current"))
     valid = current.filter(pl.col("status") == "valid").select("report_id", "agency_id")
-    old = _read(root, "indicators", year)
+    frame = _cells_by_report(root, year, valid)
+    groups = peer_groups(places)
+    rows, peers = _File("indicators"), _File("peers")
+    for d in definitions():
+        one = _rows(frame, d, year)
+        rows.add(one)
+        peers.add(peer_rows(one, groups=groups))
+    quality = _File("quality")
+    quality.add(quality_rows(root, year, current.select("report_id", "agency_id")))
+    return {"indicators": rows.write(root, year, keep=valid.height > 0),
+            "peers": peers.write(root, year, keep=valid.height > 0),
+            "quality": quality.write(root, year, keep=current.height > 0)}
+
+
+def _retire(root, year: int | None) -> None:
+    """The year's `indicators` rows of a version no longer defined join `indicators_previous`,
+    unchanged (those it holds already stay as they are)."""
     versions = {d.id: d.version for d in definitions()}
-    outdated = old.filter(pl.col("definition_version") != pl.col("indicator").replace_strict(
-        versions, default=None, return_dtype=pl.Int32).fill_null(-1))
-    if outdated.height:
-        kept = _read(root, "indicators_previous", year)
-        _write(root, "indicators_previous", year, pl.concat([kept, outdated]).unique(
-            DERIVED_KEYS["indicators_previous"], keep="first", maintain_order=True), True, kept)
-    if todo is None:
-        rows = indicator_rows(root, year, valid)
-        quality = quality_rows(root, year, current.select("report_id", "agency_id"))
-    else:
-        ids = pl.Series(sorted(todo), dtype=pl.String).implode()
-        redo = pl.col("report_id").is_in(ids)
-        rows = pl.concat([old.filter(pl.col("report_id").is_in(valid["report_id"].implode()) & ~redo),
-                          indicator_rows(root, year, valid.filter(redo))])
-        quality = pl.concat([_read(root, "quality", year).filter(
-                                 pl.col("report_id").is_in(current["report_id"].implode()) & ~redo),
-                             quality_rows(root, year, current.filter(redo).select("report_id", "agency_id"))])
-    peers, some = peer_rows(rows, places), valid.height > 0
-    return {"indicators": _write(root, "indicators", year, rows, some, old),
-            "peers": _write(root, "peers", year, peers, some),
-            "quality": _write(root, "quality", year, quality, current.height > 0)}
+    outdated = (scan("indicators", root).filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+                .filter(pl.col("definition_version") != pl.col("indicator").replace_strict(
+                    versions, default=-1, return_dtype=pl.Int32)).collect())
+    kept = scan("indicators_previous", root).filter(
+        pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year).collect()
+    previous = _File("indicators_previous")
+    previous.add(pl.concat([kept, outdated]).unique(DERIVED_KEYS["indicators_previous"], keep="first"))
+    previous.write(root, year, keep=True)
 
 
 # ------------------------------------------------------------------ indicators
 
-def _terms() -> pl.DataFrame:
-    """(indicator, side, cell, sign, optional): every cell of every definition. Optional: a row of
-    one template edition only, which counts where the report prints it and is no gap where not."""
-    versions = template().versions
-    one_edition = lambda cell: (cell.startswith("applications:")  # noqa: E731
-                                and len(versions["rows"].get(cell.split(":")[1].split("/")[0], ())) == 1)
-    rows = [(d.id, side, cell, sign, one_edition(cell))
-            for d in definitions() for side in ("numerator", "denominator") for cell, sign in d.terms(side)]
-    return pl.DataFrame(rows, schema={"indicator": pl.String, "side": pl.String, "cell": pl.String,
-                                      "sign": pl.Float64, "optional": pl.Boolean}, orient="row")
+def _one_edition(cell: str) -> bool:
+    """A row that one template edition prints only (2019's single （六）, 2021's three): it counts
+    where the report prints it and is no gap where it does not."""
+    dataset, _, key = cell.partition(":")
+    return dataset == "applications" and len(template().versions["rows"].get(key.split("/")[0], ())) == 1
 
 
 def _cells(root, year: int | None, ids: pl.Series | None, wanted: list[str]) -> pl.DataFrame:
-    """(report_id, cell, number) of the cells `wanted` (dataset:row/column) of one year."""
+    """(report_id, cell, number) of the cells `wanted` (dataset:row/column) of one year; a cell the
+    report holds blank is NaN (one it lacks is no row)."""
     out = []
     for dataset in sorted({c.split(":")[0] for c in wanted}):
         a, b = CELL_KEYS[dataset]
-        keys = [c.split(":")[1].split("/") for c in wanted if c.startswith(f"{dataset}:")]
+        by_column: dict[str, set[str]] = {}
+        for c in wanted:
+            if c.startswith(f"{dataset}:"):
+                row, column = c.split(":")[1].split("/")
+                by_column.setdefault(column, set()).add(row)
         lf = scan(dataset, root).filter(
             (pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
-            & pl.col(a).is_in(sorted({k[0] for k in keys})) & pl.col(b).is_in(sorted({k[1] for k in keys})))
+            & pl.any_horizontal([(pl.col(b) == column) & pl.col(a).is_in(sorted(rows)) for column, rows in by_column.items()]))
         if ids is not None:
             lf = lf.filter(pl.col("report_id").is_in(ids.implode()))
-        out.append(lf.select("report_id", cell=pl.concat_str(pl.lit(f"{dataset}:"), a, pl.lit("/"), b),
-                             number=pl.col("value").cast(pl.Float64)).collect())
-    return pl.concat(out).filter(pl.col("cell").is_in(wanted))
+        # a national year is millions of cells: ids and names held as categories, not strings
+        out.append(lf.select(pl.col("report_id").cast(pl.Categorical),
+                             cell=pl.concat_str(pl.lit(f"{dataset}:"), a, pl.lit("/"), b).cast(pl.Enum(wanted)),
+                             number=pl.col("value").cast(pl.Float64).fill_null(float("nan"))).collect(engine="streaming"))
+    return pl.concat(out)
 
 
-def indicator_rows(root, year: int | None, valid: pl.DataFrame) -> pl.DataFrame:
-    """`indicators` rows of the reports `valid` (report_id, agency_id) of one year."""
-    terms = _terms()
-    defs = pl.DataFrame([(d.id, d.version, d.unit == "count") for d in definitions()],
-                        schema={"indicator": pl.String, "definition_version": pl.Int32, "count": pl.Boolean},
-                        orient="row")
-    cells = _cells(root, year, valid["report_id"], terms["cell"].unique().sort().to_list())
-    required = terms.group_by("indicator", "side").agg(required=(~pl.col("optional")).sum())
-    sums = (cells.join(terms, on="cell").group_by("report_id", "indicator", "side")
-            .agg(total=(pl.col("number") * pl.col("sign")).sum(), blank=pl.col("number").is_null().any(),
-                 present=(~pl.col("optional")).sum())
-            .join(required, on=["indicator", "side"])
-            # a blank cell, or a cell of both editions the report lacks: the sum is unknown
-            .select("report_id", "indicator", "side",
-                    total=pl.when(pl.col("blank") | (pl.col("present") < pl.col("required"))).then(None)
-                    .otherwise(pl.col("total"))))
-    side = lambda name: (sums.filter(pl.col("side") == name)  # noqa: E731
-                         .select("report_id", "indicator", pl.col("total").alias(name)))
-    num, den = pl.col("numerator"), pl.col("denominator")
-    return (valid.join(defs, how="cross")
-            .join(side("numerator"), on=["report_id", "indicator"], how="left")
-            .join(side("denominator"), on=["report_id", "indicator"], how="left")
-            .with_columns(pl.lit(year, dtype=pl.Int16).alias(PARTITION))
-            .with_columns(value=pl.when(pl.col("count")).then(num)
-                          .when(den.is_null() | (den == 0)).then(None).otherwise(num / den))
-            .select(schema("indicators").names))
+def _side(d: Indicator, side: str) -> pl.Expr:
+    """The sum of one side's cells over a frame with a column per cell (null: the report lacks it,
+    NaN: it holds it blank); null when a cell of both editions is lacking or any is blank."""
+    terms = d.terms(side)
+    if not terms:
+        return pl.lit(None, pl.Float64)
+    parts = [(pl.col(c).fill_null(0.0) if _one_edition(c) else pl.col(c)) * sign for c, sign in terms]
+    total = parts[0]
+    for part in parts[1:]:
+        total = total + part
+    if all(_one_edition(c) for c, _ in terms):  # none printed at all is no sum either
+        total = pl.when(pl.any_horizontal([pl.col(c).is_not_null() for c, _ in terms])).then(total)
+    return total.fill_nan(None)
+
+
+def _cells_by_report(root, year: int | None, valid: pl.DataFrame) -> pl.DataFrame:
+    """The reports `valid` (report_id, agency_id) with a column per cell any indicator names."""
+    wanted = sorted({c for d in definitions() for side in ("numerator", "denominator") for c, _ in d.terms(side)})
+    wide = (_cells(root, year, valid["report_id"], wanted)
+            .pivot(on="cell", index="report_id", values="number", aggregate_function="first")
+            .with_columns(pl.col("report_id").cast(pl.String)))
+    wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c) for c in wanted if c not in wide.columns)
+    return valid.join(wide, on="report_id", how="left")
+
+
+def _rows(frame: pl.DataFrame, d: Indicator, year: int | None) -> pl.DataFrame:
+    """One indicator's `indicators` rows over `frame` (_cells_by_report)."""
+    num, den = _side(d, "numerator"), _side(d, "denominator")
+    value = num if d.unit == "count" else pl.when(den.is_null() | (den == 0)).then(None).otherwise(num / den)
+    return frame.select("report_id", "agency_id", pl.lit(year, pl.Int16).alias(PARTITION), indicator=pl.lit(d.id),
+                        value=value, numerator=num, denominator=den, definition_version=pl.lit(d.version, pl.Int32))
 
 
 # ------------------------------------------------------------------ peers
@@ -215,32 +229,41 @@ def _wilson(x: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
             pl.when(ok).then(pl.min_horizontal(centre + half, pl.lit(1.0))))
 
 
-def peer_rows(rows: pl.DataFrame, places: pl.DataFrame) -> pl.DataFrame:
-    """`peers` rows of a whole year's `indicators` rows, agencies placed by `places`."""
-    defs = pl.DataFrame([(d.id, float(d.min_denominator), d.unit) for d in definitions()],
+def peer_groups(places: pl.DataFrame) -> pl.DataFrame:
+    """(agency_id, peer_group): each placed agency's two groups, `province:32:county` (level and
+    province) and `prefecture:3208:county` (level and prefecture; none for a province's own bodies)."""
+    placed = places.filter(pl.col("level").is_not_null() & pl.col("region_code").str.contains(r"^\d{6}$"))
+    code = pl.col("region_code")
+    return pl.concat([
+        placed.select("agency_id", peer_group=pl.concat_str(pl.lit("province:"), code.str.slice(0, 2), pl.lit(":"), "level")),
+        placed.filter(code.str.slice(2, 2) != "00")
+        .select("agency_id", peer_group=pl.concat_str(pl.lit("prefecture:"), code.str.slice(0, 4), pl.lit(":"), "level")),
+    ])
+
+
+def peer_rows(rows: pl.DataFrame, places: pl.DataFrame | None = None, groups: pl.DataFrame | None = None) -> pl.DataFrame:
+    """`peers` rows of a whole year's `indicators` rows (of any indicators), agencies placed by
+    `places` (agency_id, level, region_code) or already grouped (peer_groups(places))."""
+    defs = pl.LazyFrame([(d.id, float(d.min_denominator), d.unit) for d in definitions()],
                         schema={"indicator": pl.String, "min_denominator": pl.Float64, "unit": pl.String},
                         orient="row")
-    placed = (rows.join(places, on="agency_id", how="inner")
-              .filter(pl.col("level").is_not_null() & pl.col("region_code").str.contains(r"^\d{6}$")))
-    code = pl.col("region_code")
-    grouped = pl.concat([
-        placed.with_columns(peer_group=pl.concat_str(pl.lit("province:"), code.str.slice(0, 2), pl.lit(":"), "level")),
-        placed.filter(code.str.slice(2, 2) != "00")
-        .with_columns(peer_group=pl.concat_str(pl.lit("prefecture:"), code.str.slice(0, 4), pl.lit(":"), "level")),
-    ]).join(defs, on="indicator")
-    ranked = pl.col("value").is_not_null() & ((pl.col("unit") == "count") | (pl.col("denominator") >= pl.col("min_denominator")))
-    group = ["indicator", "peer_group"]
     low, high = _wilson(pl.col("numerator"), pl.col("denominator"))
     rate = pl.col("unit") == "rate"
-    return (grouped.with_columns(ranked=ranked)
-            .with_columns(v=pl.when("ranked").then(pl.col("value")))
-            .with_columns(peers=pl.col("ranked").sum().over(group).cast(pl.Int32),
+    ranked = pl.col("value").is_not_null() & ((pl.col("unit") == "count") | (pl.col("denominator") >= pl.col("min_denominator")))
+    # per report first (ranked or not, its interval), then once per group it belongs to
+    mine = (rows.lazy().join(defs, on="indicator")
+            .select("report_id", PARTITION, "agency_id", "indicator", v=pl.when(ranked).then(pl.col("value")),
+                    low=pl.when(rate).then(low), high=pl.when(rate).then(high)))
+    group = ["indicator", "peer_group"]
+    groups = peer_groups(places) if groups is None else groups
+    return (mine.join(groups.lazy(), on="agency_id")
+            .with_columns(peers=pl.col("v").count().over(group).cast(pl.Int32),
                           rank=pl.col("v").rank("average").over(group),
                           peer_median=pl.col("v").median().over(group))
-            .with_columns(rank_pct=pl.when(pl.col("ranked") & (pl.col("peers") > 1))
-                          .then((pl.col("rank") - 1) / (pl.col("peers") - 1)),
-                          low=pl.when(rate).then(low), high=pl.when(rate).then(high))
-            .select(schema("peers").names))
+            .with_columns(rank_pct=pl.when(pl.col("v").is_not_null() & (pl.col("peers") > 1))
+                          .then((pl.col("rank") - 1) / (pl.col("peers") - 1)))
+            .select(schema("peers").names)
+            .collect())
 
 
 # ------------------------------------------------------------------ data quality
@@ -270,31 +293,39 @@ def _path(root, dataset: str, year: int | None):
     return partition_dir(root, dataset, year) / f"{dataset}.parquet"
 
 
-def _read(root, dataset: str, year: int | None) -> pl.DataFrame:
-    path = _path(root, dataset, year)
-    file_schema = schema(dataset, with_partition=False)
-    table = storage.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
-    return _frame(dataset, pl.from_arrow(table).with_columns(pl.lit(year, dtype=pl.Int16).alias(PARTITION)))
+class _File:
+    """One year's file of a dataset, made of parts (a row group or more each, in order, each sorted
+    by the dataset's key): the same rows make the same bytes."""
 
+    def __init__(self, dataset: str):
+        self.dataset, self.rows = dataset, 0
+        self.schema = schema(dataset, with_partition=False)
+        self.out = pa.BufferOutputStream()
+        self.writer = pq.ParquetWriter(self.out, self.schema, compression="zstd")
 
-def _frame(dataset: str, df: pl.DataFrame) -> pl.DataFrame:
-    """`df` with the dataset's columns and types, sorted by its key: equal rows, equal frames."""
-    want = pl.from_arrow(schema(dataset).empty_table()).schema
-    return df.select([pl.col(c).cast(t) for c, t in want.items()]).sort(DERIVED_KEYS[dataset])
+    def add(self, df: pl.DataFrame) -> None:
+        table = df.sort(DERIVED_KEYS[self.dataset]).select(self.schema.names).to_arrow().cast(self.schema)
+        self.writer.write_table(table)
+        self.rows += table.num_rows
 
-
-def _write(root, dataset: str, year: int | None, df: pl.DataFrame, keep: bool, old: pl.DataFrame | None = None) -> int:
-    """One year's file of `dataset` is `df`; written only when its rows change. `keep`: the year
-    has reports, so its file stays even with no rows (a reader's glob finds the dataset); else removed."""
-    df, path = _frame(dataset, df), _path(root, dataset, year)
-    exists = path.exists()
-    if not (df.height or keep):
-        if exists:
-            path.unlink(missing_ok=True)
-        return 0
-    if not (exists and df.equals(_read(root, dataset, year) if old is None else _frame(dataset, old))):
-        write_atomic(df.drop(PARTITION).to_arrow().cast(schema(dataset, with_partition=False)), path)
-    return df.height
+    def write(self, root, year: int | None, keep: bool) -> int:
+        """Written where its bytes differ from the file's; removed when it has no rows and not `keep`
+        (a year with reports keeps its files, empty or not, so that a reader's glob finds them)."""
+        self.writer.close()
+        path = _path(root, self.dataset, year)
+        exists = path.exists()
+        if not (self.rows or keep):
+            if exists:
+                path.unlink(missing_ok=True)
+            return 0
+        data = self.out.getvalue()
+        if exists and path.read_bytes() == data.to_pybytes():
+            return self.rows
+        if storage.is_remote(path):
+            path.write_parquet(data.to_pybytes())
+        else:
+            storage.write_atomic(path, lambda tmp: tmp.write_bytes(data))
+        return self.rows
 
 
 def _years_held(root) -> set[int | None]:

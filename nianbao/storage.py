@@ -215,9 +215,13 @@ class S3Path:
         `listed`: keys listed under the lease holding its versions, so as not to list them again."""
         buf = io.BytesIO()
         pq.write_table(table, buf, **kwargs)
+        return self.write_parquet(buf.getvalue(), listed)
+
+    def write_parquet(self, data: bytes, listed: list[str] | None = None) -> S3Path:
+        """A Parquet file's bytes as a new version (see write_table)."""
         versions = self._versions() if listed is None else group(listed).get(self.key, [])
         key = f"{self._stem}.v{self._next(versions):020d}.parquet"
-        self._put(key, buf.getvalue())
+        self._put(key, data)
         return S3Path(self.bucket, key)
 
     def newest(self) -> str | None:

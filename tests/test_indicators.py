@@ -161,19 +161,22 @@ def test_every_indicator_equals_its_hand_computation(generated):
 
 
 def test_a_missing_cell_leaves_its_indicators_null(tmp_path):
-    """A valid report whose section 三 lacks a row that both editions print (an older pipeline, a
-    hand edit): what needs the row is null, the rest is computed."""
+    """A valid report whose section 三 lacks a row that both editions print, and holds a cell blank
+    (an older pipeline, a hand edit): what needs them is null, the rest is computed."""
     root = tmp_path / "wh"
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.txt").write_text(report_text("淮安市洪泽区甲镇人民政府", 2023, A), encoding="utf-8")
     frames = pipeline.process_batch(sources([str(folder / "a.txt")]), "r", processes=False)
-    frames["applications"] = frames["applications"].filter(pl.col("row") != "partly_disclosed")
+    apps = frames["applications"].filter(pl.col("row") != "partly_disclosed")  # a row lacking
+    blank = (pl.col("row") == "unavailable_needs_creation") & (pl.col("applicant") == "total")
+    frames["applications"] = apps.with_columns(value=pl.when(blank).then(None).otherwise(pl.col("value")))  # a cell blank
     publish.publish(root, frames)
     indicators.compute(root)
     got = {k[1]: v for k, v in values(root).items()}
     t = totals(A)
     assert got["disclosure_rate"] is None and got["merits_disclosure_rate"] is None
+    assert got["unavailable_rate"] is None and got["not_held_rate"] == t["unavailable_not_held"] / t["handled_total"]
     assert got["full_disclosure_rate"] == t["disclosed"] / t["handled_total"]
     rows = scan("indicators", root).filter(indicator="disclosure_rate").collect()
     assert rows.select("numerator", "denominator").row(0) == (None, t["handled_total"])
