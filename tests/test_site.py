@@ -248,3 +248,29 @@ def test_a_site_of_a_warehouse_on_object_storage(s3, tmp_path):
     (page,) = (tmp_path / "site" / "agency").iterdir()
     row = _row(page.read_text(encoding="utf-8"), "disclosure_rate-2023")
     assert '<td class="n value">86.7%' in row and '<td class="n counts">13 / 15' in row
+
+
+def test_the_flow_writes_a_site_into_a_bucket(prefect_harness, s3, tmp_path):
+    """site_out on s3://: built in a local folder, then copied up, page by page."""
+    from prefect import flow
+
+    from nianbao import storage
+    from tasks.site import beside, build_site
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "hongze2023.txt").write_text(report_text(HONGZE, 2023), encoding="utf-8")
+    wh = tmp_path / "wh"
+    publish.publish(wh, pipeline.process_batch(resolve([str(docs)]), "run-b", processes=False))
+    across.check(wh, None, "run-b")
+    indicators.compute(wh)
+    assert beside(f"{s3}/nianbao/warehouse") == f"{s3}/nianbao/site" and beside(str(wh)) == str(tmp_path / "site")
+
+    @flow
+    def yearly():
+        return build_site(str(wh), f"{s3}/site")
+
+    assert yearly() == f"{s3}/site/index.html"
+    remote = storage.path(f"{s3}/site")
+    page = (remote / "agency" / f"{_agency(wh, HONGZE)}.html").read_bytes().decode("utf-8")
+    assert '<td class="n value">86.7%' in page and (remote / "region" / "320800.html").exists()

@@ -457,7 +457,7 @@ def parser(p, year_type) -> None:
     p.description = ("Write a static website of the indicators and peers (the years at a glance, a page per "
                      "province, prefecture and agency) that opens offline, from file://.")
     p.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
-    p.add_argument("--out", required=True, metavar="DIR", help="the site's folder (written over)")
+    p.add_argument("--out", required=True, metavar="DIR", help="the site's folder (rewritten; pages an earlier build left are removed)")
     p.add_argument("--year", type=year_type, help="only this year's reports")
     p.add_argument("--region", metavar="CODE",
                    help="only this region: a 6-digit 行政区划代码 (320000 a province, 320800 a prefecture)")
