@@ -81,7 +81,9 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     `year`: the report year where a document tells none. `reprocess`: redo documents the
     warehouse already holds from this pipeline version (by default they are skipped).
     `processes`: extract PDF/Word/HTML in worker processes under a time limit (the default).
-    `listings`: 年度报告 listing pages whose reports are discovered and ingested too.
+    `listings`: 年度报告 listing pages whose reports are discovered and ingested too: URLs, or CSV
+    files of `listing_url,region_code` rows (the region code of each listing's portal links its
+    bodies' reports across years).
     """
     started = time.monotonic()
     log = get_run_logger()
