@@ -150,16 +150,21 @@ def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame, reports: pl.DataF
             .select("report_id", PARTITION, "text").collect())
     if rows.height == 0:
         return empty
-    # passages travel as 64-bit hashes: grouping 150,000 reports' text stays cheap
-    text = (passages(rows["text"], rule.passage, rule.sample)
-            .join(rows.drop("text").with_row_index("row"), on="row").drop("row").unique()
-            .join(reports.select("report_id", "agency_id"), on="report_id", how="left"))
-    shared = (text.group_by([PARTITION, "passage"]).agg(pl.col("agency_id").n_unique())
-              .filter(pl.col("agency_id") >= rule.boilerplate_agencies).select(PARTITION, "passage"))
-    own = text.join(shared, on=[PARTITION, "passage"], how="anti").select("report_id", "passage")
-    this = pairs.join(own, on="report_id")
-    last = own.select(last_id="report_id", passage="passage", seen=pl.lit(True))
-    f = (this.join(last, on=["last_id", "passage"], how="left")
+    # passages travel as 64-bit hashes, reports and agencies as integers: 150,000 reports' text stays cheap
+    rows = (rows.join(reports.select("report_id", "agency_id"), on="report_id", how="left")
+            .with_columns(rid=pl.col("report_id").rank("dense").cast(pl.UInt32),
+                          aid=pl.col("agency_id").rank("dense").cast(pl.UInt32)))
+    p = passages(rows["text"], rule.passage, rule.sample)
+    text = p.select("passage", *(rows[c].gather(p["row"]) for c in ("rid", PARTITION, "aid"))).unique()
+    shared = (text.group_by([PARTITION, "passage"]).agg(pl.col("aid").n_unique())
+              .filter(pl.col("aid") >= rule.boilerplate_agencies).select(PARTITION, "passage"))
+    own = text.join(shared, on=[PARTITION, "passage"], how="anti").select("rid", "passage")
+    rid = rows.select("report_id", "rid").unique()
+    this = (pairs.join(rid, on="report_id")
+            .join(rid.rename({"report_id": "last_id", "rid": "last_rid"}), on="last_id")
+            .join(own, on="rid"))
+    last = own.select(last_rid="rid", passage="passage", seen=pl.lit(True))
+    f = (this.join(last, on=["last_rid", "passage"], how="left")
          .group_by("report_id", "last_id", "last_year")
          .agg(total=pl.len(), same=pl.col("seen").is_not_null().sum())
          .filter(pl.col("total") * rule.sample >= rule.min_chars).sort("report_id"))

@@ -63,7 +63,7 @@ def stated_figures(text: str) -> list[tuple[str, int, list[list[str]], str]]:
 
 
 def passages(texts: pl.Series, size: int, sample: int) -> pl.DataFrame:
-    """(row, passage) for each text of `texts`: hashes of its passages of `size` characters, every
+    """(row, passage) for each text of `texts` (a passage printed twice is listed twice): hashes of its passages of `size` characters, every
     one starting at any character (shingles), so that an edited character changes only the few
     passages that hold it. The text is its Han characters, numerals and everything else taken out
     (a copy with the year and the counts changed is still a copy). One passage in `sample` is kept,
@@ -73,8 +73,8 @@ def passages(texts: pl.Series, size: int, sample: int) -> pl.DataFrame:
     out = []
     chunk = 20_000  # texts hashed at once: memory stays in tens of MiB whatever the corpus
     for start in range(0, len(norm), chunk):
-        part = norm.slice(start, chunk).to_list()
-        joined = np.frombuffer("\0".join(part).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        part = norm.slice(start, chunk)
+        joined = np.frombuffer(part.str.join("\0").item().encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
         n = len(joined) - size + 1
         if n <= 0:
             continue
@@ -84,11 +84,12 @@ def passages(texts: pl.Series, size: int, sample: int) -> pl.DataFrame:
         h ^= h >> np.uint64(33)  # mixed, so that keeping h % sample == 0 is a fair sample
         h *= np.uint64(0xFF51AFD7ED558CCD)
         h ^= h >> np.uint64(33)
-        gaps = np.concatenate([[0], np.cumsum(joined == 0)])
-        keep = (gaps[size:size + n] == gaps[:n]) & (h % np.uint64(sample) == 0)  # no window spans two texts
-        ends = np.cumsum([len(t) + 1 for t in part])
+        keep = h % np.uint64(sample) == 0
+        for z in np.flatnonzero(joined == 0):  # no window spans two texts
+            keep[max(0, z - size + 1):z + 1] = False
+        ends = np.cumsum(part.str.len_chars().to_numpy() + 1)
         rows = np.searchsorted(ends, np.nonzero(keep)[0], side="right") + start
         out.append(pl.DataFrame({"row": rows.astype(np.uint32), "passage": h[keep]}))
     if not out:
         return pl.DataFrame(schema={"row": pl.UInt32, "passage": pl.UInt64})
-    return pl.concat(out).unique()
+    return pl.concat(out)
