@@ -8,7 +8,9 @@ A name is read as a chain of places from its start (省, 市, 县/区, each shor
 provinces and cities) and the body after it (人民政府, 白杨镇, 教育局). The agency is the pair
 (region code, normalised body): 洪泽区人民政府 and 淮安市洪泽区人民政府 are one agency, 白杨镇 of
 two counties are two. A name whose place cannot be told for certain (no place, or a county name
-several provinces share) links to nothing: it is an agency of its own report.
+several provinces share) links to nothing: it is an agency of its own report. Where the manifest
+gives the region code, the region is the place and every place printed before the body goes
+(`_under`). Names are cleaned of markup and a trailing year first (`clean_name`).
 """
 from __future__ import annotations
 
@@ -152,12 +154,12 @@ def resolve(name: str | None, region_code: str | None = None, report_id: str | N
     if not name:
         return Agency(None, region_code, "unknown", "")
     conf = template().spec.agencies
-    place, rest = region_of(name)
-    body = normalise_body(rest)
-    code = place[0] if place else None
     if region_code:
-        code, rest = _under(squash(name), region_code)
-        body = normalise_body(rest)
+        code, rest = _under(name, region_code)
+    else:
+        place, rest = region_of(name)
+        code = place[0] if place else None
+    body = normalise_body(rest)
     township = body.endswith(conf.township_words)
     if body == conf.government:
         level = _level_of_code(code)
