@@ -155,6 +155,7 @@ def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame, reports: pl.DataF
             .with_columns(rid=pl.col("report_id").rank("dense").cast(pl.UInt32),
                           aid=pl.col("agency_id").rank("dense").cast(pl.UInt32)))
     p = passages(rows["text"], rule.passage, rule.sample)
+    rows = rows.drop("text")
     text = p.select("passage", *(rows[c].gather(p["row"]) for c in ("rid", PARTITION, "aid"))).unique()
     shared = (text.group_by([PARTITION, "passage"]).agg(pl.col("aid").n_unique())
               .filter(pl.col("aid") >= rule.boilerplate_agencies).select(PARTITION, "passage"))
