@@ -99,7 +99,9 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     `reprocess`: redo documents the
     warehouse already holds from this pipeline version (by default they are skipped).
     `processes`: extract PDF/Word/HTML in worker processes under a time limit (the default).
-    `listings`: 年度报告 listing pages whose reports are discovered and ingested too.
+    `listings`: 年度报告 listing pages whose reports are discovered and ingested too: URLs, or CSV
+    files of `listing_url,region_code` rows (the region code of each listing's portal links its
+    bodies' reports across years).
     `site`: then rebuild the static site of the indicators into `site_out` (default: `site` beside
     the warehouse), linked from the run's artifacts.
     """

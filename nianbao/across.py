@@ -9,43 +9,41 @@ were ingested in. The `agencies` dataset is refreshed in the same pass.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from nianbao import validate
+from nianbao import index, storage, validate, warehouse
 from nianbao.agencies import AGENCIES_SCHEMA, agency_rows
-from nianbao.narrative import clauses
+from nianbao.narrative import passages
 from nianbao.publish import locked, partition_dir, write_atomic
 from nianbao.rules import _fmt
 from nianbao.schema import CELL_KEYS, PARTITION, schema
 from nianbao.template import ChainRule, CopiedRule, Rule, template
 
 FILE = "across.parquet"
-AGENCIES_FILE = Path("agencies") / "agencies.parquet"
+AGENCIES_FILE = "agencies/agencies.parquet"
 
 
 def rules() -> list[Rule]:
     return [r for r in template().rules if r.stage == "across"]
 
 
-def _scan(root: Path, dataset: str, quarantine: bool = True) -> pl.LazyFrame | None:
-    files = [p for base in ([root / dataset] + ([root / "quarantine" / dataset] if quarantine else []))
-             for p in sorted(base.glob(f"{PARTITION}=*/*.parquet"))]
-    if not files:
-        return None
-    return pl.scan_parquet(files, hive_partitioning=True, hive_schema={PARTITION: pl.Int16})
+def _scan(root, dataset: str, quarantine: bool = True) -> pl.LazyFrame:
+    """A dataset (and its quarantine), from a folder or a bucket alike (nianbao/warehouse.py)."""
+    frames = [warehouse.scan(dataset, root)] + ([warehouse.scan(dataset, root, quarantine=True)] if quarantine else [])
+    return pl.concat(frames)
 
 
-def check(root: Path, report_ids: list[str] | None, run_id: str) -> pl.DataFrame:
-    """Re-check the agencies of `report_ids` (None: every agency); return the findings written."""
-    root = Path(root)
+def check(root, report_ids: list[str] | None, run_id: str) -> pl.DataFrame:
+    """Re-check the agencies of `report_ids` (None: every agency) in the warehouse `root` (a folder
+    or s3://bucket/prefix); return the findings written."""
+    root = storage.path(root)
     with locked(root):
-        every = _reports(root)
-        if every is None:
+        every = _scan(root, "reports", quarantine=False).select(  # every version: superseded ones too
+            "report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on",
+            "superseded_by").collect()
+        if every.height == 0:
             return pl.from_arrow(schema("findings").empty_table())
         if report_ids is None:
             touched = every["agency_id"].drop_nulls().unique()
@@ -59,25 +57,14 @@ def check(root: Path, report_ids: list[str] | None, run_id: str) -> pl.DataFrame
         # the reports re-checked, those retired, and those the run named that are no longer linked to any agency
         checked = (set(every.filter(pl.col("agency_id").is_in(touched.implode()))["report_id"].to_list())
                    | set(report_ids or []))
+        # on S3 the index is told the data changes (it lists again until a publish writes it anew)
+        index.writing(root)
         _replace_findings(root, checked, findings)
         _refresh_agencies(root, reports, touched)
     return findings
 
 
-def _reports(root: Path) -> pl.DataFrame | None:
-    """The columns of `reports` the checks read, every version (a file an older nianbao wrote has no
-    superseded_by: its reports are current)."""
-    files = sorted((root / "reports").glob(f"{PARTITION}=*/*.parquet"))
-    if not files:
-        return None
-    file_schema = pl.from_arrow(schema("reports", with_partition=False).empty_table()).schema
-    return (pl.scan_parquet(files, schema=file_schema, missing_columns="insert", hive_partitioning=True,
-                            hive_schema={PARTITION: pl.Int16})
-            .select("report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on",
-                    "superseded_by").collect())
-
-
-def findings_for(root: Path, mine: pl.DataFrame, reports: pl.DataFrame, run_id: str) -> pl.DataFrame:
+def findings_for(root, mine: pl.DataFrame, reports: pl.DataFrame, run_id: str) -> pl.DataFrame:
     """The across-years findings of the reports `mine` (agency_id, year, status, report_id)."""
     pairs = _pairs(mine)
     out = []
@@ -112,18 +99,16 @@ def _pairs(mine: pl.DataFrame) -> pl.DataFrame:
     return ranked.join(last, on=["agency_id", PARTITION], how="inner").select("report_id", "last_id", "last_year")
 
 
-def _cells(root: Path, dataset: str, ids: pl.Series | None, codes: list[str], along: str) -> pl.DataFrame:
+def _cells(root, dataset: str, ids: pl.Series | None, codes: list[str], along: str) -> pl.DataFrame:
     lf = _scan(root, dataset)
     a, b = CELL_KEYS[dataset]
-    if lf is None:
-        return pl.DataFrame(schema={"report_id": pl.String, a: pl.String, b: pl.String, "number": pl.Float64})
     if ids is not None:
         lf = lf.filter(pl.col("report_id").is_in(ids))
     return (lf.filter(pl.col(along).is_in(codes))
             .select("report_id", a, b, number=pl.col("value").cast(pl.Float64)).collect())
 
 
-def _chain_frame(rule: ChainRule, root: Path, pairs: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
+def _chain_frame(rule: ChainRule, root, pairs: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
     dataset, along, per = rule.dataset, rule.along, rule.per
     a, b = CELL_KEYS[dataset]
     signs = lambda codes: {c.lstrip("-"): (-1.0 if c.startswith("-") else 1.0) for c in codes}  # noqa: E731
@@ -159,33 +144,36 @@ def _chain_frame(rule: ChainRule, root: Path, pairs: pl.DataFrame, ids: pl.Serie
     )
 
 
-def _copied_frame(rule: CopiedRule, root: Path, pairs: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
-    """Per report: the share of its clauses' characters (numbers and boilerplate left out) that its
-    agency's previous report also prints. Boilerplate: clauses that at least `boilerplate_agencies`
+def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
+    """Per report: the share of its passages (numbers and boilerplate left out) that its agency's
+    previous report also prints. Boilerplate: passages that at least `boilerplate_agencies`
     agencies print in the same year, counted over every report the warehouse holds for that year."""
-    lf = _scan(root, "narratives")
     empty = pl.DataFrame(schema={"report_id": pl.String, "cells": pl.List(pl.String), "expected": pl.String,
                                  "observed": pl.String, "message": pl.String, "similarity": pl.Float64})
-    if lf is None:
+    years = pl.concat([pairs["last_year"], pairs["last_year"] + 1]).unique().cast(pl.Int16).implode()
+    rows = (_scan(root, "narratives").filter(pl.col("section").is_in(rule.sections) & pl.col(PARTITION).is_in(years))
+            .select("report_id", PARTITION, "text").collect())
+    if rows.height == 0:
         return empty
-    years = pl.concat([pairs["last_year"], pairs["last_year"] + 1]).unique().cast(pl.Int64).implode()
-    # clauses travel as 64-bit hashes with their length: grouping 150,000 reports' text stays cheap
-    text = (lf.filter(pl.col("section").is_in(rule.sections) & pl.col(PARTITION).is_in(years))
-            .select("report_id", PARTITION, clause=clauses(pl.col("text"))).explode("clause")
-            .filter(pl.col("clause").str.len_chars() >= 4)
-            .select("report_id", PARTITION, n=pl.col("clause").str.len_chars(), clause=pl.col("clause").hash())
-            .collect())
-    agency = reports.select("report_id", "agency_id")
-    text = text.join(agency, on="report_id", how="left")
-    shared = (text.group_by([PARTITION, "clause"]).agg(pl.col("agency_id").n_unique())
-              .filter(pl.col("agency_id") >= rule.boilerplate_agencies).select(PARTITION, "clause"))
-    own = text.join(shared, on=[PARTITION, "clause"], how="anti").select("report_id", "clause", "n")
-    this = pairs.join(own, on="report_id")
-    last = own.select(last_id="report_id", clause="clause", seen=pl.lit(True))
-    f = (this.join(last, on=["last_id", "clause"], how="left")
+    # passages travel as 64-bit hashes, reports and agencies as integers: 150,000 reports' text stays cheap
+    rows = (rows.join(reports.select("report_id", "agency_id"), on="report_id", how="left")
+            .with_columns(rid=pl.col("report_id").rank("dense").cast(pl.UInt32),
+                          aid=pl.col("agency_id").rank("dense").cast(pl.UInt32)))
+    p = passages(rows["text"], rule.passage, rule.sample)
+    rows = rows.drop("text")
+    text = p.select("passage", *(rows[c].gather(p["row"]) for c in ("rid", PARTITION, "aid"))).unique()
+    shared = (text.group_by([PARTITION, "passage"]).agg(pl.col("aid").n_unique())
+              .filter(pl.col("aid") >= rule.boilerplate_agencies).select(PARTITION, "passage"))
+    own = text.join(shared, on=[PARTITION, "passage"], how="anti").select("rid", "passage")
+    rid = rows.select("report_id", "rid").unique()
+    this = (pairs.join(rid, on="report_id")
+            .join(rid.rename({"report_id": "last_id", "rid": "last_rid"}), on="last_id")
+            .join(own, on="rid"))
+    last = own.select(last_rid="rid", passage="passage", seen=pl.lit(True))
+    f = (this.join(last, on=["last_rid", "passage"], how="left")
          .group_by("report_id", "last_id", "last_year")
-         .agg(total=pl.col("n").sum(), same=pl.col("n").filter(pl.col("seen").is_not_null()).sum())
-         .filter(pl.col("total") >= rule.min_chars).sort("report_id"))
+         .agg(total=pl.len(), same=pl.col("seen").is_not_null().sum())
+         .filter(pl.col("total") * rule.sample >= rule.min_chars).sort("report_id"))
     if f.height == 0:
         return empty
     share = pl.col("same") / pl.col("total")
@@ -194,21 +182,22 @@ def _copied_frame(rule: CopiedRule, root: Path, pairs: pl.DataFrame, reports: pl
         "report_id",
         cells=pl.concat_list(pl.lit([f"narratives:{s}" for s in rule.sections])),
         expected=pl.lit(f"at most {round(rule.max * 100)}% of the text as the year before"),
-        observed=pl.format("{}% ({} of {} characters)", pct, pl.col("same"), pl.col("total")),
-        message=pl.format("sections {} repeat {}% of the text of the same agency's {} report {} "
-                          "(numbers and boilerplate left out)", pl.lit("/".join(rule.sections)), pct,
-                          pl.col("last_year"), pl.col("last_id").str.slice(0, 12)),
+        observed=pl.format("{}% ({} of {} passages)", pct, pl.col("same"), pl.col("total")),
+        message=pl.format("sections {} repeat {}% of the text of the same agency's {} report {} (passages of "
+                          f"{rule.passage} characters, one in {rule.sample} sampled; numbers and boilerplate "
+                          "left out)", pl.lit("/".join(rule.sections)), pct, pl.col("last_year"),
+                          pl.col("last_id").str.slice(0, 12)),
         similarity=share,
     )
 
 
-def _replace_findings(root: Path, checked: set[str], findings: pl.DataFrame) -> None:
+def _replace_findings(root, checked: set[str], findings: pl.DataFrame) -> None:
     """Every across-years finding of the `checked` reports is replaced by `findings`, and their
     `reports` rows' counts of findings by severity follow."""
     file_schema = schema("findings", with_partition=False)
     ids = pa.array(sorted(checked), pa.string())
     paths = {p for p in (root / "findings").glob(f"{PARTITION}=*/{FILE}")}
-    new: dict[Path, pa.Table] = {}
+    new: dict = {}  # path -> its new table
     for (year,), part in findings.group_by([PARTITION]):
         path = partition_dir(root, "findings", year) / FILE
         new[path] = part.to_arrow().select(file_schema.names).cast(file_schema)
@@ -217,7 +206,7 @@ def _replace_findings(root: Path, checked: set[str], findings: pl.DataFrame) -> 
     for rid, severity in zip(findings["report_id"], findings["severity"]):
         delta[rid, severity] = delta.get((rid, severity), 0) + 1
     for path in sorted(paths):
-        old = pq.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
+        old = storage.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
         kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
         gone = old.filter(pc.is_in(old["report_id"], value_set=ids))
         for rid, severity in zip(gone["report_id"].to_pylist(), gone["severity"].to_pylist()):
@@ -232,7 +221,7 @@ def _replace_findings(root: Path, checked: set[str], findings: pl.DataFrame) -> 
     _recount(root, {k: v for k, v in delta.items() if v})
 
 
-def _recount(root: Path, delta: dict[tuple[str, str], int]) -> None:
+def _recount(root, delta: dict[tuple[str, str], int]) -> None:
     """Add the change in each report's across-years findings to its error_count / warning_count."""
     if not delta:
         return
@@ -243,18 +232,18 @@ def _recount(root: Path, delta: dict[tuple[str, str], int]) -> None:
                                          d_warning=pl.col("n").filter(pl.col("severity") == "warning").sum()))
     ids = pa.array(change["report_id"].to_list(), pa.string())
     for path in sorted((root / "reports").glob(f"{PARTITION}=*/*.parquet")):
-        if not pc.any(pc.is_in(pq.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
+        if not pc.any(pc.is_in(storage.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
             continue
-        rows = pl.from_arrow(pq.read_table(path, schema=file_schema)).join(change, on="report_id", how="left")
+        rows = pl.from_arrow(storage.read_table(path, schema=file_schema)).join(change, on="report_id", how="left")
         rows = rows.with_columns(error_count=pl.col("error_count") + pl.col("d_error").fill_null(0),
                                  warning_count=pl.col("warning_count") + pl.col("d_warning").fill_null(0))
         write_atomic(rows.select(file_schema.names).to_arrow().cast(file_schema), path)
 
 
-def _refresh_agencies(root: Path, reports: pl.DataFrame, touched: pl.Series) -> None:
+def _refresh_agencies(root, reports: pl.DataFrame, touched: pl.Series) -> None:
     """Rows of the touched agencies rebuilt from their reports; agencies no report names dropped."""
     path = root / AGENCIES_FILE
-    old = pl.read_parquet(path) if path.exists() else pl.from_arrow(AGENCIES_SCHEMA.empty_table())
+    old = pl.from_arrow(storage.read_table(path) if path.exists() else AGENCIES_SCHEMA.empty_table())
     fresh = agency_rows(reports.filter(pl.col("agency_id").is_in(touched.implode())))
     live = reports["agency_id"].drop_nulls().unique().implode()
     table = (pl.concat([old.filter(~pl.col("agency_id").is_in(touched.implode()) & pl.col("agency_id").is_in(live)),

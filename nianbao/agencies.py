@@ -8,7 +8,9 @@ A name is read as a chain of places from its start (省, 市, 县/区, each shor
 provinces and cities) and the body after it (人民政府, 白杨镇, 教育局). The agency is the pair
 (region code, normalised body): 洪泽区人民政府 and 淮安市洪泽区人民政府 are one agency, 白杨镇 of
 two counties are two. A name whose place cannot be told for certain (no place, or a county name
-several provinces share) links to nothing: it is an agency of its own report.
+several provinces share) links to nothing: it is an agency of its own report. Where the manifest
+gives the region code, the region is the place and every place printed before the body goes
+(`_under`). Names are cleaned of markup and a trailing year first (`clean_name`).
 """
 from __future__ import annotations
 
@@ -20,9 +22,13 @@ from functools import cache
 import polars as pl
 import pyarrow as pa
 
+from nianbao.chinese import YEAR_NUMERALS
 from nianbao.schema import AGENCIES
 from nianbao.template import squash, template
 
+NAME_YEAR = re.compile(rf"(?:20\d\d|[{YEAR_NUMERALS}]{{4}})年度?")  # 2021年, 二〇二一年度
+# what is not part of a name at either end: markup (# 标题, **, 【】), a year printed after it
+_NAME_EDGES = re.compile(rf"^[^\w(（]+|(?:{NAME_YEAR.pattern})+$|[^\w)）]+$")
 _SHORT = re.compile(r"(省|市|特别行政区|壮族自治区|回族自治区|维吾尔自治区|自治区|地区|盟|自治州)$")
 
 
@@ -82,6 +88,45 @@ def region_of(name: str, chain: tuple[str, int] | None = None) -> tuple[tuple[st
         chain, s = top[:2], s[n:]
 
 
+def _under(name: str, region_code: str) -> tuple[str, str]:
+    """(code, body) of a name under the region the manifest gives: the region is the place, so every
+    place printed before the body goes, those of the 行政区划 table and those built like places that
+    it does not know (泰和市, 沐阳县 misprinted); a development zone (经开区, 高新区), a community
+    is a body, not a place. The innermost place printed decides: one inside the region is more
+    precise (淮安市洪泽区 under 320800); under a city's or province's code, one the table knows
+    elsewhere, neither the region nor holding it, stays part of the body (滨江区人民政府 there is
+    not the city's government: two places the table tells apart are never made one)."""
+    conf, places = template().spec.agencies, _places()
+    chain, rest = region_of(name)
+    printed = [(_printed(name[: len(name) - len(rest)], chain[0]), [chain[0]])] if chain else []
+    place = re.compile(rf"[\u4e00-\u9fff]{{2,5}}?(?:{'|'.join(conf.place_words)})")
+    while True:
+        known = next((rest[:n] for n in range(min(_longest(), len(rest) - 1), 1, -1)
+                      if any(not short for _, _, short in places.get(rest[:n], ()))), None)
+        token = known or (m.group(0) if (m := place.match(rest)) else None)
+        if (not token or token.endswith(conf.zone_words) or len(token) >= len(rest)
+                or normalise_body(rest[len(token):]) in conf.zone_words):  # 雄安新区管委会: the zone's body
+            break
+        printed.append((token, [c for c, _, short in places.get(token, ()) if not short]))
+        rest = rest[len(token):]
+    code = region_code
+    for _, codes in printed:
+        deeper = [c for c in codes if c != code and _inside(c, code)]
+        if len(deeper) == 1:
+            code = deeper[0]
+    if printed and code.endswith("00"):  # a county holds no county: what it prints before is itself
+        token, codes = printed[-1]
+        if codes and not any(_inside(c, code) or _inside(code, c) for c in codes):
+            rest = token + rest
+    return code, rest
+
+
+def _printed(consumed: str, code: str) -> str:
+    """The last place name of a chain region_of consumed, the one naming `code`."""
+    return next((consumed[-n:] for n in range(2, len(consumed) + 1)
+                 if any(c == code for c, _, _ in _places().get(consumed[-n:], ()))), consumed)
+
+
 def normalise_body(body: str) -> str:
     """One spelling per body: 白杨镇人民政府 = 白杨镇, 某街道办事处 = 某街道, 管理委员会 = 管委会."""
     conf = template().spec.agencies
@@ -94,25 +139,34 @@ def normalise_body(body: str) -> str:
     return conf.government if body in ("", *conf.place_suffixes) else body
 
 
+def clean_name(name: str | None) -> str | None:
+    """'#沐阳县人民政府' -> '沐阳县人民政府', '白杨镇人民政府二〇二一年' -> '白杨镇人民政府'."""
+    if name is None:
+        return None
+    while (cleaner := _NAME_EDGES.sub("", name)) != name:
+        name = cleaner
+    return name or None
+
+
 def resolve(name: str | None, region_code: str | None = None, report_id: str | None = None) -> Agency:
     """The agency a report's printed name (and the manifest's region code, which wins) stands for."""
-    if not name or not squash(name):
+    name = clean_name(squash(name or ""))
+    if not name:
         return Agency(None, region_code, "unknown", "")
     conf = template().spec.agencies
-    place, rest = region_of(name)
-    body = normalise_body(rest)
-    code = place[0] if place else None
     if region_code:
-        if code and _inside(region_code, code):
-            code = region_code  # the manifest is more precise: 淮安市岔河镇 with 320813
-        elif not (code and _inside(code, region_code)):
-            # the manifest names a place the name does not contain: keep the name whole under it
-            code, body = region_code, normalise_body(squash(name)) if code else body
+        code, rest = _under(name, region_code)
+    else:
+        place, rest = region_of(name)
+        code = place[0] if place else None
+    body = normalise_body(rest)
     township = body.endswith(conf.township_words)
     if body == conf.government:
         level = _level_of_code(code)
     elif township:
         level = "township"
+    elif body.endswith(conf.government):
+        level = "unknown"  # the government of a place the table does not put inside the region
     else:
         level = "department" if code else "unknown"
     if code is None:

@@ -1,6 +1,11 @@
 """Find the reports listed in a site's 年度报告 column and write them as a manifest (uri,title,year).
 
-`nianbao discover LISTING_URL... --out manifest.csv [--max-pages N] [--delay S] [--allow-private]`
+`nianbao discover LISTING_URL... --out manifest.csv [--region-code CODE] [--max-pages N] [--delay S]
+[--allow-private]`
+
+- The region code (6-digit 行政区划代码 of the portal the listings belong to) is what the operator
+  knows about every report listed there: it goes into the manifest's `region_code` column, and
+  links a body's reports across years (nianbao/agencies.py).
 
 - A report link: its text or title attribute names a 年度报告, or its URL holds `zfxxgkndbg` and its
   text a year; never a notice or plan about reports (通知, 工作要点, 解读, ...), never a column's own
@@ -30,12 +35,14 @@ from nianbao.chinese import YEAR_DIGITS, YEAR_NUMERALS
 from nianbao.extract import ATTACHMENTS
 from nianbao.fetch import Fetcher, redact
 
-COLUMNS = ("uri", "title", "year")
+COLUMNS = ("uri", "title", "year")  # and region_code, where one was given
+LISTINGS = ("listing_url", "region_code")  # the columns of a file of listings (data/listings.csv)
 _REPORT = "年度报告"
 _NOT_REPORT = ("通知", "要点", "解读", "图解", "方案", "报送", "法治政府", "征集", "目录")
 _NEXT = {"下一页", "下页", "后一页", "next", ">", "›", "»"}
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _CN_YEAR = re.compile(rf"([{YEAR_NUMERALS}]{{4}})\s*年")
+_REGION = re.compile(r"\d{6}")
 _TRS = re.compile(r"createPageHTML\(\s*(\d+)\s*,\s*\d+\s*,\s*[\"'](\w+)[\"']\s*,\s*[\"'](\w+)[\"']")
 
 
@@ -105,8 +112,9 @@ def _pages(html: str, links: list[tuple[str, str]], base: str) -> list[str]:
 
 
 def discover(listing_urls: list[str], max_pages: int = 50, fetcher: Fetcher | None = None,
-             errors: list[str] | None = None) -> list[dict]:
-    """Rows (uri, title, year) of every report found from the listings, first found first.
+             errors: list[str] | None = None, region_code: str | None = None) -> list[dict]:
+    """Rows (uri, title, year, and region_code when given) of every report found from the
+    listings, first found first.
 
     Pages that cannot be fetched are skipped; their URL and error go to `errors` when given.
     """
@@ -149,7 +157,21 @@ def discover(listing_urls: list[str], max_pages: int = 50, fetcher: Fetcher | No
     finally:
         if own:
             fetcher.close()
-    return list(rows.values())
+    return [r | {"region_code": region_code} for r in rows.values()] if region_code else list(rows.values())
+
+
+def read_listings(path: str | Path) -> list[tuple[str, str | None]]:
+    """(listing_url, region_code) of each row of a CSV of listings (header listing_url,region_code)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for row in rows:
+        url, code = (row.get("listing_url") or "").strip(), (row.get("region_code") or "").strip() or None
+        if url:
+            if code is not None and not _REGION.fullmatch(code):
+                raise ValueError(f"{path}: {code!r} is not a 6-digit region code")
+            out.append((url, code))
+    return out
 
 
 def _report_page(get, url: str, title: str, host: str) -> list[dict]:
@@ -170,13 +192,16 @@ def _report_page(get, url: str, title: str, host: str) -> list[dict]:
 
 def write_manifest(rows: list[dict], path: str | Path) -> None:
     """The contract's manifest (UTF-8 CSV, header uri,title,year), written whole or not at all."""
+    columns = COLUMNS + (("region_code",) if any(r.get("region_code") for r in rows) else ())
+
     def write(tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS)
+            w = csv.DictWriter(f, fieldnames=columns)
             w.writeheader()
             for row in rows:
                 w.writerow({"uri": row["uri"], "title": row.get("title") or "",
-                            "year": "" if row.get("year") is None else row["year"]})
+                            "year": "" if row.get("year") is None else row["year"]}
+                           | ({"region_code": row.get("region_code") or ""} if len(columns) > 3 else {}))
 
     storage.write_atomic(Path(path), write)
 
@@ -186,6 +211,8 @@ def parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog="nianbao discover", description=__doc__.split("\n")[0])
     p.add_argument("listings", nargs="+", metavar="LISTING_URL", help="a 年度报告 column's listing page")
     p.add_argument("--out", required=True, metavar="MANIFEST", help="the manifest CSV to write")
+    p.add_argument("--region-code", metavar="CODE", help="the 6-digit 行政区划代码 of the listings' portal, "
+                   "written into the manifest for every report found")
     p.add_argument("--max-pages", type=int, default=50, help="listing pages read per listing URL (default: %(default)s)")
     p.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (default: %(default)s)")
     p.add_argument("--allow-private", action="store_true", help="allow private, loopback and link-local addresses")
@@ -197,6 +224,9 @@ def run(args: argparse.Namespace) -> int:
     if args.max_pages < 1 or not 0 <= args.delay <= 3600:  # nan and inf are not delays
         print("nianbao: --max-pages must be at least 1 and --delay between 0 and 3600 seconds", file=sys.stderr)
         return 2
+    if args.region_code is not None and not _REGION.fullmatch(args.region_code):
+        print(f"nianbao: --region-code must be a 6-digit 行政区划代码, not {args.region_code!r}", file=sys.stderr)
+        return 2
     bad = [u for u in args.listings if urlsplit(u).scheme not in ("http", "https")]
     if bad:
         print(f"nianbao: not an http(s) URL: {bad[0]}", file=sys.stderr)
@@ -205,7 +235,8 @@ def run(args: argparse.Namespace) -> int:
     # each failure is told once, below: not also by the fetcher's warning (Python's last-resort handler)
     logging.getLogger("nianbao.fetch").addHandler(logging.NullHandler())
     with Fetcher(allow_private=True if args.allow_private else None, delay=args.delay) as fetcher:
-        rows = discover(args.listings, max_pages=args.max_pages, fetcher=fetcher, errors=errors)
+        rows = discover(args.listings, max_pages=args.max_pages, fetcher=fetcher, errors=errors,
+                        region_code=args.region_code)
     write_manifest(rows, args.out)
     for e in errors:
         print(f"nianbao: {e}", file=sys.stderr)

@@ -5,6 +5,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from nianbao.chinese import COUNTING, YEAR_DIGITS, YEAR_NUMERALS, numeral_value
+from nianbao.agencies import NAME_YEAR, clean_name
 from nianbao.document import BOOKMARK
 from nianbao.findings import Finding
 from nianbao.template import squash
@@ -12,7 +14,8 @@ from nianbao.template import squash
 _TITLE_WORDS = re.compile(r"(年度报告|年报)$")
 _YEAR = re.compile(r"(20\d\d)年")
 _PERIOD = re.compile(r"(?:统计|期限|年限|时限|自)\D{0,12}(20\d\d)年1月1日(?:起)?至(20\d\d)年12月31日")
-DATE = re.compile(r"^(20\d\d)年(\d{1,2})月(\d{1,2})日$")  # a signing date on a line of its own
+# a signing date on a line of its own: 2025年2月28日 or 二〇二五年二月二十八日
+DATE = re.compile(rf"^(20\d\d|[{YEAR_NUMERALS}]{{4}})年(\d{{1,2}}|[{COUNTING}]{{1,3}})月(\d{{1,2}}|[{COUNTING}]{{1,3}})日$")
 _REPORT = re.compile(r"(政府信息公开|信息公开|政务公开|政府信息)(工作)?(年度)?报告$")
 _PUBLISHES = re.compile(r"现(?:予)?公布(.{2,40}?)(?:20\d\d年度?)?(?:政府信息公开|政务公开|信息公开)")
 
@@ -56,12 +59,25 @@ def read(paragraphs: list[str]) -> Metadata:
                 break
     if meta.agency is None and signature:
         meta.agency = signature
+    meta.agency = clean_name(meta.agency)
     return meta
+
+
+def date_of(line: str) -> dt.date | None:
+    """The date a line of its own prints (Arabic or Chinese numerals), if a valid one."""
+    m = DATE.match(squash(line))
+    if not m:
+        return None
+    year, month, day = m.group(1).translate(YEAR_DIGITS), numeral_value(m.group(2)), numeral_value(m.group(3))
+    try:
+        return dt.date(int(year), month, day)
+    except ValueError:
+        return None
 
 
 def _agency_from_title(title: str) -> str | None:
     body = _REPORT.sub("", title)
-    m = re.search(r"(20\d\d)年度?", body)
+    m = NAME_YEAR.search(body)
     if m:
         before, after = body[: m.start()], body[m.end():]
         body = before or after
@@ -72,11 +88,9 @@ def _signature(paras: list[str]) -> tuple[str | None, dt.date | None]:
     """The body and date signed at the end: '彭后街道办事处' / '2025年1月20日'."""
     tail = [p for p in paras[-4:] if not squash(p).isdigit()]
     for i in range(len(tail) - 1, -1, -1):
-        m = DATE.match(squash(tail[i]))
-        if m:
-            try:
-                date = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
+        if DATE.match(squash(tail[i])):
+            date = date_of(tail[i])
+            if date is None:
                 return None, None
             name = squash(tail[i - 1]) if i > 0 and is_signer(tail[i - 1]) else None
             return name, date

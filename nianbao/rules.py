@@ -187,9 +187,10 @@ def _text_figure_frame(rule: TextFigureRule, cells: dict[str, pl.DataFrame]) -> 
     from nianbao.narrative import stated_figures
 
     narratives = cells["narratives"].filter(pl.col("section").is_in(rule.sections))
-    stated = [{"report_id": rid, "figure": code, "stated": n, "cell": cell, "words": words}
+    stated = [{"report_id": rid, "figure": code, "stated": n, "cell": cell, "words": words, "alt": alt}
               for rid, text in narratives.select("report_id", "text").iter_rows()
-              for code, n, names, words in stated_figures(text or "") for cell in names]
+              for code, n, sums, words in stated_figures(text or "")
+              for alt, names in enumerate(sums) for cell in names]
     table = pl.concat([_cell_frame(d, cells[d]).select("report_id", "cell", "number")
                        for d in ("applications", "reviews_litigation")])
     if not stated:
@@ -197,9 +198,12 @@ def _text_figure_frame(rule: TextFigureRule, cells: dict[str, pl.DataFrame]) -> 
                                     "observed": pl.String, "message": pl.String, "left": pl.Float64,
                                     "right": pl.Float64})
     f = (pl.DataFrame(stated, schema_overrides={"stated": pl.Float64}).join(table, on=["report_id", "cell"], how="left")
-         .group_by(["report_id", "figure", "words"], maintain_order=True)
-         .agg(pl.col("stated").first(), pl.col("cell"),
-              _known_sum(pl.col("number")).alias("table")))
+         .group_by(["report_id", "figure", "words", "alt"], maintain_order=True)
+         .agg(pl.col("stated").first(), pl.col("cell"), _known_sum(pl.col("number")).alias("table"))
+         # where the words may state several sums, the one they equal (else the first) is compared
+         .with_columns(miss=(pl.col("table") != pl.col("stated")).fill_null(True))
+         .sort(["miss", "alt"], maintain_order=True)
+         .group_by(["report_id", "figure", "words"], maintain_order=True).first())
     return f.select(
         "report_id",
         cells=pl.col("cell"),

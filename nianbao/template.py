@@ -124,16 +124,20 @@ class Agencies(_Model):
     place_suffixes: tuple[str, ...]
     township_words: tuple[str, ...]
     synonyms: tuple[tuple[str, str], ...]  # (long, short)
+    place_words: tuple[str, ...]
+    zone_words: tuple[str, ...]
 
 
 class Figure(_Model):
     code: str
     pattern: str
     cells: tuple[str, ...]
+    or_cells: tuple[tuple[str, ...], ...] = ()  # other sums the words may state (受理: with 上年结转)
 
 
 class NarrativeFigures(_Model):
     scope: tuple[str, ...]
+    headings: tuple[str, ...]
     figures: tuple[Figure, ...]
 
 
@@ -216,6 +220,8 @@ class CopiedRule(_Rule):
     max: float
     boilerplate_agencies: int
     min_chars: int
+    passage: int  # characters in a passage (shingle)
+    sample: int  # one passage in `sample` is compared
 
 
 class Indicator(_Model):

@@ -1,13 +1,11 @@
 """The stage after publishing: checks across years for the agencies a run touched."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from nianbao import across, storage
+from nianbao import across
 from nianbao.summary import FINDING_SCHEMA, RunSummary
 
 
@@ -17,11 +15,8 @@ def check_across_years(summary: RunSummary | dict, run_id: str, out: str) -> Run
     re-checks 2024 too); the run's summary, and so its artifacts and validation page, gets the
     findings of every report re-checked in place of the ones the warehouse held before."""
     run = RunSummary.of(summary)
-    if storage.is_remote(out):  # across.py reads a folder; on object storage it is not run yet
-        get_run_logger().warning("checks across years are not run on object storage (%s) yet", out)
-        return run
     ran = run.reports["report_id"].to_list()
-    found = across.check(Path(out), ran, run_id).select(list(FINDING_SCHEMA))
+    found = across.check(out, ran, run_id).select(list(FINDING_SCHEMA))
     rules = [r.id for r in across.rules()]
     kept = run.findings.filter(~pl.col("rule_id").is_in(rules))
     get_run_logger().info("across years: %d findings for the agencies of %d reports", found.height, len(ran))

@@ -72,16 +72,25 @@ def summarise(frames: dict[str, pl.DataFrame], root: Path | storage.S3Path) -> R
 
 @task(name="discover", retries=2, retry_delay_seconds=30)
 def discover_reports(listings: list[str], out: str, run_id: str) -> str:
-    """Report links found on 年度报告 listing pages, as a manifest under WAREHOUSE/manifests/."""
+    """Report links found on 年度报告 listing pages, as a manifest under WAREHOUSE/manifests/.
+    A listing is a URL, or a CSV file of `listing_url,region_code` rows (data/listings.csv): the
+    reports found there get the region code of their listing."""
     errors: list[str] = []
-    rows = discover.discover(listings, errors=errors)
+    pairs = [p for item in listings for p in
+             ([(item, None)] if item.startswith(("http://", "https://")) else discover.read_listings(item))]
+    rows: dict[str, dict] = {}
+    for code in dict.fromkeys(code for _, code in pairs):
+        urls = [url for url, c in pairs if c == code]
+        for row in discover.discover(urls, errors=errors, region_code=code):
+            rows.setdefault(row["uri"], row)
+    rows = list(rows.values())
     for e in errors:
         get_run_logger().warning("discovery: %s", e)
     # a manifest is read by this flow's process: beside a bucket warehouse it stays local
     path = (Path(tempfile.gettempdir()) if storage.is_remote(out) else Path(out)) / "manifests" / f"discovered-{run_id}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     discover.write_manifest(rows, path)
-    get_run_logger().info("discovered %d reports on %d listings: %s", len(rows), len(listings), path)
+    get_run_logger().info("discovered %d reports on %d listings: %s", len(rows), len(pairs), path)
     return str(path)
 
 

@@ -129,11 +129,12 @@ def test_the_real_szfgs_text_states_its_tables_figures():
     with pdfplumber.open(SZFGS2024) as pdf:
         page = pdf.pages[1].extract_text()
     stated = [(code, n, cells) for code, n, cells, _ in stated_figures(page)]
-    assert stated == [  # its tables: new 3119; 复议 总计 351; 诉讼 26 + 20
-        ("applications_new", 3119, ["applications:new/total"]),
-        ("reviews", 351, ["reviews_litigation:review/total"]),
-        ("litigation", 46, ["reviews_litigation:litigation_direct/total",
-                            "reviews_litigation:litigation_after_review/total"])]
+    assert stated == [  # its tables: new 3119 (受理: or with those carried over); 复议 总计 351; 诉讼 26 + 20
+        ("applications_accepted", 3119, [["applications:new/total"],
+                                         ["applications:new/total", "applications:carried_over/total"]]),
+        ("reviews", 351, [["reviews_litigation:review/total"]]),
+        ("litigation", 46, [["reviews_litigation:litigation_direct/total",
+                             "reviews_litigation:litigation_after_review/total"]])]
 
 
 # ------------------------------------------------------------------ inside the text
@@ -208,7 +209,7 @@ def test_narrative_copied_with_numbers_changed_but_not_boilerplate(tmp_path):
     # boilerplate that all three share (and the shared 五), so has too little of its own to judge
     (found,) = findings(root, "narrative.copied")
     assert found[:3] == ("盱眙县甲镇人民政府", 2024, "narrative.copied")
-    assert found[4] == "68% (50 of 73 characters)"  # 16 + 15 + 19 of 23 + 16 + 15 + 19
+    assert found[4] == "86% (12 of 14 passages)"  # passages of 5 characters, one in 4 sampled
 
 
 def test_order_of_ingestion_and_reruns_give_the_same_findings(tmp_path):
@@ -222,7 +223,7 @@ def test_order_of_ingestion_and_reruns_give_the_same_findings(tmp_path):
         ingest(backward, {name: docs[name]}, run=f"b{name}")
     expected = {("盱眙县甲镇人民政府", 2024, "cross_year.carried_over", "2", "3"),
                 ("盱眙县甲镇人民政府", 2024, "narrative.copied", "at most 50% of the text as the year before",
-                 "100% (103 of 103 characters)")}
+                 "100% (22 of 22 passages)")}
     assert across_findings(forward) == across_findings(backward) == expected
     ingest(backward, {"a24": docs["a24"]}, run="again")  # a re-run replaces, never duplicates
     f = pl.read_parquet(backward / "findings" / "**" / "*.parquet", hive_partitioning=True)

@@ -125,6 +125,20 @@ def test_the_command_writes_the_manifest(site, tmp_path):
     assert [(d.uri, d.overrides) for d in docs] == [(u, {"title": t, "year": y}) for u, t, y in expected(site)]
 
 
+def test_the_region_code_goes_into_the_manifest(site, tmp_path):
+    out = tmp_path / "manifest.csv"
+    assert main([site.url(f"{COL}/index.html"), "--out", str(out), "--max-pages", "1", "--delay", "0",
+                 "--region-code", "320830"]) == 0
+    with open(out, encoding="utf-8", newline="") as f:
+        got = list(csv.reader(f))
+    assert got == [["uri", "title", "year", "region_code"]] + [[u, t, str(y), "320830"]
+                                                               for u, t, y in expected(site, max_pages=1)]
+    docs = sources.resolve([str(out)])  # each report ingested under the portal's region
+    assert [d.overrides for d in docs] == [{"region_code": "320830", "title": t, "year": y}
+                                           for _, t, y in expected(site, max_pages=1)]
+    assert main([site.url(f"{COL}/index.html"), "--out", str(out), "--region-code", "3208"]) == 2
+
+
 def test_private_addresses_need_allow_private(site, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("NIANBAO_ALLOW_PRIVATE")
     out = tmp_path / "manifest.csv"

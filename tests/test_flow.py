@@ -5,6 +5,7 @@ import re
 import shutil
 
 import duckdb
+import polars as pl
 import pytest
 
 from conftest import ROOT, SEEDS, missing, seed
@@ -286,12 +287,18 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    # the yearly deployment's listings: a file of listing_url,region_code (data/listings.csv)
+    listings = tmp_path / "listings.csv"
+    listings.write_text(f"listing_url,region_code\nhttp://127.0.0.1:{server.server_address[1]}/index.html,320830\n",
+                        encoding="utf-8")
     try:
-        state = ingest(sources=[], listings=[f"http://127.0.0.1:{server.server_address[1]}/index.html"],
-                       out=str(tmp_path / "wh"), return_state=True)
+        state = ingest(sources=[], listings=[str(listings)], out=str(tmp_path / "wh"), return_state=True)
     finally:
         server.shutdown()
     summary = summary_of(state).as_dict()
     assert [(r["source_uri"].rsplit("/", 1)[1], r["source_format"]) for r in summary["reports"]] == [
         ("report2023.html", "html")]
-    assert len(list((tmp_path / "wh" / "manifests").glob("discovered-*.csv"))) == 1
+    (manifest,) = (tmp_path / "wh" / "manifests").glob("discovered-*.csv")
+    assert manifest.read_text(encoding="utf-8").splitlines()[0] == "uri,title,year,region_code"
+    reports = pl.read_parquet(tmp_path / "wh" / "reports" / "**" / "*.parquet")
+    assert reports["region_code"].to_list() == ["320830"]  # the listing's, written into the manifest
