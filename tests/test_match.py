@@ -1,6 +1,6 @@
 """The matcher on small tables of our own: missing rows, editions, misprinted labels."""
-from nianbao.document import Table
-from nianbao.match import match
+from nianbao.document import Paragraph, Table
+from nianbao.match import NOT_PRINTED, match
 from nianbao.template import template
 
 T = template()
@@ -11,12 +11,21 @@ def section_three(codes, skip=(), label=lambda row: row.number + row.texts[0]):
     return Table(rows, [f"line {i}" for i in range(len(rows))])
 
 
-def test_a_missing_row_is_reported_and_its_cells_are_empty():
+def test_a_row_not_printed_is_left_to_sections_complete_and_one_printed_unread_is_ours():
     codes = [r.code for r in T.app_rows if r.code != "other"]
     m = match([section_three(codes, skip={"rejected_duplicate"})])
-    assert [(f.rule_id, f.cells) for f in m.findings] == [("extraction.missing_row", ["applications:rejected_duplicate/total"])]
-    assert [c.raw for c in m.applications if c.key[0] == "rejected_duplicate"] == [None] * 7
+    assert m.findings == []  # not printed at all: the rule sections.complete reports it, not the matcher
+    assert {(c.raw, c.where) for c in m.applications if c.key[0] == "rejected_duplicate"} == {(None, NOT_PRINTED)}
     assert m.template_version == "2021"
+    # sections 二 and 四 are not printed either: every cell of theirs is there, not printed
+    assert len(m.active_disclosure) == 10 and len(m.reviews_litigation) == 15
+    assert {c.where for c in [*m.active_disclosure, *m.reviews_litigation]} == {NOT_PRINTED}
+    # the same row printed as a line of text beside the table: printed, so unread and ours
+    m = match([section_three(codes, skip={"rejected_duplicate"}), Paragraph("2.重复申请 0 0 0 0 0 0 0", "line 40")])
+    (f,) = m.findings
+    assert (f.rule_id, f.observed) == ("extraction.unread_cell", "2.重复申请 0 0 0 0 0 0 0")
+    assert f.cells == [f"applications:rejected_duplicate/{a}" for a in T.applicants]
+    assert {(c.raw, c.unread) for c in m.applications if c.key[0] == "rejected_duplicate"} == {(None, True)}
 
 
 def test_the_2019_single_other_row_expects_no_2021_sub_rows():
