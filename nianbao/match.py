@@ -132,7 +132,9 @@ def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], in
 class _Table:
     """One section's table as the matcher places it."""
     dataset: str
-    short_unread: bool  # a row with fewer cells than columns: unread (三, 四), or blanks its rule reports (二)
+    # a row with fewer cells than columns: unread (三, 四); in 二 only when it prints a value (a row
+    # that prints none left its cells blank: active_disclosure.complete reports them)
+    short_unread: bool
 
     @property
     def section(self) -> str:
@@ -162,7 +164,8 @@ def _place(out: Matched, table: _Table, row: str | None, keys: list[tuple[str, s
               f"{name} ({where}) printed {len(values)} cells for {len(keys)} columns; "
               f"kept the right-most {len(keys)}, dropped {dropped}",
               [cell_name(keys[0])], observed=" | ".join(values))
-    if missing and table.short_unread:  # which column each printed cell stands in is not known: none is guessed
+    if missing and (table.short_unread or any(v.strip() for v in values)):
+        # which column each printed cell stands in is not known: none is guessed
         _unread(out, f"{name} ({where}): {len(keys) - missing} cells for {len(keys)} columns could not "
                 f"be placed in their columns", [cell_name(k) for k in keys],
                 " | ".join(v.strip() for v in values if v.strip()))
@@ -207,8 +210,8 @@ def _active_disclosure(rows, out: Matched, seen: set):
         done.add(lab.code)
         seen.add(("items", lab.code))
         aligned = _aligned(cells, idx, positions or None)
-        if aligned is None and positions and len(positions) == len(metrics):
-            aligned = _under_headers(cells, idx, positions)
+        if aligned is None and positions and len(positions) == len(metrics) and len(cells) > positions[-1]:
+            aligned = _under_headers(cells, idx, positions)  # (a row narrower than its header: fitted)
         _place(out, _AD, lab.code, [(lab.code, m) for m in metrics], cells[idx + 1:], where, aligned)
 
 
@@ -310,8 +313,8 @@ def _account(blocks: list[Block], out: Matched) -> None:
     printed: dict[str, set[str]] = {}
     for c in out.active_disclosure:
         printed.setdefault(c.key[0], set()).add(c.key[1])
-    metric_editions = {e for ms in printed.values() for m in ms for e in [t.versions["metrics"][m]] if len(e) == 1
-                       for e in e}
+    editions = [t.versions["metrics"][m] for ms in printed.values() for m in ms]
+    metric_editions = set().union(*(e for e in editions if len(e) == 1))  # those only one edition prints
     edition = "2019" if metric_editions == {"2019"} or (not printed and only_2019) else "2021"
     if not have and edition == "2019":
         only_2019 = True
@@ -407,7 +410,12 @@ class _Said:
             labels = [Label(code, (squash(text),)) for code, text in
                       [*t.spec.reviews_litigation.outcomes[:4], *t.spec.reviews_litigation.proceedings[1:]]]
         found = next((text for text, words in self._words() if find(labels, words) is not None), None)
-        return found or next((text for text in self.texts if _begins(labels, text)), None)
+        found = found or next((text for text in self.texts if _begins(labels, text)), None)
+        # a long label a dump broke and ran into its neighbours ("（四）无2.没有现成信息需要另"): its
+        # first eight characters in a short line (a sentence of the narrative is no label)
+        heads = {t[:8] for lab in labels for t in lab.texts if len(t) >= 8}
+        return found or next((text for text in self.texts if len(squash(text)) <= 40
+                              and any(h in squash(text) for h in heads)), None)
 
 
 def _begins(labels: list[Label], text: str) -> bool:

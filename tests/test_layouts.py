@@ -19,6 +19,7 @@ from nianbao.template import template
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import make_pdf  # noqa: E402
 import markdown  # noqa: E402
+from cms import div_page  # noqa: E402
 import typeset  # noqa: E402
 
 T = template()
@@ -125,44 +126,20 @@ def test_headers_wrapped_a_line_a_row_place_their_columns(rep):
 
 # ---------------------------------------------------------------- HTML tables of <div>s
 
-def _div_table(placed, style: str):
-    """A layout table as a CMS writes it without <table>: "css" rows and cells by class and
-    display:table styles, spans as data- attributes; "grid" one display:grid container of N columns,
-    spans as grid-column/grid-row: span K; "aria" role=table/row/cell."""
-    n_rows, n_cols = corpus.size(placed)
-    if style == "grid":
-        cells = []
-        for p in sorted(placed, key=lambda p: (p.row, p.col)):
-            spans = (f"grid-column: span {p.cell.colspan};" if p.cell.colspan > 1 else "") + \
-                    (f"grid-row: span {p.cell.rowspan};" if p.cell.rowspan > 1 else "")
-            cells.append(E.div(p.cell.text.replace("\n", ""), {"class": "cell", "style": spans + "border:1px solid #ccc"}))
-        return E.div(*cells, {"class": "grid-table",
-                              "style": f"display: grid; grid-template-columns: repeat({n_cols}, minmax(0, 1fr));"})
-    rows = []
-    for r in range(n_rows):
-        cells = []
-        for p in sorted((p for p in placed if p.row == r), key=lambda p: p.col):
-            attrs = {"class": "td", "style": "display: table-cell"} if style == "css" else {"role": "cell"}
-            if p.cell.colspan > 1:
-                attrs["data-colspan"] = str(p.cell.colspan)
-            if p.cell.rowspan > 1:
-                attrs["data-rowspan"] = str(p.cell.rowspan)
-            cells.append(E.div(E.span(p.cell.text.replace("\n", "")), attrs))
-        rows.append(E.div(*cells, {"class": "tr", "style": "display: table-row"} if style == "css" else {"role": "row"}))
-    return E.div(*rows, {"class": "table", "style": "display: table"} if style == "css" else {"role": "table"})
-
-
-def div_page(blocks, style: str) -> bytes:
-    body = E.div({"class": "article-content"})
-    for kind, value in blocks:
-        body.append(E.p(value) if kind == "p" else _div_table(value, style))
-    page = E.html(E.head(E.meta(charset="utf-8"), E.title("某某市某某局2021年政府信息公开工作年度报告")),
-                  E.body(E.div(E.div("首页 > 政务公开", {"class": "crumb"}), body, {"class": "main"})))
-    return lxml.html.tostring(page, encoding="utf-8", doctype="<!DOCTYPE html>")
-
-
 @pytest.mark.parametrize("style", ["css", "grid", "aria"])
 def test_html_tables_built_of_divs(rep, layout, style):
     blocks = extract(div_page(layout, style), "html")
     assert sum(isinstance(b, Table) for b in blocks) == 3
+    exact(blocks, rep)
+
+
+def test_a_page_laid_out_in_a_css_grid_is_no_table(rep, layout):
+    """A CMS page in a two-column CSS grid (menu, article): its blocks are no cells."""
+    page = lxml.html.document_fromstring(div_page(layout, "css"))
+    main = page.find(".//div[@class='main']")
+    main.set("style", "display: grid; grid-template-columns: 200px 1fr; gap: 12px")
+    main.insert(0, E.div(E.ul(E.li("政务公开"), E.li("年度报告"))))
+    main.append(E.div("主办单位：某某市人民政府办公室"))
+    main.append(E.div("联系我们"))
+    blocks = extract(lxml.html.tostring(page, encoding="utf-8"), "html")
     exact(blocks, rep)

@@ -235,7 +235,20 @@ def _is(el, kind: str) -> bool:
 
 
 def _div_rows(el) -> list[list] | None:
-    """A <div> grid's rows of cell elements, or None when `el` is no such grid."""
+    """A <div> grid's rows of cell elements, or None when `el` is no such grid (a page laid out in
+    a grid holds blocks, not cells: see _cell_like)."""
+    rows = _div_grid(el)
+    return rows if rows is not None and all(_cell_like(c) for row in rows for c in row) else None
+
+
+_NOT_IN_CELLS = ".//table|.//ul|.//ol|.//h1|.//h2|.//h3|.//h4|.//nav|.//article|.//section|.//header|.//footer"
+
+
+def _cell_like(el) -> bool:
+    return len(el.text_content()) <= 300 and not el.xpath(_NOT_IN_CELLS)
+
+
+def _div_grid(el) -> list[list] | None:
     children = [c for c in el if _tag(c)]
     style = el.get("style", "")
     if re.search(r"display\s*:\s*(?:inline-)?grid", style):
