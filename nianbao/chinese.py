@@ -30,3 +30,5 @@ def numeral(n: int) -> str:
     """1 -> '一', 10 -> '十', 12 -> '十二', 21 -> '二十一' (1 to 99)."""
     tens, ones = divmod(n, 10)
     return ((DIGITS[tens] if tens > 1 else "") + "十" if tens else "") + (DIGITS[ones] if ones else "")
+
+UNITS = "万元|元|件|个|项|次|条"  # what cells print after a count or an amount: 13件, 1.5万元

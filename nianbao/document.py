@@ -11,7 +11,10 @@ BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 @dataclass
 class Paragraph:
     text: str
-    where: str  # e.g. "line 12" or "page 2"
+    where: str  # e.g. "line 12" or "page 2"; PAGE_TITLE for the title a page's markup gives
+
+
+PAGE_TITLE = "page title"  # an HTML page's <title>: metadata, not the report's text
 
 
 @dataclass

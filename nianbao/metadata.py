@@ -13,7 +13,8 @@ from nianbao.template import squash
 
 _TITLE_WORDS = re.compile(r"(年度报告|年报)$")
 _YEAR = re.compile(r"(20\d\d)年")
-_PERIOD = re.compile(r"(?:统计|期限|年限|时限|自)\D{0,12}(20\d\d)年1月1日(?:起)?至(20\d\d)年12月31日")
+_PERIOD = re.compile(r"(?:统计|期限|年限|时限|自)\D{0,12}(20\d\d)年1月1日(?:起)?至(?:(20\d\d)年)?12月31日")
+_REPORT_WORDS = re.compile(r"报告|年报")  # a page title that names the report (not the site alone)
 # a signing date on a line of its own: 2025年2月28日 or 二〇二五年二月二十八日
 DATE = re.compile(rf"^(20\d\d|[{YEAR_NUMERALS}]{{4}})年(\d{{1,2}}|[{COUNTING}]{{1,3}})月(\d{{1,2}}|[{COUNTING}]{{1,3}})日$")
 _REPORT = re.compile(r"(政府信息公开|信息公开|政务公开|政府信息)(工作)?(年度)?报告$")
@@ -29,7 +30,10 @@ class Metadata:
     findings: list[Finding] = field(default_factory=list)
 
 
-def read(paragraphs: list[str]) -> Metadata:
+def read(paragraphs: list[str], page_title: str | None = None, source: str | None = None) -> Metadata:
+    """`page_title`: the title the document's metadata gives (HTML <title>); `source`: its file
+    name or URL. The year comes from, in order: the title, the page title, the reporting period
+    sentence, the source's name, the signing date."""
     meta = Metadata()
     paras = [p.strip() for p in (BOOKMARK.sub("", p) for p in paragraphs) if p.strip()]
     meta.title = next((p for p in paras[:5] if len(squash(p)) <= 80 and _TITLE_WORDS.search(squash(p))
@@ -41,11 +45,17 @@ def read(paragraphs: list[str]) -> Metadata:
         if m := _YEAR.search(title):
             meta.year = int(m.group(1))
         meta.agency = _agency_from_title(title)
+    if meta.year is None and page_title and _REPORT_WORDS.search(squash(page_title)):
+        if m := _YEAR.search(squash(page_title)):
+            meta.year = int(m.group(1))
     if meta.year is None:
         for p in paras:
             if m := _PERIOD.search(squash(p)):
                 meta.year = int(m.group(1))
                 break
+    if meta.year is None and source:
+        if years := _YEAR.findall(squash(_path(source))):
+            meta.year = int(years[-1])  # the one nearest the file's own name
     if meta.year is None and signed is not None and signed.month <= 6:
         meta.year = signed.year - 1
         meta.findings.append(Finding.of(
@@ -73,6 +83,14 @@ def date_of(line: str) -> dt.date | None:
         return dt.date(int(year), month, day)
     except ValueError:
         return None
+
+
+def _path(source: str) -> str:
+    """A path or URL's path, %-escapes decoded: …/沭阳县2025年政府信息公开工作年度报告.pdf (a year
+    counts only with its 年: /art/2026/1/15/ is the publishing date)."""
+    from urllib.parse import unquote, urlsplit
+
+    return unquote(urlsplit(source).path if "://" in source else source)
 
 
 def _agency_from_title(title: str) -> str | None:

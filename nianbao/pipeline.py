@@ -121,7 +121,7 @@ def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report
     if not any(value_text(c.raw) for c in [*matched.applications, *matched.reviews_litigation]):
         # the template's tables with no figure in them: a form, not an agency's blank report
         return _unreadable(row, "a blank template, not a report: sections 三 and 四 print no figures")
-    meta = metadata.read(matched.paragraphs)
+    meta = metadata.read(matched.paragraphs, matched.page_title, row["source_uri"])
     findings = list(matched.findings)
     if "year" not in overrides and meta.year is not None:
         row["year"] = meta.year

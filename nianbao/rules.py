@@ -11,8 +11,9 @@ from functools import cache
 
 import polars as pl
 
+from nianbao.match import NOT_PRINTED
 from nianbao.schema import CELL_KEYS, value_bound
-from nianbao.template import RangeRule, Rule, SumRule, TextFigureRule, YearRule, template
+from nianbao.template import PrintedRule, RangeRule, Rule, SumRule, TextFigureRule, YearRule, template
 
 CHECK_COLUMNS = ["report_id", "cells", "expected", "observed", "message"]
 
@@ -25,6 +26,8 @@ def expectations(rule: Rule) -> list[dict]:
                  "kwargs": {"column_A": "left", "column_B": "right", "ignore_row_if": "either_value_is_missing"}}]
     if kind == "complete":
         return [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "number"}}]
+    if kind == "printed":
+        return [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "printed"}}]
     if kind == "value_range":
         # `allowed` is the nearest value the cell's kind admits; a cell meets the rule when it is that value
         return [{"type": "expect_column_pair_values_to_be_equal",
@@ -50,8 +53,9 @@ def check_frame(rule: Rule, cells: dict[str, pl.DataFrame], reports: pl.DataFram
     if kind == "sum":
         return _sum_frame(rule, cells[rule.dataset])
     if kind == "complete":
-        # a cell the extractor could not read is not the report's blank: extraction.unread_cell names it
-        frames = [_cell_frame(d, cells[d]).filter(~pl.col("unread").fill_null(False))
+        # a cell the extractor could not read is not the report's blank: extraction.unread_cell names
+        # it; one the report does not print at all, sections.complete
+        frames = [_cell_frame(d, cells[d]).filter(~pl.col("unread").fill_null(False) & (pl.col("where") != NOT_PRINTED))
                   .select(["report_id", "cell", "number", "raw"]) for d in rule.datasets]
         f = pl.concat(frames)
         return f.with_columns(
@@ -60,6 +64,8 @@ def check_frame(rule: Rule, cells: dict[str, pl.DataFrame], reports: pl.DataFram
             observed=pl.when(pl.col("raw").is_null()).then(pl.lit("no cell printed")).otherwise(pl.col("raw")),
             message=pl.format("{} is blank or not a number", _named(pl.col("cell"))),
         ).select([*CHECK_COLUMNS, "number"])
+    if kind == "printed":
+        return _printed_frame(rule, cells)
     if kind == "value_range":
         return _range_frame(rule, cells)
     if kind == "metadata":
@@ -149,6 +155,33 @@ def _sum_frame(rule: SumRule, f: pl.DataFrame) -> pl.DataFrame:
         left=pl.col("left"),
         right=pl.col("right"),
     )
+
+
+def _printed_frame(rule: PrintedRule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """One row per report and row of each section (per section, when the report prints none of
+    it), `printed` null where cells of it are not printed (the matcher put them at NOT_PRINTED)."""
+    labels = {(d["dataset"], d["code"]): d["label"] for d in template().dictionary_rows()}
+    frames = []
+    for dataset in rule.datasets:
+        a = CELL_KEYS[dataset][0]
+        section = f"section {template().sections[dataset][0]}"
+        f = _cell_frame(dataset, cells[dataset]).with_columns(absent=pl.col("where") == NOT_PRINTED)
+        f = f.with_columns(whole=pl.col("absent").all().over("report_id"))
+        row = pl.col(a).replace_strict({code: lab for (d, code), lab in labels.items() if d == dataset}, default=pl.col(a))
+        f = f.with_columns(unit=pl.when(pl.col("whole")).then(pl.lit(section)).otherwise(
+            pl.format(f"{section} row {{}}", row)))
+        g = f.group_by(["report_id", "unit"], maintain_order=True).agg(
+            pl.col("cell").filter(pl.col("absent")).alias("cells"), pl.col("absent").all().alias("all"),
+            pl.col("absent").any().alias("any"), pl.col("absent").sum().alias("n"), pl.len().alias("of"))
+        frames.append(g.select(
+            "report_id", "cells",
+            expected=pl.lit("printed"),
+            observed=pl.lit("not printed"),
+            message=pl.when(pl.col("all")).then(pl.format("{} is not printed", pl.col("unit")))
+                      .otherwise(pl.format("{} is printed without {} of its {} cells", pl.col("unit"), pl.col("n"), pl.col("of"))),
+            printed=pl.when(pl.col("any")).then(None).otherwise(pl.lit(True)),
+        ))
+    return pl.concat(frames)
 
 
 def _range_frame(rule: RangeRule, cells: dict[str, pl.DataFrame]) -> pl.DataFrame:

@@ -96,6 +96,16 @@ class ActiveDisclosure(_Model):
     ignore: tuple[str, ...]
     items: tuple[Item, ...]
     metrics: tuple[Metric, ...]
+    printed: dict[Literal["2019", "2021"], dict[str, tuple[str, ...]]]  # edition -> item -> its metrics
+
+    @model_validator(mode="after")
+    def _printed_are_codes(self) -> ActiveDisclosure:
+        items, metrics = {d.code for d in self.items}, {d.code for d in self.metrics}
+        for edition, cells in self.printed.items():
+            unknown = (set(cells) - items) | {m for ms in cells.values() for m in ms} - metrics
+            if unknown:
+                raise ValueError(f"active_disclosure.printed.{edition} names unknown codes {sorted(unknown)}")
+        return self
 
 
 class Applications(_Model):
@@ -171,6 +181,12 @@ class SumRule(_Rule):
 
 class CompleteRule(_Rule):
     kind: Literal["complete"]
+    datasets: tuple[str, ...]
+
+
+class PrintedRule(_Rule):
+    """Every cell of `datasets` the report's edition has is printed (sections.complete)."""
+    kind: Literal["printed"]
     datasets: tuple[str, ...]
 
 
@@ -262,7 +278,7 @@ class Problem(_Model):
     rules: tuple[str, ...]
 
 
-Rule = SumRule | CompleteRule | RangeRule | YearRule | MetadataRule | TextFigureRule | DeadlineRule | ChainRule | CopiedRule
+Rule = SumRule | CompleteRule | PrintedRule | RangeRule | YearRule | MetadataRule | TextFigureRule | DeadlineRule | ChainRule | CopiedRule
 # "metadata" with min/max is a YearRule: the union tries the stricter model first
 _RULE = Annotated[Rule, Field(union_mode="left_to_right")]
 
@@ -329,6 +345,7 @@ class Template:
         self.ad_items = Labels(_label(d) for d in ad.items)
         self.ad_metrics = Labels(_label(d) for d in ad.metrics)
         self.metric_kind = {d.code: d.kind for d in ad.metrics}
+        self.ad_printed = {edition: dict(cells) for edition, cells in ad.printed.items()}
         ap = spec.applications
         self.applicants = [code for code, _ in ap.columns]
         self.app_groups = {squash(t) for t in ap.groups}

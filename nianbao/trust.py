@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 
 from nianbao.document import Block, Table
 from nianbao.findings import Finding
-from nianbao.match import Cell, Matched, value_text
+from nianbao.match import NOT_PRINTED, Matched, value_text
 from nianbao.schema import CELL_KEYS
 from nianbao.template import SumRule, squash, template
 
@@ -36,8 +36,9 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
     if not tables:
         return matched
     t = template()
-    if not matched.reviews_litigation:  # section 四 not found: on a scan, unread rather than not printed
-        matched.reviews_litigation = [Cell((p, o), None, "not found") for p in t.proceedings for o in t.outcomes]
+    # a section or row not found in a scan is more likely unread than not printed: ours, not sections.complete
+    for c in (c for d in CELL_KEYS for c in getattr(matched, d) if c.where == NOT_PRINTED):
+        c.where = "not found"
     cells = {(d, c.key): c for d in CELL_KEYS for c in getattr(matched, d)}
     numbers = {k: _number(c.raw) for k, c in cells.items()}
     # a cell that lost its Reading on the way through the matcher has no confidence: never trusted

@@ -27,8 +27,10 @@ for _p in (HERE, HERE / "fixtures"):
     if str(_p) not in sys.path:
         sys.path.insert(0, str(_p))
 
+import cms  # noqa: E402
 import corpus  # noqa: E402
 import make_pdf  # noqa: E402
+import markdown  # noqa: E402
 import scan  # noqa: E402
 import typeset  # noqa: E402
 
@@ -192,6 +194,31 @@ if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to 
     # borderless: numbers wrapped in their narrow columns (13962 as 1396 over 2), tails atop the next page
     VARIANTS["pdf/lo-unruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout)))
 
+# Layouts written from the report itself (Markdown's small tables need its cells): (format, write(rep,
+# rng)), where write may print the report's values in other forms (with a unit) and says so in `rep`.
+def _with_units(rep: corpus.Report, rng: random.Random) -> None:
+    """Counts printed with their unit (13 2件 3件 …) or their digits spaced (1 234), as some reports do."""
+    for dataset in ("applications", "reviews_litigation"):
+        cells = getattr(rep, dataset)
+        for k, v in cells.items():
+            if v[:1].isdigit() and rng.random() < 0.5:
+                cells[k] = v.replace(",", " ") if "," in v else v + "件"
+
+
+def _units_pdf(rep, rng):
+    _with_units(rep, rng)
+    return _typeset("cid", rng.choice(["none", "three"]))(corpus.layout(rep), rng)
+
+
+FROM_REPORT = {
+    "txt/markdown": ("txt", lambda rep, rng: markdown.write(rep, "grid").encode("utf-8")),
+    "txt/markdown-split": ("txt", lambda rep, rng: markdown.write(rep, "split").encode("utf-8")),
+    "txt/markdown-rows": ("txt", lambda rep, rng: markdown.write(rep, "rows").encode("utf-8")),
+    "html/divs": ("html", lambda rep, rng: cms.div_page(corpus.layout(rep), rng.choice(["css", "grid", "aria"]))),
+    "pdf/cid-unruled-units": ("pdf", _units_pdf),
+}
+VARIANTS.update({v: (fmt, None) for v, (fmt, _) in FROM_REPORT.items()})
+
 # variants printing section 二 in the 2019 template's blocks (with 2021's sections 三 and 四)
 SECTION_TWO_2019 = {"docx/2019", "pdf/2019-ruled", "pdf/2019-unruled"}
 # documents per variant, where fewer than --n keep `make accuracy` within minutes (LibreOffice: ~2 s each)
@@ -237,6 +264,8 @@ def document(variant: str, index: int, seed: int) -> Document:
     fmt, write = ALL_VARIANTS[variant]
     groups = corpus.AD_GROUPS_2019 if variant in SECTION_TWO_2019 else corpus.AD_GROUPS
     rep = random_report(rng, groups)
+    if variant in FROM_REPORT:
+        return Document(variant, index, fmt, FROM_REPORT[variant][1](rep, rng), rep)
     return Document(variant, index, fmt, write(corpus.layout(rep, groups), rng), rep)
 
 

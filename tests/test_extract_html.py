@@ -3,13 +3,14 @@ import pytest
 
 import corpus
 from corpus import check, tables
-from nianbao.document import Paragraph, Table, Unreadable
+from nianbao.document import PAGE_TITLE, Paragraph, Table, Unreadable
 from nianbao.extract import html
 from nianbao.match import match
 
 
 def paragraphs(blocks):
-    return [b.text for b in blocks if isinstance(b, Paragraph)]
+    """The text of the page (its <title> is metadata: a Paragraph at PAGE_TITLE)."""
+    return [b.text for b in blocks if isinstance(b, Paragraph) and b.where != PAGE_TITLE]
 
 
 def test_plain_tables_every_cell(rep, layout):

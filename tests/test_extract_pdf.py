@@ -14,7 +14,7 @@ import pytest
 from conftest import REAL, missing
 from nianbao.document import Paragraph, Table, Unreadable
 from nianbao.extract import pdf
-from nianbao.match import match
+from nianbao.match import NOT_PRINTED, match
 from nianbao.metadata import read
 from nianbao.template import template
 
@@ -51,7 +51,8 @@ def _reviews(m) -> list[str | None]:
 
 
 def _disclosure(m) -> dict[tuple[str, str], str | None]:
-    return {c.key: c.raw for c in m.active_disclosure}
+    """Section 二 as printed (cells the report does not print left out: sections.complete's)."""
+    return {c.key: c.raw for c in m.active_disclosure if c.where != NOT_PRINTED}
 
 
 def only(n: int) -> list[str]:

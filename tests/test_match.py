@@ -1,6 +1,6 @@
 """The matcher on small tables of our own: missing rows, editions, misprinted labels."""
-from nianbao.document import Table
-from nianbao.match import match
+from nianbao.document import Paragraph, Table
+from nianbao.match import NOT_PRINTED, match
 from nianbao.template import template
 
 T = template()
@@ -11,12 +11,21 @@ def section_three(codes, skip=(), label=lambda row: row.number + row.texts[0]):
     return Table(rows, [f"line {i}" for i in range(len(rows))])
 
 
-def test_a_missing_row_is_reported_and_its_cells_are_empty():
+def test_a_row_not_printed_is_left_to_sections_complete_and_one_printed_unread_is_ours():
     codes = [r.code for r in T.app_rows if r.code != "other"]
     m = match([section_three(codes, skip={"rejected_duplicate"})])
-    assert [(f.rule_id, f.cells) for f in m.findings] == [("extraction.missing_row", ["applications:rejected_duplicate/total"])]
-    assert [c.raw for c in m.applications if c.key[0] == "rejected_duplicate"] == [None] * 7
+    assert m.findings == []  # not printed at all: the rule sections.complete reports it, not the matcher
+    assert {(c.raw, c.where) for c in m.applications if c.key[0] == "rejected_duplicate"} == {(None, NOT_PRINTED)}
     assert m.template_version == "2021"
+    # sections 二 and 四 are not printed either: every cell of theirs is there, not printed
+    assert len(m.active_disclosure) == 10 and len(m.reviews_litigation) == 15
+    assert {c.where for c in [*m.active_disclosure, *m.reviews_litigation]} == {NOT_PRINTED}
+    # the same row printed as a line of text beside the table: printed, so unread and ours
+    m = match([section_three(codes, skip={"rejected_duplicate"}), Paragraph("2.重复申请 0 0 0 0 0 0 0", "line 40")])
+    (f,) = m.findings
+    assert (f.rule_id, f.observed) == ("extraction.unread_cell", "2.重复申请 0 0 0 0 0 0 0")
+    assert f.cells == [f"applications:rejected_duplicate/{a}" for a in T.applicants]
+    assert {(c.raw, c.unread) for c in m.applications if c.key[0] == "rejected_duplicate"} == {(None, True)}
 
 
 def test_the_2019_single_other_row_expects_no_2021_sub_rows():
@@ -107,16 +116,31 @@ def test_stray_and_unplaced_cells_are_told_one_way_in_every_section():
     assert [(f.rule_id, f.severity, f.message, f.cells) for f in m.findings] == [
         ("extraction.stray_cell", "warning", "section 二 row regulations (p1) printed 4 cells for 3 columns; "
          "kept the right-most 3, dropped ['9']", ["active_disclosure:regulations/issued"]),
+        ("extraction.unread_cell", "error", "section 二 row normative_documents (p1): 2 cells for 3 columns could "
+         "not be placed in their columns", [f"active_disclosure:normative_documents/{m}" for m in ("issued", "repealed", "in_force")]),
         ("extraction.stray_cell", "warning", "section 三 row disclosed (line 2) printed 8 cells for 7 columns; "
          "kept the right-most 7, dropped ['9']", ["applications:disclosed/natural_person"]),
         ("extraction.stray_cell", "warning", "section 四 (p2) printed 16 cells for 15 columns; "
          "kept the right-most 15, dropped ['9']", ["reviews_litigation:review/upheld"]),
     ]
-    # a short row: section 二's blank is its completeness rule's to report, section 四's is unread
-    assert [(c.key, c.raw) for c in m.active_disclosure if c.key[0] == "normative_documents"] == [
-        (("normative_documents", "issued"), "4"), (("normative_documents", "repealed"), "5"),
-        (("normative_documents", "in_force"), "")]
+    # a short row is unread in every section: which column lacks its cell cannot be told
+    assert [(c.key, c.raw, c.unread) for c in m.active_disclosure if c.key[0] == "normative_documents"] == [
+        (("normative_documents", m_), None, True) for m_ in ("issued", "repealed", "in_force")]
     short = match([apps, Table([["行政复议"], ["1", "0", "0", "1"]], ["p3", "p3"])])
     (f,) = [f for f in short.findings if f.rule_id == "extraction.unread_cell"]
     assert (f.message, f.observed, len(f.cells)) == (
         "section 四 (p3): 4 cells for 15 columns could not be placed in their columns", "1 | 0 | 0 | 1", 15)
+
+
+def test_a_section_two_row_printing_fewer_values_than_its_header_is_unread_not_guessed():
+    """A dump's 规章 | 22 | 235 under three metrics: which one is missing cannot be told (the same
+    Markdown a PDF converter wrote for a real report); a row printing no value is the report's blank."""
+    header = ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]
+    m = match([Table([header], ["line 1"]), Table([["规章", "22", "235"]], ["line 3"]),
+               Table([["行政规范性文件"]], ["line 5"]), section_three([r.code for r in T.app_rows if r.code != "other"])])
+    cells = {c.key: (c.raw, c.unread) for c in m.active_disclosure if c.key[0] in ("regulations", "normative_documents")}
+    assert cells == {**{("regulations", m_): (None, True) for m_ in ("issued", "repealed", "in_force")},
+                     **{("normative_documents", m_): (None, False) for m_ in ("issued", "repealed", "in_force")}}
+    unread = [f for f in m.findings if f.rule_id == "extraction.unread_cell" and "regulations" in f.message]
+    assert [(f.cells, f.observed) for f in unread] == [
+        ([f"active_disclosure:regulations/{m_}" for m_ in ("issued", "repealed", "in_force")], "22 | 235")]

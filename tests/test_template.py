@@ -129,7 +129,7 @@ def test_every_finding_the_pipeline_emits_is_in_the_template(tmp_path):
         line.replace("禁止公开", "禁上公开")  # extraction.label_approximate
         .replace("本年处理决定数量", "本年处理决议数量")  # extraction.unknown_label
         for line in lines[4:]  # no title, no period: extraction.year_from_signature
-        if not line.startswith("（七）总计")  # extraction.missing_row
+        if not line.startswith("（七）总计")  # sections.complete
     ]
     carried = next(i for i, line in enumerate(misprinted) if line.startswith("二、上年结转"))
     misprinted[carried + 1:carried + 1] = [misprinted[carried]]  # extraction.duplicate_row
@@ -138,9 +138,9 @@ def test_every_finding_the_pipeline_emits_is_in_the_template(tmp_path):
     frames = pipeline.process_batch(resolve([str(ROOT / "data/samples"), str(tmp_path)]), "r", processes=False)
     emitted = {(rule_id, severity) for rule_id, severity in frames["findings"].select("rule_id", "severity").iter_rows()}
     assert emitted == {  # the stray cell kept shifts the row: its sums break too
-        ("applications.balance", "error"), ("applications.row_total", "error"), ("applications.handled_total", "error"), ("cells.complete", "error"), ("document.unreadable", "error"),
+        ("applications.balance", "error"), ("applications.row_total", "error"), ("applications.handled_total", "error"), ("sections.complete", "error"), ("document.unreadable", "error"),
         ("extraction.duplicate_row", "warning"), ("extraction.label_approximate", "warning"),
-        ("extraction.missing_row", "warning"), ("extraction.stray_cell", "warning"),
+        ("extraction.unread_cell", "error"), ("extraction.stray_cell", "warning"),
         ("extraction.unknown_label", "warning"), ("extraction.year_from_signature", "warning"),
     }
     assert all(T.severity[rule_id] == severity for rule_id, severity in emitted)

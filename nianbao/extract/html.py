@@ -9,6 +9,12 @@
 - Tables: rowspan/colspan expanded, a span's first position holds the text and the rest "".
   A table holding another table, or a single cell, is page layout (old CMS templates nest the
   report in them): its cells are read as text around tables, so the inner tables become Tables.
+- Tables built of <div>s (CMS templates): a container whose role is table/grid, whose style is
+  `display:table`, or whose class is `table`, with rows (role row, `display:table-row`, class
+  tr/row) of cells (role cell/gridcell/columnheader/rowheader, `display:table-cell`, class
+  td/th/cell); or a `display:grid` container of N columns (`grid-template-columns: repeat(N, …)`
+  or N tracks) whose children are its cells, placed row by row. Spans: colspan/rowspan or
+  data-colspan/data-rowspan attributes, or `grid-column`/`grid-row: span K` in their style.
 - Text outside tables: one Paragraph per block-level element; <br> also ends one.
 - Cell text: block elements and <br> give line breaks; &nbsp; and other padding are spaces,
   collapsed and stripped. Word wraps long source lines anywhere, so a newline between two
@@ -23,7 +29,7 @@ import lxml.html
 from lxml import etree
 
 from nianbao.chinese import CJK, HAN
-from nianbao.document import Block, Paragraph, Table, Unreadable
+from nianbao.document import PAGE_TITLE, Block, Paragraph, Table, Unreadable
 
 _DROP = {"script", "style", "nav", "header", "footer", "noscript", "template", "head", "iframe",
          "object", "select", "button", "title", "meta", "link"}
@@ -54,6 +60,9 @@ def parse(data: bytes, content_type: str | None = None) -> list[Block]:
     walker = _Walker()
     walker.block(root)
     walker.flush()
+    title = root.find("head/title")
+    if title is not None and (text := _tidy(title.text_content())):  # chrome, but it may tell the year
+        walker.blocks.insert(0, Paragraph(text, PAGE_TITLE))
     return walker.blocks
 
 
@@ -149,6 +158,9 @@ class _Walker:
             elif tag == "table":
                 self.flush()
                 self.table(child)
+            elif tag == "div" and (rows := _div_rows(child)) is not None:
+                self.flush()
+                self.add_table(_grid(rows))
             elif tag in _BLOCK:
                 self.flush()
                 self.block(child)
@@ -168,8 +180,11 @@ class _Walker:
                 self.block(cell)
                 self.flush()
             return
+        self.add_table(_grid([_cells(tr) for tr in rows]))
+
+    def add_table(self, rows: list[list[str]]) -> None:
         self.n_table += 1
-        table = Table(rows=_grid(rows))
+        table = Table(rows=rows)
         table.where = [f"table {self.n_table} row {r}" for r in range(1, len(table.rows) + 1)]
         self.blocks.append(table)
 
@@ -191,18 +206,94 @@ def _cells(tr) -> list:
 
 
 def _span(cell, attr: str) -> int:
+    """A cell's colspan or rowspan: its attribute (data-… on a <div>), else `grid-column` /
+    `grid-row: span K` in its style."""
+    value = cell.get(attr) or cell.get(f"data-{attr}")
+    if value is None and _tag(cell) == "div":
+        m = re.search(rf"grid-{'column' if attr == 'colspan' else 'row'}\s*:[^;]*span\s+(\d+)", cell.get("style", ""))
+        value = m.group(1) if m else None
     try:
-        return int(re.match(r"\s*(\d+)", cell.get(attr, "")).group(1))
+        return int(re.match(r"\s*(\d+)", value or "").group(1))
     except (AttributeError, ValueError):
         return 1
 
 
+# ---------------------------------------------------------------- <div> grids
+
+_ROLES = {"table": {"table", "grid"}, "row": {"row"}, "cell": {"cell", "gridcell", "columnheader", "rowheader"}}
+_CLASSES = {"table": {"table"}, "row": {"tr", "row", "table-row"}, "cell": {"td", "th", "cell", "table-cell"}}
+
+
+def _is(el, kind: str) -> bool:
+    """Whether a <div> is a table, a row or a cell by its role, its CSS display or its class."""
+    if (el.get("role") or "").strip().lower() in _ROLES[kind]:
+        return True
+    display = re.search(r"display\s*:\s*([-\w]+)", el.get("style", ""))
+    if display and display.group(1).lower() == {"table": "table", "row": "table-row", "cell": "table-cell"}[kind]:
+        return True
+    return bool(set((el.get("class") or "").lower().split()) & _CLASSES[kind])
+
+
+def _div_rows(el) -> list[list] | None:
+    """A <div> grid's rows of cell elements, or None when `el` is no such grid (a page laid out in
+    a grid holds blocks, not cells: see _cell_like)."""
+    rows = _div_grid(el)
+    return rows if rows is not None and all(_cell_like(c) for row in rows for c in row) else None
+
+
+_NOT_IN_CELLS = ".//table|.//ul|.//ol|.//h1|.//h2|.//h3|.//h4|.//nav|.//article|.//section|.//header|.//footer"
+
+
+def _cell_like(el) -> bool:
+    return len(el.text_content()) <= 300 and not el.xpath(_NOT_IN_CELLS)
+
+
+def _div_grid(el) -> list[list] | None:
+    children = [c for c in el if _tag(c)]
+    style = el.get("style", "")
+    if re.search(r"display\s*:\s*(?:inline-)?grid", style):
+        tracks = re.search(r"grid-template-columns\s*:\s*([^;]+)", style)
+        if tracks is None:
+            return None
+        repeat = re.match(r"\s*repeat\(\s*(\d+)", tracks.group(1))
+        n = int(repeat.group(1)) if repeat else len(re.findall(r"[^\s()]+(?:\([^)]*\))?", tracks.group(1)))
+        return _auto_placed(children, n) if n >= 2 and len(children) > n else None
+    if not _is(el, "table"):
+        return None
+    rows = [c for c in children if _is(c, "row")]
+    grouped = [r for c in children if not _is(c, "row") for r in c if _tag(r) and _is(r, "row")]  # thead/tbody-like groups
+    rows = rows or grouped
+    cells = [[c for c in row if _tag(c) and _is(c, "cell")] for row in rows]
+    return cells if len(cells) >= 2 and sum(map(len, cells)) > 1 else None
+
+
+def _auto_placed(cells: list, n: int) -> list[list]:
+    """CSS grid auto-placement, row by row: each cell at the first free position that holds its
+    span; the rows of cells (as <tr>s are), a rowspan's later rows leaving its position taken."""
+    taken: set[tuple[int, int]] = set()
+    rows: list[list[tuple[int, object]]] = []
+    r = c = 0
+    for cell in cells:
+        span = min(max(1, _span(cell, "colspan")), n)
+        while c + span > n or any((r, c + k) in taken for k in range(span)):
+            c += 1
+            if c + span > n:
+                r, c = r + 1, 0
+        while len(rows) <= r:
+            rows.append([])
+        rows[r].append((c, cell))
+        taken |= {(r + dr, c + k) for dr in range(max(1, _span(cell, "rowspan"))) for k in range(span)}
+        c += span
+    return [[cell for _, cell in sorted(row, key=lambda x: x[0])] for row in rows]
+
+
 def _grid(rows) -> list[list[str]]:
+    """Rows of cell elements (a <tr>'s cells, a <div> grid's) as rows of text, spans expanded."""
     grid: list[list[str | None]] = [[] for _ in rows]
     filled = 0
-    for r, tr in enumerate(rows):
+    for r, row in enumerate(rows):
         c = 0
-        for cell in _cells(tr):
+        for cell in row:
             while c < len(grid[r]) and grid[r][c] is not None:  # taken by a rowspan from above
                 c += 1
             colspan = max(1, min(_span(cell, "colspan"), _MAX_SPAN))

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
+from nianbao.chinese import UNITS
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
 from nianbao.extract import contentstream, plumbing
 from nianbao.template import find, template
@@ -43,7 +44,8 @@ from nianbao.template import find, template
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
 _VALUE = re.compile(r"^[\d.,\s+-]+$")
-_CELL_VALUE = re.compile(r"[\d０-９,，.．+\-—－/／]+|无")  # numbers and placeholders, as cells print them
+# numbers (thousands apart: 1 234; with their unit: 13件, 2 件) and placeholders, as cells print them
+_CELL_VALUE = re.compile(rf"[\d０-９,，.．+\-—－/／]+(?: [\d０-９]{{3}})*(?: ?(?:{UNITS}))?|无")
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
 _TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
 

@@ -5,6 +5,9 @@
   lines, a cell's text continuing on untabbed lines (headers printed one character a line);
 - `|` separated: each cell ends with " |", a line with further pipes ends the row (one pipe per
   position merged cells left out of it: they are not cells, so a blank first value stays first).
+- Markdown (and other pipe-table dumps): a line `| a | b |` is a table row of its own, the run of
+  such lines one table, `|---|:---:|` lines left out; `#` heading marks and `**` around a line are
+  markup, not text.
 Lines of none of these kinds are paragraphs.
 """
 from __future__ import annotations
@@ -14,6 +17,18 @@ import re
 from nianbao.document import BOOKMARK, Block, Paragraph, Table
 
 _CONTROL = re.compile(r"[\x01-\x08\x0e-\x1f\x7f]")  # no text holds these, bar a stray one
+_MD_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_MD_RULE = re.compile(r"^:?-{3,}:?$")
+_MD_MARKS = re.compile(r"^#{1,6}\s+|^\*\*(?=.+\*\*$)|\*\*$")
+
+
+def _markdown_row(line: str) -> list[str] | None:
+    """`| a | b |` as its cells; None for a line of no Markdown table (a `|` dump's "| |||" ends a
+    row of empty cells: no cell of a Markdown row is printed there)."""
+    if not _MD_ROW.match(line) or line.count("|") < 3:
+        return None
+    cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip()[1:-1])]
+    return cells if any(cells) else None
 
 
 def decode(data: bytes) -> str:
@@ -85,9 +100,18 @@ def parse(text: str) -> list[Block]:
         if not line.strip():
             if last_kind == "cell":
                 close_row()
+            if last_kind == "markdown":
+                close_table()
             after_blank = True
             continue
-        if "|" in line:
+        if (cells := _markdown_row(line)) is not None:
+            if last_kind != "markdown":
+                close_table()
+            if not all(_MD_RULE.match(c) or not c for c in cells):
+                table_().rows.append(cells)
+                table_().where.append(where)
+            last_kind = "markdown"
+        elif "|" in line:
             parts = line.split("|")
             if row is None:
                 row, row_open_at = [], where
@@ -113,9 +137,11 @@ def parse(text: str) -> list[Block]:
         elif last_kind == "cell" and not after_blank and row:
             row[-1] = row[-1] + "\n" + line.strip()  # a cell's text continued
         else:
-            if last_kind in ("cell", "pipe", "grid") and table is not None:
+            if last_kind in ("cell", "pipe", "grid", "markdown") and table is not None:
                 close_table()
-            blocks.append(Paragraph(line.strip(), where))
+            text = _MD_MARKS.sub("", line.strip()).strip()
+            if text:
+                blocks.append(Paragraph(text, where))
             last_kind = "para"
         after_blank = False
     close_table()
