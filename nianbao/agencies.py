@@ -22,13 +22,10 @@ from functools import cache
 import polars as pl
 import pyarrow as pa
 
-from nianbao.chinese import YEAR_NUMERALS
+from nianbao.metadata import clean_name
 from nianbao.schema import AGENCIES
 from nianbao.template import squash, template
 
-NAME_YEAR = re.compile(rf"(?:20\d\d|[{YEAR_NUMERALS}]{{4}})年度?")  # 2021年, 二〇二一年度
-# what is not part of a name at either end: markup (# 标题, **, 【】), a year printed after it
-_NAME_EDGES = re.compile(rf"^[^\w(（]+|(?:{NAME_YEAR.pattern})+$|[^\w)）]+$")
 _SHORT = re.compile(r"(省|市|特别行政区|壮族自治区|回族自治区|维吾尔自治区|自治区|地区|盟|自治州)$")
 
 
@@ -137,15 +134,6 @@ def normalise_body(body: str) -> str:
         if head and head.endswith(conf.township_words):
             return head
     return conf.government if body in ("", *conf.place_suffixes) else body
-
-
-def clean_name(name: str | None) -> str | None:
-    """'#沐阳县人民政府' -> '沐阳县人民政府', '白杨镇人民政府二〇二一年' -> '白杨镇人民政府'."""
-    if name is None:
-        return None
-    while (cleaner := _NAME_EDGES.sub("", name)) != name:
-        name = cleaner
-    return name or None
 
 
 def resolve(name: str | None, region_code: str | None = None, report_id: str | None = None) -> Agency:

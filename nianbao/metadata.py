@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, field
 
 from nianbao.chinese import COUNTING, YEAR_DIGITS, YEAR_NUMERALS, numeral_value
-from nianbao.agencies import NAME_YEAR, clean_name
 from nianbao.document import BOOKMARK
 from nianbao.findings import Finding
 from nianbao.template import squash
@@ -17,6 +16,9 @@ _PERIOD = re.compile(r"(?:统计|期限|年限|时限|自)\D{0,12}(20\d\d)年1�
 _REPORT_WORDS = re.compile(r"报告|年报")  # a page title that names the report (not the site alone)
 # a signing date on a line of its own: 2025年2月28日 or 二〇二五年二月二十八日
 DATE = re.compile(rf"^(20\d\d|[{YEAR_NUMERALS}]{{4}})年(\d{{1,2}}|[{COUNTING}]{{1,3}})月(\d{{1,2}}|[{COUNTING}]{{1,3}})日$")
+NAME_YEAR = re.compile(rf"(?:20\d\d|[{YEAR_NUMERALS}]{{4}})年度?")  # 2021年, 二〇二一年度
+# what is not part of a name at either end: markup (# 标题, **, 【】), a year printed after it
+_NAME_EDGES = re.compile(rf"^[^\w(（]+|(?:{NAME_YEAR.pattern})+$|[^\w)）]+$")
 _REPORT = re.compile(r"(政府信息公开|信息公开|政务公开|政府信息)(工作)?(年度)?报告$")
 _PUBLISHES = re.compile(r"现(?:予)?公布(.{2,40}?)(?:20\d\d年度?)?(?:政府信息公开|政务公开|信息公开)")
 
@@ -71,6 +73,15 @@ def read(paragraphs: list[str], page_title: str | None = None, source: str | Non
         meta.agency = signature
     meta.agency = clean_name(meta.agency)
     return meta
+
+
+def clean_name(name: str | None) -> str | None:
+    """'#沐阳县人民政府' -> '沐阳县人民政府', '白杨镇人民政府二〇二一年' -> '白杨镇人民政府'."""
+    if name is None:
+        return None
+    while (cleaner := _NAME_EDGES.sub("", name)) != name:
+        name = cleaner
+    return name or None
 
 
 def date_of(line: str) -> dt.date | None:

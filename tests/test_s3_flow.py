@@ -129,5 +129,6 @@ def test_the_validation_page_of_a_bucket_run_shows_the_failed_reports_cells(pref
     [local] = [p for p in (tmp_path / "disk" / "validation").glob("*.html") if p.name != "index.html"]
     sections = lambda page: re.findall(r"<section class=report.*?</section>", page, re.S)  # noqa: E731
     on_disk = sections(local.read_text(encoding="utf-8"))
-    assert len(on_disk) == 1 and ' bad"' in on_disk[0]  # the invalid report, its broken cells marked
+    # the invalid report, the total its broken sums fail marked
+    assert len(on_disk) == 1 and 'class="n bad total"' in on_disk[0]
     assert sections(fs.cat_file(remote).decode()) == on_disk
