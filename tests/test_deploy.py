@@ -1,50 +1,23 @@
 """prefect.yaml for real: a Prefect server on a free loopback port, the deployments registered from
 the file, the yearly schedule checked, the backfill deployment run by a process worker."""
 import asyncio
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, prefect_server
 
 BIN = Path(sys.executable).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
-    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false")
-    env.pop("PREFECT_API_KEY", None)
-    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the Prefect server did not start")
-    yield env
-    proc.terminate()
-    proc.wait(timeout=30)
+    """A real Prefect server on a free loopback port, shared by the module: the environment to reach it."""
+    yield from prefect_server(tmp_path_factory)
 
 
 def _prefect(env, *args, timeout=180):

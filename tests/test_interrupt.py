@@ -7,17 +7,15 @@ exactly an uninterrupted run's."""
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import polars as pl
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, prefect_server
 
 BIN = Path(sys.executable).parent
 SAMPLES = ROOT / "data" / "samples"
@@ -25,35 +23,10 @@ VOLATILE = {"run_id", "ingested_at", "fetched_at"}  # differ from run to run by 
 ARGS = ["--batch-size", "4", "--workers", "2", "--year", "2023"]  # the generated reports print no year
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """A real Prefect server on a free loopback port, shared by the module: the environment to reach it."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
-    env = dict(os.environ, PREFECT_HOME=str(home), PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false")
-    env.pop("PREFECT_API_KEY", None)
-    proc = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300  # a busy machine
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the Prefect server did not start")
-    yield env
-    proc.terminate()
-    proc.wait(timeout=30)
+    yield from prefect_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
