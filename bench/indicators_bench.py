@@ -25,10 +25,10 @@ import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nianbao.agencies import AGENCIES_SCHEMA  # noqa: E402
-from nianbao.publish import partition_dir, write_atomic  # noqa: E402
-from nianbao.schema import schema  # noqa: E402
-from nianbao.template import template  # noqa: E402
+from nianbao.interpret.agencies import AGENCIES_SCHEMA  # noqa: E402
+from nianbao.warehouse.publish import partition_dir, write_atomic  # noqa: E402
+from nianbao.model.schema import schema  # noqa: E402
+from nianbao.model.template import template  # noqa: E402
 
 YEARS = (2022, 2023, 2024)
 APPLICANTS = [c for c, _ in template().spec.applications.columns]  # the six, then total
@@ -100,7 +100,7 @@ def generate(root: Path, agencies: int, per_file: int, seed: int = 1) -> None:
 
 
 def measure(root: Path, touched: int | None) -> dict:
-    from nianbao import indicators
+    from nianbao.check import indicators
 
     ids = None
     if touched is not None:

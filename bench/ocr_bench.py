@@ -1,4 +1,4 @@
-"""OCR seconds per page: scanned reports read by nianbao.extract.ocr, per scan variant.
+"""OCR seconds per page: scanned reports read by nianbao.extract.pdf.ocr, per scan variant.
 
     python bench/ocr_bench.py [--n N] [--seed S]
 

@@ -36,10 +36,10 @@ def main(argv=None) -> int:
 
     import polars as pl
     import seaweedfs
-    from nianbao import publish
-    from nianbao.pipeline import process_batch
-    from nianbao.schema import CELL_DATASETS
-    from nianbao.sources import Source
+    from nianbao.warehouse import publish
+    from nianbao.run.pipeline import process_batch
+    from nianbao.model.schema import CELL_DATASETS
+    from nianbao.acquire.sources import Source
 
     with tempfile.TemporaryDirectory(prefix="nianbao-publish-bench-") as tmp:
         tmp = Path(tmp)

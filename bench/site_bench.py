@@ -20,7 +20,7 @@ from indicators_bench import YEARS, generate  # noqa: E402
 
 
 def measure(root: Path, out: Path, region: str) -> dict:
-    from nianbao import site
+    from nianbao.report import site
 
     start, cpu = time.perf_counter(), time.process_time()
     built = site.build(root, out, region=region)
@@ -44,7 +44,7 @@ def main() -> None:
         print(json.dumps(measure(root, pages, a.region)))
         return
     if not (a.reuse and (root / "indicators").is_dir()):
-        from nianbao import indicators
+        from nianbao.check import indicators
 
         shutil.rmtree(a.out, ignore_errors=True)
         start = time.perf_counter()

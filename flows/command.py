@@ -19,11 +19,13 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from nianbao import __version__, heap, progress, settings, stop
-from nianbao.pipeline import BATCH_SIZE
-from nianbao.rules import year_range
-from nianbao.sources import UsageError, resolve, unsupported
-from nianbao.summary import RunSummary, next_step, plural
+from nianbao import __version__
+from nianbao.model import settings
+from nianbao.run import heap, progress, stop
+from nianbao.run.pipeline import BATCH_SIZE
+from nianbao.check.rules import year_range
+from nianbao.acquire.sources import UsageError, resolve, unsupported
+from nianbao.report.summary import RunSummary, next_step, plural
 
 from flows.server import TemporaryServer
 
@@ -107,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="read a manifest's local paths outside the manifest's folder (also NIANBAO_ALLOW_OUTSIDE=1)")
     ing.add_argument("--reprocess", action="store_true",
                      help="redo documents the warehouse already holds from this pipeline version")
-    from nianbao import discover
+    from nianbao.acquire import discover
 
     discover.parser(sub.add_parser("discover", help="find reports on 年度报告 listing pages; write a manifest"))
     com = sub.add_parser("compact", help="merge each partition's batch files into one (readers see every report once)",
@@ -115,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
                                      "warehouse's lock (an ingest's next batch waits for it).")
     com.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     com.add_argument("--year", type=_int_in(2008, 2100), help="only this year's partition (default: every year)")
-    from nianbao import site
+    from nianbao.report import site
 
     site.parser(sub.add_parser("site", help="write a static, offline website of the indicators and peers",
                                formatter_class=_Help), _int_in(2008, 2100))
@@ -163,19 +165,19 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
     if args.command == "discover":
-        from nianbao import discover
+        from nianbao.acquire import discover
 
         return discover.run(args)
     if args.command == "site":
-        from nianbao import site
+        from nianbao.report import site
 
         return site.run(args)
     if args.command == "compact":
-        from nianbao import compact
+        from nianbao.warehouse import compact
 
         return compact.run(args)
     if args.command == "forget":
-        from nianbao import forget
+        from nianbao.run import forget
 
         return forget.run(args)
     if args.allow_outside:
@@ -195,7 +197,7 @@ def _main(argv: list[str] | None) -> int:
                      skipped_files)
     if args.dry_run:
         return _dry_run(docs, skipped_files, args)
-    from nianbao.publish import WarehouseError, probe
+    from nianbao.warehouse.publish import WarehouseError, probe
 
     try:
         probe(args.out)  # an unwritable or full warehouse is found now, not after a batch's work
@@ -213,15 +215,15 @@ def _main(argv: list[str] | None) -> int:
     if args.allow_private:
         settings.export(NIANBAO_ALLOW_PRIVATE="1")
     if as_program:
-        from nianbao import reaper
+        from nianbao.run import reaper
 
         reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
         signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
     server = TemporaryServer().start()
     if not (args.dask or settings.settings().dask_address) and any(not d.uri.endswith(".txt") for d in docs):
-        from nianbao import isolate
-        from nianbao.pipeline import read_ahead
-        from nianbao.publish import published
+        from nianbao.run import isolate
+        from nianbao.run.pipeline import read_ahead
+        from nianbao.warehouse.publish import published
 
         isolate.start()  # the extraction workers import their modules while the server starts, then read
         # the batches the flow starts with (--workers of them at once)
@@ -316,7 +318,7 @@ def _usage_error(e: _BadUsage, argv: list[str]) -> int:
 
 def validation_page(out: str, run_id) -> str | None:
     """Where the run's validation report is: its path in a folder, its s3:// URL in a bucket."""
-    from nianbao import storage
+    from nianbao.warehouse import storage
 
     if storage.is_remote(out):
         page = storage.path(out) / "validation" / f"{run_id}.html"
@@ -338,7 +340,7 @@ def _interrupted(args, as_program: bool) -> int:
     the one in flight is redone by the next run; the watchdog ends the workers and Prefect's
     temporary server. With a Prefect server of your own (PREFECT_API_URL), the first Ctrl-C lets
     Prefect mark the run Crashed; a second one stops at once. Either way the batches in flight
-    publish nothing (nianbao/stop.py)."""
+    publish nothing (nianbao/run/stop.py)."""
     stop.request()
     if as_program and settings.settings().prefect_api_url and signal.getsignal(signal.SIGINT) is not signal.SIG_DFL \
             and not getattr(_interrupted, "asked", False):
@@ -359,7 +361,7 @@ def _interrupted(args, as_program: bool) -> int:
 def _dry_run(docs, skipped_files: dict[str, str], args) -> int:
     """What a run would read, and what it would skip; nothing is fetched or written."""
     from nianbao.extract import sniff
-    from nianbao.publish import published
+    from nianbao.warehouse.publish import published
 
     held = published(Path(args.out)) if Path(args.out).is_dir() and not args.reprocess else {}
     formats: Counter = Counter()

@@ -4,7 +4,7 @@ It ends Failed when any report is invalid or unreadable, after publishing everyt
 reports to the warehouse, invalid ones to quarantine, every report and finding to the catalogue.
 That outcome is the state `ReportsFailed`, its message the summary: an outcome, not a crash.
 A run that is stopped (Ctrl-C, Cancel in Prefect's UI, its worker stopped) publishes nothing about the
-documents it had not finished (nianbao/stop.py); cancelled, it ends Cancelled.
+documents it had not finished (nianbao/run/stop.py); cancelled, it ends Cancelled.
 """
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 from pydantic import Field
 
-from nianbao import stop
-from nianbao.pipeline import BATCH_SIZE
-from nianbao.publish import WarehouseError, probe
-from nianbao.rules import year_range
-from nianbao.settings import settings
-from nianbao.sources import UsageError, resolve
-from nianbao.summary import RunSummary, plural
+from nianbao.run import stop
+from nianbao.run.pipeline import BATCH_SIZE
+from nianbao.warehouse.publish import WarehouseError, probe
+from nianbao.check.rules import year_range
+from nianbao.model.settings import settings
+from nianbao.acquire.sources import UsageError, resolve
+from nianbao.report.summary import RunSummary, plural
 from tasks.across import check_across_years
 from tasks.indicators import compute_indicators
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts

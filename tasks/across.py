@@ -5,8 +5,8 @@ import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from nianbao import across
-from nianbao.summary import FINDING_SCHEMA, RunSummary
+from nianbao.check import across
+from nianbao.report.summary import FINDING_SCHEMA, RunSummary
 
 
 @task(name="check-across-years", cache_policy=NO_CACHE)  # hashing the run's summary costs memory in N

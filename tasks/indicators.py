@@ -1,12 +1,12 @@
 """The stage after the checks across years: indicators, peers and data quality for the agencies a
-run touched (nianbao/indicators.py), on a folder or on object storage."""
+run touched (nianbao/check/indicators.py), on a folder or on object storage."""
 from __future__ import annotations
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from nianbao import indicators
-from nianbao.summary import RunSummary
+from nianbao.check import indicators
+from nianbao.report.summary import RunSummary
 
 
 @task(name="compute-indicators", cache_policy=NO_CACHE)  # hashing the run's summary costs memory in N

@@ -16,9 +16,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.states import Cancelled
 
-from nianbao import discover, pipeline, progress, publish, settings, sources, stop, storage, validation_report, warehouse
-from nianbao.schema import CELL_DATASETS, PARTITION
-from nianbao.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary, next_step, plural
+from nianbao import warehouse
+from nianbao.acquire import discover, sources
+from nianbao.model import settings
+from nianbao.report import validation_report
+from nianbao.run import pipeline, progress, stop
+from nianbao.warehouse import publish, storage
+from nianbao.model.schema import CELL_DATASETS, PARTITION
+from nianbao.report.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary, next_step, plural
 
 
 @task(name="ingest-batch", task_run_name="ingest-batch-{number}")
@@ -28,7 +33,7 @@ def ingest_batch(batch: list[sources.Source], number: int, run_id: str, out: str
 
     Each batch publishes on its own (the warehouse lock serialises writers), so a run killed half
     way keeps what it finished, and the next run skips documents already published as they are.
-    A batch of a run that is stopping ends Cancelled and publishes nothing (nianbao/stop.py).
+    A batch of a run that is stopping ends Cancelled and publishes nothing (nianbao/run/stop.py).
     """
     root = storage.path(out)  # a folder or s3://bucket/prefix
     timings: dict[str, float] = {}

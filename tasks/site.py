@@ -1,4 +1,4 @@
-"""The stage after the indicators, in the yearly deployment: the static site (nianbao/site/),
+"""The stage after the indicators, in the yearly deployment: the static site (nianbao/report/site/),
 rebuilt whole from the warehouse, and a link to it among the run's artifacts."""
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact
 
-from nianbao import site, storage
+from nianbao.report import site
+from nianbao.warehouse import storage
 
 
 def beside(out: str) -> str:

@@ -6,7 +6,7 @@ Each document is written from random, template-consistent values (sections 二, 
 as the template's rules say) printed awkwardly: thousands separators, full-width digits,
 placeholders ("—", "/", "无", ...), blank cells, large numbers. Every format and variant the
 extractors claim to read is written (tests/corpus.py, tests/fixtures/make_pdf.py), read back with
-nianbao.match.match(nianbao.extract.extract(data, fmt)) and every cell's raw text compared with
+nianbao.interpret.match.match(nianbao.extract.extract(data, fmt)) and every cell's raw text compared with
 the value printed. Prints one line per variant (documents, cells, cells exact, reports exact,
 documents with extraction findings) and the first mismatches; exits 1 when any variant is
 below 100% (those read by OCR, BY_OCR: when any cell is wrong). --known-gaps adds the variants not read exactly yet (see KNOWN_GAPS). --dump writes the documents that mismatched to DIR for a look.
@@ -34,11 +34,11 @@ import markdown  # noqa: E402
 import scan  # noqa: E402
 import typeset  # noqa: E402
 
-from nianbao import trust  # noqa: E402
+from nianbao.interpret import trust  # noqa: E402
 from nianbao.extract import extract, office  # noqa: E402
-from nianbao.match import match  # noqa: E402
-from nianbao.normalise import number  # noqa: E402
-from nianbao.template import template  # noqa: E402
+from nianbao.interpret.match import match  # noqa: E402
+from nianbao.interpret.normalise import number  # noqa: E402
+from nianbao.model.template import template  # noqa: E402
 
 DATASETS = ("active_disclosure", "applications", "reviews_litigation")
 PLACEHOLDERS = ("—", "——", "-", "－", "/", "／", "无", "--")

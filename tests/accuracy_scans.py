@@ -32,10 +32,10 @@ import accuracy  # noqa: E402
 import corpus  # noqa: E402
 import scan  # noqa: E402
 
-from nianbao import trust  # noqa: E402
+from nianbao.interpret import trust  # noqa: E402
 from nianbao.extract import extract, office  # noqa: E402
-from nianbao.match import match  # noqa: E402
-from nianbao.normalise import number  # noqa: E402
+from nianbao.interpret.match import match  # noqa: E402
+from nianbao.interpret.normalise import number  # noqa: E402
 
 
 def check(index: int, seed: int, variants: list[str]) -> list[tuple[str, int, int, int, list, float, int, Counter]]:

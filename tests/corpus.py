@@ -2,7 +2,7 @@
 
 `report()` holds the values (awkward ones included); `layout()` turns them into the printed
 document as blocks of ("p", text) and ("table", [Placed]), with the template's merged cells; the
-writers render that layout. Labels come from nianbao/template.toml, so tests follow the template.
+writers render that layout. Labels come from nianbao/model/template.toml, so tests follow the template.
 """
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ import docx
 from docx.oxml import OxmlElement
 from docx.table import Table, _Cell
 
-from nianbao.document import Table as BlockTable
-from nianbao.match import match
-from nianbao.template import template
+from nianbao.model.document import Table as BlockTable
+from nianbao.interpret.match import match
+from nianbao.model.template import template
 
 BR = "\n"
 

@@ -9,10 +9,12 @@ import polars as pl
 import pytest
 
 from conftest import REAL, ROOT, missing
-from nianbao import across, pipeline, publish
-from nianbao.agencies import resolve
-from nianbao.narrative import stated_figures
-from nianbao.sources import resolve as sources
+from nianbao.check import across
+from nianbao.run import pipeline
+from nianbao.warehouse import publish
+from nianbao.interpret.agencies import resolve
+from nianbao.interpret.narrative import stated_figures
+from nianbao.acquire.sources import resolve as sources
 
 SAMPLE = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
 KIRO = REAL / "zxj6827111-blip__KIROGOVCOMPARE"

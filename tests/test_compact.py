@@ -8,10 +8,10 @@ import polars as pl
 import pytest
 
 from flows import command as cli
-from nianbao import compact, index, publish, storage
-from nianbao.pipeline import process_batch
-from nianbao.schema import DATASETS, schema
-from nianbao.sources import Source
+from nianbao.warehouse import compact, index, publish, storage
+from nianbao.run.pipeline import process_batch
+from nianbao.model.schema import DATASETS, schema
+from nianbao.acquire.sources import Source
 from nianbao.warehouse import files, scan
 from corpus import distinct_reports
 

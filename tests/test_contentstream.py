@@ -1,4 +1,4 @@
-"""nianbao.extract.contentstream reads content streams into exactly the objects pdfminer's own
+"""nianbao.extract.pdf.contentstream reads content streams into exactly the objects pdfminer's own
 parser yields: token kind by token kind, on random token soup cut into streams anywhere, and on
 every page of real and generated reports; what it declines pdfminer reads. The pages lay_out()
 lays out have pdfplumber's own objects, attribute by attribute."""
@@ -19,8 +19,8 @@ from pdfminer.pdftypes import PDFStream, dict_value, list_value, resolve1, strea
 from pdfminer.psparser import KWD, LIT
 
 from conftest import REAL, missing
-from nianbao.extract import contentstream
-from nianbao.extract.contentstream import objects
+from nianbao.extract.pdf import contentstream
+from nianbao.extract.pdf.contentstream import objects
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import make_pdf  # noqa: E402

@@ -8,9 +8,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "fetch"))
 from fetch_server import PDF, Server, send  # noqa: E402
 
-from nianbao import sources  # noqa: E402
-from nianbao.discover import discover, main, year_of  # noqa: E402
-from nianbao.fetch import Fetcher  # noqa: E402
+from nianbao.acquire import sources  # noqa: E402
+from nianbao.acquire.discover import discover, main, year_of  # noqa: E402
+from nianbao.acquire.fetch import Fetcher  # noqa: E402
 
 COL = "/xxgk/zfxxgkndbg"
 TABLE = "<table><tr><td>项目</td><td>数量</td></tr><tr><td>新收申请</td><td>3</td></tr></table>"

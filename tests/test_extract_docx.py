@@ -6,7 +6,7 @@ import pytest
 
 import corpus
 from corpus import check, tables
-from nianbao.document import Paragraph, Table, Unreadable
+from nianbao.model.document import Paragraph, Table, Unreadable
 from nianbao.extract import docx
 
 

@@ -3,9 +3,9 @@ import pytest
 
 import corpus
 from corpus import check, tables
-from nianbao.document import PAGE_TITLE, Paragraph, Table, Unreadable
+from nianbao.model.document import PAGE_TITLE, Paragraph, Table, Unreadable
 from nianbao.extract import html
-from nianbao.match import match
+from nianbao.interpret.match import match
 
 
 def paragraphs(blocks):

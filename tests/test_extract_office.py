@@ -2,9 +2,9 @@
 import pytest
 
 import corpus
-from nianbao.document import Unreadable
+from nianbao.model.document import Unreadable
 from nianbao.extract import extract, office, sniff
-from nianbao.match import match
+from nianbao.interpret.match import match
 
 needs_soffice = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice is not installed")
 

@@ -12,11 +12,11 @@ import pdfplumber
 import pytest
 
 from conftest import REAL, missing
-from nianbao.document import Paragraph, Table, Unreadable
+from nianbao.model.document import Paragraph, Table, Unreadable
 from nianbao.extract import pdf
-from nianbao.match import NOT_PRINTED, match
-from nianbao.metadata import read
-from nianbao.template import template
+from nianbao.interpret.match import NOT_PRINTED, match
+from nianbao.interpret.metadata import read
+from nianbao.model.template import template
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import make_pdf  # noqa: E402
@@ -407,7 +407,7 @@ def _section_four_first(rep) -> tuple[list, list]:
 def _section_four_by_ocr(m, rep) -> None:
     """Section 四 read by OCR: every cell exact or flagged unread, none wrong; the numbers of two
     digits or more exact (a lone 0 is read with too little confidence: flagged)."""
-    from nianbao.normalise import number
+    from nianbao.interpret.normalise import number
 
     got = {c.key: c for c in m.reviews_litigation}
     for key, printed in rep.reviews_litigation.items():
@@ -436,7 +436,7 @@ def test_a_text_layer_that_lies_without_actual_text_is_read_by_ocr(lie):
     # Unreadable("the text layer lies ...")
     from accuracy import random_report  # values that add up: OCR readings the sums confirm
 
-    from nianbao import trust
+    from nianbao.interpret import trust
 
     rep = random_report(random.Random(3))
     data = typeset.from_layout(_section_four_first(rep)[1], "ttf", lie=lie)
@@ -458,7 +458,7 @@ def test_a_born_digital_report_whose_table_page_is_a_scan_ocrs_that_page_only():
     import scan
     from accuracy import random_report
 
-    from nianbao import trust
+    from nianbao.interpret import trust
 
     rep = random_report(random.Random(4))
     before, after = (typeset.from_layout(part, "ttf", page_numbers=False) for part in _section_four_first(rep))

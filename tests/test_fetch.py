@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "fetch"))
 from fetch_server import PDF, Server, redirect, reset, send, trickle  # noqa: E402
 
 from nianbao import __version__  # noqa: E402
-from nianbao.fetch import FetchError, Fetcher, check_url, fetch, redact  # noqa: E402
-from nianbao.rawstore import RawStore, read_fetches  # noqa: E402
-from nianbao.schema import FETCHES  # noqa: E402
+from nianbao.acquire.fetch import FetchError, Fetcher, check_url, fetch, redact  # noqa: E402
+from nianbao.acquire.rawstore import RawStore, read_fetches  # noqa: E402
+from nianbao.model.schema import FETCHES  # noqa: E402
 
 GBK_PAGE = ('<html><head><meta charset="utf-8"><title>报告</title></head><body>'
             '<h1>某某县2023年政府信息公开工作年度报告</h1></body></html>').encode("gbk")
@@ -265,7 +265,7 @@ def test_fetches_is_an_append_only_dataset_partitioned_by_fetch_date(server, cli
 def test_credentials_and_cookies_are_never_kept(server, client, tmp_path, caplog):
     store = RawStore(tmp_path)
     url = server.url("/cookie").replace("127.0.0.1", "user:s3cret@127.0.0.1")
-    with caplog.at_level(logging.INFO, logger="nianbao.fetch"):
+    with caplog.at_level(logging.INFO, logger="nianbao.acquire.fetch"):
         r = client.fetch(url, store)
         client.fetch(server.url("/cookie"), store)
         client.fetch(url.replace("/cookie", "/missing"), store)

@@ -35,7 +35,7 @@ def test_flow_fails_after_publishing_everything(seeds_run):
 
 
 def test_flow_computes_indicators_and_quality_after_publishing(seeds_run):
-    from nianbao import indicators
+    from nianbao.check import indicators
 
     state, out = seeds_run
     sql = lambda q: duckdb.sql(q.format(out=out)).fetchall()  # noqa: E731

@@ -1,7 +1,7 @@
 """The collector tuned for the command's run, and given back as it was to a caller in the same process."""
 import gc
 
-from nianbao import heap
+from nianbao.run import heap
 
 
 def test_tuned_for_the_block_then_as_before():

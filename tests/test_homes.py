@@ -1,8 +1,10 @@
 """Small things with one home each: atomic writes, Chinese numerals."""
 import pytest
 
-from nianbao import chinese, discover, storage
-from nianbao.template import split_numbering
+from nianbao.acquire import discover
+from nianbao.model import chinese
+from nianbao.warehouse import storage
+from nianbao.model.template import split_numbering
 
 
 def test_write_atomic_replaces_whole_or_leaves_the_old_file(tmp_path):

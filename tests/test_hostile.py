@@ -272,7 +272,7 @@ def test_a_manifest_in_neither_utf8_nor_gb18030_is_a_usage_error(tmp_path, capsy
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_manifests_in_utf8_with_or_without_bom_and_gb18030(tmp_path, encoding):
-    from nianbao.sources import resolve
+    from nianbao.acquire.sources import resolve
 
     manifest = tmp_path / "m.csv"
     manifest.write_text("uri,agency\nr.txt,示例县青山镇人民政府\n", encoding=encoding)
@@ -281,7 +281,7 @@ def test_manifests_in_utf8_with_or_without_bom_and_gb18030(tmp_path, encoding):
 
 
 def test_paths_outside_the_manifests_folder_are_refused_unless_allowed(tmp_path, monkeypatch):
-    from nianbao.sources import resolve
+    from nianbao.acquire.sources import resolve
 
     monkeypatch.delenv("NIANBAO_ALLOW_OUTSIDE", raising=False)
     (tmp_path / "in").mkdir()
@@ -321,8 +321,8 @@ def test_the_format_comes_from_the_bytes_then_the_final_url_and_content_type(dat
 
 def test_the_same_bytes_twice_keep_the_readable_reading(tmp_path):
     """The same dump listed again with a wrong `format` reads unreadable: the report stays valid."""
-    from nianbao.pipeline import process_batch
-    from nianbao.sources import Source
+    from nianbao.run.pipeline import process_batch
+    from nianbao.acquire.sources import Source
 
     shutil.copy(SAMPLE, tmp_path / "r.txt")
     shutil.copy(SAMPLE, tmp_path / "copy")
@@ -341,9 +341,9 @@ def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
     """40 digits, 2^63, 5,000 nines and an amount that rounds to 10^12 in cells of sections 二, 三 and
     四 and in the text: the report is invalid for those cells (values null, as printed in `raw`), the
     good report beside it valid."""
-    from nianbao import publish
-    from nianbao.pipeline import process_batch
-    from nianbao.sources import Source
+    from nianbao.warehouse import publish
+    from nianbao.run.pipeline import process_batch
+    from nianbao.acquire.sources import Source
 
     text = SAMPLE.read_text(encoding="utf-8")
     nines = "9" * 5000
@@ -381,7 +381,7 @@ def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
 def test_a_manifest_year_that_is_no_year_is_a_usage_error_naming_its_row(tmp_path, capsys, suffix, line, n):
     """A year of four digits is a year (2007 or 2031: the report's metadata.year finding); 99999
     would not fit the int16 column: the run would fail as a whole. It is the manifest's error."""
-    from nianbao.sources import UsageError, resolve
+    from nianbao.acquire.sources import UsageError, resolve
 
     shutil.copy(SAMPLE, tmp_path / "r.txt")
     manifest = tmp_path / f"m{suffix}"
@@ -394,7 +394,7 @@ def test_a_manifest_year_that_is_no_year_is_a_usage_error_naming_its_row(tmp_pat
 
 
 def test_a_file_in_validation_the_warehouse_did_not_write_is_skipped_with_a_warning(tmp_path, caplog):
-    from nianbao import validation_report
+    from nianbao.report import validation_report
 
     folder = tmp_path / "wh" / "validation"
     folder.mkdir(parents=True)
@@ -423,9 +423,9 @@ def test_a_foreign_parquet_file_in_a_partition_is_named_with_what_to_do(warehous
     line that names it and says what to do, before anything is written."""
     import pyarrow as pa
 
-    from nianbao import publish, storage
-    from nianbao.pipeline import process_batch
-    from nianbao.sources import Source
+    from nianbao.warehouse import publish, storage
+    from nianbao.run.pipeline import process_batch
+    from nianbao.acquire.sources import Source
 
     frames = process_batch([Source(str(SAMPLE))], "run", processes=False)
     publish.publish(warehouse, frames)
@@ -453,9 +453,9 @@ def test_a_writer_that_lost_its_lease_mid_publish_changes_nothing_more(s3, monke
     import json
     import time
 
-    from nianbao import publish, storage
-    from nianbao.pipeline import process_batch
-    from nianbao.sources import Source
+    from nianbao.warehouse import publish, storage
+    from nianbao.run.pipeline import process_batch
+    from nianbao.acquire.sources import Source
 
     bucket, wh = s3[5:], f"{s3}/wh"
     frames = process_batch([Source(str(SAMPLE))], "run", processes=False)
@@ -492,7 +492,7 @@ def test_the_summary_of_a_hundred_thousand_failures_lists_the_first_and_counts_t
     measures the run itself)."""
     import polars as pl
 
-    from nianbao.summary import RunSummary
+    from nianbao.report.summary import RunSummary
 
     n = 100_000
     ids = [f"{i:064d}" for i in range(n)]

@@ -1,4 +1,4 @@
-"""On S3 a writer trusts the index it wrote without listing the data (nianbao/index.py) only when
+"""On S3 a writer trusts the index it wrote without listing the data (nianbao/warehouse/index.py) only when
 nothing can have changed since: another process that crashed or was interrupted after writing data,
 another process that published, `nianbao compact` run in between, each make the next publish check
 against a full listing, so no report is ever lost or doubled. Each case on a folder and on a bucket
@@ -11,9 +11,9 @@ import sys
 import polars as pl
 import pytest
 
-from nianbao import index, publish, storage
-from nianbao.pipeline import process_batch
-from nianbao.sources import Source
+from nianbao.warehouse import index, publish, storage
+from nianbao.run.pipeline import process_batch
+from nianbao.acquire.sources import Source
 from nianbao.warehouse import files, scan
 from conftest import ROOT
 from corpus import distinct_reports
@@ -22,7 +22,7 @@ from corpus import distinct_reports
 # data file of its batch is written, as the index is about to be (SIGKILL-like, or Ctrl-C).
 WRITER = """
 import os, pickle, sys
-from nianbao import compact, publish, storage
+from nianbao.warehouse import compact, publish, storage
 root, what, stop = sys.argv[1:4]
 def stopped():
     if stop == "kill":

@@ -1,4 +1,4 @@
-"""Indicators, peers and data quality (nianbao/indicators.py): generated text reports run through the
+"""Indicators, peers and data quality (nianbao/check/indicators.py): generated text reports run through the
 real pipeline into a real warehouse (folder and SeaweedFS), every indicator computed here by hand
 and compared; peer ranks and Wilson intervals against values worked out by hand; read back by DuckDB."""
 from __future__ import annotations
@@ -11,8 +11,10 @@ import polars as pl
 import pytest
 
 from conftest import ROOT
-from nianbao import across, indicators, pipeline, publish, storage
-from nianbao.sources import resolve as sources
+from nianbao.check import across, indicators
+from nianbao.run import pipeline
+from nianbao.warehouse import publish, storage
+from nianbao.acquire.sources import resolve as sources
 from nianbao.warehouse import files, scan
 
 SAMPLE = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
@@ -302,7 +304,7 @@ def test_a_new_definition_version_keeps_the_old_values(generated, tmp_path, monk
 def test_definitions_name_template_cells():
     import tomllib
 
-    from nianbao.template import Spec
+    from nianbao.model.template import Spec
 
     for edit in (lambda d: d["indicators"][1].update(numerator=["applications:disclosed/everyone"]),
                  lambda d: d["indicators"][1].update(denominator=[]),

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from nianbao import isolate
-from nianbao.document import Unreadable
-from nianbao.stop import Stopped
+from nianbao.run import isolate
+from nianbao.model.document import Unreadable
+from nianbao.run.stop import Stopped
 
 
 def work(kind: str, n: int):
@@ -91,18 +91,18 @@ def test_items_begun_ahead_are_taken_by_the_run_asking_for_them_not_done_again(t
 
 
 def test_a_worker_holds_the_extractors_not_the_rest_of_the_pipeline():
-    """Workers import what reading a document needs (nianbao.reading), not polars, Prefect or GX:
+    """Workers import what reading a document needs (nianbao.interpret.reading), not polars, Prefect or GX:
     each would cost every worker its import time and memory."""
     heavy = "sorted({m.split('.')[0] for m in __import__('sys').modules} & {'polars', 'prefect', 'great_expectations'})"
     (imported,) = isolate.run(eval, [("sorted(__import__('sys').modules)",)], workers=1, memory_limit_mb=1792)
     (found,) = isolate.run(eval, [(heavy,)], workers=1, memory_limit_mb=1792)
-    assert {"nianbao.reading", "pdfplumber", "nianbao.match"} <= set(imported)
+    assert {"nianbao.interpret.reading", "pdfplumber", "nianbao.interpret.match"} <= set(imported)
     assert found == []
 
 
 def test_a_worker_collects_its_garbage_seldom_and_never_walks_its_imports():
-    """The collector as nianbao.heap sets it (15% of extraction's CPU otherwise), in the worker."""
-    from nianbao import heap
+    """The collector as nianbao.run.heap sets it (15% of extraction's CPU otherwise), in the worker."""
+    from nianbao.run import heap
 
     (threshold,) = isolate.run(eval, [("__import__('gc').get_threshold()",)], workers=1, memory_limit_mb=1792)
     (frozen,) = isolate.run(eval, [("__import__('gc').get_freeze_count()",)], workers=1, memory_limit_mb=1792)

@@ -10,11 +10,11 @@ import pytest
 from lxml.builder import E
 
 import corpus
-from nianbao.document import Table
+from nianbao.model.document import Table
 from nianbao.extract import extract
 from nianbao.extract.text import parse
-from nianbao.match import match
-from nianbao.template import template
+from nianbao.interpret.match import match
+from nianbao.model.template import template
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import make_pdf  # noqa: E402

@@ -1,7 +1,7 @@
 """The matcher on small tables of our own: missing rows, editions, misprinted labels."""
-from nianbao.document import Paragraph, Table
-from nianbao.match import NOT_PRINTED, match
-from nianbao.template import template
+from nianbao.model.document import Paragraph, Table
+from nianbao.interpret.match import NOT_PRINTED, match
+from nianbao.model.template import template
 
 T = template()
 
@@ -80,7 +80,7 @@ def test_a_row_narrower_than_the_header_is_not_aligned_to_it():
 
 def test_a_row_printed_as_text_beside_the_table_is_our_failure():
     # the extractor could not make the row out as table cells: its label and numbers are a text line
-    from nianbao.document import Paragraph
+    from nianbao.model.document import Paragraph
 
     codes = [r.code for r in T.app_rows if r.code != "other"]
     m = match([section_three(codes, skip={"rejected_duplicate"}), Paragraph("2.重复申请 26 0 — 0 27 0 53", "page 2"),

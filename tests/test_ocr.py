@@ -1,4 +1,4 @@
-"""Scanned reports: OCR (nianbao.extract.ocr) and the trust step after matching (nianbao.trust).
+"""Scanned reports: OCR (nianbao.extract.pdf.ocr) and the trust step after matching (nianbao.interpret.trust).
 
 The trust tests feed the matcher OCR-shaped tables (cells as Readings with a confidence) built from
 the corpus report, with misreadings put in by hand: no OCR needed, so they run in milliseconds.
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from nianbao import trust
-from nianbao.document import Paragraph, Reading, Table
-from nianbao.findings import Finding
-from nianbao.match import match
-from nianbao.normalise import number
+from nianbao.interpret import trust
+from nianbao.model.document import Paragraph, Reading, Table
+from nianbao.model.findings import Finding
+from nianbao.interpret.match import match
+from nianbao.interpret.normalise import number
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import corpus  # noqa: E402
@@ -204,7 +204,7 @@ def test_a_lone_0_the_model_splits_between_0_and_O_is_read_confidently():
     read is a 0 whichever of them it is, so its probability is theirs together."""
     import cv2
 
-    from nianbao.extract import ocr
+    from nianbao.extract.pdf import ocr
 
     crop = cv2.imread(str(Path(__file__).parent / "fixtures" / "ocr_lone_zero.png"), cv2.IMREAD_GRAYSCALE)
     [(text, confidence)] = ocr.recognise([crop])
@@ -224,7 +224,7 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
     again scaled to the recogniser's height, it is a confident 0 (the sums still judge it)."""
     import cv2
 
-    from nianbao.extract import ocr
+    from nianbao.extract.pdf import ocr
 
     strip = cv2.imread(str(Path(__file__).parent / "fixtures" / "ocr_small_zeros.png"), cv2.IMREAD_GRAYSCALE)
     [grid] = ocr.find_tables(strip)
@@ -244,7 +244,7 @@ def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_t
     import cv2
     import numpy as np
 
-    from nianbao.extract import ocr
+    from nianbao.extract.pdf import ocr
 
     image = lambda name: cv2.imread(str(Path(__file__).parent / "fixtures" / name), cv2.IMREAD_GRAYSCALE)
     dash, slash, zero = image("ocr_dash_cell.png"), image("ocr_slash_cell.png"), image("ocr_lone_zero.png")
@@ -265,7 +265,7 @@ def test_a_row_the_page_breaks_with_a_number_wrapped_in_its_cell_is_joined_back(
     """A generated report laid out by LibreOffice breaks section 三's row 2.其他法律行政法规禁止公开
     across pages, its ９６９ wrapped as ９６ / ９: the page's first row holds the label's rest and a 9.
     Not joined, the row's 0 was published blank (a number lost without a flag)."""
-    from nianbao.extract import ocr
+    from nianbao.extract.pdf import ocr
 
     row = lambda cells: [Reading(c, 1.0) for c in cells]
     before = Table([row(["", "", "2.其", "21", "0", "", "96", "8", "49", "1,047"])], ["page 1"], confidence=[[1.0] * 10])
@@ -311,7 +311,7 @@ def _exact_or_flagged(name: str, m) -> dict[str, str]:
     unread: the unread ones (at most a third)."""
     from test_extract_pdf import REAL_CASES
 
-    from nianbao.template import template
+    from nianbao.model.template import template
 
     _, applications, reviews, _, _, _ = REAL_CASES[name]
     unread = _unread(m)
@@ -345,9 +345,9 @@ def test_scanned_report_through_the_pipeline_read_by_ocr_in_the_worker_process(t
     `extraction.ocr` warning; its section 四 总计 print 0 where the outcomes add up to 11 and 5
     (see SOURCES.md), which a scan cannot tell from a misreading: those cells are unread (ours),
     never `cells.complete` (the agency's); every other cell is exact or flagged."""
-    from nianbao.match import Cell, Matched
-    from nianbao.pipeline import process_batch
-    from nianbao.sources import Source
+    from nianbao.interpret.match import Cell, Matched
+    from nianbao.run.pipeline import process_batch
+    from nianbao.acquire.sources import Source
 
     path = tmp_path / "scan.pdf"
     path.write_bytes(_scan_of_real("hzq2023", HZQ2023))

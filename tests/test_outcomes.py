@@ -16,10 +16,11 @@ import pytest
 from conftest import ROOT
 from corpus import distinct_reports
 from flows import command as cli
-from nianbao import isolate, publish, reaper
-from nianbao.pipeline import process_batch
-from nianbao.reading import extract_and_match
-from nianbao.sources import Source
+from nianbao.run import isolate, reaper
+from nianbao.warehouse import publish
+from nianbao.run.pipeline import process_batch
+from nianbao.interpret.reading import extract_and_match
+from nianbao.acquire.sources import Source
 
 SAMPLES = ROOT / "data" / "samples"
 

@@ -1,4 +1,4 @@
-"""The faster Page.process_object (nianbao/extract/plumbing.py) makes pdfplumber's own dicts, key
+"""The faster Page.process_object (nianbao/extract/pdf/plumbing.py) makes pdfplumber's own dicts, key
 order included, and plumbing.extract pdfplumber's own cells, on every page of every born-digital
 PDF variant we generate and of the real PDFs."""
 import io
@@ -8,7 +8,7 @@ import pytest
 
 import accuracy
 from conftest import REAL, missing
-from nianbao.extract import contentstream, plumbing
+from nianbao.extract.pdf import contentstream, plumbing
 
 VARIANTS = [v for v, (f, _) in accuracy.VARIANTS.items() if f == "pdf" and not v.startswith("pdf/mixed")]
 

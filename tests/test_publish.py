@@ -8,11 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 from pathlib import Path
 
-from nianbao import publish, storage
+from nianbao.warehouse import publish, storage
 from nianbao.warehouse import files
-from nianbao.pipeline import process_batch
-from nianbao.schema import CELL_DATASETS, DATASETS, schema
-from nianbao.sources import Source, resolve
+from nianbao.run.pipeline import process_batch
+from nianbao.model.schema import CELL_DATASETS, DATASETS, schema
+from nianbao.acquire.sources import Source, resolve
 from conftest import ROOT
 from corpus import distinct_reports
 
@@ -192,7 +192,7 @@ def small_batches(tmp_path_factory):
 def test_a_new_batch_reads_no_file_of_earlier_batches(warehouse, small_batches, monkeypatch):
     """The index says where reports are: publishing new reports reads no published file (O(batch)),
     and re-publishing reads only the files of the batch that held them."""
-    from nianbao import index
+    from nianbao.warehouse import index
 
     for batch in small_batches[:3]:
         publish.publish(warehouse, batch)
@@ -213,7 +213,7 @@ def test_a_missing_or_stale_index_is_read_again_from_the_data(warehouse, small_b
     """Never trusted over the data: a removed index is rebuilt from the files, and a file changed
     behind its back (here a report copied into another batch's file) is read again, so
     re-publishing that report removes it there too."""
-    from nianbao import index
+    from nianbao.warehouse import index
 
     root = storage.path(warehouse)
     for batch in small_batches[:2]:

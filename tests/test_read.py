@@ -4,8 +4,8 @@ import hashlib
 from conftest import ROOT
 
 from nianbao import __version__
-from nianbao.pipeline import _read
-from nianbao.sources import Source
+from nianbao.run.pipeline import _read
+from nianbao.acquire.sources import Source
 
 VALID = ROOT / "data/samples/sample_valid_2023.txt"
 

@@ -9,10 +9,11 @@ import pyarrow.dataset as ds
 import pytest
 
 from conftest import ROOT
-from nianbao import publish, warehouse
-from nianbao.pipeline import process_batch
-from nianbao.schema import DATASETS
-from nianbao.sources import resolve
+from nianbao import warehouse
+from nianbao.warehouse import publish
+from nianbao.run.pipeline import process_batch
+from nianbao.model.schema import DATASETS
+from nianbao.acquire.sources import resolve
 
 PARTITIONED = [*DATASETS, *(f"quarantine/{d}" for d in ("active_disclosure", "applications", "reviews_litigation",
                                                          "narratives"))]

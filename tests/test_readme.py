@@ -9,9 +9,10 @@ import pytest
 
 from conftest import ROOT
 from flows import command as cli
-from nianbao import indicators, publish
-from nianbao.pipeline import process_batch
-from nianbao.sources import resolve
+from nianbao.check import indicators
+from nianbao.warehouse import publish
+from nianbao.run.pipeline import process_batch
+from nianbao.acquire.sources import resolve
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from nianbao import normalise
-from nianbao.findings import Finding
-from nianbao.match import Cell, Matched
-from nianbao.pipeline import Report, validate_batch
-from nianbao.template import template
+from nianbao.interpret import normalise
+from nianbao.model.findings import Finding
+from nianbao.interpret.match import Cell, Matched
+from nianbao.run.pipeline import Report, validate_batch
+from nianbao.model.template import template
 
 T = template()
 RESULT = T.result_rows
@@ -180,7 +180,7 @@ def test_findings_read_in_the_template_words():
 
 
 def test_a_blank_template_is_not_a_report():
-    from nianbao.pipeline import process_document_bytes
+    from nianbao.run.pipeline import process_document_bytes
 
     text = (Path(__file__).parents[1] / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
     head, rest = text.split("三、收到和处理政府信息公开申请情况")

@@ -4,10 +4,10 @@ from pathlib import Path
 import pytest
 
 from conftest import REAL, missing
-from nianbao.document import Paragraph, Table, Unreadable
+from nianbao.model.document import Paragraph, Table, Unreadable
 from nianbao.extract.runtogether import looks_run_together, recover
-from nianbao.match import match
-from nianbao.metadata import read
+from nianbao.interpret.match import match
+from nianbao.interpret.metadata import read
 
 # Section 三 as the official form prints it, in order; None marks a group label with no cells.
 _APPLICATIONS = [

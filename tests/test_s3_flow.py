@@ -15,8 +15,8 @@ import pytest
 from conftest import ROOT
 from corpus import distinct_reports
 from flows import command as cli
-from nianbao import storage
-from nianbao.rawstore import read_fetches
+from nianbao.warehouse import storage
+from nianbao.acquire.rawstore import read_fetches
 from nianbao.warehouse import scan
 
 DATASETS = ("reports", "findings", "applications", "active_disclosure", "reviews_litigation", "narratives")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import corpus
-from nianbao.pipeline import process_batch
-from nianbao.sources import resolve
-from nianbao.template import template
+from nianbao.run.pipeline import process_batch
+from nianbao.acquire.sources import resolve
+from nianbao.model.template import template
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import typeset  # noqa: E402

@@ -2,9 +2,9 @@
 import pytest
 
 from conftest import seed
-from nianbao.pipeline import process_batch
-from nianbao.sources import Source
-from nianbao.template import template
+from nianbao.run.pipeline import process_batch
+from nianbao.acquire.sources import Source
+from nianbao.model.template import template
 
 ROWS_2021 = [r.code for r in template().app_rows if r.code != "other"]
 ROWS_2019_SIX = [r.code for r in template().app_rows if not r.code.startswith("other_")]
@@ -155,7 +155,7 @@ def test_narrative_text_is_the_section(frames):
 def test_manifest_year_makes_seed_000_valid(tmp_path):
     manifest = tmp_path / "m.csv"
     manifest.write_text(f"uri,year\n{seed('000')},2024\n", encoding="utf-8")
-    from nianbao.sources import resolve
+    from nianbao.acquire.sources import resolve
 
     out = process_batch(resolve([str(manifest)], allow_outside=True), "test-run")  # the seed is elsewhere
     r = out["reports"].row(0, named=True)

@@ -1,8 +1,11 @@
 """One settings module: what each variable does to the product, read when needed (not at import)."""
 from pathlib import Path
 
-from nianbao import dictionary, isolate, publish, settings, storage
-from nianbao.fetch import Fetcher
+from nianbao.model import settings
+from nianbao.report import dictionary
+from nianbao.run import isolate
+from nianbao.warehouse import publish, storage
+from nianbao.acquire.fetch import Fetcher
 
 
 def test_defaults(monkeypatch):

@@ -15,8 +15,11 @@ import pytest
 from browser import CHROMIUM, visit
 from conftest import ROOT
 from test_across import report_text
-from nianbao import across, indicators, pipeline, publish, site
-from nianbao.sources import resolve
+from nianbao.check import across, indicators
+from nianbao.report import site
+from nianbao.run import pipeline
+from nianbao.warehouse import publish
+from nianbao.acquire.sources import resolve
 
 HONGZE = "淮安市洪泽区人民政府"
 XUANWU = "南京市玄武区人民政府"
@@ -254,7 +257,7 @@ def test_the_flow_writes_a_site_into_a_bucket(prefect_harness, s3, tmp_path):
     """site_out on s3://: built in a local folder, then copied up, page by page."""
     from prefect import flow
 
-    from nianbao import storage
+    from nianbao.warehouse import storage
     from tasks.site import beside, build_site
 
     docs = tmp_path / "docs"

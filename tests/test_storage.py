@@ -8,9 +8,9 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
-from nianbao import publish, storage
-from nianbao.pipeline import process_batch
-from nianbao.sources import Source, resolve
+from nianbao.warehouse import publish, storage
+from nianbao.run.pipeline import process_batch
+from nianbao.acquire.sources import Source, resolve
 from nianbao.warehouse import files, scan
 from conftest import ROOT
 

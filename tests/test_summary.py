@@ -1,7 +1,7 @@
 """One RunSummary counts a run for the flow, the command, the artifacts and the validation page."""
 from flows import command
-from nianbao import validation_report
-from nianbao.summary import RunSummary
+from nianbao.report import validation_report
+from nianbao.report.summary import RunSummary
 
 REPORTS = [
     {"report_id": "a" * 64, "status": "valid", "source_format": "pdf", "year": 2023, "skipped": False,

@@ -7,15 +7,15 @@ from importlib import resources
 import pytest
 from pydantic import ValidationError
 
-from nianbao import rules, validate
-from nianbao.findings import Finding
-from nianbao.template import MetadataRule, Spec, SumRule, YearRule, find, split_numbering, squash, template
+from nianbao.check import rules, validate
+from nianbao.model.findings import Finding
+from nianbao.model.template import MetadataRule, Spec, SumRule, YearRule, find, split_numbering, squash, template
 
 T = template()
 
 
 def _toml() -> dict:
-    return tomllib.loads(resources.files("nianbao").joinpath("template.toml").read_text(encoding="utf-8"))
+    return tomllib.loads(resources.files("nianbao.model").joinpath("template.toml").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("cell,code", [
@@ -110,7 +110,7 @@ def test_finding_of_takes_the_severity_from_the_template():
 
 
 def test_data_dictionary_doc_is_current():
-    from nianbao import dictionary
+    from nianbao.report import dictionary
 
     assert dictionary.PATH.read_text(encoding="utf-8") == dictionary.markdown(), "run make docs"
 
@@ -120,8 +120,8 @@ def test_every_finding_the_pipeline_emits_is_in_the_template(tmp_path):
     samples, through the pipeline; each finding carries its template severity."""
     from conftest import ROOT
 
-    from nianbao import pipeline
-    from nianbao.sources import resolve
+    from nianbao.run import pipeline
+    from nianbao.acquire.sources import resolve
 
     text = (ROOT / "data/samples/sample_valid_2023.txt").read_text(encoding="utf-8")
     lines = text.splitlines()
@@ -147,7 +147,7 @@ def test_every_finding_the_pipeline_emits_is_in_the_template(tmp_path):
 
 
 def test_find_through_the_index_is_find_through_every_label():
-    from nianbao.template import Labels, find, find_approximate, template
+    from nianbao.model.template import Labels, find, find_approximate, template
 
     t = template()
     for labels in (t.app_rows, t.ad_items, t.ad_metrics):

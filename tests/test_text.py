@@ -1,5 +1,5 @@
 """Text dumps: the three styles of ../shared/seeds, on small inputs of our own."""
-from nianbao.document import Paragraph, Table
+from nianbao.model.document import Paragraph, Table
 from nianbao.extract.text import decode, parse
 
 

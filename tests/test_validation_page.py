@@ -10,10 +10,11 @@ import polars as pl
 import pytest
 
 from conftest import ROOT
-from nianbao import publish, validation_report
-from nianbao.pipeline import process_batch
-from nianbao.sources import resolve
-from nianbao.template import template
+from nianbao.report import validation_report
+from nianbao.warehouse import publish
+from nianbao.run.pipeline import process_batch
+from nianbao.acquire.sources import resolve
+from nianbao.model.template import template
 
 SAMPLES = ROOT / "data" / "samples"
 

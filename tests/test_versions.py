@@ -19,10 +19,10 @@ import pytest
 
 from conftest import ROOT
 from flows import command as cli
-from nianbao import compact, index, publish, storage
-from nianbao.pipeline import process_batch
-from nianbao.rawstore import read_fetches
-from nianbao.sources import resolve
+from nianbao.warehouse import compact, index, publish, storage
+from nianbao.run.pipeline import process_batch
+from nianbao.acquire.rawstore import read_fetches
+from nianbao.acquire.sources import resolve
 from nianbao.warehouse import files, scan
 from test_across import OWN_2024, across_findings, report_text
 from test_across import ingest as ingest_and_check

@@ -7,9 +7,9 @@ import pytest
 from lxml.builder import E
 
 import corpus
-from nianbao.metadata import read
-from nianbao.pipeline import process_batch
-from nianbao.sources import resolve
+from nianbao.interpret.metadata import read
+from nianbao.run.pipeline import process_batch
+from nianbao.acquire.sources import resolve
 
 PERIOD = "本报告中所列数据统计期限为2025年1月1日至12月31日。"
 SIGNED = ["某某县人民政府", "2026年1月20日"]

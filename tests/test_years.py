@@ -12,9 +12,12 @@ import polars as pl
 import pytest
 
 import years
-from nianbao import across, pipeline, publish, storage, warehouse
-from nianbao.agencies import resolve
-from nianbao.sources import resolve as sources
+from nianbao import warehouse
+from nianbao.check import across
+from nianbao.run import pipeline
+from nianbao.warehouse import publish, storage
+from nianbao.interpret.agencies import resolve
+from nianbao.acquire.sources import resolve as sources
 
 
 def ingest(root, folder: Path, docs: dict[str, years.Values], regions: dict[str, str] | None = None,

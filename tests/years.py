@@ -31,8 +31,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
-from nianbao.chinese import DIGITS, numeral  # noqa: E402
-from nianbao.template import template  # noqa: E402
+from nianbao.model.chinese import DIGITS, numeral  # noqa: E402
+from nianbao.model.template import template  # noqa: E402
 
 YEARS = (2022, 2023, 2024)
 BOILERPLATE = ["{year}年，本机关坚持以习近平新时代中国特色社会主义思想为指导，认真贯彻落实《中华人民共和国政府信息公开条例》，"

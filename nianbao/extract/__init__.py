@@ -1,11 +1,11 @@
-"""Per-format extraction to the shared block representation (nianbao.document)."""
+"""Per-format extraction to the shared block representation (nianbao.model.document)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from nianbao.document import Block, Unreadable
+from nianbao.model.document import Block, Unreadable
 from nianbao.extract import docx, html, office, pdf, runtogether, text
 
 

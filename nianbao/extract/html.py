@@ -28,8 +28,8 @@ import re
 import lxml.html
 from lxml import etree
 
-from nianbao.chinese import CJK, HAN
-from nianbao.document import PAGE_TITLE, Block, Paragraph, Table, Unreadable
+from nianbao.model.chinese import CJK, HAN
+from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table, Unreadable
 
 _DROP = {"script", "style", "nav", "header", "footer", "noscript", "template", "head", "iframe",
          "object", "select", "button", "title", "meta", "link"}

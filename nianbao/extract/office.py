@@ -16,7 +16,7 @@ from pathlib import Path
 
 import olefile
 
-from nianbao.document import Block, Unreadable
+from nianbao.model.document import Block, Unreadable
 from nianbao.extract import docx
 
 TIME_LIMIT = 90  # seconds per conversion

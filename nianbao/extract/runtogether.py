@@ -18,9 +18,9 @@ import unicodedata
 from bisect import bisect_left
 from itertools import product
 
-from nianbao.chinese import numeral
-from nianbao.document import Block, Paragraph, Table, Unreadable
-from nianbao.template import Label, SumRule, squash, template
+from nianbao.model.chinese import numeral
+from nianbao.model.document import Block, Paragraph, Table, Unreadable
+from nianbao.model.template import Label, SumRule, squash, template
 
 # The crawler's own header lines, and the site furniture around the report's text.
 _HEADER = re.compile(r"^(标题|发布时间|文号|发布机构|栏目|原文链接|本地目录)\s*[:：]\s*(.*)$")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from nianbao.document import BOOKMARK, Block, Paragraph, Table
+from nianbao.model.document import BOOKMARK, Block, Paragraph, Table
 
 _CONTROL = re.compile(r"[\x01-\x08\x0e-\x1f\x7f]")  # no text holds these, bar a stray one
 _MD_ROW = re.compile(r"^\s*\|.*\|\s*$")

@@ -1,0 +1,137 @@
+"""Run the rules' Great Expectations suites (expectations/*.json) over a batch and read back findings.
+
+GX gets pandas frames (its polars support is absent) and runs each suite once per batch. Every
+result's `exception_info` is checked: an expectation that raised is a broken suite, not bad data,
+and stops the batch loudly instead of turning into findings.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+
+import polars as pl
+
+from nianbao.check import rules
+from nianbao.model import settings
+from nianbao.model.findings import Finding
+from nianbao.model.template import Rule, current_year, template
+
+settings.quiet_libraries()
+EXPECTATIONS_DIR = settings.settings().expectations
+_lock = threading.Lock()  # one GX context per process; GX is not known to be thread-safe
+_context = None
+_warming = False
+
+
+class SuiteError(RuntimeError):
+    """An expectation raised instead of judging the data."""
+
+
+def suite_document(rule: Rule) -> dict:
+    """The suite of one rule, as kept in expectations/<rule_id>.json."""
+    return {
+        "name": rule.id,
+        "expectations": [dict(e, meta={"rule_id": rule.id, "severity": rule.severity})
+                         for e in rules.expectations(rule)],
+        "meta": {"rule_id": rule.id, "severity": rule.severity, "description": rule.description,
+                 "generated_from": "nianbao/model/template.toml (python -m nianbao.check.validate writes this file)"},
+    }
+
+
+def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for rule in template().rules:
+        path = directory / f"{rule.id}.json"
+        path.write_text(json.dumps(suite_document(rule), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def load_suite(rule_id: str) -> dict:
+    path = EXPECTATIONS_DIR / f"{rule_id}.json"
+    if not path.exists():
+        raise SuiteError(f"{path} is missing: run `python -m nianbao.check.validate` to generate the suites")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _gx():
+    """(gx, context, batch definition), made once; call it holding _lock."""
+    global _context
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration  # noqa: F401
+
+    if _context is None:
+        for name in ("great_expectations", "great_expectations.data_context.types.base"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        ctx = gx.get_context(mode="ephemeral")
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+        asset = ctx.data_sources.add_pandas("nianbao").add_dataframe_asset("checks")
+        _context = (gx, ctx, asset.add_batch_definition_whole_dataframe("batch"))
+    return _context
+
+
+def warm() -> None:
+    """Import GX and make its context in a thread, once per process, while documents are extracted
+    (seconds of CPU the first batch's validation need not wait for)."""
+    global _warming
+    with _lock:
+        if _context is not None or _warming:
+            return
+        _warming = True
+
+    def make():
+        with _lock:
+            _gx()
+    threading.Thread(target=make, name="nianbao-gx").start()  # not a daemon: never cut mid-import at exit
+
+
+def run_suite(rule: Rule, frame: pl.DataFrame) -> list[tuple[str, Finding]]:
+    """(report_id, finding) for the rows of `frame` that break `rule`, as judged by GX."""
+    if frame.height == 0:
+        return []
+    doc = load_suite(rule.id)
+    with _lock:  # GX imported only under it: imported by two threads at once, it breaks on its own cycles
+        gx, ctx, batch_definition = _gx()
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+        suite = gx.ExpectationSuite(name=rule.id,
+                                    expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]).to_domain_obj()
+                                                  for e in doc["expectations"]])
+        # GX sees only the columns its expectations read (it hashes the whole frame it is given)
+        used = [c for e in doc["expectations"] for k, c in e["kwargs"].items() if k in ("column", "column_A", "column_B")]
+        pdf = frame.select(list(dict.fromkeys(used))).to_pandas()
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
+                                expectation_parameters={"current_year": current_year()})
+    bad: list[int] = []
+    for r in result.results:
+        info = r.exception_info or {}
+        raised = info.get("raised_exception") if "raised_exception" in info else any(
+            v.get("raised_exception") for v in info.values() if isinstance(v, dict))
+        if raised:
+            raise SuiteError(f"{rule.id}: {r.expectation_config.type} raised: {info}")
+        if not r.success:
+            bad.extend(r.result.get("unexpected_index_list") or [])
+    rows = (frame.row(i, named=True) for i in sorted(set(bad)))
+    return [(row["report_id"], Finding.of(rule.id, row["message"], list(row["cells"]),
+                                          row["expected"], row["observed"])) for row in rows]
+
+
+def validate(cells: dict[str, pl.DataFrame], reports: pl.DataFrame) -> dict[str, list[Finding]]:
+    """Every rule over a batch of readable reports: findings by report_id."""
+    out: dict[str, list[Finding]] = {rid: [] for rid in reports["report_id"]}
+    for rule in template().rules:
+        if rule.stage == "across":
+            continue  # over the warehouse after publishing: nianbao/check/across.py
+        for report_id, finding in run_suite(rule, rules.check_frame(rule, cells, reports)):
+            out[report_id].append(finding)
+    return out
+
+
+if __name__ == "__main__":
+    for p in write_suites():
+        print(p)

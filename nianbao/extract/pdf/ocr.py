@@ -1,0 +1,398 @@
+"""Scanned PDFs (pages that are pictures) to blocks by OCR.
+
+RapidOCR's PP-OCR Chinese models run on ONNX Runtime (shipped inside the `rapidocr-onnxruntime`
+wheel: nothing is downloaded at run time). A page is rendered at DPI and straightened (scans lean a
+degree or two); its tables are found from their ruling lines with OpenCV morphology, and every
+region the rules enclose is a cell, so merged cells come out whole, as `document.Table` expects.
+Each cell is read on its own (its ink split into text lines, each line recognised), so a number
+never runs into its neighbour's, and keeps its confidence (`Table.confidence`): the least
+probability of any character read in it (in any of its forms: 0, O, ０). A cell holding only a
+dash or a slash is read by its shape. Whether a number is trusted is decided after matching,
+where the template's sums are known (nianbao.interpret.trust). Text outside tables is detected and read only
+on the pages with a table, the first (title) and the last (date): the narrative pages between are
+skipped, which keeps a page within seconds.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from nianbao.model.document import Block, Paragraph, Reading, Table, Unreadable
+from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, _continues
+from nianbao.interpret.trust import DASHES
+
+DPI = 200
+MAX_SKEW = 3.0  # degrees a scan may lean
+_MIN_TABLE = 0.3  # a table spans at least this share of the page's width
+_PAD = 6  # pixels of white around a line of text given to the recogniser
+_TALL = 40  # pixels high a line read as nothing is scaled to and read again (the recogniser's input is 48)
+_DIGITS = set("0123456789,.")
+# a number as the recogniser may give it: letters for digits (l for 1, O for 0), full-width digits
+# printed spaced out read with spaces between
+_NUMBERISH = re.compile(r"[\dlI|Oo,.\s]*[\dlI|Oo][\dlI|Oo,.\s]*")
+_DIGIT_FOR = str.maketrans("lI|Oo", "11100", " \t")
+_ONE_DASH = str.maketrans(DASHES, "-" * len(DASHES))
+_DETECT_SCALE = 0.5  # text outside tables is found at half resolution (read at full)
+
+
+@functools.cache
+def _engine():
+    from rapidocr_onnxruntime import RapidOCR
+
+    # one thread: extraction already runs one worker process per core
+    return RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+
+
+def parse(data: bytes) -> list[Block]:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as e:
+        raise Unreadable(f"corrupt PDF: {e}") from e
+    blocks: list[Block] = []
+    try:
+        count = len(pdf)
+        for n in range(1, count + 1):
+            gray = straighten(render(pdf[n - 1]))
+            tables = find_tables(gray)
+            if tables or n in (1, count):
+                _go_on(blocks, _page(gray, tables, n))
+    finally:
+        pdf.close()
+    if not any(isinstance(b, Table) for b in blocks):
+        raise Unreadable("scanned PDF: OCR found no ruled table on any page")
+    return blocks
+
+
+def _go_on(blocks: list[Block], page: list[Block]) -> None:
+    """The page's blocks after those before; a table row the page break split (its label going on
+    atop this page, its values left on the page before) joined back into one row."""
+    last = blocks[-1] if blocks else None
+    if isinstance(last, Table) and page and isinstance(page[0], Table) and last.rows and page[0].rows \
+            and _goes_on(last.rows[-1], page[0].rows[0]):
+        first, conf = page[0].rows.pop(0), page[0].confidence.pop(0)
+        last.rows[-1] = [Reading(_join(a, b), min(a.confidence, b.confidence)) for a, b in zip(last.rows[-1], first)]
+        last.confidence[-1] = [min(a, b) for a, b in zip(last.confidence[-1], conf)]
+        page[0].where.pop(0)
+    blocks += [b for b in page if not (isinstance(b, Table) and not b.rows)]
+
+
+def _goes_on(last: list[str], first: list[str]) -> bool:
+    """`first` (top of a page) is the rest of `last` (bottom of the page before), as
+    pdf._continues says, or with the end of a number wrapped in its cell there too: values under
+    fewer than half of `last`'s, each under one of them, beside the label's rest. Joined wrongly,
+    two numbers make one the sums do not confirm: flagged, never published."""
+    if _continues(last, first):
+        return True
+    values = [i for i, c in enumerate(last) if _VALUE.match(c.strip())]
+    below = [i for i, c in enumerate(first) if _VALUE.match(c.strip())]
+    text = [c for i, c in enumerate(first) if c.strip() and i not in below]
+    return len(last) == len(first) and bool(text) and bool(below) and set(below) <= set(values) \
+        and 2 * len(below) < len(values)
+
+
+def render(page) -> np.ndarray:
+    return np.asarray(page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"))
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Dark pixels (255) against the page, tolerant of grey cell fills and uneven scans."""
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+
+
+def _rules(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical ruling lines: runs of ink longer than a table's characters."""
+    h = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1)))
+    v = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(DPI * 0.2))))
+    return h, v
+
+
+def straighten(gray: np.ndarray) -> np.ndarray:
+    """The page turned so its long rules (else its text lines) lie level: the median slope of
+    the long, thin ink runs, each fitted by least squares."""
+    ink = cv2.dilate(_ink(gray), np.ones((5, 1), np.uint8))  # a slanted rule stays one run
+    bar = cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.5), 1))
+    level = cv2.morphologyEx(ink, cv2.MORPH_OPEN, bar)
+    if not level.any():  # no rules: text lines smeared into bars
+        level = cv2.morphologyEx(cv2.dilate(ink, np.ones((1, int(DPI * 0.1)), np.uint8)), cv2.MORPH_OPEN, bar)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(level)
+    angles = []
+    for i in range(1, count):
+        x, y, w, h = stats[i, :4]
+        if w < DPI * 1.5 or h > w * math.tan(math.radians(MAX_SKEW)) + DPI * 0.1:
+            continue
+        ys, xs = np.nonzero(labels[y:y + h, x:x + w] == i)
+        angles.append(math.degrees(math.atan(np.polyfit(xs[::7], ys[::7], 1)[0])))
+    if not angles:
+        return gray
+    angle = float(np.median(angles))
+    if abs(angle) < 0.03:
+        return gray
+    rows, cols = gray.shape
+    m = cv2.getRotationMatrix2D((cols / 2, rows / 2), angle, 1.0)
+    return cv2.warpAffine(gray, m, (cols, rows), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+@dataclass
+class _Grid:
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 on the page
+    cells: list[tuple[int, int, int, int]]  # the regions the rules enclose, x0, y0, x1, y1
+    rules: np.ndarray  # the table's rule pixels (page-sized mask)
+
+
+def find_tables(gray: np.ndarray) -> list[_Grid]:
+    """The page's ruled tables, top to bottom. A table broken by the page has no rule along the
+    break: its outline is drawn in, so its first (last) row is still a row."""
+    h, v = _rules(_ink(gray))
+    lines = cv2.dilate(h | v, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines)
+    out = []
+    for i in range(1, count):
+        x, y, w, hgt = stats[i, :4]
+        if w < _MIN_TABLE * gray.shape[1] or hgt < DPI * 0.25:
+            continue
+        frame = np.where(labels[y:y + hgt, x:x + w] == i, 255, 0).astype(np.uint8)
+        cv2.rectangle(frame, (0, 0), (w - 1, hgt - 1), 255, 3)
+        n, _, boxes, _ = cv2.connectedComponentsWithStats(255 - frame, connectivity=4)
+        cells = [(x + bx, y + by, x + bx + bw, y + by + bh) for bx, by, bw, bh, area in boxes[1:]
+                 if bw > DPI * 0.08 and bh > DPI * 0.08 and area > 0.5 * bw * bh]
+        if len(cells) >= 2:
+            rules = np.zeros_like(lines)
+            rules[y:y + hgt, x:x + w] = frame
+            out.append(_Grid((x, y, x + w, y + hgt), sorted(cells, key=lambda c: (c[1], c[0])), rules))
+    return sorted(out, key=lambda g: g.box[1])
+
+
+def _page(gray: np.ndarray, tables: list[_Grid], n: int) -> list[Block]:
+    """The page's tables and the text lines around them, in reading order."""
+    clean = gray.copy()
+    outside = gray.copy()
+    for t in tables:
+        clean[t.rules > 0] = 255  # rules painted out: they would join or cut readings
+        x0, y0, x1, y1 = t.box
+        outside[y0:y1, x0:x1] = 255
+    items: list[tuple[float, Block]] = [(t.box[1], _table(clean, t, n)) for t in tables]
+    items += [(top, Paragraph(text, f"page {n}")) for top, text in _text_lines(outside)
+              if not _PAGE_NUMBER.match(text)]  # page furniture, not the report's text
+    items.sort(key=lambda item: item[0])
+    return [b for _, b in items]
+
+
+def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
+    xs = _edges([c[0] for c in grid.cells] + [c[2] for c in grid.cells])
+    ys = _edges([c[1] for c in grid.cells] + [c[3] for c in grid.cells])
+    nearest = lambda edges, v: min(range(len(edges)), key=lambda i: abs(edges[i] - v))
+    width, height = len(xs) - 1, len(ys) - 1
+    placed, crops = [], []
+    for x0, y0, x1, y1 in grid.cells:
+        r, c = nearest(ys, y0), nearest(xs, x0)
+        if 0 <= r < height and 0 <= c < width:
+            crop, ink, marks = _marks(gray[y0:y1, x0:x1])
+            shape = _placeholder(ink, marks)
+            lines = [] if shape else _cell_lines(crop, ink)
+            placed.append((r, c, len(crops), len(lines), shape))
+            crops += lines
+    read = recognise(crops)
+    # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
+    # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
+    again = [i for i, (t, _) in enumerate(read) if not t]
+    for i, reading in zip(again, recognise([_larger(crops[i]) for i in again])):
+        if reading[0]:
+            read[i] = reading
+    rows = [[""] * width for _ in range(height)]
+    confidence = [[1.0] * width for _ in range(height)]
+    for r, c, first, count, shape in placed:
+        if shape:
+            rows[r][c] = shape
+            continue
+        texts = read[first:first + count]
+        text = ""
+        for t, _ in texts:
+            text = _join(text, t)
+        if _NUMBERISH.fullmatch(text):
+            text = text.translate(_DIGIT_FOR)  # the sums still have to confirm the number
+        rows[r][c] = text
+        # ink that read as nothing is something printed that was not read
+        confidence[r][c] = min((p for _, p in texts), default=1.0) if text or not count else 0.0
+    table_rows = [[Reading(t, p) for t, p in zip(r, cr)] for r, cr in zip(rows, confidence)]
+    return Table(table_rows, [f"page {n}"] * height, confidence=confidence)
+
+
+def _edges(values: list[int]) -> list[float]:
+    """Cell edges along one axis, those a rule's width apart merged into one."""
+    groups: list[list[int]] = []
+    for v in sorted(values):
+        if groups and v - groups[-1][-1] <= DPI * 0.04:
+            groups[-1].append(v)
+        else:
+            groups.append([v])
+    return [sum(g) / len(g) for g in groups]
+
+
+def _marks(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cell's inside (its rules' margin off), its ink, and the ink's marks (x, y, w, h, area).
+    Specks (scanner noise, a rule's leftover) are not ink."""
+    m = int(DPI * 0.015)
+    crop = crop[m:-m, m:-m] if min(crop.shape) > 4 * m else crop
+    if crop.size == 0:
+        return crop, np.zeros(crop.shape, bool), np.zeros((0, 5), int)
+    # thin type blurred by a scan prints grey: ink is what is darker than halfway to the paper
+    ink = (crop < np.clip((int(crop.min()) + 255) // 2, 150, 190)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= 4) & (stats[1:, cv2.CC_STAT_HEIGHT] >= DPI * 0.015)
+    return crop, keep[labels], stats[1:][keep[1:]]
+
+
+def _placeholder(ink: np.ndarray, marks: np.ndarray) -> str | None:
+    """'—' for a cell whose every mark is a short level stroke, '/' for one whose only mark is a
+    thin stroke along its box's diagonal: what reports print for no number, which the recogniser,
+    given a dash's speck of a line or a full-width ／, reads as nothing, '=', '1' or 'Z'. No digit
+    has either shape (a 1 is upright, a 7's bar leaves the diagonal). A rule's leftover spans the
+    cell: not a dash."""
+    if not len(marks):
+        return None
+    x, y, w, h = (marks[:, i] for i in range(4))
+    if np.all((h <= DPI * 0.03) & (w >= 2 * h) & (x > 0) & (x + w < ink.shape[1])):
+        return "—"
+    if len(marks) == 1 and 0.3 * h[0] <= w[0] <= 1.3 * h[0] and h[0] >= DPI * 0.06:
+        ys, xs = np.nonzero(ink[y[0]:y[0] + h[0], x[0]:x[0] + w[0]])
+        off = np.abs(h[0] * xs + w[0] * ys - w[0] * h[0]) / math.hypot(w[0], h[0])  # from the / diagonal
+        if np.mean(off <= max(2.0, 0.12 * w[0])) >= 0.85 and len(xs) < 0.35 * w[0] * h[0]:
+            return "/"
+    return None
+
+
+def _cell_lines(crop: np.ndarray, ink: np.ndarray) -> list[np.ndarray]:
+    """A cell's text lines, each cropped to its ink with a white margin, top to bottom."""
+    rows = np.flatnonzero(ink.any(axis=1))
+    if not len(rows):
+        return []
+    bands: list[list[int]] = []
+    for y in rows:  # runs of inked pixel rows; a gap narrower than a stroke's joins them
+        if bands and y - bands[-1][1] <= DPI * 0.02:
+            bands[-1][1] = y
+        else:
+            bands.append([y, y])
+    tall = max(b - a for a, b in bands)
+    merged: list[list[int]] = []
+    for a, b in bands:  # a band far shorter than a line is a piece of one (二, 三, a dot)
+        if merged and (b - a < 0.45 * tall or merged[-1][1] - merged[-1][0] < 0.45 * tall) \
+                and a - merged[-1][1] < 0.5 * tall:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    out = []
+    for a, b in merged:
+        cols = np.flatnonzero(ink[a:b + 1].any(axis=0))
+        e = 2  # the strokes' grey edges too
+        piece = crop[max(a - e, 0):b + 1 + e, max(cols[0] - e, 0):cols[-1] + 1 + e]
+        side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2  # a lone 1 reads better with room
+        out.append(cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255))
+    return out
+
+
+def _larger(line: np.ndarray) -> np.ndarray:
+    """A line image (as _cell_lines crops it) with its ink scaled up to _TALL pixels high, padded
+    as before; one already that tall unchanged."""
+    inner = line[_PAD:-_PAD]
+    cols = np.flatnonzero((inner < 255).any(axis=0))
+    if not len(cols) or inner.shape[0] >= _TALL:
+        return line
+    piece = inner[:, cols[0]:cols[-1] + 1]
+    f = _TALL / piece.shape[0]
+    piece = cv2.resize(piece, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
+    side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2
+    return cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255)
+
+
+@functools.cache
+def _alike() -> list[np.ndarray]:
+    """For each class of the recogniser, the classes that read as the same character once
+    normalised as cells are (０ O o 0 are all 0; ｌ l I | 1 all 1; the dashes one dash)."""
+    chars = _engine().text_rec.postprocess_op.character
+    same = [unicodedata.normalize("NFKC", c).translate(_DIGIT_FOR).translate(_ONE_DASH) if len(c) == 1 else c
+            for c in chars]
+    groups: dict[str, list[int]] = {}
+    for i, c in enumerate(same):
+        groups.setdefault(c, []).append(i)
+    return [np.array(groups[c]) for c in same]
+
+
+def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+    """Each line image's text and confidence: the least probability of any character in it, a
+    character's being that of every class that reads as it (a 0 the model splits between 0, O
+    and ０ is still surely a 0). Batches are padded only to their own widest line, not RapidOCR's
+    320-pixel floor: most of a table's lines are a digit or two."""
+    rec = _engine().text_rec
+    alike = _alike()
+    out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+    _, height, _ = rec.rec_image_shape
+    ratios = [c.shape[1] / c.shape[0] for c in crops]
+    order = np.argsort(ratios)
+    chars = rec.postprocess_op.character
+    for start in range(0, len(order), 16):
+        batch = order[start:start + 16]
+        widest = max(ratios[i] for i in batch)
+        images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widest) for i in batch])
+        preds = rec.session(images.astype(np.float32))[0]
+        best = preds.argmax(axis=2)
+        for k, i in enumerate(batch):
+            keep = best[k] != 0  # CTC: drop blanks and repeats
+            keep[1:] &= best[k][1:] != best[k][:-1]
+            text = "".join(chars[j] for j in best[k][keep])
+            sure = [preds[k, f, alike[best[k][f]]].sum() for f in np.flatnonzero(keep)]
+            out[i] = (text.strip(), float(min(sure)) if sure else 0.0)
+    return out
+
+
+def _text_lines(gray: np.ndarray) -> list[tuple[float, str]]:
+    """The text on the page outside its tables: (top, line) in reading order."""
+    eng = _engine()
+    small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
+    boxes, _ = eng.text_det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
+    if boxes is None or not len(boxes):
+        return []
+    spans = []
+    for box in boxes:
+        x0, y0 = (box.min(axis=0) / _DETECT_SCALE).astype(int)
+        x1, y1 = (box.max(axis=0) / _DETECT_SCALE).astype(int)
+        x0, y0 = max(x0, 0), max(y0, 0)
+        if x1 - x0 > 2 and y1 - y0 > 2:
+            spans.append((x0, y0, x1, y1))
+    crops = [cv2.copyMakeBorder(gray[y0:y1, x0:x1], _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=255)
+             for x0, y0, x1, y1 in spans]
+    lines: list[list] = []
+    for span, (text, _) in sorted(zip(spans, recognise(crops)), key=lambda s: s[0][1]):
+        if not text:
+            continue
+        for line in lines:  # pieces of one line overlap in height
+            ly0, ly1 = line[0][0][1], line[0][0][3]
+            if min(span[3], ly1) - max(span[1], ly0) > 0.5 * min(span[3] - span[1], ly1 - ly0):
+                line.append((span, text))
+                break
+        else:
+            lines.append([(span, text)])
+    out = []
+    for line in lines:
+        text = ""
+        for _, t in sorted(line, key=lambda s: s[0][0]):
+            text = _join(text, t)
+        out.append((min(s[1] for s, _ in line), text))
+    return sorted(out)
+
+
+def _join(a: str, b: str) -> str:
+    """Two pieces of one text: no space between CJK characters, one between Latin words."""
+    if not a or not b:
+        return a + b
+    # a number wrapped in a narrow cell goes on on the next line
+    joined = ord(a[-1]) > 0x7f or ord(b[0]) > 0x7f or (a[-1] in _DIGITS and b[0] in _DIGITS)
+    return a + b if joined else f"{a} {b}"

@@ -1,0 +1,577 @@
+"""The template matcher: format-blind blocks (paragraphs and tables) to contract codes.
+
+It never sees the format. It reads rows of cell strings, finds the template's labels in them (as
+defined in template.toml) and takes the cells beside them. Whatever it had to guess (a stray cell
+dropped, a label matched approximately, a row missing) becomes an `extraction.*` finding. A cell the
+report printed but that could not be read or placed is ours, not the report's: it is marked
+`unread` (no value, and `cells.complete` leaves it alone) and named by an `extraction.unread_cell`
+error with what was seen.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from nianbao.model.chinese import HAN, UNITS
+from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table, Unreadable
+from nianbao.model.findings import Finding
+from nianbao.interpret.metadata import DATE, is_signer
+from nianbao.model.template import Label, find, find_approximate, split_numbering, squash, template
+
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+_PLACEHOLDERS = {"-", "—", "——", "－", "/", "／", "无", "\\", "*", "×", "--"}
+NOT_PRINTED = "not printed"  # where a template cell stands that the report does not print (sections.complete)
+
+
+@dataclass
+class Cell:
+    key: tuple[str, str]  # (row code, column code) in the dataset's terms
+    raw: str | None  # the text as printed; None where the report printed no such cell
+    where: str
+    unread: bool = False  # printed, but the extractor or the matcher could not read or place it
+
+
+@dataclass
+class Matched:
+    active_disclosure: list[Cell] = field(default_factory=list)
+    applications: list[Cell] = field(default_factory=list)
+    reviews_litigation: list[Cell] = field(default_factory=list)
+    narratives: dict[str, str] = field(default_factory=dict)
+    paragraphs: list[str] = field(default_factory=list)
+    page_title: str | None = None  # the title the markup gives (HTML <title>), for the year
+    findings: list[Finding] = field(default_factory=list)
+    template_version: str = "unknown"
+
+
+def value_text(raw: str | None) -> str:
+    """The numeric reading of a cell: no separators, units or padding; '' when there is none."""
+    s = squash(raw or "").replace(",", "")
+    s = re.sub(rf"({UNITS})$", "", s)
+    return s if _NUMBER.match(s) else ""
+
+
+def column_numbers(row: list[str]) -> bool:
+    """A row that numbers the columns (1 2 3 4 5 …) under a header, as dumps and some forms print:
+    never a row of values (1 + 2 + 3 + 4 is not 5: it would break its own total)."""
+    values = [squash(c) for c in row if c.strip()]
+    return len(values) >= 3 and values == [str(i) for i in range(1, len(values) + 1)]
+
+
+def is_value_like(raw: str) -> bool:
+    s = squash(raw)
+    return not s or s in _PLACEHOLDERS or bool(value_text(raw))
+
+
+def match(blocks: list[Block]) -> Matched:
+    t = template()
+    out = Matched(paragraphs=[b.text for b in blocks if isinstance(b, Paragraph) and b.where != PAGE_TITLE],
+                  page_title=next((b.text for b in blocks if isinstance(b, Paragraph) and b.where == PAGE_TITLE), None))
+    rows = [(row, where) for b in blocks if isinstance(b, Table) for row, where in zip(b.rows, b.where)]
+    notes = [note for b in blocks if isinstance(b, Table) for note in b.notes]
+    for kind, message, cells, *observed in notes:
+        if kind != "unread_cell":
+            _warn(out, f"extraction.{kind}", message, cells, *observed)
+    seen_codes: set[tuple[str, str]] = set()  # (section, code) for edition detection
+    _active_disclosure(rows, out, seen_codes)
+    _applications(rows, out, seen_codes)
+    _reviews_litigation(rows, out)
+    if not out.reviews_litigation:
+        _reviews_by_proceeding(blocks, out)
+    if not out.applications and not out.reviews_litigation:
+        said = _Said(blocks)
+        printed = [f"{table.section} ({seen!r})" for table in (_APPS, _RL) if (seen := said.section(table.dataset))]
+        raise Unreadable("no template tables found (" + (" and ".join(printed) + " printed in a layout that could not be read"
+                                                          if printed else "sections 三 and 四 are missing") + ")")
+    for kind, message, cells, *observed in notes:  # cells the extractor saw but could not read
+        if kind == "unread_cell":
+            _unread(out, message, cells, *observed)
+    _account(blocks, out)
+    out.narratives = _narratives(blocks)
+    editions = set()
+    for section, code in seen_codes:
+        versions = t.versions[section][code]
+        if len(versions) == 1:
+            editions |= versions
+    out.template_version = "mixed" if len(editions) > 1 else (editions.pop() if editions else "unknown")
+    return out
+
+
+def _warn(out: Matched, rule: str, message: str, cells: list[str], observed: str | None = None):
+    out.findings.append(Finding.of(rule, message, cells, observed=observed))
+
+
+def _unread(out: Matched, message: str, names: list[str], observed: str | None = None):
+    """Cells (named dataset:row/column) printed but not read: no value, and the blame is ours."""
+    named = set(names)
+    for dataset in ("applications", "reviews_litigation", "active_disclosure"):
+        for cell in getattr(out, dataset):
+            if f"{dataset}:{cell.key[0]}/{cell.key[1]}" in named:
+                cell.raw, cell.unread = None, True
+    out.findings.append(Finding.of("extraction.unread_cell", message, names, observed=observed))
+
+
+def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:
+    """Cells after a label, fitted to the template's width.
+
+    Blank cells at either end are padding (a label spanning two columns, a trailing tab) and go
+    first; beyond that, the right-most `width` cells are kept. Returns the cells, the non-blank
+    cells dropped, and how many cells were missing (padded with None).
+    """
+    vals = list(values)
+    while len(vals) > width and not vals[0].strip():
+        vals.pop(0)
+    while len(vals) > width and not vals[-1].strip():
+        vals.pop()
+    dropped = vals[:-width] if len(vals) > width else []
+    vals = vals[-width:] if len(vals) > width else vals
+    missing = width - len(vals)
+    return vals + [None] * missing, [d for d in dropped if d.strip()], missing
+
+
+@dataclass(frozen=True)
+class _Table:
+    """One section's table as the matcher places it."""
+    dataset: str
+    # a row with fewer cells than columns: unread (三, 四); in 二 only when it prints a value (a row
+    # that prints none left its cells blank: active_disclosure.complete reports them)
+    short_unread: bool
+
+    @property
+    def section(self) -> str:
+        """As findings name it: "section 三" (the number the template gives the dataset's section)."""
+        return f"section {template().sections[self.dataset][0]}"
+
+
+_AD = _Table("active_disclosure", short_unread=False)
+_APPS = _Table("applications", short_unread=True)
+_RL = _Table("reviews_litigation", short_unread=True)
+
+
+def _place(out: Matched, table: _Table, row: str | None, keys: list[tuple[str, str | None]], values: list[str],
+           where: str, aligned: list[str] | None = None):
+    """A printed row's cells under `keys` (a key without a column code is a column not read): the
+    `aligned` values where the header placed them, else `values` fitted to the width (_fit), the
+    cells it dropped and those it could not place named one way for every section."""
+    name = f"{table.section} row {row}" if row else table.section
+    fitted, dropped, missing = (aligned, [], 0) if aligned is not None else _fit(values, len(keys))
+    cells = getattr(out, table.dataset)
+    for key, raw in zip(keys, fitted):
+        if key[1] is not None:
+            cells.append(Cell(key, raw.strip() if raw is not None else None, where))
+    cell_name = lambda key: f"{table.dataset}:{key[0]}/{key[1]}"  # noqa: E731
+    if dropped:
+        _warn(out, "extraction.stray_cell",
+              f"{name} ({where}) printed {len(values)} cells for {len(keys)} columns; "
+              f"kept the right-most {len(keys)}, dropped {dropped}",
+              [cell_name(keys[0])], observed=" | ".join(values))
+    if missing and (table.short_unread or any(v.strip() for v in values)):
+        # which column each printed cell stands in is not known: none is guessed
+        _unread(out, f"{name} ({where}): {len(keys) - missing} cells for {len(keys)} columns could not "
+                f"be placed in their columns", [cell_name(k) for k in keys],
+                " | ".join(v.strip() for v in values if v.strip()))
+
+
+def _active_disclosure(rows, out: Matched, seen: set):
+    t = template()
+    metrics: list[str] | None = None
+    positions: list[int] = []  # the header cells' columns
+    done: set[str] = set()
+    for cells, where in rows:
+        first = next((i for i, c in enumerate(cells) if c.strip()), None)
+        if first is None:
+            continue
+        head = squash(cells[first])
+        if head == t.ad_header:
+            metrics, positions = [], []
+            for j, c in enumerate(cells[first + 1:], first + 1):
+                if not c.strip():
+                    continue
+                positions.append(j)
+                lab = find(t.ad_metrics, c)
+                if lab is None:
+                    _warn(out, "extraction.unknown_label", f"section 二 header {c!r} ({where}) is not a template column",
+                          [], observed=c)
+                    metrics.append(None)
+                else:
+                    metrics.append(lab.code)
+                    seen.add(("metrics", lab.code))
+            continue
+        item = _find_in_row(t.ad_items, cells)
+        if item is None:
+            continue
+        idx, lab = item
+        if metrics is None:
+            _warn(out, "extraction.unknown_label", f"section 二 row {lab.code} ({where}) has no header row", [])
+            continue
+        if lab.code in done:
+            _warn(out, "extraction.duplicate_row", f"section 二 row {lab.code} printed twice; kept the first ({where})",
+                  [f"active_disclosure:{lab.code}"])
+            continue
+        done.add(lab.code)
+        seen.add(("items", lab.code))
+        aligned = _aligned(cells, idx, positions or None)
+        if aligned is None and positions and len(positions) == len(metrics) and len(cells) > positions[-1]:
+            aligned = _under_headers(cells, idx, positions)  # (a row narrower than its header: fitted)
+        _place(out, _AD, lab.code, [(lab.code, m) for m in metrics], cells[idx + 1:], where, aligned)
+
+
+def _find_in_row(labels: list[Label], cells: list[str]) -> tuple[int, Label] | None:
+    for i, c in enumerate(cells):
+        if c.strip() and (lab := find(labels, c)) is not None:
+            return i, lab
+    return None
+
+
+def _header_positions(row: list[str], labels: dict[str, str], positions: dict[str, int]) -> None:
+    """Record the column index of each applicant header found in a row (first seen wins)."""
+    for i, c in enumerate(row):
+        code = labels.get(squash(c))
+        if code is not None and code not in positions:
+            positions[code] = i
+
+
+def _aligned(row: list[str], label_at: int, positions: list[int] | None) -> list[str] | None:
+    """The row's values under the header's columns, where the row agrees with the header: its label
+    left of the first column, and nothing printed outside the header's columns. Else None (the
+    values are then fitted by position: dumps often shift sub-item rows by a cell)."""
+    if positions is None or label_at >= positions[0] or positions[-1] >= len(row):
+        return None  # (a row narrower than the header: a table part without the header's columns)
+    outside = [c for j, c in enumerate(row) if j > label_at and j not in positions]
+    if any(c.strip() for c in outside):
+        return None
+    return [row[p] for p in positions]
+
+
+def _under_headers(row: list[str], label_at: int, positions: list[int]) -> list[str] | None:
+    """Section 二's values where each stands in or right of its header's column, at most one a
+    header (a table read without rules gives a header and the number centred or right-aligned
+    under it columns of their own). None when a value has no header left of it or shares one."""
+    out = [""] * len(positions)
+    for j, c in enumerate(row[label_at + 1:], label_at + 1):
+        if not c.strip():
+            continue
+        at = [i for i, p in enumerate(positions) if p <= j]
+        if not at or out[at[-1]]:
+            return None
+        out[at[-1]] = c
+    return out
+
+
+def _applications(rows, out: Matched, seen: set):
+    t = template()
+    found: dict[str, str] = {}
+    header_labels = {squash(label): code for code, label in t.spec.applications.columns}
+    header: dict[str, int] = {}
+    for row, where in rows:
+        if len(header) < len(t.applicants):
+            _header_positions(row, header_labels, header)
+        positions = [header[a] for a in t.applicants] if len(header) == len(t.applicants) else None
+        if positions is not None and positions != sorted(set(positions)):
+            positions = None  # headers over several rows that do not line up: no column map
+        hit = None
+        for i in range(len(row) - 1, -1, -1):  # the last label in the row names it
+            if row[i].strip() and (lab := find(t.app_rows, row[i])) is not None:
+                hit = (i, lab)
+                break
+        if hit is not None and any(HAN.search(c) and not is_value_like(c) for c in row[hit[0] + 1:]):
+            # a label after the one read exactly (a group label such as （六）其他处理): the row's own,
+            # misread (an OCR's dropped 、) or cut where it wrapped; read so, it names the row
+            hit = _approximate_row(row, where, out, after=hit[0]) or _wrapped_row(row, where, out, after=hit[0]) or hit
+        if hit is None:
+            hit = _approximate_row(row, where, out) or _wrapped_row(row, where, out)
+            if hit is None:
+                continue
+        i, lab = hit
+        if lab.code == "other" and not any(c.strip() for c in row[i + 1:]):
+            continue  # 2021's group label （六）其他处理 on a line of its own (centred over its rows)
+        if lab.code in found:
+            _warn(out, "extraction.duplicate_row",
+                  f"section 三 row {lab.code} printed twice ({found[lab.code]}, {where}); kept the first",
+                  [f"applications:{lab.code}/total"])
+            continue
+        found[lab.code] = where
+        seen.add(("rows", lab.code))
+        _place(out, _APPS, lab.code, [(lab.code, a) for a in t.applicants], row[i + 1:], where,
+               _aligned(row, i, positions))
+
+
+# ---------------------------------------------------------------- every cell accounted for
+
+def _account(blocks: list[Block], out: Matched) -> None:
+    """Every cell of sections 二, 三 and 四 the report's edition has, accounted for (the contract's
+    "Whose fault"): a cell not read is ours (`extraction.unread_cell`, one finding per section or
+    row, naming why) when the report prints its section's heading or its labels, else it is not
+    printed (a Cell at NOT_PRINTED, which the `sections.complete` rule reports)."""
+    t = template()
+    said = _Said(blocks)
+    versions = t.versions["rows"]
+    have = {c.key[0] for c in out.applications}
+    only_2019 = any(versions[code] == {"2019"} for code in have)
+    # section 二: an item printed is expected with the metrics of the edition its own header shows
+    # (real reports mix them sub-table by sub-table); one not printed, when every edition has it or
+    # the section is wholly 2019's, with the metrics of the section's edition
+    printed: dict[str, set[str]] = {}
+    for c in out.active_disclosure:
+        printed.setdefault(c.key[0], set()).add(c.key[1])
+    editions = [t.versions["metrics"][m] for ms in printed.values() for m in ms]
+    metric_editions = set().union(*(e for e in editions if len(e) == 1))  # those only one edition prints
+    edition = "2019" if metric_editions == {"2019"} or (not printed and only_2019) else "2021"
+    if not have and edition == "2019":
+        only_2019 = True
+    groups = []
+    for item in dict.fromkeys([*t.ad_printed["2021"], *t.ad_printed["2019"]]):
+        if item in printed:
+            sets = [t.ad_printed[e][item] for e in ("2021", "2019") if item in t.ad_printed[e]]
+            metrics = next((ms for ms in sets if printed[item] <= set(ms)), ())
+        elif item in t.ad_printed[edition] and (edition == "2019" or item in t.ad_printed["2019"]):
+            metrics = t.ad_printed[edition][item]
+        else:
+            continue
+        keys = [(item, m) for m in metrics if m not in printed.get(item, ())]
+        if keys:
+            groups.append((item, keys, [item]))  # metric labels are every sub-table's: only the item tells
+    _missing(out, _AD, said, groups, whole=not printed)
+    # section 三: rows of both editions always; those of one (2019's single （六）其他处理, 2021's
+    # three) in the edition the report's own rows show
+    rows = [c for c, v in versions.items() if len(v) == 2 or ("2019" if only_2019 else "2021") in v]
+    _missing(out, _APPS, said, [(code, [(code, a) for a in t.applicants], [code]) for code in rows if code not in have],
+             whole=not have)
+    # section 四: by proceeding
+    rl = {c.key[0] for c in out.reviews_litigation}
+    _missing(out, _RL, said, [(p, [(p, o) for o in t.outcomes], [p]) for p in t.proceedings if p not in rl],
+             whole=not rl)
+
+
+def _missing(out: Matched, table: _Table, said: _Said, rows: list[tuple[str | None, list[tuple[str, str]], list[str]]],
+             whole: bool) -> None:
+    """Cells of `rows` (row code, its missing keys, the codes whose labels print it) the matcher did
+    not read: unread when their section (`whole`: none of it was read) or their row is printed,
+    else at NOT_PRINTED."""
+    if not rows:
+        return
+    cells = getattr(out, table.dataset)
+    section_seen = said.section(table.dataset) if whole else None
+    unread: list[tuple[str, str]] = []
+    seen_as: list[str] = []
+    for row, keys, codes in rows:
+        seen = section_seen or said.labels(table.dataset, codes)
+        for key in keys:
+            cells.append(Cell(key, None, NOT_PRINTED if seen is None else "printed, not read"))
+        if seen is not None:
+            unread += keys
+            seen_as.append(seen)
+    if not unread:
+        return
+    names = [f"{table.dataset}:{r}/{c}" for r, c in unread]
+    what = table.section if whole else f"{table.section} rows {', '.join(dict.fromkeys(r for r, _ in unread))}"
+    why = ("no table of it could be read" if whole else "they stand in no table that could be read")
+    _unread(out, f"{what}: printed ({seen_as[0]!r} is in the document) but {why}", names, seen_as[0])
+
+
+class _Said:
+    """What the document prints, to tell a section or row printed in a layout we could not read from
+    one not printed at all: each paragraph and table cell (and its leading words, for a line that
+    runs its label into numbers), compared with the template's headings and labels whole."""
+
+    def __init__(self, blocks: list[Block]):
+        texts = [b.text for b in blocks if isinstance(b, Paragraph)]
+        texts += [c for b in blocks if isinstance(b, Table) for row in b.rows for c in row if c.strip()]
+        self.texts = [text.strip() for text in texts]
+
+    def _words(self):
+        """Each text, and the runs of words a label may be in a line of it: a line's label comes
+        first or last before its numbers ("三、本年度办理结果 （一）予以公开 3 0 …")."""
+        for text in self.texts:
+            parts = text.split()
+            n = len(parts)
+            while n > 0 and is_value_like(parts[n - 1]):
+                n -= 1
+            spans = {(0, n), *((0, k) for k in range(1, min(n, 4))), *((k, n) for k in range(max(n - 4, 1), n))}
+            for a, b in sorted(spans):
+                if a < b:
+                    yield text, " ".join(parts[a:b])
+
+    def section(self, dataset: str) -> str | None:
+        """A text that shows the section is printed: its heading, or a label of its own."""
+        if heading := next((text for text in self.texts if _heading(text) == dataset), None):
+            return heading
+        return self.labels(dataset, None)
+
+    def labels(self, dataset: str, codes: list[str] | None) -> str | None:
+        """A text printing a label of `codes` (None: any of the section's own labels)."""
+        t = template()
+        if dataset == "active_disclosure":
+            labels = [lab for lab in [*t.ad_items, *t.ad_metrics] if codes is None or lab.code in codes]
+        elif dataset == "applications":
+            labels = [lab for lab in t.app_rows if codes is None or lab.code in codes]
+        elif codes is not None:  # a proceeding: its heading or label
+            return next((text for text in self.texts if _proceeding(text) in codes), None)
+        else:  # the outcomes and proceedings no other section prints (总计 and 行政复议 are generic)
+            labels = [Label(code, (squash(text),)) for code, text in
+                      [*t.spec.reviews_litigation.outcomes[:4], *t.spec.reviews_litigation.proceedings[1:]]]
+        found = next((text for text, words in self._words() if find(labels, words) is not None), None)
+        found = found or next((text for text in self.texts if _begins(labels, text)), None)
+        # a long label a dump broke and ran into its neighbours ("（四）无2.没有现成信息需要另"): its
+        # first eight characters in a short line (a sentence of the narrative is no label)
+        heads = {t[:8] for lab in labels for t in lab.texts if len(t) >= 8}
+        return found or next((text for text in self.texts if len(squash(text)) <= 40
+                              and any(h in squash(text) for h in heads)), None)
+
+
+def _begins(labels: list[Label], text: str) -> bool:
+    """`text` begins with a label, or is the first line of a long one wrapped in its cell (a layout
+    that broke it may have lost the rest): "1.申请人无正当理由逾期不补正、行政机关不再"."""
+    number, rest = split_numbering(text)
+    return any(not lab.needs_number and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、"))
+               and any(rest.startswith(t) or (len(rest) >= 8 and t.startswith(rest)) for t in lab.texts)
+               for lab in labels)
+
+
+def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
+    t = template()
+    for i in range(len(row) - 1, after, -1):
+        c = row[i]
+        if not HAN.search(c) or squash(split_numbering(c)[1]) in t.app_groups:
+            continue
+        lab = find_approximate(t.app_rows, c)
+        if lab is not None and any(is_value_like(v) and v.strip() for v in row[i + 1:]):
+            _warn(out, "extraction.label_approximate",
+                  f"section 三 label {c.strip()!r} ({where}) read as {lab.code} ({lab.texts[0]})",
+                  [f"applications:{lab.code}/total"], observed=c.strip())
+            return i, lab
+    return None
+
+
+def _wrapped_row(row: list[str], where: str, out: Matched, after: int = -1):
+    """A long label whose cell holds only its first lines (a layout that wrapped it lost the rest:
+    "1.申请人无正当理由逾期不补正、行政机关不再"): the one label it begins, its number agreeing."""
+    t = template()
+    for i in range(len(row) - 1, after, -1):
+        number, text = split_numbering(row[i])
+        if len(text) < 12 or not any(is_value_like(v) and v.strip() for v in row[i + 1:]):
+            continue
+        labels = [lab for lab in t.app_rows if not lab.needs_number and any(x.startswith(text) for x in lab.texts)
+                  and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、"))]
+        if len(labels) == 1:
+            lab = labels[0]
+            _warn(out, "extraction.label_approximate",
+                  f"section 三 label {row[i].strip()!r} ({where}) read as {lab.code} ({lab.texts[0]}), whose beginning it is",
+                  [f"applications:{lab.code}/total"], observed=row[i].strip())
+            return i, lab
+    return None
+
+
+def _reviews_litigation(rows, out: Matched):
+    t = template()
+    columns = [(p, o) for p in t.proceedings for o in t.outcomes]
+    outcome_labels = {squash(label) for _, label in t.spec.reviews_litigation.outcomes}
+    header: list[list[str]] | None = None  # rows from the 行政复议 header to the values
+    for row, where in rows:
+        if header is None:
+            if any(squash(c) == t.rl_header for c in row):
+                header = [row]
+            continue
+        if column_numbers(row):
+            continue
+        if not (any(c.strip() for c in row) and all(is_value_like(c) for c in row)):
+            header.append(row)
+            continue
+        # Columns under an outcome label carry the values; any other column is layout (a writer's
+        # phantom grid column, a label spanning two). Without 15 labelled columns, fit by position.
+        labelled = [i for i in range(max(map(len, header))) if _labels_column(header, i, outcome_labels)]
+        aligned = [row[i] for i in labelled] if len(labelled) == len(columns) and labelled[-1] < len(row) else None
+        _place(out, _RL, None, columns, row, where, aligned)
+        return
+
+
+def _proceeding(text: str) -> str | None:
+    """The proceeding a short heading or label names: 行政复议, 行政诉讼（未经复议直接起诉）, （三）复议后起诉."""
+    s = split_numbering(text)[1]
+    if not s or len(s) > 20 or is_value_like(s):
+        return None
+    if "复议后起诉" in s:
+        return "litigation_after_review"
+    if "未经复议" in s or "直接起诉" in s:
+        return "litigation_direct"
+    return "review" if "行政复议" in s and "诉讼" not in s else None
+
+
+def _reviews_by_proceeding(blocks: list[Block], out: Matched) -> None:
+    """Section 四 printed a proceeding at a time: a small table of the five outcomes under a heading
+    naming its proceeding (Markdown dumps: 行政复议 / 行政诉讼（未经复议直接起诉） / …), or one row per
+    proceeding beside its label under one header of outcomes. Values are read only under a header
+    row that names every outcome, each in its column; a proceeding not found is left to _account."""
+    t = template()
+    outcome = {squash(label): code for code, label in t.spec.reviews_litigation.outcomes}
+    found: dict[str, tuple[list[str], str]] = {}
+    current = None  # the proceeding the last heading named
+    for b in blocks:
+        if isinstance(b, Paragraph):
+            current = _proceeding(b.text) or current
+            continue
+        header: dict[str, int] | None = None
+        for row, where in zip(b.rows, b.where):
+            cols = {outcome[squash(c)]: i for i, c in enumerate(row) if squash(c) in outcome}
+            if sum(squash(c) in outcome for c in row) > len(t.outcomes):
+                break  # the outcomes of several proceedings in one row: the whole table, not read here
+            if len(cols) == len(t.outcomes):
+                header = cols
+                continue
+            named = [(i, p) for i, c in enumerate(row) if (p := _proceeding(c))]
+            if column_numbers(row):
+                continue
+            if header is None:
+                current = named[-1][1] if named else current
+                continue
+            proceeding = named[-1][1] if named else current
+            values = [row[header[o]] if header[o] < len(row) else "" for o in t.outcomes]
+            outside = [c for i, c in enumerate(row) if i not in header.values() and not (named and i <= named[-1][0])]
+            if (proceeding and proceeding not in found and all(is_value_like(v) for v in values)
+                    and any(v.strip() for v in values) and not any(c.strip() for c in outside)):
+                found[proceeding] = (values, where)
+    for p in t.proceedings:
+        if p in found:
+            values, where = found[p]
+            _place(out, _RL, None, [(p, o) for o in t.outcomes], values, where, values)
+
+
+def _labels_column(header: list[list[str]], i: int, labels: set[str]) -> bool:
+    """Whether column `i` of the header rows prints one of `labels`, in one cell or wrapped down
+    the rows (结果维 / 持: a narrow column, read without rules, gives each line a row)."""
+    parts = [squash(h[i]) for h in header if i < len(h)]
+    return any("".join(parts[a:b]) in labels for a in range(len(parts)) if parts[a]
+               for b in range(a + 1, len(parts) + 1))
+
+
+def _heading(text: str) -> str | None:
+    number, rest = split_numbering(text)
+    if number is None or len(rest) > 40:
+        return None
+    for code, (_, label) in template().sections.items():
+        if label in rest and len(rest) <= len(label) + 12:
+            return code
+    return None
+
+
+def _narratives(blocks: list[Block]) -> dict[str, str]:
+    t = template()
+    texts: dict[str, list[str]] = {}
+    current = None
+    for b in blocks:
+        if isinstance(b, Table):
+            current = None
+            continue
+        code = _heading(b.text)
+        if code is not None:
+            current = code if code in t.narrative_sections else None
+            if current:
+                texts.setdefault(current, [])
+            continue
+        if current:
+            texts[current].append(b.text)
+    last = texts.get(t.narrative_sections[-1])
+    if last:  # the signature, date and page number after the last section are not its text
+        while last and (squash(last[-1]).isdigit() or DATE.match(squash(last[-1]))):
+            if DATE.match(squash(last.pop())) and len(last) > 1 and is_signer(last[-1]):
+                last.pop()
+    return {k: "\n".join(v).strip() for k, v in texts.items()}

@@ -1,0 +1,15 @@
+"""A document's tables read: extract its blocks, match them to the template, check what was read.
+
+The CPU-bound part of a document, run in the extraction workers (isolate.py), which import this
+module and what it needs, not the rest of the pipeline (polars, GX: ~0.5 s a worker and its memory).
+"""
+from __future__ import annotations
+
+from nianbao.interpret import trust
+from nianbao.extract import extract
+from nianbao.interpret.match import Matched, match
+
+
+def extract_and_match(data: bytes, fmt: str) -> Matched:
+    blocks = extract(data, fmt)
+    return trust.check(blocks, match(blocks))

@@ -1,0 +1,54 @@
+"""The format-blind representation every extractor produces and the matcher reads."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# A Word bookmark as text dumps of .docx print it ("[bookmark: _Toc1]"): markup, never text.
+BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
+
+
+@dataclass
+class Paragraph:
+    text: str
+    where: str  # e.g. "line 12" or "page 2"; PAGE_TITLE for the title a page's markup gives
+
+
+PAGE_TITLE = "page title"  # an HTML page's <title>: metadata, not the report's text
+
+
+@dataclass
+class Table:
+    """Rows of cell strings, merged cells expanded (a spanned position repeats nothing: "")."""
+
+    rows: list[list[str]] = field(default_factory=list)
+    where: list[str] = field(default_factory=list)  # one location per row, for messages
+    # What the extractor could not settle, for the matcher to report as `extraction.<kind>`
+    # warnings: (kind, message, cells named dataset:row/column).
+    notes: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    # OCR only: each cell's reading confidence (0..1), same shape as `rows`; None when the text
+    # came from the document itself. nianbao.interpret.trust decides after matching which readings to keep.
+    confidence: list[list[float]] | None = None
+
+
+class Reading(str):
+    """An OCR'd cell's text that carries its confidence through the format-blind matcher (which
+    only ever sees strings) to the trust step after it."""
+
+    def __new__(cls, text: str, confidence: float):
+        self = super().__new__(cls, text)
+        self.confidence = confidence
+        return self
+
+    def __getnewargs__(self):
+        return str(self), self.confidence
+
+    def strip(self, chars=None) -> "Reading":
+        return Reading(str.strip(self, chars), self.confidence)
+
+
+Block = Paragraph | Table
+
+
+class Unreadable(Exception):
+    """The document cannot yield template tables; the message is the reason operators see."""

@@ -1,0 +1,3 @@
+"""Running: the pipeline (the one conductor of a document and a batch), extraction in isolated
+worker processes under limits, the run's stop flag, progress, the reaper of orphaned children, the
+garbage collector's settings, and `nianbao forget`."""

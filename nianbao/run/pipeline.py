@@ -1,0 +1,254 @@
+"""read -> extract -> match -> normalise for one document, and validation for a batch of them.
+
+Plain functions over plain data: the Prefect tasks in tasks/ wrap them, tests call them directly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Literal
+
+import polars as pl
+import pyarrow as pa
+
+from nianbao import __version__
+from nianbao.check import validate
+from nianbao.interpret import agencies, metadata, normalise
+from nianbao.run import isolate, stop
+from nianbao.model.document import Unreadable
+from nianbao.extract import not_a_document, sniff
+from nianbao.acquire.fetch import redact
+from nianbao.model.findings import Finding
+from nianbao.interpret.match import Matched, value_text
+from nianbao.interpret.reading import extract_and_match
+from nianbao.model.schema import CELL_DATASETS, schema
+from nianbao.acquire.sources import Source, read
+
+BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
+
+# Columns the rules need beside the published ones (dropped on publish).
+_WORKING = [("number", pa.float64()), ("where", pa.string()), ("unread", pa.bool_())]
+
+
+@dataclass
+class Report:
+    row: dict  # the `reports` row
+    cells: dict[str, list[dict]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def readable(self) -> bool:
+        return self.row["status"] != "unreadable"
+
+
+@dataclass
+class Read:
+    """What reading a source came to: bytes to extract, a report the warehouse already holds as this
+    pipeline would make it (skipped), or a document that cannot be read (and why)."""
+    status: Literal["extract", "skipped", "unreadable"]
+    row: dict  # the `reports` row so far; when skipped, the stored one
+    data: bytes | None = None  # to extract
+    reason: str | None = None  # unreadable
+
+
+def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
+    """One document's bytes to its report row, cells and extraction findings, in this process."""
+    try:
+        matched = extract_and_match(data, row["source_format"])
+    except Unreadable as e:
+        matched = e
+    except Exception as e:  # an extractor's bug on hostile input must not stop the batch
+        matched = Unreadable(f"extraction failed: {type(e).__name__}: {e}")
+    return _finish(row, matched, overrides)
+
+
+def _read(source: Source, run_id: str, default_year: int | None,
+          published: dict[str, dict] | None = None, store=None) -> Read:
+    """The report row so far and the document's bytes, or why there is nothing to extract."""
+    now = dt.datetime.now(dt.timezone.utc)
+    o = source.overrides
+    row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
+           "region_code": o.get("region_code"), "title": o.get("title"), "source_uri": redact(source.uri),
+           "source_format": o.get("format"), "template_version": "unknown", "status": "unreadable",
+           "read_by": "text", "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
+           "fetched_at": None, "ingested_at": now, "run_id": run_id, "superseded_by": None,
+           "pipeline_version": __version__}
+    try:
+        got = read(source, store=store)
+    except Unreadable as e:
+        # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
+        row["report_id"] = hashlib.sha256(f"unread:{row['source_uri']}".encode()).hexdigest()
+        return Read("unreadable", row, reason=str(e))
+    row["fetched_at"] = dt.datetime.now(dt.timezone.utc)
+    row["report_id"] = hashlib.sha256(got.data).hexdigest()
+    stored = (published or {}).get(row["report_id"])
+    if stored is not None and _up_to_date(stored, o):
+        return Read("skipped", stored)
+    fmt = sniff(got.data, got.name, got.content_type, o.get("format"))
+    row["source_format"] = fmt or "unknown"
+    if fmt is None:
+        return Read("unreadable", row, reason=not_a_document(got.data, got.name))
+    return Read("extract", row, got.data)
+
+
+def _up_to_date(stored: dict, overrides: dict) -> bool:
+    """Current (bytes a source serves again are its current version again), same pipeline version
+    and nothing the manifest now says differently."""
+    if stored.get("superseded_by") is not None or stored["pipeline_version"] != __version__:
+        return False
+    return all(str(stored.get(k) or "") == str(v) for k, v in overrides.items() if k != "format")
+
+
+def _in_worker(r: Read) -> bool:
+    """Binary formats are extracted in a worker process under a time limit; text dumps (linear-time
+    parsing) in this one."""
+    return r.status == "extract" and r.row["source_format"] != "txt"
+
+
+def read_ahead(sources: list[Source], published: dict[str, dict]) -> None:
+    """Begin extracting these documents in the worker processes now, before their batch asks: the
+    command does it for the first batches while Prefect's server starts, and the batches take the
+    results (isolate.ahead), and GX gets ready meanwhile. Local files only (a fetch is the flow's:
+    retries, the raw store); documents `published` already holds as they are are left alone."""
+    reads = [_read(s, "ahead", None, published) for s in sources if not s.is_url]
+    isolate.ahead(extract_and_match, [(r.data, r.row["source_format"]) for r in reads if _in_worker(r)])
+    validate.warm()
+
+
+def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:
+    if isinstance(matched, Unreadable):
+        return _unreadable(row, str(matched))
+    if not any(value_text(c.raw) for c in [*matched.applications, *matched.reviews_litigation]):
+        # the template's tables with no figure in them: a form, not an agency's blank report
+        return _unreadable(row, "a blank template, not a report: sections 三 and 四 print no figures")
+    meta = metadata.read(matched.paragraphs, matched.page_title, row["source_uri"])
+    findings = list(matched.findings)
+    if "year" not in overrides and meta.year is not None:
+        row["year"] = meta.year
+        findings += meta.findings
+    for key in ("agency", "title", "published_on"):
+        if row[key] is None:
+            row[key] = getattr(meta, key)
+    row["template_version"] = matched.template_version
+    row["read_by"] = "ocr" if any(f.rule_id == "extraction.ocr" for f in findings) else "text"
+    row["status"] = "valid"  # until validation says otherwise
+    return Report(row, normalise.cell_rows(row["report_id"], row["year"], matched), findings)
+
+
+def _unreadable(row: dict, reason: str) -> Report:
+    return Report(row, {}, [Finding.of("document.unreadable", reason, [], "template tables")])
+
+
+def _date(value) -> dt.date | None:
+    if value in (None, "") or isinstance(value, dt.date):
+        return value or None
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def frame(dataset: str, rows: list[dict], working: bool = False) -> pl.DataFrame:
+    s = schema(dataset)
+    if working:
+        s = pa.schema(list(s) + [pa.field(n, t) for n, t in _WORKING])
+    return pl.from_arrow(pa.Table.from_pylist(rows, schema=s))
+
+
+def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame]:
+    """Run every rule over the batch; set each report's status; return the batch's frames."""
+    readable = [r for r in reports if r.readable]
+    if readable:
+        cells = {d: frame(d, [c for r in readable for c in r.cells.get(d, [])], working=True)
+                 for d in CELL_DATASETS}
+        judged = validate.validate(cells, frame("reports", [r.row for r in readable]))
+        for r in readable:
+            r.findings += judged[r.row["report_id"]]
+    finding_rows = []
+    for r in reports:
+        agencies.identify(r.row)
+        errors = sum(f.severity == "error" for f in r.findings)
+        r.row["error_count"], r.row["warning_count"] = errors, len(r.findings) - errors
+        if r.readable:
+            r.row["status"] = "invalid" if errors else "valid"
+        finding_rows += [dict(f.row(r.row["report_id"], r.row["year"]), run_id=run_id) for f in r.findings]
+    out = {"reports": frame("reports", [r.row for r in reports]), "findings": frame("findings", finding_rows)}
+    for d in CELL_DATASETS:
+        out[d] = frame(d, [c for r in readable for c in r.cells.get(d, [])])
+    return out
+
+
+def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
+                  time_limit: float = isolate.TIME_LIMIT, published: dict[str, dict] | None = None,
+                  processes: bool = True, timings: dict[str, float] | None = None,
+                  raw_root: str | None = None, progress: Callable[[], None] | None = None) -> dict[str, pl.DataFrame]:
+    """A batch end to end. Binary formats are extracted in a worker process under a time limit
+    (processes=False: in this thread, without a limit; for benchmarks); text dumps (linear-time
+    parsing) stay in this process. Documents `published` already holds (same bytes, same pipeline
+    version, same manifest values) are not redone: they come back in the frame "skipped" as the
+    warehouse has them. `timings` accumulates seconds per stage. Fetched documents are kept in
+    the raw store under `raw_root` (the warehouse), their attempts in its `fetches` dataset.
+    `progress()` is called once per document as it is done (a progress bar's tick). Once the run
+    `run_id` is stopping, raises stop.Stopped: the batch is not finished (see nianbao/run/stop.py)."""
+    from nianbao.acquire.rawstore import RawStore
+
+    tick = progress or (lambda: None)
+    clock = _Clock(timings)
+    store = RawStore.open(raw_root) if raw_root is not None else None
+    with clock("read"):
+        try:
+            reads = [_read(s, run_id, default_year, published, store) for s in sources]
+        finally:
+            if store is not None:
+                store.flush()  # the batch's attempts, even after a crash
+    skipped = [r.row for r in reads if r.status == "skipped"]
+    todo = [(s, r) for s, r in zip(sources, reads) if r.status != "skipped"]
+    for _ in range(sum(r.status != "extract" for r in reads)):
+        tick()  # skipped, or unreadable before extraction
+    with clock("extract"):
+        if todo:
+            validate.warm()  # the batch's validation gets ready while its documents are extracted
+        binary = [i for i, (_, r) in enumerate(todo) if processes and _in_worker(r)]
+        isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][1].data, todo[i][1].row["source_format"])
+                                                                     for i in binary], time_limit=time_limit,
+                                                on_done=tick, stopping=lambda: stop.requested(run_id))))
+        reports = []
+        for i, (source, r) in enumerate(todo):
+            if r.status == "unreadable":
+                reports.append(_unreadable(r.row, r.reason))
+            elif i in isolated:
+                reports.append(_finish(r.row, isolated[i], source.overrides))
+            else:
+                reports.append(process_document_bytes(r.row, r.data, source.overrides))
+                tick()
+    # The same bytes under two names are one report (the key is report_id): the first readable
+    # reading of them, never a worse one (a copy whose name misled us).
+    unique: dict[str, Report] = {}
+    for r in reports:
+        kept = unique.get(r.row["report_id"])
+        if kept is None or (r.readable and not kept.readable):
+            unique[r.row["report_id"]] = r
+    unique = list(unique.values())
+    stop.check(run_id)  # a stopping run's batch goes no further
+    with clock("validate"):
+        frames = validate_batch(unique, run_id)
+    frames["skipped"] = frame("reports", skipped)
+    return frames
+
+
+class _Clock:
+    def __init__(self, totals: dict[str, float] | None):
+        self.totals = totals if totals is not None else {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
+
+

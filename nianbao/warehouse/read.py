@@ -1,0 +1,45 @@
+"""Reading the warehouse, for downstream teams: `scan(dataset, warehouse)` -> a polars LazyFrame.
+
+    from nianbao.warehouse import scan
+    scan("applications", "s3://bucket/nianbao").filter(pl.col("year") == 2023).collect()
+
+Local folder or `s3://bucket/prefix` (AWS_* variables). The `year` partition comes from the path
+(Int16; the unknown year, `year=__HIVE_DEFAULT_PARTITION__`, is null). On S3 it reads each file's
+newest version only, so a scan racing a publish never sees a report twice nor a file half replaced;
+and a scan racing `nianbao compact` leaves out the files a compacted file has just replaced.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from nianbao.warehouse import index, storage
+from nianbao.model.schema import DATASETS, DERIVED, PARTITION, schema
+
+
+def files(dataset: str, warehouse: str | Path, quarantine: bool = False) -> list[str]:
+    """The dataset's Parquet files now: local paths, or the s3:// URLs of their newest versions;
+    without those a compaction has just merged into one (nianbao/warehouse/compact.py), so none is read twice."""
+    if dataset not in DATASETS and dataset not in DERIVED:
+        raise ValueError(f"unknown dataset {dataset!r}; one of {', '.join([*DATASETS, *DERIVED])}")
+    root = storage.path(warehouse)
+    listed = index.listing(root, [f"quarantine/{dataset}" if quarantine else dataset])
+    merged = index.replaced(root, listed)
+    if storage.is_remote(root):
+        return sorted(f"s3://{root.bucket}/{key}" for rel, key in listed.items() if rel not in merged)
+    return sorted(str(root / rel) for rel in listed if rel not in merged)
+
+
+def scan(dataset: str, warehouse: str | Path, quarantine: bool = False) -> pl.LazyFrame:
+    """One dataset (or its quarantine) as a LazyFrame with the contract's columns and `year`."""
+    want = pl.Schema(pl.from_arrow(schema(dataset).empty_table()).schema)
+    paths = files(dataset, warehouse, quarantine)
+    if not paths:
+        return pl.LazyFrame(schema=want)
+    file_schema = pl.Schema({k: v for k, v in want.items() if k != PARTITION})
+    frame = pl.scan_parquet(paths, schema=file_schema, missing_columns="insert",  # an older file: null
+                            hive_partitioning=True,
+                            hive_schema=pl.Schema({PARTITION: want[PARTITION]}),
+                            storage_options=storage.options() if storage.is_remote(warehouse) else None)
+    return frame.select(list(want))
