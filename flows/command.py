@@ -25,7 +25,8 @@ from nianbao.run import heap, progress, stop
 from nianbao.run.pipeline import BATCH_SIZE
 from nianbao.check.rules import year_range
 from nianbao.acquire.sources import UsageError, resolve, unsupported
-from nianbao.report.summary import RunSummary, next_step, plural
+from nianbao.model.words import plural
+from nianbao.report.summary import RunSummary, next_step
 
 from flows.server import TemporaryServer
 

@@ -28,7 +28,8 @@ from nianbao.warehouse.publish import WarehouseError, probe
 from nianbao.check.rules import year_range
 from nianbao.model.settings import settings
 from nianbao.acquire.sources import UsageError, resolve
-from nianbao.report.summary import RunSummary, plural
+from nianbao.model.words import plural
+from nianbao.report.summary import RunSummary
 from tasks.across import check_across_years
 from tasks.indicators import compute_indicators
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts

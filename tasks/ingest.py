@@ -23,7 +23,8 @@ from nianbao.report import validation_report
 from nianbao.run import pipeline, progress, stop
 from nianbao.warehouse import publish, storage
 from nianbao.model.schema import CELL_DATASETS, PARTITION
-from nianbao.report.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary, next_step, plural
+from nianbao.model.words import plural
+from nianbao.report.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary, next_step
 
 
 @task(name="ingest-batch", task_run_name="ingest-batch-{number}")

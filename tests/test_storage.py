@@ -182,7 +182,7 @@ def test_concurrent_runs_in_separate_processes_take_turns_on_the_lease(s3, tmp_p
         for name, frame in process_batch(part, run).items():
             frame.write_ipc(tmp_path / run / f"{name}.arrow")
         runs.append(tmp_path / run)
-    script = ("import sys, pathlib, polars as pl; from nianbao import publish; "
+    script = ("import sys, pathlib, polars as pl; from nianbao.warehouse import publish; "
               "publish.publish(sys.argv[1], {p.stem: pl.read_ipc(p) for p in pathlib.Path(sys.argv[2]).iterdir()})")
     wh = f"{s3}/wh"
     children = [subprocess.Popen([sys.executable, "-c", script, wh, str(run)]) for run in runs]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from nianbao.model.chinese import DASHES
 from nianbao.model.document import Block, Table
 from nianbao.model.findings import Finding
 from nianbao.interpret.match import NOT_PRINTED, Matched, value_text
@@ -28,7 +29,6 @@ from nianbao.model.template import SumRule, squash, template
 CONFIDENT = 0.5  # the least character probability for a reading that a sum confirms
 CONFIDENT_ALONE = 0.97  # for a reading no sum can confirm (section 二)
 _NOTHING = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "--"}  # printed for no number: 0 in a sum
-DASHES = "-—－一_~―‐–"  # a dash as a scan reads it (一 too: in a cell of numbers it is a dash)
 def check(blocks: list[Block], matched: Matched) -> Matched:
     """Untrusted OCR cells of `matched` emptied and reported; an `extraction.ocr` warning on a
     report read by OCR. Nothing changes for a document read from its own text."""

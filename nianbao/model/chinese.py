@@ -32,3 +32,4 @@ def numeral(n: int) -> str:
     return ((DIGITS[tens] if tens > 1 else "") + "十" if tens else "") + (DIGITS[ones] if ones else "")
 
 UNITS = "万元|元|件|个|项|次|条"  # what cells print after a count or an amount: 13件, 1.5万元
+DASHES = "-—－一_~―‐–"  # a dash as a scan reads it (一 too: in a cell of numbers it is a dash)

@@ -21,7 +21,8 @@ import polars as pl
 
 from nianbao.model.schema import CELL_KEYS
 from nianbao.warehouse.storage import write_atomic
-from nianbao.report.summary import STATUSES, RunSummary, plural
+from nianbao.model.words import plural
+from nianbao.report.summary import STATUSES, RunSummary
 from nianbao.model.template import SumRule, template
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from nianbao.warehouse import index, publish, storage
 from nianbao.model.schema import PARTITION, schema
-from nianbao.report.summary import plural
+from nianbao.model.words import plural
 
 
 def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:

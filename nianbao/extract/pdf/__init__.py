@@ -39,14 +39,13 @@ from pdfminer.pdfdocument import PDFEncryptionError
 from nianbao.model.chinese import UNITS
 from nianbao.model.document import Block, Paragraph, Reading, Table, Unreadable
 from nianbao.extract.pdf import contentstream, plumbing
+from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER, VALUE as _VALUE, continues as _continues
 from nianbao.model.template import find, template
 
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
-_VALUE = re.compile(r"^[\d.,\s+-]+$")
 # numbers (thousands apart: 1 234; with their unit: 13件, 2 件) and placeholders, as cells print them
 _CELL_VALUE = re.compile(rf"[\d０-９,，.．+\-—－/／]+(?: [\d０-９]{{3}})*(?: ?(?:{UNITS}))?|无")
-_PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
 _TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
 
 
@@ -590,16 +589,6 @@ def _cell(text: str | None) -> str:
     for line in (text or "").split("\n"):
         out = _join(out, line.strip())
     return out
-
-
-def _continues(last: list[str], first: list[str]) -> bool:
-    """`first` (top of a page) is the rest of `last` (bottom of the page before): same columns,
-    text only, and blank where `last` printed its values."""
-    if len(last) != len(first):
-        return False
-    values = [i for i, c in enumerate(last) if c.strip() and _VALUE.match(c)]
-    return bool(values) and all(not first[i].strip() for i in values) and \
-        not any(_VALUE.match(c) for c in first if c.strip())
 
 
 def _tails(last: list[str], first: list[str]) -> bool:

@@ -24,8 +24,8 @@ import cv2
 import numpy as np
 
 from nianbao.model.document import Block, Paragraph, Reading, Table, Unreadable
-from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, _continues
-from nianbao.interpret.trust import DASHES
+from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER, VALUE as _VALUE, continues as _continues
+from nianbao.model.chinese import DASHES
 
 DPI = 200
 MAX_SKEW = 3.0  # degrees a scan may lean
@@ -86,7 +86,7 @@ def _go_on(blocks: list[Block], page: list[Block]) -> None:
 
 def _goes_on(last: list[str], first: list[str]) -> bool:
     """`first` (top of a page) is the rest of `last` (bottom of the page before), as
-    pdf._continues says, or with the end of a number wrapped in its cell there too: values under
+    rows.continues says, or with the end of a number wrapped in its cell there too: values under
     fewer than half of `last`'s, each under one of them, beside the label's rest. Joined wrongly,
     two numbers make one the sums do not confirm: flagged, never published."""
     if _continues(last, first):
