@@ -24,7 +24,8 @@ from nianbao.model import settings
 from nianbao.run import heap, progress, stop
 from nianbao.run.pipeline import BATCH_SIZE
 from nianbao.check.rules import year_range
-from nianbao.acquire.sources import UsageError, resolve, unsupported
+from nianbao.acquire.sources import resolve, unsupported
+from nianbao.model.errors import SettingsError, UsageError
 from nianbao.model.words import plural
 from nianbao.report.summary import RunSummary, next_step
 
@@ -165,6 +166,11 @@ def _main(argv: list[str] | None) -> int:
         return _usage_error(e, sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
+    try:
+        settings.settings()  # a variable set to what it cannot be: one line and exit 2, before any work
+    except SettingsError as e:
+        return _fail(args, e.exit_code, str(e), "correct the variable or unset it for its default "
+                     "(docs/DATA_DICTIONARY.md, Settings, lists each with what it takes)")
     if args.command == "discover":
         from nianbao.acquire import discover
 
@@ -198,7 +204,8 @@ def _main(argv: list[str] | None) -> int:
                      skipped_files)
     if args.dry_run:
         return _dry_run(docs, skipped_files, args)
-    from nianbao.warehouse.publish import WarehouseError, probe
+    from nianbao.warehouse.publish import probe
+    from nianbao.model.errors import WarehouseError
 
     try:
         probe(args.out)  # an unwritable or full warehouse is found now, not after a batch's work

@@ -24,10 +24,11 @@ from pydantic import Field
 
 from nianbao.run import stop
 from nianbao.run.pipeline import BATCH_SIZE
-from nianbao.warehouse.publish import WarehouseError, probe
+from nianbao.warehouse.publish import probe
+from nianbao.model.errors import DocumentError, UsageError, WarehouseError
 from nianbao.check.rules import year_range
 from nianbao.model.settings import settings
-from nianbao.acquire.sources import UsageError, resolve
+from nianbao.acquire.sources import resolve
 from nianbao.model.words import plural
 from nianbao.report.summary import RunSummary
 from tasks.across import check_across_years
@@ -38,7 +39,7 @@ from tasks.site import build_site
 CANCEL_POLL = 1.0  # seconds between looks at the flow run's state: how soon Cancel in the UI stops a run
 
 
-class ReportsFailed(Exception):
+class ReportsFailed(DocumentError):
     """The run published everything, but some reports are invalid or unreadable. The data of the
     run's final state: Prefect raises a Failed state's data when asked for its result (and can only
     raise exceptions), so the summary travels inside it."""

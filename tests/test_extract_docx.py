@@ -6,7 +6,8 @@ import pytest
 
 import corpus
 from corpus import check, tables
-from nianbao.model.document import Paragraph, Table, Unreadable
+from nianbao.model.document import Paragraph, Table
+from nianbao.model.errors import Unreadable
 from nianbao.extract import docx
 
 

@@ -3,7 +3,8 @@ import pytest
 
 import corpus
 from corpus import check, tables
-from nianbao.model.document import PAGE_TITLE, Paragraph, Table, Unreadable
+from nianbao.model.document import PAGE_TITLE, Paragraph, Table
+from nianbao.model.errors import Unreadable
 from nianbao.extract import html
 from nianbao.interpret.match import match
 

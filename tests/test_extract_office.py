@@ -2,7 +2,7 @@
 import pytest
 
 import corpus
-from nianbao.model.document import Unreadable
+from nianbao.model.errors import Unreadable
 from nianbao.extract import extract, office, sniff
 from nianbao.interpret.match import match
 

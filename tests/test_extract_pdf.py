@@ -12,7 +12,8 @@ import pdfplumber
 import pytest
 
 from conftest import REAL, missing
-from nianbao.model.document import Paragraph, Table, Unreadable
+from nianbao.model.document import Paragraph, Table
+from nianbao.model.errors import Unreadable
 from nianbao.extract import pdf
 from nianbao.interpret.match import NOT_PRINTED, match
 from nianbao.interpret.metadata import read

@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "fetch"))
 from fetch_server import PDF, Server, redirect, reset, send, trickle  # noqa: E402
 
 from nianbao import __version__  # noqa: E402
-from nianbao.acquire.fetch import FetchError, Fetcher, check_url, fetch, redact  # noqa: E402
+from nianbao.acquire.fetch import Fetcher, check_url, fetch, redact  # noqa: E402
+from nianbao.model.errors import FetchError
 from nianbao.acquire.rawstore import RawStore, read_fetches  # noqa: E402
 from nianbao.model.schema import FETCHES  # noqa: E402
 

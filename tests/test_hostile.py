@@ -381,7 +381,8 @@ def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
 def test_a_manifest_year_that_is_no_year_is_a_usage_error_naming_its_row(tmp_path, capsys, suffix, line, n):
     """A year of four digits is a year (2007 or 2031: the report's metadata.year finding); 99999
     would not fit the int16 column: the run would fail as a whole. It is the manifest's error."""
-    from nianbao.acquire.sources import UsageError, resolve
+    from nianbao.acquire.sources import resolve
+    from nianbao.model.errors import UsageError
 
     shutil.copy(SAMPLE, tmp_path / "r.txt")
     manifest = tmp_path / f"m{suffix}"
@@ -460,7 +461,7 @@ def test_a_writer_that_lost_its_lease_mid_publish_changes_nothing_more(s3, monke
     bucket, wh = s3[5:], f"{s3}/wh"
     frames = process_batch([Source(str(SAMPLE))], "run", processes=False)
     publish.publish(wh, frames)
-    monkeypatch.setattr(storage, "LEASE_SECONDS", 1.0)
+    monkeypatch.setenv("NIANBAO_S3_LEASE", "1")
     put, seen = storage.put_object, []
 
     def put_then_freeze(b, key, data, **conditions):  # the real PUT; after the writer's second, the freeze

@@ -157,7 +157,7 @@ def test_versions_a_trusting_writer_superseded_are_swept_without_a_listing(s3, d
     publish.publish(root, docs["01"])
     publish.publish(root, docs["12"])  # report 1's rows leave batch 01's files: new versions
     publish.publish(root, docs["01"])  # and come back: batch 12's files new versions again
-    monkeypatch.setattr(storage, "GRACE", 0)
+    monkeypatch.setenv("NIANBAO_S3_GRACE", "0")
     listings.clear()
     publish.publish(root, docs["23"])  # report 2 leaves batch 12, whose files are left empty: tombstones
     publish.publish(root, docs["1"])  # trusted: sweeps what the publishes before superseded

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from nianbao.run import isolate
-from nianbao.model.document import Unreadable
+from nianbao.model.errors import Unreadable
 from nianbao.run.stop import Stopped
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REAL, missing
-from nianbao.model.document import Paragraph, Table, Unreadable
+from nianbao.model.document import Paragraph, Table
+from nianbao.model.errors import Unreadable
 from nianbao.extract.runtogether import looks_run_together, recover
 from nianbao.interpret.match import match
 from nianbao.interpret.metadata import read

@@ -1,11 +1,19 @@
 """One settings module: what each variable does to the product, read when needed (not at import)."""
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from nianbao.model import settings
 from nianbao.report import dictionary
 from nianbao.run import isolate
 from nianbao.warehouse import publish, storage
 from nianbao.acquire.fetch import Fetcher
+from nianbao.model.errors import SettingsError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults(monkeypatch):
@@ -41,5 +49,35 @@ def test_variables_reach_the_product_when_set_after_import(monkeypatch, tmp_path
 def test_the_data_dictionary_lists_every_variable():
     text = dictionary.markdown()
     assert "## Settings" in text
-    for name, (default, _) in settings.VARIABLES.items():
-        assert f"| `{name}` | {default or ''} |" in text
+    for name, (default, meaning) in settings.VARIABLES.items():
+        assert f"| `{name}` | " in text and meaning in text
+    assert "| `NIANBAO_WORKERS` | int | 2 | ≥ 1, ≤ 256 | batches processed at once" in text
+
+
+@pytest.mark.parametrize("name, value, said", [
+    ("NIANBAO_MEMORY_LIMIT_MB", "abc", "NIANBAO_MEMORY_LIMIT_MB='abc': input should be a valid integer"),
+    ("NIANBAO_MEMORY_LIMIT_MB", "0", "NIANBAO_MEMORY_LIMIT_MB='0': input should be greater than or equal to 256"),
+    ("NIANBAO_S3_LEASE", "-1", "NIANBAO_S3_LEASE='-1': input should be greater than 0"),
+    ("NIANBAO_ALLOW_PRIVATE", "maybe", "NIANBAO_ALLOW_PRIVATE='maybe': input should be a valid boolean"),
+])
+def test_a_bad_value_is_a_usage_error_naming_the_variable(monkeypatch, name, value, said):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as e:
+        settings.settings()
+    assert str(e.value).startswith(said) and e.value.exit_code == 2
+    monkeypatch.delenv(name)
+    assert settings.settings().memory_limit_mb == 2048  # read again once the variable changed
+
+
+def test_the_command_says_a_bad_value_in_one_line_and_exits_2(tmp_path):
+    """Its --help works whatever the environment holds; a run refuses before any work."""
+    env = {**os.environ, "NIANBAO_MEMORY_LIMIT_MB": "abc"}
+    command = [sys.executable, "-m", "flows"]
+    shown = subprocess.run([*command, "--help"], env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and "usage: nianbao" in shown.stdout
+    refused = subprocess.run([*command, "ingest", str(ROOT / "data" / "samples"), "--out", str(tmp_path / "wh")],
+                             env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == ["nianbao: NIANBAO_MEMORY_LIMIT_MB='abc': input should be a valid integer, "
+                                           "unable to parse string as an integer (heap per extraction worker process, in MiB)"]
+    assert not (tmp_path / "wh").exists()

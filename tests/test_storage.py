@@ -8,6 +8,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 
+from nianbao.model.errors import LeaseLost
 from nianbao.warehouse import publish, storage
 from nianbao.run.pipeline import process_batch
 from nianbao.acquire.sources import Source, resolve
@@ -63,7 +64,7 @@ def test_a_writer_whose_lease_was_taken_over_stops_writing(s3):
         _lease_object(bucket, "wh/.lease", time.time() + 60)  # someone took it (we stalled)
         time.sleep(1)
         assert lease.lost
-        with pytest.raises(RuntimeError, match="lost the warehouse lease"):
+        with pytest.raises(LeaseLost, match="lost the warehouse lease"):
             publish.write_atomic(pa.table({"a": [1]}), root / "reports" / "year=2020" / "part-1.parquet")
     assert not root.glob("reports/*/*.parquet")
 
@@ -79,7 +80,7 @@ def test_a_writer_whose_lease_expired_unrenewed_stops_writing(s3):
         publish.write_atomic(pa.table({"a": [1]}), root / "reports" / "year=2020" / "part-1.parquet")
         time.sleep(1.3)
         assert not lease.lost
-        with pytest.raises(RuntimeError, match="expired unrenewed"):
+        with pytest.raises(LeaseLost, match="expired unrenewed"):
             publish.write_atomic(pa.table({"a": [2]}), root / "reports" / "year=2020" / "part-1.parquet")
     assert storage.read_table(root / "reports" / "year=2020" / "part-1.parquet")["a"].to_pylist() == [1]
 
@@ -133,7 +134,7 @@ def test_scan_reads_the_same_from_a_folder_and_a_bucket(s3, tmp_path, frames):
 def test_a_reader_racing_republishing_on_s3_never_fails(s3, frames, monkeypatch):
     """Readers fetch a footer and row groups in separate requests: a publisher rewriting the same
     files (and sweeping superseded versions) must never make one fail or see a report twice."""
-    monkeypatch.setattr(storage, "GRACE", 2.0)
+    monkeypatch.setenv("NIANBAO_S3_GRACE", "2")
     wh = f"{s3}/wh"
     publish.publish(wh, frames)
     want = {"reports": 3, "applications": 25 * 7, "findings": scan("findings", wh).collect().height}

@@ -34,16 +34,11 @@ from nianbao.extract import MAX_BYTES, MIME, magic, sniff
 from nianbao.acquire.rawstore import RawStore
 from nianbao.model.schema import FETCHES
 from nianbao.model.settings import settings
+from nianbao.model.errors import FetchError
 
 log = logging.getLogger("nianbao.acquire.fetch")
 
 USER_AGENT = f"nianbao/{__version__} (+government report ingestion)"
-
-
-class FetchError(Exception):
-    def __init__(self, message: str, retry: bool = False, status: int | None = None, final_url: str | None = None):
-        super().__init__(message)
-        self.retry, self.status, self.final_url = retry, status, final_url
 
 
 @dataclass

@@ -8,16 +8,13 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.model.document import Unreadable
+from nianbao.model.errors import Unreadable
 from nianbao.extract import MAX_BYTES, SUFFIXES
 from nianbao.model.settings import settings
+from nianbao.model.errors import UsageError
 
 MANIFEST_SUFFIXES = {".csv", ".jsonl"}
 MANIFEST_COLUMNS = ("agency", "region_code", "year", "format", "title", "published_on")
-
-
-class UsageError(ValueError):
-    """A source that cannot be a source at all (the command line exits 2)."""
 
 
 def allow_outside_default() -> bool:

@@ -17,16 +17,12 @@ from nianbao.check import rules
 from nianbao.model import settings
 from nianbao.model.findings import Finding
 from nianbao.model.template import Rule, current_year, template
+from nianbao.model.errors import SuiteError
 
 settings.quiet_libraries()
-EXPECTATIONS_DIR = settings.settings().expectations
 _lock = threading.Lock()  # one GX context per process; GX is not known to be thread-safe
 _context = None
 _warming = False
-
-
-class SuiteError(RuntimeError):
-    """An expectation raised instead of judging the data."""
 
 
 def suite_document(rule: Rule) -> dict:
@@ -40,7 +36,8 @@ def suite_document(rule: Rule) -> dict:
     }
 
 
-def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
+def write_suites(directory: Path | None = None) -> list[Path]:
+    directory = directory or settings.settings().expectations
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
     for rule in template().rules:
@@ -51,7 +48,7 @@ def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
 
 
 def load_suite(rule_id: str) -> dict:
-    path = EXPECTATIONS_DIR / f"{rule_id}.json"
+    path = settings.settings().expectations / f"{rule_id}.json"
     if not path.exists():
         raise SuiteError(f"{path} is missing: run `python -m nianbao.check.validate` to generate the suites")
     return json.loads(path.read_text(encoding="utf-8"))

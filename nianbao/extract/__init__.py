@@ -5,7 +5,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from nianbao.model.document import Block, Unreadable
+from nianbao.model.document import Block
+from nianbao.model.errors import Unreadable
 from nianbao.extract import docx, html, office, pdf, runtogether, text
 
 

@@ -17,7 +17,8 @@ import zipfile
 
 import docx as python_docx
 
-from nianbao.model.document import Block, Paragraph, Table, Unreadable
+from nianbao.model.document import Block, Paragraph, Table
+from nianbao.model.errors import Unreadable
 
 # Real reports are well under these; anything bigger is a bomb or not a report. zipfile stops
 # decompressing an entry at the size its central directory declares, so checking the declared

@@ -29,7 +29,8 @@ import lxml.html
 from lxml import etree
 
 from nianbao.model.chinese import CJK, HAN
-from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table, Unreadable
+from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table
+from nianbao.model.errors import Unreadable
 
 _DROP = {"script", "style", "nav", "header", "footer", "noscript", "template", "head", "iframe",
          "object", "select", "button", "title", "meta", "link"}

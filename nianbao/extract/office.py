@@ -16,7 +16,8 @@ from pathlib import Path
 
 import olefile
 
-from nianbao.model.document import Block, Unreadable
+from nianbao.model.document import Block
+from nianbao.model.errors import Unreadable
 from nianbao.extract import docx
 
 TIME_LIMIT = 90  # seconds per conversion

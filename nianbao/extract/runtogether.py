@@ -19,7 +19,8 @@ from bisect import bisect_left
 from itertools import product
 
 from nianbao.model.chinese import numeral
-from nianbao.model.document import Block, Paragraph, Table, Unreadable
+from nianbao.model.document import Block, Paragraph, Table
+from nianbao.model.errors import Unreadable
 from nianbao.model.template import Label, SumRule, squash, template
 
 # The crawler's own header lines, and the site furniture around the report's text.

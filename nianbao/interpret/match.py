@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 
 from nianbao.model.chinese import HAN, UNITS
-from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table, Unreadable
+from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table
+from nianbao.model.errors import Unreadable
 from nianbao.model.findings import Finding
 from nianbao.interpret.metadata import DATE, is_signer
 from nianbao.model.template import Label, find, find_approximate, split_numbering, squash, template

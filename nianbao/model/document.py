@@ -48,7 +48,3 @@ class Reading(str):
 
 
 Block = Paragraph | Table
-
-
-class Unreadable(Exception):
-    """The document cannot yield template tables; the message is the reason operators see."""

@@ -1,40 +1,60 @@
-"""Every setting from the environment, in one place: the only module that reads (or sets) os.environ.
+"""Every setting from the environment, declared once: the only module that reads (or sets) os.environ.
 
-`settings()` reads the variables each time it is called (cheap), so a changed environment (a test's
-monkeypatch, the command's --allow-private) is seen by the next caller. VARIABLES is the one table
-of them: the data dictionary lists it (docs/DATA_DICTIONARY.md, "Settings").
+`Settings` declares each variable with its type, range, default and meaning (pydantic-settings, as
+Prefect declares its own); the data dictionary's "Settings" table is generated from it. `settings()`
+reads the variables when called — a changed environment (a test's monkeypatch, the command's
+--allow-private) is seen by the next caller — and keeps the answer while the variables are unchanged.
+A value a variable cannot take is a SettingsError (a usage error: exit 2) naming the variable.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nianbao.model.errors import SettingsError
+
 ROOT = Path(__file__).resolve().parents[2]
 
-# variable -> (default, meaning); a None default means unset
-VARIABLES: dict[str, tuple[str | None, str]] = {
-    "NIANBAO_ALLOW_PRIVATE": ("0", "1: fetch URLs on private, loopback and link-local addresses (--allow-private)"),
-    "NIANBAO_ALLOW_OUTSIDE": ("0", "1: read a manifest's local paths outside the manifest's folder (--allow-outside)"),
-    "NIANBAO_DASK_ADDRESS": (None, "run the batches on this Dask cluster (tcp://host:8786; --dask)"),
-    "NIANBAO_WORKERS": ("2", "batches processed at once by the flow (the command's --workers)"),
-    "NIANBAO_MEMORY_LIMIT_MB": ("2048", "heap per extraction worker process, in MiB"),
-    "NIANBAO_MIN_FREE_MB": ("64", "free space the warehouse needs before a run starts, in MiB"),
-    "NIANBAO_TRACEBACKS": (None, "1: the command prints tracebacks, not one line per failure"),
-    "NIANBAO_EXPECTATIONS": (None, "the folder of the GX suites (default: expectations/ beside the package)"),
-    "NIANBAO_VALIDATION_URL": (None, "where WAREHOUSE/validation/ is served (https://host/path/): the run's artifact links its page there"),
-    "NIANBAO_S3_GRACE": ("60", "seconds a superseded object stays readable before a publish deletes it"),
-    "NIANBAO_S3_LEASE": ("30", "seconds a writer's lease on an s3:// warehouse lasts unless renewed"),
-    "AWS_ENDPOINT_URL": (None, "the S3 endpoint of an s3:// warehouse (MinIO, OSS, COS, SeaweedFS, ...)"),
-    "AWS_ACCESS_KEY_ID": (None, "S3 credentials"),
-    "AWS_SECRET_ACCESS_KEY": (None, "S3 credentials"),
-    "AWS_SESSION_TOKEN": (None, "S3 credentials (temporary ones)"),
-    "AWS_REGION": (None, "S3 region (else AWS_DEFAULT_REGION, else us-east-1)"),
-    "AWS_DEFAULT_REGION": (None, "S3 region where AWS_REGION is unset"),
-    "PREFECT_API_URL": (None, "a Prefect server to run on (default: a temporary one per command)"),
-}
-# Told to the libraries we run (Prefect, GX) unless already set: no analytics, no telemetry notice.
-QUIET_LIBRARIES = {"GX_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+def _var(default, name: str, meaning: str, **limits):
+    return Field(default, validation_alias=name, description=meaning, **limits)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=True, env_ignore_empty=True, extra="ignore")
+
+    allow_private: bool = _var(False, "NIANBAO_ALLOW_PRIVATE",
+                               "1: fetch URLs on private, loopback and link-local addresses (--allow-private)")
+    allow_outside: bool = _var(False, "NIANBAO_ALLOW_OUTSIDE",
+                               "1: read a manifest's local paths outside the manifest's folder (--allow-outside)")
+    dask_address: str | None = _var(None, "NIANBAO_DASK_ADDRESS", "run the batches on this Dask cluster (tcp://host:8786; --dask)")
+    workers: int = _var(2, "NIANBAO_WORKERS", "batches processed at once by the flow (the command's --workers)", ge=1, le=256)
+    memory_limit_mb: int = _var(2048, "NIANBAO_MEMORY_LIMIT_MB", "heap per extraction worker process, in MiB", ge=256)
+    min_free_mb: int = _var(64, "NIANBAO_MIN_FREE_MB", "free space the warehouse needs before a run starts, in MiB", ge=0)
+    tracebacks: bool = _var(False, "NIANBAO_TRACEBACKS", "1: the command prints tracebacks, not one line per failure")
+    expectations: Path = _var(ROOT / "expectations", "NIANBAO_EXPECTATIONS",
+                              "the folder of the GX suites (default: expectations/ beside the package)")
+    validation_url: str | None = _var(None, "NIANBAO_VALIDATION_URL", "where WAREHOUSE/validation/ is served "
+                                      "(https://host/path/): the run's artifact links its page there")
+    s3_grace: float = _var(60.0, "NIANBAO_S3_GRACE", "seconds a superseded object stays readable before a publish deletes it", ge=0)
+    s3_lease: float = _var(30.0, "NIANBAO_S3_LEASE", "seconds a writer's lease on an s3:// warehouse lasts unless renewed", gt=0)
+    aws_endpoint_url: str | None = _var(None, "AWS_ENDPOINT_URL", "the S3 endpoint of an s3:// warehouse (MinIO, OSS, COS, SeaweedFS, ...)")
+    aws_access_key_id: str | None = _var(None, "AWS_ACCESS_KEY_ID", "S3 credentials")
+    aws_secret_access_key: str | None = _var(None, "AWS_SECRET_ACCESS_KEY", "S3 credentials")
+    aws_session_token: str | None = _var(None, "AWS_SESSION_TOKEN", "S3 credentials (temporary ones)")
+    aws_region: str | None = _var(None, "AWS_REGION", "S3 region (else AWS_DEFAULT_REGION, else us-east-1)")
+    aws_default_region: str | None = _var(None, "AWS_DEFAULT_REGION", "S3 region where AWS_REGION is unset")
+    prefect_api_url: str | None = _var(None, "PREFECT_API_URL", "a Prefect server to run on (default: a temporary one per command)")
+
+    @property
+    def s3(self) -> S3:
+        return S3(self.aws_endpoint_url, self.aws_access_key_id, self.aws_secret_access_key, self.aws_session_token,
+                  self.aws_region, self.aws_default_region)
 
 
 @dataclass(frozen=True)
@@ -47,44 +67,32 @@ class S3:
     default_region: str | None
 
 
-@dataclass(frozen=True)
-class Settings:
-    allow_private: bool
-    allow_outside: bool
-    dask_address: str | None
-    workers: int
-    memory_limit_mb: int
-    min_free_mb: int
-    tracebacks: bool
-    expectations: Path
-    s3_grace: float
-    s3_lease: float
-    s3: S3
-    prefect_api_url: str | None
-    validation_url: str | None
-
-
-def _get(name: str) -> str | None:
-    return os.environ.get(name) or VARIABLES[name][0]
+# variable -> (default, meaning), in the declaration's order: what the data dictionary lists
+VARIABLES: dict[str, tuple[str | None, str]] = {
+    f.validation_alias: (None if f.default is None else str(f.default).replace(str(ROOT) + "/", "")
+                         .replace("False", "0").replace("True", "1"), f.description)
+    for f in Settings.model_fields.values()}
+# Told to the libraries we run (Prefect, GX) unless already set: no analytics, no telemetry notice.
+QUIET_LIBRARIES = {"GX_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 
 
 def settings() -> Settings:
-    return Settings(
-        allow_private=_get("NIANBAO_ALLOW_PRIVATE") == "1",
-        allow_outside=_get("NIANBAO_ALLOW_OUTSIDE") == "1",
-        dask_address=_get("NIANBAO_DASK_ADDRESS"),
-        workers=int(_get("NIANBAO_WORKERS")),
-        memory_limit_mb=int(_get("NIANBAO_MEMORY_LIMIT_MB")),
-        min_free_mb=int(_get("NIANBAO_MIN_FREE_MB")),
-        tracebacks=bool(_get("NIANBAO_TRACEBACKS")),
-        expectations=Path(_get("NIANBAO_EXPECTATIONS") or ROOT / "expectations"),
-        s3_grace=float(_get("NIANBAO_S3_GRACE")),
-        s3_lease=float(_get("NIANBAO_S3_LEASE")),
-        s3=S3(*(_get(v) for v in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                  "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"))),
-        prefect_api_url=_get("PREFECT_API_URL"),
-        validation_url=_get("NIANBAO_VALIDATION_URL"),
-    )
+    return _read(tuple(os.environ.get(name) for name in VARIABLES))
+
+
+@functools.lru_cache(maxsize=8)
+def _read(values: tuple[str | None, ...]) -> Settings:
+    try:
+        return Settings()  # values: the cache's key; pydantic-settings reads the environment itself
+    except ValidationError as e:
+        error = e.errors()[0]
+        name = error["loc"][0]
+        raise SettingsError(f"{name}={os.environ.get(name)!r}: {error['msg'].lower()} "
+                            f"({Settings.model_fields[_field(name)].description})") from None
+
+
+def _field(name: str) -> str:
+    return next(k for k, f in Settings.model_fields.items() if f.validation_alias == name)
 
 
 def export(**values: str) -> None:
@@ -108,7 +116,15 @@ def quiet_libraries() -> None:
     export_default(**QUIET_LIBRARIES)
 
 
+def _limits(field) -> str:
+    words = {"ge": "≥ {}", "gt": "> {}", "le": "≤ {}", "lt": "< {}"}
+    return ", ".join(words[k].format(getattr(m, k)) for m in field.metadata for k in words if hasattr(m, k))
+
+
 def markdown() -> list[str]:
-    """The table of VARIABLES, for the data dictionary."""
-    out = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    return out + [f"| `{name}` | {default or ''} | {meaning} |" for name, (default, meaning) in VARIABLES.items()]
+    """The table of every variable, from the declaration, for the data dictionary."""
+    out = ["| variable | type | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
+    for f in Settings.model_fields.values():
+        kind = getattr(f.annotation, "__name__", str(f.annotation)).replace("NoneType", "unset").replace(" | ", " or ")
+        out.append(f"| `{f.validation_alias}` | {kind} | {VARIABLES[f.validation_alias][0] or ''} | {_limits(f)} | {f.description} |")
+    return out

@@ -16,13 +16,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from nianbao.warehouse import index, publish, storage
+from nianbao.model.errors import NoSuchReport, RunError, WarehouseError
 
 FORGOTTEN = "forgotten"
 _REPORT_ID = re.compile(r"[0-9a-f]{64}")
-
-
-class NoSuchReport(LookupError):
-    """Nothing current in the warehouse has this id or source."""
 
 
 def forget(warehouse: str | Path, what: str) -> list[str]:
@@ -62,8 +59,8 @@ def run(args) -> int:
     except NoSuchReport as e:
         print(f"nianbao: {e}", file=sys.stderr)
         return 2
-    except (OSError, pa.ArrowException, RuntimeError) as e:  # no change was made, or each was undone
-        said = isinstance(e, publish.WarehouseError)  # which says so
+    except (OSError, pa.ArrowException, RunError) as e:  # no change was made, or each was undone
+        said = isinstance(e, WarehouseError)  # which says so
         print(f"nianbao: forgetting failed: {e}" + ("" if said else "; the warehouse is as it was"), file=sys.stderr)
         return 3
     if not ids:

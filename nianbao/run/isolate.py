@@ -31,7 +31,7 @@ from multiprocessing.connection import wait
 from typing import Any, Callable
 
 from nianbao.run import heap, stop
-from nianbao.model.document import Unreadable
+from nianbao.model.errors import Unreadable
 from nianbao.model.settings import settings
 
 TIME_LIMIT = 120.0  # seconds of extraction per document

@@ -18,7 +18,7 @@ from nianbao import __version__
 from nianbao.check import validate
 from nianbao.interpret import agencies, metadata, normalise
 from nianbao.run import isolate, stop
-from nianbao.model.document import Unreadable
+from nianbao.model.errors import Unreadable
 from nianbao.extract import not_a_document, sniff
 from nianbao.acquire.fetch import redact
 from nianbao.model.findings import Finding

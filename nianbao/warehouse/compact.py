@@ -23,6 +23,7 @@ import pyarrow as pa
 from nianbao.warehouse import index, publish, storage
 from nianbao.model.schema import PARTITION, schema
 from nianbao.model.words import plural
+from nianbao.model.errors import RunError
 
 
 def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
@@ -110,7 +111,7 @@ def run(args) -> int:
         return 2
     try:
         done = compact(args.warehouse, args.year)
-    except (OSError, pa.ArrowException, RuntimeError) as e:
+    except (OSError, pa.ArrowException, RunError) as e:
         print(f"nianbao: compacting failed: {e}; what was not compacted is as it was", file=sys.stderr)
         return 3
     for p in done:

@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 from nianbao.warehouse import storage
 from nianbao.model.schema import DATASETS, PARTITION, schema
 from nianbao.model.settings import settings
+from nianbao.model.errors import WarehouseError
 
 INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it out of Hive readers' way
 WRITING = "_index/writing"  # on S3, there while a writer changes the data (sorts after INDEX's versions)
@@ -148,7 +149,7 @@ def _check_columns(root: Path | storage.S3Path, rel: str, found: pa.Schema) -> N
                 for f in found if f.name not in want or not f.type.equals(want[f.name])),
                None if "report_id" in found.names else "it has no column report_id")
     if why:
-        raise storage.WarehouseError(f"{root / rel} is not a file of the warehouse's `{dataset}` dataset ({why}): "
+        raise WarehouseError(f"{root / rel} is not a file of the warehouse's `{dataset}` dataset ({why}): "
                                      "move it out of the warehouse, then run again")
 
 

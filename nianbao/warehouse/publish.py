@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from nianbao.warehouse import index, storage
 from nianbao.model.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
 from nianbao.model.settings import settings
-from nianbao.warehouse.storage import WarehouseError
+from nianbao.model.errors import LeaseLost, WarehouseError
 from nianbao.model.template import template
 
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
@@ -283,7 +283,7 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
             for version in written:
                 version.delete()
             index.unchanged(root, held)
-        except storage.LeaseLost:
+        except LeaseLost:
             pass  # another writer holds the warehouse: ours stays as a killed writer's would (WRITING tells)
         raise WarehouseError(f"writing {path} failed ({e}); the batch was not published, the warehouse "
                              "is as it was") from e
@@ -302,7 +302,7 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
     try:
         root.sweep(["dictionary", *held.keys], listed=held.keys, retired=retired)
         index.settled(root, written[-1], files, new_index, retired)
-    except storage.LeaseLost:
+    except LeaseLost:
         pass  # published; the housekeeping is left to the writer holding the lease now (WRITING tells)
     return {"files_written": sum(p != dictionary and t is not None for p, t in plan)}
 

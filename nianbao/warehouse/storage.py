@@ -9,7 +9,7 @@ read/write) with object storage's rules instead of a file system's:
   one), because readers fetch a Parquet footer and its row groups in separate requests and an
   object replaced in between breaks them. The newest version is the file; removing it writes a
   tombstone x/part-1.v<version>.gone, which Parquet readers ignore.
-- A superseded version stays readable for GRACE seconds after its successor landed (a reader that
+- A superseded version stays readable for NIANBAO_S3_GRACE seconds after its successor landed (a reader that
   listed it can still fetch it), then the next publish deletes it (`sweep`: from a listing, or from
   the versions a writer remembers having superseded, when it lists nothing).
 - Other objects (raw documents, named by their sha256; leases) are plain keys.
@@ -41,16 +41,11 @@ import pyarrow.parquet as pq
 
 from nianbao.model.schema import PARTITION
 from nianbao.model.settings import settings
+from nianbao.model.errors import LeaseLost, WarehouseError
 
-GRACE = settings().s3_grace  # seconds a superseded version stays readable
-LEASE_SECONDS = settings().s3_lease  # renewed every third of it
 VERSIONED = re.compile(r"^(?P<stem>.+)\.v(?P<version>\d{20})\.(?P<kind>parquet|gone)$")
 Retired = tuple[int, str]  # a superseded version: (its successor's version, its key)
 _changes: dict[str, int] = {}  # bucket -> data files this process has written or removed there
-
-
-class WarehouseError(OSError):
-    """The warehouse cannot take the run's writes: the run failed, not a report."""
 
 
 def changes(bucket: str) -> int:
@@ -298,7 +293,7 @@ class S3Path:
         superseded versions known without a listing (a writer's own), left holding those not yet
         due, listed or retired, to sweep later without listing. Tombstones are deleted only from a
         listing, which shows that nothing is left behind them."""
-        limit = time.time_ns() - int((GRACE if grace is None else grace) * 1e9)
+        limit = time.time_ns() - int((settings().s3_grace if grace is None else grace) * 1e9)
         superseded, tombstones = {key: when for when, key in retired or ()}, []
         for prefix in prefixes:
             keys = (listed or {}).get(prefix)
@@ -373,10 +368,6 @@ def group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
 _held: dict[str, Lease] = {}  # bucket -> a lease this process holds there (checked before writes)
 
 
-class LeaseLost(RuntimeError):
-    """This writer's lease was taken over or expired: it must change nothing more in the warehouse."""
-
-
 def _check_lease(bucket: str) -> None:
     lease = _held.get(bucket)
     if lease is not None and lease.lost:
@@ -391,7 +382,7 @@ class Lease:
 
     def __init__(self, bucket: str, key: str, seconds: float | None = None):
         self.bucket, self.key = bucket, key
-        self.seconds = LEASE_SECONDS if seconds is None else seconds
+        self.seconds = settings().s3_lease if seconds is None else seconds  # renewed every third of it
         self.owner = uuid.uuid4().hex
         self.lost = False
         self.expires = 0.0  # as last written, by this writer's clock (as a taker judges it, by its own)

@@ -37,7 +37,8 @@ import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
 from nianbao.model.chinese import UNITS
-from nianbao.model.document import Block, Paragraph, Reading, Table, Unreadable
+from nianbao.model.document import Block, Paragraph, Reading, Table
+from nianbao.model.errors import Unreadable
 from nianbao.extract.pdf import contentstream, plumbing
 from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER, VALUE as _VALUE, continues as _continues
 from nianbao.model.template import find, template

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nianbao.model.document import Block, Paragraph, Reading, Table, Unreadable
+from nianbao.model.document import Block, Paragraph, Reading, Table
+from nianbao.model.errors import Unreadable
 from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER, VALUE as _VALUE, continues as _continues
 from nianbao.model.chinese import DASHES
 
