@@ -1,7 +1,7 @@
 """Hive-partitioned Parquet: stable file names, atomic partition writes, no duplicate reports.
 
-Layout: WAREHOUSE/<dataset>/year=<YYYY>/part-<batch>.parquet, one file per published batch and
-partition, named after the batch's report ids (the same documents always land in the same file);
+Layout: WAREHOUSE/<dataset>/year=<YYYY>/part-<batch>.parquet (`year=0`: the year unknown), one file
+per published batch and partition, named after the batch's report ids (the same documents always land in the same file);
 invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary in
 WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
 had anywhere (a year or status may have changed), then writes the new files: all of them as
@@ -30,12 +30,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nianbao import index, storage
-from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
+from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, partition, partition_year, schema
 from nianbao.settings import settings
 from nianbao.storage import WarehouseError
 from nianbao.template import template
 
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")  # .<file>.<pid of its writer>.tmp
 
 
@@ -88,7 +87,7 @@ def _running(pid: int) -> bool:
 
 def partition_dir(root: Path | storage.S3Path, dataset: str, year: int | None, quarantine: bool = False) -> Path:
     base = root / "quarantine" / dataset if quarantine else root / dataset
-    return base / f"{PARTITION}={NULL_PARTITION if year is None else int(year)}"
+    return base / partition(year)
 
 
 @contextmanager
@@ -312,8 +311,7 @@ def published(root: Path) -> dict[str, dict]:
     out = {}
     root = storage.path(root)
     for rel, ident in sorted(index.listing(root, ["reports"]).items()):
-        value = index.location(rel)[0].split("=", 1)[1]
-        year = None if value == NULL_PARTITION else int(value)
+        year = partition_year(index.location(rel)[0])
         for row in index.read_file(root, rel, ident, schema=schema("reports", with_partition=False)).to_pylist():
             out[row["report_id"]] = row | {PARTITION: year}
     return out

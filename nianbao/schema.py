@@ -149,6 +149,23 @@ KEYS = {
 # The two codes that name a cell in each cell dataset (its key after report_id).
 CELL_KEYS = {d: (KEYS[d][1], KEYS[d][2]) for d in ("active_disclosure", "applications", "reviews_litigation")}
 PARTITION = "year"
+# The folder of the reports whose year is unknown is `year=0`, not Hive's `year=__HIVE_DEFAULT_PARTITION__`:
+# beside other years, pandas' default read cannot read that one (pyarrow: "Cannot yet unify dictionaries
+# with nulls"), and with it every reader infers `year` an integer. nianbao's reader (warehouse.scan) and
+# the frames in between hold the unknown year as null.
+UNKNOWN_YEAR = 0
+_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # what an older nianbao wrote for it: read as unknown too
+
+
+def partition(year: int | None) -> str:
+    """The folder of a year's partition: `year=2023`; `year=0` for the unknown year (None)."""
+    return f"{PARTITION}={UNKNOWN_YEAR if year is None else int(year)}"
+
+
+def partition_year(folder: str) -> int | None:
+    """`year=2023` -> 2023; the unknown year's folder -> None."""
+    value = folder.split("=", 1)[1]
+    return None if value in (str(UNKNOWN_YEAR), _HIVE_NULL) else int(value)
 
 DICTIONARY = pa.schema([
     ("dataset", pa.string()), ("column", pa.string()), ("code", pa.string()), ("label", pa.string()),
