@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nianbao import index, storage
-from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, partition, partition_year, schema
+from nianbao.schema import CELL_DATASETS, DICTIONARY, KEYS, OLDER_UNKNOWN, PARTITION, partition, partition_year, schema
 from nianbao.settings import settings
 from nianbao.storage import WarehouseError
 from nianbao.template import template
@@ -101,9 +101,25 @@ def locked(root: Path) -> Iterator[None]:
     with open(root / ".lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
+            _adopt_older_unknown_year(root)
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _adopt_older_unknown_year(root: Path) -> None:
+    """An older nianbao put the unknown year in `year=__HIVE_DEFAULT_PARTITION__`: under the lock,
+    its files move to `year=0` (schema.UNKNOWN_YEAR), where the index finds them as files it does
+    not know yet and reads them again. (On S3, where nothing is renamed, scan() reads both.)"""
+    for old in [*root.glob(f"*/{OLDER_UNKNOWN}"), *root.glob(f"quarantine/*/{OLDER_UNKNOWN}")]:
+        new = old.with_name(partition(None))
+        new.mkdir(exist_ok=True)
+        for file in old.iterdir():
+            if (new / file.name).exists():
+                file.unlink()  # written since by this nianbao: the newer
+            else:
+                os.replace(file, new / file.name)
+        old.rmdir()
 
 
 def write_atomic(table: pa.Table, path: Path | storage.S3Path) -> None:

@@ -7,7 +7,7 @@ import pyarrow as pa
 DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
     "reports": [
         ("report_id", pa.string(), "sha256 hex of the document's bytes"),
-        ("year", pa.int16(), "the year reported on (统计年度)"),
+        ("year", pa.int16(), "the year reported on (统计年度); null when unknown (the folder `year=0`)"),
         ("agency", pa.string(), "the reporting body as the report names it"),
         ("region_code", pa.string(), "6-digit 行政区划代码 where known"),
         ("title", pa.string(), "the report's title"),
@@ -154,7 +154,8 @@ PARTITION = "year"
 # with nulls"), and with it every reader infers `year` an integer. nianbao's reader (warehouse.scan) and
 # the frames in between hold the unknown year as null.
 UNKNOWN_YEAR = 0
-_HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"  # what an older nianbao wrote for it: read as unknown too
+# An older nianbao's folder for it: read as the unknown year; the next writer moves it (publish.locked).
+OLDER_UNKNOWN = f"{PARTITION}=__HIVE_DEFAULT_PARTITION__"
 
 
 def partition(year: int | None) -> str:
@@ -164,8 +165,8 @@ def partition(year: int | None) -> str:
 
 def partition_year(folder: str) -> int | None:
     """`year=2023` -> 2023; the unknown year's folder -> None."""
-    value = folder.split("=", 1)[1]
-    return None if value in (str(UNKNOWN_YEAR), _HIVE_NULL) else int(value)
+    return None if folder in (partition(None), OLDER_UNKNOWN) else int(folder.split("=", 1)[1])
+
 
 DICTIONARY = pa.schema([
     ("dataset", pa.string()), ("column", pa.string()), ("code", pa.string()), ("label", pa.string()),

@@ -3,6 +3,8 @@ its Prefect flow) over the samples and a seed whose year is unknown, read by pan
 and DuckDB as their defaults read it, and as the README reads it. The unknown year's folder is
 `year=0` (nianbao/schema.py UNKNOWN_YEAR): every default read then works and infers `year` an
 integer, 0 for the unknown year; nianbao's scan() reads it as null (int16)."""
+import shutil
+
 import duckdb
 import pandas as pd
 import polars as pl
@@ -12,7 +14,7 @@ import pytest
 
 from conftest import ROOT, seed
 from flows import command as cli
-from nianbao import warehouse
+from nianbao import compact, warehouse
 from nianbao.schema import DATASETS, DERIVED
 
 # every dataset a run writes (indicators_previous only once a definition changes its version)
@@ -114,3 +116,24 @@ def test_the_unpartitioned_datasets_read_as_is(wh, name):
     n = pl.read_parquet(path).height
     assert n and pd.read_parquet(path).shape[0] == n == ds.dataset(path).count_rows()
     assert duckdb.sql(f"select count(*) from read_parquet('{path}/*.parquet')").fetchall() == [(n,)]
+
+
+def test_an_older_warehouses_unknown_year_is_read_then_moved(wh, tmp_path):
+    """A warehouse an older nianbao wrote has `year=__HIVE_DEFAULT_PARTITION__`: scan() reads it as
+    null; the next writer to take the lock (here `nianbao compact`) moves it to `year=0`, and every
+    dataset then holds the same rows as the run's, pandas' default read included."""
+    older = tmp_path / "wh"
+    shutil.copytree(wh, older)
+    for folder in list(older.glob("**/year=0")):
+        folder.rename(folder.with_name("year=__HIVE_DEFAULT_PARTITION__"))
+    for name in PARTITIONED:
+        assert _want(older, name) == _want(wh, name)
+    with pytest.raises(pa.ArrowInvalid, match="Cannot yet unify dictionaries with nulls"):
+        pd.read_parquet(older / "reports")
+    assert compact.compact(older) == []  # nothing to merge: it only took the lock
+    assert not list(older.glob("**/year=__HIVE_DEFAULT_PARTITION__"))
+    assert sorted(p.relative_to(older) for p in older.glob("**/year=0/*")) == sorted(
+        p.relative_to(wh) for p in wh.glob("**/year=0/*"))
+    for name in PARTITIONED:
+        assert _want(older, name) == _want(wh, name)
+        assert sorted(zip(*(pd.read_parquet(older / name)[c].astype(object) for c in ("report_id", "year")))) == _want(wh, name)
