@@ -1,9 +1,9 @@
 """Hive-partitioned Parquet: stable file names, atomic partition writes, no duplicate reports.
 
-Layout: WAREHOUSE/<dataset>/year=<YYYY>/part-<batch>.parquet (`year=0`: the year unknown), one file
-per published batch and partition, named after the batch's report ids (the same documents always land in the same file);
-invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary in
-WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
+Layout: WAREHOUSE/<dataset>/year=<YYYY>/part-<batch>.parquet (`year=0`: the year unknown), one
+file per published batch and partition, named after the batch's report ids (the same documents
+always land in the same file); invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...;
+the dictionary in WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
 had anywhere (a year or status may have changed), then writes the new files: all of them as
 hidden temporary files first, then renames (which need no space), so a failed write (disk full)
 leaves the warehouse as it was and a crash leaves each file either previous or new. In the same
