@@ -1,9 +1,9 @@
 """Hive-partitioned Parquet: stable file names, atomic partition writes, no duplicate reports.
 
-Layout: WAREHOUSE/<dataset>/year=<YYYY>/part-<batch>.parquet, one file per published batch and
-partition, named after the batch's report ids (the same documents always land in the same file);
-invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...; the dictionary in
-WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
+Layout: WAREHOUSE/<dataset>/year=<YYYY>/part-<batch>.parquet (`year=0`: the year unknown), one
+file per published batch and partition, named after the batch's report ids (the same documents
+always land in the same file); invalid reports' cells under WAREHOUSE/quarantine/<dataset>/...;
+the dictionary in WAREHOUSE/dictionary/dictionary.parquet. Publishing a batch first removes every row its reports
 had anywhere (a year or status may have changed), then writes the new files: all of them as
 hidden temporary files first, then renames (which need no space), so a failed write (disk full)
 leaves the warehouse as it was and a crash leaves each file either previous or new. In the same
@@ -30,12 +30,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from nianbao.warehouse import index, storage
-from nianbao.model.schema import CELL_DATASETS, DICTIONARY, KEYS, PARTITION, schema
+from nianbao.model.schema import CELL_DATASETS, DICTIONARY, KEYS, OLDER_UNKNOWN, PARTITION, partition, partition_year, schema
 from nianbao.model.settings import settings
 from nianbao.model.errors import LeaseLost, WarehouseError
 from nianbao.model.template import template
 
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 _TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")  # .<file>.<pid of its writer>.tmp
 
 
@@ -88,7 +87,7 @@ def _running(pid: int) -> bool:
 
 def partition_dir(root: Path | storage.S3Path, dataset: str, year: int | None, quarantine: bool = False) -> Path:
     base = root / "quarantine" / dataset if quarantine else root / dataset
-    return base / f"{PARTITION}={NULL_PARTITION if year is None else int(year)}"
+    return base / partition(year)
 
 
 @contextmanager
@@ -102,9 +101,25 @@ def locked(root: Path) -> Iterator[None]:
     with open(root / ".lock", "w") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
+            _adopt_older_unknown_year(root)
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _adopt_older_unknown_year(root: Path) -> None:
+    """An older nianbao put the unknown year in `year=__HIVE_DEFAULT_PARTITION__`: under the lock,
+    its files move to `year=0` (schema.UNKNOWN_YEAR), where the index finds them as files it does
+    not know yet and reads them again. (On S3, where nothing is renamed, scan() reads both.)"""
+    for old in [*root.glob(f"*/{OLDER_UNKNOWN}"), *root.glob(f"quarantine/*/{OLDER_UNKNOWN}")]:
+        new = old.with_name(partition(None))
+        new.mkdir(exist_ok=True)
+        for file in old.iterdir():
+            if (new / file.name).exists():
+                file.unlink()  # written since by this nianbao: the newer
+            else:
+                os.replace(file, new / file.name)
+        old.rmdir()
 
 
 def write_atomic(table: pa.Table, path: Path | storage.S3Path) -> None:
@@ -312,8 +327,7 @@ def published(root: Path) -> dict[str, dict]:
     out = {}
     root = storage.path(root)
     for rel, ident in sorted(index.listing(root, ["reports"]).items()):
-        value = index.location(rel)[0].split("=", 1)[1]
-        year = None if value == NULL_PARTITION else int(value)
+        year = partition_year(index.location(rel)[0])
         for row in index.read_file(root, rel, ident, schema=schema("reports", with_partition=False)).to_pylist():
             out[row["report_id"]] = row | {PARTITION: year}
     return out
