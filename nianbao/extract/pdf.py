@@ -29,8 +29,10 @@ Quirks handled:
 from __future__ import annotations
 
 import io
+import math
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pdfplumber
@@ -47,6 +49,7 @@ _VALUE = re.compile(r"^[\d.,\s+-]+$")
 # numbers (thousands apart: 1 234; with their unit: 13件, 2 件) and placeholders, as cells print them
 _CELL_VALUE = re.compile(rf"[\d０-９,，.．+\-—－/／]+(?: [\d０-９]{{3}})*(?: ?(?:{UNITS}))?|无")
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
+_VIEW_CHARS = 10  # characters of one direction (turned by 90° or 180°) read in a view of their own
 _TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
 
 
@@ -125,7 +128,8 @@ def _parse(pdf, data: bytes) -> list[Block]:
                          f"pages found no ruled table" if lying else "scanned PDF: OCR found no ruled table on any page")
     blocks: list[Block] = []
     chain = TableChain()
-    for n, page in enumerate(pages, 1):
+    views = [(n, view) for n, page in enumerate(pages, 1) for view in ([page] if n - 1 in pictures else _views(page))]
+    for n, page in views:
         if n - 1 in pictures:
             blocks += read.get(n - 1, [])
             chain.close()
@@ -164,6 +168,60 @@ def _parse(pdf, data: bytes) -> list[Block]:
             if isinstance(b, Table) and b.confidence is None:
                 b.rows = [[Reading(c, 1.0) for c in row] for row in b.rows]
     return blocks
+
+
+def _views(page) -> list:
+    """The page as its reader turns it to read. A landscape page printed on portrait paper draws its
+    text and rules turned by 90° (so does a /Rotate page whose content was not turned for it, or a
+    table drawn turned on a portrait page): the characters of each direction (up, down, upside
+    down) that holds a good part of the page's text are read in a view of the page turned to make
+    them upright, with the page's rules; a few characters of another direction (a page number) go
+    with the most."""
+    if all(c["upright"] for c in page.chars):
+        return [page]
+    turns = Counter(_turn(c["matrix"]) for c in page.chars if not c["text"].isspace())
+    most = turns.most_common(1)[0][0]
+    kept = [t for t, n in sorted(turns.items()) if n >= _VIEW_CHARS or t == most]
+    if kept == [0]:
+        return [page]
+    mine = lambda c, t: (d := _turn(c["matrix"])) == t or (d not in kept and t == most)  # noqa: E731
+    out = []
+    for t in kept:
+        view = page.filter(lambda o, t=t: o["object_type"] != "char" or mine(o, t)) if len(kept) > 1 else page
+        out.append(_turned(view, t) if t else view)
+    return out
+
+
+def _turned(page, turn: int):
+    """The page as seen turned `turn` quarters clockwise (text turned so many counter-clockwise
+    then reads upright): a page of its own, (0, 0) at its top left, every object placed anew."""
+    x0, top, x1, bottom = page.bbox
+    w, h = x1 - x0, bottom - top
+    width, height = (h, w) if turn % 2 else (w, h)
+    point = [None, lambda x, t: (h - t + top, x - x0), lambda x, t: (w - x + x0, h - t + top),
+             lambda x, t: (t - top, w - x + x0)][turn]
+
+    def placed(o: dict) -> dict:
+        o = dict(o)
+        (a, b), (c, d) = point(o["x0"], o["top"]), point(o["x1"], o["bottom"])
+        o.update(x0=min(a, c), x1=max(a, c), top=min(b, d), bottom=max(b, d), doctop=o["doctop"] - o["top"] + min(b, d))
+        o.update(width=o["x1"] - o["x0"], height=o["bottom"] - o["top"], y0=height - o["bottom"], y1=height - o["top"])
+        if o["object_type"] == "char":
+            o.update(upright=_turn(o["matrix"]) == turn, size=o["height"])
+        if "pts" in o:
+            o["pts"] = [point(*p) for p in o["pts"]]
+            o["path"] = [(cmd, *(point(*p) for p in pts)) for cmd, *pts in o["path"]]
+        return o
+
+    view = page.filter(lambda o: True)
+    view._objects = {kind: [placed(o) for o in objects] for kind, objects in page.objects.items()}
+    view.bbox = (0, 0, width, height)
+    return view
+
+
+def _turn(matrix) -> int:
+    """How many quarter turns counter-clockwise a character's text direction is turned."""
+    return round(math.degrees(math.atan2(matrix[1], matrix[0])) / 90) % 4
 
 
 def _pictured(page) -> bool:
@@ -380,18 +438,20 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     # lines set a row's gap apart between table lines are its rows printed blank, unless they head a section
     gap = lambda i: abs(size[i] - size[i + 1]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"] <= TOL.gap_size * size[i]
     heads = [head for _, head in template().sections.values()]
+    heading = lambda ln: any(h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for h in heads)  # noqa: E731
     i = 0
     while i < len(lines):
         j = i
         while j < len(lines) and not inside[j]:
             j += 1
-        if 0 < i < j < len(lines) and all(gap(k) for k in range(i - 1, j)) and not any(
-                h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for ln in lines[i:j] for h in heads):
+        if 0 < i < j < len(lines) and all(gap(k) for k in range(i - 1, j)) and not any(map(heading, lines[i:j])):
             inside[i:j] = [True] * (j - i)
         i = j + 1
     first = next((i for i, v in enumerate(inside) if v), 0)
-    if goes_on and all(abs(size[i] - size[first]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"]
-                       <= TOL.gap_size * size[first] for i in range(first)):
+    # (a page opening with a section's heading, a landscape section's first page, goes on with nothing)
+    if goes_on and not any(map(heading, lines[:first])) and all(
+            abs(size[i] - size[first]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"]
+            <= TOL.gap_size * size[first] for i in range(first)):
         inside[:first] = [True] * first  # the tail of a label the page break cut, a row's gap above the next row
     out = []
     i = 0
