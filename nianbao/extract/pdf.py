@@ -50,6 +50,7 @@ _VALUE = re.compile(r"^[\d.,\s+-]+$")
 _CELL_VALUE = re.compile(rf"[\d０-９,，.．+\-—－/／]+(?: [\d０-９]{{3}})*(?: ?(?:{UNITS}))?|无")
 _PAGE_NUMBER = re.compile(r"^[-—－\s]*\d+[-—－\s]*$")
 _VIEW_CHARS = 10  # characters of one direction (turned by 90° or 180°) read in a view of their own
+_OUTLINE_PATHS = 100  # filled paths on a page without text: its glyphs are drawn as outlines
 _TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
 
 
@@ -73,7 +74,11 @@ TOL = Tolerances()
 
 
 class _Scanned(Unreadable):
-    """No text layer: pictures of pages."""
+    """No text layer: pictures of pages, or glyphs drawn as outlines."""
+
+    def __init__(self, outlines: bool):
+        super().__init__("glyphs drawn as outlines (no text layer)" if outlines else "no text layer: scanned PDF?")
+        self.outlines = outlines
 
 
 def parse(data: bytes) -> list[Block]:
@@ -82,15 +87,20 @@ def parse(data: bytes) -> list[Block]:
             plumbing.use(pdf)  # its objects' dicts made with less work
             contentstream.lay_out(pdf)  # content streams read in bulk, not by pdfminer's tokeniser
             return _parse(pdf, data)
-    except _Scanned:
-        pass
+    except _Scanned as e:
+        scanned = e
     except Unreadable:
         raise
     except Exception as e:  # pdfminer raises many kinds (PSEOF, PDFSyntaxError, ...), often wrapped
         raise Unreadable(_reason(e)) from e
     from nianbao.extract import ocr  # OpenCV and ONNX Runtime load only for scans
 
-    return ocr.parse(data)
+    try:
+        return ocr.parse(data)  # outlines are rendered and read as a scan is
+    except Unreadable as e:
+        if scanned.outlines:
+            raise Unreadable(f"{scanned}, read as a scan: {e}") from e
+        raise
 
 
 def _reason(e: BaseException) -> str:
@@ -107,7 +117,7 @@ def _parse(pdf, data: bytes) -> list[Block]:
     told = [[c["text"] for c in page.chars if not c["text"].isspace()] for page in pdf.pages]
     chars = [c for page in told for c in page]
     if not chars:
-        raise _Scanned("no text layer: scanned PDF?")
+        raise _Scanned(any(_outlined(page, []) for page in pdf.pages))
     if sum(c.startswith("(cid:") for c in chars) > len(chars) / 2:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
     pages = list(pdf.pages)
@@ -118,9 +128,9 @@ def _parse(pdf, data: bytes) -> list[Block]:
             if i in lying and not _lies([c["text"] for c in page.chars if not c["text"].isspace()]):
                 pages[i] = page
                 lying.discard(i)
-    # pages only the rendered picture tells: a lying text layer, or a picture of a table printed
-    # among text pages; read by OCR, each run of them as one scan
-    pictures = sorted(lying | {i for i, page in enumerate(pages) if _pictured(page)})
+    # pages only the rendered picture tells: a lying text layer, a picture of a table printed among
+    # text pages, or glyphs drawn as outlines; read by OCR, each run of them as one scan
+    pictures = sorted(lying | {i for i, page in enumerate(pages) if _pictured(page) or _outlined(page, told[i])})
     read = _read_pictures(data, pictures) if pictures else {}
     if len(pictures) == len(pages) and not read:
         raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
@@ -234,6 +244,13 @@ def _pictured(page) -> bool:
                 for c in page.chars if not c["text"].isspace()) < 10:
             return True
     return False
+
+
+def _outlined(page, told: list[str]) -> bool:
+    """A page whose glyphs are drawn as outlines (filled paths, as Ghostscript's -dNoOutputFonts or
+    a designer's "convert text to outlines" leave them): no text (`told`: its characters), and more
+    filled shapes than a page's rules and charts draw."""
+    return len(told) < 10 and sum(bool(o.get("fill")) for o in page.curves + page.rects) >= _OUTLINE_PATHS
 
 
 def _read_pictures(data: bytes, indexes: list[int]) -> dict[int, list[Block]]:
