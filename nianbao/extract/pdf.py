@@ -22,9 +22,12 @@ Quirks handled:
 - Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
   private-use code points while the page renders fine. Told page by page: the text is then taken
   from the /ActualText the producer may have kept, else the rendered page is read by OCR.
-- Some born-digital reports print their tables as pictures (scanned pages among text pages): those
-  pages, and only those, are read by OCR. The document's cells then all go through nianbao.trust,
-  the text layer's with full confidence.
+- Some born-digital reports print their tables as pictures (scanned pages among text pages), or
+  draw their glyphs as outlines (filled paths, no text): those pages, and only those, are read by
+  OCR. The document's cells then all go through nianbao.trust, the text layer's with full confidence.
+- Landscape table pages printed on portrait paper draw their text and rules turned by 90° (or carry
+  a /Rotate their content was not turned for): each direction of text is read in a view of the page
+  turned to make it upright (_views).
 """
 from __future__ import annotations
 
