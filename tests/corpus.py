@@ -230,7 +230,8 @@ _MERGED: dict[tuple, object] = {}  # empty, merged w:tbl by the cells' grid posi
 def _docx_table(container, cells: list[Placed]):
     n_rows, n_cols = size(cells)
     table = container.add_table(rows=n_rows, cols=n_cols)
-    shape = tuple((p.row, p.col, p.cell.rowspan, p.cell.colspan) for p in cells)
+    # (a table's columns are as wide as its page's text: a landscape section's are wider)
+    shape = (tuple((p.row, p.col, p.cell.rowspan, p.cell.colspan) for p in cells), getattr(container, "_block_width", None))
     if shape in _MERGED:  # python-docx's merges are slow; a layout's merged table is reused
         tbl = copy.deepcopy(_MERGED[shape])
         table._tbl.addprevious(tbl)

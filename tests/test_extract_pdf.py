@@ -623,6 +623,25 @@ def test_lo_unruled_table_going_on_atop_a_page_with_a_label_tail_or_number_tails
                     [h for _, h in HEADER], ["规章", "1", "8448", "2"]]
 
 
+def test_lo_unruled_number_tail_alone_on_the_next_page_ends_its_number():
+    # a landscape section ending with the table: the row split by the page break leaves the tail of
+    # １３ (full-width, wrapped in its narrow column) alone atop a page of its own; read before as a
+    # page number, the cell was published as １
+    pages = [make_pdf.Page() for _ in range(3)]
+    _lines(pages[0], 700, [HEADER, [(90, "规章"), (200, "1"), (300, "１"), (400, "2")]])
+    _lines(pages[1], 71, [[(300, "３")]])
+    pages[2].paragraph(60, 60, "五、存在的主要问题及改进情况")
+    assert _table_rows(make_pdf.build(pages)) == [[h for _, h in HEADER], ["规章", "1", "１３", "2"]]
+
+
+def test_a_page_number_alone_at_the_foot_of_the_next_page_is_no_tail():
+    pages = [make_pdf.Page() for _ in range(3)]
+    _lines(pages[0], 700, [HEADER, [(90, "规章"), (200, "1"), (300, "1"), (400, "2")]])
+    pages[1].text(300, 810, "2", 10)
+    pages[2].paragraph(60, 60, "五、存在的主要问题及改进情况")
+    assert _table_rows(make_pdf.build(pages)) == [[h for _, h in HEADER], ["规章", "1", "1", "2"]]
+
+
 def test_lo_unruled_number_wrapped_over_three_lines_is_one_number():
     page = make_pdf.Page()
     _lines(page, 80, [HEADER])

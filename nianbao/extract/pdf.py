@@ -441,8 +441,10 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     def tail(i, ln):
         if i:
             return ln[0]["top"] - lines[i - 1][0]["top"] <= TOL.wrap_size * ln[0]["size"]
-        return goes_on and bool(carried) and len(lines) > 1 and _TAIL.fullmatch(ln[0]["text"]) is not None and \
-            lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"] and \
+        # (alone on its page, where a section break follows the table: in the page's upper half)
+        return goes_on and bool(carried) and _TAIL.fullmatch(ln[0]["text"]) is not None and \
+            (lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"] if len(lines) > 1
+             else ln[0]["bottom"] < page.height / 2) and \
             any(x0 <= (ln[0]["x0"] + ln[0]["x1"]) / 2 <= x1 for x0, x1 in carried[1])
     lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
     size = [max(w["size"] for w in ln) for ln in lines]
