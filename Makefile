@@ -11,7 +11,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
-.PHONY: demo test install suites docs office fonts browser server worker deploy accuracy bench python s3 same
+.PHONY: demo test install suites docs office fonts ghostscript browser server worker deploy accuracy bench python s3 same
 
 # A .venv made by another Python is rebuilt, never reused silently (decided before make looks at
 # the stamp inside it).
@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml constraints.txt | python
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-install: $(STAMP) office fonts
+install: $(STAMP) office fonts ghostscript
 
 # LibreOffice reads .doc and .wps; installed where the machine allows (root with apt), else those
 # documents come out unreadable with that reason and their tests skip. The CJK font lets it lay
@@ -56,11 +56,19 @@ fonts:
 	  && echo "installed fonts-wqy-microhei"; } \
 	  || echo "no CJK font installed: the TrueType PDF variants are skipped"
 
+# Ghostscript writes the PDFs whose glyphs are outlines (-dNoOutputFonts) that the tests and `make
+# accuracy` read; installed where the machine allows, else those tests skip (and fail under CI=true).
+ghostscript:
+	@command -v gs >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && timeout 900 sh -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ghostscript >/dev/null' \
+	  && echo "installed Ghostscript"; } \
+	  || echo "Ghostscript is not installed: the outlined-glyph PDF variants are skipped"
+
 # The samples hold an invalid and an unreadable report on purpose: exit code 1 is the expected outcome.
 demo: $(STAMP) office
 	$(BIN)/nianbao ingest data/samples --out data/warehouse || test $$? -eq 1
 
-test: $(STAMP) office fonts browser
+test: $(STAMP) office fonts ghostscript browser
 	$(BIN)/python -m pytest
 
 # Regenerate the Great Expectations suites in expectations/ from nianbao/model/template.toml.
@@ -90,7 +98,7 @@ deploy: $(STAMP)
 	$(BIN)/prefect --no-prompt deploy --all
 
 # Cell accuracy and report exactness per format over a generated corpus (exits 1 below 100%).
-accuracy: $(STAMP) office fonts
+accuracy: $(STAMP) office fonts ghostscript
 	$(BIN)/python tests/accuracy.py
 	$(BIN)/python tests/accuracy_scans.py
 

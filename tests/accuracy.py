@@ -29,6 +29,7 @@ for _p in (HERE, HERE / "fixtures"):
 
 import cms  # noqa: E402
 import corpus  # noqa: E402
+import landscape  # noqa: E402
 import make_pdf  # noqa: E402
 import markdown  # noqa: E402
 import scan  # noqa: E402
@@ -186,6 +187,17 @@ if typeset.has_ttf():  # Debian's fonts-wqy-microhei (make fonts)
     VARIANTS.update({"pdf/ttf-unruled": ("pdf", _typeset("ttf", "none")),
                      "pdf/ttf-3line": ("pdf", _typeset("ttf", "three"))})
 
+
+def _landscape(rules: str):
+    """Sections 三 and 四 on landscape pages, turned one of the ways PDFs carry them (landscape.TURNS)."""
+    def write(layout, rng):
+        return landscape.from_layout(layout, rng.choice(landscape.TURNS), rules=rules,
+                                     align=rng.choice(["left", "centre", "right"]), valign=rng.choice(["top", "middle"]))
+    return write
+
+
+VARIANTS.update({"pdf/landscape-ruled": ("pdf", _landscape("grid")), "pdf/landscape-unruled": ("pdf", _landscape("none"))})
+
 if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to write and to read
     VARIANTS["doc/plain"] = ("doc", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
     VARIANTS["wps/plain"] = ("wps", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
@@ -193,6 +205,9 @@ if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to 
     VARIANTS["pdf/lo-ruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout, ruled=True)))
     # borderless: numbers wrapped in their narrow columns (13962 as 1396 over 2), tails atop the next page
     VARIANTS["pdf/lo-unruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout)))
+    # sections 三 and 四 a landscape section of the DOCX, ruled or not
+    VARIANTS["pdf/lo-landscape"] = ("pdf", lambda layout, rng: typeset.from_docx(
+        corpus.write_docx(layout, ruled=rng.random() < 0.5, landscape=True)))
 
 # Layouts written from the report itself (Markdown's small tables need its cells): (format, write(rep,
 # rng)), where write may print the report's values in other forms (with a unit) and says so in `rep`.
@@ -222,8 +237,9 @@ VARIANTS.update({v: (fmt, None) for v, (fmt, _) in FROM_REPORT.items()})
 # variants printing section 二 in the 2019 template's blocks (with 2021's sections 三 and 四)
 SECTION_TWO_2019 = {"docx/2019", "pdf/2019-ruled", "pdf/2019-unruled"}
 # documents per variant, where fewer than --n keep `make accuracy` within minutes (LibreOffice: ~2 s each)
-FEWER = {"pdf/lo-ruled": 10, "pdf/lo-unruled": 10, "pdf/mixed": 5, "pdf/lie-garbage": 5, "pdf/lie-private": 5,
-         **{v: 20 for v in VARIANTS if v.startswith(("pdf/cid-", "pdf/ttf-", "pdf/2019-", "pdf/lie-"))}}
+FEWER = {"pdf/lo-ruled": 10, "pdf/lo-unruled": 10, "pdf/lo-landscape": 10, "pdf/mixed": 5, "pdf/lie-garbage": 5,
+         "pdf/lie-private": 5, "pdf/outlines": 5, "pdf/outlines-mixed": 5,
+         **{v: 20 for v in VARIANTS if v.startswith(("pdf/cid-", "pdf/ttf-", "pdf/2019-", "pdf/lie-", "pdf/landscape-"))}}
 
 
 # Variants the extractors do not read cell-exact yet, run only when asked (--variant / --known-gaps).
@@ -238,11 +254,26 @@ if typeset.has_ttf():
     # written wrong): the rendered pages are read by OCR
     BY_OCR.update({f"pdf/lie-{lie}": ("pdf", lambda layout, rng, lie=lie: typeset.from_layout(
         layout, "ttf", lie=lie, split_at=_app_split(rng) if rng.random() < 0.4 else None)) for lie in ("garbage", "private")})
+if typeset.has_ttf() and typeset.ghostscript():
+    # glyphs drawn as outlines by Ghostscript (-dNoOutputFonts): every page, or the table pages only
+    BY_OCR["pdf/outlines"] = ("pdf", lambda layout, rng: typeset.outlined(typeset.from_layout(layout, "ttf")))
+    BY_OCR["pdf/outlines-mixed"] = ("pdf", lambda layout, rng: _outlined_tables(typeset.from_layout(layout, "ttf")))
 if office.soffice():
     # a born-digital report whose table pages are scans (200 dpi, leaning, noisy): only they are OCR'd
     BY_OCR["pdf/mixed"] = ("pdf", lambda layout, rng: scan.mixed(
         typeset.from_docx(corpus.write_docx(layout, ruled=True)), "scan/200", rng))
 ALL_VARIANTS = {**VARIANTS, **BY_OCR, **KNOWN_GAPS}
+
+
+def _outlined_tables(pdf: bytes) -> bytes:
+    """`pdf` with the pages that draw rules (its tables) outlined, the others left as typeset."""
+    import io
+
+    import pdfplumber
+
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        pages = [i for i, page in enumerate(doc.pages) if page.lines]
+    return typeset.outlined(pdf, pages)
 
 
 @dataclass

@@ -22,6 +22,19 @@ def missing(what: str):
     pytest.skip(f"{what} is not available")
 
 
+def needs(command: str, target: str) -> str:
+    """The path of a tool the test runs (`make target` installs it); where it is absent the test
+    skips, but fails in CI (CI=true), where every tool is installed."""
+    import shutil
+
+    path = shutil.which(command)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{command} is not installed (CI=true: `make {target}` installs it)")
+        pytest.skip(f"{command} is not installed (make {target})")
+    return path
+
+
 def seed(prefix: str) -> Path:
     """A seed report from ../shared (read in place; the test skips where it is absent)."""
     found = sorted(SEEDS.glob(f"{prefix}_*.txt")) if SEEDS.is_dir() else []

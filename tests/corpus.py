@@ -230,7 +230,8 @@ _MERGED: dict[tuple, object] = {}  # empty, merged w:tbl by the cells' grid posi
 def _docx_table(container, cells: list[Placed]):
     n_rows, n_cols = size(cells)
     table = container.add_table(rows=n_rows, cols=n_cols)
-    shape = tuple((p.row, p.col, p.cell.rowspan, p.cell.colspan) for p in cells)
+    # (a table's columns are as wide as its page's text: a landscape section's are wider)
+    shape = (tuple((p.row, p.col, p.cell.rowspan, p.cell.colspan) for p in cells), getattr(container, "_block_width", None))
     if shape in _MERGED:  # python-docx's merges are slow; a layout's merged table is reused
         tbl = copy.deepcopy(_MERGED[shape])
         table._tbl.addprevious(tbl)
@@ -258,14 +259,20 @@ def _docx_table(container, cells: list[Placed]):
     return table
 
 
-def write_docx(blocks, split_at: int | None = None, nested: bool = False, ruled: bool = False) -> bytes:
+def write_docx(blocks, split_at: int | None = None, nested: bool = False, ruled: bool = False,
+               landscape: bool = False) -> bytes:
     """The layout as a Word file. split_at: the applications table is cut before that row (as a
     page break leaves it: the second part starts with vMerge continuations). nested: everything
     sits in the one cell of a layout table. ruled: tables in Word's "Table Grid" style (else
-    python-docx's default, which prints no rules)."""
+    python-docx's default, which prints no rules). landscape: sections 三 and 四 (headings and
+    tables) in a landscape section of their own."""
     document = docx.Document()
     container = document.add_table(rows=1, cols=1).cell(0, 0) if nested else document
-    for kind, value in blocks:
+    tables = [i for i, (kind, _) in enumerate(blocks) if kind == "table"]
+    turns = {tables[1] - 1: True, tables[2] + 1: False} if landscape else {}
+    for i, (kind, value) in enumerate(blocks):
+        if i in turns:
+            _section(document, turns[i])
         if kind == "p":
             container.add_paragraph(value)
             continue
@@ -284,6 +291,16 @@ def write_docx(blocks, split_at: int | None = None, nested: bool = False, ruled:
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def _section(document, landscape: bool) -> None:
+    """A new section, on a new page, landscape or portrait (A4)."""
+    from docx.enum.section import WD_ORIENT
+    from docx.shared import Mm
+
+    section = document.add_section()
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
 
 
 def _index_of_applications(blocks) -> int:

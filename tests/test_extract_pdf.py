@@ -11,7 +11,7 @@ from pathlib import Path
 import pdfplumber
 import pytest
 
-from conftest import REAL, missing
+from conftest import REAL, missing, needs
 from nianbao.model.document import Paragraph, Table
 from nianbao.model.errors import Unreadable
 from nianbao.extract import pdf
@@ -483,6 +483,82 @@ def test_a_born_digital_report_whose_table_page_is_a_scan_ocrs_that_page_only():
         ["a scan, read by OCR (page 2)"]
 
 
+@pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")
+def test_a_report_whose_glyphs_are_outlines_is_rendered_and_read_as_a_scan():
+    """Ghostscript's -dNoOutputFonts draws every glyph as a filled path: no text, no image. The
+    pages are rendered and read by OCR, every cell then judged by the trust rule as a scan's."""
+    needs("gs", "ghostscript")
+    import corpus
+    from accuracy import random_report
+
+    from nianbao.interpret import trust
+    from nianbao.interpret.normalise import number
+
+    rep = random_report(random.Random(4))
+    data = typeset.outlined(typeset.from_layout(corpus.layout(rep), "ttf"))
+    with pdfplumber.open(io.BytesIO(data)) as outlines:
+        assert all(not page.chars and not page.images and len(page.curves) > 100 for page in outlines.pages)
+    blocks = pdf.parse(data)
+    assert all(b.confidence is not None for b in blocks if isinstance(b, Table))
+    m = trust.check(blocks, match(blocks))
+    exact = unread = 0
+    for dataset in ("active_disclosure", "applications", "reviews_litigation"):
+        for c in getattr(m, dataset):
+            printed = getattr(rep, dataset)[c.key]
+            assert c.unread or (c.raw is not None and number(c.raw) == number(printed)), (c.key, printed, c.raw)
+            exact += not c.unread
+            unread += c.unread
+    assert exact >= 0.9 * (exact + unread), (exact, unread)
+    assert [f.rule_id for f in m.findings if f.rule_id.startswith("extraction.ocr")] == ["extraction.ocr"]
+
+
+@pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")
+def test_a_page_of_outlines_among_text_pages_is_read_as_a_scan():
+    """Section 四's page outlined, the others typeset: only that page goes to OCR, and its cells to
+    the trust rule; before, it was a page with no text, and section 四 `not printed`."""
+    needs("gs", "ghostscript")
+    import corpus
+    from accuracy import random_report
+
+    from nianbao.interpret import trust
+
+    rep = random_report(random.Random(4))
+    before, after = (typeset.from_layout(part, "ttf", page_numbers=False) for part in _section_four_first(rep))
+    data = typeset.outlined(_joined(before, after), pages=[1])
+    blocks = pdf.parse(data)
+    tables = [b for b in blocks if isinstance(b, Table)]
+    assert [(t.where[0], t.confidence is not None) for t in tables] == \
+        [("page 1", False), ("page 1", False), ("page 2", True)]
+    m = trust.check(blocks, match(blocks))
+    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
+    assert {c.key: c.raw for c in m.applications} == rep.applications
+    _section_four_by_ocr(m, rep)
+    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == \
+        ["a scan, read by OCR (page 2)"]
+
+
+@pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")
+def test_outlines_ocr_cannot_read_say_so():
+    """A borderless report drawn as outlines: OCR finds no ruled table; the reason names the outlines."""
+    needs("gs", "ghostscript")
+    import corpus
+
+    data = typeset.outlined(typeset.from_layout(corpus.layout(corpus.report()), "ttf", rules="none"))
+    with pytest.raises(Unreadable, match=r"^glyphs drawn as outlines \(no text layer\), read as a scan: .*no ruled table"):
+        pdf.parse(data)
+
+
+def _joined(*parts: bytes) -> bytes:
+    import pypdfium2 as pdfium
+
+    merged = pdfium.PdfDocument.new()
+    for part in parts:
+        merged.import_pages(pdfium.PdfDocument(part))
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    return buffer.getvalue()
+
+
 def test_unruled_number_wrapped_in_its_narrow_column_is_one_number():
     # LibreOffice and Word wrap a number too wide for its column: 13962 prints as 1396 over 2
     page = make_pdf.Page()
@@ -546,6 +622,25 @@ def test_lo_unruled_table_going_on_atop_a_page_with_a_label_tail_or_number_tails
                     [h for _, h in HEADER], ["规章", "12", "2,005", "0"], ["其他", "5", "6", "7"],
                     [h for _, h in HEADER], ["1.属于国家秘密", "9", "0", "18,583"], ["2.其他", "5", "6", "7"],
                     [h for _, h in HEADER], ["规章", "1", "8448", "2"]]
+
+
+def test_lo_unruled_number_tail_alone_on_the_next_page_ends_its_number():
+    # a landscape section ending with the table: the row split by the page break leaves the tail of
+    # １３ (full-width, wrapped in its narrow column) alone atop a page of its own; read before as a
+    # page number, the cell was published as １
+    pages = [make_pdf.Page() for _ in range(3)]
+    _lines(pages[0], 700, [HEADER, [(90, "规章"), (200, "1"), (300, "１"), (400, "2")]])
+    _lines(pages[1], 71, [[(300, "３")]])
+    pages[2].paragraph(60, 60, "五、存在的主要问题及改进情况")
+    assert _table_rows(make_pdf.build(pages)) == [[h for _, h in HEADER], ["规章", "1", "１３", "2"]]
+
+
+def test_a_page_number_alone_at_the_foot_of_the_next_page_is_no_tail():
+    pages = [make_pdf.Page() for _ in range(3)]
+    _lines(pages[0], 700, [HEADER, [(90, "规章"), (200, "1"), (300, "1"), (400, "2")]])
+    pages[1].text(300, 810, "2", 10)
+    pages[2].paragraph(60, 60, "五、存在的主要问题及改进情况")
+    assert _table_rows(make_pdf.build(pages)) == [[h for _, h in HEADER], ["规章", "1", "1", "2"]]
 
 
 def test_lo_unruled_number_wrapped_over_three_lines_is_one_number():

@@ -1,7 +1,8 @@
 """Layouts real reports are printed in, each made the way such documents are made, read cell-exact:
 Markdown dumps (pipe tables, section 三 in small tables with generic column names, section 四 a
 proceeding at a time), PDFs without rules whose cells carry units or spaced digits or whose
-section 四 headers wrap in their narrow columns, and HTML tables built of <div>s."""
+section 四 headers wrap in their narrow columns, HTML tables built of <div>s, and PDFs whose table
+pages are landscape (a landscape page, a page drawn turned, /Rotate)."""
 import sys
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from lxml.builder import E
 
 import corpus
 from nianbao.model.document import Table
-from nianbao.extract import extract
+from nianbao.extract import extract, office
 from nianbao.extract.text import parse
 from nianbao.interpret.match import match
 from nianbao.model.template import template
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import make_pdf  # noqa: E402
 import markdown  # noqa: E402
 from cms import div_page  # noqa: E402
+import landscape  # noqa: E402
 import typeset  # noqa: E402
 
 T = template()
@@ -143,3 +145,28 @@ def test_a_page_laid_out_in_a_css_grid_is_no_table(rep, layout):
     main.append(E.div("联系我们"))
     blocks = extract(lxml.html.tostring(page, encoding="utf-8"), "html")
     exact(blocks, rep)
+
+
+# ---------------------------------------------------------------- landscape table pages
+
+@pytest.mark.parametrize("rules", ["grid", "none"])
+@pytest.mark.parametrize("turn", landscape.TURNS)
+def test_landscape_table_pages(rep, turn, rules):
+    """Sections 三 and 四 on landscape pages: a landscape page, one drawn turned on portrait paper
+    (its text reading up or down), that page with /Rotate to show it upright, a landscape page
+    turned to portrait by /Rotate. Read upright, ruled or not."""
+    exact(extract(landscape.from_layout(corpus.layout(rep), turn, rules=rules), "pdf"), rep)
+
+
+@pytest.mark.parametrize("rules", ["grid", "none"])
+def test_a_table_turned_under_its_upright_heading(rep, rules):
+    """One page, two directions: section 四's heading upright, its table turned below it."""
+    exact(extract(landscape.table_turned_under_its_heading(corpus.layout(rep), rules=rules), "pdf"), rep)
+
+
+@pytest.mark.skipif(office.soffice() is None, reason="LibreOffice is not installed (make office)")
+@pytest.mark.parametrize("ruled", [True, False])
+def test_a_landscape_section_printed_by_libreoffice(rep, ruled):
+    """A DOCX whose sections 三 and 四 are a landscape section, printed to PDF: the landscape page opens
+    with section 三's heading, which goes on with no table of the page before (section 二's, borderless)."""
+    exact(extract(typeset.from_docx(corpus.write_docx(corpus.layout(rep), ruled=ruled, landscape=True)), "pdf"), rep)

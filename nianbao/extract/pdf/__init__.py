@@ -22,15 +22,20 @@ Quirks handled:
 - Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
   private-use code points while the page renders fine. Told page by page: the text is then taken
   from the /ActualText the producer may have kept, else the rendered page is read by OCR.
-- Some born-digital reports print their tables as pictures (scanned pages among text pages): those
-  pages, and only those, are read by OCR. The document's cells then all go through nianbao.interpret.trust,
-  the text layer's with full confidence.
+- Some born-digital reports print their tables as pictures (scanned pages among text pages), or
+  draw their glyphs as outlines (filled paths, no text): those pages, and only those, are read by
+  OCR. The document's cells then all go through nianbao.interpret.trust, the text layer's with full confidence.
+- Landscape table pages printed on portrait paper draw their text and rules turned by 90° (or carry
+  a /Rotate their content was not turned for): each direction of text is read in a view of the page
+  turned to make it upright (_views).
 """
 from __future__ import annotations
 
 import io
+import math
 import re
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pdfplumber
@@ -47,6 +52,8 @@ from nianbao.model.template import find, template
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
 # numbers (thousands apart: 1 234; with their unit: 13件, 2 件) and placeholders, as cells print them
 _CELL_VALUE = re.compile(rf"[\d０-９,，.．+\-—－/／]+(?: [\d０-９]{{3}})*(?: ?(?:{UNITS}))?|无")
+_VIEW_CHARS = 10  # characters of one direction (turned by 90° or 180°) read in a view of their own
+_OUTLINE_PATHS = 100  # filled paths on a page without text: its glyphs are drawn as outlines
 _TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
 
 
@@ -70,7 +77,11 @@ TOL = Tolerances()
 
 
 class _Scanned(Unreadable):
-    """No text layer: pictures of pages."""
+    """No text layer: pictures of pages, or glyphs drawn as outlines."""
+
+    def __init__(self, outlines: bool):
+        super().__init__("glyphs drawn as outlines (no text layer)" if outlines else "no text layer: scanned PDF?")
+        self.outlines = outlines
 
 
 def parse(data: bytes) -> list[Block]:
@@ -79,15 +90,20 @@ def parse(data: bytes) -> list[Block]:
             plumbing.use(pdf)  # its objects' dicts made with less work
             contentstream.lay_out(pdf)  # content streams read in bulk, not by pdfminer's tokeniser
             return _parse(pdf, data)
-    except _Scanned:
-        pass
+    except _Scanned as e:
+        scanned = e
     except Unreadable:
         raise
     except Exception as e:  # pdfminer raises many kinds (PSEOF, PDFSyntaxError, ...), often wrapped
         raise Unreadable(_reason(e)) from e
     from nianbao.extract.pdf import ocr  # OpenCV and ONNX Runtime load only for scans
 
-    return ocr.parse(data)
+    try:
+        return ocr.parse(data)  # outlines are rendered and read as a scan is
+    except Unreadable as e:
+        if scanned.outlines:
+            raise Unreadable(f"{scanned}, read as a scan: {e}") from e
+        raise
 
 
 def _reason(e: BaseException) -> str:
@@ -104,7 +120,7 @@ def _parse(pdf, data: bytes) -> list[Block]:
     told = [[c["text"] for c in page.chars if not c["text"].isspace()] for page in pdf.pages]
     chars = [c for page in told for c in page]
     if not chars:
-        raise _Scanned("no text layer: scanned PDF?")
+        raise _Scanned(any(_outlined(page, []) for page in pdf.pages))
     if sum(c.startswith("(cid:") for c in chars) > len(chars) / 2:
         raise Unreadable("text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map")
     pages = list(pdf.pages)
@@ -115,9 +131,9 @@ def _parse(pdf, data: bytes) -> list[Block]:
             if i in lying and not _lies([c["text"] for c in page.chars if not c["text"].isspace()]):
                 pages[i] = page
                 lying.discard(i)
-    # pages only the rendered picture tells: a lying text layer, or a picture of a table printed
-    # among text pages; read by OCR, each run of them as one scan
-    pictures = sorted(lying | {i for i, page in enumerate(pages) if _pictured(page)})
+    # pages only the rendered picture tells: a lying text layer, a picture of a table printed among
+    # text pages, or glyphs drawn as outlines; read by OCR, each run of them as one scan
+    pictures = sorted(lying | {i for i, page in enumerate(pages) if _pictured(page) or _outlined(page, told[i])})
     read = _read_pictures(data, pictures) if pictures else {}
     if len(pictures) == len(pages) and not read:
         raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
@@ -125,7 +141,8 @@ def _parse(pdf, data: bytes) -> list[Block]:
                          f"pages found no ruled table" if lying else "scanned PDF: OCR found no ruled table on any page")
     blocks: list[Block] = []
     chain = TableChain()
-    for n, page in enumerate(pages, 1):
+    views = [(n, view) for n, page in enumerate(pages, 1) for view in ([page] if n - 1 in pictures else _views(page))]
+    for n, page in views:
         if n - 1 in pictures:
             blocks += read.get(n - 1, [])
             chain.close()
@@ -166,6 +183,60 @@ def _parse(pdf, data: bytes) -> list[Block]:
     return blocks
 
 
+def _views(page) -> list:
+    """The page as its reader turns it to read. A landscape page printed on portrait paper draws its
+    text and rules turned by 90° (so does a /Rotate page whose content was not turned for it, or a
+    table drawn turned on a portrait page): the characters of each direction (up, down, upside
+    down) that holds a good part of the page's text are read in a view of the page turned to make
+    them upright, with the page's rules; a few characters of another direction (a page number) go
+    with the most."""
+    if all(c["upright"] for c in page.chars):
+        return [page]
+    turns = Counter(_turn(c["matrix"]) for c in page.chars if not c["text"].isspace())
+    most = turns.most_common(1)[0][0]
+    kept = [t for t, n in sorted(turns.items()) if n >= _VIEW_CHARS or t == most]
+    if kept == [0]:
+        return [page]
+    mine = lambda c, t: (d := _turn(c["matrix"])) == t or (d not in kept and t == most)  # noqa: E731
+    out = []
+    for t in kept:
+        view = page.filter(lambda o, t=t: o["object_type"] != "char" or mine(o, t)) if len(kept) > 1 else page
+        out.append(_turned(view, t) if t else view)
+    return out
+
+
+def _turned(page, turn: int):
+    """The page as seen turned `turn` quarters clockwise (text turned so many counter-clockwise
+    then reads upright): a page of its own, (0, 0) at its top left, every object placed anew."""
+    x0, top, x1, bottom = page.bbox
+    w, h = x1 - x0, bottom - top
+    width, height = (h, w) if turn % 2 else (w, h)
+    point = [None, lambda x, t: (h - t + top, x - x0), lambda x, t: (w - x + x0, h - t + top),
+             lambda x, t: (t - top, w - x + x0)][turn]
+
+    def placed(o: dict) -> dict:
+        o = dict(o)
+        (a, b), (c, d) = point(o["x0"], o["top"]), point(o["x1"], o["bottom"])
+        o.update(x0=min(a, c), x1=max(a, c), top=min(b, d), bottom=max(b, d), doctop=o["doctop"] - o["top"] + min(b, d))
+        o.update(width=o["x1"] - o["x0"], height=o["bottom"] - o["top"], y0=height - o["bottom"], y1=height - o["top"])
+        if o["object_type"] == "char":
+            o.update(upright=_turn(o["matrix"]) == turn, size=o["height"])
+        if "pts" in o:
+            o["pts"] = [point(*p) for p in o["pts"]]
+            o["path"] = [(cmd, *(point(*p) for p in pts)) for cmd, *pts in o["path"]]
+        return o
+
+    view = page.filter(lambda o: True)
+    view._objects = {kind: [placed(o) for o in objects] for kind, objects in page.objects.items()}
+    view.bbox = (0, 0, width, height)
+    return view
+
+
+def _turn(matrix) -> int:
+    """How many quarter turns counter-clockwise a character's text direction is turned."""
+    return round(math.degrees(math.atan2(matrix[1], matrix[0])) / 90) % 4
+
+
 def _pictured(page) -> bool:
     """A page showing its text as a picture: an image over a quarter of the page with (almost) no
     text layer on it (a searchable scan's invisible text is read as text)."""
@@ -176,6 +247,13 @@ def _pictured(page) -> bool:
                 for c in page.chars if not c["text"].isspace()) < 10:
             return True
     return False
+
+
+def _outlined(page, told: list[str]) -> bool:
+    """A page whose glyphs are drawn as outlines (filled paths, as Ghostscript's -dNoOutputFonts or
+    a designer's "convert text to outlines" leave them): no text (`told`: its characters), and more
+    filled shapes than a page's rules and charts draw."""
+    return len(told) < 10 and sum(bool(o.get("fill")) for o in page.curves + page.rects) >= _OUTLINE_PATHS
 
 
 def _read_pictures(data: bytes, indexes: list[int]) -> dict[int, list[Block]]:
@@ -363,8 +441,10 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     def tail(i, ln):
         if i:
             return ln[0]["top"] - lines[i - 1][0]["top"] <= TOL.wrap_size * ln[0]["size"]
-        return goes_on and bool(carried) and len(lines) > 1 and _TAIL.fullmatch(ln[0]["text"]) is not None and \
-            lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"] and \
+        # (alone on its page, where a section break follows the table: in the page's upper half)
+        return goes_on and bool(carried) and _TAIL.fullmatch(ln[0]["text"]) is not None and \
+            (lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"] if len(lines) > 1
+             else ln[0]["bottom"] < page.height / 2) and \
             any(x0 <= (ln[0]["x0"] + ln[0]["x1"]) / 2 <= x1 for x0, x1 in carried[1])
     lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
     size = [max(w["size"] for w in ln) for ln in lines]
@@ -380,18 +460,20 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     # lines set a row's gap apart between table lines are its rows printed blank, unless they head a section
     gap = lambda i: abs(size[i] - size[i + 1]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"] <= TOL.gap_size * size[i]
     heads = [head for _, head in template().sections.values()]
+    heading = lambda ln: any(h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for h in heads)  # noqa: E731
     i = 0
     while i < len(lines):
         j = i
         while j < len(lines) and not inside[j]:
             j += 1
-        if 0 < i < j < len(lines) and all(gap(k) for k in range(i - 1, j)) and not any(
-                h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for ln in lines[i:j] for h in heads):
+        if 0 < i < j < len(lines) and all(gap(k) for k in range(i - 1, j)) and not any(map(heading, lines[i:j])):
             inside[i:j] = [True] * (j - i)
         i = j + 1
     first = next((i for i, v in enumerate(inside) if v), 0)
-    if goes_on and all(abs(size[i] - size[first]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"]
-                       <= TOL.gap_size * size[first] for i in range(first)):
+    # (a page opening with a section's heading, a landscape section's first page, goes on with nothing)
+    if goes_on and not any(map(heading, lines[:first])) and all(
+            abs(size[i] - size[first]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"]
+            <= TOL.gap_size * size[first] for i in range(first)):
         inside[:first] = [True] * first  # the tail of a label the page break cut, a row's gap above the next row
     out = []
     i = 0
