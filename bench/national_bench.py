@@ -87,7 +87,13 @@ def generate(n: int, seed: int, cache: Path, folder: Path) -> dict[str, list[Pat
         key = hashlib.sha256(f"{source}:{kind}:{variant}:{index}:{seed}".encode()).hexdigest()[:24]
         cached = cache / f"{key}{suffix}"
         if not cached.exists():
-            data = _make(kind, variant, index, seed)
+            for attempt in range(3):  # LibreOffice times out on a machine loaded enough: again
+                try:
+                    data = _make(kind, variant, index, seed)
+                    break
+                except subprocess.TimeoutExpired:
+                    if attempt == 2:
+                        raise
             tmp = cached.with_suffix(".part")
             tmp.write_bytes(data)
             tmp.replace(cached)
@@ -308,8 +314,10 @@ def main(argv=None) -> int:
             results["local"] = report("local runner", ingest(tmp / "docs", tmp / "wh-local", args.workers), args.workers)
             print(f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
         if args.only in (None, "dask"):
+            import dask
             import distributed
 
+            dask.config.set({"distributed.worker.daemon": False})  # a batch's extraction workers are its children
             with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                           dashboard_address=None) as cluster:
                 results["dask"] = report("Dask, 2 workers", ingest(tmp / "docs", tmp / "wh-dask", args.workers, cluster), 2)
