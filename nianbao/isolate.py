@@ -285,6 +285,9 @@ def _pool(memory_mb: int, size: int) -> _Pool:
     with _pools_lock:
         pool = _pools.get(memory_mb)
         if pool is None:
+            if multiprocessing.current_process().daemon:  # multiprocessing would refuse, and not say why
+                raise RuntimeError("a daemonic process cannot start extraction workers: run Dask's workers not "
+                                   "daemonic (DASK_DISTRIBUTED__WORKER__DAEMON=False)")
             pool = _pools[memory_mb] = _Pool(size, memory_mb)
         pool.size = max(pool.size, size)
         return pool

@@ -52,3 +52,29 @@ print(before, entropy, type(sys.modules["scipy.stats"]).__name__)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip().splitlines()[-1] == "{'scipy.stats': '_Deferred', 'altair': '_Deferred'} 0.510826 module"
 
+
+
+def _extract_in_daemon(answer):
+    from nianbao import isolate
+    from nianbao.reading import extract_and_match
+
+    try:
+        isolate.run(extract_and_match, [(b"%PDF-1.4", "pdf")])
+        answer.put("ran")
+    except RuntimeError as e:
+        answer.put(str(e))
+
+
+def test_a_daemonic_worker_is_told_how_to_run_extraction():
+    """A Dask worker is daemonic by default, and a daemon cannot start the extraction workers: the
+    batch says how to start Dask's workers (issue 26, item 4), not multiprocessing's assertion."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    answer = ctx.Queue()
+    daemon = ctx.Process(target=_extract_in_daemon, args=(answer,), daemon=True)
+    daemon.start()
+    said = answer.get(timeout=300)
+    daemon.join(timeout=60)
+    assert said == ("a daemonic process cannot start extraction workers: run Dask's workers not daemonic "
+                    "(DASK_DISTRIBUTED__WORKER__DAEMON=False)")
