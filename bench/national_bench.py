@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -273,6 +274,9 @@ def report(name: str, r: dict, cores: int) -> dict:
     print(f"{name}: {n} reports ({s['valid']} valid, {s['invalid']} invalid, {s['unreadable']} unreadable) in "
           f"{r['wall']:.0f} s wall, {r['cpu']:.0f} CPU-s on {cores} cores: {figures['per_core']:.2f} reports/s/core, "
           f"{figures['per_cpu_s']:.2f} reports per CPU-s ({figures['cpu_per_report']:.2f} CPU-s a report)")
+    unreadable = Counter(f["errors"][0][:90] if f["errors"] else "?" for f in s["failed"] if f["status"] == "unreadable")
+    for why, k in unreadable.most_common():
+        print(f"  unreadable ({k}): {why}")
     print(f"  peak memory: {r['peak_total'] / 2**20:.0f} MiB all processes together, {r['peak_one'] / 2**20:.0f} MiB "
           f"the largest; stages (s, summed over batches): "
           + ", ".join(f"{k} {v:.0f}" for k, v in r["stages"].items()))
