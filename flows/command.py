@@ -228,7 +228,12 @@ def _main(argv: list[str] | None) -> int:
         reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
         signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
     server = TemporaryServer().start()
-    if not (args.dask or settings.settings().dask_address) and any(not d.uri.endswith(".txt") for d in docs):
+    local = not (args.dask or settings.settings().dask_address)  # else the batches validate on the cluster
+    if local:
+        from nianbao.check import validate
+
+        validate.warm()  # GX imported while Prefect is and the server starts: even a text dump's run waits less
+    if local and any(not d.uri.endswith(".txt") for d in docs):
         from nianbao.run import isolate
         from nianbao.run.pipeline import read_ahead
         from nianbao.warehouse.publish import published

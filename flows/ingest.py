@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 from pydantic import Field
@@ -94,7 +95,8 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 def ingest(sources: list[str], out: str = "data/warehouse",
            year: Annotated[int, Field(ge=year_range()[0])] | Literal["last"] | None = None,
            batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
-           listings: list[str] | None = None, site: bool = False, site_out: str | None = None):
+           listings: list[str] | None = None, site: bool = False, site_out: str | None = None,
+           dask_address: str | None = None):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.
 
     `year`: the report year where a document tells none ("last": last year, when the run starts).
@@ -106,6 +108,8 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     bodies' reports across years).
     `site`: then rebuild the static site of the indicators into `site_out` (default: `site` beside
     the warehouse), linked from the run's artifacts.
+    `dask_address`: run the batches on the Dask cluster whose scheduler is there (tcp://host:8786),
+    as `nianbao ingest --dask` does: how a deployment points at a cluster.
     """
     started = time.monotonic()
     log = get_run_logger()
@@ -126,8 +130,10 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     log.info("%s in %s of up to %d", plural(len(docs), "document"), plural(len(batches), "batch", "batches"), batch_size)
     run, published = RunSummary(), 0
     try:
-        with _stopped_when_cancelled(run_id, log):
-            futures = [ingest_batch.submit(b, n, run_id, out, year, reprocess, processes) for n, b in enumerate(batches)]
+        with _stopped_when_cancelled(run_id, log), _batch_runner(dask_address) as runner:
+            futures = [runner.submit(ingest_batch, dict(batch=b, number=n, run_id=run_id, out=out, default_year=year,
+                                                        reprocess=reprocess, processes=processes))
+                       for n, b in enumerate(batches)]
             for n in range(len(futures)):
                 futures[n].wait()
                 if futures[n].state.is_cancelled():  # stopped unpublished: so is the run (and its other batches)
@@ -156,6 +162,17 @@ def ingest(sources: list[str], out: str = "data/warehouse",
     if run.failed_count:
         return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, run))
     return Completed(message=message, data=run)
+
+
+@contextmanager
+def _batch_runner(dask_address: str | None):
+    """The flow's task runner, or one on the Dask cluster the run names (what `ingest_batch.submit`
+    does, to another runner: the task runs are the flow run's all the same)."""
+    if not dask_address:
+        yield FlowRunContext.get().task_runner
+        return
+    with task_runner(dask_address=dask_address) as runner:
+        yield runner
 
 
 @contextmanager

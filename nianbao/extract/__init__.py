@@ -1,13 +1,22 @@
 """Per-format extraction to the shared block representation (nianbao.model.document)."""
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from nianbao.model.document import Block
 from nianbao.model.errors import Unreadable
-from nianbao.extract import docx, html, office, pdf, runtogether, text
+from nianbao.extract import runtogether, text
+
+
+def _by(module: str, *args: str) -> Callable[[bytes], list[Block]]:
+    """A format's parser, imported at its first document with the libraries it needs (pdfplumber,
+    lxml, python-docx): a run of text dumps, or a process whose workers extract, never loads them."""
+    def parse(data: bytes) -> list[Block]:
+        return importlib.import_module(f"nianbao.extract.{module}").parse(data, *args)
+    return parse
 
 
 @dataclass(frozen=True)
@@ -29,17 +38,17 @@ def _text(data: bytes) -> list[Block]:
 # What we read, how each is told and who reads it. The bytes decide where they have a signature;
 # names and Content-Type only settle what the bytes cannot (DOC or WPS, HTML or a text dump).
 REGISTRY = {
-    "pdf": Format((b"%PDF",), (".pdf",), ("application/pdf",), lambda data: pdf.parse(data), attachment=True),
+    "pdf": Format((b"%PDF",), (".pdf",), ("application/pdf",), _by("pdf"), attachment=True),
     "docx": Format((b"PK\x03\x04",), (".docx",),
                    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
-                   lambda data: docx.parse(data), attachment=True),
+                   _by("docx"), attachment=True),
     "doc": Format((b"\xd0\xcf\x11\xe0",), (".doc",), ("application/msword",),  # OLE2, as .wps
-                  lambda data: office.parse(data, "doc"), attachment=True),
+                  _by("office", "doc"), attachment=True),
     "wps": Format((b"\xd0\xcf\x11\xe0",), (".wps",), ("application/vnd.ms-works", "application/kswps"),
-                  lambda data: office.parse(data, "wps"), attachment=True),
-    "rtf": Format((b"{\\rtf",), (".rtf",), ("application/rtf", "text/rtf"), lambda data: office.parse(data, "rtf")),
+                  _by("office", "wps"), attachment=True),
+    "rtf": Format((b"{\\rtf",), (".rtf",), ("application/rtf", "text/rtf"), _by("office", "rtf")),
     "html": Format((), (".html", ".htm", ".shtml", ".xhtml"), ("text/html", "application/xhtml+xml"),
-                   lambda data: html.parse(data)),
+                   _by("html")),
     "txt": Format((), (".txt", ".text"), ("text/plain",), _text),
 }
 MIME = {name: f.mime[0] for name, f in REGISTRY.items()}

@@ -39,8 +39,9 @@ START_LIMIT = 120.0  # seconds a new worker may take to start and import, before
 RECYCLE_AFTER = 200  # documents a worker reads before a fresh one takes its place
 # Imported once by the forkserver, so every worker starts with them (single-threaded modules only:
 # the forkserver must stay safe to fork), and by each worker as it starts (the rest of what it runs:
-# pyarrow, for one, starts threads as it is imported).
-PRELOAD = ["nianbao.extract", "nianbao.interpret.match"]
+# pyarrow, for one, starts threads as it is imported). The parsers too: nianbao.extract imports each
+# at its format's first document.
+PRELOAD = ["nianbao.extract", "nianbao.extract.pdf", "nianbao.extract.office", "nianbao.extract.html", "nianbao.interpret.match"]
 WARM = ["nianbao.interpret.reading"]
 _DIED = "the extractor's process died (out of memory?)"
 # how a worker stopped from outside ends: by the signals sent to a whole process group (a terminal's
@@ -284,6 +285,9 @@ def _pool(memory_mb: int, size: int) -> _Pool:
     with _pools_lock:
         pool = _pools.get(memory_mb)
         if pool is None:
+            if multiprocessing.current_process().daemon:  # multiprocessing would refuse, and not say why
+                raise RuntimeError("a daemonic process cannot start extraction workers: run Dask's workers not "
+                                   "daemonic (DASK_DISTRIBUTED__WORKER__DAEMON=False)")
             pool = _pools[memory_mb] = _Pool(size, memory_mb)
         pool.size = max(pool.size, size)
         return pool

@@ -1,0 +1,338 @@
+"""A national year, scaled down: N documents in a real year's mix through the command, locally and on Dask.
+
+    python bench/national_bench.py [--n 1000] [--workers 2] [--seed 0] [--sample 4] [--only local|dask]
+                                   [--cache DIR]
+
+The mix (issue 26): born-digital PDFs of every variant tests/accuracy.py writes, in turn (67%); scans
+(15%: a report laid out by LibreOffice and scanned as each of tests/fixtures/scan.py's variants in
+turn, as tests/accuracy_scans.py makes them); DOCX (8%), HTML (6%) and text dumps (4%) of every
+variant. Each document is cached in DIR (default: nianbao-national in the temp folder) under the
+hash of what makes it (the generators' source, its variant, index and seed): a second run, or a
+larger N, generates only what is new.
+
+Two runs of `nianbao ingest DOCS --out WAREHOUSE --json` in a fresh process, Prefect's temporary
+server included: on the local runner (--workers batches at once, extraction in worker processes),
+and with --dask on a 2-worker Dask cluster (distributed.LocalCluster, one thread per worker). For
+each: wall time and CPU time of every process that worked (the command and all it started; the
+cluster's workers and all they started), reports/s/core (reports / wall / cores: the cores the run
+used, --workers or the cluster's workers), reports per CPU-second (what a core kept busy does, the
+machine's other load aside), peak memory (all its processes together, and the largest), Prefect's
+share (its temporary server's CPU of the run's CPU; the wall time the command waited for it). Then
+CPU-s per page by path, measured in this process over --sample documents of each path: the text
+layer (born-digital PDFs) and OCR (scans). Last, the extrapolation to 150,000 reports on 16 cores.
+The machine's load average is printed with the figures: on a shared machine wall times stretch,
+CPU times much less. A benchmark, not a test: it asserts nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import hashlib
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (ROOT / "tests", ROOT / "tests" / "fixtures", ROOT):
+    sys.path.insert(0, str(_p))
+
+YEAR, CORES = 150_000, 16  # the national year and the machine it should take an hour on
+SHARES = {"pdf": 0.67, "scan": 0.15, "docx": 0.08, "html": 0.06, "txt": 0.04}
+GENERATORS = [ROOT / "tests" / "corpus.py", ROOT / "tests" / "accuracy.py", ROOT / "tests" / "accuracy_scans.py",
+              *sorted((ROOT / "tests" / "fixtures").glob("*.py"))]
+
+
+# ---------------------------------------------------------------- the corpus
+
+def plan(n: int) -> list[tuple[str, str, int]]:
+    """(kind, variant, index) of the N documents: each kind's share, its variants in turn."""
+    import accuracy
+    import scan
+
+    variants = {kind: [v for v, (f, _) in accuracy.VARIANTS.items() if f == kind] for kind in ("pdf", "docx", "html", "txt")}
+    variants["scan"] = list(scan.VARIANTS)
+    counts = {kind: round(n * share) for kind, share in SHARES.items()}
+    counts["pdf"] += n - sum(counts.values())
+    return [(kind, variants[kind][i % len(variants[kind])], i) for kind, k in counts.items() for i in range(k)]
+
+
+def _make(kind: str, variant: str, index: int, seed: int) -> bytes:
+    import accuracy
+
+    if kind != "scan":
+        return accuracy.document(variant, index, seed).data
+    import corpus
+    import scan
+
+    rng = random.Random(f"{seed}:national-scan:{index}")
+    rep = accuracy.random_report(rng)
+    return scan.scan(scan.from_docx(corpus.write_docx(corpus.layout(rep))), variant, rng)
+
+
+def generate(n: int, seed: int, cache: Path, folder: Path) -> dict[str, list[Path]]:
+    """The N documents linked into `folder` from the cache (made where missing): paths by kind."""
+    source = hashlib.sha256(b"".join(p.read_bytes() for p in GENERATORS)).hexdigest()
+    cache.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True)
+    made, paths = 0, {}
+    for kind, variant, index in plan(n):
+        suffix = ".pdf" if kind == "scan" else {"pdf": ".pdf", "docx": ".docx", "html": ".html", "txt": ".txt"}[kind]
+        key = hashlib.sha256(f"{source}:{kind}:{variant}:{index}:{seed}".encode()).hexdigest()[:24]
+        cached = cache / f"{key}{suffix}"
+        if not cached.exists():
+            for attempt in range(3):  # LibreOffice times out on a machine loaded enough: again
+                try:
+                    data = _make(kind, variant, index, seed)
+                    break
+                except subprocess.TimeoutExpired:
+                    if attempt == 2:
+                        raise
+            tmp = cached.with_suffix(".part")
+            tmp.write_bytes(data)
+            tmp.replace(cached)
+            made += 1
+        path = folder / f"{kind}-{variant.replace('/', '_')}-{index:05d}{suffix}"
+        os.link(cached, path) if os.stat(cache).st_dev == os.stat(folder).st_dev else path.write_bytes(cached.read_bytes())
+        paths.setdefault(kind, []).append(path)
+    print(f"{n} documents ({', '.join(f'{len(v)} {k}' for k, v in paths.items())}); {made} generated, "
+          f"{n - made} from the cache {cache}", flush=True)
+    return paths
+
+
+# ---------------------------------------------------------------- measuring a run
+
+class Tree(threading.Thread):
+    """Polls the processes under `roots` (psutil): peak RSS of them all together and of the largest,
+    and the CPU time each was last seen with."""
+
+    def __init__(self, roots: list[int]):
+        super().__init__(daemon=True)
+        self.roots, self.done = roots, threading.Event()
+        self.peak_total = self.peak_one = 0
+        self.cpu: dict[tuple[int, float], float] = {}
+
+    def processes(self):
+        import psutil
+
+        for pid in self.roots:
+            try:
+                root = psutil.Process(pid)
+                yield root
+                yield from root.children(recursive=True)
+            except psutil.Error:
+                continue
+
+    def sample(self) -> None:
+        import psutil
+
+        total = 0
+        for p in self.processes():
+            try:
+                with p.oneshot():
+                    rss, t = p.memory_info().rss, p.cpu_times()
+                    self.cpu[(p.pid, p.create_time())] = t.user + t.system
+            except psutil.Error:
+                continue
+            total += rss
+            self.peak_one = max(self.peak_one, rss)
+        self.peak_total = max(self.peak_total, total)
+
+    def run(self):
+        while not self.done.wait(0.25):
+            self.sample()
+
+
+def measured(argv: list[str]) -> None:
+    """Run `argv` as a child, this process the reaper of all it starts (PR_SET_CHILD_SUBREAPER), so
+    that the CPU time of every process of the run, however it ends, is counted: printed as JSON."""
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    code = subprocess.call(argv)
+    while True:  # what the command left behind (its server, its extraction workers) ends with it
+        try:
+            os.wait()
+        except ChildProcessError:
+            break
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime}))
+
+
+def child(docs: str, out: str, result: str, workers: str, dask: str) -> None:
+    """The command, as `nianbao ingest` runs it, keeping for the parent the flow's stage timings and
+    its temporary server's start, wait and CPU time."""
+    for name, value in (("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"), ("DO_NOT_TRACK", "1"),
+                        ("PREFECT_SERVER_ANALYTICS_ENABLED", "false")):  # as the command sets them, before
+        os.environ.setdefault(name, value)  # Prefect reads its settings (on the import below)
+    from flows import command as cli, server
+
+    import flows.ingest
+
+    kept, summary_of, stop = {}, flows.ingest.summary_of, server.TemporaryServer.stop
+
+    def keep(state):
+        summary = summary_of(state)
+        kept.update(summary.timings if summary else {})
+        return summary
+
+    def stopped(self):
+        if self.process is not None and self.process.poll() is None:
+            with open(f"/proc/{self.process.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            server.SECONDS["cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        stop(self)
+    flows.ingest.summary_of, server.TemporaryServer.stop = keep, stopped
+    code = cli.main(["ingest", docs, "--out", out, "--workers", workers, "--quiet", "--json",
+                     *(["--dask", dask] if dask else [])])
+    Path(result).write_text(json.dumps({"stages": kept, "prefect": server.SECONDS}))
+    cli.end(code)
+
+
+def ingest(docs: Path, out: Path, workers: int, dask=None) -> dict:
+    """One run of the command, measured: the Dask cluster's processes count as the run's."""
+    result = out.with_suffix(".json")
+    argv = [sys.executable, __file__, "--measured", sys.executable, __file__, "--child", str(docs), str(out),
+            str(result), str(workers), dask.scheduler_address if dask else ""]
+    cluster = _worker_pids(dask) if dask else []
+    before = _cpu(cluster)
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    tree = Tree([proc.pid, *cluster])
+    tree.start()
+    out_text, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    tree.done.set()
+    tree.join()
+    lines = out_text.strip().splitlines()
+    run = json.loads(lines[-1])
+    if run["code"] not in (0, 1):
+        raise SystemExit(f"nianbao ingest failed ({run['code']})")
+    summary = json.loads("\n".join(lines[:-1]))
+    return {"wall": wall, "cpu": run["cpu"] + _cpu(cluster) - before, "summary": summary,
+            "peak_total": tree.peak_total, "peak_one": tree.peak_one, **json.loads(result.read_text())}
+
+
+def _worker_pids(cluster) -> list[int]:
+    import distributed
+
+    with distributed.Client(cluster) as client:
+        return list(client.run(os.getpid).values())
+
+
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds of these long-lived processes and all under them now."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            for p in [root, *root.children(recursive=True)]:
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            continue
+    return total
+
+
+# ---------------------------------------------------------------- CPU per page by path
+
+def per_page(paths: list[Path], sample: int) -> tuple[float, int]:
+    """(CPU-s, pages) of extraction and matching over the first `sample` of `paths`, in this process."""
+    import pypdfium2 as pdfium
+
+    from nianbao.interpret.reading import extract_and_match
+
+    cpu, pages = 0.0, 0
+    for path in paths[:sample]:
+        data = path.read_bytes()
+        doc = pdfium.PdfDocument(data)
+        pages += len(doc)
+        doc.close()
+        start = time.process_time()
+        try:
+            extract_and_match(data, "pdf")
+        except Exception:  # noqa: BLE001 (an unreadable document costs what it cost)
+            pass
+        cpu += time.process_time() - start
+    return cpu, pages
+
+
+# ---------------------------------------------------------------- the report
+
+def report(name: str, r: dict, cores: int) -> dict:
+    s, prefect = r["summary"], r["prefect"]
+    n = s["reports"]
+    figures = {"per_core": n / r["wall"] / cores, "per_cpu_s": n / r["cpu"], "cpu_per_report": r["cpu"] / n}
+    server = prefect.get("cpu")
+    print(f"{name}: {n} reports ({s['valid']} valid, {s['invalid']} invalid, {s['unreadable']} unreadable) in "
+          f"{r['wall']:.0f} s wall, {r['cpu']:.0f} CPU-s on {cores} cores: {figures['per_core']:.2f} reports/s/core, "
+          f"{figures['per_cpu_s']:.2f} reports per CPU-s ({figures['cpu_per_report']:.2f} CPU-s a report)")
+    unreadable = Counter(f["errors"][0][:90] if f["errors"] else "?" for f in s["failed"] if f["status"] == "unreadable")
+    for why, k in unreadable.most_common():
+        print(f"  unreadable ({k}): {why}")
+    print(f"  peak memory: {r['peak_total'] / 2**20:.0f} MiB all processes together, {r['peak_one'] / 2**20:.0f} MiB "
+          f"the largest; stages (s, summed over batches): "
+          + ", ".join(f"{k} {v:.0f}" for k, v in r["stages"].items()))
+    print(f"  Prefect: its temporary server {server or 0:.1f} CPU-s = {100 * (server or 0) / r['cpu']:.1f}% of the "
+          f"run's CPU; started in {prefect.get('start', 0):.1f} s beside the command's set-up, which then waited "
+          f"{prefect.get('waited', 0):.1f} s for it ({100 * prefect.get('waited', 0) / r['wall']:.1f}% of the wall)")
+    print(f"  extrapolated: {YEAR:,} reports on {CORES} cores take {YEAR / figures['per_core'] / CORES / 3600:.1f} h at "
+          f"this run's reports/s/core, {YEAR * figures['cpu_per_report'] / CORES / 3600:.1f} h with every core busy "
+          f"(target: 1 h, >= {YEAR / CORES / 3600:.1f} reports/s/core)", flush=True)
+    return figures
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=1000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sample", type=int, default=4, help="documents per path timed for CPU-s per page")
+    p.add_argument("--only", choices=["local", "dask"])
+    p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nianbao-national")
+    p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    p.add_argument("--measured", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.measured:
+        return measured(args.measured)
+    if args.child:
+        return child(*args.child)
+    from nianbao.extract import office
+
+    if not office.soffice():
+        print("LibreOffice is not installed (make office): the scans cannot be made", file=sys.stderr)
+        return 2
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    with tempfile.TemporaryDirectory(prefix="nianbao-national-") as tmp:
+        tmp = Path(tmp)
+        paths = generate(args.n, args.seed, args.cache, tmp / "docs")
+        results = {}
+        if args.only in (None, "local"):
+            results["local"] = report("local runner", ingest(tmp / "docs", tmp / "wh-local", args.workers), args.workers)
+            print(f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
+        if args.only in (None, "dask"):
+            import dask
+            import distributed
+
+            dask.config.set({"distributed.worker.daemon": False})  # a batch's extraction workers are its children
+            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                          dashboard_address=None) as cluster:
+                results["dask"] = report("Dask, 2 workers", ingest(tmp / "docs", tmp / "wh-dask", args.workers, cluster), 2)
+            print(f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
+        for kind, path in (("pdf", "text layer"), ("scan", "OCR")):  # after the runs: they are the figure
+            cpu, pages = per_page(paths.get(kind, []), args.sample)
+            if pages:
+                print(f"CPU-s per page, {path}: {cpu / pages:.2f} ({cpu:.1f} CPU-s over {pages} pages of "
+                      f"{min(args.sample, len(paths[kind]))} {kind} documents, in one process)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""A run's fixed cost (issue 26): what a process imports before it needs it. Checked in a fresh
+interpreter, by the modules it ends up holding (no timing: `make bench` measures)."""
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def _modules_after(code: str, names: list[str]) -> dict[str, bool]:
+    probe = f"{code}\nimport json, sys\nprint(json.dumps({{n: n in sys.modules for n in {names!r}}}))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_command_loads_no_parser_before_a_document_needs_it():
+    """The parsers' libraries load at their format's first document: a text dump's run, and the
+    command's process whose workers extract, never load them."""
+    loaded = _modules_after("from flows import command; import flows.ingest; from nianbao.extract import extract; "
+                            "extract('一、总体情况\\n'.encode(), 'txt')",
+                            ["pdfplumber", "docx", "nianbao.extract.pdf", "nianbao.extract.html"])
+    assert loaded == {"pdfplumber": False, "docx": False, "nianbao.extract.pdf": False, "nianbao.extract.html": False}
+
+
+def test_a_format_loads_its_parser_at_its_first_document():
+    loaded = _modules_after("from nianbao.extract import extract\nfrom nianbao.model.errors import Unreadable\n"
+                            "try:\n    extract(b'<html><body><p>x</p></body></html>', 'html')\nexcept Unreadable:\n    pass",
+                            ["nianbao.extract.html", "pdfplumber"])
+    assert loaded == {"nianbao.extract.html": True, "pdfplumber": False}
+
+
+def test_the_extraction_workers_still_start_with_every_parser():
+    from nianbao.run import isolate
+
+    assert {"nianbao.extract.pdf", "nianbao.extract.office", "nianbao.extract.html"} <= set(isolate.PRELOAD)
+
+
+def test_gx_is_made_without_what_its_import_never_runs_and_still_judges():
+    """scipy.stats and altair (GX's KL-divergence expectation, its charts) stay unimported while
+    our suites run; a deferred module still imports at its first use, whole."""
+    code = """
+import sys
+from nianbao.check import validate
+validate._gx()
+before = {n: type(sys.modules.get(n)).__name__ for n in ("scipy.stats", "altair")}
+from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+entropy = round(float(kl.stats.entropy([0.5, 0.5], [0.9, 0.1])), 6)
+print(before, entropy, type(sys.modules["scipy.stats"]).__name__)
+"""
+    loaded = _modules_after(code, ["scipy.stats._stats_py", "altair.vegalite"])
+    assert loaded == {"scipy.stats._stats_py": True, "altair.vegalite": False}  # used: loaded; unused: not
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.strip().splitlines()[-1] == "{'scipy.stats': '_Deferred', 'altair': '_Deferred'} 0.510826 module"
+
+
+
+def _extract_in_daemon(answer):
+    from nianbao.run import isolate
+    from nianbao.interpret.reading import extract_and_match
+
+    try:
+        isolate.run(extract_and_match, [(b"%PDF-1.4", "pdf")])
+        answer.put("ran")
+    except RuntimeError as e:
+        answer.put(str(e))
+
+
+def test_a_daemonic_worker_is_told_how_to_run_extraction():
+    """A Dask worker is daemonic by default, and a daemon cannot start the extraction workers: the
+    batch says how to start Dask's workers (issue 26, item 4), not multiprocessing's assertion."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    answer = ctx.Queue()
+    daemon = ctx.Process(target=_extract_in_daemon, args=(answer,), daemon=True)
+    daemon.start()
+    said = answer.get(timeout=300)
+    daemon.join(timeout=60)
+    assert said == ("a daemonic process cannot start extraction workers: run Dask's workers not daemonic "
+                    "(DASK_DISTRIBUTED__WORKER__DAEMON=False)")
