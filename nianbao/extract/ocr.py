@@ -15,6 +15,7 @@ skipped, which keeps a page within seconds.
 from __future__ import annotations
 
 import functools
+import io
 import math
 import re
 import unicodedata
@@ -69,6 +70,42 @@ def parse(data: bytes) -> list[Block]:
     if not any(isinstance(b, Table) for b in blocks):
         raise Unreadable("scanned PDF: OCR found no ruled table on any page")
     return blocks
+
+
+MAX_PIXELS = 40_000_000  # a picture larger (width × height, read from its header) is refused before decoding
+PICTURE_WIDTH = 1600  # pixels a picture is scaled to: about a page's width at DPI, as a scan of it renders
+_MAX_ENLARGE = 4.0  # a thumbnail is not read as a page
+
+
+def read_picture(data: bytes, n: int = 1) -> list[Block]:
+    """A picture (PNG, JPEG, GIF, BMP... as a page or a document embeds it) read as a scanned page
+    is: its ruled tables and the text around them, placed as page `n`. Scaled to PICTURE_WIDTH,
+    whatever resolution it was saved at. Unreadable when it cannot be decoded, is over MAX_PIXELS
+    (a decompression bomb declares its size in its header: refused before a byte is inflated) or
+    holds no ruled table."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise Unreadable(f"a picture of {w}×{h} pixels, over the limit of {MAX_PIXELS}")
+            f = min(PICTURE_WIDTH / w, _MAX_ENLARGE, math.sqrt(MAX_PIXELS / (w * h)))
+            im.draft("L", (int(w * f), int(h * f)))  # a JPEG decodes at the size it is read at
+            rgba = im.convert("RGBA")  # transparency over white paper, as a page shows it
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise Unreadable(f"not a picture we can decode: {e}") from e
+    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    gray = np.asarray(Image.alpha_composite(paper, rgba).convert("L"))
+    f = PICTURE_WIDTH / gray.shape[1] if f != 1 else 1.0
+    f = min(f, _MAX_ENLARGE, math.sqrt(MAX_PIXELS / gray.size))
+    if abs(f - 1) > 0.05:
+        gray = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
+    gray = straighten(gray)
+    tables = find_tables(gray)
+    if not tables:
+        raise Unreadable("OCR found no ruled table in it")
+    return _page(gray, tables, n)
 
 
 def _go_on(blocks: list[Block], page: list[Block]) -> None:
