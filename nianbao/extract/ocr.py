@@ -392,6 +392,8 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
 
 def _text_lines(gray: np.ndarray) -> list[tuple[float, str]]:
     """The text on the page outside its tables: (top, line) in reading order."""
+    if not _ink(gray).any():  # a picture of a table alone: the detector would search blank paper
+        return []
     eng = _engine()
     small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
     boxes, _ = eng.text_det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
