@@ -90,15 +90,16 @@ def read_picture(data: bytes, n: int = 1) -> list[Block]:
             w, h = im.size
             if w * h > MAX_PIXELS:
                 raise Unreadable(f"a picture of {w}×{h} pixels, over the limit of {MAX_PIXELS}")
-            f = min(PICTURE_WIDTH / w, _MAX_ENLARGE, math.sqrt(MAX_PIXELS / (w * h)))
-            im.draft("L", (int(w * f), int(h * f)))  # a JPEG decodes at the size it is read at
-            rgba = im.convert("RGBA")  # transparency over white paper, as a page shows it
+            width = min(PICTURE_WIDTH, _MAX_ENLARGE * w, math.sqrt(MAX_PIXELS * w / h))  # the width it is read at
+            im.draft("L", (int(width), int(width * h / w)))  # a JPEG decodes at about that size
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:  # over white paper, as a page shows it
+                la = np.asarray(im.convert("LA"), dtype=np.uint16)
+                gray = ((la[..., 0] * la[..., 1] + 255 * (255 - la[..., 1])) // 255).astype(np.uint8)
+            else:
+                gray = np.asarray(im.convert("L"))
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise Unreadable(f"not a picture we can decode: {e}") from e
-    paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    gray = np.asarray(Image.alpha_composite(paper, rgba).convert("L"))
-    f = PICTURE_WIDTH / gray.shape[1] if f != 1 else 1.0
-    f = min(f, _MAX_ENLARGE, math.sqrt(MAX_PIXELS / gray.size))
+    f = width / gray.shape[1]
     if abs(f - 1) > 0.05:
         gray = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
     gray = straighten(gray)
