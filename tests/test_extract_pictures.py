@@ -97,9 +97,9 @@ def test_html_page_with_a_picture_beside_it_read_through_the_pipeline(report, se
     assert r.linked == (("images/table1.png", files["images/table1.png"]),)
     assert r.job == (page, "html", r.linked)  # what the worker process is given
     done = process_document_bytes(r.row, r.data, {}, r.linked)
-    assert _section_4(done, report) == (14, 1)  # a lone 0 read without confidence: flagged, not published
+    assert _section_4(done, report) == (15, 0)
     assert done.row["read_by"] == "ocr"
-    assert {f.rule_id for f in done.findings if f.rule_id.startswith("extraction.")} == {"extraction.ocr", "extraction.unread_cell"}
+    assert [f.rule_id for f in done.findings if f.rule_id.startswith("extraction.")] == ["extraction.ocr"]
 
 
 def _section_4(done, report) -> tuple[int, int]:
@@ -171,7 +171,7 @@ def test_html_page_read_by_url_fetches_its_pictures_through_the_fetcher(report, 
     assert hits == {"/gov/report.html": 1, "/logo.png": 1, "/gov/images/table1.png": 1}
     assert r.linked == (("/logo.png", "fetch failed: HTTP 404 Not Found"), ("images/table1.png", files["images/table1.png"]))
     done = process_document_bytes(r.row, r.data, {}, r.linked)
-    assert _section_4(done, report) == (14, 1)
+    assert _section_4(done, report) == (15, 0)
     assert [f.message for f in done.findings if f.rule_id == "extraction.picture"] == [
         "picture 1 (/logo.png) could not be read: fetch failed: HTTP 404 Not Found"]
 
@@ -187,7 +187,7 @@ def _check_docx(data: bytes, report):
     after = next(i for i, b in enumerate(blocks) if isinstance(b, Paragraph) and b.text.startswith("五、"))
     assert [b.where[0] for b in blocks[heading:after] if isinstance(b, Table)] == ["picture 1"]  # in document order
     exact, flagged, wrong = tally(m, report)
-    assert wrong == [] and (exact, flagged) == (199, 1)
+    assert wrong == [] and (exact, flagged) == (200, 0)
     assert "extraction.ocr" in rules(m)
 
 

@@ -73,7 +73,7 @@ def parse(data: bytes) -> list[Block]:
 
 
 MAX_PIXELS = 40_000_000  # a picture larger (width × height, read from its header) is refused before decoding
-PICTURE_WIDTH = 1600  # pixels a picture is scaled to: about a page's width at DPI, as a scan of it renders
+PICTURE_WIDTH = 2200  # pixels a picture is scaled to: a table across a page at about 300 dpi (a screenshot's digits are small)
 _MAX_ENLARGE = 4.0  # a thumbnail is not read as a page
 
 
