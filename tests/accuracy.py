@@ -32,6 +32,7 @@ import corpus  # noqa: E402
 import landscape  # noqa: E402
 import make_pdf  # noqa: E402
 import markdown  # noqa: E402
+import pictures  # noqa: E402
 import scan  # noqa: E402
 import typeset  # noqa: E402
 
@@ -262,6 +263,19 @@ if office.soffice():
     # a born-digital report whose table pages are scans (200 dpi, leaning, noisy): only they are OCR'd
     BY_OCR["pdf/mixed"] = ("pdf", lambda layout, rng: scan.mixed(
         typeset.from_docx(corpus.write_docx(layout, ruled=True)), "scan/200", rng))
+if typeset.has_ttf():
+    # tables printed as pictures (tests/fixtures/pictures.py: typeset, printed to pixels, cropped):
+    # an HTML page's <img>s (inline data: URIs; 96 dpi: a screen's screenshot), a Word document's
+    # pasted pictures, and that document saved again by LibreOffice
+    BY_OCR.update({
+        "html/pictures": ("html", lambda layout, rng: pictures.html_page(pictures.pictured(layout))[0]),
+        "html/pictures-96dpi": ("html", lambda layout, rng: pictures.html_page(pictures.pictured(layout, dpi=96))[0]),
+        "docx/pictures": ("docx", lambda layout, rng: pictures.docx(pictures.pictured(layout))),
+    })
+    if office.soffice():
+        BY_OCR["docx/pictures-lo"] = ("docx", lambda layout, rng: pictures.libreoffice_docx(
+            pictures.docx(pictures.pictured(layout))))
+    FEWER.update({v: 5 for v in BY_OCR if "/pictures" in v})
 ALL_VARIANTS = {**VARIANTS, **BY_OCR, **KNOWN_GAPS}
 
 

@@ -102,7 +102,11 @@ def not_a_document(data: bytes, name: str = "") -> str:
             f"(they begin {data[:8].hex(' ')})")
 
 
-def extract(data: bytes, fmt: str) -> list[Block]:
+def extract(data: bytes, fmt: str, linked: tuple[tuple[str, bytes | str], ...] = ()) -> list[Block]:
+    """`linked`: the pictures an HTML page shows by address, as nianbao.acquire.linked brought them
+    (address, bytes or why there are none)."""
     if fmt not in REGISTRY:
         raise Unreadable(f"no extractor for {fmt} documents yet")
+    if fmt == "html" and linked:
+        return importlib.import_module("nianbao.extract.html").parse(data, linked=dict(linked))
     return REGISTRY[fmt].parse(data)

@@ -8,6 +8,9 @@ Tables nested in a cell: the outer table is taken as layout (reports pasted into
 a data table set inside a bordered box) and its cells' contents are walked as if they were body
 text, so the nested table becomes a Table of its own and the outer cells' text Paragraphs. A
 one-cell table is layout too: it can never be a template table.
+
+Pictures (DrawingML's a:blip, VML's v:imagedata: tables pasted as pictures) are read by OCR where
+their paragraph stands (nianbao.extract.pictures), from the media part they embed.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ import docx as python_docx
 
 from nianbao.model.document import Block, Paragraph, Table
 from nianbao.model.errors import Unreadable
+from nianbao.extract import pictures
+from nianbao.extract.pictures import Picture
 
 # Real reports are well under these; anything bigger is a bomb or not a report. zipfile stops
 # decompressing an entry at the size its central directory declares, so checking the declared
@@ -37,18 +42,23 @@ _TEXT = {_W + "t": None, _W + "tab": "\t", _W + "br": "\n", _W + "cr": "\n", _W 
 _SKIP = {_W + "del", _W + "moveFrom", f"{{{MC}}}Fallback"}
 # Wrappers whose children are body content (content controls, custom XML, tracked insertions).
 _WRAPPERS = {_W + "sdt", _W + "sdtContent", _W + "customXml", _W + "ins", _W + "moveTo"}
+R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+# a picture's reference to its media part: DrawingML's blip (r:embed; r:link for a file outside) and VML's
+_PICTURES = {"{http://schemas.openxmlformats.org/drawingml/2006/main}blip": f"{{{R}}}embed",
+             "{urn:schemas-microsoft-com:vml}imagedata": f"{{{R}}}id"}
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 def parse(data: bytes) -> list[Block]:
     _check_zip(data)
     try:
-        body = python_docx.Document(io.BytesIO(data)).element.body
+        document = python_docx.Document(io.BytesIO(data))
+        body = document.element.body
     except Exception as e:  # python-docx raises KeyError, ValueError, XMLSyntaxError, ...
         raise Unreadable(f"not a readable DOCX: {type(e).__name__}: {e}") from e
-    walker = _Walker()
+    walker = _Walker(document.part)
     walker.content(body)
-    return walker.blocks
+    return pictures.read(walker.blocks)
 
 
 def _check_zip(data: bytes) -> None:
@@ -83,8 +93,9 @@ def _check_zip(data: bytes) -> None:
 
 
 class _Walker:
-    def __init__(self):
-        self.blocks: list[Block] = []
+    def __init__(self, part):
+        self.part = part  # the document part, whose relationships name the media
+        self.blocks: list[Block | Picture] = []
         self.n_para = 0
         self.n_table = 0
 
@@ -98,10 +109,21 @@ class _Walker:
                 for line in _text(child).split("\n"):
                     if line.strip():
                         self.blocks.append(Paragraph(line.strip(), f"paragraph {self.n_para}"))
+                self.blocks += [self.picture(el) for el in child.iter(*_PICTURES)
+                                if not any(a.tag in _SKIP for a in el.iterancestors())]
             elif tag == _W + "tbl":
                 self.table(child)
             elif tag in _WRAPPERS:
                 self.content(child)
+
+    def picture(self, el) -> Picture:
+        rid = el.get(_PICTURES[el.tag])
+        part = self.part.related_parts.get(rid) if rid else None
+        if part is None:
+            linked = self.part.rels[link].target_ref if (link := el.get(f"{{{R}}}link")) in self.part.rels else None
+            return Picture(linked or "a picture", None, "linked to a file outside the document" if linked
+                           else "its media part is missing")
+        return Picture(str(part.partname).lstrip("/"), part.blob)
 
     def table(self, tbl) -> None:
         rows = _children(tbl, _W + "tr")

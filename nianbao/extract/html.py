@@ -15,6 +15,9 @@
   td/th/cell); or a `display:grid` container of N columns (`grid-template-columns: repeat(N, …)`
   or N tracks) whose children are its cells, placed row by row. Spans: colspan/rowspan or
   data-colspan/data-rowspan attributes, or `grid-column`/`grid-row: span K` in their style.
+- Pictures (<img>, lazy-loading CMS pages' data-src too): tables printed as pictures, read by OCR
+  (nianbao.extract.pictures) where they stand. An inline `data:` URI is its own bytes; any other
+  src is looked up in `linked` (what the reader brought from beside the page: nianbao.acquire.linked).
 - Text outside tables: one Paragraph per block-level element; <br> also ends one.
 - Cell text: block elements and <br> give line breaks; &nbsp; and other padding are spaces,
   collapsed and stripped. Word wraps long source lines anywhere, so a newline between two
@@ -22,8 +25,11 @@
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import re
+from urllib.parse import unquote_to_bytes
 
 import lxml.html
 from lxml import etree
@@ -31,6 +37,8 @@ from lxml import etree
 from nianbao.model.chinese import CJK, HAN
 from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table
 from nianbao.model.errors import Unreadable
+from nianbao.extract import pictures
+from nianbao.extract.pictures import Picture
 
 _DROP = {"script", "style", "nav", "header", "footer", "noscript", "template", "head", "iframe",
          "object", "select", "button", "title", "meta", "link"}
@@ -48,7 +56,9 @@ _WRAP = re.compile(rf"(?<=[{CJK}])[ \t\r]*\n\s*(?=[{CJK}])")
 _BREAK = "\ue000"  # a line break made by markup, kept apart from newlines in the source
 
 
-def parse(data: bytes, content_type: str | None = None) -> list[Block]:
+def parse(data: bytes, content_type: str | None = None, linked: dict[str, bytes | str] | None = None) -> list[Block]:
+    """`linked`: the bytes of the pictures the page shows by address (its <img> src as written), or
+    why they could not be had."""
     text = decode(data, content_type).replace("\x00", "")  # a NUL makes libxml2 drop the tables after it
     if not text.strip():
         raise Unreadable("empty HTML document")
@@ -58,9 +68,10 @@ def parse(data: bytes, content_type: str | None = None) -> list[Block]:
         root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError) as e:
         raise Unreadable(f"not a readable HTML document: {e}") from e
-    walker = _Walker()
+    walker = _Walker(linked or {})
     walker.block(root)
     walker.flush()
+    walker.blocks = pictures.read(walker.blocks)
     title = root.find("head/title")
     if title is not None and (text := _tidy(title.text_content())):  # chrome, but it may tell the year
         walker.blocks.insert(0, Paragraph(text, PAGE_TITLE))
@@ -128,9 +139,50 @@ def _tag(el) -> str:
     return el.tag.lower() if isinstance(el.tag, str) else ""
 
 
+def srcs(data: bytes, content_type: str | None = None) -> list[str]:
+    """The addresses (as written) of the pictures the page shows in its content, in order; inline
+    data: URIs left out (they are their own bytes)."""
+    walker = _Walker({})
+    text = decode(data, content_type).replace("\x00", "")
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, no_network=True)
+    try:
+        walker.block(lxml.html.document_fromstring(text.encode("utf-8"), parser=parser))
+    except (etree.ParserError, ValueError, Unreadable):
+        return []
+    return list(dict.fromkeys(b.name for b in walker.blocks if isinstance(b, Picture) and not b.name.startswith("data:")))
+
+
+def _src(el) -> str:
+    """An <img>'s address; lazy-loading pages keep it in data-src / data-original until scrolled to."""
+    for attr in ("data-src", "data-original", "src"):
+        if value := (el.get(attr) or "").strip():
+            return value
+    return ""
+
+
+def _length(value: str | None) -> float:
+    """A width or height attribute in pixels; infinite when absent or relative (100%)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:px)?\s*", value or "")
+    return float(m.group(1)) if m else float("inf")
+
+
+def _data_uri(uri: str) -> tuple[bytes | None, str | None]:
+    """A data: URI's bytes, or why there are none."""
+    head, comma, body = uri.partition(",")
+    if not comma:
+        return None, "a data: URI without data"
+    try:
+        if head.lower().endswith(";base64"):
+            return base64.b64decode("".join(body.split()), validate=True), None
+        return unquote_to_bytes(body), None
+    except (binascii.Error, ValueError) as e:
+        return None, f"a data: URI that does not decode ({e})"
+
+
 class _Walker:
-    def __init__(self):
-        self.blocks: list[Block] = []
+    def __init__(self, linked: dict[str, bytes | str]):
+        self.linked = linked
+        self.blocks: list[Block | Picture] = []
         self.buf: list[str] = []
         self.where = ""
         self.n_table = 0
@@ -156,6 +208,9 @@ class _Walker:
                 pass
             elif tag == "br":
                 self.flush()
+            elif tag == "img":
+                self.flush()
+                self.picture(child)
             elif tag == "table":
                 self.flush()
                 self.table(child)
@@ -169,6 +224,16 @@ class _Walker:
             else:
                 self.block(child)  # inline: its text runs on in the same paragraph
             self.add(child.tail, el)
+
+    def picture(self, el) -> None:
+        if not (src := _src(el)) or any(_length(el.get(a)) < pictures.MIN_SIDE for a in ("width", "height")):
+            return  # an icon, a bullet, a spacer: no table
+        if src.startswith("data:"):
+            data, missing = _data_uri(src)
+        else:
+            got = self.linked.get(src, "not brought with the page (only its own bytes were read)")
+            data, missing = (got, None) if isinstance(got, bytes) else (None, got)
+        self.blocks.append(Picture(src, data, missing))
 
     def table(self, el) -> None:
         rows = _rows(el)

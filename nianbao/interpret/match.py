@@ -80,9 +80,10 @@ def match(blocks: list[Block]) -> Matched:
         _reviews_by_proceeding(blocks, out)
     if not out.applications and not out.reviews_litigation:
         said = _Said(blocks)
-        printed = [f"{table.section} ({seen!r})" for table in (_APPS, _RL) if (seen := said.section(table.dataset))]
-        raise Unreadable("no template tables found (" + (" and ".join(printed) + " printed in a layout that could not be read"
-                                                          if printed else "sections 三 and 四 are missing") + ")")
+        printed = [f"{table.section} ({seen!r})" for table in (_APPS, _RL)
+                   if (seen := said.section(table.dataset)) and seen not in said.pictures]
+        why = [" and ".join(printed) + " printed in a layout that could not be read"] if printed else []
+        raise Unreadable("no template tables found (" + "; ".join(why + said.pictures or ["sections 三 and 四 are missing"]) + ")")
     for kind, message, cells, *observed in notes:  # cells the extractor saw but could not read
         if kind == "unread_cell":
             _unread(out, message, cells, *observed)
@@ -366,7 +367,10 @@ def _missing(out: Matched, table: _Table, said: _Said, rows: list[tuple[str | No
     names = [f"{table.dataset}:{r}/{c}" for r, c in unread]
     what = table.section if whole else f"{table.section} rows {', '.join(dict.fromkeys(r for r, _ in unread))}"
     why = ("no table of it could be read" if whole else "they stand in no table that could be read")
-    _unread(out, f"{what}: printed ({seen_as[0]!r} is in the document) but {why}", names, seen_as[0])
+    if seen_as[0] in said.pictures:  # nothing of it in the text: perhaps in the picture
+        _unread(out, f"{what}: not in the text, and {seen_as[0]}", names, seen_as[0])
+    else:
+        _unread(out, f"{what}: printed ({seen_as[0]!r} is in the document) but {why}", names, seen_as[0])
 
 
 class _Said:
@@ -378,6 +382,9 @@ class _Said:
         texts = [b.text for b in blocks if isinstance(b, Paragraph)]
         texts += [c for b in blocks if isinstance(b, Table) for row in b.rows for c in row if c.strip()]
         self.texts = [text.strip() for text in texts]
+        # pictures that could not be read (nianbao.extract.pictures): a section may be printed in one
+        self.pictures = [message for b in blocks if isinstance(b, Table) for kind, message, *_ in b.notes
+                         if kind == "picture"]
 
     def _words(self):
         """Each text, and the runs of words a label may be in a line of it: a line's label comes
@@ -396,7 +403,7 @@ class _Said:
         """A text that shows the section is printed: its heading, or a label of its own."""
         if heading := next((text for text in self.texts if _heading(text) == dataset), None):
             return heading
-        return self.labels(dataset, None)
+        return self.labels(dataset, None) or next(iter(self.pictures), None)
 
     def labels(self, dataset: str, codes: list[str] | None) -> str | None:
         """A text printing a label of `codes` (None: any of the section's own labels)."""

@@ -10,6 +10,7 @@ from nianbao.extract import extract
 from nianbao.interpret.match import Matched, match
 
 
-def extract_and_match(data: bytes, fmt: str) -> Matched:
-    blocks = extract(data, fmt)
+def extract_and_match(data: bytes, fmt: str, linked: tuple = ()) -> Matched:
+    """`linked`: an HTML page's pictures brought from beside it (nianbao.acquire.linked)."""
+    blocks = extract(data, fmt, linked)
     return trust.check(blocks, match(blocks))

@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow as pa
 
 from nianbao import __version__
+from nianbao.acquire import linked
 from nianbao.check import validate
 from nianbao.interpret import agencies, metadata, normalise
 from nianbao.run import isolate, stop
@@ -52,12 +53,18 @@ class Read:
     row: dict  # the `reports` row so far; when skipped, the stored one
     data: bytes | None = None  # to extract
     reason: str | None = None  # unreadable
+    linked: tuple = ()  # an HTML page's pictures, brought from beside it (nianbao.acquire.linked)
+
+    @property
+    def job(self) -> tuple:
+        """extract_and_match's arguments."""
+        return (self.data, self.row["source_format"], *((self.linked,) if self.linked else ()))
 
 
-def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
+def process_document_bytes(row: dict, data: bytes, overrides: dict, linked: tuple = ()) -> Report:
     """One document's bytes to its report row, cells and extraction findings, in this process."""
     try:
-        matched = extract_and_match(data, row["source_format"])
+        matched = extract_and_match(data, row["source_format"], linked)
     except Unreadable as e:
         matched = e
     except Exception as e:  # an extractor's bug on hostile input must not stop the batch
@@ -91,7 +98,7 @@ def _read(source: Source, run_id: str, default_year: int | None,
     row["source_format"] = fmt or "unknown"
     if fmt is None:
         return Read("unreadable", row, reason=not_a_document(got.data, got.name))
-    return Read("extract", row, got.data)
+    return Read("extract", row, got.data, linked=linked.gather(source, got) if fmt == "html" else ())
 
 
 def _up_to_date(stored: dict, overrides: dict) -> bool:
@@ -114,7 +121,7 @@ def read_ahead(sources: list[Source], published: dict[str, dict]) -> None:
     results (isolate.ahead), and GX gets ready meanwhile. Local files only (a fetch is the flow's:
     retries, the raw store); documents `published` already holds as they are are left alone."""
     reads = [_read(s, "ahead", None, published) for s in sources if not s.is_url]
-    isolate.ahead(extract_and_match, [(r.data, r.row["source_format"]) for r in reads if _in_worker(r)])
+    isolate.ahead(extract_and_match, [r.job for r in reads if _in_worker(r)])
     validate.warm()
 
 
@@ -212,9 +219,8 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
         if todo:
             validate.warm()  # the batch's validation gets ready while its documents are extracted
         binary = [i for i, (_, r) in enumerate(todo) if processes and _in_worker(r)]
-        isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][1].data, todo[i][1].row["source_format"])
-                                                                     for i in binary], time_limit=time_limit,
-                                                on_done=tick, stopping=lambda: stop.requested(run_id))))
+        isolated = dict(zip(binary, isolate.run(extract_and_match, [todo[i][1].job for i in binary],
+                                                time_limit=time_limit, on_done=tick, stopping=lambda: stop.requested(run_id))))
         reports = []
         for i, (source, r) in enumerate(todo):
             if r.status == "unreadable":
@@ -222,7 +228,7 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
             elif i in isolated:
                 reports.append(_finish(r.row, isolated[i], source.overrides))
             else:
-                reports.append(process_document_bytes(r.row, r.data, source.overrides))
+                reports.append(process_document_bytes(r.row, r.data, source.overrides, r.linked))
                 tick()
     # The same bytes under two names are one report (the key is report_id): the first readable
     # reading of them, never a worse one (a copy whose name misled us).

@@ -15,6 +15,7 @@ skipped, which keeps a page within seconds.
 from __future__ import annotations
 
 import functools
+import io
 import math
 import re
 import unicodedata
@@ -70,6 +71,43 @@ def parse(data: bytes) -> list[Block]:
     if not any(isinstance(b, Table) for b in blocks):
         raise Unreadable("scanned PDF: OCR found no ruled table on any page")
     return blocks
+
+
+MAX_PIXELS = 40_000_000  # a picture larger (width × height, read from its header) is refused before decoding
+PICTURE_WIDTH = 2200  # pixels a picture is scaled to: a table across a page at about 300 dpi (a screenshot's digits are small)
+_MAX_ENLARGE = 4.0  # a thumbnail is not read as a page
+
+
+def read_picture(data: bytes, n: int = 1) -> list[Block]:
+    """A picture (PNG, JPEG, GIF, BMP... as a page or a document embeds it) read as a scanned page
+    is: its ruled tables and the text around them, placed as page `n`. Scaled to PICTURE_WIDTH,
+    whatever resolution it was saved at. Unreadable when it cannot be decoded, is over MAX_PIXELS
+    (a decompression bomb declares its size in its header: refused before a byte is inflated) or
+    holds no ruled table."""
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            if w * h > MAX_PIXELS:
+                raise Unreadable(f"a picture of {w}×{h} pixels, over the limit of {MAX_PIXELS}")
+            width = min(PICTURE_WIDTH, _MAX_ENLARGE * w, math.sqrt(MAX_PIXELS * w / h))  # the width it is read at
+            im.draft("L", (int(width), int(width * h / w)))  # a JPEG decodes at about that size
+            if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:  # over white paper, as a page shows it
+                la = np.asarray(im.convert("LA"), dtype=np.uint16)
+                gray = ((la[..., 0] * la[..., 1] + 255 * (255 - la[..., 1])) // 255).astype(np.uint8)
+            else:
+                gray = np.asarray(im.convert("L"))
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise Unreadable(f"not a picture we can decode: {e}") from e
+    f = width / gray.shape[1]
+    if abs(f - 1) > 0.05:
+        gray = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
+    gray = straighten(gray)
+    tables = find_tables(gray)
+    if not tables:
+        raise Unreadable("OCR found no ruled table in it")
+    return _page(gray, tables, n)
 
 
 def _go_on(blocks: list[Block], page: list[Block]) -> None:
@@ -356,6 +394,8 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
 
 def _text_lines(gray: np.ndarray) -> list[tuple[float, str]]:
     """The text on the page outside its tables: (top, line) in reading order."""
+    if not _ink(gray).any():  # a picture of a table alone: the detector would search blank paper
+        return []
     eng = _engine()
     small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
     boxes, _ = eng.text_det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
