@@ -279,6 +279,43 @@ def test_a_row_the_page_breaks_with_a_number_wrapped_in_its_cell_is_joined_back(
     assert [str(r[2]) for r in blocks[1].rows] == ["3.危及“三安全一稳定”"]  # the next row stays one
 
 
+def test_a_page_holding_no_table_is_glanced_at_never_rendered_at_full_resolution(monkeypatch):
+    """A scanned report whose narrative fills whole pages before its tables: those pages are
+    looked at coarsely (ocr.holds_table) and go no further; the first (title), the last (date)
+    and every page find_tables finds a table on are rendered at DPI and read."""
+    import random
+
+    import numpy as np
+    import pypdfium2 as pdfium
+    import typeset
+
+    from nianbao.extract.pdf import ocr
+
+    if not typeset.has_ttf():
+        pytest.skip("no CJK TrueType font to typeset with (make fonts)")
+    layout = corpus.layout(accuracy.random_report(random.Random(3)))
+    narrative = [("p", "本机关认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开政府信息，回应社会关切。")] * 120
+    pdf = scan.rasterise(typeset.from_layout(layout[:1] + narrative + layout[1:], kind="ttf"),
+                         dpi=150, angle=0.8, blur=0.5, noise=6, jpeg=75, seed=1)
+    doc = pdfium.PdfDocument(pdf)
+    pages = [ocr.render(doc[i]) for i in range(len(doc))]
+    tables = [i for i, gray in enumerate(pages) if ocr.find_tables(ocr.straighten(gray))]
+    assert tables and tables[0] >= 2  # pages 2 and 3 (at least) hold only narrative
+    rendered, render = [], ocr.render
+
+    def spy(page, dpi=ocr.DPI):
+        image = render(page, dpi)
+        if dpi == ocr.DPI:
+            rendered.append(next(i for i, gray in enumerate(pages) if np.array_equal(gray, image)))
+        return image
+
+    monkeypatch.setattr(ocr, "render", spy)
+    blocks = ocr.parse(pdf)
+    assert rendered == sorted({0, len(pages) - 1, *tables})
+    read = {w for b in blocks for w in (b.where if isinstance(b, Table) else [b.where])}
+    assert read == {f"page {i + 1}" for i in rendered}
+    assert blocks[0].text == layout[0][1]  # the title, read
+
 # ------------------------------------------------------------------ real reports, scanned
 
 def _pages_with(path: Path, words: tuple[str, ...]) -> bytes:

@@ -10,7 +10,9 @@ probability of any character read in it (in any of its forms: 0, O, ０). A cell
 dash or a slash is read by its shape. Whether a number is trusted is decided after matching,
 where the template's sums are known (nianbao.interpret.trust). Text outside tables is detected and read only
 on the pages with a table, the first (title) and the last (date): the narrative pages between are
-skipped, which keeps a page within seconds.
+only glanced at coarsely (holds_table), never rendered at DPI. What costs is the recogniser (ONNX
+Runtime, one thread: a worker is a core; one session a process): lines go to it in runs of a
+bounded width, and the detector is shown only the page's inked bands (tables painted out).
 """
 from __future__ import annotations
 
@@ -30,6 +32,7 @@ from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER, VALUE as _VALU
 from nianbao.model.chinese import DASHES
 
 DPI = 200
+GLANCE_DPI = 72  # a page is first looked at this coarsely (holds_table): pages without a table go no further
 MAX_SKEW = 3.0  # degrees a scan may lean
 _MIN_TABLE = 0.3  # a table spans at least this share of the page's width
 _PAD = 6  # pixels of white around a line of text given to the recogniser
@@ -40,7 +43,9 @@ _DIGITS = set("0123456789,.")
 _NUMBERISH = re.compile(r"[\dlI|Oo,.\s]*[\dlI|Oo][\dlI|Oo,.\s]*")
 _DIGIT_FOR = str.maketrans("lI|Oo", "11100", " \t")
 _ONE_DASH = str.maketrans(DASHES, "-" * len(DASHES))
+_BATCH_COLUMNS = 768  # pixels of width (at the recogniser's height) one run of the recogniser is given at most
 _DETECT_SCALE = 0.5  # text outside tables is found at half resolution (read at full)
+_BAND_MARGIN = 16  # pixels (at _DETECT_SCALE) of white kept around the text the detector is shown
 
 
 @functools.cache
@@ -62,6 +67,8 @@ def parse(data: bytes) -> list[Block]:
     try:
         count = len(pdf)
         for n in range(1, count + 1):
+            if n not in (1, count) and not holds_table(pdf[n - 1]):
+                continue  # nothing of the template to read: not rendered at DPI
             gray = straighten(render(pdf[n - 1]))
             tables = find_tables(gray)
             if tables or n in (1, count):
@@ -137,13 +144,29 @@ def _goes_on(last: list[str], first: list[str]) -> bool:
         and 2 * len(below) < len(values)
 
 
-def render(page) -> np.ndarray:
-    return np.asarray(page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"))
+def render(page, dpi: int = DPI) -> np.ndarray:
+    return np.asarray(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
 
 
-def _ink(gray: np.ndarray) -> np.ndarray:
+def holds_table(page) -> bool:
+    """Whether the page may hold a ruled table, told from a coarse rendering (GLANCE_DPI, some
+    eight times fewer pixels than DPI), not straightened: a frame of rules as wide and high as
+    find_tables asks of a table. Looser than find_tables (a rule's ink thickened across its run,
+    so a leaning rule stays one run; a tenth's slack on the sizes): a page it passes may hold no
+    table, but one find_tables finds a table on passes."""
+    gray = render(page, GLANCE_DPI)
+    ink = _ink(gray, 11)  # the block of _ink at DPI, scaled
+    h = cv2.morphologyEx(cv2.dilate(ink, np.ones((3, 1), np.uint8)), cv2.MORPH_OPEN,
+                         cv2.getStructuringElement(cv2.MORPH_RECT, (int(GLANCE_DPI * 0.4), 1)))
+    v = cv2.morphologyEx(cv2.dilate(ink, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN,
+                         cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(GLANCE_DPI * 0.2))))
+    _, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(h | v, np.ones((3, 3), np.uint8)))
+    return any(w >= 0.9 * _MIN_TABLE * gray.shape[1] and hgt >= 0.9 * GLANCE_DPI * 0.25 for _, _, w, hgt, _ in stats[1:])
+
+
+def _ink(gray: np.ndarray, block: int = 31) -> np.ndarray:
     """Dark pixels (255) against the page, tolerant of grey cell fills and uneven scans."""
-    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 15)
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15)
 
 
 def _rules(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -378,10 +401,16 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     order = np.argsort(ratios)
     chars = rec.postprocess_op.character
     for start in range(0, len(order), 16):
+        # each line padded as wide as the widest of the 16 of about its width: the pad (grey)
+        # sways doubtful readings, and these are the readings `make accuracy`'s figures hold for
         batch = order[start:start + 16]
         widest = max(ratios[i] for i in batch)
         images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widest) for i in batch])
-        preds = rec.session(images.astype(np.float32))[0]
+        # ONNX Runtime's cost per column of input grows with the batch (its activations outgrow
+        # the CPU's cache): the lines go in runs of at most _BATCH_COLUMNS of width
+        step = max(1, _BATCH_COLUMNS // images.shape[3])
+        preds = np.concatenate([rec.session(images[k:k + step].astype(np.float32))[0]
+                                for k in range(0, len(batch), step)])
         best = preds.argmax(axis=2)
         for k, i in enumerate(batch):
             keep = best[k] != 0  # CTC: drop blanks and repeats
@@ -392,17 +421,50 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     return out
 
 
+def _detect(gray: np.ndarray) -> list[np.ndarray]:
+    """The text boxes (4 corners, x and y) the detector finds in `gray`. It sees only the bands of
+    rows holding ink, stacked with white between (the tables painted out, a table page is mostly
+    white: its cost is the pixels it is given), each at the scale it has here."""
+    rows = np.flatnonzero((_ink(gray) > 0).sum(axis=1) >= 2)
+    if not len(rows):
+        return []
+    m = _BAND_MARGIN
+    bands: list[list[int]] = []
+    for y in rows:
+        if bands and y - bands[-1][1] <= 2 * m:
+            bands[-1][1] = y
+        else:
+            bands.append([y, y])
+    bands = [[max(a - m, 0), min(b + m + 1, gray.shape[0])] for a, b in bands]
+    parts, tops = [], []  # tops: where each band starts in the stack, and on the page
+    at = 0
+    for a, b in bands:
+        tops.append((at, a))
+        parts += [gray[a:b], np.full((m, gray.shape[1]), 255, np.uint8)]
+        at += b - a + m
+    stack = np.vstack(parts)
+    pad_h, pad_w = -stack.shape[0] % 32, -stack.shape[1] % 32  # the detector's sides are multiples of 32
+    stack = cv2.copyMakeBorder(stack, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=255)
+    det = _engine().text_det
+    prepare = det.get_preprocess(max(stack.shape))
+    image = cv2.cvtColor(stack, cv2.COLOR_GRAY2BGR)
+    preds = det.infer(prepare.permute(prepare.normalize(image))[None].astype(np.float32))[0]
+    boxes, _ = det.postprocess_op(preds, stack.shape[:2])
+    out = []
+    for box in det.filter_tag_det_res(boxes, stack.shape[:2]):
+        centre = box[:, 1].mean()
+        start, top = next(t for t in reversed(tops) if t[0] <= centre)
+        out.append(box + np.array([0, top - start], np.float32))
+    return out
+
+
 def _text_lines(gray: np.ndarray) -> list[tuple[float, str]]:
     """The text on the page outside its tables: (top, line) in reading order."""
     if not _ink(gray).any():  # a picture of a table alone: the detector would search blank paper
         return []
-    eng = _engine()
     small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
-    boxes, _ = eng.text_det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
-    if boxes is None or not len(boxes):
-        return []
     spans = []
-    for box in boxes:
+    for box in _detect(small):
         x0, y0 = (box.min(axis=0) / _DETECT_SCALE).astype(int)
         x1, y1 = (box.max(axis=0) / _DETECT_SCALE).astype(int)
         x0, y0 = max(x0, 0), max(y0, 0)
