@@ -24,7 +24,7 @@ from pydantic import Field
 
 from nianbao import stop
 from nianbao.pipeline import BATCH_SIZE
-from nianbao.publish import WarehouseError, probe
+from nianbao.publish import WarehouseError, probe, settle
 from nianbao.rules import year_range
 from nianbao.settings import settings
 from nianbao.sources import UsageError, resolve
@@ -140,11 +140,13 @@ def ingest(sources: list[str], out: str = "data/warehouse",
         stop.request(run_id)
         raise
     if stop.requested(run_id):
+        settle(out)
         message = f"cancelled: {published} of {len(batches)} batches published, {run.counts_text()}"
         log.warning(message)
         return Cancelled(message=message)
     run = check_across_years(run, run_id, out)
     compute_indicators(run, out)
+    settle(out)  # the warehouse's index written, as its batches and the stages after them left the data
     report_artifacts(run, run_id, out, seconds=time.monotonic() - started)
     if site:
         build_site(out, site_out)

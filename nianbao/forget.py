@@ -48,6 +48,7 @@ def forget(warehouse: str | Path, what: str) -> list[str]:
         from nianbao import across
 
         across.check(root, ids, "forget")
+        publish.settle(root)
     return ids
 
 
