@@ -169,3 +169,30 @@ def test_versions_a_trusting_writer_superseded_are_swept_without_a_listing(s3, d
     # batches 01, 23 and 1: their newest version alone; batch 12 (left empty): its tombstone alone
     assert sorted(map(tuple, versions.values())) == sorted([("parquet",)] * 15 + [("gone",)] * 5)
     assert reports(root) == sorted(ids(docs["01"]) + ids(docs["23"]))
+
+
+def test_a_run_on_a_folder_neither_lists_nor_rewrites_the_index_at_every_batch(tmp_path, listings, monkeypatch):
+    """Issue 24 (load): a run's publishes on a folder list the data once and write the index file
+    only when a tenth of it is behind (every batch while it has up to 11 locations, then ever more
+    seldom); a process killed meanwhile leaves only that to be read again, and the run's end
+    (publish.settle) writes it whole and removes WRITING: the next process reads nothing again."""
+    root = tmp_path / "wh"
+    written = []
+    real = publish._write_temporary
+    monkeypatch.setattr(publish, "_write_temporary", lambda table, path: (
+        written.append(path) if path.name == "report_ids.parquet" else None) or real(table, path))
+    batches = [process_batch([Source(str(tmp_path / f"gone-{n}.pdf"))], "run") for n in range(40)]  # unreadable
+    for batch in batches:
+        publish.publish(root, batch)
+    assert listings == [1] and len(written) == 21
+    assert (root / index.WRITING).exists()
+    held = index.load(root)
+    index._trusted.clear()  # a process killed now: the next reads again what the file does not tell
+    behind = index.load(root)
+    assert behind.reread == 2 and behind.files == held.files
+    assert sorted(behind.table().to_pylist(), key=str) == sorted(held.table().to_pylist(), key=str)
+    assert reports(root) == sorted(r for b in batches for r in ids(b))
+    publish.settle(root)
+    assert not (root / index.WRITING).exists()
+    index._trusted.clear()
+    assert index.load(root).reread == 0
