@@ -242,8 +242,8 @@ def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, 
                 files.pop(rel, None)
             elif path != plan[0][0]:  # not the dictionary
                 files[rel] = index.identity(root, temporaries[path])
-        new_index = indexed(files)
         try:  # renamed last, after `reports`: a crash before it leaves the index stale, and stale is re-read
+            new_index = indexed(files)
             if write_index:
                 temporaries[where] = _write_temporary(new_index.kept, where)
         except (OSError, pa.ArrowException) as e:
