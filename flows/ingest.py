@@ -25,13 +25,14 @@ from pydantic import Field
 
 from nianbao.run import stop
 from nianbao.run.pipeline import BATCH_SIZE
-from nianbao.warehouse.publish import probe
-from nianbao.model.errors import DocumentError, UsageError, WarehouseError
+from nianbao.warehouse.publish import probe, settle
+from nianbao.model.errors import WarehouseError
 from nianbao.check.rules import year_range
 from nianbao.model.settings import settings
 from nianbao.acquire.sources import resolve
-from nianbao.model.words import plural
+from nianbao.model.errors import DocumentError, UsageError
 from nianbao.report.summary import RunSummary
+from nianbao.model.words import plural
 from tasks.across import check_across_years
 from tasks.indicators import compute_indicators
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts
@@ -148,11 +149,13 @@ def ingest(sources: list[str], out: str = "data/warehouse",
         stop.request(run_id)
         raise
     if stop.requested(run_id):
+        settle(out)
         message = f"cancelled: {published} of {len(batches)} batches published, {run.counts_text()}"
         log.warning(message)
         return Cancelled(message=message)
     run = check_across_years(run, run_id, out)
     compute_indicators(run, out)
+    settle(out)  # the warehouse's index written, as its batches and the stages after them left the data
     report_artifacts(run, run_id, out, seconds=time.monotonic() - started)
     if site:
         build_site(out, site_out)

@@ -45,6 +45,7 @@ def forget(warehouse: str | Path, what: str) -> list[str]:
         from nianbao.check import across
 
         across.check(root, ids, "forget")
+        publish.settle(root)
     return ids
 
 

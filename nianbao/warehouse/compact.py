@@ -56,6 +56,8 @@ def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
             retired = []
             root.sweep(["quarantine", "_index", *{r.split("/", 1)[0] for r in held.files}], retired=retired)
             index.settled(root, written, held.files, table, retired)
+        elif done:
+            index.settled(root, None, held.files, table)
     return done
 
 

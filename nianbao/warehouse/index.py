@@ -23,9 +23,17 @@ changed since, that is when all hold:
 - this process has changed no data file since by other means (storage.changes).
 The first two are one request, listing `_index/` after the index object it wrote (a newer version
 or WRITING would sort there), so it stays one however many versions the grace keeps.
-Otherwise it lists everything, as on a folder. So what is skipped is provably nothing but a
-listing that would show what the index holds. (A file rewritten by a program that is not nianbao
-while a process publishes is read again by the next process: a process's first load always lists.)
+Otherwise it lists everything. So what is skipped is provably nothing but a listing that would
+show what the index holds. (A file rewritten by a program that is not nianbao while a process
+publishes is read again by the next process: a process's first load always lists.)
+
+On a folder a publish leaves its WRITING there (`keep`) and the index it holds is trusted by this
+process's next load while WRITING is still that very one (each writer's is unique; another
+writer, finished or not, replaced or removed it), the index file is the one it left, and this
+process has changed no data file since by other means. And since rewriting the whole index file
+at every batch costs a run O(batches²), a publish leaves the file behind the data until what it
+does not tell reaches a tenth of it (`due`); the run's end writes it and removes WRITING
+(publish.settle). A process killed meanwhile leaves at most that tenth to be read again.
 """
 from __future__ import annotations
 
@@ -33,6 +41,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -47,7 +56,8 @@ from nianbao.model.settings import settings
 from nianbao.model.errors import WarehouseError
 
 INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it out of Hive readers' way
-WRITING = "_index/writing"  # on S3, there while a writer changes the data (sorts after INDEX's versions)
+WRITING = "_index/writing"  # there while a writer changes the data, or the index file is behind it (on S3 it
+# sorts after INDEX's versions)
 SCHEMA = pa.schema([("partition", pa.string()), ("file", pa.string()), ("report_ids", pa.list_(pa.string())),
                     ("paths", pa.list_(pa.string())), ("identities", pa.list_(pa.string())),
                     # beside report_ids: the source_uri of each report current there (superseded_by
@@ -164,6 +174,7 @@ class Index:
     reread: int = 0  # locations whose ids were read from their files at load (stale or new)
     retired: list[storage.Retired] = field(default_factory=list)  # on S3: versions to sweep when due, unlisted
     writing: bool = False  # on S3: WRITING was there at load, or the load itself changed the data
+    behind: int = 0  # on a folder: locations changed since the index file was written (or that it has wrong)
 
     # The rows kept stay Arrow: a batch's work on them is in Arrow's loops, not Python's.
     @cached_property
@@ -240,11 +251,23 @@ class Index:
                  "identities": [files_at[p, f][r] for r in sorted(files_at[p, f])],
                  "sources": [self.sources.get((p, f), {}).get(r) for r in sorted(ids)]}
                 for (p, f), ids in sorted(self.ids.items())]
-        return pa.concat_tables([self.kept, pa.Table.from_pylist(rows, schema=SCHEMA)])
+        out = pa.concat_tables([self.kept, pa.Table.from_pylist(rows, schema=SCHEMA)])
+        # a writer that keeps its index adds a chunk per batch: merged now and then, filters stay quick
+        return out.combine_chunks() if out["partition"].num_chunks > 16 else out
+
+    def folded(self) -> Index:
+        """This index with every location among the rows `kept`, as the index file would hold them:
+        what a writer keeps for its next batch (its Python sets would grow with the run)."""
+        self.kept, self.ids, self.sources = self.table(), {}, {}
+        self.__dict__.pop("_keys", None)
+        return self
+
+    @cached_property
+    def _keys(self) -> pa.ChunkedArray:
+        return pc.binary_join_element_wise(self.kept["partition"], self.kept["file"], "/")
 
     def _among(self, locs: set[Location]) -> pa.Array:
-        keys = pc.binary_join_element_wise(self.kept["partition"], self.kept["file"], "/")
-        return pc.is_in(keys, value_set=pa.array(sorted(f"{p}/{f}" for p, f in locs), pa.string()))
+        return pc.is_in(self._keys, value_set=pa.array(sorted(f"{p}/{f}" for p, f in locs), pa.string()))
 
 
 def load(root: Path | storage.S3Path) -> Index:
@@ -259,6 +282,12 @@ def load(root: Path | storage.S3Path) -> Index:
             return replace(trusted, keys={"_index": [written]})
         keys["_index"] = (root / "_index").keys()
         marked = (root / WRITING).key in keys["_index"]
+    else:
+        stamp, changes, trusted = _trusted.pop(_where(root), (None, None, None))
+        if trusted is not None and stamp == _stamp(root) and changes == storage.changes(""):
+            _trusted[_where(root)] = stamp, changes, trusted
+            return trusted
+        marked = (root / WRITING).exists()
     index = Index(root, listing(root, keys=keys), keys, writing=marked)
     try:
         table = storage.read_table(root / INDEX)
@@ -283,9 +312,11 @@ def load(root: Path | storage.S3Path) -> Index:
     ok = fresh()
     index.kept = table.filter(pa.array(ok, pa.bool_()))
     known = {loc for (loc, _), good in zip(recorded, ok) if good}
+    index.behind = len(ok) - sum(ok)
     for loc, files in index.by_location.items():
         if loc not in known:
             index.reread += 1
+            index.behind += 1
             index.ids[loc], index.sources[loc] = set(), {}
             for rel, ident in files.items():
                 if rel.startswith("reports/"):
@@ -302,19 +333,53 @@ def load(root: Path | storage.S3Path) -> Index:
 _CURRENT = pa.schema([("report_id", pa.string()), ("source_uri", pa.string()), ("superseded_by", pa.string())])
 
 # where (endpoint, s3://bucket/prefix) -> (the index object this process wrote there last, storage.changes
-# then, that index as an Index): see the module's docstring
-_trusted: dict[tuple[str | None, str], tuple[str, int, Index]] = {}
+# then, that index as an Index); for a folder (None, its path) -> (_stamp then, storage.changes("") then,
+# the Index of the data): see the module's docstring
+_trusted: dict[tuple[str | None, str], tuple[str | tuple, int, Index]] = {}
 
 
-def _where(root: storage.S3Path) -> tuple[str | None, str]:
+def _where(root: Path | storage.S3Path) -> tuple[str | None, str]:
+    if not storage.is_remote(root):
+        return None, os.path.abspath(root)
     return settings().s3.endpoint_url, str(root)
 
 
+def _stamp(root: Path) -> tuple[bytes | None, str | None]:
+    """On a folder: WRITING's content (each writer puts its own, unique) and the index file's
+    identity (None: absent). Another writer, finished, crashed or interrupted, changed WRITING."""
+    try:
+        mark = (root / WRITING).read_bytes()
+    except FileNotFoundError:
+        mark = None
+    try:
+        st = os.stat(root / INDEX)
+        return mark, f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+    except FileNotFoundError:
+        return mark, None
+
+
 def writing(root: Path | storage.S3Path) -> None:
-    """On S3, before a writer's first change to the data: until `settled`, no load trusts an index."""
-    if storage.is_remote(root):
-        (root / WRITING).write_bytes(json.dumps({"host": socket.gethostname(), "pid": os.getpid(),
-                                                  "since": time.time()}).encode())
+    """Before a writer's first change to the data: until `settled`, no load trusts an index (but
+    the one this process `keep`s on a folder)."""
+    mark = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": time.time(),
+                       "writer": uuid.uuid4().hex}).encode()
+    if not storage.is_remote(root):
+        (root / WRITING).parent.mkdir(parents=True, exist_ok=True)
+    (root / WRITING).write_bytes(mark)  # a reader meeting it half written only sees it is not its own
+
+
+def due(held: Index, changed: int) -> bool:
+    """Whether a writer that changed `changed` more locations of `held` writes the index file now:
+    on S3 always; on a folder when what the file does not tell reaches a tenth of it, so that a
+    run writes it O(log batches) times, O(batches) rows in all."""
+    return storage.is_remote(held.root) or 10 * (held.behind + changed) >= len(held.by_location)
+
+
+def keep(root: Path, new: Index) -> None:
+    """On a folder, after a publish: its WRITING stays until the run's end (publish.settle), and
+    `new`, the index of the data now (written to the file or not: index.due), is kept for this
+    process's next load, trusted while WRITING is that very one."""
+    _trusted[_where(root)] = _stamp(root), storage.changes(""), new
 
 
 def unchanged(root: Path | storage.S3Path, held: Index) -> None:
@@ -324,12 +389,13 @@ def unchanged(root: Path | storage.S3Path, held: Index) -> None:
         (root / WRITING).unlink(missing_ok=True)
 
 
-def settled(root: Path | storage.S3Path, written: storage.S3Path, files: dict[str, str], table: pa.Table,
+def settled(root: Path | storage.S3Path, written: storage.S3Path | None, files: dict[str, str], table: pa.Table,
             retired: list[storage.Retired] = ()) -> None:
-    """On S3, once a writer's changes are all in place and `written`, the index object it wrote last
-    (holding `table`; `files` the listing now), tells them: WRITING removed, and that index kept
-    for this process's next load."""
-    if not storage.is_remote(root):
-        return
+    """Once a writer's changes are all in place and the index it wrote last (on S3 the object
+    `written`), holding `table` (`files` the listing now), tells them: WRITING removed, and on S3
+    that index kept for this process's next load."""
     (root / WRITING).unlink(missing_ok=True)
+    if not storage.is_remote(root):  # without WRITING, nothing would tell another writer's change
+        _trusted.pop(_where(root), None)
+        return
     _trusted[_where(root)] = (written.key, storage.changes(root.bucket), Index(root, files, kept=table, retired=list(retired)))

@@ -214,7 +214,8 @@ def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, 
     # Every file holding one of these reports is rewritten without them. A report's rows all
     # live in files of one name and partition (its batch's): the index says which.
     files_at = held.by_location
-    for loc in held.holding(ids | set(retired)):
+    touched = held.holding(ids | set(retired))
+    for loc in touched:
         for rel in files_at[loc]:
             targets.setdefault(root / rel, [])
     plan: list[tuple[Path, pa.Table | None]] = [  # None: the file is left empty, removed
@@ -233,14 +234,16 @@ def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, 
         new = pa.concat_tables([kept, *parts]).sort_by([(k, "ascending") for k in _sort_keys(dataset)])
         plan.append((path, new if new.num_rows else None))
 
-    def indexed(files: dict[str, str]) -> pa.Table:  # the index once `files` is the listing
-        return held.after(files, ids, placed, current).table()
+    def indexed(files: dict[str, str]) -> index.Index:  # the index once `files` is the listing
+        return held.after(files, ids, placed, current).folded()
 
     if storage.is_remote(root):
         return _publish_objects(root, plan, held, indexed)
     temporaries: dict[Path, Path] = {}
     files = dict(held.files)
     where = root / index.INDEX
+    changed = len(touched | set(placed))
+    write_index = index.due(held, changed)  # else left behind the data, this process holding it (index.keep)
     try:
         for path, table in plan:
             if table is not None:
@@ -255,11 +258,14 @@ def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, 
             elif path != plan[0][0]:  # not the dictionary
                 files[rel] = index.identity(root, temporaries[path])
         try:  # renamed last, after `reports`: a crash before it leaves the index stale, and stale is re-read
-            temporaries[where] = _write_temporary(indexed(files), where)
+            new_index = indexed(files)
+            if write_index:
+                temporaries[where] = _write_temporary(new_index.kept, where)
         except (OSError, pa.ArrowException) as e:
             raise WarehouseError(f"writing {where} failed ({getattr(e, 'strerror', None) or e}); the "
                                  "batch was not published, the warehouse is as it was") from e
-        for path, table in [*plan, (where, True)]:
+        index.writing(root)  # from the first rename until the index tells the data
+        for path, table in [*plan, *([(where, True)] if write_index else [])]:
             if table is None:
                 path.unlink(missing_ok=True)
             else:
@@ -267,7 +273,24 @@ def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, 
     finally:
         for tmp in temporaries.values():
             tmp.unlink(missing_ok=True)
-    return {"files_written": len(temporaries) - 2}  # besides the dictionary and the index
+    new_index.behind = 0 if write_index else held.behind + changed
+    index.keep(root, new_index)
+    return {"files_written": len(temporaries) - 1 - write_index}  # besides the dictionary and the index
+
+
+def settle(root: Path | str) -> None:
+    """After a run's publishes (or `forget`), on a folder: the index file written where a publish
+    left it behind the data (index.due) or anything else did (WRITING there), so that the next
+    process reads none of the data again."""
+    root = storage.path(root)
+    if storage.is_remote(root):
+        return
+    with locked(root):
+        held = index.load(root)
+        if held.behind or (root / index.WRITING).exists():
+            table = held.table()
+            write_atomic(table, root / index.INDEX)
+            index.settled(root, None, held.files, table)
 
 
 def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.Table | None]],
@@ -292,7 +315,7 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
             else:
                 files.pop(index.relative(root, path), None)
         path = root / index.INDEX
-        written.append(path.write_table(new_index := indexed(files), listed=held.keys["_index"], compression="zstd"))
+        written.append(path.write_table(new_index := indexed(files).kept, listed=held.keys["_index"], compression="zstd"))
     except Exception as e:
         try:
             for version in written:

@@ -45,12 +45,13 @@ from nianbao.model.errors import LeaseLost, WarehouseError
 
 VERSIONED = re.compile(r"^(?P<stem>.+)\.v(?P<version>\d{20})\.(?P<kind>parquet|gone)$")
 Retired = tuple[int, str]  # a superseded version: (its successor's version, its key)
-_changes: dict[str, int] = {}  # bucket -> data files this process has written or removed there
+_changes: dict[str, int] = {}  # bucket ("" for local folders) -> data files this process has written or removed there
 
 
 def changes(bucket: str) -> int:
     """How many times this process has changed a data file (an object of a partition folder) in
-    `bucket`, by any means: an index this process trusts without listing must not have missed one."""
+    `bucket` ("": on local folders), by any means: an index this process trusts without listing
+    must not have missed one."""
     return _changes.get(bucket, 0)
 
 
@@ -76,7 +77,10 @@ def temporary(path: Path) -> Path:
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """A local file written whole or not at all: `write(tmp)`, then tmp renamed over `path` (a
-    reader sees the old file or the new one); nothing is left behind if writing fails."""
+    reader sees the old file or the new one); nothing is left behind if writing fails. A data file
+    (in a partition folder) is counted as a change (see `changes`)."""
+    if path.parent.name.startswith(f"{PARTITION}="):
+        _changes[""] = changes("") + 1
     tmp = temporary(path)
     try:
         write(tmp)
