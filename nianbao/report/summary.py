@@ -121,6 +121,23 @@ class RunSummary:
         return int(self.findings["message"].str.starts_with("fetch failed").sum())
 
 
+def summarise(frames: dict[str, pl.DataFrame], out: str, timings: dict[str, float] | None = None) -> RunSummary:
+    """A batch's summary from its frames: its reports and findings; of the reports it did not redo
+    (already published), what the warehouse `out` says."""
+    from nianbao import warehouse
+
+    columns = [c for c in REPORT_SCHEMA if c != "skipped"]
+    reports = pl.concat([frames["reports"].select(columns).with_columns(skipped=pl.lit(False)),
+                         frames["skipped"].select(columns).with_columns(skipped=pl.lit(True))])
+    findings = frames["findings"].select(list(FINDING_SCHEMA))
+    skipped = frames["skipped"]["report_id"].to_list()
+    if skipped:  # what the warehouse says of the reports this run did not redo
+        stored = warehouse.scan("findings", out)
+        findings = pl.concat([findings, stored.filter(pl.col("report_id").is_in(skipped))
+                             .select(list(FINDING_SCHEMA)).collect()])
+    return RunSummary(reports, findings, dict(timings or {}))
+
+
 def next_step(run: RunSummary, out: str) -> str | None:
     """What to do after a run, or None when there is nothing to do."""
     if not run.failed_count:

@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Literal
 
 import polars as pl
@@ -25,7 +25,7 @@ from nianbao.model.findings import Finding
 from nianbao.interpret.match import Matched, value_text
 from nianbao.interpret.reading import extract_and_match
 from nianbao.model.schema import CELL_DATASETS, schema
-from nianbao.acquire.sources import Source, read
+from nianbao.acquire.sources import Read as ReadBytes, Source, read
 
 BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
 
@@ -52,6 +52,7 @@ class Read:
     row: dict  # the `reports` row so far; when skipped, the stored one
     data: bytes | None = None  # to extract
     reason: str | None = None  # unreadable
+    extracted: isolate.Pending | None = None  # its extraction, begun ahead
 
 
 def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
@@ -65,9 +66,32 @@ def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
     return _finish(row, matched, overrides)
 
 
-def _read(source: Source, run_id: str, default_year: int | None,
-          published: dict[str, dict] | None = None, store=None) -> Read:
-    """The report row so far and the document's bytes, or why there is nothing to extract."""
+@dataclass(frozen=True)
+class Got:
+    """A source read once: its bytes (or why there are none), their digest (the report_id) and
+    when they were read; `extracted`, its extraction when begun ahead (the command's first batches)."""
+    read: ReadBytes | None
+    reason: str | None = None  # unreadable
+    report_id: str | None = None
+    fetched_at: dt.datetime | None = None
+    extracted: isolate.Pending | None = None
+
+
+def get(source: Source, store=None, allow_private: bool | None = None) -> Got:
+    """The document's bytes, read and hashed: the only place a run does either (a fetch's digest
+    is the fetcher's)."""
+    try:
+        got = read(source, store=store, allow_private=allow_private)
+    except Unreadable as e:
+        return Got(None, str(e))
+    return Got(got, report_id=got.sha256 or hashlib.sha256(got.data).hexdigest(),
+               fetched_at=dt.datetime.now(dt.timezone.utc))
+
+
+def _read(source: Source, run_id: str, default_year: int | None, published: dict[str, dict] | None = None,
+          store=None, got: Got | None = None, allow_private: bool | None = None) -> Read:
+    """The report row so far and the document's bytes, or why there is nothing to extract (`got`:
+    the source as already read, else it is read now)."""
     now = dt.datetime.now(dt.timezone.utc)
     o = source.overrides
     row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
@@ -76,22 +100,21 @@ def _read(source: Source, run_id: str, default_year: int | None,
            "read_by": "text", "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
            "fetched_at": None, "ingested_at": now, "run_id": run_id, "superseded_by": None,
            "pipeline_version": __version__}
-    try:
-        got = read(source, store=store)
-    except Unreadable as e:
+    got = got or get(source, store, allow_private)
+    if got.read is None:
         # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
         row["report_id"] = hashlib.sha256(f"unread:{row['source_uri']}".encode()).hexdigest()
-        return Read("unreadable", row, reason=str(e))
-    row["fetched_at"] = dt.datetime.now(dt.timezone.utc)
-    row["report_id"] = hashlib.sha256(got.data).hexdigest()
+        return Read("unreadable", row, reason=got.reason)
+    row["fetched_at"] = got.fetched_at
+    row["report_id"] = got.report_id
     stored = (published or {}).get(row["report_id"])
     if stored is not None and _up_to_date(stored, o):
         return Read("skipped", stored)
-    fmt = sniff(got.data, got.name, got.content_type, o.get("format"))
+    fmt = sniff(got.read.data, got.read.name, got.read.content_type, o.get("format"))
     row["source_format"] = fmt or "unknown"
     if fmt is None:
-        return Read("unreadable", row, reason=not_a_document(got.data, got.name))
-    return Read("extract", row, got.data)
+        return Read("unreadable", row, reason=not_a_document(got.read.data, got.read.name))
+    return Read("extract", row, got.read.data, extracted=got.extracted)
 
 
 def _up_to_date(stored: dict, overrides: dict) -> bool:
@@ -108,14 +131,20 @@ def _in_worker(r: Read) -> bool:
     return r.status == "extract" and r.row["source_format"] != "txt"
 
 
-def read_ahead(sources: list[Source], published: dict[str, dict]) -> None:
-    """Begin extracting these documents in the worker processes now, before their batch asks: the
-    command does it for the first batches while Prefect's server starts, and the batches take the
-    results (isolate.ahead), and GX gets ready meanwhile. Local files only (a fetch is the flow's:
-    retries, the raw store); documents `published` already holds as they are are left alone."""
-    reads = [_read(s, "ahead", None, published) for s in sources if not s.is_url]
-    isolate.ahead(extract_and_match, [(r.data, r.row["source_format"]) for r in reads if _in_worker(r)])
+def read_ahead(sources: list[Source], published: dict[str, dict]) -> dict[str, Got]:
+    """Read these documents now and begin extracting them in the worker processes, before their
+    batch asks: the command does it for the first batches while Prefect's server starts, and hands
+    what it got to the flow (nianbao/run/plan.py); GX gets ready meanwhile. Local files only (a
+    fetch is the flow's: retries, the raw store); documents `published` already holds as they are
+    are not extracted."""
+    got = {s.uri: get(s) for s in sources if not s.is_url}
+    todo = [(s.uri, r) for s in sources if s.uri in got
+            and _in_worker(r := _read(s, "ahead", None, published, got=got[s.uri]))]
+    begun = isolate.ahead(extract_and_match, [(r.data, r.row["source_format"]) for _, r in todo])
+    for (uri, _), pending in zip(todo, begun):
+        got[uri] = replace(got[uri], extracted=pending)
     validate.warm()
+    return got
 
 
 def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:
@@ -184,14 +213,17 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
 def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
                   time_limit: float = isolate.TIME_LIMIT, published: dict[str, dict] | None = None,
                   processes: bool = True, timings: dict[str, float] | None = None,
-                  raw_root: str | None = None, progress: Callable[[], None] | None = None) -> dict[str, pl.DataFrame]:
+                  raw_root: str | None = None, progress: Callable[[], None] | None = None,
+                  ahead: dict[str, Got] | None = None, allow_private: bool | None = None) -> dict[str, pl.DataFrame]:
     """A batch end to end. Binary formats are extracted in a worker process under a time limit
     (processes=False: in this thread, without a limit; for benchmarks); text dumps (linear-time
     parsing) stay in this process. Documents `published` already holds (same bytes, same pipeline
     version, same manifest values) are not redone: they come back in the frame "skipped" as the
     warehouse has them. `timings` accumulates seconds per stage. Fetched documents are kept in
     the raw store under `raw_root` (the warehouse), their attempts in its `fetches` dataset.
-    `progress()` is called once per document as it is done (a progress bar's tick). Once the run
+    `progress()` is called once per document as it is done (a progress bar's tick). `ahead`: sources
+    already read (by uri), their extraction perhaps begun (read_ahead). `allow_private`: fetch URLs on
+    private addresses (default: NIANBAO_ALLOW_PRIVATE). Once the run
     `run_id` is stopping, raises stop.Stopped: the batch is not finished (see nianbao/run/stop.py)."""
     from nianbao.acquire.rawstore import RawStore
 
@@ -200,7 +232,8 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
     store = RawStore.open(raw_root) if raw_root is not None else None
     with clock("read"):
         try:
-            reads = [_read(s, run_id, default_year, published, store) for s in sources]
+            reads = [_read(s, run_id, default_year, published, store, (ahead or {}).get(s.uri), allow_private)
+                     for s in sources]
         finally:
             if store is not None:
                 store.flush()  # the batch's attempts, even after a crash
@@ -211,10 +244,15 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
     with clock("extract"):
         if todo:
             validate.warm()  # the batch's validation gets ready while its documents are extracted
-        binary = [i for i, (_, r) in enumerate(todo) if processes and _in_worker(r)]
+        stopping = lambda: stop.requested(run_id)  # noqa: E731
+        binary = [i for i, (_, r) in enumerate(todo) if processes and _in_worker(r) and r.extracted is None]
         isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][1].data, todo[i][1].row["source_format"])
                                                                      for i in binary], time_limit=time_limit,
-                                                on_done=tick, stopping=lambda: stop.requested(run_id))))
+                                                on_done=tick, stopping=stopping)))
+        for i, (_, r) in enumerate(todo):  # begun ahead: waited for, not done again
+            if r.extracted is not None and r.status == "extract":
+                isolated[i] = r.extracted.result(stopping)
+                tick()
         reports = []
         for i, (source, r) in enumerate(todo):
             if r.status == "unreadable":
@@ -252,3 +290,30 @@ class _Clock:
             self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
 
 
+
+
+def ingest_batch(batch, run_id: str, out: str, default_year: int | None = None, reprocess: bool = False,
+                 processes: bool = True, timings: dict[str, float] | None = None) -> dict[str, pl.DataFrame]:
+    """Read, extract, normalise, validate and publish one batch (a Plan's, nianbao/run/plan.py);
+    return its frames.
+
+    Each batch publishes on its own (the warehouse lock serialises writers), so a run killed half
+    way keeps what it finished, and the next run skips documents already published as they are.
+    A batch of a run that is stopping raises stop.Stopped and publishes nothing (nianbao/run/stop.py).
+    The warehouse's reports as the run found them come with the batch; a batch without them (on a
+    Dask worker) reads them itself."""
+    from nianbao.warehouse import publish, storage
+
+    root = storage.path(out)  # a folder or s3://bucket/prefix
+    timings = timings if timings is not None else {}
+    stop.check(run_id)
+    done = {} if reprocess else batch.published if batch.published is not None else publish.published(root)
+    frames = process_batch(batch.documents, run_id, default_year, published=done, processes=processes,
+                           timings=timings, raw_root=str(root), progress=batch.progress, ahead=batch.ahead,
+                           allow_private=batch.allow_private)
+    stop.check(run_id)  # no batch starts publishing once its run is stopping
+    if frames["reports"].height:
+        start = time.perf_counter()
+        publish.publish(root, frames)
+        timings["publish"] = time.perf_counter() - start
+    return frames
