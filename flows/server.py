@@ -28,7 +28,7 @@ SECONDS: dict[str, float] = {}  # the server's start, and how long the command w
 # distributed) to register their block types, ~0.7 s of its ~6 s of CPU, unless told otherwise.
 _NO_BLOCKS = {"PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false", "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false"}
 # uvicorn's own command line, in a program that first tunes the collector (nianbao.run.heap)
-_SERVE = "import sys; from nianbao import heap; heap.tune(); from uvicorn.main import main; sys.exit(main())"
+_SERVE = "import sys; from nianbao.run import heap; heap.tune(); from uvicorn.main import main; sys.exit(main())"
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
 

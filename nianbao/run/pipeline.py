@@ -22,6 +22,7 @@ from nianbao.model.document import Unreadable
 from nianbao.extract import not_a_document, sniff
 from nianbao.acquire.fetch import redact
 from nianbao.model.findings import Finding
+from nianbao.model.records import BatchResult, ReportRow, Status, report_row
 from nianbao.interpret.match import Matched, value_text
 from nianbao.interpret.reading import extract_and_match
 from nianbao.model.schema import CELL_DATASETS, schema
@@ -35,13 +36,13 @@ _WORKING = [("number", pa.float64()), ("where", pa.string()), ("unread", pa.bool
 
 @dataclass
 class Report:
-    row: dict  # the `reports` row
+    row: ReportRow  # the `reports` row
     cells: dict[str, list[dict]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
     @property
     def readable(self) -> bool:
-        return self.row["status"] != "unreadable"
+        return self.row.status != Status.UNREADABLE
 
 
 @dataclass
@@ -49,16 +50,16 @@ class Read:
     """What reading a source came to: bytes to extract, a report the warehouse already holds as this
     pipeline would make it (skipped), or a document that cannot be read (and why)."""
     status: Literal["extract", "skipped", "unreadable"]
-    row: dict  # the `reports` row so far; when skipped, the stored one
+    row: ReportRow  # the `reports` row so far; when skipped, the stored one
     data: bytes | None = None  # to extract
     reason: str | None = None  # unreadable
     extracted: isolate.Pending | None = None  # its extraction, begun ahead
 
 
-def process_document_bytes(row: dict, data: bytes, overrides: dict) -> Report:
+def process_document_bytes(row: ReportRow, data: bytes, overrides: dict) -> Report:
     """One document's bytes to its report row, cells and extraction findings, in this process."""
     try:
-        matched = extract_and_match(data, row["source_format"])
+        matched = extract_and_match(data, row.source_format)
     except Unreadable as e:
         matched = e
     except Exception as e:  # an extractor's bug on hostile input must not stop the batch
@@ -94,24 +95,22 @@ def _read(source: Source, run_id: str, default_year: int | None, published: dict
     the source as already read, else it is read now)."""
     now = dt.datetime.now(dt.timezone.utc)
     o = source.overrides
-    row = {"report_id": None, "year": o.get("year", default_year), "agency": o.get("agency"),
-           "region_code": o.get("region_code"), "title": o.get("title"), "source_uri": redact(source.uri),
-           "source_format": o.get("format"), "template_version": "unknown", "status": "unreadable",
-           "read_by": "text", "error_count": 0, "warning_count": 0, "published_on": _date(o.get("published_on")),
-           "fetched_at": None, "ingested_at": now, "run_id": run_id, "superseded_by": None,
-           "pipeline_version": __version__}
+    row = ReportRow(year=o.get("year", default_year), agency=o.get("agency"), region_code=o.get("region_code"),
+                    title=o.get("title"), source_uri=redact(source.uri), source_format=o.get("format"),
+                    template_version="unknown", status=Status.UNREADABLE, read_by="text", error_count=0,
+                    warning_count=0, published_on=_date(o.get("published_on")), ingested_at=now, run_id=run_id,
+                    pipeline_version=__version__)
     got = got or get(source, store, allow_private)
     if got.read is None:
         # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
-        row["report_id"] = hashlib.sha256(f"unread:{row['source_uri']}".encode()).hexdigest()
+        row = replace(row, report_id=hashlib.sha256(f"unread:{row.source_uri}".encode()).hexdigest())
         return Read("unreadable", row, reason=got.reason)
-    row["fetched_at"] = got.fetched_at
-    row["report_id"] = got.report_id
-    stored = (published or {}).get(row["report_id"])
+    row = replace(row, fetched_at=got.fetched_at, report_id=got.report_id)
+    stored = (published or {}).get(row.report_id)
     if stored is not None and _up_to_date(stored, o):
-        return Read("skipped", stored)
+        return Read("skipped", report_row(stored))
     fmt = sniff(got.read.data, got.read.name, got.read.content_type, o.get("format"))
-    row["source_format"] = fmt or "unknown"
+    row = replace(row, source_format=fmt or "unknown")
     if fmt is None:
         return Read("unreadable", row, reason=not_a_document(got.read.data, got.read.name))
     return Read("extract", row, got.read.data, extracted=got.extracted)
@@ -128,7 +127,7 @@ def _up_to_date(stored: dict, overrides: dict) -> bool:
 def _in_worker(r: Read) -> bool:
     """Binary formats are extracted in a worker process under a time limit; text dumps (linear-time
     parsing) in this one."""
-    return r.status == "extract" and r.row["source_format"] != "txt"
+    return r.status == "extract" and r.row.source_format != "txt"
 
 
 def read_ahead(sources: list[Source], published: dict[str, dict]) -> dict[str, Got]:
@@ -140,7 +139,7 @@ def read_ahead(sources: list[Source], published: dict[str, dict]) -> dict[str, G
     got = {s.uri: get(s) for s in sources if not s.is_url}
     todo = [(s.uri, r) for s in sources if s.uri in got
             and _in_worker(r := _read(s, "ahead", None, published, got=got[s.uri]))]
-    begun = isolate.ahead(extract_and_match, [(r.data, r.row["source_format"]) for _, r in todo])
+    begun = isolate.ahead(extract_and_match, [(r.data, r.row.source_format) for _, r in todo])
     for (uri, _), pending in zip(todo, begun):
         got[uri] = replace(got[uri], extracted=pending)
     validate.warm()
@@ -153,21 +152,19 @@ def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report
     if not any(value_text(c.raw) for c in [*matched.applications, *matched.reviews_litigation]):
         # the template's tables with no figure in them: a form, not an agency's blank report
         return _unreadable(row, "a blank template, not a report: sections 三 and 四 print no figures")
-    meta = metadata.read(matched.paragraphs, matched.page_title, row["source_uri"])
+    meta = metadata.read(matched.paragraphs, matched.page_title, row.source_uri)
     findings = list(matched.findings)
+    found = {key: getattr(meta, key) for key in ("agency", "title", "published_on") if getattr(row, key) is None}
     if "year" not in overrides and meta.year is not None:
-        row["year"] = meta.year
+        found["year"] = meta.year
         findings += meta.findings
-    for key in ("agency", "title", "published_on"):
-        if row[key] is None:
-            row[key] = getattr(meta, key)
-    row["template_version"] = matched.template_version
-    row["read_by"] = "ocr" if any(f.rule_id == "extraction.ocr" for f in findings) else "text"
-    row["status"] = "valid"  # until validation says otherwise
-    return Report(row, normalise.cell_rows(row["report_id"], row["year"], matched), findings)
+    row = replace(row, **found, template_version=matched.template_version,
+                  read_by="ocr" if any(f.rule_id == "extraction.ocr" for f in findings) else "text",
+                  status=Status.VALID)  # until validation says otherwise
+    return Report(row, normalise.cell_rows(row.report_id, row.year, matched), findings)
 
 
-def _unreadable(row: dict, reason: str) -> Report:
+def _unreadable(row: ReportRow, reason: str) -> Report:
     return Report(row, {}, [Finding.of("document.unreadable", reason, [], "template tables")])
 
 
@@ -180,14 +177,16 @@ def _date(value) -> dt.date | None:
         return None
 
 
-def frame(dataset: str, rows: list[dict], working: bool = False) -> pl.DataFrame:
+def frame(dataset: str, rows: list[dict] | list[ReportRow], working: bool = False) -> pl.DataFrame:
     s = schema(dataset)
     if working:
         s = pa.schema(list(s) + [pa.field(n, t) for n, t in _WORKING])
+    if dataset == "reports":  # records, column by column
+        return pl.from_arrow(pa.Table.from_pydict({n: [getattr(r, n) for r in rows] for n in s.names}, schema=s))
     return pl.from_arrow(pa.Table.from_pylist(rows, schema=s))
 
 
-def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame]:
+def validate_batch(reports: list[Report], run_id: str) -> BatchResult:
     """Run every rule over the batch; set each report's status; return the batch's frames."""
     readable = [r for r in reports if r.readable]
     if readable:
@@ -195,26 +194,23 @@ def validate_batch(reports: list[Report], run_id: str) -> dict[str, pl.DataFrame
                  for d in CELL_DATASETS}
         judged = validate.validate(cells, frame("reports", [r.row for r in readable]))
         for r in readable:
-            r.findings += judged[r.row["report_id"]]
+            r.findings += judged[r.row.report_id]
     finding_rows = []
     for r in reports:
-        agencies.identify(r.row)
         errors = sum(f.severity == "error" for f in r.findings)
-        r.row["error_count"], r.row["warning_count"] = errors, len(r.findings) - errors
-        if r.readable:
-            r.row["status"] = "invalid" if errors else "valid"
-        finding_rows += [dict(f.row(r.row["report_id"], r.row["year"]), run_id=run_id) for f in r.findings]
-    out = {"reports": frame("reports", [r.row for r in reports]), "findings": frame("findings", finding_rows)}
-    for d in CELL_DATASETS:
-        out[d] = frame(d, [c for r in readable for c in r.cells.get(d, [])])
-    return out
+        status = (Status.INVALID if errors else Status.VALID) if r.readable else r.row.status
+        r.row = replace(agencies.identify(r.row), error_count=errors, warning_count=len(r.findings) - errors,
+                        status=status)
+        finding_rows += [dict(f.row(r.row.report_id, r.row.year), run_id=run_id) for f in r.findings]
+    return BatchResult(frame("reports", [r.row for r in reports]), frame("findings", finding_rows),
+                       *(frame(d, [c for r in readable for c in r.cells.get(d, [])]) for d in CELL_DATASETS))
 
 
 def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
                   time_limit: float = isolate.TIME_LIMIT, published: dict[str, dict] | None = None,
                   processes: bool = True, timings: dict[str, float] | None = None,
                   raw_root: str | None = None, progress: Callable[[], None] | None = None,
-                  ahead: dict[str, Got] | None = None, allow_private: bool | None = None) -> dict[str, pl.DataFrame]:
+                  ahead: dict[str, Got] | None = None, allow_private: bool | None = None) -> BatchResult:
     """A batch end to end. Binary formats are extracted in a worker process under a time limit
     (processes=False: in this thread, without a limit; for benchmarks); text dumps (linear-time
     parsing) stay in this process. Documents `published` already holds (same bytes, same pipeline
@@ -246,7 +242,7 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
             validate.warm()  # the batch's validation gets ready while its documents are extracted
         stopping = lambda: stop.requested(run_id)  # noqa: E731
         binary = [i for i, (_, r) in enumerate(todo) if processes and _in_worker(r) and r.extracted is None]
-        isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][1].data, todo[i][1].row["source_format"])
+        isolated = dict(zip(binary, isolate.run(extract_and_match, [(todo[i][1].data, todo[i][1].row.source_format)
                                                                      for i in binary], time_limit=time_limit,
                                                 on_done=tick, stopping=stopping)))
         for i, (_, r) in enumerate(todo):  # begun ahead: waited for, not done again
@@ -266,15 +262,14 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
     # reading of them, never a worse one (a copy whose name misled us).
     unique: dict[str, Report] = {}
     for r in reports:
-        kept = unique.get(r.row["report_id"])
+        kept = unique.get(r.row.report_id)
         if kept is None or (r.readable and not kept.readable):
-            unique[r.row["report_id"]] = r
+            unique[r.row.report_id] = r
     unique = list(unique.values())
     stop.check(run_id)  # a stopping run's batch goes no further
     with clock("validate"):
         frames = validate_batch(unique, run_id)
-    frames["skipped"] = frame("reports", skipped)
-    return frames
+    return replace(frames, skipped=frame("reports", skipped))
 
 
 class _Clock:
@@ -293,7 +288,7 @@ class _Clock:
 
 
 def ingest_batch(batch, run_id: str, out: str, default_year: int | None = None, reprocess: bool = False,
-                 processes: bool = True, timings: dict[str, float] | None = None) -> dict[str, pl.DataFrame]:
+                 processes: bool = True, timings: dict[str, float] | None = None) -> BatchResult:
     """Read, extract, normalise, validate and publish one batch (a Plan's, nianbao/run/plan.py);
     return its frames.
 
@@ -312,7 +307,7 @@ def ingest_batch(batch, run_id: str, out: str, default_year: int | None = None, 
                            timings=timings, raw_root=str(root), progress=batch.progress, ahead=batch.ahead,
                            allow_private=batch.allow_private)
     stop.check(run_id)  # no batch starts publishing once its run is stopping
-    if frames["reports"].height:
+    if frames.reports.height:
         start = time.perf_counter()
         publish.publish(root, frames)
         timings["publish"] = time.perf_counter() - start
