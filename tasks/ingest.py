@@ -34,26 +34,15 @@ def ingest_batch(batch: Plan, number: int, run_id: str, out: str,
 
 @task(name="discover", retries=2, retry_delay_seconds=30)
 def discover_reports(listings: list[str], out: str, run_id: str) -> str:
-    """Report links found on 年度报告 listing pages, as a manifest under WAREHOUSE/manifests/.
-    A listing is a URL, or a CSV file of `listing_url,region_code` rows (data/listings.csv): the
-    reports found there get the region code of their listing."""
-    errors: list[str] = []
-    pairs = [p for item in listings for p in
-             ([(item, None)] if item.startswith(("http://", "https://")) else discover.read_listings(item))]
-    rows: dict[str, dict] = {}
-    for code in dict.fromkeys(code for _, code in pairs):
-        urls = [url for url, c in pairs if c == code]
-        for row in discover.discover(urls, errors=errors, region_code=code):
-            rows.setdefault(row["uri"], row)
-    rows = list(rows.values())
-    for e in errors:
-        get_run_logger().warning("discovery: %s", e)
+    """Report links found on 年度报告 listing pages (nianbao/acquire/discover.py), as a manifest under
+    WAREHOUSE/manifests/; a listing is a URL, or a CSV file of `listing_url,region_code` rows."""
     # a manifest is read by this flow's process: beside a bucket warehouse it stays local
-    path = (Path(tempfile.gettempdir()) if storage.is_remote(out) else Path(out)) / "manifests" / f"discovered-{run_id}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    discover.write_manifest(rows, path)
-    get_run_logger().info("discovered %d reports on %d listings: %s", len(rows), len(pairs), path)
-    return str(path)
+    folder = Path(tempfile.gettempdir()) if storage.is_remote(out) else Path(out)
+    found = discover.to_manifest(listings, folder / "manifests" / f"discovered-{run_id}.csv")
+    for e in found.errors:
+        get_run_logger().warning("discovery: %s", e)
+    get_run_logger().info("discovered %d reports on %d listings: %s", found.reports, found.listings, found.manifest)
+    return str(found.manifest)
 
 
 @task(name="report-artifacts", cache_policy=NO_CACHE)  # hashing its input, the run's summary, costs memory in N
