@@ -85,6 +85,7 @@ def test_items_begun_ahead_are_each_done_once_and_told_to_their_pending(tmp_path
     begun = isolate.ahead(logged, [(log, b"a"), (log, b"bad")])
     out = [p.result(lambda: False) for p in begun]
     assert out[0] == b"A" and str(out[1]) == "not a report"
+    assert begun[0].result(lambda: False) is None  # handed over once: the pending holds it no longer
     assert sorted(open(log).read().split()) == ["a", "bad"]
     assert isolate.run(logged, [(log, b"a")]) == [b"A"]  # run() knows nothing of what was begun ahead
     assert sorted(open(log).read().split()) == ["a", "a", "bad"]

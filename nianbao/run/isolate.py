@@ -157,13 +157,15 @@ class Pending:
         self._done.set()
 
     def result(self, stopping: Callable[[], bool]) -> Any:
-        """Waits for it; raises Stopped once `stopping()` (or when the work was stopped)."""
+        """Waits for it and hands it over, once (the pending lets go of it: a plan holding pendings
+        lives as long as its run); raises Stopped once `stopping()` (or when the work was stopped)."""
         while not self._done.wait(0.1):
             if stopping():
                 raise stop.Stopped("the run is stopping")
         if isinstance(self._result, stop.Stopped):
             raise self._result
-        return self._result
+        result, self._result = self._result, None
+        return result
 
 
 def start(workers: int | None = None) -> None:

@@ -70,12 +70,14 @@ def process_document_bytes(row: ReportRow, data: bytes, overrides: dict) -> Repo
 @dataclass(frozen=True)
 class Got:
     """A source read once: its bytes (or why there are none), their digest (the report_id) and
-    when they were read; `extracted`, its extraction when begun ahead (the command's first batches)."""
+    when they were read; `extracted`, its extraction when begun ahead (the command's first batches),
+    whose bytes are then let go (the extraction has them), its format kept."""
     read: ReadBytes | None
     reason: str | None = None  # unreadable
     report_id: str | None = None
     fetched_at: dt.datetime | None = None
     extracted: isolate.Pending | None = None
+    format: str | None = None  # sniffed, when extraction was begun ahead
 
 
 def get(source: Source, store=None, allow_private: bool | None = None) -> Got:
@@ -109,7 +111,7 @@ def _read(source: Source, run_id: str, default_year: int | None, published: dict
     stored = (published or {}).get(row.report_id)
     if stored is not None and _up_to_date(stored, o):
         return Read("skipped", report_row(stored))
-    fmt = sniff(got.read.data, got.read.name, got.read.content_type, o.get("format"))
+    fmt = got.format or sniff(got.read.data, got.read.name, got.read.content_type, o.get("format"))
     row = replace(row, source_format=fmt or "unknown")
     if fmt is None:
         return Read("unreadable", row, reason=not_a_document(got.read.data, got.read.name))
@@ -140,8 +142,9 @@ def read_ahead(sources: list[Source], published: dict[str, dict]) -> dict[str, G
     todo = [(s.uri, r) for s in sources if s.uri in got
             and _in_worker(r := _read(s, "ahead", None, published, got=got[s.uri]))]
     begun = isolate.ahead(extract_and_match, [(r.data, r.row.source_format) for _, r in todo])
-    for (uri, _), pending in zip(todo, begun):
-        got[uri] = replace(got[uri], extracted=pending)
+    for (uri, r), pending in zip(todo, begun):  # held until the run's end: without the bytes the workers have
+        got[uri] = replace(got[uri], extracted=pending, format=r.row.source_format,
+                           read=replace(got[uri].read, data=b""))
     validate.warm()
     return got
 
