@@ -1,7 +1,7 @@
 """Every setting from the environment, in one place: the only module that reads (or sets) os.environ.
 
 `settings()` reads the variables each time it is called (cheap), so a changed environment (a test's
-monkeypatch, the command's --allow-private) is seen by the next caller. VARIABLES is the one table
+monkeypatch) is seen by the next caller. VARIABLES is the one table
 of them: the data dictionary lists it (docs/DATA_DICTIONARY.md, "Settings").
 """
 from __future__ import annotations
@@ -85,12 +85,6 @@ def settings() -> Settings:
         prefect_api_url=_get("PREFECT_API_URL"),
         validation_url=_get("NIANBAO_VALIDATION_URL"),
     )
-
-
-def export(**values: str) -> None:
-    """Set variables for what runs next in this process and its children (the flow resolves the
-    sources again; workers read the settings themselves)."""
-    os.environ.update(values)
 
 
 def child_environment(**values: str) -> dict[str, str]:
