@@ -21,13 +21,13 @@ from pathlib import Path
 
 from nianbao import __version__
 from nianbao.model import settings
-from nianbao.run import heap, progress, stop
+from nianbao.run import heap, stop
 from nianbao.run.pipeline import BATCH_SIZE
 from nianbao.check.rules import year_range
-from nianbao.acquire.sources import resolve, unsupported
+from nianbao.acquire.sources import unsupported
 from nianbao.model.errors import SettingsError, UsageError
-from nianbao.model.words import plural
 from nianbao.report.summary import RunSummary, next_step
+from nianbao.model.words import plural
 
 from flows.server import TemporaryServer
 
@@ -187,16 +187,17 @@ def _main(argv: list[str] | None) -> int:
         from nianbao.run import forget
 
         return forget.run(args)
-    if args.allow_outside:
-        settings.export(NIANBAO_ALLOW_OUTSIDE="1")  # the flow resolves the sources again
     if Path(args.out).exists() and not Path(args.out).is_dir():
         return _fail(args, 2, f"--out {args.out} is a file, not a warehouse folder",
                      "name a folder (it is made if missing) or s3://bucket/prefix")
     skipped_files = unsupported(args.sources)
-    try:
-        docs = resolve(args.sources)  # usage errors surface here, before any server starts
+    from nianbao.run.plan import Plan
+
+    try:  # resolved once, here: usage errors surface before any server starts; the flow is handed the plan
+        plan = Plan.of(args.sources, allow_outside=args.allow_outside or None, allow_private=args.allow_private or None)
     except UsageError as e:
         return _fail(args, 2, str(e), "correct the source and run again (nianbao ingest --help)", skipped_files)
+    docs = plan.documents
     if not docs:
         return _fail(args, 2, "the sources name no documents"
                      + (f" ({plural(len(skipped_files), 'file')} of other kinds skipped)" if skipped_files else ""),
@@ -220,8 +221,6 @@ def _main(argv: list[str] | None) -> int:
     settings.export_default(PREFECT_LOGGING_LEVEL="ERROR" if args.quiet else "WARNING" if bar else "INFO",
                             PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
                             PREFECT_LOGGING_EXTRA_LOGGERS="nianbao")  # fetch retries show in the run's logs
-    if args.allow_private:
-        settings.export(NIANBAO_ALLOW_PRIVATE="1")
     if as_program:
         from nianbao.run import reaper
 
@@ -245,7 +244,7 @@ def _main(argv: list[str] | None) -> int:
         except WarehouseError as e:  # e.g. a file another program left in it
             print(f"nianbao: the run failed: {e}", file=sys.stderr)
             return 3
-        read_ahead(docs[:args.batch_size * args.workers], held)
+        plan = plan.holding(ahead=read_ahead(docs[:args.batch_size * args.workers], held), published=held)
     from flows.ingest import ingest, summary_of, task_runner
 
     if not settings.settings().tracebacks:
@@ -253,10 +252,10 @@ def _main(argv: list[str] | None) -> int:
     if args.quiet:
         _console_errors_only()
     try:
-        with server.serving(), progress.listening(bar.update if bar is not None else lambda: None):
+        with server.serving():
             heap.settle()  # Prefect's, GX's and our imports, done by now (the flow's are few)
             flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
-            state = flow(sources=args.sources, out=args.out, year=args.year,
+            state = flow(sources=plan.holding(progress=bar.update if bar is not None else None), out=args.out, year=args.year,
                          batch_size=args.batch_size, reprocess=args.reprocess, return_state=True)
         summary = None if state.is_cancelled() else summary_of(state)
     except KeyboardInterrupt:

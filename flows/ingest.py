@@ -25,12 +25,14 @@ from pydantic import Field
 
 from nianbao.run import stop
 from nianbao.run.pipeline import BATCH_SIZE
+from nianbao.warehouse import publish
 from nianbao.warehouse.publish import probe, settle
 from nianbao.model.errors import WarehouseError
 from nianbao.check.rules import year_range
 from nianbao.model.settings import settings
 from nianbao.acquire.sources import resolve
 from nianbao.model.errors import DocumentError, UsageError
+from nianbao.run.plan import Plan
 from nianbao.report.summary import RunSummary
 from nianbao.model.words import plural
 from tasks.across import check_across_years
@@ -93,12 +95,13 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 
 @flow(name="ingest", task_runner=task_runner())
-def ingest(sources: list[str], out: str = "data/warehouse",
+def ingest(sources: list[str] | Plan, out: str = "data/warehouse",
            year: Annotated[int, Field(ge=year_range()[0])] | Literal["last"] | None = None,
            batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
            listings: list[str] | None = None, site: bool = False, site_out: str | None = None,
            dask_address: str | None = None):
-    """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`.
+    """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`;
+    or of the Plan the command resolved them to (nianbao/run/plan.py).
 
     `year`: the report year where a document tells none ("last": last year, when the run starts).
     `reprocess`: redo documents the
@@ -120,15 +123,18 @@ def ingest(sources: list[str], out: str = "data/warehouse",
         log.info("year %d where a document tells none (last year)", year)
     try:
         probe(out)  # an unwritable or full warehouse fails the run now, before any document is read
+        plan = Plan.of(sources)
         if listings:
-            sources = [*sources, discover_reports(listings, out, run_id)]
-        docs = resolve(sources)
+            plan = plan.plus(resolve([discover_reports(listings, out, run_id)]))
+        if plan.published is None:  # the warehouse's reports as the run finds them, read once
+            plan = plan.holding(published={} if reprocess else publish.published(out))
     except tuple(FIXES) as e:  # the run's configuration, not a bug: one line with the fix, no traceback
         message = f"{e}: {FIXES[next(k for k in FIXES if isinstance(e, k))]}"
         log.error("%s", message)
         return Failed(message=message, data=e)
-    batches = [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
-    log.info("%s in %s of up to %d", plural(len(docs), "document"), plural(len(batches), "batch", "batches"), batch_size)
+    batches = plan.batches(batch_size)
+    log.info("%s in %s of up to %d", plural(len(plan.documents), "document"), plural(len(batches), "batch", "batches"),
+             batch_size)
     run, published = RunSummary(), 0
     try:
         with _stopped_when_cancelled(run_id, log), _batch_runner(dask_address) as runner:

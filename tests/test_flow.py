@@ -81,7 +81,7 @@ def test_flow_run_has_its_artifacts(seeds_run):
 
 
 def test_failures_artifact_links_only_urls_and_says_what_it_cut(tmp_path):
-    from tasks.ingest import ERRORS_SHOWN, failures_markdown
+    from nianbao.report.artifacts import ERRORS_SHOWN, failures_markdown
 
     rows = [{"report_id": "a" * 64, "status": "invalid", "agency": "某镇", "year": 2024, "source_uri": "https://x.gov.cn/r.pdf"},
             {"report_id": "b" * 64, "status": "valid", "agency": "某县", "year": 2024, "source_uri": "/data/r.pdf"}]
@@ -99,7 +99,7 @@ def test_failures_artifact_keeps_attacker_text_as_text(tmp_path):
     HTML, no code span from a file name, no way out of the source's link."""
     from markdown_it import MarkdownIt
 
-    from tasks.ingest import failures_markdown
+    from nianbao.report.artifacts import failures_markdown
 
     url = "https://x.gov.cn/a)b[c](javascript:alert(1)).pdf"
     rows = [{"report_id": "a" * 64, "status": "invalid", "agency": "[点此](javascript:alert(1))", "year": 2024,

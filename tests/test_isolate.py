@@ -80,14 +80,15 @@ def logged(log: str, data: bytes):
     return data.upper()
 
 
-def test_items_begun_ahead_are_taken_by_the_run_asking_for_them_not_done_again(tmp_path):
+def test_items_begun_ahead_are_each_done_once_and_told_to_their_pending(tmp_path):
     log = str(tmp_path / "log")
-    isolate.ahead(logged, [(log, b"a"), (log, b"bad")])
-    out = isolate.run(logged, [(log, b"c"), (log, bytes(b"a")), (log, b"bad")])  # the same bytes, another object
-    assert out[0] == b"C" and out[1] == b"A" and str(out[2]) == "not a report"
-    assert sorted(open(log).read().split()) == ["a", "bad", "c"]  # each done once
-    assert isolate.run(logged, [(log, b"a")]) == [b"A"]  # taken once: asked again, it is done again
-    assert sorted(open(log).read().split()) == ["a", "a", "bad", "c"]
+    begun = isolate.ahead(logged, [(log, b"a"), (log, b"bad")])
+    out = [p.result(lambda: False) for p in begun]
+    assert out[0] == b"A" and str(out[1]) == "not a report"
+    assert begun[0].result(lambda: False) is None  # handed over once: the pending holds it no longer
+    assert sorted(open(log).read().split()) == ["a", "bad"]
+    assert isolate.run(logged, [(log, b"a")]) == [b"A"]  # run() knows nothing of what was begun ahead
+    assert sorted(open(log).read().split()) == ["a", "a", "bad"]
 
 
 def test_a_worker_holds_the_extractors_not_the_rest_of_the_pipeline():

@@ -7,6 +7,7 @@ import pytest
 
 from nianbao.interpret import normalise
 from nianbao.model.findings import Finding
+from nianbao.model.records import ReportRow
 from nianbao.interpret.match import Cell, Matched
 from nianbao.run.pipeline import Report, validate_batch
 from nianbao.model.template import template
@@ -42,13 +43,13 @@ def report(spec: dict, n: int = 0) -> Report:
            "source_uri": "t", "source_format": "txt", "template_version": "2021", "status": "valid",
            "error_count": 0, "warning_count": 0, "published_on": None, "fetched_at": None,
            "ingested_at": dt.datetime.now(dt.timezone.utc), "run_id": "r", "pipeline_version": "t"}
-    return Report(row, normalise.cell_rows(rid, spec["year"], m), [])
+    return Report(ReportRow(**row), normalise.cell_rows(rid, spec["year"], m), [])
 
 
 def judge(spec: dict) -> tuple[str, set]:
     r = report(spec)
     validate_batch([r], "r")
-    return r.row["status"], {(f.rule_id, tuple(f.cells), f.expected, f.observed) for f in r.findings}
+    return r.row.status, {(f.rule_id, tuple(f.cells), f.expected, f.observed) for f in r.findings}
 
 
 def test_consistent_report_keeps_every_rule():
@@ -162,7 +163,7 @@ def test_findings_go_to_the_right_report_in_a_batch():
     bad["rl"]["review"] = ["1", "0", "0", "0", "0"]
     reports = [report(good, 1), report(bad, 2)]
     validate_batch(reports, "r")
-    assert [r.row["status"] for r in reports] == ["valid", "invalid"]
+    assert [r.row.status for r in reports] == ["valid", "invalid"]
     assert [f.rule_id for f in reports[1].findings] == ["reviews_litigation.total"]
 
 
@@ -192,11 +193,11 @@ def test_a_blank_template_is_not_a_report():
            "warning_count": 0, "published_on": None, "fetched_at": None, "ingested_at": None, "run_id": "r",
            "pipeline_version": "t"}
     doc = head + "三、收到和处理政府信息公开申请情况" + blank + "五、存在的主要问题及改进情况" + tail
-    r = process_document_bytes(dict(row), doc.encode(), {})
-    assert r.row["status"] == "unreadable"
+    r = process_document_bytes(ReportRow(**row), doc.encode(), {})
+    assert r.row.status == "unreadable"
     assert [(f.rule_id, f.message) for f in r.findings] == [
         ("document.unreadable", "a blank template, not a report: sections 三 and 四 print no figures")]
-    assert process_document_bytes(dict(row), text.encode(), {}).row["status"] == "valid"
+    assert process_document_bytes(ReportRow(**row), text.encode(), {}).row.status == "valid"
 
 
 def test_an_unread_cell_is_not_the_reports_blank():
@@ -207,5 +208,5 @@ def test_an_unread_cell_is_not_the_reports_blank():
             row.update(raw=None, value=None, number=None, unread=True)
     m_cells.findings.append(Finding("extraction.unread_cell", "error", "t", ["reviews_litigation:review/upheld"]))
     validate_batch([m_cells], "r")
-    assert m_cells.row["status"] == "invalid"  # quarantined: it cannot be checked
+    assert m_cells.row.status == "invalid"  # quarantined: it cannot be checked
     assert [f.rule_id for f in m_cells.findings] == ["extraction.unread_cell"]  # not cells.complete, no sum

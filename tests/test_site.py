@@ -258,7 +258,8 @@ def test_the_flow_writes_a_site_into_a_bucket(prefect_harness, s3, tmp_path):
     from prefect import flow
 
     from nianbao.warehouse import storage
-    from tasks.site import beside, build_site
+    from nianbao.report.site import beside
+    from tasks.site import build_site
 
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -25,6 +25,7 @@ import csv
 import logging
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -188,6 +189,32 @@ def _report_page(get, url: str, title: str, host: str) -> list[dict]:
     if not files or re.search(r"<table\b", html, re.IGNORECASE):
         rows.insert(0, {"uri": url, "title": title, "year": year})
     return rows
+
+
+@dataclass(frozen=True)
+class Discovered:
+    """What discovering a run's listings came to: the manifest written, and what could not be read."""
+    manifest: Path
+    reports: int
+    listings: int
+    errors: list[str]
+
+
+def to_manifest(listings: list[str], path: Path) -> Discovered:
+    """Report links found on 年度报告 listing pages, written as the manifest `path`. A listing is a
+    URL, or a CSV file of `listing_url,region_code` rows (data/listings.csv): the reports found
+    there get the region code of their listing."""
+    errors: list[str] = []
+    pairs = [p for item in listings for p in
+             ([(item, None)] if item.startswith(("http://", "https://")) else read_listings(item))]
+    rows: dict[str, dict] = {}
+    for code in dict.fromkeys(code for _, code in pairs):
+        urls = [url for url, c in pairs if c == code]
+        for row in discover(urls, errors=errors, region_code=code):
+            rows.setdefault(row["uri"], row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_manifest(list(rows.values()), path)
+    return Discovered(path, len(rows), len(pairs), errors)
 
 
 def write_manifest(rows: list[dict], path: str | Path) -> None:

@@ -162,8 +162,9 @@ class Fetcher:
                 time.sleep(start - now)
             yield
 
-    def fetch(self, url: str, store: RawStore | None = None) -> FetchResult:
-        """Fetch one URL (conditionally when the store has it); record the attempt in the store."""
+    def fetch(self, url: str, store: RawStore | None = None, allow_private: bool | None = None) -> FetchResult:
+        """Fetch one URL (conditionally when the store has it); record the attempt in the store.
+        `allow_private`: this fetch's, else the fetcher's."""
         result = FetchResult(url=redact(url))
         began = time.monotonic()
         headers, prev = {}, store.last(result.url) if store else None
@@ -175,7 +176,7 @@ class Fetcher:
         while True:
             result.attempts += 1
             try:
-                got = self._get(url, headers)
+                got = self._get(url, headers, self.allow_private if allow_private is None else allow_private)
                 break
             except FetchError as e:
                 result.error, result.http_status = _scrub(str(e), url), e.status
@@ -211,12 +212,12 @@ class Fetcher:
             store.record(result)
         return result
 
-    def _get(self, url: str, headers: dict) -> _Got:
+    def _get(self, url: str, headers: dict, allow_private: bool) -> _Got:
         """One attempt: GET, following redirects hop by hop, the body streamed under the limits."""
         deadline = time.monotonic() + self.max_time
         seen = {url}
         while True:
-            check_url(url, self.allow_private)
+            check_url(url, allow_private)
             try:
                 with self._slot(url), self.client.stream("GET", url, headers=headers) as r:
                     if r.status_code in (301, 302, 303, 307, 308) and "location" in r.headers:
@@ -278,13 +279,15 @@ _default: Fetcher | None = None
 _default_lock = threading.Lock()
 
 
-def fetch(url: str, store: RawStore | None = None, client: Fetcher | None = None) -> FetchResult:
+def fetch(url: str, store: RawStore | None = None, client: Fetcher | None = None,
+          allow_private: bool | None = None) -> FetchResult:
     """What the pipeline calls for a URL source. `client` defaults to one Fetcher per process, so
-    that the per-host limits hold across the batches a process runs at once."""
+    that the per-host limits hold across the batches a process runs at once. `allow_private`: the
+    run's (else the client's: NIANBAO_ALLOW_PRIVATE)."""
     global _default
     if client is None:
         with _default_lock:
             if _default is None:
                 _default = Fetcher()
             client = _default
-    return client.fetch(url, store)
+    return client.fetch(url, store, allow_private)

@@ -148,20 +148,22 @@ class Read:
     data: bytes
     name: str
     content_type: str | None = None
+    sha256: str | None = None  # the bytes' digest, when the fetch made it already
 
 
-def read(source: Source, max_bytes: int = MAX_BYTES, store=None) -> Read:
+def read(source: Source, max_bytes: int = MAX_BYTES, store=None, allow_private: bool | None = None) -> Read:
     """The document's bytes, or Unreadable with the reason. URLs go through the polite fetcher
-    (nianbao.acquire.fetch), keeping their bytes and a record of each attempt in `store` when given."""
+    (nianbao.acquire.fetch), keeping their bytes and a record of each attempt in `store` when given;
+    `allow_private` is the fetch's (default: NIANBAO_ALLOW_PRIVATE)."""
     if source.refused:
         raise Unreadable(source.refused)
     if source.is_url:
         from nianbao.acquire.fetch import fetch
 
-        result = fetch(source.uri, store)  # one shared Fetcher per process: per-host limits hold
+        result = fetch(source.uri, store, allow_private=allow_private)  # one shared Fetcher per process: per-host limits hold
         if not result.ok:
             raise Unreadable(f"fetch failed: {result.error}")
-        got = Read(result.data, result.final_url or result.url, result.declared_type)
+        got = Read(result.data, result.final_url or result.url, result.declared_type, result.sha256)
     else:
         path = Path(source.uri)
         try:

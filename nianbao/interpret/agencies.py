@@ -14,6 +14,7 @@ gives the region code, the region is the place and every place printed before th
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import polars as pl
 import pyarrow as pa
 
 from nianbao.interpret.metadata import clean_name
+from nianbao.model.records import ReportRow
 from nianbao.model.schema import AGENCIES
 from nianbao.model.template import squash, template
 
@@ -182,11 +184,10 @@ def _level_of_code(code: str | None) -> str:
 AGENCIES_SCHEMA = pa.schema([(name, typ) for name, typ, _ in AGENCIES])
 
 
-def identify(row: dict) -> dict:
-    """Set a `reports` row's agency_id, and its region_code where the manifest gave none."""
-    agency = resolve(row.get("agency"), row.get("region_code"), row.get("report_id"))
-    row["agency_id"], row["region_code"] = agency.agency_id, agency.region_code
-    return row
+def identify(row: ReportRow) -> ReportRow:
+    """A `reports` row with its agency_id, and its region_code where the manifest gave none."""
+    agency = resolve(row.agency, row.region_code, row.report_id)
+    return dataclasses.replace(row, agency_id=agency.agency_id, region_code=agency.region_code)
 
 
 def agency_rows(reports: pl.DataFrame) -> pl.DataFrame:

@@ -3,7 +3,7 @@
 `Settings` declares each variable with its type, range, default and meaning (pydantic-settings, as
 Prefect declares its own); the data dictionary's "Settings" table is generated from it. `settings()`
 reads the variables when called — a changed environment (a test's monkeypatch, the command's
---allow-private) is seen by the next caller — and keeps the answer while the variables are unchanged.
+a run with --allow-private) is seen by the next caller — and keeps the answer while the variables are unchanged.
 A value a variable cannot take is a SettingsError (a usage error: exit 2) naming the variable.
 """
 from __future__ import annotations
@@ -93,12 +93,6 @@ def _read(values: tuple[str | None, ...]) -> Settings:
 
 def _field(name: str) -> str:
     return next(k for k, f in Settings.model_fields.items() if f.validation_alias == name)
-
-
-def export(**values: str) -> None:
-    """Set variables for what runs next in this process and its children (the flow resolves the
-    sources again; workers read the settings themselves)."""
-    os.environ.update(values)
 
 
 def child_environment(**values: str) -> dict[str, str]:

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
-STATUSES = ("valid", "invalid", "unreadable")
+from nianbao.model.records import BatchResult, Status
+
+STATUSES = tuple(Status)
 # one row per document: what the summary, artifacts and page tell of it
 REPORT_SCHEMA = {"report_id": pl.String, "source_uri": pl.String, "source_format": pl.String, "status": pl.String,
                  "year": pl.Int64, "agency": pl.String, "error_count": pl.Int64, "warning_count": pl.Int64,
@@ -71,7 +73,7 @@ class RunSummary:
     @property
     def failed_count(self) -> int:
         counts = self.statuses
-        return counts["invalid"] + counts["unreadable"]
+        return counts[Status.INVALID] + counts[Status.UNREADABLE]
 
     @property
     def already_published(self) -> int:
@@ -110,17 +112,34 @@ class RunSummary:
 
     def failed(self) -> pl.DataFrame:
         """The invalid and unreadable reports, in the run's order."""
-        return self.reports.filter(pl.col("status") != "valid")
+        return self.reports.filter(pl.col("status") != Status.VALID.value)
 
     def fetch_failures(self) -> int:
         return int(self.findings["message"].str.starts_with("fetch failed").sum())
+
+
+def summarise(frames: BatchResult, out: str, timings: dict[str, float] | None = None) -> RunSummary:
+    """A batch's summary from its frames: its reports and findings; of the reports it did not redo
+    (already published), what the warehouse `out` says."""
+    from nianbao import warehouse
+
+    columns = [c for c in REPORT_SCHEMA if c != "skipped"]
+    reports = pl.concat([frames.reports.select(columns).with_columns(skipped=pl.lit(False)),
+                         frames.skipped.select(columns).with_columns(skipped=pl.lit(True))])
+    findings = frames.findings.select(list(FINDING_SCHEMA))
+    skipped = frames.skipped["report_id"].to_list()
+    if skipped:  # what the warehouse says of the reports this run did not redo
+        stored = warehouse.scan("findings", out)
+        findings = pl.concat([findings, stored.filter(pl.col("report_id").is_in(skipped))
+                             .select(list(FINDING_SCHEMA)).collect()])
+    return RunSummary(reports, findings, dict(timings or {}))
 
 
 def next_step(run: RunSummary, out: str) -> str | None:
     """What to do after a run, or None when there is nothing to do."""
     if not run.failed_count:
         return None
-    invalid = run.statuses["invalid"]
+    invalid = run.statuses[Status.INVALID]
     quarantine = f"{str(out).rstrip('/')}/quarantine" if "://" in str(out) else str(Path(out) / "quarantine")
     return ("open the validation report for the tables and sums"
             + (f"; invalid reports' cells are in {quarantine}" if invalid else "")

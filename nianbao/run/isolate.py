@@ -18,7 +18,6 @@ the document is not recorded (see nianbao/run/stop.py). Workers ignore Ctrl-C: t
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import multiprocessing
 import multiprocessing.forkserver
 import os
@@ -68,22 +67,6 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, 
     one per core, shared with the other batches running); a failure is returned as Unreadable,
     never raised. `on_done()` is called as each item ends (progress). Once `stopping()`, or when a
     worker is stopped from outside, raises Stopped: the items are nobody's. Thread-safe."""
-    with _ahead_lock:  # begun ahead (see ahead()): waited for, not done again
-        taken = {i: _ahead.pop(key) for i, item in enumerate(items) if (key := _key(fn, item)) in _ahead}
-    rest = [i for i in range(len(items)) if i not in taken]
-    results: list[Any] = [None] * len(items)
-    for i, result in zip(rest, _run(fn, [items[i] for i in rest], workers, time_limit, memory_limit_mb, on_done,
-                                    stopping)):
-        results[i] = result
-    for i, pending in taken.items():
-        results[i] = pending.result(stopping)
-        if on_done is not None:
-            on_done()
-    return results
-
-
-def _run(fn: Callable[..., Any], items: list[tuple], workers: int | None, time_limit: float,
-         memory_limit_mb: int | None, on_done: Callable[[], None] | None, stopping: Callable[[], bool]) -> list[Any]:
     memory = memory_limit_mb or _memory_limit_mb()
     pool = _pool(memory, workers or _cores())
     results: list[Any] = [None] * len(items)
@@ -144,18 +127,15 @@ def _run(fn: Callable[..., Any], items: list[tuple], workers: int | None, time_l
     return results
 
 
-def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float = TIME_LIMIT) -> None:
-    """Begin fn(*item) for these items now, in a thread, as run() would do them: a later run() asking
-    for the same (fn, item) waits for that result instead of doing it again. The command begins
-    the run's first documents while Prefect's server starts."""
-    pending = [_Pending() for _ in items]
-    with _ahead_lock:
-        for item, p in zip(items, pending):
-            _ahead.setdefault(_key(fn, item), p)
+def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float = TIME_LIMIT) -> list[Pending]:
+    """Begin fn(*item) for these items now, in a thread, as run() would do them; each one's result
+    is its Pending's. The command begins the run's first documents while Prefect's server starts,
+    and hands the pendings to the flow with the documents (nianbao/run/plan.py)."""
+    pending = [Pending() for _ in items]
 
     def work():
         try:
-            results = _run(fn, items, None, time_limit, None, None, stop.requested)
+            results = run(fn, items, time_limit=time_limit, stopping=stop.requested)
         except stop.Stopped as e:  # the process is stopping: raised to whoever waits, never a document's
             results = [e] * len(items)
         except BaseException as e:  # noqa: BLE001 (told to whoever waits)
@@ -163,9 +143,12 @@ def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float = TIME_L
         for p, result in zip(pending, results):
             p.set(result)
     threading.Thread(target=work, name="nianbao-ahead", daemon=True).start()
+    return pending
 
 
-class _Pending:
+class Pending:
+    """The result of an item begun ahead, once it is done."""
+
     def __init__(self):
         self._done = threading.Event()
         self._result: Any = None
@@ -175,22 +158,15 @@ class _Pending:
         self._done.set()
 
     def result(self, stopping: Callable[[], bool]) -> Any:
+        """Waits for it and hands it over, once (the pending lets go of it: a plan holding pendings
+        lives as long as its run); raises Stopped once `stopping()` (or when the work was stopped)."""
         while not self._done.wait(0.1):
             if stopping():
                 raise stop.Stopped("the run is stopping")
         if isinstance(self._result, stop.Stopped):
             raise self._result
-        return self._result
-
-
-_ahead: dict[tuple, _Pending] = {}
-_ahead_lock = threading.Lock()
-
-
-def _key(fn: Callable[..., Any], item: tuple) -> tuple:
-    """What a job is, with documents' bytes by their digest (the same bytes are the same job)."""
-    return (fn.__module__, fn.__qualname__,
-            *(hashlib.sha256(a).digest() if isinstance(a, (bytes, bytearray)) else a for a in item))
+        result, self._result = self._result, None
+        return result
 
 
 def start(workers: int | None = None) -> None:

@@ -487,3 +487,28 @@ def run(args) -> int:
     print(f"site: {built.pages:,} pages ({built.regions:,} regions, {built.agencies:,} agencies) in "
           f"{time.monotonic() - started:.1f} s; open {Path(args.out).resolve() / 'index.html'}")
     return 0
+
+
+def beside(out: str) -> str:
+    """The site's default place: a folder `site` beside the warehouse (data/warehouse -> data/site;
+    s3://bucket/nianbao/warehouse -> s3://bucket/nianbao/site)."""
+    if storage.is_remote(out):
+        return str(storage.path(out.rstrip("/")).parent / "site")
+    return str(Path(out).resolve().parent / "site")
+
+
+def build_at(out: str, site_out: str | None = None) -> tuple[Built, str, str]:
+    """The site of the warehouse `out` written into `site_out` (default: beside it); on a bucket it is
+    built in a local folder and copied up. Returns what was built, where, and its index page's address."""
+    import tempfile
+
+    target = site_out or beside(out)
+    if storage.is_remote(target):
+        with tempfile.TemporaryDirectory(prefix="nianbao-site-") as tmp:
+            built = build(out, tmp)
+            remote = storage.path(target)
+            for page in sorted(Path(tmp).rglob("*.html")):
+                (remote / page.relative_to(tmp).as_posix()).write_bytes(page.read_bytes())
+        return built, target, f"{target.rstrip('/')}/index.html"
+    built = build(out, target)
+    return built, target, (Path(target).resolve() / "index.html").as_uri()
