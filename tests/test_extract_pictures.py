@@ -98,7 +98,7 @@ def test_html_page_with_a_picture_beside_it_read_through_the_pipeline(report, se
     assert r.job == (page, "html", r.linked)  # what the worker process is given
     done = process_document_bytes(r.row, r.data, {}, r.linked)
     assert _section_4(done, report) == (15, 0)
-    assert done.row["read_by"] == "ocr"
+    assert done.row.read_by == "ocr"
     assert [f.rule_id for f in done.findings if f.rule_id.startswith("extraction.")] == ["extraction.ocr"]
 
 

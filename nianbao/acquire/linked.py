@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from nianbao.extract import MAX_BYTES, html
+from nianbao.extract import MAX_BYTES
 from nianbao.acquire.sources import Read, Source
 
 MAX_PICTURES = 20  # a report page shows a picture a table, a few more for its seal and logos
@@ -23,6 +23,8 @@ MAX_PICTURES = 20  # a report page shows a picture a table, a few more for its s
 
 def gather(source: Source, got: Read) -> tuple[tuple[str, bytes | str], ...]:
     """(src as written, its bytes or why there are none) for each picture the page shows by address."""
+    from nianbao.extract import html  # lxml: loaded by the runs that read a page, not by every run
+
     srcs = html.srcs(got.data, got.content_type)
     out = [(src, _fetched(urljoin(got.name, src)) if source.is_url else _beside(Path(source.uri), src))
            for src in srcs[:MAX_PICTURES]]
