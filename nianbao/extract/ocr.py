@@ -24,7 +24,8 @@ import cv2
 import numpy as np
 
 from nianbao.document import Block, Paragraph, Reading, Table, Unreadable
-from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, _continues
+from nianbao.extract import aligned, scanprep
+from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues
 from nianbao.trust import DASHES
 
 DPI = 200
@@ -57,17 +58,24 @@ def parse(data: bytes) -> list[Block]:
     except pdfium.PdfiumError as e:
         raise Unreadable(f"corrupt PDF: {e}") from e
     blocks: list[Block] = []
+    chain = TableChain()  # an unruled table going on over the page break
     try:
         count = len(pdf)
         for n in range(1, count + 1):
             gray = straighten(render(pdf[n - 1]))
             tables = find_tables(gray)
+            # no rules: tables from where the text stands (a narrative page gives None)
+            unruled = None if tables else aligned.read(gray, n, chain)
+            if unruled is not None:
+                blocks += unruled
+                continue
+            chain.close()
             if tables or n in (1, count):
                 _go_on(blocks, _page(gray, tables, n))
     finally:
         pdf.close()
     if not any(isinstance(b, Table) for b in blocks):
-        raise Unreadable("scanned PDF: OCR found no ruled table on any page")
+        raise Unreadable("scanned PDF: OCR found no table on any page")
     return blocks
 
 
@@ -99,7 +107,8 @@ def _goes_on(last: list[str], first: list[str]) -> bool:
 
 
 def render(page) -> np.ndarray:
-    return np.asarray(page.render(scale=DPI / 72, grayscale=True).to_pil().convert("L"))
+    """The page in grey, made clean as a scan (nianbao.extract.scanprep): seals out, a photo squared."""
+    return scanprep.prepare(np.asarray(page.render(scale=DPI / 72).to_pil().convert("RGB")))
 
 
 def _ink(gray: np.ndarray) -> np.ndarray:
@@ -108,8 +117,10 @@ def _ink(gray: np.ndarray) -> np.ndarray:
 
 
 def _rules(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal and vertical ruling lines: runs of ink longer than a table's characters."""
-    h = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1)))
+    """Horizontal and vertical ruling lines: runs of ink longer than a table's characters (a
+    rule a photo broke in places, a few pixels, counts whole)."""
+    h = cv2.morphologyEx(scanprep.bridged(ink), cv2.MORPH_OPEN,
+                         cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1)))
     v = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(DPI * 0.2))))
     return h, v
 
