@@ -46,5 +46,12 @@ class Reading(str):
     def strip(self, chars=None) -> "Reading":
         return Reading(str.strip(self, chars), self.confidence)
 
+    # pieces of a cell joined (a wrapped label, a number's tail) are as sure as the least sure
+    def __add__(self, other: str) -> "Reading":
+        return Reading(str(self) + other, min(self.confidence, getattr(other, "confidence", 1.0)))
+
+    def __radd__(self, other: str) -> "Reading":
+        return Reading(other + str(self), min(self.confidence, getattr(other, "confidence", 1.0)))
+
 
 Block = Paragraph | Table

@@ -28,7 +28,8 @@ import numpy as np
 
 from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
-from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER, VALUE as _VALUE, continues as _continues
+from nianbao.extract.pdf import aligned, scanprep
+from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues
 from nianbao.model.chinese import DASHES
 
 DPI = 200
@@ -64,19 +65,28 @@ def parse(data: bytes) -> list[Block]:
     except pdfium.PdfiumError as e:
         raise Unreadable(f"corrupt PDF: {e}") from e
     blocks: list[Block] = []
+    chain = TableChain()  # an unruled table going on over the page break
     try:
         count = len(pdf)
+        held = [holds_table(pdf[i]) for i in range(count)]
+        every = not any(held)  # no rules anywhere: an unruled scan, whose tables the text's alignment shows
         for n in range(1, count + 1):
-            if n not in (1, count) and not holds_table(pdf[n - 1]):
+            if not (every or held[n - 1] or n in (1, count)):
                 continue  # nothing of the template to read: not rendered at DPI
             gray = straighten(render(pdf[n - 1]))
             tables = find_tables(gray)
+            # no rules: tables from where the text stands (a narrative page gives None)
+            unruled = None if tables else aligned.read(gray, n, chain)
+            if unruled is not None:
+                blocks += unruled
+                continue
+            chain.close()
             if tables or n in (1, count):
                 _go_on(blocks, _page(gray, tables, n))
     finally:
         pdf.close()
     if not any(isinstance(b, Table) for b in blocks):
-        raise Unreadable("scanned PDF: OCR found no ruled table on any page")
+        raise Unreadable("scanned PDF: OCR found no table on any page")
     return blocks
 
 
@@ -145,7 +155,11 @@ def _goes_on(last: list[str], first: list[str]) -> bool:
 
 
 def render(page, dpi: int = DPI) -> np.ndarray:
-    return np.asarray(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+    """The page in grey, made clean as a scan (nianbao.extract.pdf.scanprep): seals out, a photo
+    squared; at another resolution (a glance), plain grey."""
+    if dpi != DPI:
+        return np.asarray(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+    return scanprep.prepare(np.asarray(page.render(scale=DPI / 72).to_pil().convert("RGB")))
 
 
 def holds_table(page) -> bool:
@@ -170,8 +184,10 @@ def _ink(gray: np.ndarray, block: int = 31) -> np.ndarray:
 
 
 def _rules(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal and vertical ruling lines: runs of ink longer than a table's characters."""
-    h = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1)))
+    """Horizontal and vertical ruling lines: runs of ink longer than a table's characters (a
+    rule a photo broke in places, a few pixels, counts whole)."""
+    h = cv2.morphologyEx(scanprep.bridged(ink), cv2.MORPH_OPEN,
+                         cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1)))
     v = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(DPI * 0.2))))
     return h, v
 

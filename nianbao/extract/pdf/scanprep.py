@@ -1,0 +1,115 @@
+"""A scanned or photographed page made into the clean grey picture the table finder and the
+recogniser expect: the paper white and level, the page alone and square, red seals gone.
+
+- Red seals: agencies stamp them over their signature and often over a table. Seen through the
+  red channel their ink is nearly as light as the paper, while black type (even under the seal:
+  the red ink darkens it, never lightens it) stays dark. What is light in red and plainly red is
+  seal ink on paper, made paper. Not a dark pixel, however red: JPEG keeps colour at half
+  resolution, so a thin black stroke under a seal comes out reddish, and must stay ink.
+- Phone photos: the page lies on a darker desk, seen at a slant (keystone) and turned. The page's
+  outline (its outermost edges, a quadrilateral with desk all round it) is warped back to a
+  rectangle of the page's own size, the desk cropped away.
+- A lean left after straightening by rules (a page without any): `level` turns it by the angle
+  at which its text lines stand out sharpest in the ink's row profile.
+- Uneven light (a lamp on one side, a lens's vignette, a scanner's shading): the paper's
+  brightness, estimated by closing the type away at low resolution, is divided out.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_RED = 60  # grey levels by which red ink outshines green: a seal's, not black type's
+_LIGHT = 170  # a seal's ink on paper is at least this light in red (black type under it is darker)
+_SMALL = 500  # pixels wide the page's outline is looked for at
+_PAPER = 0.25  # the background is estimated at this scale
+
+
+def prepare(page: np.ndarray) -> np.ndarray:
+    """A rendered page (RGB or grey) as a grey picture: seals out, the page unwarped, the light
+    evened."""
+    if page.ndim == 3:
+        red, green = page[..., 0], page[..., 1]
+        gray = red.copy()
+        gray[(red.astype(np.int16) - green > _RED) & (red > _LIGHT)] = 255
+    else:
+        gray = page
+    return flatten(unwarp(gray))
+
+
+def unwarp(gray: np.ndarray) -> np.ndarray:
+    """The page cut out of a photo and squared: its outline's four corners mapped onto a rectangle
+    as wide and as tall as its longer edges. A picture that is all page (a scanner's) is kept as
+    it is: the outline must leave a dark margin around it."""
+    f = _SMALL / gray.shape[1]
+    small = cv2.GaussianBlur(cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), (5, 5), 0)
+    # the page's edge against the desk, however dim the light falls there: the outermost edges
+    edges = cv2.dilate(cv2.Canny(small, 20, 60), np.ones((3, 3), np.uint8))
+    contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return gray
+    outline = cv2.convexHull(max(contours, key=cv2.contourArea))
+    area = small.shape[0] * small.shape[1]
+    if not 0.3 * area < cv2.contourArea(outline) < 0.95 * area:
+        return gray
+    corners = None
+    for eps in (0.01, 0.02, 0.04, 0.06):
+        poly = cv2.approxPolyDP(outline, eps * cv2.arcLength(outline, True), True)
+        if len(poly) == 4:
+            corners = poly.reshape(4, 2).astype(np.float32) / f
+            break
+    if corners is None:
+        return gray
+    outside = np.ones(small.shape, bool)
+    cv2.fillConvexPoly(outside.view(np.uint8), (corners * f).astype(np.int32), 0)
+    if not outside.any() or np.median(small[outside]) > 0.6 * np.median(small[~outside]):
+        return gray  # no desk around it: not a photo of a page
+    s = corners.sum(axis=1)
+    d = np.diff(corners, axis=1).ravel()
+    tl, br, tr, bl = corners[np.argmin(s)], corners[np.argmax(s)], corners[np.argmin(d)], corners[np.argmax(d)]
+    width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
+    height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    warp = cv2.getPerspectiveTransform(np.array([tl, tr, br, bl], np.float32), target)
+    # the outline's edge pixels are a little dark: a margin of paper instead
+    return cv2.warpPerspective(gray, warp, (width, height), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+
+
+def flatten(gray: np.ndarray) -> np.ndarray:
+    """The page with its paper made evenly white: each pixel divided by the brightness of the
+    paper around it (the page closed at a quarter scale by a kernel wider than a character,
+    which leaves paper only, then smoothed)."""
+    small = cv2.resize(gray, None, fx=_PAPER, fy=_PAPER, interpolation=cv2.INTER_AREA)
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((21, 21), np.uint8))
+    paper = cv2.GaussianBlur(paper, (0, 0), 5)
+    paper = cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+    out = gray.astype(np.float32) * 255 / np.maximum(paper, 1)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def level(gray: np.ndarray, most: float = 3.0) -> np.ndarray:
+    """The page turned so its text lines lie level: of the angles within `most` degrees (a tenth
+    apart, at a quarter scale), the one whose rows of ink are sharpest (the row profile's
+    variance is greatest: lines of text and the gaps between them, not smeared into each other)."""
+    small = cv2.resize(gray, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    ink = (small < 160).astype(np.float32)
+    h, w = ink.shape
+    best, angle = -1.0, 0.0
+    for a in np.arange(-most, most + 0.05, 0.1):
+        turned = cv2.warpAffine(ink, cv2.getRotationMatrix2D((w / 2, h / 2), a, 1.0), (w, h))
+        score = float(turned.sum(axis=1).var())
+        if score > best:
+            best, angle = score, a
+    if abs(angle) < 0.05:
+        return gray
+    rows, cols = gray.shape
+    m = cv2.getRotationMatrix2D((cols / 2, rows / 2), angle, 1.0)
+    return cv2.warpAffine(gray, m, (cols, rows), flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def bridged(ink: np.ndarray) -> np.ndarray:
+    """Ink (255 on 0) with gaps of a few pixels along its rows closed: a thin rule photographed
+    at 150 dpi and warped square breaks here and there, and a rule broken short of the rule it
+    meets leaves two cells one."""
+    return cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8))
