@@ -11,7 +11,7 @@ export DO_NOT_TRACK ?= 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
 
-.PHONY: demo test install suites docs office fonts ghostscript browser server worker deploy accuracy bench python s3 same
+.PHONY: demo test install suites docs office fonts ghostscript browser server worker deploy accuracy bench python s3 same lint
 
 # A .venv made by another Python is rebuilt, never reused silently (decided before make looks at
 # the stamp inside it).
@@ -67,6 +67,11 @@ ghostscript:
 # The samples hold an invalid and an unreadable report on purpose: exit code 1 is the expected outcome.
 demo: $(STAMP) office
 	$(BIN)/nianbao ingest data/samples --out data/warehouse || test $$? -eq 1
+
+# ruff: the lint rules and the format in pyproject.toml ([tool.ruff]); `make lint FIX=1` applies them.
+lint: $(STAMP)
+	$(BIN)/ruff check $(if $(FIX),--fix) .
+	$(BIN)/ruff format $(if $(FIX),,--check) .
 
 test: $(STAMP) office fonts ghostscript browser
 	$(BIN)/python -m pytest

@@ -7,6 +7,7 @@ seven applicant columns, section 二's 规章 and 行政规范性文件 制发/�
 (boilerplate clauses that many agencies share, the agency's own, a tenth copied from the year before);
 a twentieth of the chains are broken. Prints figures, asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,15 +23,24 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from nianbao.warehouse.publish import partition_dir, write_atomic  # noqa: E402
 from nianbao.model.schema import schema  # noqa: E402
+from nianbao.warehouse.publish import partition_dir, write_atomic  # noqa: E402
 
 YEARS = (2022, 2023, 2024)
 APPLICANTS = ["natural_person", "commercial", "research", "social_welfare", "legal_services", "other_org", "total"]
 ALPHABET = "政务公开信息申请办理答复制度平台网站建设监督保障规范工作推进落实完善机制群众服务基层标准目录解读回应关切数据管理审核发布质量效率专栏培训考核"
-BOILER = ["坚持以习近平新时代中国特色社会主义思想为指导", "认真贯彻落实政府信息公开条例", "持续推进决策执行管理服务结果公开",
-          "全面提升政务公开质量和实效", "依申请公开答复规范性有待提高", "政策解读形式较为单一", "下一步将进一步完善公开目录",
-          "加强政务公开队伍建设", "强化政府网站和政务新媒体管理", "做好政策文件发布和解读工作"]
+BOILER = [
+    "坚持以习近平新时代中国特色社会主义思想为指导",
+    "认真贯彻落实政府信息公开条例",
+    "持续推进决策执行管理服务结果公开",
+    "全面提升政务公开质量和实效",
+    "依申请公开答复规范性有待提高",
+    "政策解读形式较为单一",
+    "下一步将进一步完善公开目录",
+    "加强政务公开队伍建设",
+    "强化政府网站和政务新媒体管理",
+    "做好政策文件发布和解读工作",
+]
 
 
 def own_clause(rng: random.Random) -> str:
@@ -51,27 +61,46 @@ def generate(root: Path, agencies: int, per_file: int, seed: int = 1) -> None:
             forward = rng.randint(0, 3)
             reports.append((rid, f"某县某{i}局", ids[i], "320813"))
             for a in APPLICANTS:  # natural persons carry everything; a break adds one
-                apps.append((rid, "carried_over", a, carried[i] + (1 if broken else 0) if a in ("natural_person", "total") else 0))
+                apps.append(
+                    (
+                        rid,
+                        "carried_over",
+                        a,
+                        carried[i] + (1 if broken else 0) if a in ("natural_person", "total") else 0,
+                    )
+                )
                 apps.append((rid, "carried_forward", a, forward if a in ("natural_person", "total") else 0))
             carried[i] = forward
             for k, item in enumerate(("regulations", "normative_documents")):
                 issued, repealed = rng.randint(0, 5), rng.randint(0, 2)
                 in_force[i][k] = max(0, in_force[i][k] + issued - repealed)
-                ad += [(rid, item, "issued", issued), (rid, item, "repealed", repealed),
-                       (rid, item, "in_force", in_force[i][k] + (2 if broken else 0))]
+                ad += [
+                    (rid, item, "issued", issued),
+                    (rid, item, "repealed", repealed),
+                    (rid, item, "in_force", in_force[i][k] + (2 if broken else 0)),
+                ]
             if rng.random() >= 0.1:  # nine in ten write anew
                 texts[i] = [own_clause(rng) for _ in range(6)]
             boiler = rng.sample(BOILER, 4)
             narr.append((rid, "overview", f"{year}年，" + "，".join(boiler[:2] + texts[i][:4]) + "。"))
             narr.append((rid, "problems", "，".join(boiler[2:] + texts[i][4:]) + "。"))
         frames = {
-            "reports": pl.DataFrame(reports, schema=["report_id", "agency", "agency_id", "region_code"], orient="row")
-            .with_columns(status=pl.lit("valid"), source_uri=pl.lit("generated"), source_format=pl.lit("txt"),
-                          template_version=pl.lit("2021"), error_count=pl.lit(0), warning_count=pl.lit(0),
-                          run_id=pl.lit("bench"), pipeline_version=pl.lit("bench")),
+            "reports": pl.DataFrame(
+                reports, schema=["report_id", "agency", "agency_id", "region_code"], orient="row"
+            ).with_columns(
+                status=pl.lit("valid"),
+                source_uri=pl.lit("generated"),
+                source_format=pl.lit("txt"),
+                template_version=pl.lit("2021"),
+                error_count=pl.lit(0),
+                warning_count=pl.lit(0),
+                run_id=pl.lit("bench"),
+                pipeline_version=pl.lit("bench"),
+            ),
             "applications": pl.DataFrame(apps, schema=["report_id", "row", "applicant", "value"], orient="row"),
-            "active_disclosure": pl.DataFrame(ad, schema=["report_id", "item", "metric", "value"], orient="row")
-            .with_columns(pl.col("value").cast(pl.Int32)),
+            "active_disclosure": pl.DataFrame(
+                ad, schema=["report_id", "item", "metric", "value"], orient="row"
+            ).with_columns(pl.col("value").cast(pl.Int32)),
             "narratives": pl.DataFrame(narr, schema=["report_id", "section", "text"], orient="row"),
         }
         for dataset, df in frames.items():
@@ -96,8 +125,11 @@ def measure(root: Path, touched: int | None) -> dict:
     found = across.check(root, ids, "bench")
     seconds = time.perf_counter() - start
     rules = found.group_by("rule_id").len().sort("rule_id").rows()
-    return {"seconds": round(seconds, 1), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-            "findings": dict(rules)}
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "findings": dict(rules),
+    }
 
 
 def main() -> None:
@@ -117,15 +149,23 @@ def main() -> None:
     shutil.rmtree(root, ignore_errors=True)
     start = time.perf_counter()
     generate(root, a.agencies, a.per_file)
-    print(f"across years: generated {a.agencies:,} agencies x {len(YEARS)} years in {time.perf_counter() - start:.0f} s "
-          f"({sum(p.stat().st_size for p in root.rglob('*.parquet')) / 2**20:.0f} MiB of Parquet)")
+    print(
+        f"across years: generated {a.agencies:,} agencies x {len(YEARS)} years in {time.perf_counter() - start:.0f} s "
+        f"({sum(p.stat().st_size for p in root.rglob('*.parquet')) / 2**20:.0f} MiB of Parquet)"
+    )
     for mode in ("full", "incremental"):
-        out = subprocess.run([sys.executable, __file__, "--out", str(root), "--touched", str(a.touched),
-                              "--measure", mode], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--out", str(root), "--touched", str(a.touched), "--measure", mode],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(out.stdout.strip().splitlines()[-1])
         what = "every agency" if mode == "full" else f"the agencies of {a.touched:,} reports"
-        print(f"across years, {mode} re-check ({what}): {r['seconds'] / 60:.1f} min, peak memory "
-              f"{r['peak_rss_mb']:,} MiB, findings {r['findings']}")
+        print(
+            f"across years, {mode} re-check ({what}): {r['seconds'] / 60:.1f} min, peak memory "
+            f"{r['peak_rss_mb']:,} MiB, findings {r['findings']}"
+        )
     shutil.rmtree(root, ignore_errors=True)
 
 

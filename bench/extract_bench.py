@@ -8,6 +8,7 @@ over the whole set of each format with time.perf_counter, generation outside the
 documents per second and mean ms per document (the best of R passes). A benchmark, not a test:
 nothing here asserts a timing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,10 @@ def main(argv=None) -> int:
         docs = documents(fmt, args.n, args.seed)
         size = sum(len(d.data) for d in docs) / 1e6
         seconds = min(time_set(docs) for _ in range(max(1, args.repeat)))
-        print(f"{fmt:<7} {len(docs):>9} {size:>7.2f} {seconds:>8.2f} {len(docs) / seconds:>8.1f} "
-              f"{1000 * seconds / len(docs):>8.1f}")
+        print(
+            f"{fmt:<7} {len(docs):>9} {size:>7.2f} {seconds:>8.2f} {len(docs) / seconds:>8.1f} "
+            f"{1000 * seconds / len(docs):>8.1f}"
+        )
     return 0
 
 

@@ -13,6 +13,7 @@ temporary server's start and stop, Prefect's share of the wall time (the command
 server, and its stop) and reports/s/core. `--profile FILE` writes cProfile's stats of extract + match over
 the same PDFs in one process (read them with `python -m pstats FILE`). A benchmark, not a test.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,12 @@ def pipeline(docs: Path, out: Path, workers: int) -> dict:
     """`nianbao ingest` in a fresh process; its summary's timings come back through a file."""
     timings = out.with_suffix(".json")
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--child", str(docs), str(out), str(timings), str(workers)],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(docs), str(out), str(timings), str(workers)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"nianbao ingest failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -69,12 +74,15 @@ def pipeline(docs: Path, out: Path, workers: int) -> dict:
 
 def child(docs: str, out: str, timings: str, workers: str) -> None:
     """The command, as `nianbao ingest` runs it, keeping the flow's stage timings for the parent."""
-    for name, value in (("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"), ("DO_NOT_TRACK", "1"),
-                        ("PREFECT_SERVER_ANALYTICS_ENABLED", "false")):  # as the command sets them, before
+    for name, value in (
+        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
+        ("DO_NOT_TRACK", "1"),
+        ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+    ):  # as the command sets them, before
         os.environ.setdefault(name, value)  # Prefect reads its settings (on the import below)
-    from flows import command as cli, server
-
     import flows.ingest
+    from flows import command as cli
+    from flows import server
 
     kept = {}
     summary_of = flows.ingest.summary_of
@@ -83,6 +91,7 @@ def child(docs: str, out: str, timings: str, workers: str) -> None:
         summary = summary_of(state)
         kept.update(summary.timings if summary else {})
         return summary
+
     flows.ingest.summary_of = keep
     code = cli.main(["ingest", docs, "--out", out, "--workers", workers, "--quiet", "--json"])
     Path(timings).write_text(json.dumps({"stages": kept, "prefect": server.SECONDS}))
@@ -92,11 +101,18 @@ def child(docs: str, out: str, timings: str, workers: str) -> None:
 def prefect_alone() -> tuple[float, float]:
     """Prefect's temporary server on its own, as the command starts it, in a fresh process: (start
     until it answers, stop) seconds."""
-    code = ("import time\nt = time.perf_counter()\nfrom flows.server import TemporaryServer\n"
-            "with TemporaryServer().start().serving():\n    up = time.perf_counter() - t\n    t = time.perf_counter()\n"
-            "print(up, time.perf_counter() - t)")
-    env = dict(os.environ, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120", DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_LOGGING_LEVEL="WARNING")
+    code = (
+        "import time\nt = time.perf_counter()\nfrom flows.server import TemporaryServer\n"
+        "with TemporaryServer().start().serving():\n    up = time.perf_counter() - t\n    t = time.perf_counter()\n"
+        "print(up, time.perf_counter() - t)"
+    )
+    env = dict(
+        os.environ,
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+        DO_NOT_TRACK="1",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+    )
     env.pop("PREFECT_API_URL", None)
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True, check=True)
     start, stop = map(float, out.stdout.split())
@@ -140,8 +156,10 @@ def main(argv=None) -> int:
         for path in paths:
             with pdfplumber.open(path) as pdf:
                 pages += len(pdf.pages)
-        print(f"{len(paths)} born-digital PDFs, {pages} pages, {sum(p.stat().st_size for p in paths) / 1e6:.1f} MB "
-              f"({', '.join(BORN_DIGITAL)})")
+        print(
+            f"{len(paths)} born-digital PDFs, {pages} pages, {sum(p.stat().st_size for p in paths) / 1e6:.1f} MB "
+            f"({', '.join(BORN_DIGITAL)})"
+        )
         if args.profile:
             profile(paths, args.profile)
             return 0
@@ -149,24 +167,33 @@ def main(argv=None) -> int:
         for i in range(args.repeat):
             floors.append(floor(paths))
             runs.append(pipeline(docs, tmp / f"wh-{i}", args.workers))
-            print(f"  pass {i + 1}: floor {floors[-1]:.1f} s, nianbao ingest {runs[-1]['wall']:.1f} s "
-                  f"(ratio {runs[-1]['wall'] / floors[-1]:.2f})", flush=True)
+            print(
+                f"  pass {i + 1}: floor {floors[-1]:.1f} s, nianbao ingest {runs[-1]['wall']:.1f} s "
+                f"(ratio {runs[-1]['wall'] / floors[-1]:.2f})",
+                flush=True,
+            )
         alone = prefect_alone()
         best = min(runs, key=lambda r: r["wall"])
         stages = best["stages"]
         prefect = best["prefect"]
         reports = best["summary"]["reports"]
         print(f"floor (pdfplumber extract_tables, every page, 1 process): {min(floors):.1f} s")
-        print(f"nianbao ingest ({args.workers} workers, Prefect's start included): {best['wall']:.1f} s "
-              f"= {min(floors) and best['wall'] / min(floors):.2f} x the floor")
+        print(
+            f"nianbao ingest ({args.workers} workers, Prefect's start included): {best['wall']:.1f} s "
+            f"= {min(floors) and best['wall'] / min(floors):.2f} x the floor"
+        )
         print("stages (s, summed over batches): " + ", ".join(f"{k} {v:.1f}" for k, v in stages.items()))
-        print(f"Prefect: its temporary server alone, as the command starts it, answers in {alone[0]:.1f} s and stops in "
-              f"{alone[1]:.1f} s; in the run it started in {prefect.get('start', 0):.1f} s beside the command's set-up "
-              f"and the first batch's extraction, then the command waited {prefect.get('waited', 0):.1f} s for it: "
-              f"waited + stop = {(prefect.get('waited', 0) + alone[1]) / best['wall'] * 100:.0f}% of the wall time")
-        print(f"pdf: {reports / best['wall'] / args.workers:.2f} reports/s/core end to end "
-              f"({best['summary']['valid']} valid, {best['summary']['invalid']} invalid, "
-              f"{best['summary']['unreadable']} unreadable)")
+        print(
+            f"Prefect: its temporary server alone, as the command starts it, answers in {alone[0]:.1f} s and stops in "
+            f"{alone[1]:.1f} s; in the run it started in {prefect.get('start', 0):.1f} s beside the command's set-up "
+            f"and the first batch's extraction, then the command waited {prefect.get('waited', 0):.1f} s for it: "
+            f"waited + stop = {(prefect.get('waited', 0) + alone[1]) / best['wall'] * 100:.0f}% of the wall time"
+        )
+        print(
+            f"pdf: {reports / best['wall'] / args.workers:.2f} reports/s/core end to end "
+            f"({best['summary']['valid']} valid, {best['summary']['invalid']} invalid, "
+            f"{best['summary']['unreadable']} unreadable)"
+        )
     return 0
 
 

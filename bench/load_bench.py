@@ -13,6 +13,7 @@ were published against its peak until the last batch was, and over the run (its 
 across years, artifacts and validation page, included) (targets: within 1.2x). Prints the wall time (the
 server's start included), the summary's length in lines and its first and last lines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,9 +90,14 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path) -> dict:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="INFO")
     env.pop("PREFECT_API_URL", None)  # the command's own temporary server, as a user's first run
     start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "flows", "ingest", *sources, "--out", str(out),
-                              "--workers", str(workers)], cwd=cwd, env=env, text=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "flows", "ingest", *sources, "--out", str(out), "--workers", str(workers)],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     peak = Peak(child.pid)
     peak.start()
     stdout, stderr = child.communicate()
@@ -101,8 +107,10 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path) -> dict:
         raise SystemExit(f"the run failed (exit {child.returncode}):\n{stderr[-3000:]}")
     # when each batch was published (the log's UTC clock, as time.time()'s day)
     day = time.time() - time.time() % 86400
-    published = [day + int(h) * 3600 + int(m) * 60 + float(s) for h, m, s, *_ in
-                 (mt.groups() for mt in map(_BATCH.match, stderr.splitlines()) if mt)]
+    published = [
+        day + int(h) * 3600 + int(m) * 60 + float(s)
+        for h, m, s, *_ in (mt.groups() for mt in map(_BATCH.match, stderr.splitlines()) if mt)
+    ]
     n = len(published)
     half = n // 2
     first = (published[half] - published[0]) / max(half, 1) if n > 2 else float("nan")
@@ -111,10 +119,18 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path) -> dict:
     early = max((rss for t, rss in peak.samples if t <= tenth), default=0)
     # the batches' share of the peak, apart from the run's end (across years, artifacts, validation page)
     batches = max((rss for t, rss in peak.samples if t <= published[-1]), default=0) if n else 0
-    return {"wall": wall, "batches": n, "first_s": first, "second_s": second,
-            "flow_mib": max((rss for _, rss in peak.samples), default=0) / 2**20, "early_mib": early / 2**20,
-            "batches_mib": batches / 2**20,
-            "server_mib": peak.server / 2**20, "summary": stdout.rstrip("\n").splitlines(), "code": child.returncode}
+    return {
+        "wall": wall,
+        "batches": n,
+        "first_s": first,
+        "second_s": second,
+        "flow_mib": max((rss for _, rss in peak.samples), default=0) / 2**20,
+        "early_mib": early / 2**20,
+        "batches_mib": batches / 2**20,
+        "server_mib": peak.server / 2**20,
+        "summary": stdout.rstrip("\n").splitlines(),
+        "code": child.returncode,
+    }
 
 
 def main(argv=None) -> int:
@@ -136,14 +152,16 @@ def main(argv=None) -> int:
                 reports(case / "docs", n)
             made = time.perf_counter() - t
             r = ingest(sources, case / "wh", args.workers, case)
-            print(f"{load}: {n} documents (made in {made:.0f} s), exit {r['code']}, {r['wall']:.0f} s "
-                  f"({1000 * r['wall'] / n:.1f} ms/document, the server's start included)\n"
-                  f"  time: {r['batches']} batches, {r['first_s']:.2f} s/batch in the first half, {r['second_s']:.2f} "
-                  f"in the second ({r['second_s'] / r['first_s']:.2f}x)\n"
-                  f"  memory: the flow's peak RSS {r['flow_mib']:.0f} MiB, {r['early_mib']:.0f} MiB once a tenth of the "
-                  f"batches were published ({r['flow_mib'] / max(r['early_mib'], 1):.2f}x), {r['batches_mib']:.0f} MiB "
-                  f"until the last batch was ({r['batches_mib'] / max(r['early_mib'], 1):.2f}x); Prefect's server "
-                  f"{r['server_mib']:.0f} MiB\n  summary: {len(r['summary'])} lines:")
+            print(
+                f"{load}: {n} documents (made in {made:.0f} s), exit {r['code']}, {r['wall']:.0f} s "
+                f"({1000 * r['wall'] / n:.1f} ms/document, the server's start included)\n"
+                f"  time: {r['batches']} batches, {r['first_s']:.2f} s/batch in the first half, {r['second_s']:.2f} "
+                f"in the second ({r['second_s'] / r['first_s']:.2f}x)\n"
+                f"  memory: the flow's peak RSS {r['flow_mib']:.0f} MiB, {r['early_mib']:.0f} MiB once a tenth of the "
+                f"batches were published ({r['flow_mib'] / max(r['early_mib'], 1):.2f}x), {r['batches_mib']:.0f} MiB "
+                f"until the last batch was ({r['batches_mib'] / max(r['early_mib'], 1):.2f}x); Prefect's server "
+                f"{r['server_mib']:.0f} MiB\n  summary: {len(r['summary'])} lines:"
+            )
             print("\n".join(f"    | {line}" for line in r["summary"][:3] + ["…"] + r["summary"][-3:]), flush=True)
     return 0
 

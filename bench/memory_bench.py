@@ -8,6 +8,7 @@ peak is its own), into a fresh warehouse. Prints, per run, the peak RSS of the p
 flow, of the largest extraction worker, and of Prefect's temporary server (sampled every 0.2 s), the
 wall time, and the ratio of the 10·N peaks to the N peaks (the target: the flow's within 1.2×).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,9 @@ def generate(n: int, folder: Path, start: int = 0) -> None:
     folder.mkdir(parents=True)
     for i in range(start, start + n):
         variant = cycle[i % len(cycle)]
-        (folder / f"d{i:06d}{accuracy.SUFFIX[variant.split('/')[0]]}").write_bytes(accuracy.document(variant, i, 0).data)
+        (folder / f"d{i:06d}{accuracy.SUFFIX[variant.split('/')[0]]}").write_bytes(
+            accuracy.document(variant, i, 0).data
+        )
 
 
 class Sampler(threading.Thread):
@@ -56,8 +59,11 @@ class Sampler(threading.Thread):
         while not self.stop.wait(0.2):
             for child in me.children(recursive=True):
                 try:
-                    kind = "server" if "uvicorn" in " ".join(child.cmdline()) or "prefect" in " ".join(
-                        child.cmdline()) else "worker"
+                    kind = (
+                        "server"
+                        if "uvicorn" in " ".join(child.cmdline()) or "prefect" in " ".join(child.cmdline())
+                        else "worker"
+                    )
                     self.peaks[kind] = max(self.peaks[kind], child.memory_info().rss)
                 except psutil.Error:
                     pass
@@ -74,9 +80,13 @@ def one_run(docs: list[str], out: str, workers: int, batch_size: int) -> dict:
     wall = time.perf_counter() - start
     sampler.stop.set()
     summary = summary_of(state)
-    return {"reports": len(summary) if summary else None, "wall": wall,
-            "flow_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "worker_mib": sampler.peaks["worker"] / 2**20, "server_mib": sampler.peaks["server"] / 2**20}
+    return {
+        "reports": len(summary) if summary else None,
+        "wall": wall,
+        "flow_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_mib": sampler.peaks["worker"] / 2**20,
+        "server_mib": sampler.peaks["server"] / 2**20,
+    }
 
 
 def main(argv=None) -> int:
@@ -98,19 +108,35 @@ def main(argv=None) -> int:
         print(f"generated {args.n * args.factor} documents in {time.perf_counter() - t:.0f} s")
         results = {}
         for n, docs in ((args.n, ["first"]), (args.n * args.factor, ["first", "rest"])):
-            out = subprocess.run([sys.executable, __file__, "--workers", str(args.workers), "--batch-size",
-                                  str(args.batch_size), "--run", str(tmp / f"wh-{n}"), *(str(tmp / d) for d in docs)],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--workers",
+                    str(args.workers),
+                    "--batch-size",
+                    str(args.batch_size),
+                    "--run",
+                    str(tmp / f"wh-{n}"),
+                    *(str(tmp / d) for d in docs),
+                ],
+                capture_output=True,
+                text=True,
+            )
             if out.returncode:
                 print(out.stderr[-3000:])
                 return 1
             results[n] = json.loads(out.stdout.strip().splitlines()[-1])
             r = results[n]
-            print(f"{n:>7} documents: {r['wall']:7.0f} s  peak RSS: flow {r['flow_mib']:6.0f} MiB, largest "
-                  f"extraction worker {r['worker_mib']:5.0f} MiB, Prefect's server {r['server_mib']:5.0f} MiB")
+            print(
+                f"{n:>7} documents: {r['wall']:7.0f} s  peak RSS: flow {r['flow_mib']:6.0f} MiB, largest "
+                f"extraction worker {r['worker_mib']:5.0f} MiB, Prefect's server {r['server_mib']:5.0f} MiB"
+            )
         small, big = results[args.n], results[args.n * args.factor]
-        print(f"{args.factor}x the documents: flow {big['flow_mib'] / small['flow_mib']:.2f}x the memory, "
-              f"largest worker {big['worker_mib'] / max(small['worker_mib'], 1):.2f}x (target: within 1.2x)")
+        print(
+            f"{args.factor}x the documents: flow {big['flow_mib'] / small['flow_mib']:.2f}x the memory, "
+            f"largest worker {big['worker_mib'] / max(small['worker_mib'], 1):.2f}x (target: within 1.2x)"
+        )
     return 0
 
 

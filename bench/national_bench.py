@@ -23,6 +23,7 @@ layer (born-digital PDFs) and OCR (scans). Last, the extrapolation to 150,000 re
 The machine's load average is printed with the figures: on a shared machine wall times stretch,
 CPU times much less. A benchmark, not a test: it asserts nothing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,18 +47,25 @@ for _p in (ROOT / "tests", ROOT / "tests" / "fixtures", ROOT):
 
 YEAR, CORES = 150_000, 16  # the national year and the machine it should take an hour on
 SHARES = {"pdf": 0.67, "scan": 0.15, "docx": 0.08, "html": 0.06, "txt": 0.04}
-GENERATORS = [ROOT / "tests" / "corpus.py", ROOT / "tests" / "accuracy.py", ROOT / "tests" / "accuracy_scans.py",
-              *sorted((ROOT / "tests" / "fixtures").glob("*.py"))]
+GENERATORS = [
+    ROOT / "tests" / "corpus.py",
+    ROOT / "tests" / "accuracy.py",
+    ROOT / "tests" / "accuracy_scans.py",
+    *sorted((ROOT / "tests" / "fixtures").glob("*.py")),
+]
 
 
 # ---------------------------------------------------------------- the corpus
+
 
 def plan(n: int) -> list[tuple[str, str, int]]:
     """(kind, variant, index) of the N documents: each kind's share, its variants in turn."""
     import accuracy
     import scan
 
-    variants = {kind: [v for v, (f, _) in accuracy.VARIANTS.items() if f == kind] for kind in ("pdf", "docx", "html", "txt")}
+    variants = {
+        kind: [v for v, (f, _) in accuracy.VARIANTS.items() if f == kind] for kind in ("pdf", "docx", "html", "txt")
+    }
     variants["scan"] = list(scan.VARIANTS)
     counts = {kind: round(n * share) for kind, share in SHARES.items()}
     counts["pdf"] += n - sum(counts.values())
@@ -100,14 +108,20 @@ def generate(n: int, seed: int, cache: Path, folder: Path) -> dict[str, list[Pat
             tmp.replace(cached)
             made += 1
         path = folder / f"{kind}-{variant.replace('/', '_')}-{index:05d}{suffix}"
-        os.link(cached, path) if os.stat(cache).st_dev == os.stat(folder).st_dev else path.write_bytes(cached.read_bytes())
+        os.link(cached, path) if os.stat(cache).st_dev == os.stat(folder).st_dev else path.write_bytes(
+            cached.read_bytes()
+        )
         paths.setdefault(kind, []).append(path)
-    print(f"{n} documents ({', '.join(f'{len(v)} {k}' for k, v in paths.items())}); {made} generated, "
-          f"{n - made} from the cache {cache}", flush=True)
+    print(
+        f"{n} documents ({', '.join(f'{len(v)} {k}' for k, v in paths.items())}); {made} generated, "
+        f"{n - made} from the cache {cache}",
+        flush=True,
+    )
     return paths
 
 
 # ---------------------------------------------------------------- measuring a run
+
 
 class Tree(threading.Thread):
     """Polls the processes under `roots` (psutil): peak RSS of them all together and of the largest,
@@ -167,12 +181,15 @@ def measured(argv: list[str]) -> None:
 def child(docs: str, out: str, result: str, workers: str, dask: str) -> None:
     """The command, as `nianbao ingest` runs it, keeping for the parent the flow's stage timings and
     its temporary server's start, wait and CPU time."""
-    for name, value in (("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"), ("DO_NOT_TRACK", "1"),
-                        ("PREFECT_SERVER_ANALYTICS_ENABLED", "false")):  # as the command sets them, before
+    for name, value in (
+        ("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"),
+        ("DO_NOT_TRACK", "1"),
+        ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
+    ):  # as the command sets them, before
         os.environ.setdefault(name, value)  # Prefect reads its settings (on the import below)
-    from flows import command as cli, server
-
     import flows.ingest
+    from flows import command as cli
+    from flows import server
 
     kept, summary_of, stop = {}, flows.ingest.summary_of, server.TemporaryServer.stop
 
@@ -187,9 +204,11 @@ def child(docs: str, out: str, result: str, workers: str, dask: str) -> None:
                 fields = f.read().rsplit(")", 1)[1].split()
             server.SECONDS["cpu"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         stop(self)
+
     flows.ingest.summary_of, server.TemporaryServer.stop = keep, stopped
-    code = cli.main(["ingest", docs, "--out", out, "--workers", workers, "--quiet", "--json",
-                     *(["--dask", dask] if dask else [])])
+    code = cli.main(
+        ["ingest", docs, "--out", out, "--workers", workers, "--quiet", "--json", *(["--dask", dask] if dask else [])]
+    )
     Path(result).write_text(json.dumps({"stages": kept, "prefect": server.SECONDS}))
     cli.end(code)
 
@@ -197,8 +216,19 @@ def child(docs: str, out: str, result: str, workers: str, dask: str) -> None:
 def ingest(docs: Path, out: Path, workers: int, dask=None) -> dict:
     """One run of the command, measured: the Dask cluster's processes count as the run's."""
     result = out.with_suffix(".json")
-    argv = [sys.executable, __file__, "--measured", sys.executable, __file__, "--child", str(docs), str(out),
-            str(result), str(workers), dask.scheduler_address if dask else ""]
+    argv = [
+        sys.executable,
+        __file__,
+        "--measured",
+        sys.executable,
+        __file__,
+        "--child",
+        str(docs),
+        str(out),
+        str(result),
+        str(workers),
+        dask.scheduler_address if dask else "",
+    ]
     cluster = _worker_pids(dask) if dask else []
     before = _cpu(cluster)
     start = time.perf_counter()
@@ -214,8 +244,14 @@ def ingest(docs: Path, out: Path, workers: int, dask=None) -> dict:
     if run["code"] not in (0, 1):
         raise SystemExit(f"nianbao ingest failed ({run['code']})")
     summary = json.loads("\n".join(lines[:-1]))
-    return {"wall": wall, "cpu": run["cpu"] + _cpu(cluster) - before, "summary": summary,
-            "peak_total": tree.peak_total, "peak_one": tree.peak_one, **json.loads(result.read_text())}
+    return {
+        "wall": wall,
+        "cpu": run["cpu"] + _cpu(cluster) - before,
+        "summary": summary,
+        "peak_total": tree.peak_total,
+        "peak_one": tree.peak_one,
+        **json.loads(result.read_text()),
+    }
 
 
 def _worker_pids(cluster) -> list[int]:
@@ -243,6 +279,7 @@ def _cpu(pids: list[int]) -> float:
 
 # ---------------------------------------------------------------- CPU per page by path
 
+
 def per_page(paths: list[Path], sample: int) -> tuple[float, int]:
     """(CPU-s, pages) of extraction and matching over the first `sample` of `paths`, in this process."""
     import pypdfium2 as pdfium
@@ -266,26 +303,37 @@ def per_page(paths: list[Path], sample: int) -> tuple[float, int]:
 
 # ---------------------------------------------------------------- the report
 
+
 def report(name: str, r: dict, cores: int) -> dict:
     s, prefect = r["summary"], r["prefect"]
     n = s["reports"]
     figures = {"per_core": n / r["wall"] / cores, "per_cpu_s": n / r["cpu"], "cpu_per_report": r["cpu"] / n}
     server = prefect.get("cpu")
-    print(f"{name}: {n} reports ({s['valid']} valid, {s['invalid']} invalid, {s['unreadable']} unreadable) in "
-          f"{r['wall']:.0f} s wall, {r['cpu']:.0f} CPU-s on {cores} cores: {figures['per_core']:.2f} reports/s/core, "
-          f"{figures['per_cpu_s']:.2f} reports per CPU-s ({figures['cpu_per_report']:.2f} CPU-s a report)")
-    unreadable = Counter(f["errors"][0][:90] if f["errors"] else "?" for f in s["failed"] if f["status"] == "unreadable")
+    print(
+        f"{name}: {n} reports ({s['valid']} valid, {s['invalid']} invalid, {s['unreadable']} unreadable) in "
+        f"{r['wall']:.0f} s wall, {r['cpu']:.0f} CPU-s on {cores} cores: {figures['per_core']:.2f} reports/s/core, "
+        f"{figures['per_cpu_s']:.2f} reports per CPU-s ({figures['cpu_per_report']:.2f} CPU-s a report)"
+    )
+    unreadable = Counter(
+        f["errors"][0][:90] if f["errors"] else "?" for f in s["failed"] if f["status"] == "unreadable"
+    )
     for why, k in unreadable.most_common():
         print(f"  unreadable ({k}): {why}")
-    print(f"  peak memory: {r['peak_total'] / 2**20:.0f} MiB all processes together, {r['peak_one'] / 2**20:.0f} MiB "
-          f"the largest; stages (s, summed over batches): "
-          + ", ".join(f"{k} {v:.0f}" for k, v in r["stages"].items()))
-    print(f"  Prefect: its temporary server {server or 0:.1f} CPU-s = {100 * (server or 0) / r['cpu']:.1f}% of the "
-          f"run's CPU; started in {prefect.get('start', 0):.1f} s beside the command's set-up, which then waited "
-          f"{prefect.get('waited', 0):.1f} s for it ({100 * prefect.get('waited', 0) / r['wall']:.1f}% of the wall)")
-    print(f"  extrapolated: {YEAR:,} reports on {CORES} cores take {YEAR / figures['per_core'] / CORES / 3600:.1f} h at "
-          f"this run's reports/s/core, {YEAR * figures['cpu_per_report'] / CORES / 3600:.1f} h with every core busy "
-          f"(target: 1 h, >= {YEAR / CORES / 3600:.1f} reports/s/core)", flush=True)
+    print(
+        f"  peak memory: {r['peak_total'] / 2**20:.0f} MiB all processes together, {r['peak_one'] / 2**20:.0f} MiB "
+        f"the largest; stages (s, summed over batches): " + ", ".join(f"{k} {v:.0f}" for k, v in r["stages"].items())
+    )
+    print(
+        f"  Prefect: its temporary server {server or 0:.1f} CPU-s = {100 * (server or 0) / r['cpu']:.1f}% of the "
+        f"run's CPU; started in {prefect.get('start', 0):.1f} s beside the command's set-up, which then waited "
+        f"{prefect.get('waited', 0):.1f} s for it ({100 * prefect.get('waited', 0) / r['wall']:.1f}% of the wall)"
+    )
+    print(
+        f"  extrapolated: {YEAR:,} reports on {CORES} cores take {YEAR / figures['per_core'] / CORES / 3600:.1f} h at "
+        f"this run's reports/s/core, {YEAR * figures['cpu_per_report'] / CORES / 3600:.1f} h with every core busy "
+        f"(target: 1 h, >= {YEAR / CORES / 3600:.1f} reports/s/core)",
+        flush=True,
+    )
     return figures
 
 
@@ -315,22 +363,29 @@ def main(argv=None) -> int:
         paths = generate(args.n, args.seed, args.cache, tmp / "docs")
         results = {}
         if args.only in (None, "local"):
-            results["local"] = report("local runner", ingest(tmp / "docs", tmp / "wh-local", args.workers), args.workers)
+            results["local"] = report(
+                "local runner", ingest(tmp / "docs", tmp / "wh-local", args.workers), args.workers
+            )
             print(f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
         if args.only in (None, "dask"):
             import dask
             import distributed
 
             dask.config.set({"distributed.worker.daemon": False})  # a batch's extraction workers are its children
-            with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                          dashboard_address=None) as cluster:
-                results["dask"] = report("Dask, 2 workers", ingest(tmp / "docs", tmp / "wh-dask", args.workers, cluster), 2)
+            with distributed.LocalCluster(
+                n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster:
+                results["dask"] = report(
+                    "Dask, 2 workers", ingest(tmp / "docs", tmp / "wh-dask", args.workers, cluster), 2
+                )
             print(f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
         for kind, path in (("pdf", "text layer"), ("scan", "OCR")):  # after the runs: they are the figure
             cpu, pages = per_page(paths.get(kind, []), args.sample)
             if pages:
-                print(f"CPU-s per page, {path}: {cpu / pages:.2f} ({cpu:.1f} CPU-s over {pages} pages of "
-                      f"{min(args.sample, len(paths[kind]))} {kind} documents, in one process)")
+                print(
+                    f"CPU-s per page, {path}: {cpu / pages:.2f} ({cpu:.1f} CPU-s over {pages} pages of "
+                    f"{min(args.sample, len(paths[kind]))} {kind} documents, in one process)"
+                )
     return 0
 
 

@@ -9,6 +9,7 @@ this process and its children (OCR runs one thread; CPU time is one core's whate
 machine is doing, wall time is not) per page of the document, and per page read (a page holding
 no table, neither first nor last, is only glanced at). A benchmark: nothing is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,12 @@ def main(argv=None) -> int:
     scans = [(variant, [scan.scan(pdf, variant, rng) for pdf, rng in pdfs]) for variant in scan.VARIANTS]
     real = [p for p in (REAL / r for r in REPORTS) if p.exists()]
     if real:
-        scans.append(("real/200", [scan.rasterise(p.read_bytes(), dpi=200, angle=-0.8, blur=0.5, noise=6, jpeg=75, seed=1)
-                                   for p in real]))
+        scans.append(
+            (
+                "real/200",
+                [scan.rasterise(p.read_bytes(), dpi=200, angle=-0.8, blur=0.5, noise=6, jpeg=75, seed=1) for p in real],
+            )
+        )
     print(f"\nOCR of scans, {args.n} generated report(s) per variant, {len(real)} real; one thread\n")
     print(f"{'variant':<16} {'pages':>6} {'read':>5} {'cpu s/page':>11} {'cpu s/read':>11} {'wall s/page':>12}")
     for variant, datas in scans:

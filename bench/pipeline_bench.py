@@ -8,6 +8,7 @@ the Prefect flow `ingest` over them twice into fresh warehouses: extraction in w
 batches), Prefect's own share of the wall time (wall minus the stages' time per worker), and peak
 memory of this process and of its children.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,20 +69,25 @@ def main(argv=None) -> int:
         print(f"generated {sum(counts.values())} documents {counts} in {time.perf_counter() - t:.1f} s")
         warm = tmp / "warm"
         warm.mkdir()
-        (warm / "a.txt").write_text((ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8"),
-                                    encoding="utf-8")
+        (warm / "a.txt").write_text(
+            (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8"), encoding="utf-8"
+        )
         run(warm, tmp / "warm-wh", 1, 1, True)  # starts the ephemeral Prefect server outside the timing
-        print(f"{'mode':<10} {'reports':>7} {'wall s':>7} {'rep/s/core':>10} {'read':>6} {'extract':>8} "
-              f"{'validate':>8} {'publish':>7} {'prefect%':>8}")
+        print(
+            f"{'mode':<10} {'reports':>7} {'wall s':>7} {'rep/s/core':>10} {'read':>6} {'extract':>8} "
+            f"{'validate':>8} {'publish':>7} {'prefect%':>8}"
+        )
         for mode, processes in (("processes", True), ("threads", False)):
             r = run(docs, tmp / f"wh-{mode}", args.workers, args.batch_size, processes)
             timings = r["summary"].timings
             stages = sum(timings.values()) / max(1, min(args.workers, -(-args.n // args.batch_size)))
             prefect = max(0.0, r["wall"] - stages) / r["wall"] * 100
             n = len(r["summary"])
-            print(f"{mode:<10} {n:>7} {r['wall']:>7.1f} {n / r['wall'] / args.workers:>10.2f} "
-                  f"{timings.get('read', 0):>6.1f} {timings.get('extract', 0):>8.1f} {timings.get('validate', 0):>8.1f} "
-                  f"{timings.get('publish', 0):>7.1f} {prefect:>7.1f}%")
+            print(
+                f"{mode:<10} {n:>7} {r['wall']:>7.1f} {n / r['wall'] / args.workers:>10.2f} "
+                f"{timings.get('read', 0):>6.1f} {timings.get('extract', 0):>8.1f} {timings.get('validate', 0):>8.1f} "
+                f"{timings.get('publish', 0):>7.1f} {prefect:>7.1f}%"
+            )
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak memory: {own:.0f} MiB in this process, {children:.0f} MiB in the largest child process")

@@ -10,6 +10,7 @@ prints seconds per batch at the start and at the end of the run, and their ratio
 on the bucket also the S3 requests and the keys listed per batch (flat when no batch lists what
 earlier batches wrote).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,21 +37,29 @@ def main(argv=None) -> int:
 
     import polars as pl
     import seaweedfs
-    from nianbao.warehouse import publish
-    from nianbao.run.pipeline import process_batch
-    from nianbao.model.schema import CELL_DATASETS
+
     from nianbao.acquire.sources import Source
+    from nianbao.model.schema import CELL_DATASETS
+    from nianbao.run.pipeline import process_batch
+    from nianbao.warehouse import publish
 
     with tempfile.TemporaryDirectory(prefix="nianbao-publish-bench-") as tmp:
         tmp = Path(tmp)
         start = time.perf_counter()
-        one = process_batch([Source(str(p)) for p in distinct_reports(tmp / "docs", args.batch_size, digits=5)], "bench", processes=False)
-        print(f"{args.batches} batches of {args.batch_size} reports ({one['applications'].height} application cells "
-              f"a batch); one validated in {time.perf_counter() - start:.1f} s")
+        one = process_batch(
+            [Source(str(p)) for p in distinct_reports(tmp / "docs", args.batch_size, digits=5)],
+            "bench",
+            processes=False,
+        )
+        print(
+            f"{args.batches} batches of {args.batch_size} reports ({one['applications'].height} application cells "
+            f"a batch); one validated in {time.perf_counter() - start:.1f} s"
+        )
 
         def batch(k: int) -> dict[str, pl.DataFrame]:
-            other = pl.col("report_id").map_elements(lambda r: hashlib.sha256(f"{r}:{k}".encode()).hexdigest(),
-                                                     return_dtype=pl.String)
+            other = pl.col("report_id").map_elements(
+                lambda r: hashlib.sha256(f"{r}:{k}".encode()).hexdigest(), return_dtype=pl.String
+            )
             out = {d: one[d].with_columns(report_id=other) for d in ("reports", "findings", *CELL_DATASETS)}
             # other documents, so other sources too: the same source's new bytes would supersede the old
             out["reports"] = out["reports"].with_columns(source_uri=pl.col("source_uri") + f"#{k}")
@@ -75,13 +84,19 @@ def main(argv=None) -> int:
                     publish.publish(root, f)
                     again.append(time.perf_counter() - t)
                 first, last = statistics.median(times[:10]), statistics.median(times[-10:])
-                print(f"{where:5s} per batch: first 10 median {first:.3f} s, last 10 median {last:.3f} s "
-                      f"(x{last / first:.2f}; target <= 1.5), all {sum(times):.0f} s; re-publishing the first "
-                      f"5 at the end: median {statistics.median(again):.3f} s")
+                print(
+                    f"{where:5s} per batch: first 10 median {first:.3f} s, last 10 median {last:.3f} s "
+                    f"(x{last / first:.2f}; target <= 1.5), all {sum(times):.0f} s; re-publishing the first "
+                    f"5 at the end: median {statistics.median(again):.3f} s"
+                )
                 if where == "s3":
-                    (r0, k0), (r1, k1) = ([statistics.median(c) for c in zip(*part)] for part in (asked[:10], asked[-10:]))
-                    print(f"s3    per batch: requests first 10 median {r0:.0f}, last 10 {r1:.0f}; keys listed "
-                          f"first 10 {k0:.0f}, last 10 {k1:.0f}")
+                    (r0, k0), (r1, k1) = (
+                        [statistics.median(c) for c in zip(*part)] for part in (asked[:10], asked[-10:])
+                    )
+                    print(
+                        f"s3    per batch: requests first 10 median {r0:.0f}, last 10 {r1:.0f}; keys listed "
+                        f"first 10 {k0:.0f}, last 10 {k1:.0f}"
+                    )
         finally:
             server.stop()
     return 0

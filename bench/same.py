@@ -14,6 +14,7 @@ temporary folder, the HTTP port); the warehouse's file names; tests/accuracy.py'
 datasets are written as one hash per report and dataset (a difference names the report);
 --full FILE writes every row too, to diff two checkouts' dumps.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -87,8 +88,14 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def command(args: list[str], cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NIANBAO_", "PREFECT_API_URL"))}
     env.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    done = subprocess.run([sys.executable, "-m", "flows", *args], cwd=cwd, env=env,  # = the nianbao script
-                          capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(
+        [sys.executable, "-m", "flows", *args],
+        cwd=cwd,
+        env=env,  # = the nianbao script
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if done.returncode not in (0, 1):
         sys.exit(f"the command failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return f"exit {done.returncode}\n{done.stdout}"
@@ -131,8 +138,11 @@ def frame_text(df: pl.DataFrame) -> list[str]:
 
 def warehouse(wh: Path, full: list[str]) -> list[str]:
     out = ["== files"]
-    parquet = sorted(p for p in wh.rglob("*") if p.is_file() and ".lock" not in p.name
-                     and p.parts[len(wh.parts)] not in ("validation", "manifests"))
+    parquet = sorted(
+        p
+        for p in wh.rglob("*")
+        if p.is_file() and ".lock" not in p.name and p.parts[len(wh.parts)] not in ("validation", "manifests")
+    )
     names = [re.sub(r"fetched_on=[0-9-]+", "fetched_on=DAY", str(p.relative_to(wh))) for p in parquet]
     names = [re.sub(r"part-[0-9a-f]+\.parquet$", "part-ID.parquet", n) for n in names]  # named after report ids
     names = [re.sub(r"^raw/urls/.+\.json$", "raw/urls/ID.json", n) for n in names]  # named after the URL (its port)
@@ -146,8 +156,10 @@ def warehouse(wh: Path, full: list[str]) -> list[str]:
             df = pl.concat([pl.read_parquet(f, hive_partitioning=True) for f in files], how="diagonal_relaxed")
             if name == "_index":  # an accelerator: what it says, not how (file identities, names, order)
                 ids = NAMES.frame(df.select("partition", pl.col("report_ids").alias("report_id")).explode("report_id"))
-                out += ["== _index (report ids by partition)", *sorted(
-                    f"{part} {sorted(g['report_id'].to_list())}" for (part,), g in ids.group_by("partition"))]
+                out += [
+                    "== _index (report ids by partition)",
+                    *sorted(f"{part} {sorted(g['report_id'].to_list())}" for (part,), g in ids.group_by("partition")),
+                ]
                 continue
             lines = frame_text(df)
             full += [f"== {name}", *lines]
@@ -158,8 +170,10 @@ def warehouse(wh: Path, full: list[str]) -> list[str]:
                 for row in col.iter_rows(named=True):
                     by_report.setdefault(row["report_id"], []).append(repr(tuple(row.values())))
                 out.append(f"== {name} ({df.height} rows; sha256 of each report's sorted rows)")
-                out += [f"{rid} {len(rows)} {hashlib.sha256(chr(10).join(sorted(rows)).encode()).hexdigest()[:16]}"
-                        for rid, rows in sorted(by_report.items())]
+                out += [
+                    f"{rid} {len(rows)} {hashlib.sha256(chr(10).join(sorted(rows)).encode()).hexdigest()[:16]}"
+                    for rid, rows in sorted(by_report.items())
+                ]
             else:
                 out += [f"== {name} ({df.height} rows)", *lines]
     return out
@@ -193,8 +207,9 @@ def dump(full_path: Path | None = None) -> str:
         try:
             wh = tmp / "wh"
             first = command(["ingest", *sources, f"{url}/report.html", "--out", str(wh), "--allow-private"], tmp)
-            second = command(["ingest", *sources, f"{url}/report.html", "--out", str(wh), "--allow-private",
-                              "--json"], tmp)
+            second = command(
+                ["ingest", *sources, f"{url}/report.html", "--out", str(wh), "--allow-private", "--json"], tmp
+            )
         finally:
             server.shutdown()
         global NAMES
@@ -235,8 +250,7 @@ def main(argv=None) -> int:
     if now == before:
         print(f"the same: {len(now.splitlines())} lines of {args.baseline.relative_to(ROOT)} match")
         return 0
-    sys.stdout.writelines(difflib.unified_diff(before.splitlines(True), now.splitlines(True),
-                                               "baseline", "now", n=1))
+    sys.stdout.writelines(difflib.unified_diff(before.splitlines(True), now.splitlines(True), "baseline", "now", n=1))
     print("\nNOT the same (above: - baseline, + now)")
     return 1
 

@@ -3,6 +3,7 @@ bench/indicators_bench.py (rows only: reports, section 三 and 四 cells, findin
 provinces), their indicators, peers and quality computed, then `nianbao site --region` of one
 province timed in a fresh process, its peak memory its own (what the province's pages need, not
 the country). Prints figures, asserts nothing."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,15 @@ def measure(root: Path, out: Path, region: str) -> dict:
 
     start, cpu = time.perf_counter(), time.process_time()
     built = site.build(root, out, region=region)
-    return {"seconds": round(time.perf_counter() - start, 1), "cpu": round(time.process_time() - cpu, 1),
-            "pages": built.pages, "agencies": built.agencies,
-            "regions": built.regions, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-            "mib": round(sum(p.stat().st_size for p in out.rglob("*.html")) / 2**20)}
+    return {
+        "seconds": round(time.perf_counter() - start, 1),
+        "cpu": round(time.process_time() - cpu, 1),
+        "pages": built.pages,
+        "agencies": built.agencies,
+        "regions": built.regions,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "mib": round(sum(p.stat().st_size for p in out.rglob("*.html")) / 2**20),
+    }
 
 
 def main() -> None:
@@ -50,16 +56,24 @@ def main() -> None:
         start = time.perf_counter()
         generate(root, a.agencies, a.per_file)
         indicators.compute(root)
-        print(f"site: generated {a.agencies:,} agencies x {len(YEARS)} years and their indicators in "
-              f"{time.perf_counter() - start:.0f} s ({sum(p.stat().st_size for p in root.rglob('*.parquet')) / 2**20:.0f} "
-              "MiB of Parquet)")
+        print(
+            f"site: generated {a.agencies:,} agencies x {len(YEARS)} years and their indicators in "
+            f"{time.perf_counter() - start:.0f} s ({sum(p.stat().st_size for p in root.rglob('*.parquet')) / 2**20:.0f} "
+            "MiB of Parquet)"
+        )
     shutil.rmtree(pages, ignore_errors=True)
-    done = subprocess.run([sys.executable, __file__, "--out", a.out, "--region", a.region, "--measure"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--out", a.out, "--region", a.region, "--measure"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     r = json.loads(done.stdout.strip().splitlines()[-1])
-    print(f"site of one province ({a.region}: {r['agencies']:,} agencies, {r['regions']} region pages, "
-          f"{r['pages']:,} pages, {r['mib']} MiB) from a national warehouse of {a.agencies:,} agencies x {len(YEARS)} "
-          f"years: {r['seconds']:.1f} s ({r['cpu']:.1f} s of CPU), peak memory {r['peak_rss_mb']:,} MiB")
+    print(
+        f"site of one province ({a.region}: {r['agencies']:,} agencies, {r['regions']} region pages, "
+        f"{r['pages']:,} pages, {r['mib']} MiB) from a national warehouse of {a.agencies:,} agencies x {len(YEARS)} "
+        f"years: {r['seconds']:.1f} s ({r['cpu']:.1f} s of CPU), peak memory {r['peak_rss_mb']:,} MiB"
+    )
     if not a.reuse:
         shutil.rmtree(a.out, ignore_errors=True)
 

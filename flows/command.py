@@ -4,6 +4,7 @@ Exit codes: 0 every report valid, 1 some report invalid or unreadable (the rest 
 3 the run itself failed (a bug, the warehouse unwritable, disk full): one line says why, 130
 interrupted (what was published stays; the same command resumes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,17 +20,16 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from flows.server import TemporaryServer
 from nianbao import __version__
+from nianbao.acquire.sources import unsupported
+from nianbao.check.rules import year_range
 from nianbao.model import settings
+from nianbao.model.errors import SettingsError, UsageError
+from nianbao.model.words import plural
+from nianbao.report.summary import RunSummary, next_step
 from nianbao.run import heap, stop
 from nianbao.run.pipeline import BATCH_SIZE
-from nianbao.check.rules import year_range
-from nianbao.acquire.sources import unsupported
-from nianbao.model.errors import SettingsError, UsageError
-from nianbao.report.summary import RunSummary, next_step
-from nianbao.model.words import plural
-
-from flows.server import TemporaryServer
 
 EXAMPLES = """examples:
   nianbao ingest data/samples --out data/warehouse
@@ -54,7 +54,11 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text and action.option_strings:
+        if (
+            action.default not in (None, False, argparse.SUPPRESS)
+            and "%(default)" not in text
+            and action.option_strings
+        ):
             text += " (default: %(default)s)"
         return text
 
@@ -75,6 +79,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _int_in(low: int, high: int):
     """An argparse type: an integer in [low, high] (a usage error, exit 2, otherwise)."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -83,53 +88,92 @@ def _int_in(low: int, high: int):
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
         return value
+
     return parse
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="nianbao", description="Ingest 政府信息公开工作年度报告 into validated Parquet.",
-                                epilog=EXAMPLES, formatter_class=_Help)
+    p = _Parser(
+        prog="nianbao",
+        description="Ingest 政府信息公开工作年度报告 into validated Parquet.",
+        epilog=EXAMPLES,
+        formatter_class=_Help,
+    )
     p.add_argument("--version", action="version", version=f"nianbao {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    ing = sub.add_parser("ingest", help="ingest reports into a warehouse (runs the Prefect flow `ingest`)",
-                         description="Read reports, check the template's rules, publish Parquet; a run that is "
-                                     "interrupted resumes where it stopped.", epilog=EXAMPLES, formatter_class=_Help)
-    ing.add_argument("sources", nargs="+", metavar="SOURCE",
-                     help="file (.pdf .docx .doc .wps .html .htm .txt), directory, manifest (.csv/.jsonl) or URL")
-    ing.add_argument("--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
+    ing = sub.add_parser(
+        "ingest",
+        help="ingest reports into a warehouse (runs the Prefect flow `ingest`)",
+        description="Read reports, check the template's rules, publish Parquet; a run that is "
+        "interrupted resumes where it stopped.",
+        epilog=EXAMPLES,
+        formatter_class=_Help,
+    )
+    ing.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help="file (.pdf .docx .doc .wps .html .htm .txt), directory, manifest (.csv/.jsonl) or URL",
+    )
+    ing.add_argument(
+        "--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix"
+    )
     ing.add_argument("--year", type=_int_in(*year_range()), help="the report year where a document does not tell it")
     ing.add_argument("--workers", type=_int_in(1, 64), default=2, help="batches processed at once")
     ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")
     ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=BATCH_SIZE, help="documents per task")
-    ing.add_argument("--dry-run", action="store_true",
-                     help="list what would be read (formats, documents already published, files skipped); write nothing")
+    ing.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list what would be read (formats, documents already published, files skipped); write nothing",
+    )
     ing.add_argument("--json", action="store_true", help="print the summary as JSON on stdout (logs stay on stderr)")
     ing.add_argument("--quiet", "-q", action="store_true", help="no progress and no logs: the summary only")
-    ing.add_argument("--allow-private", action="store_true",
-                     help="allow URLs on private, loopback and link-local addresses (also NIANBAO_ALLOW_PRIVATE=1)")
-    ing.add_argument("--allow-outside", action="store_true",
-                     help="read a manifest's local paths outside the manifest's folder (also NIANBAO_ALLOW_OUTSIDE=1)")
-    ing.add_argument("--reprocess", action="store_true",
-                     help="redo documents the warehouse already holds from this pipeline version")
+    ing.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="allow URLs on private, loopback and link-local addresses (also NIANBAO_ALLOW_PRIVATE=1)",
+    )
+    ing.add_argument(
+        "--allow-outside",
+        action="store_true",
+        help="read a manifest's local paths outside the manifest's folder (also NIANBAO_ALLOW_OUTSIDE=1)",
+    )
+    ing.add_argument(
+        "--reprocess", action="store_true", help="redo documents the warehouse already holds from this pipeline version"
+    )
     from nianbao.acquire import discover
 
     discover.parser(sub.add_parser("discover", help="find reports on 年度报告 listing pages; write a manifest"))
-    com = sub.add_parser("compact", help="merge each partition's batch files into one (readers see every report once)",
-                         description="Merge a warehouse partition's many small files into one per dataset, under the "
-                                     "warehouse's lock (an ingest's next batch waits for it).")
+    com = sub.add_parser(
+        "compact",
+        help="merge each partition's batch files into one (readers see every report once)",
+        description="Merge a warehouse partition's many small files into one per dataset, under the "
+        "warehouse's lock (an ingest's next batch waits for it).",
+    )
     com.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     com.add_argument("--year", type=_int_in(2008, 2100), help="only this year's partition (default: every year)")
     from nianbao.report import site
 
-    site.parser(sub.add_parser("site", help="write a static, offline website of the indicators and peers",
-                               formatter_class=_Help), _int_in(2008, 2100))
-    fgt = sub.add_parser("forget", help="retire a report: out of the datasets and quarantine, kept in the catalogue",
-                         description="Retire a report that has no newer version (a manifest row naming a missing file, "
-                                     "a document that is not a report): its `reports` row stays with superseded_by = "
-                                     "'forgotten', its cells leave the datasets and quarantine. Under the warehouse's "
-                                     "lock, like a publish.")
-    fgt.add_argument("report", metavar="REPORT_ID|SOURCE",
-                     help="a report_id, or a source as reports.source_uri holds it (its current report)")
+    site.parser(
+        sub.add_parser(
+            "site", help="write a static, offline website of the indicators and peers", formatter_class=_Help
+        ),
+        _int_in(2008, 2100),
+    )
+    fgt = sub.add_parser(
+        "forget",
+        help="retire a report: out of the datasets and quarantine, kept in the catalogue",
+        description="Retire a report that has no newer version (a manifest row naming a missing file, "
+        "a document that is not a report): its `reports` row stays with superseded_by = "
+        "'forgotten', its cells leave the datasets and quarantine. Under the warehouse's "
+        "lock, like a publish.",
+    )
+    fgt.add_argument(
+        "report",
+        metavar="REPORT_ID|SOURCE",
+        help="a report_id, or a source as reports.source_uri holds it (its current report)",
+    )
     fgt.add_argument("--out", required=True, metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     p.commands = sub.choices  # name -> its parser, for usage errors argparse lays at the top level
     return p
@@ -169,8 +213,13 @@ def _main(argv: list[str] | None) -> int:
     try:
         settings.settings()  # a variable set to what it cannot be: one line and exit 2, before any work
     except SettingsError as e:
-        return _fail(args, e.exit_code, str(e), "correct the variable or unset it for its default "
-                     "(docs/DATA_DICTIONARY.md, Settings, lists each with what it takes)")
+        return _fail(
+            args,
+            e.exit_code,
+            str(e),
+            "correct the variable or unset it for its default "
+            "(docs/DATA_DICTIONARY.md, Settings, lists each with what it takes)",
+        )
     if args.command == "discover":
         from nianbao.acquire import discover
 
@@ -188,8 +237,12 @@ def _main(argv: list[str] | None) -> int:
 
         return forget.run(args)
     if Path(args.out).exists() and not Path(args.out).is_dir():
-        return _fail(args, 2, f"--out {args.out} is a file, not a warehouse folder",
-                     "name a folder (it is made if missing) or s3://bucket/prefix")
+        return _fail(
+            args,
+            2,
+            f"--out {args.out} is a file, not a warehouse folder",
+            "name a folder (it is made if missing) or s3://bucket/prefix",
+        )
     skipped_files = unsupported(args.sources)
     from nianbao.run.plan import Plan
 
@@ -199,28 +252,35 @@ def _main(argv: list[str] | None) -> int:
         return _fail(args, 2, str(e), "correct the source and run again (nianbao ingest --help)", skipped_files)
     docs = plan.documents
     if not docs:
-        return _fail(args, 2, "the sources name no documents"
-                     + (f" ({plural(len(skipped_files), 'file')} of other kinds skipped)" if skipped_files else ""),
-                     "name report files (.pdf .docx .doc .wps .html .htm .txt), folders of them, manifests or URLs",
-                     skipped_files)
+        return _fail(
+            args,
+            2,
+            "the sources name no documents"
+            + (f" ({plural(len(skipped_files), 'file')} of other kinds skipped)" if skipped_files else ""),
+            "name report files (.pdf .docx .doc .wps .html .htm .txt), folders of them, manifests or URLs",
+            skipped_files,
+        )
     if args.dry_run:
         return _dry_run(docs, skipped_files, args)
-    from nianbao.warehouse.publish import probe
     from nianbao.model.errors import WarehouseError
+    from nianbao.warehouse.publish import probe
 
     try:
         probe(args.out)  # an unwritable or full warehouse is found now, not after a batch's work
     except WarehouseError as e:
-        return _fail(args, 3, f"the run failed: {e}", "make the warehouse writable (or free space) and run again",
-                     skipped_files)
+        return _fail(
+            args, 3, f"the run failed: {e}", "make the warehouse writable (or free space) and run again", skipped_files
+        )
     if not args.quiet:
         print(f"nianbao: ingesting {plural(len(docs), 'document')} into {args.out}", file=sys.stderr)
     bar = None if args.quiet or args.json or not sys.stderr.isatty() else _bar(len(docs))
     # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
     settings.quiet_libraries()  # analytics off; DO_NOT_TRACK: Prefect's client-side telemetry and its notice
-    settings.export_default(PREFECT_LOGGING_LEVEL="ERROR" if args.quiet else "WARNING" if bar else "INFO",
-                            PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
-                            PREFECT_LOGGING_EXTRA_LOGGERS="nianbao")  # fetch retries show in the run's logs
+    settings.export_default(
+        PREFECT_LOGGING_LEVEL="ERROR" if args.quiet else "WARNING" if bar else "INFO",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
+        PREFECT_LOGGING_EXTRA_LOGGERS="nianbao",
+    )  # fetch retries show in the run's logs
     if as_program:
         from nianbao.run import reaper
 
@@ -244,7 +304,7 @@ def _main(argv: list[str] | None) -> int:
         except WarehouseError as e:  # e.g. a file another program left in it
             print(f"nianbao: the run failed: {e}", file=sys.stderr)
             return 3
-        plan = plan.holding(ahead=read_ahead(docs[:args.batch_size * args.workers], held), published=held)
+        plan = plan.holding(ahead=read_ahead(docs[: args.batch_size * args.workers], held), published=held)
     from flows.ingest import ingest, summary_of, task_runner
 
     if not settings.settings().tracebacks:
@@ -255,8 +315,14 @@ def _main(argv: list[str] | None) -> int:
         with server.serving():
             heap.settle()  # Prefect's, GX's and our imports, done by now (the flow's are few)
             flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
-            state = flow(sources=plan.holding(progress=bar.update if bar is not None else None), out=args.out, year=args.year,
-                         batch_size=args.batch_size, reprocess=args.reprocess, return_state=True)
+            state = flow(
+                sources=plan.holding(progress=bar.update if bar is not None else None),
+                out=args.out,
+                year=args.year,
+                batch_size=args.batch_size,
+                reprocess=args.reprocess,
+                return_state=True,
+            )
         summary = None if state.is_cancelled() else summary_of(state)
     except KeyboardInterrupt:
         return _interrupted(args, as_program)
@@ -266,20 +332,38 @@ def _main(argv: list[str] | None) -> int:
         if bar is not None:
             bar.close()
     if state.is_cancelled():  # Cancel in Prefect's UI: as Ctrl-C, what was published stays
-        print(f"nianbao: interrupted ({state.message}). Batches already published to {args.out} are kept; run the "
-              "same command again to resume (documents already published are skipped).", file=sys.stderr)
+        print(
+            f"nianbao: interrupted ({state.message}). Batches already published to {args.out} are kept; run the "
+            "same command again to resume (documents already published are skipped).",
+            file=sys.stderr,
+        )
         if args.json:
-            print(json.dumps({"exit_code": 130, "error": f"interrupted ({state.message})",
-                              "next": "run the same command again to resume",
-                              "skipped_files": _skipped_json(skipped_files)}, ensure_ascii=False, indent=1), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "exit_code": 130,
+                        "error": f"interrupted ({state.message})",
+                        "next": "run the same command again to resume",
+                        "skipped_files": _skipped_json(skipped_files),
+                    },
+                    ensure_ascii=False,
+                    indent=1,
+                ),
+                flush=True,
+            )
         return 130
     if summary is None:
         error = state.result(raise_on_failure=False)
         if isinstance(error, KeyboardInterrupt):
             return _interrupted(args, as_program)
         if isinstance(error, WarehouseError):
-            return _fail(args, 3, f"the run failed: {error}", "make the warehouse writable (or free space) and run "
-                         "again: what was published stays", skipped_files)
+            return _fail(
+                args,
+                3,
+                f"the run failed: {error}",
+                "make the warehouse writable (or free space) and run again: what was published stays",
+                skipped_files,
+            )
         reason = f"{type(error).__name__}: {error}" if isinstance(error, BaseException) else state.message  # a bug
         return _fail(args, 3, f"the run failed: {reason} (NIANBAO_TRACEBACKS=1 shows where)", _BUG, skipped_files)
     code = 0 if state.is_completed() else 1
@@ -303,8 +387,19 @@ def _fail(args, code: int, message: str, next_step: str, skipped_files: dict[str
     on stdout (what went wrong, what to do, what was skipped and why)."""
     print(f"nianbao: {message}", file=sys.stderr, flush=True)
     if getattr(args, "json", False):
-        print(json.dumps({"exit_code": code, "error": message, "next": next_step,
-                          "skipped_files": _skipped_json(skipped_files or {})}, ensure_ascii=False, indent=1), flush=True)
+        print(
+            json.dumps(
+                {
+                    "exit_code": code,
+                    "error": message,
+                    "next": next_step,
+                    "skipped_files": _skipped_json(skipped_files or {}),
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            flush=True,
+        )
     return code
 
 
@@ -317,14 +412,30 @@ def _usage_error(e: _BadUsage, argv: list[str]) -> int:
     if named and message.startswith("unrecognized arguments"):
         parser = commands[named]
         known = [o for a in parser._actions for o in a.option_strings]
-        near = [f"{bad.split('=', 1)[0]} (did you mean {close[0]}?)" for bad in argv if bad.startswith("-")
-                and bad.split("=", 1)[0] not in known and (close := difflib.get_close_matches(bad.split("=", 1)[0], known, 1))]
+        near = [
+            f"{bad.split('=', 1)[0]} (did you mean {close[0]}?)"
+            for bad in argv
+            if bad.startswith("-")
+            and bad.split("=", 1)[0] not in known
+            and (close := difflib.get_close_matches(bad.split("=", 1)[0], known, 1))
+        ]
         if near:
             message = "unrecognized arguments: " + ", ".join(near)
     print(parser.format_usage() + f"{parser.prog}: error: {message}", file=sys.stderr, flush=True)
     if "--json" in argv:
-        print(json.dumps({"exit_code": 2, "error": message, "next": f"{parser.prog} --help shows every option",
-                          "skipped_files": []}, ensure_ascii=False, indent=1), flush=True)
+        print(
+            json.dumps(
+                {
+                    "exit_code": 2,
+                    "error": message,
+                    "next": f"{parser.prog} --help shows every option",
+                    "skipped_files": [],
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            flush=True,
+        )
     return 2
 
 
@@ -354,16 +465,35 @@ def _interrupted(args, as_program: bool) -> int:
     Prefect mark the run Crashed; a second one stops at once. Either way the batches in flight
     publish nothing (nianbao/run/stop.py)."""
     stop.request()
-    if as_program and settings.settings().prefect_api_url and signal.getsignal(signal.SIGINT) is not signal.SIG_DFL \
-            and not getattr(_interrupted, "asked", False):
+    if (
+        as_program
+        and settings.settings().prefect_api_url
+        and signal.getsignal(signal.SIGINT) is not signal.SIG_DFL
+        and not getattr(_interrupted, "asked", False)
+    ):
         _interrupted.asked = True
         print("\nnianbao: stopping (Ctrl-C again to stop at once)", file=sys.stderr)
         raise KeyboardInterrupt
-    print(f"\nnianbao: interrupted. Batches already published to {args.out} are kept; run the same command "
-          "again to resume (documents already published are skipped).", file=sys.stderr, flush=True)
+    print(
+        f"\nnianbao: interrupted. Batches already published to {args.out} are kept; run the same command "
+        "again to resume (documents already published are skipped).",
+        file=sys.stderr,
+        flush=True,
+    )
     if args.json:
-        print(json.dumps({"exit_code": 130, "error": "interrupted", "next": "run the same command again to resume",
-                          "skipped_files": []}, ensure_ascii=False, indent=1), flush=True)
+        print(
+            json.dumps(
+                {
+                    "exit_code": 130,
+                    "error": "interrupted",
+                    "next": "run the same command again to resume",
+                    "skipped_files": [],
+                },
+                ensure_ascii=False,
+                indent=1,
+            ),
+            flush=True,
+        )
     if as_program:  # don't wait for the batches in flight: their work is redone on resume
         sys.stdout.flush()
         os._exit(130)
@@ -396,13 +526,28 @@ def _dry_run(docs, skipped_files: dict[str, str], args) -> int:
         formats[fmt] += 1
         listed.append({"uri": d.uri, "format": fmt, "note": note or None})
     already = sum(d["note"] == "already published, would be skipped" for d in listed)
-    line = (f"dry run: {plural(len(docs), 'document')} (" + ", ".join(f"{n} {f}" for f, n in sorted(formats.items()))
-            + f"), {already} already published, {plural(len(skipped_files), 'file')} skipped; nothing was written")
+    line = (
+        f"dry run: {plural(len(docs), 'document')} ("
+        + ", ".join(f"{n} {f}" for f, n in sorted(formats.items()))
+        + f"), {already} already published, {plural(len(skipped_files), 'file')} skipped; nothing was written"
+    )
     if args.json:
-        print(json.dumps({"exit_code": 0, "error": None, "dry_run": True, "documents": listed,
-                          "formats": dict(sorted(formats.items())), "already_published": already,
-                          "skipped_files": _skipped_json(skipped_files),
-                          "next": "run the same command without --dry-run to ingest"}, ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                {
+                    "exit_code": 0,
+                    "error": None,
+                    "dry_run": True,
+                    "documents": listed,
+                    "formats": dict(sorted(formats.items())),
+                    "already_published": already,
+                    "skipped_files": _skipped_json(skipped_files),
+                    "next": "run the same command without --dry-run to ingest",
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return 0
     if not args.quiet:
         for d in listed:
@@ -421,8 +566,9 @@ class _WithoutTraceback(logging.Formatter):
         self.inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.inner.format(logging.makeLogRecord(record.__dict__ | {"exc_info": None, "exc_text": None,
-                                                                           "stack_info": None}))
+        return self.inner.format(
+            logging.makeLogRecord(record.__dict__ | {"exc_info": None, "exc_text": None, "stack_info": None})
+        )
 
 
 def _one_line_console_logs() -> None:
@@ -458,14 +604,18 @@ def _skipped_json(skipped_files: dict[str, str]) -> list[dict]:
     return [{"path": f, "why": why} for f, why in skipped_files.items()]
 
 
-def render_summary(summary: RunSummary | dict, out: str, page: str | Path | None = None,
-                   skipped_files: dict[str, str] | None = None) -> str:
+def render_summary(
+    summary: RunSummary | dict, out: str, page: str | Path | None = None, skipped_files: dict[str, str] | None = None
+) -> str:
     run = RunSummary.of(summary)
     skipped = run.already_published
     skipped_files = skipped_files or {}
-    lines = [f"{plural(len(run), 'report')}: " + run.counts_text()
-             + (f" ({skipped} already published, not redone)" if skipped else ""),
-             f"warehouse: {out}"]
+    lines = [
+        f"{plural(len(run), 'report')}: "
+        + run.counts_text()
+        + (f" ({skipped} already published, not redone)" if skipped else ""),
+        f"warehouse: {out}",
+    ]
     if page is not None:
         lines.append(f"validation report: {page}")
     failures = _failures(run, FAILED_SHOWN)
@@ -478,21 +628,36 @@ def render_summary(summary: RunSummary | dict, out: str, page: str | Path | None
         lines.append(f"  … and {run.failed_count - FAILED_SHOWN} more failed reports (all in the validation report)")
     for why in dict.fromkeys(skipped_files.values()):
         files = [f for f, w in skipped_files.items() if w == why]
-        lines.append(f"skipped, {why} ({plural(len(files), 'file')}): " + ", ".join(files[:10])
-                     + (f" … and {len(files) - 10} more" if len(files) > 10 else ""))
+        lines.append(
+            f"skipped, {why} ({plural(len(files), 'file')}): "
+            + ", ".join(files[:10])
+            + (f" … and {len(files) - 10} more" if len(files) > 10 else "")
+        )
     if (advice := next_step(run, out)) is not None:
         lines.append(f"next: {advice}")
     return "\n".join(lines)
 
 
-def summary_json(summary: RunSummary | dict, out: str, page: str | Path | None, skipped_files: dict[str, str] | None,
-                 code: int, failed: bool = True) -> dict:
+def summary_json(
+    summary: RunSummary | dict,
+    out: str,
+    page: str | Path | None,
+    skipped_files: dict[str, str] | None,
+    code: int,
+    failed: bool = True,
+) -> dict:
     run = RunSummary.of(summary)
     return {
-        "exit_code": code, "error": None, "warehouse": str(out), "validation_report": str(page) if page else None,
-        "reports": len(run), **run.statuses, "already_published": run.already_published,
+        "exit_code": code,
+        "error": None,
+        "warehouse": str(out),
+        "validation_report": str(page) if page else None,
+        "reports": len(run),
+        **run.statuses,
+        "already_published": run.already_published,
         "failed": list(_failed_json(run)) if failed else [],
-        "skipped_files": _skipped_json(skipped_files or {}), "next": next_step(run, out),
+        "skipped_files": _skipped_json(skipped_files or {}),
+        "next": next_step(run, out),
     }
 
 
@@ -500,12 +665,19 @@ def _failed_json(run: RunSummary, chunk: int = 1000):
     """The JSON summary's failed reports, their errors read a thousand reports at a time."""
     for start in range(0, run.failed_count, chunk):
         for r, reasons in _failures(run, chunk, start):
-            yield {"report_id": r["report_id"], "source_uri": r["source_uri"], "status": r["status"],
-                   "agency": r.get("agency"), "year": r.get("year"), "errors": reasons}
+            yield {
+                "report_id": r["report_id"],
+                "source_uri": r["source_uri"],
+                "status": r["status"],
+                "agency": r.get("agency"),
+                "year": r.get("year"),
+                "errors": reasons,
+            }
 
 
-def write_json(summary: RunSummary | dict, out: str, page: str | Path | None, skipped_files: dict[str, str] | None,
-               code: int, file) -> None:
+def write_json(
+    summary: RunSummary | dict, out: str, page: str | Path | None, skipped_files: dict[str, str] | None, code: int, file
+) -> None:
     """json.dumps(summary_json(...), ensure_ascii=False, indent=1), written one failed report at a
     time: at 10,000 invalid reports the text is ~100 MiB, and made whole it took ~500 MiB."""
     run = RunSummary.of(summary)
@@ -514,7 +686,9 @@ def write_json(summary: RunSummary | dict, out: str, page: str | Path | None, sk
     file.write(before + '\n "failed": [')
     sep = ""
     for entry in _failed_json(run):
-        file.write(sep + "\n" + "\n".join("  " + line for line in json.dumps(entry, ensure_ascii=False, indent=1).split("\n")))
+        file.write(
+            sep + "\n" + "\n".join("  " + line for line in json.dumps(entry, ensure_ascii=False, indent=1).split("\n"))
+        )
         sep = ","
     file.write(("\n ]" if sep else "]") + ",\n" + after)
 

@@ -6,6 +6,7 @@ That outcome is the state `ReportsFailed`, its message the summary: an outcome, 
 A run that is stopped (Ctrl-C, Cancel in Prefect's UI, its worker stopped) publishes nothing about the
 documents it had not finished (nianbao/run/stop.py); cancelled, it ends Cancelled.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -23,18 +24,17 @@ from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 from pydantic import Field
 
+from nianbao.acquire.sources import resolve
+from nianbao.check.rules import year_range
+from nianbao.model.errors import DocumentError, UsageError, WarehouseError
+from nianbao.model.settings import settings
+from nianbao.model.words import plural
+from nianbao.report.summary import RunSummary
 from nianbao.run import stop
 from nianbao.run.pipeline import BATCH_SIZE
+from nianbao.run.plan import Plan
 from nianbao.warehouse import publish
 from nianbao.warehouse.publish import probe, settle
-from nianbao.model.errors import WarehouseError
-from nianbao.check.rules import year_range
-from nianbao.model.settings import settings
-from nianbao.acquire.sources import resolve
-from nianbao.model.errors import DocumentError, UsageError
-from nianbao.run.plan import Plan
-from nianbao.report.summary import RunSummary
-from nianbao.model.words import plural
 from tasks.across import check_across_years
 from tasks.indicators import compute_indicators
 from tasks.ingest import discover_reports, ingest_batch, report_artifacts
@@ -64,8 +64,10 @@ def summary_of(state) -> RunSummary | None:
 
 
 # A run that cannot start for its configuration: the fix, told in the state's one line.
-FIXES = {UsageError: "fix the run's `sources` (or the manifest row) and run again",
-         WarehouseError: "fix `out` (a writable folder, or s3://bucket/prefix, with room) and run again"}
+FIXES = {
+    UsageError: "fix the run's `sources` (or the manifest row) and run again",
+    WarehouseError: "fix `out` (a writable folder, or s3://bucket/prefix, with room) and run again",
+}
 
 
 class _OutcomeNotCrash(logging.Filter):
@@ -95,11 +97,18 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 
 @flow(name="ingest", task_runner=task_runner())
-def ingest(sources: list[str] | Plan, out: str = "data/warehouse",
-           year: Annotated[int, Field(ge=year_range()[0])] | Literal["last"] | None = None,
-           batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE, reprocess: bool = False, processes: bool = True,
-           listings: list[str] | None = None, site: bool = False, site_out: str | None = None,
-           dask_address: str | None = None):
+def ingest(
+    sources: list[str] | Plan,
+    out: str = "data/warehouse",
+    year: Annotated[int, Field(ge=year_range()[0])] | Literal["last"] | None = None,
+    batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE,
+    reprocess: bool = False,
+    processes: bool = True,
+    listings: list[str] | None = None,
+    site: bool = False,
+    site_out: str | None = None,
+    dask_address: str | None = None,
+):
     """Ingest every report named by `sources` (files, directories, manifests, URLs) into `out`;
     or of the Plan the command resolved them to (nianbao/run/plan.py).
 
@@ -133,14 +142,30 @@ def ingest(sources: list[str] | Plan, out: str = "data/warehouse",
         log.error("%s", message)
         return Failed(message=message, data=e)
     batches = plan.batches(batch_size)
-    log.info("%s in %s of up to %d", plural(len(plan.documents), "document"), plural(len(batches), "batch", "batches"),
-             batch_size)
+    log.info(
+        "%s in %s of up to %d",
+        plural(len(plan.documents), "document"),
+        plural(len(batches), "batch", "batches"),
+        batch_size,
+    )
     run, published = RunSummary(), 0
     try:
         with _stopped_when_cancelled(run_id, log), _batch_runner(dask_address) as runner:
-            futures = [runner.submit(ingest_batch, dict(batch=b, number=n, run_id=run_id, out=out, default_year=year,
-                                                        reprocess=reprocess, processes=processes))
-                       for n, b in enumerate(batches)]
+            futures = [
+                runner.submit(
+                    ingest_batch,
+                    dict(
+                        batch=b,
+                        number=n,
+                        run_id=run_id,
+                        out=out,
+                        default_year=year,
+                        reprocess=reprocess,
+                        processes=processes,
+                    ),
+                )
+                for n, b in enumerate(batches)
+            ]
             for n in range(len(futures)):
                 futures[n].wait()
                 if futures[n].state.is_cancelled():  # stopped unpublished: so is the run (and its other batches)
@@ -166,7 +191,8 @@ def ingest(sources: list[str] | Plan, out: str = "data/warehouse",
     if site:
         build_site(out, site_out)
     message = f"{plural(len(run), 'report')}: {run.counts_text()}" + (
-        f" ({run.already_published} already published, skipped)" if run.already_published else "")
+        f" ({run.already_published} already published, skipped)" if run.already_published else ""
+    )
     log.info("published to %s: %s", out, message)
     if run.failed_count:
         return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, run))
@@ -208,8 +234,9 @@ def _stopped_when_cancelled(run_id: str, log: logging.Logger):
                     return
 
     # in the flow's context: Prefect's settings (the command's temporary server) live in contextvars
-    threading.Thread(target=contextvars.copy_context().run, args=(watch,), name="nianbao-cancelled",
-                     daemon=True).start()
+    threading.Thread(
+        target=contextvars.copy_context().run, args=(watch,), name="nianbao-cancelled", daemon=True
+    ).start()
     try:
         yield
     finally:

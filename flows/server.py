@@ -8,6 +8,7 @@ spawned without importing Prefect's server package into this process: Prefect ne
 only for the class that spawns it, and importing it costs ~4 s of CPU on this machine, as much as a
 fifth of a 100-document run. Nothing is started when a server is configured (PREFECT_API_URL).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -26,7 +27,10 @@ from nianbao.model import settings
 SECONDS: dict[str, float] = {}  # the server's start, and how long the command waited for it (`make bench`)
 # The run uses no blocks: its server skips loading every installed collection (prefect_dask imports
 # distributed) to register their block types, ~0.7 s of its ~6 s of CPU, unless told otherwise.
-_NO_BLOCKS = {"PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false", "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false"}
+_NO_BLOCKS = {
+    "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
+    "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+}
 # uvicorn's own command line, in a program that first tunes the collector (nianbao.run.heap)
 _SERVE = "import sys; from nianbao.run import heap; heap.tune(); from uvicorn.main import main; sys.exit(main())"
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
@@ -55,8 +59,9 @@ class TemporaryServer:
         self._spawn(settings.child_environment())
         atexit.register(self.stop)  # whatever happens before serving() (which stops it too)
         # the rest in the caller's context: Prefect's settings (a temporary PREFECT_API_URL, say) live in a contextvar
-        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._start,),
-                                        name="prefect-server", daemon=True)
+        self._thread = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._start,), name="prefect-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -64,16 +69,40 @@ class TemporaryServer:
         self.stop()
         self._env, self.port = env, _free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE, "--factory", "prefect.server.api.server:create_app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "error", "--lifespan", "on"],
-            env={**_NO_BLOCKS, **env, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"},
-            start_new_session=True)  # Ctrl-C on the terminal is the command's to handle: we stop the server
+            [
+                sys.executable,
+                "-c",
+                _SERVE,
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env={
+                **_NO_BLOCKS,
+                **env,
+                "PREFECT_UI_ENABLED": "0",
+                "PREFECT__SERVER_EPHEMERAL": "1",
+                "PREFECT__SERVER_FINAL": "1",
+            },
+            start_new_session=True,
+        )  # Ctrl-C on the terminal is the command's to handle: we stop the server
 
     def _start(self) -> None:
         try:
-            from prefect.settings import (PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED,
-                                          PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS, Settings,
-                                          get_current_settings)
+            from prefect.settings import (
+                PREFECT_API_URL,
+                PREFECT_SERVER_EPHEMERAL_ENABLED,
+                PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
+                Settings,
+                get_current_settings,
+            )
 
             if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
                 self.stop()  # a server configured in a profile or in the caller's context: none of ours
@@ -87,8 +116,10 @@ class TemporaryServer:
                 code = self.process.poll()
                 if code != _PORT_IN_USE:
                     self.stop()
-                    raise RuntimeError("Timed out while attempting to connect to ephemeral Prefect API server."
-                                       + (f" Ephemeral server process exited with code {code}." if code is not None else ""))
+                    raise RuntimeError(
+                        "Timed out while attempting to connect to ephemeral Prefect API server."
+                        + (f" Ephemeral server process exited with code {code}." if code is not None else "")
+                    )
                 self._spawn(self._env)  # its port was taken meanwhile: another
             self.url = f"http://127.0.0.1:{self.port}/api"
             SECONDS["start"] = time.perf_counter() - self._spawned

@@ -1,4 +1,5 @@
 """The stage after publishing: checks across years for the agencies a run touched."""
+
 from __future__ import annotations
 
 import polars as pl

@@ -1,5 +1,6 @@
 """The stage after the checks across years: indicators, peers and data quality for the agencies a
 run touched (nianbao/check/indicators.py), on a folder or on object storage."""
+
 from __future__ import annotations
 
 from prefect import get_run_logger, task
@@ -15,6 +16,9 @@ def compute_indicators(summary: RunSummary | dict, out: str) -> dict[str, int]:
     whole of each year touched ranked again) and `quality` rows."""
     ran = RunSummary.of(summary).reports["report_id"].to_list()
     written = indicators.compute(out, ran)
-    get_run_logger().info("indicators: %(indicators)d rows, peers: %(peers)d, quality: %(quality)d "
-                          "in the %(years)d years of the run's agencies", written)
+    get_run_logger().info(
+        "indicators: %(indicators)d rows, peers: %(peers)d, quality: %(quality)d "
+        "in the %(years)d years of the run's agencies",
+        written,
+    )
     return written

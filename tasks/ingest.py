@@ -1,14 +1,15 @@
 """The ingest flow's tasks, one call each into nianbao/. Between tasks travel the run's plan (its
 documents: nianbao/run/plan.py) and run summaries (a RunSummary: report rows and findings), never
 the datasets' frames."""
+
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
 from prefect import get_run_logger, task
-from prefect.cache_policies import NO_CACHE
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled
 
 from nianbao.acquire import discover
@@ -20,8 +21,15 @@ from nianbao.warehouse import storage
 
 
 @task(name="ingest-batch", task_run_name="ingest-batch-{number}")
-def ingest_batch(batch: Plan, number: int, run_id: str, out: str,
-                 default_year: int | None = None, reprocess: bool = False, processes: bool = True) -> RunSummary:
+def ingest_batch(
+    batch: Plan,
+    number: int,
+    run_id: str,
+    out: str,
+    default_year: int | None = None,
+    reprocess: bool = False,
+    processes: bool = True,
+) -> RunSummary:
     """One batch of the run's plan read, extracted, normalised, validated and published
     (nianbao/run/pipeline.py); its summary. A batch of a run that is stopping ends Cancelled."""
     timings: dict[str, float] = {}

@@ -11,6 +11,7 @@ the value printed. Prints one line per variant (documents, cells, cells exact, r
 documents with extraction findings) and the first mismatches; exits 1 when any variant is
 below 100% (those read by OCR, BY_OCR: when any cell is wrong). --known-gaps adds the variants not read exactly yet (see KNOWN_GAPS). --dump writes the documents that mismatched to DIR for a look.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,8 @@ import pictures  # noqa: E402
 import scan  # noqa: E402
 import typeset  # noqa: E402
 
-from nianbao.interpret import trust  # noqa: E402
 from nianbao.extract import extract, office  # noqa: E402
+from nianbao.interpret import trust  # noqa: E402
 from nianbao.interpret.match import match  # noqa: E402
 from nianbao.interpret.normalise import number  # noqa: E402
 from nianbao.model.template import template  # noqa: E402
@@ -49,6 +50,7 @@ SUFFIX = {"txt": ".txt", "docx": ".docx", "html": ".html", "pdf": ".pdf", "doc":
 
 
 # ---------------------------------------------------------------- random reports
+
 
 def _count(rng: random.Random, big: bool = False) -> int:
     r = rng.random()
@@ -101,10 +103,13 @@ def random_report(rng: random.Random, ad_groups=corpus.AD_GROUPS) -> corpus.Repo
     numbers: dict[str, list[int]] = {c: [_count(rng) for _ in applicants] for c in results}
     numbers["handled_total"] = [sum(numbers[c][i] for c in results) for i in range(len(applicants))]
     numbers["carried_forward"] = [_count(rng) if rng.random() < 0.3 else 0 for _ in applicants]
-    numbers["carried_over"] = [rng.randint(0, h + f) if rng.random() < 0.3 else 0
-                               for h, f in zip(numbers["handled_total"], numbers["carried_forward"])]
-    numbers["new"] = [h + f - o for h, f, o in zip(numbers["handled_total"], numbers["carried_forward"],
-                                                    numbers["carried_over"])]
+    numbers["carried_over"] = [
+        rng.randint(0, h + f) if rng.random() < 0.3 else 0
+        for h, f in zip(numbers["handled_total"], numbers["carried_forward"])
+    ]
+    numbers["new"] = [
+        h + f - o for h, f, o in zip(numbers["handled_total"], numbers["carried_forward"], numbers["carried_over"])
+    ]
     for code in rows:
         values = numbers[code] + [sum(numbers[code])]
         for col, n in zip(t.applicants, values):
@@ -122,6 +127,7 @@ def random_report(rng: random.Random, ad_groups=corpus.AD_GROUPS) -> corpus.Repo
 
 # ---------------------------------------------------------------- formats and variants
 
+
 def _app_split(rng: random.Random) -> int:
     """A row of the applications table to break it before (past its three header rows)."""
     return rng.randint(4, len(corpus.app_rows_2021()) + 2)
@@ -130,6 +136,7 @@ def _app_split(rng: random.Random) -> int:
 def _txt(style: str):
     def write(layout, rng):
         return corpus.write_txt(layout, style).encode(rng.choice(["utf-8", "utf-8-sig", "gb18030"]))
+
     return write
 
 
@@ -147,17 +154,31 @@ VARIANTS = {
     "docx/nested": ("docx", lambda layout, rng: corpus.write_docx(layout, nested=True)),
     "html/plain": ("html", lambda layout, rng: corpus.write_html(layout).encode("utf-8")),
     "html/word": ("html", lambda layout, rng: corpus.write_html(layout, word=True).encode("utf-8")),
-    "html/split": ("html", lambda layout, rng: corpus.write_html(
-        layout, split_at=_app_split(rng), word=rng.random() < 0.5).encode("utf-8")),
-    "html/chrome": ("html", lambda layout, rng: corpus.write_html(
-        layout, chrome=True, nested=rng.random() < 0.5, word=rng.random() < 0.5).encode("utf-8")),
+    "html/split": (
+        "html",
+        lambda layout, rng: corpus.write_html(layout, split_at=_app_split(rng), word=rng.random() < 0.5).encode(
+            "utf-8"
+        ),
+    ),
+    "html/chrome": (
+        "html",
+        lambda layout, rng: corpus.write_html(
+            layout, chrome=True, nested=rng.random() < 0.5, word=rng.random() < 0.5
+        ).encode("utf-8"),
+    ),
     "html/gbk": ("html", _gbk_html),
     "pdf/plain": ("pdf", lambda layout, rng: make_pdf.from_layout(layout)),
     "pdf/wps": ("pdf", lambda layout, rng: make_pdf.from_layout(layout, wps=True)),
-    "pdf/split": ("pdf", lambda layout, rng: make_pdf.from_layout(
-        layout, split_at=_app_split(rng), wps=rng.random() < 0.5)),
-    "pdf/unruled": ("pdf", lambda layout, rng: make_pdf.from_layout(
-        layout, rules="none", wps=rng.random() < 0.5, split_at=_app_split(rng) if rng.random() < 0.5 else None)),
+    "pdf/split": (
+        "pdf",
+        lambda layout, rng: make_pdf.from_layout(layout, split_at=_app_split(rng), wps=rng.random() < 0.5),
+    ),
+    "pdf/unruled": (
+        "pdf",
+        lambda layout, rng: make_pdf.from_layout(
+            layout, rules="none", wps=rng.random() < 0.5, split_at=_app_split(rng) if rng.random() < 0.5 else None
+        ),
+    ),
     "txt/grid-trailing": ("txt", lambda layout, rng: corpus.write_txt(layout, "grid", trailing_tabs=1).encode()),
 }
 
@@ -165,39 +186,65 @@ VARIANTS = {
 def _typeset(kind: str, rules: str):
     """reportlab with a real CJK font; numbers left, centred or right-aligned, labels at the top or
     centred in their (merged) rows, tables broken over pages or not."""
+
     def write(layout, rng):
-        return typeset.from_layout(layout, kind, rules=rules, align=rng.choice(["left", "centre", "right"]),
-                                   valign=rng.choice(["top", "middle"]), wps=rng.random() < 0.3,
-                                   split_at=_app_split(rng) if rng.random() < 0.4 else None)
+        return typeset.from_layout(
+            layout,
+            kind,
+            rules=rules,
+            align=rng.choice(["left", "centre", "right"]),
+            valign=rng.choice(["top", "middle"]),
+            wps=rng.random() < 0.3,
+            split_at=_app_split(rng) if rng.random() < 0.4 else None,
+        )
+
     return write
 
 
-VARIANTS.update({
-    "docx/2019": ("docx", lambda layout, rng: corpus.write_docx(layout)),
-    "pdf/2019-ruled": ("pdf", lambda layout, rng: make_pdf.from_layout(layout, wps=rng.random() < 0.5)),
-    "pdf/2019-unruled": ("pdf", _typeset("cid", "none")),
-    "pdf/cid-ruled": ("pdf", _typeset("cid", "grid")),
-    # a text layer that lies (every glyph mapped to a handful of characters), the text in /ActualText
-    "pdf/lie-actualtext": ("pdf", lambda layout, rng: make_pdf.from_layout(
-        layout, rules=rng.choice(["grid", "none"]), split_at=_app_split(rng) if rng.random() < 0.4 else None,
-        render=lambda pages: make_pdf.build(pages, lie="actualtext"))),
-    "pdf/cid-unruled": ("pdf", _typeset("cid", "none")),
-    "pdf/cid-3line": ("pdf", _typeset("cid", "three")),
-})
+VARIANTS.update(
+    {
+        "docx/2019": ("docx", lambda layout, rng: corpus.write_docx(layout)),
+        "pdf/2019-ruled": ("pdf", lambda layout, rng: make_pdf.from_layout(layout, wps=rng.random() < 0.5)),
+        "pdf/2019-unruled": ("pdf", _typeset("cid", "none")),
+        "pdf/cid-ruled": ("pdf", _typeset("cid", "grid")),
+        # a text layer that lies (every glyph mapped to a handful of characters), the text in /ActualText
+        "pdf/lie-actualtext": (
+            "pdf",
+            lambda layout, rng: make_pdf.from_layout(
+                layout,
+                rules=rng.choice(["grid", "none"]),
+                split_at=_app_split(rng) if rng.random() < 0.4 else None,
+                render=lambda pages: make_pdf.build(pages, lie="actualtext"),
+            ),
+        ),
+        "pdf/cid-unruled": ("pdf", _typeset("cid", "none")),
+        "pdf/cid-3line": ("pdf", _typeset("cid", "three")),
+    }
+)
 if typeset.has_ttf():  # Debian's fonts-wqy-microhei (make fonts)
-    VARIANTS.update({"pdf/ttf-unruled": ("pdf", _typeset("ttf", "none")),
-                     "pdf/ttf-3line": ("pdf", _typeset("ttf", "three"))})
+    VARIANTS.update(
+        {"pdf/ttf-unruled": ("pdf", _typeset("ttf", "none")), "pdf/ttf-3line": ("pdf", _typeset("ttf", "three"))}
+    )
 
 
 def _landscape(rules: str):
     """Sections 三 and 四 on landscape pages, turned one of the ways PDFs carry them (landscape.TURNS)."""
+
     def write(layout, rng):
-        return landscape.from_layout(layout, rng.choice(landscape.TURNS), rules=rules,
-                                     align=rng.choice(["left", "centre", "right"]), valign=rng.choice(["top", "middle"]))
+        return landscape.from_layout(
+            layout,
+            rng.choice(landscape.TURNS),
+            rules=rules,
+            align=rng.choice(["left", "centre", "right"]),
+            valign=rng.choice(["top", "middle"]),
+        )
+
     return write
 
 
-VARIANTS.update({"pdf/landscape-ruled": ("pdf", _landscape("grid")), "pdf/landscape-unruled": ("pdf", _landscape("none"))})
+VARIANTS.update(
+    {"pdf/landscape-ruled": ("pdf", _landscape("grid")), "pdf/landscape-unruled": ("pdf", _landscape("none"))}
+)
 
 if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to write and to read
     VARIANTS["doc/plain"] = ("doc", lambda layout, rng: corpus.to_doc(corpus.write_docx(layout)))
@@ -207,8 +254,11 @@ if office.soffice():  # .doc and .wps (DOC-compatible) need LibreOffice both to 
     # borderless: numbers wrapped in their narrow columns (13962 as 1396 over 2), tails atop the next page
     VARIANTS["pdf/lo-unruled"] = ("pdf", lambda layout, rng: typeset.from_docx(corpus.write_docx(layout)))
     # sections 三 and 四 a landscape section of the DOCX, ruled or not
-    VARIANTS["pdf/lo-landscape"] = ("pdf", lambda layout, rng: typeset.from_docx(
-        corpus.write_docx(layout, ruled=rng.random() < 0.5, landscape=True)))
+    VARIANTS["pdf/lo-landscape"] = (
+        "pdf",
+        lambda layout, rng: typeset.from_docx(corpus.write_docx(layout, ruled=rng.random() < 0.5, landscape=True)),
+    )
+
 
 # Layouts written from the report itself (Markdown's small tables need its cells): (format, write(rep,
 # rng)), where write may print the report's values in other forms (with a unit) and says so in `rep`.
@@ -238,9 +288,17 @@ VARIANTS.update({v: (fmt, None) for v, (fmt, _) in FROM_REPORT.items()})
 # variants printing section 二 in the 2019 template's blocks (with 2021's sections 三 and 四)
 SECTION_TWO_2019 = {"docx/2019", "pdf/2019-ruled", "pdf/2019-unruled"}
 # documents per variant, where fewer than --n keep `make accuracy` within minutes (LibreOffice: ~2 s each)
-FEWER = {"pdf/lo-ruled": 10, "pdf/lo-unruled": 10, "pdf/lo-landscape": 10, "pdf/mixed": 5, "pdf/lie-garbage": 5,
-         "pdf/lie-private": 5, "pdf/outlines": 5, "pdf/outlines-mixed": 5,
-         **{v: 20 for v in VARIANTS if v.startswith(("pdf/cid-", "pdf/ttf-", "pdf/2019-", "pdf/lie-", "pdf/landscape-"))}}
+FEWER = {
+    "pdf/lo-ruled": 10,
+    "pdf/lo-unruled": 10,
+    "pdf/lo-landscape": 10,
+    "pdf/mixed": 5,
+    "pdf/lie-garbage": 5,
+    "pdf/lie-private": 5,
+    "pdf/outlines": 5,
+    "pdf/outlines-mixed": 5,
+    **{v: 20 for v in VARIANTS if v.startswith(("pdf/cid-", "pdf/ttf-", "pdf/2019-", "pdf/lie-", "pdf/landscape-"))},
+}
 
 
 # Variants the extractors do not read cell-exact yet, run only when asked (--variant / --known-gaps).
@@ -253,28 +311,46 @@ BY_OCR: dict = {}
 if typeset.has_ttf():
     # a text layer that lies with no /ActualText to fall back on (its embedded font's ToUnicode map
     # written wrong): the rendered pages are read by OCR
-    BY_OCR.update({f"pdf/lie-{lie}": ("pdf", lambda layout, rng, lie=lie: typeset.from_layout(
-        layout, "ttf", lie=lie, split_at=_app_split(rng) if rng.random() < 0.4 else None)) for lie in ("garbage", "private")})
+    BY_OCR.update(
+        {
+            f"pdf/lie-{lie}": (
+                "pdf",
+                lambda layout, rng, lie=lie: typeset.from_layout(
+                    layout, "ttf", lie=lie, split_at=_app_split(rng) if rng.random() < 0.4 else None
+                ),
+            )
+            for lie in ("garbage", "private")
+        }
+    )
 if typeset.has_ttf() and typeset.ghostscript():
     # glyphs drawn as outlines by Ghostscript (-dNoOutputFonts): every page, or the table pages only
     BY_OCR["pdf/outlines"] = ("pdf", lambda layout, rng: typeset.outlined(typeset.from_layout(layout, "ttf")))
     BY_OCR["pdf/outlines-mixed"] = ("pdf", lambda layout, rng: _outlined_tables(typeset.from_layout(layout, "ttf")))
 if office.soffice():
     # a born-digital report whose table pages are scans (200 dpi, leaning, noisy): only they are OCR'd
-    BY_OCR["pdf/mixed"] = ("pdf", lambda layout, rng: scan.mixed(
-        typeset.from_docx(corpus.write_docx(layout, ruled=True)), "scan/200", rng))
+    BY_OCR["pdf/mixed"] = (
+        "pdf",
+        lambda layout, rng: scan.mixed(typeset.from_docx(corpus.write_docx(layout, ruled=True)), "scan/200", rng),
+    )
 if typeset.has_ttf():
     # tables printed as pictures (tests/fixtures/pictures.py: typeset, printed to pixels, cropped):
     # an HTML page's <img>s (inline data: URIs; 96 dpi: a screen's screenshot), a Word document's
     # pasted pictures, and that document saved again by LibreOffice
-    BY_OCR.update({
-        "html/pictures": ("html", lambda layout, rng: pictures.html_page(pictures.pictured(layout))[0]),
-        "html/pictures-96dpi": ("html", lambda layout, rng: pictures.html_page(pictures.pictured(layout, dpi=96))[0]),
-        "docx/pictures": ("docx", lambda layout, rng: pictures.docx(pictures.pictured(layout))),
-    })
+    BY_OCR.update(
+        {
+            "html/pictures": ("html", lambda layout, rng: pictures.html_page(pictures.pictured(layout))[0]),
+            "html/pictures-96dpi": (
+                "html",
+                lambda layout, rng: pictures.html_page(pictures.pictured(layout, dpi=96))[0],
+            ),
+            "docx/pictures": ("docx", lambda layout, rng: pictures.docx(pictures.pictured(layout))),
+        }
+    )
     if office.soffice():
-        BY_OCR["docx/pictures-lo"] = ("docx", lambda layout, rng: pictures.libreoffice_docx(
-            pictures.docx(pictures.pictured(layout))))
+        BY_OCR["docx/pictures-lo"] = (
+            "docx",
+            lambda layout, rng: pictures.libreoffice_docx(pictures.docx(pictures.pictured(layout))),
+        )
     FEWER.update({v: 5 for v in BY_OCR if "/pictures" in v})
 ALL_VARIANTS = {**VARIANTS, **BY_OCR, **KNOWN_GAPS}
 
@@ -315,6 +391,7 @@ def document(variant: str, index: int, seed: int) -> Document:
 
 
 # ---------------------------------------------------------------- checking
+
 
 @dataclass
 class Result:
@@ -382,8 +459,18 @@ def summary(results: list[Result]) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for r in results:
         for key in (r.variant, r.variant.split("/")[0] + "/*"):
-            s = out.setdefault(key, {"documents": 0, "cells": 0, "cells_exact": 0, "cells_flagged": 0,
-                                     "cells_wrong": 0, "reports_exact": 0, "with_findings": 0})
+            s = out.setdefault(
+                key,
+                {
+                    "documents": 0,
+                    "cells": 0,
+                    "cells_exact": 0,
+                    "cells_flagged": 0,
+                    "cells_wrong": 0,
+                    "reports_exact": 0,
+                    "with_findings": 0,
+                },
+            )
             wrong = min(len([m for m in r.mismatches if m[0] != "(document)"]), r.cells)
             s["documents"] += 1
             s["cells"] += r.cells
@@ -397,15 +484,19 @@ def summary(results: list[Result]) -> dict[str, dict]:
 
 def table(results: list[Result]) -> str:
     s = summary(results)
-    head = (f"{'format/variant':<18} {'documents':>9} {'cells':>7} {'cells exact':>12} {'flagged':>8} {'wrong':>6} "
-            f"{'reports exact':>14} {'findings':>9}")
+    head = (
+        f"{'format/variant':<18} {'documents':>9} {'cells':>7} {'cells exact':>12} {'flagged':>8} {'wrong':>6} "
+        f"{'reports exact':>14} {'findings':>9}"
+    )
     lines = [head, "-" * len(head)]
     order = sorted(s, key=lambda k: (k.split("/")[0], k.endswith("*"), k))
     for key in order:
         v = s[key]
-        lines.append(f"{key:<18} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
-                     f"{v['cells_flagged']:>8} {v['cells_wrong']:>6} "
-                     f"{100 * v['reports_exact'] / v['documents']:>13.1f}% {v['with_findings']:>9}")
+        lines.append(
+            f"{key:<18} {v['documents']:>9} {v['cells']:>7} {100 * v['cells_exact'] / v['cells']:>11.2f}% "
+            f"{v['cells_flagged']:>8} {v['cells_wrong']:>6} "
+            f"{100 * v['reports_exact'] / v['documents']:>13.1f}% {v['with_findings']:>9}"
+        )
     return "\n".join(lines)
 
 
@@ -423,8 +514,10 @@ def main(argv=None) -> int:
     variants = args.variant or (list(ALL_VARIANTS) if args.known_gaps else list(VARIANTS) + list(BY_OCR))
     results = run(args.n, args.seed, args.jobs, variants, args.dump)
     elapsed = time.perf_counter() - start
-    print(f"seed {args.seed}, {args.n} documents per variant, {len(results)} documents in {elapsed:.1f} s "
-          f"({args.jobs} jobs)\n")
+    print(
+        f"seed {args.seed}, {args.n} documents per variant, {len(results)} documents in {elapsed:.1f} s "
+        f"({args.jobs} jobs)\n"
+    )
     print(table(results))
     wrong = [(r.name, *m) for r in results for m in r.mismatches]
     if any(r.flagged for r in results if r.variant not in BY_OCR):
@@ -432,10 +525,14 @@ def main(argv=None) -> int:
         return 1
     if wrong:
         print(f"\n{len(wrong)} mismatches in {sum(bool(r.mismatches) for r in results)} documents; the first:")
-        for name, cell, expected, got in wrong[:args.show]:
+        for name, cell, expected, got in wrong[: args.show]:
             print(f"  {name:<16} {cell:<52} expected {expected!r:<12} got {got!r}")
         return 1
-    print("\nno cell wrong; those read by OCR exact or flagged" if any(r.flagged for r in results) else "\nevery cell exact")
+    print(
+        "\nno cell wrong; those read by OCR exact or flagged"
+        if any(r.flagged for r in results)
+        else "\nevery cell exact"
+    )
     return 0
 
 

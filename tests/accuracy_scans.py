@@ -14,6 +14,7 @@ otherwise: a wrong number, or a number lost without a flag. Under each variant, 
 flagged (misread, not confident, no sum confirms it, ...). Exits 1 when any cell is wrong or a
 variant has fewer than 95% of its cells exact. Needs LibreOffice.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,8 @@ import accuracy  # noqa: E402
 import corpus  # noqa: E402
 import scan  # noqa: E402
 
-from nianbao.interpret import trust  # noqa: E402
 from nianbao.extract import extract, office  # noqa: E402
+from nianbao.interpret import trust  # noqa: E402
 from nianbao.interpret.match import match  # noqa: E402
 from nianbao.interpret.normalise import number  # noqa: E402
 
@@ -115,8 +116,10 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         done = [r for rs in pool.map(check, range(args.n), [args.seed] * args.n, [variants] * args.n) for r in rs]
-    print(f"seed {args.seed}, {args.n} reports scanned as {len(variants)} variants in "
-          f"{time.perf_counter() - start:.0f} s ({args.jobs} jobs)\n")
+    print(
+        f"seed {args.seed}, {args.n} reports scanned as {len(variants)} variants in "
+        f"{time.perf_counter() - start:.0f} s ({args.jobs} jobs)\n"
+    )
     head = f"{'variant':<16} {'documents':>9} {'cells':>6} {'exact':>8} {'flagged':>8} {'wrong':>6} {'s/page':>7}"
     print(head + "\n" + "-" * len(head))
     failed = False
@@ -126,13 +129,15 @@ def main(argv=None) -> int:
         cells = exact + flagged + wrong
         pages = sum(r[6] for r in rows)
         per_page = sum(r[5] for r in rows) / pages if pages else float("nan")
-        print(f"{v:<16} {len(rows):>9} {cells:>6} {100 * exact / cells:>7.1f}% {100 * flagged / cells:>7.1f}% "
-              f"{wrong:>6} {per_page:>7.1f}")
+        print(
+            f"{v:<16} {len(rows):>9} {cells:>6} {100 * exact / cells:>7.1f}% {100 * flagged / cells:>7.1f}% "
+            f"{wrong:>6} {per_page:>7.1f}"
+        )
         failed |= wrong > 0 or exact < 0.95 * cells
         why = sum((r[7] for r in rows), Counter())
         print(" " * 17 + "flagged: " + ", ".join(f"{n} {w}" for w, n in why.most_common()))
     wrong = [(r[0], *w) for r in done for w in r[4]]
-    for variant, name, printed, got in wrong[:args.show]:
+    for variant, name, printed, got in wrong[: args.show]:
         print(f"  {variant:<16} {name:<52} printed {printed!r:<10} published {got!r}")
     return 1 if failed else 0
 

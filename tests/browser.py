@@ -4,6 +4,7 @@
 exception, the platform fonts that drew chosen elements (so "Chinese rendered" means a CJK font
 drew the glyphs, not a box), values computed by JavaScript in the page, and a screenshot.
 """
+
 from __future__ import annotations
 
 import base64
@@ -49,16 +50,38 @@ class _Session:
             self.events.append(json.loads(self.ws.recv(timeout=max(0.1, end - time.monotonic()))))
 
 
-def visit(url: str, *, shot: Path | None = None, fonts: tuple[str, ...] = (), evaluate: tuple[str, ...] = (),
-          width: int = 1280, height: int = 900, full_page: bool = False) -> Visit:
+def visit(
+    url: str,
+    *,
+    shot: Path | None = None,
+    fonts: tuple[str, ...] = (),
+    evaluate: tuple[str, ...] = (),
+    width: int = 1280,
+    height: int = 900,
+    full_page: bool = False,
+) -> Visit:
     from websockets.sync.client import connect
 
     profile = Path(tempfile.mkdtemp(prefix="nianbao-chromium-"))
-    proc = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                             "--disable-default-apps", "--host-resolver-rules=MAP * ~NOTFOUND",
-                             "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
         end = time.monotonic() + 60
@@ -78,7 +101,9 @@ def visit(url: str, *, shot: Path | None = None, fonts: tuple[str, ...] = (), ev
             s.wait("Page.loadEventFired")
             out = Visit()
             for expr in evaluate:
-                out.values[expr] = s.send("Runtime.evaluate", expression=expr, returnByValue=True)["result"].get("value")
+                out.values[expr] = s.send("Runtime.evaluate", expression=expr, returnByValue=True)["result"].get(
+                    "value"
+                )
             root = s.send("DOM.getDocument", depth=-1)["root"]["nodeId"]
             for selector in fonts:
                 node = s.send("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
@@ -88,8 +113,10 @@ def visit(url: str, *, shot: Path | None = None, fonts: tuple[str, ...] = (), ev
                 params = {"format": "png"}
                 if full_page:
                     size = s.send("Page.getLayoutMetrics")["cssContentSize"]
-                    params |= {"captureBeyondViewport": True,
-                               "clip": {"x": 0, "y": 0, "width": width, "height": min(size["height"], 4000), "scale": 1}}
+                    params |= {
+                        "captureBeyondViewport": True,
+                        "clip": {"x": 0, "y": 0, "width": width, "height": min(size["height"], 4000), "scale": 1},
+                    }
                 shot.write_bytes(base64.b64decode(s.send("Page.captureScreenshot", **params)["data"]))
             s.send("Runtime.evaluate", expression="1")  # drain events sent meanwhile
             for e in s.events:
@@ -97,9 +124,14 @@ def visit(url: str, *, shot: Path | None = None, fonts: tuple[str, ...] = (), ev
                 if m == "Network.requestWillBeSent":
                     out.requests.append(p["request"]["url"])
                 elif m == "Runtime.consoleAPICalled":
-                    out.console.append(f"console.{p['type']}: " + " ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
+                    out.console.append(
+                        f"console.{p['type']}: "
+                        + " ".join(str(a.get("value", a.get("description"))) for a in p["args"])
+                    )
                 elif m == "Runtime.exceptionThrown":
-                    out.console.append(f"exception: {p['exceptionDetails'].get('text')} {p['exceptionDetails'].get('exception', {}).get('description', '')}")
+                    out.console.append(
+                        f"exception: {p['exceptionDetails'].get('text')} {p['exceptionDetails'].get('exception', {}).get('description', '')}"
+                    )
                 elif m == "Log.entryAdded":
                     out.console.append(f"log.{p['entry']['level']}: {p['entry']['text']} {p['entry'].get('url', '')}")
             return out

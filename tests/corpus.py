@@ -4,6 +4,7 @@
 document as blocks of ("p", text) and ("table", [Placed]), with the template's merged cells; the
 writers render that layout. Labels come from nianbao/model/template.toml, so tests follow the template.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,8 @@ import docx
 from docx.oxml import OxmlElement
 from docx.table import Table, _Cell
 
-from nianbao.model.document import Table as BlockTable
 from nianbao.interpret.match import match
+from nianbao.model.document import Table as BlockTable
 from nianbao.model.template import template
 
 BR = "\n"
@@ -57,15 +58,23 @@ AD_GROUPS = [
 # Section 二 of the 2019 template (what the 2019 and 2020 reports print; mixed with the 2021
 # template's sections 三 and 四 by many later ones).
 AD_GROUPS_2019 = [
-    ("第二十条第（一）项", ["regulations", "normative_documents"], ["newly_made", "newly_published", "published_total"]),
+    (
+        "第二十条第（一）项",
+        ["regulations", "normative_documents"],
+        ["newly_made", "newly_published", "published_total"],
+    ),
     ("第二十条第（五）项", ["licensing", "other_services"], ["items_prev_year", "items_change", "decisions"]),
     ("第二十条第（六）项", ["penalty", "coercion"], ["items_prev_year", "items_change", "decisions"]),
     ("第二十条第（八）项", ["fees"], ["items_prev_year", "items_change"]),
     ("第二十条第（九）项", ["procurement"], ["procurement_items", "procurement_amount"]),
 ]
 # Section 三: the group a row prints under (2021), by code prefix.
-APP_GROUPS = {"withheld": "（三）不予公开", "unavailable": "（四）无法提供", "rejected": "（五）不予处理",
-              "other": "（六）其他处理"}
+APP_GROUPS = {
+    "withheld": "（三）不予公开",
+    "unavailable": "（四）无法提供",
+    "rejected": "（五）不予处理",
+    "other": "（六）其他处理",
+}
 
 
 def _data():
@@ -91,16 +100,32 @@ def report() -> Report:
     for p in t.proceedings:
         for o in t.outcomes:
             rep.reviews_litigation[(p, o)] = str(next(n))
-    rep.active_disclosure.update({("regulations", "issued"): "３", ("coercion", "decisions"): "",
-                                  ("fees", "amount_10k_yuan"): "1,234.5", ("licensing", "decisions"): "—"})
-    rep.applications.update({("new", "natural_person"): "1,234", ("new", "commercial"): "１２",
-                             ("disclosed", "natural_person"): "", ("withheld_state_secret", "research"): "—",
-                             ("carried_forward", "total"): "", ("handled_total", "total"): "12,345"})
-    rep.reviews_litigation.update({("review", "upheld"): "—", ("litigation_direct", "total"): "１０",
-                                   ("litigation_after_review", "pending"): ""})
+    rep.active_disclosure.update(
+        {
+            ("regulations", "issued"): "３",
+            ("coercion", "decisions"): "",
+            ("fees", "amount_10k_yuan"): "1,234.5",
+            ("licensing", "decisions"): "—",
+        }
+    )
+    rep.applications.update(
+        {
+            ("new", "natural_person"): "1,234",
+            ("new", "commercial"): "１２",
+            ("disclosed", "natural_person"): "",
+            ("withheld_state_secret", "research"): "—",
+            ("carried_forward", "total"): "",
+            ("handled_total", "total"): "12,345",
+        }
+    )
+    rep.reviews_litigation.update(
+        {("review", "upheld"): "—", ("litigation_direct", "total"): "１０", ("litigation_after_review", "pending"): ""}
+    )
     rep.narratives = {
-        "overview": ["本机关认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开信息1,234条。",
-                     "（一）主动公开情况。全年通过门户网站发布信息。"],
+        "overview": [
+            "本机关认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开信息1,234条。",
+            "（一）主动公开情况。全年通过门户网站发布信息。",
+        ],
         "problems": ["公开内容不够全面，下一步将加强培训。"],
         "other_matters": ["本年度未收取信息处理费。"],
     }
@@ -135,8 +160,10 @@ def table_active(rep: Report, groups=AD_GROUPS) -> list[Placed]:
         names = [m + "（单位：万元）" if m in ("本年收费金额", "采购总金额") else m for m in names]
         rows.append([C("信息内容")] + [C(m, colspan=span) for m, span in zip(names, spans)])
         for item in items:
-            rows.append([C(_label("active_disclosure", "items", item))]
-                        + [C(rep.active_disclosure[(item, m)], colspan=span) for m, span in zip(metrics, spans)])
+            rows.append(
+                [C(_label("active_disclosure", "items", item))]
+                + [C(rep.active_disclosure[(item, m)], colspan=span) for m, span in zip(metrics, spans)]
+            )
     return _place(rows)
 
 
@@ -144,8 +171,10 @@ def table_applications(rep: Report) -> list[Placed]:
     cols = _data()["applications"]["columns"]
     values = lambda code: [C(rep.applications[(code, col)]) for col, _ in cols]  # noqa: E731
     rows = [
-        [C("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", rowspan=3, colspan=3),
-         C("申请人情况", colspan=7)],
+        [
+            C("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", rowspan=3, colspan=3),
+            C("申请人情况", colspan=7),
+        ],
         [C(BR.join("自然人"), rowspan=2), C("法人或其他组织", colspan=5), C("总计", rowspan=2)],
         [C(label) for _, label in cols[1:6]],
     ]
@@ -214,6 +243,7 @@ def grid(cells: list[Placed]) -> list[list[str]]:
 
 # ---------------------------------------------------------------- DOCX
 
+
 def _fill_docx_cell(cell, c: C) -> None:
     lines = c.text.split(BR)
     if c.br:
@@ -231,7 +261,10 @@ def _docx_table(container, cells: list[Placed]):
     n_rows, n_cols = size(cells)
     table = container.add_table(rows=n_rows, cols=n_cols)
     # (a table's columns are as wide as its page's text: a landscape section's are wider)
-    shape = (tuple((p.row, p.col, p.cell.rowspan, p.cell.colspan) for p in cells), getattr(container, "_block_width", None))
+    shape = (
+        tuple((p.row, p.col, p.cell.rowspan, p.cell.colspan) for p in cells),
+        getattr(container, "_block_width", None),
+    )
     if shape in _MERGED:  # python-docx's merges are slow; a layout's merged table is reused
         tbl = copy.deepcopy(_MERGED[shape])
         table._tbl.addprevious(tbl)
@@ -259,8 +292,9 @@ def _docx_table(container, cells: list[Placed]):
     return table
 
 
-def write_docx(blocks, split_at: int | None = None, nested: bool = False, ruled: bool = False,
-               landscape: bool = False) -> bytes:
+def write_docx(
+    blocks, split_at: int | None = None, nested: bool = False, ruled: bool = False, landscape: bool = False
+) -> bytes:
     """The layout as a Word file. split_at: the applications table is cut before that row (as a
     page break leaves it: the second part starts with vMerge continuations). nested: everything
     sits in the one cell of a layout table. ruled: tables in Word's "Table Grid" style (else
@@ -323,12 +357,15 @@ def docx_with_body(body_xml: str) -> bytes:
     document.save(out)
     w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
     mc = "http://schemas.openxmlformats.org/markup-compatibility/2006"
-    xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="{w}" '
-           f'xmlns:mc="{mc}"><w:body>{body_xml}</w:body></w:document>')
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<w:document xmlns:w="{w}" '
+        f'xmlns:mc="{mc}"><w:body>{body_xml}</w:body></w:document>'
+    )
     return replace_part(out.getvalue(), "word/document.xml", xml.encode("utf-8"))
 
 
 # ---------------------------------------------------------------- HTML
+
 
 def _esc(text: str) -> str:
     return html_lib.escape(text, quote=False)
@@ -340,14 +377,18 @@ def _html_cell(c: C, word: bool) -> str:
     if not word:
         inner = "<br>".join(_esc(x) for x in lines) if c.br else "".join(f"<p>{_esc(x)}</p>" for x in lines)
         return f"<td{attrs}>{inner if len(lines) > 1 else _esc(c.text)}</td>"
+
     # Word's save-as-HTML: every cell a MsoNormal paragraph of spans, &nbsp; padding, <o:p>, and
     # long lines wrapped in the source wherever Word liked.
     def para(x: str) -> str:
         x = _esc(x)
         if len(x) > 12:
             x = x[:7] + "\r\n" + x[7:]
-        return (f"<p class=MsoNormal align=center style='text-align:center'><span lang=EN-US "
-                f"style='font-size:10.5pt;font-family:仿宋_GB2312'>&nbsp;{x}&nbsp;<o:p></o:p></span></p>")
+        return (
+            f"<p class=MsoNormal align=center style='text-align:center'><span lang=EN-US "
+            f"style='font-size:10.5pt;font-family:仿宋_GB2312'>&nbsp;{x}&nbsp;<o:p></o:p></span></p>"
+        )
+
     if c.br:
         inner = "<p class=MsoNormal>" + "<br>\r\n".join(f"<span>{_esc(x)}</span>" for x in lines) + "</p>"
     else:
@@ -379,13 +420,25 @@ def _html_table(cells: list[Placed], word: bool, header_rows: int = 0) -> str:
         trs.append("<tr>" + "".join(_html_cell(p.cell, word) for p in row) + "</tr>")
     cls = " class=MsoNormalTable border=1 cellspacing=0 cellpadding=0" if word else ' border="1"'
     if header_rows:
-        return (f"<table{cls}><thead>" + "\n".join(trs[:header_rows]) + "</thead><tbody>"
-                + "\n".join(trs[header_rows:]) + "</tbody></table>")
+        return (
+            f"<table{cls}><thead>"
+            + "\n".join(trs[:header_rows])
+            + "</thead><tbody>"
+            + "\n".join(trs[header_rows:])
+            + "</tbody></table>"
+        )
     return f"<table{cls}>" + "\n".join(trs) + "</table>"
 
 
-def write_html(blocks, *, word: bool = False, split_at: int | None = None, chrome: bool = False,
-               nested: bool = False, charset: str | None = "utf-8") -> str:
+def write_html(
+    blocks,
+    *,
+    word: bool = False,
+    split_at: int | None = None,
+    chrome: bool = False,
+    nested: bool = False,
+    charset: str | None = "utf-8",
+) -> str:
     body = []
     apps = _index_of_applications(blocks)
     for i, (kind, value) in enumerate(blocks):
@@ -394,8 +447,10 @@ def write_html(blocks, *, word: bool = False, split_at: int | None = None, chrom
             if word:
                 if len(text) > 20:
                     text = text[:15] + "\r\n" + text[15:]
-                body.append(f"<p class=MsoNormal style='text-indent:32.0pt'><span style='font-family:仿宋'>"
-                            f"{text}<o:p></o:p></span></p>")
+                body.append(
+                    f"<p class=MsoNormal style='text-indent:32.0pt'><span style='font-family:仿宋'>"
+                    f"{text}<o:p></o:p></span></p>"
+                )
             else:
                 body.append(f"<p>{text}</p>")
         elif split_at is not None and i == apps:
@@ -406,25 +461,34 @@ def write_html(blocks, *, word: bool = False, split_at: int | None = None, chrom
             body.append(_html_table(value, word, header_rows=0 if word else (3 if i == apps else 0)))
     content = "\n".join(body)
     if word:
-        content = ("<!--[if gte mso 9]><xml><w:WordDocument><w:View>Print</w:View></w:WordDocument></xml><![endif]-->\n"
-                   "<div class=WordSection1 style='layout-grid:15.6pt'>\n" + content + "\n</div>")
+        content = (
+            "<!--[if gte mso 9]><xml><w:WordDocument><w:View>Print</w:View></w:WordDocument></xml><![endif]-->\n"
+            "<div class=WordSection1 style='layout-grid:15.6pt'>\n" + content + "\n</div>"
+        )
     if nested:
-        content = ("<table width='100%' cellpadding=0><tr><td class=left>栏目导航<br>政府信息公开</td></tr>\n"
-                   f"<tr><td class=main>{content}</td></tr></table>")
+        content = (
+            "<table width='100%' cellpadding=0><tr><td class=left>栏目导航<br>政府信息公开</td></tr>\n"
+            f"<tr><td class=main>{content}</td></tr></table>"
+        )
     if chrome:
-        content = ("<header><div class=logo>某某市人民政府门户网站</div></header>\n"
-                   "<nav><ul><li><a href='/'>首页</a></li><li>政务公开</li><li>一、总体情况</li></ul></nav>\n"
-                   "<script>var tpl = '<table><tr><td>规章</td></tr></table>';</script>\n"
-                   + content +
-                   "\n<footer>主办单位：某某市人民政府办公室 版权所有</footer>"
-                   "<script type='text/javascript'>document.write('<p>统计</p>');</script>")
+        content = (
+            "<header><div class=logo>某某市人民政府门户网站</div></header>\n"
+            "<nav><ul><li><a href='/'>首页</a></li><li>政务公开</li><li>一、总体情况</li></ul></nav>\n"
+            "<script>var tpl = '<table><tr><td>规章</td></tr></table>';</script>\n"
+            + content
+            + "\n<footer>主办单位：某某市人民政府办公室 版权所有</footer>"
+            "<script type='text/javascript'>document.write('<p>统计</p>');</script>"
+        )
     meta = f'<meta http-equiv="Content-Type" content="text/html; charset={charset}">' if charset else ""
-    return (f"<!DOCTYPE html>\n<html xmlns:o=\"urn:schemas-microsoft-com:office:office\"><head>{meta}"
-            "<title>2021年政府信息公开工作年度报告</title><style>p.MsoNormal{margin:0cm}</style></head>\n"
-            f"<body>\n{content}\n</body></html>")
+    return (
+        f'<!DOCTYPE html>\n<html xmlns:o="urn:schemas-microsoft-com:office:office"><head>{meta}'
+        "<title>2021年政府信息公开工作年度报告</title><style>p.MsoNormal{margin:0cm}</style></head>\n"
+        f"<body>\n{content}\n</body></html>"
+    )
 
 
 # ---------------------------------------------------------------- plain text (the three dump styles)
+
 
 def _row_cells(cells: list[Placed], continuations: bool) -> list[list[C]]:
     """The cells each row prints, left to right, colspans as one cell; with `continuations`, a
@@ -508,16 +572,30 @@ def libreoffice(docx_bytes: bytes, convert_to: str, suffix: str) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "r.docx"
         src.write_bytes(docx_bytes)
-        subprocess.run([office.soffice(), f"-env:UserInstallation=file://{tmp}/p", "--headless",
-                        "--convert-to", convert_to, "--outdir", tmp, str(src)], check=True,
-                       capture_output=True, timeout=120)
+        subprocess.run(
+            [
+                office.soffice(),
+                f"-env:UserInstallation=file://{tmp}/p",
+                "--headless",
+                "--convert-to",
+                convert_to,
+                "--outdir",
+                tmp,
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
         return (Path(tmp) / f"r.{suffix}").read_bytes()
 
 
 def distinct_reports(folder: Path, n: int, digits: int = 2) -> list[Path]:
     """n valid reports with distinct bytes (so distinct report ids), from the valid sample."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = (Path(__file__).resolve().parents[1] / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[1] / "data" / "samples" / "sample_valid_2023.txt").read_text(
+        encoding="utf-8"
+    )
     paths = [folder / f"r{i:0{digits}d}.txt" for i in range(n)]
     for i, p in enumerate(paths):
         p.write_text(text.replace("示例县青山镇", f"示例县{i:0{digits}d}镇"), encoding="utf-8")

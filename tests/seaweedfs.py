@@ -4,11 +4,11 @@ credentials, telemetry off. Ready when a signed request succeeds; stopped by its
 
     python tests/seaweedfs.py [DIR]     # `make s3`: runs until Ctrl-C, prints the AWS_* lines to export
 """
+
 from __future__ import annotations
 
 import glob
 import json
-import os
 import secrets
 import signal
 import socket
@@ -20,10 +20,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 WEED = Path(sys.executable).with_name("weed")
-PORTS = ("master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "volume.port.public",
-         "filer.port", "filer.port.grpc", "filer.port.public", "s3.port", "s3.port.grpc",
-         "s3.port.iceberg", "s3.port.lance", "admin.port", "admin.port.grpc", "webdav.port",
-         "debug.port", "s3.debug.port", "metricsPort", "s3.metricsPort")
+PORTS = (
+    "master.port",
+    "master.port.grpc",
+    "volume.port",
+    "volume.port.grpc",
+    "volume.port.public",
+    "filer.port",
+    "filer.port.grpc",
+    "filer.port.public",
+    "s3.port",
+    "s3.port.grpc",
+    "s3.port.iceberg",
+    "s3.port.lance",
+    "admin.port",
+    "admin.port.grpc",
+    "webdav.port",
+    "debug.port",
+    "s3.debug.port",
+    "metricsPort",
+    "s3.metricsPort",
+)
 
 
 def _free_ports(n: int) -> list[int]:
@@ -50,14 +67,23 @@ class SeaweedFS:
     @property
     def env(self) -> dict[str, str]:
         """What a nianbao run needs to reach it (the usual AWS_* variables)."""
-        return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_ACCESS_KEY_ID": self.key,
-                "AWS_SECRET_ACCESS_KEY": self.secret, "AWS_REGION": "us-east-1"}
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.key,
+            "AWS_SECRET_ACCESS_KEY": self.secret,
+            "AWS_REGION": "us-east-1",
+        }
 
     def s3fs(self):
         import s3fs
 
-        return s3fs.S3FileSystem(key=self.key, secret=self.secret, endpoint_url=self.endpoint,
-                                 client_kwargs={"region_name": "us-east-1"}, skip_instance_cache=True)
+        return s3fs.S3FileSystem(
+            key=self.key,
+            secret=self.secret,
+            endpoint_url=self.endpoint,
+            client_kwargs={"region_name": "us-east-1"},
+            skip_instance_cache=True,
+        )
 
     def bucket(self, name: str) -> str:
         self.s3fs().mkdir(name)
@@ -82,18 +108,36 @@ def start(folder: str | Path | None = None, timeout: float = 120) -> SeaweedFS:
     folder.mkdir(parents=True, exist_ok=True)
     key, secret = "nianbao" + secrets.token_hex(4), secrets.token_hex(20)
     config = folder / "s3.json"
-    config.write_text(json.dumps({"identities": [{
-        "name": "nianbao", "credentials": [{"accessKey": key, "secretKey": secret}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "nianbao",
+                        "credentials": [{"accessKey": key, "secretKey": secret}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
     ports = dict(zip(PORTS, _free_ports(len(PORTS))))
     log = folder / "weed.log"
     (folder / "data").mkdir(exist_ok=True)
-    args = [str(WEED), "mini", f"-dir={folder / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            f"-s3.config={config}", "-master.telemetry=false", "-admin.ui=false", "-webdav=false",
-            *(f"-{name}={port}" for name, port in ports.items())]
+    args = [
+        str(WEED),
+        "mini",
+        f"-dir={folder / 'data'}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-s3.config={config}",
+        "-master.telemetry=false",
+        "-admin.ui=false",
+        "-webdav=false",
+        *(f"-{name}={port}" for name, port in ports.items()),
+    ]
     with open(log, "wb") as out:
-        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=folder,
-                                   start_new_session=True)
+        process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=folder, start_new_session=True)
     server = SeaweedFS(f"http://127.0.0.1:{ports['s3.port']}", key, secret, process, folder, log, ports)
     deadline = time.monotonic() + timeout
     while True:

@@ -1,7 +1,7 @@
 """Every format, every variant, cell by cell: a few generated reports each (tests/accuracy.py)."""
-import pytest
 
 import accuracy
+import pytest
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,26 @@ def test_the_generator_is_deterministic_and_awkward():
     values = [v for d in docs for ds in accuracy.DATASETS for v in getattr(d.report, ds).values()]
     assert "" in values and any(v in accuracy.PLACEHOLDERS for v in values)
     assert any("," in v for v in values) and any("０" <= c <= "９" for v in values for c in v)
-    assert max(int(v.replace(",", "")) for v in values if v.replace(",", "").isascii() and v.replace(",", "").isdigit()) >= 1000
+    assert (
+        max(int(v.replace(",", "")) for v in values if v.replace(",", "").isascii() and v.replace(",", "").isdigit())
+        >= 1000
+    )
 
 
 def test_summary_counts_per_format():
-    s = accuracy.summary([accuracy.Result("pdf/plain", "pdf/plain#0", 200),
-                          accuracy.Result("pdf/wps", "pdf/wps#0", 200, [("c", "1", "2")]),
-                          accuracy.Result("pdf/wps", "pdf/wps#1", 200, flagged=7)])
-    assert s["pdf/*"] == {"documents": 3, "cells": 600, "cells_exact": 592, "cells_flagged": 7, "cells_wrong": 1,
-                          "reports_exact": 1, "with_findings": 0}
+    s = accuracy.summary(
+        [
+            accuracy.Result("pdf/plain", "pdf/plain#0", 200),
+            accuracy.Result("pdf/wps", "pdf/wps#0", 200, [("c", "1", "2")]),
+            accuracy.Result("pdf/wps", "pdf/wps#1", 200, flagged=7),
+        ]
+    )
+    assert s["pdf/*"] == {
+        "documents": 3,
+        "cells": 600,
+        "cells_exact": 592,
+        "cells_flagged": 7,
+        "cells_wrong": 1,
+        "reports_exact": 1,
+        "with_findings": 0,
+    }

@@ -1,45 +1,62 @@
 """Agencies and the checks across years and inside the text: one report that breaks each rule and
 one that keeps it, written as text reports and run through the real pipeline, Parquet warehouse
 and Great Expectations suites."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import polars as pl
-import pytest
-
 from conftest import REAL, ROOT, missing
+
+from nianbao.acquire.sources import resolve as sources
 from nianbao.check import across
-from nianbao.run import pipeline
-from nianbao.warehouse import publish
 from nianbao.interpret.agencies import resolve
 from nianbao.interpret.narrative import stated_figures
-from nianbao.acquire.sources import resolve as sources
+from nianbao.run import pipeline
+from nianbao.warehouse import publish
 
 SAMPLE = (ROOT / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
 KIRO = REAL / "zxj6827111-blip__KIROGOVCOMPARE"
 SZFGS2024 = REAL / "zxj6827111-blip__govnianbao" / "szfgs2024.pdf"
 
-OWN_2023 = ("全镇围绕乡村振兴重点任务推进政务公开，在村务公开栏更新惠农补贴发放名单，"
-            "组织村干部学习政府信息公开条例，编制镇级主动公开目录并逐项认领责任科室。")
-OWN_2024 = ("本年度聚焦基层政务公开标准化建设，新设便民服务中心政务公开专区，"
-            "对征地拆迁补偿信息实行全流程公开，开展群众满意度调查并逐条整改反馈意见。")
+OWN_2023 = (
+    "全镇围绕乡村振兴重点任务推进政务公开，在村务公开栏更新惠农补贴发放名单，"
+    "组织村干部学习政府信息公开条例，编制镇级主动公开目录并逐项认领责任科室。"
+)
+OWN_2024 = (
+    "本年度聚焦基层政务公开标准化建设，新设便民服务中心政务公开专区，"
+    "对征地拆迁补偿信息实行全流程公开，开展群众满意度调查并逐条整改反馈意见。"
+)
 PROBLEMS = "一是主动公开的深度还不够；二是政策解读形式较单一。下一步将完善公开目录，丰富解读形式。"
 
 
-def report_text(agency: str, year: int, *, carried_over: int = 1, carried_forward: int = 2,
-                normative: tuple[int, int, int] = (1, 1, 14), overview: str = OWN_2023,
-                signed: str | None = None) -> str:
+def report_text(
+    agency: str,
+    year: int,
+    *,
+    carried_over: int = 1,
+    carried_forward: int = 2,
+    normative: tuple[int, int, int] = (1, 1, 14),
+    overview: str = OWN_2023,
+    signed: str | None = None,
+) -> str:
     """The sample report as another agency's year, with the values the cross-year rules read;
     section 三 still balances (new natural persons = 11 + carried_forward - carried_over)."""
     np_new = 11 + carried_forward - carried_over
     text = SAMPLE.replace("示例县青山镇人民政府", agency).replace("2023年", f"{year}年")
-    text = text.replace("一、本年新收政府信息公开申请数量\t\t12\t3\t0\t1\t0\t0\t16",
-                        f"一、本年新收政府信息公开申请数量\t\t{np_new}\t3\t0\t1\t0\t0\t{np_new + 4}")
-    text = text.replace("二、上年结转政府信息公开申请数量\t\t1\t0\t0\t0\t0\t0\t1",
-                        f"二、上年结转政府信息公开申请数量\t\t{carried_over}\t0\t0\t0\t0\t0\t{carried_over}")
-    text = text.replace("四、结转下年度继续办理\t\t2\t0\t0\t0\t0\t0\t2",
-                        f"四、结转下年度继续办理\t\t{carried_forward}\t0\t0\t0\t0\t0\t{carried_forward}")
+    text = text.replace(
+        "一、本年新收政府信息公开申请数量\t\t12\t3\t0\t1\t0\t0\t16",
+        f"一、本年新收政府信息公开申请数量\t\t{np_new}\t3\t0\t1\t0\t0\t{np_new + 4}",
+    )
+    text = text.replace(
+        "二、上年结转政府信息公开申请数量\t\t1\t0\t0\t0\t0\t0\t1",
+        f"二、上年结转政府信息公开申请数量\t\t{carried_over}\t0\t0\t0\t0\t0\t{carried_over}",
+    )
+    text = text.replace(
+        "四、结转下年度继续办理\t\t2\t0\t0\t0\t0\t0\t2",
+        f"四、结转下年度继续办理\t\t{carried_forward}\t0\t0\t0\t0\t0\t{carried_forward}",
+    )
     text = text.replace("行政规范性文件\t2\t1\t14", "行政规范性文件\t" + "\t".join(map(str, normative)))
     start, end = text.index("一、总体情况\n\n") + 8, text.index("\n\n二、主动公开")
     text = text[:start] + overview.format(year=year) + text[end:]
@@ -67,7 +84,9 @@ def findings(root: Path, rule: str | None = None) -> set[tuple]:
     f = f.join(r, on="report_id")
     if rule:
         f = f.filter(pl.col("rule_id") == rule)
-    return {(a, y, rid, e, o) for a, y, rid, e, o in f.select("agency", "year", "rule_id", "expected", "observed").rows()}
+    return {
+        (a, y, rid, e, o) for a, y, rid, e, o in f.select("agency", "year", "rule_id", "expected", "observed").rows()
+    }
 
 
 def across_findings(root: Path) -> set[tuple]:
@@ -75,6 +94,7 @@ def across_findings(root: Path) -> set[tuple]:
 
 
 # ------------------------------------------------------------------ agencies
+
 
 def test_names_printed_differently_are_one_agency_and_same_named_towns_are_not():
     a = resolve("洪泽区人民政府")
@@ -116,7 +136,8 @@ def test_the_two_real_honze_reports_share_an_agency_and_keep_every_rule_across_y
     agencies = pl.read_parquet(root / "agencies" / "agencies.parquet").sort("name")
     assert agencies.select("name", "names", "region_code", "level").rows() == [
         ("淮安市人民政府", ["淮安市人民政府"], "320800", "city"),
-        ("淮安市洪泽区人民政府", ["洪泽区人民政府", "淮安市洪泽区人民政府"], "320813", "county")]
+        ("淮安市洪泽区人民政府", ["洪泽区人民政府", "淮安市洪泽区人民政府"], "320813", "county"),
+    ]
     # 5 + 3 - 0 = 8 normative documents, 结转 0 -> 上年结转 0, a third of the text copied (under half);
     # the 2024 text's 17 requests are the district office's, not the district's 95: never compared
     found = {(a, y, rule) for a, y, rule, _, _ in findings(root) if rule.startswith(("cross_year", "narrative"))}
@@ -132,59 +153,99 @@ def test_the_real_szfgs_text_states_its_tables_figures():
         page = pdf.pages[1].extract_text()
     stated = [(code, n, cells) for code, n, cells, _ in stated_figures(page)]
     assert stated == [  # its tables: new 3119 (受理: or with those carried over); 复议 总计 351; 诉讼 26 + 20
-        ("applications_accepted", 3119, [["applications:new/total"],
-                                         ["applications:new/total", "applications:carried_over/total"]]),
+        (
+            "applications_accepted",
+            3119,
+            [["applications:new/total"], ["applications:new/total", "applications:carried_over/total"]],
+        ),
         ("reviews", 351, [["reviews_litigation:review/total"]]),
-        ("litigation", 46, [["reviews_litigation:litigation_direct/total",
-                             "reviews_litigation:litigation_after_review/total"]])]
+        (
+            "litigation",
+            46,
+            [["reviews_litigation:litigation_direct/total", "reviews_litigation:litigation_after_review/total"]],
+        ),
+    ]
 
 
 # ------------------------------------------------------------------ inside the text
 
+
 def test_narrative_table_mismatch(tmp_path):
     root = tmp_path / "wh"
-    ingest(root, {
-        "wrong": report_text("盱眙县甲镇人民政府", 2023, overview="2023年，全镇共收到政府信息公开申请20件，行政复议3件。"),
-        "right": report_text("盱眙县乙镇人民政府", 2023, overview="2023年，全镇共收到政府信息公开申请16件，行政复议3件。"),
-        "part": report_text("盱眙县丙镇人民政府", 2023,
-                            overview="2023年，镇党政办代表镇政府受理政府信息公开申请9件；其中镇政府办公室受理申请7件。"),
-        # 16 new + 1 carried over: a figure that says it includes last year's is compared with both
-        "with": report_text("盱眙县丁镇人民政府", 2023, overview="全年共受理政府信息公开申请17件（含上年结转申请1件）。"),
-        "with_wrong": report_text("盱眙县戊镇人民政府", 2023, overview="全年共受理政府信息公开申请16件（含上年结转申请1件）。"),
-    })
-    assert findings(root, "narrative.table_mismatch") == {("盱眙县甲镇人民政府", 2023, "narrative.table_mismatch", "16", "20"),
-                                                          ("盱眙县戊镇人民政府", 2023, "narrative.table_mismatch", "17", "16")}
+    ingest(
+        root,
+        {
+            "wrong": report_text(
+                "盱眙县甲镇人民政府", 2023, overview="2023年，全镇共收到政府信息公开申请20件，行政复议3件。"
+            ),
+            "right": report_text(
+                "盱眙县乙镇人民政府", 2023, overview="2023年，全镇共收到政府信息公开申请16件，行政复议3件。"
+            ),
+            "part": report_text(
+                "盱眙县丙镇人民政府",
+                2023,
+                overview="2023年，镇党政办代表镇政府受理政府信息公开申请9件；其中镇政府办公室受理申请7件。",
+            ),
+            # 16 new + 1 carried over: a figure that says it includes last year's is compared with both
+            "with": report_text(
+                "盱眙县丁镇人民政府", 2023, overview="全年共受理政府信息公开申请17件（含上年结转申请1件）。"
+            ),
+            "with_wrong": report_text(
+                "盱眙县戊镇人民政府", 2023, overview="全年共受理政府信息公开申请16件（含上年结转申请1件）。"
+            ),
+        },
+    )
+    assert findings(root, "narrative.table_mismatch") == {
+        ("盱眙县甲镇人民政府", 2023, "narrative.table_mismatch", "16", "20"),
+        ("盱眙县戊镇人民政府", 2023, "narrative.table_mismatch", "17", "16"),
+    }
 
 
 def test_metadata_late(tmp_path):
     root = tmp_path / "wh"
-    ingest(root, {"late": report_text("盱眙县甲镇人民政府", 2023, signed="2024年3月2日"),
-                  "on_time": report_text("盱眙县乙镇人民政府", 2023, signed="2024年1月31日")})
-    assert findings(root, "metadata.late") == {("盱眙县甲镇人民政府", 2023, "metadata.late", "on or before 2024-01-31",
-                                                "2024-03-02")}
+    ingest(
+        root,
+        {
+            "late": report_text("盱眙县甲镇人民政府", 2023, signed="2024年3月2日"),
+            "on_time": report_text("盱眙县乙镇人民政府", 2023, signed="2024年1月31日"),
+        },
+    )
+    assert findings(root, "metadata.late") == {
+        ("盱眙县甲镇人民政府", 2023, "metadata.late", "on or before 2024-01-31", "2024-03-02")
+    }
 
 
 # ------------------------------------------------------------------ across years
 
+
 def test_cross_year_carried_over_and_in_force(tmp_path):
     root = tmp_path / "wh"
-    ingest(root, {"a23": report_text("盱眙县甲镇人民政府", 2023, carried_forward=2, normative=(2, 1, 14)),
-                  "b23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2, normative=(2, 1, 14)),
-                  # 甲镇 keeps both chains: 2 -> 2, 14 + 3 - 1 = 16
-                  "a24": report_text("淮安市盱眙县甲镇", 2024, carried_over=2, normative=(3, 1, 16),
-                                     overview=OWN_2024),
-                  # 乙镇 breaks both: carried 2 -> 5, 14 + 3 - 1 = 16 but prints 20
-                  "b24": report_text("盱眙县乙镇", 2024, carried_over=5, normative=(3, 1, 20), overview=OWN_2024)})
+    ingest(
+        root,
+        {
+            "a23": report_text("盱眙县甲镇人民政府", 2023, carried_forward=2, normative=(2, 1, 14)),
+            "b23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2, normative=(2, 1, 14)),
+            # 甲镇 keeps both chains: 2 -> 2, 14 + 3 - 1 = 16
+            "a24": report_text("淮安市盱眙县甲镇", 2024, carried_over=2, normative=(3, 1, 16), overview=OWN_2024),
+            # 乙镇 breaks both: carried 2 -> 5, 14 + 3 - 1 = 16 but prints 20
+            "b24": report_text("盱眙县乙镇", 2024, carried_over=5, normative=(3, 1, 20), overview=OWN_2024),
+        },
+    )
     assert across_findings(root) == {
         ("盱眙县乙镇", 2024, "cross_year.carried_over", "2", "5"),  # natural persons
         ("盱眙县乙镇", 2024, "cross_year.carried_over", "2", "5"),  # total (same values, one row per column)
-        ("盱眙县乙镇", 2024, "cross_year.in_force", "14", "18")}   # 20 - 3 + 1 = 18 against last year's 14
+        ("盱眙县乙镇", 2024, "cross_year.in_force", "14", "18"),
+    }  # 20 - 3 + 1 = 18 against last year's 14
     counts = pl.read_parquet(root / "reports" / "**" / "*.parquet", hive_partitioning=True)
     assert sorted(counts.filter(pl.col("year") == 2024).select("agency", "warning_count").rows()) == [
-        ("淮安市盱眙县甲镇", 0), ("盱眙县乙镇", 3)]  # the report's counts of findings include these
+        ("淮安市盱眙县甲镇", 0),
+        ("盱眙县乙镇", 3),
+    ]  # the report's counts of findings include these
     f = pl.read_parquet(root / "findings" / "**" / FILE_GLOB, hive_partitioning=True)
     assert sorted(f.filter(pl.col("rule_id") == "cross_year.carried_over")["cells"].to_list()) == [
-        ["applications:carried_over/natural_person"], ["applications:carried_over/total"]]
+        ["applications:carried_over/natural_person"],
+        ["applications:carried_over/total"],
+    ]
 
 
 FILE_GLOB = across.FILE
@@ -192,20 +253,31 @@ FILE_GLOB = across.FILE
 
 def test_no_cross_year_finding_across_a_missing_year(tmp_path):
     root = tmp_path / "wh"
-    ingest(root, {"a22": report_text("盱眙县甲镇人民政府", 2022, carried_forward=2, normative=(2, 1, 14)),
-                  "a24": report_text("盱眙县甲镇人民政府", 2024, carried_over=7, normative=(0, 0, 99))})
+    ingest(
+        root,
+        {
+            "a22": report_text("盱眙县甲镇人民政府", 2022, carried_forward=2, normative=(2, 1, 14)),
+            "a24": report_text("盱眙县甲镇人民政府", 2024, carried_over=7, normative=(0, 0, 99)),
+        },
+    )
     assert across_findings(root) == set()
 
 
 def test_narrative_copied_with_numbers_changed_but_not_boilerplate(tmp_path):
     root = tmp_path / "wh"
-    boiler = ("{year}年，本镇坚持以习近平新时代中国特色社会主义思想为指导，认真贯彻落实政府信息公开条例，"
-              "持续推进决策、执行、管理、服务、结果公开，全年主动公开政府信息{year}条。")
-    docs = {f"{c}{y % 100}": report_text(f"盱眙县{c}镇人民政府", y, overview=boiler + text)
-            for c, text23, text24 in (("甲", OWN_2023, OWN_2023.replace("乡村振兴", "乡村振兴和共同富裕")),
-                                      ("乙", OWN_2023.replace("全镇", "全乡"), OWN_2024),
-                                      ("丙", "", ""))
-            for y, text in ((2023, text23), (2024, text24))}
+    boiler = (
+        "{year}年，本镇坚持以习近平新时代中国特色社会主义思想为指导，认真贯彻落实政府信息公开条例，"
+        "持续推进决策、执行、管理、服务、结果公开，全年主动公开政府信息{year}条。"
+    )
+    docs = {
+        f"{c}{y % 100}": report_text(f"盱眙县{c}镇人民政府", y, overview=boiler + text)
+        for c, text23, text24 in (
+            ("甲", OWN_2023, OWN_2023.replace("乡村振兴", "乡村振兴和共同富裕")),
+            ("乙", OWN_2023.replace("全镇", "全乡"), OWN_2024),
+            ("丙", "", ""),
+        )
+        for y, text in ((2023, text23), (2024, text24))
+    }
     ingest(root, docs)
     # 甲 prints its 2023 text again (one clause changed); 乙 writes anew; 丙 prints only the
     # boilerplate that all three share (and the shared 五), so has too little of its own to judge
@@ -215,17 +287,26 @@ def test_narrative_copied_with_numbers_changed_but_not_boilerplate(tmp_path):
 
 
 def test_order_of_ingestion_and_reruns_give_the_same_findings(tmp_path):
-    docs = {"a23": report_text("盱眙县甲镇人民政府", 2023, carried_forward=2),
-            "a24": report_text("盱眙县甲镇人民政府", 2024, carried_over=3),
-            "a25": report_text("盱眙县甲镇人民政府", 2025, carried_over=2, overview=OWN_2024)}
+    docs = {
+        "a23": report_text("盱眙县甲镇人民政府", 2023, carried_forward=2),
+        "a24": report_text("盱眙县甲镇人民政府", 2024, carried_over=3),
+        "a25": report_text("盱眙县甲镇人民政府", 2025, carried_over=2, overview=OWN_2024),
+    }
     forward, backward = tmp_path / "forward", tmp_path / "backward"
     for name in ("a23", "a24", "a25"):
         ingest(forward, {name: docs[name]}, run=f"f{name}")
     for name in ("a25", "a24", "a23"):
         ingest(backward, {name: docs[name]}, run=f"b{name}")
-    expected = {("盱眙县甲镇人民政府", 2024, "cross_year.carried_over", "2", "3"),
-                ("盱眙县甲镇人民政府", 2024, "narrative.copied", "at most 50% of the text as the year before",
-                 "100% (22 of 22 passages)")}
+    expected = {
+        ("盱眙县甲镇人民政府", 2024, "cross_year.carried_over", "2", "3"),
+        (
+            "盱眙县甲镇人民政府",
+            2024,
+            "narrative.copied",
+            "at most 50% of the text as the year before",
+            "100% (22 of 22 passages)",
+        ),
+    }
     assert across_findings(forward) == across_findings(backward) == expected
     ingest(backward, {"a24": docs["a24"]}, run="again")  # a re-run replaces, never duplicates
     f = pl.read_parquet(backward / "findings" / "**" / "*.parquet", hive_partitioning=True)
@@ -251,8 +332,10 @@ def test_the_flow_checks_across_years_after_publishing_in_either_order(prefect_h
     second = flow(sources=[str(paths[2023])], out=str(out), return_state=True)
     assert across_findings(out) == {("盱眙县甲镇人民政府", 2024, "cross_year.carried_over", "2", "4")}
     summary = second.result().as_dict()  # what the artifacts and the validation page are made from
-    assert sorted((f["rule_id"], f["severity"]) for f in summary["findings"]) == [
-        ("cross_year.carried_over", "warning")] * 2  # natural persons and total, of the 2024 report
+    assert (
+        sorted((f["rule_id"], f["severity"]) for f in summary["findings"])
+        == [("cross_year.carried_over", "warning")] * 2
+    )  # natural persons and total, of the 2024 report
     (page,) = [p for p in (out / "validation").glob("*.html") if str(second.state_details.flow_run_id) in p.name]
     assert "cross_year.carried_over" in page.read_text(encoding="utf-8")
 
@@ -264,16 +347,18 @@ def test_a_manifest_links_an_unplaced_town_across_years_and_dates_its_report(tmp
     folder.mkdir()
     for year, kw in ((2023, {"carried_forward": 2}), (2024, {"carried_over": 3, "overview": OWN_2024})):
         (folder / f"{year}.txt").write_text(report_text("白杨镇人民政府", year, **kw), encoding="utf-8")
-    (folder / "m.csv").write_text("uri,region_code,published_on\n2023.txt,320830,2024-01-20\n"
-                                  "2024.txt,320830,2025-02-15\n", encoding="utf-8")
+    (folder / "m.csv").write_text(
+        "uri,region_code,published_on\n2023.txt,320830,2024-01-20\n2024.txt,320830,2025-02-15\n", encoding="utf-8"
+    )
     linked, unlinked = tmp_path / "linked", tmp_path / "unlinked"
     for root, spec in ((linked, folder / "m.csv"), (unlinked, folder)):
         frames = pipeline.process_batch(sources([str(spec)]), "r", processes=False)
         publish.publish(root, frames)
         across.check(root, frames["reports"]["report_id"].to_list(), "r")
     assert across_findings(linked) == {("白杨镇人民政府", 2024, "cross_year.carried_over", "2", "3")}
-    assert findings(linked, "metadata.late") == {("白杨镇人民政府", 2024, "metadata.late", "on or before 2025-01-31",
-                                                  "2025-02-15")}
+    assert findings(linked, "metadata.late") == {
+        ("白杨镇人民政府", 2024, "metadata.late", "on or before 2025-01-31", "2025-02-15")
+    }
     assert across_findings(unlinked) == set()  # no county printed, none given: never linked by guess
     agencies = pl.read_parquet(linked / "agencies" / "agencies.parquet")
     assert agencies.select("name", "region_code", "level").rows() == [("白杨镇人民政府", "320830", "township")]

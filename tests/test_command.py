@@ -1,5 +1,6 @@
 """What a person sees from `nianbao ingest`: help, version, dry run, the summary (text and JSON),
 usage errors before anything starts, and Ctrl-C that stops at once and resumes."""
+
 import json
 import os
 import signal
@@ -8,9 +9,9 @@ import sys
 import time
 
 import pytest
-
 from conftest import ROOT
 from corpus import distinct_reports
+
 from flows import command as cli
 from nianbao import __version__
 
@@ -23,8 +24,9 @@ def _run(*args: str, harness: bool = True, **kw) -> subprocess.CompletedProcess:
         from prefect.settings import PREFECT_API_URL
 
         env["PREFECT_API_URL"] = PREFECT_API_URL.value()
-    return subprocess.run([sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, **kw
+    )
 
 
 def test_version_and_help_with_examples_and_exit_codes(capsys, monkeypatch):
@@ -34,7 +36,10 @@ def test_version_and_help_with_examples_and_exit_codes(capsys, monkeypatch):
     assert capsys.readouterr().out.strip() == f"nianbao {__version__}"
     assert cli.main(["ingest", "--help"]) == 0
     text = capsys.readouterr().out
-    assert "--out WAREHOUSE       warehouse folder or s3://bucket/prefix (default:\n                        data/warehouse)" in text
+    assert (
+        "--out WAREHOUSE       warehouse folder or s3://bucket/prefix (default:\n                        data/warehouse)"
+        in text
+    )
     assert "--dry-run" in text and "--json" in text and "--quiet" in text
     assert "nianbao ingest data/samples --out data/warehouse" in text
     assert "3    the run itself failed" in text and "130  interrupted" in text
@@ -55,9 +60,12 @@ def test_dry_run_lists_formats_and_skips_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "wh"
     assert cli.main(["ingest", str(docs), "--out", str(out), "--dry-run"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines == [f"html     {docs / 'page.htm'}", f"txt      {docs / 'r.txt'}",
-                     f"skip     {docs / 'notes.md'}  (not a report format)",
-                     "dry run: 2 documents (1 html, 1 txt), 0 already published, 1 file skipped; nothing was written"]
+    assert lines == [
+        f"html     {docs / 'page.htm'}",
+        f"txt      {docs / 'r.txt'}",
+        f"skip     {docs / 'notes.md'}  (not a report format)",
+        "dry run: 2 documents (1 html, 1 txt), 0 already published, 1 file skipped; nothing was written",
+    ]
     assert not out.exists()
 
 
@@ -69,8 +77,10 @@ def test_json_is_json_whatever_the_outcome(tmp_path, capsys):
     (docs / "r.txt").write_bytes((SAMPLES / "sample_valid_2023.txt").read_bytes())
     (docs / "manifest.csv").write_text("uri\nr.txt\n", encoding="utf-8")
     (docs / "notes.md").write_text("# not a report")
-    skipped = [{"path": str(docs / "manifest.csv"), "why": "a manifest: pass it by name"},
-               {"path": str(docs / "notes.md"), "why": "not a report format"}]
+    skipped = [
+        {"path": str(docs / "manifest.csv"), "why": "a manifest: pass it by name"},
+        {"path": str(docs / "notes.md"), "why": "not a report format"},
+    ]
     assert cli.main(["ingest", str(docs), "--out", str(tmp_path / "wh"), "--dry-run", "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert (got["exit_code"], got["error"], got["formats"], got["skipped_files"]) == (0, None, {"txt": 1}, skipped)
@@ -86,13 +96,21 @@ def test_json_is_json_whatever_the_outcome(tmp_path, capsys):
 
     assert cli.main(["ingest", str(docs / "notes.md"), str(docs), "--out", "/proc/nianbao-wh", "--json"]) == 3
     got = json.loads(capsys.readouterr().out)
-    assert got["exit_code"] == 3 and got["error"].startswith("the run failed: the warehouse /proc/nianbao-wh is not writable")
-    assert got["next"] == "make the warehouse writable (or free space) and run again" and got["skipped_files"] == skipped
+    assert got["exit_code"] == 3 and got["error"].startswith(
+        "the run failed: the warehouse /proc/nianbao-wh is not writable"
+    )
+    assert (
+        got["next"] == "make the warehouse writable (or free space) and run again" and got["skipped_files"] == skipped
+    )
 
     assert cli.main(["ingest", str(docs), "--json", "--wokers", "3"]) == 2
     seen = capsys.readouterr()
-    assert json.loads(seen.out) == {"exit_code": 2, "error": "unrecognized arguments: --wokers (did you mean --workers?)",
-                                    "next": "nianbao ingest --help shows every option", "skipped_files": []}
+    assert json.loads(seen.out) == {
+        "exit_code": 2,
+        "error": "unrecognized arguments: --wokers (did you mean --workers?)",
+        "next": "nianbao ingest --help shows every option",
+        "skipped_files": [],
+    }
 
 
 def test_a_mistyped_option_shows_the_subcommands_usage_and_the_option_meant(capsys):
@@ -102,8 +120,11 @@ def test_a_mistyped_option_shows_the_subcommands_usage_and_the_option_meant(caps
     assert err.startswith("usage: nianbao ingest [-h] [--out WAREHOUSE]")
     assert err.rstrip().endswith("nianbao ingest: error: unrecognized arguments: --wokers (did you mean --workers?)")
     assert cli.main(["compact", "wh", "--yaer", "2024"]) == 2
-    assert capsys.readouterr().err.rstrip().endswith(
-        "nianbao compact: error: unrecognized arguments: --yaer (did you mean --year?)")
+    assert (
+        capsys.readouterr()
+        .err.rstrip()
+        .endswith("nianbao compact: error: unrecognized arguments: --yaer (did you mean --year?)")
+    )
 
 
 def test_summary_names_reasons_sums_page_and_skipped_files(prefect_harness, tmp_path):
@@ -119,8 +140,10 @@ def test_summary_names_reasons_sums_page_and_skipped_files(prefect_harness, tmp_
     assert out[2].startswith(f"validation report: {tmp_path / 'wh' / 'validation'}") and out[2].endswith(".html")
     assert f"  unreadable {docs / 'not_a_report.txt'}" in out
     assert "             document.unreadable: no template tables found (sections 三 and 四 are missing)" in out
-    assert ("             applications.handled_total: 自然人: （七）总计 = 10 ≠ 11 = 三、本年度办理结果（一）至（六）"
-            in out)
+    assert (
+        "             applications.handled_total: 自然人: （七）总计 = 10 ≠ 11 = 三、本年度办理结果（一）至（六）"
+        in out
+    )
     assert "             … and 1 more errors" in out
     assert f"skipped, not a report format (1 file): {docs / 'table.xls'}" in out
     assert out[-1].startswith("next: open the validation report")
@@ -129,8 +152,13 @@ def test_summary_names_reasons_sums_page_and_skipped_files(prefect_harness, tmp_
     again = _run("ingest", str(docs), "--out", str(tmp_path / "wh"), "--json", "--quiet")
     summary = json.loads(again.stdout)  # stdout is the JSON alone
     assert again.returncode == summary["exit_code"] == 1
-    assert (summary["reports"], summary["valid"], summary["invalid"], summary["unreadable"],
-            summary["already_published"]) == (2, 0, 1, 1, 2)
+    assert (
+        summary["reports"],
+        summary["valid"],
+        summary["invalid"],
+        summary["unreadable"],
+        summary["already_published"],
+    ) == (2, 0, 1, 1, 2)
     assert summary["skipped_files"] == [{"path": str(docs / "table.xls"), "why": "not a report format"}]
     assert summary["error"] is None and summary["next"].startswith("open the validation report")
     failed = {f["source_uri"].rsplit("/", 1)[1]: f for f in summary["failed"]}
@@ -142,8 +170,19 @@ def test_summary_names_reasons_sums_page_and_skipped_files(prefect_harness, tmp_
 def test_ctrl_c_stops_at_once_keeps_what_was_published_and_resumes(tmp_path):
     docs = distinct_reports(tmp_path / "docs", 24)
     out = tmp_path / "wh"
-    args = [sys.executable, "-m", "flows", "ingest", str(docs[0].parent), "--out", str(out), "--batch-size", "2",
-            "--workers", "1"]
+    args = [
+        sys.executable,
+        "-m",
+        "flows",
+        "ingest",
+        str(docs[0].parent),
+        "--out",
+        str(out),
+        "--batch-size",
+        "2",
+        "--workers",
+        "1",
+    ]
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the command's own temporary server
     env["NIANBAO_TEST_RUN"] = mark = f"{os.getpid()}-{time.monotonic()}"  # inherited by everything it starts
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -191,10 +230,28 @@ def test_a_terminal_gets_a_progress_bar_per_document(prefect_harness, tmp_path):
     if shutil.which("script") is None:
         pytest.skip("util-linux `script` (a terminal for the command) is not installed")
     docs = distinct_reports(tmp_path / "docs", 5)
-    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "flows", "ingest", str(docs[0].parent), "--out",
-                                                  str(tmp_path / "wh"), "--batch-size", "2"])
-    done = subprocess.run(["script", "-qec", command, "/dev/null"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env=dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), COLUMNS="100"))
+    command = " ".join(
+        shlex.quote(a)
+        for a in [
+            sys.executable,
+            "-m",
+            "flows",
+            "ingest",
+            str(docs[0].parent),
+            "--out",
+            str(tmp_path / "wh"),
+            "--batch-size",
+            "2",
+        ]
+    )
+    done = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), COLUMNS="100"),
+    )
     assert done.returncode == 0, done.stdout[-2000:]
     screen = done.stdout.replace("\r", "\n")
     assert "nianbao: 100%" in screen and "5/5" in screen  # counted per document, on the terminal
@@ -223,8 +280,23 @@ def test_ctrl_c_on_a_terminal_prints_the_one_promised_line(tmp_path):
     pid, fd = pty.fork()
     if pid == 0:  # the child: a session whose controlling terminal is the pty
         os.chdir(ROOT)
-        os.execve(sys.executable, [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(out),
-                                   "--batch-size", "2", "--workers", "1"], env)
+        os.execve(
+            sys.executable,
+            [
+                sys.executable,
+                "-m",
+                "flows",
+                "ingest",
+                str(docs),
+                "--out",
+                str(out),
+                "--batch-size",
+                "2",
+                "--workers",
+                "1",
+            ],
+            env,
+        )
     screen = b""
 
     def read(seconds: float) -> None:
@@ -276,8 +348,14 @@ def test_quiet_prints_the_summary_only(prefect_harness, tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        done = _run("ingest", f"http://127.0.0.1:{server.server_address[1]}/gone.pdf", "--out", str(tmp_path / "wh"),
-                    "--quiet", "--allow-private")
+        done = _run(
+            "ingest",
+            f"http://127.0.0.1:{server.server_address[1]}/gone.pdf",
+            "--out",
+            str(tmp_path / "wh"),
+            "--quiet",
+            "--allow-private",
+        )
     finally:
         server.shutdown()
     assert done.returncode == 1, done.stderr

@@ -1,19 +1,19 @@
 """`nianbao compact`: a partition's files merged into one per dataset, rows unchanged, readers never
 seeing a report twice or not at all, under the warehouse's lock; on a folder and on a bucket."""
+
 import threading
 import time
 
 import duckdb
 import polars as pl
 import pytest
+from corpus import distinct_reports
 
 from flows import command as cli
-from nianbao.warehouse import compact, index, publish, storage
-from nianbao.run.pipeline import process_batch
-from nianbao.model.schema import DATASETS, schema
 from nianbao.acquire.sources import Source
-from nianbao.warehouse import files, scan
-from corpus import distinct_reports
+from nianbao.model.schema import DATASETS, schema
+from nianbao.run.pipeline import process_batch
+from nianbao.warehouse import compact, files, index, publish, scan, storage
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +22,7 @@ def batches(tmp_path_factory):
     from conftest import ROOT
 
     docs = [Source(str(p)) for p in distinct_reports(tmp_path_factory.mktemp("docs"), 10)]
-    out = [process_batch(docs[i:i + 2], f"run-{i}") for i in range(0, 10, 2)]
+    out = [process_batch(docs[i : i + 2], f"run-{i}") for i in range(0, 10, 2)]
     return out + [process_batch([Source(str(ROOT / "data" / "samples" / "sample_invalid_2024.txt"))], "run-x")]
 
 

@@ -2,6 +2,7 @@
 parser yields: token kind by token kind, on random token soup cut into streams anywhere, and on
 every page of real and generated reports; what it declines pdfminer reads. The pages lay_out()
 lays out have pdfplumber's own objects, attribute by attribute."""
+
 from __future__ import annotations
 
 import io
@@ -12,13 +13,13 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
+from conftest import REAL, missing
 from pdfminer.pdfdocument import PDFDocument
 from pdfminer.pdfpage import PDFPage
 from pdfminer.pdfparser import PDFParser
 from pdfminer.pdftypes import PDFStream, dict_value, list_value, resolve1, stream_value
 from pdfminer.psparser import KWD, LIT
 
-from conftest import REAL, missing
 from nianbao.extract.pdf import contentstream
 from nianbao.extract.pdf.contentstream import objects
 
@@ -57,13 +58,27 @@ def test_numbers_as_pdfminer_parses_them():
 
 def test_names_with_hex_escapes():
     got = same(b"/A#20B /#41 /A#4 /A#4g /A#zz /# x /a/b /\xc3\xa9 /\xff /T*' /")
-    assert got == [LIT("A B"), LIT("A"), LIT("A\x04"), LIT("A\x04g"), LIT("Azz"), LIT(""), KWD(b"x"),
-                   LIT("a"), LIT("b"), LIT("é"), LIT(b"\xff"), LIT("T*'"), LIT("")]
+    assert got == [
+        LIT("A B"),
+        LIT("A"),
+        LIT("A\x04"),
+        LIT("A\x04g"),
+        LIT("Azz"),
+        LIT(""),
+        KWD(b"x"),
+        LIT("a"),
+        LIT("b"),
+        LIT("é"),
+        LIT(b"\xff"),
+        LIT("T*'"),
+        LIT(""),
+    ]
 
 
 def test_literal_strings():
-    got = same(b"(a(b)c) (\\101\\1012\\7) (a\\\nb) (a\\\r\nb) (\\n\\t\\(\\)\\\\\\x) () (\\)\\() ((x)(y))"
-               b"(\\12\\() (\\0053)")
+    got = same(
+        b"(a(b)c) (\\101\\1012\\7) (a\\\nb) (a\\\r\nb) (\\n\\t\\(\\)\\\\\\x) () (\\)\\() ((x)(y))(\\12\\() (\\0053)"
+    )
     assert got == [b"a(b)c", b"AA2\x07", b"ab", b"ab", b"\n\t()\\", b"", b")(", b"(x)(y)", b"\n(", b"\x053"]
 
 
@@ -80,20 +95,59 @@ def test_arrays_dictionaries_procedures_side_by_side():
 
 def test_operators_comments_and_nuls():
     got = same(b"BT T* ' \" true false Tj\x00 ET \x001\x00 %c ) ( [\n2 %\r3 \x80 # ) 4%")
-    assert plain(got) == plain([KWD(b"BT"), KWD(b"T*"), KWD(b"'"), KWD(b'"'), True, False, KWD(b"Tj\x00"),
-                                KWD(b"ET"), 1, 2, 3, KWD(b"\x80"), KWD(b"#"), KWD(b")"), 4])
+    assert plain(got) == plain(
+        [
+            KWD(b"BT"),
+            KWD(b"T*"),
+            KWD(b"'"),
+            KWD(b'"'),
+            True,
+            False,
+            KWD(b"Tj\x00"),
+            KWD(b"ET"),
+            1,
+            2,
+            3,
+            KWD(b"\x80"),
+            KWD(b"#"),
+            KWD(b")"),
+            4,
+        ]
+    )
 
 
 def test_inline_images_end_where_pdfminer_finds_ei():
     # "EI\x01", "EEI " and "EIEI" do not end the data for pdfminer's matcher; the last line end goes
     got = same(b"q BI /W 2 /H 1 /BPC 8 /CS /G ID \x00EI\x01EEI EIEI\n\nEI Q BI /F /A85 ID 9jqo^~> EI")
-    assert plain(got) == plain([KWD(b"q"), PDFStream({"W": 2, "H": 1, "BPC": 8, "CS": LIT("G")}, b"\x00EI\x01EEI EIEI"),
-                                KWD(b"EI"), KWD(b"Q"), PDFStream({"F": LIT("A85")}, b"9jqo^~>"), KWD(b"EI")])
+    assert plain(got) == plain(
+        [
+            KWD(b"q"),
+            PDFStream({"W": 2, "H": 1, "BPC": 8, "CS": LIT("G")}, b"\x00EI\x01EEI EIEI"),
+            KWD(b"EI"),
+            KWD(b"Q"),
+            PDFStream({"F": LIT("A85")}, b"9jqo^~>"),
+            KWD(b"EI"),
+        ]
+    )
 
 
 def test_streams_end_tokens_as_line_ends_do():
     assert same(b"0 0 m 1", b"1 l S", b"BT /F1", b" 12 Tf(a)", b"Tj ET") == [
-        0, 0, KWD(b"m"), 1, 1, KWD(b"l"), KWD(b"S"), KWD(b"BT"), LIT("F1"), 12, KWD(b"Tf"), b"a", KWD(b"Tj"), KWD(b"ET")]
+        0,
+        0,
+        KWD(b"m"),
+        1,
+        1,
+        KWD(b"l"),
+        KWD(b"S"),
+        KWD(b"BT"),
+        LIT("F1"),
+        12,
+        KWD(b"Tf"),
+        b"a",
+        KWD(b"Tj"),
+        KWD(b"ET"),
+    ]
     assert same(b"[1 2", b" 3] TJ <</A", b" 1>>") == [[1, 2, 3], KWD(b"TJ"), {"A": 1}]
     assert same(b"[1 2") == [] and same(b"") == [] and objects([]) == [] == pdfminer()
 
@@ -107,18 +161,21 @@ def test_a_string_escape_across_pdfminers_4096_byte_chunks():
     assert same(image + b" " * (image.index(b"ID") + 3 + 4095 - len(image) - 3) + b"(a\\\r\nb)")[-1] == b"a\nb"
 
 
-@pytest.mark.parametrize("streams, pdfminer_reads", [
-    ([b"(Hel", b"lo) Tj"], [b"Hel\nlo", KWD(b"Tj")]),  # a string over two streams gets a line end
-    ([b"/", b"F1 1 Tf"], [LIT("F1"), 1, KWD(b"Tf")]),  # an empty name goes on into the next stream
-    ([b"/A#4", b"1 x"], [LIT("A\x041"), KWD(b"x")]),
-    ([b"/A#41"], []),  # dropped at the end while its escape is read
-    ([b"1 <", b"<>>"], [1, {}]),
-    ([b"<<>", b"> 2"], [{}, 2]),
-    ([b"<41", b"42>"], [b"AB"]),
-    ([b"BI /W 1 ID x", b"y EI Q"], [PDFStream({"W": 1}, b"xy "), KWD(b"EI"), KWD(b"Q")]),
-    ([b"[2 BI /W 1 ID x EI ] 1"], [PDFStream({"W": 1}, b"x "), KWD(b"EI"), 1]),  # the array is forgotten
-    ([b"(unended"], []),
-])
+@pytest.mark.parametrize(
+    "streams, pdfminer_reads",
+    [
+        ([b"(Hel", b"lo) Tj"], [b"Hel\nlo", KWD(b"Tj")]),  # a string over two streams gets a line end
+        ([b"/", b"F1 1 Tf"], [LIT("F1"), 1, KWD(b"Tf")]),  # an empty name goes on into the next stream
+        ([b"/A#4", b"1 x"], [LIT("A\x041"), KWD(b"x")]),
+        ([b"/A#41"], []),  # dropped at the end while its escape is read
+        ([b"1 <", b"<>>"], [1, {}]),
+        ([b"<<>", b"> 2"], [{}, 2]),
+        ([b"<41", b"42>"], [b"AB"]),
+        ([b"BI /W 1 ID x", b"y EI Q"], [PDFStream({"W": 1}, b"xy "), KWD(b"EI"), KWD(b"Q")]),
+        ([b"[2 BI /W 1 ID x EI ] 1"], [PDFStream({"W": 1}, b"x "), KWD(b"EI"), 1]),  # the array is forgotten
+        ([b"(unended"], []),
+    ],
+)
 def test_what_is_declined_pdfminer_reads(streams, pdfminer_reads):
     assert objects(streams) is None
     assert plain(pdfminer(*streams)) == plain(pdfminer_reads)
@@ -139,10 +196,56 @@ def test_pdfminers_strict_mode_is_left_to_pdfminer(monkeypatch):
 
 
 FRAGMENTS = [
-    b"1", b"-2.5", b".5", b"-", b"+.", b"1.2.3", b"007", b"/F1", b"/A#20B", b"/#4", b"/", b"/\xe4\xb8\xad", b"/\xff",
-    b"(a)", b"(a(b)c)", b"(\\101\\12)", b"(\\\n)", b"(x\\\r\ny)", b"(\\q)", b"()", b"(\\))", b"<41>", b"<4 1 A>",
-    b"<>", b"<<", b">>", b"[", b"]", b"{", b"}", b"%c\n", b"%c", b"\x00", b"Tj", b"T*", b"'", b'"', b"true",
-    b"false", b"BT", b"ET", b"re", b"\x80", b")", b">", b"<", b"#", b"BI /W 1 /H 1 ID \x00EI\x01 EI", b"(", b"EI",
+    b"1",
+    b"-2.5",
+    b".5",
+    b"-",
+    b"+.",
+    b"1.2.3",
+    b"007",
+    b"/F1",
+    b"/A#20B",
+    b"/#4",
+    b"/",
+    b"/\xe4\xb8\xad",
+    b"/\xff",
+    b"(a)",
+    b"(a(b)c)",
+    b"(\\101\\12)",
+    b"(\\\n)",
+    b"(x\\\r\ny)",
+    b"(\\q)",
+    b"()",
+    b"(\\))",
+    b"<41>",
+    b"<4 1 A>",
+    b"<>",
+    b"<<",
+    b">>",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b"%c\n",
+    b"%c",
+    b"\x00",
+    b"Tj",
+    b"T*",
+    b"'",
+    b'"',
+    b"true",
+    b"false",
+    b"BT",
+    b"ET",
+    b"re",
+    b"\x80",
+    b")",
+    b">",
+    b"<",
+    b"#",
+    b"BI /W 1 /H 1 ID \x00EI\x01 EI",
+    b"(",
+    b"EI",
 ]
 SPACES = [b"", b" ", b"\n", b"\r\n", b"\t", b"\x00", b"\r"]
 
@@ -216,19 +319,25 @@ def test_generated_reports_of_every_pdf_variant():
         assert _same_everywhere(data) == len(list(_contents(data))) > 0, variant
         if variant in ("pdf/wps", "pdf/2019-unruled", "pdf/cid-ruled", "pdf/ttf-3line", "pdf/lo-ruled"):  # (time)
             assert _page_objects(data, ours=True) == _page_objects(data, ours=False), variant
-    for data in (make_pdf.awkward(), make_pdf.simple(), make_pdf.build([make_pdf.Page()]),
-                 typeset.from_layout(accuracy.corpus.layout(accuracy.corpus.report()), "cid", lie="private")):
+    for data in (
+        make_pdf.awkward(),
+        make_pdf.simple(),
+        make_pdf.build([make_pdf.Page()]),
+        typeset.from_layout(accuracy.corpus.layout(accuracy.corpus.report()), "cid", lie="private"),
+    ):
         assert _same_everywhere(data) == len(list(_contents(data)))
     assert _page_objects(make_pdf.awkward(), ours=True) == _page_objects(make_pdf.awkward(), ours=False)
 
 
 def _pdf(*contents: bytes) -> bytes:
     """A one-page PDF drawing Helvetica text from these content streams, in order."""
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Resources << /Font << /F1 4 0 R >> >> "
-            b"/Contents [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(len(contents))) + b"] >>",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 200] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(len(contents))) + b"] >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
     for c in contents:
         z = zlib.compress(c)
         objs.append(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(z) + z + b"\nendstream")
@@ -250,10 +359,13 @@ def _page_objects(data: bytes, ours: bool) -> list:
         return [{kind: [list(o.items()) for o in objs] for kind, objs in page.objects.items()} for page in pdf.pages]
 
 
-@pytest.mark.parametrize("contents, text", [
-    ([b"BT /F1 12 Tf 10 100 Td (Hel) Tj", b"(lo) Tj ET 0 0 m 50 50 l S"], "Hello"),  # read here
-    ([b"BT /F1 12 Tf 10 100 Td (Hel", b"lo) Tj ET 0 0 m 50 50 l S"], "Hel(cid:10)lo"),  # declined: pdfminer's
-])
+@pytest.mark.parametrize(
+    "contents, text",
+    [
+        ([b"BT /F1 12 Tf 10 100 Td (Hel) Tj", b"(lo) Tj ET 0 0 m 50 50 l S"], "Hello"),  # read here
+        ([b"BT /F1 12 Tf 10 100 Td (Hel", b"lo) Tj ET 0 0 m 50 50 l S"], "Hel(cid:10)lo"),  # declined: pdfminer's
+    ],
+)
 def test_pages_laid_out_here_are_pdfplumbers(contents, text):
     data = _pdf(*contents)
     ours = _page_objects(data, ours=True)

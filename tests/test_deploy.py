@@ -1,5 +1,6 @@
 """prefect.yaml for real: a Prefect server on a free loopback port, the deployments registered from
 the file, the yearly schedule checked, the backfill deployment run by a process worker."""
+
 import asyncio
 import shutil
 import subprocess
@@ -8,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, prefect_server
 
 BIN = Path(sys.executable).parent
@@ -21,8 +21,9 @@ def server(tmp_path_factory):
 
 
 def _prefect(env, *args, timeout=180):
-    done = subprocess.run([str(BIN / "prefect"), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    done = subprocess.run(
+        [str(BIN / "prefect"), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -35,8 +36,7 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
     import datetime as dt
 
     from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (ArtifactFilter, ArtifactFilterFlowRunId, LogFilter,
-                                                LogFilterFlowRunId)
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, LogFilter, LogFilterFlowRunId
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     env = server
@@ -48,28 +48,49 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
         shutil.copy(ROOT / "data" / "samples" / name, docs)
     out = tmp_path / "wh"
     worker_log = tmp_path / "worker.log"
-    asked = {"typo": {"sources": [str(docs / "sample_valid_2032.txt")], "out": str(out)},
-             "unwritable": {"sources": [str(docs)], "out": "/proc/nianbao-wh"},
-             "backfill": {"sources": [str(docs)], "out": str(out), "year": None}}
+    asked = {
+        "typo": {"sources": [str(docs / "sample_valid_2032.txt")], "out": str(out)},
+        "unwritable": {"sources": [str(docs)], "out": "/proc/nianbao-wh"},
+        "backfill": {"sources": [str(docs)], "out": str(out), "year": None},
+    }
 
     async def scenario():
         async with get_client() as client:
             yearly = await client.read_deployment_by_name("ingest/yearly")
             (schedule,) = yearly.schedules
             assert (schedule.schedule.cron, schedule.schedule.timezone, schedule.active) == (
-                "0 2 15 4 *", "Asia/Shanghai", True)
+                "0 2 15 4 *",
+                "Asia/Shanghai",
+                True,
+            )
             assert (yearly.parameters["sources"], yearly.parameters["year"]) == (["data/yearly.csv"], "last")
             backfill = await client.read_deployment_by_name("ingest/backfill")
             assert backfill.schedules == []
-            runs = {name: await client.create_flow_run_from_deployment(backfill.id, parameters=parameters)
-                    for name, parameters in asked.items()}
+            runs = {
+                name: await client.create_flow_run_from_deployment(backfill.id, parameters=parameters)
+                for name, parameters in asked.items()
+            }
             runs["yearly"] = await client.create_flow_run_from_deployment(
-                yearly.id, parameters={"out": str(tmp_path / "yearly")})
+                yearly.id, parameters={"out": str(tmp_path / "yearly")}
+            )
             with open(worker_log, "wb") as log:
-                worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "nianbao-process",
-                                           "--type", "process", "--limit", "1"],
-                                          env=dict(env, PREFECT_WORKER_QUERY_SECONDS="2"), cwd=ROOT,
-                                          stdout=log, stderr=subprocess.STDOUT)
+                worker = subprocess.Popen(
+                    [
+                        str(BIN / "prefect"),
+                        "worker",
+                        "start",
+                        "--pool",
+                        "nianbao-process",
+                        "--type",
+                        "process",
+                        "--limit",
+                        "1",
+                    ],
+                    env=dict(env, PREFECT_WORKER_QUERY_SECONDS="2"),
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
             try:
                 deadline = time.monotonic() + 480
                 while time.monotonic() < deadline:
@@ -86,9 +107,14 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
             found = {}
             for name, run in runs.items():
                 artifacts = await client.read_artifacts(
-                    artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id])))
+                    artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+                )
                 logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
-                found[name] = (run, {a.key: a for a in artifacts}, "\n".join(f"{log.level} {log.message}" for log in logs))
+                found[name] = (
+                    run,
+                    {a.key: a for a in artifacts},
+                    "\n".join(f"{log.level} {log.message}" for log in logs),
+                )
             return found
 
     with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
@@ -99,8 +125,10 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
     # a configuration failure: Failed, one line naming the problem and the fix, no traceback
     run, artifacts, logs = found["typo"]
     assert (run.state.type.value, run.state.name) == ("FAILED", "Failed")
-    assert run.state.message == (f"{docs / 'sample_valid_2032.txt'}: no such file, directory or manifest: "
-                                 "fix the run's `sources` (or the manifest row) and run again")
+    assert run.state.message == (
+        f"{docs / 'sample_valid_2032.txt'}: no such file, directory or manifest: "
+        "fix the run's `sources` (or the manifest row) and run again"
+    )
     assert "Traceback" not in logs and run.state.message in logs and artifacts == {}
     run, artifacts, logs = found["unwritable"]
     assert run.state.message.startswith("the warehouse /proc/nianbao-wh is not writable: ")
@@ -114,8 +142,9 @@ def test_deployments_schedule_and_a_backfill_run(server, tmp_path):
     md = artifacts["ingest-failures"].data
     page = out / "validation" / f"{run.id}.html"
     assert page.is_file() and f"Validation report: {page}".replace("_", "\\_") in md
-    assert md.splitlines()[-1].startswith("**Next:** open the validation report for the tables and sums; invalid "
-                                          "reports' cells are in ")
+    assert md.splitlines()[-1].startswith(
+        "**Next:** open the validation report for the tables and sums; invalid reports' cells are in "
+    )
     assert "published to" in logs and "Traceback" not in logs and "unexpected exception" not in logs
     assert len(list((out / "reports").glob("*/*.parquet"))) == 2  # both published, in their year partitions
 

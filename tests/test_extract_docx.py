@@ -1,14 +1,15 @@
 """Word files written from known values (tests/corpus.py), read back cell by cell through the matcher."""
+
 import io
 import zipfile
 
-import pytest
-
 import corpus
+import pytest
 from corpus import check, tables
+
+from nianbao.extract import docx
 from nianbao.model.document import Paragraph, Table
 from nianbao.model.errors import Unreadable
-from nianbao.extract import docx
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +26,20 @@ def test_template_layout_every_cell(rep, layout, plain):
     apps = tables(blocks)[1]
     assert apps[1][3] == "自\n然\n人" and apps[2][3] == ""  # one character a paragraph, vMerge continued
     assert apps[5][0].startswith("三、\n本\n年")  # ... and a character a line (w:br)
-    assert [b.text for b in blocks if isinstance(b, Paragraph)][:2] == ["某某市某某局2021年政府信息公开工作年度报告",
-                                                                         "一、总体情况"]
+    assert [b.text for b in blocks if isinstance(b, Paragraph)][:2] == [
+        "某某市某某局2021年政府信息公开工作年度报告",
+        "一、总体情况",
+    ]
 
 
 def test_blocks_in_document_order(plain):
     blocks = docx.parse(plain)
     kinds = ["table" if isinstance(b, Table) else b.text for b in blocks]
-    assert kinds.index("二、主动公开政府信息情况") < kinds.index("table") < kinds.index("三、收到和处理政府信息公开申请情况")
+    assert (
+        kinds.index("二、主动公开政府信息情况")
+        < kinds.index("table")
+        < kinds.index("三、收到和处理政府信息公开申请情况")
+    )
     assert blocks[-1].text == "本年度未收取信息处理费。"
 
 
@@ -83,6 +90,7 @@ def test_blank_cells_keep_their_position():
 
 # ---------------------------------------------------------------- refusals
 
+
 def test_not_a_zip():
     for data in (b"", b"PK\x03\x04garbage", b"%PDF-1.4 not word"):
         with pytest.raises(Unreadable, match="corrupt zip"):
@@ -103,7 +111,9 @@ def test_zip_that_is_not_a_docx():
         docx.parse(out.getvalue())
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:  # an OOXML package, but no Word document in it
-        z.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>')
+        z.writestr(
+            "[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+        )
     with pytest.raises(Unreadable, match="not a readable DOCX"):
         docx.parse(out.getvalue())
 

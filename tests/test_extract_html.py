@@ -1,12 +1,13 @@
 """HTML pages written from known values (tests/corpus.py), read back cell by cell through the matcher."""
-import pytest
 
 import corpus
+import pytest
 from corpus import check, tables
-from nianbao.model.document import PAGE_TITLE, Paragraph, Table
-from nianbao.model.errors import Unreadable
+
 from nianbao.extract import html
 from nianbao.interpret.match import match
+from nianbao.model.document import PAGE_TITLE, Paragraph, Table
+from nianbao.model.errors import Unreadable
 
 
 def paragraphs(blocks):
@@ -53,6 +54,7 @@ def test_chrome_and_layout_tables_ignored(rep, layout):
 
 # ---------------------------------------------------------------- encodings
 
+
 def test_gbk_page_declaring_utf8(rep, layout):
     data = corpus.write_html(layout, charset="utf-8").encode("gbk")
     check(html.parse(data), rep)
@@ -93,8 +95,10 @@ def test_bom_and_utf8_win_over_declarations(rep, layout):
 
 def test_detection_beyond_the_gb_family():
     # a Big5 page declaring UTF-8: neither the declaration nor the gb18030 fallback reads it
-    page = ('<html><head><meta charset="utf-8"></head><body><p>臺北市政府資訊公開年度報告：本年度受理申請案件'
-            '總計一百二十件，均已依規定處理完畢。</p><p>資料來源：臺北市政府秘書處</p></body></html>')
+    page = (
+        '<html><head><meta charset="utf-8"></head><body><p>臺北市政府資訊公開年度報告：本年度受理申請案件'
+        "總計一百二十件，均已依規定處理完畢。</p><p>資料來源：臺北市政府秘書處</p></body></html>"
+    )
     assert html.decode(page.encode("big5")) == page
 
 
@@ -106,6 +110,7 @@ def test_gb_labels_read_as_gb18030():
 
 
 # ---------------------------------------------------------------- structure
+
 
 def test_spans_at_the_edges():
     page = """<table>

@@ -1,10 +1,11 @@
 """Legacy .doc and .wps through LibreOffice: written from known values, read back cell by cell."""
-import pytest
 
 import corpus
-from nianbao.model.errors import Unreadable
+import pytest
+
 from nianbao.extract import extract, office, sniff
 from nianbao.interpret.match import match
+from nianbao.model.errors import Unreadable
 
 needs_soffice = pytest.mark.skipif(office.soffice() is None, reason="LibreOffice is not installed")
 

@@ -1,4 +1,5 @@
 """nianbao.extract.pdf: real WPS-printed reports (cell-exact), generated awkward cases, failures."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,13 +11,13 @@ from pathlib import Path
 
 import pdfplumber
 import pytest
-
 from conftest import REAL, missing, needs
-from nianbao.model.document import Paragraph, Table
-from nianbao.model.errors import Unreadable
+
 from nianbao.extract import pdf
 from nianbao.interpret.match import NOT_PRINTED, match
 from nianbao.interpret.metadata import read
+from nianbao.model.document import Paragraph, Table
+from nianbao.model.errors import Unreadable
 from nianbao.model.template import template
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
@@ -67,22 +68,54 @@ ZERO = only(0)
 
 # 2023 and 2024 print （六）其他处理 as one row (the 2019 layout) inside the 2021 table.
 HZQ2023_APPLICATIONS = {
-    "new": only(21), "carried_over": ZERO, "disclosed": ZERO, "partly_disclosed": only(4),
-    "withheld_state_secret": only(1), "withheld_prohibited": ZERO, "withheld_security_stability": ZERO,
-    "withheld_third_party": ZERO, "withheld_internal_affairs": ZERO, "withheld_process_info": only(1),
-    "withheld_enforcement_file": only(1), "withheld_admin_query": ZERO, "unavailable_not_held": only(10),
-    "unavailable_needs_creation": only(3), "unavailable_still_unclear": ZERO, "rejected_petition": only(1),
-    "rejected_duplicate": ZERO, "rejected_publication": ZERO, "rejected_excessive": ZERO,
-    "rejected_confirmation": ZERO, "other": ZERO, "handled_total": only(21), "carried_forward": ZERO,
+    "new": only(21),
+    "carried_over": ZERO,
+    "disclosed": ZERO,
+    "partly_disclosed": only(4),
+    "withheld_state_secret": only(1),
+    "withheld_prohibited": ZERO,
+    "withheld_security_stability": ZERO,
+    "withheld_third_party": ZERO,
+    "withheld_internal_affairs": ZERO,
+    "withheld_process_info": only(1),
+    "withheld_enforcement_file": only(1),
+    "withheld_admin_query": ZERO,
+    "unavailable_not_held": only(10),
+    "unavailable_needs_creation": only(3),
+    "unavailable_still_unclear": ZERO,
+    "rejected_petition": only(1),
+    "rejected_duplicate": ZERO,
+    "rejected_publication": ZERO,
+    "rejected_excessive": ZERO,
+    "rejected_confirmation": ZERO,
+    "other": ZERO,
+    "handled_total": only(21),
+    "carried_forward": ZERO,
 }
 HZQ2024_APPLICATIONS = {
-    "new": only(95), "carried_over": ZERO, "disclosed": only(50), "partly_disclosed": only(9),
-    "withheld_state_secret": ZERO, "withheld_prohibited": ZERO, "withheld_security_stability": only(1),
-    "withheld_third_party": ZERO, "withheld_internal_affairs": ZERO, "withheld_process_info": only(1),
-    "withheld_enforcement_file": only(1), "withheld_admin_query": ZERO, "unavailable_not_held": only(31),
-    "unavailable_needs_creation": only(1), "unavailable_still_unclear": ZERO, "rejected_petition": only(1),
-    "rejected_duplicate": ZERO, "rejected_publication": ZERO, "rejected_excessive": ZERO,
-    "rejected_confirmation": ZERO, "other": ZERO, "handled_total": only(95), "carried_forward": ZERO,
+    "new": only(95),
+    "carried_over": ZERO,
+    "disclosed": only(50),
+    "partly_disclosed": only(9),
+    "withheld_state_secret": ZERO,
+    "withheld_prohibited": ZERO,
+    "withheld_security_stability": only(1),
+    "withheld_third_party": ZERO,
+    "withheld_internal_affairs": ZERO,
+    "withheld_process_info": only(1),
+    "withheld_enforcement_file": only(1),
+    "withheld_admin_query": ZERO,
+    "unavailable_not_held": only(31),
+    "unavailable_needs_creation": only(1),
+    "unavailable_still_unclear": ZERO,
+    "rejected_petition": only(1),
+    "rejected_duplicate": ZERO,
+    "rejected_publication": ZERO,
+    "rejected_excessive": ZERO,
+    "rejected_confirmation": ZERO,
+    "other": ZERO,
+    "handled_total": only(95),
+    "carried_forward": ZERO,
 }
 SZFGS2024_APPLICATIONS = {
     "new": ["3001", "53", "0", "0", "61", "4", "3119"],
@@ -116,21 +149,39 @@ SZFGS2024_APPLICATIONS = {
 def _ad(reg, norm, licensing, penalty, coercion, fees):
     out = {("regulations", m): v for m, v in zip(("issued", "repealed", "in_force"), reg)}
     out |= {("normative_documents", m): v for m, v in zip(("issued", "repealed", "in_force"), norm)}
-    return out | {("licensing", "decisions"): licensing, ("penalty", "decisions"): penalty,
-                  ("coercion", "decisions"): coercion, ("fees", "amount_10k_yuan"): fees}
+    return out | {
+        ("licensing", "decisions"): licensing,
+        ("penalty", "decisions"): penalty,
+        ("coercion", "decisions"): coercion,
+        ("fees", "amount_10k_yuan"): fees,
+    }
 
 
 REAL_CASES = {
-    "hzq2023": (HZQ2023, HZQ2023_APPLICATIONS,
-                "10 1 0 0 0 0 0 0 0 0 5 0 0 0 0",  # both 总计 0 as printed (see SOURCES.md)
-                _ad(("0", "0", "0"), ("0", "5", "5"), "550", "4119", "195", "7730.28"),
-                2023, "洪泽区人民政府"),
-    "hzq2024": (HZQ2024, HZQ2024_APPLICATIONS, "1 1 0 0 2 1 0 0 0 1 2 0 1 0 3",
-                _ad(("0", "0", "0"), ("3", "0", "8"), "9487", "2776", "84", "7545"),
-                2024, "淮安市洪泽区人民政府"),
-    "szfgs2024": (SZFGS2024, SZFGS2024_APPLICATIONS, "72 64 178 37 351 13 4 8 1 26 12 1 1 6 20",
-                  _ad(("1", "0", "11"), ("8", "26", "66"), "447228", "3985758", "88283", "96171.6"),
-                  2024, "淮安市人民政府"),
+    "hzq2023": (
+        HZQ2023,
+        HZQ2023_APPLICATIONS,
+        "10 1 0 0 0 0 0 0 0 0 5 0 0 0 0",  # both 总计 0 as printed (see SOURCES.md)
+        _ad(("0", "0", "0"), ("0", "5", "5"), "550", "4119", "195", "7730.28"),
+        2023,
+        "洪泽区人民政府",
+    ),
+    "hzq2024": (
+        HZQ2024,
+        HZQ2024_APPLICATIONS,
+        "1 1 0 0 2 1 0 0 0 1 2 0 1 0 3",
+        _ad(("0", "0", "0"), ("3", "0", "8"), "9487", "2776", "84", "7545"),
+        2024,
+        "淮安市洪泽区人民政府",
+    ),
+    "szfgs2024": (
+        SZFGS2024,
+        SZFGS2024_APPLICATIONS,
+        "72 64 178 37 351 13 4 8 1 26 12 1 1 6 20",
+        _ad(("1", "0", "11"), ("8", "26", "66"), "447228", "3985758", "88283", "96171.6"),
+        2024,
+        "淮安市人民政府",
+    ),
 }
 
 
@@ -170,11 +221,17 @@ def test_real_report_garbled_label_and_split_group_label_survive():
 def test_real_report_narrative_lines_are_paragraphs_without_page_numbers():
     m = match(_real(HZQ2023))
     assert m.narratives["other_matters"] == (
-        "2023 年，区政府严格落实《政府信息公开信息处理费管理办\n法》，全年收取政府信息公开信息处理费 0 元。")
+        "2023 年，区政府严格落实《政府信息公开信息处理费管理办\n法》，全年收取政府信息公开信息处理费 0 元。"
+    )
     # WPS's white boxes behind every line never turn the narrative into tables
     tables = [b for b in _real(HZQ2023) if isinstance(b, Table)]
     assert [(b.where[0], len(b.rows), len(b.rows[0])) for b in tables] == [
-        ("page 2", 8, 4), ("page 3", 6, 2), ("page 3", 17, 10), ("page 4", 9, 10), ("page 4", 4, 15)]
+        ("page 2", 8, 4),
+        ("page 3", 6, 2),
+        ("page 3", 17, 10),
+        ("page 4", 9, 10),
+        ("page 4", 4, 15),
+    ]
 
 
 def test_real_report_table_continued_without_top_rule_keeps_its_first_row():
@@ -185,28 +242,59 @@ def test_real_report_table_continued_without_top_rule_keeps_its_first_row():
 
 # ------------------------------------------------------------------ generated awkward report
 
+
 def test_awkward_blocks_in_reading_order():
     blocks = _blocks(make_pdf.awkward)
     kinds = [(type(b).__name__, b.where if isinstance(b, Paragraph) else b.where[0]) for b in blocks]
-    assert kinds == [("Paragraph", "page 1")] * 5 + [("Table", "page 1"), ("Paragraph", "page 1"),
-                                                     ("Table", "page 1"), ("Table", "page 2"),
-                                                     ("Paragraph", "page 2"), ("Table", "page 2")] \
-        + [("Paragraph", "page 2")] * 6 + [("Paragraph", "page 3")] * 3
+    assert (
+        kinds
+        == [("Paragraph", "page 1")] * 5
+        + [
+            ("Table", "page 1"),
+            ("Paragraph", "page 1"),
+            ("Table", "page 1"),
+            ("Table", "page 2"),
+            ("Paragraph", "page 2"),
+            ("Table", "page 2"),
+        ]
+        + [("Paragraph", "page 2")] * 6
+        + [("Paragraph", "page 3")] * 3
+    )
     assert [b.text for b in blocks if isinstance(b, Paragraph)] == [
         "某某县人民政府办公室2024年政府信息公开工作年度报告",  # a two-line title, joined
-        "一、总体情况", "2024年，本办坚持依法公开，", "全年主动公开政府信息120条。",  # white boxes
-        "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "四、政府信息公开行政复议、行政诉讼情况",
-        "五、存在的主要问题及改进情况", "依申请公开答复的规范性有待提高。", "六、其他需要报告的事项",
-        "本年度未收取信息处理费。", "某某县人民政府办公室", "2025年1月20日",
-        "附件", "联系人 张三", "电话 0517-1234567",  # a ruled box on a page without template words
+        "一、总体情况",
+        "2024年，本办坚持依法公开，",
+        "全年主动公开政府信息120条。",  # white boxes
+        "二、主动公开政府信息情况",
+        "三、收到和处理政府信息公开申请情况",
+        "四、政府信息公开行政复议、行政诉讼情况",
+        "五、存在的主要问题及改进情况",
+        "依申请公开答复的规范性有待提高。",
+        "六、其他需要报告的事项",
+        "本年度未收取信息处理费。",
+        "某某县人民政府办公室",
+        "2025年1月20日",
+        "附件",
+        "联系人 张三",
+        "电话 0517-1234567",  # a ruled box on a page without template words
     ]
 
 
 def test_awkward_headers_merged_cells_and_wrapped_labels():
     three = [b for b in _blocks(make_pdf.awkward) if isinstance(b, Table)][1]
     assert three.rows[:4] == [
-        ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况",
-         "", "", "", "", "", ""],
+        [
+            "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）",
+            "",
+            "",
+            "申请人情况",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+        ],
         ["", "", "", "自然人", "法人或其他组织", "", "", "", "", "总计"],
         ["", "", "", "", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", ""],
         ["一、本年新收政府信息公开申请数量", "", "", "5", "2", "0", "0", "1", "0", "8"],
@@ -217,10 +305,13 @@ def test_awkward_headers_merged_cells_and_wrapped_labels():
 
 def test_awkward_row_split_by_page_break_is_merged_back():
     tables = [b for b in _blocks(make_pdf.awkward) if isinstance(b, Table)]
-    assert tables[1].rows[-1] == ["", "", "5.要求行政机关确认或重新出具已获取信息",
-                                  "1", "0", "0", "0", "0", "0", "1"]
-    assert tables[2].rows[0][:4] == ["", "（六）其他处理",
-                                     "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请", "0"]
+    assert tables[1].rows[-1] == ["", "", "5.要求行政机关确认或重新出具已获取信息", "1", "0", "0", "0", "0", "0", "1"]
+    assert tables[2].rows[0][:4] == [
+        "",
+        "（六）其他处理",
+        "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+        "0",
+    ]
     assert len(tables[1].rows) == 23 and len(tables[2].rows) == 5
 
 
@@ -241,15 +332,21 @@ def test_awkward_matches_cell_exact():
     assert len(apps) == 25
     assert _reviews(m) == "1 0 1 0 2 0 1 0 0 1 0 0 0 0 0".split()
     assert _disclosure(m) == {
-        ("regulations", "issued"): "0", ("regulations", "repealed"): "0", ("regulations", "in_force"): "1",
-        ("normative_documents", "issued"): "3", ("normative_documents", "repealed"): "1",
-        ("normative_documents", "in_force"): "12", ("licensing", "decisions"): "120"}
+        ("regulations", "issued"): "0",
+        ("regulations", "repealed"): "0",
+        ("regulations", "in_force"): "1",
+        ("normative_documents", "issued"): "3",
+        ("normative_documents", "repealed"): "1",
+        ("normative_documents", "in_force"): "12",
+        ("licensing", "decisions"): "120",
+    }
     meta = read(m.paragraphs)
     assert (meta.year, meta.agency, meta.published_on) == (2024, "某某县人民政府办公室", dt.date(2025, 1, 20))
     assert m.narratives["problems"] == "依申请公开答复的规范性有待提高。"
 
 
 # ------------------------------------------------------------------ reports generated from known values
+
 
 def test_report_pdf_every_cell_including_a_table_going_on_over_a_page_naming_no_table():
     # regression (tests/accuracy.py): section 四 breaks after its header rows, so page 2 opens with
@@ -270,15 +367,21 @@ def test_report_pdf_every_cell_including_a_table_going_on_over_a_page_naming_no_
 
 # ------------------------------------------------------------------ unreadable documents
 
-@pytest.mark.parametrize("make, reason", [
-    (make_pdf.scanned, "scanned PDF: OCR found no ruled table on any page"),
-    (lambda: make_pdf.simple(unicode_map=False),
-     "text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map"),
-    (lambda: make_pdf.simple(encrypt=True), "encrypted PDF: it needs a password or an unsupported cipher"),
-    (lambda: b"", "corrupt PDF: PdfminerException: No /Root object! - Is this really a PDF?"),
-    (lambda: b"%PDF-1.4\nnot really", "corrupt PDF: PdfminerException: No /Root object! - Is this really a PDF?"),
-    (lambda: make_pdf.awkward()[:3000], "corrupt PDF: PdfminerException: Unexpected EOF"),
-])
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (make_pdf.scanned, "scanned PDF: OCR found no ruled table on any page"),
+        (
+            lambda: make_pdf.simple(unicode_map=False),
+            "text layer is mostly (cid:NNN) glyph ids: the fonts carry no Unicode map",
+        ),
+        (lambda: make_pdf.simple(encrypt=True), "encrypted PDF: it needs a password or an unsupported cipher"),
+        (lambda: b"", "corrupt PDF: PdfminerException: No /Root object! - Is this really a PDF?"),
+        (lambda: b"%PDF-1.4\nnot really", "corrupt PDF: PdfminerException: No /Root object! - Is this really a PDF?"),
+        (lambda: make_pdf.awkward()[:3000], "corrupt PDF: PdfminerException: Unexpected EOF"),
+    ],
+)
 def test_unreadable(make, reason):
     with pytest.raises(Unreadable) as err:
         pdf.parse(make())
@@ -291,33 +394,46 @@ def test_readable_simple_pdf_is_one_paragraph():
 
 # ------------------------------------------------------------------ helpers on pdfplumber-shaped rows
 
+
 def test_cell_lines_join_without_spaces_between_cjk():
     assert pdf._cell("结果\n维持") == "结果维持"
     assert pdf._cell("三\n、\n本\n年\n度") == "三、本年度"
-    assert pdf._cell("（二）部分公开（区分处理的，只计这一情\n形，不计其他情形）") == \
-        "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+    assert (
+        pdf._cell("（二）部分公开（区分处理的，只计这一情\n形，不计其他情形）")
+        == "（二）部分公开（区分处理的，只计这一情形，不计其他情形）"
+    )
     assert pdf._cell("Annual\nreport") == "Annual report"
     assert pdf._cell("2024 年\n报告") == "2024 年报告"
     assert pdf._cell(None) == ""
 
 
-@pytest.mark.parametrize("last, first, continues", [
-    # the label's second half with empty value cells: the same row
-    (["", "", "5.要求行政机关确认或重新出", "1", "0", "0", "0", "0", "0", "1"],
-     ["", "", "具已获取信息", "", "", "", "", "", "", ""], True),
-    # a fresh row with values of its own
-    (["", "", "1.本机关不掌握相关政府信息", "746", "12", "0", "0", "10", "1", "769"],
-     ["", "法提供", "2.没有现成信息需要另行制作", "11", "0", "0", "0", "0", "0", "11"], False),
-    # a header row after a heading row (section 二 broken after 第二十条第（六）项)
-    (["第二十条第（六）项", ""], ["信息内容", "本年处理决定数量"], False),
-    # a different table (section 四 after section 三)
-    (["四、结转下年度继续办理", "", "", "0", "0", "0", "0", "0", "0", "0"], ["行政复议"] + [""] * 14, False),
-])
+@pytest.mark.parametrize(
+    "last, first, continues",
+    [
+        # the label's second half with empty value cells: the same row
+        (
+            ["", "", "5.要求行政机关确认或重新出", "1", "0", "0", "0", "0", "0", "1"],
+            ["", "", "具已获取信息", "", "", "", "", "", "", ""],
+            True,
+        ),
+        # a fresh row with values of its own
+        (
+            ["", "", "1.本机关不掌握相关政府信息", "746", "12", "0", "0", "10", "1", "769"],
+            ["", "法提供", "2.没有现成信息需要另行制作", "11", "0", "0", "0", "0", "0", "11"],
+            False,
+        ),
+        # a header row after a heading row (section 二 broken after 第二十条第（六）项)
+        (["第二十条第（六）项", ""], ["信息内容", "本年处理决定数量"], False),
+        # a different table (section 四 after section 三)
+        (["四、结转下年度继续办理", "", "", "0", "0", "0", "0", "0", "0", "0"], ["行政复议"] + [""] * 14, False),
+    ],
+)
 def test_continues(last, first, continues):
     assert pdf._continues(last, first) is continues
 
 
 # ------------------------------------------------------------------ tables printed without rules
+
 
 def test_unruled_report_every_cell_from_text_positions():
     # the same layout with no rule drawn: columns from where the text stands, wrapped labels and
@@ -348,9 +464,11 @@ def test_unruled_columns_that_cannot_be_made_out_stay_text():
     # neighbour stands in cannot be told, so nothing is guessed
     page = make_pdf.Page()
     page.paragraph(60, 60, "二、主动公开政府信息情况")
-    for top, texts in ((80, [(62, "信息内容"), (200, "本年制发件数"), (250, "本年废止件数")]),
-                       (93, [(62, "规章"), (200, "100"), (230, "7")]),
-                       (106, [(62, "行政规范性文件"), (205, "12345678"), (260, "9")])):
+    for top, texts in (
+        (80, [(62, "信息内容"), (200, "本年制发件数"), (250, "本年废止件数")]),
+        (93, [(62, "规章"), (200, "100"), (230, "7")]),
+        (106, [(62, "行政规范性文件"), (205, "12345678"), (260, "9")]),
+    ):
         for x, text in texts:
             page.text(x, top, text, 7)
     blocks = pdf.parse(make_pdf.build([page]))
@@ -358,8 +476,9 @@ def test_unruled_columns_that_cannot_be_made_out_stay_text():
     assert blocks[2].text == "规章 100 7"
 
 
-@pytest.mark.parametrize("align,valign,rules", [("centre", "middle", "none"), ("right", "top", "none"),
-                                                ("right", "middle", "three")])
+@pytest.mark.parametrize(
+    "align,valign,rules", [("centre", "middle", "none"), ("right", "top", "none"), ("right", "middle", "three")]
+)
 def test_unruled_cid_font_numbers_centred_or_right_aligned_labels_centred(align, valign, rules):
     # reportlab with STSong-Light (a CID-keyed font, not embedded), as report generators write them:
     # numbers centred or right-aligned under left-aligned headers, merged labels centred vertically
@@ -367,7 +486,9 @@ def test_unruled_cid_font_numbers_centred_or_right_aligned_labels_centred(align,
     import typeset
 
     rep = corpus.report()
-    corpus.check(pdf.parse(typeset.from_layout(corpus.layout(rep), "cid", rules=rules, align=align, valign=valign)), rep)
+    corpus.check(
+        pdf.parse(typeset.from_layout(corpus.layout(rep), "cid", rules=rules, align=align, valign=valign)), rep
+    )
 
 
 def test_unruled_2019_section_two_blocks_with_spanning_columns():
@@ -377,8 +498,9 @@ def test_unruled_2019_section_two_blocks_with_spanning_columns():
     import typeset
 
     rep = accuracy.random_report(__import__("random").Random(3), corpus.AD_GROUPS_2019)
-    blocks = pdf.parse(typeset.from_layout(corpus.layout(rep, corpus.AD_GROUPS_2019), "cid", rules="none",
-                                           align="right"))
+    blocks = pdf.parse(
+        typeset.from_layout(corpus.layout(rep, corpus.AD_GROUPS_2019), "cid", rules="none", align="right")
+    )
     m = match(blocks)
     assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
     assert {c.key: c.raw for c in m.applications} == rep.applications
@@ -448,8 +570,9 @@ def test_a_text_layer_that_lies_without_actual_text_is_read_by_ocr(lie):
     assert all(b.confidence is not None for b in blocks if isinstance(b, Table))
     m = trust.check(blocks, match(blocks))
     _section_four_by_ocr(m, rep)
-    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == \
-        ["a scan, read by OCR (page 1)"]
+    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == [
+        "a scan, read by OCR (page 1)"
+    ]
 
 
 @pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")
@@ -471,16 +594,20 @@ def test_a_born_digital_report_whose_table_page_is_a_scan_ocrs_that_page_only():
     data = scan.mixed(buffer.getvalue(), "scan/300", random.Random(1), pages=[1])
     blocks = pdf.parse(data)
     tables = [b for b in blocks if isinstance(b, Table)]
-    assert [(t.where[0], t.confidence is not None) for t in tables] == \
-        [("page 1", False), ("page 1", False), ("page 2", True)]
+    assert [(t.where[0], t.confidence is not None) for t in tables] == [
+        ("page 1", False),
+        ("page 1", False),
+        ("page 2", True),
+    ]
     assert {r.confidence for t in tables[:2] for row in t.rows for r in row} == {1.0}  # the text layer's
     assert blocks[0] == Paragraph("某某市某某局2021年政府信息公开工作年度报告", "page 1")
     m = trust.check(blocks, match(blocks))
     assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
     assert {c.key: c.raw for c in m.applications} == rep.applications
     _section_four_by_ocr(m, rep)
-    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == \
-        ["a scan, read by OCR (page 2)"]
+    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == [
+        "a scan, read by OCR (page 2)"
+    ]
 
 
 @pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")
@@ -517,7 +644,6 @@ def test_a_page_of_outlines_among_text_pages_is_read_as_a_scan():
     """Section 四's page outlined, the others typeset: only that page goes to OCR, and its cells to
     the trust rule; before, it was a page with no text, and section 四 `not printed`."""
     needs("gs", "ghostscript")
-    import corpus
     from accuracy import random_report
 
     from nianbao.interpret import trust
@@ -527,14 +653,18 @@ def test_a_page_of_outlines_among_text_pages_is_read_as_a_scan():
     data = typeset.outlined(_joined(before, after), pages=[1])
     blocks = pdf.parse(data)
     tables = [b for b in blocks if isinstance(b, Table)]
-    assert [(t.where[0], t.confidence is not None) for t in tables] == \
-        [("page 1", False), ("page 1", False), ("page 2", True)]
+    assert [(t.where[0], t.confidence is not None) for t in tables] == [
+        ("page 1", False),
+        ("page 1", False),
+        ("page 2", True),
+    ]
     m = trust.check(blocks, match(blocks))
     assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
     assert {c.key: c.raw for c in m.applications} == rep.applications
     _section_four_by_ocr(m, rep)
-    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == \
-        ["a scan, read by OCR (page 2)"]
+    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == [
+        "a scan, read by OCR (page 2)"
+    ]
 
 
 @pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")
@@ -544,7 +674,9 @@ def test_outlines_ocr_cannot_read_say_so():
     import corpus
 
     data = typeset.outlined(typeset.from_layout(corpus.layout(corpus.report()), "ttf", rules="none"))
-    with pytest.raises(Unreadable, match=r"^glyphs drawn as outlines \(no text layer\), read as a scan: .*no ruled table"):
+    with pytest.raises(
+        Unreadable, match=r"^glyphs drawn as outlines \(no text layer\), read as a scan: .*no ruled table"
+    ):
         pdf.parse(data)
 
 
@@ -563,10 +695,12 @@ def test_unruled_number_wrapped_in_its_narrow_column_is_one_number():
     # LibreOffice and Word wrap a number too wide for its column: 13962 prints as 1396 over 2
     page = make_pdf.Page()
     page.paragraph(60, 60, "二、主动公开政府信息情况")
-    for top, texts in ((80, [(62, "信息内容"), (200, "本年制发件数"), (260, "本年废止件数"), (320, "现行有效件数")]),
-                       (93, [(62, "规章"), (200, "1396"), (260, "7"), (320, "0")]),
-                       (102, [(200, "2")]),
-                       (115, [(62, "行政规范性文件"), (200, "12"), (260, "9"), (320, "1")])):
+    for top, texts in (
+        (80, [(62, "信息内容"), (200, "本年制发件数"), (260, "本年废止件数"), (320, "现行有效件数")]),
+        (93, [(62, "规章"), (200, "1396"), (260, "7"), (320, "0")]),
+        (102, [(200, "2")]),
+        (115, [(62, "行政规范性文件"), (200, "12"), (260, "9"), (320, "1")]),
+    ):
         for x, text in texts:
             page.text(x, top, text, 7)
     (table,) = [b for b in pdf.parse(make_pdf.build([page])) if isinstance(b, Table)]
@@ -591,21 +725,44 @@ def _table_rows(data: bytes) -> list[list[str]]:
 
 def test_lo_unruled_rows_printed_blank_stay_rows_and_a_section_heading_between_stays_text():
     page = make_pdf.Page()
-    _lines(page, 80, [HEADER, [(90, "规章"), (200, "3"), (300, "1"), (400, "2")], [(90, "行政规范性文件")],
-                      [(90, "行政许可")], [(90, "行政处罚"), (200, "5"), (300, "0"), (400, "0")],
-                      [(90, "三、收到和处理政府信息公开申请情况")], HEADER, [(90, "规章"), (200, "1"), (300, "1"), (400, "1")]])
+    _lines(
+        page,
+        80,
+        [
+            HEADER,
+            [(90, "规章"), (200, "3"), (300, "1"), (400, "2")],
+            [(90, "行政规范性文件")],
+            [(90, "行政许可")],
+            [(90, "行政处罚"), (200, "5"), (300, "0"), (400, "0")],
+            [(90, "三、收到和处理政府信息公开申请情况")],
+            HEADER,
+            [(90, "规章"), (200, "1"), (300, "1"), (400, "1")],
+        ],
+    )
     blocks = pdf.parse(make_pdf.build([page]))
     assert [type(b).__name__ for b in blocks] == ["Table", "Paragraph", "Table"]
-    assert blocks[0].rows == [[h for _, h in HEADER], ["规章", "3", "1", "2"], ["行政规范性文件", "", "", ""],
-                              ["行政许可", "", "", ""], ["行政处罚", "5", "0", "0"]]
+    assert blocks[0].rows == [
+        [h for _, h in HEADER],
+        ["规章", "3", "1", "2"],
+        ["行政规范性文件", "", "", ""],
+        ["行政许可", "", "", ""],
+        ["行政处罚", "5", "0", "0"],
+    ]
 
 
 def test_lo_unruled_table_going_on_atop_a_page_with_a_label_tail_or_number_tails():
     # a label wrapped over the page break ("行政规" | "范性文件"), numbers wrapped in their narrow
     # columns whose tails fall atop the next page ("1" | "2": 12, "2,0" | "05": 2,005), and both
     pages = [make_pdf.Page() for _ in range(8)]
-    _lines(pages[0], 700, [HEADER, [(90, "规章"), (200, "1396"), (300, "7"), (400, "0")],
-                           [(90, "行政规"), (200, "4"), (300, "9"), (400, "1")]])
+    _lines(
+        pages[0],
+        700,
+        [
+            HEADER,
+            [(90, "规章"), (200, "1396"), (300, "7"), (400, "0")],
+            [(90, "行政规"), (200, "4"), (300, "9"), (400, "1")],
+        ],
+    )
     _lines(pages[1], 71, [[(90, "范性文件")], [(90, "其他"), (200, "5"), (300, "6"), (400, "7")]])
     _lines(pages[2], 700, [HEADER, [(90, "规章"), (200, "1"), (300, "2,0"), (400, "0")]])
     _lines(pages[3], 71, [[(200, "2"), (300, "05")], [(90, "其他"), (200, "5"), (300, "6"), (400, "7")]])
@@ -617,11 +774,20 @@ def test_lo_unruled_table_going_on_atop_a_page_with_a_label_tail_or_number_tails
     blocks = pdf.parse(make_pdf.build(pages))
     assert blocks[-1] == Paragraph("五、存在的主要问题及改进情况", "page 8")
     rows = [row for b in blocks if isinstance(b, Table) for row in b.rows]
-    assert rows == [[h for _, h in HEADER], ["规章", "1396", "7", "0"], ["行政规范性文件", "4", "9", "1"],
-                    ["其他", "5", "6", "7"],
-                    [h for _, h in HEADER], ["规章", "12", "2,005", "0"], ["其他", "5", "6", "7"],
-                    [h for _, h in HEADER], ["1.属于国家秘密", "9", "0", "18,583"], ["2.其他", "5", "6", "7"],
-                    [h for _, h in HEADER], ["规章", "1", "8448", "2"]]
+    assert rows == [
+        [h for _, h in HEADER],
+        ["规章", "1396", "7", "0"],
+        ["行政规范性文件", "4", "9", "1"],
+        ["其他", "5", "6", "7"],
+        [h for _, h in HEADER],
+        ["规章", "12", "2,005", "0"],
+        ["其他", "5", "6", "7"],
+        [h for _, h in HEADER],
+        ["1.属于国家秘密", "9", "0", "18,583"],
+        ["2.其他", "5", "6", "7"],
+        [h for _, h in HEADER],
+        ["规章", "1", "8448", "2"],
+    ]
 
 
 def test_lo_unruled_number_tail_alone_on_the_next_page_ends_its_number():
@@ -646,8 +812,9 @@ def test_a_page_number_alone_at_the_foot_of_the_next_page_is_no_tail():
 def test_lo_unruled_number_wrapped_over_three_lines_is_one_number():
     page = make_pdf.Page()
     _lines(page, 80, [HEADER])
-    for i, texts in enumerate([[(90, "1.申"), (200, "19,"), (300, "1"), (400, "0")], [(90, "请人"), (200, "87")],
-                               [(90, "无正"), (200, "9")]]):
+    for i, texts in enumerate(
+        [[(90, "1.申"), (200, "19,"), (300, "1"), (400, "0")], [(90, "请人"), (200, "87")], [(90, "无正"), (200, "9")]]
+    ):
         for x, text in texts:
             page.text(x, 104.7 + 14.7 * i, text, 11)
     assert _table_rows(make_pdf.build([page]))[1:] == [["1.申请人无正", "19,879", "1", "0"]]

@@ -1,4 +1,5 @@
 """Downloads against a real loopback HTTP server that injects faults (tests/fixtures/fetch/fetch_server.py)."""
+
 import hashlib
 import logging
 import sys
@@ -15,12 +16,14 @@ from fetch_server import PDF, Server, redirect, reset, send, trickle  # noqa: E4
 
 from nianbao import __version__  # noqa: E402
 from nianbao.acquire.fetch import Fetcher, check_url, fetch, redact  # noqa: E402
-from nianbao.model.errors import FetchError
 from nianbao.acquire.rawstore import RawStore, read_fetches  # noqa: E402
+from nianbao.model.errors import FetchError
 from nianbao.model.schema import FETCHES  # noqa: E402
 
-GBK_PAGE = ('<html><head><meta charset="utf-8"><title>报告</title></head><body>'
-            '<h1>某某县2023年政府信息公开工作年度报告</h1></body></html>').encode("gbk")
+GBK_PAGE = (
+    '<html><head><meta charset="utf-8"><title>报告</title></head><body>'
+    "<h1>某某县2023年政府信息公开工作年度报告</h1></body></html>"
+).encode("gbk")
 BIG = b"%PDF-1.4\n" + b"x" * 5000
 
 
@@ -87,8 +90,9 @@ def server():
 
 def fetcher(**kw) -> Fetcher:
     # generous timeouts where timing is not the subject, so that a loaded machine cannot fail a test
-    opts = dict(connect_timeout=2, read_timeout=2, max_time=5, retries=2, backoff=0.01, delay=0,
-                per_host=8, max_bytes=1000)
+    opts = dict(
+        connect_timeout=2, read_timeout=2, max_time=5, retries=2, backoff=0.01, delay=0, per_host=8, max_bytes=1000
+    )
     return Fetcher(**{**opts, **kw})
 
 
@@ -117,13 +121,24 @@ def test_500_then_200_is_retried(server, client):
 def test_5xx_every_time_gives_up_after_the_retries(server, client):
     r = client.fetch(server.url("/down"))
     assert (r.ok, r.http_status, r.error, r.attempts, server.hits["/down"]) == (
-        False, 503, "HTTP 503 Service Unavailable", 3, 3)
+        False,
+        503,
+        "HTTP 503 Service Unavailable",
+        3,
+        3,
+    )
 
 
 def test_a_timeout_is_retried_then_fails(server):
     with fetcher(read_timeout=0.3) as f:
         r = f.fetch(server.url("/sleep"))
-    assert (r.ok, r.http_status, r.error, r.attempts, server.hits["/sleep"]) == (False, None, "timeout: ReadTimeout", 3, 3)
+    assert (r.ok, r.http_status, r.error, r.attempts, server.hits["/sleep"]) == (
+        False,
+        None,
+        "timeout: ReadTimeout",
+        3,
+        3,
+    )
 
 
 def test_a_reset_connection_is_retried(server, client):
@@ -179,8 +194,13 @@ def test_a_gbk_page_declaring_utf8_is_read_as_gbk(server, client):
     assert "某某县2023年政府信息公开工作年度报告" in r.text()
 
 
-@pytest.mark.parametrize("path, error", [("/big", f"{len(BIG)} bytes is over the size limit of 1000"),
-                                         ("/big-unannounced", "over the size limit of 1000 bytes")])
+@pytest.mark.parametrize(
+    "path, error",
+    [
+        ("/big", f"{len(BIG)} bytes is over the size limit of 1000"),
+        ("/big-unannounced", "over the size limit of 1000 bytes"),
+    ],
+)
 def test_a_file_over_the_size_limit_is_refused(server, client, tmp_path, path, error):
     store = RawStore(tmp_path)
     r = client.fetch(server.url(path), store)
@@ -258,8 +278,10 @@ def test_fetches_is_an_append_only_dataset_partitioned_by_fetch_date(server, cli
     rows = sorted(read_fetches(tmp_path).to_pylist(), key=lambda r: r["url"])
     assert pq.read_schema(first) == pq.read_schema(second) == FETCHES  # as written, not as the reader asks
     assert [(r["url"].rsplit("/", 1)[1], r["http_status"], r["error"], r["attempts"], r["bytes"]) for r in rows] == [
-        ("flaky", 200, None, 2, len(PDF)), ("missing", 404, "HTTP 404 Not Found", 1, None),
-        ("report.pdf", 200, None, 1, len(PDF))]
+        ("flaky", 200, None, 2, len(PDF)),
+        ("missing", 404, "HTTP 404 Not Found", 1, None),
+        ("report.pdf", 200, None, 1, len(PDF)),
+    ]
     assert all(r["elapsed_s"] >= 0 and r["fetched_at"] is not None for r in rows)
 
 
@@ -284,8 +306,14 @@ def test_private_addresses_and_other_schemes_are_refused(server):
         r = f.fetch(server.url("/report.pdf"))
     assert (r.ok, r.attempts, server.hits["/report.pdf"]) == (False, 1, 0)
     assert r.error.startswith("refused: 127.0.0.1 resolves to the non-public address 127.0.0.1")
-    for url in ("http://10.1.2.3/x", "http://169.254.169.254/latest/meta-data", "http://[::1]/", "http://192.168.0.1/",
-                "http://100.64.0.1/", "http://0.0.0.0/"):
+    for url in (
+        "http://10.1.2.3/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/",
+        "http://192.168.0.1/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+    ):
         with pytest.raises(FetchError, match="refused"):
             check_url(url, allow_private=False)
     check_url("http://10.1.2.3/x", allow_private=True)
@@ -331,4 +359,6 @@ def test_module_fetch_uses_a_shared_client(server, tmp_path):
 
 
 def test_one_shared_store_per_root(tmp_path):
-    assert RawStore.open(tmp_path) is RawStore.open(tmp_path / "." ) and RawStore.open(tmp_path).root == tmp_path.resolve()
+    assert (
+        RawStore.open(tmp_path) is RawStore.open(tmp_path / ".") and RawStore.open(tmp_path).root == tmp_path.resolve()
+    )

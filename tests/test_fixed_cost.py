@@ -1,5 +1,6 @@
 """A run's fixed cost (issue 26): what a process imports before it needs it. Checked in a fresh
 interpreter, by the modules it ends up holding (no timing: `make bench` measures)."""
+
 import json
 import subprocess
 import sys
@@ -16,16 +17,20 @@ def _modules_after(code: str, names: list[str]) -> dict[str, bool]:
 def test_the_command_loads_no_parser_before_a_document_needs_it():
     """The parsers' libraries load at their format's first document: a text dump's run, and the
     command's process whose workers extract, never load them."""
-    loaded = _modules_after("from flows import command; import flows.ingest; from nianbao.extract import extract; "
-                            "extract('一、总体情况\\n'.encode(), 'txt')",
-                            ["pdfplumber", "docx", "nianbao.extract.pdf", "nianbao.extract.html"])
+    loaded = _modules_after(
+        "from flows import command; import flows.ingest; from nianbao.extract import extract; "
+        "extract('一、总体情况\\n'.encode(), 'txt')",
+        ["pdfplumber", "docx", "nianbao.extract.pdf", "nianbao.extract.html"],
+    )
     assert loaded == {"pdfplumber": False, "docx": False, "nianbao.extract.pdf": False, "nianbao.extract.html": False}
 
 
 def test_a_format_loads_its_parser_at_its_first_document():
-    loaded = _modules_after("from nianbao.extract import extract\nfrom nianbao.model.errors import Unreadable\n"
-                            "try:\n    extract(b'<html><body><p>x</p></body></html>', 'html')\nexcept Unreadable:\n    pass",
-                            ["nianbao.extract.html", "pdfplumber"])
+    loaded = _modules_after(
+        "from nianbao.extract import extract\nfrom nianbao.model.errors import Unreadable\n"
+        "try:\n    extract(b'<html><body><p>x</p></body></html>', 'html')\nexcept Unreadable:\n    pass",
+        ["nianbao.extract.html", "pdfplumber"],
+    )
     assert loaded == {"nianbao.extract.html": True, "pdfplumber": False}
 
 
@@ -53,10 +58,9 @@ print(before, entropy, type(sys.modules["scipy.stats"]).__name__)
     assert out.strip().splitlines()[-1] == "{'scipy.stats': '_Deferred', 'altair': '_Deferred'} 0.510826 module"
 
 
-
 def _extract_in_daemon(answer):
-    from nianbao.run import isolate
     from nianbao.interpret.reading import extract_and_match
+    from nianbao.run import isolate
 
     try:
         isolate.run(extract_and_match, [(b"%PDF-1.4", "pdf")])
@@ -76,5 +80,7 @@ def test_a_daemonic_worker_is_told_how_to_run_extraction():
     daemon.start()
     said = answer.get(timeout=300)
     daemon.join(timeout=60)
-    assert said == ("a daemonic process cannot start extraction workers: run Dask's workers not daemonic "
-                    "(DASK_DISTRIBUTED__WORKER__DAEMON=False)")
+    assert said == (
+        "a daemonic process cannot start extraction workers: run Dask's workers not daemonic "
+        "(DASK_DISTRIBUTED__WORKER__DAEMON=False)"
+    )

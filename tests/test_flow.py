@@ -1,4 +1,5 @@
 """The Prefect flow and the command line, run for real against Prefect's test harness."""
+
 import asyncio
 import json
 import re
@@ -7,9 +8,9 @@ import shutil
 import duckdb
 import polars as pl
 import pytest
-
 from conftest import ROOT, SEEDS, missing, seed
 from corpus import distinct_reports
+
 from flows import command as cli
 
 
@@ -28,10 +29,14 @@ def test_flow_fails_after_publishing_everything(seeds_run):
     state, out = seeds_run
     assert state.is_failed()
     assert state.message == "5 reports: 3 valid, 2 invalid, 0 unreadable"
-    rows = duckdb.sql(f"select source_uri, status from read_parquet('{out}/reports/*/*.parquet', hive_partitioning=true)").fetchall()
+    rows = duckdb.sql(
+        f"select source_uri, status from read_parquet('{out}/reports/*/*.parquet', hive_partitioning=true)"
+    ).fetchall()
     status = {uri.rsplit("/", 1)[1][:3]: s for uri, s in rows}
     assert status == {"000": "invalid", "001": "valid", "002": "invalid", "003": "valid", "004": "valid"}
-    assert duckdb.sql(f"select count(*) from read_parquet('{out}/applications/*/*.parquet')").fetchall() == [(7 * 25 * 2 + 7 * 23,)]
+    assert duckdb.sql(f"select count(*) from read_parquet('{out}/applications/*/*.parquet')").fetchall() == [
+        (7 * 25 * 2 + 7 * 23,)
+    ]
 
 
 def test_flow_computes_indicators_and_quality_after_publishing(seeds_run):
@@ -40,8 +45,11 @@ def test_flow_computes_indicators_and_quality_after_publishing(seeds_run):
     state, out = seeds_run
     sql = lambda q: duckdb.sql(q.format(out=out)).fetchall()  # noqa: E731
     assert sql("select count(*), count(distinct report_id) from '{out}/indicators/*/*.parquet'") == [
-        (3 * len(indicators.definitions()), 3)]  # the three valid seeds
-    assert sql("select count(distinct report_id) from '{out}/quality/*/*.parquet'") == [(5,)]  # every report, the yearless too
+        (3 * len(indicators.definitions()), 3)
+    ]  # the three valid seeds
+    assert sql("select count(distinct report_id) from '{out}/quality/*/*.parquet'") == [
+        (5,)
+    ]  # every report, the yearless too
     assert sql("select sum(findings) from '{out}/quality/*/*.parquet' where problem = 'arithmetic'") == [(0,)]
 
 
@@ -52,7 +60,9 @@ def test_validation_report_page_opens_offline(seeds_run):
     assert "<script" not in text and "<link" not in text and "src=" not in text and "@import" not in text
     assert "002_2b155fb9c9cacf46.txt" in text and "<code>cells.complete</code>" in text
     assert "<span class=valid>3 valid</span>" in text
-    assert f'href="{state.state_details.flow_run_id}.html"' in (out / "validation" / "index.html").read_text(encoding="utf-8")
+    assert f'href="{state.state_details.flow_run_id}.html"' in (out / "validation" / "index.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_flow_run_has_its_artifacts(seeds_run):
@@ -64,7 +74,10 @@ def test_flow_run_has_its_artifacts(seeds_run):
     async def artifacts():
         async with get_client() as client:
             return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+                )
+            )
 
     found = {a.key: a for a in asyncio.run(artifacts())}
     assert set(found) == {"ingest-counts", "ingest-failures"}
@@ -83,10 +96,20 @@ def test_flow_run_has_its_artifacts(seeds_run):
 def test_failures_artifact_links_only_urls_and_says_what_it_cut(tmp_path):
     from nianbao.report.artifacts import ERRORS_SHOWN, failures_markdown
 
-    rows = [{"report_id": "a" * 64, "status": "invalid", "agency": "某镇", "year": 2024, "source_uri": "https://x.gov.cn/r.pdf"},
-            {"report_id": "b" * 64, "status": "valid", "agency": "某县", "year": 2024, "source_uri": "/data/r.pdf"}]
-    findings = [{"report_id": "a" * 64, "rule_id": "cells.complete", "severity": "error", "message": f"cell {i}"}
-                for i in range(ERRORS_SHOWN + 5)]
+    rows = [
+        {
+            "report_id": "a" * 64,
+            "status": "invalid",
+            "agency": "某镇",
+            "year": 2024,
+            "source_uri": "https://x.gov.cn/r.pdf",
+        },
+        {"report_id": "b" * 64, "status": "valid", "agency": "某县", "year": 2024, "source_uri": "/data/r.pdf"},
+    ]
+    findings = [
+        {"report_id": "a" * 64, "rule_id": "cells.complete", "severity": "error", "message": f"cell {i}"}
+        for i in range(ERRORS_SHOWN + 5)
+    ]
     md = failures_markdown(rows, findings, tmp_path / "p.html", "Warehouse wh")
     assert "[https://x.gov.cn/r.pdf](https://x.gov.cn/r.pdf)" in md
     assert md.count("`cells.complete`: cell") == ERRORS_SHOWN
@@ -102,18 +125,45 @@ def test_failures_artifact_keeps_attacker_text_as_text(tmp_path):
     from nianbao.report.artifacts import failures_markdown
 
     url = "https://x.gov.cn/a)b[c](javascript:alert(1)).pdf"
-    rows = [{"report_id": "a" * 64, "status": "invalid", "agency": "[点此](javascript:alert(1))", "year": 2024,
-             "source_uri": url},
-            {"report_id": "b" * 64, "status": "unreadable", "agency": "![x](http://host/p.png)\n# 标题", "year": None,
-             "source_uri": "/data/`x`<svg onload=alert(1)>.pdf"},
-            {"report_id": "c" * 64, "status": "unreadable", "agency": "<b>某</b> *镇* _乡_ &lt;", "year": None,
-             "source_uri": "javascript:alert(1)//x.pdf"}]
-    findings = [{"report_id": "a" * 64, "rule_id": "cells.complete", "severity": "error",
-                 "message": "printed <img src=x onerror=alert(1)> [a](http://evil) `x` ~~y~~ | z"}]
+    rows = [
+        {
+            "report_id": "a" * 64,
+            "status": "invalid",
+            "agency": "[点此](javascript:alert(1))",
+            "year": 2024,
+            "source_uri": url,
+        },
+        {
+            "report_id": "b" * 64,
+            "status": "unreadable",
+            "agency": "![x](http://host/p.png)\n# 标题",
+            "year": None,
+            "source_uri": "/data/`x`<svg onload=alert(1)>.pdf",
+        },
+        {
+            "report_id": "c" * 64,
+            "status": "unreadable",
+            "agency": "<b>某</b> *镇* _乡_ &lt;",
+            "year": None,
+            "source_uri": "javascript:alert(1)//x.pdf",
+        },
+    ]
+    findings = [
+        {
+            "report_id": "a" * 64,
+            "rule_id": "cells.complete",
+            "severity": "error",
+            "message": "printed <img src=x onerror=alert(1)> [a](http://evil) `x` ~~y~~ | z",
+        }
+    ]
     md = failures_markdown(rows, findings, tmp_path / "p.html", "Warehouse wh", "fix it")
     page = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(md)
-    assert re.findall(r"<a [^>]*>", page) == ['<a href="https://x.gov.cn/a%29b%5Bc%5D%28javascript:alert%281%29%29.pdf">']
-    assert "<img" not in page and "<svg" not in page and "<b>" not in page and "<s>" not in page and "<h1>标题" not in page
+    assert re.findall(r"<a [^>]*>", page) == [
+        '<a href="https://x.gov.cn/a%29b%5Bc%5D%28javascript:alert%281%29%29.pdf">'
+    ]
+    assert (
+        "<img" not in page and "<svg" not in page and "<b>" not in page and "<s>" not in page and "<h1>标题" not in page
+    )
     assert re.findall(r"<code>[^<]*</code>", page) == ["<code>cells.complete</code>"]
     assert "[点此](javascript:alert(1))" in page and "&lt;svg onload=alert(1)&gt;" in page  # shown as written
     assert "`x`" in page and "&amp;lt;" in page
@@ -133,7 +183,9 @@ def test_cli_exit_codes_and_summary(prefect_harness, tmp_path, capsys):
 def test_cli_manifest_with_year_makes_seed_000_valid(prefect_harness, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("NIANBAO_ALLOW_OUTSIDE", "1")  # the seed is outside the manifest's folder
     manifest = tmp_path / "m.jsonl"
-    manifest.write_text(f'{{"uri": "{seed("000")}", "year": 2024, "agency": "舒兰市小城镇便民服务中心"}}\n', encoding="utf-8")
+    manifest.write_text(
+        f'{{"uri": "{seed("000")}", "year": 2024, "agency": "舒兰市小城镇便民服务中心"}}\n', encoding="utf-8"
+    )
     assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0
     assert cli.main(["ingest", str(manifest), "--out", str(tmp_path / "wh")]) == 0  # nothing redone
     assert "1 report: 1 valid, 0 invalid, 0 unreadable (1 already published, not redone)" in capsys.readouterr().out
@@ -144,8 +196,10 @@ def test_cli_manifest_with_year_makes_seed_000_valid(prefect_harness, tmp_path, 
     assert [p.parent.name for p in (tmp_path / "wh" / "reports").glob("*/*.parquet")] == ["year=2023"]
 
 
-@pytest.mark.parametrize("argv", [["ingest"], ["ingest", "/no/such/path", "--out", "x"], ["frobnicate"],
-                                  ["ingest", "x", "--year", "nineteen"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["ingest"], ["ingest", "/no/such/path", "--out", "x"], ["frobnicate"], ["ingest", "x", "--year", "nineteen"]],
+)
 def test_cli_usage_errors_exit_2(argv):
     assert cli.main(argv) == 2
 
@@ -161,9 +215,15 @@ def test_bad_documents_do_not_stop_the_batch(prefect_harness, tmp_path):
     shutil.copy(ROOT / "data" / "samples" / "sample_valid_2023.txt", docs)
     state = ingest(sources=[str(docs)], out=str(tmp_path / "wh"), return_state=True)
     assert state.is_failed()
-    rows = dict(duckdb.sql(f"select source_format || ':' || status, count(*) from read_parquet('{tmp_path}/wh/reports/*/*.parquet') group by 1").fetchall())
+    rows = dict(
+        duckdb.sql(
+            f"select source_format || ':' || status, count(*) from read_parquet('{tmp_path}/wh/reports/*/*.parquet') group by 1"
+        ).fetchall()
+    )
     assert rows["txt:valid"] == 1 and sum(rows.values()) == 4
-    reasons = duckdb.sql(f"select message from read_parquet('{tmp_path}/wh/findings/*/*.parquet') where rule_id = 'document.unreadable'").fetchall()
+    reasons = duckdb.sql(
+        f"select message from read_parquet('{tmp_path}/wh/findings/*/*.parquet') where rule_id = 'document.unreadable'"
+    ).fetchall()
     assert len(reasons) == 3 and any("empty" in r[0] for r in reasons)
 
 
@@ -195,8 +255,12 @@ def test_a_killed_run_resumes_to_the_same_warehouse(prefect_harness, tmp_path):
     distinct_reports(docs, 30)
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
-    child = subprocess.Popen([sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(killed),
-                              "--batch-size", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(killed), "--batch-size", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not list((killed / "reports").glob("*/*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -269,6 +333,7 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     import corpus
+
     from flows.ingest import ingest, summary_of
 
     monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")
@@ -279,7 +344,9 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
         '<html><meta charset="utf-8"><body><ul>'
         '<li><a href="report2023.html">示例县2023年政府信息公开工作年度报告</a></li>'
         '<li><a href="notice.html">关于报送2023年度政府信息公开工作年度报告的通知</a></li>'
-        "</ul></body></html>", encoding="utf-8")
+        "</ul></body></html>",
+        encoding="utf-8",
+    )
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -289,15 +356,17 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
     threading.Thread(target=server.serve_forever, daemon=True).start()
     # the yearly deployment's listings: a file of listing_url,region_code (data/listings.csv)
     listings = tmp_path / "listings.csv"
-    listings.write_text(f"listing_url,region_code\nhttp://127.0.0.1:{server.server_address[1]}/index.html,320830\n",
-                        encoding="utf-8")
+    listings.write_text(
+        f"listing_url,region_code\nhttp://127.0.0.1:{server.server_address[1]}/index.html,320830\n", encoding="utf-8"
+    )
     try:
         state = ingest(sources=[], listings=[str(listings)], out=str(tmp_path / "wh"), return_state=True)
     finally:
         server.shutdown()
     summary = summary_of(state).as_dict()
     assert [(r["source_uri"].rsplit("/", 1)[1], r["source_format"]) for r in summary["reports"]] == [
-        ("report2023.html", "html")]
+        ("report2023.html", "html")
+    ]
     (manifest,) = (tmp_path / "wh" / "manifests").glob("discovered-*.csv")
     assert manifest.read_text(encoding="utf-8").splitlines()[0] == "uri,title,year,region_code"
     reports = pl.read_parquet(tmp_path / "wh" / "reports" / "**" / "*.parquet")

@@ -1,4 +1,5 @@
 """The collector tuned for the command's run, and given back as it was to a caller in the same process."""
+
 import gc
 
 from nianbao.run import heap

@@ -1,6 +1,7 @@
 """Hostile and awkward inputs, built here the way they are made in the wild, mixed into one run with
 good reports: one `reports` row per input with the status and reason it deserves, the good reports'
 rows what they are alone, exit code 1, and nothing printed that reads as a crash."""
+
 import csv
 import functools
 import os
@@ -15,12 +16,12 @@ import xml.sax.saxutils
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import corpus
 import duckdb
 import pytest
-
-import corpus
 from conftest import ROOT
 from corpus import distinct_reports
+
 from flows import command as cli
 from nianbao.extract import office
 
@@ -38,9 +39,11 @@ _BASIC = """Sub Encrypt(src As String, dst As String)
   doc.close(True)
 End Sub
 """
-_MODULE = ('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD '
-           'OfficeDocument 1.0//EN" "module.dtd">\n<script:module xmlns:script="http://openoffice.org/2000/script" '
-           'script:name="Module1" script:language="StarBasic">{}</script:module>\n')
+_MODULE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD '
+    'OfficeDocument 1.0//EN" "module.dtd">\n<script:module xmlns:script="http://openoffice.org/2000/script" '
+    'script:name="Module1" script:language="StarBasic">{}</script:module>\n'
+)
 
 
 def zeros_report() -> corpus.Report:
@@ -53,8 +56,12 @@ def zeros_report() -> corpus.Report:
 
 
 def soffice(tmp: Path, *args: str) -> None:
-    subprocess.run([office.soffice(), f"-env:UserInstallation=file://{tmp}/profile", "--headless", *args],
-                   check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [office.soffice(), f"-env:UserInstallation=file://{tmp}/profile", "--headless", *args],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
 
 
 def office_files(docx: bytes) -> dict[str, bytes]:
@@ -113,7 +120,7 @@ def inputs(tmp_path_factory):
         "padded.txt": sample.replace("示例县青山镇", "示例县零填镇").encode("utf-8") + b"\x00" * 4096,
         "report.rtf.doc": made["r.rtf"],  # RTF saved under a .doc name
         "locked.doc": made["locked.doc"],
-        "truncated.doc": made["r.doc"][:len(made["r.doc"]) // 2],
+        "truncated.doc": made["r.doc"][: len(made["r.doc"]) // 2],
         "random.pdf": rnd.randbytes(4000),
         "random.txt": rnd.randbytes(4000),
         "never_filled.pdf": b"\x00" * 8192,  # a download preallocated and never written
@@ -155,8 +162,12 @@ def inputs(tmp_path_factory):
         str(docs / "report.rtf.doc"): ("valid", "rtf", None),
         str(docs / "locked.doc"): ("unreadable", "doc", "^encrypted: a password-protected Word document"),
         str(docs / "truncated.doc"): ("unreadable", "doc", "^a corrupt Word file: its OLE2 container cannot be read"),
-        str(docs / "random.pdf"): ("unreadable", "unknown", r"^not a document we read \(though named \.pdf\): "
-                                   "the bytes are no PDF, DOCX, DOC/WPS, RTF, HTML or text"),
+        str(docs / "random.pdf"): (
+            "unreadable",
+            "unknown",
+            r"^not a document we read \(though named \.pdf\): "
+            "the bytes are no PDF, DOCX, DOC/WPS, RTF, HTML or text",
+        ),
         str(docs / "random.txt"): ("unreadable", "unknown", r"^not a document we read \(though named \.txt\)"),
         str(docs / "never_filled.pdf"): (*unread, "^the document is empty$"),
         str(docs / "dangling.pdf"): (*unread, r"^a dangling symbolic link \(the file it points to does not exist\)$"),
@@ -169,8 +180,14 @@ def inputs(tmp_path_factory):
         f"http://127.0.0.1:{port}/missing.pdf": (*unread, "^fetch failed: HTTP 404 File not found$"),
         f"http://127.0.0.1:{port}/loop": (*unread, "^fetch failed: redirect loop at "),
     }
-    yield {"docs": docs, "manifest": manifest, "good": good, "expected": expected, "url": url,
-           "outside": str(listed / "../secret.txt")}
+    yield {
+        "docs": docs,
+        "manifest": manifest,
+        "good": good,
+        "expected": expected,
+        "url": url,
+        "outside": str(listed / "../secret.txt"),
+    }
     server.shutdown()
 
 
@@ -179,8 +196,9 @@ def _rows(root: Path, dataset: str, report_ids: list[str], drop=("run_id", "inge
     if not files:
         return []
     ids = ",".join(f"'{r}'" for r in report_ids)
-    df = duckdb.sql(f"select * from read_parquet('{root}/{dataset}/*/*.parquet', hive_partitioning=true) "
-                    f"where report_id in ({ids})").pl()
+    df = duckdb.sql(
+        f"select * from read_parquet('{root}/{dataset}/*/*.parquet', hive_partitioning=true) where report_id in ({ids})"
+    ).pl()
     return sorted(map(repr, df.drop([c for c in drop if c in df.columns]).to_dicts()))
 
 
@@ -192,17 +210,29 @@ def run(inputs, prefect_harness, tmp_path_factory):
     out = tmp_path_factory.mktemp("wh")
     env = {k: v for k, v in os.environ.items() if k != "NIANBAO_ALLOW_OUTSIDE"}
     env.update(PREFECT_API_URL=PREFECT_API_URL.value(), NIANBAO_ALLOW_PRIVATE="1")  # the server is on loopback
-    done = subprocess.run([sys.executable, "-m", "flows", "ingest", str(inputs["docs"]), str(inputs["manifest"]),
-                           "--out", str(out)], env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "flows", "ingest", str(inputs["docs"]), str(inputs["manifest"]), "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     return done.returncode, done.stdout + done.stderr, out
 
 
 def test_every_input_gets_one_row_with_the_status_and_reason_it_deserves(inputs, run):
     code, printed, out = run
     assert code == 1
-    rows = duckdb.sql(f"select source_uri, source_format, status, report_id from read_parquet('{out}/reports/*/*.parquet')").fetchall()
-    reasons = dict(duckdb.sql(f"select report_id, message from read_parquet('{out}/findings/*/*.parquet') "
-                              "where rule_id = 'document.unreadable'").fetchall())
+    rows = duckdb.sql(
+        f"select source_uri, source_format, status, report_id from read_parquet('{out}/reports/*/*.parquet')"
+    ).fetchall()
+    reasons = dict(
+        duckdb.sql(
+            f"select report_id, message from read_parquet('{out}/findings/*/*.parquet') "
+            "where rule_id = 'document.unreadable'"
+        ).fetchall()
+    )
     assert sorted(uri for uri, *_ in rows) == sorted(inputs["expected"])  # one row per input, nothing lost
     for uri, fmt, status, report_id in rows:
         want_status, want_fmt, want_reason = inputs["expected"][uri]
@@ -233,17 +263,21 @@ def test_the_good_reports_rows_are_what_they_are_alone(inputs, run, tmp_path):
 
 def test_credentials_in_a_url_are_published_nowhere(inputs, run):
     _, printed, out = run
-    ((uri,),) = duckdb.sql(f"select source_uri from read_parquet('{out}/reports/*/*.parquet') "
-                           "where source_uri like '%/download?%'").fetchall()
+    ((uri,),) = duckdb.sql(
+        f"select source_uri from read_parquet('{out}/reports/*/*.parquet') where source_uri like '%/download?%'"
+    ).fetchall()
     assert uri == inputs["url"]
-    ((agency,),) = duckdb.sql(f"select agency from read_parquet('{out}/reports/*/*.parquet') "
-                              f"where source_uri = '{inputs['outside']}'").fetchall()
+    ((agency,),) = duckdb.sql(
+        f"select agency from read_parquet('{out}/reports/*/*.parquet') where source_uri = '{inputs['outside']}'"
+    ).fetchall()
     assert agency == "示例县网上镇人民政府"  # read from the GB18030 manifest
     seen = [printed] + [p.read_text(encoding="utf-8") for p in (out / "validation").glob("*.html")]
     run_page = next(p for p in (out / "validation").glob("*.html") if p.name != "index.html")
     seen += [a.data for a in _artifacts(run_page.stem)]
     for d in (*DATASETS, "fetches"):
-        seen += [repr(duckdb.sql(f"select * from read_parquet('{p}')").fetchall()) for p in (out / d).rglob("*.parquet")]
+        seen += [
+            repr(duckdb.sql(f"select * from read_parquet('{p}')").fetchall()) for p in (out / d).rglob("*.parquet")
+        ]
     assert all("pa55word" not in text for text in seen)
 
 
@@ -256,7 +290,8 @@ def _artifacts(flow_run_id: str) -> list:
     async def read():
         async with get_client() as client:
             return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+                artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+            )
 
     found = asyncio.run(read())
     assert {a.key for a in found} == {"ingest-counts", "ingest-failures"}
@@ -277,7 +312,11 @@ def test_manifests_in_utf8_with_or_without_bom_and_gb18030(tmp_path, encoding):
     manifest = tmp_path / "m.csv"
     manifest.write_text("uri,agency\nr.txt,示例县青山镇人民政府\n", encoding=encoding)
     (source,) = resolve([str(manifest)])
-    assert (source.uri, source.overrides, source.refused) == (str(tmp_path / "r.txt"), {"agency": "示例县青山镇人民政府"}, None)
+    assert (source.uri, source.overrides, source.refused) == (
+        str(tmp_path / "r.txt"),
+        {"agency": "示例县青山镇人民政府"},
+        None,
+    )
 
 
 def test_paths_outside_the_manifests_folder_are_refused_unless_allowed(tmp_path, monkeypatch):
@@ -286,7 +325,9 @@ def test_paths_outside_the_manifests_folder_are_refused_unless_allowed(tmp_path,
     monkeypatch.delenv("NIANBAO_ALLOW_OUTSIDE", raising=False)
     (tmp_path / "in").mkdir()
     manifest = tmp_path / "in" / "m.jsonl"
-    manifest.write_text('{"uri": "../../etc/shadow"}\n{"uri": "/etc/passwd"}\n{"uri": "sub/../r.txt"}\n', encoding="utf-8")
+    manifest.write_text(
+        '{"uri": "../../etc/shadow"}\n{"uri": "/etc/passwd"}\n{"uri": "sub/../r.txt"}\n', encoding="utf-8"
+    )
     refused = [s.refused is not None for s in resolve([str(manifest)])]
     assert refused == [True, True, False]
     assert [s.refused for s in resolve([str(manifest)], allow_outside=True)] == [None] * 3
@@ -298,21 +339,24 @@ OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100
 TEXT = SAMPLE.read_bytes()
 
 
-@pytest.mark.parametrize("data,name,content_type,declared,fmt", [
-    (b"%PDF-1.7\n...", "http://x.gov.cn/download?id=3", "application/octet-stream", None, "pdf"),
-    (b"PK\x03\x04...", "http://x.gov.cn/attachment/3", None, None, "docx"),
-    (b"{\\rtf1\\ansi ...}", "report.doc", "application/msword", None, "rtf"),
-    (OLE, "http://x.gov.cn/download?id=3", "application/kswps", None, "wps"),
-    (OLE, "http://x.gov.cn/files/report.wps", None, None, "wps"),
-    (OLE, "http://x.gov.cn/download?id=3", None, None, "doc"),
-    (TEXT, "http://x.gov.cn/download?id=3", "text/html; charset=utf-8", None, "html"),
-    (TEXT, "http://x.gov.cn/art/2024/3/1/art_1_3.shtml", None, None, "html"),
-    (TEXT, "/reports/copy_without_suffix", None, None, "txt"),
-    (TEXT, "/reports/r.pdf", "application/pdf", "html", "html"),  # a text dump: the manifest settles it
-    (TEXT.decode().encode("utf-16"), "notepad.txt", None, None, "txt"),
-    (b"<!DOCTYPE html><html><body>x</body></html>", "/x/r", None, None, "html"),
-    (random.Random(1).randbytes(2000), "report.pdf", "application/pdf", None, None),
-])
+@pytest.mark.parametrize(
+    "data,name,content_type,declared,fmt",
+    [
+        (b"%PDF-1.7\n...", "http://x.gov.cn/download?id=3", "application/octet-stream", None, "pdf"),
+        (b"PK\x03\x04...", "http://x.gov.cn/attachment/3", None, None, "docx"),
+        (b"{\\rtf1\\ansi ...}", "report.doc", "application/msword", None, "rtf"),
+        (OLE, "http://x.gov.cn/download?id=3", "application/kswps", None, "wps"),
+        (OLE, "http://x.gov.cn/files/report.wps", None, None, "wps"),
+        (OLE, "http://x.gov.cn/download?id=3", None, None, "doc"),
+        (TEXT, "http://x.gov.cn/download?id=3", "text/html; charset=utf-8", None, "html"),
+        (TEXT, "http://x.gov.cn/art/2024/3/1/art_1_3.shtml", None, None, "html"),
+        (TEXT, "/reports/copy_without_suffix", None, None, "txt"),
+        (TEXT, "/reports/r.pdf", "application/pdf", "html", "html"),  # a text dump: the manifest settles it
+        (TEXT.decode().encode("utf-16"), "notepad.txt", None, None, "txt"),
+        (b"<!DOCTYPE html><html><body>x</body></html>", "/x/r", None, None, "html"),
+        (random.Random(1).randbytes(2000), "report.pdf", "application/pdf", None, None),
+    ],
+)
 def test_the_format_comes_from_the_bytes_then_the_final_url_and_content_type(data, name, content_type, declared, fmt):
     from nianbao.extract import sniff
 
@@ -321,15 +365,17 @@ def test_the_format_comes_from_the_bytes_then_the_final_url_and_content_type(dat
 
 def test_the_same_bytes_twice_keep_the_readable_reading(tmp_path):
     """The same dump listed again with a wrong `format` reads unreadable: the report stays valid."""
-    from nianbao.run.pipeline import process_batch
     from nianbao.acquire.sources import Source
+    from nianbao.run.pipeline import process_batch
 
     shutil.copy(SAMPLE, tmp_path / "r.txt")
     shutil.copy(SAMPLE, tmp_path / "copy")
-    frames = process_batch([Source(str(tmp_path / "r.txt")), Source(str(tmp_path / "copy"), {"format": "html"})],
-                           "run", processes=False)
+    frames = process_batch(
+        [Source(str(tmp_path / "r.txt")), Source(str(tmp_path / "copy"), {"format": "html"})], "run", processes=False
+    )
     assert frames["reports"].select("source_uri", "source_format", "status").rows() == [
-        (str(tmp_path / "r.txt"), "txt", "valid")]
+        (str(tmp_path / "r.txt"), "txt", "valid")
+    ]
 
 
 # -- a second hostile round (issue 24) ----------------------------------------------------------
@@ -341,17 +387,19 @@ def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
     """40 digits, 2^63, 5,000 nines and an amount that rounds to 10^12 in cells of sections 二, 三 and
     四 and in the text: the report is invalid for those cells (values null, as printed in `raw`), the
     good report beside it valid."""
-    from nianbao.warehouse import publish
-    from nianbao.run.pipeline import process_batch
     from nianbao.acquire.sources import Source
+    from nianbao.run.pipeline import process_batch
+    from nianbao.warehouse import publish
 
     text = SAMPLE.read_text(encoding="utf-8")
     nines = "9" * 5000
-    hostile = (text.replace("行政许可\t356", f"行政许可\t{2**63}")
-               .replace("行政事业性收费\t1.25", "行政事业性收费\t999999999999.9999999")  # 10^12 once rounded
-               .replace("一、本年新收政府信息公开申请数量\t\t12", f"一、本年新收政府信息公开申请数量\t\t{GIANT}")
-               .replace("2\t1\t0\t0\t3\t1", f"2\t1\t0\t0\t{nines}\t1")
-               .replace("持续完善政务公开平台。", f"持续完善政务公开平台。全年共收到政府信息公开申请{GIANT}件。"))
+    hostile = (
+        text.replace("行政许可\t356", f"行政许可\t{2**63}")
+        .replace("行政事业性收费\t1.25", "行政事业性收费\t999999999999.9999999")  # 10^12 once rounded
+        .replace("一、本年新收政府信息公开申请数量\t\t12", f"一、本年新收政府信息公开申请数量\t\t{GIANT}")
+        .replace("2\t1\t0\t0\t3\t1", f"2\t1\t0\t0\t{nines}\t1")
+        .replace("持续完善政务公开平台。", f"持续完善政务公开平台。全年共收到政府信息公开申请{GIANT}件。")
+    )
     assert hostile.count(GIANT) == 2 and nines in hostile and str(2**63) in hostile
     (tmp_path / "giant.txt").write_text(hostile, encoding="utf-8")
     frames = process_batch([Source(str(tmp_path / "giant.txt")), Source(str(SAMPLE))], "run", processes=False)
@@ -359,25 +407,43 @@ def test_a_giant_number_is_the_cells_finding_and_its_batch_publishes(tmp_path):
     wh = tmp_path / "wh"
     status = dict(duckdb.sql(f"select source_uri, status from read_parquet('{wh}/reports/*/*.parquet')").fetchall())
     assert status == {str(tmp_path / "giant.txt"): "invalid", str(SAMPLE): "valid"}
-    found = duckdb.sql(f"select rule_id, cells, expected, observed from read_parquet('{wh}/findings/*/*.parquet') "
-                       "where rule_id = 'cells.non_negative_integer' order by cells").fetchall()
+    found = duckdb.sql(
+        f"select rule_id, cells, expected, observed from read_parquet('{wh}/findings/*/*.parquet') "
+        "where rule_id = 'cells.non_negative_integer' order by cells"
+    ).fetchall()
     assert found == [
-        ("cells.non_negative_integer", ["active_disclosure:fees/amount_10k_yuan"], "a number below 10^12",
-         "999999999999.9999999"),
-        ("cells.non_negative_integer", ["active_disclosure:licensing/decisions"], "an integer >= 0 below 10^12", str(2**63)),
+        (
+            "cells.non_negative_integer",
+            ["active_disclosure:fees/amount_10k_yuan"],
+            "a number below 10^12",
+            "999999999999.9999999",
+        ),
+        (
+            "cells.non_negative_integer",
+            ["active_disclosure:licensing/decisions"],
+            "an integer >= 0 below 10^12",
+            str(2**63),
+        ),
         ("cells.non_negative_integer", ["applications:new/natural_person"], "an integer >= 0 below 2^63", GIANT),
-        ("cells.non_negative_integer", ["reviews_litigation:review/total"], "an integer >= 0 below 2^63", nines)]
-    others = duckdb.sql(f"select rule_id, observed, expected from read_parquet('{wh}/findings/*/*.parquet') "
-                        "where rule_id != 'cells.non_negative_integer'").fetchall()
+        ("cells.non_negative_integer", ["reviews_litigation:review/total"], "an integer >= 0 below 2^63", nines),
+    ]
+    others = duckdb.sql(
+        f"select rule_id, observed, expected from read_parquet('{wh}/findings/*/*.parquet') "
+        "where rule_id != 'cells.non_negative_integer'"
+    ).fetchall()
     # the sums with those cells are unknown, not broken; the text's figure is told against the table's
     assert others == [("narrative.table_mismatch", "1.2345678901234568e+39", "16")]
-    held = duckdb.sql(f"select value, raw from read_parquet('{wh}/quarantine/applications/*/*.parquet') "
-                      "where row = 'new' and applicant = 'natural_person'").fetchall()
+    held = duckdb.sql(
+        f"select value, raw from read_parquet('{wh}/quarantine/applications/*/*.parquet') "
+        "where row = 'new' and applicant = 'natural_person'"
+    ).fetchall()
     assert held == [(None, GIANT)]
     assert duckdb.sql(f"select count(*) from read_parquet('{wh}/applications/*/*.parquet')").fetchall() == [(7 * 25,)]
 
 
-@pytest.mark.parametrize("suffix,line,n", [(".csv", "r.txt,99999\n", 3), (".jsonl", '{"uri": "r.txt", "year": 99999}\n', 2)])
+@pytest.mark.parametrize(
+    "suffix,line,n", [(".csv", "r.txt,99999\n", 3), (".jsonl", '{"uri": "r.txt", "year": 99999}\n', 2)]
+)
 def test_a_manifest_year_that_is_no_year_is_a_usage_error_naming_its_row(tmp_path, capsys, suffix, line, n):
     """A year of four digits is a year (2007 or 2031: the report's metadata.year finding); 99999
     would not fit the int16 column: the run would fail as a whole. It is the manifest's error."""
@@ -399,12 +465,18 @@ def test_a_file_in_validation_the_warehouse_did_not_write_is_skipped_with_a_warn
 
     folder = tmp_path / "wh" / "validation"
     folder.mkdir(parents=True)
-    summary = {"reports": [{"report_id": "a" * 64, "source_uri": "r.txt", "status": "valid", "year": 2023}],
-               "findings": []}
+    summary = {
+        "reports": [{"report_id": "a" * 64, "source_uri": "r.txt", "status": "valid", "year": 2023}],
+        "findings": [],
+    }
     validation_report.write(summary, "run-a", tmp_path / "wh")
-    strays = {"list.json": "[1, 2, 3]", "counts.json": '{"run_id": "x", "finished": "2026", "reports": "many"}',
-              "text.json": "not JSON at all", "nameless.json": '{"finished": "2026", "reports": 1}',
-              "script.json": '{"run_id": "<script>", "finished": 5, "reports": true}'}
+    strays = {
+        "list.json": "[1, 2, 3]",
+        "counts.json": '{"run_id": "x", "finished": "2026", "reports": "many"}',
+        "text.json": "not JSON at all",
+        "nameless.json": '{"finished": "2026", "reports": 1}',
+        "script.json": '{"run_id": "<script>", "finished": 5, "reports": true}',
+    }
     for name, text in strays.items():
         (folder / name).write_text(text, encoding="utf-8")
     with caplog.at_level("WARNING", logger="nianbao"):
@@ -415,18 +487,21 @@ def test_a_file_in_validation_the_warehouse_did_not_write_is_skipped_with_a_warn
     assert warned == [f"{folder / name}: not a run's counts the warehouse wrote; skipped" for name in sorted(strays)]
 
 
-@pytest.mark.parametrize("dataset,table,why", [
-    ("applications", {"x": [1, 2]}, "its column x is none of the dataset's"),
-    ("reports", {"report_id": [3, 4]}, "its column report_id is int64, not string"),
-])
+@pytest.mark.parametrize(
+    "dataset,table,why",
+    [
+        ("applications", {"x": [1, 2]}, "its column x is none of the dataset's"),
+        ("reports", {"report_id": [3, 4]}, "its column report_id is int64, not string"),
+    ],
+)
 def test_a_foreign_parquet_file_in_a_partition_is_named_with_what_to_do(warehouse, dataset, table, why):
     """A file another program left in a partition stops publishing (it cannot be merged with), in one
     line that names it and says what to do, before anything is written."""
     import pyarrow as pa
 
-    from nianbao.warehouse import publish, storage
-    from nianbao.run.pipeline import process_batch
     from nianbao.acquire.sources import Source
+    from nianbao.run.pipeline import process_batch
+    from nianbao.warehouse import publish, storage
 
     frames = process_batch([Source(str(SAMPLE))], "run", processes=False)
     publish.publish(warehouse, frames)
@@ -434,8 +509,10 @@ def test_a_foreign_parquet_file_in_a_partition_is_named_with_what_to_do(warehous
     before = publish.published(warehouse)
     stray = root / dataset / "year=2023" / "from-elsewhere.parquet"
     publish.write_atomic(pa.table(table), stray)
-    want = (f"{stray} is not a file of the warehouse's `{dataset}` dataset ({why}): move it out of the "
-            "warehouse, then run again")
+    want = (
+        f"{stray} is not a file of the warehouse's `{dataset}` dataset ({why}): move it out of the "
+        "warehouse, then run again"
+    )
     calls = [lambda: publish.publish(warehouse, frames)]
     if dataset == "reports":
         calls.append(lambda: publish.published(warehouse))  # what a run reads first
@@ -454,9 +531,9 @@ def test_a_writer_that_lost_its_lease_mid_publish_changes_nothing_more(s3, monke
     import json
     import time
 
-    from nianbao.warehouse import publish, storage
-    from nianbao.run.pipeline import process_batch
     from nianbao.acquire.sources import Source
+    from nianbao.run.pipeline import process_batch
+    from nianbao.warehouse import publish, storage
 
     bucket, wh = s3[5:], f"{s3}/wh"
     frames = process_batch([Source(str(SAMPLE))], "run", processes=False)
@@ -497,13 +574,27 @@ def test_the_summary_of_a_hundred_thousand_failures_lists_the_first_and_counts_t
 
     n = 100_000
     ids = [f"{i:064d}" for i in range(n)]
-    reports = pl.DataFrame({"report_id": ids, "source_uri": [f"missing/m{i:07d}.pdf" for i in range(n)],
-                            "status": ["unreadable"] * n, "error_count": [1] * n})
-    findings = pl.DataFrame({"report_id": ids, "rule_id": ["document.unreadable"] * n, "severity": ["error"] * n,
-                             "message": ["cannot read the file: No such file or directory"] * n})
+    reports = pl.DataFrame(
+        {
+            "report_id": ids,
+            "source_uri": [f"missing/m{i:07d}.pdf" for i in range(n)],
+            "status": ["unreadable"] * n,
+            "error_count": [1] * n,
+        }
+    )
+    findings = pl.DataFrame(
+        {
+            "report_id": ids,
+            "rule_id": ["document.unreadable"] * n,
+            "severity": ["error"] * n,
+            "message": ["cannot read the file: No such file or directory"] * n,
+        }
+    )
     lines = cli.render_summary(RunSummary(reports, findings), "wh").splitlines()
     assert lines[0] == "100000 reports: 0 valid, 0 invalid, 100000 unreadable"
-    assert lines[2:4] == ["  unreadable missing/m0000000.pdf",
-                          "             document.unreadable: cannot read the file: No such file or directory"]
+    assert lines[2:4] == [
+        "  unreadable missing/m0000000.pdf",
+        "             document.unreadable: cannot read the file: No such file or directory",
+    ]
     assert lines[-2] == "  … and 99980 more failed reports (all in the validation report)"
     assert len(lines) == 2 + 2 * cli.FAILED_SHOWN + 2

@@ -3,6 +3,7 @@ nothing can have changed since: another process that crashed or was interrupted 
 another process that published, `nianbao compact` run in between, each make the next publish check
 against a full listing, so no report is ever lost or doubled. Each case on a folder and on a bucket;
 the other writer is a real process of its own."""
+
 import os
 import pickle
 import subprocess
@@ -10,13 +11,12 @@ import sys
 
 import polars as pl
 import pytest
-
-from nianbao.warehouse import index, publish, storage
-from nianbao.run.pipeline import process_batch
-from nianbao.acquire.sources import Source
-from nianbao.warehouse import files, scan
 from conftest import ROOT
 from corpus import distinct_reports
+
+from nianbao.acquire.sources import Source
+from nianbao.run.pipeline import process_batch
+from nianbao.warehouse import files, index, publish, scan, storage
 
 # Another writer: publishes the pickled frames, or compacts; `kill`/`interrupt` stop it once every
 # data file of its batch is written, as the index is about to be (SIGKILL-like, or Ctrl-C).
@@ -49,8 +49,10 @@ else:
 def docs(tmp_path_factory):
     """Four distinct valid reports (2023) and batches of them, validated once."""
     paths = [Source(str(p)) for p in distinct_reports(tmp_path_factory.mktemp("docs"), 4)]
-    return {name: process_batch([paths[i] for i in ids], f"run-{name}")
-            for name, ids in {"01": [0, 1], "12": [1, 2], "23": [2, 3], "1": [1]}.items()}
+    return {
+        name: process_batch([paths[i] for i in ids], f"run-{name}")
+        for name, ids in {"01": [0, 1], "12": [1, 2], "23": [2, 3], "1": [1]}.items()
+    }
 
 
 def other_writer(root, what, tmp_path, stop="none") -> None:
@@ -60,8 +62,14 @@ def other_writer(root, what, tmp_path, stop="none") -> None:
             pickle.dump(what, f)
         what = str(tmp_path / "batch.pickle")
     env = {**os.environ, "NIANBAO_S3_LEASE": "3", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", WRITER, str(root), what, stop], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", WRITER, str(root), what, stop],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == {"none": 0, "kill": 9, "interrupt": -2}[stop], done.stderr
 
 
@@ -109,8 +117,9 @@ def test_a_writer_trusts_its_own_index_on_s3_and_it_is_what_a_listing_shows(ware
 
 
 @pytest.mark.parametrize("stop", ["kill", "interrupt"])
-def test_another_process_stopped_before_its_index_makes_the_next_publish_list(warehouse, docs, tmp_path, listings,
-                                                                             stop):
+def test_another_process_stopped_before_its_index_makes_the_next_publish_list(
+    warehouse, docs, tmp_path, listings, stop
+):
     """It wrote every file of batch 12 (report 1 moved out of batch 01's files into its own) but
     not the index: the index this process trusts still says report 1 is in batch 01. Killed, it
     left its lease to expire; interrupted, it released it. Either way its WRITING stays."""
@@ -179,8 +188,11 @@ def test_a_run_on_a_folder_neither_lists_nor_rewrites_the_index_at_every_batch(t
     root = tmp_path / "wh"
     written = []
     real = publish._write_temporary
-    monkeypatch.setattr(publish, "_write_temporary", lambda table, path: (
-        written.append(path) if path.name == "report_ids.parquet" else None) or real(table, path))
+    monkeypatch.setattr(
+        publish,
+        "_write_temporary",
+        lambda table, path: (written.append(path) if path.name == "report_ids.parquet" else None) or real(table, path),
+    )
     batches = [process_batch([Source(str(tmp_path / f"gone-{n}.pdf"))], "run") for n in range(40)]  # unreadable
     for batch in batches:
         publish.publish(root, batch)

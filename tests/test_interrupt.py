@@ -4,6 +4,7 @@ of a run"): `nianbao ingest` against a real Prefect server (`prefect server star
 several points; what each stopped run left is what an uninterrupted run publishes for those reports
 (never a report `unreadable` because its run stopped), and the next run completes the warehouse to
 exactly an uninterrupted run's."""
+
 import os
 import random
 import signal
@@ -14,7 +15,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import ROOT, prefect_server
 
 BIN = Path(sys.executable).parent
@@ -126,16 +126,24 @@ def _wait(condition, proc: subprocess.Popen, what, timeout: float = 300) -> None
 STOPS = [("ctrl-c", 1), ("cancel", 1), ("sigterm", 1), ("ctrl-c", 0)]  # (how, batches landed before)
 
 
-def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_completes_them(server, docs,
-                                                                                               baseline, tmp_path):
+def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_completes_them(
+    server, docs, baseline, tmp_path
+):
     out = tmp_path / "wh"
     expected = _reports(baseline)
     for how, batches in STOPS:
         log = tmp_path / f"{how}-{batches}.log"
         before, known = _published(out), {r.id for r in _flow_runs(server)}
         with open(log, "w") as stderr:
-            proc = subprocess.Popen(_command(docs, out), env=server, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                    stderr=stderr, text=True, start_new_session=True)
+            proc = subprocess.Popen(
+                _command(docs, out),
+                env=server,
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                text=True,
+                start_new_session=True,
+            )
             try:
                 _wait(lambda: _published(out) >= before + batches and _running(server, known), proc, (how, batches))
                 if how == "cancel":

@@ -1,4 +1,5 @@
 """Extraction workers: a document past the time limit, or one that kills its process, costs only itself."""
+
 import os
 import signal
 import threading
@@ -6,8 +7,8 @@ import time
 
 import pytest
 
-from nianbao.run import isolate
 from nianbao.model.errors import Unreadable
+from nianbao.run import isolate
 from nianbao.run.stop import Stopped
 
 
@@ -53,8 +54,9 @@ def test_a_stopping_run_abandons_its_documents_at_once():
     threading.Timer(1, stopping.set).start()
     started = time.monotonic()
     with pytest.raises(Stopped):
-        isolate.run(work, [("hang", 1), ("hang", 2), ("ok", 3)], workers=2, memory_limit_mb=1601,
-                    stopping=stopping.is_set)
+        isolate.run(
+            work, [("hang", 1), ("hang", 2), ("ok", 3)], workers=2, memory_limit_mb=1601, stopping=stopping.is_set
+        )
     assert time.monotonic() - started < 10  # not the hung documents' 60 s
 
 

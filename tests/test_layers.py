@@ -1,5 +1,6 @@
 """The shape of the code: the core (nianbao/) is free of the orchestrator, and only nianbao/model/settings.py
 reads the environment. Read from the source's syntax trees, so a new module is checked too."""
+
 import ast
 import subprocess
 import sys
@@ -11,8 +12,18 @@ CORE = sorted((ROOT / "nianbao").rglob("*.py"))
 
 # Each layer may import the layers of lower rank only (its own package freely); equal ranks are
 # siblings that never import each other.
-RANKS = {"model": 0, "extract": 1, "warehouse": 1, "acquire": 2, "interpret": 3, "check": 4, "run": 5,
-         "report": 6, "tasks": 7, "flows": 8}
+RANKS = {
+    "model": 0,
+    "extract": 1,
+    "warehouse": 1,
+    "acquire": 2,
+    "interpret": 3,
+    "check": 4,
+    "run": 5,
+    "report": 6,
+    "tasks": 7,
+    "flows": 8,
+}
 
 
 def _layer(module: str) -> str | None:
@@ -33,8 +44,11 @@ def _targets(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found += ([(node.lineno, f"nianbao.{a.name}") for a in node.names] if node.module == "nianbao"
-                      else [(node.lineno, node.module)])
+            found += (
+                [(node.lineno, f"nianbao.{a.name}") for a in node.names]
+                if node.module == "nianbao"
+                else [(node.lineno, node.module)]
+            )
     return found
 
 
@@ -51,8 +65,13 @@ def _upward(files) -> list[str]:
 
 def test_every_layer_imports_only_layers_below_it():
     code = [*CORE, *(ROOT / "flows").rglob("*.py"), *(ROOT / "tasks").rglob("*.py")]
-    assert {_layer(".".join(p.relative_to(ROOT).with_suffix("").parts)) for p in CORE} - {None} == set(RANKS) - {"flows", "tasks"}
-    assert [p for p in CORE if p.parent == ROOT / "nianbao" and p.name != "__init__.py"] == []  # every module in a layer
+    assert {_layer(".".join(p.relative_to(ROOT).with_suffix("").parts)) for p in CORE} - {None} == set(RANKS) - {
+        "flows",
+        "tasks",
+    }
+    assert [
+        p for p in CORE if p.parent == ROOT / "nianbao" and p.name != "__init__.py"
+    ] == []  # every module in a layer
     assert _upward(code) == []
 
 
@@ -64,8 +83,10 @@ def test_the_layer_check_fails_on_an_upward_import(tmp_path):
     global ROOT
     saved, ROOT = ROOT, tmp_path
     try:
-        assert _upward([bad]) == ["nianbao/model/bad.py:2 (model) imports nianbao.run (run)",
-                                  "nianbao/model/bad.py:3 (model) imports nianbao.check (check)"]
+        assert _upward([bad]) == [
+            "nianbao/model/bad.py:2 (model) imports nianbao.run (run)",
+            "nianbao/model/bad.py:3 (model) imports nianbao.check (check)",
+        ]
     finally:
         ROOT = saved
 
@@ -90,8 +111,10 @@ def test_importing_the_core_loads_no_orchestrator():
     """Every module of nianbao/ imported in a fresh interpreter (the import smoke: none fails), and
     neither flows nor tasks is loaded."""
     modules = [".".join(p.relative_to(ROOT).with_suffix("").parts) for p in CORE if p.name != "__main__.py"]
-    code = (f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flows', 'tasks')))")
+    code = (
+        f"import importlib, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flows', 'tasks')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
@@ -101,11 +124,18 @@ def _reads_environment(path: Path) -> list[int]:
     """Lines that touch os.environ / os.getenv / os.putenv."""
     lines = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "putenv", "unsetenv") \
-                and isinstance(node.value, ast.Name) and node.value.id == "os":
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in ("environ", "getenv", "putenv", "unsetenv")
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "os"
+        ):
             lines.append(node.lineno)
-        elif isinstance(node, ast.ImportFrom) and node.module == "os" and \
-                {a.name for a in node.names} & {"environ", "getenv", "putenv"}:
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and {a.name for a in node.names} & {"environ", "getenv", "putenv"}
+        ):
             lines.append(node.lineno)
     return lines
 
@@ -119,9 +149,8 @@ def test_only_settings_reads_the_environment():
 
 def test_a_missing_shared_skips_here_but_fails_in_ci(monkeypatch, tmp_path):
     """Every test reading ../shared finds it through conftest, whose missing() fails under CI=true."""
-    import pytest
-
     import conftest
+    import pytest
 
     monkeypatch.setattr(conftest, "SEEDS", tmp_path / "absent")
     monkeypatch.setenv("CI", "true")
@@ -130,6 +159,10 @@ def test_a_missing_shared_skips_here_but_fails_in_ci(monkeypatch, tmp_path):
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception):
         conftest.seed("000")
-    elsewhere = [p for p in (ROOT / "tests").rglob("*.py") if p.name not in ("conftest.py", Path(__file__).name)
-                 and any(w in p.read_text(encoding="utf-8") for w in ("/work/shared", '/ "shared"', "'shared'"))]
+    elsewhere = [
+        p
+        for p in (ROOT / "tests").rglob("*.py")
+        if p.name not in ("conftest.py", Path(__file__).name)
+        and any(w in p.read_text(encoding="utf-8") for w in ("/work/shared", '/ "shared"', "'shared'"))
+    ]
     assert elsewhere == []  # ../shared is located by conftest only

@@ -3,26 +3,27 @@ Markdown dumps (pipe tables, section 三 in small tables with generic column nam
 proceeding at a time), PDFs without rules whose cells carry units or spaced digits or whose
 section 四 headers wrap in their narrow columns, HTML tables built of <div>s, and PDFs whose table
 pages are landscape (a landscape page, a page drawn turned, /Rotate)."""
+
 import sys
 from pathlib import Path
 
+import corpus
 import lxml.html
 import pytest
 from lxml.builder import E
 
-import corpus
-from nianbao.model.document import Table
 from nianbao.extract import extract, office
 from nianbao.extract.text import parse
 from nianbao.interpret.match import match
+from nianbao.model.document import Table
 from nianbao.model.template import template
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+import landscape  # noqa: E402
 import make_pdf  # noqa: E402
 import markdown  # noqa: E402
-from cms import div_page  # noqa: E402
-import landscape  # noqa: E402
 import typeset  # noqa: E402
+from cms import div_page  # noqa: E402
 
 T = template()
 
@@ -37,6 +38,7 @@ def exact(blocks, rep: corpus.Report):
 
 # ---------------------------------------------------------------- Markdown dumps
 
+
 @pytest.mark.parametrize("style", ["grid", "split", "rows"])
 def test_markdown_dumps(rep, style):
     text = markdown.write(rep, style)
@@ -45,9 +47,15 @@ def test_markdown_dumps(rep, style):
 
 
 def test_markdown_headings_and_rules_are_markup():
-    blocks = parse("# 某县2025年政府信息公开工作年度报告\n\n## 一、总体情况\n\n**正文**\n\n| a | b |\n|:---:|---|\n| 1 | 2 |\n")
+    blocks = parse(
+        "# 某县2025年政府信息公开工作年度报告\n\n## 一、总体情况\n\n**正文**\n\n| a | b |\n|:---:|---|\n| 1 | 2 |\n"
+    )
     assert [getattr(b, "text", None) or b.rows for b in blocks] == [
-        "某县2025年政府信息公开工作年度报告", "一、总体情况", "正文", [["a", "b"], ["1", "2"]]]
+        "某县2025年政府信息公开工作年度报告",
+        "一、总体情况",
+        "正文",
+        [["a", "b"], ["1", "2"]],
+    ]
 
 
 def test_a_row_numbering_the_columns_is_never_read_as_values(rep):
@@ -61,17 +69,30 @@ def test_a_row_numbering_the_columns_is_never_read_as_values(rep):
 
 # ---------------------------------------------------------------- PDFs without rules
 
+
 def with_units(rep: corpus.Report) -> corpus.Report:
     """Counts printed with a unit (13 2件 3件 …: the first without) and the other forms numbers take."""
-    out = corpus.Report(dict(rep.active_disclosure), dict(rep.applications), dict(rep.reviews_litigation), rep.narratives)
+    out = corpus.Report(
+        dict(rep.active_disclosure), dict(rep.applications), dict(rep.reviews_litigation), rep.narratives
+    )
     for i, (k, v) in enumerate(out.reviews_litigation.items()):
         out.reviews_litigation[k] = v + "件" if i and v[:1].isdigit() else v
     for i, (k, v) in enumerate(list(out.applications.items())[:30]):
         out.applications[k] = v + "件" if i % 3 and v[:1].isdigit() else v
-    out.applications.update({("carried_over", "natural_person"): "1 234", ("carried_over", "commercial"): "１，２３４",
-                             ("withheld_third_party", "total"): "12 345"})
-    out.reviews_litigation.update({("review", "upheld"): "13", ("litigation_direct", "total"): "1 234",
-                                   ("litigation_after_review", "upheld"): "１，２３４"})
+    out.applications.update(
+        {
+            ("carried_over", "natural_person"): "1 234",
+            ("carried_over", "commercial"): "１，２３４",
+            ("withheld_third_party", "total"): "12 345",
+        }
+    )
+    out.reviews_litigation.update(
+        {
+            ("review", "upheld"): "13",
+            ("litigation_direct", "total"): "1 234",
+            ("litigation_after_review", "upheld"): "１，２３４",
+        }
+    )
     return out
 
 
@@ -90,8 +111,9 @@ def narrow(n: int) -> list[float]:
 @pytest.mark.parametrize("gap", [2, 5, 6])
 @pytest.mark.parametrize("align", ["left", "right"])
 def test_borderless_section_four_whose_headers_wrap(rep, gap, align):
-    pdf = typeset.from_layout(corpus.layout(rep), kind="cid", rules="none", align=align, valign="middle",
-                              column_widths=narrow, line_gap=gap)
+    pdf = typeset.from_layout(
+        corpus.layout(rep), kind="cid", rules="none", align=align, valign="middle", column_widths=narrow, line_gap=gap
+    )
     exact(extract(pdf, "pdf"), rep)
 
 
@@ -99,13 +121,15 @@ def test_a_long_label_cut_where_it_wrapped_names_its_row_not_its_group(rep):
     """Lines 1.5 apart: the reader keeps only the first line of 1.申请人无正当理由逾期不补正、行政机关不
     再处理… beside its numbers, after the group label （六）其他处理 — which is also 2019's one row
     `other`. The row is the one its first line begins, never the group's."""
-    pdf = typeset.from_layout(corpus.layout(rep), kind="cid", rules="none", align="left", valign="top",
-                              column_widths=narrow, line_gap=4)
+    pdf = typeset.from_layout(
+        corpus.layout(rep), kind="cid", rules="none", align="left", valign="top", column_widths=narrow, line_gap=4
+    )
     m = match(extract(pdf, "pdf"))
     assert {c.key: c.raw for c in m.applications} == rep.applications
     assert [(f.rule_id, f.cells) for f in m.findings] == [
         ("extraction.label_approximate", ["applications:other_overdue_correction/total"]),
-        ("extraction.label_approximate", ["applications:other_unpaid_fee/total"])]
+        ("extraction.label_approximate", ["applications:other_unpaid_fee/total"]),
+    ]
 
 
 def test_headers_wrapped_a_line_a_row_place_their_columns(rep):
@@ -116,17 +140,20 @@ def test_headers_wrapped_a_line_a_row_place_their_columns(rep):
     second = [o[3:] for o in outcomes]
     gap = lambda row: row[:7] + [""] + row[7:]  # noqa: E731
     values = [rep.reviews_litigation[(p, o)] or "0" for p in T.proceedings for o in T.outcomes]
-    rows = [gap(["行政复议", "", "", "", "", "行政诉讼"] + [""] * 9),
-            gap(first + ["未经复议直接起诉", "", "", "", "", "复议后起诉", "", "", "", ""]),
-            gap(second + first * 2),
-            gap([""] * 5 + second * 2),
-            gap(values)]
+    rows = [
+        gap(["行政复议", "", "", "", "", "行政诉讼"] + [""] * 9),
+        gap(first + ["未经复议直接起诉", "", "", "", "", "复议后起诉", "", "", "", ""]),
+        gap(second + first * 2),
+        gap([""] * 5 + second * 2),
+        gap(values),
+    ]
     m = match([Table(rows, [f"row {i}" for i in range(len(rows))])])
     assert [c.raw for c in m.reviews_litigation] == values
     assert m.findings == []
 
 
 # ---------------------------------------------------------------- HTML tables of <div>s
+
 
 @pytest.mark.parametrize("style", ["css", "grid", "aria"])
 def test_html_tables_built_of_divs(rep, layout, style):
@@ -148,6 +175,7 @@ def test_a_page_laid_out_in_a_css_grid_is_no_table(rep, layout):
 
 
 # ---------------------------------------------------------------- landscape table pages
+
 
 @pytest.mark.parametrize("rules", ["grid", "none"])
 @pytest.mark.parametrize("turn", landscape.TURNS)

@@ -1,6 +1,7 @@
 """The matcher on small tables of our own: missing rows, editions, misprinted labels."""
-from nianbao.model.document import Paragraph, Table
+
 from nianbao.interpret.match import NOT_PRINTED, match
+from nianbao.model.document import Paragraph, Table
 from nianbao.model.template import template
 
 T = template()
@@ -39,7 +40,9 @@ def test_a_misprinted_label_is_read_approximately_and_said():
     codes = [r.code for r in T.app_rows if r.code != "other"]
     misprint = {"unavailable_needs_creation": "2.没有现成信息需另行制作"}
     m = match([section_three(codes, label=lambda r: misprint.get(r.code, r.number + r.texts[0]))])
-    assert [(f.rule_id, f.observed) for f in m.findings] == [("extraction.label_approximate", "2.没有现成信息需另行制作")]
+    assert [(f.rule_id, f.observed) for f in m.findings] == [
+        ("extraction.label_approximate", "2.没有现成信息需另行制作")
+    ]
     assert [c.raw for c in m.applications if c.key[0] == "unavailable_needs_creation"] == ["0"] * 7
 
 
@@ -63,7 +66,8 @@ def test_cells_an_extractor_could_not_read_are_named_by_its_note():
     table.notes.append(("unread_cell", "page 2: a number outside every column", ["applications:new/total"], "12 3"))
     m = match([table])
     assert [(f.rule_id, f.severity, f.cells, f.observed) for f in m.findings] == [
-        ("extraction.unread_cell", "error", ["applications:new/total"], "12 3")]
+        ("extraction.unread_cell", "error", ["applications:new/total"], "12 3")
+    ]
     assert [(c.raw, c.unread) for c in m.applications if c.key == ("new", "total")] == [(None, True)]
 
 
@@ -72,7 +76,9 @@ def test_a_row_narrower_than_the_header_is_not_aligned_to_it():
     # rows are a cell narrower than the header's grid; aligning them would shift every value
     header = ["", "", "", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]
     codes = [r.code for r in T.app_rows if r.code != "other"]
-    rows = [header] + [["", r.number + r.texts[0], "", *[str(i) for i in range(7)]] for r in T.app_rows if r.code in codes]
+    rows = [header] + [
+        ["", r.number + r.texts[0], "", *[str(i) for i in range(7)]] for r in T.app_rows if r.code in codes
+    ]
     rows[-1] = [rows[-1][1], "", "", "1", "2", "3", "4", "5", "6"]  # 9 cells, the first value blank
     m = match([Table(rows, ["t"] * len(rows))])
     assert [c.raw for c in m.applications if c.key[0] == "carried_forward"] == ["", "1", "2", "3", "4", "5", "6"]
@@ -83,8 +89,14 @@ def test_a_row_printed_as_text_beside_the_table_is_our_failure():
     from nianbao.model.document import Paragraph
 
     codes = [r.code for r in T.app_rows if r.code != "other"]
-    m = match([section_three(codes, skip={"rejected_duplicate"}), Paragraph("2.重复申请 26 0 — 0 27 0 53", "page 2"),
-               Paragraph("五、存在的主要问题及改进情况", "page 3"), Paragraph("重复申请 3 件", "page 3")])
+    m = match(
+        [
+            section_three(codes, skip={"rejected_duplicate"}),
+            Paragraph("2.重复申请 26 0 — 0 27 0 53", "page 2"),
+            Paragraph("五、存在的主要问题及改进情况", "page 3"),
+            Paragraph("重复申请 3 件", "page 3"),
+        ]
+    )
     (f,) = m.findings
     assert (f.rule_id, f.severity, f.observed) == ("extraction.unread_cell", "error", "2.重复申请 26 0 — 0 27 0 53")
     assert [(c.raw, c.unread) for c in m.applications if c.key[0] == "rejected_duplicate"] == [(None, True)] * 7
@@ -95,12 +107,22 @@ def test_a_group_label_does_not_name_a_row_whose_own_label_is_misread():
     # 2019's single row's label, read exactly: the row's own label, read approximately, must win
     codes = [r.code for r in T.app_rows if r.code != "other"]
     misread = "1.申请人无正当理由逾期不补正行政机关不再处理其政府信息公开申请"
-    table = section_three(codes, label=lambda r: misread if r.code == "other_overdue_correction" else r.number + r.texts[0])
+    table = section_three(
+        codes, label=lambda r: misread if r.code == "other_overdue_correction" else r.number + r.texts[0]
+    )
     i = next(n for n, row in enumerate(table.rows) if row[0] == misread)
     table.rows[i] = ["（六）其他处理", misread, "1", "0", "0", "0", "0", "0", "1"]
     m = match([table])
     assert {c.key[0] for c in m.applications} == set(codes)  # no 2019 `other` row
-    assert [c.raw for c in m.applications if c.key[0] == "other_overdue_correction"] == ["1", "0", "0", "0", "0", "0", "1"]
+    assert [c.raw for c in m.applications if c.key[0] == "other_overdue_correction"] == [
+        "1",
+        "0",
+        "0",
+        "0",
+        "0",
+        "0",
+        "1",
+    ]
     assert [(f.rule_id, f.observed) for f in m.findings] == [("extraction.label_approximate", misread)]
     assert m.template_version == "2021"
 
@@ -109,38 +131,75 @@ def test_stray_and_unplaced_cells_are_told_one_way_in_every_section():
     codes = [r.code for r in T.app_rows if r.code != "other"]
     apps = section_three(codes)
     next(r for r in apps.rows if r[0].endswith("予以公开"))[1:1] = ["9"]  # eight numbers for seven columns
-    ad = Table([["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["规章", "9", "1", "2", "3"],
-                ["行政规范性文件", "4", "5"]], ["p1", "p1", "p1"])
+    ad = Table(
+        [
+            ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+            ["规章", "9", "1", "2", "3"],
+            ["行政规范性文件", "4", "5"],
+        ],
+        ["p1", "p1", "p1"],
+    )
     rl = Table([["行政复议"], ["9", *["0"] * 15]], ["p2", "p2"])
     m = match([ad, apps, rl])
     assert [(f.rule_id, f.severity, f.message, f.cells) for f in m.findings] == [
-        ("extraction.stray_cell", "warning", "section 二 row regulations (p1) printed 4 cells for 3 columns; "
-         "kept the right-most 3, dropped ['9']", ["active_disclosure:regulations/issued"]),
-        ("extraction.unread_cell", "error", "section 二 row normative_documents (p1): 2 cells for 3 columns could "
-         "not be placed in their columns", [f"active_disclosure:normative_documents/{m}" for m in ("issued", "repealed", "in_force")]),
-        ("extraction.stray_cell", "warning", "section 三 row disclosed (line 2) printed 8 cells for 7 columns; "
-         "kept the right-most 7, dropped ['9']", ["applications:disclosed/natural_person"]),
-        ("extraction.stray_cell", "warning", "section 四 (p2) printed 16 cells for 15 columns; "
-         "kept the right-most 15, dropped ['9']", ["reviews_litigation:review/upheld"]),
+        (
+            "extraction.stray_cell",
+            "warning",
+            "section 二 row regulations (p1) printed 4 cells for 3 columns; kept the right-most 3, dropped ['9']",
+            ["active_disclosure:regulations/issued"],
+        ),
+        (
+            "extraction.unread_cell",
+            "error",
+            "section 二 row normative_documents (p1): 2 cells for 3 columns could not be placed in their columns",
+            [f"active_disclosure:normative_documents/{m}" for m in ("issued", "repealed", "in_force")],
+        ),
+        (
+            "extraction.stray_cell",
+            "warning",
+            "section 三 row disclosed (line 2) printed 8 cells for 7 columns; kept the right-most 7, dropped ['9']",
+            ["applications:disclosed/natural_person"],
+        ),
+        (
+            "extraction.stray_cell",
+            "warning",
+            "section 四 (p2) printed 16 cells for 15 columns; kept the right-most 15, dropped ['9']",
+            ["reviews_litigation:review/upheld"],
+        ),
     ]
     # a short row is unread in every section: which column lacks its cell cannot be told
     assert [(c.key, c.raw, c.unread) for c in m.active_disclosure if c.key[0] == "normative_documents"] == [
-        (("normative_documents", m_), None, True) for m_ in ("issued", "repealed", "in_force")]
+        (("normative_documents", m_), None, True) for m_ in ("issued", "repealed", "in_force")
+    ]
     short = match([apps, Table([["行政复议"], ["1", "0", "0", "1"]], ["p3", "p3"])])
     (f,) = [f for f in short.findings if f.rule_id == "extraction.unread_cell"]
     assert (f.message, f.observed, len(f.cells)) == (
-        "section 四 (p3): 4 cells for 15 columns could not be placed in their columns", "1 | 0 | 0 | 1", 15)
+        "section 四 (p3): 4 cells for 15 columns could not be placed in their columns",
+        "1 | 0 | 0 | 1",
+        15,
+    )
 
 
 def test_a_section_two_row_printing_fewer_values_than_its_header_is_unread_not_guessed():
     """A dump's 规章 | 22 | 235 under three metrics: which one is missing cannot be told (the same
     Markdown a PDF converter wrote for a real report); a row printing no value is the report's blank."""
     header = ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"]
-    m = match([Table([header], ["line 1"]), Table([["规章", "22", "235"]], ["line 3"]),
-               Table([["行政规范性文件"]], ["line 5"]), section_three([r.code for r in T.app_rows if r.code != "other"])])
-    cells = {c.key: (c.raw, c.unread) for c in m.active_disclosure if c.key[0] in ("regulations", "normative_documents")}
-    assert cells == {**{("regulations", m_): (None, True) for m_ in ("issued", "repealed", "in_force")},
-                     **{("normative_documents", m_): (None, False) for m_ in ("issued", "repealed", "in_force")}}
+    m = match(
+        [
+            Table([header], ["line 1"]),
+            Table([["规章", "22", "235"]], ["line 3"]),
+            Table([["行政规范性文件"]], ["line 5"]),
+            section_three([r.code for r in T.app_rows if r.code != "other"]),
+        ]
+    )
+    cells = {
+        c.key: (c.raw, c.unread) for c in m.active_disclosure if c.key[0] in ("regulations", "normative_documents")
+    }
+    assert cells == {
+        **{("regulations", m_): (None, True) for m_ in ("issued", "repealed", "in_force")},
+        **{("normative_documents", m_): (None, False) for m_ in ("issued", "repealed", "in_force")},
+    }
     unread = [f for f in m.findings if f.rule_id == "extraction.unread_cell" and "regulations" in f.message]
     assert [(f.cells, f.observed) for f in unread] == [
-        ([f"active_disclosure:regulations/{m_}" for m_ in ("issued", "repealed", "in_force")], "22 | 235")]
+        ([f"active_disclosure:regulations/{m_}" for m_ in ("issued", "repealed", "in_force")], "22 | 235")
+    ]

@@ -4,6 +4,7 @@ The trust tests feed the matcher OCR-shaped tables (cells as Readings with a con
 the corpus report, with misreadings put in by hand: no OCR needed, so they run in milliseconds.
 The OCR tests scan real reports (../shared) the way a scanner does and read them back.
 """
+
 from __future__ import annotations
 
 import sys
@@ -12,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from nianbao.interpret import trust
-from nianbao.model.document import Paragraph, Reading, Table
-from nianbao.model.findings import Finding
 from nianbao.interpret.match import match
 from nianbao.interpret.normalise import number
+from nianbao.model.document import Paragraph, Reading, Table
+from nianbao.model.findings import Finding
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import corpus  # noqa: E402
@@ -32,6 +33,7 @@ def rep():
     import random
 
     return accuracy.random_report(random.Random(3))
+
 
 HZQ2023 = REAL / "zxj6827111-blip__KIROGOVCOMPARE/hzq2023_working.pdf"
 HZQ2024 = REAL / "zxj6827111-blip__KIROGOVCOMPARE/hzq2024_working.pdf"
@@ -77,8 +79,11 @@ def test_confident_readings_the_sums_confirm_are_published_as_printed(rep):
 
 def _section_3_cell(rep, digit: str, whole: bool = False):
     """A section 三 value cell whose printed number holds `digit`, and its position in the grid."""
-    t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
-        "本年新收" in c for row in corpus.grid(v) for c in row))
+    t, table = next(
+        (i, v)
+        for i, (k, v) in enumerate(corpus.layout(rep))
+        if k == "table" and any("本年新收" in c for row in corpus.grid(v) for c in row)
+    )
     for (row, col), text in rep.applications.items():
         if (text == digit) if whole else (digit in text):
             for r, cells in enumerate(corpus.grid(table)):
@@ -90,15 +95,22 @@ def _section_3_cell(rep, digit: str, whole: bool = False):
 
 def _cell_at(rep, table, r, c):
     """The (row, column) code the matcher gives grid position r, c of section 三's table."""
-    blocks = [Table([[Reading(x, 1.0) if (i, j) != (r, c) else Reading("MARK", 1.0)
-                      for j, x in enumerate(row)] for i, row in enumerate(corpus.grid(table))],
-                    ["p"] * len(corpus.grid(table)))]
+    blocks = [
+        Table(
+            [
+                [Reading(x, 1.0) if (i, j) != (r, c) else Reading("MARK", 1.0) for j, x in enumerate(row)]
+                for i, row in enumerate(corpus.grid(table))
+            ],
+            ["p"] * len(corpus.grid(table)),
+        )
+    ]
     m = match(blocks)
     return next((cell.key for cell in m.applications if cell.raw == "MARK"), None)
 
 
-@pytest.mark.parametrize("printed, misread", [("0", "8"), ("8", "0"), ("1", "7"), ("7", "1"), ("5", "6"),
-                                              ("6", "5"), ("3", "8"), ("8", "3")])
+@pytest.mark.parametrize(
+    "printed, misread", [("0", "8"), ("8", "0"), ("1", "7"), ("7", "1"), ("5", "6"), ("6", "5"), ("3", "8"), ("8", "3")]
+)
 def test_a_confident_digit_misread_is_caught_by_the_sums_never_published(rep, printed, misread):
     key, at, text = _section_3_cell(rep, printed)
     wrong = text.replace(printed, misread, 1)
@@ -117,13 +129,22 @@ def test_a_confident_digit_misread_is_caught_by_the_sums_never_published(rep, pr
 def test_two_misreads_cancelling_out_in_a_row_total_are_caught_by_the_columns(rep, column_unread):
     """As a 150-dpi scan of szfgs2024 read 25 as 15 both under natural persons and in the total;
     with a cell of their columns unread, no column confirms them: still not published."""
-    t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
-        "本年新收" in c for row in corpus.grid(v) for c in row))
+    t, table = next(
+        (i, v)
+        for i, (k, v) in enumerate(corpus.layout(rep))
+        if k == "table" and any("本年新收" in c for row in corpus.grid(v) for c in row)
+    )
     grid = corpus.grid(table)
-    where = {_cell_at(rep, table, r, c): (t, r, c) for r in range(len(grid)) for c in range(len(grid[r]))
-             if grid[r][c].strip().isdigit()}
+    where = {
+        _cell_at(rep, table, r, c): (t, r, c)
+        for r in range(len(grid))
+        for c in range(len(grid[r]))
+        if grid[r][c].strip().isdigit()
+    }
     row = next(r for r, _ in where if (r, "natural_person") in where and (r, "total") in where)
-    change = {where[(row, col)]: (str(int(rep.applications[(row, col)]) + 10), 0.99) for col in ("natural_person", "total")}
+    change = {
+        where[(row, col)]: (str(int(rep.applications[(row, col)]) + 10), 0.99) for col in ("natural_person", "total")
+    }
     if column_unread:
         other = next(r for r, c in where if c == "natural_person" and r != row and (r, "total") in where)
         change |= {where[(other, col)]: ("?", 0.99) for col in ("natural_person", "total")}
@@ -138,34 +159,53 @@ def test_cells_read_as_no_number_hold_back_only_themselves(rep, cells):
     """A full-width slash read confidently as 'Z' is no number: the sums it is in cannot be judged
     as read, but their other cells tell its value, which judges its other sums in its place. Two in
     one column (as a 200-dpi scan read two ／ of one column): each row tells its own."""
-    t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
-        "本年新收" in c for row in corpus.grid(v) for c in row))
+    t, table = next(
+        (i, v)
+        for i, (k, v) in enumerate(corpus.layout(rep))
+        if k == "table" and any("本年新收" in c for row in corpus.grid(v) for c in row)
+    )
     grid = corpus.grid(table)
-    where = {_cell_at(rep, table, r, c): (t, r, c) for r in range(len(grid)) for c in range(len(grid[r]))
-             if grid[r][c].strip().isdigit()}
+    where = {
+        _cell_at(rep, table, r, c): (t, r, c)
+        for r in range(len(grid))
+        for c in range(len(grid[r]))
+        if grid[r][c].strip().isdigit()
+    }
     column = [k for k in where if k[1] == "social_welfare" and k[0].startswith(("withheld", "rejected"))][:cells]
     assert len(column) == cells
     m = _read(_scanned_blocks(rep, change={where[k]: ("Z", 0.97) for k in column}))
     assert _unread(m) == {f"applications:{r}/{c}": "Z" for r, c in column}
-    assert {c.key: c.raw for c in m.applications if c.raw is not None} == \
-        {k: v for k, v in rep.applications.items() if k not in column}
+    assert {c.key: c.raw for c in m.applications if c.raw is not None} == {
+        k: v for k, v in rep.applications.items() if k not in column
+    }
 
 
 def test_a_value_told_by_a_row_holding_a_misread_confirms_nothing_wrong(rep):
     """A cell read as no number beside a confident misread in its row: the row tells it a wrong
     value, which breaks its column; neither the misread nor anything else wrong is published."""
-    t, table = next((i, v) for i, (k, v) in enumerate(corpus.layout(rep)) if k == "table" and any(
-        "本年新收" in c for row in corpus.grid(v) for c in row))
+    t, table = next(
+        (i, v)
+        for i, (k, v) in enumerate(corpus.layout(rep))
+        if k == "table" and any("本年新收" in c for row in corpus.grid(v) for c in row)
+    )
     grid = corpus.grid(table)
-    where = {_cell_at(rep, table, r, c): (t, r, c) for r in range(len(grid)) for c in range(len(grid[r]))
-             if grid[r][c].strip().isdigit()}
+    where = {
+        _cell_at(rep, table, r, c): (t, r, c)
+        for r in range(len(grid))
+        for c in range(len(grid[r]))
+        if grid[r][c].strip().isdigit()
+    }
     row = next(r for r, c in where if c == "natural_person" and (r, "commercial") in where and r != "new")
     wrong = str(int(rep.applications[(row, "commercial")]) + 6)
-    m = _read(_scanned_blocks(rep, change={where[(row, "natural_person")]: ("Z", 0.97),
-                                           where[(row, "commercial")]: (wrong, 0.99)}))
+    m = _read(
+        _scanned_blocks(
+            rep, change={where[(row, "natural_person")]: ("Z", 0.97), where[(row, "commercial")]: (wrong, 0.99)}
+        )
+    )
     assert {f"applications:{row}/natural_person", f"applications:{row}/commercial"} <= set(_unread(m))
-    assert all(number(v) == number(rep.applications[k]) for k, v in
-               ((c.key, c.raw) for c in m.applications) if v is not None)
+    assert all(
+        number(v) == number(rep.applications[k]) for k, v in ((c.key, c.raw) for c in m.applications) if v is not None
+    )
 
 
 def test_a_dash_read_doubtfully_counts_0_in_the_sums_and_holds_back_only_itself(rep):
@@ -180,20 +220,25 @@ def test_a_correct_reading_without_confidence_is_not_published(rep):
     key, at, text = _section_3_cell(rep, "1")
     m = _read(_scanned_blocks(rep, change={at: (text, 0.4)}))
     assert _unread(m) == {f"applications:{key[0]}/{key[1]}": text}
-    assert "the reading is not confident" in next(f.message for f in m.findings if f.rule_id == "extraction.unread_cell")
+    assert "the reading is not confident" in next(
+        f.message for f in m.findings if f.rule_id == "extraction.unread_cell"
+    )
 
 
 def test_section_2_cells_no_sum_confirms_need_a_very_confident_reading(rep):
     m = _read(_scanned_blocks(rep, confidence=0.9))
     unread = _unread(m)
-    assert {c for c in unread if c.startswith("active_disclosure:")} == \
-        {f"active_disclosure:{i}/{j}" for (i, j) in rep.active_disclosure}
+    assert {c for c in unread if c.startswith("active_disclosure:")} == {
+        f"active_disclosure:{i}/{j}" for (i, j) in rep.active_disclosure
+    }
     assert not [c for c in unread if not c.startswith("active_disclosure:")]
 
 
 def test_cells_read_from_a_text_layer_are_left_alone(rep):
-    blocks = [b if isinstance(b, Paragraph) else Table([[str(c) for c in r] for r in b.rows], b.where)
-              for b in _scanned_blocks(rep)]
+    blocks = [
+        b if isinstance(b, Paragraph) else Table([[str(c) for c in r] for r in b.rows], b.where)
+        for b in _scanned_blocks(rep)
+    ]
     m = match(blocks)
     assert trust.check(blocks, m).findings == []
 
@@ -233,7 +278,9 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
     table = ocr._table(clean, grid, 1)
     assert [[str(c) for c in row] for row in table.rows] == [["0"], ["0"]]
     assert min(c.confidence for row in table.rows for c in row) >= trust.CONFIDENT
-    line = ocr._cell_lines(*ocr._marks(clean[grid.cells[0][1]:grid.cells[0][3], grid.cells[0][0]:grid.cells[0][2]])[:2])[0]
+    line = ocr._cell_lines(
+        *ocr._marks(clean[grid.cells[0][1] : grid.cells[0][3], grid.cells[0][0] : grid.cells[0][2]])[:2]
+    )[0]
     assert line.shape[0] < ocr._TALL <= ocr._larger(line).shape[0] - 2 * ocr._PAD  # the small line it was
 
 
@@ -250,10 +297,11 @@ def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_t
     dash, slash, zero = image("ocr_dash_cell.png"), image("ocr_slash_cell.png"), image("ocr_lone_zero.png")
     digit = np.full_like(dash, 255)
     top = (dash.shape[0] - zero.shape[0]) // 2
-    digit[top:top + zero.shape[0], 30:30 + zero.shape[1]] = zero
+    digit[top : top + zero.shape[0], 30 : 30 + zero.shape[1]] = zero
     h, w = max(c.shape[0] for c in (dash, slash, digit)), max(c.shape[1] for c in (dash, slash, digit))
-    gray = np.hstack([np.pad(c, ((0, h - c.shape[0]), (0, w - c.shape[1])), constant_values=255)
-                      for c in (dash, slash, digit)])
+    gray = np.hstack(
+        [np.pad(c, ((0, h - c.shape[0]), (0, w - c.shape[1])), constant_values=255) for c in (dash, slash, digit)]
+    )
     cells = [(i * w, 0, (i + 1) * w, h) for i in range(3)]
     table = ocr._table(gray, ocr._Grid((0, 0, 3 * w, h), cells, np.zeros_like(gray)), 1)
     assert [(str(r), r.confidence) for r in table.rows[0][:2]] == [("—", 1.0), ("/", 1.0)]
@@ -268,14 +316,22 @@ def test_a_row_the_page_breaks_with_a_number_wrapped_in_its_cell_is_joined_back(
     from nianbao.extract.pdf import ocr
 
     row = lambda cells: [Reading(c, 1.0) for c in cells]
-    before = Table([row(["", "", "2.其", "21", "0", "", "96", "8", "49", "1,047"])], ["page 1"], confidence=[[1.0] * 10])
-    after = Table([row(["", "", "他法律行政法规禁止公开", "", "", "", "9", "", "", ""]),
-                   row(["", "", "3.危及“三安全一稳定”", "0", "1", "1,053", "4", "0", "2", "1,060"])],
-                  ["page 2"] * 2, confidence=[[1.0] * 10] * 2)
+    before = Table(
+        [row(["", "", "2.其", "21", "0", "", "96", "8", "49", "1,047"])], ["page 1"], confidence=[[1.0] * 10]
+    )
+    after = Table(
+        [
+            row(["", "", "他法律行政法规禁止公开", "", "", "", "9", "", "", ""]),
+            row(["", "", "3.危及“三安全一稳定”", "0", "1", "1,053", "4", "0", "2", "1,060"]),
+        ],
+        ["page 2"] * 2,
+        confidence=[[1.0] * 10] * 2,
+    )
     blocks = [before]
     ocr._go_on(blocks, [after])
-    assert [list(map(str, r)) for r in blocks[0].rows] == \
-        [["", "", "2.其他法律行政法规禁止公开", "21", "0", "", "969", "8", "49", "1,047"]]
+    assert [list(map(str, r)) for r in blocks[0].rows] == [
+        ["", "", "2.其他法律行政法规禁止公开", "21", "0", "", "969", "8", "49", "1,047"]
+    ]
     assert [str(r[2]) for r in blocks[1].rows] == ["3.危及“三安全一稳定”"]  # the next row stays one
 
 
@@ -294,9 +350,18 @@ def test_a_page_holding_no_table_is_glanced_at_never_rendered_at_full_resolution
     if not typeset.has_ttf():
         pytest.skip("no CJK TrueType font to typeset with (make fonts)")
     layout = corpus.layout(accuracy.random_report(random.Random(3)))
-    narrative = [("p", "本机关认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开政府信息，回应社会关切。")] * 120
-    pdf = scan.rasterise(typeset.from_layout(layout[:1] + narrative + layout[1:], kind="ttf"),
-                         dpi=150, angle=0.8, blur=0.5, noise=6, jpeg=75, seed=1)
+    narrative = [
+        ("p", "本机关认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开政府信息，回应社会关切。")
+    ] * 120
+    pdf = scan.rasterise(
+        typeset.from_layout(layout[:1] + narrative + layout[1:], kind="ttf"),
+        dpi=150,
+        angle=0.8,
+        blur=0.5,
+        noise=6,
+        jpeg=75,
+        seed=1,
+    )
     doc = pdfium.PdfDocument(pdf)
     pages = [ocr.render(doc[i]) for i in range(len(doc))]
     tables = [i for i, gray in enumerate(pages) if ocr.find_tables(ocr.straighten(gray))]
@@ -316,7 +381,9 @@ def test_a_page_holding_no_table_is_glanced_at_never_rendered_at_full_resolution
     assert read == {f"page {i + 1}" for i in rendered}
     assert blocks[0].text == layout[0][1]  # the title, read
 
+
 # ------------------------------------------------------------------ real reports, scanned
+
 
 def _pages_with(path: Path, words: tuple[str, ...]) -> bytes:
     """A PDF of the pages of `path` from the first printing words[0] to the next printing words[1]
@@ -355,12 +422,18 @@ def _exact_or_flagged(name: str, m) -> dict[str, str]:
     got = {f"applications:{c.key[0]}/{c.key[1]}": c.raw for c in m.applications}
     got |= {f"reviews_litigation:{c.key[0]}/{c.key[1]}": c.raw for c in m.reviews_litigation}
     t = template()
-    expected = {f"applications:{row}/{col}": v for row, values in applications.items()
-                for col, v in zip(t.applicants, values)}
-    expected |= {f"reviews_litigation:{p}/{o}": v for (p, o), v in
-                 zip([(p, o) for p in t.proceedings for o in t.outcomes], reviews.split())}
-    wrong = {k: (v, got.get(k)) for k, v in expected.items()
-             if k not in unread and (got.get(k) is None or number(got[k]) != number(v))}
+    expected = {
+        f"applications:{row}/{col}": v for row, values in applications.items() for col, v in zip(t.applicants, values)
+    }
+    expected |= {
+        f"reviews_litigation:{p}/{o}": v
+        for (p, o), v in zip([(p, o) for p in t.proceedings for o in t.outcomes], reviews.split())
+    }
+    wrong = {
+        k: (v, got.get(k))
+        for k, v in expected.items()
+        if k not in unread and (got.get(k) is None or number(got[k]) != number(v))
+    }
     assert wrong == {}
     assert len(unread) <= len(expected) // 3, unread  # most cells are read
     return unread
@@ -382,9 +455,9 @@ def test_scanned_report_through_the_pipeline_read_by_ocr_in_the_worker_process(t
     `extraction.ocr` warning; its section 四 总计 print 0 where the outcomes add up to 11 and 5
     (see SOURCES.md), which a scan cannot tell from a misreading: those cells are unread (ours),
     never `cells.complete` (the agency's); every other cell is exact or flagged."""
+    from nianbao.acquire.sources import Source
     from nianbao.interpret.match import Cell, Matched
     from nianbao.run.pipeline import process_batch
-    from nianbao.acquire.sources import Source
 
     path = tmp_path / "scan.pdf"
     path.write_bytes(_scan_of_real("hzq2023", HZQ2023))
@@ -396,12 +469,18 @@ def test_scanned_report_through_the_pipeline_read_by_ocr_in_the_worker_process(t
     assert "extraction.ocr" in rules and "cells.complete" not in rules and "reviews_litigation.total" not in rules
     unread = findings.filter(findings["rule_id"] == "extraction.unread_cell")
     assert set(unread["severity"]) == {"error"}
-    assert {"reviews_litigation:review/upheld", "reviews_litigation:review/total"} <= \
-        {c for cells in unread["cells"] for c in cells}
+    assert {"reviews_litigation:review/upheld", "reviews_litigation:review/total"} <= {
+        c for cells in unread["cells"] for c in cells
+    }
     m = Matched()
-    m.applications = [Cell((r["row"], r["applicant"]), r["raw"], "") for r in frames["applications"].iter_rows(named=True)]
-    m.reviews_litigation = [Cell((r["proceeding"], r["outcome"]), r["raw"], "")
-                            for r in frames["reviews_litigation"].iter_rows(named=True)]
-    m.findings = [Finding(r["rule_id"], r["severity"], r["message"], r["cells"], r["expected"], r["observed"])
-                  for r in findings.iter_rows(named=True)]
+    m.applications = [
+        Cell((r["row"], r["applicant"]), r["raw"], "") for r in frames["applications"].iter_rows(named=True)
+    ]
+    m.reviews_litigation = [
+        Cell((r["proceeding"], r["outcome"]), r["raw"], "") for r in frames["reviews_litigation"].iter_rows(named=True)
+    ]
+    m.findings = [
+        Finding(r["rule_id"], r["severity"], r["message"], r["cells"], r["expected"], r["observed"])
+        for r in findings.iter_rows(named=True)
+    ]
     _exact_or_flagged("hzq2023", m)

@@ -1,5 +1,6 @@
 """Runs that meet bad input or a broken warehouse finish cleanly: the right exit code, one clear
 line, no traceback, nothing half-published, no process or temporary file left behind."""
+
 import datetime as dt
 import os
 import shutil
@@ -12,15 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 from corpus import distinct_reports
+
 from flows import command as cli
-from nianbao.run import isolate, reaper
-from nianbao.warehouse import publish
-from nianbao.run.pipeline import process_batch
-from nianbao.interpret.reading import extract_and_match
 from nianbao.acquire.sources import Source
+from nianbao.interpret.reading import extract_and_match
+from nianbao.run import isolate, reaper
+from nianbao.run.pipeline import process_batch
+from nianbao.warehouse import publish
 
 SAMPLES = ROOT / "data" / "samples"
 
@@ -30,9 +31,12 @@ def pdf_with_stream(raw_size: int, chunk: bytes = b"0 0 m 1 1 l S\n") -> bytes:
     z = zlib.compressobj(9)
     block = chunk * (65536 // len(chunk))
     stream = b"".join([z.compress(block) for _ in range(max(1, raw_size // len(block)))] + [z.flush()])
-    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-            b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream)]
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream),
+    ]
     out, offsets = bytearray(b"%PDF-1.4\n"), []
     for n, obj in enumerate(objs, 1):
         offsets.append(len(out))
@@ -48,8 +52,9 @@ def pdf_with_stream(raw_size: int, chunk: bytes = b"0 0 m 1 1 l S\n") -> bytes:
 def tmpfs(path: Path, size: str, *options: str):
     """A small filesystem of its own (a full disk for real); skips where mounting is not allowed."""
     path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(path)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", ",".join([f"size={size}", *options]), "tmpfs", str(path)], capture_output=True
+    )
     if done.returncode:
         pytest.skip("cannot mount a tmpfs here (not root?)")
     try:
@@ -62,8 +67,9 @@ def _nianbao(*args: str, env: dict | None = None, timeout: float = 300) -> subpr
     from prefect.settings import PREFECT_API_URL
 
     env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 # item 1: a document that fails before its format is known; item 2: ReportsFailed, no traceback
@@ -91,12 +97,35 @@ def test_the_reports_artifacts_count_an_unknown_format(prefect_harness, tmp_path
 
     from tasks.ingest import report_artifacts
 
-    summary = {"reports": [{"report_id": "a" * 64, "source_uri": "e.pdf", "source_format": None, "status": "unreadable",
-                            "year": None, "agency": None, "error_count": 1, "warning_count": 0, "skipped": False},
-                           {"report_id": "b" * 64, "source_uri": "v.txt", "source_format": "txt", "status": "valid",
-                            "year": 2023, "agency": "x", "error_count": 0, "warning_count": 0, "skipped": False}],
-               "findings": [{"report_id": "a" * 64, "rule_id": "document.unreadable", "severity": "error",
-                             "message": "empty file"}]}
+    summary = {
+        "reports": [
+            {
+                "report_id": "a" * 64,
+                "source_uri": "e.pdf",
+                "source_format": None,
+                "status": "unreadable",
+                "year": None,
+                "agency": None,
+                "error_count": 1,
+                "warning_count": 0,
+                "skipped": False,
+            },
+            {
+                "report_id": "b" * 64,
+                "source_uri": "v.txt",
+                "source_format": "txt",
+                "status": "valid",
+                "year": 2023,
+                "agency": "x",
+                "error_count": 0,
+                "warning_count": 0,
+                "skipped": False,
+            },
+        ],
+        "findings": [
+            {"report_id": "a" * 64, "rule_id": "document.unreadable", "severity": "error", "message": "empty file"}
+        ],
+    }
     flow(name="artifacts")(lambda: report_artifacts(summary, "run-unknown", str(tmp_path)))()
 
     async def latest():
@@ -134,9 +163,19 @@ def test_a_document_past_the_memory_limit_is_unreadable_with_that_reason():
 
 
 # item 5
-@pytest.mark.parametrize("option", [["--batch-size", "-1"], ["--batch-size", "0"], ["--batch-size", "1e3"],
-                                    ["--workers", "0"], ["--workers", "100000"], ["--year", "1999"],
-                                    ["--year", "-2023"], ["--year", str(dt.date.today().year + 1)]])
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--batch-size", "-1"],
+        ["--batch-size", "0"],
+        ["--batch-size", "1e3"],
+        ["--workers", "0"],
+        ["--workers", "100000"],
+        ["--year", "1999"],
+        ["--year", "-2023"],
+        ["--year", str(dt.date.today().year + 1)],
+    ],
+)
 def test_every_numeric_option_is_range_checked(option, capsys):
     assert cli.main(["ingest", str(SAMPLES), "--out", "never-created", *option]) == 2
     assert "Traceback" not in capsys.readouterr().err
@@ -177,9 +216,13 @@ def test_a_killed_run_leaves_no_process_behind(prefect_harness, tmp_path):
         (docs / f"slow{n}.pdf").write_bytes(pdf_with_stream(1 << 20) + b"%" + bytes([n]))
     env = dict(os.environ, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="90")
     env.pop("PREFECT_API_URL", None)  # the command starts its own temporary server
-    child = subprocess.Popen([sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(tmp_path / "wh"),
-                              "--batch-size", "1"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(tmp_path / "wh"), "--batch-size", "1"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     seen: dict[int, str] = {}
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # until a server and an extraction worker run
@@ -223,12 +266,15 @@ def test_a_warehouse_that_cannot_be_written_fails_the_run_before_any_work(tmp_pa
 def test_a_full_or_read_only_warehouse_fails_the_run_before_any_work(tmp_path, capsys):
     with tmpfs(tmp_path / "full", "64k") as wh:
         assert cli.main(["ingest", str(SAMPLES), "--out", str(wh)]) == 3
-        assert capsys.readouterr().err == (f"nianbao: the run failed: the warehouse {wh} has 0 MiB free, less than "
-                                           "the 64 MiB a run needs (NIANBAO_MIN_FREE_MB)\n")
+        assert capsys.readouterr().err == (
+            f"nianbao: the run failed: the warehouse {wh} has 0 MiB free, less than "
+            "the 64 MiB a run needs (NIANBAO_MIN_FREE_MB)\n"
+        )
     with tmpfs(tmp_path / "ro", "1m", "ro") as wh:
         assert cli.main(["ingest", str(SAMPLES), "--out", str(wh)]) == 3
-        assert capsys.readouterr().err == (f"nianbao: the run failed: the warehouse {wh} is not writable: "
-                                           "Read-only file system\n")
+        assert capsys.readouterr().err == (
+            f"nianbao: the run failed: the warehouse {wh} is not writable: Read-only file system\n"
+        )
 
 
 def test_a_disk_full_while_publishing_leaves_the_warehouse_as_it_was(tmp_path):
@@ -259,6 +305,10 @@ def test_a_disk_full_during_a_run_exits_3_with_one_line_and_nothing_visible(pref
         assert done.returncode == 3, done.stderr
         last = done.stderr.strip().splitlines()[-2:]
         assert "Traceback" not in done.stderr
-        assert any(line.startswith("nianbao: the run failed: ") and "No space left on device" in line
-                   and "the batch was not published" in line for line in last), last
+        assert any(
+            line.startswith("nianbao: the run failed: ")
+            and "No space left on device" in line
+            and "the batch was not published" in line
+            for line in last
+        ), last
         assert list(wh.rglob("*.parquet")) == [] and list(wh.rglob("*.tmp")) == []  # no cells without reports

@@ -1,5 +1,6 @@
 """The command hands the flow what it resolved (nianbao/run/plan.py): each document is read and
 hashed once in a run, and the flow takes either strings (a deployment) or a plan (the command)."""
+
 import hashlib
 import json
 import pathlib
@@ -7,9 +8,9 @@ import pickle
 import sys
 
 import duckdb
-
 from conftest import ROOT
 from corpus import distinct_reports
+
 from flows import command as cli
 
 
@@ -43,13 +44,15 @@ def test_a_run_of_the_command_reads_and_hashes_each_document_once(prefect_harnes
 
     monkeypatch.setattr(pathlib.Path, "read_bytes", counted_read)
     monkeypatch.setattr(hashlib, "sha256", counted_hash)
-    code = cli.main(["ingest", str(tmp_path / "docs"), "--out", str(tmp_path / "wh"), "--batch-size", "2",
-                     "--workers", "1"])
+    code = cli.main(
+        ["ingest", str(tmp_path / "docs"), "--out", str(tmp_path / "wh"), "--batch-size", "2", "--workers", "1"]
+    )
     assert code == 1  # the PDFs hold no template tables: unreadable
     assert sorted(reads) == sorted(docs)  # each once: the first batch's by the command, the rest by the flow
     assert sorted(hashes) == sorted(docs)
-    rows = duckdb.sql(f"select source_uri, status from read_parquet('{tmp_path}/wh/reports/*/*.parquet') "
-                      "order by 1").fetchall()
+    rows = duckdb.sql(
+        f"select source_uri, status from read_parquet('{tmp_path}/wh/reports/*/*.parquet') order by 1"
+    ).fetchall()
     assert rows == [(uri, "unreadable" if uri.endswith(".pdf") else "valid") for uri in sorted(docs)]
 
 
@@ -70,8 +73,10 @@ def test_the_flow_takes_a_plan_and_the_run_records_its_documents(prefect_harness
     assert len(ticks) == 3  # the command's progress bar, told per document
     with get_client(sync_client=True) as client:
         parameters = client.read_flow_run(state.state_details.flow_run_id).parameters
-    assert parameters["sources"] == {"documents": [{"uri": str(d), "overrides": {}, "refused": None} for d in docs],
-                                     "allow_private": None}
+    assert parameters["sources"] == {
+        "documents": [{"uri": str(d), "overrides": {}, "refused": None} for d in docs],
+        "allow_private": None,
+    }
     again = Plan.model_validate(json.loads(json.dumps(jsonable_encoder(plan))))
     assert again.documents == plan.documents and again.published is None and again.ahead == {}
     unpickled = pickle.loads(pickle.dumps(plan))

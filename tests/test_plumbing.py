@@ -1,13 +1,14 @@
 """The faster Page.process_object (nianbao/extract/pdf/plumbing.py) makes pdfplumber's own dicts, key
 order included, and plumbing.extract pdfplumber's own cells, on every page of every born-digital
 PDF variant we generate and of the real PDFs."""
+
 import io
 
+import accuracy
 import pdfplumber
 import pytest
-
-import accuracy
 from conftest import REAL, missing
+
 from nianbao.extract.pdf import contentstream, plumbing
 
 VARIANTS = [v for v, (f, _) in accuracy.VARIANTS.items() if f == "pdf" and not v.startswith("pdf/mixed")]

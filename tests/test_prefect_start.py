@@ -1,5 +1,6 @@
 """The command starts Prefect's temporary server itself, in a thread, without importing Prefect's
 server package into its own process, and none when a server is configured."""
+
 import subprocess
 import sys
 import urllib.request
@@ -60,8 +61,10 @@ def test_a_server_that_cannot_start_is_told_when_the_command_waits(monkeypatch):
 
 
 def test_the_command_does_not_import_prefects_server_package():
-    code = ("import sys; from flows import command; import flows.ingest; "
-            "print(sorted(m for m in sys.modules if m.startswith('prefect.server')))")
+    code = (
+        "import sys; from flows import command; import flows.ingest; "
+        "print(sorted(m for m in sys.modules if m.startswith('prefect.server')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -84,8 +87,13 @@ with temporary_settings(restore_defaults={PREFECT_API_URL}):
         chatty()
 print("done")
 """
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "PREFECT_LOGGING_LEVEL": "INFO"})
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "PREFECT_LOGGING_LEVEL": "INFO"},
+    )
     assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
     assert "line 49" in done.stderr
     assert "Error logging to API" not in done.stderr and "connection attempts failed" not in done.stderr

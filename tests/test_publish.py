@@ -1,20 +1,21 @@
 """The warehouse: read back by DuckDB, idempotent, atomic, quarantine, moves between partitions;
 each test against a local folder and against an S3 bucket (SeaweedFS), the `warehouse` fixture."""
+
+from pathlib import Path
+
 import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  pa.compute
 import pyarrow.parquet as pq
 import pytest
-from pathlib import Path
-
-from nianbao.warehouse import publish, storage
-from nianbao.warehouse import files, scan
-from nianbao.run.pipeline import process_batch
-from nianbao.model.schema import CELL_DATASETS, DATASETS, schema
-from nianbao.acquire.sources import Source, resolve
 from conftest import ROOT
 from corpus import distinct_reports
+
+from nianbao.acquire.sources import Source, resolve
+from nianbao.model.schema import CELL_DATASETS, DATASETS, schema
+from nianbao.run.pipeline import process_batch
+from nianbao.warehouse import files, publish, scan, storage
 
 SAMPLES = ROOT / "data" / "samples"
 
@@ -68,7 +69,7 @@ def test_files_hold_the_contract_types_without_the_partition_column(warehouse, f
     for dataset in DATASETS:
         assert files(dataset, warehouse)
         for f in files(dataset, warehouse):
-            with (fs.open(f) if fs else open(f, "rb")) as fh:
+            with fs.open(f) if fs else open(f, "rb") as fh:
                 assert pq.read_schema(fh).remove_metadata() == schema(dataset, with_partition=False), f
 
 
@@ -92,7 +93,9 @@ def test_a_report_that_becomes_valid_leaves_quarantine_and_its_old_partition(war
     assert scan("reports", tmp_path).collect()["year"].to_list() == [None]
     publish.publish(tmp_path, process_batch([Source(str(s), {"year": 2024})], "run-2"))
     reports = read(tmp_path, "reports")
-    assert reports.select("year", "status", "run_id").to_dicts() == [{"year": 2024, "status": "valid", "run_id": "run-2"}]
+    assert reports.select("year", "status", "run_id").to_dicts() == [
+        {"year": 2024, "status": "valid", "run_id": "run-2"}
+    ]
     assert read(tmp_path, "applications").height == 175
     assert not files("applications", tmp_path, quarantine=True)
     assert set(read(tmp_path, "findings")["rule_id"]) == {"active_disclosure.complete"}
@@ -144,11 +147,13 @@ def test_published_index_knows_each_report_and_its_year(warehouse, frames):
     publish.publish(warehouse, frames)
     index = publish.published(warehouse)
     assert {rid: row["year"] for rid, row in index.items()} == dict(
-        zip(frames["reports"]["report_id"], frames["reports"]["year"]))
+        zip(frames["reports"]["report_id"], frames["reports"]["year"])
+    )
 
 
-def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates_after(tmp_path, warehouse,
-                                                                                       monkeypatch):
+def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates_after(
+    tmp_path, warehouse, monkeypatch
+):
     """Cells are put in place before `reports`: a crash in between (SystemExit, which nothing
     catches) lists no half-published report, and republishing the same reports in another batch
     removes the orphaned rows."""
@@ -188,7 +193,7 @@ def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates
 def small_batches(tmp_path_factory):
     """Four batches of two distinct reports each, validated once for the index tests."""
     docs = [Source(str(p)) for p in distinct_reports(tmp_path_factory.mktemp("docs"), 8)]
-    return [process_batch(docs[i:i + 2], f"run-{i}") for i in range(0, 8, 2)]
+    return [process_batch(docs[i : i + 2], f"run-{i}") for i in range(0, 8, 2)]
 
 
 def test_a_new_batch_reads_no_file_of_earlier_batches(warehouse, small_batches, monkeypatch):
@@ -231,8 +236,10 @@ def test_a_missing_or_stale_index_is_read_again_from_the_data(warehouse, small_b
     (other,) = set(files("reports", warehouse)) - {first}
     table = pq.read_table(storage.filesystem().open(other) if storage.is_remote(warehouse) else other)
     doubled = pq.read_table(storage.filesystem().open(first) if storage.is_remote(warehouse) else first)
-    publish.write_atomic(pa.concat_tables([table, doubled.filter(pa.compute.equal(doubled["report_id"], stray))]),
-                         storage.path(other.split(".v")[0] + ".parquet") if storage.is_remote(warehouse) else Path(other))
+    publish.write_atomic(
+        pa.concat_tables([table, doubled.filter(pa.compute.equal(doubled["report_id"], stray))]),
+        storage.path(other.split(".v")[0] + ".parquet") if storage.is_remote(warehouse) else Path(other),
+    )
     assert read(warehouse, "reports")["report_id"].to_list().count(stray) == 2
     assert index.load(root).reread == 1
     publish.publish(warehouse, small_batches[0])

@@ -1,12 +1,13 @@
 """pipeline._read: what reading a source came to, told by its status, not by the types it returns."""
+
 import hashlib
 
 from conftest import ROOT
 
 from nianbao import __version__
+from nianbao.acquire.sources import Source
 from nianbao.model.records import report_row
 from nianbao.run.pipeline import _read
-from nianbao.acquire.sources import Source
 
 VALID = ROOT / "data/samples/sample_valid_2023.txt"
 

@@ -3,6 +3,7 @@ its Prefect flow) over the samples and a seed whose year is unknown, read by pan
 and DuckDB as their defaults read it, and as the README reads it. The unknown year's folder is
 `year=0` (nianbao/model/schema.py UNKNOWN_YEAR): every default read then works and infers `year` an
 integer, 0 for the unknown year; nianbao's scan() reads it as null (int16)."""
+
 import shutil
 
 import duckdb
@@ -11,16 +12,19 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
-
 from conftest import ROOT, seed
+
 from flows import command as cli
 from nianbao import warehouse
-from nianbao.warehouse import compact
 from nianbao.model.schema import DATASETS, DERIVED
+from nianbao.warehouse import compact
 
 # every dataset a run writes (indicators_previous only once a definition changes its version)
-PARTITIONED = [*DATASETS, *(d for d in DERIVED if d != "indicators_previous"),
-               *(f"quarantine/{d}" for d in ("active_disclosure", "applications", "reviews_litigation", "narratives"))]
+PARTITIONED = [
+    *DATASETS,
+    *(d for d in DERIVED if d != "indicators_previous"),
+    *(f"quarantine/{d}" for d in ("active_disclosure", "applications", "reviews_litigation", "narratives")),
+]
 FLAT = ["dictionary", "agencies"]
 UNKNOWN = ["reports", "findings", "quality", *(d for d in PARTITIONED if d.startswith("quarantine/"))]
 
@@ -30,8 +34,11 @@ def wh(prefect_harness, tmp_path_factory):
     root = tmp_path_factory.mktemp("readers") / "wh"
     assert cli.main(["ingest", str(ROOT / "data" / "samples"), str(seed("000")), "--out", str(root), "--quiet"]) == 1
     folders = {str(p.relative_to(root)) for p in root.glob("**/*.parquet")}
-    assert {f.split("/year=")[0] for f in folders} >= {*PARTITIONED, "dictionary/dictionary.parquet",
-                                                       "agencies/agencies.parquet"}
+    assert {f.split("/year=")[0] for f in folders} >= {
+        *PARTITIONED,
+        "dictionary/dictionary.parquet",
+        "agencies/agencies.parquet",
+    }
     return root
 
 
@@ -66,9 +73,11 @@ def test_pandas_default_read(wh, name):
 @pytest.mark.parametrize("name", PARTITIONED)
 def test_polars_default_reads(wh, name):
     want = _want(wh, name)
-    for frame in (pl.read_parquet(wh / name),  # a folder: polars reads its Hive partitions
-                  pl.scan_parquet(wh / name, hive_partitioning=True).collect(),
-                  pl.read_parquet(f"{wh / name}/**/*.parquet", hive_partitioning=True)):
+    for frame in (
+        pl.read_parquet(wh / name),  # a folder: polars reads its Hive partitions
+        pl.scan_parquet(wh / name, hive_partitioning=True).collect(),
+        pl.read_parquet(f"{wh / name}/**/*.parquet", hive_partitioning=True),
+    ):
         assert frame.schema["year"] == pl.Int64 and _rows(frame) == want
     glob = pl.read_parquet(f"{wh / name}/**/*.parquet")  # a glob: polars reads no partition unless asked
     assert "year" not in glob.columns and sorted(glob["report_id"]) == [r for r, _ in want]
@@ -77,8 +86,10 @@ def test_polars_default_reads(wh, name):
 @pytest.mark.parametrize("name", PARTITIONED)
 def test_duckdb_default_read(wh, name):
     want = _want(wh, name)
-    for sql in (f"select report_id, year from read_parquet('{wh / name}/**/*.parquet', hive_partitioning=true)",
-                f"select report_id, year from '{wh / name}/*/*.parquet'"):  # Hive partitions found by default
+    for sql in (
+        f"select report_id, year from read_parquet('{wh / name}/**/*.parquet', hive_partitioning=true)",
+        f"select report_id, year from '{wh / name}/*/*.parquet'",
+    ):  # Hive partitions found by default
         rel = duckdb.sql(sql)
         assert rel.types[1] == "BIGINT" and sorted(rel.fetchall()) == want
 
@@ -102,7 +113,9 @@ def test_declared_reads_give_int16(wh, name):
     assert str(frame["year"].dtype) == "int16[pyarrow]" and sorted(zip(frame["report_id"], frame["year"])) == want
     got = pl.read_parquet(wh / name, hive_schema={"year": pl.Int16})
     assert got.schema["year"] == pl.Int16 and _rows(got) == want
-    rel = duckdb.sql(f"select report_id, year from read_parquet('{wh / name}/**/*.parquet', hive_types={{'year': SMALLINT}})")
+    rel = duckdb.sql(
+        f"select report_id, year from read_parquet('{wh / name}/**/*.parquet', hive_types={{'year': SMALLINT}})"
+    )
     assert rel.types[1] == "SMALLINT" and sorted(rel.fetchall()) == want
     scanned = warehouse.scan(name.removeprefix("quarantine/"), wh, name.startswith("quarantine/")).collect()
     assert scanned.schema["year"] == pl.Int16
@@ -134,7 +147,10 @@ def test_an_older_warehouses_unknown_year_is_read_then_moved(wh, tmp_path):
     assert compact.compact(older) == []  # nothing to merge: it only took the lock
     assert not list(older.glob("**/year=__HIVE_DEFAULT_PARTITION__"))
     assert sorted(p.relative_to(older) for p in older.glob("**/year=0/*")) == sorted(
-        p.relative_to(wh) for p in wh.glob("**/year=0/*"))
+        p.relative_to(wh) for p in wh.glob("**/year=0/*")
+    )
     for name in PARTITIONED:
         assert _want(older, name) == _want(wh, name)
-        assert sorted(zip(*(pd.read_parquet(older / name)[c].astype(object) for c in ("report_id", "year")))) == _want(wh, name)
+        assert sorted(zip(*(pd.read_parquet(older / name)[c].astype(object) for c in ("report_id", "year")))) == _want(
+            wh, name
+        )

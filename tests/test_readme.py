@@ -1,18 +1,19 @@
 """The README runs as pasted: its Python and SQL reads work on a warehouse made from the samples
 (the unknown-year partition included), and every option it shows exists."""
+
 import os
 import re
 import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from flows import command as cli
-from nianbao.check import indicators
-from nianbao.warehouse import publish
-from nianbao.run.pipeline import process_batch
 from nianbao.acquire.sources import resolve
+from nianbao.check import indicators
+from nianbao.run.pipeline import process_batch
+from nianbao.warehouse import publish
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -43,21 +44,36 @@ def test_read_the_results_is_near_the_top_and_runs_as_pasted(demo_dir):
     assert len(code) == 4 and not re.findall(r"```sql", README)
     outputs = []
     for block in code:
-        done = subprocess.run([sys.executable, "-c", block], cwd=demo_dir, capture_output=True, text=True, timeout=120,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        done = subprocess.run(
+            [sys.executable, "-c", block],
+            cwd=demo_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
         assert done.returncode == 0, f"{block}\n{done.stderr[-2000:]}"
         outputs.append(done.stdout)
     assert "shape: (3, 3)" in outputs[0] and "┆ i64  ┆" in outputs[0] and "┆ 0    ┆ unreadable │" in outputs[0]
-    assert outputs[1].strip() == "[('示例县青山镇人民政府', 'new', 'total', 16)]"  # the valid sample's 一、本年新收 总计
-    assert re.search(r"\n0     document.unreadable +1\n2024  applications.balance +2\n +applications.handled_total +2\n",
-                     outputs[2])  # pandas' default read: the unknown year is 0
+    assert (
+        outputs[1].strip() == "[('示例县青山镇人民政府', 'new', 'total', 16)]"
+    )  # the valid sample's 一、本年新收 总计
+    assert re.search(
+        r"\n0     document.unreadable +1\n2024  applications.balance +2\n +applications.handled_total +2\n", outputs[2]
+    )  # pandas' default read: the unknown year is 0
     assert outputs[3].strip() == "(175, 6)"  # the valid sample: 7 columns × 25 rows of section 三
 
 
 def test_every_python_block_that_reads_the_warehouse_runs(demo_dir):
     for block in blocks("python"):
-        done = subprocess.run([sys.executable, "-c", block], cwd=demo_dir, capture_output=True, text=True, timeout=120,
-                              env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        done = subprocess.run(
+            [sys.executable, "-c", block],
+            cwd=demo_dir,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
         assert done.returncode == 0, f"{block}\n{done.stderr[-2000:]}"
 
 
@@ -89,6 +105,7 @@ def test_make_rebuilds_a_venv_of_another_python(tmp_path):
     assert ".venv was made by Python 3.12.1: rebuilding it" in dry.stdout
     assert not (tmp_path / ".venv").exists()
     assert "-m venv .venv" in dry.stdout  # and the install runs again, from a new venv
-    refused = subprocess.run(["make", "python", "PYTHON=/bin/false"], cwd=tmp_path, capture_output=True, text=True,
-                             timeout=60)
+    refused = subprocess.run(
+        ["make", "python", "PYTHON=/bin/false"], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert refused.returncode == 2 and "nianbao needs Python 3.11" in refused.stdout

@@ -1,4 +1,5 @@
 """One report that breaks exactly one rule, and one that keeps it, per rule of the contract."""
+
 import datetime as dt
 import re
 from pathlib import Path
@@ -6,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from nianbao.interpret import normalise
+from nianbao.interpret.match import Cell, Matched
 from nianbao.model.findings import Finding
 from nianbao.model.records import ReportRow
-from nianbao.interpret.match import Cell, Matched
-from nianbao.run.pipeline import Report, validate_batch
 from nianbao.model.template import template
+from nianbao.run.pipeline import Report, validate_batch
 
 T = template()
 RESULT = T.result_rows
@@ -27,22 +28,44 @@ def consistent() -> dict:
     apps["carried_forward"] = [1, 0, 0, 0, 0, 0]
     grid = {row: [str(v) for v in vals] + [str(sum(vals))] for row, vals in apps.items()}
     rl = {p: ["1", "0", "0", "1", "2"] if p == "review" else ["0"] * 5 for p in T.proceedings}
-    ad = {("regulations", "issued"): "1", ("regulations", "repealed"): "0", ("regulations", "in_force"): "4",
-          ("fees", "amount_10k_yuan"): "12.5"}
+    ad = {
+        ("regulations", "issued"): "1",
+        ("regulations", "repealed"): "0",
+        ("regulations", "in_force"): "4",
+        ("fees", "amount_10k_yuan"): "12.5",
+    }
     return {"apps": grid, "rl": rl, "ad": ad, "year": 2023, "agency": "某县人民政府"}
 
 
 def report(spec: dict, n: int = 0) -> Report:
     m = Matched(
-        applications=[Cell((row, a), raw, "t") for row, vals in spec["apps"].items() for a, raw in zip(T.applicants, vals)],
-        reviews_litigation=[Cell((p, o), raw, "t") for p, vals in spec["rl"].items() for o, raw in zip(T.outcomes, vals)],
+        applications=[
+            Cell((row, a), raw, "t") for row, vals in spec["apps"].items() for a, raw in zip(T.applicants, vals)
+        ],
+        reviews_litigation=[
+            Cell((p, o), raw, "t") for p, vals in spec["rl"].items() for o, raw in zip(T.outcomes, vals)
+        ],
         active_disclosure=[Cell(k, raw, "t") for k, raw in spec["ad"].items()],
     )
     rid = f"{n:064d}"
-    row = {"report_id": rid, "year": spec["year"], "agency": spec["agency"], "region_code": None, "title": None,
-           "source_uri": "t", "source_format": "txt", "template_version": "2021", "status": "valid",
-           "error_count": 0, "warning_count": 0, "published_on": None, "fetched_at": None,
-           "ingested_at": dt.datetime.now(dt.timezone.utc), "run_id": "r", "pipeline_version": "t"}
+    row = {
+        "report_id": rid,
+        "year": spec["year"],
+        "agency": spec["agency"],
+        "region_code": None,
+        "title": None,
+        "source_uri": "t",
+        "source_format": "txt",
+        "template_version": "2021",
+        "status": "valid",
+        "error_count": 0,
+        "warning_count": 0,
+        "published_on": None,
+        "fetched_at": None,
+        "ingested_at": dt.datetime.now(dt.timezone.utc),
+        "run_id": "r",
+        "pipeline_version": "t",
+    }
     return Report(ReportRow(**row), normalise.cell_rows(rid, spec["year"], m), [])
 
 
@@ -64,7 +87,8 @@ def test_applications_balance():
     # per column: expected = handled_total + carried_forward, observed = new + carried_over
     assert {(f[0], f[1][0], f[2], f[3]) for f in found} == {
         ("applications.balance", "applications:new/natural_person", "3", "4"),
-        ("applications.balance", "applications:new/total", "4", "5")}
+        ("applications.balance", "applications:new/total", "4", "5"),
+    }
 
 
 def test_applications_row_total():
@@ -75,10 +99,19 @@ def test_applications_row_total():
     status, found = judge(s)
     assert status == "invalid"
     assert found == {
-        ("applications.row_total", ("applications:new/total", *(f"applications:new/{a}" for a in T.applicants[:6])),
-         "3", "4"),
-        ("applications.row_total", ("applications:carried_forward/total",
-                                    *(f"applications:carried_forward/{a}" for a in T.applicants[:6])), "1", "2")}
+        (
+            "applications.row_total",
+            ("applications:new/total", *(f"applications:new/{a}" for a in T.applicants[:6])),
+            "3",
+            "4",
+        ),
+        (
+            "applications.row_total",
+            ("applications:carried_forward/total", *(f"applications:carried_forward/{a}" for a in T.applicants[:6])),
+            "1",
+            "2",
+        ),
+    }
 
 
 def test_applications_handled_total():
@@ -87,8 +120,10 @@ def test_applications_handled_total():
     s["apps"]["new"] = ["3", "1", "0", "0", "0", "0", "4"]  # keeps the balance and the row totals
     s["apps"]["carried_forward"] = ["2", "0", "0", "0", "0", "0", "2"]
     status, found = judge(s)
-    assert {(f[0], f[2], f[3]) for f in found} == {("applications.handled_total", "3", "2"),
-                                                   ("applications.handled_total", "4", "3")}
+    assert {(f[0], f[2], f[3]) for f in found} == {
+        ("applications.handled_total", "3", "2"),
+        ("applications.handled_total", "4", "3"),
+    }
 
 
 def test_reviews_litigation_total():
@@ -96,10 +131,20 @@ def test_reviews_litigation_total():
     s["rl"]["review"] = ["10", "1", "0", "0", "0"]  # 洪泽区 2023 prints 总计 0 beside non-zero parts
     status, found = judge(s)
     assert status == "invalid"
-    assert found == {("reviews_litigation.total",
-                      ("reviews_litigation:review/total", "reviews_litigation:review/upheld",
-                       "reviews_litigation:review/corrected", "reviews_litigation:review/other",
-                       "reviews_litigation:review/pending"), "11", "0")}
+    assert found == {
+        (
+            "reviews_litigation.total",
+            (
+                "reviews_litigation:review/total",
+                "reviews_litigation:review/upheld",
+                "reviews_litigation:review/corrected",
+                "reviews_litigation:review/other",
+                "reviews_litigation:review/pending",
+            ),
+            "11",
+            "0",
+        )
+    }
 
 
 @pytest.mark.parametrize("blank", ["", "—", None])
@@ -108,8 +153,14 @@ def test_cells_complete(blank):
     s["rl"]["litigation_direct"] = ["0", "0", blank, "0", "0"]
     status, found = judge(s)
     assert status == "invalid"
-    assert found == {("cells.complete", ("reviews_litigation:litigation_direct/other",), "a number",
-                      "no cell printed" if blank is None else blank)}
+    assert found == {
+        (
+            "cells.complete",
+            ("reviews_litigation:litigation_direct/other",),
+            "a number",
+            "no cell printed" if blank is None else blank,
+        )
+    }
 
 
 @pytest.mark.parametrize("raw,ok", [("-1", False), ("1.5", False), ("2", True)])
@@ -118,8 +169,11 @@ def test_cells_non_negative_integer_counts(raw, ok):
     s["ad"][("penalty", "decisions")] = raw
     status, found = judge(s)
     assert status == ("valid" if ok else "invalid")
-    assert found == (set() if ok else {("cells.non_negative_integer", ("active_disclosure:penalty/decisions",),
-                                        "an integer >= 0", raw)})
+    assert found == (
+        set()
+        if ok
+        else {("cells.non_negative_integer", ("active_disclosure:penalty/decisions",), "an integer >= 0", raw)}
+    )
 
 
 def test_cells_non_negative_integer_amounts_and_signed_change():
@@ -129,11 +183,15 @@ def test_cells_non_negative_integer_amounts_and_signed_change():
     assert judge(s) == ("valid", set())
     s["ad"][("fees", "amount_10k_yuan")] = "-0.5"
     status, found = judge(s)
-    assert found == {("cells.non_negative_integer", ("active_disclosure:fees/amount_10k_yuan",), "a number >= 0", "-0.5")}
+    assert found == {
+        ("cells.non_negative_integer", ("active_disclosure:fees/amount_10k_yuan",), "a number >= 0", "-0.5")
+    }
 
 
-@pytest.mark.parametrize("year,ok", [(None, False), (2007, False), (dt.date.today().year + 1, False),
-                                     (2008, True), (dt.date.today().year, True)])
+@pytest.mark.parametrize(
+    "year,ok",
+    [(None, False), (2007, False), (dt.date.today().year + 1, False), (2008, True), (dt.date.today().year, True)],
+)
 def test_metadata_year(year, ok):
     s = consistent()
     s["year"] = year
@@ -188,15 +246,30 @@ def test_a_blank_template_is_not_a_report():
     tables, tail = rest.split("五、存在的主要问题及改进情况")
     blank = re.sub(r"(?<![^\t\n])\d+(?![^\t\n])", "", tables)  # every figure of sections 三 and 四 gone
     assert blank != tables
-    row = {"report_id": "b" * 64, "year": 2023, "agency": None, "region_code": None, "title": None, "source_uri": "t",
-           "source_format": "txt", "template_version": "unknown", "status": "unreadable", "error_count": 0,
-           "warning_count": 0, "published_on": None, "fetched_at": None, "ingested_at": None, "run_id": "r",
-           "pipeline_version": "t"}
+    row = {
+        "report_id": "b" * 64,
+        "year": 2023,
+        "agency": None,
+        "region_code": None,
+        "title": None,
+        "source_uri": "t",
+        "source_format": "txt",
+        "template_version": "unknown",
+        "status": "unreadable",
+        "error_count": 0,
+        "warning_count": 0,
+        "published_on": None,
+        "fetched_at": None,
+        "ingested_at": None,
+        "run_id": "r",
+        "pipeline_version": "t",
+    }
     doc = head + "三、收到和处理政府信息公开申请情况" + blank + "五、存在的主要问题及改进情况" + tail
     r = process_document_bytes(ReportRow(**row), doc.encode(), {})
     assert r.row.status == "unreadable"
     assert [(f.rule_id, f.message) for f in r.findings] == [
-        ("document.unreadable", "a blank template, not a report: sections 三 and 四 print no figures")]
+        ("document.unreadable", "a blank template, not a report: sections 三 and 四 print no figures")
+    ]
     assert process_document_bytes(ReportRow(**row), text.encode(), {}).row.status == "valid"
 
 

@@ -1,14 +1,13 @@
 """Crawler text in which table cells run together: small pages of our own, then the six Pingtan pages."""
-from pathlib import Path
 
 import pytest
-
 from conftest import REAL, missing
-from nianbao.model.document import Paragraph, Table
-from nianbao.model.errors import Unreadable
+
 from nianbao.extract.runtogether import looks_run_together, recover
 from nianbao.interpret.match import match
 from nianbao.interpret.metadata import read
+from nianbao.model.document import Paragraph, Table
+from nianbao.model.errors import Unreadable
 
 # Section 三 as the official form prints it, in order; None marks a group label with no cells.
 _APPLICATIONS = [
@@ -46,13 +45,19 @@ _OTHER_2021 = [
     ("other_unpaid_fee", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请"),
     ("other_other", "3.其他"),
 ]
-_TWO_2021 = ("第二十条第（一）项信息内容本年制发件数本年废止件数现行有效件数规章0010行政规范性文件123"
-             "第二十条第（五）项信息内容本年处理决定数量行政许可57第二十条第（八）项信息内容本年收费金额（单位：万元）"
-             "行政事业性收费1.5")
-_TWO_2019 = ("第二十条第（一）项信息内容本年新制作数量本年新公开数量对外公开总数量规章007规范性文件7777166"
-             "第二十条第（八）项信息内容上一年项目数量本年增/减行政事业性收费35-15")
-_FOUR_HEADER = "行政复议行政诉讼结果维持结果纠正其他结果尚未审结总计未经复议直接起诉复议后起诉" + \
-    "结果维持结果纠正其他结果尚未审结总计" * 2
+_TWO_2021 = (
+    "第二十条第（一）项信息内容本年制发件数本年废止件数现行有效件数规章0010行政规范性文件123"
+    "第二十条第（五）项信息内容本年处理决定数量行政许可57第二十条第（八）项信息内容本年收费金额（单位：万元）"
+    "行政事业性收费1.5"
+)
+_TWO_2019 = (
+    "第二十条第（一）项信息内容本年新制作数量本年新公开数量对外公开总数量规章007规范性文件7777166"
+    "第二十条第（八）项信息内容上一年项目数量本年增/减行政事业性收费35-15"
+)
+_FOUR_HEADER = (
+    "行政复议行政诉讼结果维持结果纠正其他结果尚未审结总计未经复议直接起诉复议后起诉"
+    + "结果维持结果纠正其他结果尚未审结总计" * 2
+)
 
 
 def page(runs: dict[str, str], edition: str = "2021", four: str = "0" * 15) -> str:
@@ -70,10 +75,14 @@ def page(runs: dict[str, str], edition: str = "2021", four: str = "0" * 15) -> s
         "==================== 正文 ====================\n"
         "当前位置： 首页政务公开 测试区2021年度政府信息公开工作年度报告 来源：测试区 相关链接： --> "
         "本报告所列数据的统计期限自2021年1月1日起至2021年12月31日止。一、总体情况全年主动公开信息10条。"
-        "二、主动公开政府信息情况 " + (_TWO_2021 if edition == "2021" else _TWO_2019)
+        "二、主动公开政府信息情况 "
+        + (_TWO_2021 if edition == "2021" else _TWO_2019)
         + "三、收到和处理政府信息公开申请情况（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
-        "申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他" + three
-        + "四、政府信息公开行政复议、行政诉讼情况" + _FOUR_HEADER + four
+        "申请人情况自然人法人或其他组织总计商业企业科研机构社会公益组织法律服务机构其他"
+        + three
+        + "四、政府信息公开行政复议、行政诉讼情况"
+        + _FOUR_HEADER
+        + four
         + "五、存在的主要问题及改进情况解读形式单一。六、其他需要报告的事项无。 附件下载"
     )
 
@@ -89,8 +98,11 @@ def row(values, code):
 
 
 def four(values):
-    return tuple(values[(p, o)] for p in ("review", "litigation_direct", "litigation_after_review")
-                 for o in ("upheld", "corrected", "other", "pending", "total"))
+    return tuple(
+        values[(p, o)]
+        for p in ("review", "litigation_direct", "litigation_after_review")
+        for o in ("upheld", "corrected", "other", "pending", "total")
+    )
 
 
 def test_detector_wants_labels_followed_by_runs_of_digits():
@@ -117,8 +129,12 @@ def test_row_sums_then_column_sums_pick_the_one_reading():
     # new and handled_total read 12,1,…,13 or 1,2,10,…,13; disclosed 10,1,…,11 or 1,0,10,…,11.
     # Only natural_person 12 = 10 (disclosed) + 2 (state secret) balances. "2000002" is followed
     # by "2.其他法律…": that 2 is the next row's number, not a cell.
-    runs = {"new": "121000013", "handled_total": "121000013", "disclosed": "101000011",
-            "withheld_state_secret": "2000002"}
+    runs = {
+        "new": "121000013",
+        "handled_total": "121000013",
+        "disclosed": "101000011",
+        "withheld_state_secret": "2000002",
+    }
     values, m = cells(recover(page(runs)))
     assert row(values, "new") == row(values, "handled_total") == ("12", "1", "0", "0", "0", "0", "13")
     assert row(values, "disclosed") == ("10", "1", "0", "0", "0", "0", "11")
@@ -181,15 +197,18 @@ def test_2019_layout_spaces_and_signs():
     ((kind, message, named),) = table.notes
     assert kind == "ambiguous_cells"
     assert "section 二 row normative_documents" in message and "15 readings of '7777166'" in message
-    assert named == [f"active_disclosure:normative_documents/{m}" for m in ("newly_made", "newly_published",
-                                                                           "published_total")]
+    assert named == [
+        f"active_disclosure:normative_documents/{m}" for m in ("newly_made", "newly_published", "published_total")
+    ]
 
 
 def test_section_four_cut_by_its_totals():
     blocks = recover(page({}, four="10203120001200000"))
     rl, _ = cells(blocks, "reviews_litigation")
     assert four(rl) == ("1", "0", "2", "0", "3", "12", "0", "0", "0", "12", "0", "0", "0", "0", "0")
-    with pytest.raises(Unreadable, match=r"^section 四: 2 readings of '11000110000000000'$"):  # 1,10,0,0,11 or 11,0,0,0,11
+    with pytest.raises(
+        Unreadable, match=r"^section 四: 2 readings of '11000110000000000'$"
+    ):  # 1,10,0,0,11 or 11,0,0,0,11
         recover(page({}, four="11000110000000000"))
 
 
@@ -201,41 +220,76 @@ Z = ("0",) * 7
 # Read off the pages by hand (and checked a second time against the raw runs):
 # year: (new, carried_over, handled_total, carried_forward, section 四, other rows)
 EXPECTED = {
-    2020: ("200 000121 / 20 0 00 0 121",
-           ("20", "0", "0", "0", "0", "1", "21"), Z, ("20", "0", "0", "0", "0", "1", "21"), Z,
-           ("0",) * 15,
-           {"disclosed": ("6", "0", "0", "0", "0", "1", "7"), "other": ("4", "0", "0", "0", "0", "0", "4")}),
-    2021: ("640020470",
-           ("64", "0", "0", "2", "0", "4", "70"), Z, ("63", "0", "0", "2", "0", "4", "69"),
-           ("1", "0", "0", "0", "0", "0", "1"),
-           ("1", "0", "2", "0", "3", "12", "0", "0", "0", "12", "0", "0", "0", "0", "0"),
-           {"disclosed": ("27", "0", "0", "2", "0", "1", "30"),  # 270020130: also 2,7,0,0,20,1,30
-            "unavailable_not_held": ("22", "0", "0", "0", "0", "3", "25")}),  # 220000325: also 2,20,…
-    2022: ("713000074",
-           ("71", "3", "0", "0", "0", "0", "74"), ("1", "0", "0", "0", "0", "0", "1"),
-           ("72", "3", "0", "0", "0", "0", "75"), Z,
-           ("0", "1", "1", "0", "2", "1", "0", "0", "0", "1", "0", "0", "0", "0", "0"),
-           {"other_other": ("0", "2", "0", "0", "0", "0", "2")}),
-    2023: ("801000081",
-           ("80", "1", "0", "0", "0", "0", "81"), Z, ("80", "1", "0", "0", "0", "0", "81"), Z,
-           ("1", "1", "0", "0", "2", "4", "0", "0", "1", "5", "1", "0", "1", "0", "2"),
-           {"disclosed": ("22", "0", "0", "0", "0", "0", "22"),  # 220000022: also 2,20,…
-            "partly_disclosed": ("19", "1", "0", "0", "0", "0", "20")}),  # 191000020: also 1,9,10,…
-    2024: ("21710000218",
-           ("217", "1", "0", "0", "0", "0", "218"), Z, ("217", "1", "0", "0", "0", "0", "218"), Z,
-           ("2", "1", "3", "1", "7", "0", "0", "0", "0", "0", "13", "2", "4", "0", "19"),
-           {"withheld_internal_affairs": ("32", "0", "0", "0", "0", "0", "32")}),
-    2025: ("15130000154",
-           ("151", "3", "0", "0", "0", "0", "154"), Z, ("147", "1", "0", "0", "0", "0", "148"),
-           ("4", "2", "0", "0", "0", "0", "6"),
-           ("25", "3", "8", "0", "36", "3", "3", "0", "0", "6", "3", "0", "0", "0", "3"),
-           {"disclosed": ("33", "0", "0", "0", "0", "0", "33"),  # 330000033: also 3,30,…
-            "unavailable_not_held": ("49", "1", "0", "0", "0", "0", "50")}),
+    2020: (
+        "200 000121 / 20 0 00 0 121",
+        ("20", "0", "0", "0", "0", "1", "21"),
+        Z,
+        ("20", "0", "0", "0", "0", "1", "21"),
+        Z,
+        ("0",) * 15,
+        {"disclosed": ("6", "0", "0", "0", "0", "1", "7"), "other": ("4", "0", "0", "0", "0", "0", "4")},
+    ),
+    2021: (
+        "640020470",
+        ("64", "0", "0", "2", "0", "4", "70"),
+        Z,
+        ("63", "0", "0", "2", "0", "4", "69"),
+        ("1", "0", "0", "0", "0", "0", "1"),
+        ("1", "0", "2", "0", "3", "12", "0", "0", "0", "12", "0", "0", "0", "0", "0"),
+        {
+            "disclosed": ("27", "0", "0", "2", "0", "1", "30"),  # 270020130: also 2,7,0,0,20,1,30
+            "unavailable_not_held": ("22", "0", "0", "0", "0", "3", "25"),
+        },
+    ),  # 220000325: also 2,20,…
+    2022: (
+        "713000074",
+        ("71", "3", "0", "0", "0", "0", "74"),
+        ("1", "0", "0", "0", "0", "0", "1"),
+        ("72", "3", "0", "0", "0", "0", "75"),
+        Z,
+        ("0", "1", "1", "0", "2", "1", "0", "0", "0", "1", "0", "0", "0", "0", "0"),
+        {"other_other": ("0", "2", "0", "0", "0", "0", "2")},
+    ),
+    2023: (
+        "801000081",
+        ("80", "1", "0", "0", "0", "0", "81"),
+        Z,
+        ("80", "1", "0", "0", "0", "0", "81"),
+        Z,
+        ("1", "1", "0", "0", "2", "4", "0", "0", "1", "5", "1", "0", "1", "0", "2"),
+        {
+            "disclosed": ("22", "0", "0", "0", "0", "0", "22"),  # 220000022: also 2,20,…
+            "partly_disclosed": ("19", "1", "0", "0", "0", "0", "20"),
+        },
+    ),  # 191000020: also 1,9,10,…
+    2024: (
+        "21710000218",
+        ("217", "1", "0", "0", "0", "0", "218"),
+        Z,
+        ("217", "1", "0", "0", "0", "0", "218"),
+        Z,
+        ("2", "1", "3", "1", "7", "0", "0", "0", "0", "0", "13", "2", "4", "0", "19"),
+        {"withheld_internal_affairs": ("32", "0", "0", "0", "0", "0", "32")},
+    ),
+    2025: (
+        "15130000154",
+        ("151", "3", "0", "0", "0", "0", "154"),
+        Z,
+        ("147", "1", "0", "0", "0", "0", "148"),
+        ("4", "2", "0", "0", "0", "0", "6"),
+        ("25", "3", "8", "0", "36", "3", "3", "0", "0", "6", "3", "0", "0", "0", "3"),
+        {
+            "disclosed": ("33", "0", "0", "0", "0", "0", "33"),  # 330000033: also 3,30,…
+            "unavailable_not_held": ("49", "1", "0", "0", "0", "0", "50"),
+        },
+    ),
 }
 
 
 def pingtan(year: int) -> str:
-    found = sorted(PINGTAN.glob(f"*_平潭综合实验区{year}年度政府信息公开工作年度报告/page.txt")) if PINGTAN.is_dir() else []
+    found = (
+        sorted(PINGTAN.glob(f"*_平潭综合实验区{year}年度政府信息公开工作年度报告/page.txt")) if PINGTAN.is_dir() else []
+    )
     if not found:
         missing(f"Pingtan {year} page")
     return found[0].read_text(encoding="utf-8")
@@ -262,13 +316,21 @@ def test_pingtan(year):
     rl, _ = cells(blocks, "reviews_litigation")
     assert four(rl) == section_four
     meta = read([b.text for b in blocks if isinstance(b, Paragraph)])
-    assert (meta.title, meta.year, meta.agency) == (f"平潭综合实验区{year}年度政府信息公开工作年度报告", year, "平潭综合实验区")
+    assert (meta.title, meta.year, meta.agency) == (
+        f"平潭综合实验区{year}年度政府信息公开工作年度报告",
+        year,
+        "平潭综合实验区",
+    )
     assert set(m.narratives) == {"overview", "problems", "other_matters"}
 
 
 def test_pingtan_section_two():
     two = {year: cells(recover(pingtan(year)), "active_disclosure")[0] for year in (2020, 2021, 2022)}
-    assert [two[2020][("regulations", m)] for m in ("newly_made", "newly_published", "published_total")] == ["0", "0", "7"]
+    assert [two[2020][("regulations", m)] for m in ("newly_made", "newly_published", "published_total")] == [
+        "0",
+        "0",
+        "7",
+    ]
     assert (two[2020][("fees", "items_prev_year")], two[2020][("fees", "items_change")]) == ("35", "-15")
     assert two[2020][("penalty", "items_change")] == ""  # 2648-18538: four readings, left blank
     assert two[2021][("licensing", "decisions")] == "2293"

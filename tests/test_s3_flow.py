@@ -1,5 +1,6 @@
 """`--out s3://bucket/prefix` end to end on SeaweedFS: the same warehouse as on disk, fetched
 documents and `fetches` in the bucket, a killed run resumed, a Dask cluster writing to the bucket."""
+
 import functools
 import os
 import shutil
@@ -11,13 +12,12 @@ import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
 from conftest import ROOT
 from corpus import distinct_reports
+
 from flows import command as cli
-from nianbao.warehouse import storage
 from nianbao.acquire.rawstore import read_fetches
-from nianbao.warehouse import scan
+from nianbao.warehouse import scan, storage
 
 DATASETS = ("reports", "findings", "applications", "active_disclosure", "reviews_litigation", "narratives")
 
@@ -77,8 +77,12 @@ def test_a_killed_run_on_s3_resumes_to_the_same_warehouse(prefect_harness, s3, t
     docs = _docs(tmp_path / "docs", 11)
     killed = f"{s3}/killed"
     env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
-    child = subprocess.Popen([sys.executable, "-m", "flows", "ingest", str(docs), "--out", killed, "--batch-size", "1"],
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "flows", "ingest", str(docs), "--out", killed, "--batch-size", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 180
     while not scan("reports", killed).collect().height and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -104,12 +108,15 @@ def test_dask_workers_writing_to_s3_give_the_local_warehouse(prefect_harness, s3
     from flows.ingest import ingest
 
     docs = _docs(tmp_path / "docs", 6)
-    runner = DaskTaskRunner(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True,
-                                            "dashboard_address": None})
-    dask = ingest.with_options(task_runner=runner)(sources=[str(docs)], out=f"{s3}/dask", batch_size=2,
-                                                    return_state=True)
+    runner = DaskTaskRunner(
+        cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
+    )
+    dask = ingest.with_options(task_runner=runner)(
+        sources=[str(docs)], out=f"{s3}/dask", batch_size=2, return_state=True
+    )
     local = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(
-        sources=[str(docs)], out=str(tmp_path / "local"), batch_size=2, return_state=True)
+        sources=[str(docs)], out=str(tmp_path / "local"), batch_size=2, return_state=True
+    )
     assert dask.is_failed() and local.is_failed()  # the invalid report fails both alike
     assert _rows(f"{s3}/dask") == _rows(tmp_path / "local")
     assert len(_rows(f"{s3}/dask")["reports"]) == 7

@@ -6,9 +6,9 @@ The picture tests are synthetic and fast; the document tests scan one generated 
 tests/fixtures/scan.py degrades it and read it back as `make accuracy` does (tests/accuracy_scans.py):
 no value wrong, and the cells as exact as the issue asks (95%).
 """
+
 from __future__ import annotations
 
-import random
 import sys
 from pathlib import Path
 
@@ -18,8 +18,8 @@ import pytest
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent / "fixtures")]
 import scan  # noqa: E402
 
-from nianbao.model.document import Reading  # noqa: E402
 from nianbao.extract import office  # noqa: E402
+from nianbao.model.document import Reading  # noqa: E402
 
 
 def _page() -> np.ndarray:
@@ -59,7 +59,7 @@ def test_a_phone_photo_is_cut_from_the_desk_squared_and_evenly_lit():
     gray = scanprep.prepare(cv2.GaussianBlur(photo, (3, 3), 0))
     assert abs(gray.shape[1] - 827) < 20 and abs(gray.shape[0] - 1169) < 25
     for y in (200, 600):  # each rule's row at its two ends, found within a few pixels of where it was
-        rows = [int(np.argmin(gray[y - 25:y + 25, x])) for x in (120, 700)]
+        rows = [int(np.argmin(gray[y - 25 : y + 25, x])) for x in (120, 700)]
         assert abs(rows[0] - rows[1]) <= 2
     paper = gray[700:1100, 100:700]
     assert paper.mean() > 240 and np.percentile(paper, 5) > 220
@@ -90,8 +90,9 @@ _UNRULED = pytest.mark.xfail(reason="unruled scans are not yet read 95% exact on
 VARIANTS = ["photo/200", "scan/150-borderless", "scan/150-threeline", "scan/200-seal"]
 
 
-@pytest.mark.parametrize("variant", [pytest.param(v, marks=_UNRULED) if "line" in v or "border" in v else v
-                                     for v in VARIANTS])
+@pytest.mark.parametrize(
+    "variant", [pytest.param(v, marks=_UNRULED) if "line" in v or "border" in v else v for v in VARIANTS]
+)
 def test_scans_as_they_are_made_read_no_value_wrong_and_95_percent_exact(scanned, variant):
     """Before scanprep and aligned: the borderless and three-line scans were `unreadable` ("OCR
     found no ruled table on any page"), a seal over a table broke its cells, a phone photo's

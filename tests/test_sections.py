@@ -1,15 +1,16 @@
 """Every cell of sections 二, 三 and 四 accounted for, in every format: a section the report does not
 print is `sections.complete` (the report's fault), one it prints in a layout we cannot read is
 `extraction.unread_cell` for each of its cells (ours), never a silent `valid`."""
+
 import sys
 from pathlib import Path
 
+import corpus
 import pytest
 
-import corpus
-from nianbao.run.pipeline import process_batch
 from nianbao.acquire.sources import resolve
 from nianbao.model.template import template
+from nianbao.run.pipeline import process_batch
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 import typeset  # noqa: E402
@@ -18,8 +19,9 @@ T = template()
 SECTIONS = {"active_disclosure": "二", "applications": "三", "reviews_litigation": "四"}
 CELLS = {  # every cell of the 2021 edition, as findings name them
     "active_disclosure": [f"active_disclosure:{i}/{m}" for i, ms in T.ad_printed["2021"].items() for m in ms],
-    "applications": [f"applications:{r}/{a}" for r in T.versions["rows"] if "2021" in T.versions["rows"][r]
-                     for a in T.applicants],
+    "applications": [
+        f"applications:{r}/{a}" for r in T.versions["rows"] if "2021" in T.versions["rows"][r] for a in T.applicants
+    ],
     "reviews_litigation": [f"reviews_litigation:{p}/{o}" for p in T.proceedings for o in T.outcomes],
 }
 WRITERS = {
@@ -46,7 +48,7 @@ def without(blocks, dataset: str, prose: bool):
     at = next(i for i, (kind, value) in enumerate(blocks) if kind == "p" and value == f"{number}、{heading}")
     assert blocks[at + 1][0] == "table"
     sentence = ("p", "本年度相关数据均为0，详见附表（附表另行发布）。")
-    return blocks[:at] + ([blocks[at], sentence] if prose else []) + blocks[at + 2:]
+    return blocks[:at] + ([blocks[at], sentence] if prose else []) + blocks[at + 2 :]
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,6 @@ def results(tmp_path_factory):
     """Each format × section × (not printed, printed unreadably), ingested in one batch."""
     folder = tmp_path_factory.mktemp("sections")
     blocks = corpus.layout(zero_report())
-    names = {}
     for fmt, write in WRITERS.items():
         (folder / f"whole.{fmt}").write_bytes(write(blocks))
         for dataset in SECTIONS:
@@ -82,7 +83,8 @@ def test_a_section_not_printed_is_sections_complete(results, fmt, dataset):
     status, findings = results[f"{dataset}-absent.{fmt}"]
     assert status == "invalid"
     assert [(f["rule_id"], f["message"], f["cells"]) for f in findings] == [
-        ("sections.complete", f"section {SECTIONS[dataset]} is not printed", CELLS[dataset])]
+        ("sections.complete", f"section {SECTIONS[dataset]} is not printed", CELLS[dataset])
+    ]
 
 
 @pytest.mark.parametrize("dataset", SECTIONS)
@@ -93,5 +95,7 @@ def test_a_section_printed_in_a_layout_we_cannot_read_is_our_unread_cells(result
     (f,) = findings  # one line: which section, why; the blame ours
     assert f["rule_id"] == "extraction.unread_cell" and f["cells"] == CELLS[dataset]
     number, heading = T.spec.sections[dataset]
-    assert f["message"] == (f"section {SECTIONS[dataset]}: printed ('{number}、{heading}' is in the document) "
-                            "but no table of it could be read")
+    assert f["message"] == (
+        f"section {SECTIONS[dataset]}: printed ('{number}、{heading}' is in the document) "
+        "but no table of it could be read"
+    )

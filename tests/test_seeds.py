@@ -1,10 +1,11 @@
 """The five seed reports, cell by cell, as read off ../shared/seeds/ by hand (and checked twice)."""
-import pytest
 
+import pytest
 from conftest import seed
-from nianbao.run.pipeline import process_batch
+
 from nianbao.acquire.sources import Source
 from nianbao.model.template import template
+from nianbao.run.pipeline import process_batch
 
 ROWS_2021 = [r.code for r in template().app_rows if r.code != "other"]
 ROWS_2019_SIX = [r.code for r in template().app_rows if not r.code.startswith("other_")]
@@ -12,26 +13,42 @@ ZERO7 = ["0"] * 7
 ZERO15 = ["0"] * 15
 
 AD_2021_ZERO = {
-    ("regulations", "issued"): "0", ("regulations", "repealed"): "0", ("regulations", "in_force"): "0",
-    ("normative_documents", "issued"): "0", ("normative_documents", "repealed"): "0",
-    ("normative_documents", "in_force"): "0", ("licensing", "decisions"): "0", ("penalty", "decisions"): "0",
-    ("coercion", "decisions"): "0", ("fees", "amount_10k_yuan"): "0",
+    ("regulations", "issued"): "0",
+    ("regulations", "repealed"): "0",
+    ("regulations", "in_force"): "0",
+    ("normative_documents", "issued"): "0",
+    ("normative_documents", "repealed"): "0",
+    ("normative_documents", "in_force"): "0",
+    ("licensing", "decisions"): "0",
+    ("penalty", "decisions"): "0",
+    ("coercion", "decisions"): "0",
+    ("fees", "amount_10k_yuan"): "0",
 }
 
 EXPECTED = {
     "000": dict(
-        status="invalid", year=None, agency="舒兰市小城镇便民服务中心", title=None, version="2021",
+        status="invalid",
+        year=None,
+        agency="舒兰市小城镇便民服务中心",
+        title=None,
+        version="2021",
         published_on=None,
         ad={**AD_2021_ZERO, ("coercion", "decisions"): ""},
         apps={r: ZERO7 for r in ROWS_2021},
         rl=ZERO15,
-        findings={("metadata.year", "error", ("reports:year",)),
-                  ("active_disclosure.complete", "warning", ("active_disclosure:coercion/decisions",))},
+        findings={
+            ("metadata.year", "error", ("reports:year",)),
+            ("active_disclosure.complete", "warning", ("active_disclosure:coercion/decisions",)),
+        },
         narratives={"other_matters": "暂无。"},
     ),
     "001": dict(
-        status="valid", year=2021, agency="宝清县小城子镇", title="2021 年度宝清县小城子镇 信息公开工作年度报告",
-        version="2021", published_on=None,
+        status="valid",
+        year=2021,
+        agency="宝清县小城子镇",
+        title="2021 年度宝清县小城子镇 信息公开工作年度报告",
+        version="2021",
+        published_on=None,
         ad={**AD_2021_ZERO, ("coercion", "decisions"): ""},
         apps={r: ZERO7 for r in ROWS_2021},
         rl=ZERO15,
@@ -39,39 +56,70 @@ EXPECTED = {
         narratives={"other_matters": "无其它需要报告事项。"},
     ),
     "002": dict(
-        status="invalid", year=2024, agency="大安市叉干镇综合服务中心",
-        title="大安市叉干镇综合服务中心2024年政府信息公开工作年度报告", version="2021", published_on=None,
-        ad={("regulations", "issued"): "5", ("regulations", "repealed"): "0", ("regulations", "in_force"): "5",
-            ("normative_documents", "issued"): "5", ("normative_documents", "repealed"): "0",
-            ("normative_documents", "in_force"): "5", ("licensing", "decisions"): "3",
-            ("penalty", "decisions"): "0", ("coercion", "decisions"): "0", ("fees", "amount_10k_yuan"): ""},
-        apps={**{r: ZERO7 for r in ROWS_2021},
-              "new": ["1", "2", "2", "3", "1", "0", "9"],
-              "disclosed": ["1", "2", "2", "3", "1", "0", "9"],
-              "handled_total": [""] * 7},
+        status="invalid",
+        year=2024,
+        agency="大安市叉干镇综合服务中心",
+        title="大安市叉干镇综合服务中心2024年政府信息公开工作年度报告",
+        version="2021",
+        published_on=None,
+        ad={
+            ("regulations", "issued"): "5",
+            ("regulations", "repealed"): "0",
+            ("regulations", "in_force"): "5",
+            ("normative_documents", "issued"): "5",
+            ("normative_documents", "repealed"): "0",
+            ("normative_documents", "in_force"): "5",
+            ("licensing", "decisions"): "3",
+            ("penalty", "decisions"): "0",
+            ("coercion", "decisions"): "0",
+            ("fees", "amount_10k_yuan"): "",
+        },
+        apps={
+            **{r: ZERO7 for r in ROWS_2021},
+            "new": ["1", "2", "2", "3", "1", "0", "9"],
+            "disclosed": ["1", "2", "2", "3", "1", "0", "9"],
+            "handled_total": [""] * 7,
+        },
         rl=ZERO15,
         findings={("cells.complete", "error", (f"applications:handled_total/{a}",)) for a in template().applicants}
         | {("active_disclosure.complete", "warning", ("active_disclosure:fees/amount_10k_yuan",))},
         narratives={"other_matters": "无"},
     ),
     "003": dict(
-        status="valid", year=2021, agency="舞钢市朱兰街道办事处",
-        title="舞钢市朱兰街道办事处2021年政府信息公开工作年度报告", version="2021", published_on=None,
+        status="valid",
+        year=2021,
+        agency="舞钢市朱兰街道办事处",
+        title="舞钢市朱兰街道办事处2021年政府信息公开工作年度报告",
+        version="2021",
+        published_on=None,
         ad=AD_2021_ZERO,
         apps={r: ZERO7 for r in ROWS_2021},
         rl=ZERO15,
-        findings={("extraction.stray_cell", "warning", ("applications:handled_total/natural_person",)),
-                  ("extraction.stray_cell", "warning", ("applications:carried_forward/natural_person",))},
+        findings={
+            ("extraction.stray_cell", "warning", ("applications:handled_total/natural_person",)),
+            ("extraction.stray_cell", "warning", ("applications:carried_forward/natural_person",)),
+        },
         narratives={"other_matters": "无"},
     ),
     "004": dict(
-        status="valid", year=2024, agency="彭后街道办事处", title=None, version="mixed",
+        status="valid",
+        year=2024,
+        agency="彭后街道办事处",
+        title=None,
+        version="mixed",
         published_on="2025-01-20",
-        ad={("regulations", "newly_made"): "0", ("regulations", "newly_published"): "0",
-            ("regulations", "published_total"): "0", ("normative_documents", "newly_made"): "0",
-            ("normative_documents", "newly_published"): "0", ("normative_documents", "published_total"): "0",
-            ("licensing", "decisions"): "1782", ("penalty", "decisions"): "55", ("coercion", "decisions"): "0",
-            ("fees", "amount_10k_yuan"): "12.39205"},
+        ad={
+            ("regulations", "newly_made"): "0",
+            ("regulations", "newly_published"): "0",
+            ("regulations", "published_total"): "0",
+            ("normative_documents", "newly_made"): "0",
+            ("normative_documents", "newly_published"): "0",
+            ("normative_documents", "published_total"): "0",
+            ("licensing", "decisions"): "1782",
+            ("penalty", "decisions"): "55",
+            ("coercion", "decisions"): "0",
+            ("fees", "amount_10k_yuan"): "12.39205",
+        },
         apps={r: ZERO7 for r in ROWS_2019_SIX},
         rl=ZERO15,
         findings={("extraction.year_from_signature", "warning", ("reports:year",))},
@@ -96,7 +144,12 @@ def test_report_row(frames, prefix):
     exp = EXPECTED[prefix]
     r = frames[prefix]["reports"].row(0, named=True)
     assert (r["status"], r["year"], r["agency"], r["title"], r["template_version"]) == (
-        exp["status"], exp["year"], exp["agency"], exp["title"], exp["version"])
+        exp["status"],
+        exp["year"],
+        exp["agency"],
+        exp["title"],
+        exp["version"],
+    )
     assert (r["published_on"].isoformat() if r["published_on"] else None) == exp["published_on"]
     assert r["source_format"] == "txt" and len(r["report_id"]) == 64
     assert r["error_count"] == sum(1 for f in exp["findings"] if f[1] == "error")

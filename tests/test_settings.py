@@ -1,4 +1,5 @@
 """One settings module: what each variable does to the product, read when needed (not at import)."""
+
 import os
 import subprocess
 import sys
@@ -6,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from nianbao.acquire.fetch import Fetcher
 from nianbao.model import settings
+from nianbao.model.errors import SettingsError
 from nianbao.report import dictionary
 from nianbao.run import isolate
 from nianbao.warehouse import publish, storage
-from nianbao.acquire.fetch import Fetcher
-from nianbao.model.errors import SettingsError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,8 +21,17 @@ def test_defaults(monkeypatch):
     for name in settings.VARIABLES:
         monkeypatch.delenv(name, raising=False)
     s = settings.settings()
-    assert (s.allow_private, s.allow_outside, s.dask_address, s.workers, s.memory_limit_mb, s.min_free_mb,
-            s.tracebacks, s.s3_grace, s.s3_lease) == (False, False, None, 2, 2048, 64, False, 60.0, 30.0)
+    assert (
+        s.allow_private,
+        s.allow_outside,
+        s.dask_address,
+        s.workers,
+        s.memory_limit_mb,
+        s.min_free_mb,
+        s.tracebacks,
+        s.s3_grace,
+        s.s3_lease,
+    ) == (False, False, None, 2, 2048, 64, False, 60.0, 30.0)
     assert s.expectations == Path(__file__).resolve().parents[1] / "expectations"
     assert storage.options() == {"aws_region": "us-east-1"}
 
@@ -35,8 +45,11 @@ def test_variables_reach_the_product_when_set_after_import(monkeypatch, tmp_path
     assert isolate._memory_limit_mb() == 512
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_REGION", "cn-north-1")
-    assert storage.options() == {"aws_endpoint_url": "http://127.0.0.1:9", "aws_region": "cn-north-1",
-                                 "aws_allow_http": "true"}
+    assert storage.options() == {
+        "aws_endpoint_url": "http://127.0.0.1:9",
+        "aws_region": "cn-north-1",
+        "aws_allow_http": "true",
+    }
     monkeypatch.setenv("NIANBAO_MIN_FREE_MB", str(10**9))  # a petabyte: no disk here has it
     try:
         publish.probe(str(tmp_path / "wh"))
@@ -54,12 +67,15 @@ def test_the_data_dictionary_lists_every_variable():
     assert "| `NIANBAO_WORKERS` | int | 2 | ≥ 1, ≤ 256 | batches processed at once" in text
 
 
-@pytest.mark.parametrize("name, value, said", [
-    ("NIANBAO_MEMORY_LIMIT_MB", "abc", "NIANBAO_MEMORY_LIMIT_MB='abc': input should be a valid integer"),
-    ("NIANBAO_MEMORY_LIMIT_MB", "0", "NIANBAO_MEMORY_LIMIT_MB='0': input should be greater than or equal to 256"),
-    ("NIANBAO_S3_LEASE", "-1", "NIANBAO_S3_LEASE='-1': input should be greater than 0"),
-    ("NIANBAO_ALLOW_PRIVATE", "maybe", "NIANBAO_ALLOW_PRIVATE='maybe': input should be a valid boolean"),
-])
+@pytest.mark.parametrize(
+    "name, value, said",
+    [
+        ("NIANBAO_MEMORY_LIMIT_MB", "abc", "NIANBAO_MEMORY_LIMIT_MB='abc': input should be a valid integer"),
+        ("NIANBAO_MEMORY_LIMIT_MB", "0", "NIANBAO_MEMORY_LIMIT_MB='0': input should be greater than or equal to 256"),
+        ("NIANBAO_S3_LEASE", "-1", "NIANBAO_S3_LEASE='-1': input should be greater than 0"),
+        ("NIANBAO_ALLOW_PRIVATE", "maybe", "NIANBAO_ALLOW_PRIVATE='maybe': input should be a valid boolean"),
+    ],
+)
 def test_a_bad_value_is_a_usage_error_naming_the_variable(monkeypatch, name, value, said):
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError) as e:
@@ -75,9 +91,17 @@ def test_the_command_says_a_bad_value_in_one_line_and_exits_2(tmp_path):
     command = [sys.executable, "-m", "flows"]
     shown = subprocess.run([*command, "--help"], env=env, capture_output=True, text=True, timeout=120)
     assert shown.returncode == 0 and "usage: nianbao" in shown.stdout
-    refused = subprocess.run([*command, "ingest", str(ROOT / "data" / "samples"), "--out", str(tmp_path / "wh")],
-                             env=env, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    refused = subprocess.run(
+        [*command, "ingest", str(ROOT / "data" / "samples"), "--out", str(tmp_path / "wh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert refused.returncode == 2
-    assert refused.stderr.splitlines() == ["nianbao: NIANBAO_MEMORY_LIMIT_MB='abc': input should be a valid integer, "
-                                           "unable to parse string as an integer (heap per extraction worker process, in MiB)"]
+    assert refused.stderr.splitlines() == [
+        "nianbao: NIANBAO_MEMORY_LIMIT_MB='abc': input should be a valid integer, "
+        "unable to parse string as an integer (heap per extraction worker process, in MiB)"
+    ]
     assert not (tmp_path / "wh").exists()

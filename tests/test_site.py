@@ -1,25 +1,25 @@
 """`nianbao site`: the static site over a warehouse of generated reports run through the real
 pipeline, indicators and peers; the pages show the numbers the datasets hold (read back with DuckDB),
 escape what documents say, and open in headless Chromium from file:// loading nothing else."""
+
 from __future__ import annotations
 
 import csv
 import os
 import re
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-
 from browser import CHROMIUM, visit
 from conftest import ROOT
 from test_across import report_text
+
+from nianbao.acquire.sources import resolve
 from nianbao.check import across, indicators
 from nianbao.report import site
 from nianbao.run import pipeline
 from nianbao.warehouse import publish
-from nianbao.acquire.sources import resolve
 
 HONGZE = "淮安市洪泽区人民政府"
 XUANWU = "南京市玄武区人民政府"
@@ -33,12 +33,17 @@ def warehouse(tmp_path_factory):
     requests, not 16), 淮安市 and 玄武区 (carrying forward 5, not 2), an invalid 淮安市 2024, and a manifest row naming its body
     and title in HTML."""
     docs = tmp_path_factory.mktemp("docs")
-    texts = {"hongze2022": report_text(HONGZE, 2022), "hongze2023": report_text(HONGZE, 2023),
-             "chahe2023": report_text("淮安市洪泽区岔河镇人民政府", 2023, carried_forward=4), "huaian2023": report_text("淮安市人民政府", 2023),
-             "xuanwu2023": report_text(XUANWU, 2023, carried_forward=5),
-             "huaian2024": (ROOT / "data/samples/sample_invalid_2024.txt").read_text(encoding="utf-8")
-             .replace("示例市绿水街道办事处", "淮安市人民政府"),
-             "qingjiangpu2023": report_text("淮安市清江浦区人民政府", 2023)}
+    texts = {
+        "hongze2022": report_text(HONGZE, 2022),
+        "hongze2023": report_text(HONGZE, 2023),
+        "chahe2023": report_text("淮安市洪泽区岔河镇人民政府", 2023, carried_forward=4),
+        "huaian2023": report_text("淮安市人民政府", 2023),
+        "xuanwu2023": report_text(XUANWU, 2023, carried_forward=5),
+        "huaian2024": (ROOT / "data/samples/sample_invalid_2024.txt")
+        .read_text(encoding="utf-8")
+        .replace("示例市绿水街道办事处", "淮安市人民政府"),
+        "qingjiangpu2023": report_text("淮安市清江浦区人民政府", 2023),
+    }
     for name, text in texts.items():
         (docs / f"{name}.txt").write_text(text, encoding="utf-8")
     with open(docs / "manifest.csv", "w", newline="", encoding="utf-8") as f:
@@ -61,8 +66,9 @@ def built(warehouse, tmp_path_factory):
 
 
 def _agency(warehouse: Path, name: str) -> str:
-    return duckdb.sql(f"select agency_id from read_parquet('{warehouse}/agencies/agencies.parquet') "
-                      f"where name = '{name}'").fetchall()[0][0]
+    return duckdb.sql(
+        f"select agency_id from read_parquet('{warehouse}/agencies/agencies.parquet') where name = '{name}'"
+    ).fetchall()[0][0]
 
 
 def _indicator(warehouse: Path, name: str, year: int, code: str) -> tuple[float, float, float]:
@@ -75,7 +81,7 @@ def _indicator(warehouse: Path, name: str, year: int, code: str) -> tuple[float,
 
 def _row(html: str, row_id: str) -> str:
     start = html.index(f'<tr id="{row_id}">')
-    return html[start:html.index("</tr>", start)]
+    return html[start : html.index("</tr>", start)]
 
 
 def test_agency_page_shows_each_indicator_with_its_counts_rank_and_interval(warehouse, built):
@@ -88,7 +94,7 @@ def test_agency_page_shows_each_indicator_with_its_counts_rank_and_interval(ware
     # ranked among Jiangsu's county governments (洪泽区 and 玄武区, the same 13/15: the middle), not
     # in 淮安市 where it is the only one; the Wilson interval of 13 of 15
     assert "江苏省·县级政府：第 50 百分位（共 2）" in row
-    assert "淮安市·县级政府：<span class=\"nr\">未排名（同组没有其他可排名的报告）</span>" in row
+    assert '淮安市·县级政府：<span class="nr">未排名（同组没有其他可排名的报告）</span>' in row
     low, high = indicators.wilson(13, 15)
     assert f"{100 * low:.1f}% – {100 * high:.1f}%" == "62.1% – 96.3%" and "62.1% – 96.3%" in row
     # 结转率 2 / (16 + 1) for 洪泽区, 5 / (19 + 1) for 玄武区: the lowest of two
@@ -114,20 +120,28 @@ def test_region_pages_table_chart_and_heatmap(warehouse, built):
     assert "<h1>淮安市 <span" in prefecture
     # its bodies, not Nanjing's; each rate with its n beside it, sortable by the value
     assert XUANWU not in prefecture and "淮安市洪泽区岔河镇人民政府" in prefecture
-    row = prefecture[prefecture.index(f'<a href="../agency/{hongze}.html">{HONGZE}</a>'):]
-    row = row[:row.index("</tr>")]
+    row = prefecture[prefecture.index(f'<a href="../agency/{hongze}.html">{HONGZE}</a>') :]
+    row = row[: row.index("</tr>")]
     assert '<td class="n">86.7%<td class="n muted">15' in row
     assert '<table class="bodies sortable">' in prefecture and "<script>" in prefecture
-    assert prefecture.count('<svg class="chart strip"') == 1 and prefecture.count('<table class="heatmap sortable">') == 1
+    assert (
+        prefecture.count('<svg class="chart strip"') == 1 and prefecture.count('<table class="heatmap sortable">') == 1
+    )
     # the heatmap: a row per body, a cell per rate and year (2022 and 2023), its percentage inside, n on hover
-    heat = prefecture[prefecture.index('<table class="heatmap'):]
-    heat_row = heat[heat.index(f'<a href="../agency/{hongze}.html">'):]
-    heat_row = heat_row[:heat_row.index("</tr>")]
+    heat = prefecture[prefecture.index('<table class="heatmap') :]
+    heat_row = heat[heat.index(f'<a href="../agency/{hongze}.html">') :]
+    heat_row = heat_row[: heat_row.index("</tr>")]
     assert heat_row.count("<td") == 2 * len(site.MAIN_RATES)
-    assert heat_row.startswith(f'<a href="../agency/{hongze}.html">{HONGZE}</a><td class="q7" title="n=15">87'
-                               '<td class="q7" title="n=15">87<td class="q1" title="n=15">13')  # 公开率, then 不掌握率
+    assert heat_row.startswith(
+        f'<a href="../agency/{hongze}.html">{HONGZE}</a><td class="q7" title="n=15">87'
+        '<td class="q7" title="n=15">87<td class="q1" title="n=15">13'
+    )  # 公开率, then 不掌握率
     province = (out / "region" / "320000.html").read_text(encoding="utf-8")
-    assert XUANWU in province and '<a href="320800.html">淮安市</a>' in province and '<a href="320100.html">南京市</a>' in province
+    assert (
+        XUANWU in province
+        and '<a href="320800.html">淮安市</a>' in province
+        and '<a href="320100.html">南京市</a>' in province
+    )
 
 
 def test_glance_counts_reports_rates_and_problems(built):
@@ -135,8 +149,11 @@ def test_glance_counts_reports_rates_and_problems(built):
     assert (done.regions, done.agencies) == (3, 5)
     page = (out / "index.html").read_text(encoding="utf-8")
     # 2023: five reports, all valid; 2024: the invalid one
-    assert re.search(r"<tr><td>2023<td class=\"n\">5<td class=\"n valid\">5<td class=\"n invalid\">0"
-                     r"<td class=\"n unreadable\">0<td class=\"n\">100.0%<td class=\"n\">5</tr>", page)
+    assert re.search(
+        r"<tr><td>2023<td class=\"n\">5<td class=\"n valid\">5<td class=\"n invalid\">0"
+        r"<td class=\"n unreadable\">0<td class=\"n\">100.0%<td class=\"n\">5</tr>",
+        page,
+    )
     assert re.search(r"<tr><td>2024<td class=\"n\">1<td class=\"n valid\">0<td class=\"n invalid\">1", page)
     # a histogram per main rate and year with values; the 5 reports of 2023 have a disclosure rate
     assert page.count('<svg class="chart histogram"') == len(site.MAIN_RATES) * 2
@@ -149,9 +166,13 @@ def test_what_documents_say_is_escaped(warehouse, built):
     out, _ = built
     pages = "".join(p.read_text(encoding="utf-8") for p in out.rglob("*.html"))
     assert "<script>alert" not in pages and "<img src=x" not in pages
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;局" in pages and "&lt;img src=x onerror=alert(1)&gt;" in pages
+    assert (
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;局" in pages and "&lt;img src=x onerror=alert(1)&gt;" in pages
+    )
     assert site.source_href("javascript:alert(1)") is None and site.source_href("HTTPS://a.gov.cn/r.pdf")
-    assert site.agency_file("report:../../x") == site.agency_file("report:../../x") and "/" not in site.agency_file("report:../../x")
+    assert site.agency_file("report:../../x") == site.agency_file("report:../../x") and "/" not in site.agency_file(
+        "report:../../x"
+    )
 
 
 def test_year_and_region_limit_what_is_built(warehouse, tmp_path):
@@ -182,7 +203,9 @@ def test_the_command(warehouse, tmp_path, capsys):
     assert command.main(["site", str(tmp_path / "nowhere"), "--out", str(tmp_path / "u")]) == 2
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make browser installs Debian's chromium where apt allows)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make browser installs Debian's chromium where apt allows)"
+)
 def test_pages_open_offline_in_a_browser(warehouse, built, tmp_path):
     """Each kind of page from file://: nothing requested outside the site's folder, no console
     message, its charts drawn, its Chinese drawn by a CJK font; the table sorts on a click.
@@ -191,14 +214,24 @@ def test_pages_open_offline_in_a_browser(warehouse, built, tmp_path):
     shots = Path(os.environ.get("NIANBAO_SCREENSHOTS") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     hongze = _agency(warehouse, HONGZE)
-    sort = ("(() => { const th = [...document.querySelectorAll('table.bodies th')].find(t => t.textContent === '本年新收申请数');"
-            " th.click(); return [...document.querySelectorAll('table.bodies tbody tr')]"
-            ".map(tr => tr.cells[0].textContent); })()")
-    pages = {"site-glance.png": ("index.html", 4, ()), "site-region.png": ("region/320800.html", 2, (sort,)),
-             "site-agency.png": (f"agency/{hongze}.html", len(indicators.definitions()), ())}
+    sort = (
+        "(() => { const th = [...document.querySelectorAll('table.bodies th')].find(t => t.textContent === '本年新收申请数');"
+        " th.click(); return [...document.querySelectorAll('table.bodies tbody tr')]"
+        ".map(tr => tr.cells[0].textContent); })()"
+    )
+    pages = {
+        "site-glance.png": ("index.html", 4, ()),
+        "site-region.png": ("region/320800.html", 2, (sort,)),
+        "site-agency.png": (f"agency/{hongze}.html", len(indicators.definitions()), ()),
+    }
     for shot, (page, charts, extra) in pages.items():
-        seen = visit((out / page).as_uri(), shot=shots / shot, fonts=("h1",), full_page=True,
-                     evaluate=("document.querySelectorAll('svg.chart, table.heatmap').length", "document.title", *extra))
+        seen = visit(
+            (out / page).as_uri(),
+            shot=shots / shot,
+            fonts=("h1",),
+            full_page=True,
+            evaluate=("document.querySelectorAll('svg.chart, table.heatmap').length", "document.title", *extra),
+        )
         assert seen.console == [], seen.console
         assert seen.requests and all(u.startswith(out.as_uri() + "/") for u in seen.requests), seen.requests
         assert seen.values["document.querySelectorAll('svg.chart, table.heatmap').length"] >= charts
@@ -206,7 +239,9 @@ def test_pages_open_offline_in_a_browser(warehouse, built, tmp_path):
         assert "政府信息公开年度报告指标" in seen.values["document.title"]
         assert (shots / shot).stat().st_size > 20_000
         if extra:  # a click sorts by 本年新收申请数, the most first: 岔河镇's 18, then the 16s in their order
-            assert seen.values[sort] == ["淮安市洪泽区岔河镇人民政府", "淮安市人民政府", HONGZE, HOSTILE], seen.values[sort]
+            assert seen.values[sort] == ["淮安市洪泽区岔河镇人民政府", "淮安市人民政府", HONGZE, HOSTILE], seen.values[
+                sort
+            ]
 
 
 def test_the_flow_builds_the_site_and_links_it(prefect_harness, tmp_path):
@@ -224,13 +259,16 @@ def test_the_flow_builds_the_site_and_links_it(prefect_harness, tmp_path):
     state = ingest(sources=[str(docs)], out=str(tmp_path / "data" / "warehouse"), site=True, return_state=True)
     assert state.is_completed(), state.message
     index = tmp_path / "data" / "site" / "index.html"
-    assert "<tr><td>2023<td class=\"n\">1<td class=\"n valid\">1" in index.read_text(encoding="utf-8")
+    assert '<tr><td>2023<td class="n">1<td class="n valid">1' in index.read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "data" / "site" / "region").iterdir()) == ["320000.html", "320800.html"]
 
     async def artifacts():
         async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(
-                flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+                )
+            )
 
     found = {a.key: a for a in asyncio.run(artifacts())}
     assert set(found) == {"ingest-counts", "ingest-failures", "site"}
@@ -257,8 +295,8 @@ def test_the_flow_writes_a_site_into_a_bucket(prefect_harness, s3, tmp_path):
     """site_out on s3://: built in a local folder, then copied up, page by page."""
     from prefect import flow
 
-    from nianbao.warehouse import storage
     from nianbao.report.site import beside
+    from nianbao.warehouse import storage
     from tasks.site import build_site
 
     docs = tmp_path / "docs"

@@ -1,4 +1,5 @@
 """The warehouse on a real S3 server (SeaweedFS): the lease, immutable versions, the reader."""
+
 import json
 import random
 import threading
@@ -7,13 +8,12 @@ import time
 import polars as pl
 import pyarrow as pa
 import pytest
-
-from nianbao.model.errors import LeaseLost
-from nianbao.warehouse import publish, storage
-from nianbao.run.pipeline import process_batch
-from nianbao.acquire.sources import Source, resolve
-from nianbao.warehouse import files, scan
 from conftest import ROOT
+
+from nianbao.acquire.sources import Source, resolve
+from nianbao.model.errors import LeaseLost
+from nianbao.run.pipeline import process_batch
+from nianbao.warehouse import files, publish, scan, storage
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +118,12 @@ def test_a_removed_file_leaves_a_tombstone_readers_ignore(s3):
 def test_scan_reads_the_same_from_a_folder_and_a_bucket(s3, tmp_path, frames):
     publish.publish(tmp_path / "wh", frames)
     publish.publish(f"{s3}/wh", frames)
-    for dataset, quarantine in (("reports", False), ("applications", False), ("applications", True),
-                                ("findings", False)):
+    for dataset, quarantine in (
+        ("reports", False),
+        ("applications", False),
+        ("applications", True),
+        ("findings", False),
+    ):
         local = scan(dataset, tmp_path / "wh", quarantine).collect()
         remote = scan(dataset, f"{s3}/wh", quarantine).collect()
         assert local.sort(local.columns[:3]).equals(remote.sort(remote.columns[:3])), dataset
@@ -183,8 +187,10 @@ def test_concurrent_runs_in_separate_processes_take_turns_on_the_lease(s3, tmp_p
         for name, frame in process_batch(part, run).items():
             frame.write_ipc(tmp_path / run / f"{name}.arrow")
         runs.append(tmp_path / run)
-    script = ("import sys, pathlib, polars as pl; from nianbao.warehouse import publish; "
-              "publish.publish(sys.argv[1], {p.stem: pl.read_ipc(p) for p in pathlib.Path(sys.argv[2]).iterdir()})")
+    script = (
+        "import sys, pathlib, polars as pl; from nianbao.warehouse import publish; "
+        "publish.publish(sys.argv[1], {p.stem: pl.read_ipc(p) for p in pathlib.Path(sys.argv[2]).iterdir()})"
+    )
     wh = f"{s3}/wh"
     children = [subprocess.Popen([sys.executable, "-c", script, wh, str(run)]) for run in runs]
     assert [c.wait(timeout=300) for c in children] == [0, 0, 0]

@@ -1,15 +1,43 @@
 """One RunSummary counts a run for the flow, the command, the artifacts and the validation page."""
+
 from flows import command
 from nianbao.report import validation_report
 from nianbao.report.summary import RunSummary
 
 REPORTS = [
-    {"report_id": "a" * 64, "status": "valid", "source_format": "pdf", "year": 2023, "skipped": False,
-     "source_uri": "a.pdf", "agency": "甲镇", "error_count": 0, "warning_count": 1},
-    {"report_id": "b" * 64, "status": "invalid", "source_format": "docx", "year": 2023, "skipped": True,
-     "source_uri": "b.docx", "agency": "乙镇", "error_count": 2, "warning_count": 0},
-    {"report_id": "c" * 64, "status": "unreadable", "source_format": None, "year": None, "skipped": False,
-     "source_uri": "https://x.gov.cn/c", "agency": None, "error_count": 1, "warning_count": 0},
+    {
+        "report_id": "a" * 64,
+        "status": "valid",
+        "source_format": "pdf",
+        "year": 2023,
+        "skipped": False,
+        "source_uri": "a.pdf",
+        "agency": "甲镇",
+        "error_count": 0,
+        "warning_count": 1,
+    },
+    {
+        "report_id": "b" * 64,
+        "status": "invalid",
+        "source_format": "docx",
+        "year": 2023,
+        "skipped": True,
+        "source_uri": "b.docx",
+        "agency": "乙镇",
+        "error_count": 2,
+        "warning_count": 0,
+    },
+    {
+        "report_id": "c" * 64,
+        "status": "unreadable",
+        "source_format": None,
+        "year": None,
+        "skipped": False,
+        "source_uri": "https://x.gov.cn/c",
+        "agency": None,
+        "error_count": 1,
+        "warning_count": 0,
+    },
 ]
 FINDINGS = [
     {"report_id": "b" * 64, "rule_id": "applications.balance", "severity": "error", "message": "13 ≠ 12"},
@@ -22,7 +50,9 @@ FINDINGS = [
 def test_counts():
     run = RunSummary()
     run.add({"reports": REPORTS[:1], "findings": FINDINGS[2:3], "timings": {"extract": 1.5}})
-    run.add({"reports": REPORTS[1:], "findings": FINDINGS[:2] + FINDINGS[3:], "timings": {"extract": 2.0, "publish": 1}})
+    run.add(
+        {"reports": REPORTS[1:], "findings": FINDINGS[:2] + FINDINGS[3:], "timings": {"extract": 2.0, "publish": 1}}
+    )
     assert run.statuses == {"valid": 1, "invalid": 1, "unreadable": 1} and run.failed_count == 2
     assert run.counts_text() == "1 valid, 1 invalid, 1 unreadable"
     assert run.already_published == 1 and run.fetch_failures() == 1
@@ -30,8 +60,11 @@ def test_counts():
     assert run.formats() == {"pdf": 1, "docx": 1, "unknown": 1}
     assert {k: dict(v) for k, v in run.years().items()} == {2023: {"valid": 1, "invalid": 1}, None: {"unreadable": 1}}
     assert run.affected() == {
-        ("applications.balance", "error"): 1, ("cells.complete", "error"): 1, ("metadata.agency", "warning"): 1,
-        ("document.unreadable", "error"): 1}
+        ("applications.balance", "error"): 1,
+        ("cells.complete", "error"): 1,
+        ("metadata.agency", "warning"): 1,
+        ("document.unreadable", "error"): 1,
+    }
     assert run.errors()["b" * 64] == ["applications.balance: 13 ≠ 12", "cells.complete: blank"]
     assert run.failed()["source_uri"].to_list() == ["b.docx", "https://x.gov.cn/c"]
     assert RunSummary.of(run.as_dict()).as_dict() == run.as_dict() and run.as_dict()["reports"] == REPORTS
@@ -43,10 +76,18 @@ def test_every_reader_tells_the_same_counts(tmp_path):
     assert text.splitlines()[0] == "3 reports: 1 valid, 1 invalid, 1 unreadable (1 already published, not redone)"
     assert "             applications.balance: 13 ≠ 12" in text
     got = command.summary_json(summary, "wh", None, {}, 1)
-    assert (got["reports"], got["valid"], got["invalid"], got["unreadable"], got["already_published"]) == (3, 1, 1, 1, 1)
+    assert (got["reports"], got["valid"], got["invalid"], got["unreadable"], got["already_published"]) == (
+        3,
+        1,
+        1,
+        1,
+        1,
+    )
     page = validation_report.render(summary, "run-1", tmp_path).split("\n")
-    assert "<p><span class=valid>1 valid</span>, <span class=invalid>1 invalid</span>, " \
-           "<span class=unreadable>1 unreadable</span> of 3 reports.</p>" in page
+    assert (
+        "<p><span class=valid>1 valid</span>, <span class=invalid>1 invalid</span>, "
+        "<span class=unreadable>1 unreadable</span> of 3 reports.</p>" in page
+    )
     assert "<tr><td>2023<td class=n>2<td class=n>1<td class=n>1<td class=n>0<td class=n>50%" in page
 
 
@@ -75,7 +116,9 @@ def test_the_json_summary_is_written_as_json_dumps_writes_it():
     for summary in ({"reports": REPORTS, "findings": FINDINGS}, {"reports": REPORTS[:1], "findings": []}):
         written = io.StringIO()
         command.write_json(summary, "wh", None, {"x.xls": "not a report format"}, 1, written)
-        whole = json.dumps(command.summary_json(summary, "wh", None, {"x.xls": "not a report format"}, 1), ensure_ascii=False, indent=1)
+        whole = json.dumps(
+            command.summary_json(summary, "wh", None, {"x.xls": "not a report format"}, 1), ensure_ascii=False, indent=1
+        )
         assert written.getvalue() == whole
     assert [f["errors"] for f in json.loads(whole)["failed"]] == []
     run = RunSummary(REPORTS, FINDINGS)
@@ -87,22 +130,33 @@ def test_wording_counts_one_and_advises_only_what_applies():
     """Issue 25 item 6 and 9: '1 report', not '1 reports'; no quarantine advice without an invalid
     report; skipped files grouped by why; an s3:// warehouse keeps its two slashes."""
     unreadable = [r for r in REPORTS if r["status"] == "unreadable"]
-    text = command.render_summary({"reports": unreadable, "findings": FINDINGS}, "s3://bucket/wh",
-                                  "s3://bucket/wh/validation/r.html",
-                                  {"d/m.csv": "a manifest: pass it by name", "d/a.xls": "not a report format"})
+    text = command.render_summary(
+        {"reports": unreadable, "findings": FINDINGS},
+        "s3://bucket/wh",
+        "s3://bucket/wh/validation/r.html",
+        {"d/m.csv": "a manifest: pass it by name", "d/a.xls": "not a report format"},
+    )
     lines = text.splitlines()
     assert lines[0] == "1 report: 0 valid, 0 invalid, 1 unreadable"
     assert lines[2] == "validation report: s3://bucket/wh/validation/r.html"
     assert "skipped, a manifest: pass it by name (1 file): d/m.csv" in lines
     assert "skipped, not a report format (1 file): d/a.xls" in lines
-    assert lines[-1] == ("next: open the validation report for the tables and sums; fix a source or its manifest "
-                         "row and run again (the rest is skipped).")
+    assert lines[-1] == (
+        "next: open the validation report for the tables and sums; fix a source or its manifest "
+        "row and run again (the rest is skipped)."
+    )
     invalid = [r for r in REPORTS if r["status"] != "unreadable"]
     assert command.next_step(RunSummary(invalid, FINDINGS), "s3://bucket/wh") == (
         "open the validation report for the tables and sums; invalid reports' cells are in s3://bucket/wh/quarantine; "
-        "fix a source or its manifest row and run again (the rest is skipped).")
+        "fix a source or its manifest row and run again (the rest is skipped)."
+    )
     valid = [r for r in REPORTS if r["status"] == "valid"]
     assert command.next_step(RunSummary(valid, []), "wh") is None
-    got = command.summary_json({"reports": valid, "findings": []}, "wh", None, {"d/m.csv": "a manifest: pass it by name"}, 0)
+    got = command.summary_json(
+        {"reports": valid, "findings": []}, "wh", None, {"d/m.csv": "a manifest: pass it by name"}, 0
+    )
     assert (got["error"], got["next"], got["skipped_files"]) == (
-        None, None, [{"path": "d/m.csv", "why": "a manifest: pass it by name"}])
+        None,
+        None,
+        [{"path": "d/m.csv", "why": "a manifest: pass it by name"}],
+    )

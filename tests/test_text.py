@@ -1,6 +1,7 @@
 """Text dumps: the three styles of ../shared/seeds, on small inputs of our own."""
-from nianbao.model.document import Paragraph, Table
+
 from nianbao.extract.text import decode, parse
+from nianbao.model.document import Paragraph, Table
 
 
 def tables(blocks):

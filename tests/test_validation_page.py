@@ -1,5 +1,6 @@
 """The validation report: per-rule counts, health per year, failed reports' tables with the offending
 cells highlighted and sums written out in Chinese labels; opened in a real headless Chromium."""
+
 import re
 import shutil
 import subprocess
@@ -8,13 +9,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import ROOT
-from nianbao.report import validation_report
-from nianbao.warehouse import publish
-from nianbao.run.pipeline import process_batch
+
 from nianbao.acquire.sources import resolve
 from nianbao.model.template import template
+from nianbao.report import validation_report
+from nianbao.run.pipeline import process_batch
+from nianbao.warehouse import publish
 
 SAMPLES = ROOT / "data" / "samples"
 
@@ -36,26 +37,34 @@ def test_run_page_counts_rules_years_and_failed_reports(warehouse):
     assert "<script" not in text and "<link" not in text and "src=" not in text and "@import" not in text
     # per rule: checked, passed, failed, findings (2 readable reports; the invalid sample breaks the
     # balance in two columns and handled_total in two)
-    assert re.search(r"<code>applications.balance</code>.*?<td class=n>2<td class=n>1<td class=\"n invalid\">1"
-                     r"<td class=n>2", text)
+    assert re.search(
+        r"<code>applications.balance</code>.*?<td class=n>2<td class=n>1<td class=\"n invalid\">1"
+        r"<td class=n>2",
+        text,
+    )
     assert re.search(r"<code>document.unreadable</code>.*?<td class=n>3<td class=n>2<td class=\"n invalid\">1", text)
     assert "<tr><td>2023<td class=n>1<td class=n>1<td class=n>0<td class=n>0<td class=n>100%" in text
     assert "<tr><td>unknown<td class=n>1<td class=n>0<td class=n>0<td class=n>1<td class=n>0%" in text
     # the broken sum in the template's words, with the printed values
-    assert ("自然人: （七）总计 10 ≠ 11 = （一）予以公开 8 + （二）部分公开 2 + 1.本机关不掌握相关政府信息 1 "
-            "+ 18 more at 0") in text
-    assert ("总计: 一、本年新收政府信息公开申请数量 16 + 二、上年结转政府信息公开申请数量 1 = 17 ≠ 16 = （七）总计 14 "
-            "+ 四、结转下年度继续办理 2") in text
+    assert (
+        "自然人: （七）总计 10 ≠ 11 = （一）予以公开 8 + （二）部分公开 2 + 1.本机关不掌握相关政府信息 1 + 18 more at 0"
+    ) in text
+    assert (
+        "总计: 一、本年新收政府信息公开申请数量 16 + 二、上年结转政府信息公开申请数量 1 = 17 ≠ 16 = （七）总计 14 "
+        "+ 四、结转下年度继续办理 2"
+    ) in text
     # the total a broken sum fails is marked where the table prints it, the sum's other cells lighter;
     # a cell no rule names is not
     assert '<td class="n bad total" title="applications:handled_total/natural_person">10' in text
     assert '<td class="n part" title="applications:disclosed/natural_person">8' in text
     assert '<td class="n" title="applications:handled_total/commercial">3' in text
     # the table as printed: its group labels in their own columns, spanning their rows
-    assert ("<tr><th rowspan=22>三、本年度办理结果<th colspan=2>（一）予以公开<td" in text
-            and "<tr><th rowspan=8>（三）不予公开<th>1.属于国家秘密<td" in text
-            and "<tr><th rowspan=3>（四）无法提供<th>1.本机关不掌握相关政府信息<td" in text
-            and "<tr><th colspan=3>四、结转下年度继续办理<td" in text)
+    assert (
+        "<tr><th rowspan=22>三、本年度办理结果<th colspan=2>（一）予以公开<td" in text
+        and "<tr><th rowspan=8>（三）不予公开<th>1.属于国家秘密<td" in text
+        and "<tr><th rowspan=3>（四）无法提供<th>1.本机关不掌握相关政府信息<td" in text
+        and "<tr><th colspan=3>四、结转下年度继续办理<td" in text
+    )
     assert "not_a_report.txt" in text and "no template tables found" in text
     # the failing section opens, headed as the template prints it; the others stay folded
     assert "<details open><summary>三、收到和处理政府信息公开申请情况</summary>" in text
@@ -69,9 +78,15 @@ def test_a_2019_table_keeps_its_single_other_row_in_place():
     frame = pl.DataFrame({"row": rows, "applicant": ["total"] * len(rows), "raw": [str(i) for i in range(len(rows))]})
     text = "\n".join(validation_report._grid(template(), "applications", frame, {}))
     heads = re.findall(r"<tr>((?:<th[^>]*>[^<]+)+)<td", text)
-    assert heads == ["<th colspan=2>一、本年新收政府信息公开申请数量", "<th colspan=2>二、上年结转政府信息公开申请数量",
-                     "<th rowspan=4>三、本年度办理结果<th>（一）予以公开", "<th>（二）部分公开", "<th>（六）其他处理",
-                     "<th>（七）总计", "<th colspan=2>四、结转下年度继续办理"]
+    assert heads == [
+        "<th colspan=2>一、本年新收政府信息公开申请数量",
+        "<th colspan=2>二、上年结转政府信息公开申请数量",
+        "<th rowspan=4>三、本年度办理结果<th>（一）予以公开",
+        "<th>（二）部分公开",
+        "<th>（六）其他处理",
+        "<th>（七）总计",
+        "<th colspan=2>四、结转下年度继续办理",
+    ]
 
 
 def test_index_lists_runs_newest_first(warehouse):
@@ -82,10 +97,24 @@ def test_index_lists_runs_newest_first(warehouse):
 
 
 def test_a_long_failure_is_cut_with_a_count():
-    report = {"report_id": "f" * 64, "status": "invalid", "source_uri": "https://example.org/r.pdf", "agency": "某镇",
-              "year": 2024, "source_format": "pdf", "error_count": 30}
-    findings = [{"report_id": "f" * 64, "rule_id": "cells.complete", "severity": "error",
-                 "message": f"applications:new/total is blank ({i})"} for i in range(30)]
+    report = {
+        "report_id": "f" * 64,
+        "status": "invalid",
+        "source_uri": "https://example.org/r.pdf",
+        "agency": "某镇",
+        "year": 2024,
+        "source_format": "pdf",
+        "error_count": 30,
+    }
+    findings = [
+        {
+            "report_id": "f" * 64,
+            "rule_id": "cells.complete",
+            "severity": "error",
+            "message": f"applications:new/total is blank ({i})",
+        }
+        for i in range(30)
+    ]
     text = validation_report.render({"reports": [report], "findings": findings}, "run-x", Path(tempfile.mkdtemp()))
     assert text.count("<li><code>cells.complete</code>") == validation_report.FINDINGS_SHOWN
     assert f"… and {30 - validation_report.FINDINGS_SHOWN} more errors" in text
@@ -97,13 +126,31 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 def _chromium(*args: str) -> subprocess.CompletedProcess:
     profile = tempfile.mkdtemp()
-    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (make test installs Debian's chromium where apt allows)")
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Chromium is not installed (make test installs Debian's chromium where apt allows)"
+)
 def test_pages_open_in_a_browser(warehouse, tmp_path):
     out, page, _ = warehouse
     for name in ("run-a.html", "index.html"):
@@ -116,7 +163,9 @@ def test_pages_open_in_a_browser(warehouse, tmp_path):
         if name == "run-a.html":  # what the browser built holds the highlighted cells
             # the failing totals marked (（七）总计 in 自然人 and 总计), the rest of their sums lighter
             assert re.findall(r'<td class="n bad total" title="([^"]+)">', dom.stdout) == [
-                "applications:handled_total/natural_person", "applications:handled_total/total"]
+                "applications:handled_total/natural_person",
+                "applications:handled_total/total",
+            ]
             assert dom.stdout.count('class="n part"') == 48
             # the group column as printed: 1.属于国家秘密 under （三）不予公开, under 三、本年度办理结果
             assert '<th rowspan="22">三、本年度办理结果</th><th colspan="2">（一）予以公开</th>' in dom.stdout

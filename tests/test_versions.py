@@ -1,6 +1,7 @@
 """Versions of a report: a source's new bytes supersede its old report (a file fixed in place, a
 page served anew at the same URL), `nianbao forget` retires one, and the checks across years see
 current reports only. On a folder and on SeaweedFS; read back by DuckDB."""
+
 from __future__ import annotations
 
 import functools
@@ -15,17 +16,15 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow.parquet as pq
-import pytest
-
 from conftest import ROOT
-from flows import command as cli
-from nianbao.warehouse import compact, index, publish, storage
-from nianbao.run.pipeline import process_batch
-from nianbao.acquire.rawstore import read_fetches
-from nianbao.acquire.sources import resolve
-from nianbao.warehouse import files, scan
 from test_across import OWN_2024, across_findings, report_text
 from test_across import ingest as ingest_and_check
+
+from flows import command as cli
+from nianbao.acquire.rawstore import read_fetches
+from nianbao.acquire.sources import resolve
+from nianbao.run.pipeline import process_batch
+from nianbao.warehouse import compact, files, index, publish, scan, storage
 
 INVALID = (ROOT / "data" / "samples" / "sample_invalid_2024.txt").read_text(encoding="utf-8")
 # the sample's one mistake: （七）总计 one short in the natural-person and total columns
@@ -56,8 +55,11 @@ def versions(root) -> dict[str, tuple[str, str | None]]:
 
 def cell_ids(root) -> dict[str, set[str]]:
     """Which reports the cell datasets and quarantine hold."""
-    return {f"{'quarantine/' if q else ''}{d}": set(read(root, d, q)["report_id"].to_list()) if files(d, root, q) else set()
-            for d in ("applications", "narratives") for q in (False, True)}
+    return {
+        f"{'quarantine/' if q else ''}{d}": set(read(root, d, q)["report_id"].to_list()) if files(d, root, q) else set()
+        for d in ("applications", "narratives")
+        for q in (False, True)
+    }
 
 
 def batch(root, folder: Path) -> dict[str, pl.DataFrame]:
@@ -69,6 +71,7 @@ def batch(root, folder: Path) -> dict[str, pl.DataFrame]:
 
 
 # ------------------------------------------------------------------ superseding
+
 
 def test_a_file_fixed_in_place_supersedes_its_old_version(prefect_harness, warehouse, tmp_path, capsys):
     """The operator's case: the invalid sample fixed in place and ingested again (the command, a
@@ -87,8 +90,12 @@ def test_a_file_fixed_in_place_supersedes_its_old_version(prefect_harness, wareh
     report.write_text(FIXED, encoding="utf-8")  # fixed in place
     assert cli.main(["ingest", str(docs), "--out", out, "-q"]) == 0
     assert versions(out) == {old: ("invalid", new), new: ("valid", None)}
-    assert cell_ids(out) == {"applications": {new}, "quarantine/applications": set(),
-                             "narratives": {new}, "quarantine/narratives": set()}
+    assert cell_ids(out) == {
+        "applications": {new},
+        "quarantine/applications": set(),
+        "narratives": {new},
+        "quarantine/narratives": set(),
+    }
     assert read(out, "applications").height == CELLS
     # the old report's findings stay: the catalogue and the audit trail
     errors = read(out, "findings").filter(pl.col("severity") == "error")
@@ -105,8 +112,12 @@ def test_a_file_fixed_in_place_supersedes_its_old_version(prefect_harness, wareh
     assert "0 already published" in capsys.readouterr().out  # a superseded report is done again
     assert cli.main(["ingest", str(docs), "--out", out, "-q"]) == 1
     assert versions(out) == {old: ("invalid", None), new: ("valid", old)}
-    assert cell_ids(out) == {"applications": set(), "quarantine/applications": {old},
-                             "narratives": set(), "quarantine/narratives": {old}}
+    assert cell_ids(out) == {
+        "applications": set(),
+        "quarantine/applications": {old},
+        "narratives": set(),
+        "quarantine/narratives": {old},
+    }
     assert read(out, "applications", quarantine=True).height == CELLS
 
 
@@ -134,12 +145,18 @@ def test_new_bytes_served_at_the_same_url_supersede_on_seaweedfs(prefect_harness
         server.shutdown()
     old, new = rid(INVALID), rid(FIXED)
     assert versions(out) == {old: ("invalid", new), new: ("valid", None)}
-    assert cell_ids(out) == {"applications": {new}, "quarantine/applications": set(),
-                             "narratives": {new}, "quarantine/narratives": set()}
+    assert cell_ids(out) == {
+        "applications": {new},
+        "quarantine/applications": set(),
+        "narratives": {new},
+        "quarantine/narratives": set(),
+    }
     assert read(out, "reports").filter(pl.col("superseded_by").is_null())["source_uri"].to_list() == [url]
     fetches = read_fetches(out)
     assert fetches.sort_by("fetched_at").select(["http_status", "sha256"]).to_pylist() == [
-        {"http_status": 200, "sha256": old}, {"http_status": 200, "sha256": new}]
+        {"http_status": 200, "sha256": old},
+        {"http_status": 200, "sha256": new},
+    ]
 
 
 def test_supersession_crosses_years_and_survives_compaction(warehouse, tmp_path):
@@ -155,18 +172,25 @@ def test_supersession_crosses_years_and_survives_compaction(warehouse, tmp_path)
     wrong_year = VALID.replace("2023年", "2022年").replace("2024年1月15日", "2023年1月15日")
     (docs / "b.txt").write_text(wrong_year, encoding="utf-8")
     batch(warehouse, docs)
-    ids = {rid(VALID.replace("示例县青山镇", "示例县甲镇")): ("valid", None), rid(VALID): ("valid", rid(wrong_year)),
-           rid(wrong_year): ("valid", None)}
+    ids = {
+        rid(VALID.replace("示例县青山镇", "示例县甲镇")): ("valid", None),
+        rid(VALID): ("valid", rid(wrong_year)),
+        rid(wrong_year): ("valid", None),
+    }
     assert versions(warehouse) == ids
     years = dict(read(warehouse, "reports").select("report_id", "year").rows())
     assert (years[rid(VALID)], years[rid(wrong_year)]) == (2023, 2022)
     assert {r: sorted(set(y)) for r, y in read(warehouse, "applications").group_by("report_id").agg("year").rows()} == {
-        rid(VALID.replace("示例县青山镇", "示例县甲镇")): [2023], rid(wrong_year): [2022]}
+        rid(VALID.replace("示例县青山镇", "示例县甲镇")): [2023],
+        rid(wrong_year): [2022],
+    }
     # the index, rebuilt from the files, says the same
     root = storage.path(warehouse)
     (root / index.INDEX).unlink()
-    assert {s.rsplit("/", 1)[-1]: ids for s, ids in index.load(root).current([str(docs / "a.txt"), str(docs / "b.txt")]).items()} == {
-        "a.txt": {rid(VALID.replace("示例县青山镇", "示例县甲镇"))}, "b.txt": {rid(wrong_year)}}
+    assert {
+        s.rsplit("/", 1)[-1]: ids
+        for s, ids in index.load(root).current([str(docs / "a.txt"), str(docs / "b.txt")]).items()
+    } == {"a.txt": {rid(VALID.replace("示例县青山镇", "示例县甲镇"))}, "b.txt": {rid(wrong_year)}}
 
 
 def test_a_read_that_got_no_bytes_never_supersedes_a_version(tmp_path):
@@ -184,8 +208,11 @@ def test_a_read_that_got_no_bytes_never_supersedes_a_version(tmp_path):
     assert cell_ids(root)["applications"] == {rid(VALID)}
     (docs / "r.txt").write_text(FIXED, encoding="utf-8")
     batch(root, docs)
-    assert versions(root) == {rid(VALID): ("valid", rid(FIXED)), gone: ("unreadable", rid(VALID)),
-                              rid(FIXED): ("valid", None)}
+    assert versions(root) == {
+        rid(VALID): ("valid", rid(FIXED)),
+        gone: ("unreadable", rid(VALID)),
+        rid(FIXED): ("valid", None),
+    }
 
 
 def test_an_older_warehouse_without_the_column_is_read_and_superseded(tmp_path):
@@ -206,6 +233,7 @@ def test_an_older_warehouse_without_the_column_is_read_and_superseded(tmp_path):
 
 
 # ------------------------------------------------------------------ forget
+
 
 def test_forget_by_source_and_by_id(prefect_harness, warehouse, tmp_path, monkeypatch):
     """A manifest row naming a missing file stays unreadable until forgotten (by its source); a
@@ -248,6 +276,7 @@ def test_forget_by_source_and_by_id(prefect_harness, warehouse, tmp_path, monkey
 
 # ------------------------------------------------------------------ across years
 
+
 def test_a_superseded_years_figures_no_longer_produce_cross_year_findings(tmp_path):
     """甲镇's 2024 report carries over 5 applications; its 2023 report, as first published, carried
     forward 2 (a finding), then was fixed in place to 5: the finding goes, and the agency's names
@@ -257,15 +286,19 @@ def test_a_superseded_years_figures_no_longer_produce_cross_year_findings(tmp_pa
     fixed = report_text("淮安市盱眙县甲镇人民政府", 2023, carried_forward=5)
     while rid(first) > rid(fixed):  # the old version sorts first: a warehouse keeping it would compare with it
         first += "\n"
-    ingest_and_check(root, {"a23": first, "a24": report_text("淮安市盱眙县甲镇人民政府", 2024, carried_over=5,
-                                                             overview=OWN_2024)})
+    ingest_and_check(
+        root, {"a23": first, "a24": report_text("淮安市盱眙县甲镇人民政府", 2024, carried_over=5, overview=OWN_2024)}
+    )
     assert across_findings(root) == {("淮安市盱眙县甲镇人民政府", 2024, "cross_year.carried_over", "2", "5")}
 
     ingest_and_check(root, {"a23": fixed})  # the same source, fixed
     assert across_findings(root) == set()
     counts = read(root, "reports").select("agency", "year", "warning_count", "superseded_by").sort("agency").rows()
-    assert counts == [("淮安市盱眙县甲镇人民政府", 2023, 0, None), ("淮安市盱眙县甲镇人民政府", 2024, 0, None),
-                      ("盱眙县甲镇人民政府", 2023, 0, rid(fixed))]
+    assert counts == [
+        ("淮安市盱眙县甲镇人民政府", 2023, 0, None),
+        ("淮安市盱眙县甲镇人民政府", 2024, 0, None),
+        ("盱眙县甲镇人民政府", 2023, 0, rid(fixed)),
+    ]
     agencies = pl.read_parquet(root / "agencies" / "agencies.parquet")
     assert agencies["names"].to_list() == [["淮安市盱眙县甲镇人民政府"]]
 
@@ -281,8 +314,13 @@ def test_a_version_naming_another_agency_rechecks_the_agency_it_left(tmp_path):
     """The file posted as 乙镇's 2023 report was 甲镇's: fixed in place, 乙镇's 2024 report has no
     year before any more, so its finding against the superseded report goes."""
     root = tmp_path / "wh"
-    ingest_and_check(root, {"a23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2),
-                            "b24": report_text("盱眙县乙镇人民政府", 2024, carried_over=5, overview=OWN_2024)})
+    ingest_and_check(
+        root,
+        {
+            "a23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2),
+            "b24": report_text("盱眙县乙镇人民政府", 2024, carried_over=5, overview=OWN_2024),
+        },
+    )
     assert across_findings(root) == {("盱眙县乙镇人民政府", 2024, "cross_year.carried_over", "2", "5")}
     ingest_and_check(root, {"a23": report_text("盱眙县甲镇人民政府", 2023, carried_forward=2)})
     assert across_findings(root) == set()

@@ -1,29 +1,43 @@
 """The report's year from, in order: the manifest, the title (in the body or the page's <title>), the
 reporting period sentence, the file name or URL, the signing date."""
+
 from pathlib import Path
 
+import corpus
 import lxml.html
 import pytest
 from lxml.builder import E
 
-import corpus
+from nianbao.acquire.sources import resolve
 from nianbao.interpret.metadata import read
 from nianbao.run.pipeline import process_batch
-from nianbao.acquire.sources import resolve
 
 PERIOD = "本报告中所列数据统计期限为2025年1月1日至12月31日。"
 SIGNED = ["某某县人民政府", "2026年1月20日"]
 
 
-@pytest.mark.parametrize("paragraphs, page_title, source, year", [
-    (["某县2024年政府信息公开工作年度报告", PERIOD, *SIGNED], "2023年报告", "2022年.txt", 2024),  # the title first
-    (["一、总体情况", PERIOD, *SIGNED], "某县2023年政府信息公开工作年度报告_某县人民政府", "2022年.txt", 2023),
-    (["一、总体情况", PERIOD, *SIGNED], "某县人民政府门户网站", "2022年.txt", 2025),  # a <title> naming no report
-    (["一、总体情况", "统计时间为2021年1月1日至2021年12月31日。", *SIGNED], None, None, 2021),
-    (["一、总体情况", *SIGNED], None, "https://x.gov.cn/art/2026/1/15/%E6%B2%AD%E9%98%B3%E5%8E%BF2022%E5%B9%B4%E5%B9%B4%E6%8A%A5.html", 2022),
-    (["一、总体情况", *SIGNED], None, "https://x.gov.cn/art/2026/1/15/art_1.html", 2025),  # a date in a URL is no year
-    (["一、总体情况", *SIGNED], None, "/data/2019年/沭阳县2020年度政府信息公开工作年度报告.pdf", 2020),
-])
+@pytest.mark.parametrize(
+    "paragraphs, page_title, source, year",
+    [
+        (["某县2024年政府信息公开工作年度报告", PERIOD, *SIGNED], "2023年报告", "2022年.txt", 2024),  # the title first
+        (["一、总体情况", PERIOD, *SIGNED], "某县2023年政府信息公开工作年度报告_某县人民政府", "2022年.txt", 2023),
+        (["一、总体情况", PERIOD, *SIGNED], "某县人民政府门户网站", "2022年.txt", 2025),  # a <title> naming no report
+        (["一、总体情况", "统计时间为2021年1月1日至2021年12月31日。", *SIGNED], None, None, 2021),
+        (
+            ["一、总体情况", *SIGNED],
+            None,
+            "https://x.gov.cn/art/2026/1/15/%E6%B2%AD%E9%98%B3%E5%8E%BF2022%E5%B9%B4%E5%B9%B4%E6%8A%A5.html",
+            2022,
+        ),
+        (
+            ["一、总体情况", *SIGNED],
+            None,
+            "https://x.gov.cn/art/2026/1/15/art_1.html",
+            2025,
+        ),  # a date in a URL is no year
+        (["一、总体情况", *SIGNED], None, "/data/2019年/沭阳县2020年度政府信息公开工作年度报告.pdf", 2020),
+    ],
+)
 def test_the_year_in_order(paragraphs, page_title, source, year):
     assert read(paragraphs, page_title, source).year == year
 

@@ -15,6 +15,7 @@ that shares only the boilerplate, a town of the same name in another county.
 ingests the corpus with `nianbao ingest MANIFEST` (with --as-is: the files alone, no region codes)
 and prints rules F1 and agency-link F1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,18 @@ from nianbao.model.chinese import DIGITS, numeral  # noqa: E402
 from nianbao.model.template import template  # noqa: E402
 
 YEARS = (2022, 2023, 2024)
-BOILERPLATE = ["{year}年，本机关坚持以习近平新时代中国特色社会主义思想为指导，认真贯彻落实《中华人民共和国政府信息公开条例》，"
-               "持续推进决策、执行、管理、服务、结果公开。",
-               "下一步，将进一步完善政务公开工作机制，加强政策解读和回应关切，不断提升政务公开质量。"]
-WORDS = ("水库 移民 搬迁 茶园 林下经济 渔港 码头 棚户区 改造 供水管网 老旧小区 加装电梯 农村公路 养护 河长制 巡河 "
-         "垃圾分类 积分超市 网格员 调解 志愿者 驿站 夜市 摊位 冷链 物流 光伏 屋顶 秸秆 禁烧 候鸟 湿地 古村落 修缮 "
-         "非遗 工坊 研学 基地 职业 技能 培训 返乡 创业 贷款 贴息 医保 参保 门诊 慢病 托育 学位 校车 食堂 消防 通道 "
-         "燃气 管道 排查 整治 台账 销号 督办 回访 满意度 公示 栏目 专区 清单 认领 标注 归档 摘编 汇编 问答 图解 直播 "
-         "热线 工单 办结 时限 流程 简化 材料 精简 跨省 通办 容缺 受理 帮办 代办 窗口 延时 预约 上门").split()
+BOILERPLATE = [
+    "{year}年，本机关坚持以习近平新时代中国特色社会主义思想为指导，认真贯彻落实《中华人民共和国政府信息公开条例》，"
+    "持续推进决策、执行、管理、服务、结果公开。",
+    "下一步，将进一步完善政务公开工作机制，加强政策解读和回应关切，不断提升政务公开质量。",
+]
+WORDS = (
+    "水库 移民 搬迁 茶园 林下经济 渔港 码头 棚户区 改造 供水管网 老旧小区 加装电梯 农村公路 养护 河长制 巡河 "
+    "垃圾分类 积分超市 网格员 调解 志愿者 驿站 夜市 摊位 冷链 物流 光伏 屋顶 秸秆 禁烧 候鸟 湿地 古村落 修缮 "
+    "非遗 工坊 研学 基地 职业 技能 培训 返乡 创业 贷款 贴息 医保 参保 门诊 慢病 托育 学位 校车 食堂 消防 通道 "
+    "燃气 管道 排查 整治 台账 销号 督办 回访 满意度 公示 栏目 专区 清单 认领 标注 归档 摘编 汇编 问答 图解 直播 "
+    "热线 工单 办结 时限 流程 简化 材料 精简 跨省 通办 容缺 受理 帮办 代办 窗口 延时 预约 上门"
+).split()
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -62,6 +67,7 @@ def edit(text: str, share: float, rng: random.Random) -> str:
 @dataclass
 class Values:
     """One report: what its tables hold and its text says. Natural persons make every request."""
+
     agency: str
     year: int
     new: int = 10
@@ -87,11 +93,21 @@ def tables(v: Values) -> corpus.Report:
             for metric in metrics:
                 rep.active_disclosure[(item, metric)] = "5"
     for k, item in enumerate(("regulations", "normative_documents")):
-        rep.active_disclosure.update({(item, "issued"): str(v.issued[k]), (item, "repealed"): str(v.repealed[k]),
-                                      (item, "in_force"): str(v.in_force[k])})
+        rep.active_disclosure.update(
+            {
+                (item, "issued"): str(v.issued[k]),
+                (item, "repealed"): str(v.repealed[k]),
+                (item, "in_force"): str(v.in_force[k]),
+            }
+        )
     handled = v.new + v.carried_over - v.carried_forward
-    person = {"new": v.new, "carried_over": v.carried_over, "disclosed": handled, "handled_total": handled,
-              "carried_forward": v.carried_forward}
+    person = {
+        "new": v.new,
+        "carried_over": v.carried_over,
+        "disclosed": handled,
+        "handled_total": handled,
+        "carried_forward": v.carried_forward,
+    }
     for d in corpus.app_rows_2021():
         for col in t.applicants:
             n = person.get(d["code"], 0) if col in ("natural_person", "total") else 0
@@ -109,7 +125,9 @@ def layout(v: Values) -> list[tuple[str, object]]:
     head = lambda code: ("p", f"{sec[code][0]}、{sec[code][1]}")  # noqa: E731
     out: list[tuple[str, object]] = [
         ("p", v.title or f"{v.agency}{v.year}年政府信息公开工作年度报告"),
-        ("p", f"本报告中所列数据的统计期限自{v.year}年1月1日起至{v.year}年12月31日止。"), head("overview")]
+        ("p", f"本报告中所列数据的统计期限自{v.year}年1月1日起至{v.year}年12月31日止。"),
+        head("overview"),
+    ]
     out += [("p", t) for t in rep.narratives["overview"]]
     out += [head("active_disclosure"), ("table", corpus.table_active(rep))]
     out += [head("applications"), ("table", corpus.table_applications(rep))]
@@ -179,8 +197,15 @@ def generate(folder: Path, seed: int = 7) -> tuple[Path, dict[str, tuple[str, in
         carried, in_force, own = 0, (3 + a, 20 + a), None
         for y, year in enumerate(YEARS):
             hurt = INJECTED.get((key, year), [])
-            v = Values(names[y], year, new=8 + a + y, carried_over=carried, carried_forward=(a + y) % 3,
-                       reviews=a % 3, litigation=y % 2)
+            v = Values(
+                names[y],
+                year,
+                new=8 + a + y,
+                carried_over=carried,
+                carried_forward=(a + y) % 3,
+                reviews=a % 3,
+                litigation=y % 2,
+            )
             if "cross_year.carried_over" in hurt:
                 v.carried_over += 2
             v.in_force = (in_force[0] + v.issued[0] - v.repealed[0], in_force[1] + v.issued[1] - v.repealed[1])
@@ -193,15 +218,26 @@ def generate(folder: Path, seed: int = 7) -> tuple[Path, dict[str, tuple[str, in
                 fresh = [edit(t, 0.05 if (key, year) in HEAVY else 0.01, rng) for t in own]
             own = fresh
             stated = v.new + (5 if "narrative.table_mismatch" in hurt else 0)
-            apply_words = {0: f"全年共收到政府信息公开申请{stated}件",
-                           1: f"全年共受理政府信息公开申请{stated + v.carried_over}件"
-                           if "narrative.table_mismatch" not in hurt else f"全年新收政府信息公开申请{stated}件",
-                           2: f"本年度收到政府信息公开申请{stated}件"}[(a + y) % 3]
+            apply_words = {
+                0: f"全年共收到政府信息公开申请{stated}件",
+                1: f"全年共受理政府信息公开申请{stated + v.carried_over}件"
+                if "narrative.table_mismatch" not in hurt
+                else f"全年新收政府信息公开申请{stated}件",
+                2: f"本年度收到政府信息公开申请{stated}件",
+            }[(a + y) % 3]
             figure = f"{apply_words}，全部按期答复，其中办公室受理政府信息公开申请{max(1, v.new - 3)}件。"
             fmt = FORMATS[(a + y) % 3]
             heading = "（二）依申请公开"
-            paras = [BOILERPLATE[0].format(year=year), "（一）主动公开", own[0] + f"全年主动公开政府信息{40 + a}条。",
-                     heading, figure, own[1], "（三）监督保障", own[2] + f"发生行政复议{v.reviews}件。"]
+            paras = [
+                BOILERPLATE[0].format(year=year),
+                "（一）主动公开",
+                own[0] + f"全年主动公开政府信息{40 + a}条。",
+                heading,
+                figure,
+                own[1],
+                "（三）监督保障",
+                own[2] + f"发生行政复议{v.reviews}件。",
+            ]
             if key == "huanjing" and year == 2023:  # the heading and the figure in one HTML paragraph
                 paras[3:5] = [heading + "\u3000" + figure]
             v.overview, v.problems = paras, [own[3], BOILERPLATE[1]]
@@ -224,7 +260,13 @@ def generate(folder: Path, seed: int = 7) -> tuple[Path, dict[str, tuple[str, in
     return manifest, docs
 
 
-RULES = ("narrative.table_mismatch", "narrative.copied", "metadata.late", "cross_year.carried_over", "cross_year.in_force")
+RULES = (
+    "narrative.table_mismatch",
+    "narrative.copied",
+    "metadata.late",
+    "cross_year.carried_over",
+    "cross_year.in_force",
+)
 
 
 def expected(docs: dict[str, tuple[str, int]]) -> tuple[set, set]:
@@ -263,13 +305,16 @@ def main() -> None:
     manifest, docs = generate(root / "docs", a.seed)
     wh = root / "wh"
     specs = [str(manifest.parent / name) for name in docs] if a.as_is else [str(manifest)]
-    subprocess.run([sys.executable, "-m", "flows", "ingest", *specs, "--out", str(wh)], check=False,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "flows", "ingest", *specs, "--out", str(wh)], check=False, stdout=subprocess.DEVNULL
+    )
     want_w, want_l = expected(docs)
     got_w, got_l, reports = found(wh)
     (rf, rhit, rfalse), (lf, lhit, lfalse) = f1(want_w, got_w), f1(want_l, got_l)
-    print(f"{len(docs)} reports of {len(AGENCIES)} agencies over {len(YEARS)} years, statuses "
-          f"{dict(reports.group_by('status').len().rows())}")
+    print(
+        f"{len(docs)} reports of {len(AGENCIES)} agencies over {len(YEARS)} years, statuses "
+        f"{dict(reports.group_by('status').len().rows())}"
+    )
     print(f"rules F1 {rf:.2f}: {rhit} of {len(want_w)} injected warnings found, {rfalse} false")
     print(f"agency links F1 {lf:.2f}: {lhit} of {len(want_l)} pairs linked, {lfalse} false")
     for name, rule in sorted(want_w - got_w):

@@ -18,6 +18,7 @@
   listing pages for each listing URL.
 - The year is read from the title (2023年, 2023年度, 二〇二三年).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,10 +32,10 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.html
 
-from nianbao.warehouse import storage
-from nianbao.model.chinese import YEAR_DIGITS, YEAR_NUMERALS
-from nianbao.extract import ATTACHMENTS
 from nianbao.acquire.fetch import Fetcher, redact
+from nianbao.extract import ATTACHMENTS
+from nianbao.model.chinese import YEAR_DIGITS, YEAR_NUMERALS
+from nianbao.warehouse import storage
 
 COLUMNS = ("uri", "title", "year")  # and region_code, where one was given
 LISTINGS = ("listing_url", "region_code")  # the columns of a file of listings (data/listings.csv)
@@ -112,8 +113,13 @@ def _pages(html: str, links: list[tuple[str, str]], base: str) -> list[str]:
     return out
 
 
-def discover(listing_urls: list[str], max_pages: int = 50, fetcher: Fetcher | None = None,
-             errors: list[str] | None = None, region_code: str | None = None) -> list[dict]:
+def discover(
+    listing_urls: list[str],
+    max_pages: int = 50,
+    fetcher: Fetcher | None = None,
+    errors: list[str] | None = None,
+    region_code: str | None = None,
+) -> list[dict]:
     """Rows (uri, title, year, and region_code when given) of every report found from the
     listings, first found first.
 
@@ -194,6 +200,7 @@ def _report_page(get, url: str, title: str, host: str) -> list[dict]:
 @dataclass(frozen=True)
 class Discovered:
     """What discovering a run's listings came to: the manifest written, and what could not be read."""
+
     manifest: Path
     reports: int
     listings: int
@@ -205,8 +212,11 @@ def to_manifest(listings: list[str], path: Path) -> Discovered:
     URL, or a CSV file of `listing_url,region_code` rows (data/listings.csv): the reports found
     there get the region code of their listing."""
     errors: list[str] = []
-    pairs = [p for item in listings for p in
-             ([(item, None)] if item.startswith(("http://", "https://")) else read_listings(item))]
+    pairs = [
+        p
+        for item in listings
+        for p in ([(item, None)] if item.startswith(("http://", "https://")) else read_listings(item))
+    ]
     rows: dict[str, dict] = {}
     for code in dict.fromkeys(code for _, code in pairs):
         urls = [url for url, c in pairs if c == code]
@@ -226,9 +236,14 @@ def write_manifest(rows: list[dict], path: str | Path) -> None:
             w = csv.DictWriter(f, fieldnames=columns)
             w.writeheader()
             for row in rows:
-                w.writerow({"uri": row["uri"], "title": row.get("title") or "",
-                            "year": "" if row.get("year") is None else row["year"]}
-                           | ({"region_code": row.get("region_code") or ""} if len(columns) > 3 else {}))
+                w.writerow(
+                    {
+                        "uri": row["uri"],
+                        "title": row.get("title") or "",
+                        "year": "" if row.get("year") is None else row["year"],
+                    }
+                    | ({"region_code": row.get("region_code") or ""} if len(columns) > 3 else {})
+                )
 
     storage.write_atomic(Path(path), write)
 
@@ -238,10 +253,17 @@ def parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p = p or argparse.ArgumentParser(prog="nianbao discover", description=__doc__.split("\n")[0])
     p.add_argument("listings", nargs="+", metavar="LISTING_URL", help="a 年度报告 column's listing page")
     p.add_argument("--out", required=True, metavar="MANIFEST", help="the manifest CSV to write")
-    p.add_argument("--region-code", metavar="CODE", help="the 6-digit 行政区划代码 of the listings' portal, "
-                   "written into the manifest for every report found")
-    p.add_argument("--max-pages", type=int, default=50, help="listing pages read per listing URL (default: %(default)s)")
-    p.add_argument("--delay", type=float, default=1.0, help="seconds between requests to one host (default: %(default)s)")
+    p.add_argument(
+        "--region-code",
+        metavar="CODE",
+        help="the 6-digit 行政区划代码 of the listings' portal, written into the manifest for every report found",
+    )
+    p.add_argument(
+        "--max-pages", type=int, default=50, help="listing pages read per listing URL (default: %(default)s)"
+    )
+    p.add_argument(
+        "--delay", type=float, default=1.0, help="seconds between requests to one host (default: %(default)s)"
+    )
     p.add_argument("--allow-private", action="store_true", help="allow private, loopback and link-local addresses")
     return p
 
@@ -262,8 +284,9 @@ def run(args: argparse.Namespace) -> int:
     # each failure is told once, below: not also by the fetcher's warning (Python's last-resort handler)
     logging.getLogger("nianbao.acquire.fetch").addHandler(logging.NullHandler())
     with Fetcher(allow_private=True if args.allow_private else None, delay=args.delay) as fetcher:
-        rows = discover(args.listings, max_pages=args.max_pages, fetcher=fetcher, errors=errors,
-                        region_code=args.region_code)
+        rows = discover(
+            args.listings, max_pages=args.max_pages, fetcher=fetcher, errors=errors, region_code=args.region_code
+        )
     write_manifest(rows, args.out)
     for e in errors:
         print(f"nianbao: {e}", file=sys.stderr)

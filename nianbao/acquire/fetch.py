@@ -13,6 +13,7 @@
 - With a RawStore, a URL fetched before is asked for with its ETag / Last-Modified, and a 304
   reuses the stored bytes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,11 +31,11 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from nianbao import __version__
-from nianbao.extract import MAX_BYTES, MIME, magic, sniff
 from nianbao.acquire.rawstore import RawStore
+from nianbao.extract import MAX_BYTES, MIME, magic, sniff
+from nianbao.model.errors import FetchError
 from nianbao.model.schema import FETCHES
 from nianbao.model.settings import settings
-from nianbao.model.errors import FetchError
 
 log = logging.getLogger("nianbao.acquire.fetch")
 
@@ -94,16 +95,19 @@ def check_url(url: str, allow_private: bool) -> None:
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(
+            parts.hostname, parts.port or (443 if parts.scheme == "https" else 80), type=socket.SOCK_STREAM
+        )
     except socket.gaierror as e:  # EAI_AGAIN is a resolver hiccup, worth another try; the rest is not
         raise FetchError(f"cannot resolve {parts.hostname}: {e.strerror}", retry=e.errno == socket.EAI_AGAIN) from e
     for info in infos:
         ip = ipaddress.ip_address(info[4][0].split("%")[0])
         ip = getattr(ip, "ipv4_mapped", None) or ip
         if not ip.is_global or ip.is_multicast:
-            raise FetchError(f"refused: {parts.hostname} resolves to the non-public address {ip} "
-                             f"(--allow-private or NIANBAO_ALLOW_PRIVATE=1 allows it)")
+            raise FetchError(
+                f"refused: {parts.hostname} resolves to the non-public address {ip} "
+                f"(--allow-private or NIANBAO_ALLOW_PRIVATE=1 allows it)"
+            )
 
 
 @dataclass
@@ -124,17 +128,31 @@ class _Host:
 class Fetcher:
     """One polite HTTP client, shared by every fetch of a run (threads welcome)."""
 
-    def __init__(self, *, connect_timeout: float = 10, read_timeout: float = 30, max_time: float = 300,
-                 retries: int = 3, backoff: float = 1.0, max_bytes: int = MAX_BYTES, max_redirects: int = 5,
-                 per_host: int = 2, delay: float = 1.0, allow_private: bool | None = None,
-                 user_agent: str = USER_AGENT):
+    def __init__(
+        self,
+        *,
+        connect_timeout: float = 10,
+        read_timeout: float = 30,
+        max_time: float = 300,
+        retries: int = 3,
+        backoff: float = 1.0,
+        max_bytes: int = MAX_BYTES,
+        max_redirects: int = 5,
+        per_host: int = 2,
+        delay: float = 1.0,
+        allow_private: bool | None = None,
+        user_agent: str = USER_AGENT,
+    ):
         self.max_time, self.retries, self.backoff = max_time, retries, backoff
         self.max_bytes, self.max_redirects, self.per_host, self.delay = max_bytes, max_redirects, per_host, delay
         self.allow_private = allow_private_default() if allow_private is None else allow_private
         no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-        self.client = httpx.Client(follow_redirects=False, cookies=no_cookies,
-                                   timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-                                   headers={"User-Agent": user_agent})
+        self.client = httpx.Client(
+            follow_redirects=False,
+            cookies=no_cookies,
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            headers={"User-Agent": user_agent},
+        )
         self._hosts: dict[str, _Host] = {}
         self._hosts_lock = threading.Lock()
 
@@ -185,7 +203,9 @@ class Fetcher:
                     got = None
                     break
                 pause = self.backoff * 2 ** (result.attempts - 1)
-                log.warning("retry %d/%d in %.1fs: %s: %s", result.attempts, self.retries, pause, result.url, result.error)
+                log.warning(
+                    "retry %d/%d in %.1fs: %s: %s", result.attempts, self.retries, pause, result.url, result.error
+                )
                 time.sleep(pause)
         result.elapsed_s = round(time.monotonic() - began, 3)
         if got is not None:
@@ -206,8 +226,13 @@ class Fetcher:
                 result.sha256 = store.put(data) if store else hashlib.sha256(data).hexdigest()
                 result.content_type = _content_type(data, result.final_url, result.declared_type)
         if result.error:
-            log.warning("fetch failed after %d attempt%s: %s: %s", result.attempts, "" if result.attempts == 1 else "s",
-                        result.url, result.error)
+            log.warning(
+                "fetch failed after %d attempt%s: %s: %s",
+                result.attempts,
+                "" if result.attempts == 1 else "s",
+                result.url,
+                result.error,
+            )
         if store:
             store.record(result)
         return result
@@ -225,16 +250,21 @@ class Fetcher:
                         if nxt in seen:
                             raise FetchError(f"redirect loop at {redact(nxt)}", status=r.status_code, final_url=nxt)
                         if len(seen) > self.max_redirects:
-                            raise FetchError(f"more than {self.max_redirects} redirects", status=r.status_code,
-                                             final_url=nxt)
+                            raise FetchError(
+                                f"more than {self.max_redirects} redirects", status=r.status_code, final_url=nxt
+                            )
                         seen.add(nxt)
                         url = nxt
                         continue
                     if r.status_code == 304:
                         return _Got(304, url, r.headers, None)
                     if r.status_code >= 400 or r.status_code < 200:
-                        raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(),
-                                         retry=r.status_code >= 500, status=r.status_code, final_url=url)
+                        raise FetchError(
+                            f"HTTP {r.status_code} {r.reason_phrase}".strip(),
+                            retry=r.status_code >= 500,
+                            status=r.status_code,
+                            final_url=url,
+                        )
                     return _Got(r.status_code, url, r.headers, self._body(r, deadline, url))
             except httpx.TimeoutException as e:
                 raise FetchError(f"timeout: {type(e).__name__}", retry=True, final_url=url) from e
@@ -246,16 +276,18 @@ class Fetcher:
     def _body(self, r: httpx.Response, deadline: float, url: str) -> bytes:
         declared = r.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:  # refuse before reading a byte
-            raise FetchError(f"{declared} bytes is over the size limit of {self.max_bytes}", status=r.status_code,
-                             final_url=url)
+            raise FetchError(
+                f"{declared} bytes is over the size limit of {self.max_bytes}", status=r.status_code, final_url=url
+            )
         chunks, size = [], 0
         for chunk in r.iter_bytes():
             size += len(chunk)
             if size > self.max_bytes:  # the header may be absent or lie
                 raise FetchError(f"over the size limit of {self.max_bytes} bytes", status=r.status_code, final_url=url)
             if time.monotonic() > deadline:  # a trickle: each read is in time, the whole is not
-                raise FetchError(f"over the time limit of {self.max_time}s", retry=True, status=r.status_code,
-                                 final_url=url)
+                raise FetchError(
+                    f"over the time limit of {self.max_time}s", retry=True, status=r.status_code, final_url=url
+                )
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -279,8 +311,9 @@ _default: Fetcher | None = None
 _default_lock = threading.Lock()
 
 
-def fetch(url: str, store: RawStore | None = None, client: Fetcher | None = None,
-          allow_private: bool | None = None) -> FetchResult:
+def fetch(
+    url: str, store: RawStore | None = None, client: Fetcher | None = None, allow_private: bool | None = None
+) -> FetchResult:
     """What the pipeline calls for a URL source. `client` defaults to one Fetcher per process, so
     that the per-host limits hold across the batches a process runs at once. `allow_private`: the
     run's (else the client's: NIANBAO_ALLOW_PRIVATE)."""

@@ -9,14 +9,15 @@ reads tables printed as pictures by OCR).
 At most MAX_PICTURES a page; a picture that cannot be had is passed on with why, for the report to
 say so (`extraction.picture`).
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from nianbao.extract import MAX_BYTES
 from nianbao.acquire.sources import Read, Source
+from nianbao.extract import MAX_BYTES
 
 MAX_PICTURES = 20  # a report page shows a picture a table, a few more for its seal and logos
 
@@ -26,8 +27,10 @@ def gather(source: Source, got: Read) -> tuple[tuple[str, bytes | str], ...]:
     from nianbao.extract import html  # lxml: loaded by the runs that read a page, not by every run
 
     srcs = html.srcs(got.data, got.content_type)
-    out = [(src, _fetched(urljoin(got.name, src)) if source.is_url else _beside(Path(source.uri), src))
-           for src in srcs[:MAX_PICTURES]]
+    out = [
+        (src, _fetched(urljoin(got.name, src)) if source.is_url else _beside(Path(source.uri), src))
+        for src in srcs[:MAX_PICTURES]
+    ]
     out += [(src, f"not read: a page's first {MAX_PICTURES} pictures are") for src in srcs[MAX_PICTURES:]]
     return tuple(out)
 

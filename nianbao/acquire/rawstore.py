@@ -8,6 +8,7 @@
   beside the bytes (ROOT/raw/urls/), written the moment the bytes are: a run killed before its
   `fetches` are flushed must not cost a download next time.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from nianbao.warehouse import storage
 from nianbao.model.schema import FETCHES
+from nianbao.warehouse import storage
 
 if TYPE_CHECKING:
     from nianbao.acquire.fetch import FetchResult

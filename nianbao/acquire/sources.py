@@ -1,4 +1,5 @@
 """Sources (files, directories, manifests, URLs) resolved to the documents a run ingests."""
+
 from __future__ import annotations
 
 import csv
@@ -8,10 +9,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.model.errors import Unreadable
 from nianbao.extract import MAX_BYTES, SUFFIXES
+from nianbao.model.errors import Unreadable, UsageError
 from nianbao.model.settings import settings
-from nianbao.model.errors import UsageError
 
 MANIFEST_SUFFIXES = {".csv", ".jsonl"}
 MANIFEST_COLUMNS = ("agency", "region_code", "year", "format", "title", "published_on")
@@ -44,8 +44,11 @@ def resolve(specs: list[str], allow_outside: bool | None = None) -> list[Source]
         path = Path(spec)
         if path.is_dir():
             # links too, even dangling or looping ones: they get a row that says so, not silence
-            out += [Source(str(p)) for p in sorted(path.rglob("*"))
-                    if (p.is_file() or p.is_symlink()) and p.suffix.lower() in SUFFIXES]
+            out += [
+                Source(str(p))
+                for p in sorted(path.rglob("*"))
+                if (p.is_file() or p.is_symlink()) and p.suffix.lower() in SUFFIXES
+            ]
         elif path.suffix.lower() in MANIFEST_SUFFIXES:
             out += _manifest(path, allow_outside)
         elif path.is_file():
@@ -68,9 +71,13 @@ def unsupported(specs: list[str]) -> dict[str, str]:
     for spec in specs:
         path = Path(spec)
         if not spec.startswith(("http://", "https://")) and path.is_dir():
-            out |= {str(p): "a manifest: pass it by name" if p.suffix.lower() in MANIFEST_SUFFIXES else "not a report format"
-                    for p in sorted(path.rglob("*")) if p.is_file() and not p.name.startswith(".")
-                    and p.suffix.lower() not in SUFFIXES}
+            out |= {
+                str(p): "a manifest: pass it by name"
+                if p.suffix.lower() in MANIFEST_SUFFIXES
+                else "not a report format"
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and not p.name.startswith(".") and p.suffix.lower() not in SUFFIXES
+            }
     return out
 
 
@@ -105,8 +112,10 @@ def _manifest(path: Path, allow_outside: bool = False) -> list[Source]:
         if not uri.startswith(("http://", "https://")):
             uri = str(path.parent / uri)  # an absolute path stays itself
             if not allow_outside and os.path.commonpath([folder, os.path.realpath(uri)]) != folder:
-                refused = (f"refused: the path is outside the manifest's folder {path.parent} "
-                           f"(--allow-outside or NIANBAO_ALLOW_OUTSIDE=1 allows it)")
+                refused = (
+                    f"refused: the path is outside the manifest's folder {path.parent} "
+                    f"(--allow-outside or NIANBAO_ALLOW_OUTSIDE=1 allows it)"
+                )
         overrides = {k: str(row[k]).strip() for k in MANIFEST_COLUMNS if row.get(k) not in (None, "")}
         if "year" in overrides:
             try:
@@ -135,9 +144,11 @@ def _decode_manifest(path: Path, data: bytes) -> str:
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
-        line = data[:bad.start].count(b"\n") + 1
-        raise UsageError(f"{path}:{line}: the manifest is neither UTF-8 nor GB18030 "
-                         f"(byte {data[bad.start]:#04x} at offset {bad.start})") from None
+        line = data[: bad.start].count(b"\n") + 1
+        raise UsageError(
+            f"{path}:{line}: the manifest is neither UTF-8 nor GB18030 "
+            f"(byte {data[bad.start]:#04x} at offset {bad.start})"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -160,7 +171,9 @@ def read(source: Source, max_bytes: int = MAX_BYTES, store=None, allow_private: 
     if source.is_url:
         from nianbao.acquire.fetch import fetch
 
-        result = fetch(source.uri, store, allow_private=allow_private)  # one shared Fetcher per process: per-host limits hold
+        result = fetch(
+            source.uri, store, allow_private=allow_private
+        )  # one shared Fetcher per process: per-host limits hold
         if not result.ok:
             raise Unreadable(f"fetch failed: {result.error}")
         got = Read(result.data, result.final_url or result.url, result.declared_type, result.sha256)

@@ -7,6 +7,7 @@ are replaced in WAREHOUSE/findings/year=<Y>/across.parquet (one file per year, r
 atomically), so the stage is idempotent and gives the same findings whatever order the years
 were ingested in. The `agencies` dataset is refreshed in the same pass.
 """
+
 from __future__ import annotations
 
 import polars as pl
@@ -15,13 +16,13 @@ import pyarrow.compute as pc
 
 from nianbao import warehouse
 from nianbao.check import validate
-from nianbao.warehouse import index, storage
+from nianbao.check.rules import _fmt
 from nianbao.interpret.agencies import AGENCIES_SCHEMA, agency_rows
 from nianbao.interpret.narrative import passages
-from nianbao.warehouse.publish import locked, partition_dir, write_atomic
-from nianbao.check.rules import _fmt
 from nianbao.model.schema import CELL_KEYS, PARTITION, schema
 from nianbao.model.template import ChainRule, CopiedRule, Rule, template
+from nianbao.warehouse import index, storage
+from nianbao.warehouse.publish import locked, partition_dir, write_atomic
 
 FILE = "across.parquet"
 AGENCIES_FILE = "agencies/agencies.parquet"
@@ -42,9 +43,13 @@ def check(root, report_ids: list[str] | None, run_id: str) -> pl.DataFrame:
     or s3://bucket/prefix); return the findings written."""
     root = storage.path(root)
     with locked(root):
-        every = _scan(root, "reports", quarantine=False).select(  # every version: superseded ones too
-            "report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on",
-            "superseded_by").collect()
+        every = (
+            _scan(root, "reports", quarantine=False)
+            .select(  # every version: superseded ones too
+                "report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on", "superseded_by"
+            )
+            .collect()
+        )
         if every.height == 0:
             return pl.from_arrow(schema("findings").empty_table())
         if report_ids is None:
@@ -57,8 +62,9 @@ def check(root, report_ids: list[str] | None, run_id: str) -> pl.DataFrame:
         mine = reports.filter(pl.col("agency_id").is_in(touched.implode()))
         findings = findings_for(root, mine, reports, run_id)
         # the reports re-checked, those retired, and those the run named that are no longer linked to any agency
-        checked = (set(every.filter(pl.col("agency_id").is_in(touched.implode()))["report_id"].to_list())
-                   | set(report_ids or []))
+        checked = set(every.filter(pl.col("agency_id").is_in(touched.implode()))["report_id"].to_list()) | set(
+            report_ids or []
+        )
         # on S3 the index is told the data changes (it lists again until a publish writes it anew)
         index.writing(root)
         _replace_findings(root, checked, findings)
@@ -71,7 +77,9 @@ def findings_for(root, mine: pl.DataFrame, reports: pl.DataFrame, run_id: str) -
     pairs = _pairs(mine)
     out = []
     # every report checked: read the cells without asking for each id
-    ids = None if mine.height == reports.height else pl.concat([pairs["report_id"], pairs["last_id"]]).unique().implode()
+    ids = (
+        None if mine.height == reports.height else pl.concat([pairs["report_id"], pairs["last_id"]]).unique().implode()
+    )
     for rule in rules():
         if pairs.height == 0:
             break
@@ -85,8 +93,12 @@ def findings_for(root, mine: pl.DataFrame, reports: pl.DataFrame, run_id: str) -
             out.append(f.row(report_id, None) | {"run_id": run_id})
     found = pl.from_arrow(pa.Table.from_pylist(out, schema=schema("findings")))
     years = mine.select("report_id", pl.col(PARTITION).cast(pl.Int16).alias("y"))
-    return (found.drop(PARTITION).join(years, on="report_id", how="left").rename({"y": PARTITION})
-            .select(schema("findings").names))
+    return (
+        found.drop(PARTITION)
+        .join(years, on="report_id", how="left")
+        .rename({"y": PARTITION})
+        .select(schema("findings").names)
+    )
 
 
 def _pairs(mine: pl.DataFrame) -> pl.DataFrame:
@@ -94,10 +106,19 @@ def _pairs(mine: pl.DataFrame) -> pl.DataFrame:
     agency has several reports for a year, the one compared against is chosen by content (valid
     first, then the smallest report_id), never by the order they were ingested in."""
     ranked = mine.filter(pl.col(PARTITION).is_not_null()).with_columns(
-        rank=pl.when(pl.col("status") == "valid").then(0).otherwise(1))
-    last = (ranked.sort(["rank", "report_id"]).group_by(["agency_id", PARTITION]).first()
-            .select("agency_id", (pl.col(PARTITION) + 1).alias(PARTITION), last_id=pl.col("report_id"),
-                    last_year=pl.col(PARTITION)))
+        rank=pl.when(pl.col("status") == "valid").then(0).otherwise(1)
+    )
+    last = (
+        ranked.sort(["rank", "report_id"])
+        .group_by(["agency_id", PARTITION])
+        .first()
+        .select(
+            "agency_id",
+            (pl.col(PARTITION) + 1).alias(PARTITION),
+            last_id=pl.col("report_id"),
+            last_year=pl.col(PARTITION),
+        )
+    )
     return ranked.join(last, on=["agency_id", PARTITION], how="inner").select("report_id", "last_id", "last_year")
 
 
@@ -106,8 +127,11 @@ def _cells(root, dataset: str, ids: pl.Series | None, codes: list[str], along: s
     a, b = CELL_KEYS[dataset]
     if ids is not None:
         lf = lf.filter(pl.col("report_id").is_in(ids))
-    return (lf.filter(pl.col(along).is_in(codes))
-            .select("report_id", a, b, number=pl.col("value").cast(pl.Float64)).collect())
+    return (
+        lf.filter(pl.col(along).is_in(codes))
+        .select("report_id", a, b, number=pl.col("value").cast(pl.Float64))
+        .collect()
+    )
 
 
 def _chain_frame(rule: ChainRule, root, pairs: pl.DataFrame, ids: pl.Series | None) -> pl.DataFrame:
@@ -120,16 +144,26 @@ def _chain_frame(rule: ChainRule, root, pairs: pl.DataFrame, ids: pl.Series | No
         cells = cells.filter(pl.col(per).is_in(rule.only))
 
     def side(sign: dict[str, float], name: str) -> pl.DataFrame:
-        return (cells.filter(pl.col(along).is_in(list(sign)))
-                .with_columns(number=pl.col("number") * pl.col(along).replace_strict(sign, return_dtype=pl.Float64))
-                .group_by(["report_id", per])
-                # a blank cell leaves the sum unknown (cells.complete says so), a missing one too
-                .agg(pl.when(pl.col("number").is_null().any() | (pl.len() < len(sign))).then(None)
-                     .otherwise(pl.col("number").sum()).alias(name)))
+        return (
+            cells.filter(pl.col(along).is_in(list(sign)))
+            .with_columns(number=pl.col("number") * pl.col(along).replace_strict(sign, return_dtype=pl.Float64))
+            .group_by(["report_id", per])
+            # a blank cell leaves the sum unknown (cells.complete says so), a missing one too
+            .agg(
+                pl.when(pl.col("number").is_null().any() | (pl.len() < len(sign)))
+                .then(None)
+                .otherwise(pl.col("number").sum())
+                .alias(name)
+            )
+        )
 
     # the cells named are this year's: dataset:row/column
-    named = [pl.format(f"{dataset}:{code}/{{}}", pl.col(per)) if along == a else
-             pl.format(f"{dataset}:{{}}/{code}", pl.col(per)) for code in this_signs]
+    named = [
+        pl.format(f"{dataset}:{code}/{{}}", pl.col(per))
+        if along == a
+        else pl.format(f"{dataset}:{{}}/{code}", pl.col(per))
+        for code in this_signs
+    ]
     this, last = side(this_signs, "left"), side(last_signs, "right").rename({"report_id": "last_id"})
     f = pairs.join(this, on="report_id").join(last, on=["last_id", per]).sort(["report_id", per])
     formula = lambda codes: " + ".join(codes).replace("+ -", "- ")  # noqa: E731
@@ -138,9 +172,15 @@ def _chain_frame(rule: ChainRule, root, pairs: pl.DataFrame, ids: pl.Series | No
         cells=pl.concat_list(named),
         expected=_fmt(pl.col("right")),
         observed=_fmt(pl.col("left")),
-        message=pl.format(f"{rule.id} ({per} {{}}): {formula(rule.this)} = {{}}, but the {{}} report's "
-                          f"{formula(rule.last)} = {{}} (report {{}})", pl.col(per), _fmt(pl.col("left")),
-                          pl.col("last_year"), _fmt(pl.col("right")), pl.col("last_id").str.slice(0, 12)),
+        message=pl.format(
+            f"{rule.id} ({per} {{}}): {formula(rule.this)} = {{}}, but the {{}} report's "
+            f"{formula(rule.last)} = {{}} (report {{}})",
+            pl.col(per),
+            _fmt(pl.col("left")),
+            pl.col("last_year"),
+            _fmt(pl.col("right")),
+            pl.col("last_id").str.slice(0, 12),
+        ),
         left=pl.col("left"),
         right=pl.col("right"),
     )
@@ -150,32 +190,53 @@ def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame, reports: pl.DataF
     """Per report: the share of its passages (numbers and boilerplate left out) that its agency's
     previous report also prints. Boilerplate: passages that at least `boilerplate_agencies`
     agencies print in the same year, counted over every report the warehouse holds for that year."""
-    empty = pl.DataFrame(schema={"report_id": pl.String, "cells": pl.List(pl.String), "expected": pl.String,
-                                 "observed": pl.String, "message": pl.String, "similarity": pl.Float64})
+    empty = pl.DataFrame(
+        schema={
+            "report_id": pl.String,
+            "cells": pl.List(pl.String),
+            "expected": pl.String,
+            "observed": pl.String,
+            "message": pl.String,
+            "similarity": pl.Float64,
+        }
+    )
     years = pl.concat([pairs["last_year"], pairs["last_year"] + 1]).unique().cast(pl.Int16).implode()
-    rows = (_scan(root, "narratives").filter(pl.col("section").is_in(rule.sections) & pl.col(PARTITION).is_in(years))
-            .select("report_id", PARTITION, "text").collect())
+    rows = (
+        _scan(root, "narratives")
+        .filter(pl.col("section").is_in(rule.sections) & pl.col(PARTITION).is_in(years))
+        .select("report_id", PARTITION, "text")
+        .collect()
+    )
     if rows.height == 0:
         return empty
     # passages travel as 64-bit hashes, reports and agencies as integers: 150,000 reports' text stays cheap
-    rows = (rows.join(reports.select("report_id", "agency_id"), on="report_id", how="left")
-            .with_columns(rid=pl.col("report_id").rank("dense").cast(pl.UInt32),
-                          aid=pl.col("agency_id").rank("dense").cast(pl.UInt32)))
+    rows = rows.join(reports.select("report_id", "agency_id"), on="report_id", how="left").with_columns(
+        rid=pl.col("report_id").rank("dense").cast(pl.UInt32), aid=pl.col("agency_id").rank("dense").cast(pl.UInt32)
+    )
     p = passages(rows["text"], rule.passage, rule.sample)
     rows = rows.drop("text")
     text = p.select("passage", *(rows[c].gather(p["row"]) for c in ("rid", PARTITION, "aid"))).unique()
-    shared = (text.group_by([PARTITION, "passage"]).agg(pl.col("aid").n_unique())
-              .filter(pl.col("aid") >= rule.boilerplate_agencies).select(PARTITION, "passage"))
+    shared = (
+        text.group_by([PARTITION, "passage"])
+        .agg(pl.col("aid").n_unique())
+        .filter(pl.col("aid") >= rule.boilerplate_agencies)
+        .select(PARTITION, "passage")
+    )
     own = text.join(shared, on=[PARTITION, "passage"], how="anti").select("rid", "passage")
     rid = rows.select("report_id", "rid").unique()
-    this = (pairs.join(rid, on="report_id")
-            .join(rid.rename({"report_id": "last_id", "rid": "last_rid"}), on="last_id")
-            .join(own, on="rid"))
+    this = (
+        pairs.join(rid, on="report_id")
+        .join(rid.rename({"report_id": "last_id", "rid": "last_rid"}), on="last_id")
+        .join(own, on="rid")
+    )
     last = own.select(last_rid="rid", passage="passage", seen=pl.lit(True))
-    f = (this.join(last, on=["last_rid", "passage"], how="left")
-         .group_by("report_id", "last_id", "last_year")
-         .agg(total=pl.len(), same=pl.col("seen").is_not_null().sum())
-         .filter(pl.col("total") * rule.sample >= rule.min_chars).sort("report_id"))
+    f = (
+        this.join(last, on=["last_rid", "passage"], how="left")
+        .group_by("report_id", "last_id", "last_year")
+        .agg(total=pl.len(), same=pl.col("seen").is_not_null().sum())
+        .filter(pl.col("total") * rule.sample >= rule.min_chars)
+        .sort("report_id")
+    )
     if f.height == 0:
         return empty
     share = pl.col("same") / pl.col("total")
@@ -185,10 +246,15 @@ def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame, reports: pl.DataF
         cells=pl.concat_list(pl.lit([f"narratives:{s}" for s in rule.sections])),
         expected=pl.lit(f"at most {round(rule.max * 100)}% of the text as the year before"),
         observed=pl.format("{}% ({} of {} passages)", pct, pl.col("same"), pl.col("total")),
-        message=pl.format("sections {} repeat {}% of the text of the same agency's {} report {} (passages of "
-                          f"{rule.passage} characters, one in {rule.sample} sampled; numbers and boilerplate "
-                          "left out)", pl.lit("/".join(rule.sections)), pct, pl.col("last_year"),
-                          pl.col("last_id").str.slice(0, 12)),
+        message=pl.format(
+            "sections {} repeat {}% of the text of the same agency's {} report {} (passages of "
+            f"{rule.passage} characters, one in {rule.sample} sampled; numbers and boilerplate "
+            "left out)",
+            pl.lit("/".join(rule.sections)),
+            pct,
+            pl.col("last_year"),
+            pl.col("last_id").str.slice(0, 12),
+        ),
         similarity=share,
     )
 
@@ -228,17 +294,27 @@ def _recount(root, delta: dict[tuple[str, str], int]) -> None:
     if not delta:
         return
     file_schema = schema("reports", with_partition=False)
-    change = (pl.DataFrame([(rid, sev, n) for (rid, sev), n in delta.items()], orient="row",
-                           schema={"report_id": pl.String, "severity": pl.String, "n": pl.Int32})
-              .group_by("report_id").agg(d_error=pl.col("n").filter(pl.col("severity") == "error").sum(),
-                                         d_warning=pl.col("n").filter(pl.col("severity") == "warning").sum()))
+    change = (
+        pl.DataFrame(
+            [(rid, sev, n) for (rid, sev), n in delta.items()],
+            orient="row",
+            schema={"report_id": pl.String, "severity": pl.String, "n": pl.Int32},
+        )
+        .group_by("report_id")
+        .agg(
+            d_error=pl.col("n").filter(pl.col("severity") == "error").sum(),
+            d_warning=pl.col("n").filter(pl.col("severity") == "warning").sum(),
+        )
+    )
     ids = pa.array(change["report_id"].to_list(), pa.string())
     for path in sorted((root / "reports").glob(f"{PARTITION}=*/*.parquet")):
         if not pc.any(pc.is_in(storage.read_table(path, columns=["report_id"])["report_id"], value_set=ids)).as_py():
             continue
         rows = pl.from_arrow(storage.read_table(path, schema=file_schema)).join(change, on="report_id", how="left")
-        rows = rows.with_columns(error_count=pl.col("error_count") + pl.col("d_error").fill_null(0),
-                                 warning_count=pl.col("warning_count") + pl.col("d_warning").fill_null(0))
+        rows = rows.with_columns(
+            error_count=pl.col("error_count") + pl.col("d_error").fill_null(0),
+            warning_count=pl.col("warning_count") + pl.col("d_warning").fill_null(0),
+        )
         write_atomic(rows.select(file_schema.names).to_arrow().cast(file_schema), path)
 
 
@@ -248,7 +324,7 @@ def _refresh_agencies(root, reports: pl.DataFrame, touched: pl.Series) -> None:
     old = pl.from_arrow(storage.read_table(path) if path.exists() else AGENCIES_SCHEMA.empty_table())
     fresh = agency_rows(reports.filter(pl.col("agency_id").is_in(touched.implode())))
     live = reports["agency_id"].drop_nulls().unique().implode()
-    table = (pl.concat([old.filter(~pl.col("agency_id").is_in(touched.implode()) & pl.col("agency_id").is_in(live)),
-                        fresh]).sort("agency_id"))
+    table = pl.concat(
+        [old.filter(~pl.col("agency_id").is_in(touched.implode()) & pl.col("agency_id").is_in(live)), fresh]
+    ).sort("agency_id")
     write_atomic(table.to_arrow().cast(AGENCIES_SCHEMA), path)
-

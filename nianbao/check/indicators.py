@@ -31,6 +31,7 @@ Versions: an indicator's `version` is raised whenever its formula changes. A yea
 touched), and its rows of the earlier version move, unchanged, to `indicators_previous` (key:
 report_id, indicator, definition_version): old numbers are never changed silently, nor dropped.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,12 +40,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from nianbao.warehouse import storage
 from nianbao.interpret.agencies import agency_rows
-from nianbao.warehouse.publish import locked, partition_dir
 from nianbao.model.schema import CELL_KEYS, DERIVED, DERIVED_KEYS, PARTITION, schema
 from nianbao.model.template import Indicator, Problem, template
-from nianbao.warehouse import scan
+from nianbao.warehouse import scan, storage
+from nianbao.warehouse.publish import locked, partition_dir
 
 Z = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 OUTPUTS = ("indicators", "peers", "quality")
@@ -75,7 +75,9 @@ def compute(warehouse, report_ids: list[str] | None = None) -> dict[str, int]:
         else:
             named = pl.Series(report_ids, dtype=pl.String).implode()
             agencies = reports.filter(pl.col("report_id").is_in(named))["agency_id"].drop_nulls().unique().implode()
-            years = set(reports.filter(pl.col("report_id").is_in(named) | pl.col("agency_id").is_in(agencies))[PARTITION])
+            years = set(
+                reports.filter(pl.col("report_id").is_in(named) | pl.col("agency_id").is_in(agencies))[PARTITION]
+            )
         stale = _stale_years(root)
         places = _places(root, reports)
         for year in sorted(years | stale, key=lambda y: (y is None, y or 0)):
@@ -93,8 +95,9 @@ def compute(warehouse, report_ids: list[str] | None = None) -> dict[str, int]:
 def _reports(root) -> pl.DataFrame:
     lf = scan("reports", root)
     current = pl.col("superseded_by").is_null() if "superseded_by" in lf.collect_schema().names() else pl.lit(True)
-    return lf.select("report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on",
-                     current=current).collect()
+    return lf.select(
+        "report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on", current=current
+    ).collect()
 
 
 def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -> dict[str, int]:
@@ -111,26 +114,38 @@ def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -
         peers.add(peer_rows(one, groups=groups))
     quality = _File("quality")
     quality.add(quality_rows(root, year, current.select("report_id", "agency_id")))
-    return {"indicators": rows.write(root, year, keep=valid.height > 0),
-            "peers": peers.write(root, year, keep=valid.height > 0),
-            "quality": quality.write(root, year, keep=current.height > 0)}
+    return {
+        "indicators": rows.write(root, year, keep=valid.height > 0),
+        "peers": peers.write(root, year, keep=valid.height > 0),
+        "quality": quality.write(root, year, keep=current.height > 0),
+    }
 
 
 def _retire(root, year: int | None) -> None:
     """The year's `indicators` rows of a version no longer defined join `indicators_previous`,
     unchanged (those it holds already stay as they are)."""
     versions = {d.id: d.version for d in definitions()}
-    outdated = (scan("indicators", root).filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
-                .filter(pl.col("definition_version") != pl.col("indicator").replace_strict(
-                    versions, default=-1, return_dtype=pl.Int32)).collect())
-    kept = scan("indicators_previous", root).filter(
-        pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year).collect()
+    outdated = (
+        scan("indicators", root)
+        .filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+        .filter(
+            pl.col("definition_version")
+            != pl.col("indicator").replace_strict(versions, default=-1, return_dtype=pl.Int32)
+        )
+        .collect()
+    )
+    kept = (
+        scan("indicators_previous", root)
+        .filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+        .collect()
+    )
     previous = _File("indicators_previous")
     previous.add(pl.concat([kept, outdated]).unique(DERIVED_KEYS["indicators_previous"], keep="first"))
     previous.write(root, year, keep=True)
 
 
 # ------------------------------------------------------------------ indicators
+
 
 def _one_edition(cell: str) -> bool:
     """A row that one template edition prints only (2019's single （六）, 2021's three): it counts
@@ -152,13 +167,20 @@ def _cells(root, year: int | None, ids: pl.Series | None, wanted: list[str]) -> 
                 by_column.setdefault(column, set()).add(row)
         lf = scan(dataset, root).filter(
             (pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
-            & pl.any_horizontal([(pl.col(b) == column) & pl.col(a).is_in(sorted(rows)) for column, rows in by_column.items()]))
+            & pl.any_horizontal(
+                [(pl.col(b) == column) & pl.col(a).is_in(sorted(rows)) for column, rows in by_column.items()]
+            )
+        )
         if ids is not None:
             lf = lf.filter(pl.col("report_id").is_in(ids.implode()))
         # a national year is millions of cells: ids and names held as categories, not strings
-        out.append(lf.select(pl.col("report_id").cast(pl.Categorical),
-                             cell=pl.concat_str(pl.lit(f"{dataset}:"), a, pl.lit("/"), b).cast(pl.Enum(wanted)),
-                             number=pl.col("value").cast(pl.Float64).fill_null(float("nan"))).collect(engine="streaming"))
+        out.append(
+            lf.select(
+                pl.col("report_id").cast(pl.Categorical),
+                cell=pl.concat_str(pl.lit(f"{dataset}:"), a, pl.lit("/"), b).cast(pl.Enum(wanted)),
+                number=pl.col("value").cast(pl.Float64).fill_null(float("nan")),
+            ).collect(engine="streaming")
+        )
     return pl.concat(out)
 
 
@@ -180,9 +202,11 @@ def _side(d: Indicator, side: str) -> pl.Expr:
 def _cells_by_report(root, year: int | None, valid: pl.DataFrame) -> pl.DataFrame:
     """The reports `valid` (report_id, agency_id) with a column per cell any indicator names."""
     wanted = sorted({c for d in definitions() for side in ("numerator", "denominator") for c, _ in d.terms(side)})
-    wide = (_cells(root, year, valid["report_id"], wanted)
-            .pivot(on="cell", index="report_id", values="number", aggregate_function="first")
-            .with_columns(pl.col("report_id").cast(pl.String)))
+    wide = (
+        _cells(root, year, valid["report_id"], wanted)
+        .pivot(on="cell", index="report_id", values="number", aggregate_function="first")
+        .with_columns(pl.col("report_id").cast(pl.String))
+    )
     wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c) for c in wanted if c not in wide.columns)
     return valid.join(wide, on="report_id", how="left")
 
@@ -191,20 +215,33 @@ def _rows(frame: pl.DataFrame, d: Indicator, year: int | None) -> pl.DataFrame:
     """One indicator's `indicators` rows over `frame` (_cells_by_report)."""
     num, den = _side(d, "numerator"), _side(d, "denominator")
     value = num if d.unit == "count" else pl.when(den.is_null() | (den == 0)).then(None).otherwise(num / den)
-    return frame.select("report_id", "agency_id", pl.lit(year, pl.Int16).alias(PARTITION), indicator=pl.lit(d.id),
-                        value=value, numerator=num, denominator=den, definition_version=pl.lit(d.version, pl.Int32))
+    return frame.select(
+        "report_id",
+        "agency_id",
+        pl.lit(year, pl.Int16).alias(PARTITION),
+        indicator=pl.lit(d.id),
+        value=value,
+        numerator=num,
+        denominator=den,
+        definition_version=pl.lit(d.version, pl.Int32),
+    )
 
 
 # ------------------------------------------------------------------ peers
+
 
 def _places(root, reports: pl.DataFrame) -> pl.DataFrame:
     """(agency_id, level, region_code) of every agency the reports name: the `agencies` dataset's,
     and for agencies it does not hold yet (the checks across years write it), resolved here."""
     path = root / "agencies" / "agencies.parquet"
-    known = (pl.from_arrow(storage.read_table(path, columns=["agency_id", "level", "region_code"]))
-             if path.exists() else pl.DataFrame(schema={"agency_id": pl.String, "level": pl.String,
-                                                        "region_code": pl.String}))
-    missing = reports.filter(pl.col("agency_id").is_not_null() & ~pl.col("agency_id").is_in(known["agency_id"].implode()))
+    known = (
+        pl.from_arrow(storage.read_table(path, columns=["agency_id", "level", "region_code"]))
+        if path.exists()
+        else pl.DataFrame(schema={"agency_id": pl.String, "level": pl.String, "region_code": pl.String})
+    )
+    missing = reports.filter(
+        pl.col("agency_id").is_not_null() & ~pl.col("agency_id").is_in(known["agency_id"].implode())
+    )
     if missing.height:
         known = pl.concat([known, agency_rows(missing).select(known.columns)])
     return known
@@ -225,8 +262,10 @@ def _wilson(x: pl.Expr, n: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z * (p * (1 - p) / n + z2 / (4 * n * n)).sqrt() / (1 + z2 / n)
     ok = (n > 0) & (x >= 0) & (x <= n)
-    return (pl.when(ok).then(pl.max_horizontal(centre - half, pl.lit(0.0))),
-            pl.when(ok).then(pl.min_horizontal(centre + half, pl.lit(1.0))))
+    return (
+        pl.when(ok).then(pl.max_horizontal(centre - half, pl.lit(0.0))),
+        pl.when(ok).then(pl.min_horizontal(centre + half, pl.lit(1.0))),
+    )
 
 
 def peer_groups(places: pl.DataFrame) -> pl.DataFrame:
@@ -234,60 +273,100 @@ def peer_groups(places: pl.DataFrame) -> pl.DataFrame:
     province) and `prefecture:3208:county` (level and prefecture; none for a province's own bodies)."""
     placed = places.filter(pl.col("level").is_not_null() & pl.col("region_code").str.contains(r"^\d{6}$"))
     code = pl.col("region_code")
-    return pl.concat([
-        placed.select("agency_id", peer_group=pl.concat_str(pl.lit("province:"), code.str.slice(0, 2), pl.lit(":"), "level")),
-        placed.filter(code.str.slice(2, 2) != "00")
-        .select("agency_id", peer_group=pl.concat_str(pl.lit("prefecture:"), code.str.slice(0, 4), pl.lit(":"), "level")),
-    ])
+    return pl.concat(
+        [
+            placed.select(
+                "agency_id", peer_group=pl.concat_str(pl.lit("province:"), code.str.slice(0, 2), pl.lit(":"), "level")
+            ),
+            placed.filter(code.str.slice(2, 2) != "00").select(
+                "agency_id", peer_group=pl.concat_str(pl.lit("prefecture:"), code.str.slice(0, 4), pl.lit(":"), "level")
+            ),
+        ]
+    )
 
 
-def peer_rows(rows: pl.DataFrame, places: pl.DataFrame | None = None, groups: pl.DataFrame | None = None) -> pl.DataFrame:
+def peer_rows(
+    rows: pl.DataFrame, places: pl.DataFrame | None = None, groups: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """`peers` rows of a whole year's `indicators` rows (of any indicators), agencies placed by
     `places` (agency_id, level, region_code) or already grouped (peer_groups(places))."""
-    defs = pl.LazyFrame([(d.id, float(d.min_denominator), d.unit) for d in definitions()],
-                        schema={"indicator": pl.String, "min_denominator": pl.Float64, "unit": pl.String},
-                        orient="row")
+    defs = pl.LazyFrame(
+        [(d.id, float(d.min_denominator), d.unit) for d in definitions()],
+        schema={"indicator": pl.String, "min_denominator": pl.Float64, "unit": pl.String},
+        orient="row",
+    )
     low, high = _wilson(pl.col("numerator"), pl.col("denominator"))
     rate = pl.col("unit") == "rate"
-    ranked = pl.col("value").is_not_null() & ((pl.col("unit") == "count") | (pl.col("denominator") >= pl.col("min_denominator")))
+    ranked = pl.col("value").is_not_null() & (
+        (pl.col("unit") == "count") | (pl.col("denominator") >= pl.col("min_denominator"))
+    )
     # per report first (ranked or not, its interval), then once per group it belongs to
-    mine = (rows.lazy().join(defs, on="indicator")
-            .select("report_id", PARTITION, "agency_id", "indicator", v=pl.when(ranked).then(pl.col("value")),
-                    low=pl.when(rate).then(low), high=pl.when(rate).then(high)))
+    mine = (
+        rows.lazy()
+        .join(defs, on="indicator")
+        .select(
+            "report_id",
+            PARTITION,
+            "agency_id",
+            "indicator",
+            v=pl.when(ranked).then(pl.col("value")),
+            low=pl.when(rate).then(low),
+            high=pl.when(rate).then(high),
+        )
+    )
     group = ["indicator", "peer_group"]
     groups = peer_groups(places) if groups is None else groups
-    return (mine.join(groups.lazy(), on="agency_id")
-            .with_columns(peers=pl.col("v").count().over(group).cast(pl.Int32),
-                          rank=pl.col("v").rank("average").over(group),
-                          peer_median=pl.col("v").median().over(group))
-            .with_columns(rank_pct=pl.when(pl.col("v").is_not_null() & (pl.col("peers") > 1))
-                          .then((pl.col("rank") - 1) / (pl.col("peers") - 1)))
-            .select(schema("peers").names)
-            .collect())
+    return (
+        mine.join(groups.lazy(), on="agency_id")
+        .with_columns(
+            peers=pl.col("v").count().over(group).cast(pl.Int32),
+            rank=pl.col("v").rank("average").over(group),
+            peer_median=pl.col("v").median().over(group),
+        )
+        .with_columns(
+            rank_pct=pl.when(pl.col("v").is_not_null() & (pl.col("peers") > 1)).then(
+                (pl.col("rank") - 1) / (pl.col("peers") - 1)
+            )
+        )
+        .select(schema("peers").names)
+        .collect()
+    )
 
 
 # ------------------------------------------------------------------ data quality
+
 
 def quality_rows(root, year: int | None, current: pl.DataFrame) -> pl.DataFrame:
     """`quality` rows of the reports `current` (report_id, agency_id) of one year."""
     probs = problems()
     rules = pl.DataFrame([(r, p.code) for p in probs for r in p.rules], schema=["rule_id", "problem"], orient="row")
-    found = (scan("findings", root)
-             .filter((pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
-                     & pl.col("rule_id").is_in(rules["rule_id"].to_list())
-                     & pl.col("report_id").is_in(current["report_id"].implode()))
-             .select("report_id", "rule_id").collect()
-             .join(rules, on="rule_id")
-             .group_by("report_id", "problem").agg(findings=pl.len().cast(pl.Int32),
-                                                   rule_ids=pl.col("rule_id").unique().sort()))
+    found = (
+        scan("findings", root)
+        .filter(
+            (pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+            & pl.col("rule_id").is_in(rules["rule_id"].to_list())
+            & pl.col("report_id").is_in(current["report_id"].implode())
+        )
+        .select("report_id", "rule_id")
+        .collect()
+        .join(rules, on="rule_id")
+        .group_by("report_id", "problem")
+        .agg(findings=pl.len().cast(pl.Int32), rule_ids=pl.col("rule_id").unique().sort())
+    )
     grid = current.join(pl.DataFrame({"problem": [p.code for p in probs]}), how="cross")
-    return (grid.join(found, on=["report_id", "problem"], how="left")
-            .with_columns(pl.lit(year, dtype=pl.Int16).alias(PARTITION), findings=pl.col("findings").fill_null(0),
-                          rule_ids=pl.col("rule_ids").fill_null([]))
-            .select(schema("quality").names))
+    return (
+        grid.join(found, on=["report_id", "problem"], how="left")
+        .with_columns(
+            pl.lit(year, dtype=pl.Int16).alias(PARTITION),
+            findings=pl.col("findings").fill_null(0),
+            rule_ids=pl.col("rule_ids").fill_null([]),
+        )
+        .select(schema("quality").names)
+    )
 
 
 # ------------------------------------------------------------------ files
+
 
 def _path(root, dataset: str, year: int | None):
     return partition_dir(root, dataset, year) / f"{dataset}.parquet"
@@ -336,5 +415,8 @@ def _stale_years(root) -> set[int | None]:
     """Years whose `indicators` rows are not exactly the current definitions' versions."""
     current = {(d.id, d.version) for d in definitions()}
     held = scan("indicators", root).select(PARTITION, "indicator", "definition_version").unique().collect()
-    return {year for (year,), part in held.group_by([PARTITION])
-            if set(zip(part["indicator"], part["definition_version"])) != current}
+    return {
+        year
+        for (year,), part in held.group_by([PARTITION])
+        if set(zip(part["indicator"], part["definition_version"])) != current
+    }

@@ -4,6 +4,7 @@ Each rule becomes (1) a check frame derived from the batch's cells, one row per 
 checks, with the columns its expectations look at plus `report_id`, `cells`, `expected`,
 `observed` for the finding, and (2) an expectation suite over that frame (expectations/<rule>.json).
 """
+
 from __future__ import annotations
 
 import sys
@@ -22,28 +23,44 @@ def expectations(rule: Rule) -> list[dict]:
     """The GX expectations (type and kwargs) a rule's check frame must meet."""
     kind = rule.kind
     if kind in ("sum", "chain", "text_figure"):
-        return [{"type": "expect_column_pair_values_to_be_equal",
-                 "kwargs": {"column_A": "left", "column_B": "right", "ignore_row_if": "either_value_is_missing"}}]
+        return [
+            {
+                "type": "expect_column_pair_values_to_be_equal",
+                "kwargs": {"column_A": "left", "column_B": "right", "ignore_row_if": "either_value_is_missing"},
+            }
+        ]
     if kind == "complete":
         return [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "number"}}]
     if kind == "printed":
         return [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "printed"}}]
     if kind == "value_range":
         # `allowed` is the nearest value the cell's kind admits; a cell meets the rule when it is that value
-        return [{"type": "expect_column_pair_values_to_be_equal",
-                 "kwargs": {"column_A": "number", "column_B": "allowed", "ignore_row_if": "either_value_is_missing"}}]
+        return [
+            {
+                "type": "expect_column_pair_values_to_be_equal",
+                "kwargs": {"column_A": "number", "column_B": "allowed", "ignore_row_if": "either_value_is_missing"},
+            }
+        ]
     if kind == "metadata":
         out = [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": rule.column}}]
         if isinstance(rule, YearRule):
             upper = {"$PARAMETER": "current_year"} if rule.max == "current_year" else rule.max
-            out.append({"type": "expect_column_values_to_be_between",
-                        "kwargs": {"column": rule.column, "min_value": rule.min, "max_value": upper}})
+            out.append(
+                {
+                    "type": "expect_column_values_to_be_between",
+                    "kwargs": {"column": rule.column, "min_value": rule.min, "max_value": upper},
+                }
+            )
         return out
     if kind == "deadline":
         return [{"type": "expect_column_values_to_be_between", "kwargs": {"column": "days_late", "max_value": 0}}]
     if kind == "copied":
-        return [{"type": "expect_column_values_to_be_between",
-                 "kwargs": {"column": "similarity", "min_value": 0, "max_value": rule.max}}]
+        return [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "similarity", "min_value": 0, "max_value": rule.max},
+            }
+        ]
     raise ValueError(f"unknown rule kind {kind!r} in template.toml")
 
 
@@ -55,8 +72,12 @@ def check_frame(rule: Rule, cells: dict[str, pl.DataFrame], reports: pl.DataFram
     if kind == "complete":
         # a cell the extractor could not read is not the report's blank: extraction.unread_cell names
         # it; one the report does not print at all, sections.complete
-        frames = [_cell_frame(d, cells[d]).filter(~pl.col("unread").fill_null(False) & (pl.col("where") != NOT_PRINTED))
-                  .select(["report_id", "cell", "number", "raw"]) for d in rule.datasets]
+        frames = [
+            _cell_frame(d, cells[d])
+            .filter(~pl.col("unread").fill_null(False) & (pl.col("where") != NOT_PRINTED))
+            .select(["report_id", "cell", "number", "raw"])
+            for d in rule.datasets
+        ]
         f = pl.concat(frames)
         return f.with_columns(
             cells=pl.concat_list(pl.col("cell")),
@@ -75,8 +96,9 @@ def check_frame(rule: Rule, cells: dict[str, pl.DataFrame], reports: pl.DataFram
             cells=pl.concat_list(pl.lit(f"reports:{col}")),
             expected=pl.lit(f"a known {col}" + (f" from {rule.min} to {rule.upper()}" if ranged else "")),
             observed=pl.col(col).cast(pl.String),
-            message=pl.lit(f"the report's {col} is unknown or out of range" if ranged
-                           else f"the report's {col} could not be read"),
+            message=pl.lit(
+                f"the report's {col} is unknown or out of range" if ranged else f"the report's {col} could not be read"
+            ),
             **{col: pl.col(col)},
         )
     if kind == "text_figure":
@@ -90,8 +112,11 @@ def check_frame(rule: Rule, cells: dict[str, pl.DataFrame], reports: pl.DataFram
             cells=pl.concat_list(pl.lit(f"reports:{col}")),
             expected=pl.format("on or before {}", deadline.cast(pl.String)),
             observed=pl.col(col).cast(pl.String),
-            message=pl.format("signed or published on {}, after the deadline {}", pl.col(col).cast(pl.String),
-                              deadline.cast(pl.String)),
+            message=pl.format(
+                "signed or published on {}, after the deadline {}",
+                pl.col(col).cast(pl.String),
+                deadline.cast(pl.String),
+            ),
             days_late=(pl.col(col) - deadline).dt.total_days(),
         )
     raise ValueError(kind)
@@ -142,16 +167,26 @@ def _sum_frame(rule: SumRule, f: pl.DataFrame) -> pl.DataFrame:
     joined = side(left, "left").join(side(right, "right"), on=["report_id", per], how="inner")
     # In the template's words: "自然人: （七）总计 = 20 ≠ 26 = 三、本年度办理结果（一）至（六）"
     labels = {(d["column"], d["code"]): d["label"] for d in t.dictionary_rows() if d["dataset"] == rule.dataset}
-    words = lambda codes: " + ".join(t.spec.applications.results_label if c == "@result"  # noqa: E731
-                                     else labels[along, c] for c in codes)
-    per_label = pl.col(per).replace_strict({c: lab for (col, c), lab in labels.items() if col == per}, default=pl.col(per))
+    words = lambda codes: " + ".join(
+        t.spec.applications.results_label
+        if c == "@result"  # noqa: E731
+        else labels[along, c]
+        for c in codes
+    )
+    per_label = pl.col(per).replace_strict(
+        {c: lab for (col, c), lab in labels.items() if col == per}, default=pl.col(per)
+    )
     return joined.select(
         "report_id",
         cells=pl.concat_list("left_cells", "right_cells"),
         expected=_fmt(pl.col("right")),
         observed=_fmt(pl.col("left")),
-        message=pl.format(f"{{}}: {words(rule.left)} = {{}} ≠ {{}} = {words(rule.right)}",
-                          per_label, _fmt(pl.col("left")), _fmt(pl.col("right"))),
+        message=pl.format(
+            f"{{}}: {words(rule.left)} = {{}} ≠ {{}} = {words(rule.right)}",
+            per_label,
+            _fmt(pl.col("left")),
+            _fmt(pl.col("right")),
+        ),
         left=pl.col("left"),
         right=pl.col("right"),
     )
@@ -167,20 +202,33 @@ def _printed_frame(rule: PrintedRule, cells: dict[str, pl.DataFrame]) -> pl.Data
         section = f"section {template().sections[dataset][0]}"
         f = _cell_frame(dataset, cells[dataset]).with_columns(absent=pl.col("where") == NOT_PRINTED)
         f = f.with_columns(whole=pl.col("absent").all().over("report_id"))
-        row = pl.col(a).replace_strict({code: lab for (d, code), lab in labels.items() if d == dataset}, default=pl.col(a))
-        f = f.with_columns(unit=pl.when(pl.col("whole")).then(pl.lit(section)).otherwise(
-            pl.format(f"{section} row {{}}", row)))
+        row = pl.col(a).replace_strict(
+            {code: lab for (d, code), lab in labels.items() if d == dataset}, default=pl.col(a)
+        )
+        f = f.with_columns(
+            unit=pl.when(pl.col("whole")).then(pl.lit(section)).otherwise(pl.format(f"{section} row {{}}", row))
+        )
         g = f.group_by(["report_id", "unit"], maintain_order=True).agg(
-            pl.col("cell").filter(pl.col("absent")).alias("cells"), pl.col("absent").all().alias("all"),
-            pl.col("absent").any().alias("any"), pl.col("absent").sum().alias("n"), pl.len().alias("of"))
-        frames.append(g.select(
-            "report_id", "cells",
-            expected=pl.lit("printed"),
-            observed=pl.lit("not printed"),
-            message=pl.when(pl.col("all")).then(pl.format("{} is not printed", pl.col("unit")))
-                      .otherwise(pl.format("{} is printed without {} of its {} cells", pl.col("unit"), pl.col("n"), pl.col("of"))),
-            printed=pl.when(pl.col("any")).then(None).otherwise(pl.lit(True)),
-        ))
+            pl.col("cell").filter(pl.col("absent")).alias("cells"),
+            pl.col("absent").all().alias("all"),
+            pl.col("absent").any().alias("any"),
+            pl.col("absent").sum().alias("n"),
+            pl.len().alias("of"),
+        )
+        frames.append(
+            g.select(
+                "report_id",
+                "cells",
+                expected=pl.lit("printed"),
+                observed=pl.lit("not printed"),
+                message=pl.when(pl.col("all"))
+                .then(pl.format("{} is not printed", pl.col("unit")))
+                .otherwise(
+                    pl.format("{} is printed without {} of its {} cells", pl.col("unit"), pl.col("n"), pl.col("of"))
+                ),
+                printed=pl.when(pl.col("any")).then(None).otherwise(pl.lit(True)),
+            )
+        )
     return pl.concat(frames)
 
 
@@ -189,21 +237,42 @@ def _range_frame(rule: RangeRule, cells: dict[str, pl.DataFrame]) -> pl.DataFram
     frames = []
     for dataset in rule.datasets:
         f = _cell_frame(dataset, cells[dataset])
-        kind = (pl.col("metric").replace_strict(t.metric_kind, default="count") if dataset == "active_disclosure"
-                else pl.lit("count"))
-        frames.append(f.with_columns(kind=kind, bound=pl.lit(f" below {value_bound(dataset)[1]}"))
-                      .select(["report_id", "cell", "number", "raw", "kind", "bound"]))
+        kind = (
+            pl.col("metric").replace_strict(t.metric_kind, default="count")
+            if dataset == "active_disclosure"
+            else pl.lit("count")
+        )
+        frames.append(
+            f.with_columns(kind=kind, bound=pl.lit(f" below {value_bound(dataset)[1]}")).select(
+                ["report_id", "cell", "number", "raw", "kind", "bound"]
+            )
+        )
     f = pl.concat(frames)
     n = pl.col("number")
     # a number beyond what the `value` column holds is ±inf (normalise.py): its nearest is finite
-    allowed = (pl.when(pl.col("kind") == "amount").then(pl.max_horizontal(n, 0.0))
-               .when(pl.col("kind") == "signed_count").then(n.round(0))
-               .otherwise(pl.max_horizontal(n.round(0), 0.0))).clip(-sys.float_info.max, sys.float_info.max)
-    wanted = (pl.when(pl.col("kind") == "amount").then(pl.lit("a number >= 0"))
-              .when(pl.col("kind") == "signed_count").then(pl.lit("an integer"))
-              .otherwise(pl.lit("an integer >= 0")))
-    wanted = pl.when(n.is_infinite()).then(pl.concat_str(
-        pl.when(pl.col("kind") == "amount").then(pl.lit("a number")).otherwise(wanted), pl.col("bound"))).otherwise(wanted)
+    allowed = (
+        pl.when(pl.col("kind") == "amount")
+        .then(pl.max_horizontal(n, 0.0))
+        .when(pl.col("kind") == "signed_count")
+        .then(n.round(0))
+        .otherwise(pl.max_horizontal(n.round(0), 0.0))
+    ).clip(-sys.float_info.max, sys.float_info.max)
+    wanted = (
+        pl.when(pl.col("kind") == "amount")
+        .then(pl.lit("a number >= 0"))
+        .when(pl.col("kind") == "signed_count")
+        .then(pl.lit("an integer"))
+        .otherwise(pl.lit("an integer >= 0"))
+    )
+    wanted = (
+        pl.when(n.is_infinite())
+        .then(
+            pl.concat_str(
+                pl.when(pl.col("kind") == "amount").then(pl.lit("a number")).otherwise(wanted), pl.col("bound")
+            )
+        )
+        .otherwise(wanted)
+    )
     return f.select(
         "report_id",
         cells=pl.concat_list("cell"),
@@ -220,30 +289,47 @@ def _text_figure_frame(rule: TextFigureRule, cells: dict[str, pl.DataFrame]) -> 
     from nianbao.interpret.narrative import stated_figures
 
     narratives = cells["narratives"].filter(pl.col("section").is_in(rule.sections))
-    stated = [{"report_id": rid, "figure": code, "stated": n, "cell": cell, "words": words, "alt": alt}
-              for rid, text in narratives.select("report_id", "text").iter_rows()
-              for code, n, sums, words in stated_figures(text or "")
-              for alt, names in enumerate(sums) for cell in names]
-    table = pl.concat([_cell_frame(d, cells[d]).select("report_id", "cell", "number")
-                       for d in ("applications", "reviews_litigation")])
+    stated = [
+        {"report_id": rid, "figure": code, "stated": n, "cell": cell, "words": words, "alt": alt}
+        for rid, text in narratives.select("report_id", "text").iter_rows()
+        for code, n, sums, words in stated_figures(text or "")
+        for alt, names in enumerate(sums)
+        for cell in names
+    ]
+    table = pl.concat(
+        [_cell_frame(d, cells[d]).select("report_id", "cell", "number") for d in ("applications", "reviews_litigation")]
+    )
     if not stated:
-        return pl.DataFrame(schema={"report_id": pl.String, "cells": pl.List(pl.String), "expected": pl.String,
-                                    "observed": pl.String, "message": pl.String, "left": pl.Float64,
-                                    "right": pl.Float64})
-    f = (pl.DataFrame(stated, schema_overrides={"stated": pl.Float64}).join(table, on=["report_id", "cell"], how="left")
-         .group_by(["report_id", "figure", "words", "alt"], maintain_order=True)
-         .agg(pl.col("stated").first(), pl.col("cell"), _known_sum(pl.col("number")).alias("table"))
-         # where the words may state several sums, the one they equal (else the first) is compared
-         .with_columns(miss=(pl.col("table") != pl.col("stated")).fill_null(True))
-         .sort(["miss", "alt"], maintain_order=True)
-         .group_by(["report_id", "figure", "words"], maintain_order=True).first())
+        return pl.DataFrame(
+            schema={
+                "report_id": pl.String,
+                "cells": pl.List(pl.String),
+                "expected": pl.String,
+                "observed": pl.String,
+                "message": pl.String,
+                "left": pl.Float64,
+                "right": pl.Float64,
+            }
+        )
+    f = (
+        pl.DataFrame(stated, schema_overrides={"stated": pl.Float64})
+        .join(table, on=["report_id", "cell"], how="left")
+        .group_by(["report_id", "figure", "words", "alt"], maintain_order=True)
+        .agg(pl.col("stated").first(), pl.col("cell"), _known_sum(pl.col("number")).alias("table"))
+        # where the words may state several sums, the one they equal (else the first) is compared
+        .with_columns(miss=(pl.col("table") != pl.col("stated")).fill_null(True))
+        .sort(["miss", "alt"], maintain_order=True)
+        .group_by(["report_id", "figure", "words"], maintain_order=True)
+        .first()
+    )
     return f.select(
         "report_id",
         cells=pl.col("cell"),
         expected=_fmt(pl.col("table")),
         observed=_fmt(pl.col("stated")),
-        message=pl.format("the text says \"{}\" ({}), the table {}", pl.col("words"), _fmt(pl.col("stated")),
-                          _fmt(pl.col("table"))),
+        message=pl.format(
+            'the text says "{}" ({}), the table {}', pl.col("words"), _fmt(pl.col("stated")), _fmt(pl.col("table"))
+        ),
         left=pl.col("stated"),
         right=pl.col("table"),
     )

@@ -4,6 +4,7 @@ GX gets pandas frames (its polars support is absent) and runs each suite once pe
 result's `exception_info` is checked: an expectation that raised is a broken suite, not bad data,
 and stops the batch loudly instead of turning into findings.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,9 +20,9 @@ import polars as pl
 
 from nianbao.check import rules
 from nianbao.model import settings
+from nianbao.model.errors import SuiteError
 from nianbao.model.findings import Finding
 from nianbao.model.template import Rule, current_year, template
-from nianbao.model.errors import SuiteError
 
 settings.quiet_libraries()
 _lock = threading.Lock()  # one GX context per process; GX is not known to be thread-safe
@@ -37,10 +38,15 @@ def suite_document(rule: Rule) -> dict:
     """The suite of one rule, as kept in expectations/<rule_id>.json."""
     return {
         "name": rule.id,
-        "expectations": [dict(e, meta={"rule_id": rule.id, "severity": rule.severity})
-                         for e in rules.expectations(rule)],
-        "meta": {"rule_id": rule.id, "severity": rule.severity, "description": rule.description,
-                 "generated_from": "nianbao/model/template.toml (python -m nianbao.check.validate writes this file)"},
+        "expectations": [
+            dict(e, meta={"rule_id": rule.id, "severity": rule.severity}) for e in rules.expectations(rule)
+        ],
+        "meta": {
+            "rule_id": rule.id,
+            "severity": rule.severity,
+            "description": rule.description,
+            "generated_from": "nianbao/model/template.toml (python -m nianbao.check.validate writes this file)",
+        },
     }
 
 
@@ -116,6 +122,7 @@ def warm() -> None:
     def make():
         with _lock:
             _gx()
+
     threading.Thread(target=make, name="nianbao-gx").start()  # not a daemon: never cut mid-import at exit
 
 
@@ -128,27 +135,39 @@ def run_suite(rule: Rule, frame: pl.DataFrame) -> list[tuple[str, Finding]]:
         gx, ctx, batch_definition = _gx()
         from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-        suite = gx.ExpectationSuite(name=rule.id,
-                                    expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]).to_domain_obj()
-                                                  for e in doc["expectations"]])
+        suite = gx.ExpectationSuite(
+            name=rule.id,
+            expectations=[
+                ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]).to_domain_obj()
+                for e in doc["expectations"]
+            ],
+        )
         # GX sees only the columns its expectations read (it hashes the whole frame it is given)
-        used = [c for e in doc["expectations"] for k, c in e["kwargs"].items() if k in ("column", "column_A", "column_B")]
+        used = [
+            c for e in doc["expectations"] for k, c in e["kwargs"].items() if k in ("column", "column_A", "column_B")
+        ]
         pdf = frame.select(list(dict.fromkeys(used))).to_pandas()
         batch = batch_definition.get_batch(batch_parameters={"dataframe": pdf})
-        result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
-                                expectation_parameters={"current_year": current_year()})
+        result = batch.validate(
+            suite, result_format={"result_format": "COMPLETE"}, expectation_parameters={"current_year": current_year()}
+        )
     bad: list[int] = []
     for r in result.results:
         info = r.exception_info or {}
-        raised = info.get("raised_exception") if "raised_exception" in info else any(
-            v.get("raised_exception") for v in info.values() if isinstance(v, dict))
+        raised = (
+            info.get("raised_exception")
+            if "raised_exception" in info
+            else any(v.get("raised_exception") for v in info.values() if isinstance(v, dict))
+        )
         if raised:
             raise SuiteError(f"{rule.id}: {r.expectation_config.type} raised: {info}")
         if not r.success:
             bad.extend(r.result.get("unexpected_index_list") or [])
     rows = (frame.row(i, named=True) for i in sorted(set(bad)))
-    return [(row["report_id"], Finding.of(rule.id, row["message"], list(row["cells"]),
-                                          row["expected"], row["observed"])) for row in rows]
+    return [
+        (row["report_id"], Finding.of(rule.id, row["message"], list(row["cells"]), row["expected"], row["observed"]))
+        for row in rows
+    ]
 
 
 def validate(cells: dict[str, pl.DataFrame], reports: pl.DataFrame) -> dict[str, list[Finding]]:

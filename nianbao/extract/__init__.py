@@ -1,4 +1,5 @@
 """Per-format extraction to the shared block representation (nianbao.model.document)."""
+
 from __future__ import annotations
 
 import importlib
@@ -6,16 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from nianbao.extract import runtogether, text
 from nianbao.model.document import Block
 from nianbao.model.errors import Unreadable
-from nianbao.extract import runtogether, text
 
 
 def _by(module: str, *args: str) -> Callable[[bytes], list[Block]]:
     """A format's parser, imported at its first document with the libraries it needs (pdfplumber,
     lxml, python-docx): a run of text dumps, or a process whose workers extract, never loads them."""
+
     def parse(data: bytes) -> list[Block]:
         return importlib.import_module(f"nianbao.extract.{module}").parse(data, *args)
+
     return parse
 
 
@@ -39,16 +42,29 @@ def _text(data: bytes) -> list[Block]:
 # names and Content-Type only settle what the bytes cannot (DOC or WPS, HTML or a text dump).
 REGISTRY = {
     "pdf": Format((b"%PDF",), (".pdf",), ("application/pdf",), _by("pdf"), attachment=True),
-    "docx": Format((b"PK\x03\x04",), (".docx",),
-                   ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
-                   _by("docx"), attachment=True),
-    "doc": Format((b"\xd0\xcf\x11\xe0",), (".doc",), ("application/msword",),  # OLE2, as .wps
-                  _by("office", "doc"), attachment=True),
-    "wps": Format((b"\xd0\xcf\x11\xe0",), (".wps",), ("application/vnd.ms-works", "application/kswps"),
-                  _by("office", "wps"), attachment=True),
+    "docx": Format(
+        (b"PK\x03\x04",),
+        (".docx",),
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
+        _by("docx"),
+        attachment=True,
+    ),
+    "doc": Format(
+        (b"\xd0\xcf\x11\xe0",),
+        (".doc",),
+        ("application/msword",),  # OLE2, as .wps
+        _by("office", "doc"),
+        attachment=True,
+    ),
+    "wps": Format(
+        (b"\xd0\xcf\x11\xe0",),
+        (".wps",),
+        ("application/vnd.ms-works", "application/kswps"),
+        _by("office", "wps"),
+        attachment=True,
+    ),
     "rtf": Format((b"{\\rtf",), (".rtf",), ("application/rtf", "text/rtf"), _by("office", "rtf")),
-    "html": Format((), (".html", ".htm", ".shtml", ".xhtml"), ("text/html", "application/xhtml+xml"),
-                   _by("html")),
+    "html": Format((), (".html", ".htm", ".shtml", ".xhtml"), ("text/html", "application/xhtml+xml"), _by("html")),
     "txt": Format((), (".txt", ".text"), ("text/plain",), _text),
 }
 MIME = {name: f.mime[0] for name, f in REGISTRY.items()}
@@ -98,8 +114,10 @@ def not_a_document(data: bytes, name: str = "") -> str:
     """Why bytes sniff() gives up on are no document we read, naming what they look like."""
     suffix = PurePosixPath(name.split("?")[0]).suffix.lower()
     said = f" (though named {suffix})" if suffix else ""
-    return (f"not a document we read{said}: the bytes are no PDF, DOCX, DOC/WPS, RTF, HTML or text "
-            f"(they begin {data[:8].hex(' ')})")
+    return (
+        f"not a document we read{said}: the bytes are no PDF, DOCX, DOC/WPS, RTF, HTML or text "
+        f"(they begin {data[:8].hex(' ')})"
+    )
 
 
 def extract(data: bytes, fmt: str, linked: tuple[tuple[str, bytes | str], ...] = ()) -> list[Block]:

@@ -12,6 +12,7 @@ one-cell table is layout too: it can never be a template table.
 Pictures (DrawingML's a:blip, VML's v:imagedata: tables pasted as pictures) are read by OCR where
 their paragraph stands (nianbao.extract.pictures), from the media part they embed.
 """
+
 from __future__ import annotations
 
 import io
@@ -20,10 +21,10 @@ import zipfile
 
 import docx as python_docx
 
-from nianbao.model.document import Block, Paragraph, Table
-from nianbao.model.errors import Unreadable
 from nianbao.extract import pictures
 from nianbao.extract.pictures import Picture
+from nianbao.model.document import Block, Paragraph, Table
+from nianbao.model.errors import Unreadable
 
 # Real reports are well under these; anything bigger is a bomb or not a report. zipfile stops
 # decompressing an entry at the size its central directory declares, so checking the declared
@@ -44,8 +45,10 @@ _SKIP = {_W + "del", _W + "moveFrom", f"{{{MC}}}Fallback"}
 _WRAPPERS = {_W + "sdt", _W + "sdtContent", _W + "customXml", _W + "ins", _W + "moveTo"}
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 # a picture's reference to its media part: DrawingML's blip (r:embed; r:link for a file outside) and VML's
-_PICTURES = {"{http://schemas.openxmlformats.org/drawingml/2006/main}blip": f"{{{R}}}embed",
-             "{urn:schemas-microsoft-com:vml}imagedata": f"{{{R}}}id"}
+_PICTURES = {
+    "{http://schemas.openxmlformats.org/drawingml/2006/main}blip": f"{{{R}}}embed",
+    "{urn:schemas-microsoft-com:vml}imagedata": f"{{{R}}}id",
+}
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -109,8 +112,11 @@ class _Walker:
                 for line in _text(child).split("\n"):
                     if line.strip():
                         self.blocks.append(Paragraph(line.strip(), f"paragraph {self.n_para}"))
-                self.blocks += [self.picture(el) for el in child.iter(*_PICTURES)
-                                if not any(a.tag in _SKIP for a in el.iterancestors())]
+                self.blocks += [
+                    self.picture(el)
+                    for el in child.iter(*_PICTURES)
+                    if not any(a.tag in _SKIP for a in el.iterancestors())
+                ]
             elif tag == _W + "tbl":
                 self.table(child)
             elif tag in _WRAPPERS:
@@ -121,8 +127,11 @@ class _Walker:
         part = self.part.related_parts.get(rid) if rid else None
         if part is None:
             linked = self.part.rels[link].target_ref if (link := el.get(f"{{{R}}}link")) in self.part.rels else None
-            return Picture(linked or "a picture", None, "linked to a file outside the document" if linked
-                           else "its media part is missing")
+            return Picture(
+                linked or "a picture",
+                None,
+                "linked to a file outside the document" if linked else "its media part is missing",
+            )
         return Picture(str(part.partname).lstrip("/"), part.blob)
 
     def table(self, tbl) -> None:
@@ -173,7 +182,8 @@ def _expand(tr) -> list[str]:
         v_merge = tc.find(f"{_W}tcPr/{_W}vMerge")
         h_merge = tc.find(f"{_W}tcPr/{_W}hMerge")  # the pre-2007 way to span columns
         continued = (v_merge is not None and v_merge.get(_W + "val", "continue") == "continue") or (
-            h_merge is not None and h_merge.get(_W + "val", "continue") == "continue")
+            h_merge is not None and h_merge.get(_W + "val", "continue") == "continue"
+        )
         text = "" if continued else "\n".join(t for p in _children(tc, _W + "p") if (t := _text(p).strip()))
         row.append(text)
         row.extend([""] * (span - 1))

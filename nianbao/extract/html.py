@@ -23,6 +23,7 @@
   collapsed and stripped. Word wraps long source lines anywhere, so a newline between two
   Chinese characters in the source is dropped rather than read as a space.
 """
+
 from __future__ import annotations
 
 import base64
@@ -34,18 +35,73 @@ from urllib.parse import unquote_to_bytes
 import lxml.html
 from lxml import etree
 
+from nianbao.extract import pictures
+from nianbao.extract.pictures import Picture
 from nianbao.model.chinese import CJK, HAN
 from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table
 from nianbao.model.errors import Unreadable
-from nianbao.extract import pictures
-from nianbao.extract.pictures import Picture
 
-_DROP = {"script", "style", "nav", "header", "footer", "noscript", "template", "head", "iframe",
-         "object", "select", "button", "title", "meta", "link"}
-_BLOCK = {"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
-          "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "form", "h1", "h2", "h3",
-          "h4", "h5", "h6", "hr", "html", "li", "main", "menu", "ol", "p", "pre", "section",
-          "summary", "ul", "caption", "td", "th", "tr", "tbody", "thead", "tfoot", "table"}
+_DROP = {
+    "script",
+    "style",
+    "nav",
+    "header",
+    "footer",
+    "noscript",
+    "template",
+    "head",
+    "iframe",
+    "object",
+    "select",
+    "button",
+    "title",
+    "meta",
+    "link",
+}
+_BLOCK = {
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "body",
+    "center",
+    "dd",
+    "details",
+    "dialog",
+    "dir",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "html",
+    "li",
+    "main",
+    "menu",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "ul",
+    "caption",
+    "td",
+    "th",
+    "tr",
+    "tbody",
+    "thead",
+    "tfoot",
+    "table",
+}
 _MAX_SPAN = 1000  # HTML caps colspan at 1000; a corrupt span must not blow a row up
 _MAX_CELLS = 500_000  # grid positions in one table; the template has ~400
 _GB = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn"}
@@ -80,6 +136,7 @@ def parse(data: bytes, content_type: str | None = None, linked: dict[str, bytes 
 
 # ---------------------------------------------------------------- encoding
 
+
 def _codec(name: str | bytes | None) -> str | None:
     """A Python codec for a charset label, GB labels as gb18030; None when unknown."""
     if not name:
@@ -104,8 +161,11 @@ def _clean(data: bytes, codec: str | None) -> str | None:
 
 
 def decode(data: bytes, content_type: str | None = None) -> str:
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             return data.decode(codec, errors="replace")
     # Non-ASCII text that is valid UTF-8 is UTF-8 whatever the page claims: GBK text almost never is.
@@ -130,6 +190,7 @@ def decode(data: bytes, content_type: str | None = None) -> str:
 
 # ---------------------------------------------------------------- structure
 
+
 def _in_article(el) -> bool:
     """An <article>'s own <header> carries its title (metadata reads it); the page's is chrome."""
     return el.tag in ("header", "footer") and next(el.iterancestors("article", "main"), None) is not None
@@ -149,7 +210,9 @@ def srcs(data: bytes, content_type: str | None = None) -> list[str]:
         walker.block(lxml.html.document_fromstring(text.encode("utf-8"), parser=parser))
     except (etree.ParserError, ValueError, Unreadable):
         return []
-    return list(dict.fromkeys(b.name for b in walker.blocks if isinstance(b, Picture) and not b.name.startswith("data:")))
+    return list(
+        dict.fromkeys(b.name for b in walker.blocks if isinstance(b, Picture) and not b.name.startswith("data:"))
+    )
 
 
 def _src(el) -> str:
@@ -327,7 +390,9 @@ def _div_grid(el) -> list[list] | None:
     if not _is(el, "table"):
         return None
     rows = [c for c in children if _is(c, "row")]
-    grouped = [r for c in children if not _is(c, "row") for r in c if _tag(r) and _is(r, "row")]  # thead/tbody-like groups
+    grouped = [
+        r for c in children if not _is(c, "row") for r in c if _tag(r) and _is(r, "row")
+    ]  # thead/tbody-like groups
     rows = rows or grouped
     cells = [[c for c in row if _tag(c) and _is(c, "cell")] for row in rows]
     return cells if len(cells) >= 2 and sum(map(len, cells)) > 1 else None

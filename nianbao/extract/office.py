@@ -5,6 +5,7 @@ profile silently drop files. Kingsoft's .wps is DOC-compatible binary, so both g
 Their OLE2 container is looked into first: LibreOffice headless answers a password-protected or
 broken file with a message about Java or an empty document, not with what the file is.
 """
+
 from __future__ import annotations
 
 import io
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import olefile
 
+from nianbao.extract import docx
 from nianbao.model.document import Block
 from nianbao.model.errors import Unreadable
-from nianbao.extract import docx
 
 TIME_LIMIT = 90  # seconds per conversion
 
@@ -28,8 +29,11 @@ def soffice() -> str | None:
 
 
 _F_ENCRYPTED = 0x0100  # FIB flags (offset 10 of the WordDocument stream), [MS-DOC] 2.5.2
-_OTHER_OFFICE = {"Workbook": "an Excel workbook", "Book": "an Excel workbook",
-                 "PowerPoint Document": "a PowerPoint presentation"}
+_OTHER_OFFICE = {
+    "Workbook": "an Excel workbook",
+    "Book": "an Excel workbook",
+    "PowerPoint Document": "a PowerPoint presentation",
+}
 
 
 def parse(data: bytes, fmt: str = "doc") -> list[Block]:
@@ -62,15 +66,26 @@ def check_ole(data: bytes) -> None:
 def to_docx(data: bytes, fmt: str = "doc") -> bytes:
     exe = soffice()
     if exe is None:
-        raise Unreadable("LibreOffice (soffice) is not installed, so .doc, .wps and .rtf files cannot be read "
-                         "(make demo installs it where the machine allows)")
+        raise Unreadable(
+            "LibreOffice (soffice) is not installed, so .doc, .wps and .rtf files cannot be read "
+            "(make demo installs it where the machine allows)"
+        )
     if fmt != "rtf":
         check_ole(data)
     with tempfile.TemporaryDirectory(prefix="nianbao-office-") as tmp:
         src = Path(tmp) / f"report.{'rtf' if fmt == 'rtf' else 'doc'}"
         src.write_bytes(data)
-        cmd = [exe, f"-env:UserInstallation=file://{tmp}/profile", "--headless", "--norestore",
-               "--convert-to", "docx:MS Word 2007 XML", "--outdir", f"{tmp}/out", str(src)]
+        cmd = [
+            exe,
+            f"-env:UserInstallation=file://{tmp}/profile",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "docx:MS Word 2007 XML",
+            "--outdir",
+            f"{tmp}/out",
+            str(src),
+        ]
         try:
             done = subprocess.run(cmd, capture_output=True, timeout=TIME_LIMIT, check=False)
         except subprocess.TimeoutExpired:
@@ -78,5 +93,7 @@ def to_docx(data: bytes, fmt: str = "doc") -> bytes:
         out = Path(tmp) / "out" / "report.docx"
         if not out.exists():
             detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip()[:200]
-            raise Unreadable(f"LibreOffice could not convert the document (exit {done.returncode}){': ' + detail if detail else ''}")
+            raise Unreadable(
+                f"LibreOffice could not convert the document (exit {done.returncode}){': ' + detail if detail else ''}"
+            )
         return out.read_bytes()

@@ -12,6 +12,7 @@ the page) is said once, as an `extraction.picture` warning naming it and why; a 
 document then lacks is ours to have missed (extraction.unread_cell), not the report's to have
 left out (match._Said). Pictures too small to hold a table (icons, bullets, spacers) are passed by.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,6 +27,7 @@ MIN_SIDE = 64  # pixels: a picture narrower or lower holds no table (an icon, a 
 @dataclass
 class Picture:
     """Where a document shows a picture: its bytes, or why there are none."""
+
     name: str  # as the document names it: an <img>'s src, a DOCX's media part
     data: bytes | None = None
     missing: str | None = None  # why there are no bytes to read
@@ -89,4 +91,3 @@ def _short(name: str) -> str:
     if name.startswith("data:"):
         return name.split(",", 1)[0][:60] + ",…"
     return name if len(name) <= 120 else name[:117] + "…"
-

@@ -11,6 +11,7 @@ Section 二 has no sum relation, only a cell count: a row that admits several re
 cells blank, with a note the matcher reports as an `extraction.ambiguous_cells` warning, instead of
 failing the whole report (sections 三 and 四, which the sums do settle, stay usable).
 """
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,11 @@ _BREADCRUMB = re.compile(r"\s*当前位置[:：].*?(?:-->|相关链接[:：](?:\
 _TRAILER = re.compile(r"\s*附件下载\s*$")
 
 _COUNT = re.compile(r"0|[1-9]\d*")  # no leading zeros: "05" is "0" and "5"
-_PATTERNS = {"count": _COUNT, "signed_count": re.compile(r"0|-?[1-9]\d*"),
-             "amount": re.compile(r"(0|[1-9]\d*)(\.\d+)?")}
+_PATTERNS = {
+    "count": _COUNT,
+    "signed_count": re.compile(r"0|-?[1-9]\d*"),
+    "amount": re.compile(r"(0|[1-9]\d*)(\.\d+)?"),
+}
 _LIMIT = 10_000  # readings (or combinations of readings) beyond this are not worth enumerating
 
 
@@ -85,6 +89,7 @@ def recover(text: str) -> list[Block]:
 
 # ------------------------------------------------------------------------------------- the page
 
+
 def _norm(ch: str) -> str:
     return ch if ch.isspace() else squash(ch)
 
@@ -134,8 +139,7 @@ class _Page:
     def skip_note(self, pos: int, end: int) -> int:
         """Past a bracketed note after a label: 部分公开（区分处理的，只计这一情形，不计其他情形）."""
         k = bisect_left(self.c_at, pos)
-        if k < len(self.c) and self.c[k] == "(" and (close := self.c.find(")", k)) >= 0 \
-                and self.c_at[close] < end:
+        if k < len(self.c) and self.c[k] == "(" and (close := self.c.find(")", k)) >= 0 and self.c_at[close] < end:
             return self.c_at[close] + 1
         return pos
 
@@ -147,14 +151,14 @@ class _Page:
         return self.s[pos:stop].strip(), stop
 
     def text(self, a: int, b: int) -> str:
-        return self.raw[self.at[a]:self.at[b]].strip()
+        return self.raw[self.at[a] : self.at[b]].strip()
 
     def where(self, a: int) -> str:
         return f"line {self.raw.count(chr(10), 0, self.at[a]) + 1}"
 
     def paragraphs(self, a: int, b: int) -> list[Paragraph]:
         out, pos = [], self.at[a]
-        for line in self.raw[self.at[a]:self.at[b]].split("\n"):
+        for line in self.raw[self.at[a] : self.at[b]].split("\n"):
             if line.strip():
                 out.append(Paragraph(line.strip(), f"line {self.raw.count(chr(10), 0, pos) + 1}"))
             pos += len(line) + 1
@@ -162,6 +166,7 @@ class _Page:
 
 
 # ---------------------------------------------------------------------------- cutting digit runs
+
 
 def _cuts(run: str, n: int, valid, checks=(), limit: int = _LIMIT) -> list[tuple[str, ...]]:
     """The ways to cut `run` into n cells: whitespace is always a cut, cell i passes valid(i, cell),
@@ -217,6 +222,7 @@ def _read(run: str, n: int, checks) -> tuple[list[tuple[str, ...]], bool]:
 
 # ------------------------------------------------------------------------------------ section 二
 
+
 def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str], list]:
     """Sub-tables: 信息内容 + metric headers, then item rows cut into as many cells as headers."""
     t = template()
@@ -256,15 +262,22 @@ def _section_two(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str
             rows.append([label, *cells])
             wheres.append(page.where(e))
             if len(found) != 1:
-                notes.append(("ambiguous_cells", f"section 二 row {lab.code} ({page.where(e)}): {_readings(len(found))}"
-                              f" of {run!r}; its cells are left blank rather than guessed",
-                              [f"active_disclosure:{lab.code}/{m}" for m in codes]))
+                notes.append(
+                    (
+                        "ambiguous_cells",
+                        f"section 二 row {lab.code} ({page.where(e)}): {_readings(len(found))}"
+                        f" of {run!r}; its cells are left blank rather than guessed",
+                        [f"active_disclosure:{lab.code}/{m}" for m in codes],
+                    )
+                )
         else:
             pos += 1  # text the template does not know (a stray character) is passed over
     return rows, wheres, notes
 
 
-def _label_at(page: _Page, labels: list[tuple[str, Label | None]], pos: int, end: int) -> tuple[Label | None, int] | None:
+def _label_at(
+    page: _Page, labels: list[tuple[str, Label | None]], pos: int, end: int
+) -> tuple[Label | None, int] | None:
     for text, lab in labels:
         if (e := page.at_(text, pos, end)) is not None:
             return lab, e
@@ -276,6 +289,7 @@ def _readings(n: int) -> str:
 
 
 # ------------------------------------------------------------------------------------ section 三
+
 
 def _section_three(page: _Page, a: int, b: int) -> tuple[list[list[str]], list[str], int]:
     """Rows found by their labels in template order; returns the rows and where the last row's cells end."""
@@ -333,8 +347,10 @@ def _settle(runs: dict[str, str]) -> dict[str, tuple[str, ...]]:
         if len(found) == 1:
             fixed[code] = found[0]
         elif not found:
-            raise Unreadable(f"section 三 row {code}: no reading of {run!r} as {len(t.applicants)} cells"
-                             + (" whose 总计 is the sum of the others" if summed else ""))
+            raise Unreadable(
+                f"section 三 row {code}: no reading of {run!r} as {len(t.applicants)} cells"
+                + (" whose 总计 is the sum of the others" if summed else "")
+            )
         elif len(found) >= _LIMIT:
             raise Unreadable(f"section 三 row {code}: {_readings(len(found))} of {run!r}")
         else:
@@ -352,8 +368,10 @@ def _by_columns(fixed, open_, runs, rules) -> dict[str, tuple[str, ...]]:
     for c in codes:
         size *= len(open_[c])
     if size > _LIMIT:
-        raise Unreadable(f"section 三 row {codes[0]}: {len(open_[codes[0]])} readings of {runs[codes[0]]!r}"
-                         f" and {len(codes) - 1} more rows with several")
+        raise Unreadable(
+            f"section 三 row {codes[0]}: {len(open_[codes[0]])} readings of {runs[codes[0]]!r}"
+            f" and {len(codes) - 1} more rows with several"
+        )
     # Only columns where the readings differ can tell them apart; checking the others would let
     # an unrelated arithmetic error in the report reject every reading.
     cols = [i for i in range(len(t.applicants)) if any(len({r[i] for r in open_[c]}) > 1 for c in codes)]
@@ -365,8 +383,10 @@ def _by_columns(fixed, open_, runs, rules) -> dict[str, tuple[str, ...]]:
     for k, code in enumerate(codes):
         options = {combo[k] for combo in good}
         if not options:
-            raise Unreadable(f"section 三 row {code}: {len(open_[code])} readings of {runs[code]!r},"
-                             " none consistent with the column sums")
+            raise Unreadable(
+                f"section 三 row {code}: {len(open_[code])} readings of {runs[code]!r},"
+                " none consistent with the column sums"
+            )
         if len(options) > 1:
             raise Unreadable(f"section 三 row {code}: {len(options)} readings of {runs[code]!r}")
     return dict(zip(codes, good[0]))
@@ -381,6 +401,7 @@ def _column_holds(rule: SumRule, values: dict[str, tuple[str, ...]], i: int) -> 
 
 # ------------------------------------------------------------------------------------ section 四
 
+
 def _section_four(page: _Page, a: int, b: int) -> list[Block]:
     """The heading, the column headers, then the 15 values that end the section."""
     t = template()
@@ -394,12 +415,17 @@ def _section_four(page: _Page, a: int, b: int) -> list[Block]:
     if not run or t.rl_header not in squash(page.s[h:k]):
         return blocks
     width = len(t.outcomes)
-    checks = [tuple([p * width + t.outcomes.index(o) for o in side] for side in r.sides())
-              for r in t.rules if isinstance(r, SumRule) and r.dataset == "reviews_litigation"
-              for p in range(len(t.proceedings))]
+    checks = [
+        tuple([p * width + t.outcomes.index(o) for o in side] for side in r.sides())
+        for r in t.rules
+        if isinstance(r, SumRule) and r.dataset == "reviews_litigation"
+        for p in range(len(t.proceedings))
+    ]
     found, summed = _read(run, width * len(t.proceedings), checks)
     if len(found) != 1:
-        raise Unreadable(f"section 四: {_readings(len(found))} of {run!r}"
-                         + (" whose 总计 are the sums of their parts" if summed and not found else ""))
+        raise Unreadable(
+            f"section 四: {_readings(len(found))} of {run!r}"
+            + (" whose 总计 are the sums of their parts" if summed and not found else "")
+        )
     header = [label for _, label in t.spec.reviews_litigation.proceedings]
     return blocks + [Table([header, list(found[0])], [page.where(h), page.where(k)])]

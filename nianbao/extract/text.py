@@ -10,6 +10,7 @@
   markup, not text.
 Lines of none of these kinds are paragraphs.
 """
+
 from __future__ import annotations
 
 import re

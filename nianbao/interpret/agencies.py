@@ -12,6 +12,7 @@ several provinces share) links to nothing: it is an agency of its own report. Wh
 gives the region code, the region is the place and every place printed before the body goes
 (`_under`). Names are cleaned of markup and a trailing year first (`clean_name`).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -100,14 +101,24 @@ def _under(name: str, region_code: str) -> tuple[str, str]:
     printed = [(_printed(name[: len(name) - len(rest)], chain[0]), [chain[0]])] if chain else []
     place = re.compile(rf"[\u4e00-\u9fff]{{2,5}}?(?:{'|'.join(conf.place_words)})")
     while True:
-        known = next((rest[:n] for n in range(min(_longest(), len(rest) - 1), 1, -1)
-                      if any(not short for _, _, short in places.get(rest[:n], ()))), None)
+        known = next(
+            (
+                rest[:n]
+                for n in range(min(_longest(), len(rest) - 1), 1, -1)
+                if any(not short for _, _, short in places.get(rest[:n], ()))
+            ),
+            None,
+        )
         token = known or (m.group(0) if (m := place.match(rest)) else None)
-        if (not token or token.endswith(conf.zone_words) or len(token) >= len(rest)
-                or normalise_body(rest[len(token):]) in conf.zone_words):  # 雄安新区管委会: the zone's body
+        if (
+            not token
+            or token.endswith(conf.zone_words)
+            or len(token) >= len(rest)
+            or normalise_body(rest[len(token) :]) in conf.zone_words
+        ):  # 雄安新区管委会: the zone's body
             break
         printed.append((token, [c for c, _, short in places.get(token, ()) if not short]))
-        rest = rest[len(token):]
+        rest = rest[len(token) :]
     code = region_code
     for _, codes in printed:
         deeper = [c for c in codes if c != code and _inside(c, code)]
@@ -122,8 +133,14 @@ def _under(name: str, region_code: str) -> tuple[str, str]:
 
 def _printed(consumed: str, code: str) -> str:
     """The last place name of a chain region_of consumed, the one naming `code`."""
-    return next((consumed[-n:] for n in range(2, len(consumed) + 1)
-                 if any(c == code for c, _, _ in _places().get(consumed[-n:], ()))), consumed)
+    return next(
+        (
+            consumed[-n:]
+            for n in range(2, len(consumed) + 1)
+            if any(c == code for c, _, _ in _places().get(consumed[-n:], ()))
+        ),
+        consumed,
+    )
 
 
 def normalise_body(body: str) -> str:
@@ -195,8 +212,14 @@ def agency_rows(reports: pl.DataFrame) -> pl.DataFrame:
     r = reports.filter(pl.col("agency_id").is_not_null())
     if r.height == 0:
         return pl.from_arrow(AGENCIES_SCHEMA.empty_table())
-    latest = (r.sort(["year", "published_on", "report_id"], nulls_last=False)
-              .group_by("agency_id").agg(name=pl.col("agency").last(), region_code=pl.col("region_code").drop_nulls().last(),
-                                         names=pl.col("agency").unique().sort()))
+    latest = (
+        r.sort(["year", "published_on", "report_id"], nulls_last=False)
+        .group_by("agency_id")
+        .agg(
+            name=pl.col("agency").last(),
+            region_code=pl.col("region_code").drop_nulls().last(),
+            names=pl.col("agency").unique().sort(),
+        )
+    )
     levels = [resolve(n, c).level for n, c in zip(latest["name"], latest["region_code"])]
     return latest.with_columns(level=pl.Series(levels, dtype=pl.String)).select(AGENCIES_SCHEMA.names).sort("agency_id")

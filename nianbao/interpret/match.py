@@ -7,16 +7,17 @@ report printed but that could not be read or placed is ours, not the report's: i
 `unread` (no value, and `cells.complete` leaves it alone) and named by an `extraction.unread_cell`
 error with what was seen.
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
+from nianbao.interpret.metadata import DATE, is_signer
 from nianbao.model.chinese import HAN, UNITS
 from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table
 from nianbao.model.errors import Unreadable
 from nianbao.model.findings import Finding
-from nianbao.interpret.metadata import DATE, is_signer
 from nianbao.model.template import Label, find, find_approximate, split_numbering, squash, template
 
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
@@ -65,8 +66,10 @@ def is_value_like(raw: str) -> bool:
 
 def match(blocks: list[Block]) -> Matched:
     t = template()
-    out = Matched(paragraphs=[b.text for b in blocks if isinstance(b, Paragraph) and b.where != PAGE_TITLE],
-                  page_title=next((b.text for b in blocks if isinstance(b, Paragraph) and b.where == PAGE_TITLE), None))
+    out = Matched(
+        paragraphs=[b.text for b in blocks if isinstance(b, Paragraph) and b.where != PAGE_TITLE],
+        page_title=next((b.text for b in blocks if isinstance(b, Paragraph) and b.where == PAGE_TITLE), None),
+    )
     rows = [(row, where) for b in blocks if isinstance(b, Table) for row, where in zip(b.rows, b.where)]
     notes = [note for b in blocks if isinstance(b, Table) for note in b.notes]
     for kind, message, cells, *observed in notes:
@@ -80,10 +83,15 @@ def match(blocks: list[Block]) -> Matched:
         _reviews_by_proceeding(blocks, out)
     if not out.applications and not out.reviews_litigation:
         said = _Said(blocks)
-        printed = [f"{table.section} ({seen!r})" for table in (_APPS, _RL)
-                   if (seen := said.section(table.dataset)) and seen not in said.pictures]
+        printed = [
+            f"{table.section} ({seen!r})"
+            for table in (_APPS, _RL)
+            if (seen := said.section(table.dataset)) and seen not in said.pictures
+        ]
         why = [" and ".join(printed) + " printed in a layout that could not be read"] if printed else []
-        raise Unreadable("no template tables found (" + "; ".join(why + said.pictures or ["sections 三 and 四 are missing"]) + ")")
+        raise Unreadable(
+            "no template tables found (" + "; ".join(why + said.pictures or ["sections 三 and 四 are missing"]) + ")"
+        )
     for kind, message, cells, *observed in notes:  # cells the extractor saw but could not read
         if kind == "unread_cell":
             _unread(out, message, cells, *observed)
@@ -133,6 +141,7 @@ def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], in
 @dataclass(frozen=True)
 class _Table:
     """One section's table as the matcher places it."""
+
     dataset: str
     # a row with fewer cells than columns: unread (三, 四); in 二 only when it prints a value (a row
     # that prints none left its cells blank: active_disclosure.complete reports them)
@@ -149,8 +158,15 @@ _APPS = _Table("applications", short_unread=True)
 _RL = _Table("reviews_litigation", short_unread=True)
 
 
-def _place(out: Matched, table: _Table, row: str | None, keys: list[tuple[str, str | None]], values: list[str],
-           where: str, aligned: list[str] | None = None):
+def _place(
+    out: Matched,
+    table: _Table,
+    row: str | None,
+    keys: list[tuple[str, str | None]],
+    values: list[str],
+    where: str,
+    aligned: list[str] | None = None,
+):
     """A printed row's cells under `keys` (a key without a column code is a column not read): the
     `aligned` values where the header placed them, else `values` fitted to the width (_fit), the
     cells it dropped and those it could not place named one way for every section."""
@@ -162,15 +178,23 @@ def _place(out: Matched, table: _Table, row: str | None, keys: list[tuple[str, s
             cells.append(Cell(key, raw.strip() if raw is not None else None, where))
     cell_name = lambda key: f"{table.dataset}:{key[0]}/{key[1]}"  # noqa: E731
     if dropped:
-        _warn(out, "extraction.stray_cell",
-              f"{name} ({where}) printed {len(values)} cells for {len(keys)} columns; "
-              f"kept the right-most {len(keys)}, dropped {dropped}",
-              [cell_name(keys[0])], observed=" | ".join(values))
+        _warn(
+            out,
+            "extraction.stray_cell",
+            f"{name} ({where}) printed {len(values)} cells for {len(keys)} columns; "
+            f"kept the right-most {len(keys)}, dropped {dropped}",
+            [cell_name(keys[0])],
+            observed=" | ".join(values),
+        )
     if missing and (table.short_unread or any(v.strip() for v in values)):
         # which column each printed cell stands in is not known: none is guessed
-        _unread(out, f"{name} ({where}): {len(keys) - missing} cells for {len(keys)} columns could not "
-                f"be placed in their columns", [cell_name(k) for k in keys],
-                " | ".join(v.strip() for v in values if v.strip()))
+        _unread(
+            out,
+            f"{name} ({where}): {len(keys) - missing} cells for {len(keys)} columns could not "
+            f"be placed in their columns",
+            [cell_name(k) for k in keys],
+            " | ".join(v.strip() for v in values if v.strip()),
+        )
 
 
 def _active_disclosure(rows, out: Matched, seen: set):
@@ -185,14 +209,19 @@ def _active_disclosure(rows, out: Matched, seen: set):
         head = squash(cells[first])
         if head == t.ad_header:
             metrics, positions = [], []
-            for j, c in enumerate(cells[first + 1:], first + 1):
+            for j, c in enumerate(cells[first + 1 :], first + 1):
                 if not c.strip():
                     continue
                 positions.append(j)
                 lab = find(t.ad_metrics, c)
                 if lab is None:
-                    _warn(out, "extraction.unknown_label", f"section 二 header {c!r} ({where}) is not a template column",
-                          [], observed=c)
+                    _warn(
+                        out,
+                        "extraction.unknown_label",
+                        f"section 二 header {c!r} ({where}) is not a template column",
+                        [],
+                        observed=c,
+                    )
                     metrics.append(None)
                 else:
                     metrics.append(lab.code)
@@ -206,15 +235,19 @@ def _active_disclosure(rows, out: Matched, seen: set):
             _warn(out, "extraction.unknown_label", f"section 二 row {lab.code} ({where}) has no header row", [])
             continue
         if lab.code in done:
-            _warn(out, "extraction.duplicate_row", f"section 二 row {lab.code} printed twice; kept the first ({where})",
-                  [f"active_disclosure:{lab.code}"])
+            _warn(
+                out,
+                "extraction.duplicate_row",
+                f"section 二 row {lab.code} printed twice; kept the first ({where})",
+                [f"active_disclosure:{lab.code}"],
+            )
             continue
         done.add(lab.code)
         seen.add(("items", lab.code))
         aligned = _aligned(cells, idx, positions or None)
         if aligned is None and positions and len(positions) == len(metrics) and len(cells) > positions[-1]:
             aligned = _under_headers(cells, idx, positions)  # (a row narrower than its header: fitted)
-        _place(out, _AD, lab.code, [(lab.code, m) for m in metrics], cells[idx + 1:], where, aligned)
+        _place(out, _AD, lab.code, [(lab.code, m) for m in metrics], cells[idx + 1 :], where, aligned)
 
 
 def _find_in_row(labels: list[Label], cells: list[str]) -> tuple[int, Label] | None:
@@ -249,7 +282,7 @@ def _under_headers(row: list[str], label_at: int, positions: list[int]) -> list[
     header (a table read without rules gives a header and the number centred or right-aligned
     under it columns of their own). None when a value has no header left of it or shares one."""
     out = [""] * len(positions)
-    for j, c in enumerate(row[label_at + 1:], label_at + 1):
+    for j, c in enumerate(row[label_at + 1 :], label_at + 1):
         if not c.strip():
             continue
         at = [i for i, p in enumerate(positions) if p <= j]
@@ -275,7 +308,7 @@ def _applications(rows, out: Matched, seen: set):
             if row[i].strip() and (lab := find(t.app_rows, row[i])) is not None:
                 hit = (i, lab)
                 break
-        if hit is not None and any(HAN.search(c) and not is_value_like(c) for c in row[hit[0] + 1:]):
+        if hit is not None and any(HAN.search(c) and not is_value_like(c) for c in row[hit[0] + 1 :]):
             # a label after the one read exactly (a group label such as （六）其他处理): the row's own,
             # misread (an OCR's dropped 、) or cut where it wrapped; read so, it names the row
             hit = _approximate_row(row, where, out, after=hit[0]) or _wrapped_row(row, where, out, after=hit[0]) or hit
@@ -284,20 +317,31 @@ def _applications(rows, out: Matched, seen: set):
             if hit is None:
                 continue
         i, lab = hit
-        if lab.code == "other" and not any(c.strip() for c in row[i + 1:]):
+        if lab.code == "other" and not any(c.strip() for c in row[i + 1 :]):
             continue  # 2021's group label （六）其他处理 on a line of its own (centred over its rows)
         if lab.code in found:
-            _warn(out, "extraction.duplicate_row",
-                  f"section 三 row {lab.code} printed twice ({found[lab.code]}, {where}); kept the first",
-                  [f"applications:{lab.code}/total"])
+            _warn(
+                out,
+                "extraction.duplicate_row",
+                f"section 三 row {lab.code} printed twice ({found[lab.code]}, {where}); kept the first",
+                [f"applications:{lab.code}/total"],
+            )
             continue
         found[lab.code] = where
         seen.add(("rows", lab.code))
-        _place(out, _APPS, lab.code, [(lab.code, a) for a in t.applicants], row[i + 1:], where,
-               _aligned(row, i, positions))
+        _place(
+            out,
+            _APPS,
+            lab.code,
+            [(lab.code, a) for a in t.applicants],
+            row[i + 1 :],
+            where,
+            _aligned(row, i, positions),
+        )
 
 
 # ---------------------------------------------------------------- every cell accounted for
+
 
 def _account(blocks: list[Block], out: Matched) -> None:
     """Every cell of sections 二, 三 and 四 the report's edition has, accounted for (the contract's
@@ -336,16 +380,27 @@ def _account(blocks: list[Block], out: Matched) -> None:
     # section 三: rows of both editions always; those of one (2019's single （六）其他处理, 2021's
     # three) in the edition the report's own rows show
     rows = [c for c, v in versions.items() if len(v) == 2 or ("2019" if only_2019 else "2021") in v]
-    _missing(out, _APPS, said, [(code, [(code, a) for a in t.applicants], [code]) for code in rows if code not in have],
-             whole=not have)
+    _missing(
+        out,
+        _APPS,
+        said,
+        [(code, [(code, a) for a in t.applicants], [code]) for code in rows if code not in have],
+        whole=not have,
+    )
     # section 四: by proceeding
     rl = {c.key[0] for c in out.reviews_litigation}
-    _missing(out, _RL, said, [(p, [(p, o) for o in t.outcomes], [p]) for p in t.proceedings if p not in rl],
-             whole=not rl)
+    _missing(
+        out, _RL, said, [(p, [(p, o) for o in t.outcomes], [p]) for p in t.proceedings if p not in rl], whole=not rl
+    )
 
 
-def _missing(out: Matched, table: _Table, said: _Said, rows: list[tuple[str | None, list[tuple[str, str]], list[str]]],
-             whole: bool) -> None:
+def _missing(
+    out: Matched,
+    table: _Table,
+    said: _Said,
+    rows: list[tuple[str | None, list[tuple[str, str]], list[str]]],
+    whole: bool,
+) -> None:
     """Cells of `rows` (row code, its missing keys, the codes whose labels print it) the matcher did
     not read: unread when their section (`whole`: none of it was read) or their row is printed,
     else at NOT_PRINTED."""
@@ -366,7 +421,7 @@ def _missing(out: Matched, table: _Table, said: _Said, rows: list[tuple[str | No
         return
     names = [f"{table.dataset}:{r}/{c}" for r, c in unread]
     what = table.section if whole else f"{table.section} rows {', '.join(dict.fromkeys(r for r, _ in unread))}"
-    why = ("no table of it could be read" if whole else "they stand in no table that could be read")
+    why = "no table of it could be read" if whole else "they stand in no table that could be read"
     if seen_as[0] in said.pictures:  # nothing of it in the text: perhaps in the picture
         _unread(out, f"{what}: not in the text, and {seen_as[0]}", names, seen_as[0])
     else:
@@ -383,8 +438,9 @@ class _Said:
         texts += [c for b in blocks if isinstance(b, Table) for row in b.rows for c in row if c.strip()]
         self.texts = [text.strip() for text in texts]
         # pictures that could not be read (nianbao.extract.pictures): a section may be printed in one
-        self.pictures = [message for b in blocks if isinstance(b, Table) for kind, message, *_ in b.notes
-                         if kind == "picture"]
+        self.pictures = [
+            message for b in blocks if isinstance(b, Table) for kind, message, *_ in b.notes if kind == "picture"
+        ]
 
     def _words(self):
         """Each text, and the runs of words a label may be in a line of it: a line's label comes
@@ -415,24 +471,30 @@ class _Said:
         elif codes is not None:  # a proceeding: its heading or label
             return next((text for text in self.texts if _proceeding(text) in codes), None)
         else:  # the outcomes and proceedings no other section prints (总计 and 行政复议 are generic)
-            labels = [Label(code, (squash(text),)) for code, text in
-                      [*t.spec.reviews_litigation.outcomes[:4], *t.spec.reviews_litigation.proceedings[1:]]]
+            labels = [
+                Label(code, (squash(text),))
+                for code, text in [*t.spec.reviews_litigation.outcomes[:4], *t.spec.reviews_litigation.proceedings[1:]]
+            ]
         found = next((text for text, words in self._words() if find(labels, words) is not None), None)
         found = found or next((text for text in self.texts if _begins(labels, text)), None)
         # a long label a dump broke and ran into its neighbours ("（四）无2.没有现成信息需要另"): its
         # first eight characters in a short line (a sentence of the narrative is no label)
         heads = {t[:8] for lab in labels for t in lab.texts if len(t) >= 8}
-        return found or next((text for text in self.texts if len(squash(text)) <= 40
-                              and any(h in squash(text) for h in heads)), None)
+        return found or next(
+            (text for text in self.texts if len(squash(text)) <= 40 and any(h in squash(text) for h in heads)), None
+        )
 
 
 def _begins(labels: list[Label], text: str) -> bool:
     """`text` begins with a label, or is the first line of a long one wrapped in its cell (a layout
     that broke it may have lost the rest): "1.申请人无正当理由逾期不补正、行政机关不再"."""
     number, rest = split_numbering(text)
-    return any(not lab.needs_number and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、"))
-               and any(rest.startswith(t) or (len(rest) >= 8 and t.startswith(rest)) for t in lab.texts)
-               for lab in labels)
+    return any(
+        not lab.needs_number
+        and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、"))
+        and any(rest.startswith(t) or (len(rest) >= 8 and t.startswith(rest)) for t in lab.texts)
+        for lab in labels
+    )
 
 
 def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
@@ -442,10 +504,14 @@ def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
         if not HAN.search(c) or squash(split_numbering(c)[1]) in t.app_groups:
             continue
         lab = find_approximate(t.app_rows, c)
-        if lab is not None and any(is_value_like(v) and v.strip() for v in row[i + 1:]):
-            _warn(out, "extraction.label_approximate",
-                  f"section 三 label {c.strip()!r} ({where}) read as {lab.code} ({lab.texts[0]})",
-                  [f"applications:{lab.code}/total"], observed=c.strip())
+        if lab is not None and any(is_value_like(v) and v.strip() for v in row[i + 1 :]):
+            _warn(
+                out,
+                "extraction.label_approximate",
+                f"section 三 label {c.strip()!r} ({where}) read as {lab.code} ({lab.texts[0]})",
+                [f"applications:{lab.code}/total"],
+                observed=c.strip(),
+            )
             return i, lab
     return None
 
@@ -456,15 +522,24 @@ def _wrapped_row(row: list[str], where: str, out: Matched, after: int = -1):
     t = template()
     for i in range(len(row) - 1, after, -1):
         number, text = split_numbering(row[i])
-        if len(text) < 12 or not any(is_value_like(v) and v.strip() for v in row[i + 1:]):
+        if len(text) < 12 or not any(is_value_like(v) and v.strip() for v in row[i + 1 :]):
             continue
-        labels = [lab for lab in t.app_rows if not lab.needs_number and any(x.startswith(text) for x in lab.texts)
-                  and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、"))]
+        labels = [
+            lab
+            for lab in t.app_rows
+            if not lab.needs_number
+            and any(x.startswith(text) for x in lab.texts)
+            and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、"))
+        ]
         if len(labels) == 1:
             lab = labels[0]
-            _warn(out, "extraction.label_approximate",
-                  f"section 三 label {row[i].strip()!r} ({where}) read as {lab.code} ({lab.texts[0]}), whose beginning it is",
-                  [f"applications:{lab.code}/total"], observed=row[i].strip())
+            _warn(
+                out,
+                "extraction.label_approximate",
+                f"section 三 label {row[i].strip()!r} ({where}) read as {lab.code} ({lab.texts[0]}), whose beginning it is",
+                [f"applications:{lab.code}/total"],
+                observed=row[i].strip(),
+            )
             return i, lab
     return None
 
@@ -534,8 +609,13 @@ def _reviews_by_proceeding(blocks: list[Block], out: Matched) -> None:
             proceeding = named[-1][1] if named else current
             values = [row[header[o]] if header[o] < len(row) else "" for o in t.outcomes]
             outside = [c for i, c in enumerate(row) if i not in header.values() and not (named and i <= named[-1][0])]
-            if (proceeding and proceeding not in found and all(is_value_like(v) for v in values)
-                    and any(v.strip() for v in values) and not any(c.strip() for c in outside)):
+            if (
+                proceeding
+                and proceeding not in found
+                and all(is_value_like(v) for v in values)
+                and any(v.strip() for v in values)
+                and not any(c.strip() for c in outside)
+            ):
                 found[proceeding] = (values, where)
     for p in t.proceedings:
         if p in found:
@@ -547,8 +627,9 @@ def _labels_column(header: list[list[str]], i: int, labels: set[str]) -> bool:
     """Whether column `i` of the header rows prints one of `labels`, in one cell or wrapped down
     the rows (结果维 / 持: a narrow column, read without rules, gives each line a row)."""
     parts = [squash(h[i]) for h in header if i < len(h)]
-    return any("".join(parts[a:b]) in labels for a in range(len(parts)) if parts[a]
-               for b in range(a + 1, len(parts) + 1))
+    return any(
+        "".join(parts[a:b]) in labels for a in range(len(parts)) if parts[a] for b in range(a + 1, len(parts) + 1)
+    )
 
 
 def _heading(text: str) -> str | None:

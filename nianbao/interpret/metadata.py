@@ -1,4 +1,5 @@
 """The report's year, reporting body, title and signing date, read from its paragraphs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,9 @@ _YEAR = re.compile(r"(20\d\d)年")
 _PERIOD = re.compile(r"(?:统计|期限|年限|时限|自)\D{0,12}(20\d\d)年1月1日(?:起)?至(?:(20\d\d)年)?12月31日")
 _REPORT_WORDS = re.compile(r"报告|年报")  # a page title that names the report (not the site alone)
 # a signing date on a line of its own: 2025年2月28日 or 二〇二五年二月二十八日
-DATE = re.compile(rf"^(20\d\d|[{YEAR_NUMERALS}]{{4}})年(\d{{1,2}}|[{COUNTING}]{{1,3}})月(\d{{1,2}}|[{COUNTING}]{{1,3}})日$")
+DATE = re.compile(
+    rf"^(20\d\d|[{YEAR_NUMERALS}]{{4}})年(\d{{1,2}}|[{COUNTING}]{{1,3}})月(\d{{1,2}}|[{COUNTING}]{{1,3}})日$"
+)
 NAME_YEAR = re.compile(rf"(?:20\d\d|[{YEAR_NUMERALS}]{{4}})年度?")  # 2021年, 二〇二一年度
 # what is not part of a name at either end: markup (# 标题, **, 【】), a year printed after it
 _NAME_EDGES = re.compile(rf"^[^\w(（]+|(?:{NAME_YEAR.pattern})+$|[^\w)）]+$")
@@ -38,8 +41,14 @@ def read(paragraphs: list[str], page_title: str | None = None, source: str | Non
     sentence, the source's name, the signing date."""
     meta = Metadata()
     paras = [p.strip() for p in (BOOKMARK.sub("", p) for p in paragraphs) if p.strip()]
-    meta.title = next((p for p in paras[:5] if len(squash(p)) <= 80 and _TITLE_WORDS.search(squash(p))
-                       and not squash(p).startswith(("根据", "本报告"))), None)
+    meta.title = next(
+        (
+            p
+            for p in paras[:5]
+            if len(squash(p)) <= 80 and _TITLE_WORDS.search(squash(p)) and not squash(p).startswith(("根据", "本报告"))
+        ),
+        None,
+    )
     signature, signed = _signature(paras)
     meta.published_on = signed
     if meta.title:
@@ -60,10 +69,15 @@ def read(paragraphs: list[str], page_title: str | None = None, source: str | Non
             meta.year = int(years[-1])  # the one nearest the file's own name
     if meta.year is None and signed is not None and signed.month <= 6:
         meta.year = signed.year - 1
-        meta.findings.append(Finding.of(
-            "extraction.year_from_signature",
-            f"the year is printed nowhere; signed {signed.isoformat()}, so read as {signed.year - 1}",
-            ["reports:year"], None, str(signed.year - 1)))
+        meta.findings.append(
+            Finding.of(
+                "extraction.year_from_signature",
+                f"the year is printed nowhere; signed {signed.isoformat()}, so read as {signed.year - 1}",
+                ["reports:year"],
+                None,
+                str(signed.year - 1),
+            )
+        )
     if meta.agency is None:
         for p in paras[:5]:
             if m := _PUBLISHES.search(squash(p)):
@@ -108,7 +122,7 @@ def _agency_from_title(title: str) -> str | None:
     body = _REPORT.sub("", title)
     m = NAME_YEAR.search(body)
     if m:
-        before, after = body[: m.start()], body[m.end():]
+        before, after = body[: m.start()], body[m.end() :]
         body = before or after
     return body or None
 

@@ -6,6 +6,7 @@ taken out, so that changing the year and the counts, or editing a word here and 
 leaves a copy; passages that several agencies print the same year are the template's boilerplate
 (computed from the corpus by nianbao/check/across.py) and count neither way.
 """
+
 from __future__ import annotations
 
 import re
@@ -36,8 +37,10 @@ def _figure_patterns() -> list[tuple[str, re.Pattern, list[list[str]]]]:
     scope = "|".join(sorted(map(re.escape, conf.scope), key=len, reverse=True))
     # a figure opens its clause: after punctuation or a line's end, a sub-heading, or a year
     start = rf"(?:(?:^|{_CLAUSE_END})(?:{_headings()})?|20\d\d年度?)"
-    return [(f.code, re.compile(rf"{start}(?:{scope})*{f.pattern}"), [list(f.cells), *map(list, f.or_cells)])
-            for f in conf.figures]
+    return [
+        (f.code, re.compile(rf"{start}(?:{scope})*{f.pattern}"), [list(f.cells), *map(list, f.or_cells)])
+        for f in conf.figures
+    ]
 
 
 def _joined(text: str) -> str:
@@ -45,8 +48,9 @@ def _joined(text: str) -> str:
     (（二）依申请公开 on its own line), not where it only wraps a sentence."""
     lines = [s for s in map(squash, text.splitlines()) if s]
     heading = re.compile(rf"{_headings()}|{_NUMBERING}[^,;:!?。！？；，：]{{1,20}}")
-    return "".join(line + ("" if re.search(rf"{_CLAUSE_END}$", line) or not heading.fullmatch(line) else "。")
-                   for line in lines)
+    return "".join(
+        line + ("" if re.search(rf"{_CLAUSE_END}$", line) or not heading.fullmatch(line) else "。") for line in lines
+    )
 
 
 def stated_figures(text: str) -> list[tuple[str, float, list[list[str]], str]]:
@@ -58,7 +62,7 @@ def stated_figures(text: str) -> list[tuple[str, float, list[list[str]], str]]:
     out = []
     for code, pattern, cells in _figure_patterns():
         for m in pattern.finditer(s):
-            words = m.group(0).lstrip(",;:!?。、！？；，：()（）“”\"《》")
+            words = m.group(0).lstrip(',;:!?。、！？；，：()（）“”"《》')
             out.append((code, float(m.group(1)), cells, words))
     return out
 
@@ -81,13 +85,13 @@ def passages(texts: pl.Series, size: int, sample: int) -> pl.DataFrame:
             continue
         h = np.zeros(n, dtype=np.uint64)
         for j in range(size):  # a polynomial hash of each window (uint64 wraps around)
-            h = h * np.uint64(0x100000001B3) + joined[j:n + j]
+            h = h * np.uint64(0x100000001B3) + joined[j : n + j]
         h ^= h >> np.uint64(33)  # mixed, so that keeping h % sample == 0 is a fair sample
         h *= np.uint64(0xFF51AFD7ED558CCD)
         h ^= h >> np.uint64(33)
         keep = h % np.uint64(sample) == 0
         for z in np.flatnonzero(joined == 0):  # no window spans two texts
-            keep[max(0, z - size + 1):z + 1] = False
+            keep[max(0, z - size + 1) : z + 1] = False
         ends = np.cumsum(part.str.len_chars().to_numpy() + 1)
         rows = np.searchsorted(ends, np.nonzero(keep)[0], side="right") + start
         out.append(pl.DataFrame({"row": rows.astype(np.uint32), "passage": h[keep]}))

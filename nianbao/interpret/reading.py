@@ -3,10 +3,11 @@
 The CPU-bound part of a document, run in the extraction workers (isolate.py), which import this
 module and what it needs, not the rest of the pipeline (polars, GX: ~0.5 s a worker and its memory).
 """
+
 from __future__ import annotations
 
-from nianbao.interpret import trust
 from nianbao.extract import extract
+from nianbao.interpret import trust
 from nianbao.interpret.match import Matched, match
 
 

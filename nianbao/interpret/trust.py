@@ -15,20 +15,23 @@ ours) with the reading in `observed`, and its value null. A sum the report itsel
 therefore reads as unread cells too: from a scan we cannot tell the agency's slip from our
 misreading, so we do not accuse it.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
+from nianbao.interpret.match import NOT_PRINTED, Matched, value_text
 from nianbao.model.chinese import DASHES
 from nianbao.model.document import Block, Table
 from nianbao.model.findings import Finding
-from nianbao.interpret.match import NOT_PRINTED, Matched, value_text
 from nianbao.model.schema import CELL_KEYS
 from nianbao.model.template import SumRule, squash, template
 
 CONFIDENT = 0.5  # the least character probability for a reading that a sum confirms
 CONFIDENT_ALONE = 0.97  # for a reading no sum can confirm (section 二)
 _NOTHING = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "--"}  # printed for no number: 0 in a sum
+
+
 def check(blocks: list[Block], matched: Matched) -> Matched:
     """Untrusted OCR cells of `matched` emptied and reported; an `extraction.ocr` warning on a
     report read by OCR. Nothing changes for a document read from its own text."""
@@ -52,9 +55,15 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         if cell.raw is None:  # a row not found: on a scan, more likely unread than not printed
             doubted += 1
             cell.unread = True
-            matched.findings.append(Finding.of(
-                "extraction.unread_cell", f"section {t.sections[k[0]][0]} cell {name} was not found in the scan",
-                [name], "a reading the template's sums confirm", None))
+            matched.findings.append(
+                Finding.of(
+                    "extraction.unread_cell",
+                    f"section {t.sections[k[0]][0]} cell {name} was not found in the scan",
+                    [name],
+                    "a reading the template's sums confirm",
+                    None,
+                )
+            )
             continue
         reading = str(cell.raw)
         checks = judged.get(k)  # why no sum confirms it ('' when one does); None when in none
@@ -66,14 +75,24 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         doubted += 1
         cell.raw, cell.unread = None, True  # ours, not the report's blank: cells.complete leaves it alone
         why = "no sum of the template confirms it" if checks is None else checks
-        matched.findings.append(Finding.of(
-            "extraction.unread_cell",
-            f"section {t.sections[k[0]][0]} cell {name} ({cell.where}) read by OCR as {reading!r} with confidence "
-            f"{confidence[k]:.2f}; not published: {why}", [name], "a reading the template's sums confirm", reading))
+        matched.findings.append(
+            Finding.of(
+                "extraction.unread_cell",
+                f"section {t.sections[k[0]][0]} cell {name} ({cell.where}) read by OCR as {reading!r} with confidence "
+                f"{confidence[k]:.2f}; not published: {why}",
+                [name],
+                "a reading the template's sums confirm",
+                reading,
+            )
+        )
     pages = sorted({w for t in tables for w in t.where}, key=lambda w: int(w.split()[-1]))
-    matched.findings.append(Finding.of(
-        "extraction.ocr",
-        f"a scan, read by OCR ({', '.join(pages)}); {doubted} of {len(cells)} cells not trusted", []))
+    matched.findings.append(
+        Finding.of(
+            "extraction.ocr",
+            f"a scan, read by OCR ({', '.join(pages)}); {doubted} of {len(cells)} cells not trusted",
+            [],
+        )
+    )
     return matched
 
 
@@ -111,6 +130,7 @@ def _confirmed(sums: list[tuple[list, list, str]], numbers: dict, confidence: di
 
     def settle(told: dict) -> dict:
         """Each cell's directions confirmed; a suspect's none."""
+
         def value(m, i, k):  # m's value in sum i, judging k: k's own reading, a told value for the others
             return told[m][0] if m != k and m in told and told[m][1] - {i} else numbers.get(m)
 
@@ -120,11 +140,19 @@ def _confirmed(sums: list[tuple[list, list, str]], numbers: dict, confidence: di
             return None if None in values else sum(values[:n]) == sum(values[n:])
 
         status = {(i, k): holds(i, k) for k, by in where.items() for ids in by.values() for i in ids}
-        suspect = {k for k, by in where.items() if not sure(k) or not any(status[i, k] for ids in by.values() for i in ids)}
+        suspect = {
+            k for k, by in where.items() if not sure(k) or not any(status[i, k] for ids in by.values() for i in ids)
+        }
         # a broken sum confirms k when another cell of it, read (not told), is a suspect to blame
         blamed = lambda i, k: any(m != k and m in suspect and not (m in told and told[m][1] - {i}) for m in members[i])
-        return {k: set() if k in suspect else {d for d, ids in by.items() if any(
-            status[i, k] or (status[i, k] is False and blamed(i, k)) for i in ids)} for k, by in where.items()}
+        return {
+            k: set()
+            if k in suspect
+            else {
+                d for d, ids in by.items() if any(status[i, k] or (status[i, k] is False and blamed(i, k)) for i in ids)
+            }
+            for k, by in where.items()
+        }
 
     def tell(told: dict) -> dict:
         """Values the sums tell for cells read as no number: from each sum where it is the only
@@ -154,10 +182,18 @@ def _confirmed(sums: list[tuple[list, list, str]], numbers: dict, confidence: di
         told = {}  # no fixpoint (never seen): the sums as read alone
     confirmed = settle(told)
     trusted = {k for k, ds in confirmed.items() if sure(k) and ds == where[k].keys()}
-    why = {k: "" if k in trusted else (f"it is no number (its sums make it {told[k][0]})" if k in told else
-                                       "it is no number") if numbers.get(k) is None
-           else "the reading is not confident" if not sure(k) else "no sum it is in adds up as read" if not confirmed[k] else
-           "its row's or its column's sums do not confirm it (a cell of them unread, or none to blame)" for k in where}
+    why = {
+        k: ""
+        if k in trusted
+        else (f"it is no number (its sums make it {told[k][0]})" if k in told else "it is no number")
+        if numbers.get(k) is None
+        else "the reading is not confident"
+        if not sure(k)
+        else "no sum it is in adds up as read"
+        if not confirmed[k]
+        else "its row's or its column's sums do not confirm it (a cell of them unread, or none to blame)"
+        for k in where
+    }
     return trusted, why
 
 

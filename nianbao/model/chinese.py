@@ -1,4 +1,5 @@
 """What reading Chinese text needs in several places: numerals and the CJK character classes."""
+
 from __future__ import annotations
 
 import re
@@ -30,6 +31,7 @@ def numeral(n: int) -> str:
     """1 -> '一', 10 -> '十', 12 -> '十二', 21 -> '二十一' (1 to 99)."""
     tens, ones = divmod(n, 10)
     return ((DIGITS[tens] if tens > 1 else "") + "十" if tens else "") + (DIGITS[ones] if ones else "")
+
 
 UNITS = "万元|元|件|个|项|次|条"  # what cells print after a count or an amount: 13件, 1.5万元
 DASHES = "-—－一_~―‐–"  # a dash as a scan reads it (一 too: in a cell of numbers it is a dash)

@@ -1,4 +1,5 @@
 """The format-blind representation every extractor produces and the matcher reads."""
+
 from __future__ import annotations
 
 import re

@@ -10,6 +10,7 @@ exit code (contract, "Outcomes of a run"):
 A bug is none of these and stays a traceback. Control flow inside a module (a declined fast path, a
 stop signal) keeps its own private exception there.
 """
+
 from __future__ import annotations
 
 

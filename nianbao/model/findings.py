@@ -1,4 +1,5 @@
 """A broken rule instance: one row of the `findings` dataset (report_id and run_id added on publish)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -16,8 +17,14 @@ class Finding:
     observed: str | None = None
 
     @classmethod
-    def of(cls, rule_id: str, message: str, cells: list[str] | None = None, expected: str | None = None,
-           observed: str | None = None) -> Finding:
+    def of(
+        cls,
+        rule_id: str,
+        message: str,
+        cells: list[str] | None = None,
+        expected: str | None = None,
+        observed: str | None = None,
+    ) -> Finding:
         """A finding of a rule or [[findings]] entry of template.toml, at the severity it gives there."""
         severity = template().severity.get(rule_id)
         if severity is None:

@@ -1,5 +1,6 @@
 """Typed records that travel between the pipeline's stages, generated from the schema (schema.py):
 a report's status, its `reports` row, and what a batch comes to (its frames)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,23 +22,37 @@ class Status(StrEnum):
 
 
 def _python(typ: pa.DataType) -> type:
-    for test, py in [(pa.types.is_string, str), (pa.types.is_integer, int), (pa.types.is_floating, float),
-                     (pa.types.is_boolean, bool), (pa.types.is_timestamp, dt.datetime), (pa.types.is_date, dt.date),
-                     (pa.types.is_decimal, decimal.Decimal), (pa.types.is_list, list)]:
+    for test, py in [
+        (pa.types.is_string, str),
+        (pa.types.is_integer, int),
+        (pa.types.is_floating, float),
+        (pa.types.is_boolean, bool),
+        (pa.types.is_timestamp, dt.datetime),
+        (pa.types.is_date, dt.date),
+        (pa.types.is_decimal, decimal.Decimal),
+        (pa.types.is_list, list),
+    ]:
         if test(typ):
             return py
     raise TypeError(f"no Python type for {typ}")
 
 
 def _record(name: str, dataset: str, doc: str):
-    cls = dataclasses.make_dataclass(name, [(c, _python(t) | None, dataclasses.field(default=None))
-                                            for c, t, _ in DATASETS[dataset]], frozen=True, slots=True)
+    cls = dataclasses.make_dataclass(
+        name,
+        [(c, _python(t) | None, dataclasses.field(default=None)) for c, t, _ in DATASETS[dataset]],
+        frozen=True,
+        slots=True,
+    )
     cls.__doc__ = doc
     return cls
 
 
-ReportRow = _record("ReportRow", "reports", "One `reports` row, its columns those of the schema (frozen: a stage "
-                                            "makes a new one with dataclasses.replace).")
+ReportRow = _record(
+    "ReportRow",
+    "reports",
+    "One `reports` row, its columns those of the schema (frozen: a stage makes a new one with dataclasses.replace).",
+)
 ReportRow.__module__ = __name__
 REPORT_COLUMNS = [f.name for f in dataclasses.fields(ReportRow)]
 
@@ -58,8 +73,14 @@ class _Frames:
 
 
 BatchResult = dataclasses.make_dataclass(
-    "BatchResult", [(d, "pl.DataFrame") for d in ["reports", "findings", *CELL_DATASETS]]
-    + [("skipped", "pl.DataFrame | None", dataclasses.field(default=None))], bases=(_Frames,), frozen=True)
-BatchResult.__doc__ = ("What a batch comes to: a frame per dataset it publishes (the schema's), and `skipped`, "
-                       "the stored rows of the reports it did not redo.")
+    "BatchResult",
+    [(d, "pl.DataFrame") for d in ["reports", "findings", *CELL_DATASETS]]
+    + [("skipped", "pl.DataFrame | None", dataclasses.field(default=None))],
+    bases=(_Frames,),
+    frozen=True,
+)
+BatchResult.__doc__ = (
+    "What a batch comes to: a frame per dataset it publishes (the schema's), and `skipped`, "
+    "the stored rows of the reports it did not redo."
+)
 BatchResult.__module__ = __name__

@@ -1,4 +1,5 @@
 """The datasets' schemas: one definition for the Parquet files, the in-memory frames and the docs."""
+
 from __future__ import annotations
 
 import pyarrow as pa
@@ -23,8 +24,12 @@ DATASETS: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("fetched_at", pa.timestamp("us", tz="UTC"), "when the document's bytes were read"),
         ("ingested_at", pa.timestamp("us", tz="UTC"), "when this run ingested it"),
         ("run_id", pa.string(), "the Prefect flow run id"),
-        ("superseded_by", pa.string(), "the report_id of a newer version of the same source, or `forgotten` "
-                                       "(`nianbao forget`); null for the current one"),
+        (
+            "superseded_by",
+            pa.string(),
+            "the report_id of a newer version of the same source, or `forgotten` "
+            "(`nianbao forget`); null for the current one",
+        ),
         ("pipeline_version", pa.string(), "the project's version"),
     ],
     "active_disclosure": [
@@ -76,8 +81,12 @@ _INDICATOR_ROW = [
     ("agency_id", pa.string(), "its agency (see `agencies`)"),
     ("year", pa.int16(), "the year reported on"),
     ("indicator", pa.string(), "indicator id (see dictionary: its cells, unit and smallest ranked denominator)"),
-    ("value", pa.float64(), "numerator / denominator (a count: the numerator); null when the denominator is 0 "
-                            "or a cell is missing, never 0"),
+    (
+        "value",
+        pa.float64(),
+        "numerator / denominator (a count: the numerator); null when the denominator is 0 "
+        "or a cell is missing, never 0",
+    ),
     ("numerator", pa.float64(), "the sum of the numerator's cells; null when one is missing"),
     ("denominator", pa.float64(), "the sum of the denominator's cells; null for a count or when one is missing"),
     ("definition_version", pa.int32(), "the version of the indicator's definition the value was computed with"),
@@ -90,11 +99,23 @@ DERIVED: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("report_id", pa.string(), "the report"),
         ("year", pa.int16(), "the year reported on"),
         ("indicator", pa.string(), "indicator id"),
-        ("peer_group", pa.string(), "`province:<2 digits>:<level>` (same level, same province) or "
-                                    "`prefecture:<4 digits>:<level>` (same level, same prefecture), of the same year"),
-        ("peers", pa.int32(), "reports ranked in the group (value known, denominator at least the indicator's smallest)"),
-        ("rank_pct", pa.float64(), "(average rank - 1) / (peers - 1) among them, 0 = lowest value, 1 = highest; "
-                                   "null when this report is not ranked or no other is"),
+        (
+            "peer_group",
+            pa.string(),
+            "`province:<2 digits>:<level>` (same level, same province) or "
+            "`prefecture:<4 digits>:<level>` (same level, same prefecture), of the same year",
+        ),
+        (
+            "peers",
+            pa.int32(),
+            "reports ranked in the group (value known, denominator at least the indicator's smallest)",
+        ),
+        (
+            "rank_pct",
+            pa.float64(),
+            "(average rank - 1) / (peers - 1) among them, 0 = lowest value, 1 = highest; "
+            "null when this report is not ranked or no other is",
+        ),
         ("peer_median", pa.float64(), "the median value of the reports ranked in the group"),
         ("low", pa.float64(), "Wilson 95% interval of a rate, lower bound; null for counts and ratios"),
         ("high", pa.float64(), "Wilson 95% interval of a rate, upper bound"),
@@ -105,13 +126,19 @@ DERIVED: dict[str, list[tuple[str, pa.DataType, str]]] = {
         ("year", pa.int16(), "the year reported on"),
         ("problem", pa.string(), "arithmetic, cross_year, late, copied, text_mismatch, unread_cells (see dictionary)"),
         ("findings", pa.int32(), "the report's findings of the problem's rules (0: none)"),
-        ("rule_ids", pa.list_(pa.string()), "the rules among them that the report broke: its `findings` rows "
-                                            "with this report_id and these rule_ids"),
+        (
+            "rule_ids",
+            pa.list_(pa.string()),
+            "the rules among them that the report broke: its `findings` rows with this report_id and these rule_ids",
+        ),
     ],
 }
-DERIVED_KEYS = {"indicators": ["report_id", "indicator"],
-                "indicators_previous": ["report_id", "indicator", "definition_version"],
-                "peers": ["report_id", "indicator", "peer_group"], "quality": ["report_id", "problem"]}
+DERIVED_KEYS = {
+    "indicators": ["report_id", "indicator"],
+    "indicators_previous": ["report_id", "indicator", "definition_version"],
+    "peers": ["report_id", "indicator", "peer_group"],
+    "quality": ["report_id", "problem"],
+}
 # Not partitioned: one row per agency (nianbao/interpret/agencies.py), rewritten after each run.
 AGENCIES = [
     ("agency_id", pa.string(), "links a body's reports across years (reports.agency_id)"),
@@ -168,10 +195,17 @@ def partition_year(folder: str) -> int | None:
     return None if folder in (partition(None), OLDER_UNKNOWN) else int(folder.split("=", 1)[1])
 
 
-DICTIONARY = pa.schema([
-    ("dataset", pa.string()), ("column", pa.string()), ("code", pa.string()), ("label", pa.string()),
-    ("variants", pa.list_(pa.string())), ("template_versions", pa.list_(pa.string())), ("severity", pa.string()),
-])
+DICTIONARY = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("column", pa.string()),
+        ("code", pa.string()),
+        ("label", pa.string()),
+        ("variants", pa.list_(pa.string())),
+        ("template_versions", pa.list_(pa.string())),
+        ("severity", pa.string()),
+    ]
+)
 
 
 def value_bound(dataset: str) -> tuple[int, str]:

@@ -6,6 +6,7 @@ reads the variables when called — a changed environment (a test's monkeypatch,
 a run with --allow-private) is seen by the next caller — and keeps the answer while the variables are unchanged.
 A value a variable cannot take is a SettingsError (a usage error: exit 2) naming the variable.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,33 +29,63 @@ def _var(default, name: str, meaning: str, **limits):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, case_sensitive=True, env_ignore_empty=True, extra="ignore")
 
-    allow_private: bool = _var(False, "NIANBAO_ALLOW_PRIVATE",
-                               "1: fetch URLs on private, loopback and link-local addresses (--allow-private)")
-    allow_outside: bool = _var(False, "NIANBAO_ALLOW_OUTSIDE",
-                               "1: read a manifest's local paths outside the manifest's folder (--allow-outside)")
-    dask_address: str | None = _var(None, "NIANBAO_DASK_ADDRESS", "run the batches on this Dask cluster (tcp://host:8786; --dask)")
-    workers: int = _var(2, "NIANBAO_WORKERS", "batches processed at once by the flow (the command's --workers)", ge=1, le=256)
+    allow_private: bool = _var(
+        False, "NIANBAO_ALLOW_PRIVATE", "1: fetch URLs on private, loopback and link-local addresses (--allow-private)"
+    )
+    allow_outside: bool = _var(
+        False,
+        "NIANBAO_ALLOW_OUTSIDE",
+        "1: read a manifest's local paths outside the manifest's folder (--allow-outside)",
+    )
+    dask_address: str | None = _var(
+        None, "NIANBAO_DASK_ADDRESS", "run the batches on this Dask cluster (tcp://host:8786; --dask)"
+    )
+    workers: int = _var(
+        2, "NIANBAO_WORKERS", "batches processed at once by the flow (the command's --workers)", ge=1, le=256
+    )
     memory_limit_mb: int = _var(2048, "NIANBAO_MEMORY_LIMIT_MB", "heap per extraction worker process, in MiB", ge=256)
-    min_free_mb: int = _var(64, "NIANBAO_MIN_FREE_MB", "free space the warehouse needs before a run starts, in MiB", ge=0)
+    min_free_mb: int = _var(
+        64, "NIANBAO_MIN_FREE_MB", "free space the warehouse needs before a run starts, in MiB", ge=0
+    )
     tracebacks: bool = _var(False, "NIANBAO_TRACEBACKS", "1: the command prints tracebacks, not one line per failure")
-    expectations: Path = _var(ROOT / "expectations", "NIANBAO_EXPECTATIONS",
-                              "the folder of the GX suites (default: expectations/ beside the package)")
-    validation_url: str | None = _var(None, "NIANBAO_VALIDATION_URL", "where WAREHOUSE/validation/ is served "
-                                      "(https://host/path/): the run's artifact links its page there")
-    s3_grace: float = _var(60.0, "NIANBAO_S3_GRACE", "seconds a superseded object stays readable before a publish deletes it", ge=0)
-    s3_lease: float = _var(30.0, "NIANBAO_S3_LEASE", "seconds a writer's lease on an s3:// warehouse lasts unless renewed", gt=0)
-    aws_endpoint_url: str | None = _var(None, "AWS_ENDPOINT_URL", "the S3 endpoint of an s3:// warehouse (MinIO, OSS, COS, SeaweedFS, ...)")
+    expectations: Path = _var(
+        ROOT / "expectations",
+        "NIANBAO_EXPECTATIONS",
+        "the folder of the GX suites (default: expectations/ beside the package)",
+    )
+    validation_url: str | None = _var(
+        None,
+        "NIANBAO_VALIDATION_URL",
+        "where WAREHOUSE/validation/ is served (https://host/path/): the run's artifact links its page there",
+    )
+    s3_grace: float = _var(
+        60.0, "NIANBAO_S3_GRACE", "seconds a superseded object stays readable before a publish deletes it", ge=0
+    )
+    s3_lease: float = _var(
+        30.0, "NIANBAO_S3_LEASE", "seconds a writer's lease on an s3:// warehouse lasts unless renewed", gt=0
+    )
+    aws_endpoint_url: str | None = _var(
+        None, "AWS_ENDPOINT_URL", "the S3 endpoint of an s3:// warehouse (MinIO, OSS, COS, SeaweedFS, ...)"
+    )
     aws_access_key_id: str | None = _var(None, "AWS_ACCESS_KEY_ID", "S3 credentials")
     aws_secret_access_key: str | None = _var(None, "AWS_SECRET_ACCESS_KEY", "S3 credentials")
     aws_session_token: str | None = _var(None, "AWS_SESSION_TOKEN", "S3 credentials (temporary ones)")
     aws_region: str | None = _var(None, "AWS_REGION", "S3 region (else AWS_DEFAULT_REGION, else us-east-1)")
     aws_default_region: str | None = _var(None, "AWS_DEFAULT_REGION", "S3 region where AWS_REGION is unset")
-    prefect_api_url: str | None = _var(None, "PREFECT_API_URL", "a Prefect server to run on (default: a temporary one per command)")
+    prefect_api_url: str | None = _var(
+        None, "PREFECT_API_URL", "a Prefect server to run on (default: a temporary one per command)"
+    )
 
     @property
     def s3(self) -> S3:
-        return S3(self.aws_endpoint_url, self.aws_access_key_id, self.aws_secret_access_key, self.aws_session_token,
-                  self.aws_region, self.aws_default_region)
+        return S3(
+            self.aws_endpoint_url,
+            self.aws_access_key_id,
+            self.aws_secret_access_key,
+            self.aws_session_token,
+            self.aws_region,
+            self.aws_default_region,
+        )
 
 
 @dataclass(frozen=True)
@@ -69,9 +100,14 @@ class S3:
 
 # variable -> (default, meaning), in the declaration's order: what the data dictionary lists
 VARIABLES: dict[str, tuple[str | None, str]] = {
-    f.validation_alias: (None if f.default is None else str(f.default).replace(str(ROOT) + "/", "")
-                         .replace("False", "0").replace("True", "1"), f.description)
-    for f in Settings.model_fields.values()}
+    f.validation_alias: (
+        None
+        if f.default is None
+        else str(f.default).replace(str(ROOT) + "/", "").replace("False", "0").replace("True", "1"),
+        f.description,
+    )
+    for f in Settings.model_fields.values()
+}
 # Told to the libraries we run (Prefect, GX) unless already set: no analytics, no telemetry notice.
 QUIET_LIBRARIES = {"GX_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 
@@ -87,8 +123,10 @@ def _read(values: tuple[str | None, ...]) -> Settings:
     except ValidationError as e:
         error = e.errors()[0]
         name = error["loc"][0]
-        raise SettingsError(f"{name}={os.environ.get(name)!r}: {error['msg'].lower()} "
-                            f"({Settings.model_fields[_field(name)].description})") from None
+        raise SettingsError(
+            f"{name}={os.environ.get(name)!r}: {error['msg'].lower()} "
+            f"({Settings.model_fields[_field(name)].description})"
+        ) from None
 
 
 def _field(name: str) -> str:
@@ -120,5 +158,7 @@ def markdown() -> list[str]:
     out = ["| variable | type | default | allowed | meaning |", "| --- | --- | --- | --- | --- |"]
     for f in Settings.model_fields.values():
         kind = getattr(f.annotation, "__name__", str(f.annotation)).replace("NoneType", "unset").replace(" | ", " or ")
-        out.append(f"| `{f.validation_alias}` | {kind} | {VARIABLES[f.validation_alias][0] or ''} | {_limits(f)} | {f.description} |")
+        out.append(
+            f"| `{f.validation_alias}` | {kind} | {VARIABLES[f.validation_alias][0] or ''} | {_limits(f)} | {f.description} |"
+        )
     return out

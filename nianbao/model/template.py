@@ -1,4 +1,5 @@
 """The template definition (template.toml) and the label normalisation every matcher shares."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,7 +39,7 @@ def split_numbering(text: str) -> tuple[str | None, str]:
     if not m:
         return None, s
     paren, chinese, arabic = m.groups()
-    rest = s[m.end():]
+    rest = s[m.end() :]
     if paren:
         return f"({numeral_value(paren)})", rest
     if chinese:
@@ -65,7 +66,7 @@ class Label:
             # "1." and "1、" are the same ordinal written two ways
             if number.rstrip(".、") != self.number.rstrip(".、") or number[0] == "(" or self.number[0] == "(":
                 return False
-        return any(text == t or (text.startswith(t) and _NOTE.match(text[len(t):])) for t in self.texts)
+        return any(text == t or (text.startswith(t) and _NOTE.match(text[len(t) :])) for t in self.texts)
 
 
 class _Model(BaseModel):
@@ -74,6 +75,7 @@ class _Model(BaseModel):
 
 class Item(_Model):
     """A section 二 row, or (with `kind`) a section 二 column."""
+
     code: str
     labels: tuple[str, ...]
     versions: tuple[Literal["2019", "2021"], ...]
@@ -85,6 +87,7 @@ class Metric(Item):
 
 class Row(Item):
     """A section 三 row."""
+
     number: str | None = None
     needs_number: bool = False
     result: bool = False  # one of the 办理结果 rows that "@result" stands for
@@ -153,6 +156,7 @@ class NarrativeFigures(_Model):
 
 class FindingDef(_Model):
     """A rule_id raised outside the suites ([[findings]]); every rule is one too."""
+
     id: str
     severity: Literal["error", "warning"]
     description: str
@@ -164,6 +168,7 @@ class _Rule(FindingDef):
 
 class SumRule(_Rule):
     """Per value of `per`, the cells `left` sum to those `right` (codes along `along`)."""
+
     kind: Literal["sum"]
     dataset: str
     along: str
@@ -186,6 +191,7 @@ class CompleteRule(_Rule):
 
 class PrintedRule(_Rule):
     """Every cell of `datasets` the report's edition has is printed (sections.complete)."""
+
     kind: Literal["printed"]
     datasets: tuple[str, ...]
 
@@ -197,6 +203,7 @@ class RangeRule(_Rule):
 
 class MetadataRule(_Rule):
     """A column of `reports` is known, and (YearRule) in range."""
+
     kind: Literal["metadata"]
     column: str
 
@@ -244,6 +251,7 @@ class Indicator(_Model):
     """An indicator ([[indicators]]): the sum of the `numerator` cells over that of the `denominator`
     cells (none for a count). Cells are `dataset:row/column`, a row alone meaning its total column,
     a leading "-" subtracting the cell."""
+
     id: str
     name_zh: str
     name_en: str
@@ -263,28 +271,45 @@ class Indicator(_Model):
 
     def formula(self) -> str:
         """The definition in words, e.g. `(disclosed + partly_disclosed) / handled_total`."""
+
         def side(name):
-            text = " + ".join(c.split(":", 1)[1].removesuffix("/total") if s > 0 else
-                              "- " + c.split(":", 1)[1].removesuffix("/total") for c, s in self.terms(name))
+            text = " + ".join(
+                c.split(":", 1)[1].removesuffix("/total") if s > 0 else "- " + c.split(":", 1)[1].removesuffix("/total")
+                for c, s in self.terms(name)
+            )
             text = text.replace("+ -", "-")
             return f"({text})" if len(getattr(self, name)) > 1 else text
+
         return side("numerator") + (f" / {side('denominator')}" if self.denominator else "")
 
 
 class Problem(_Model):
     """A kind of data-quality problem ([[quality]]): the findings of these rules, counted."""
+
     code: str
     label: str
     rules: tuple[str, ...]
 
 
-Rule = SumRule | CompleteRule | PrintedRule | RangeRule | YearRule | MetadataRule | TextFigureRule | DeadlineRule | ChainRule | CopiedRule
+Rule = (
+    SumRule
+    | CompleteRule
+    | PrintedRule
+    | RangeRule
+    | YearRule
+    | MetadataRule
+    | TextFigureRule
+    | DeadlineRule
+    | ChainRule
+    | CopiedRule
+)
 # "metadata" with min/max is a YearRule: the union tries the stricter model first
 _RULE = Annotated[Rule, Field(union_mode="left_to_right")]
 
 
 class Spec(_Model):
     """template.toml as read: every table, key and type checked on load."""
+
     sections: dict[str, tuple[str, str]]  # code -> (number, heading)
     pages: Pages
     narratives: Narratives
@@ -309,9 +334,11 @@ class Spec(_Model):
     @model_validator(mode="after")
     def _indicators_name_template_cells(self) -> Spec:
         ad, ap, rl = self.active_disclosure, self.applications, self.reviews_litigation
-        codes = {"active_disclosure": ({d.code for d in ad.items}, {d.code for d in ad.metrics}),
-                 "applications": ({d.code for d in ap.rows}, {c for c, _ in ap.columns}),
-                 "reviews_litigation": ({c for c, _ in rl.proceedings}, {c for c, _ in rl.outcomes})}
+        codes = {
+            "active_disclosure": ({d.code for d in ad.items}, {d.code for d in ad.metrics}),
+            "applications": ({d.code for d in ap.rows}, {c for c, _ in ap.columns}),
+            "reviews_litigation": ({c for c, _ in rl.proceedings}, {c for c, _ in rl.outcomes}),
+        }
         ids = [d.id for d in self.indicators]
         if len(ids) != len(set(ids)):
             raise ValueError(f"indicator ids are not unique: {ids}")
@@ -388,7 +415,9 @@ class Template:
         for r in [*self.rules, *self.spec.findings]:
             out.append(_dict_row("findings", "rule_id", r.id, [r.description], ["2019", "2021"], r.severity))
         for d in self.indicators:
-            out.append(_dict_row("indicators", "indicator", d.id, [d.name_zh, d.name_en, d.formula()], ["2019", "2021"]))
+            out.append(
+                _dict_row("indicators", "indicator", d.id, [d.name_zh, d.name_en, d.formula()], ["2019", "2021"])
+            )
         for p in self.problems:
             out.append(_dict_row("quality", "problem", p.code, [p.label, *p.rules], ["2019", "2021"]))
         return out
@@ -438,8 +467,14 @@ class Labels(tuple):
 
 def find(labels: list[Label] | Labels, cell: str) -> Label | None:
     number, text = split_numbering(cell)
-    return next((lab for lab in (labels.candidates(text) if isinstance(labels, Labels) else labels)
-                 if lab.matches(number, text)), None)
+    return next(
+        (
+            lab
+            for lab in (labels.candidates(text) if isinstance(labels, Labels) else labels)
+            if lab.matches(number, text)
+        ),
+        None,
+    )
 
 
 def find_approximate(labels: list[Label] | Labels, cell: str, cutoff: float = 0.86) -> Label | None:
@@ -454,7 +489,9 @@ def find_approximate(labels: list[Label] | Labels, cell: str, cutoff: float = 0.
     for lab in labels:
         for t in lab.texts:
             r = difflib.SequenceMatcher(None, text, t).ratio()
-            if r >= score and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、")):
+            if r >= score and (
+                number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、")
+            ):
                 best, score = lab, r
     if len(known) > 10_000:  # text dumps are matched in the flow's process: its memory stays flat
         known.clear()

@@ -1,6 +1,7 @@
 """What a run tells operators in Prefect (tasks/ingest.py makes them artifacts): the counts table, the
 reports that failed in Markdown, and the validation page, written in the warehouse (staged in a
 local folder and copied up for a bucket)."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,9 @@ import polars as pl
 from nianbao import warehouse
 from nianbao.model import settings
 from nianbao.model.schema import CELL_DATASETS, PARTITION
+from nianbao.model.words import plural
 from nianbao.report import validation_report
 from nianbao.report.summary import RunSummary, next_step
-from nianbao.model.words import plural
 from nianbao.warehouse import publish, storage
 
 ERRORS_SHOWN = 10  # per failed report in the markdown artifact; the validation page has them all
@@ -27,6 +28,7 @@ FAILED_SHOWN = 200  # failed reports listed in the markdown artifact
 @dataclass(frozen=True)
 class Artifacts:
     """The run's two artifacts: `ingest-counts` (a table) and `ingest-failures` (Markdown)."""
+
     table: list[dict]
     table_description: str
     markdown: str
@@ -37,37 +39,60 @@ def make(run: RunSummary, run_id: str, out: str, seconds: float | None = None) -
     """Counts by status, reports affected per rule, formats and fetch failures; the reports that
     failed; and the validation page they link to, written now."""
     count = lambda kind, counter, severity="": [  # noqa: E731
-        {"kind": kind, "name": name, "severity": severity, "count": n} for name, n in sorted(counter.items())]
+        {"kind": kind, "name": name, "severity": severity, "count": n} for name, n in sorted(counter.items())
+    ]
     table = count("status", Counter({s: n for s, n in run.statuses.items() if n}))
     # reports affected per rule (a blank template's 176 findings are one report)
-    table += [{"kind": "rule (reports)", "name": r, "severity": sev, "count": n}
-              for (r, sev), n in sorted(run.affected().items())]
+    table += [
+        {"kind": "rule (reports)", "name": r, "severity": sev, "count": n}
+        for (r, sev), n in sorted(run.affected().items())
+    ]
     table += count("format", run.formats())
     table += count("skipped", Counter({"already published": run.already_published}))
     table += count("fetch", Counter({"fetch failures": run.fetch_failures()}), "error")
     page = validation_page(run, run_id, out)
-    where = f"Warehouse {_md(str(out if storage.is_remote(out) else Path(out).resolve()))}" + (f", run took {seconds:.0f} s" if seconds is not None else "")
-    return Artifacts(table, f"Reports by status, reports affected per rule, documents by format; "
-                            f"run {run_id}; {where[0].lower()}{where[1:]}",
-                     failures_markdown(run.reports, run.findings, page, where, next_step(run, out)),
-                     f"Invalid and unreadable reports, run {run_id}")
+    where = f"Warehouse {_md(str(out if storage.is_remote(out) else Path(out).resolve()))}" + (
+        f", run took {seconds:.0f} s" if seconds is not None else ""
+    )
+    return Artifacts(
+        table,
+        f"Reports by status, reports affected per rule, documents by format; "
+        f"run {run_id}; {where[0].lower()}{where[1:]}",
+        failures_markdown(run.reports, run.findings, page, where, next_step(run, out)),
+        f"Invalid and unreadable reports, run {run_id}",
+    )
 
 
-def failures_markdown(rows: pl.DataFrame | list[dict], findings: pl.DataFrame | list[dict], page: Path | str,
-                      where: str, advice: str | None = None) -> str:
+def failures_markdown(
+    rows: pl.DataFrame | list[dict],
+    findings: pl.DataFrame | list[dict],
+    page: Path | str,
+    where: str,
+    advice: str | None = None,
+) -> str:
     """The `ingest-failures` artifact: each failed report, its source (a link only for an http(s) URL:
     a local path in Prefect's UI is a 404), its errors, cut with a count; then the validation report
     and what to do next. Every string a report or a source brings is escaped (_md): an agency named
     `[点此](javascript:…)` or `![x](http://host/p.png)` stays text in any Markdown viewer."""
     run = RunSummary(rows, findings)
     failed = run.failed()
-    lines = [f"# Reports that failed ({failed.height} of {len(run)})" if failed.height
-             else f"# {plural(len(run), 'report')}, all valid", "", f"{where}.", "", f"Validation report: {page_link(page)}", ""]
+    lines = [
+        f"# Reports that failed ({failed.height} of {len(run)})"
+        if failed.height
+        else f"# {plural(len(run), 'report')}, all valid",
+        "",
+        f"{where}.",
+        "",
+        f"Validation report: {page_link(page)}",
+        "",
+    ]
     shown = failed.head(FAILED_SHOWN)
     errors = run.errors(lambda f: f"`{f['rule_id']}`: {_md(f['message'])}", of=shown["report_id"].to_list())
     for r in shown.iter_rows(named=True):
-        lines.append(f"- **{r['status']}** {_md(r['agency'] or '(no agency)')} {r['year'] or ''} — "
-                     f"{_source_md(r['source_uri'])} report {r['report_id'][:12]}")
+        lines.append(
+            f"- **{r['status']}** {_md(r['agency'] or '(no agency)')} {r['year'] or ''} — "
+            f"{_source_md(r['source_uri'])} report {r['report_id'][:12]}"
+        )
         found = errors.get(r["report_id"], [])
         lines += [f"  - {e}" for e in found[:ERRORS_SHOWN]]
         if len(found) > ERRORS_SHOWN:

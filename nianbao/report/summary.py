@@ -5,6 +5,7 @@ Its report rows and findings are columnar frames, not Python dicts: at 10,000 do
 holds ~100,000 findings, and the flow process's memory must not grow with them (issue 11). The
 summary travels between tasks and in the flow's final state as a RunSummary; `as_dict()` gives the
 plain dict ({"reports": [...], "findings": [...], "timings": {...}}) and RunSummary.of reads one."""
+
 from __future__ import annotations
 
 from collections import Counter, defaultdict
@@ -17,9 +18,17 @@ from nianbao.model.records import BatchResult, Status
 
 STATUSES = tuple(Status)
 # one row per document: what the summary, artifacts and page tell of it
-REPORT_SCHEMA = {"report_id": pl.String, "source_uri": pl.String, "source_format": pl.String, "status": pl.String,
-                 "year": pl.Int64, "agency": pl.String, "error_count": pl.Int64, "warning_count": pl.Int64,
-                 "skipped": pl.Boolean}
+REPORT_SCHEMA = {
+    "report_id": pl.String,
+    "source_uri": pl.String,
+    "source_format": pl.String,
+    "status": pl.String,
+    "year": pl.Int64,
+    "agency": pl.String,
+    "error_count": pl.Int64,
+    "warning_count": pl.Int64,
+    "skipped": pl.Boolean,
+}
 FINDING_SCHEMA = {"report_id": pl.String, "rule_id": pl.String, "severity": pl.String, "message": pl.String}
 
 
@@ -29,7 +38,9 @@ def _frame(rows: pl.DataFrame | list[dict] | None, schema: dict) -> pl.DataFrame
         return pl.DataFrame(schema=schema)
     if not isinstance(rows, pl.DataFrame):
         rows = pl.DataFrame([{k: r.get(k) for k in schema} for r in rows], schema=schema)
-    return rows.select([pl.col(k).cast(t) if k in rows.columns else pl.lit(None, t).alias(k) for k, t in schema.items()])
+    return rows.select(
+        [pl.col(k).cast(t) if k in rows.columns else pl.lit(None, t).alias(k) for k, t in schema.items()]
+    )
 
 
 @dataclass
@@ -100,7 +111,9 @@ class RunSummary:
         counted = self.findings.group_by("rule_id", "severity").agg(pl.col("report_id").n_unique())
         return {(rule, severity): n for rule, severity, n in counted.iter_rows()}
 
-    def errors(self, show=lambda f: f"{f['rule_id']}: {f['message']}", of: list[str] | None = None) -> dict[str, list[str]]:
+    def errors(
+        self, show=lambda f: f"{f['rule_id']}: {f['message']}", of: list[str] | None = None
+    ) -> dict[str, list[str]]:
         """Each report's error-level findings (of the reports `of` names, else all), as `show` writes one."""
         found = self.findings.filter(pl.col("severity") == "error")
         if of is not None:
@@ -124,14 +137,19 @@ def summarise(frames: BatchResult, out: str, timings: dict[str, float] | None = 
     from nianbao import warehouse
 
     columns = [c for c in REPORT_SCHEMA if c != "skipped"]
-    reports = pl.concat([frames.reports.select(columns).with_columns(skipped=pl.lit(False)),
-                         frames.skipped.select(columns).with_columns(skipped=pl.lit(True))])
+    reports = pl.concat(
+        [
+            frames.reports.select(columns).with_columns(skipped=pl.lit(False)),
+            frames.skipped.select(columns).with_columns(skipped=pl.lit(True)),
+        ]
+    )
     findings = frames.findings.select(list(FINDING_SCHEMA))
     skipped = frames.skipped["report_id"].to_list()
     if skipped:  # what the warehouse says of the reports this run did not redo
         stored = warehouse.scan("findings", out)
-        findings = pl.concat([findings, stored.filter(pl.col("report_id").is_in(skipped))
-                             .select(list(FINDING_SCHEMA)).collect()])
+        findings = pl.concat(
+            [findings, stored.filter(pl.col("report_id").is_in(skipped)).select(list(FINDING_SCHEMA)).collect()]
+        )
     return RunSummary(reports, findings, dict(timings or {}))
 
 
@@ -141,6 +159,8 @@ def next_step(run: RunSummary, out: str) -> str | None:
         return None
     invalid = run.statuses[Status.INVALID]
     quarantine = f"{str(out).rstrip('/')}/quarantine" if "://" in str(out) else str(Path(out) / "quarantine")
-    return ("open the validation report for the tables and sums"
-            + (f"; invalid reports' cells are in {quarantine}" if invalid else "")
-            + "; fix a source or its manifest row and run again (the rest is skipped).")
+    return (
+        "open the validation report for the tables and sums"
+        + (f"; invalid reports' cells are in {quarantine}" if invalid else "")
+        + "; fix a source or its manifest row and run again (the rest is skipped)."
+    )

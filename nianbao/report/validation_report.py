@@ -7,6 +7,7 @@ as printed with the offending cells highlighted and each broken sum written out 
 Chinese labels. Details come from the warehouse (findings and cells, quarantine included), so the
 page says what the published data says.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,10 +21,10 @@ from pathlib import Path
 import polars as pl
 
 from nianbao.model.schema import CELL_KEYS
-from nianbao.warehouse.storage import write_atomic
+from nianbao.model.template import SumRule, template
 from nianbao.model.words import plural
 from nianbao.report.summary import STATUSES, RunSummary
-from nianbao.model.template import SumRule, template
+from nianbao.warehouse.storage import write_atomic
 
 log = logging.getLogger(__name__)
 DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the rest are listed
@@ -46,10 +47,18 @@ def write(summary: RunSummary | dict, run_id: str, out: Path) -> Path:
     page = folder / f"{run_id}.html"
     run = RunSummary.of(summary)
     _write(page, render(run, run_id, Path(out), now))
-    _write(folder / f"{run_id}.json", json.dumps({
-        "run_id": run_id, "finished": now.isoformat(timespec="seconds"), "warehouse": str(Path(out).resolve()),
-        "reports": len(run), **run.statuses,
-    }))
+    _write(
+        folder / f"{run_id}.json",
+        json.dumps(
+            {
+                "run_id": run_id,
+                "finished": now.isoformat(timespec="seconds"),
+                "warehouse": str(Path(out).resolve()),
+                "reports": len(run),
+                **run.statuses,
+            }
+        ),
+    )
     _write(folder / "index.html", render_index(folder))
     return page
 
@@ -66,8 +75,12 @@ def _counts(path: Path) -> dict | None:
         r = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         r = None
-    if (isinstance(r, dict) and isinstance(r.get("run_id"), str) and isinstance(r.get("finished"), str)
-            and all(type(r.get(k, 0)) is int for k in ("reports", *STATUSES))):
+    if (
+        isinstance(r, dict)
+        and isinstance(r.get("run_id"), str)
+        and isinstance(r.get("finished"), str)
+        and all(type(r.get(k, 0)) is int for k in ("reports", *STATUSES))
+    ):
         return r
     log.warning("%s: not a run's counts the warehouse wrote; skipped", path)
     return None
@@ -77,12 +90,17 @@ def render_index(folder: Path) -> str:
     runs = [r for r in map(_counts, folder.glob("*.json")) if r is not None]
     runs.sort(key=lambda r: r["finished"], reverse=True)
     e = html.escape
-    out = [_head("nianbao validation: runs"), "<h1>Validation reports</h1>",
-           f"<p>{plural(len(runs), 'run')} on this warehouse, newest first.</p>",
-           "<table><tr><th>finished (UTC)<th>run<th>reports<th>valid<th>invalid<th>unreadable"]
+    out = [
+        _head("nianbao validation: runs"),
+        "<h1>Validation reports</h1>",
+        f"<p>{plural(len(runs), 'run')} on this warehouse, newest first.</p>",
+        "<table><tr><th>finished (UTC)<th>run<th>reports<th>valid<th>invalid<th>unreadable",
+    ]
     for r in runs:
-        out.append(f"<tr><td>{e(r['finished'])}<td><a href=\"{e(r['run_id'])}.html\">{e(r['run_id'])}</a>"
-                   + "".join(f"<td class=n>{int(r.get(k, 0))}" for k in ("reports", *STATUSES)))
+        out.append(
+            f'<tr><td>{e(r["finished"])}<td><a href="{e(r["run_id"])}.html">{e(r["run_id"])}</a>'
+            + "".join(f"<td class=n>{int(r.get(k, 0))}" for k in ("reports", *STATUSES))
+        )
     out.append("</table>")
     return "\n".join(out) + "\n"
 
@@ -92,45 +110,62 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
     e = html.escape
     run = RunSummary.of(summary)
     findings = _stored_findings(out, run.reports["report_id"])
-    if findings is None or not findings.select(pl.len()).collect().item():  # nothing published (a test of the page alone)
-        findings = run.findings.lazy().with_columns(cells=pl.lit([], pl.List(pl.String)), expected=pl.lit(None, pl.String),
-                                                    observed=pl.lit(None, pl.String))
+    if (
+        findings is None or not findings.select(pl.len()).collect().item()
+    ):  # nothing published (a test of the page alone)
+        findings = run.findings.lazy().with_columns(
+            cells=pl.lit([], pl.List(pl.String)), expected=pl.lit(None, pl.String), observed=pl.lit(None, pl.String)
+        )
     status = run.statuses
     when = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     out_lines = [
         _head(f"nianbao validation, run {run_id}"),
-        "<nav><a href=\"index.html\">all runs</a></nav>",
+        '<nav><a href="index.html">all runs</a></nav>',
         f"<h1>Validation report</h1><p>Run <code>{e(run_id)}</code>, finished {e(when)} UTC; warehouse "
         f"<code>{e(str(Path(out).resolve()))}</code>.</p>",
-        "<p>" + ", ".join(f"<span class={s}>{n} {s}</span>" for s, n in status.items())
+        "<p>"
+        + ", ".join(f"<span class={s}>{n} {s}</span>" for s, n in status.items())
         + f" of {len(run)} reports.</p>",
     ]
     out_lines += _rules_table(t, run, findings)
     out_lines += _years_table(run)
-    failed = run.failed().sort(pl.col("status"), pl.col("error_count").fill_null(0), pl.col("source_uri"),
-                               descending=[False, True, False], maintain_order=True)
+    failed = run.failed().sort(
+        pl.col("status"),
+        pl.col("error_count").fill_null(0),
+        pl.col("source_uri"),
+        descending=[False, True, False],
+        maintain_order=True,
+    )
     out_lines.append(f"<h2>Reports that failed ({failed.height})</h2>")
     if not failed.height:
         out_lines.append("<p class=valid>Every report is valid.</p>")
     detailed = failed.head(DETAILED_REPORTS).to_dicts()  # only these reports' findings and cells are read in full
     by_report: dict[str, list[dict]] = defaultdict(list)
-    for f in findings.filter(pl.col("report_id").is_in([r["report_id"] for r in detailed])).collect().iter_rows(named=True):
+    for f in (
+        findings.filter(pl.col("report_id").is_in([r["report_id"] for r in detailed])).collect().iter_rows(named=True)
+    ):
         by_report[f["report_id"]].append(f)
     cells = _stored_cells(out, [r["report_id"] for r in detailed if r["status"] == "invalid"])
     for r in detailed:
         out_lines += _report_section(t, r, by_report.get(r["report_id"], []), cells.get(r["report_id"], {}))
     if failed.height > DETAILED_REPORTS:
-        out_lines.append(f"<p>… and {failed.height - DETAILED_REPORTS} more failed reports, not shown here: "
-                         "the <code>findings</code> dataset holds them all.</p><table><tr><th>status<th>source")
-        out_lines += [f"<tr><td class={status}>{status}<td>{_source(uri)}"
-                      for status, uri in failed.slice(DETAILED_REPORTS).select("status", "source_uri").iter_rows()]
+        out_lines.append(
+            f"<p>… and {failed.height - DETAILED_REPORTS} more failed reports, not shown here: "
+            "the <code>findings</code> dataset holds them all.</p><table><tr><th>status<th>source"
+        )
+        out_lines += [
+            f"<tr><td class={status}>{status}<td>{_source(uri)}"
+            for status, uri in failed.slice(DETAILED_REPORTS).select("status", "source_uri").iter_rows()
+        ]
         out_lines.append("</table>")
     return "\n".join(out_lines) + "\n"
 
 
 def _head(title: str) -> str:
-    return (f"<!doctype html><html lang=zh-CN><meta charset=utf-8><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style>")
+    return (
+        f"<!doctype html><html lang=zh-CN><meta charset=utf-8><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style>"
+    )
 
 
 def _rules_table(t, run: RunSummary, findings: pl.LazyFrame) -> list[str]:
@@ -140,8 +175,10 @@ def _rules_table(t, run: RunSummary, findings: pl.LazyFrame) -> list[str]:
     failed = dict(per_rule.select("rule_id", "report_id").iter_rows())  # reports a rule found something in
     counts = dict(per_rule.select("rule_id", "len").iter_rows())
     e = html.escape
-    lines = ["<h2>Rules</h2><table><tr><th>rule<th>what it checks<th>severity<th>reports checked<th>passed"
-             "<th>failed<th>findings"]
+    lines = [
+        "<h2>Rules</h2><table><tr><th>rule<th>what it checks<th>severity<th>reports checked<th>passed"
+        "<th>failed<th>findings"
+    ]
     suite_rules = {r.id for r in t.rules}
     for r in [*t.rules, *t.spec.findings]:
         n_failed = failed.get(r.id, 0)
@@ -149,9 +186,11 @@ def _rules_table(t, run: RunSummary, findings: pl.LazyFrame) -> list[str]:
             continue  # extractor notes that did not occur
         checked = readable if r.id in suite_rules else len(run)
         cls = "n invalid" if n_failed and r.severity == "error" else "n"
-        lines.append(f"<tr><td><code>{e(r.id)}</code><td>{e(r.description)}<td>{r.severity}"
-                     f"<td class=n>{checked}<td class=n>{checked - n_failed}<td class=\"{cls}\">{n_failed}"
-                     f"<td class=n>{counts.get(r.id, 0)}")
+        lines.append(
+            f"<tr><td><code>{e(r.id)}</code><td>{e(r.description)}<td>{r.severity}"
+            f'<td class=n>{checked}<td class=n>{checked - n_failed}<td class="{cls}">{n_failed}'
+            f"<td class=n>{counts.get(r.id, 0)}"
+        )
     lines.append("</table>")
     return lines
 
@@ -162,9 +201,11 @@ def _years_table(run: RunSummary) -> list[str]:
     for y in sorted(years, key=lambda y: (y is None, y or 0)):
         c = years[y]
         total = sum(c.values())
-        lines.append(f"<tr><td>{y if y is not None else 'unknown'}<td class=n>{total}"
-                     + "".join(f"<td class=n>{c.get(s, 0)}" for s in STATUSES)
-                     + f"<td class=n>{100 * c.get('valid', 0) / total:.0f}%")
+        lines.append(
+            f"<tr><td>{y if y is not None else 'unknown'}<td class=n>{total}"
+            + "".join(f"<td class=n>{c.get(s, 0)}" for s in STATUSES)
+            + f"<td class=n>{100 * c.get('valid', 0) / total:.0f}%"
+        )
     lines.append("</table>")
     return lines
 
@@ -174,10 +215,12 @@ def _report_section(t, r: dict, findings: list[dict], cells: dict[str, pl.DataFr
     errors = [f for f in findings if f["severity"] == "error"]
     warnings = [f for f in findings if f["severity"] != "error"]
     anchor = r["report_id"][:16]
-    lines = [f"<section class=report id=r{anchor}><h3><span class={r['status']}>{r['status']}</span> "
-             f"{e(str(r.get('agency') or '(no agency named)'))} {r.get('year') or ''}</h3>",
-             f"<p>Source: {_source(r['source_uri'])} · format {e(str(r.get('source_format') or 'unknown'))} · "
-             f"report <code>{r['report_id'][:16]}</code></p><ul>"]
+    lines = [
+        f"<section class=report id=r{anchor}><h3><span class={r['status']}>{r['status']}</span> "
+        f"{e(str(r.get('agency') or '(no agency named)'))} {r.get('year') or ''}</h3>",
+        f"<p>Source: {_source(r['source_uri'])} · format {e(str(r.get('source_format') or 'unknown'))} · "
+        f"report <code>{r['report_id'][:16]}</code></p><ul>",
+    ]
     for f in errors[:FINDINGS_SHOWN]:
         lines.append(f"<li><code>{e(f['rule_id'])}</code> {_explain(t, f, cells)}")
     if len(errors) > FINDINGS_SHOWN:
@@ -185,8 +228,11 @@ def _report_section(t, r: dict, findings: list[dict], cells: dict[str, pl.DataFr
     lines.append("</ul>")
     if warnings:
         rules = Counter(f["rule_id"] for f in warnings)
-        lines.append("<p class=muted>Warnings: " + ", ".join(f"<code>{e(k)}</code> ×{n}" for k, n in sorted(rules.items()))
-                     + "</p>")
+        lines.append(
+            "<p class=muted>Warnings: "
+            + ", ".join(f"<code>{e(k)}</code> ×{n}" for k, n in sorted(rules.items()))
+            + "</p>"
+        )
     marks = _marks(t, errors, warnings)
     for dataset in ("applications", "reviews_litigation", "active_disclosure"):
         frame = cells.get(dataset)
@@ -258,16 +304,18 @@ def _grid(t, dataset: str, frame: pl.DataFrame, marks: dict[str, str]) -> list[s
     heading = f"{number}、{title}"
     e = html.escape
     failing = any(c.startswith(dataset + ":") and m != "warn" for c, m in marks.items())
-    lines = [f"<details{' open' if failing else ''}><summary>{heading}</summary>",
-             f"<table><tr><th colspan={depth}>" + "".join(f"<th>{e(_label(t, dataset, b, c))}" for c in cols)]
+    lines = [
+        f"<details{' open' if failing else ''}><summary>{heading}</summary>",
+        f"<table><tr><th colspan={depth}>" + "".join(f"<th>{e(_label(t, dataset, b, c))}" for c in cols),
+    ]
     for i, x in enumerate(rows):
         group = groups.get(x, ())
         heads = []
         for level, label in enumerate(group):
-            if i and groups.get(rows[i - 1], ())[:level + 1] == group[:level + 1]:
+            if i and groups.get(rows[i - 1], ())[: level + 1] == group[: level + 1]:
                 continue  # spanned from a row above
             span = 1
-            while i + span < len(rows) and groups.get(rows[i + span], ())[:level + 1] == group[:level + 1]:
+            while i + span < len(rows) and groups.get(rows[i + span], ())[: level + 1] == group[: level + 1]:
                 span += 1
             heads.append(f"<th rowspan={span}>{e(label)}" if span > 1 else f"<th>{e(label)}")
         own = depth - len(group)
@@ -277,7 +325,7 @@ def _grid(t, dataset: str, frame: pl.DataFrame, marks: dict[str, str]) -> list[s
             name = f"{dataset}:{x}/{y}"
             cls = f"n {marks[name]}" if name in marks else "n"
             v = raw.get((x, y))
-            tds.append(f"<td class=\"{cls}\" title=\"{e(name)}\">{e(v) if v is not None else ''}")
+            tds.append(f'<td class="{cls}" title="{e(name)}">{e(v) if v is not None else ""}')
         lines.append("<tr>" + "".join(heads) + e(_label(t, dataset, a, x)) + "".join(tds))
     lines.append("</table></details>")
     return lines
@@ -300,7 +348,7 @@ def _order(dataset: str, column: str):
 def _source(uri: str) -> str:
     e = html.escape
     if str(uri).startswith(("http://", "https://")):
-        return f"<a href=\"{e(uri)}\">{e(uri)}</a>"
+        return f'<a href="{e(uri)}">{e(uri)}</a>'
     return f"<code>{e(str(uri))}</code>"
 
 
@@ -333,7 +381,10 @@ def _cell_label(t, cell: str, skip: int | None = None) -> str:
 
 def _values(frame: pl.DataFrame, dataset: str) -> dict[str, str]:
     a, b = CELL_KEYS[dataset]
-    return {f"{dataset}:{x}/{y}": (raw if raw not in (None, "") else "空") for x, y, raw in frame.select(a, b, "raw").iter_rows()}
+    return {
+        f"{dataset}:{x}/{y}": (raw if raw not in (None, "") else "空")
+        for x, y, raw in frame.select(a, b, "raw").iter_rows()
+    }
 
 
 def _files(out: Path, dataset: str) -> list[Path]:
@@ -345,8 +396,11 @@ def _stored_findings(out: Path, ids: pl.Series) -> pl.LazyFrame | None:
     files = _files(out, "findings")
     if not files or not len(ids):
         return None
-    return (pl.scan_parquet(files, hive_partitioning=True).filter(pl.col("report_id").is_in(ids.implode()))
-            .select("report_id", "rule_id", "severity", "message", "cells", "expected", "observed"))
+    return (
+        pl.scan_parquet(files, hive_partitioning=True)
+        .filter(pl.col("report_id").is_in(ids.implode()))
+        .select("report_id", "rule_id", "severity", "message", "cells", "expected", "observed")
+    )
 
 
 def _stored_cells(out: Path, ids: list[str]) -> dict[str, dict[str, pl.DataFrame]]:

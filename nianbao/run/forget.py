@@ -7,6 +7,7 @@ the warehouse's lock (or lease) like a publish; then, on a folder, the checks ac
 again for its agency, so that no neighbour's finding is about it any more. Ingesting its bytes
 again makes it current again: to be rid of it, also take it out of the manifest or folder.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from nianbao.warehouse import index, publish, storage
 from nianbao.model.errors import NoSuchReport, RunError, WarehouseError
+from nianbao.warehouse import index, publish, storage
 
 FORGOTTEN = "forgotten"
 _REPORT_ID = re.compile(r"[0-9a-f]{64}")
@@ -37,8 +38,10 @@ def forget(warehouse: str | Path, what: str) -> list[str]:
         else:
             ids = sorted(held.current({what}).get(what, ()))
             if not ids:
-                raise NoSuchReport(f"no current report of the source {what!r} in {warehouse} (give a report_id, "
-                                   "or the source exactly as reports.source_uri holds it)")
+                raise NoSuchReport(
+                    f"no current report of the source {what!r} in {warehouse} (give a report_id, "
+                    "or the source exactly as reports.source_uri holds it)"
+                )
         if ids:
             publish.retire(root, held, dict.fromkeys(ids, FORGOTTEN))
     if ids and not storage.is_remote(root):  # the across-years checks run on folders (tasks/across.py)

@@ -7,6 +7,7 @@ on this machine: 15% of extraction's CPU, and 0.6-0.75 s of the command's and th
 With a young generation of 10,000 and the imports frozen out of the collections, extraction's share
 falls to ~4% and the imports' by two thirds; garbage in cycles waits a little longer (a few MB).
 """
+
 from __future__ import annotations
 
 import gc

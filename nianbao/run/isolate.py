@@ -15,6 +15,7 @@ out-of-memory killer): one stopped by a signal a terminal, a supervisor or a dyi
 SIGHUP), or any death while the run is stopping, is the run's: run() raises stop.Stopped and
 the document is not recorded (see nianbao/run/stop.py). Workers ignore Ctrl-C: the run decides.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -29,9 +30,9 @@ from collections import deque
 from multiprocessing.connection import wait
 from typing import Any, Callable
 
-from nianbao.run import heap, stop
 from nianbao.model.errors import Unreadable
 from nianbao.model.settings import settings
+from nianbao.run import heap, stop
 
 TIME_LIMIT = 120.0  # seconds of extraction per document
 START_LIMIT = 120.0  # seconds a new worker may take to start and import, before its first document's time
@@ -40,7 +41,13 @@ RECYCLE_AFTER = 200  # documents a worker reads before a fresh one takes its pla
 # the forkserver must stay safe to fork), and by each worker as it starts (the rest of what it runs:
 # pyarrow, for one, starts threads as it is imported). The parsers too: nianbao.extract imports each
 # at its format's first document.
-PRELOAD = ["nianbao.extract", "nianbao.extract.pdf", "nianbao.extract.office", "nianbao.extract.html", "nianbao.interpret.match"]
+PRELOAD = [
+    "nianbao.extract",
+    "nianbao.extract.pdf",
+    "nianbao.extract.office",
+    "nianbao.extract.html",
+    "nianbao.interpret.match",
+]
 WARM = ["nianbao.interpret.reading"]
 _DIED = "the extractor's process died (out of memory?)"
 # how a worker stopped from outside ends: by the signals sent to a whole process group (a terminal's
@@ -60,9 +67,15 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, time_limit: float = TIME_LIMIT,
-        memory_limit_mb: int | None = None, on_done: Callable[[], None] | None = None,
-        stopping: Callable[[], bool] = lambda: False) -> list[Any]:
+def run(
+    fn: Callable[..., Any],
+    items: list[tuple],
+    workers: int | None = None,
+    time_limit: float = TIME_LIMIT,
+    memory_limit_mb: int | None = None,
+    on_done: Callable[[], None] | None = None,
+    stopping: Callable[[], bool] = lambda: False,
+) -> list[Any]:
     """fn(*item) for every item in the run's worker processes, at most `workers` at once (default:
     one per core, shared with the other batches running); a failure is returned as Unreadable,
     never raised. `on_done()` is called as each item ends (progress). Once `stopping()`, or when a
@@ -77,6 +90,7 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, 
         results[i] = result
         if on_done is not None:
             on_done()
+
     try:
         while queue or running:
             if stopping():
@@ -106,7 +120,9 @@ def run(fn: Callable[..., Any], items: list[tuple], workers: int | None = None, 
                 except (EOFError, OSError):
                     pool.release(worker, healthy=False)
                     if stopping() or worker.process.exitcode in _STOPPED:  # not the document's doing
-                        raise stop.Stopped(f"an extraction worker was stopped (exit {worker.process.exitcode})") from None
+                        raise stop.Stopped(
+                            f"an extraction worker was stopped (exit {worker.process.exitcode})"
+                        ) from None
                     finish(i, Unreadable(_DIED))
                     continue
                 if answer == _READY:  # a new worker has its imports done: the item's time starts now
@@ -142,6 +158,7 @@ def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float = TIME_L
             results = [Unreadable(f"extraction failed: {type(e).__name__}: {e}")] * len(items)
         for p, result in zip(pending, results):
             p.set(result)
+
     threading.Thread(target=work, name="nianbao-ahead", daemon=True).start()
     return pending
 
@@ -262,8 +279,10 @@ def _pool(memory_mb: int, size: int) -> _Pool:
         pool = _pools.get(memory_mb)
         if pool is None:
             if multiprocessing.current_process().daemon:  # multiprocessing would refuse, and not say why
-                raise RuntimeError("a daemonic process cannot start extraction workers: run Dask's workers not "
-                                   "daemonic (DASK_DISTRIBUTED__WORKER__DAEMON=False)")
+                raise RuntimeError(
+                    "a daemonic process cannot start extraction workers: run Dask's workers not "
+                    "daemonic (DASK_DISTRIBUTED__WORKER__DAEMON=False)"
+                )
             pool = _pools[memory_mb] = _Pool(size, memory_mb)
         pool.size = max(pool.size, size)
         return pool

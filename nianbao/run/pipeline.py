@@ -2,6 +2,7 @@
 
 Plain functions over plain data: the Prefect tasks in tasks/ wrap them, tests call them directly.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,18 +17,19 @@ import pyarrow as pa
 
 from nianbao import __version__
 from nianbao.acquire import linked
-from nianbao.check import validate
-from nianbao.interpret import agencies, metadata, normalise
-from nianbao.run import isolate, stop
-from nianbao.model.errors import Unreadable
-from nianbao.extract import not_a_document, sniff
 from nianbao.acquire.fetch import redact
-from nianbao.model.findings import Finding
-from nianbao.model.records import BatchResult, ReportRow, Status, report_row
+from nianbao.acquire.sources import Read as ReadBytes
+from nianbao.acquire.sources import Source, read
+from nianbao.check import validate
+from nianbao.extract import not_a_document, sniff
+from nianbao.interpret import agencies, metadata, normalise
 from nianbao.interpret.match import Matched, value_text
 from nianbao.interpret.reading import extract_and_match
+from nianbao.model.errors import Unreadable
+from nianbao.model.findings import Finding
+from nianbao.model.records import BatchResult, ReportRow, Status, report_row
 from nianbao.model.schema import CELL_DATASETS, schema
-from nianbao.acquire.sources import Read as ReadBytes, Source, read
+from nianbao.run import isolate, stop
 
 BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
 
@@ -50,6 +52,7 @@ class Report:
 class Read:
     """What reading a source came to: bytes to extract, a report the warehouse already holds as this
     pipeline would make it (skipped), or a document that cannot be read (and why)."""
+
     status: Literal["extract", "skipped", "unreadable"]
     row: ReportRow  # the `reports` row so far; when skipped, the stored one
     data: bytes | None = None  # to extract
@@ -79,6 +82,7 @@ class Got:
     """A source read once: its bytes (or why there are none), their digest (the report_id) and
     when they were read; `extracted`, its extraction when begun ahead (the command's first batches),
     whose bytes are then let go (the extraction has them), its format kept."""
+
     read: ReadBytes | None
     reason: str | None = None  # unreadable
     report_id: str | None = None
@@ -94,21 +98,41 @@ def get(source: Source, store=None, allow_private: bool | None = None) -> Got:
         got = read(source, store=store, allow_private=allow_private)
     except Unreadable as e:
         return Got(None, str(e))
-    return Got(got, report_id=got.sha256 or hashlib.sha256(got.data).hexdigest(),
-               fetched_at=dt.datetime.now(dt.timezone.utc))
+    return Got(
+        got, report_id=got.sha256 or hashlib.sha256(got.data).hexdigest(), fetched_at=dt.datetime.now(dt.timezone.utc)
+    )
 
 
-def _read(source: Source, run_id: str, default_year: int | None, published: dict[str, dict] | None = None,
-          store=None, got: Got | None = None, allow_private: bool | None = None) -> Read:
+def _read(
+    source: Source,
+    run_id: str,
+    default_year: int | None,
+    published: dict[str, dict] | None = None,
+    store=None,
+    got: Got | None = None,
+    allow_private: bool | None = None,
+) -> Read:
     """The report row so far and the document's bytes, or why there is nothing to extract (`got`:
     the source as already read, else it is read now)."""
     now = dt.datetime.now(dt.timezone.utc)
     o = source.overrides
-    row = ReportRow(year=o.get("year", default_year), agency=o.get("agency"), region_code=o.get("region_code"),
-                    title=o.get("title"), source_uri=redact(source.uri), source_format=o.get("format"),
-                    template_version="unknown", status=Status.UNREADABLE, read_by="text", error_count=0,
-                    warning_count=0, published_on=_date(o.get("published_on")), ingested_at=now, run_id=run_id,
-                    pipeline_version=__version__)
+    row = ReportRow(
+        year=o.get("year", default_year),
+        agency=o.get("agency"),
+        region_code=o.get("region_code"),
+        title=o.get("title"),
+        source_uri=redact(source.uri),
+        source_format=o.get("format"),
+        template_version="unknown",
+        status=Status.UNREADABLE,
+        read_by="text",
+        error_count=0,
+        warning_count=0,
+        published_on=_date(o.get("published_on")),
+        ingested_at=now,
+        run_id=run_id,
+        pipeline_version=__version__,
+    )
     got = got or get(source, store, allow_private)
     if got.read is None:
         # No bytes, so no content address: the id is that of the source, so a re-run replaces it.
@@ -122,8 +146,13 @@ def _read(source: Source, run_id: str, default_year: int | None, published: dict
     row = replace(row, source_format=fmt or "unknown")
     if fmt is None:
         return Read("unreadable", row, reason=not_a_document(got.read.data, got.read.name))
-    return Read("extract", row, got.read.data, extracted=got.extracted,
-                linked=linked.gather(source, got.read) if fmt == "html" and got.extracted is None else ())
+    return Read(
+        "extract",
+        row,
+        got.read.data,
+        extracted=got.extracted,
+        linked=linked.gather(source, got.read) if fmt == "html" and got.extracted is None else (),
+    )
 
 
 def _up_to_date(stored: dict, overrides: dict) -> bool:
@@ -147,12 +176,16 @@ def read_ahead(sources: list[Source], published: dict[str, dict]) -> dict[str, G
     fetch is the flow's: retries, the raw store); documents `published` already holds as they are
     are not extracted."""
     got = {s.uri: get(s) for s in sources if not s.is_url}
-    todo = [(s.uri, r) for s in sources if s.uri in got
-            and _in_worker(r := _read(s, "ahead", None, published, got=got[s.uri]))]
+    todo = [
+        (s.uri, r)
+        for s in sources
+        if s.uri in got and _in_worker(r := _read(s, "ahead", None, published, got=got[s.uri]))
+    ]
     begun = isolate.ahead(extract_and_match, [r.job for _, r in todo])
     for (uri, r), pending in zip(todo, begun):  # held until the run's end: without the bytes the workers have
-        got[uri] = replace(got[uri], extracted=pending, format=r.row.source_format,
-                           read=replace(got[uri].read, data=b""))
+        got[uri] = replace(
+            got[uri], extracted=pending, format=r.row.source_format, read=replace(got[uri].read, data=b"")
+        )
     validate.warm()
     return got
 
@@ -169,9 +202,13 @@ def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report
     if "year" not in overrides and meta.year is not None:
         found["year"] = meta.year
         findings += meta.findings
-    row = replace(row, **found, template_version=matched.template_version,
-                  read_by="ocr" if any(f.rule_id == "extraction.ocr" for f in findings) else "text",
-                  status=Status.VALID)  # until validation says otherwise
+    row = replace(
+        row,
+        **found,
+        template_version=matched.template_version,
+        read_by="ocr" if any(f.rule_id == "extraction.ocr" for f in findings) else "text",
+        status=Status.VALID,
+    )  # until validation says otherwise
     return Report(row, normalise.cell_rows(row.report_id, row.year, matched), findings)
 
 
@@ -201,8 +238,7 @@ def validate_batch(reports: list[Report], run_id: str) -> BatchResult:
     """Run every rule over the batch; set each report's status; return the batch's frames."""
     readable = [r for r in reports if r.readable]
     if readable:
-        cells = {d: frame(d, [c for r in readable for c in r.cells.get(d, [])], working=True)
-                 for d in CELL_DATASETS}
+        cells = {d: frame(d, [c for r in readable for c in r.cells.get(d, [])], working=True) for d in CELL_DATASETS}
         judged = validate.validate(cells, frame("reports", [r.row for r in readable]))
         for r in readable:
             r.findings += judged[r.row.report_id]
@@ -210,18 +246,30 @@ def validate_batch(reports: list[Report], run_id: str) -> BatchResult:
     for r in reports:
         errors = sum(f.severity == "error" for f in r.findings)
         status = (Status.INVALID if errors else Status.VALID) if r.readable else r.row.status
-        r.row = replace(agencies.identify(r.row), error_count=errors, warning_count=len(r.findings) - errors,
-                        status=status)
+        r.row = replace(
+            agencies.identify(r.row), error_count=errors, warning_count=len(r.findings) - errors, status=status
+        )
         finding_rows += [dict(f.row(r.row.report_id, r.row.year), run_id=run_id) for f in r.findings]
-    return BatchResult(frame("reports", [r.row for r in reports]), frame("findings", finding_rows),
-                       *(frame(d, [c for r in readable for c in r.cells.get(d, [])]) for d in CELL_DATASETS))
+    return BatchResult(
+        frame("reports", [r.row for r in reports]),
+        frame("findings", finding_rows),
+        *(frame(d, [c for r in readable for c in r.cells.get(d, [])]) for d in CELL_DATASETS),
+    )
 
 
-def process_batch(sources: list[Source], run_id: str, default_year: int | None = None,
-                  time_limit: float = isolate.TIME_LIMIT, published: dict[str, dict] | None = None,
-                  processes: bool = True, timings: dict[str, float] | None = None,
-                  raw_root: str | None = None, progress: Callable[[], None] | None = None,
-                  ahead: dict[str, Got] | None = None, allow_private: bool | None = None) -> BatchResult:
+def process_batch(
+    sources: list[Source],
+    run_id: str,
+    default_year: int | None = None,
+    time_limit: float = isolate.TIME_LIMIT,
+    published: dict[str, dict] | None = None,
+    processes: bool = True,
+    timings: dict[str, float] | None = None,
+    raw_root: str | None = None,
+    progress: Callable[[], None] | None = None,
+    ahead: dict[str, Got] | None = None,
+    allow_private: bool | None = None,
+) -> BatchResult:
     """A batch end to end. Binary formats are extracted in a worker process under a time limit
     (processes=False: in this thread, without a limit; for benchmarks); text dumps (linear-time
     parsing) stay in this process. Documents `published` already holds (same bytes, same pipeline
@@ -239,8 +287,10 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
     store = RawStore.open(raw_root) if raw_root is not None else None
     with clock("read"):
         try:
-            reads = [_read(s, run_id, default_year, published, store, (ahead or {}).get(s.uri), allow_private)
-                     for s in sources]
+            reads = [
+                _read(s, run_id, default_year, published, store, (ahead or {}).get(s.uri), allow_private)
+                for s in sources
+            ]
         finally:
             if store is not None:
                 store.flush()  # the batch's attempts, even after a crash
@@ -253,8 +303,18 @@ def process_batch(sources: list[Source], run_id: str, default_year: int | None =
             validate.warm()  # the batch's validation gets ready while its documents are extracted
         stopping = lambda: stop.requested(run_id)  # noqa: E731
         binary = [i for i, (_, r) in enumerate(todo) if processes and _in_worker(r) and r.extracted is None]
-        isolated = dict(zip(binary, isolate.run(extract_and_match, [todo[i][1].job for i in binary],
-                                                time_limit=time_limit, on_done=tick, stopping=stopping)))
+        isolated = dict(
+            zip(
+                binary,
+                isolate.run(
+                    extract_and_match,
+                    [todo[i][1].job for i in binary],
+                    time_limit=time_limit,
+                    on_done=tick,
+                    stopping=stopping,
+                ),
+            )
+        )
         for i, (_, r) in enumerate(todo):  # begun ahead: waited for, not done again
             if r.extracted is not None and r.status == "extract":
                 isolated[i] = r.extracted.result(stopping)
@@ -295,10 +355,15 @@ class _Clock:
             self.totals[stage] = self.totals.get(stage, 0.0) + time.perf_counter() - start
 
 
-
-
-def ingest_batch(batch, run_id: str, out: str, default_year: int | None = None, reprocess: bool = False,
-                 processes: bool = True, timings: dict[str, float] | None = None) -> BatchResult:
+def ingest_batch(
+    batch,
+    run_id: str,
+    out: str,
+    default_year: int | None = None,
+    reprocess: bool = False,
+    processes: bool = True,
+    timings: dict[str, float] | None = None,
+) -> BatchResult:
     """Read, extract, normalise, validate and publish one batch (a Plan's, nianbao/run/plan.py);
     return its frames.
 
@@ -313,9 +378,18 @@ def ingest_batch(batch, run_id: str, out: str, default_year: int | None = None, 
     timings = timings if timings is not None else {}
     stop.check(run_id)
     done = {} if reprocess else batch.published if batch.published is not None else publish.published(root)
-    frames = process_batch(batch.documents, run_id, default_year, published=done, processes=processes,
-                           timings=timings, raw_root=str(root), progress=batch.progress, ahead=batch.ahead,
-                           allow_private=batch.allow_private)
+    frames = process_batch(
+        batch.documents,
+        run_id,
+        default_year,
+        published=done,
+        processes=processes,
+        timings=timings,
+        raw_root=str(root),
+        progress=batch.progress,
+        ahead=batch.ahead,
+        allow_private=batch.allow_private,
+    )
     stop.check(run_id)  # no batch starts publishing once its run is stopping
     if frames.reports.height:
         start = time.perf_counter()

@@ -8,6 +8,7 @@ it read (and began extracting) while Prefect's server started, the warehouse's r
 found them, and the progress bar's tick. Pickled (a batch on a Dask cluster) or serialised, a Plan
 carries its parameters only, and the batch does the rest itself.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -24,14 +25,18 @@ class Plan(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     documents: list[Source]
-    allow_private: bool | None = None  # fetch URLs on private, loopback and link-local addresses (None: NIANBAO_ALLOW_PRIVATE)
+    allow_private: bool | None = (
+        None  # fetch URLs on private, loopback and link-local addresses (None: NIANBAO_ALLOW_PRIVATE)
+    )
     # in this process only (see the module's docstring)
     _ahead: dict[str, Got] = PrivateAttr(default_factory=dict)  # by uri: read, perhaps being extracted
     _published: dict[str, dict] | None = PrivateAttr(None)  # report_id -> reports row; None: not read yet
     _progress: Callable[[], None] | None = PrivateAttr(None)  # called once per document done
 
     @classmethod
-    def of(cls, sources: list[str] | Plan, allow_outside: bool | None = None, allow_private: bool | None = None) -> Plan:
+    def of(
+        cls, sources: list[str] | Plan, allow_outside: bool | None = None, allow_private: bool | None = None
+    ) -> Plan:
         """The plan of `sources`: resolved now when they are strings (UsageError when one cannot be);
         `allow_outside` as nianbao.acquire.sources.resolve takes it."""
         if isinstance(sources, Plan):
@@ -47,13 +52,17 @@ class Plan(BaseModel):
         """The plan cut into batches of `size` documents, each with what this process holds of them."""
         out = []
         for i in range(0, len(self.documents), size):
-            part = self._with(documents=self.documents[i:i + size])
+            part = self._with(documents=self.documents[i : i + size])
             part._ahead = {d.uri: self._ahead[d.uri] for d in part.documents if d.uri in self._ahead}
             out.append(part)
         return out
 
-    def holding(self, ahead: dict[str, Got] | None = None, published: dict[str, dict] | None = None,
-                progress: Callable[[], None] | None = None) -> Plan:
+    def holding(
+        self,
+        ahead: dict[str, Got] | None = None,
+        published: dict[str, dict] | None = None,
+        progress: Callable[[], None] | None = None,
+    ) -> Plan:
         """With what this process already holds (what is not given stays as it was)."""
         plan = self._with()
         if ahead is not None:

@@ -7,6 +7,7 @@ kills the ones it saw and their own children (multiprocessing's forkserver, too,
 parent; extraction workers die with it, isolate.die_with_parent, even if started after the
 watchdog's last look). Linux only (/proc); elsewhere the watchdog is not started.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,13 @@ def start() -> None:
     if _pipe is not None or not Path("/proc/self/stat").exists():
         return
     read, write = os.pipe()  # both not inheritable: only the watchdog gets `read`, explicitly
-    subprocess.Popen([sys.executable, "-m", "nianbao.run.reaper", str(os.getpid()), str(read)], pass_fds=(read,),
-                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True)
+    subprocess.Popen(
+        [sys.executable, "-m", "nianbao.run.reaper", str(os.getpid()), str(read)],
+        pass_fds=(read,),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     os.close(read)
     _pipe = write
 

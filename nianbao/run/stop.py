@@ -5,6 +5,7 @@ it is and publishes nothing, an extraction worker that dies meanwhile died of th
 document, and the next run does those documents. A flag per flow run, and one for the whole
 process (Ctrl-C stops every run in it); set from any thread or a signal handler, read by the batches.
 """
+
 from __future__ import annotations
 
 import threading

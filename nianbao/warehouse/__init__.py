@@ -11,5 +11,6 @@ def __getattr__(name: str):
     # scan/files load polars; a worker that only needs storage should not pay for it
     if name in ("scan", "files"):
         from nianbao.warehouse import read
+
         return getattr(read, name)
     raise AttributeError(name)

@@ -11,6 +11,7 @@ from the moment it lands; they are deleted right after (on S3 their versions sta
 grace, like any superseded version). Killed half way, the next publish or compaction finishes it.
 On S3 it marks the change like a publish (index.writing, index.settled).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,10 +21,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from nianbao.warehouse import index, publish, storage
+from nianbao.model.errors import RunError
 from nianbao.model.schema import PARTITION, schema
 from nianbao.model.words import plural
-from nianbao.model.errors import RunError
+from nianbao.warehouse import index, publish, storage
 
 
 def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
@@ -46,12 +47,20 @@ def compact(warehouse: str | Path, year: int | None = None) -> list[dict]:
             ids = set().union(*(held.ids_at(loc) for loc in locs))
             old = {rel: ident for loc in locs for rel, ident in files_at[loc].items()}
             # named after what it merges (files and versions): never the name of one of them
-            name = f"{index.COMPACTED}{hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]}.parquet"
+            name = (
+                f"{index.COMPACTED}{hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16]}.parquet"
+            )
             files = _merge(root, partition, name, old, held.files)
             held = held.after(files, ids, {(partition, name): ids})
             table, written = _write_index(root, held)
-            done.append({"partition": partition, "reports": len(ids), "files_before": len(old),
-                         "files_after": sum(index.location(r) == (partition, name) for r in files)})
+            done.append(
+                {
+                    "partition": partition,
+                    "reports": len(ids),
+                    "files_before": len(old),
+                    "files_after": sum(index.location(r) == (partition, name) for r in files),
+                }
+            )
         if storage.is_remote(root) and done:
             retired = []
             root.sweep(["quarantine", "_index", *{r.split("/", 1)[0] for r in held.files}], retired=retired)
@@ -72,7 +81,9 @@ def _merge(root, partition: str, name: str, old: dict[str, str], listed: dict[st
     for base, parts in sorted(bases.items(), key=lambda kv: (kv[0] == "reports", kv[0])):
         dataset = base.rsplit("/", 1)[-1]
         file_schema = schema(dataset, with_partition=False)
-        table = pa.concat_tables([index.read_file(root, rel, ident, schema=file_schema) for rel, ident in parts.items()])
+        table = pa.concat_tables(
+            [index.read_file(root, rel, ident, schema=file_schema) for rel, ident in parts.items()]
+        )
         table = table.sort_by([(k, "ascending") for k in publish._sort_keys(dataset)])
         table = table.replace_schema_metadata({index.CLAIM: json.dumps(parts, sort_keys=True).encode()})
         path = root / base / partition / name
@@ -105,8 +116,10 @@ def run(args) -> int:
         return 2
     root = storage.path(args.warehouse)
     if not ((root / index.INDEX).exists() or any((root / "reports").glob(f"{PARTITION}=*/*.parquet"))):
-        print(f"nianbao: {args.warehouse} is not a warehouse (no reports/ nor {index.INDEX}): nothing written",
-              file=sys.stderr)  # checked before the lock, which would write .lock into any folder
+        print(
+            f"nianbao: {args.warehouse} is not a warehouse (no reports/ nor {index.INDEX}): nothing written",
+            file=sys.stderr,
+        )  # checked before the lock, which would write .lock into any folder
         return 2
     if args.year is not None and not any((root / "reports").glob(f"{PARTITION}={args.year}/*.parquet")):
         print(f"nianbao: {args.warehouse} has no {args.year} partition: nothing written", file=sys.stderr)
@@ -117,8 +130,12 @@ def run(args) -> int:
         print(f"nianbao: compacting failed: {e}; what was not compacted is as it was", file=sys.stderr)
         return 3
     for p in done:
-        print(f"{p['partition']}: {plural(p['reports'], 'report')}, {plural(p['files_before'], 'file')} merged into "
-              f"{p['files_after']}")
+        print(
+            f"{p['partition']}: {plural(p['reports'], 'report')}, {plural(p['files_before'], 'file')} merged into "
+            f"{p['files_after']}"
+        )
     if not done:
-        print("nothing to compact: every partition has at most one batch file" + (f" ({args.year})" if args.year else ""))
+        print(
+            "nothing to compact: every partition has at most one batch file" + (f" ({args.year})" if args.year else "")
+        )
     return 0

@@ -35,6 +35,7 @@ at every batch costs a run O(batches²), a publish leaves the file behind the da
 does not tell reaches a tenth of it (`due`); the run's end writes it and removes WRITING
 (publish.settle). A process killed meanwhile leaves at most that tenth to be read again.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,19 +51,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from nianbao.warehouse import storage
+from nianbao.model.errors import WarehouseError
 from nianbao.model.schema import DATASETS, PARTITION, schema
 from nianbao.model.settings import settings
-from nianbao.model.errors import WarehouseError
+from nianbao.warehouse import storage
 
 INDEX = "_index/report_ids.parquet"  # below the warehouse root; `_` keeps it out of Hive readers' way
 WRITING = "_index/writing"  # there while a writer changes the data, or the index file is behind it (on S3 it
 # sorts after INDEX's versions)
-SCHEMA = pa.schema([("partition", pa.string()), ("file", pa.string()), ("report_ids", pa.list_(pa.string())),
-                    ("paths", pa.list_(pa.string())), ("identities", pa.list_(pa.string())),
-                    # beside report_ids: the source_uri of each report current there (superseded_by
-                    # null in its `reports` row), else null; how a new version finds the one it supersedes
-                    ("sources", pa.list_(pa.string()))])
+SCHEMA = pa.schema(
+    [
+        ("partition", pa.string()),
+        ("file", pa.string()),
+        ("report_ids", pa.list_(pa.string())),
+        ("paths", pa.list_(pa.string())),
+        ("identities", pa.list_(pa.string())),
+        # beside report_ids: the source_uri of each report current there (superseded_by
+        # null in its `reports` row), else null; how a new version finds the one it supersedes
+        ("sources", pa.list_(pa.string())),
+    ]
+)
 Location = tuple[str, str]  # (partition folder, file name)
 COMPACTED = "compacted-"  # the name of a file `nianbao compact` merged a partition's files into
 CLAIM = b"nianbao.replaces"  # its footer's key: {path below root: identity} of the files it replaced
@@ -74,8 +82,9 @@ def location(rel: str) -> Location:
     return partition, name
 
 
-def listing(root: Path | storage.S3Path, bases: list[str] | None = None,
-            keys: dict[str, list[str]] | None = None) -> dict[str, str]:
+def listing(
+    root: Path | storage.S3Path, bases: list[str] | None = None, keys: dict[str, list[str]] | None = None
+) -> dict[str, str]:
     """Data files now, of `bases` (e.g. "reports", "quarantine/applications"; by default every
     dataset and its quarantine): path below root -> identity. A listing: nothing is read. On S3,
     `keys` (a dict) receives each base's raw keys, for sweeping without listing again."""
@@ -128,7 +137,7 @@ def _footer(root, rel: str, ident: str) -> pq.FileMetaData:
 
 def relative(root: Path | storage.S3Path, path: Path | storage.S3Path) -> str:
     if storage.is_remote(root):
-        return path.key[len(root.key) + 1:] if root.key else path.key
+        return path.key[len(root.key) + 1 :] if root.key else path.key
     return path.relative_to(root).as_posix()
 
 
@@ -143,8 +152,11 @@ def identity(root: Path | storage.S3Path, written: Path | storage.S3Path) -> str
 def read_file(root: Path | storage.S3Path, rel: str, ident: str, **kwargs) -> pa.Table:
     """The listed file `rel` as listed (on S3 its exact version: one GET), once its columns are
     known to be its dataset's (a file of an older nianbao may lack some: they read as null)."""
-    source = (pa.BufferReader(storage.filesystem().cat_file(f"{root.bucket}/{ident}")) if storage.is_remote(root)
-              else root / rel)
+    source = (
+        pa.BufferReader(storage.filesystem().cat_file(f"{root.bucket}/{ident}"))
+        if storage.is_remote(root)
+        else root / rel
+    )
     _check_columns(root, rel, pq.read_schema(source))
     return pq.read_table(source, **kwargs)
 
@@ -154,13 +166,21 @@ def _check_columns(root: Path | storage.S3Path, rel: str, found: pa.Schema) -> N
     line naming it and what to do (rather than Arrow's schema dump)."""
     dataset = rel.split("/")[1 if rel.startswith("quarantine/") else 0]
     want = {f.name: f.type for f in schema(dataset, with_partition=False)}
-    why = next((f"its column {f.name} is none of the dataset's" if f.name not in want else
-                f"its column {f.name} is {f.type}, not {want[f.name]}"
-                for f in found if f.name not in want or not f.type.equals(want[f.name])),
-               None if "report_id" in found.names else "it has no column report_id")
+    why = next(
+        (
+            f"its column {f.name} is none of the dataset's"
+            if f.name not in want
+            else f"its column {f.name} is {f.type}, not {want[f.name]}"
+            for f in found
+            if f.name not in want or not f.type.equals(want[f.name])
+        ),
+        None if "report_id" in found.names else "it has no column report_id",
+    )
     if why:
-        raise WarehouseError(f"{root / rel} is not a file of the warehouse's `{dataset}` dataset ({why}): "
-                                     "move it out of the warehouse, then run again")
+        raise WarehouseError(
+            f"{root / rel} is not a file of the warehouse's `{dataset}` dataset ({why}): "
+            "move it out of the warehouse, then run again"
+        )
 
 
 @dataclass
@@ -208,8 +228,9 @@ class Index:
         if self.kept.num_rows and wanted:
             srcs = pc.list_flatten(self.kept["sources"])
             hit = pc.is_in(srcs, value_set=pa.array(sorted(wanted), pa.string()))
-            for rid, src in zip(pc.filter(pc.list_flatten(self.kept["report_ids"]), hit).to_pylist(),
-                                pc.filter(srcs, hit).to_pylist()):
+            for rid, src in zip(
+                pc.filter(pc.list_flatten(self.kept["report_ids"]), hit).to_pylist(), pc.filter(srcs, hit).to_pylist()
+            ):
                 out.setdefault(src, set()).add(rid)
         return out
 
@@ -223,8 +244,13 @@ class Index:
                 out.add((self.kept["partition"][i].as_py(), self.kept["file"][i].as_py()))
         return out
 
-    def after(self, files: dict[str, str], moved: set[str], placed: dict[Location, set[str]],
-              current: dict[str, str | None] | None = None) -> Index:
+    def after(
+        self,
+        files: dict[str, str],
+        moved: set[str],
+        placed: dict[Location, set[str]],
+        current: dict[str, str | None] | None = None,
+    ) -> Index:
         """The index once `files` is the listing: the `moved` reports left every location they were
         in and are now where `placed` says (a publish removes a report's rows everywhere first),
         each current for the source it was before unless `current` (id -> source, or None: not
@@ -235,8 +261,13 @@ class Index:
         before = {loc: self.sources_at(loc) for loc in touched}
         was = {r: s for held in before.values() for r, s in held.items() if r in moved}
         now = lambda r, s: current[r] if r in current else s  # noqa: E731
-        sources = {**self.sources, **{loc: {r: now(r, s) for r, s in held.items() if r not in moved and now(r, s)}
-                                      for loc, held in before.items()}}
+        sources = {
+            **self.sources,
+            **{
+                loc: {r: now(r, s) for r, s in held.items() if r not in moved and now(r, s)}
+                for loc, held in before.items()
+            },
+        }
         for loc, new in placed.items():
             ids[loc] |= new
             sources[loc].update((r, now(r, was.get(r))) for r in new if now(r, was.get(r)))
@@ -247,10 +278,17 @@ class Index:
 
     def table(self) -> pa.Table:
         files_at = self.by_location
-        rows = [{"partition": p, "file": f, "report_ids": sorted(ids), "paths": sorted(files_at[p, f]),
-                 "identities": [files_at[p, f][r] for r in sorted(files_at[p, f])],
-                 "sources": [self.sources.get((p, f), {}).get(r) for r in sorted(ids)]}
-                for (p, f), ids in sorted(self.ids.items())]
+        rows = [
+            {
+                "partition": p,
+                "file": f,
+                "report_ids": sorted(ids),
+                "paths": sorted(files_at[p, f]),
+                "identities": [files_at[p, f][r] for r in sorted(files_at[p, f])],
+                "sources": [self.sources.get((p, f), {}).get(r) for r in sorted(ids)],
+            }
+            for (p, f), ids in sorted(self.ids.items())
+        ]
         out = pa.concat_tables([self.kept, pa.Table.from_pylist(rows, schema=SCHEMA)])
         # a writer that keeps its index adds a chunk per batch: merged now and then, filters stay quick
         return out.combine_chunks() if out["partition"].num_chunks > 16 else out
@@ -294,8 +332,10 @@ def load(root: Path | storage.S3Path) -> Index:
         table = table.select(SCHEMA.names).cast(SCHEMA)  # an older nianbao's, without `sources`: rebuilt
     except (FileNotFoundError, OSError, KeyError, pa.ArrowException):
         table = SCHEMA.empty_table()  # missing or unreadable: every location is read from its files
-    recorded = [((p, f), dict(zip(paths, idents))) for p, f, paths, idents in zip(
-        *(table[c].to_pylist() for c in ("partition", "file", "paths", "identities")))]
+    recorded = [
+        ((p, f), dict(zip(paths, idents)))
+        for p, f, paths, idents in zip(*(table[c].to_pylist() for c in ("partition", "file", "paths", "identities")))
+    ]
 
     def fresh() -> list[bool]:  # the rows whose location has exactly the files recorded
         files_at = index.by_location
@@ -321,8 +361,9 @@ def load(root: Path | storage.S3Path) -> Index:
             for rel, ident in files.items():
                 if rel.startswith("reports/"):
                     rows = read_file(root, rel, ident, schema=_CURRENT, columns=_CURRENT.names)
-                    index.sources[loc] = {r: s for r, s, by in zip(*(rows[c].to_pylist() for c in _CURRENT.names))
-                                          if by is None}
+                    index.sources[loc] = {
+                        r: s for r, s, by in zip(*(rows[c].to_pylist() for c in _CURRENT.names)) if by is None
+                    }
                 else:
                     rows = read_file(root, rel, ident, columns=["report_id"])
                 index.ids[loc].update(rows["report_id"].to_pylist())
@@ -361,8 +402,9 @@ def _stamp(root: Path) -> tuple[bytes | None, str | None]:
 def writing(root: Path | storage.S3Path) -> None:
     """Before a writer's first change to the data: until `settled`, no load trusts an index (but
     the one this process `keep`s on a folder)."""
-    mark = json.dumps({"host": socket.gethostname(), "pid": os.getpid(), "since": time.time(),
-                       "writer": uuid.uuid4().hex}).encode()
+    mark = json.dumps(
+        {"host": socket.gethostname(), "pid": os.getpid(), "since": time.time(), "writer": uuid.uuid4().hex}
+    ).encode()
     if not storage.is_remote(root):
         (root / WRITING).parent.mkdir(parents=True, exist_ok=True)
     (root / WRITING).write_bytes(mark)  # a reader meeting it half written only sees it is not its own
@@ -389,8 +431,13 @@ def unchanged(root: Path | storage.S3Path, held: Index) -> None:
         (root / WRITING).unlink(missing_ok=True)
 
 
-def settled(root: Path | storage.S3Path, written: storage.S3Path | None, files: dict[str, str], table: pa.Table,
-            retired: list[storage.Retired] = ()) -> None:
+def settled(
+    root: Path | storage.S3Path,
+    written: storage.S3Path | None,
+    files: dict[str, str],
+    table: pa.Table,
+    retired: list[storage.Retired] = (),
+) -> None:
     """Once a writer's changes are all in place and the index it wrote last (on S3 the object
     `written`), holding `table` (`files` the listing now), tells them: WRITING removed, and on S3
     that index kept for this process's next load."""
@@ -398,4 +445,8 @@ def settled(root: Path | storage.S3Path, written: storage.S3Path | None, files: 
     if not storage.is_remote(root):  # without WRITING, nothing would tell another writer's change
         _trusted.pop(_where(root), None)
         return
-    _trusted[_where(root)] = (written.key, storage.changes(root.bucket), Index(root, files, kept=table, retired=list(retired)))
+    _trusted[_where(root)] = (
+        written.key,
+        storage.changes(root.bucket),
+        Index(root, files, kept=table, retired=list(retired)),
+    )

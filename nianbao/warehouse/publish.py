@@ -13,6 +13,7 @@ hold a batch's reports comes from the index (nianbao/warehouse/index.py), writte
 WAREHOUSE may also be `s3://bucket/prefix` (nianbao/warehouse/storage.py): there each write is a new object
 version (removed again if a later write of the batch fails) and a lease replaces the lock file.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -29,11 +30,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from nianbao.warehouse import index, storage
-from nianbao.model.schema import CELL_DATASETS, DICTIONARY, KEYS, OLDER_UNKNOWN, PARTITION, partition, partition_year, schema
-from nianbao.model.settings import settings
 from nianbao.model.errors import LeaseLost, WarehouseError
+from nianbao.model.schema import (
+    CELL_DATASETS,
+    DICTIONARY,
+    KEYS,
+    OLDER_UNKNOWN,
+    PARTITION,
+    partition,
+    partition_year,
+    schema,
+)
+from nianbao.model.settings import settings
 from nianbao.model.template import template
+from nianbao.warehouse import index, storage
 
 _TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp$")  # .<file>.<pid of its writer>.tmp
 
@@ -59,8 +69,9 @@ def probe(root: Path | str) -> None:
     need = settings().min_free_mb
     free = shutil.disk_usage(root).free // 2**20
     if free < need:
-        raise WarehouseError(f"the warehouse {root} has {free} MiB free, less than the {need} MiB a run needs"
-                             " (NIANBAO_MIN_FREE_MB)")
+        raise WarehouseError(
+            f"the warehouse {root} has {free} MiB free, less than the {need} MiB a run needs (NIANBAO_MIN_FREE_MB)"
+        )
 
 
 def remove_stale_temporaries(root: Path) -> list[Path]:
@@ -159,7 +170,8 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         for year in pc.unique(table[PARTITION]).to_pylist():
             part = table.filter(pc.is_null(table[PARTITION]) if year is None else pc.equal(table[PARTITION], year))
             targets.setdefault(partition_dir(root, dataset, year, quarantine) / file, []).append(
-                part.drop_columns([PARTITION]))
+                part.drop_columns([PARTITION])
+            )
 
     add("findings", frames["findings"])
     for dataset in CELL_DATASETS:
@@ -173,8 +185,10 @@ def publish(root: Path, frames: dict[str, pl.DataFrame]) -> dict[str, int]:
         held = index.load(root)
         reports, retired = supersede(held, reports)
         add("reports", reports)
-        current = {rid: None if by else source for rid, source, by in
-                   zip(*(reports[c].to_list() for c in ("report_id", "source_uri", "superseded_by")))}
+        current = {
+            rid: None if by else source
+            for rid, source, by in zip(*(reports[c].to_list() for c in ("report_id", "source_uri", "superseded_by")))
+        }
         return _commit(root, held, targets, set(ids.to_pylist()), placed, retired, current | dict.fromkeys(retired))
 
 
@@ -205,9 +219,15 @@ def retire(root: Path | storage.S3Path, held: index.Index, retired: dict[str, st
     return _commit(root, held, {}, set(), {}, retired, dict.fromkeys(retired))
 
 
-def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, list[pa.Table]], ids: set[str],
-            placed: dict[index.Location, set[str]], retired: dict[str, str],
-            current: dict[str, str | None]) -> dict[str, int]:
+def _commit(
+    root: Path | storage.S3Path,
+    held: index.Index,
+    targets: dict[Path, list[pa.Table]],
+    ids: set[str],
+    placed: dict[index.Location, set[str]],
+    retired: dict[str, str],
+    current: dict[str, str | None],
+) -> dict[str, int]:
     """Under the lock: `targets` (path -> new rows) written, the rows of the reports `ids` removed
     wherever they were, and the `retired` reports (id -> superseded_by) out of the cell datasets
     and quarantine, their `reports` rows marked. `placed` and `current` as Index.after takes them."""
@@ -219,15 +239,19 @@ def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, 
         for rel in files_at[loc]:
             targets.setdefault(root / rel, [])
     plan: list[tuple[Path, pa.Table | None]] = [  # None: the file is left empty, removed
-        (root / "dictionary" / "dictionary.parquet", _dictionary())]
+        (root / "dictionary" / "dictionary.parquet", _dictionary())
+    ]
     # `reports` last: a report is listed only once all its rows are written, so a crash mid-way
     # never leaves a listed report with missing cells (resuming skips listed reports).
     for path, parts in sorted(targets.items(), key=lambda kv: (kv[0].parent.parent.name == "reports", kv[0])):
         dataset = path.parent.parent.name
         file_schema = schema(dataset, with_partition=False)
         rel = index.relative(root, path)
-        old = (index.read_file(root, rel, held.files[rel], schema=file_schema) if rel in held.files
-               else file_schema.empty_table())
+        old = (
+            index.read_file(root, rel, held.files[rel], schema=file_schema)
+            if rel in held.files
+            else file_schema.empty_table()
+        )
         kept = _without(dataset, old, ids, retired)
         if not parts and kept.equals(old):
             continue  # untouched
@@ -250,8 +274,10 @@ def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, 
                 try:
                     temporaries[path] = _write_temporary(table, path)
                 except (OSError, pa.ArrowException) as e:
-                    raise WarehouseError(f"writing {path} failed ({getattr(e, 'strerror', None) or e}); the "
-                                         "batch was not published, the warehouse is as it was") from e
+                    raise WarehouseError(
+                        f"writing {path} failed ({getattr(e, 'strerror', None) or e}); the "
+                        "batch was not published, the warehouse is as it was"
+                    ) from e
             rel = index.relative(root, path)
             if table is None:
                 files.pop(rel, None)
@@ -262,8 +288,10 @@ def _commit(root: Path | storage.S3Path, held: index.Index, targets: dict[Path, 
             if write_index:
                 temporaries[where] = _write_temporary(new_index.kept, where)
         except (OSError, pa.ArrowException) as e:
-            raise WarehouseError(f"writing {where} failed ({getattr(e, 'strerror', None) or e}); the "
-                                 "batch was not published, the warehouse is as it was") from e
+            raise WarehouseError(
+                f"writing {where} failed ({getattr(e, 'strerror', None) or e}); the "
+                "batch was not published, the warehouse is as it was"
+            ) from e
         index.writing(root)  # from the first rename until the index tells the data
         for path, table in [*plan, *([(where, True)] if write_index else [])]:
             if table is None:
@@ -293,8 +321,9 @@ def settle(root: Path | str) -> None:
             index.settled(root, None, held.files, table)
 
 
-def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.Table | None]],
-                     held: index.Index, indexed) -> dict[str, int]:
+def _publish_objects(
+    root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.Table | None]], held: index.Index, indexed
+) -> dict[str, int]:
     """The plan on object storage: each file a new version, in the plan's order (`reports` last,
     then the index); if a write fails, the versions already written are deleted, so the warehouse
     is as it was. An unchanged dictionary is not written again (a glob would see every version of it).
@@ -315,7 +344,9 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
             else:
                 files.pop(index.relative(root, path), None)
         path = root / index.INDEX
-        written.append(path.write_table(new_index := indexed(files).kept, listed=held.keys["_index"], compression="zstd"))
+        written.append(
+            path.write_table(new_index := indexed(files).kept, listed=held.keys["_index"], compression="zstd")
+        )
     except Exception as e:
         try:
             for version in written:
@@ -323,15 +354,18 @@ def _publish_objects(root: storage.S3Path, plan: list[tuple[storage.S3Path, pa.T
             index.unchanged(root, held)
         except LeaseLost:
             pass  # another writer holds the warehouse: ours stays as a killed writer's would (WRITING tells)
-        raise WarehouseError(f"writing {path} failed ({e}); the batch was not published, the warehouse "
-                             "is as it was") from e
+        raise WarehouseError(
+            f"writing {path} failed ({e}); the batch was not published, the warehouse is as it was"
+        ) from e
     # the versions this batch superseded, the index's newest at load among them: swept when due,
     # though no listing shows them
     indexes = storage.group(held.keys["_index"]).get((root / index.INDEX).key, [])
     retired = [(storage.version(written[-1].key), indexes[-1][1])] if indexes else []
     for path, table in plan:
         rel = index.relative(root, path)
-        successor = path.unlink(missing_ok=True) if table is None else files.get(rel)  # its key: a tombstone's or a version's
+        successor = (
+            path.unlink(missing_ok=True) if table is None else files.get(rel)
+        )  # its key: a tombstone's or a version's
         if rel in held.files and successor:
             retired.append((storage.version(successor), held.files[rel]))
     # versions superseded long enough ago: those listed at the start (every dataset's when the index
@@ -375,4 +409,3 @@ def _sort_keys(dataset: str) -> list[str]:
 
 def _dictionary() -> pa.Table:
     return pa.Table.from_pylist(template().dictionary_rows(), schema=DICTIONARY)
-

@@ -8,14 +8,15 @@ Local folder or `s3://bucket/prefix` (AWS_* variables). The `year` partition com
 newest version only, so a scan racing a publish never sees a report twice nor a file half replaced;
 and a scan racing `nianbao compact` leaves out the files a compacted file has just replaced.
 """
+
 from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from nianbao.warehouse import index, storage
 from nianbao.model.schema import DATASETS, DERIVED, PARTITION, partition_year, schema
+from nianbao.warehouse import index, storage
 
 
 def files(dataset: str, warehouse: str | Path, quarantine: bool = False) -> list[str]:
@@ -42,10 +43,31 @@ def scan(dataset: str, warehouse: str | Path, quarantine: bool = False) -> pl.La
     unknown = {p for p in paths if partition_year(PurePosixPath(p).parent.name) is None}
     known = [p for p in paths if p not in unknown]
     # the unknown year read apart, as null: a filter on `year` still skips the other years' files
-    frames = [pl.scan_parquet(known, schema=file_schema, missing_columns="insert",  # an older file: null
-                              hive_partitioning=True, hive_schema=pl.Schema({PARTITION: want[PARTITION]}),
-                              storage_options=options)] if known else []
-    frames += [pl.scan_parquet(sorted(unknown), schema=file_schema, missing_columns="insert", hive_partitioning=False,
-                               storage_options=options).with_columns(pl.lit(None, want[PARTITION]).alias(PARTITION))
-               ] if unknown else []
+    frames = (
+        [
+            pl.scan_parquet(
+                known,
+                schema=file_schema,
+                missing_columns="insert",  # an older file: null
+                hive_partitioning=True,
+                hive_schema=pl.Schema({PARTITION: want[PARTITION]}),
+                storage_options=options,
+            )
+        ]
+        if known
+        else []
+    )
+    frames += (
+        [
+            pl.scan_parquet(
+                sorted(unknown),
+                schema=file_schema,
+                missing_columns="insert",
+                hive_partitioning=False,
+                storage_options=options,
+            ).with_columns(pl.lit(None, want[PARTITION]).alias(PARTITION))
+        ]
+        if unknown
+        else []
+    )
     return pl.concat([f.select(list(want)) for f in frames])

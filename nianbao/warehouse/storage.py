@@ -21,6 +21,7 @@ read/write) with object storage's rules instead of a file system's:
 Credentials and endpoint come from the usual AWS_* variables (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_REGION).
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -39,9 +40,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nianbao.model.errors import LeaseLost
 from nianbao.model.schema import PARTITION
 from nianbao.model.settings import settings
-from nianbao.model.errors import LeaseLost, WarehouseError
 
 VERSIONED = re.compile(r"^(?P<stem>.+)\.v(?P<version>\d{20})\.(?P<kind>parquet|gone)$")
 Retired = tuple[int, str]  # a superseded version: (its successor's version, its key)
@@ -96,9 +97,13 @@ def read_table(where: Path | S3Path, **kwargs) -> pa.Table:
 def options() -> dict[str, str]:
     """The AWS_* settings as polars' `storage_options` (http endpoints allowed: local servers)."""
     s3 = settings().s3
-    given = {"aws_endpoint_url": s3.endpoint_url, "aws_access_key_id": s3.access_key_id,
-             "aws_secret_access_key": s3.secret_access_key, "aws_session_token": s3.session_token,
-             "aws_region": s3.region}
+    given = {
+        "aws_endpoint_url": s3.endpoint_url,
+        "aws_access_key_id": s3.access_key_id,
+        "aws_secret_access_key": s3.secret_access_key,
+        "aws_session_token": s3.session_token,
+        "aws_region": s3.region,
+    }
     out = {k: v for k, v in given.items() if v}
     out.setdefault("aws_region", s3.default_region or "us-east-1")
     if out.get("aws_endpoint_url", "").startswith("http://"):
@@ -109,17 +114,23 @@ def options() -> dict[str, str]:
 def filesystem():
     """An s3fs filesystem from the AWS_* variables (for pyarrow, pandas and DuckDB as well)."""
     s3 = settings().s3
-    return _filesystem(s3.endpoint_url, s3.access_key_id, s3.secret_access_key, s3.region, s3.default_region,
-                       os.getpid())
+    return _filesystem(
+        s3.endpoint_url, s3.access_key_id, s3.secret_access_key, s3.region, s3.default_region, os.getpid()
+    )
 
 
 @lru_cache(maxsize=8)
 def _filesystem(endpoint, key, secret, region, default_region, pid):
     import s3fs
 
-    return s3fs.S3FileSystem(endpoint_url=endpoint, key=key, secret=secret, use_listings_cache=False,
-                             skip_instance_cache=True,
-                             client_kwargs={"region_name": region or default_region or "us-east-1"})
+    return s3fs.S3FileSystem(
+        endpoint_url=endpoint,
+        key=key,
+        secret=secret,
+        use_listings_cache=False,
+        skip_instance_cache=True,
+        client_kwargs={"region_name": region or default_region or "us-east-1"},
+    )
 
 
 class PreconditionFailed(Exception):
@@ -177,7 +188,7 @@ class S3Path:
         now = {k: versions[-1][1] for k, versions in group(keys).items() if versions[-1][2] != "gone"}
         now.update((k, k) for k in keys if not VERSIONED.match(k))  # plain objects
         for logical, key in now.items():
-            rel = logical[len(self._below):]
+            rel = logical[len(self._below) :]
             if rel.count("/") + 1 == depth and fnmatch.fnmatchcase(rel, pattern):
                 found[logical] = key
         return found
@@ -289,8 +300,13 @@ class S3Path:
         only those sorting after the key `after`, if given."""
         return _list(self.bucket, self._below, after)
 
-    def sweep(self, prefixes: list[str], grace: float | None = None, listed: dict[str, list[str]] | None = None,
-              retired: list[Retired] | None = None) -> int:
+    def sweep(
+        self,
+        prefixes: list[str],
+        grace: float | None = None,
+        listed: dict[str, list[str]] | None = None,
+        retired: list[Retired] | None = None,
+    ) -> int:
         """Delete versions superseded more than `grace` seconds ago, and tombstones as old with
         nothing left behind them. Returns the number of objects deleted. `listed`: prefix -> its
         keys as listed already (a publish's own listing), to list no prefix twice. `retired`:
@@ -343,9 +359,13 @@ def _lost(e: BaseException) -> bool:
 def _list(bucket: str, prefix: str, after: str | None = None) -> list[str]:
     keys, token = [], None
     while True:
-        page = filesystem().call_s3("list_objects_v2", Bucket=bucket, Prefix=prefix,
-                                    **({"ContinuationToken": token} if token else {}),
-                                    **({"StartAfter": after} if after else {}))
+        page = filesystem().call_s3(
+            "list_objects_v2",
+            Bucket=bucket,
+            Prefix=prefix,
+            **({"ContinuationToken": token} if token else {}),
+            **({"StartAfter": after} if after else {}),
+        )
         keys += [o["Key"] for o in page.get("Contents", [])]
         token = page.get("NextContinuationToken")
         if not token:
@@ -395,8 +415,9 @@ class Lease:
 
     def _write(self, **conditions) -> None:
         expires = time.time() + self.seconds
-        self._etag = put_object(self.bucket, self.key, json.dumps({"owner": self.owner, "expires": expires}).encode(),
-                                **conditions)
+        self._etag = put_object(
+            self.bucket, self.key, json.dumps({"owner": self.owner, "expires": expires}).encode(), **conditions
+        )
         self.expires = expires
 
     def __enter__(self) -> Lease:

@@ -29,6 +29,7 @@ Quirks handled:
   a /Rotate their content was not turned for): each direction of text is read in a view of the page
   turned to make it upright (_views).
 """
+
 from __future__ import annotations
 
 import io
@@ -41,11 +42,13 @@ from dataclasses import dataclass, field
 import pdfplumber
 from pdfminer.pdfdocument import PDFEncryptionError
 
+from nianbao.extract.pdf import contentstream, plumbing
+from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER
+from nianbao.extract.pdf.rows import VALUE as _VALUE
+from nianbao.extract.pdf.rows import continues as _continues
 from nianbao.model.chinese import UNITS
 from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
-from nianbao.extract.pdf import contentstream, plumbing
-from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER, VALUE as _VALUE, continues as _continues
 from nianbao.model.template import find, template
 
 # A page without any of template().table_words is not searched for tables.
@@ -61,6 +64,7 @@ _TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is of
 class Tolerances:
     """How far apart things may stand and still count as one: points, or type sizes (`size`) where
     the distance grows with the text."""
+
     rule: float = 3  # points: rules this close are one line
     line: float = 2  # points: words whose tops are this close stand on one line
     size: float = 0.5  # points: type sizes this close are one size
@@ -136,9 +140,13 @@ def _parse(pdf, data: bytes) -> list[Block]:
     pictures = sorted(lying | {i for i, page in enumerate(pages) if _pictured(page) or _outlined(page, told[i])})
     read = _read_pictures(data, pictures) if pictures else {}
     if len(pictures) == len(pages) and not read:
-        raise Unreadable(f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
-                         f"distinct or private-use ones (a broken ToUnicode map), and OCR of the rendered "
-                         f"pages found no ruled table" if lying else "scanned PDF: OCR found no ruled table on any page")
+        raise Unreadable(
+            f"the text layer lies: its {len(chars)} characters decode to {len(set(chars))} "
+            f"distinct or private-use ones (a broken ToUnicode map), and OCR of the rendered "
+            f"pages found no ruled table"
+            if lying
+            else "scanned PDF: OCR found no ruled table on any page"
+        )
     blocks: list[Block] = []
     chain = TableChain()
     views = [(n, view) for n, page in enumerate(pages, 1) for view in ([page] if n - 1 in pictures else _views(page))]
@@ -161,7 +169,9 @@ def _parse(pdf, data: bytes) -> list[Block]:
             # no rules drawn (or template rows outside them): tables from text positions
             for top, bottom, rows, columns in _unruled(rest, chain.open, chain.grid):
                 items.append((top, (rows, columns)))
-                lines = [ln for ln in lines if not top - TOL.slack <= (ln["top"] + ln["bottom"]) / 2 <= bottom + TOL.slack]
+                lines = [
+                    ln for ln in lines if not top - TOL.slack <= (ln["top"] + ln["bottom"]) / 2 <= bottom + TOL.slack
+                ]
         if n == 1:
             lines = _join_title(lines)
         items += [(ln["top"], ln) for ln in lines]
@@ -211,8 +221,12 @@ def _turned(page, turn: int):
     x0, top, x1, bottom = page.bbox
     w, h = x1 - x0, bottom - top
     width, height = (h, w) if turn % 2 else (w, h)
-    point = [None, lambda x, t: (h - t + top, x - x0), lambda x, t: (w - x + x0, h - t + top),
-             lambda x, t: (t - top, w - x + x0)][turn]
+    point = [
+        None,
+        lambda x, t: (h - t + top, x - x0),
+        lambda x, t: (w - x + x0, h - t + top),
+        lambda x, t: (t - top, w - x + x0),
+    ][turn]
 
     def placed(o: dict) -> dict:
         o = dict(o)
@@ -243,8 +257,10 @@ def _pictured(page) -> bool:
     area = page.width * page.height
     for im in page.images:
         if (im["x1"] - im["x0"]) * (im["bottom"] - im["top"]) > area / 4 and sum(
-                im["x0"] <= c["x0"] and c["x1"] <= im["x1"] and im["top"] <= c["top"] and c["bottom"] <= im["bottom"]
-                for c in page.chars if not c["text"].isspace()) < 10:
+            im["x0"] <= c["x0"] and c["x1"] <= im["x1"] and im["top"] <= c["top"] and c["bottom"] <= im["bottom"]
+            for c in page.chars
+            if not c["text"].isspace()
+        ) < 10:
             return True
     return False
 
@@ -322,7 +338,11 @@ class TableChain:
         elif columns and self.grid and self.grid[1] and columns[0] != self.grid[0]:
             for t in self.parts:  # this part shows label columns the parts before had none in
                 t.rows = [_regrid(r, self.grid[0], columns[0]) for r in t.rows]
-        if carried is not None and rows and (_continues(carried.rows[-1], rows[0]) or _tails(carried.rows[-1], rows[0])):
+        if (
+            carried is not None
+            and rows
+            and (_continues(carried.rows[-1], rows[0]) or _tails(carried.rows[-1], rows[0]))
+        ):
             carried.rows[-1] = [_join(a, b) for a, b in zip(carried.rows[-1], rows.pop(0))]
         self.carried, self.grid = None, columns
         if not rows:
@@ -358,8 +378,7 @@ def _retold(pdf) -> list:
             if isinstance(text, bytes):
                 text = decode_text(text)
             self.spans += 1  # (a span is told from the next by its number)
-            self.stack.append((self.spans, text) if isinstance(text, str) else
-                              (self.stack[-1] if self.stack else None))
+            self.stack.append((self.spans, text) if isinstance(text, str) else (self.stack[-1] if self.stack else None))
 
         def end_tag(self):
             if self.stack:
@@ -397,6 +416,7 @@ def _retold(pdf) -> list:
 
 def _tables(page):
     """The page's ruled tables, from visible rules plus the rules a page break left out."""
+
     def visible(o):
         # WPS's white backgrounds: filled, not stroked, white (gray 1, RGB 1 1 1 or CMYK 0 0 0 0).
         if o.get("object_type") == "rect" and o.get("fill") and not o.get("stroke"):
@@ -417,8 +437,9 @@ def _tables(page):
             x0, x1 = min(e["x0"] for e in edges), max(e["x0"] for e in edges)
             if len(edges) > 1 and x1 - x0 > TOL.rule:
                 y = edges[0][end]
-                closing.append({"object_type": "line", "x0": x0, "x1": x1, "top": y, "bottom": y,
-                                "width": x1 - x0, "height": 0})
+                closing.append(
+                    {"object_type": "line", "x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0}
+                )
     return clean.find_tables({"explicit_horizontal_lines": closing})
 
 
@@ -428,37 +449,54 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     size right above or below one belong to it too (heading rows, wrapped labels, blank rows).
     Only runs naming a template table (or, `goes_on`, opening the page after a table: then
     `carried` are that table's columns when it was read this way) count. A run whose columns are ambiguous is left as text."""
-    words = page.extract_words(x_tolerance_ratio=0.4, y_tolerance=TOL.line, keep_blank_chars=True,
-                               extra_attrs=["size"])
+    words = page.extract_words(x_tolerance_ratio=0.4, y_tolerance=TOL.line, keep_blank_chars=True, extra_attrs=["size"])
     lines: list[list[dict]] = []
     for w in sorted((w for w in words if w["text"].strip()), key=lambda w: (w["top"], w["x0"])):
         if lines and w["top"] - lines[-1][0]["top"] <= TOL.line:
             lines[-1].append(w)
         else:
             lines.append([w])
+
     # page numbers stand apart; a lone number right under a line is a number's wrapped tail, and so
     # is one atop a page going on with a table, in one of its value columns, a row's gap above it
     def tail(i, ln):
         if i:
             return ln[0]["top"] - lines[i - 1][0]["top"] <= TOL.wrap_size * ln[0]["size"]
         # (alone on its page, where a section break follows the table: in the page's upper half)
-        return goes_on and bool(carried) and _TAIL.fullmatch(ln[0]["text"]) is not None and \
-            (lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"] if len(lines) > 1
-             else ln[0]["bottom"] < page.height / 2) and \
-            any(x0 <= (ln[0]["x0"] + ln[0]["x1"]) / 2 <= x1 for x0, x1 in carried[1])
+        return (
+            goes_on
+            and bool(carried)
+            and _TAIL.fullmatch(ln[0]["text"]) is not None
+            and (
+                lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"]
+                if len(lines) > 1
+                else ln[0]["bottom"] < page.height / 2
+            )
+            and any(x0 <= (ln[0]["x0"] + ln[0]["x1"]) / 2 <= x1 for x0, x1 in carried[1])
+        )
+
     lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
     size = [max(w["size"] for w in ln) for ln in lines]
-    inside = [len(ln) > 1 or (i == 0 and goes_on and bool(_PAGE_NUMBER.match(ln[0]["text"])))  # (a tail, as above)
-              for i, ln in enumerate(lines)]
+    inside = [
+        len(ln) > 1 or (i == 0 and goes_on and bool(_PAGE_NUMBER.match(ln[0]["text"])))  # (a tail, as above)
+        for i, ln in enumerate(lines)
+    ]
 
     def near(i, j):  # lines i and j, one right after the other, set like one table
-        return abs(size[i] - size[j]) < TOL.size and abs(lines[i][0]["top"] - lines[j][0]["top"]) <= TOL.near_size * size[j]
+        return (
+            abs(size[i] - size[j]) < TOL.size
+            and abs(lines[i][0]["top"] - lines[j][0]["top"]) <= TOL.near_size * size[j]
+        )
+
     for i in range(1, len(lines)):
         inside[i] = inside[i] or (inside[i - 1] and near(i, i - 1))
     for i in range(len(lines) - 2, -1, -1):
         inside[i] = inside[i] or (inside[i + 1] and near(i, i + 1))
     # lines set a row's gap apart between table lines are its rows printed blank, unless they head a section
-    gap = lambda i: abs(size[i] - size[i + 1]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"] <= TOL.gap_size * size[i]
+    gap = (
+        lambda i: abs(size[i] - size[i + 1]) < TOL.size
+        and lines[i + 1][0]["top"] - lines[i][0]["top"] <= TOL.gap_size * size[i]
+    )
     heads = [head for _, head in template().sections.values()]
     heading = lambda ln: any(h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for h in heads)  # noqa: E731
     i = 0
@@ -471,9 +509,15 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
         i = j + 1
     first = next((i for i, v in enumerate(inside) if v), 0)
     # (a page opening with a section's heading, a landscape section's first page, goes on with nothing)
-    if goes_on and not any(map(heading, lines[:first])) and all(
-            abs(size[i] - size[first]) < TOL.size and lines[i + 1][0]["top"] - lines[i][0]["top"]
-            <= TOL.gap_size * size[first] for i in range(first)):
+    if (
+        goes_on
+        and not any(map(heading, lines[:first]))
+        and all(
+            abs(size[i] - size[first]) < TOL.size
+            and lines[i + 1][0]["top"] - lines[i][0]["top"] <= TOL.gap_size * size[first]
+            for i in range(first)
+        )
+    ):
         inside[:first] = [True] * first  # the tail of a label the page break cut, a row's gap above the next row
     out = []
     i = 0
@@ -510,15 +554,34 @@ def _text_table(words: list[dict], carried=None):
     cells: list[dict] = []
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
         value = bool(_CELL_VALUE.fullmatch(w["text"].strip()))
-        above = [c for c in cells if not c["value"] and not value and 0 < w["top"] - c["last"] <= TOL.wrap_size * w["size"]
-                 and min(c["x1"], w["x1"]) - max(c["x0"], w["x0"]) > 0]
+        above = [
+            c
+            for c in cells
+            if not c["value"]
+            and not value
+            and 0 < w["top"] - c["last"] <= TOL.wrap_size * w["size"]
+            and min(c["x1"], w["x1"]) - max(c["x0"], w["x0"]) > 0
+        ]
         if above:  # a further line of the cell above
             c = max(above, key=lambda c: c["last"])
-            c.update(text=_join(c["text"], w["text"].strip()), last=w["top"],
-                     x0=min(c["x0"], w["x0"]), x1=max(c["x1"], w["x1"]))
+            c.update(
+                text=_join(c["text"], w["text"].strip()),
+                last=w["top"],
+                x0=min(c["x0"], w["x0"]),
+                x1=max(c["x1"], w["x1"]),
+            )
         else:
-            cells.append({"text": w["text"].strip(), "top": w["top"], "last": w["top"], "x0": w["x0"],
-                          "x1": w["x1"], "value": value, "size": w["size"]})
+            cells.append(
+                {
+                    "text": w["text"].strip(),
+                    "top": w["top"],
+                    "last": w["top"],
+                    "x0": w["x0"],
+                    "x1": w["x1"],
+                    "value": value,
+                    "size": w["size"],
+                }
+            )
     cells = _join_wrapped_numbers(cells)
     labels, columns, heads = carried or ([], [], [])
     values = [c for c in cells if c["value"]]
@@ -549,8 +612,14 @@ def _text_table(words: list[dict], carried=None):
 
     def column(c) -> int:
         if c["x0"] < left:
-            return max(i for i, x in enumerate(labels) if x <= c["x0"] + TOL.start) if labels[0] <= c["x0"] + TOL.start else 0
-        at = (c["x0"] + c["x1"]) / 2 if c["value"] else c["x0"] + TOL.slack  # numbers by their middle, text by its start
+            return (
+                max(i for i, x in enumerate(labels) if x <= c["x0"] + TOL.start)
+                if labels[0] <= c["x0"] + TOL.start
+                else 0
+            )
+        at = (
+            (c["x0"] + c["x1"]) / 2 if c["value"] else c["x0"] + TOL.slack
+        )  # numbers by their middle, text by its start
         distance = [max(x0 - at, at - x1, 0) for x0, x1 in columns]
         return len(labels) + distance.index(min(distance))
 
@@ -559,8 +628,9 @@ def _text_table(words: list[dict], carried=None):
         if not lines or c["top"] - lines[-1] > TOL.row_size * c["size"]:
             lines.append(c["top"])
     for c in texts:  # a label spanning a value line stands on it; others start rows of their own
-        c["line"] = next((t for t in lines if c["top"] - TOL.row_size * c["size"] <= t <= c["last"] + TOL.row_size * c["size"]),
-                         None)
+        c["line"] = next(
+            (t for t in lines if c["top"] - TOL.row_size * c["size"] <= t <= c["last"] + TOL.row_size * c["size"]), None
+        )
     rows: dict[float, list[str]] = {}
     row_top = None
     for c in sorted(cells, key=lambda c: c["top"]):
@@ -647,7 +717,7 @@ def _regrid(row: list[str], old: list[float], new: list[float]) -> list[str]:
     out = [""] * len(new)
     for x, text in zip(old, row):
         out[min(range(len(new)), key=lambda i: abs(new[i] - x))] = text
-    return out + row[len(old):]
+    return out + row[len(old) :]
 
 
 def _inside(char: dict, boxes) -> bool:

@@ -8,6 +8,7 @@ on, wrapped labels and headers, a table going on over a page break) reads them e
 reads a PDF's text. Every cell keeps the least confidence of the pieces it is made of (Readings
 joined stay Readings), for nianbao.interpret.trust to judge as it judges a ruled table's cells.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,9 +17,9 @@ import statistics
 import cv2
 import numpy as np
 
-from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.extract import pdf
 from nianbao.extract.pdf import ocr, scanprep
+from nianbao.model.document import Block, Paragraph, Reading, Table
 
 _DETECT_SCALE = 0.5  # text is found at half resolution, read at full
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -46,15 +47,26 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
     spans = _detect(clean)
     if not _tabular(spans):
         return None
-    read = ocr.recognise([cv2.copyMakeBorder(clean[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD,
-                                             cv2.BORDER_CONSTANT, value=255) for x0, y0, x1, y1 in spans])
+    read = ocr.recognise(
+        [
+            cv2.copyMakeBorder(
+                clean[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255
+            )
+            for x0, y0, x1, y1 in spans
+        ]
+    )
     pieces = [(s, t, p) for s, (t, p) in zip(spans, read) if t] + _missed(clean, spans)
     words = _words(clean, pieces)
     found = pdf._unruled(_Words(words), chain.open, chain.grid)
     chain.turn_page()
     items: list[tuple[float, object]] = [(top, (rows, columns)) for top, _, rows, columns in found]
-    rest = [w for w in words if not any(top - pdf.TOL.slack <= (w["top"] + w["bottom"]) / 2 <= bottom + pdf.TOL.slack
-                                        for top, bottom, _, _ in found)]
+    rest = [
+        w
+        for w in words
+        if not any(
+            top - pdf.TOL.slack <= (w["top"] + w["bottom"]) / 2 <= bottom + pdf.TOL.slack for top, bottom, _, _ in found
+        )
+    ]
     items += _lines(rest)
     blocks: list[Block] = []
     for _, item in sorted(items, key=lambda i: i[0]):
@@ -101,7 +113,7 @@ def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
     m = (gray.shape[1] - crop.shape[1]) // 2  # _marks trims a margin
     taken = np.zeros(ink.shape, bool)
     for x0, y0, x1, y1 in spans:
-        taken[max(y0 - m, 0):y1 - m, max(x0 - m, 0):x1 - m] = True
+        taken[max(y0 - m, 0) : y1 - m, max(x0 - m, 0) : x1 - m] = True
     # a mark's pieces (the two strokes of ——, a digit's broken stroke) a third of a character apart are one
     gap = int(ocr.DPI * 0.05)
     joined = cv2.dilate(ink.astype(np.uint8), np.ones((1, gap), np.uint8))
@@ -112,14 +124,15 @@ def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
         if taken[y + h // 2, x + w // 2] or max(w - gap + 1, h) < ocr.DPI * 0.04:
             continue  # read already, or a speck of the scanner's noise (a hyphen is longer)
         box = (x + m - 2, y + m - 2, x + m + w + 2, y + m + h + 2)
-        piece = gray[box[1]:box[3], box[0]:box[2]]
+        piece = gray[box[1] : box[3], box[0] : box[2]]
         _, piece_ink, piece_marks = ocr._marks(cv2.copyMakeBorder(piece, 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=255))
         shape = ocr._placeholder(piece_ink, piece_marks)
         if shape:
             out.append((box, shape, 1.0))
             continue
-        (text, p), = ocr.recognise([cv2.copyMakeBorder(piece, ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD,
-                                                       cv2.BORDER_CONSTANT, value=255)])
+        ((text, p),) = ocr.recognise(
+            [cv2.copyMakeBorder(piece, ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255)]
+        )
         out.append((box, text or "?", p if text else 0.0))
     return out
 
@@ -167,9 +180,16 @@ def _words(gray: np.ndarray, pieces: list) -> list[dict]:
             continue
         if ocr._NUMBERISH.fullmatch(text):
             text = text.translate(ocr._DIGIT_FOR)  # the sums still have to confirm the number
-        placed.append(dict(text=Reading(text, p), x0=(x0 + cols[0]) * pt, x1=(x0 + cols[-1] + 1) * pt,
-                           ink_top=(y0 + rows[0]) * pt, ink_bottom=(y0 + rows[-1] + 1) * pt,
-                           middle=(y0 + (rows[0] + rows[-1] + 1) / 2) * pt))
+        placed.append(
+            dict(
+                text=Reading(text, p),
+                x0=(x0 + cols[0]) * pt,
+                x1=(x0 + cols[-1] + 1) * pt,
+                ink_top=(y0 + rows[0]) * pt,
+                ink_bottom=(y0 + rows[-1] + 1) * pt,
+                middle=(y0 + (rows[0] + rows[-1] + 1) / 2) * pt,
+            )
+        )
     if not placed:
         return []
     heights = [w["ink_bottom"] - w["ink_top"] for w in placed if _CJK.search(w["text"])]
@@ -186,8 +206,9 @@ def _words(gray: np.ndarray, pieces: list) -> list[dict]:
         # a line's CJK sits where its type does; digits sit low in it
         middle = statistics.median(w["middle"] for w in [w for w in line if _CJK.search(w["text"])] or line)
         for w in line:
-            words.append(dict(text=w["text"], x0=w["x0"], x1=w["x1"], top=middle - size / 2,
-                              bottom=middle + size / 2, size=size))
+            words.append(
+                dict(text=w["text"], x0=w["x0"], x1=w["x1"], top=middle - size / 2, bottom=middle + size / 2, size=size)
+            )
     return _wrapped(words, size)
 
 
@@ -199,12 +220,22 @@ def _wrapped(words: list[dict], size: float) -> list[dict]:
     out: list[dict] = []
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
         text = not pdf._CELL_VALUE.fullmatch(w["text"].strip())
-        above = [c for c in out if text and c["text_"] and 0 < w["top"] - c["last"] <= 1.75 * size
-                 and min(c["x1"], w["x1"]) > max(c["x0"], w["x0"])]
+        above = [
+            c
+            for c in out
+            if text
+            and c["text_"]
+            and 0 < w["top"] - c["last"] <= 1.75 * size
+            and min(c["x1"], w["x1"]) > max(c["x0"], w["x0"])
+        ]
         if above:
             c = max(above, key=lambda c: c["last"])
-            c.update(text=pdf._join(c["text"], w["text"].strip()), last=w["top"], x0=min(c["x0"], w["x0"]),
-                     x1=max(c["x1"], w["x1"]))
+            c.update(
+                text=pdf._join(c["text"], w["text"].strip()),
+                last=w["top"],
+                x0=min(c["x0"], w["x0"]),
+                x1=max(c["x1"], w["x1"]),
+            )
         else:
             out.append(dict(w, last=w["top"], text_=text))
     for c in out:

@@ -22,6 +22,7 @@ their layout with it (pdfplumber's Page.layout, our interpreter) and Device, pdf
 making each character (most of a report's objects) in one step: a Char, an LTChar with the same
 attributes in the same order as pdfminer's constructor and pdfplumber's tagging give it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,6 +30,8 @@ import re
 from collections.abc import Iterator
 
 from pdfminer import settings
+from pdfminer.layout import LTChar
+from pdfminer.pdffont import PDFUnicodeNotDefined
 from pdfminer.pdfinterp import PDFContentParser, PDFInterpreterError, PDFPageInterpreter
 from pdfminer.pdftypes import LITERALS_ASCII85_DECODE, PDFStream, resolve1, stream_value
 from pdfminer.psparser import (
@@ -40,8 +43,6 @@ from pdfminer.psparser import (
     PSLiteral,
     literal_name,
 )
-from pdfminer.layout import LTChar
-from pdfminer.pdffont import PDFUnicodeNotDefined
 from pdfminer.utils import choplist
 from pdfplumber.page import PDFPageAggregatorWithMarkedContent
 from pdfplumber.utils.exceptions import PdfminerException
@@ -52,18 +53,24 @@ log = logging.getLogger("pdfminer.pdfinterp")  # Interpreter's warnings are pdfm
 # that matched tells the kind. The order matters: "<<" before a hex string, numbers before
 # one-byte operators. What none of the first ten takes ("(" of a string with nested
 # parentheses, an unended string or hex string, "<" or ">" ending the data) comes out as ODD.
-_TOKEN = re.compile(rb"[\x00\s]*+(?:" + rb"|".join([
-    rb"(%[^\r\n]*)",  # 1 comment
-    rb"/([^/%\[\]()<>{}\s]*)",  # 2 name, its #xx escapes still in
-    rb"([-+0-9][0-9]*(?:\.[0-9]*)?|\.[0-9]*)",  # 3 number
-    rb"([A-Za-z][^#/%\[\]()<>{}\s]*)",  # 4 operator, true, false
-    rb"\(([^()\\]*(?:\\[\s\S][^()\\]*)*)\)",  # 5 string without nested parentheses
-    rb"(<<|>>|[\[\]{}])",  # 6 brackets
-    rb"<([0-9a-fA-F\s]*)(?=[^0-9a-fA-F\s])",  # 7 hex string; its end is read as the next token
-    rb"(>)(?=[\s\S])",  # 8 a lone ">": nothing
-    rb"([^\x00\s<>(])",  # 9 any other byte: a one-byte operator
-    rb"([^\x00\s])",  # 10 ODD
-]) + rb")")
+_TOKEN = re.compile(
+    rb"[\x00\s]*+(?:"
+    + rb"|".join(
+        [
+            rb"(%[^\r\n]*)",  # 1 comment
+            rb"/([^/%\[\]()<>{}\s]*)",  # 2 name, its #xx escapes still in
+            rb"([-+0-9][0-9]*(?:\.[0-9]*)?|\.[0-9]*)",  # 3 number
+            rb"([A-Za-z][^#/%\[\]()<>{}\s]*)",  # 4 operator, true, false
+            rb"\(([^()\\]*(?:\\[\s\S][^()\\]*)*)\)",  # 5 string without nested parentheses
+            rb"(<<|>>|[\[\]{}])",  # 6 brackets
+            rb"<([0-9a-fA-F\s]*)(?=[^0-9a-fA-F\s])",  # 7 hex string; its end is read as the next token
+            rb"(>)(?=[\s\S])",  # 8 a lone ">": nothing
+            rb"([^\x00\s<>(])",  # 9 any other byte: a one-byte operator
+            rb"([^\x00\s])",  # 10 ODD
+        ]
+    )
+    + rb")"
+)
 COMMENT, NAME, NUMBER, OPERATOR, STRING, BRACKET, HEX, GT, BYTE, ODD = range(1, 11)
 _NAME_HEX = re.compile(rb"#([0-9a-fA-F]{0,2})")
 _NAME_HEX_AT_END = re.compile(rb"#[0-9a-fA-F]{0,2}\Z")  # pdfminer is still reading the escape
@@ -171,7 +178,7 @@ def _objects(streams: list[bytes]) -> list:
                     if m[10] != b"(":
                         raise _Declined  # an unended hex string, or "<"/">" ending the data
                     end = _string_end(data, m.start(10))
-                    cur.append(_unescape(data[m.start(10) + 1:end - 1], m.start(10) + 1, base))
+                    cur.append(_unescape(data[m.start(10) + 1 : end - 1], m.start(10) + 1, base))
                     pos = end
                     break
                 # COMMENT, GT: nothing
@@ -237,7 +244,7 @@ def _inline(data: bytes, at: int, image: list, cur: list) -> tuple[int, int]:
             raise _Declined  # the data would run on into the next stream
         if data[e + 1] != eos[1]:
             i = e + 2
-        elif not data[e + 2:e + 3].isspace():
+        elif not data[e + 2 : e + 3].isspace():
             i = e + 3
         else:
             break
@@ -351,18 +358,37 @@ class Device(PDFPageAggregatorWithMarkedContent):
         right1, bottom2 = a * x1 + c * y0 + e, b * x1 + d * y0 + f
         right2, top1 = a * x1 + c * y1 + e, b * x1 + d * y1 + f
         left2, top2 = a * x0 + c * y1 + e, b * x0 + d * y1 + f
-        (x0, y0, x1, y1) = (min(left1, left2, right1, right2), min(bottom1, bottom2, top1, top2),
-                            max(left1, left2, right1, right2), max(bottom1, bottom2, top1, top2))
+        (x0, y0, x1, y1) = (
+            min(left1, left2, right1, right2),
+            min(bottom1, bottom2, top1, top2),
+            max(left1, left2, right1, right2),
+            max(bottom1, bottom2, top1, top2),
+        )
         if x1 < x0:
             (x0, x1) = (x1, x0)
         if y1 < y0:
             (y0, y1) = (y1, y0)
         item = Char.__new__(Char)
         width, height = x1 - x0, y1 - y0
-        item.__dict__.update(_text=text, matrix=matrix, fontname=font.fontname, ncs=ncs, graphicstate=graphicstate,
-                             adv=adv, upright=upright, x0=x0, y0=y0, x1=x1, y1=y1, width=width, height=height,
-                             bbox=(x0, y0, x1, y1), size=width if vertical else height,
-                             mcid=self.cur_mcid, tag=self.cur_tag)
+        item.__dict__.update(
+            _text=text,
+            matrix=matrix,
+            fontname=font.fontname,
+            ncs=ncs,
+            graphicstate=graphicstate,
+            adv=adv,
+            upright=upright,
+            x0=x0,
+            y0=y0,
+            x1=x1,
+            y1=y1,
+            width=width,
+            height=height,
+            bbox=(x0, y0, x1, y1),
+            size=width if vertical else height,
+            mcid=self.cur_mcid,
+            tag=self.cur_tag,
+        )
         self.cur_item.add(item)
         return adv
 

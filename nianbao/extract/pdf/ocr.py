@@ -14,6 +14,7 @@ only glanced at coarsely (holds_table), never rendered at DPI. What costs is the
 Runtime, one thread: a worker is a core; one session a process): lines go to it in runs of a
 bounded width, and the detector is shown only the page's inked bands (tables painted out).
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,11 +27,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues, aligned, scanprep
+from nianbao.model.chinese import DASHES
 from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
-from nianbao.extract.pdf import aligned, scanprep
-from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues
-from nianbao.model.chinese import DASHES
 
 DPI = 200
 GLANCE_DPI = 72  # a page is first looked at this coarsely (holds_table): pages without a table go no further
@@ -91,7 +91,9 @@ def parse(data: bytes) -> list[Block]:
 
 
 MAX_PIXELS = 40_000_000  # a picture larger (width × height, read from its header) is refused before decoding
-PICTURE_WIDTH = 2200  # pixels a picture is scaled to: a table across a page at about 300 dpi (a screenshot's digits are small)
+PICTURE_WIDTH = (
+    2200  # pixels a picture is scaled to: a table across a page at about 300 dpi (a screenshot's digits are small)
+)
 _MAX_ENLARGE = 4.0  # a thumbnail is not read as a page
 
 
@@ -131,8 +133,14 @@ def _go_on(blocks: list[Block], page: list[Block]) -> None:
     """The page's blocks after those before; a table row the page break split (its label going on
     atop this page, its values left on the page before) joined back into one row."""
     last = blocks[-1] if blocks else None
-    if isinstance(last, Table) and page and isinstance(page[0], Table) and last.rows and page[0].rows \
-            and _goes_on(last.rows[-1], page[0].rows[0]):
+    if (
+        isinstance(last, Table)
+        and page
+        and isinstance(page[0], Table)
+        and last.rows
+        and page[0].rows
+        and _goes_on(last.rows[-1], page[0].rows[0])
+    ):
         first, conf = page[0].rows.pop(0), page[0].confidence.pop(0)
         last.rows[-1] = [Reading(_join(a, b), min(a.confidence, b.confidence)) for a, b in zip(last.rows[-1], first)]
         last.confidence[-1] = [min(a, b) for a, b in zip(last.confidence[-1], conf)]
@@ -150,8 +158,13 @@ def _goes_on(last: list[str], first: list[str]) -> bool:
     values = [i for i, c in enumerate(last) if _VALUE.match(c.strip())]
     below = [i for i, c in enumerate(first) if _VALUE.match(c.strip())]
     text = [c for i, c in enumerate(first) if c.strip() and i not in below]
-    return len(last) == len(first) and bool(text) and bool(below) and set(below) <= set(values) \
+    return (
+        len(last) == len(first)
+        and bool(text)
+        and bool(below)
+        and set(below) <= set(values)
         and 2 * len(below) < len(values)
+    )
 
 
 def render(page, dpi: int = DPI) -> np.ndarray:
@@ -170,12 +183,20 @@ def holds_table(page) -> bool:
     table, but one find_tables finds a table on passes."""
     gray = render(page, GLANCE_DPI)
     ink = _ink(gray, 11)  # the block of _ink at DPI, scaled
-    h = cv2.morphologyEx(cv2.dilate(ink, np.ones((3, 1), np.uint8)), cv2.MORPH_OPEN,
-                         cv2.getStructuringElement(cv2.MORPH_RECT, (int(GLANCE_DPI * 0.4), 1)))
-    v = cv2.morphologyEx(cv2.dilate(ink, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN,
-                         cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(GLANCE_DPI * 0.2))))
+    h = cv2.morphologyEx(
+        cv2.dilate(ink, np.ones((3, 1), np.uint8)),
+        cv2.MORPH_OPEN,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (int(GLANCE_DPI * 0.4), 1)),
+    )
+    v = cv2.morphologyEx(
+        cv2.dilate(ink, np.ones((1, 3), np.uint8)),
+        cv2.MORPH_OPEN,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(GLANCE_DPI * 0.2))),
+    )
     _, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(h | v, np.ones((3, 3), np.uint8)))
-    return any(w >= 0.9 * _MIN_TABLE * gray.shape[1] and hgt >= 0.9 * GLANCE_DPI * 0.25 for _, _, w, hgt, _ in stats[1:])
+    return any(
+        w >= 0.9 * _MIN_TABLE * gray.shape[1] and hgt >= 0.9 * GLANCE_DPI * 0.25 for _, _, w, hgt, _ in stats[1:]
+    )
 
 
 def _ink(gray: np.ndarray, block: int = 31) -> np.ndarray:
@@ -186,8 +207,9 @@ def _ink(gray: np.ndarray, block: int = 31) -> np.ndarray:
 def _rules(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical ruling lines: runs of ink longer than a table's characters (a
     rule a photo broke in places, a few pixels, counts whole)."""
-    h = cv2.morphologyEx(scanprep.bridged(ink), cv2.MORPH_OPEN,
-                         cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1)))
+    h = cv2.morphologyEx(
+        scanprep.bridged(ink), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1))
+    )
     v = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(DPI * 0.2))))
     return h, v
 
@@ -206,7 +228,7 @@ def straighten(gray: np.ndarray) -> np.ndarray:
         x, y, w, h = stats[i, :4]
         if w < DPI * 1.5 or h > w * math.tan(math.radians(MAX_SKEW)) + DPI * 0.1:
             continue
-        ys, xs = np.nonzero(labels[y:y + h, x:x + w] == i)
+        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
         angles.append(math.degrees(math.atan(np.polyfit(xs[::7], ys[::7], 1)[0])))
     if not angles:
         return gray
@@ -236,14 +258,17 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
         x, y, w, hgt = stats[i, :4]
         if w < _MIN_TABLE * gray.shape[1] or hgt < DPI * 0.25:
             continue
-        frame = np.where(labels[y:y + hgt, x:x + w] == i, 255, 0).astype(np.uint8)
+        frame = np.where(labels[y : y + hgt, x : x + w] == i, 255, 0).astype(np.uint8)
         cv2.rectangle(frame, (0, 0), (w - 1, hgt - 1), 255, 3)
         n, _, boxes, _ = cv2.connectedComponentsWithStats(255 - frame, connectivity=4)
-        cells = [(x + bx, y + by, x + bx + bw, y + by + bh) for bx, by, bw, bh, area in boxes[1:]
-                 if bw > DPI * 0.08 and bh > DPI * 0.08 and area > 0.5 * bw * bh]
+        cells = [
+            (x + bx, y + by, x + bx + bw, y + by + bh)
+            for bx, by, bw, bh, area in boxes[1:]
+            if bw > DPI * 0.08 and bh > DPI * 0.08 and area > 0.5 * bw * bh
+        ]
         if len(cells) >= 2:
             rules = np.zeros_like(lines)
-            rules[y:y + hgt, x:x + w] = frame
+            rules[y : y + hgt, x : x + w] = frame
             out.append(_Grid((x, y, x + w, y + hgt), sorted(cells, key=lambda c: (c[1], c[0])), rules))
     return sorted(out, key=lambda g: g.box[1])
 
@@ -257,8 +282,9 @@ def _page(gray: np.ndarray, tables: list[_Grid], n: int) -> list[Block]:
         x0, y0, x1, y1 = t.box
         outside[y0:y1, x0:x1] = 255
     items: list[tuple[float, Block]] = [(t.box[1], _table(clean, t, n)) for t in tables]
-    items += [(top, Paragraph(text, f"page {n}")) for top, text in _text_lines(outside)
-              if not _PAGE_NUMBER.match(text)]  # page furniture, not the report's text
+    items += [
+        (top, Paragraph(text, f"page {n}")) for top, text in _text_lines(outside) if not _PAGE_NUMBER.match(text)
+    ]  # page furniture, not the report's text
     items.sort(key=lambda item: item[0])
     return [b for _, b in items]
 
@@ -290,7 +316,7 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
         if shape:
             rows[r][c] = shape
             continue
-        texts = read[first:first + count]
+        texts = read[first : first + count]
         text = ""
         for t, _ in texts:
             text = _join(text, t)
@@ -341,7 +367,7 @@ def _placeholder(ink: np.ndarray, marks: np.ndarray) -> str | None:
     if np.all((h <= DPI * 0.03) & (w >= 2 * h) & (x > 0) & (x + w < ink.shape[1])):
         return "—"
     if len(marks) == 1 and 0.3 * h[0] <= w[0] <= 1.3 * h[0] and h[0] >= DPI * 0.06:
-        ys, xs = np.nonzero(ink[y[0]:y[0] + h[0], x[0]:x[0] + w[0]])
+        ys, xs = np.nonzero(ink[y[0] : y[0] + h[0], x[0] : x[0] + w[0]])
         off = np.abs(h[0] * xs + w[0] * ys - w[0] * h[0]) / math.hypot(w[0], h[0])  # from the / diagonal
         if np.mean(off <= max(2.0, 0.12 * w[0])) >= 0.85 and len(xs) < 0.35 * w[0] * h[0]:
             return "/"
@@ -362,16 +388,19 @@ def _cell_lines(crop: np.ndarray, ink: np.ndarray) -> list[np.ndarray]:
     tall = max(b - a for a, b in bands)
     merged: list[list[int]] = []
     for a, b in bands:  # a band far shorter than a line is a piece of one (二, 三, a dot)
-        if merged and (b - a < 0.45 * tall or merged[-1][1] - merged[-1][0] < 0.45 * tall) \
-                and a - merged[-1][1] < 0.5 * tall:
+        if (
+            merged
+            and (b - a < 0.45 * tall or merged[-1][1] - merged[-1][0] < 0.45 * tall)
+            and a - merged[-1][1] < 0.5 * tall
+        ):
             merged[-1][1] = b
         else:
             merged.append([a, b])
     out = []
     for a, b in merged:
-        cols = np.flatnonzero(ink[a:b + 1].any(axis=0))
+        cols = np.flatnonzero(ink[a : b + 1].any(axis=0))
         e = 2  # the strokes' grey edges too
-        piece = crop[max(a - e, 0):b + 1 + e, max(cols[0] - e, 0):cols[-1] + 1 + e]
+        piece = crop[max(a - e, 0) : b + 1 + e, max(cols[0] - e, 0) : cols[-1] + 1 + e]
         side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2  # a lone 1 reads better with room
         out.append(cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255))
     return out
@@ -384,7 +413,7 @@ def _larger(line: np.ndarray) -> np.ndarray:
     cols = np.flatnonzero((inner < 255).any(axis=0))
     if not len(cols) or inner.shape[0] >= _TALL:
         return line
-    piece = inner[:, cols[0]:cols[-1] + 1]
+    piece = inner[:, cols[0] : cols[-1] + 1]
     f = _TALL / piece.shape[0]
     piece = cv2.resize(piece, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
     side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2
@@ -396,8 +425,9 @@ def _alike() -> list[np.ndarray]:
     """For each class of the recogniser, the classes that read as the same character once
     normalised as cells are (０ O o 0 are all 0; ｌ l I | 1 all 1; the dashes one dash)."""
     chars = _engine().text_rec.postprocess_op.character
-    same = [unicodedata.normalize("NFKC", c).translate(_DIGIT_FOR).translate(_ONE_DASH) if len(c) == 1 else c
-            for c in chars]
+    same = [
+        unicodedata.normalize("NFKC", c).translate(_DIGIT_FOR).translate(_ONE_DASH) if len(c) == 1 else c for c in chars
+    ]
     groups: dict[str, list[int]] = {}
     for i, c in enumerate(same):
         groups.setdefault(c, []).append(i)
@@ -419,14 +449,15 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     for start in range(0, len(order), 16):
         # each line padded as wide as the widest of the 16 of about its width: the pad (grey)
         # sways doubtful readings, and these are the readings `make accuracy`'s figures hold for
-        batch = order[start:start + 16]
+        batch = order[start : start + 16]
         widest = max(ratios[i] for i in batch)
         images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widest) for i in batch])
         # ONNX Runtime's cost per column of input grows with the batch (its activations outgrow
         # the CPU's cache): the lines go in runs of at most _BATCH_COLUMNS of width
         step = max(1, _BATCH_COLUMNS // images.shape[3])
-        preds = np.concatenate([rec.session(images[k:k + step].astype(np.float32))[0]
-                                for k in range(0, len(batch), step)])
+        preds = np.concatenate(
+            [rec.session(images[k : k + step].astype(np.float32))[0] for k in range(0, len(batch), step)]
+        )
         best = preds.argmax(axis=2)
         for k, i in enumerate(batch):
             keep = best[k] != 0  # CTC: drop blanks and repeats
@@ -486,8 +517,10 @@ def _text_lines(gray: np.ndarray) -> list[tuple[float, str]]:
         x0, y0 = max(x0, 0), max(y0, 0)
         if x1 - x0 > 2 and y1 - y0 > 2:
             spans.append((x0, y0, x1, y1))
-    crops = [cv2.copyMakeBorder(gray[y0:y1, x0:x1], _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=255)
-             for x0, y0, x1, y1 in spans]
+    crops = [
+        cv2.copyMakeBorder(gray[y0:y1, x0:x1], _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=255)
+        for x0, y0, x1, y1 in spans
+    ]
     lines: list[list] = []
     for span, (text, _) in sorted(zip(spans, recognise(crops)), key=lambda s: s[0][1]):
         if not text:
@@ -513,5 +546,5 @@ def _join(a: str, b: str) -> str:
     if not a or not b:
         return a + b
     # a number wrapped in a narrow cell goes on on the next line
-    joined = ord(a[-1]) > 0x7f or ord(b[0]) > 0x7f or (a[-1] in _DIGITS and b[0] in _DIGITS)
+    joined = ord(a[-1]) > 0x7F or ord(b[0]) > 0x7F or (a[-1] in _DIGITS and b[0] in _DIGITS)
     return a + b if joined else f"{a} {b}"

@@ -9,6 +9,7 @@ once. Used by a PDF's pages after `use(pdf)` (nianbao.extract.pdf does it); the 
 equal to pdfplumber's, key order included (tests/test_plumbing.py compares them on every page of
 the generated and real PDFs). And `extract(table)`, `Table.extract()`'s cells (compared there too).
 """
+
 from __future__ import annotations
 
 import re
@@ -132,7 +133,7 @@ def extract(table: Table) -> list[list[str | None]]:
     out = []
     for row in table.rows:
         x0, top, x1, bottom = row.bbox
-        band = sorted(i for _, i in mids[bisect_left(heights, top):bisect_left(heights, bottom)])
+        band = sorted(i for _, i in mids[bisect_left(heights, top) : bisect_left(heights, bottom)])
         row_chars = [c for c in (chars[i] for i in band) if x0 <= (c["x0"] + c["x1"]) / 2 < x1]
         cells = []
         for cell in row.cells:

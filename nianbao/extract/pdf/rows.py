@@ -1,4 +1,5 @@
 """What table rows look like on any page, drawn or scanned: shared by the born-digital and OCR paths."""
+
 from __future__ import annotations
 
 import re
@@ -13,5 +14,8 @@ def continues(last: list[str], first: list[str]) -> bool:
     if len(last) != len(first):
         return False
     values = [i for i, c in enumerate(last) if c.strip() and VALUE.match(c)]
-    return bool(values) and all(not first[i].strip() for i in values) and \
-        not any(VALUE.match(c) for c in first if c.strip())
+    return (
+        bool(values)
+        and all(not first[i].strip() for i in values)
+        and not any(VALUE.match(c) for c in first if c.strip())
+    )

@@ -14,6 +14,7 @@ recogniser expect: the paper white and level, the page alone and square, red sea
 - Uneven light (a lamp on one side, a lens's vignette, a scanner's shading): the paper's
   brightness, estimated by closing the type away at low resolution, is divided out.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -72,8 +73,9 @@ def unwarp(gray: np.ndarray) -> np.ndarray:
     target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
     warp = cv2.getPerspectiveTransform(np.array([tl, tr, br, bl], np.float32), target)
     # the outline's edge pixels are a little dark: a margin of paper instead
-    return cv2.warpPerspective(gray, warp, (width, height), flags=cv2.INTER_LINEAR,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+    return cv2.warpPerspective(
+        gray, warp, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=255
+    )
 
 
 def flatten(gray: np.ndarray) -> np.ndarray:

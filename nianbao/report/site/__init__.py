@@ -12,6 +12,7 @@ The site renders the warehouse; it computes no indicator. It is built a province
 province's rows are read with their filters pushed down to the Parquet scan (nianbao/report/site/read.py),
 its pages written, and let go before the next.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,16 +28,22 @@ import polars as pl
 from markupsafe import Markup, escape
 
 from nianbao import __version__
-from nianbao.warehouse import storage
-from nianbao.report.site import charts, read
 from nianbao.model.template import template
+from nianbao.report.site import charts, read
+from nianbao.warehouse import storage
 
 MAIN_RATES = ["disclosure_rate", "not_held_rate", "withheld_rate", "rejected_rate", "review_correction_rate"]
 TABLE_COUNT = "applications_received"  # the region table's first column: how many requests a body got
 BINS = 10  # the glance's histograms: tenths of a rate
 PROBLEMS_SHOWN = 12
-LEVELS = {"province": "省级政府", "city": "市级政府", "county": "县级政府", "township": "乡镇（街道）",
-          "department": "部门", "unknown": "未知"}
+LEVELS = {
+    "province": "省级政府",
+    "city": "市级政府",
+    "county": "县级政府",
+    "township": "乡镇（街道）",
+    "department": "部门",
+    "unknown": "未知",
+}
 UNKNOWN_REGION = "unknown"  # the page of agencies whose region is not known
 
 
@@ -60,8 +67,10 @@ class Indicator:
 @cache
 def indicators() -> dict[str, Indicator]:
     """The indicators' definitions, as template.toml holds them (nianbao/check/indicators.py computes them)."""
-    return {d.id: Indicator(d.id, d.name_zh.split("（")[0], d.name_zh, d.name_en, d.unit, d.min_denominator)
-            for d in template().indicators}
+    return {
+        d.id: Indicator(d.id, d.name_zh.split("（")[0], d.name_zh, d.name_en, d.unit, d.min_denominator)
+        for d in template().indicators
+    }
 
 
 def definition(code: str) -> Indicator:
@@ -91,8 +100,11 @@ def build(wh: str | Path, out: str | Path, year: int | None = None, region: str 
         provinces = [prefix[:2]]
     agencies = 0
     for province in provinces:
-        rows = (everyone.filter(pl.col("region_code").is_null()) if province == UNKNOWN_REGION
-                else everyone.filter(pl.col("region_code").str.starts_with(province)))
+        rows = (
+            everyone.filter(pl.col("region_code").is_null())
+            if province == UNKNOWN_REGION
+            else everyone.filter(pl.col("region_code").str.starts_with(province))
+        )
         data = read.region(wh, rows, year)
         at = _Index.of(data)
         site.regions(data, at, province, prefix)
@@ -123,8 +135,13 @@ def _count(value) -> str:
 
 @cache
 def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("nianbao.report.site", "templates"),
-                             autoescape=True, trim_blocks=False, lstrip_blocks=False, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("nianbao.report.site", "templates"),
+        autoescape=True,
+        trim_blocks=False,
+        lstrip_blocks=False,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters.update(pct=_pct, count=_count)
     return env
 
@@ -148,6 +165,7 @@ def _level(level: str | None) -> str:
 @dataclass
 class _Index:
     """A province's rows as Python lookups, made once: its hundreds of pages then look up, never query."""
+
     of_record: dict[tuple[str, int], dict]  # (agency_id, year) -> the report shown
     values: dict[tuple[str, str], list]  # (report_id, indicator) -> [value, numerator, denominator]
     held: dict[str, set[str]]  # report_id -> the indicators it has
@@ -158,21 +176,33 @@ class _Index:
 
     @classmethod
     def of(cls, data: read.Region) -> _Index:
-        values, held, peers, reports, findings, quality = {}, defaultdict(set), defaultdict(list), defaultdict(list), \
-            defaultdict(list), defaultdict(dict)
-        for rid, code, *v in data.indicators.select("report_id", "indicator", "value", "numerator", "denominator").iter_rows():
+        values, held, peers, reports, findings, quality = (
+            {},
+            defaultdict(set),
+            defaultdict(list),
+            defaultdict(list),
+            defaultdict(list),
+            defaultdict(dict),
+        )
+        for rid, code, *v in data.indicators.select(
+            "report_id", "indicator", "value", "numerator", "denominator"
+        ).iter_rows():
             values[(rid, code)] = v
             held[rid].add(code)
-        for rid, code, *p in (data.peers.sort(pl.col("peer_group").str.starts_with("prefecture"), "peer_group")
-                              .select("report_id", "indicator", "peer_group", "peers", "rank_pct", "peer_median", "low",
-                                      "high").iter_rows()):
+        for rid, code, *p in (
+            data.peers.sort(pl.col("peer_group").str.starts_with("prefecture"), "peer_group")
+            .select("report_id", "indicator", "peer_group", "peers", "rank_pct", "peer_median", "low", "high")
+            .iter_rows()
+        ):
             peers[(rid, code)].append(p)
         for r in data.reports.iter_rows(named=True):
             reports[r["agency_id"]].append(r)
         agency_of = dict(data.reports.select("report_id", "agency_id").iter_rows())
         for f in data.findings.iter_rows(named=True):
             findings[agency_of[f["report_id"]]].append(f)
-        for a, y, p, n in data.quality.group_by("agency_id", "year", "problem").agg(pl.col("findings").sum()).iter_rows():
+        for a, y, p, n in (
+            data.quality.group_by("agency_id", "year", "problem").agg(pl.col("findings").sum()).iter_rows()
+        ):
             quality[a][(y, p)] = n
         return cls(_of_record(data.reports), values, held, peers, reports, findings, quality)
 
@@ -180,8 +210,11 @@ class _Index:
 class _Site:
     def __init__(self, wh, out: Path, year: int | None, prefix: str | None):
         self.wh, self.out, self.year, self.prefix = wh, out, year, prefix
-        self.footer = (f"nianbao {__version__} · 由仓库 {wh if storage.is_remote(wh) else Path(wh).name} 生成"
-                       + (f" · {year} 年" if year else "") + (f" · 地区 {read.region_name(read.region_code(prefix))}" if prefix else ""))
+        self.footer = (
+            f"nianbao {__version__} · 由仓库 {wh if storage.is_remote(wh) else Path(wh).name} 生成"
+            + (f" · {year} 年" if year else "")
+            + (f" · 地区 {read.region_name(read.region_code(prefix))}" if prefix else "")
+        )
         self.validation = None if storage.is_remote(wh) else Path(wh) / "validation"
         self._pages: dict[str, bool] = {}
         self.built: set[str] = set()  # the region pages written (codes), which others link to
@@ -212,41 +245,97 @@ class _Site:
         for (y,), part in g.statuses.group_by("year", maintain_order=True):
             n = dict(part.select("status", "reports").iter_rows())
             total = sum(n.values())
-            years.append({"year": y, "reports": total, "valid": n.get("valid", 0), "invalid": n.get("invalid", 0),
-                          "unreadable": n.get("unreadable", 0), "valid_share": n.get("valid", 0) / total if total else None,
-                          "agencies": part["agencies"][0]})
+            years.append(
+                {
+                    "year": y,
+                    "reports": total,
+                    "valid": n.get("valid", 0),
+                    "invalid": n.get("invalid", 0),
+                    "unreadable": n.get("unreadable", 0),
+                    "valid_share": n.get("valid", 0) / total if total else None,
+                    "agencies": part["agencies"][0],
+                }
+            )
         years.sort(key=lambda r: (r["year"] is None, r["year"] or 0))
         rate_years = sorted(y for y in g.medians["year"].unique().to_list() if y is not None)
         bins = defaultdict(dict)
         for y, ind, b, n in g.rates.iter_rows():
             bins[(y, ind)][b] = n
         medians = {(y, ind): m for y, ind, m, _ in g.medians.iter_rows()}
-        rates = [{"name": definition(r).full, "en": definition(r).en,
-                  "charts": [charts.histogram(f"{definition(r).name} {y}", bins.get((y, r), {}), BINS, medians.get((y, r)))
-                             for y in rate_years]} for r in MAIN_RATES]
+        rates = [
+            {
+                "name": definition(r).full,
+                "en": definition(r).en,
+                "charts": [
+                    charts.histogram(f"{definition(r).name} {y}", bins.get((y, r), {}), BINS, medians.get((y, r)))
+                    for y in rate_years
+                ],
+            }
+            for r in MAIN_RATES
+        ]
         t = template()
         described = {r.id: r.description for r in [*t.rules, *t.spec.findings]}
-        per_rule = g.problems.group_by("rule_id", "severity").agg(pl.col("reports").sum()).sort(
-            ["reports", "rule_id"], descending=[True, False]).head(PROBLEMS_SHOWN)
+        per_rule = (
+            g.problems.group_by("rule_id", "severity")
+            .agg(pl.col("reports").sum())
+            .sort(["reports", "rule_id"], descending=[True, False])
+            .head(PROBLEMS_SHOWN)
+        )
         problem_years = sorted(g.problems["year"].unique().to_list(), key=lambda y: (y is None, y or 0))
         by_year = {(r, y): n for r, y, n in g.problems.select("rule_id", "year", "reports").iter_rows()}
-        problems = [{"rule_id": r, "severity": s, "reports": n, "description": described.get(r, ""),
-                     "per_year": [by_year.get((r, y), 0) for y in problem_years]} for r, s, n in per_rule.iter_rows()]
+        problems = [
+            {
+                "rule_id": r,
+                "severity": s,
+                "reports": n,
+                "description": described.get(r, ""),
+                "per_year": [by_year.get((r, y), 0) for y in problem_years],
+            }
+            for r, s, n in per_rule.iter_rows()
+        ]
         quality_years = [y["year"] for y in years]
-        counted = {(y, p): (n, f) for y, p, n, f in g.quality.select("year", "problem", "reports", "findings").iter_rows()}
-        quality = [{"label": p.label, "code": p.code, "per_year": [counted.get((y, p.code), (0, 0))[0] for y in quality_years],
-                    "findings": sum(f for (y, c), (_, f) in counted.items() if c == p.code)} for p in t.problems]
+        counted = {
+            (y, p): (n, f) for y, p, n, f in g.quality.select("year", "problem", "reports", "findings").iter_rows()
+        }
+        quality = [
+            {
+                "label": p.label,
+                "code": p.code,
+                "per_year": [counted.get((y, p.code), (0, 0))[0] for y in quality_years],
+                "findings": sum(f for (y, c), (_, f) in counted.items() if c == p.code),
+            }
+            for p in t.problems
+        ]
         regions = []
         for p, reports, valid, agencies in g.regions.iter_rows():
             code = read.region_code(p) if p else UNKNOWN_REGION
-            regions.append({"name": read.region_name(code) if p else "未知地区", "code": code if p else None,
-                            "href": f"region/{code}.html" if code in self.built else None,
-                            "reports": reports, "valid": valid, "agencies": agencies})
+            regions.append(
+                {
+                    "name": read.region_name(code) if p else "未知地区",
+                    "code": code if p else None,
+                    "href": f"region/{code}.html" if code in self.built else None,
+                    "reports": reports,
+                    "valid": valid,
+                    "agencies": agencies,
+                }
+            )
         scope = read.region_name(read.region_code(self.prefix)) if self.prefix else "全国"
-        self._write(self.out / "index.html", "glance.html", scope_name=scope, years=years, rates=rates,
-                    rate_years=rate_years, problems=problems, problem_years=problem_years, regions=regions,
-                    quality=quality, quality_years=quality_years,
-                    years_text=_years_text([y["year"] for y in years]), sortable=True, crumbs=[(scope, None)])
+        self._write(
+            self.out / "index.html",
+            "glance.html",
+            scope_name=scope,
+            years=years,
+            rates=rates,
+            rate_years=rate_years,
+            problems=problems,
+            problem_years=problem_years,
+            regions=regions,
+            quality=quality,
+            quality_years=quality_years,
+            years_text=_years_text([y["year"] for y in years]),
+            sortable=True,
+            crumbs=[(scope, None)],
+        )
 
     # ---------------------------------------------------------------- regions
 
@@ -262,13 +351,20 @@ class _Site:
             return
         prefectures = sorted({c[:4] for c in codes.drop_nulls().to_list() if c[2:4] != "00"})
         if prefix is None or len(prefix) == 2:
-            subs = [{"name": read.region_name(read.region_code(p)), "href": f"{read.region_code(p)}.html",
-                     "agencies": int((codes.str.slice(0, 4) == p).sum())} for p in prefectures]
+            subs = [
+                {
+                    "name": read.region_name(read.region_code(p)),
+                    "href": f"{read.region_code(p)}.html",
+                    "agencies": int((codes.str.slice(0, 4) == p).sum()),
+                }
+                for p in prefectures
+            ]
             self._region(data, at, read.region_code(province), data.agencies, subs)
         for p in prefectures:
             if prefix is None or len(prefix) == 2 or p == prefix:
-                self._region(data, at, read.region_code(p),
-                             data.agencies.filter(pl.col("region_code").str.starts_with(p)), [])
+                self._region(
+                    data, at, read.region_code(p), data.agencies.filter(pl.col("region_code").str.starts_with(p)), []
+                )
 
     def _region(self, data: read.Region, at: _Index, code: str, agencies: pl.DataFrame, subs: list[dict]) -> None:
         ids = agencies["agency_id"]
@@ -287,16 +383,34 @@ class _Site:
             for ind in columns:
                 v = values.get((rid, ind.id))
                 value = v[VALUE] if v else None
-                cells.append({"value": value, "n": v[DENOMINATOR] if v and ind.unit != "count" else None,
-                              "text": ind.text(value), "unit": ind.unit})
-            bodies.append({"name": a["name"], "href": f"../agency/{agency_file(a['agency_id'])}", "level": a["level"],
-                           "level_name": _level(a["level"]), "region_name": read.region_name(a["region_code"]),
-                           "status": status, "cells": cells, "agency_id": a["agency_id"]})
+                cells.append(
+                    {
+                        "value": value,
+                        "n": v[DENOMINATOR] if v and ind.unit != "count" else None,
+                        "text": ind.text(value),
+                        "unit": ind.unit,
+                    }
+                )
+            bodies.append(
+                {
+                    "name": a["name"],
+                    "href": f"../agency/{agency_file(a['agency_id'])}",
+                    "level": a["level"],
+                    "level_name": _level(a["level"]),
+                    "region_name": read.region_name(a["region_code"]),
+                    "status": status,
+                    "cells": cells,
+                    "agency_id": a["agency_id"],
+                }
+            )
         rates = [definition(r) for r in MAIN_RATES]
         strip_rows = []
         for k, ind in enumerate(rates):
-            dots = [(b["name"], b["cells"][k + 1]["value"], b["cells"][k + 1]["n"]) for b in bodies
-                    if b["cells"][k + 1]["value"] is not None]
+            dots = [
+                (b["name"], b["cells"][k + 1]["value"], b["cells"][k + 1]["n"])
+                for b in bodies
+                if b["cells"][k + 1]["value"] is not None
+            ]
             strip_rows.append((ind.name, dots, _median([d[1] for d in dots])))
         heat_bodies, heat_years = [], sorted(y for y in mine["year"].unique().to_list() if y is not None)
         for b in bodies:
@@ -311,11 +425,23 @@ class _Site:
         name = "未知地区的机关" if code == UNKNOWN_REGION else read.region_name(code)
         crumbs = [self._home(), *((n, f"{c}.html") for n, c in self._crumbs(code) if c != code), (name, None)]
         self.built.add(code)
-        self._write(self.out / "region" / f"{code}.html", "region.html", name=name,
-                    code="" if code == UNKNOWN_REGION else code, subregions=subs, body_count=len(bodies),
-                    body_rows=Markup("".join(_body_row(b) for b in bodies)), columns=columns,
-                    year=latest, report_count=reports.height, years_text=_years_text(years),
-                    strip_chart=charts.strip(strip_rows), heat=heat, sortable=True, crumbs=crumbs)
+        self._write(
+            self.out / "region" / f"{code}.html",
+            "region.html",
+            name=name,
+            code="" if code == UNKNOWN_REGION else code,
+            subregions=subs,
+            body_count=len(bodies),
+            body_rows=Markup("".join(_body_row(b) for b in bodies)),
+            columns=columns,
+            year=latest,
+            report_count=reports.height,
+            years_text=_years_text(years),
+            strip_chart=charts.strip(strip_rows),
+            heat=heat,
+            sortable=True,
+            crumbs=crumbs,
+        )
 
     # ---------------------------------------------------------------- agencies
 
@@ -335,9 +461,13 @@ class _Site:
 
     def _agency(self, a: dict, at: _Index) -> None:
         agency = a["agency_id"]
-        reports = sorted(at.reports.get(agency, []), key=lambda r: (r["year"] is None, -(r["year"] or 0), r["report_id"]))
-        rows = [{**r, "source_href": source_href(r["source_uri"]), "validation_href": self._validation_href(r["run_id"])}
-                for r in reports]
+        reports = sorted(
+            at.reports.get(agency, []), key=lambda r: (r["year"] is None, -(r["year"] or 0), r["report_id"])
+        )
+        rows = [
+            {**r, "source_href": source_href(r["source_uri"]), "validation_href": self._validation_href(r["run_id"])}
+            for r in reports
+        ]
         years = sorted({r["year"] for r in reports if r["year"] is not None})
         held = {i for r in reports for i in at.held.get(r["report_id"], ())}
         shown = []
@@ -355,21 +485,35 @@ class _Site:
                 points.append((y, v[0], *((first[LOW], first[HIGH], first[MEDIAN]) if first else (None, None, None))))
                 per_year.append((y, v, groups))
             if per_year:
-                shown.append(_indicator_rows(d, per_year[::-1], charts.sparkline(points, d.rate, d.text)))  # latest first
+                shown.append(
+                    _indicator_rows(d, per_year[::-1], charts.sparkline(points, d.rate, d.text))
+                )  # latest first
         quality = at.quality.get(agency, {})
         problems = template().problems if quality else []
-        quality_rows = [{"year": y, "counts": [quality.get((y, p.code), 0) for p in problems]}
-                        for y in sorted({y for y, _ in quality}, key=lambda y: (y is None, -(y or 0)))]
+        quality_rows = [
+            {"year": y, "counts": [quality.get((y, p.code), 0) for p in problems]}
+            for y in sorted({y for y, _ in quality}, key=lambda y: (y is None, -(y or 0)))
+        ]
         found = defaultdict(list)
         for f in sorted(at.findings.get(agency, []), key=lambda f: (f["severity"], f["rule_id"])):
             found[f["year"]].append(f)
         by_year = [{"year": y, "rows": found[y]} for y in sorted(found, key=lambda y: (y is None, -(y or 0)))]
         region = a["region_code"]
         crumbs = [self._home(), *((n, f"../region/{c}.html") for n, c in self._crumbs(region)), (a["name"], None)]
-        self._write(self.out / "agency" / agency_file(a["agency_id"]), "agency.html", agency=a,
-                    level_name=_level(a["level"]), region_name=read.region_name(region),
-                    other_names=[n for n in (a.get("names") or []) if n != a["name"]], reports=rows,
-                    indicator_rows=Markup("".join(shown)), quality=quality_rows, quality_columns=problems, findings=by_year, crumbs=crumbs)
+        self._write(
+            self.out / "agency" / agency_file(a["agency_id"]),
+            "agency.html",
+            agency=a,
+            level_name=_level(a["level"]),
+            region_name=read.region_name(region),
+            other_names=[n for n in (a.get("names") or []) if n != a["name"]],
+            reports=rows,
+            indicator_rows=Markup("".join(shown)),
+            quality=quality_rows,
+            quality_columns=problems,
+            findings=by_year,
+            crumbs=crumbs,
+        )
 
 
 # a `peers` row as the index holds it: (peer_group, peers, rank_pct, peer_median, low, high)
@@ -381,11 +525,15 @@ VALUE, NUMERATOR, DENOMINATOR = range(3)
 def _body_row(b: dict) -> str:
     """A body's row of a region's table: name, level, place, its report's status, then each main
     indicator's value and (for a rate) its n. Written as a string: a province has thousands."""
-    cells = "".join(f'<td class="n">{c["text"]}' + (f'<td class="n muted">{_count(c["n"])}' if c["unit"] != "count" else "")
-                    for c in b["cells"])
+    cells = "".join(
+        f'<td class="n">{c["text"]}' + (f'<td class="n muted">{_count(c["n"])}' if c["unit"] != "count" else "")
+        for c in b["cells"]
+    )
     status = b["status"]
-    return (f'<tr><td><a href="{escape(b["href"])}">{escape(b["name"])}</a><td>{escape(b["level_name"])}'
-            f'<td>{escape(b["region_name"])}<td class="{escape(status or "nr")}">{escape(status or "无")}\n{cells}</tr>\n')
+    return (
+        f'<tr><td><a href="{escape(b["href"])}">{escape(b["name"])}</a><td>{escape(b["level_name"])}'
+        f'<td>{escape(b["region_name"])}<td class="{escape(status or "nr")}">{escape(status or "无")}\n{cells}</tr>\n'
+    )
 
 
 def _indicator_rows(d: Indicator, years: list[tuple[int, tuple, list[tuple]]], chart: str) -> str:
@@ -395,16 +543,24 @@ def _indicator_rows(d: Indicator, years: list[tuple[int, tuple, list[tuple]]], c
     out = []
     for i, (year, v, groups) in enumerate(years):
         counts = _count(v[NUMERATOR]) if d.unit == "count" else f"{_count(v[NUMERATOR])} / {_count(v[DENOMINATOR])}"
-        ranks = "<br>".join(f"{escape(group_name(p[GROUP]))}：{_rank(p, v, d)}" for p in groups) or '<span class="nr">—</span>'
+        ranks = (
+            "<br>".join(f"{escape(group_name(p[GROUP]))}：{_rank(p, v, d)}" for p in groups)
+            or '<span class="nr">—</span>'
+        )
         first = groups[0] if groups else None
         interval = f"{_pct(first[LOW])} – {_pct(first[HIGH])}" if first and first[LOW] is not None else "—"
         medians = "<br>".join(d.text(p[MEDIAN]) for p in groups) or "—"
-        head = (f'<th rowspan="{len(years)}">{escape(d.full)}<br><span class="small muted">{escape(d.en)}</span>'
-                if i == 0 else "")
+        head = (
+            f'<th rowspan="{len(years)}">{escape(d.full)}<br><span class="small muted">{escape(d.en)}</span>'
+            if i == 0
+            else ""
+        )
         tail = f'<td rowspan="{len(years)}">{chart}' if i == 0 else ""
-        out.append(f'<tr id="{escape(d.id)}-{year}">\n{head}\n<td>{year}<td class="n value">{d.text(v[VALUE])}'
-                   f'<td class="n counts">{counts}\n<td class="small">{ranks}\n<td class="n small">{interval}\n'
-                   f'<td class="n small">{medians}\n{tail}</tr>\n')
+        out.append(
+            f'<tr id="{escape(d.id)}-{year}">\n{head}\n<td>{year}<td class="n value">{d.text(v[VALUE])}'
+            f'<td class="n counts">{counts}\n<td class="small">{ranks}\n<td class="n small">{interval}\n'
+            f'<td class="n small">{medians}\n{tail}</tr>\n'
+        )
     return "".join(out)
 
 
@@ -435,8 +591,11 @@ def group_name(group: str) -> str:
 
 def _of_record(reports: pl.DataFrame) -> dict[tuple[str, int], dict]:
     """The report shown for an agency's year: its valid one (the latest published, where it has two)."""
-    ordered = reports.sort([pl.col("status") != "valid", pl.col("published_on"), pl.col("report_id")],
-                           descending=[False, True, False], nulls_last=True)
+    ordered = reports.sort(
+        [pl.col("status") != "valid", pl.col("published_on"), pl.col("report_id")],
+        descending=[False, True, False],
+        nulls_last=True,
+    )
     out = {}
     for r in ordered.select("agency_id", "year", "report_id", "status").iter_rows(named=True):
         out.setdefault((r["agency_id"], r["year"]), r)
@@ -455,13 +614,23 @@ def _years_text(years: list) -> str:
 
 
 def parser(p, year_type) -> None:
-    p.description = ("Write a static website of the indicators and peers (the years at a glance, a page per "
-                     "province, prefecture and agency) that opens offline, from file://.")
+    p.description = (
+        "Write a static website of the indicators and peers (the years at a glance, a page per "
+        "province, prefecture and agency) that opens offline, from file://."
+    )
     p.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
-    p.add_argument("--out", required=True, metavar="DIR", help="the site's folder (rewritten; pages an earlier build left are removed)")
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="the site's folder (rewritten; pages an earlier build left are removed)",
+    )
     p.add_argument("--year", type=year_type, help="only this year's reports")
-    p.add_argument("--region", metavar="CODE",
-                   help="only this region: a 6-digit 行政区划代码 (320000 a province, 320800 a prefecture)")
+    p.add_argument(
+        "--region",
+        metavar="CODE",
+        help="only this region: a 6-digit 行政区划代码 (320000 a province, 320800 a prefecture)",
+    )
 
 
 def run(args) -> int:
@@ -484,8 +653,10 @@ def run(args) -> int:
     except (OSError, pl.exceptions.PolarsError) as e:
         print(f"nianbao: the site could not be written: {e}", file=sys.stderr)
         return 3
-    print(f"site: {built.pages:,} pages ({built.regions:,} regions, {built.agencies:,} agencies) in "
-          f"{time.monotonic() - started:.1f} s; open {Path(args.out).resolve() / 'index.html'}")
+    print(
+        f"site: {built.pages:,} pages ({built.regions:,} regions, {built.agencies:,} agencies) in "
+        f"{time.monotonic() - started:.1f} s; open {Path(args.out).resolve() / 'index.html'}"
+    )
     return 0
 
 

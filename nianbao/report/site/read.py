@@ -5,6 +5,7 @@ report ids), so a province's pages need that province's rows, never the country'
 page's counts are aggregated in the scan too. Nothing here computes an indicator: the site shows
 the `indicators` and `peers` datasets as published.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,13 +16,26 @@ from pathlib import Path
 import polars as pl
 
 from nianbao import warehouse
-from nianbao.warehouse import storage
 from nianbao.interpret.agencies import agency_rows
 from nianbao.model.schema import PARTITION
+from nianbao.warehouse import storage
 
 AGENCIES_FILE = "agencies/agencies.parquet"
-REPORT_COLUMNS = ["report_id", "year", "agency_id", "agency", "title", "source_uri", "source_format", "status",
-                  "template_version", "error_count", "warning_count", "published_on", "run_id"]
+REPORT_COLUMNS = [
+    "report_id",
+    "year",
+    "agency_id",
+    "agency",
+    "title",
+    "source_uri",
+    "source_format",
+    "status",
+    "template_version",
+    "error_count",
+    "warning_count",
+    "published_on",
+    "run_id",
+]
 
 
 def region_prefix(code: str) -> str:
@@ -59,9 +73,11 @@ def agencies(wh: str | Path, prefix: str | None = None) -> pl.DataFrame:
     if where.exists():
         frame = pl.from_arrow(storage.read_table(where))
     else:
-        frame = agency_rows(current(warehouse.scan("reports", wh))
-                            .select("report_id", "agency_id", "agency", "region_code", PARTITION, "published_on")
-                            .collect())
+        frame = agency_rows(
+            current(warehouse.scan("reports", wh))
+            .select("report_id", "agency_id", "agency", "region_code", PARTITION, "published_on")
+            .collect()
+        )
     if prefix:
         frame = frame.filter(pl.col("region_code").str.starts_with(prefix))
     return frame
@@ -80,6 +96,7 @@ def current(frame: pl.LazyFrame) -> pl.LazyFrame:
 @dataclass
 class Region:
     """One region's rows: what its region and agency pages show."""
+
     agencies: pl.DataFrame
     reports: pl.DataFrame
     indicators: pl.DataFrame
@@ -91,23 +108,40 @@ class Region:
 def region(wh: str | Path, agency_rows: pl.DataFrame, year: int | None) -> Region:
     """The rows of the agencies `agency_rows` (their reports, indicators, peers and findings)."""
     ids = agency_rows["agency_id"].implode()
-    reports = (current(_scan("reports", wh, year)).filter(pl.col("agency_id").is_in(ids))
-               .select(REPORT_COLUMNS).collect(engine="streaming"))
+    reports = (
+        current(_scan("reports", wh, year))
+        .filter(pl.col("agency_id").is_in(ids))
+        .select(REPORT_COLUMNS)
+        .collect(engine="streaming")
+    )
     report_ids = reports["report_id"].implode()
-    indicators = (_scan("indicators", wh, year).filter(pl.col("agency_id").is_in(ids))
-                  .filter(pl.col("report_id").is_in(report_ids)).collect(engine="streaming"))
+    indicators = (
+        _scan("indicators", wh, year)
+        .filter(pl.col("agency_id").is_in(ids))
+        .filter(pl.col("report_id").is_in(report_ids))
+        .collect(engine="streaming")
+    )
     valid = indicators["report_id"].unique().implode()
     peers = _scan("peers", wh, year).filter(pl.col("report_id").is_in(valid)).collect(engine="streaming")
-    findings = (_scan("findings", wh, year).filter(pl.col("report_id").is_in(report_ids))
-                .select("report_id", "year", "rule_id", "severity", "message", "cells").collect(engine="streaming"))
-    quality = (_scan("quality", wh, year).filter(pl.col("agency_id").is_in(ids))
-               .filter(pl.col("report_id").is_in(report_ids)).collect(engine="streaming"))
+    findings = (
+        _scan("findings", wh, year)
+        .filter(pl.col("report_id").is_in(report_ids))
+        .select("report_id", "year", "rule_id", "severity", "message", "cells")
+        .collect(engine="streaming")
+    )
+    quality = (
+        _scan("quality", wh, year)
+        .filter(pl.col("agency_id").is_in(ids))
+        .filter(pl.col("report_id").is_in(report_ids))
+        .collect(engine="streaming")
+    )
     return Region(agency_rows, reports, indicators, peers, findings, quality)
 
 
 @dataclass
 class Glance:
     """The years at a glance, aggregated in the scans."""
+
     statuses: pl.DataFrame  # year, status, reports, agencies
     rates: pl.DataFrame  # year, indicator, bin (0..9), reports
     medians: pl.DataFrame  # year, indicator, median, reports
@@ -122,32 +156,50 @@ def glance(wh: str | Path, ids: pl.Series | None, year: int | None, rates: list[
     if ids is not None:
         reports = reports.filter(pl.col("agency_id").is_in(ids.implode()))
     reports = reports.select("report_id", PARTITION, "status", "agency_id")
-    statuses = (reports.group_by(PARTITION, "status").agg(reports=pl.len())
-                .join(reports.group_by(PARTITION).agg(agencies=pl.col("agency_id").n_unique()), on=PARTITION,
-                      nulls_equal=True)
-                .sort(PARTITION, "status").collect(engine="streaming"))
+    statuses = (
+        reports.group_by(PARTITION, "status")
+        .agg(reports=pl.len())
+        .join(reports.group_by(PARTITION).agg(agencies=pl.col("agency_id").n_unique()), on=PARTITION, nulls_equal=True)
+        .sort(PARTITION, "status")
+        .collect(engine="streaming")
+    )
     ind = _scan("indicators", wh, year).filter(pl.col("indicator").is_in(rates))
     if ids is not None:
         ind = ind.filter(pl.col("agency_id").is_in(ids.implode()))
     ind = ind.filter(pl.col("value").is_not_null()).select(PARTITION, "indicator", "value")
-    binned = (ind.with_columns(bin=(pl.col("value") * bins).floor().clip(0, bins - 1).cast(pl.Int8))
-              .group_by(PARTITION, "indicator", "bin").agg(reports=pl.len()).collect(engine="streaming"))
-    medians = (ind.group_by(PARTITION, "indicator").agg(median=pl.col("value").median(), reports=pl.len())
-               .collect(engine="streaming"))
+    binned = (
+        ind.with_columns(bin=(pl.col("value") * bins).floor().clip(0, bins - 1).cast(pl.Int8))
+        .group_by(PARTITION, "indicator", "bin")
+        .agg(reports=pl.len())
+        .collect(engine="streaming")
+    )
+    medians = (
+        ind.group_by(PARTITION, "indicator")
+        .agg(median=pl.col("value").median(), reports=pl.len())
+        .collect(engine="streaming")
+    )
     quality = _scan("quality", wh, year).filter(pl.col("findings") > 0)
     if ids is not None:
         quality = quality.filter(pl.col("agency_id").is_in(ids.implode()))
-    quality = (quality.group_by(PARTITION, "problem").agg(reports=pl.col("report_id").n_unique(),
-                                                          findings=pl.col("findings").sum())
-               .collect(engine="streaming"))
+    quality = (
+        quality.group_by(PARTITION, "problem")
+        .agg(reports=pl.col("report_id").n_unique(), findings=pl.col("findings").sum())
+        .collect(engine="streaming")
+    )
     found = _scan("findings", wh, year)
     if ids is not None:
         found = found.join(reports.select("report_id"), on="report_id", how="semi")
-    problems = (found.group_by(PARTITION, "rule_id", "severity")
-                .agg(reports=pl.col("report_id").n_unique(), findings=pl.len()).collect(engine="streaming"))
+    problems = (
+        found.group_by(PARTITION, "rule_id", "severity")
+        .agg(reports=pl.col("report_id").n_unique(), findings=pl.len())
+        .collect(engine="streaming")
+    )
     agency_regions = agencies(wh).select("agency_id", province=pl.col("region_code").str.slice(0, 2)).lazy()
-    regions = (reports.join(agency_regions, on="agency_id", how="left")
-               .group_by("province").agg(reports=pl.len(), valid=(pl.col("status") == "valid").sum(),
-                                         agencies=pl.col("agency_id").n_unique())
-               .sort("province", nulls_last=True).collect(engine="streaming"))
+    regions = (
+        reports.join(agency_regions, on="agency_id", how="left")
+        .group_by("province")
+        .agg(reports=pl.len(), valid=(pl.col("status") == "valid").sum(), agencies=pl.col("agency_id").n_unique())
+        .sort("province", nulls_last=True)
+        .collect(engine="streaming")
+    )
     return Glance(statuses, binned, medians, quality, problems, regions)
