@@ -5,6 +5,7 @@ against a full listing, so no report is ever lost or doubled. Each case on a fol
 the other writer is a real process of its own."""
 
 import os
+from collections.abc import Mapping
 import pickle
 import subprocess
 import sys
@@ -57,7 +58,7 @@ def docs(tmp_path_factory):
 
 def other_writer(root, what, tmp_path, stop="none") -> None:
     """Run the other writer in a process of its own (a lease it leaves behind expires in 3 s)."""
-    if isinstance(what, dict):
+    if isinstance(what, Mapping):
         with open(tmp_path / "batch.pickle", "wb") as f:
             pickle.dump(what, f)
         what = str(tmp_path / "batch.pickle")

@@ -234,7 +234,7 @@ def test_a_missing_cell_leaves_its_indicators_null(tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "a.txt").write_text(report_text("淮安市洪泽区甲镇人民政府", 2023, A), encoding="utf-8")
-    frames = pipeline.process_batch(sources([str(folder / "a.txt")]), "r", processes=False)
+    frames = dict(pipeline.process_batch(sources([str(folder / "a.txt")]), "r", processes=False))
     apps = frames["applications"].filter(pl.col("row") != "partly_disclosed")  # a row lacking
     blank = (pl.col("row") == "unavailable_needs_creation") & (pl.col("applicant") == "total")
     frames["applications"] = apps.with_columns(
@@ -423,7 +423,7 @@ def test_definitions_name_template_cells():
         lambda d: d["indicators"][0].update(denominator=["applications:new"]),
         lambda d: d["quality"][0].update(rules=["applications.nonsense"]),
     ):
-        data = tomllib.loads((ROOT / "nianbao" / "template.toml").read_text(encoding="utf-8"))
+        data = tomllib.loads((ROOT / "nianbao" / "model" / "template.toml").read_text(encoding="utf-8"))
         edit(data)
         with pytest.raises(ValueError):
             Spec.model_validate(data)

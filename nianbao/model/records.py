@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+from collections.abc import Mapping
 from enum import StrEnum
 
 import pyarrow as pa
@@ -63,13 +64,18 @@ def report_row(values: dict) -> ReportRow:
 
 
 @dataclasses.dataclass(frozen=True)
-class _Frames:
+class _Frames(Mapping):
+    """A batch read as a mapping of dataset name to frame (frames["reports"], .items()): the
+    publishing code and the tests read it so; `skipped` is in it only when there is one."""
+
     def __getitem__(self, dataset: str):
-        """frames["reports"]: the publishing code reads a batch by dataset name."""
         return getattr(self, dataset)
 
     def __iter__(self):
-        return iter(f.name for f in dataclasses.fields(self))
+        return iter(f.name for f in dataclasses.fields(self) if getattr(self, f.name) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 BatchResult = dataclasses.make_dataclass(

@@ -80,6 +80,8 @@ def run(
     one per core, shared with the other batches running); a failure is returned as Unreadable,
     never raised. `on_done()` is called as each item ends (progress). Once `stopping()`, or when a
     worker is stopped from outside, raises Stopped: the items are nobody's. Thread-safe."""
+    if not items:  # no pool started for nothing (a batch of text dumps, on a daemonic Dask worker too)
+        return []
     memory = memory_limit_mb or _memory_limit_mb()
     pool = _pool(memory, workers or _cores())
     results: list[Any] = [None] * len(items)

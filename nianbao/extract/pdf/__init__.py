@@ -145,7 +145,7 @@ def _parse(pdf, data: bytes) -> list[Block]:
             f"distinct or private-use ones (a broken ToUnicode map), and OCR of the rendered "
             f"pages found no ruled table"
             if lying
-            else "scanned PDF: OCR found no ruled table on any page"
+            else "scanned PDF: OCR found no table on any page"
         )
     blocks: list[Block] = []
     chain = TableChain()
