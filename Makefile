@@ -73,8 +73,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(if $(FIX),--fix) .
 	$(BIN)/ruff format $(if $(FIX),,--check) .
 
+# The suite in two processes (pytest-xdist; JOBS=N for another count).
 test: $(STAMP) office fonts ghostscript browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(or $(JOBS),2)
 
 # Regenerate the Great Expectations suites in expectations/ from nianbao/model/template.toml.
 suites: $(STAMP)

@@ -5,10 +5,10 @@ against a full listing, so no report is ever lost or doubled. Each case on a fol
 the other writer is a real process of its own."""
 
 import os
-from collections.abc import Mapping
 import pickle
 import subprocess
 import sys
+from collections.abc import Mapping
 
 import polars as pl
 import pytest
