@@ -527,6 +527,20 @@ def _section_four_first(rep) -> tuple[list, list]:
     return layout[:cut], layout[cut:]
 
 
+def _none_wrong(m, rep) -> tuple[int, int]:
+    """Every template cell read exact or unread, none wrong: (exact, unread)."""
+    from nianbao.interpret.normalise import number
+
+    exact = unread = 0
+    for dataset in ("active_disclosure", "applications", "reviews_litigation"):
+        for c in getattr(m, dataset):
+            printed = getattr(rep, dataset)[c.key]
+            assert c.unread or (c.raw is not None and number(c.raw) == number(printed)), (c.key, printed, c.raw)
+            exact += not c.unread
+            unread += c.unread
+    return exact, unread
+
+
 def _section_four_by_ocr(m, rep) -> None:
     """Section 四 read by OCR: every cell exact or flagged unread, none wrong; the numbers of two
     digits or more exact (a lone 0 is read with too little confidence: flagged)."""
@@ -619,7 +633,6 @@ def test_a_report_whose_glyphs_are_outlines_is_rendered_and_read_as_a_scan():
     from accuracy import random_report
 
     from nianbao.interpret import trust
-    from nianbao.interpret.normalise import number
 
     rep = random_report(random.Random(4))
     data = typeset.outlined(typeset.from_layout(corpus.layout(rep), "ttf"))
@@ -628,13 +641,7 @@ def test_a_report_whose_glyphs_are_outlines_is_rendered_and_read_as_a_scan():
     blocks = pdf.parse(data)
     assert all(b.confidence is not None for b in blocks if isinstance(b, Table))
     m = trust.check(blocks, match(blocks))
-    exact = unread = 0
-    for dataset in ("active_disclosure", "applications", "reviews_litigation"):
-        for c in getattr(m, dataset):
-            printed = getattr(rep, dataset)[c.key]
-            assert c.unread or (c.raw is not None and number(c.raw) == number(printed)), (c.key, printed, c.raw)
-            exact += not c.unread
-            unread += c.unread
+    exact, unread = _none_wrong(m, rep)
     assert exact >= 0.9 * (exact + unread), (exact, unread)
     assert [f.rule_id for f in m.findings if f.rule_id.startswith("extraction.ocr")] == ["extraction.ocr"]
 
@@ -675,7 +682,6 @@ def test_outlines_of_a_borderless_report_are_read_from_where_their_text_stands()
     import corpus
 
     from nianbao.interpret import trust
-    from nianbao.interpret.normalise import number
 
     rep = corpus.report()
     data = typeset.outlined(typeset.from_layout(corpus.layout(rep), "ttf", rules="none"))
@@ -686,10 +692,7 @@ def test_outlines_of_a_borderless_report_are_read_from_where_their_text_stands()
             "printed in a layout that could not be read)"
         ), str(e)
         return
-    for dataset in ("active_disclosure", "applications", "reviews_litigation"):
-        for c in getattr(m, dataset):
-            printed = getattr(rep, dataset)[c.key]
-            assert c.unread or (c.raw is not None and number(c.raw) == number(printed)), (c.key, printed, c.raw)
+    _none_wrong(m, rep)
 
 
 def _joined(*parts: bytes) -> bytes:

@@ -42,18 +42,7 @@ def test_read_the_results_is_near_the_top_and_runs_as_pasted(demo_dir):
     assert README.index("## Read the results") < README.index("## The command") and len(section.splitlines()) < 40
     code = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(code) == 4 and not re.findall(r"```sql", README)
-    outputs = []
-    for block in code:
-        done = subprocess.run(
-            [sys.executable, "-c", block],
-            cwd=demo_dir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        )
-        assert done.returncode == 0, f"{block}\n{done.stderr[-2000:]}"
-        outputs.append(done.stdout)
+    outputs = [_pasted(block, demo_dir) for block in code]
     assert "shape: (3, 3)" in outputs[0] and "┆ i64  ┆" in outputs[0] and "┆ 0    ┆ unreadable │" in outputs[0]
     assert (
         outputs[1].strip() == "[('示例县青山镇人民政府', 'new', 'total', 16)]"
@@ -66,15 +55,21 @@ def test_read_the_results_is_near_the_top_and_runs_as_pasted(demo_dir):
 
 def test_every_python_block_that_reads_the_warehouse_runs(demo_dir):
     for block in blocks("python"):
-        done = subprocess.run(
-            [sys.executable, "-c", block],
-            cwd=demo_dir,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        )
-        assert done.returncode == 0, f"{block}\n{done.stderr[-2000:]}"
+        _pasted(block, demo_dir)
+
+
+def _pasted(block: str, demo_dir) -> str:
+    """A README block run as pasted into Python in the demo's folder: its output (it must not fail)."""
+    done = subprocess.run(
+        [sys.executable, "-c", block],
+        cwd=demo_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert done.returncode == 0, f"{block}\n{done.stderr[-2000:]}"
+    return done.stdout
 
 
 def test_every_ingest_option_shown_exists():

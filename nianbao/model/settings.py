@@ -98,15 +98,18 @@ class S3:
     default_region: str | None
 
 
+def _shown(default) -> str | None:
+    """A default as the variable would be set to it: 1/0 for a flag, a path from the project root."""
+    if isinstance(default, bool):
+        return "1" if default else "0"
+    if isinstance(default, Path):
+        return str(default.relative_to(ROOT))
+    return None if default is None else str(default)
+
+
 # variable -> (default, meaning), in the declaration's order: what the data dictionary lists
 VARIABLES: dict[str, tuple[str | None, str]] = {
-    f.validation_alias: (
-        None
-        if f.default is None
-        else str(f.default).replace(str(ROOT) + "/", "").replace("False", "0").replace("True", "1"),
-        f.description,
-    )
-    for f in Settings.model_fields.values()
+    f.validation_alias: (_shown(f.default), f.description) for f in Settings.model_fields.values()
 }
 # Told to the libraries we run (Prefect, GX) unless already set: no analytics, no telemetry notice.
 QUIET_LIBRARIES = {"GX_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
