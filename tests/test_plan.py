@@ -83,3 +83,36 @@ def test_the_flow_takes_a_plan_and_the_run_records_its_documents(prefect_harness
     assert unpickled.documents == plan.documents and unpickled.published is None and unpickled.progress is None
     state = ingest(sources=again, out=str(tmp_path / "wh"), return_state=True)
     assert state.message == "3 reports: 3 valid, 0 invalid, 0 unreadable (3 already published, skipped)"
+
+
+def test_a_plan_too_big_for_prefects_api_is_its_sources(tmp_path):
+    """A 20,000-row manifest of reports with Chinese names is 3 MB of parameters: Prefect's server
+    refuses a flow run's past 512 KiB, and the run failed with exit 3. Its plan names the manifest
+    instead, which a run started again from the parameters resolves to the same documents; a batch
+    of it still lists its documents."""
+    from fastapi.encoders import jsonable_encoder
+    from prefect._internal.schemas.validators import validate_parameter_size
+    from prefect.settings import PREFECT_SERVER_API_MAX_PARAMETER_SIZE
+
+    from flows.ingest import ingest
+    from nianbao.run.plan import Plan
+
+    manifest = tmp_path / "manifest.csv"
+    rows = [f"reports/广东省某某市某某区人民政府办公室{i:05d}年度报告.pdf,某某区{i:05d}\n" for i in range(20_000)]
+    manifest.write_text("uri,agency\n" + "".join(rows), encoding="utf-8")
+    plan = Plan.of([str(manifest)])
+    assert len(plan.documents) == 20_000
+    parameters = ingest.serialize_parameters({"sources": plan, "out": "wh"})  # as the flow run is created
+    validate_parameter_size(parameters, PREFECT_SERVER_API_MAX_PARAMETER_SIZE.value())  # as the server checks it
+    assert parameters["sources"] == {"sources": [str(manifest)], "allow_outside": None, "allow_private": None}
+    # started again from them (Prefect validates the parameter as the flow takes it: list[str] | Plan)
+    again = ingest.validate_parameters(json.loads(json.dumps(parameters)))["sources"]
+    assert isinstance(again, Plan) and again.documents == plan.documents
+    assert jsonable_encoder(again) == parameters["sources"]
+    batch = plan.batches(100)[1]
+    assert jsonable_encoder(batch)["documents"][0] == {
+        "uri": str(tmp_path / "reports" / "广东省某某市某某区人民政府办公室00100年度报告.pdf"),
+        "overrides": {"agency": "某某区00100"},
+        "refused": None,
+    }
+    assert pickle.loads(pickle.dumps(batch)).documents == batch.documents

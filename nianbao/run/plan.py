@@ -3,7 +3,10 @@
 The flow's `sources` are either the strings a deployment gives (resolved by the flow) or a Plan the
 command made (resolved by the command): one code path after `Plan.of`. A Plan's documents and
 options are its parameters (serialised to Prefect's API, shown in the UI, enough to run it again);
-what the command already did in this process rides along with it, never serialised: the documents
+where its documents are too many for that (Prefect's server refuses a flow run whose parameters
+pass 512 KiB: a manifest of 100,000 rows is 10 MB), the sources they were resolved from stand in
+for them, and are resolved again when the plan is read back. What the command already did in this
+process rides along with it, never serialised: the documents
 it read (and began extracting) while Prefect's server started, the warehouse's reports as the run
 found them, and the progress bar's tick. Pickled (a batch on a Dask cluster) or serialised, a Plan
 carries its parameters only, and the batch does the rest itself.
@@ -11,12 +14,16 @@ carries its parameters only, and the batch does the rest itself.
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
 
 from nianbao.acquire.sources import Source, resolve
+from nianbao.model.errors import UsageError
 from nianbao.run.pipeline import Got
+
+LISTED_BYTES = 256 * 1024  # a plan's documents, as JSON, listed in its parameters up to this; else its sources
 
 
 class Plan(BaseModel):
@@ -28,6 +35,8 @@ class Plan(BaseModel):
     allow_private: bool | None = (
         None  # fetch URLs on private, loopback and link-local addresses (None: NIANBAO_ALLOW_PRIVATE)
     )
+    # what the documents were resolved from (Plan.of's sources and allow_outside), when they were
+    _sources: tuple[list[str], bool | None] | None = PrivateAttr(None)
     # in this process only (see the module's docstring)
     _ahead: dict[str, Got] = PrivateAttr(default_factory=dict)  # by uri: read, perhaps being extracted
     _published: dict[str, dict] | None = PrivateAttr(None)  # report_id -> reports row; None: not read yet
@@ -41,7 +50,41 @@ class Plan(BaseModel):
         `allow_outside` as nianbao.acquire.sources.resolve takes it."""
         if isinstance(sources, Plan):
             return sources
-        return cls(documents=resolve(list(sources), allow_outside), allow_private=allow_private)
+        plan = cls(documents=resolve(list(sources), allow_outside), allow_private=allow_private)
+        plan._sources = list(sources), allow_outside
+        return plan
+
+    @model_serializer(mode="wrap")
+    def _parameters(self, handler):
+        """Its documents, or where they are too many to list (LISTED_BYTES) the sources they were
+        resolved from: either runs it again."""
+        if self._sources is None or self._fits():
+            return handler(self)
+        sources, allow_outside = self._sources
+        return {"sources": sources, "allow_outside": allow_outside, "allow_private": self.allow_private}
+
+    def _fits(self) -> bool:
+        size = 0
+        for d in self.documents:  # as Prefect measures it (ASCII JSON); counted until it does not fit
+            size += len(json.dumps([d.uri, d.overrides, d.refused], default=str)) + 40
+            if size > LISTED_BYTES:
+                return False
+        return True
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _resolved(cls, data, handler):
+        """A plan read back from its sources (see _parameters) resolves them again."""
+        if not (isinstance(data, dict) and "documents" not in data and "sources" in data):
+            return handler(data)
+        sources, allow_outside = list(data["sources"]), data.get("allow_outside")
+        try:
+            documents = resolve(sources, allow_outside)
+        except UsageError as e:  # a validation error of the parameter, that names the source
+            raise ValueError(str(e)) from None
+        plan = handler({"documents": documents, "allow_private": data.get("allow_private")})
+        plan._sources = sources, allow_outside
+        return plan
 
     def plus(self, documents: list[Source]) -> Plan:
         """With more documents (a listing's discoveries); one already named is not named again."""
@@ -88,9 +131,11 @@ class Plan(BaseModel):
     def _with(self, **fields) -> Plan:
         plan = self.model_copy(update=fields)
         plan._ahead, plan._published, plan._progress = dict(self._ahead), self._published, self._progress
+        plan._sources = None if "documents" in fields else self._sources  # other documents: not those sources'
         return plan
 
     def __getstate__(self):
         """Pickled, a plan leaves what it holds of this process behind (see the module's docstring)."""
         state = super().__getstate__()
-        return {**state, "__pydantic_private__": {"_ahead": {}, "_published": None, "_progress": None}}
+        private = {"_sources": self._sources, "_ahead": {}, "_published": None, "_progress": None}
+        return {**state, "__pydantic_private__": private}
