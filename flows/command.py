@@ -625,7 +625,7 @@ def render_summary(
         if len(reasons) > REASONS_SHOWN:
             lines.append(f"             … and {len(reasons) - REASONS_SHOWN} more errors")
     if run.failed_count > FAILED_SHOWN:
-        lines.append(f"  … and {run.failed_count - FAILED_SHOWN} more failed reports (all in the validation report)")
+        lines.append(f"  … and {run.failed_count - FAILED_SHOWN} more failed reports (see the validation report)")
     for why in dict.fromkeys(skipped_files.values()):
         files = [f for f, w in skipped_files.items() if w == why]
         lines.append(

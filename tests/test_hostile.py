@@ -596,5 +596,5 @@ def test_the_summary_of_a_hundred_thousand_failures_lists_the_first_and_counts_t
         "  unreadable missing/m0000000.pdf",
         "             document.unreadable: cannot read the file: No such file or directory",
     ]
-    assert lines[-2] == "  … and 99980 more failed reports (all in the validation report)"
+    assert lines[-2] == "  … and 99980 more failed reports (see the validation report)"
     assert len(lines) == 2 + 2 * cli.FAILED_SHOWN + 2

@@ -14,6 +14,7 @@ from conftest import ROOT
 from nianbao.acquire.sources import resolve
 from nianbao.model.template import template
 from nianbao.report import validation_report
+from nianbao.report.summary import RunSummary
 from nianbao.run.pipeline import process_batch
 from nianbao.warehouse import publish
 
@@ -119,6 +120,38 @@ def test_a_long_failure_is_cut_with_a_count():
     assert text.count("<li><code>cells.complete</code>") == validation_report.FINDINGS_SHOWN
     assert f"… and {30 - validation_report.FINDINGS_SHOWN} more errors" in text
     assert '<a href="https://example.org/r.pdf">' in text  # http(s) sources are links, paths are not
+
+
+def test_a_page_of_thousands_of_failures_lists_the_first_and_counts_the_rest(tmp_path):
+    """A 100,000-row manifest of files not there fails nearly every report: the page details the
+    first, names the next by their source, and counts the rest by status (listing them all made
+    a page of 7 MiB)."""
+    n = validation_report.LISTED_REPORTS + 250
+    status = ["invalid" if i < 150 else "unreadable" for i in range(n)]
+    reports = pl.DataFrame(
+        {
+            "report_id": [f"{i:064d}" for i in range(n)],
+            "source_uri": [f"missing/m{i:07d}.pdf" for i in range(n)],
+            "status": status,
+            "error_count": [1] * n,
+        }
+    )
+    findings = reports.select(
+        "report_id", rule_id=pl.lit("document.unreadable"), severity=pl.lit("error"), message=pl.lit("no such file")
+    )
+    text = validation_report.render(RunSummary(reports, findings), "run-x", tmp_path)
+    sections = re.findall(r"<p>Source: <code>missing/m(\d+)\.pdf</code>", text)
+    listed = re.findall(r"<tr><td class=(\w+)>\1<td><code>missing/m(\d+)\.pdf</code>", text)
+    assert [int(i) for i in sections] == list(range(validation_report.DETAILED_REPORTS))
+    assert [int(i) for _, i in listed] == list(
+        range(validation_report.DETAILED_REPORTS, validation_report.LISTED_REPORTS)
+    )
+    assert {s for s, i in listed if int(i) < 150} == {"invalid"} and {s for s, i in listed if int(i) >= 150} == {
+        "unreadable"
+    }
+    assert f"<h2>Reports that failed ({n})</h2>" in text
+    assert "<p>… and 250 more failed reports (250 unreadable), not listed: the <code>reports</code> and " in text
+    assert text.count("missing/m") == validation_report.LISTED_REPORTS
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -27,7 +27,8 @@ from nianbao.report.summary import STATUSES, RunSummary
 from nianbao.warehouse.storage import write_atomic
 
 log = logging.getLogger(__name__)
-DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the rest are listed
+DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the next are listed by source
+LISTED_REPORTS = 1000  # failed reports a page names (detailed ones included); the rest are counted
 FINDINGS_SHOWN = 12  # per report: a blank template must not swamp the page
 
 _STYLE = """body{font:14px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:2em;color:#222;max-width:80em}
@@ -155,9 +156,18 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
         )
         out_lines += [
             f"<tr><td class={status}>{status}<td>{_source(uri)}"
-            for status, uri in failed.slice(DETAILED_REPORTS).select("status", "source_uri").iter_rows()
+            for status, uri in failed.slice(DETAILED_REPORTS, LISTED_REPORTS - DETAILED_REPORTS)
+            .select("status", "source_uri")
+            .iter_rows()
         ]
         out_lines.append("</table>")
+    if failed.height > LISTED_REPORTS:  # a page of 100,000 rows is read by nobody: counted
+        rest = dict(failed.slice(LISTED_REPORTS)["status"].value_counts().iter_rows())
+        out_lines.append(
+            f"<p>… and {failed.height - LISTED_REPORTS} more failed reports ("
+            + ", ".join(f"{rest[s]} {s}" for s in STATUSES if rest.get(s))
+            + "), not listed: the <code>reports</code> and <code>findings</code> datasets hold them all.</p>"
+        )
     return "\n".join(out_lines) + "\n"
 
 
