@@ -75,7 +75,8 @@ class Peak(threading.Thread):
             return
         while not self.stop.wait(0.2):
             try:
-                self.samples.append((time.time(), me.memory_info().rss))
+                cpu = me.cpu_times()
+                self.samples.append((time.time(), me.memory_info().rss, cpu.user + cpu.system))
                 for child in me.children(recursive=True):
                     if "prefect" in " ".join(child.cmdline()) or "uvicorn" in " ".join(child.cmdline()):
                         self.server = max(self.server, child.memory_info().rss)
@@ -83,10 +84,26 @@ class Peak(threading.Thread):
                 pass
 
 
-_BATCH = re.compile(r"^(\d\d):(\d\d):(\d\d\.\d+) .*batch (\d+)/(\d+) published")
+_CLOCK = r"^(\d\d):(\d\d):(\d\d\.\d+) "
+_BATCH = re.compile(_CLOCK + r".*batch (\d+)/(\d+) published")
+# the run's end, each stage told by the line its task (or the flow) logs when it finishes
+_END = re.compile(
+    _CLOCK
+    + r".*(?:Task run '(check-across-years|compute-indicators|report-artifacts)-\w+'|(Flow run)) .*Finished in state"
+)
+STAGES = {
+    "check-across-years": "checks across years",
+    "compute-indicators": "indicators",
+    "report-artifacts": "index, artifacts and validation page",
+    "Flow run": "the flow's end",
+}
 
 
-def ingest(sources: list[str], out: Path, workers: int, cwd: Path) -> dict:
+def _clock(day: float, h: str, m: str, s: str) -> float:
+    return day + int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def ingest(sources: list[str], out: Path, workers: int, cwd: Path, log: Path | None = None) -> dict:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="INFO")
     env.pop("PREFECT_API_URL", None)  # the command's own temporary server, as a user's first run
     start = time.perf_counter()
@@ -101,33 +118,63 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path) -> dict:
     peak = Peak(child.pid)
     peak.start()
     stdout, stderr = child.communicate()
+    ended = time.time()
     wall = time.perf_counter() - start
     peak.stop.set()
+    if log:  # the log, and the RSS samples beside it (time, bytes, CPU seconds)
+        log.write_text(stderr, encoding="utf-8")
+        log.with_suffix(".rss").write_text("".join(f"{t:.2f} {rss} {cpu:.2f}\n" for t, rss, cpu in peak.samples))
     if child.returncode not in (0, 1):
         raise SystemExit(f"the run failed (exit {child.returncode}):\n{stderr[-3000:]}")
     # when each batch was published (the log's UTC clock, as time.time()'s day)
     day = time.time() - time.time() % 86400
-    published = [
-        day + int(h) * 3600 + int(m) * 60 + float(s)
-        for h, m, s, *_ in (mt.groups() for mt in map(_BATCH.match, stderr.splitlines()) if mt)
-    ]
+    published = [_clock(day, *mt.groups()[:3]) for mt in map(_BATCH.match, stderr.splitlines()) if mt]
     n = len(published)
-    half = n // 2
+    half, tenth_n = n // 2, max(n // 10, 1)
     first = (published[half] - published[0]) / max(half, 1) if n > 2 else float("nan")
     second = (published[-1] - published[half]) / max(n - 1 - half, 1) if n > 2 else float("nan")
+    # the first tenth of the batches against the last (the first batch's own start left out: the run's start)
+    head = (published[tenth_n] - published[0]) / tenth_n if n > tenth_n else float("nan")
+    tail = (published[-1] - published[-1 - tenth_n]) / tenth_n if n > tenth_n else float("nan")
+    # the flow process's CPU seconds per batch (the machine's load moves wall time, hardly this)
+    cpu = lambda when: max((c for t, _, c in peak.samples if t <= when), default=0.0)  # noqa: E731
+    head_cpu = (cpu(published[tenth_n]) - cpu(published[0])) / tenth_n if n > tenth_n else float("nan")
+    tail_cpu = (cpu(published[-1]) - cpu(published[-1 - tenth_n])) / tenth_n if n > tenth_n else float("nan")
     tenth = published[max(n // 10 - 1, 0)] if n else float("inf")
-    early = max((rss for t, rss in peak.samples if t <= tenth), default=0)
+    early = max((rss for t, rss, _ in peak.samples if t <= tenth), default=0)
     # the batches' share of the peak, apart from the run's end (across years, artifacts, validation page)
-    batches = max((rss for t, rss in peak.samples if t <= published[-1]), default=0) if n else 0
+    batches = max((rss for t, rss, _ in peak.samples if t <= published[-1]), default=0) if n else 0
+    # each stage of the run's end: its seconds, the RSS it started at and its peak
+    stages, since = [], published[-1] if n else start
+    ends = [
+        (mt.group(4) or mt.group(5), _clock(day, *mt.groups()[:3])) for mt in map(_END.match, stderr.splitlines()) if mt
+    ]
+    for name, until in [*ends, ("command", ended)]:
+        inside = [rss for t, rss, _ in peak.samples if since <= t <= until]
+        before = [rss for t, rss, _ in peak.samples if t <= since]
+        stages.append(
+            (
+                STAGES.get(name, "the command's summary (and the server's stop)"),
+                until - since,
+                (before[-1] if before else 0) / 2**20,
+                max(inside, default=0) / 2**20,
+            )
+        )
+        since = until
     return {
         "wall": wall,
         "batches": n,
         "first_s": first,
         "second_s": second,
-        "flow_mib": max((rss for _, rss in peak.samples), default=0) / 2**20,
+        "head_s": head,
+        "head_cpu": head_cpu,
+        "tail_cpu": tail_cpu,
+        "tail_s": tail,
+        "flow_mib": max((rss for _, rss, _ in peak.samples), default=0) / 2**20,
         "early_mib": early / 2**20,
         "batches_mib": batches / 2**20,
         "server_mib": peak.server / 2**20,
+        "stages": stages,
         "summary": stdout.rstrip("\n").splitlines(),
         "code": child.returncode,
     }
@@ -139,6 +186,7 @@ def main(argv=None) -> int:
     p.add_argument("--rows", type=int, default=100_000, help="rows of the `manifest` run's manifest")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--only", choices=("documents", "manifest"), help="one load only")
+    p.add_argument("--logs", type=Path, help="a folder to keep each run's log in (LOAD.log)")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="nianbao-load-bench-") as tmp:
         tmp = Path(tmp)
@@ -151,17 +199,25 @@ def main(argv=None) -> int:
             if load == "documents":
                 reports(case / "docs", n)
             made = time.perf_counter() - t
-            r = ingest(sources, case / "wh", args.workers, case)
+            r = ingest(sources, case / "wh", args.workers, case, args.logs and args.logs / f"{load}.log")
             print(
                 f"{load}: {n} documents (made in {made:.0f} s), exit {r['code']}, {r['wall']:.0f} s "
                 f"({1000 * r['wall'] / n:.1f} ms/document, the server's start included)\n"
                 f"  time: {r['batches']} batches, {r['first_s']:.2f} s/batch in the first half, {r['second_s']:.2f} "
-                f"in the second ({r['second_s'] / r['first_s']:.2f}x)\n"
+                f"in the second ({r['second_s'] / r['first_s']:.2f}x); {r['head_s']:.2f} s/batch in the first tenth, "
+                f"{r['tail_s']:.2f} in the last ({r['tail_s'] / r['head_s']:.2f}x); the flow's CPU "
+                f"{r['head_cpu']:.2f} s/batch in the first tenth, {r['tail_cpu']:.2f} in the last "
+                f"({r['tail_cpu'] / r['head_cpu']:.2f}x)\n"
                 f"  memory: the flow's peak RSS {r['flow_mib']:.0f} MiB, {r['early_mib']:.0f} MiB once a tenth of the "
                 f"batches were published ({r['flow_mib'] / max(r['early_mib'], 1):.2f}x), {r['batches_mib']:.0f} MiB "
                 f"until the last batch was ({r['batches_mib'] / max(r['early_mib'], 1):.2f}x); Prefect's server "
-                f"{r['server_mib']:.0f} MiB\n  summary: {len(r['summary'])} lines:"
+                f"{r['server_mib']:.0f} MiB\n  the run's end:"
             )
+            for stage, seconds, before, top in r["stages"]:
+                print(
+                    f"    {stage}: {seconds:.1f} s, RSS {before:.0f} MiB before, peak {top:.0f} MiB ({top - before:+.0f})"
+                )
+            print(f"  summary: {len(r['summary'])} lines:")
             print("\n".join(f"    | {line}" for line in r["summary"][:3] + ["…"] + r["summary"][-3:]), flush=True)
     return 0
 
