@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     prefect_api_url: str | None = _var(
         None, "PREFECT_API_URL", "a Prefect server to run on (default: a temporary one per command)"
     )
+    keep_server: float = _var(
+        0.0,
+        "NIANBAO_KEEP_SERVER",
+        "seconds Prefect's temporary server stays up after the last command that used it, for the next "
+        "command to use (0: a server per command, stopped with it)",
+        ge=0,
+    )
 
     @property
     def s3(self) -> S3:
