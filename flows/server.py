@@ -124,8 +124,8 @@ class TemporaryServer:
                 # the caller's context changed a setting the environment does not hold: as Prefect starts
                 # it, and a server of its own (a kept one is for the environment's settings)
                 self._spawn(settings.child_environment(**wanted))
-            elif self.process is None:
-                self._use_kept(deadline)
+            elif self.process is None and not self._use_kept(deadline):
+                self._spawn(settings.child_environment())  # the kept server's folder is not ours
             if self._kept is None:
                 while not _healthy(f"http://127.0.0.1:{self.port}/api/health", self.process, deadline):
                     if (code := self.process.poll()) != _PORT_IN_USE:
@@ -137,11 +137,13 @@ class TemporaryServer:
         except BaseException as e:  # told where the flow would have met it: when the command waits
             self.error = e
 
-    def _use_kept(self, deadline: float) -> None:
+    def _use_kept(self, deadline: float) -> bool:
         """The kept server for this environment's settings, started if there is none (flows/kept.py),
-        and used: `users` locked shared until stop()."""
+        and used: `users` locked shared until stop(). False if its folder is another user's."""
         folder = _kept_folder()
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.lstat().st_uid != os.getuid() or folder.is_symlink():
+            return False
         (folder / "users").touch()
         with open(folder / "lock", "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one command at a time looks, and starts one if need be
@@ -157,6 +159,7 @@ class TemporaryServer:
             self._users = open(folder / "users", "a+")  # noqa: SIM115 (closed by stop())
             fcntl.flock(self._users, fcntl.LOCK_SH)
         self._kept, self.port = folder, kept["port"]
+        return True
 
     def _start_kept(self, folder: Path, deadline: float) -> dict:
         env = {**_NO_BLOCKS, **settings.child_environment(), **_SERVER_ENV}
