@@ -269,17 +269,16 @@ class _Pid:
 def _kept_folder() -> Path:
     """Where the kept server for this environment's settings is found: one per interpreter, working
     folder (Prefect reads .env and prefect.toml there), versions, PREFECT_* variables and profiles."""
-    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
-    files = [Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")), Path(".env"), Path("prefect.toml")]
+    prefect = settings.prefect_variables()
+    home = Path(prefect.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    files = [Path(prefect.get("PREFECT_PROFILES_PATH", home / "profiles.toml")), Path(".env"), Path("prefect.toml")]
     key = hashlib.sha256()
     for part in [
         sys.executable,
         os.getcwd(),
         version("prefect"),
         version("nianbao"),
-        *sorted(
-            f"{k}={v}" for k, v in os.environ.items() if k.startswith("PREFECT_") and not k.startswith(_CLIENT_ONLY)
-        ),
+        *sorted(f"{k}={v}" for k, v in prefect.items() if not k.startswith(_CLIENT_ONLY)),
         *(f.read_text(errors="replace") if f.is_file() else "" for f in files),
     ]:
         key.update(part.encode() + b"\0")

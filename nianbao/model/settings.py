@@ -148,6 +148,11 @@ def child_environment(**values: str) -> dict[str, str]:
     return {**os.environ, **values}
 
 
+def prefect_variables() -> dict[str, str]:
+    """Prefect's variables in this environment (PREFECT_*), which its server reads."""
+    return {k: v for k, v in os.environ.items() if k.startswith("PREFECT_")}
+
+
 def export_default(**values: str) -> None:
     """Set variables the user has not set (for the libraries we run)."""
     for name, value in values.items():
