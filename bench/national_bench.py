@@ -187,6 +187,7 @@ def child(docs: str, out: str, result: str, workers: str, dask: str) -> None:
         ("PREFECT_SERVER_ANALYTICS_ENABLED", "false"),
     ):  # as the command sets them, before
         os.environ.setdefault(name, value)  # Prefect reads its settings (on the import below)
+    os.environ["NIANBAO_KEEP_SERVER"] = "0"  # a server per run, its start measured (and none outlives the run)
     import flows.ingest
     from flows import command as cli
     from flows import server

@@ -7,20 +7,31 @@ prefect/server/api/server.py: uvicorn on `create_app`, the UI off, the run's set
 spawned without importing Prefect's server package into this process: Prefect needs that package here
 only for the class that spawns it, and importing it costs ~4 s of CPU on this machine, as much as a
 fifth of a 100-document run. Nothing is started when a server is configured (PREFECT_API_URL).
+
+With NIANBAO_KEEP_SERVER=SECONDS the server is kept for the next command (flows/kept.py): the first
+command starts it detached, the next ones with the same settings use it, and it stops itself once
+no command used it for SECONDS.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextvars
+import fcntl
+import hashlib
+import json
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
 
 from nianbao.model import settings
 
@@ -34,6 +45,9 @@ _NO_BLOCKS = {
 # uvicorn's own command line, in a program that first tunes the collector (nianbao.run.heap)
 _SERVE = "import sys; from nianbao.run import heap; heap.tune(); from uvicorn.main import main; sys.exit(main())"
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
+_SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+# a command's own settings, which its server does not read: a kept server serves commands that differ in them
+_CLIENT_ONLY = ("PREFECT_LOGGING_", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
 
 
@@ -49,14 +63,17 @@ class TemporaryServer:
         self._thread: threading.Thread | None = None
         self._env: dict[str, str] = {}  # what it was spawned with (spawned again on a taken port)
         self._spawned = 0.0  # time.perf_counter() at the first spawn
+        self._kept: Path | None = None  # a kept server's folder (flows/kept.py), while this command uses it
+        self._users = None  # its `users` file, locked shared while we use it
 
     def start(self) -> TemporaryServer:
         if settings.settings().prefect_api_url:  # a server of the user's, in the environment
             return self
-        # spawned at once, from this environment (from which, with the profile, the flow's settings come):
-        # importing Prefect's settings first, to decide, would hold it back ~1.5 s (more on a busy machine)
         self._spawned = time.perf_counter()
-        self._spawn(settings.child_environment())
+        if not settings.settings().keep_server:
+            # spawned at once, from this environment (from which, with the profile, the flow's settings come):
+            # importing Prefect's settings first, to decide, would hold it back ~1.5 s (more on a busy machine)
+            self._spawn(settings.child_environment())
         atexit.register(self.stop)  # whatever happens before serving() (which stops it too)
         # the rest in the caller's context: Prefect's settings (a temporary PREFECT_API_URL, say) live in a contextvar
         self._thread = threading.Thread(
@@ -84,13 +101,7 @@ class TemporaryServer:
                 "--lifespan",
                 "on",
             ],
-            env={
-                **_NO_BLOCKS,
-                **env,
-                "PREFECT_UI_ENABLED": "0",
-                "PREFECT__SERVER_EPHEMERAL": "1",
-                "PREFECT__SERVER_FINAL": "1",
-            },
+            env={**_NO_BLOCKS, **env, **_SERVER_ENV},
             start_new_session=True,
         )  # Ctrl-C on the terminal is the command's to handle: we stop the server
 
@@ -108,23 +119,71 @@ class TemporaryServer:
                 self.stop()  # a server configured in a profile or in the caller's context: none of ours
                 return
             wanted = get_current_settings().to_environment_variables(exclude_unset=True)
-            if wanted != Settings().to_environment_variables(exclude_unset=True):
-                # the caller's context changed a setting the environment does not hold: as Prefect starts it
-                self._spawn(settings.child_environment(**wanted))
             deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
-            while not _healthy(f"http://127.0.0.1:{self.port}/api/health", self.process, deadline):
-                code = self.process.poll()
-                if code != _PORT_IN_USE:
-                    self.stop()
-                    raise RuntimeError(
-                        "Timed out while attempting to connect to ephemeral Prefect API server."
-                        + (f" Ephemeral server process exited with code {code}." if code is not None else "")
-                    )
-                self._spawn(self._env)  # its port was taken meanwhile: another
+            if wanted != Settings().to_environment_variables(exclude_unset=True):
+                # the caller's context changed a setting the environment does not hold: as Prefect starts
+                # it, and a server of its own (a kept one is for the environment's settings)
+                self._spawn(settings.child_environment(**wanted))
+            elif self.process is None and not self._use_kept(deadline):
+                self._spawn(settings.child_environment())  # the kept server's folder is not ours
+            if self._kept is None:
+                while not _healthy(f"http://127.0.0.1:{self.port}/api/health", self.process, deadline):
+                    if (code := self.process.poll()) != _PORT_IN_USE:
+                        self.stop()
+                        raise _timed_out(code)
+                    self._spawn(self._env)  # its port was taken meanwhile: another
             self.url = f"http://127.0.0.1:{self.port}/api"
             SECONDS["start"] = time.perf_counter() - self._spawned
         except BaseException as e:  # told where the flow would have met it: when the command waits
             self.error = e
+
+    def _use_kept(self, deadline: float) -> bool:
+        """The kept server for this environment's settings, started if there is none (flows/kept.py),
+        and used: `users` locked shared until stop(). False if its folder is another user's."""
+        folder = _kept_folder()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if folder.lstat().st_uid != os.getuid() or folder.is_symlink():
+            return False
+        (folder / "users").touch()
+        with open(folder / "lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one command at a time looks, and starts one if need be
+            try:
+                kept = json.loads((folder / "server.json").read_text())
+            except (OSError, ValueError):
+                kept = None
+            url = f"http://127.0.0.1:{kept['port']}/api/health" if kept else ""
+            if kept is None or not _healthy(url, _Pid(kept["pid"]), time.monotonic() + 10):
+                if kept is not None:
+                    _Pid(kept["pid"]).kill(folder)  # alive but not answering: replaced
+                kept = self._start_kept(folder, deadline)
+            self._users = open(folder / "users", "a+")  # noqa: SIM115 (closed by stop())
+            fcntl.flock(self._users, fcntl.LOCK_SH)
+        self._kept, self.port = folder, kept["port"]
+        return True
+
+    def _start_kept(self, folder: Path, deadline: float) -> dict:
+        env = {**_NO_BLOCKS, **settings.child_environment(), **_SERVER_ENV}
+        for _ in range(3):  # a port taken meanwhile: another
+            port = _free_port()
+            with open(folder / "server.log", "w") as log:  # its own output, never the command's
+                started = subprocess.run(
+                    [sys.executable, "-m", "flows.kept", str(folder), str(settings.settings().keep_server), str(port)],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    start_new_session=True,
+                    check=True,
+                )
+            pid = _Pid(int(started.stdout))
+            if _healthy(f"http://127.0.0.1:{port}/api/health", pid, deadline):
+                kept = {"pid": pid.pid, "port": port}
+                (folder / "server.json").write_text(json.dumps(kept))
+                return kept
+            if pid.poll() is None:  # alive, but not answering in time
+                pid.kill(folder)
+                break
+        raise _timed_out(None, f" Its log: {folder / 'server.log'}")
 
     @contextmanager
     def serving(self):
@@ -150,6 +209,10 @@ class TemporaryServer:
             self.stop()
 
     def stop(self) -> None:
+        users, self._users = self._users, None
+        if users is not None:  # a kept server: left running for the next command
+            os.utime(users.fileno())  # its idle time counts from now
+            users.close()
         process, self.process = self.process, None
         if process is None:
             return
@@ -169,6 +232,57 @@ def _drain() -> None:
 
     for service in (APILogWorker, EventsWorker):
         service.drain_all(timeout=10, at_exit=False)
+
+
+def _timed_out(code: int | None, more: str = "") -> RuntimeError:
+    return RuntimeError(
+        "Timed out while attempting to connect to ephemeral Prefect API server."
+        + (f" Ephemeral server process exited with code {code}." if code is not None else "")
+        + more
+    )
+
+
+class _Pid:
+    """A process that is not our child (a kept server), as _healthy() asks a Popen."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+
+    def poll(self) -> int | None:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return -1
+        except PermissionError:  # a pid another user's process has taken since
+            return -1
+        return None
+
+    def kill(self, folder: Path) -> None:
+        """Killed if it is still the kept server of `folder` (its pid not taken since)."""
+        try:
+            if str(folder).encode() in Path(f"/proc/{self.pid}/cmdline").read_bytes().split(b"\0"):
+                os.kill(self.pid, 9)
+        except (OSError, ProcessLookupError):
+            pass
+
+
+def _kept_folder() -> Path:
+    """Where the kept server for this environment's settings is found: one per interpreter, working
+    folder (Prefect reads .env and prefect.toml there), versions, PREFECT_* variables and profiles."""
+    prefect = settings.prefect_variables()
+    home = Path(prefect.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    files = [Path(prefect.get("PREFECT_PROFILES_PATH", home / "profiles.toml")), Path(".env"), Path("prefect.toml")]
+    key = hashlib.sha256()
+    for part in [
+        sys.executable,
+        os.getcwd(),
+        version("prefect"),
+        version("nianbao"),
+        *sorted(f"{k}={v}" for k, v in prefect.items() if not k.startswith(_CLIENT_ONLY)),
+        *(f.read_text(errors="replace") if f.is_file() else "" for f in files),
+    ]:
+        key.update(part.encode() + b"\0")
+    return Path(tempfile.gettempdir()) / f"nianbao-prefect-{os.getuid()}-{key.hexdigest()[:16]}"
 
 
 def _free_port() -> int:

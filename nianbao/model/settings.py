@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     prefect_api_url: str | None = _var(
         None, "PREFECT_API_URL", "a Prefect server to run on (default: a temporary one per command)"
     )
+    keep_server: float = _var(
+        0.0,
+        "NIANBAO_KEEP_SERVER",
+        "seconds Prefect's temporary server stays up after the last command that used it, for the next "
+        "command to use (0: a server per command, stopped with it)",
+        ge=0,
+    )
 
     @property
     def s3(self) -> S3:
@@ -139,6 +146,11 @@ def _field(name: str) -> str:
 def child_environment(**values: str) -> dict[str, str]:
     """This process's environment with `values` added, for a child process."""
     return {**os.environ, **values}
+
+
+def prefect_variables() -> dict[str, str]:
+    """Prefect's variables in this environment (PREFECT_*), which its server reads."""
+    return {k: v for k, v in os.environ.items() if k.startswith("PREFECT_")}
 
 
 def export_default(**values: str) -> None:
