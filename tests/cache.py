@@ -1,7 +1,7 @@
 """Generated fixtures kept under the hash of everything that makes them (the input's content, the
 tool's version, the parameters), so a file kept is never stale: the same inputs make the same file.
 
-The folder is NIANBAO_FIXTURE_CACHE (tests/conftest.py sets it to .pytest_cache/nianbao-fixtures,
+The folder is NIANBAO_FIXTURE_CACHE (tests/conftest.py sets it to .pytest_cache/d/nianbao-fixtures,
 shared by pytest-xdist's workers and kept between runs); where it is not set (`make accuracy`, the
 benchmarks) nothing is kept. Two workers making the same file at once both write it, each to a
 name of its own renamed into place: the last rename wins, and either file is the right one.

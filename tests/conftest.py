@@ -147,7 +147,7 @@ def warehouse(request, tmp_path):
 
 # ---- generated fixtures (tests/cache.py, tests/soffice.py) ------------------------------------
 # LibreOffice conversions and scans are kept by the hash of what makes them in
-# .pytest_cache/nianbao-fixtures (shared by pytest-xdist's workers, kept between runs; nothing is
+# .pytest_cache/d/nianbao-fixtures (shared by pytest-xdist's workers, kept between runs; nothing is
 # kept under -p no:cacheprovider), and each process's warm LibreOffice is stopped at its end.
 # Hooks named apart (specname) so that they add to, never replace, other hooks of this file.
 

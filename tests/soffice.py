@@ -61,7 +61,10 @@ def _convert(data: bytes, convert_to: str, suffix: str, name: str) -> bytes:
         target = out / f"{Path(name).stem}.{suffix}"
         profile = _instance()
         if profile is not None:
-            _soffice(profile, *args)
+            try:
+                _soffice(profile, *args)
+            except subprocess.SubprocessError:  # failed or hung: made cold below
+                pass
             if target.exists():
                 return target.read_bytes()
         _soffice(f"{tmp}/p", *args)  # cold, as before
