@@ -143,3 +143,24 @@ def warehouse(request, tmp_path):
     if request.param == "folder":
         return tmp_path / "wh"
     return request.getfixturevalue("s3") + "/wh"
+
+
+# ---- generated fixtures (tests/cache.py, tests/soffice.py) ------------------------------------
+# LibreOffice conversions and scans are kept by the hash of what makes them in
+# .pytest_cache/d/nianbao-fixtures (shared by pytest-xdist's workers, kept between runs; nothing is
+# kept under -p no:cacheprovider), and each process's warm LibreOffice is stopped at its end.
+# Hooks named apart (specname) so that they add to, never replace, other hooks of this file.
+
+
+@pytest.hookimpl(specname="pytest_configure")
+def pytest_configure_fixture_cache(config):
+    if not os.environ.get("NIANBAO_FIXTURE_CACHE") and getattr(config, "cache", None) is not None:
+        os.environ["NIANBAO_FIXTURE_CACHE"] = str(config.cache.mkdir("nianbao-fixtures"))
+
+
+@pytest.hookimpl(specname="pytest_unconfigure")
+def pytest_unconfigure_soffice(config):
+    import sys
+
+    if "soffice" in sys.modules:
+        sys.modules["soffice"].stop()

@@ -562,32 +562,10 @@ def to_doc(docx_bytes: bytes) -> bytes:
 
 
 def libreoffice(docx_bytes: bytes, convert_to: str, suffix: str) -> bytes:
-    """A DOCX converted by LibreOffice headless (`--convert-to convert_to`), its own profile a run."""
-    import subprocess
-    import tempfile
-    from pathlib import Path
+    """A DOCX converted by LibreOffice headless (`--convert-to convert_to`; tests/soffice.py)."""
+    import soffice
 
-    from nianbao.extract import office
-
-    with tempfile.TemporaryDirectory() as tmp:
-        src = Path(tmp) / "r.docx"
-        src.write_bytes(docx_bytes)
-        subprocess.run(
-            [
-                office.soffice(),
-                f"-env:UserInstallation=file://{tmp}/p",
-                "--headless",
-                "--convert-to",
-                convert_to,
-                "--outdir",
-                tmp,
-                str(src),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
-        return (Path(tmp) / f"r.{suffix}").read_bytes()
+    return soffice.convert(docx_bytes, convert_to, suffix)
 
 
 def distinct_reports(folder: Path, n: int, digits: int = 2) -> list[Path]:

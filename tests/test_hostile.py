@@ -66,15 +66,26 @@ def soffice(tmp: Path, *args: str) -> None:
 
 def office_files(docx: bytes) -> dict[str, bytes]:
     """The report as Word 97 .doc, RTF and a password-protected .doc, all saved by LibreOffice."""
+    import cache
+    import soffice as lo
+
+    return {
+        "r.doc": lo.convert(docx, "doc:MS Word 97", "doc"),
+        "r.rtf": lo.convert(docx, "rtf", "rtf"),
+        "locked.doc": cache.cached("libreoffice-locked", lambda: _locked(docx), docx, _BASIC, lo.build()),
+    }
+
+
+def _locked(docx: bytes) -> bytes:
+    """`docx` saved as a password-protected Word 97 file by the Basic macro, in a profile of its own."""
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "r.docx").write_bytes(docx)
-        soffice(tmp, "--convert-to", "doc:MS Word 97", "--outdir", str(tmp), str(tmp / "r.docx"))
-        soffice(tmp, "--convert-to", "rtf", "--outdir", str(tmp), str(tmp / "r.docx"))
+        soffice(tmp, "--terminate_after_init")  # makes the profile the macro goes in
         module = _MODULE.format(xml.sax.saxutils.escape(_BASIC, {'"': "&quot;"}))
         (tmp / "profile" / "user" / "basic" / "Standard" / "Module1.xba").write_text(module, encoding="utf-8")
         soffice(tmp, f'macro:///Standard.Module1.Encrypt("{tmp}/r.docx","{tmp}/locked.doc")')
-        return {name: (tmp / name).read_bytes() for name in ("r.doc", "r.rtf", "locked.doc")}
+        return (tmp / "locked.doc").read_bytes()
 
 
 class _Quiet(SimpleHTTPRequestHandler):
@@ -525,11 +536,12 @@ def test_a_foreign_parquet_file_in_a_partition_is_named_with_what_to_do(warehous
 
 
 def test_a_writer_that_lost_its_lease_mid_publish_changes_nothing_more(s3, monkeypatch):
-    """A writer frozen mid-publish (SIGSTOP: its renewals stop with it) past its short lease, which
+    """A writer frozen mid-publish (SIGSTOP: its renewals stop with it) past its lease (the clock), which
     another writer then takes over; resumed, it refuses its next write and deletes nothing either:
     not its partial versions, not `_index/writing`, nothing under the other writer's lease."""
     import json
-    import time
+
+    from clock import FakeClock
 
     from nianbao.acquire.sources import Source
     from nianbao.run.pipeline import process_batch
@@ -538,7 +550,8 @@ def test_a_writer_that_lost_its_lease_mid_publish_changes_nothing_more(s3, monke
     bucket, wh = s3[5:], f"{s3}/wh"
     frames = process_batch([Source(str(SAMPLE))], "run", processes=False)
     publish.publish(wh, frames)
-    monkeypatch.setenv("NIANBAO_S3_LEASE", "1")
+    clock = FakeClock()
+    monkeypatch.setattr(storage, "CLOCK", clock)
     put, seen = storage.put_object, []
 
     def put_then_freeze(b, key, data, **conditions):  # the real PUT; after the writer's second, the freeze
@@ -548,7 +561,7 @@ def test_a_writer_that_lost_its_lease_mid_publish_changes_nothing_more(s3, monke
             lease = storage._held[bucket]
             lease._stop.set()
             lease._renewer.join()
-            time.sleep(max(0.0, lease.expires - time.time()) + 0.05)
+            clock.advance(lease.expires - clock.time() + 0.05)  # frozen past its lease
             other = storage.Lease(bucket, "wh/.lease", seconds=60)
             assert other._try()  # its holder seems dead: taken over
             seen.append(("taken", other.owner, set(storage.filesystem().find(f"{bucket}/wh"))))

@@ -8,14 +8,17 @@ import os
 import pickle
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 
 import polars as pl
 import pytest
+from clock import FakeClock
 from conftest import ROOT
 from corpus import distinct_reports
 
 from nianbao.acquire.sources import Source
+from nianbao.model.settings import settings
 from nianbao.run.pipeline import process_batch
 from nianbao.warehouse import files, index, publish, scan, storage
 
@@ -57,12 +60,13 @@ def docs(tmp_path_factory):
 
 
 def other_writer(root, what, tmp_path, stop="none") -> None:
-    """Run the other writer in a process of its own (a lease it leaves behind expires in 3 s)."""
+    """Run the other writer in a process of its own (its lease as long as the product's: renewed in
+    time however loaded the machine)."""
     if isinstance(what, Mapping):
         with open(tmp_path / "batch.pickle", "wb") as f:
             pickle.dump(what, f)
         what = str(tmp_path / "batch.pickle")
-    env = {**os.environ, "NIANBAO_S3_LEASE": "3", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", WRITER, str(root), what, stop],
         env=env,
@@ -119,7 +123,7 @@ def test_a_writer_trusts_its_own_index_on_s3_and_it_is_what_a_listing_shows(ware
 
 @pytest.mark.parametrize("stop", ["kill", "interrupt"])
 def test_another_process_stopped_before_its_index_makes_the_next_publish_list(
-    warehouse, docs, tmp_path, listings, stop
+    warehouse, docs, tmp_path, listings, stop, monkeypatch
 ):
     """It wrote every file of batch 12 (report 1 moved out of batch 01's files into its own) but
     not the index: the index this process trusts still says report 1 is in batch 01. Killed, it
@@ -128,6 +132,9 @@ def test_another_process_stopped_before_its_index_makes_the_next_publish_list(
     other_writer(warehouse, docs["12"], tmp_path, stop)
     if storage.is_remote(warehouse):
         assert (storage.path(warehouse) / index.WRITING).exists()
+        # the lease a killed writer left is taken over once it has expired: by this process's
+        # clock, past its time now (by a clock of its own, the writer could not renew it after)
+        monkeypatch.setattr(storage, "CLOCK", FakeClock(time.time() + settings().s3_lease + 1))
     listings.clear()
     publish.publish(warehouse, docs["1"])  # report 1 again, alone: every copy of it must go
     assert reports(warehouse) == sorted(ids(docs["01"]) + ids(docs["23"])[:1])

@@ -108,6 +108,22 @@ def _cell_at(rep, table, r, c):
     return next((cell.key for cell in m.applications if cell.raw == "MARK"), None)
 
 
+def _numbers_where(rep) -> dict:
+    """The grid position (table, row, column) of each (row, column) code of section 三 printed as
+    plain digits: each such cell marked with its position, the marked table matched once (as
+    _cell_at would place them one by one)."""
+    t, table = next(
+        (i, v)
+        for i, (k, v) in enumerate(corpus.layout(rep))
+        if k == "table" and any("本年新收" in c for row in corpus.grid(v) for c in row)
+    )
+    grid = corpus.grid(table)
+    mark = {(r, c): f"MARK{r}_{c}" for r, row in enumerate(grid) for c, x in enumerate(row) if x.strip().isdigit()}
+    rows = [[Reading(mark.get((r, c), x), 1.0) for c, x in enumerate(row)] for r, row in enumerate(grid)]
+    placed = {cell.raw: cell.key for cell in match([Table(rows, ["p"] * len(rows))]).applications}
+    return {placed.get(m): (t, r, c) for (r, c), m in mark.items()}
+
+
 @pytest.mark.parametrize(
     "printed, misread", [("0", "8"), ("8", "0"), ("1", "7"), ("7", "1"), ("5", "6"), ("6", "5"), ("3", "8"), ("8", "3")]
 )
@@ -129,18 +145,7 @@ def test_a_confident_digit_misread_is_caught_by_the_sums_never_published(rep, pr
 def test_two_misreads_cancelling_out_in_a_row_total_are_caught_by_the_columns(rep, column_unread):
     """As a 150-dpi scan of szfgs2024 read 25 as 15 both under natural persons and in the total;
     with a cell of their columns unread, no column confirms them: still not published."""
-    t, table = next(
-        (i, v)
-        for i, (k, v) in enumerate(corpus.layout(rep))
-        if k == "table" and any("本年新收" in c for row in corpus.grid(v) for c in row)
-    )
-    grid = corpus.grid(table)
-    where = {
-        _cell_at(rep, table, r, c): (t, r, c)
-        for r in range(len(grid))
-        for c in range(len(grid[r]))
-        if grid[r][c].strip().isdigit()
-    }
+    where = _numbers_where(rep)
     row = next(r for r, _ in where if (r, "natural_person") in where and (r, "total") in where)
     change = {
         where[(row, col)]: (str(int(rep.applications[(row, col)]) + 10), 0.99) for col in ("natural_person", "total")
@@ -159,18 +164,7 @@ def test_cells_read_as_no_number_hold_back_only_themselves(rep, cells):
     """A full-width slash read confidently as 'Z' is no number: the sums it is in cannot be judged
     as read, but their other cells tell its value, which judges its other sums in its place. Two in
     one column (as a 200-dpi scan read two ／ of one column): each row tells its own."""
-    t, table = next(
-        (i, v)
-        for i, (k, v) in enumerate(corpus.layout(rep))
-        if k == "table" and any("本年新收" in c for row in corpus.grid(v) for c in row)
-    )
-    grid = corpus.grid(table)
-    where = {
-        _cell_at(rep, table, r, c): (t, r, c)
-        for r in range(len(grid))
-        for c in range(len(grid[r]))
-        if grid[r][c].strip().isdigit()
-    }
+    where = _numbers_where(rep)
     column = [k for k in where if k[1] == "social_welfare" and k[0].startswith(("withheld", "rejected"))][:cells]
     assert len(column) == cells
     m = _read(_scanned_blocks(rep, change={where[k]: ("Z", 0.97) for k in column}))
@@ -183,18 +177,7 @@ def test_cells_read_as_no_number_hold_back_only_themselves(rep, cells):
 def test_a_value_told_by_a_row_holding_a_misread_confirms_nothing_wrong(rep):
     """A cell read as no number beside a confident misread in its row: the row tells it a wrong
     value, which breaks its column; neither the misread nor anything else wrong is published."""
-    t, table = next(
-        (i, v)
-        for i, (k, v) in enumerate(corpus.layout(rep))
-        if k == "table" and any("本年新收" in c for row in corpus.grid(v) for c in row)
-    )
-    grid = corpus.grid(table)
-    where = {
-        _cell_at(rep, table, r, c): (t, r, c)
-        for r in range(len(grid))
-        for c in range(len(grid[r]))
-        if grid[r][c].strip().isdigit()
-    }
+    where = _numbers_where(rep)
     row = next(r for r, c in where if c == "natural_person" and (r, "commercial") in where and r != "new")
     wrong = str(int(rep.applications[(row, "commercial")]) + 6)
     m = _read(

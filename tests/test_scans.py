@@ -74,29 +74,31 @@ def test_readings_joined_keep_the_least_confidence():
     assert (Reading("5", 0.8) + "件").confidence == 0.8
 
 
-@pytest.fixture(scope="module")
-def scanned():
-    """One report scanned every way below, checked cell by cell (exact, flagged, wrong)."""
+@pytest.fixture
+def scanned(variant):
+    """One report scanned as `variant`, checked cell by cell (exact, flagged, wrong): each test
+    scans only its own (pytest-xdist shares a module's tests among its workers)."""
     if not office.soffice():
         pytest.skip("LibreOffice is not installed")
     import accuracy_scans
 
-    return {r[0]: r for r in accuracy_scans.check(0, 0, list(VARIANTS))}
+    return {r[0]: r for r in accuracy_scans.check(0, 0, VARIANTS, only={variant})}
 
 
 # unruled scans read well on some documents (192 and 190 of 200 cells exact, none wrong) and fall
-# apart on others (OCR's line positions against pdf._unruled's tolerances): not yet 95% everywhere
-_UNRULED = pytest.mark.xfail(reason="unruled scans are not yet read 95% exact on every document", strict=False)
+# apart on others (OCR's line positions against pdf._unruled's tolerances): not yet 95% everywhere,
+# though no value is wrong (what is not placed is flagged)
+_UNRULED = "unruled scans are not yet read 95% exact on every document"
 VARIANTS = ["photo/200", "scan/150-borderless", "scan/150-threeline", "scan/200-seal"]
 
 
-@pytest.mark.parametrize(
-    "variant", [pytest.param(v, marks=_UNRULED) if "line" in v or "border" in v else v for v in VARIANTS]
-)
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_scans_as_they_are_made_read_no_value_wrong_and_95_percent_exact(scanned, variant):
     """Before scanprep and aligned: the borderless and three-line scans were `unreadable` ("OCR
     found no ruled table on any page"), a seal over a table broke its cells, a phone photo's
     rules ran askew and its tables were lost."""
     _, exact, flagged, wrong, cells, _, _, why = scanned[variant]
     assert wrong == 0, cells
+    if ("line" in variant or "border" in variant) and exact < 0.95 * (exact + flagged + wrong):
+        pytest.xfail(_UNRULED)
     assert exact >= 0.95 * (exact + flagged + wrong), why

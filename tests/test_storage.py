@@ -8,6 +8,7 @@ import time
 import polars as pl
 import pyarrow as pa
 import pytest
+from clock import FakeClock, until
 from conftest import ROOT
 
 from nianbao.acquire.sources import Source, resolve
@@ -47,23 +48,42 @@ def test_a_dead_holders_lease_expires_and_is_taken_over_but_a_live_one_is_not(s3
         assert held["owner"] == lease.owner
 
 
+def _expires(bucket, key="wh/.lease") -> float:
+    return json.loads(storage.filesystem().cat_file(f"{bucket}/{key}"))["expires"]
+
+
 def test_a_held_lease_is_renewed_past_its_time(s3):
+    """Renewed every third of its time, by its clock: past the time it was first taken for, it is
+    still held, and no one else can take it."""
+    bucket, clock = s3[5:], FakeClock()
+    with storage.Lease(bucket, "wh/.lease", seconds=60, clock=clock) as lease:
+        first = _expires(bucket)
+        for n in (1, 2, 3, 4):
+            until(lambda: clock.waits == n)  # the renewer waits for its time
+            clock.advance(20)
+            until(lambda: abs(_expires(bucket) - (first + 20 * n)) < 1e-3)  # renewed: 60 s from the clock's now
+        assert clock.time() > first and not lease.lost
+        assert storage.Lease(bucket, "wh/.lease", clock=clock)._try() is False
+
+
+def test_a_lease_is_renewed_in_real_time(s3):
+    """The real clock (storage.CLOCK, what the product runs on) renews it too, unasked."""
     bucket = s3[5:]
     with storage.Lease(bucket, "wh/.lease", seconds=1.5) as lease:
-        first = json.loads(storage.filesystem().cat_file(f"{bucket}/wh/.lease"))["expires"]
-        time.sleep(4)
-        now = json.loads(storage.filesystem().cat_file(f"{bucket}/wh/.lease"))["expires"]
-        assert now > first + 2 and now > time.time()
-        assert storage.Lease(bucket, "wh/.lease")._try() is False and not lease.lost
+        assert lease.clock is storage.CLOCK
+        first = _expires(bucket)
+        until(lambda: _expires(bucket) > first)
 
 
 def test_a_writer_whose_lease_was_taken_over_stops_writing(s3):
-    bucket = s3[5:]
+    bucket, clock = s3[5:], FakeClock()
     root = storage.path(f"{s3}/wh")
-    with storage.Lease(bucket, "wh/.lease", seconds=0.9) as lease:
-        _lease_object(bucket, "wh/.lease", time.time() + 60)  # someone took it (we stalled)
-        time.sleep(1)
-        assert lease.lost
+    with storage.Lease(bucket, "wh/.lease", seconds=60, clock=clock) as lease:
+        _lease_object(bucket, "wh/.lease", clock.time() + 60)  # someone took it (we stalled)
+        assert not lease.lost
+        until(lambda: clock.waits == 1)
+        clock.advance(20)  # its next renewal finds the lease changed
+        until(lambda: lease.lost)
         with pytest.raises(LeaseLost, match="lost the warehouse lease"):
             publish.write_atomic(pa.table({"a": [1]}), root / "reports" / "year=2020" / "part-1.parquet")
     assert not root.glob("reports/*/*.parquet")
@@ -72,17 +92,19 @@ def test_a_writer_whose_lease_was_taken_over_stops_writing(s3):
 def test_a_writer_whose_lease_expired_unrenewed_stops_writing(s3):
     """Its renewals failed (a stall, the network): once past the expiry it wrote, another writer
     may take the lease over at any moment, so it writes nothing more, though no one has yet."""
-    bucket = s3[5:]
+    bucket, clock = s3[5:], FakeClock()
     root = storage.path(f"{s3}/wh")
-    with storage.Lease(bucket, "wh/.lease", seconds=1.2) as lease:
+    with storage.Lease(bucket, "wh/.lease", seconds=60, clock=clock) as lease:
         lease._stop.set()  # renewing stops, as if each renewal failed
         lease._renewer.join()
         publish.write_atomic(pa.table({"a": [1]}), root / "reports" / "year=2020" / "part-1.parquet")
-        time.sleep(1.3)
+        clock.advance(59.9)
+        publish.write_atomic(pa.table({"a": [2]}), root / "reports" / "year=2020" / "part-1.parquet")
+        clock.advance(0.1)
         assert not lease.lost
         with pytest.raises(LeaseLost, match="expired unrenewed"):
-            publish.write_atomic(pa.table({"a": [2]}), root / "reports" / "year=2020" / "part-1.parquet")
-    assert storage.read_table(root / "reports" / "year=2020" / "part-1.parquet")["a"].to_pylist() == [1]
+            publish.write_atomic(pa.table({"a": [3]}), root / "reports" / "year=2020" / "part-1.parquet")
+    assert storage.read_table(root / "reports" / "year=2020" / "part-1.parquet")["a"].to_pylist() == [2]
 
 
 def test_releasing_never_deletes_a_lease_taken_over_meanwhile(s3):
@@ -142,7 +164,7 @@ def test_a_reader_racing_republishing_on_s3_never_fails(s3, frames, monkeypatch)
     wh = f"{s3}/wh"
     publish.publish(wh, frames)
     want = {"reports": 3, "applications": 25 * 7, "findings": scan("findings", wh).collect().height}
-    stop, errors, reads, swept = threading.Event(), [], [0], [0]
+    stop, errors, reads = threading.Event(), [], [0]
 
     def republish():
         while not stop.is_set():
@@ -164,13 +186,16 @@ def test_a_reader_racing_republishing_on_s3_never_fails(s3, frames, monkeypatch)
     before = set(storage.filesystem().find(f"{s3[5:]}/wh/applications"))
     for t in threads:
         t.start()
-    time.sleep(8)
-    stop.set()
-    for t in threads:
-        t.join()
-    swept = before - set(storage.filesystem().find(f"{s3[5:]}/wh/applications"))
-    assert not errors and reads[0] >= 10
-    assert swept  # the race was real: versions readers had listed were deleted meanwhile
+    swept = lambda: before - set(storage.filesystem().find(f"{s3[5:]}/wh/applications"))
+    try:  # the race made real: versions readers had listed deleted, then ten reads more
+        until(lambda: errors or swept(), timeout=300, every=0.5)
+        racing = reads[0]
+        until(lambda: errors or reads[0] >= racing + 10, timeout=300)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors and swept()
 
 
 def test_concurrent_runs_in_separate_processes_take_turns_on_the_lease(s3, tmp_path):

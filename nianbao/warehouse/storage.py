@@ -392,11 +392,25 @@ def group(keys: list[str]) -> dict[str, list[tuple[int, str, str]]]:
 _held: dict[str, Lease] = {}  # bucket -> a lease this process holds there (checked before writes)
 
 
+class Clock:
+    """The time a lease is judged by and renewed on: real time (tests advance one of their own)."""
+
+    def time(self) -> float:
+        return time.time()
+
+    def wait(self, stop: threading.Event, seconds: float) -> bool:
+        """Wait `seconds`, or until `stop` is set: whether it was."""
+        return stop.wait(seconds)
+
+
+CLOCK = Clock()  # leases made without a clock of their own use this one
+
+
 def _check_lease(bucket: str) -> None:
     lease = _held.get(bucket)
     if lease is not None and lease.lost:
         raise LeaseLost(f"lost the warehouse lease s3://{bucket}/{lease.key}: another writer took it over")
-    if lease is not None and time.time() >= lease.expires:  # renewals failed: another may take it over now
+    if lease is not None and lease.clock.time() >= lease.expires:  # renewals failed: another may take it over now
         raise LeaseLost(f"lost the warehouse lease s3://{bucket}/{lease.key}: it expired unrenewed")
 
 
@@ -404,8 +418,9 @@ class Lease:
     """WAREHOUSE/.lease: {owner, expires}. Taken with If-None-Match: * (one winner), renewed with
     If-Match, taken over with If-Match once expired (its holder died), deleted on release."""
 
-    def __init__(self, bucket: str, key: str, seconds: float | None = None):
+    def __init__(self, bucket: str, key: str, seconds: float | None = None, clock: Clock | None = None):
         self.bucket, self.key = bucket, key
+        self.clock = CLOCK if clock is None else clock
         self.seconds = settings().s3_lease if seconds is None else seconds  # renewed every third of it
         self.owner = uuid.uuid4().hex
         self.lost = False
@@ -414,7 +429,7 @@ class Lease:
         self._stop = threading.Event()
 
     def _write(self, **conditions) -> None:
-        expires = time.time() + self.seconds
+        expires = self.clock.time() + self.seconds
         self._etag = put_object(
             self.bucket, self.key, json.dumps({"owner": self.owner, "expires": expires}).encode(), **conditions
         )
@@ -448,7 +463,7 @@ class Lease:
             if "NoSuchKey" in repr(e):
                 return False
             current = {"expires": 0}
-        if current.get("expires", 0) >= time.time():
+        if current.get("expires", 0) >= self.clock.time():
             return False
         try:  # its holder died: take it over, unless someone else just did
             self._write(IfMatch=head["ETag"])
@@ -457,7 +472,7 @@ class Lease:
             return False
 
     def _renew(self) -> None:
-        while not self._stop.wait(self.seconds / 3):
+        while not self.clock.wait(self._stop, self.seconds / 3):
             try:
                 self._write(IfMatch=self._etag)
             except PreconditionFailed:
