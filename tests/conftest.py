@@ -43,60 +43,34 @@ def seed(prefix: str) -> Path:
     return found[0]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def prefect_server(tmp_path_factory):
-    """A real `prefect server start` on a free loopback port (a generator for a fixture): yields the
-    environment that reaches it, stops it after."""
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = _free_port()
-    env = dict(
-        os.environ,
-        PREFECT_HOME=str(home),
-        PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
-        PREFECT_SERVER_ANALYTICS_ENABLED="false",
-        PREFECT_UI_ENABLED="false",
-    )
-    env.pop("PREFECT_API_KEY", None)
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 300  # a busy machine
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{env['PREFECT_API_URL']}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("the Prefect server did not start")
-    yield env
-    proc.terminate()
-    proc.wait(timeout=30)
+# --- Prefect for the tests that run flows, the command and workers (suiteruns) -----------------
+# One server per session (per xdist worker): the harness's. The flows run in-process against it; the
+# command, `prefect deploy` and workers run as subprocesses pointed at it (prefect_env), so none starts
+# a temporary server of its own unless the test is about that server.
 
 
 @pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=300):  # a busy machine
         yield
+
+
+@pytest.fixture(scope="session")
+def prefect_env(prefect_harness, tmp_path_factory) -> dict[str, str]:
+    """The environment of a subprocess (`nianbao ingest`, `prefect deploy`, a worker) that reaches the
+    session's Prefect server, with a PREFECT_HOME of its own. Copy it to add to it."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(
+        os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), PREFECT_HOME=str(tmp_path_factory.mktemp("prefect-home"))
+    )
+    env.pop("PREFECT_API_KEY", None)
+    return env
+
+
+# --- end of suiteruns' block --------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """An interrupted run publishes nothing about the documents it had not finished (contract: "Outcomes
-of a run"): `nianbao ingest` against a real Prefect server (`prefect server start`), stopped by Ctrl-C
+of a run"): `nianbao ingest` against a real Prefect server (the session's), stopped by Ctrl-C
 (SIGINT to its process group, as a terminal sends it) and by a cancellation through Prefect's API, at
 several points; what each stopped run left is what an uninterrupted run publishes for those reports
 (never a report `unreadable` because its run stopped), and the next run completes the warehouse to
@@ -15,18 +15,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import ROOT, prefect_server
+from conftest import ROOT
 
 BIN = Path(sys.executable).parent
 SAMPLES = ROOT / "data" / "samples"
 VOLATILE = {"run_id", "ingested_at", "fetched_at"}  # differ from run to run by design
 ARGS = ["--batch-size", "4", "--workers", "2", "--year", "2023"]  # the generated reports print no year
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A real Prefect server on a free loopback port, shared by the module: the environment to reach it."""
-    yield from prefect_server(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -49,9 +43,9 @@ def docs(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def baseline(server, docs, tmp_path_factory) -> dict[str, list]:
+def baseline(prefect_env, docs, tmp_path_factory) -> dict[str, list]:
     out = tmp_path_factory.mktemp("baseline") / "wh"
-    done = subprocess.run(_command(docs, out), env=server, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(_command(docs, out), env=prefect_env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stderr  # one invalid sample, one that is not a report
     assert done.stdout.startswith("31 reports: 29 valid, 1 invalid, 1 unreadable\n")
     return _rows(out)
@@ -82,29 +76,25 @@ def _reports(rows: dict[str, list]) -> dict[str, str]:
     return {r.split("'", 2)[1]: r for r in rows.get("reports", [])}
 
 
-def _flow_runs(env: dict) -> list:
+def _running(out: Path) -> set:
+    """The ids of the flow runs writing to `out` that are running (the session's server holds other
+    tests' runs too, some left running by the processes they killed)."""
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
 
-    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
-        with get_client(sync_client=True) as client:
-            return client.read_flow_runs()
-
-
-def _running(env: dict, known: set) -> list:
-    """The flow runs running that are not `known` (the run of the command just started)."""
-    return [r for r in _flow_runs(env) if r.id not in known and r.state and r.state.is_running()]
+    running = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])))
+    with get_client(sync_client=True) as client:
+        return {r.id for r in client.read_flow_runs(flow_run_filter=running) if r.parameters.get("out") == str(out)}
 
 
-def _cancel(env: dict, run) -> None:
+def _cancel(run_id) -> None:
     """What Cancel in Prefect's UI does: the flow run is set Cancelling through the API."""
     from prefect.client.orchestration import get_client
-    from prefect.settings import PREFECT_API_URL, temporary_settings
     from prefect.states import Cancelling
 
-    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
-        with get_client(sync_client=True) as client:
-            client.set_flow_run_state(run.id, Cancelling(message="cancelled by the test"))
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Cancelling(message="cancelled by the test"))
 
 
 def _published(out: Path) -> int:
@@ -127,17 +117,17 @@ STOPS = [("ctrl-c", 1), ("cancel", 1), ("sigterm", 1), ("ctrl-c", 0)]  # (how, b
 
 
 def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_completes_them(
-    server, docs, baseline, tmp_path
+    prefect_env, docs, baseline, tmp_path
 ):
     out = tmp_path / "wh"
     expected = _reports(baseline)
     for how, batches in STOPS:
         log = tmp_path / f"{how}-{batches}.log"
-        before, known = _published(out), {r.id for r in _flow_runs(server)}
+        before, known = _published(out), _running(out)
         with open(log, "w") as stderr:
             proc = subprocess.Popen(
                 _command(docs, out),
-                env=server,
+                env=prefect_env,
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
@@ -145,10 +135,10 @@ def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_
                 start_new_session=True,
             )
             try:
-                _wait(lambda: _published(out) >= before + batches and _running(server, known), proc, (how, batches))
+                _wait(lambda: _published(out) >= before + batches and _running(out) - known, proc, (how, batches))
                 if how == "cancel":
-                    (run,) = _running(server, known)
-                    _cancel(server, run)
+                    (run,) = _running(out) - known
+                    _cancel(run)
                 else:  # as a terminal (Ctrl-C) or a supervisor sends it: to the command and its children
                     os.killpg(proc.pid, signal.SIGINT if how == "ctrl-c" else signal.SIGTERM)
                 code = proc.wait(timeout=120)
@@ -164,7 +154,7 @@ def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_
         text = log.read_text()
         assert code == (-signal.SIGTERM if how == "sigterm" else 130), text[-3000:]
         assert "Traceback" not in text and ("interrupted" in text or how == "sigterm"), text[-3000:]
-    done = subprocess.run(_command(docs, out), env=server, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(_command(docs, out), env=prefect_env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("31 reports: 29 valid, 1 invalid, 1 unreadable (")
     assert _rows(out) == baseline
