@@ -17,6 +17,7 @@ import pytest
 
 sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parent / "fixtures")]
 import scan  # noqa: E402
+import typeset  # noqa: E402
 
 from nianbao.extract import office  # noqa: E402
 from nianbao.model.document import Reading  # noqa: E402
@@ -72,6 +73,65 @@ def test_readings_joined_keep_the_least_confidence():
     assert (str(joined), joined.confidence) == ("1396", 0.6)
     assert ("" + Reading("5", 0.8)).confidence == 0.8
     assert (Reading("5", 0.8) + "件").confidence == 0.8
+
+
+def _typeset(lines: list[tuple[float, float, str]]) -> tuple[np.ndarray, list]:
+    """A white page at OCR's resolution with `lines` (x, y in points, text) printed at 11 pt, and
+    each as the piece a detector and recogniser give (its box, its text, confident)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from nianbao.extract.pdf import ocr
+
+    px = ocr.DPI / 72
+    page = Image.new("L", (int(595 * px), int(842 * px)), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(typeset.TTF), int(11 * px))
+    pieces = []
+    for x, y, text in lines:
+        draw.text((x * px, y * px), text, fill=0, font=font)
+        x0, y0, x1, y1 = draw.textbbox((x * px, y * px), text, font=font)
+        pieces.append(((int(x0) - 3, int(y0) - 3, int(x1) + 3, int(y1) + 3), text, 0.99))
+    return np.asarray(page), pieces
+
+
+def test_an_unruled_table_is_read_from_ocr_pieces_as_a_text_layer_would_give_them():
+    """OCR's pieces are not a text layer's words: a full-width number printed spaced out (４７) comes
+    in two pieces, a label wrapped down a narrow column in a piece a line (OCR placing each a
+    point or so off), a heading misread by a character (申请 as 中请). Before aligned.py made them
+    words as a text layer's are: two numbers in one column (no table), the label's lines apart,
+    and section 二's table running on into section 三's."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    row, wrap = 24.7, 14.7  # LibreOffice's pitches at 11 pt: rows, and the lines of a wrapped label
+    lines = [
+        (90, 100, "信息内容"),
+        (198, 100, "本年制发件数"),
+        (306, 100, "本年废止件数"),
+        (414, 100, "现行有效件数"),
+        (90, 100 + row, "规章"),
+        (198, 100 + row, "6"),
+        (306, 100 + row, "0"),
+        (414, 100 + row, "74"),
+        (90, 100 + 2 * row, "三、收到和处理政府信息公开中请情况"),
+    ]
+    top = 100 + 3 * row
+    for label, values in (("一、本年新收政府信息公开申请数量", ["4", "7", "12"]), ("二、上年结转", ["0", "1"])):
+        parts = [label[i : i + 6] for i in range(0, len(label), 6)]
+        lines += [(90, top + i * wrap + (0.4 if i % 2 else -0.3), part) for i, part in enumerate(parts)]
+        xs = [220, 231, 306] if len(values) == 3 else [220, 306]  # ４ and ７ an em apart
+        lines += [(x, top, v) for x, v in zip(xs, values)]
+        top += (len(parts) - 1) * wrap + row
+    gray, pieces = _typeset(lines)
+    blocks = aligned.layout(gray, pieces, 1, pdf.TableChain())
+    got = [[str(c) for c in b.rows[r]] for b in blocks if hasattr(b, "rows") for r in range(len(b.rows))]
+    assert got == [
+        ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+        ["规章", "6", "0", "74"],
+        ["一、本年新收政府信息公开申请数量", "47", "12"],
+        ["二、上年结转", "0", "1"],
+    ]
+    assert [b.text for b in blocks if not hasattr(b, "rows")] == ["三、收到和处理政府信息公开申请情况"]
 
 
 @pytest.fixture(scope="module")

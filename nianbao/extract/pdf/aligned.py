@@ -11,6 +11,7 @@ joined stay Readings), for nianbao.interpret.trust to judge as it judges a ruled
 
 from __future__ import annotations
 
+import difflib
 import re
 import statistics
 
@@ -20,10 +21,16 @@ import numpy as np
 from nianbao.extract import pdf
 from nianbao.extract.pdf import ocr, scanprep
 from nianbao.model.document import Block, Paragraph, Reading, Table
+from nianbao.model.template import template
 
 _DETECT_SCALE = 0.5  # text is found at half resolution, read at full
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _INK = 0.97  # of its type size, the height a CJK character's ink has, told a little short (see _words)
+_DIGIT_GAP = 0.7  # sizes: pieces of numbers closer than this on a line are one number spaced out
+_WRAP = 1.4  # sizes: a wrapped line stands at most this far under the one it goes on
+_HEADING = 0.8  # a line this like a section's heading (difflib's ratio) is that heading
+_TEXT_GAP = 0.5  # sizes: pieces of text closer than this on a line are one
+_ROWS = 2.35  # sizes: a row of one line stands this far under the one before (see _by_pitch)
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
 
 
@@ -56,8 +63,17 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
         ]
     )
     pieces = [(s, t, p) for s, (t, p) in zip(spans, read) if t] + _missed(clean, spans)
+    return layout(clean, pieces, n, chain)
+
+
+def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> list[Block] | None:
+    """Page `n`'s blocks from its recognised pieces (box, text, confidence) on the picture `clean`;
+    None when no table of the template's stands in them and none goes on from the page before (a
+    title page whose lines of text were taken for columns: the OCR reader reads its text as text)."""
     words = _words(clean, pieces)
     found = pdf._unruled(_Words(words), chain.open, chain.grid)
+    if not found and not chain.open:
+        return None
     chain.turn_page()
     items: list[tuple[float, object]] = [(top, (rows, columns)) for top, _, rows, columns in found]
     rest = [
@@ -201,46 +217,91 @@ def _words(gray: np.ndarray, pieces: list) -> list[dict]:
             w["x0"] = starts[-1]["x0"]
         else:
             starts.append(w)
+    lines = [
+        (statistics.median(w["middle"] for w in [w for w in line if _CJK.search(w["text"])] or line), line)
+        for line in _rows(placed, lambda w: w["middle"], 0.4 * size)
+    ]  # a line's CJK sits where its type does; digits sit low in it
+    size = _by_pitch(lines, size)
     words = []
-    for line in _rows(placed, lambda w: w["middle"], 0.4 * size):
-        # a line's CJK sits where its type does; digits sit low in it
-        middle = statistics.median(w["middle"] for w in [w for w in line if _CJK.search(w["text"])] or line)
-        for w in line:
+    for middle, line in lines:
+        for w in _spaced(line, size):
             words.append(
                 dict(text=w["text"], x0=w["x0"], x1=w["x1"], top=middle - size / 2, bottom=middle + size / 2, size=size)
             )
-    return _wrapped(words, size)
+    return _wrapped(_headings(words), size)
+
+
+def _by_pitch(lines: list[tuple[float, list]], size: float) -> float:
+    """The type size told by the pitch of a table's rows rather than by the ink (a pixel of it is
+    3% of a character's height): the rows of one line each stand _ROWS sizes apart, squarely
+    between the reader of unruled tables' 2.2 (lines set as one table) and 2.5 (a row's gap). The
+    pitch is the median step between neighbouring lines 1.8-3.2 sizes apart by the ink (a wrapped
+    line stands closer); too few such steps, the ink's size."""
+    middles = [middle for middle, _ in lines]
+    steps = [b - a for a, b in zip(middles, middles[1:]) if 1.8 * size <= b - a <= 3.2 * size]
+    return statistics.median(steps) / _ROWS if len(steps) >= 3 else size
+
+
+def _headings(words: list[dict]) -> list[dict]:
+    """A line read as a section's heading but for a character or two (三、收到和处理政府信息公开中请
+    情况) is that heading: the reader of unruled tables ends a table at a heading, where a
+    misread one would carry the table on into the next section's."""
+    heads = {num: head for num, head in template().sections.values()}
+    for w in words:
+        text = str(w["text"])
+        num, _, rest = text.partition("、")
+        if num in heads and rest and difflib.SequenceMatcher(None, rest, heads[num]).ratio() >= _HEADING:
+            w["text"] = Reading(f"{num}、{heads[num]}", w["text"].confidence)
+    return words
+
+
+def _spaced(line: list[dict], size: float) -> list[dict]:
+    """A line's words as a text layer's words are: pieces the detector found apart joined where
+    they stand closer than columns do. A number printed spaced out (full-width digits: ４７, a
+    digit an em apart), pieces of numbers less than _DIGIT_GAP sizes apart; a line of text cut in
+    two (a heading's tail read again in a box of its own), pieces of text less than _TEXT_GAP.
+    Pieces over one another are one ink read twice."""
+    out: list[dict] = []
+    for w in sorted(line, key=lambda w: w["x0"]):
+        last = out[-1] if out else None
+        value = bool(pdf._CELL_VALUE.fullmatch(w["text"]))
+        if last is not None and min(last["x1"], w["x1"]) - w["x0"] > 0.5 * min(
+            w["x1"] - w["x0"], last["x1"] - last["x0"]
+        ):
+            # one ink read twice (a mark the detector left out of its box beside the box): the wider
+            out[-1] = max(last, w, key=lambda w: w["x1"] - w["x0"])
+        elif (
+            last is not None
+            and value == bool(pdf._CELL_VALUE.fullmatch(last["text"]))
+            and w["x0"] - last["x1"] < (_DIGIT_GAP if value else _TEXT_GAP) * size
+        ):
+            text = last["text"] + w["text"] if value else pdf._join(last["text"], w["text"])
+            out[-1] = dict(last, text=text, x1=max(last["x1"], w["x1"]))
+        else:
+            out.append(w)
+    return out
 
 
 def _wrapped(words: list[dict], size: float) -> list[dict]:
     """Each line of text right under another in its column (a wrapped label, a header printed a
-    character a line) joined to it, as the reader of unruled tables joins them, but within 1.75
-    sizes rather than 1.5: OCR places a line a point or so off, a text layer never (rows stand
-    2.2 sizes apart and more)."""
-    out: list[dict] = []
+    character a line), up to 1.75 sizes under it, drawn up to _WRAP sizes under it: the reader of
+    unruled tables joins such lines within 1.5 sizes (a text layer sets them 1.35 apart), and OCR
+    places a line a point or so off (rows stand 2.2 sizes apart and more). Kept lines, not one
+    word: a label wrapped down a narrow column still shows the table going on beside its rows."""
+    placed: list[tuple[dict, float, bool]] = []  # words, where OCR saw their tops, whether numbers
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
-        text = not pdf._CELL_VALUE.fullmatch(w["text"].strip())
+        seen, value = w["top"], bool(pdf._CELL_VALUE.fullmatch(w["text"].strip()))
         above = [
-            c
-            for c in out
-            if text
-            and c["text_"]
-            and 0 < w["top"] - c["last"] <= 1.75 * size
-            and min(c["x1"], w["x1"]) > max(c["x0"], w["x0"])
+            (c, t)
+            for c, t, v in placed
+            if v == value and 0 < seen - t <= 1.75 * size and min(c["x1"], w["x1"]) > max(c["x0"], w["x0"])
         ]
-        if above:
-            c = max(above, key=lambda c: c["last"])
-            c.update(
-                text=pdf._join(c["text"], w["text"].strip()),
-                last=w["top"],
-                x0=min(c["x0"], w["x0"]),
-                x1=max(c["x1"], w["x1"]),
-            )
-        else:
-            out.append(dict(w, last=w["top"], text_=text))
-    for c in out:
-        del c["last"], c["text_"]
-    return out
+        if above:  # (a number's wrapped tail too)
+            c, t = max(above, key=lambda a: a[1])
+            w["top"] = c["top"] + min(seen - t, _WRAP * size)
+            w["bottom"] = w["top"] + size
+        placed.append((w, seen, value))
+    return words
 
 
 def _lines(words: list[dict]) -> list[tuple[float, str]]:
