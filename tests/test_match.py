@@ -203,3 +203,23 @@ def test_a_section_two_row_printing_fewer_values_than_its_header_is_unread_not_g
     assert [(f.cells, f.observed) for f in unread] == [
         ([f"active_disclosure:regulations/{m_}" for m_ in ("issued", "repealed", "in_force")], "22 | 235")
     ]
+
+
+def test_a_label_ocr_misread_twice_is_placed_and_a_text_layers_is_not():
+    """OCR reads 申 as 中 in every 申请 at 150 dpi: with one more slip (收 as 些) a label is no
+    longer 0.86 like its row's. Read by OCR (a Reading), 0.8 is enough: a row placed wrongly
+    breaks the sums nianbao.interpret.trust confirms every number with. A text layer's label
+    keeps the strict cutoff (its misprints are the agency's)."""
+    from nianbao.model.document import Reading
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+
+    def misread(row):
+        text = row.number + row.texts[0]
+        return Reading("一、本年新些政府信息公开中请数量", 0.9) if row.code == "new" else text
+
+    m = match([section_three(codes, label=misread)])
+    assert {c.raw for c in m.applications if c.key[0] == "new"} == {"0"}
+    plain = lambda row: str(misread(row))  # noqa: E731
+    m = match([section_three(codes, label=plain)])
+    assert {c.raw for c in m.applications if c.key[0] == "new"} == {None}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from nianbao.interpret.metadata import DATE, is_signer
 from nianbao.model.chinese import HAN, UNITS
-from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table
+from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
 from nianbao.model.findings import Finding
 from nianbao.model.template import Label, find, find_approximate, split_numbering, squash, template
@@ -497,13 +497,18 @@ def _begins(labels: list[Label], text: str) -> bool:
     )
 
 
+_OCR_CUTOFF = 0.8  # how like a label a row's label read by OCR must be
+
+
 def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
     t = template()
     for i in range(len(row) - 1, after, -1):
         c = row[i]
         if not HAN.search(c) or squash(split_numbering(c)[1]) in t.app_groups:
             continue
-        lab = find_approximate(t.app_rows, c)
+        # OCR misreads a character or two of a long label (申 as 中): a row placed wrongly breaks
+        # the sums that must confirm every number read (nianbao.interpret.trust)
+        lab = find_approximate(t.app_rows, c, _OCR_CUTOFF if isinstance(c, Reading) else 0.86)
         if lab is not None and any(is_value_like(v) and v.strip() for v in row[i + 1 :]):
             _warn(
                 out,
