@@ -134,6 +134,25 @@ def test_an_unruled_table_is_read_from_ocr_pieces_as_a_text_layer_would_give_the
     assert [b.text for b in blocks if not hasattr(b, "rows")] == ["三、收到和处理政府信息公开申请情况"]
 
 
+def test_a_header_a_column_from_the_next_keeps_its_blank_column():
+    """Section 四 left-aligned, its 其他 column printed blank: the 0 under 尚未 stays under 尚未.
+    Before, 其他's start was moved a few points left onto a word starting there elsewhere on the
+    page (as a bracket's ink is), into the 纠正 column's extent: no blank column, the 0 read as 其他
+    and a blank as 尚未 (the sums cannot tell a 0 moved: two values wrong)."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    pitch = 28.8
+    heads = ["维持", "纠正", "其他", "尚未", "总计"]
+    lines = [(90, 100, "行政复议"), (234, 100, "行政诉讼"), (141, 300, "本页完")]
+    lines += [(90 + i * pitch, 124.7, h) for i, h in enumerate(heads)]
+    lines += [(90 + i * pitch, 149.4, v) for i, v in enumerate(["0", "28", "", "0", "28"]) if v]
+    gray, pieces = _typeset([(x, y, t) for x, y, t in lines])
+    blocks = aligned.layout(gray, pieces, 1, pdf.TableChain())
+    (table,) = [b for b in blocks if hasattr(b, "rows")]
+    assert [str(c) for c in table.rows[-1]][:5] == ["0", "28", "", "0", "28"]  # (行政诉讼 a blank column after)
+
+
 @pytest.fixture(scope="module")
 def scanned():
     """One report scanned every way below, checked cell by cell (exact, flagged, wrong)."""

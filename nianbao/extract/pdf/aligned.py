@@ -31,6 +31,7 @@ _WRAP = 1.4  # sizes: a wrapped line stands at most this far under the one it go
 _HEADING = 0.8  # a line this like a section's heading (difflib's ratio) is that heading
 _TEXT_GAP = 0.5  # sizes: pieces of text closer than this on a line are one
 _ROWS = 2.35  # sizes: a row of one line stands this far under the one before (see _by_pitch)
+_OPENING = "(（[［【〔"  # a bracket's ink starts well into its character
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
 
 
@@ -179,11 +180,9 @@ def _rows(items: list, middle, reach: float) -> list[list]:
 def _words(gray: np.ndarray, pieces: list) -> list[dict]:
     """The recognised pieces as words placed by their ink, in points, as a text layer places them:
     a line's words (their ink's middles within 0.4 sizes) share its top, and all have the page's
-    type size, told by the height of its CJK characters' ink (some 0.93 of it), a little short: OCR's places are a point or so less
-    exact than a text layer's, and the reader's tolerances are in sizes, which this keeps apart
-    (a wrapped line, 1.35 sizes under the one it goes on, and a paragraph, 2.25 sizes under the
-    one before, for LibreOffice's spacing). Pieces of text starting within a
-    character of each other start in one column (a bracket's ink starts well into its character).
+    type size, told by the pitch of its rows (_by_pitch), else by the height of its CJK
+    characters' ink. A piece of text opening with a bracket starts in the column of a piece
+    starting within a character left of it (a bracket's ink starts well into its character).
     Letters read for digits in a number are digits, as in a ruled cell."""
     pt = 72 / ocr.DPI  # points a pixel
     placed = []
@@ -211,12 +210,13 @@ def _words(gray: np.ndarray, pieces: list) -> list[dict]:
     heights = [w["ink_bottom"] - w["ink_top"] for w in placed if _CJK.search(w["text"])]
     # the upper quartile: words of short glyphs (一, 三, 、) are fewer than full-height ones
     size = float(np.percentile(heights or [w["ink_bottom"] - w["ink_top"] for w in placed], 75)) / _INK
-    starts: list[dict] = []
+    starts: list[float] = []
     for w in sorted((w for w in placed if not pdf._CELL_VALUE.fullmatch(w["text"])), key=lambda w: w["x0"]):
-        if starts and w["x0"] - starts[-1]["x0"] <= size:
-            w["x0"] = starts[-1]["x0"]
+        # (only a bracket's: a header a column's pitch from the next moved into it left a blank column unseen)
+        if starts and w["text"][:1] in _OPENING and w["x0"] - starts[-1] <= size:
+            w["x0"] = starts[-1]
         else:
-            starts.append(w)
+            starts.append(w["x0"])
     lines = [
         (statistics.median(w["middle"] for w in [w for w in line if _CJK.search(w["text"])] or line), line)
         for line in _rows(placed, lambda w: w["middle"], 0.4 * size)
@@ -224,11 +224,11 @@ def _words(gray: np.ndarray, pieces: list) -> list[dict]:
     size = _by_pitch(lines, size)
     words = []
     for middle, line in lines:
-        for w in _spaced(line, size):
+        for w in _heading(_spaced(line, size)):
             words.append(
                 dict(text=w["text"], x0=w["x0"], x1=w["x1"], top=middle - size / 2, bottom=middle + size / 2, size=size)
             )
-    return _wrapped(_headings(words), size)
+    return _wrapped(words, size)
 
 
 def _by_pitch(lines: list[tuple[float, list]], size: float) -> float:
@@ -242,17 +242,19 @@ def _by_pitch(lines: list[tuple[float, list]], size: float) -> float:
     return statistics.median(steps) / _ROWS if len(steps) >= 3 else size
 
 
-def _headings(words: list[dict]) -> list[dict]:
+def _heading(line: list[dict]) -> list[dict]:
     """A line read as a section's heading but for a character or two (三、收到和处理政府信息公开中请
-    情况) is that heading: the reader of unruled tables ends a table at a heading, where a
-    misread one would carry the table on into the next section's."""
+    情况), or in two pieces (its tail read again in a box of its own), is that heading, one word:
+    the reader of unruled tables ends a table at a heading, where a misread one, or one of two
+    words (a line of a table), would carry the table on into the next section's."""
+    text = ""
+    for w in line:
+        text = pdf._join(text, w["text"])
+    num, _, rest = str(text).partition("、")
     heads = {num: head for num, head in template().sections.values()}
-    for w in words:
-        text = str(w["text"])
-        num, _, rest = text.partition("、")
-        if num in heads and rest and difflib.SequenceMatcher(None, rest, heads[num]).ratio() >= _HEADING:
-            w["text"] = Reading(f"{num}、{heads[num]}", w["text"].confidence)
-    return words
+    if num not in heads or not rest or difflib.SequenceMatcher(None, rest, heads[num]).ratio() < _HEADING:
+        return line
+    return [dict(line[0], text=Reading(f"{num}、{heads[num]}", getattr(text, "confidence", 0.0)), x1=line[-1]["x1"])]
 
 
 def _spaced(line: list[dict], size: float) -> list[dict]:
