@@ -138,13 +138,14 @@ def test_a_header_a_column_from_the_next_keeps_its_blank_column():
     """Section 四 left-aligned, its 其他 column printed blank: the 0 under 尚未 stays under 尚未.
     Before, 其他's start was moved a few points left onto a word starting there elsewhere on the
     page (as a bracket's ink is), into the 纠正 column's extent: no blank column, the 0 read as 其他
-    and a blank as 尚未 (the sums cannot tell a 0 moved: two values wrong)."""
+    and a blank as 尚未 (the sums cannot tell a 0 moved: two values wrong). 行政诉讼 misread, the
+    table is told by 行政复议 (template.toml's table_words)."""
     from nianbao.extract import pdf
     from nianbao.extract.pdf import aligned
 
     pitch = 28.8
     heads = ["维持", "纠正", "其他", "尚未", "总计"]
-    lines = [(90, 100, "行政复议"), (234, 100, "行政诉讼"), (141, 300, "本页完")]
+    lines = [(90, 100, "行政复议"), (234, 100, "ZTLACVL政诉讼"), (141, 300, "本页完")]  # 行政诉讼 as OCR read it
     lines += [(90 + i * pitch, 124.7, h) for i, h in enumerate(heads)]
     lines += [(90 + i * pitch, 149.4, v) for i, v in enumerate(["0", "28", "", "0", "28"]) if v]
     gray, pieces = _typeset([(x, y, t) for x, y, t in lines])

@@ -213,7 +213,7 @@ def _active_disclosure(rows, out: Matched, seen: set):
                 if not c.strip():
                     continue
                 positions.append(j)
-                lab = find(t.ad_metrics, c)
+                lab = find(t.ad_metrics, c) or _ocr_approximate(t.ad_metrics, c)
                 if lab is None:
                     _warn(
                         out,
@@ -227,7 +227,9 @@ def _active_disclosure(rows, out: Matched, seen: set):
                     metrics.append(lab.code)
                     seen.add(("metrics", lab.code))
             continue
-        item = _find_in_row(t.ad_items, cells)
+        item = _find_in_row(t.ad_items, cells) or next(
+            ((i, lab) for i, c in enumerate(cells) if (lab := _ocr_approximate(t.ad_items, c)) is not None), None
+        )
         if item is None:
             continue
         idx, lab = item
@@ -498,6 +500,12 @@ def _begins(labels: list[Label], text: str) -> bool:
 
 
 _OCR_CUTOFF = 0.8  # how like a label a row's label read by OCR must be
+
+
+def _ocr_approximate(labels: list[Label], cell: str) -> Label | None:
+    """A label OCR read (a Reading) but for a character or two (本年座止件数): its numbers still
+    need a reading confident enough to stand alone (nianbao.interpret.trust)."""
+    return find_approximate(labels, cell, _OCR_CUTOFF) if isinstance(cell, Reading) and cell.strip() else None
 
 
 def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
