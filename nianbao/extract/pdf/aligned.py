@@ -28,6 +28,7 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _INK = 0.97  # of its type size, the height a CJK character's ink has, told a little short (see _words)
 _DIGIT_GAP = 0.7  # sizes: pieces of numbers closer than this on a line are one number spaced out
 _WRAP = 1.4  # sizes: a wrapped line stands at most this far under the one it goes on
+_WRAPPED = 2.0  # sizes: a line this close under another of its kind in its column goes on with it
 _HEADING = 0.8  # a line this like a section's heading (difflib's ratio) is that heading
 _TEXT_GAP = 0.5  # sizes: pieces of text closer than this on a line are one
 _ROWS = 2.35  # sizes: a row of one line stands this far under the one before (see _by_pitch)
@@ -285,18 +286,19 @@ def _spaced(line: list[dict], size: float) -> list[dict]:
 
 
 def _wrapped(words: list[dict], size: float) -> list[dict]:
-    """Each line of text right under another in its column (a wrapped label, a header printed a
-    character a line), up to 1.75 sizes under it, drawn up to _WRAP sizes under it: the reader of
-    unruled tables joins such lines within 1.5 sizes (a text layer sets them 1.35 apart), and OCR
-    places a line a point or so off (rows stand 2.2 sizes apart and more). Kept lines, not one
-    word: a label wrapped down a narrow column still shows the table going on beside its rows."""
+    """Each line right under another of its kind in its column (a wrapped label, a header printed
+    a character a line, a number's wrapped tail), up to _WRAPPED sizes under it (a row stands
+    _ROWS under), drawn up to _WRAP sizes under it: the reader of unruled tables joins such lines
+    within 1.5 sizes (a text layer sets them 1.35 apart), and OCR places a line a point or so off.
+    Kept lines, not one word: a label wrapped down a narrow column still shows the table going
+    on beside its rows."""
     placed: list[tuple[dict, float, bool]] = []  # words, where OCR saw their tops, whether numbers
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
         seen, value = w["top"], bool(pdf._CELL_VALUE.fullmatch(w["text"].strip()))
         above = [
             (c, t)
             for c, t, v in placed
-            if v == value and 0 < seen - t <= 1.75 * size and min(c["x1"], w["x1"]) > max(c["x0"], w["x0"])
+            if v == value and 0 < seen - t <= _WRAPPED * size and min(c["x1"], w["x1"]) > max(c["x0"], w["x0"])
         ]
         if above:  # (a number's wrapped tail too)
             c, t = max(above, key=lambda a: a[1])
