@@ -142,6 +142,8 @@ def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
         if taken[y + h // 2, x + w // 2] or max(w - gap + 1, h) < ocr.DPI * 0.04:
             continue  # read already, or a speck of the scanner's noise (a hyphen is longer)
         box = (x + m - 2, y + m - 2, x + m + w + 2, y + m + h + 2)
+        if any(min(box[2], x1) - max(box[0], x0) > w / 3 and y0 <= y + m + h // 2 <= y1 for x0, y0, x1, y1 in spans):
+            continue  # the end of a piece's text its box cut (一 of 一、 read with it, never a dash of its own)
         piece = gray[box[1] : box[3], box[0] : box[2]]
         _, piece_ink, piece_marks = ocr._marks(cv2.copyMakeBorder(piece, 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=255))
         shape = ocr._placeholder(piece_ink, piece_marks)
