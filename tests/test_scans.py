@@ -154,6 +154,22 @@ def test_a_header_a_column_from_the_next_keeps_its_blank_column():
     assert [str(c) for c in table.rows[-1]][:5] == ["0", "28", "", "0", "28"]  # (行政诉讼 a blank column after)
 
 
+def test_the_start_of_a_label_the_detectors_box_cut_is_no_dash_of_its_own():
+    """The detector's box for 一、本年新收 starting inside its 一 (the recogniser still reads 一): the
+    一 left outside was taken for a dash printed for no number, a value left of the labels, and
+    the table's columns broke."""
+    import cv2
+
+    from nianbao.extract.pdf import aligned
+
+    gray, ((box, _, _),) = _typeset([(90, 100, "一、本年新收")])
+    gray = cv2.erode(gray, np.ones((3, 3), np.uint8))  # printed and scanned heavier: 一's stroke no speck
+    x0, y0, x1, y1 = box
+    cut = (x0 + 20, y0, x1, y1)  # the box starts two thirds into 一
+    assert [text for _, text, _ in aligned._missed(gray.copy(), [cut])] == []
+    assert "—" in [text for _, text, _ in aligned._missed(gray.copy(), [])]  # alone, a mark
+
+
 @pytest.fixture(scope="module")
 def scanned():
     """One report scanned every way below, checked cell by cell (exact, flagged, wrong)."""
