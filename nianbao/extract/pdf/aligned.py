@@ -2,7 +2,8 @@
 read from where their text stands.
 
 The page's text is detected and recognised piece by piece (OCR's boxes are its words), each
-piece placed by its ink, in points, as a text layer would place it; then the born-digital reader
+piece placed by its ink, in points, and made the words a text layer would give (OCR splits and
+places text otherwise: see _words, _spaced, _heading, _wrapped); then the born-digital reader
 of unruled tables (pdf._unruled: value columns from the numbers, rows from the lines they stand
 on, wrapped labels and headers, a table going on over a page break) reads them exactly as it
 reads a PDF's text. Every cell keeps the least confidence of the pieces it is made of (Readings
@@ -47,9 +48,10 @@ class _Words:
 
 
 def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
-    """Page `n`'s blocks when it holds pieces of text set out in columns (None when it does not:
-    a narrative page), its unruled tables read, the text around them as paragraphs. `chain`
-    carries a table over the page break, as the PDF reader's does."""
+    """Page `n`'s blocks when it holds a template table set out in columns (None when it does not:
+    a narrative or title page, read as text by the OCR reader), its unruled tables read, the
+    text around them as paragraphs. `chain` carries a table over the page break, as the PDF
+    reader's does."""
     clean = scanprep.level(gray)  # straightening leans on rules; rows of text need it finer
     h, v = ocr._rules(ocr._ink(clean))
     clean[cv2.dilate(h | v, np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
