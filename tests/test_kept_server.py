@@ -9,10 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from prefect.settings import PREFECT_API_URL, temporary_settings
-
-from flows import server
-
 USE = """
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from flows import server
@@ -68,21 +64,42 @@ def test_commands_started_together_and_the_next_one_use_one_kept_server(tmp_path
                 os.kill(pid, 9)
 
 
-def test_a_kept_server_stops_once_idle_and_not_while_used(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("NIANBAO_KEEP_SERVER", "2")
-    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")
-    with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        s = server.TemporaryServer().start()
-        with s.serving():
-            folder = s._kept
-            pid = json.loads((folder / "server.json").read_text())["pid"]
-            try:
-                time.sleep(3 * 2 + 2 * 1.0)  # past the idle time, a few looks of the server's
-                assert _alive(pid)  # in use
-            except BaseException:
-                _kill(folder)
-                raise
+HOLD = """
+import json, os, sys, time
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from flows import server
+with temporary_settings(restore_defaults={PREFECT_API_URL}):
+    s = server.TemporaryServer().start()
+    with s.serving():
+        pid = json.loads((s._kept / "server.json").read_text())["pid"]
+        try:
+            time.sleep(float(sys.argv[1]))  # past the idle time, a few looks of the server's
+            os.kill(pid, 0)  # in use: still there
+        finally:
+            print(s._kept, pid, flush=True)
+"""
+
+
+def test_a_kept_server_stops_once_idle_and_not_while_used(tmp_path):
+    """In a process of its own: a test process's Prefect settings (a session's server) are not the
+    environment's, and such a caller gets a server of its own, never the kept one."""
+    env = {**os.environ, "NIANBAO_KEEP_SERVER": "2", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "240"}
+    held = subprocess.run(
+        [sys.executable, "-c", HOLD, str(3 * 2 + 2 * 1.0)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    folder, pid = held.stdout.split() if held.stdout else (None, None)
+    try:
+        assert held.returncode == 0, held.stderr[-2000:]
+    except BaseException:
+        if folder:
+            _kill(Path(folder))
+        raise
+    folder, pid = Path(folder), int(pid)
     deadline = time.monotonic() + 120
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.5)

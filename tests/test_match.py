@@ -203,3 +203,46 @@ def test_a_section_two_row_printing_fewer_values_than_its_header_is_unread_not_g
     assert [(f.cells, f.observed) for f in unread] == [
         ([f"active_disclosure:regulations/{m_}" for m_ in ("issued", "repealed", "in_force")], "22 | 235")
     ]
+
+
+def test_a_label_ocr_misread_twice_is_placed_and_a_text_layers_is_not():
+    """OCR reads 申 as 中 in every 申请 at 150 dpi: with one more slip (收 as 些) a label is no
+    longer 0.86 like its row's. Read by OCR (a Reading), 0.8 is enough: a row placed wrongly
+    breaks the sums nianbao.interpret.trust confirms every number with. A text layer's label
+    keeps the strict cutoff (its misprints are the agency's)."""
+    from nianbao.model.document import Reading
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+
+    def misread(row):
+        text = row.number + row.texts[0]
+        return Reading("一、本年新些政府信息公开中请数量", 0.9) if row.code == "new" else text
+
+    m = match([section_three(codes, label=misread)])
+    assert {c.raw for c in m.applications if c.key[0] == "new"} == {"0"}
+    plain = lambda row: str(misread(row))  # noqa: E731
+    m = match([section_three(codes, label=plain)])
+    assert {c.raw for c in m.applications if c.key[0] == "new"} == {None}
+
+
+def test_a_section_two_header_and_label_ocr_misread_are_placed():
+    """本年废止件数 read 本年座止件数 and 行政规范性文件 read 行政规范件文件 at 150 dpi: placed when
+    read by OCR (trust still asks a section 二 reading to be confident enough alone)."""
+    from nianbao.model.document import Reading
+
+    rows = [
+        ["信息内容", "本年制发件数", Reading("本年座止件数", 0.99), "现行有效件数"],
+        ["规章", "1", "2", "3"],
+        [Reading("行政规范件文件", 0.99), "4", "5", "6"],
+    ]
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    m = match([Table(rows, ["page 1"] * 3), section_three(codes)])
+    got = {c.key: c.raw for c in m.active_disclosure if c.raw is not None}
+    assert got == {
+        ("regulations", "issued"): "1",
+        ("regulations", "repealed"): "2",
+        ("regulations", "in_force"): "3",
+        ("normative_documents", "issued"): "4",
+        ("normative_documents", "repealed"): "5",
+        ("normative_documents", "in_force"): "6",
+    }

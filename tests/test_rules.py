@@ -273,6 +273,51 @@ def test_a_blank_template_is_not_a_report():
     assert process_document_bytes(ReportRow(**row), text.encode(), {}).row.status == "valid"
 
 
+def test_a_scan_whose_every_figure_trust_empties_is_invalid_not_a_blank_template():
+    """A scan read confidently but every figure of 三 and 四 one more than printed (every sum
+    broken: nianbao.interpret.trust empties them all) prints its figures: `invalid`, each cell an
+    `extraction.unread_cell` (ours), not `unreadable` as "a blank template" (that was the verdict)."""
+    from nianbao.extract import extract
+    from nianbao.interpret import trust
+    from nianbao.interpret.match import match
+    from nianbao.model.document import Reading, Table
+    from nianbao.run.pipeline import _finish
+
+    text = (Path(__file__).parents[1] / "data" / "samples" / "sample_valid_2023.txt").read_bytes()
+    blocks = extract(text, "txt")
+    for t in (b for b in blocks if isinstance(b, Table)):  # as OCR gives them: Readings, confident
+        t.rows = [[Reading(str(int(c) + 1) if c.strip().isdigit() else c, 0.99) for c in row] for row in t.rows]
+        t.confidence = [[0.99] * len(row) for row in t.rows]
+    matched = trust.check(blocks, match(blocks))
+    assert not any(c.raw for c in [*matched.applications, *matched.reviews_litigation])  # all emptied
+    row = ReportRow(
+        report_id="c" * 64,
+        year=2023,
+        agency=None,
+        region_code=None,
+        title=None,
+        source_uri="t",
+        source_format="pdf",
+        template_version="unknown",
+        status="unreadable",
+        error_count=0,
+        warning_count=0,
+        published_on=None,
+        fetched_at=None,
+        ingested_at=None,
+        run_id="r",
+        pipeline_version="t",
+    )
+    r = _finish(row, matched, {})
+    validate_batch([r], "r")
+    assert r.row.status == "invalid"
+    unread = {n for f in r.findings if f.rule_id == "extraction.unread_cell" for n in f.cells}
+    assert len([n for n in unread if not n.startswith("active_disclosure:")]) == len(matched.applications) + len(
+        matched.reviews_litigation
+    )
+    assert not [f for f in r.findings if f.rule_id in ("document.unreadable", "cells.complete")]
+
+
 def test_an_unread_cell_is_not_the_reports_blank():
     s = consistent()
     m_cells = report(s)

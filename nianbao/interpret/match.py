@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from nianbao.interpret.metadata import DATE, is_signer
 from nianbao.model.chinese import HAN, UNITS
-from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Table
+from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
 from nianbao.model.findings import Finding
 from nianbao.model.template import Label, find, find_approximate, split_numbering, squash, template
@@ -213,7 +213,7 @@ def _active_disclosure(rows, out: Matched, seen: set):
                 if not c.strip():
                     continue
                 positions.append(j)
-                lab = find(t.ad_metrics, c)
+                lab = find(t.ad_metrics, c) or _ocr_approximate(t.ad_metrics, c)
                 if lab is None:
                     _warn(
                         out,
@@ -227,7 +227,9 @@ def _active_disclosure(rows, out: Matched, seen: set):
                     metrics.append(lab.code)
                     seen.add(("metrics", lab.code))
             continue
-        item = _find_in_row(t.ad_items, cells)
+        item = _find_in_row(t.ad_items, cells) or next(
+            ((i, lab) for i, c in enumerate(cells) if (lab := _ocr_approximate(t.ad_items, c)) is not None), None
+        )
         if item is None:
             continue
         idx, lab = item
@@ -497,13 +499,24 @@ def _begins(labels: list[Label], text: str) -> bool:
     )
 
 
+_OCR_CUTOFF = 0.8  # how like a label a row's label read by OCR must be
+
+
+def _ocr_approximate(labels: list[Label], cell: str) -> Label | None:
+    """A label OCR read (a Reading) but for a character or two (本年座止件数): its numbers still
+    need a reading confident enough to stand alone (nianbao.interpret.trust)."""
+    return find_approximate(labels, cell, _OCR_CUTOFF) if isinstance(cell, Reading) and cell.strip() else None
+
+
 def _approximate_row(row: list[str], where: str, out: Matched, after: int = -1):
     t = template()
     for i in range(len(row) - 1, after, -1):
         c = row[i]
         if not HAN.search(c) or squash(split_numbering(c)[1]) in t.app_groups:
             continue
-        lab = find_approximate(t.app_rows, c)
+        # OCR misreads a character or two of a long label (申 as 中): a row placed wrongly breaks
+        # the sums that must confirm every number read (nianbao.interpret.trust)
+        lab = find_approximate(t.app_rows, c, _OCR_CUTOFF if isinstance(c, Reading) else 0.86)
         if lab is not None and any(is_value_like(v) and v.strip() for v in row[i + 1 :]):
             _warn(
                 out,

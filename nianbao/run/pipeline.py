@@ -190,11 +190,20 @@ def read_ahead(sources: list[Source], published: dict[str, dict]) -> dict[str, G
     return got
 
 
+# where an unread cell stands that was never read as anything: a row or section not found in a
+# scan (nianbao.interpret.trust), one seen but not placed (nianbao.interpret.match)
+_NO_FIGURE = ("not found", "printed, not read")
+
+
 def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:
     if isinstance(matched, Unreadable):
         return _unreadable(row, str(matched))
-    if not any(value_text(c.raw) for c in [*matched.applications, *matched.reviews_litigation]):
-        # the template's tables with no figure in them: a form, not an agency's blank report
+    if not any(
+        value_text(c.raw) or (c.unread and c.where not in _NO_FIGURE)
+        for c in [*matched.applications, *matched.reviews_litigation]
+    ):
+        # the template's tables with no figure in them: a form, not an agency's blank report (a
+        # figure read but not trusted, emptied by nianbao.interpret.trust, is still printed)
         return _unreadable(row, "a blank template, not a report: sections 三 and 四 print no figures")
     meta = metadata.read(matched.paragraphs, matched.page_title, row.source_uri)
     findings = list(matched.findings)

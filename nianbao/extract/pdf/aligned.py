@@ -2,7 +2,8 @@
 read from where their text stands.
 
 The page's text is detected and recognised piece by piece (OCR's boxes are its words), each
-piece placed by its ink, in points, as a text layer would place it; then the born-digital reader
+piece placed by its ink, in points, and made the words a text layer would give (OCR splits and
+places text otherwise: see _words, _spaced, _heading, _wrapped); then the born-digital reader
 of unruled tables (pdf._unruled: value columns from the numbers, rows from the lines they stand
 on, wrapped labels and headers, a table going on over a page break) reads them exactly as it
 reads a PDF's text. Every cell keeps the least confidence of the pieces it is made of (Readings
@@ -11,6 +12,7 @@ joined stay Readings), for nianbao.interpret.trust to judge as it judges a ruled
 
 from __future__ import annotations
 
+import difflib
 import re
 import statistics
 
@@ -20,10 +22,18 @@ import numpy as np
 from nianbao.extract import pdf
 from nianbao.extract.pdf import ocr, scanprep
 from nianbao.model.document import Block, Paragraph, Reading, Table
+from nianbao.model.template import template
 
 _DETECT_SCALE = 0.5  # text is found at half resolution, read at full
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _INK = 0.97  # of its type size, the height a CJK character's ink has, told a little short (see _words)
+_DIGIT_GAP = 0.7  # sizes: pieces of numbers closer than this on a line are one number spaced out
+_WRAP = 1.4  # sizes: a wrapped line stands at most this far under the one it goes on
+_WRAPPED = 2.0  # sizes: a line this close under another of its kind in its column goes on with it
+_HEADING = 0.8  # a line this like a section's heading (difflib's ratio) is that heading
+_TEXT_GAP = 0.5  # sizes: pieces of text closer than this on a line are one
+_ROWS = 2.35  # sizes: a row of one line stands this far under the one before (see _by_pitch)
+_OPENING = "(（[［【〔"  # a bracket's ink starts well into its character
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
 
 
@@ -38,9 +48,10 @@ class _Words:
 
 
 def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
-    """Page `n`'s blocks when it holds pieces of text set out in columns (None when it does not:
-    a narrative page), its unruled tables read, the text around them as paragraphs. `chain`
-    carries a table over the page break, as the PDF reader's does."""
+    """Page `n`'s blocks when it holds a template table set out in columns (None when it does not:
+    a narrative or title page, read as text by the OCR reader), its unruled tables read, the
+    text around them as paragraphs. `chain` carries a table over the page break, as the PDF
+    reader's does."""
     clean = scanprep.level(gray)  # straightening leans on rules; rows of text need it finer
     h, v = ocr._rules(ocr._ink(clean))
     clean[cv2.dilate(h | v, np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
@@ -56,8 +67,17 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
         ]
     )
     pieces = [(s, t, p) for s, (t, p) in zip(spans, read) if t] + _missed(clean, spans)
+    return layout(clean, pieces, n, chain)
+
+
+def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> list[Block] | None:
+    """Page `n`'s blocks from its recognised pieces (box, text, confidence) on the picture `clean`;
+    None when no table of the template's stands in them and none goes on from the page before (a
+    title page whose lines of text were taken for columns: the OCR reader reads its text as text)."""
     words = _words(clean, pieces)
     found = pdf._unruled(_Words(words), chain.open, chain.grid)
+    if not found and not chain.open:
+        return None
     chain.turn_page()
     items: list[tuple[float, object]] = [(top, (rows, columns)) for top, _, rows, columns in found]
     rest = [
@@ -124,6 +144,8 @@ def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
         if taken[y + h // 2, x + w // 2] or max(w - gap + 1, h) < ocr.DPI * 0.04:
             continue  # read already, or a speck of the scanner's noise (a hyphen is longer)
         box = (x + m - 2, y + m - 2, x + m + w + 2, y + m + h + 2)
+        if any(min(box[2], x1) - max(box[0], x0) > w / 3 and y0 <= y + m + h // 2 <= y1 for x0, y0, x1, y1 in spans):
+            continue  # the end of a piece's text its box cut (一 of 一、 read with it, never a dash of its own)
         piece = gray[box[1] : box[3], box[0] : box[2]]
         _, piece_ink, piece_marks = ocr._marks(cv2.copyMakeBorder(piece, 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=255))
         shape = ocr._placeholder(piece_ink, piece_marks)
@@ -163,11 +185,9 @@ def _rows(items: list, middle, reach: float) -> list[list]:
 def _words(gray: np.ndarray, pieces: list) -> list[dict]:
     """The recognised pieces as words placed by their ink, in points, as a text layer places them:
     a line's words (their ink's middles within 0.4 sizes) share its top, and all have the page's
-    type size, told by the height of its CJK characters' ink (some 0.93 of it), a little short: OCR's places are a point or so less
-    exact than a text layer's, and the reader's tolerances are in sizes, which this keeps apart
-    (a wrapped line, 1.35 sizes under the one it goes on, and a paragraph, 2.25 sizes under the
-    one before, for LibreOffice's spacing). Pieces of text starting within a
-    character of each other start in one column (a bracket's ink starts well into its character).
+    type size, told by the pitch of its rows (_by_pitch), else by the height of its CJK
+    characters' ink. A piece of text opening with a bracket starts in the column of a piece
+    starting within a character left of it (a bracket's ink starts well into its character).
     Letters read for digits in a number are digits, as in a ruled cell."""
     pt = 72 / ocr.DPI  # points a pixel
     placed = []
@@ -195,52 +215,101 @@ def _words(gray: np.ndarray, pieces: list) -> list[dict]:
     heights = [w["ink_bottom"] - w["ink_top"] for w in placed if _CJK.search(w["text"])]
     # the upper quartile: words of short glyphs (一, 三, 、) are fewer than full-height ones
     size = float(np.percentile(heights or [w["ink_bottom"] - w["ink_top"] for w in placed], 75)) / _INK
-    starts: list[dict] = []
+    starts: list[float] = []
     for w in sorted((w for w in placed if not pdf._CELL_VALUE.fullmatch(w["text"])), key=lambda w: w["x0"]):
-        if starts and w["x0"] - starts[-1]["x0"] <= size:
-            w["x0"] = starts[-1]["x0"]
+        # (only a bracket's: a header a column's pitch from the next moved into it left a blank column unseen)
+        if starts and w["text"][:1] in _OPENING and w["x0"] - starts[-1] <= size:
+            w["x0"] = starts[-1]
         else:
-            starts.append(w)
+            starts.append(w["x0"])
+    lines = [
+        (statistics.median(w["middle"] for w in [w for w in line if _CJK.search(w["text"])] or line), line)
+        for line in _rows(placed, lambda w: w["middle"], 0.4 * size)
+    ]  # a line's CJK sits where its type does; digits sit low in it
+    size = _by_pitch(lines, size)
     words = []
-    for line in _rows(placed, lambda w: w["middle"], 0.4 * size):
-        # a line's CJK sits where its type does; digits sit low in it
-        middle = statistics.median(w["middle"] for w in [w for w in line if _CJK.search(w["text"])] or line)
-        for w in line:
+    for middle, line in lines:
+        for w in _heading(_spaced(line, size)):
             words.append(
                 dict(text=w["text"], x0=w["x0"], x1=w["x1"], top=middle - size / 2, bottom=middle + size / 2, size=size)
             )
     return _wrapped(words, size)
 
 
-def _wrapped(words: list[dict], size: float) -> list[dict]:
-    """Each line of text right under another in its column (a wrapped label, a header printed a
-    character a line) joined to it, as the reader of unruled tables joins them, but within 1.75
-    sizes rather than 1.5: OCR places a line a point or so off, a text layer never (rows stand
-    2.2 sizes apart and more)."""
+def _by_pitch(lines: list[tuple[float, list]], size: float) -> float:
+    """The type size told by the pitch of a table's rows rather than by the ink (a pixel of it is
+    3% of a character's height): the rows of one line each stand _ROWS sizes apart, squarely
+    between the reader of unruled tables' 2.2 (lines set as one table) and 2.5 (a row's gap). The
+    pitch is the median step between neighbouring lines 1.8-3.2 sizes apart by the ink (a wrapped
+    line stands closer); too few such steps, the ink's size."""
+    middles = [middle for middle, _ in lines]
+    steps = [b - a for a, b in zip(middles, middles[1:]) if 1.8 * size <= b - a <= 3.2 * size]
+    return statistics.median(steps) / _ROWS if len(steps) >= 3 else size
+
+
+def _heading(line: list[dict]) -> list[dict]:
+    """A line read as a section's heading but for a character or two (三、收到和处理政府信息公开中请
+    情况), or in two pieces (its tail read again in a box of its own), is that heading, one word:
+    the reader of unruled tables ends a table at a heading, where a misread one, or one of two
+    words (a line of a table), would carry the table on into the next section's."""
+    text = ""
+    for w in line:
+        text = pdf._join(text, w["text"])
+    num, _, rest = str(text).partition("、")
+    heads = {num: head for num, head in template().sections.values()}
+    if num not in heads or not rest or difflib.SequenceMatcher(None, rest, heads[num]).ratio() < _HEADING:
+        return line
+    return [dict(line[0], text=Reading(f"{num}、{heads[num]}", getattr(text, "confidence", 0.0)), x1=line[-1]["x1"])]
+
+
+def _spaced(line: list[dict], size: float) -> list[dict]:
+    """A line's words as a text layer's words are: pieces the detector found apart joined where
+    they stand closer than columns do. A number printed spaced out (full-width digits: ４７, a
+    digit an em apart), pieces of numbers less than _DIGIT_GAP sizes apart; a line of text cut in
+    two (a heading's tail read again in a box of its own), pieces of text less than _TEXT_GAP.
+    Pieces over one another are one ink read twice."""
     out: list[dict] = []
-    for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
-        text = not pdf._CELL_VALUE.fullmatch(w["text"].strip())
-        above = [
-            c
-            for c in out
-            if text
-            and c["text_"]
-            and 0 < w["top"] - c["last"] <= 1.75 * size
-            and min(c["x1"], w["x1"]) > max(c["x0"], w["x0"])
-        ]
-        if above:
-            c = max(above, key=lambda c: c["last"])
-            c.update(
-                text=pdf._join(c["text"], w["text"].strip()),
-                last=w["top"],
-                x0=min(c["x0"], w["x0"]),
-                x1=max(c["x1"], w["x1"]),
-            )
+    for w in sorted(line, key=lambda w: w["x0"]):
+        last = out[-1] if out else None
+        value = bool(pdf._CELL_VALUE.fullmatch(w["text"]))
+        if last is not None and min(last["x1"], w["x1"]) - w["x0"] > 0.5 * min(
+            w["x1"] - w["x0"], last["x1"] - last["x0"]
+        ):
+            # one ink read twice (a mark the detector left out of its box beside the box): the wider
+            out[-1] = max(last, w, key=lambda w: w["x1"] - w["x0"])
+        elif (
+            last is not None
+            and value == bool(pdf._CELL_VALUE.fullmatch(last["text"]))
+            and w["x0"] - last["x1"] < (_DIGIT_GAP if value else _TEXT_GAP) * size
+        ):
+            text = last["text"] + w["text"] if value else pdf._join(last["text"], w["text"])
+            out[-1] = dict(last, text=text, x1=max(last["x1"], w["x1"]))
         else:
-            out.append(dict(w, last=w["top"], text_=text))
-    for c in out:
-        del c["last"], c["text_"]
+            out.append(w)
     return out
+
+
+def _wrapped(words: list[dict], size: float) -> list[dict]:
+    """Each line right under another of its kind in its column (a wrapped label, a header printed
+    a character a line, a number's wrapped tail), up to _WRAPPED sizes under it (a row stands
+    _ROWS under), drawn up to _WRAP sizes under it: the reader of unruled tables joins such lines
+    within 1.5 sizes (a text layer sets them 1.35 apart), and OCR places a line a point or so off.
+    Kept lines, not one word: a label wrapped down a narrow column still shows the table going
+    on beside its rows."""
+    placed: list[tuple[dict, float, bool]] = []  # words, where OCR saw their tops, whether numbers
+    for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
+        seen, value = w["top"], bool(pdf._CELL_VALUE.fullmatch(w["text"].strip()))
+        above = [
+            (c, t)
+            for c, t, v in placed
+            if v == value and 0 < seen - t <= _WRAPPED * size and min(c["x1"], w["x1"]) > max(c["x0"], w["x0"])
+        ]
+        if above:  # (a number's wrapped tail too)
+            c, t = max(above, key=lambda a: a[1])
+            w["top"] = c["top"] + min(seen - t, _WRAP * size)
+            w["bottom"] = w["top"] + size
+        placed.append((w, seen, value))
+    return words
 
 
 def _lines(words: list[dict]) -> list[tuple[float, str]]:

@@ -70,11 +70,15 @@ def parse(data: bytes) -> list[Block]:
         count = len(pdf)
         held = [holds_table(pdf[i]) for i in range(count)]
         every = not any(held)  # no rules anywhere: an unruled scan, whose tables the text's alignment shows
+        ruled = False  # a ruled table found at DPI
         for n in range(1, count + 1):
             if not (every or held[n - 1] or n in (1, count)):
                 continue  # nothing of the template to read: not rendered at DPI
             gray = straighten(render(pdf[n - 1]))
             tables = find_tables(gray)
+            ruled |= bool(tables)
+            # the glance took a three-line table's rules for a frame and none is there: unruled after all
+            every |= held[n - 1] and not ruled
             # no rules: tables from where the text stands (a narrative page gives None)
             unruled = None if tables else aligned.read(gray, n, chain)
             if unruled is not None:
