@@ -306,7 +306,7 @@ KNOWN_GAPS: dict = {}
 # Born-digital PDFs read in part by OCR, counted as scans are (tests/accuracy_scans.py): a cell
 # flagged unread is not wrong, a number is exact when it is the number printed (OCR reads
 # full-width digits as ASCII). Not cell-exact (OCR's readings of lone digits are seldom confident
-# enough), so kept apart from VARIANTS, which tests/test_accuracy.py and the benchmarks run.
+# enough), so kept apart from VARIANTS, which tests/command/test_accuracy.py and the benchmarks run.
 BY_OCR: dict = {}
 if typeset.has_ttf():
     # a text layer that lies with no /ActualText to fall back on (its embedded font's ToUnicode map

@@ -6,7 +6,7 @@ character, ~4 M calls for 100 reports), though nearly all are numbers, strings o
 which hold nothing to resolve. Here those are kept as they are and only the rest go through
 `resolve_all`; the kind of an object is worked out once per class, a colour space's name decoded
 once. Used by a PDF's pages after `use(pdf)` (nianbao.extract.pdf does it); the dicts are
-equal to pdfplumber's, key order included (tests/test_plumbing.py compares them on every page of
+equal to pdfplumber's, key order included (tests/extract/test_plumbing.py compares them on every page of
 the generated and real PDFs). And `extract(table)`, `Table.extract()`'s cells (compared there too).
 """
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "fetch"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "fetch"))
 from fetch_server import PDF, Server, send  # noqa: E402
 
 from nianbao.acquire import sources  # noqa: E402

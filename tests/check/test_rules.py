@@ -241,7 +241,7 @@ def test_findings_read_in_the_template_words():
 def test_a_blank_template_is_not_a_report():
     from nianbao.run.pipeline import process_document_bytes
 
-    text = (Path(__file__).parents[1] / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[2] / "data" / "samples" / "sample_valid_2023.txt").read_text(encoding="utf-8")
     head, rest = text.split("三、收到和处理政府信息公开申请情况")
     tables, tail = rest.split("五、存在的主要问题及改进情况")
     blank = re.sub(r"(?<![^\t\n])\d+(?![^\t\n])", "", tables)  # every figure of sections 三 and 四 gone
@@ -283,7 +283,7 @@ def test_a_scan_whose_every_figure_trust_empties_is_invalid_not_a_blank_template
     from nianbao.model.document import Reading, Table
     from nianbao.run.pipeline import _finish
 
-    text = (Path(__file__).parents[1] / "data" / "samples" / "sample_valid_2023.txt").read_bytes()
+    text = (Path(__file__).parents[2] / "data" / "samples" / "sample_valid_2023.txt").read_bytes()
     blocks = extract(text, "txt")
     for t in (b for b in blocks if isinstance(b, Table)):  # as OCR gives them: Readings, confident
         t.rows = [[Reading(str(int(c) + 1) if c.strip().isdigit() else c, 0.99) for c in row] for row in t.rows]

@@ -18,11 +18,11 @@ from nianbao.interpret.normalise import number
 from nianbao.model.document import Paragraph, Reading, Table
 from nianbao.model.findings import Finding
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures"))
 import corpus  # noqa: E402
 import scan  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 import accuracy  # noqa: E402
 from conftest import REAL, missing  # noqa: E402
 
@@ -234,7 +234,7 @@ def test_a_lone_0_the_model_splits_between_0_and_O_is_read_confidently():
 
     from nianbao.extract.pdf import ocr
 
-    crop = cv2.imread(str(Path(__file__).parent / "fixtures" / "ocr_lone_zero.png"), cv2.IMREAD_GRAYSCALE)
+    crop = cv2.imread(str(Path(__file__).parents[1] / "fixtures" / "ocr_lone_zero.png"), cv2.IMREAD_GRAYSCALE)
     [(text, confidence)] = ocr.recognise([crop])
     assert text == "0" and confidence >= 0.95 > trust.CONFIDENT
     chars = ocr._engine().text_rec.postprocess_op.character
@@ -254,7 +254,7 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
 
     from nianbao.extract.pdf import ocr
 
-    strip = cv2.imread(str(Path(__file__).parent / "fixtures" / "ocr_small_zeros.png"), cv2.IMREAD_GRAYSCALE)
+    strip = cv2.imread(str(Path(__file__).parents[1] / "fixtures" / "ocr_small_zeros.png"), cv2.IMREAD_GRAYSCALE)
     [grid] = ocr.find_tables(strip)
     clean = strip.copy()
     clean[grid.rules > 0] = 255
@@ -276,7 +276,7 @@ def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_t
 
     from nianbao.extract.pdf import ocr
 
-    image = lambda name: cv2.imread(str(Path(__file__).parent / "fixtures" / name), cv2.IMREAD_GRAYSCALE)
+    image = lambda name: cv2.imread(str(Path(__file__).parents[1] / "fixtures" / name), cv2.IMREAD_GRAYSCALE)
     dash, slash, zero = image("ocr_dash_cell.png"), image("ocr_slash_cell.png"), image("ocr_lone_zero.png")
     digit = np.full_like(dash, 255)
     top = (dash.shape[0] - zero.shape[0]) // 2

@@ -12,7 +12,7 @@ from nianbao.acquire.sources import resolve
 from nianbao.model.template import template
 from nianbao.run.pipeline import process_batch
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures"))
 import typeset  # noqa: E402
 
 T = template()

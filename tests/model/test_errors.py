@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nianbao.model import errors
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONTROL_FLOW = {"Stopped", "PreconditionFailed"}  # a run stopping; a conditional write that lost its race
 
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from browser import CHROMIUM, visit
 from conftest import ROOT
-from test_across import report_text
+from sample_years import report_text
 
 from nianbao.acquire.sources import resolve
 from nianbao.check import across, indicators

@@ -69,7 +69,7 @@ def test_a_page_whose_year_is_in_its_title_element_and_period_sentence(tmp_path)
 
 
 def test_the_file_name_tells_the_year_where_the_document_does_not(tmp_path):
-    text = (Path(__file__).resolve().parents[1] / "data/samples/sample_valid_2023.txt").read_text(encoding="utf-8")
+    text = (Path(__file__).resolve().parents[2] / "data/samples/sample_valid_2023.txt").read_text(encoding="utf-8")
     lines = [line for line in text.splitlines() if "2023" not in line and "2024年" not in line]  # no date either
     page = tmp_path / "示例县青山镇2023年政府信息公开工作年度报告.txt"
     page.write_text("\n".join(lines), encoding="utf-8")

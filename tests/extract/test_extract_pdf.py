@@ -20,7 +20,7 @@ from nianbao.model.document import Paragraph, Table
 from nianbao.model.errors import Unreadable
 from nianbao.model.template import template
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures"))
 import make_pdf  # noqa: E402
 import typeset  # noqa: E402
 

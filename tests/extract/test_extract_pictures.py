@@ -24,7 +24,7 @@ from nianbao.interpret.normalise import number
 from nianbao.model.document import Paragraph, Table
 from nianbao.run.pipeline import _read, process_document_bytes
 
-sys.path[:0] = [str(Path(__file__).parent / "fixtures"), str(Path(__file__).parent / "fixtures" / "fetch")]
+sys.path[:0] = [str(Path(__file__).parents[1] / "fixtures"), str(Path(__file__).parents[1] / "fixtures" / "fetch")]
 import pictures  # noqa: E402
 from fetch_server import Server, send  # noqa: E402
 

@@ -11,7 +11,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "fetch"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures" / "fetch"))
 from fetch_server import PDF, Server, redirect, reset, send, trickle  # noqa: E402
 
 from nianbao import __version__  # noqa: E402

@@ -23,7 +23,7 @@ from pdfminer.psparser import KWD, LIT
 from nianbao.extract.pdf import contentstream
 from nianbao.extract.pdf.contentstream import objects
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures"))
 import make_pdf  # noqa: E402
 import typeset  # noqa: E402
 

@@ -14,7 +14,7 @@ from nianbao.report import dictionary
 from nianbao.run import isolate
 from nianbao.warehouse import publish, storage
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults(monkeypatch):
@@ -32,7 +32,7 @@ def test_defaults(monkeypatch):
         s.s3_grace,
         s.s3_lease,
     ) == (False, False, None, 2, 2048, 64, False, 60.0, 30.0)
-    assert s.expectations == Path(__file__).resolve().parents[1] / "expectations"
+    assert s.expectations == Path(__file__).resolve().parents[2] / "expectations"
     assert storage.options() == {"aws_region": "us-east-1"}
 
 

@@ -18,7 +18,7 @@ from nianbao.interpret.match import match
 from nianbao.model.document import Table
 from nianbao.model.template import template
 
-sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "fixtures"))
 import landscape  # noqa: E402
 import make_pdf  # noqa: E402
 import markdown  # noqa: E402

@@ -17,8 +17,8 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 from conftest import ROOT
-from test_across import OWN_2024, across_findings, report_text
-from test_across import ingest as ingest_and_check
+from sample_years import OWN_2024, across_findings, report_text
+from sample_years import ingest as ingest_and_check
 
 from flows import command as cli
 from nianbao.acquire.rawstore import read_fetches
