@@ -111,7 +111,14 @@ def test_deployments_schedule_and_a_backfill_run(prefect_env, tmp_path):
                 artifacts = await client.read_artifacts(
                     artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
                 )
-                logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+                # a run's process sends its logs in batches, the last after its final state: read until
+                # the engine's last line is there (an empty read under load failed the test)
+                deadline = time.monotonic() + 60
+                while True:
+                    logs = await client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+                    if any(log.message.startswith("Finished in state") for log in logs) or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.5)
                 found[name] = (
                     run,
                     {a.key: a for a in artifacts},
