@@ -9,7 +9,9 @@ name of its own renamed into place: the last rename wins, and either file is the
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import io
 import os
 import threading
@@ -62,3 +64,27 @@ def cached(kind: str, make: Callable[[], bytes], *parts) -> bytes:
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return data
+
+
+def kept(kind: str, tools: Callable[[], object]):
+    """A maker of bytes kept as `cached` keeps them: under its arguments (as bound to its signature,
+    defaults included) and `tools()`, the versions of what makes the file (asked once a process)."""
+
+    def wrap(make: Callable[..., bytes]) -> Callable[..., bytes]:
+        signature = inspect.signature(make)
+
+        @functools.wraps(make)
+        def call(*args, **kwargs) -> bytes:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            parts = [part for item in bound.arguments.items() for part in item]
+            return cached(kind, lambda: make(*args, **kwargs), *parts, _versions(tools))
+
+        return call
+
+    return wrap
+
+
+@functools.cache
+def _versions(tools: Callable[[], object]) -> object:
+    return tools()

@@ -44,15 +44,10 @@ def build() -> str:
     return _warm["build"]
 
 
+@cache.kept("libreoffice", build)
 def convert(data: bytes, convert_to: str, suffix: str, name: str = "r.docx") -> bytes:
     """`data` (a file called `name`) converted by `soffice --convert-to convert_to`: the bytes of
     the file it writes (`suffix`)."""
-    return cache.cached(
-        "libreoffice", lambda: _convert(data, convert_to, suffix, name), data, name, convert_to, build()
-    )
-
-
-def _convert(data: bytes, convert_to: str, suffix: str, name: str) -> bytes:
     with _lock, tempfile.TemporaryDirectory(prefix="nianbao-lo-") as tmp:
         src, out = Path(tmp) / "in" / name, Path(tmp) / "out"
         src.parent.mkdir()

@@ -34,3 +34,19 @@ def test_made_once_then_read_back_and_nothing_kept_without_a_folder(tmp_path, mo
     monkeypatch.delenv("NIANBAO_FIXTURE_CACHE")
     cache.cached("k", make, b"in", 1)
     assert made == [1, 1, 1]
+
+
+def test_kept_is_keyed_by_the_call_as_bound_to_the_signature_and_the_tools(tmp_path, monkeypatch):
+    made = []
+
+    @cache.kept("k", lambda: "tool 1.0")
+    def make(data: bytes, dpi: int = 200, seed: int = 0) -> bytes:
+        made.append((dpi, seed))
+        return data + str(dpi).encode()
+
+    monkeypatch.setenv("NIANBAO_FIXTURE_CACHE", str(tmp_path))
+    assert make(b"pdf") == make(b"pdf", 200) == make(b"pdf", dpi=200, seed=0) == b"pdf200"
+    assert made == [(200, 0)]  # the same call however it is spelled: made once
+    assert make(b"pdf", seed=1) == b"pdf200" and make(b"pdf", 150) == b"pdf150"
+    assert made == [(200, 0), (200, 1), (150, 0)]
+    assert len(list((tmp_path / "k").iterdir())) == 3
