@@ -73,9 +73,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check $(if $(FIX),--fix) .
 	$(BIN)/ruff format $(if $(FIX),,--check) .
 
-# The suite in two processes (pytest-xdist; JOBS=N for another count).
+# The suite in two processes (pytest-xdist; JOBS=N for another count), a file's tests in one of them
+# (--dist loadfile): a module's fixtures (a flow run, LibreOffice's documents) are made once, not per
+# process. What a test changes in its process is restored after it (tests/conftest.py: _as_found).
 test: $(STAMP) office fonts ghostscript browser
-	$(BIN)/python -m pytest -n $(or $(JOBS),2)
+	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile
 
 # Regenerate the Great Expectations suites in expectations/ from nianbao/model/template.toml.
 suites: $(STAMP)

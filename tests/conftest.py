@@ -1,4 +1,5 @@
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,46 @@ def prefect_env(prefect_harness, tmp_path_factory) -> dict[str, str]:
 
 
 # --- end of suiteruns' block --------------------------------------------------------------------
+
+
+# --- what a test leaves in its process ------------------------------------------------------------
+# The command run in-process (cli.main) exports defaults for the libraries it runs into os.environ
+# (PREFECT_LOGGING_LEVEL=ERROR under --quiet, ...) and quiets Prefect's console handlers, as a
+# program does for itself. Left there, they reach the tests after it in the same process (xdist's
+# --dist loadfile): a subprocess's environment, prefect_env's copy of it, so a later run logs
+# nothing below ERROR. Each module and each test gets its process back as it found it.
+
+
+@contextmanager
+def _as_found():
+    import logging
+
+    env = dict(os.environ)
+    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+    handlers = [(h, h.level, h.formatter) for lg in loggers for h in getattr(lg, "handlers", [])]
+    try:
+        yield
+    finally:
+        for name in set(os.environ) - set(env):
+            del os.environ[name]
+        for name, value in env.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+        for handler, level, formatter in handlers:
+            handler.setLevel(level)
+            handler.setFormatter(formatter)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _module_as_found():  # a module's fixtures (e.g. one ingestion shared by its tests)
+    with _as_found():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _test_as_found():
+    with _as_found():
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,11 @@ def _run(*args: str, harness: bool = True, **kw) -> subprocess.CompletedProcess:
     )
 
 
+def _ingest(docs, out, *options: str) -> list[str]:
+    """The command line of `nianbao ingest docs --out out options` in a fresh interpreter."""
+    return [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(out), *options]
+
+
 def test_version_and_help_with_examples_and_exit_codes(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")  # argparse wraps help to the terminal's width
     with pytest.raises(SystemExit):
@@ -170,19 +175,7 @@ def test_summary_names_reasons_sums_page_and_skipped_files(prefect_harness, tmp_
 def test_ctrl_c_stops_at_once_keeps_what_was_published_and_resumes(prefect_env, tmp_path):
     docs = distinct_reports(tmp_path / "docs", 12)
     out = tmp_path / "wh"
-    args = [
-        sys.executable,
-        "-m",
-        "flows",
-        "ingest",
-        str(docs[0].parent),
-        "--out",
-        str(out),
-        "--batch-size",
-        "2",
-        "--workers",
-        "1",
-    ]
+    args = _ingest(docs[0].parent, out, "--batch-size", "2", "--workers", "1")
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}  # the command's own temporary server
     env["NIANBAO_TEST_RUN"] = mark = f"{os.getpid()}-{time.monotonic()}"  # inherited by everything it starts
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -235,20 +228,7 @@ def test_a_terminal_gets_a_progress_bar_per_document(prefect_harness, tmp_path):
     if shutil.which("script") is None:
         pytest.skip("util-linux `script` (a terminal for the command) is not installed")
     docs = distinct_reports(tmp_path / "docs", 5)
-    command = " ".join(
-        shlex.quote(a)
-        for a in [
-            sys.executable,
-            "-m",
-            "flows",
-            "ingest",
-            str(docs[0].parent),
-            "--out",
-            str(tmp_path / "wh"),
-            "--batch-size",
-            "2",
-        ]
-    )
+    command = shlex.join(_ingest(docs[0].parent, tmp_path / "wh", "--batch-size", "2"))
     done = subprocess.run(
         ["script", "-qec", command, "/dev/null"],
         cwd=ROOT,
@@ -285,23 +265,7 @@ def test_ctrl_c_on_a_terminal_prints_the_one_promised_line(tmp_path):
     pid, fd = pty.fork()
     if pid == 0:  # the child: a session whose controlling terminal is the pty
         os.chdir(ROOT)
-        os.execve(
-            sys.executable,
-            [
-                sys.executable,
-                "-m",
-                "flows",
-                "ingest",
-                str(docs),
-                "--out",
-                str(out),
-                "--batch-size",
-                "2",
-                "--workers",
-                "1",
-            ],
-            env,
-        )
+        os.execve(sys.executable, _ingest(docs, out, "--batch-size", "2", "--workers", "1"), env)
     screen = b""
 
     def read(seconds: float) -> None:
