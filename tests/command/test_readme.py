@@ -35,14 +35,27 @@ def demo_dir(tmp_path_factory):
     return root
 
 
-def test_read_the_results_is_near_the_top_and_runs_as_pasted(demo_dir):
+@pytest.fixture(scope="module")
+def pasted(demo_dir):
+    """_pasted, each block run once: its output shared by the tests that read it."""
+    outputs: dict[str, str] = {}
+
+    def run(block: str) -> str:
+        if block not in outputs:
+            outputs[block] = _pasted(block, demo_dir)
+        return outputs[block]
+
+    return run
+
+
+def test_read_the_results_is_near_the_top_and_runs_as_pasted(pasted):
     """Issue 25 item 12: a short "Read the results" section before the command's, every snippet of
     it runs when pasted (no name it does not define), SQL shown from Python with its answer."""
     section = README.split("## Read the results\n", 1)[1].split("\n## ", 1)[0]
     assert README.index("## Read the results") < README.index("## The command") and len(section.splitlines()) < 40
     code = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     assert len(code) == 4 and not re.findall(r"```sql", README)
-    outputs = [_pasted(block, demo_dir) for block in code]
+    outputs = [pasted(block) for block in code]
     assert "shape: (3, 3)" in outputs[0] and "┆ i64  ┆" in outputs[0] and "┆ 0    ┆ unreadable │" in outputs[0]
     assert (
         outputs[1].strip() == "[('示例县青山镇人民政府', 'new', 'total', 16)]"
@@ -53,9 +66,9 @@ def test_read_the_results_is_near_the_top_and_runs_as_pasted(demo_dir):
     assert outputs[3].strip() == "(175, 6)"  # the valid sample: 7 columns × 25 rows of section 三
 
 
-def test_every_python_block_that_reads_the_warehouse_runs(demo_dir):
+def test_every_python_block_that_reads_the_warehouse_runs(pasted):
     for block in blocks("python"):
-        _pasted(block, demo_dir)
+        pasted(block)
 
 
 def _pasted(block: str, demo_dir) -> str:
