@@ -71,6 +71,24 @@ def prefect_env(prefect_harness, tmp_path_factory) -> dict[str, str]:
     return env
 
 
+def artifacts(state) -> dict:
+    """The artifacts of the flow run that ended in `state`, by key."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
+                )
+            )
+
+    return {a.key: a for a in asyncio.run(read())}
+
+
 # --- end of suiteruns' block --------------------------------------------------------------------
 
 

@@ -1,6 +1,5 @@
 """The Prefect flow and the command line, run for real against Prefect's test harness."""
 
-import asyncio
 import json
 import re
 import shutil
@@ -8,7 +7,7 @@ import shutil
 import duckdb
 import polars as pl
 import pytest
-from conftest import ROOT, SEEDS, missing, seed
+from conftest import ROOT, SEEDS, artifacts, missing, seed
 from corpus import distinct_reports
 
 from flows import command as cli
@@ -66,20 +65,8 @@ def test_validation_report_page_opens_offline(seeds_run):
 
 
 def test_flow_run_has_its_artifacts(seeds_run):
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
     state, out = seeds_run
-
-    async def artifacts():
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
-                )
-            )
-
-    found = {a.key: a for a in asyncio.run(artifacts())}
+    found = artifacts(state)
     assert set(found) == {"ingest-counts", "ingest-failures"}
     table = json.loads(found["ingest-counts"].data)
     assert {"kind": "status", "name": "valid", "severity": "", "count": 3} in table

@@ -554,6 +554,26 @@ def _section_four_by_ocr(m, rep) -> None:
             assert number(printed) is None or number(printed) < 10, key
 
 
+def _page_two_alone_by_ocr(blocks, rep) -> None:
+    """Sections 一 to 三 read from page 1's text, section 四 from page 2 by OCR (and judged as a
+    scan's)."""
+    from nianbao.interpret import trust
+
+    tables = [b for b in blocks if isinstance(b, Table)]
+    assert [(t.where[0], t.confidence is not None) for t in tables] == [
+        ("page 1", False),
+        ("page 1", False),
+        ("page 2", True),
+    ]
+    m = trust.check(blocks, match(blocks))
+    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
+    assert {c.key: c.raw for c in m.applications} == rep.applications
+    _section_four_by_ocr(m, rep)
+    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == [
+        "a scan, read by OCR (page 2)"
+    ]
+
+
 @pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")
 @pytest.mark.parametrize("lie", ["garbage", "private"])
 def test_a_text_layer_that_lies_is_told(lie):
@@ -596,8 +616,6 @@ def test_a_born_digital_report_whose_table_page_is_a_scan_ocrs_that_page_only():
     import scan
     from accuracy import random_report
 
-    from nianbao.interpret import trust
-
     rep = random_report(random.Random(4))
     before, after = (typeset.from_layout(part, "ttf", page_numbers=False) for part in _section_four_first(rep))
     merged = pdfium.PdfDocument.new()
@@ -608,20 +626,9 @@ def test_a_born_digital_report_whose_table_page_is_a_scan_ocrs_that_page_only():
     data = scan.mixed(buffer.getvalue(), "scan/300", random.Random(1), pages=[1])
     blocks = pdf.parse(data)
     tables = [b for b in blocks if isinstance(b, Table)]
-    assert [(t.where[0], t.confidence is not None) for t in tables] == [
-        ("page 1", False),
-        ("page 1", False),
-        ("page 2", True),
-    ]
     assert {r.confidence for t in tables[:2] for row in t.rows for r in row} == {1.0}  # the text layer's
     assert blocks[0] == Paragraph("某某市某某局2021年政府信息公开工作年度报告", "page 1")
-    m = trust.check(blocks, match(blocks))
-    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
-    assert {c.key: c.raw for c in m.applications} == rep.applications
-    _section_four_by_ocr(m, rep)
-    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == [
-        "a scan, read by OCR (page 2)"
-    ]
+    _page_two_alone_by_ocr(blocks, rep)
 
 
 @pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")
@@ -653,25 +660,11 @@ def test_a_page_of_outlines_among_text_pages_is_read_as_a_scan():
     needs("gs", "ghostscript")
     from accuracy import random_report
 
-    from nianbao.interpret import trust
-
     rep = random_report(random.Random(4))
     before, after = (typeset.from_layout(part, "ttf", page_numbers=False) for part in _section_four_first(rep))
     data = typeset.outlined(_joined(before, after), pages=[1])
     blocks = pdf.parse(data)
-    tables = [b for b in blocks if isinstance(b, Table)]
-    assert [(t.where[0], t.confidence is not None) for t in tables] == [
-        ("page 1", False),
-        ("page 1", False),
-        ("page 2", True),
-    ]
-    m = trust.check(blocks, match(blocks))
-    assert {c.key: c.raw for c in m.active_disclosure} == rep.active_disclosure
-    assert {c.key: c.raw for c in m.applications} == rep.applications
-    _section_four_by_ocr(m, rep)
-    assert [f.message.split(";")[0] for f in m.findings if f.rule_id == "extraction.ocr"] == [
-        "a scan, read by OCR (page 2)"
-    ]
+    _page_two_alone_by_ocr(blocks, rep)
 
 
 @pytest.mark.skipif(not typeset.has_ttf(), reason="needs fonts-wqy-microhei (make fonts)")

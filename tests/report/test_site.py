@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from browser import CHROMIUM, visit
-from conftest import ROOT
+from conftest import ROOT, artifacts
 from sample_years import report_text
 
 from nianbao.acquire.sources import resolve
@@ -246,11 +246,6 @@ def test_pages_open_offline_in_a_browser(warehouse, built, tmp_path):
 
 def test_the_flow_builds_the_site_and_links_it(prefect_harness, tmp_path):
     """The yearly deployment's parameters: after ingesting, the site beside the warehouse, linked."""
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
     from flows.ingest import ingest
 
     docs = tmp_path / "docs"
@@ -262,15 +257,7 @@ def test_the_flow_builds_the_site_and_links_it(prefect_harness, tmp_path):
     assert '<tr><td>2023<td class="n">1<td class="n valid">1' in index.read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "data" / "site" / "region").iterdir()) == ["320000.html", "320800.html"]
 
-    async def artifacts():
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(
-                    flow_run_id=ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
-                )
-            )
-
-    found = {a.key: a for a in asyncio.run(artifacts())}
+    found = artifacts(state)
     assert set(found) == {"ingest-counts", "ingest-failures", "site"}
     assert index.as_uri() in found["site"].data
 
