@@ -18,27 +18,26 @@ def test_no_server_is_started_when_one_is_configured():
             assert PREFECT_API_URL.value() == "http://127.0.0.1:9/api"
 
 
-def test_the_temporary_server_serves_the_block_and_stops_after_it():
+def test_the_temporary_server_is_spawned_at_once_serves_the_block_and_stops_after_it():
+    """Spawned before Prefect's settings are read (they take seconds to import), with the
+    environment's settings; one server for both (each start costs a server's start-up)."""
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         s = server.TemporaryServer().start()
+        assert s.process is not None  # when start() returns
         with s.serving():
             process = s.process
             assert PREFECT_API_URL.value() == s.url and s.url.startswith("http://127.0.0.1:")
             assert PREFECT_UI_URL.value() == ""  # no UI is served: no "View at" link that cannot open
             with urllib.request.urlopen(s.url + "/health", timeout=10) as answer:
                 assert answer.status == 200
+            assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" not in _environment(s.process.pid)
         assert process.poll() is not None  # stopped with the block
         assert {"start", "waited"} <= server.SECONDS.keys()  # what `make bench` reports
 
 
-def test_the_server_is_spawned_at_once_with_the_callers_settings():
-    """Spawned before Prefect's settings are read (they take seconds to import); a setting of the
-    caller's context the environment does not hold still reaches it (it is spawned again)."""
-    with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        s = server.TemporaryServer().start()
-        assert s.process is not None  # when start() returns
-        with s.serving():
-            assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" not in _environment(s.process.pid)
+def test_a_setting_of_the_callers_context_reaches_the_server():
+    """A setting of the caller's context the environment does not hold still reaches the server
+    (it is spawned again)."""
     with temporary_settings(restore_defaults={PREFECT_API_URL}, updates={PREFECT_SERVER_LOGGING_LEVEL: "WARNING"}):
         with (s := server.TemporaryServer().start()).serving():
             assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" in _environment(s.process.pid)
