@@ -60,13 +60,13 @@ def problems() -> list[Problem]:
     return template().problems
 
 
-def compute(warehouse, report_ids: list[str] | None = None) -> dict[str, int]:
+def compute(warehouse, report_ids: pl.Series | list[str] | None = None) -> dict[str, int]:
     """Compute and write `indicators`, `peers` and `quality` for the agencies of `report_ids` (None:
     every report), in every year those agencies report, plus any year whose indicators are of an
     earlier definition version. Returns the rows each dataset now holds for the years written."""
     root = storage.path(warehouse)
     written = {name: 0 for name in (*OUTPUTS, "years")}
-    if report_ids is not None and not report_ids:
+    if report_ids is not None and not len(report_ids):
         return written
     with locked(root):
         reports = _reports(root)

@@ -67,7 +67,7 @@ def test_counts():
     }
     assert run.errors()["b" * 64] == ["applications.balance: 13 ≠ 12", "cells.complete: blank"]
     assert run.failed()["source_uri"].to_list() == ["b.docx", "https://x.gov.cn/c"]
-    assert RunSummary.of(run.as_dict()).as_dict() == run.as_dict() and run.as_dict()["reports"] == REPORTS
+    assert run.ids.to_list() == [r["report_id"] for r in REPORTS]
 
 
 def test_every_reader_tells_the_same_counts(tmp_path):
@@ -91,21 +91,40 @@ def test_every_reader_tells_the_same_counts(tmp_path):
     assert "<tr><td>2023<td class=n>2<td class=n>1<td class=n>1<td class=n>0<td class=n>50%" in page
 
 
-def test_the_runs_summary_is_columnar_and_never_hashed():
-    """Memory flat in the number of documents (issue 11): the summary is frames, not a dict per row,
-    and the tasks handed the whole run's summary don't hash it for a cache key (Prefect's default
-    serialises every input to hash it, a copy of the run's rows at each call)."""
+def test_the_runs_summary_keeps_counts_and_only_the_failures_it_prints(monkeypatch):
+    """Memory flat in the number of documents (issues 11 and 24): the summary keeps counts, and in
+    full only the first KEPT failed reports in the run's order and in the validation page's order
+    (with their findings); the tasks handed the whole run's summary don't hash it for a cache key
+    (Prefect's default serialises every input to hash it)."""
     import polars as pl
     from prefect.cache_policies import NO_CACHE
 
+    from nianbao.report import summary
     from tasks.across import check_across_years
     from tasks.ingest import report_artifacts
 
-    run = RunSummary()
-    run.add(RunSummary(REPORTS[:2], FINDINGS[:2]))
-    run.add({"reports": REPORTS[2:], "findings": FINDINGS[2:]})
-    assert isinstance(run.reports, pl.DataFrame) and isinstance(run.findings, pl.DataFrame)
-    assert (len(run), run.findings.height) == (3, 4)
+    monkeypatch.setattr(summary, "KEPT", 3)
+    run, every = RunSummary(), []
+    for batch in range(20):  # 20 batches of 5: a valid report and 4 failed ones, their errors 0..19
+        rows = [
+            {
+                "report_id": f"{batch:02d}{i}".ljust(64, "0"),
+                "status": "valid" if i == 0 else ("invalid" if i % 2 else "unreadable"),
+                "source_uri": f"s/{batch:02d}{i}",
+                "error_count": 0 if i == 0 else (batch * 7 + i) % 20,
+            }
+            for i in range(5)
+        ]
+        found = [{"report_id": r["report_id"], "rule_id": "r", "severity": "error", "message": "m"} for r in rows]
+        run.add(RunSummary(rows, found))
+        every += rows
+    every = summary._frame(every, summary.REPORT_SCHEMA).filter(pl.col("status") != "valid")
+    assert (len(run), run.failed_count, run.affected()) == (100, 80, {("r", "error"): 100})
+    assert run.failed()["source_uri"].to_list() == ["s/001", "s/002", "s/003"]
+    assert run.page_failed().equals(every.sort(**summary.PAGE_ORDER).head(3))
+    kept = set(run.failed()["report_id"]) | set(run.page_failed()["report_id"])
+    assert set(run.findings["report_id"]) == kept and run.findings.height == len(kept)
+    assert run.ids.len() == 100
     assert check_across_years.cache_policy is NO_CACHE and report_artifacts.cache_policy is NO_CACHE
 
 
@@ -123,7 +142,7 @@ def test_the_json_summary_is_written_as_json_dumps_writes_it():
     assert [f["errors"] for f in json.loads(whole)["failed"]] == []
     run = RunSummary(REPORTS, FINDINGS)
     failed = command.summary_json(run, "wh", None, {}, 1)["failed"]
-    assert [len(f["errors"]) for f in failed] == [2, 1] and list(command._failed_json(run, chunk=1)) == failed
+    assert [len(f["errors"]) for f in failed] == [2, 1] and list(command._failed_json(run, "wh", chunk=1)) == failed
 
 
 def test_wording_counts_one_and_advises_only_what_applies():
