@@ -48,6 +48,7 @@ from nianbao.warehouse.publish import locked, partition_dir
 
 Z = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 OUTPUTS = ("indicators", "peers", "quality")
+QUALITY_CHUNK = 10_000  # reports whose `quality` rows are made at once
 
 
 def definitions() -> list[Indicator]:
@@ -69,21 +70,24 @@ def compute(warehouse, report_ids: pl.Series | list[str] | None = None) -> dict[
     if report_ids is not None and not len(report_ids):
         return written
     with locked(root):
-        reports = _reports(root)
+        reports = _reports(root)  # lazy: each year's reports are read as it is computed
         if report_ids is None:
-            years = set(reports[PARTITION].to_list()) | _years_held(root)
+            years = set(reports.select(PARTITION).unique().collect()[PARTITION].to_list()) | _years_held(root)
         else:
-            named = pl.Series(report_ids, dtype=pl.String).implode()
-            agencies = reports.filter(pl.col("report_id").is_in(named))["agency_id"].drop_nulls().unique().implode()
-            years = set(
-                reports.filter(pl.col("report_id").is_in(named) | pl.col("agency_id").is_in(agencies))[PARTITION]
-            )
+            named = pl.col("report_id").is_in(pl.Series(report_ids, dtype=pl.String).implode())
+            agencies = reports.filter(named).select("agency_id").drop_nulls().unique().collect()["agency_id"]
+            touched = named | pl.col("agency_id").is_in(agencies.implode())
+            years = set(reports.filter(touched).select(PARTITION).unique().collect()[PARTITION].to_list())
         stale = _stale_years(root)
-        places = _places(root, reports)
+        places = _places(root, reports.filter(pl.col("agency_id").is_not_null()).collect())
         for year in sorted(years | stale, key=lambda y: (y is None, y or 0)):
             if year in stale:
                 _retire(root, year)
-            year_reports = reports.filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+            year_reports = (
+                reports.filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+                .select("report_id", "agency_id", "status", "current")
+                .collect()
+            )
             for name, n in _year(root, year, year_reports, places).items():
                 written[name] += n
             written["years"] += 1
@@ -92,12 +96,12 @@ def compute(warehouse, report_ids: pl.Series | list[str] | None = None) -> dict[
     return written
 
 
-def _reports(root) -> pl.DataFrame:
+def _reports(root) -> pl.LazyFrame:
     lf = scan("reports", root)
     current = pl.col("superseded_by").is_null() if "superseded_by" in lf.collect_schema().names() else pl.lit(True)
     return lf.select(
         "report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on", current=current
-    ).collect()
+    )
 
 
 def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -> dict[str, int]:
@@ -113,7 +117,11 @@ def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -
         rows.add(one)
         peers.add(peer_rows(one, groups=groups))
     quality = _File("quality")
-    quality.add(quality_rows(root, year, current.select("report_id", "agency_id")))
+    # a part per QUALITY_CHUNK reports, in the key's order: a year of 100,000 unreadable reports is
+    # 600,000 rows, held a part at a time
+    current = current.select("report_id", "agency_id").sort("report_id")
+    for start in range(0, current.height, QUALITY_CHUNK):
+        quality.add(quality_rows(root, year, current.slice(start, QUALITY_CHUNK)))
     return {
         "indicators": rows.write(root, year, keep=valid.height > 0),
         "peers": peers.write(root, year, keep=valid.height > 0),
