@@ -179,3 +179,38 @@ def test_wording_counts_one_and_advises_only_what_applies():
         None,
         [{"path": "d/m.csv", "why": "a manifest: pass it by name"}],
     )
+
+
+def test_failures_past_the_kept_ones_are_read_back_from_the_warehouse(tmp_path, monkeypatch):
+    """The JSON summary lists every failed report: those the summary did not keep come from the
+    warehouse, in the run's order with the same errors as the kept ones."""
+    import shutil
+    from pathlib import Path
+
+    from nianbao.report import summary
+    from nianbao.report.summary import summarise
+    from nianbao.run import pipeline
+    from nianbao.run.plan import Plan
+
+    samples = Path(__file__).parents[2] / "data" / "samples"
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("b.txt", "a.txt"):
+        shutil.copy(samples / "not_a_report.txt", docs / name)
+    (docs / "a.txt").write_text("另一份不是报告的文件", encoding="utf-8")
+    shutil.copy(samples / "sample_invalid_2024.txt", docs / "c.txt")
+    shutil.copy(samples / "sample_valid_2023.txt", docs / "d.txt")
+    out = str(tmp_path / "wh")
+    run = RunSummary()
+    for batch in Plan.of([str(docs)]).holding(published={}).batches(2):
+        run.add(summarise(pipeline.ingest_batch(batch, "run-1", out, processes=False), out))
+    kept = list(command._failed_json(run, out))
+    assert [f["source_uri"].rsplit("/", 1)[1] for f in kept] == ["a.txt", "b.txt", "c.txt"]
+    assert all(f["errors"] for f in kept)
+    monkeypatch.setattr(summary, "KEPT", 1)
+    fewer = RunSummary()
+    for batch in Plan.of([str(docs)]).holding(published=None).batches(2):
+        fewer.add(summarise(pipeline.ingest_batch(batch, "run-2", out, processes=False), out))
+    assert fewer.failed().height == 1 and fewer.already_published == 4
+    assert list(command._failed_json(fewer, out, chunk=2)) == kept
