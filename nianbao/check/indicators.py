@@ -35,6 +35,7 @@ report_id, indicator, definition_version): old numbers are never changed silentl
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import polars as pl
 import pyarrow as pa
@@ -48,7 +49,7 @@ from nianbao.warehouse.publish import locked, partition_dir
 
 Z = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 OUTPUTS = ("indicators", "peers", "quality")
-QUALITY_CHUNK = 10_000  # reports whose `quality` rows are made at once
+QUALITY_CHUNK = 2_000  # reports whose `quality` rows are made (and written) at once
 
 
 def definitions() -> list[Indicator]:
@@ -117,11 +118,8 @@ def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -
         rows.add(one)
         peers.add(peer_rows(one, groups=groups))
     quality = _File("quality")
-    # a part per QUALITY_CHUNK reports, in the key's order: a year of 100,000 unreadable reports is
-    # 600,000 rows, held a part at a time
-    current = current.select("report_id", "agency_id").sort("report_id")
-    for start in range(0, current.height, QUALITY_CHUNK):
-        quality.add(quality_rows(root, year, current.slice(start, QUALITY_CHUNK)))
+    for part in quality_rows(root, year, current.select("report_id", "agency_id")):
+        quality.add(part)
     return {
         "indicators": rows.write(root, year, keep=valid.height > 0),
         "peers": peers.write(root, year, keep=valid.height > 0),
@@ -344,8 +342,9 @@ def peer_rows(
 # ------------------------------------------------------------------ data quality
 
 
-def quality_rows(root, year: int | None, current: pl.DataFrame) -> pl.DataFrame:
-    """`quality` rows of the reports `current` (report_id, agency_id) of one year."""
+def quality_rows(root, year: int | None, current: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """`quality` rows of the reports `current` (report_id, agency_id) of one year, QUALITY_CHUNK
+    reports at a time in the key's order: a year of 100,000 unreadable reports is 600,000 rows."""
     probs = problems()
     rules = pl.DataFrame([(r, p.code) for p in probs for r in p.rules], schema=["rule_id", "problem"], orient="row")
     found = (
@@ -361,16 +360,19 @@ def quality_rows(root, year: int | None, current: pl.DataFrame) -> pl.DataFrame:
         .group_by("report_id", "problem")
         .agg(findings=pl.len().cast(pl.Int32), rule_ids=pl.col("rule_id").unique().sort())
     )
-    grid = current.join(pl.DataFrame({"problem": [p.code for p in probs]}), how="cross")
-    return (
-        grid.join(found, on=["report_id", "problem"], how="left")
-        .with_columns(
-            pl.lit(year, dtype=pl.Int16).alias(PARTITION),
-            findings=pl.col("findings").fill_null(0),
-            rule_ids=pl.col("rule_ids").fill_null([]),
+    codes = pl.DataFrame({"problem": [p.code for p in probs]})
+    current = current.sort("report_id")
+    for start in range(0, current.height, QUALITY_CHUNK):
+        grid = current.slice(start, QUALITY_CHUNK).join(codes, how="cross")
+        yield (
+            grid.join(found, on=["report_id", "problem"], how="left")
+            .with_columns(
+                pl.lit(year, dtype=pl.Int16).alias(PARTITION),
+                findings=pl.col("findings").fill_null(0),
+                rule_ids=pl.col("rule_ids").fill_null([]),
+            )
+            .select(schema("quality").names)
         )
-        .select(schema("quality").names)
-    )
 
 
 # ------------------------------------------------------------------ files
