@@ -112,12 +112,9 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
     e = html.escape
     run = RunSummary.of(summary)
     findings = _stored_findings(out, run.ids)
-    if (
-        findings is None or not findings.select(pl.len()).collect().item()
-    ):  # nothing published (a test of the page alone): the run's own counts and findings
+    per_rule = _per_rule(findings) if findings is not None else ({}, {})
+    if not per_rule[1]:  # nothing published (a test of the page alone): the run's own counts and findings
         findings, per_rule = None, run.rules()
-    else:
-        per_rule = _per_rule(findings)
     status = run.statuses
     when = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     out_lines = [
@@ -180,7 +177,7 @@ def _head(title: str) -> str:
 
 def _per_rule(findings: pl.LazyFrame) -> tuple[dict[str, int], dict[str, int]]:
     """Per rule: the reports it found something in, and its findings."""
-    per_rule = findings.group_by("rule_id").agg(pl.col("report_id").n_unique(), pl.len()).collect()
+    per_rule = findings.group_by("rule_id").agg(pl.col("report_id").n_unique(), pl.len()).collect(engine="streaming")
     return dict(per_rule.select("rule_id", "report_id").iter_rows()), dict(
         per_rule.select("rule_id", "len").iter_rows()
     )
