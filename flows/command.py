@@ -592,12 +592,10 @@ def _console_errors_only() -> None:
                 handler.setLevel(logging.ERROR)
 
 
-def _failures(run: RunSummary, limit: int | None = None, start: int = 0) -> list[tuple[dict, list[str]]]:
+def _failures(run: RunSummary, out: str, limit: int | None = None, start: int = 0) -> list[tuple[dict, list[str]]]:
     """Each failed report (`limit` of them from `start`) with its error messages (the reason, or the
     broken sums in the template's words)."""
-    failed = run.failed().slice(start, limit)
-    errors = run.errors(of=failed["report_id"].to_list())
-    return [(r, errors.get(r["report_id"], [])) for r in failed.iter_rows(named=True)]
+    return run.failures(out, start, limit)
 
 
 def _skipped_json(skipped_files: dict[str, str]) -> list[dict]:
@@ -618,7 +616,7 @@ def render_summary(
     ]
     if page is not None:
         lines.append(f"validation report: {page}")
-    failures = _failures(run, FAILED_SHOWN)
+    failures = _failures(run, out, FAILED_SHOWN)
     for r, reasons in failures:
         lines.append(f"  {r['status']:<10} {r['source_uri']}")
         lines += [f"             {m}" for m in reasons[:REASONS_SHOWN]]
@@ -655,16 +653,16 @@ def summary_json(
         "reports": len(run),
         **run.statuses,
         "already_published": run.already_published,
-        "failed": list(_failed_json(run)) if failed else [],
+        "failed": list(_failed_json(run, out)) if failed else [],
         "skipped_files": _skipped_json(skipped_files or {}),
         "next": next_step(run, out),
     }
 
 
-def _failed_json(run: RunSummary, chunk: int = 1000):
+def _failed_json(run: RunSummary, out: str, chunk: int = 1000):
     """The JSON summary's failed reports, their errors read a thousand reports at a time."""
     for start in range(0, run.failed_count, chunk):
-        for r, reasons in _failures(run, chunk, start):
+        for r, reasons in _failures(run, out, chunk, start):
             yield {
                 "report_id": r["report_id"],
                 "source_uri": r["source_uri"],
@@ -685,7 +683,7 @@ def write_json(
     before, after = head.split('\n "failed": [],\n', 1)
     file.write(before + '\n "failed": [')
     sep = ""
-    for entry in _failed_json(run):
+    for entry in _failed_json(run, out):
         file.write(
             sep + "\n" + "\n".join("  " + line for line in json.dumps(entry, ensure_ascii=False, indent=1).split("\n"))
         )

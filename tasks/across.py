@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
@@ -16,9 +15,8 @@ def check_across_years(summary: RunSummary | dict, run_id: str, out: str) -> Run
     re-checks 2024 too); the run's summary, and so its artifacts and validation page, gets the
     findings of every report re-checked in place of the ones the warehouse held before."""
     run = RunSummary.of(summary)
-    ran = run.reports["report_id"].to_list()
+    ran = run.ids
     found = across.check(out, ran, run_id).select(list(FINDING_SCHEMA))
-    rules = [r.id for r in across.rules()]
-    kept = run.findings.filter(~pl.col("rule_id").is_in(rules))
+    run.replace([r.id for r in across.rules()], found)
     get_run_logger().info("across years: %d findings for the agencies of %d reports", found.height, len(ran))
-    return RunSummary(run.reports, pl.concat([kept, found.cast(FINDING_SCHEMA)]), run.timings)
+    return run

@@ -14,7 +14,7 @@ from nianbao.report.summary import RunSummary
 def compute_indicators(summary: RunSummary | dict, out: str) -> dict[str, int]:
     """The run's reports' agencies, in every year they report: their `indicators`, `peers` (the
     whole of each year touched ranked again) and `quality` rows."""
-    ran = RunSummary.of(summary).reports["report_id"].to_list()
+    ran = RunSummary.of(summary).ids
     written = indicators.compute(out, ran)
     get_run_logger().info(
         "indicators: %(indicators)d rows, peers: %(peers)d, quality: %(quality)d "

@@ -38,10 +38,12 @@ def _scan(root, dataset: str, quarantine: bool = True) -> pl.LazyFrame:
     return pl.concat(frames)
 
 
-def check(root, report_ids: list[str] | None, run_id: str) -> pl.DataFrame:
+def check(root, report_ids: pl.Series | list[str] | None, run_id: str) -> pl.DataFrame:
     """Re-check the agencies of `report_ids` (None: every agency) in the warehouse `root` (a folder
     or s3://bucket/prefix); return the findings written."""
     root = storage.path(root)
+    if report_ids is not None:  # a run's ids held once, as a column (100,000 Python strings are ~15 MiB)
+        report_ids = pl.Series("report_id", report_ids, pl.String).implode()
     with locked(root):
         every = (
             _scan(root, "reports", quarantine=False)
@@ -62,9 +64,9 @@ def check(root, report_ids: list[str] | None, run_id: str) -> pl.DataFrame:
         mine = reports.filter(pl.col("agency_id").is_in(touched.implode()))
         findings = findings_for(root, mine, reports, run_id)
         # the reports re-checked, those retired, and those the run named that are no longer linked to any agency
-        checked = set(every.filter(pl.col("agency_id").is_in(touched.implode()))["report_id"].to_list()) | set(
-            report_ids or []
-        )
+        checked = every.filter(pl.col("agency_id").is_in(touched.implode()))["report_id"]
+        if report_ids is not None:
+            checked = pl.concat([checked, report_ids.explode()])
         # on S3 the index is told the data changes (it lists again until a publish writes it anew)
         index.writing(root)
         _replace_findings(root, checked, findings)
@@ -259,11 +261,11 @@ def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame, reports: pl.DataF
     )
 
 
-def _replace_findings(root, checked: set[str], findings: pl.DataFrame) -> None:
+def _replace_findings(root, checked: pl.Series, findings: pl.DataFrame) -> None:
     """Every across-years finding of the `checked` reports is replaced by `findings`, and their
     `reports` rows' counts of findings by severity follow."""
     file_schema = schema("findings", with_partition=False)
-    ids = pa.array(sorted(checked), pa.string())
+    ids = checked.unique().sort().to_arrow().cast(pa.string())
     paths = {p for p in (root / "findings").glob(f"{PARTITION}=*/{FILE}")}
     new: dict = {}  # path -> its new table
     for (year,), part in findings.group_by([PARTITION]):

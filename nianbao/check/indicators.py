@@ -35,6 +35,7 @@ report_id, indicator, definition_version): old numbers are never changed silentl
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import polars as pl
 import pyarrow as pa
@@ -48,6 +49,7 @@ from nianbao.warehouse.publish import locked, partition_dir
 
 Z = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 OUTPUTS = ("indicators", "peers", "quality")
+QUALITY_CHUNK = 2_000  # reports whose `quality` rows are made (and written) at once
 
 
 def definitions() -> list[Indicator]:
@@ -60,30 +62,33 @@ def problems() -> list[Problem]:
     return template().problems
 
 
-def compute(warehouse, report_ids: list[str] | None = None) -> dict[str, int]:
+def compute(warehouse, report_ids: pl.Series | list[str] | None = None) -> dict[str, int]:
     """Compute and write `indicators`, `peers` and `quality` for the agencies of `report_ids` (None:
     every report), in every year those agencies report, plus any year whose indicators are of an
     earlier definition version. Returns the rows each dataset now holds for the years written."""
     root = storage.path(warehouse)
     written = {name: 0 for name in (*OUTPUTS, "years")}
-    if report_ids is not None and not report_ids:
+    if report_ids is not None and not len(report_ids):
         return written
     with locked(root):
-        reports = _reports(root)
+        reports = _reports(root)  # lazy: each year's reports are read as it is computed
         if report_ids is None:
-            years = set(reports[PARTITION].to_list()) | _years_held(root)
+            years = set(reports.select(PARTITION).unique().collect()[PARTITION].to_list()) | _years_held(root)
         else:
-            named = pl.Series(report_ids, dtype=pl.String).implode()
-            agencies = reports.filter(pl.col("report_id").is_in(named))["agency_id"].drop_nulls().unique().implode()
-            years = set(
-                reports.filter(pl.col("report_id").is_in(named) | pl.col("agency_id").is_in(agencies))[PARTITION]
-            )
+            named = pl.col("report_id").is_in(pl.Series(report_ids, dtype=pl.String).implode())
+            agencies = reports.filter(named).select("agency_id").drop_nulls().unique().collect()["agency_id"]
+            touched = named | pl.col("agency_id").is_in(agencies.implode())
+            years = set(reports.filter(touched).select(PARTITION).unique().collect()[PARTITION].to_list())
         stale = _stale_years(root)
-        places = _places(root, reports)
+        places = _places(root, reports.filter(pl.col("agency_id").is_not_null()).collect())
         for year in sorted(years | stale, key=lambda y: (y is None, y or 0)):
             if year in stale:
                 _retire(root, year)
-            year_reports = reports.filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+            year_reports = (
+                reports.filter(pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
+                .select("report_id", "agency_id", "status", "current")
+                .collect()
+            )
             for name, n in _year(root, year, year_reports, places).items():
                 written[name] += n
             written["years"] += 1
@@ -92,12 +97,12 @@ def compute(warehouse, report_ids: list[str] | None = None) -> dict[str, int]:
     return written
 
 
-def _reports(root) -> pl.DataFrame:
+def _reports(root) -> pl.LazyFrame:
     lf = scan("reports", root)
     current = pl.col("superseded_by").is_null() if "superseded_by" in lf.collect_schema().names() else pl.lit(True)
     return lf.select(
         "report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on", current=current
-    ).collect()
+    )
 
 
 def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -> dict[str, int]:
@@ -113,7 +118,8 @@ def _year(root, year: int | None, reports: pl.DataFrame, places: pl.DataFrame) -
         rows.add(one)
         peers.add(peer_rows(one, groups=groups))
     quality = _File("quality")
-    quality.add(quality_rows(root, year, current.select("report_id", "agency_id")))
+    for part in quality_rows(root, year, current.select("report_id", "agency_id")):
+        quality.add(part)
     return {
         "indicators": rows.write(root, year, keep=valid.height > 0),
         "peers": peers.write(root, year, keep=valid.height > 0),
@@ -336,8 +342,9 @@ def peer_rows(
 # ------------------------------------------------------------------ data quality
 
 
-def quality_rows(root, year: int | None, current: pl.DataFrame) -> pl.DataFrame:
-    """`quality` rows of the reports `current` (report_id, agency_id) of one year."""
+def quality_rows(root, year: int | None, current: pl.DataFrame) -> Iterator[pl.DataFrame]:
+    """`quality` rows of the reports `current` (report_id, agency_id) of one year, QUALITY_CHUNK
+    reports at a time in the key's order: a year of 100,000 unreadable reports is 600,000 rows."""
     probs = problems()
     rules = pl.DataFrame([(r, p.code) for p in probs for r in p.rules], schema=["rule_id", "problem"], orient="row")
     found = (
@@ -353,16 +360,19 @@ def quality_rows(root, year: int | None, current: pl.DataFrame) -> pl.DataFrame:
         .group_by("report_id", "problem")
         .agg(findings=pl.len().cast(pl.Int32), rule_ids=pl.col("rule_id").unique().sort())
     )
-    grid = current.join(pl.DataFrame({"problem": [p.code for p in probs]}), how="cross")
-    return (
-        grid.join(found, on=["report_id", "problem"], how="left")
-        .with_columns(
-            pl.lit(year, dtype=pl.Int16).alias(PARTITION),
-            findings=pl.col("findings").fill_null(0),
-            rule_ids=pl.col("rule_ids").fill_null([]),
+    codes = pl.DataFrame({"problem": [p.code for p in probs]})
+    current = current.sort("report_id")
+    for start in range(0, current.height, QUALITY_CHUNK):
+        grid = current.slice(start, QUALITY_CHUNK).join(codes, how="cross")
+        yield (
+            grid.join(found, on=["report_id", "problem"], how="left")
+            .with_columns(
+                pl.lit(year, dtype=pl.Int16).alias(PARTITION),
+                findings=pl.col("findings").fill_null(0),
+                rule_ids=pl.col("rule_ids").fill_null([]),
+            )
+            .select(schema("quality").names)
         )
-        .select(schema("quality").names)
-    )
 
 
 # ------------------------------------------------------------------ files

@@ -44,6 +44,15 @@ class Settings(BaseSettings):
         2, "NIANBAO_WORKERS", "batches processed at once by the flow (the command's --workers)", ge=1, le=256
     )
     memory_limit_mb: int = _var(2048, "NIANBAO_MEMORY_LIMIT_MB", "heap per extraction worker process, in MiB", ge=256)
+    cpu_limit_s: float = _var(
+        120, "NIANBAO_CPU_LIMIT_S", "CPU seconds an extraction worker may spend on one document", gt=0
+    )
+    wall_limit_s: float = _var(
+        1800,
+        "NIANBAO_WALL_LIMIT_S",
+        "seconds of the clock one document may take in its extraction worker, however busy the machine (a backstop)",
+        gt=0,
+    )
     min_free_mb: int = _var(
         64, "NIANBAO_MIN_FREE_MB", "free space the warehouse needs before a run starts, in MiB", ge=0
     )

@@ -58,14 +58,14 @@ def make(run: RunSummary, run_id: str, out: str, seconds: float | None = None) -
         table,
         f"Reports by status, reports affected per rule, documents by format; "
         f"run {run_id}; {where[0].lower()}{where[1:]}",
-        failures_markdown(run.reports, run.findings, page, where, next_step(run, out)),
+        failures_markdown(run, None, page, where, next_step(run, out)),
         f"Invalid and unreadable reports, run {run_id}",
     )
 
 
 def failures_markdown(
-    rows: pl.DataFrame | list[dict],
-    findings: pl.DataFrame | list[dict],
+    rows: RunSummary | pl.DataFrame | list[dict],
+    findings: pl.DataFrame | list[dict] | None,
     page: Path | str,
     where: str,
     advice: str | None = None,
@@ -74,11 +74,11 @@ def failures_markdown(
     a local path in Prefect's UI is a 404), its errors, cut with a count; then the validation report
     and what to do next. Every string a report or a source brings is escaped (_md): an agency named
     `[点此](javascript:…)` or `![x](http://host/p.png)` stays text in any Markdown viewer."""
-    run = RunSummary(rows, findings)
+    run = rows if isinstance(rows, RunSummary) else RunSummary(rows, findings)
     failed = run.failed()
     lines = [
-        f"# Reports that failed ({failed.height} of {len(run)})"
-        if failed.height
+        f"# Reports that failed ({run.failed_count} of {len(run)})"
+        if run.failed_count
         else f"# {plural(len(run), 'report')}, all valid",
         "",
         f"{where}.",
@@ -97,8 +97,8 @@ def failures_markdown(
         lines += [f"  - {e}" for e in found[:ERRORS_SHOWN]]
         if len(found) > ERRORS_SHOWN:
             lines.append(f"  - … and {len(found) - ERRORS_SHOWN} more errors (see the validation report)")
-    if failed.height > FAILED_SHOWN:
-        lines.append(f"- … and {failed.height - FAILED_SHOWN} more failed reports (see the validation report)")
+    if run.failed_count > FAILED_SHOWN:
+        lines.append(f"- … and {run.failed_count - FAILED_SHOWN} more failed reports (see the validation report)")
     if advice:
         lines += ["", f"**Next:** {_md(advice)}"]
     return "\n".join(lines)
@@ -150,7 +150,13 @@ def validation_page(run: RunSummary, run_id: str, out: str) -> Path | storage.S3
         (local / "validation").mkdir()
         for counts in remote.glob("*.json"):
             (local / "validation" / counts.name).write_bytes(counts.read_bytes())
-        failed = run.failed()["report_id"].implode()
+        failed = (  # the run's failed reports, as published
+            warehouse.scan("reports", out)
+            .filter(pl.col("report_id").is_in(run.ids.implode()) & (pl.col("status") != "valid"))
+            .select("report_id")
+            .collect()["report_id"]
+            .implode()
+        )
         for dataset, quarantine in [("findings", False), *((d, q) for d in CELL_DATASETS for q in (False, True))]:
             rows = warehouse.scan(dataset, out, quarantine).filter(pl.col("report_id").is_in(failed)).collect()
             for (year,), part in rows.group_by(PARTITION):

@@ -23,12 +23,13 @@ import polars as pl
 from nianbao.model.schema import CELL_KEYS
 from nianbao.model.template import SumRule, template
 from nianbao.model.words import plural
-from nianbao.report.summary import STATUSES, RunSummary
+from nianbao.report.summary import KEPT, STATUSES, RunSummary
 from nianbao.warehouse.storage import write_atomic
 
 log = logging.getLogger(__name__)
 DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the next are listed by source
 LISTED_REPORTS = 1000  # failed reports a page names (detailed ones included); the rest are counted
+assert LISTED_REPORTS <= KEPT  # the run's summary keeps those in full
 FINDINGS_SHOWN = 12  # per report: a blank template must not swamp the page
 
 _STYLE = """body{font:14px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:2em;color:#222;max-width:80em}
@@ -110,13 +111,10 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
     t = template()
     e = html.escape
     run = RunSummary.of(summary)
-    findings = _stored_findings(out, run.reports["report_id"])
-    if (
-        findings is None or not findings.select(pl.len()).collect().item()
-    ):  # nothing published (a test of the page alone)
-        findings = run.findings.lazy().with_columns(
-            cells=pl.lit([], pl.List(pl.String)), expected=pl.lit(None, pl.String), observed=pl.lit(None, pl.String)
-        )
+    findings = _stored_findings(out, run.ids)
+    per_rule = _per_rule(findings) if findings is not None else ({}, {})
+    if not per_rule[1]:  # nothing published (a test of the page alone): the run's own counts and findings
+        findings, per_rule = None, run.rules()
     status = run.statuses
     when = (now or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds")
     out_lines = [
@@ -128,20 +126,18 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
         + ", ".join(f"<span class={s}>{n} {s}</span>" for s, n in status.items())
         + f" of {len(run)} reports.</p>",
     ]
-    out_lines += _rules_table(t, run, findings)
+    out_lines += _rules_table(t, run, *per_rule)
     out_lines += _years_table(run)
-    failed = run.failed().sort(
-        pl.col("status"),
-        pl.col("error_count").fill_null(0),
-        pl.col("source_uri"),
-        descending=[False, True, False],
-        maintain_order=True,
-    )
-    out_lines.append(f"<h2>Reports that failed ({failed.height})</h2>")
-    if not failed.height:
+    failed = run.page_failed()  # the first LISTED_REPORTS in the page's order; the rest counted
+    out_lines.append(f"<h2>Reports that failed ({run.failed_count})</h2>")
+    if not run.failed_count:
         out_lines.append("<p class=valid>Every report is valid.</p>")
     detailed = failed.head(DETAILED_REPORTS).to_dicts()  # only these reports' findings and cells are read in full
     by_report: dict[str, list[dict]] = defaultdict(list)
+    if findings is None:
+        findings = run.findings.lazy().with_columns(
+            cells=pl.lit([], pl.List(pl.String)), expected=pl.lit(None, pl.String), observed=pl.lit(None, pl.String)
+        )
     for f in (
         findings.filter(pl.col("report_id").is_in([r["report_id"] for r in detailed])).collect().iter_rows(named=True)
     ):
@@ -149,9 +145,9 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
     cells = _stored_cells(out, [r["report_id"] for r in detailed if r["status"] == "invalid"])
     for r in detailed:
         out_lines += _report_section(t, r, by_report.get(r["report_id"], []), cells.get(r["report_id"], {}))
-    if failed.height > DETAILED_REPORTS:
+    if run.failed_count > DETAILED_REPORTS:
         out_lines.append(
-            f"<p>… and {failed.height - DETAILED_REPORTS} more failed reports, not shown here: "
+            f"<p>… and {run.failed_count - DETAILED_REPORTS} more failed reports, not shown here: "
             "the <code>findings</code> dataset holds them all.</p><table><tr><th>status<th>source"
         )
         out_lines += [
@@ -161,10 +157,11 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
             .iter_rows()
         ]
         out_lines.append("</table>")
-    if failed.height > LISTED_REPORTS:  # a page of 100,000 rows is read by nobody: counted
-        rest = dict(failed.slice(LISTED_REPORTS)["status"].value_counts().iter_rows())
+    if run.failed_count > LISTED_REPORTS:  # a page of 100,000 rows is read by nobody: counted
+        listed = Counter(failed.head(LISTED_REPORTS)["status"].to_list())
+        rest = {s: n - listed[s] for s, n in run.statuses.items() if s != "valid"}
         out_lines.append(
-            f"<p>… and {failed.height - LISTED_REPORTS} more failed reports ("
+            f"<p>… and {run.failed_count - LISTED_REPORTS} more failed reports ("
             + ", ".join(f"{rest[s]} {s}" for s in STATUSES if rest.get(s))
             + "), not listed: the <code>reports</code> and <code>findings</code> datasets hold them all.</p>"
         )
@@ -178,12 +175,17 @@ def _head(title: str) -> str:
     )
 
 
-def _rules_table(t, run: RunSummary, findings: pl.LazyFrame) -> list[str]:
-    """Per rule: reports checked, passed, failed, and its findings by severity."""
+def _per_rule(findings: pl.LazyFrame) -> tuple[dict[str, int], dict[str, int]]:
+    """Per rule: the reports it found something in, and its findings."""
+    per_rule = findings.group_by("rule_id").agg(pl.col("report_id").n_unique(), pl.len()).collect(engine="streaming")
+    return dict(per_rule.select("rule_id", "report_id").iter_rows()), dict(
+        per_rule.select("rule_id", "len").iter_rows()
+    )
+
+
+def _rules_table(t, run: RunSummary, failed: dict[str, int], counts: dict[str, int]) -> list[str]:
+    """Per rule: reports checked, passed, failed (reports it found something in), and its findings."""
     readable = len(run) - run.statuses["unreadable"]
-    per_rule = findings.group_by("rule_id").agg(pl.col("report_id").n_unique(), pl.len()).collect()
-    failed = dict(per_rule.select("rule_id", "report_id").iter_rows())  # reports a rule found something in
-    counts = dict(per_rule.select("rule_id", "len").iter_rows())
     e = html.escape
     lines = [
         "<h2>Rules</h2><table><tr><th>rule<th>what it checks<th>severity<th>reports checked<th>passed"

@@ -3,7 +3,9 @@
 pdfminer can spin for minutes on a hostile PDF and a parser can exhaust memory; in a worker
 process such a document costs only itself: past the time limit its worker is killed, past the
 memory limit its allocations fail; the document becomes `unreadable` with that reason, and the
-rest goes on. One pool of workers (one per core) serves every batch of the run: a worker is
+rest goes on. The time limit counts the worker's CPU seconds (the programs it runs, a converter,
+included), not the clock: on a busy machine a document waits for a core and that is not its fault.
+A much larger wall-clock limit stays as a backstop, for a document that waits on nothing. One pool of workers (one per core) serves every batch of the run: a worker is
 started once, imports the extractors once, and is handed one document at a time over its own
 pipe, so we always know which document a worker that dies or runs late was reading (the culprit,
 never a bystander). A worker is replaced after RECYCLE_AFTER documents (parsers' caches and a
@@ -34,8 +36,8 @@ from nianbao.model.errors import Unreadable
 from nianbao.model.settings import settings
 from nianbao.run import heap, stop
 
-TIME_LIMIT = 120.0  # seconds of extraction per document
 START_LIMIT = 120.0  # seconds a new worker may take to start and import, before its first document's time
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 RECYCLE_AFTER = 200  # documents a worker reads before a fresh one takes its place
 # Imported once by the forkserver, so every worker starts with them (single-threaded modules only:
 # the forkserver must stay safe to fork), and by each worker as it starts (the rest of what it runs:
@@ -71,22 +73,28 @@ def run(
     fn: Callable[..., Any],
     items: list[tuple],
     workers: int | None = None,
-    time_limit: float = TIME_LIMIT,
+    time_limit: float | None = None,
     memory_limit_mb: int | None = None,
     on_done: Callable[[], None] | None = None,
     stopping: Callable[[], bool] = lambda: False,
+    wall_limit: float | None = None,
 ) -> list[Any]:
     """fn(*item) for every item in the run's worker processes, at most `workers` at once (default:
     one per core, shared with the other batches running); a failure is returned as Unreadable,
-    never raised. `on_done()` is called as each item ends (progress). Once `stopping()`, or when a
+    never raised. An item past `time_limit` CPU seconds (default NIANBAO_CPU_LIMIT_S) or
+    `wall_limit` seconds of the clock (NIANBAO_WALL_LIMIT_S) is unreadable, saying which.
+    `on_done()` is called as each item ends (progress). Once `stopping()`, or when a
     worker is stopped from outside, raises Stopped: the items are nobody's. Thread-safe."""
     if not items:  # no pool started for nothing (a batch of text dumps, on a daemonic Dask worker too)
         return []
+    time_limit = time_limit or settings().cpu_limit_s
+    wall_limit = wall_limit or settings().wall_limit_s
     memory = memory_limit_mb or _memory_limit_mb()
     pool = _pool(memory, workers or _cores())
     results: list[Any] = [None] * len(items)
     queue = deque(range(len(items)))
-    running: dict[_Worker, tuple[int, float]] = {}  # worker -> (item, started)
+    # worker -> (item, when it started, its CPU seconds then: None until it is warm)
+    running: dict[_Worker, tuple[int, float, float | None]] = {}
 
     def finish(i: int, result: Any) -> None:
         results[i] = result
@@ -113,10 +121,13 @@ def run(
                     finish(i, Unreadable(f"extraction failed: {type(e).__name__}: {e}"))
                     continue
                 # a new worker's time starts once it is warm (below), within START_LIMIT
-                running[worker] = (i, time.monotonic() + (0 if worker.ready else START_LIMIT))
+                if worker.ready:
+                    running[worker] = (i, time.monotonic(), _cpu_seconds(worker.process.pid))
+                else:
+                    running[worker] = (i, time.monotonic() + START_LIMIT, None)
             ready = wait([w.conn for w in running] + [w.process.sentinel for w in running], timeout=0.1)
             for worker in [w for w in running if w.conn in ready or w.process.sentinel in ready]:
-                i, _ = running.pop(worker)
+                i, _, _ = running.pop(worker)
                 try:
                     answer = worker.conn.recv()
                 except (EOFError, OSError):
@@ -129,23 +140,36 @@ def run(
                     continue
                 if answer == _READY:  # a new worker has its imports done: the item's time starts now
                     worker.ready = True
-                    running[worker] = (i, time.monotonic())
+                    running[worker] = (i, time.monotonic(), _cpu_seconds(worker.process.pid))
                     continue
                 result, last = answer
                 pool.release(worker, healthy=not last)
                 finish(i, result)
             now = time.monotonic()
-            for worker in [w for w, (_, started) in running.items() if now - started > time_limit]:
-                i, _ = running.pop(worker)
+            for worker, (i, started, cpu) in list(running.items()):
+                used = None if cpu is None else _cpu_seconds(worker.process.pid)
+                if used is not None:
+                    used -= cpu
+                elif cpu is not None:  # no /proc (not Linux): the clock stands in for the CPU
+                    used = now - started
+                if used is not None and used > time_limit:
+                    reason = f"extraction ran past the CPU time limit of {time_limit:g} s"
+                elif now - started > wall_limit:
+                    reason = f"extraction ran past the wall-clock limit of {wall_limit:g} s" + (
+                        f" ({used:.0f} s of CPU)" if used is not None else " (its worker never started)"
+                    )
+                else:
+                    continue
+                del running[worker]
                 pool.release(worker, healthy=False)
-                finish(i, Unreadable(f"extraction ran past the time limit of {time_limit:g} s"))
+                finish(i, Unreadable(reason))
     finally:
         for worker in running:  # interrupted: what they are reading is nobody's now
             pool.release(worker, healthy=False)
     return results
 
 
-def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float = TIME_LIMIT) -> list[Pending]:
+def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float | None = None) -> list[Pending]:
     """Begin fn(*item) for these items now, in a thread, as run() would do them; each one's result
     is its Pending's. The command begins the run's first documents while Prefect's server starts,
     and hands the pendings to the flow with the documents (nianbao/run/plan.py)."""
@@ -163,6 +187,25 @@ def ahead(fn: Callable[..., Any], items: list[tuple], time_limit: float = TIME_L
 
     threading.Thread(target=work, name="nianbao-ahead", daemon=True).start()
     return pending
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user and system) of a process, of the children it has waited for, and of its
+    live descendants (a converter it runs), from /proc; None where there is no /proc."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()  # after the name, which may hold spaces
+            total += sum(int(x) for x in fields[11:15]) / _TICK  # utime stime cutime cstime
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children", "rb") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError, IndexError):
+            if p == pid:
+                return None
+    return total
 
 
 class Pending:

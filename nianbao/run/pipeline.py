@@ -270,7 +270,7 @@ def process_batch(
     sources: list[Source],
     run_id: str,
     default_year: int | None = None,
-    time_limit: float = isolate.TIME_LIMIT,
+    time_limit: float | None = None,
     published: dict[str, dict] | None = None,
     processes: bool = True,
     timings: dict[str, float] | None = None,

@@ -67,7 +67,7 @@ def test_counts():
     }
     assert run.errors()["b" * 64] == ["applications.balance: 13 ≠ 12", "cells.complete: blank"]
     assert run.failed()["source_uri"].to_list() == ["b.docx", "https://x.gov.cn/c"]
-    assert RunSummary.of(run.as_dict()).as_dict() == run.as_dict() and run.as_dict()["reports"] == REPORTS
+    assert run.ids.to_list() == [r["report_id"] for r in REPORTS]
 
 
 def test_every_reader_tells_the_same_counts(tmp_path):
@@ -91,21 +91,40 @@ def test_every_reader_tells_the_same_counts(tmp_path):
     assert "<tr><td>2023<td class=n>2<td class=n>1<td class=n>1<td class=n>0<td class=n>50%" in page
 
 
-def test_the_runs_summary_is_columnar_and_never_hashed():
-    """Memory flat in the number of documents (issue 11): the summary is frames, not a dict per row,
-    and the tasks handed the whole run's summary don't hash it for a cache key (Prefect's default
-    serialises every input to hash it, a copy of the run's rows at each call)."""
+def test_the_runs_summary_keeps_counts_and_only_the_failures_it_prints(monkeypatch):
+    """Memory flat in the number of documents (issues 11 and 24): the summary keeps counts, and in
+    full only the first KEPT failed reports in the run's order and in the validation page's order
+    (with their findings); the tasks handed the whole run's summary don't hash it for a cache key
+    (Prefect's default serialises every input to hash it)."""
     import polars as pl
     from prefect.cache_policies import NO_CACHE
 
+    from nianbao.report import summary
     from tasks.across import check_across_years
     from tasks.ingest import report_artifacts
 
-    run = RunSummary()
-    run.add(RunSummary(REPORTS[:2], FINDINGS[:2]))
-    run.add({"reports": REPORTS[2:], "findings": FINDINGS[2:]})
-    assert isinstance(run.reports, pl.DataFrame) and isinstance(run.findings, pl.DataFrame)
-    assert (len(run), run.findings.height) == (3, 4)
+    monkeypatch.setattr(summary, "KEPT", 3)
+    run, every = RunSummary(), []
+    for batch in range(20):  # 20 batches of 5: a valid report and 4 failed ones, their errors 0..19
+        rows = [
+            {
+                "report_id": f"{batch:02d}{i}".ljust(64, "0"),
+                "status": "valid" if i == 0 else ("invalid" if i % 2 else "unreadable"),
+                "source_uri": f"s/{batch:02d}{i}",
+                "error_count": 0 if i == 0 else (batch * 7 + i) % 20,
+            }
+            for i in range(5)
+        ]
+        found = [{"report_id": r["report_id"], "rule_id": "r", "severity": "error", "message": "m"} for r in rows]
+        run.add(RunSummary(rows, found))
+        every += rows
+    every = summary._frame(every, summary.REPORT_SCHEMA).filter(pl.col("status") != "valid")
+    assert (len(run), run.failed_count, run.affected()) == (100, 80, {("r", "error"): 100})
+    assert run.failed()["source_uri"].to_list() == ["s/001", "s/002", "s/003"]
+    assert run.page_failed().equals(every.sort(**summary.PAGE_ORDER).head(3))
+    kept = set(run.failed()["report_id"]) | set(run.page_failed()["report_id"])
+    assert set(run.findings["report_id"]) == kept and run.findings.height == len(kept)
+    assert run.ids.len() == 100
     assert check_across_years.cache_policy is NO_CACHE and report_artifacts.cache_policy is NO_CACHE
 
 
@@ -123,7 +142,7 @@ def test_the_json_summary_is_written_as_json_dumps_writes_it():
     assert [f["errors"] for f in json.loads(whole)["failed"]] == []
     run = RunSummary(REPORTS, FINDINGS)
     failed = command.summary_json(run, "wh", None, {}, 1)["failed"]
-    assert [len(f["errors"]) for f in failed] == [2, 1] and list(command._failed_json(run, chunk=1)) == failed
+    assert [len(f["errors"]) for f in failed] == [2, 1] and list(command._failed_json(run, "wh", chunk=1)) == failed
 
 
 def test_wording_counts_one_and_advises_only_what_applies():
@@ -160,3 +179,38 @@ def test_wording_counts_one_and_advises_only_what_applies():
         None,
         [{"path": "d/m.csv", "why": "a manifest: pass it by name"}],
     )
+
+
+def test_failures_past_the_kept_ones_are_read_back_from_the_warehouse(tmp_path, monkeypatch):
+    """The JSON summary lists every failed report: those the summary did not keep come from the
+    warehouse, in the run's order with the same errors as the kept ones."""
+    import shutil
+    from pathlib import Path
+
+    from nianbao.report import summary
+    from nianbao.report.summary import summarise
+    from nianbao.run import pipeline
+    from nianbao.run.plan import Plan
+
+    samples = Path(__file__).parents[2] / "data" / "samples"
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("b.txt", "a.txt"):
+        shutil.copy(samples / "not_a_report.txt", docs / name)
+    (docs / "a.txt").write_text("另一份不是报告的文件", encoding="utf-8")
+    shutil.copy(samples / "sample_invalid_2024.txt", docs / "c.txt")
+    shutil.copy(samples / "sample_valid_2023.txt", docs / "d.txt")
+    out = str(tmp_path / "wh")
+    run = RunSummary()
+    for batch in Plan.of([str(docs)]).holding(published={}).batches(2):
+        run.add(summarise(pipeline.ingest_batch(batch, "run-1", out, processes=False), out))
+    kept = list(command._failed_json(run, out))
+    assert [f["source_uri"].rsplit("/", 1)[1] for f in kept] == ["a.txt", "b.txt", "c.txt"]
+    assert all(f["errors"] for f in kept)
+    monkeypatch.setattr(summary, "KEPT", 1)
+    fewer = RunSummary()
+    for batch in Plan.of([str(docs)]).holding(published=None).batches(2):
+        fewer.add(summarise(pipeline.ingest_batch(batch, "run-2", out, processes=False), out))
+    assert fewer.failed().height == 1 and fewer.already_published == 4
+    assert list(command._failed_json(fewer, out, chunk=2)) == kept

@@ -147,7 +147,7 @@ def test_a_flow_called_from_python_raises_reports_failed_with_the_summary(prefec
     with pytest.raises(ReportsFailed) as failed:
         ingest(sources=[str(docs)], out=str(tmp_path / "wh"))
     assert str(failed.value) == "1 report: 0 valid, 1 invalid, 0 unreadable"
-    assert failed.value.summary.reports["status"].to_list() == ["invalid"]
+    assert failed.value.summary.statuses == {"valid": 0, "invalid": 1, "unreadable": 0}
     state = ingest(sources=[str(docs)], out=str(tmp_path / "wh"), reprocess=True, return_state=True)
     assert (state.name, state.is_failed(), state.message) == ("ReportsFailed", True, str(failed.value))
 
