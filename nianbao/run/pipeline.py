@@ -202,7 +202,7 @@ def read_ahead(sources: list[Source], published: dict[str, dict]) -> dict[str, G
 _NO_FIGURE = ("not found", "printed, not read")
 
 
-def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:
+def _finish(row: ReportRow, matched: Matched | Unreadable, overrides: dict) -> Report:
     if isinstance(matched, Unreadable):
         return _unreadable(row, str(matched))
     if not any(

@@ -73,6 +73,7 @@ class Tolerances:
     wrap_size: float = 1.5  # sizes: a line this close under another goes on with it (a wrapped cell)
     near_size: float = 2.2  # sizes: lines this close, one right after the other, are set as one table
     gap_size: float = 2.5  # sizes: lines across an unruled table's row gap (LibreOffice's), at most
+    word_size: float = 0.4  # sizes: characters this close on a line are one word (pdfplumber's x_tolerance_ratio)
 
 
 TOL = Tolerances()
@@ -461,7 +462,9 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     size right above or below one belong to it too (heading rows, wrapped labels, blank rows).
     Only runs naming a template table (or, `goes_on`, opening the page after a table: then
     `carried` are that table's columns when it was read this way) count. A run whose columns are ambiguous is left as text."""
-    words = page.extract_words(x_tolerance_ratio=0.4, y_tolerance=TOL.line, keep_blank_chars=True, extra_attrs=["size"])
+    words = page.extract_words(
+        x_tolerance_ratio=TOL.word_size, y_tolerance=TOL.line, keep_blank_chars=True, extra_attrs=["size"]
+    )
     lines: list[list[dict]] = []
     for w in sorted((w for w in words if w["text"].strip()), key=lambda w: (w["top"], w["x0"])):
         if lines and w["top"] - lines[-1][0]["top"] <= TOL.line:
