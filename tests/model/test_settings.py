@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nianbao.acquire import fetch, sources
+from nianbao.acquire import fetch, linked, sources
 from nianbao.acquire.fetch import Fetcher
 from nianbao.model import settings
 from nianbao.model.errors import SettingsError, Unreadable
@@ -59,6 +59,7 @@ def test_variables_reach_the_product_when_set_after_import(monkeypatch, tmp_path
     big.write_bytes(b"%PDF-1.4\n" + b"0" * 2**20)
     with pytest.raises(Unreadable, match=f"^{2**20 + 9} bytes is over the size limit of {2**20}$"):
         sources.read(sources.Source(str(big)))
+    assert linked._beside(tmp_path / "page.html", "big.pdf") == f"{2**20 + 9} bytes is over the size limit of {2**20}"
     monkeypatch.setenv("NIANBAO_MEMORY_LIMIT_MB", "512")
     assert isolate._memory_limit_mb() == 512
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
