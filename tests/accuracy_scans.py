@@ -96,7 +96,7 @@ def _why(name: str, printed: str, reading) -> str:
         return "ink read as nothing"
     if trust._number(reading) != trust._number(printed):
         return "misread (caught)" if trust._number(reading) is not None else "read as no number"
-    if getattr(reading, "confidence", 0.0) < trust.CONFIDENT:
+    if getattr(reading, "confidence", 0.0) < trust.CONFIDENCE.summed:
         return "read right, not confident"
     if name.startswith("active_disclosure:"):
         return "section 二, not confident enough alone"

@@ -32,6 +32,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.html
 
+from nianbao.acquire import fetch
 from nianbao.acquire.fetch import Fetcher, redact
 from nianbao.extract import ATTACHMENTS
 from nianbao.model.chinese import YEAR_DIGITS, YEAR_NUMERALS
@@ -39,6 +40,14 @@ from nianbao.warehouse import storage
 
 COLUMNS = ("uri", "title", "year")  # and region_code, where one was given
 LISTINGS = ("listing_url", "region_code")  # the columns of a file of listings (data/listings.csv)
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pages: int = 50  # listing pages read per listing URL (the command's --max-pages)
+
+
+LIMITS = Limits()
 _REPORT = "年度报告"
 _NOT_REPORT = ("通知", "要点", "解读", "图解", "方案", "报送", "法治政府", "征集", "目录")
 _NEXT = {"下一页", "下页", "后一页", "next", ">", "›", "»"}
@@ -115,7 +124,7 @@ def _pages(html: str, links: list[tuple[str, str]], base: str) -> list[str]:
 
 def discover(
     listing_urls: list[str],
-    max_pages: int = 50,
+    max_pages: int = LIMITS.max_pages,
     fetcher: Fetcher | None = None,
     errors: list[str] | None = None,
     region_code: str | None = None,
@@ -259,10 +268,16 @@ def parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
         help="the 6-digit 行政区划代码 of the listings' portal, written into the manifest for every report found",
     )
     p.add_argument(
-        "--max-pages", type=int, default=50, help="listing pages read per listing URL (default: %(default)s)"
+        "--max-pages",
+        type=int,
+        default=LIMITS.max_pages,
+        help="listing pages read per listing URL (default: %(default)s)",
     )
     p.add_argument(
-        "--delay", type=float, default=1.0, help="seconds between requests to one host (default: %(default)s)"
+        "--delay",
+        type=float,
+        default=fetch.Limits.delay,
+        help="seconds between requests to one host (default: %(default)s)",
     )
     p.add_argument("--allow-private", action="store_true", help="allow private, loopback and link-local addresses")
     return p

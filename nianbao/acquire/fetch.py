@@ -25,14 +25,14 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from nianbao import __version__
 from nianbao.acquire.rawstore import RawStore
-from nianbao.extract import MAX_BYTES, MIME, magic, sniff
+from nianbao.extract import MIME, magic, sniff
 from nianbao.model.errors import FetchError
 from nianbao.model.schema import FETCHES
 from nianbao.model.settings import settings
@@ -125,32 +125,48 @@ class _Host:
         self.next_start = 0.0
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How long, how often, how much and how fast one Fetcher downloads. The operator's settings
+    (NIANBAO_FETCH_*, NIANBAO_MAX_DOCUMENT_MB) give the first five (`configured`); the rest are ours."""
+
+    connect_timeout: float  # seconds to connect
+    read_timeout: float  # seconds waiting for the next bytes
+    max_time: float  # seconds for one attempt in all: a server trickling a byte a second is cut off
+    retries: int  # tries after the first, on timeouts, connection errors and 5xx
+    max_bytes: int  # the largest document: refused from its Content-Length, else while streaming
+    backoff: float = 1.0  # seconds before the first retry, doubled for each next one
+    max_redirects: int = 5
+    per_host: int = 2  # requests in flight to one host at once
+    delay: float = 1.0  # seconds between the starts of two requests to one host
+
+    @classmethod
+    def configured(cls) -> Limits:
+        s = settings()
+        return cls(
+            s.fetch_connect_timeout, s.fetch_read_timeout, s.fetch_time_limit, s.fetch_retries, s.max_document_bytes
+        )
+
+
 class Fetcher:
-    """One polite HTTP client, shared by every fetch of a run (threads welcome)."""
+    """One polite HTTP client, shared by every fetch of a run (threads welcome). Its limits are
+    `limits` (default: Limits.configured()) with `changes` made, a change of None being none."""
 
     def __init__(
         self,
+        limits: Limits | None = None,
         *,
-        connect_timeout: float = 10,
-        read_timeout: float = 30,
-        max_time: float = 300,
-        retries: int = 3,
-        backoff: float = 1.0,
-        max_bytes: int = MAX_BYTES,
-        max_redirects: int = 5,
-        per_host: int = 2,
-        delay: float = 1.0,
         allow_private: bool | None = None,
         user_agent: str = USER_AGENT,
+        **changes: float | None,
     ):
-        self.max_time, self.retries, self.backoff = max_time, retries, backoff
-        self.max_bytes, self.max_redirects, self.per_host, self.delay = max_bytes, max_redirects, per_host, delay
+        self.limits = replace(limits or Limits.configured(), **{k: v for k, v in changes.items() if v is not None})
         self.allow_private = allow_private_default() if allow_private is None else allow_private
         no_cookies = http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.client = httpx.Client(
             follow_redirects=False,
             cookies=no_cookies,
-            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            timeout=httpx.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
             headers={"User-Agent": user_agent},
         )
         self._hosts: dict[str, _Host] = {}
@@ -170,12 +186,12 @@ class Fetcher:
         """A request slot on the URL's host: at most per_host at once, starts `delay` apart."""
         host = (urlsplit(url).hostname or "").lower()
         with self._hosts_lock:
-            h = self._hosts.setdefault(host, _Host(self.per_host))
+            h = self._hosts.setdefault(host, _Host(self.limits.per_host))
         with h.slots:
             with h.lock:  # reserve a start time, then wait for it outside the lock
                 now = time.monotonic()
                 start = max(now, h.next_start)
-                h.next_start = start + self.delay
+                h.next_start = start + self.limits.delay
             if start > now:
                 time.sleep(start - now)
             yield
@@ -199,12 +215,17 @@ class Fetcher:
             except FetchError as e:
                 result.error, result.http_status = _scrub(str(e), url), e.status
                 result.final_url = redact(e.final_url) if e.final_url else None
-                if not e.retry or result.attempts > self.retries:
+                if not e.retry or result.attempts > self.limits.retries:
                     got = None
                     break
-                pause = self.backoff * 2 ** (result.attempts - 1)
+                pause = self.limits.backoff * 2 ** (result.attempts - 1)
                 log.warning(
-                    "retry %d/%d in %.1fs: %s: %s", result.attempts, self.retries, pause, result.url, result.error
+                    "retry %d/%d in %.1fs: %s: %s",
+                    result.attempts,
+                    self.limits.retries,
+                    pause,
+                    result.url,
+                    result.error,
                 )
                 time.sleep(pause)
         result.elapsed_s = round(time.monotonic() - began, 3)
@@ -239,7 +260,7 @@ class Fetcher:
 
     def _get(self, url: str, headers: dict, allow_private: bool) -> _Got:
         """One attempt: GET, following redirects hop by hop, the body streamed under the limits."""
-        deadline = time.monotonic() + self.max_time
+        deadline = time.monotonic() + self.limits.max_time
         seen = {url}
         while True:
             check_url(url, allow_private)
@@ -249,9 +270,9 @@ class Fetcher:
                         nxt = str(r.url.join(r.headers["location"]).copy_with(fragment=None))
                         if nxt in seen:
                             raise FetchError(f"redirect loop at {redact(nxt)}", status=r.status_code, final_url=nxt)
-                        if len(seen) > self.max_redirects:
+                        if len(seen) > self.limits.max_redirects:
                             raise FetchError(
-                                f"more than {self.max_redirects} redirects", status=r.status_code, final_url=nxt
+                                f"more than {self.limits.max_redirects} redirects", status=r.status_code, final_url=nxt
                             )
                         seen.add(nxt)
                         url = nxt
@@ -275,18 +296,22 @@ class Fetcher:
 
     def _body(self, r: httpx.Response, deadline: float, url: str) -> bytes:
         declared = r.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:  # refuse before reading a byte
+        if declared.isdigit() and int(declared) > self.limits.max_bytes:  # refuse before reading a byte
             raise FetchError(
-                f"{declared} bytes is over the size limit of {self.max_bytes}", status=r.status_code, final_url=url
+                f"{declared} bytes is over the size limit of {self.limits.max_bytes}",
+                status=r.status_code,
+                final_url=url,
             )
         chunks, size = [], 0
         for chunk in r.iter_bytes():
             size += len(chunk)
-            if size > self.max_bytes:  # the header may be absent or lie
-                raise FetchError(f"over the size limit of {self.max_bytes} bytes", status=r.status_code, final_url=url)
+            if size > self.limits.max_bytes:  # the header may be absent or lie
+                raise FetchError(
+                    f"over the size limit of {self.limits.max_bytes} bytes", status=r.status_code, final_url=url
+                )
             if time.monotonic() > deadline:  # a trickle: each read is in time, the whole is not
                 raise FetchError(
-                    f"over the time limit of {self.max_time}s", retry=True, status=r.status_code, final_url=url
+                    f"over the time limit of {self.limits.max_time:g}s", retry=True, status=r.status_code, final_url=url
                 )
             chunks.append(chunk)
         return b"".join(chunks)

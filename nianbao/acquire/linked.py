@@ -6,20 +6,27 @@ reads tables printed as pictures by OCR).
   /etc/shadow, nor fetch from a folder of files).
 - A page fetched by URL: each src resolved against the page's final URL and fetched by the same
   polite Fetcher (nianbao.acquire.fetch: per-host limits, size and time limits, public addresses only).
-At most MAX_PICTURES a page; a picture that cannot be had is passed on with why, for the report to
+At most LIMITS.pictures a page; a picture that cannot be had is passed on with why, for the report to
 say so (`extraction.picture`).
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
 from nianbao.acquire.sources import Read, Source
-from nianbao.extract import MAX_BYTES
+from nianbao.model.settings import settings
 
-MAX_PICTURES = 20  # a report page shows a picture a table, a few more for its seal and logos
+
+@dataclass(frozen=True)
+class Limits:
+    pictures: int = 20  # read a page: a report page shows a picture a table, a few more for its seal and logos
+
+
+LIMITS = Limits()
 
 
 def gather(source: Source, got: Read) -> tuple[tuple[str, bytes | str], ...]:
@@ -29,9 +36,9 @@ def gather(source: Source, got: Read) -> tuple[tuple[str, bytes | str], ...]:
     srcs = html.srcs(got.data, got.content_type)
     out = [
         (src, _fetched(urljoin(got.name, src)) if source.is_url else _beside(Path(source.uri), src))
-        for src in srcs[:MAX_PICTURES]
+        for src in srcs[: LIMITS.pictures]
     ]
-    out += [(src, f"not read: a page's first {MAX_PICTURES} pictures are") for src in srcs[MAX_PICTURES:]]
+    out += [(src, f"not read: a page's first {LIMITS.pictures} pictures are") for src in srcs[LIMITS.pictures :]]
     return tuple(out)
 
 
@@ -54,8 +61,8 @@ def _beside(page: Path, src: str) -> bytes | str:
         return "refused: outside the page's folder"
     try:
         size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            return f"{size} bytes is over the size limit of {MAX_BYTES}"
+        if size > (limit := settings().max_document_bytes):
+            return f"{size} bytes is over the size limit of {limit}"
         return Path(path).read_bytes()
     except OSError as e:
         return f"not found beside the page: {e.strerror or e}"

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nianbao.extract import MAX_BYTES, SUFFIXES
+from nianbao.extract import SUFFIXES
 from nianbao.model.errors import Unreadable, UsageError
 from nianbao.model.settings import settings
 
@@ -162,10 +162,12 @@ class Read:
     sha256: str | None = None  # the bytes' digest, when the fetch made it already
 
 
-def read(source: Source, max_bytes: int = MAX_BYTES, store=None, allow_private: bool | None = None) -> Read:
+def read(source: Source, max_bytes: int | None = None, store=None, allow_private: bool | None = None) -> Read:
     """The document's bytes, or Unreadable with the reason. URLs go through the polite fetcher
     (nianbao.acquire.fetch), keeping their bytes and a record of each attempt in `store` when given;
-    `allow_private` is the fetch's (default: NIANBAO_ALLOW_PRIVATE)."""
+    `allow_private` is the fetch's (default: NIANBAO_ALLOW_PRIVATE); `max_bytes` the size limit's
+    (default: NIANBAO_MAX_DOCUMENT_MB)."""
+    max_bytes = settings().max_document_bytes if max_bytes is None else max_bytes
     if source.refused:
         raise Unreadable(source.refused)
     if source.is_url:

@@ -70,7 +70,6 @@ REGISTRY = {
 MIME = {name: f.mime[0] for name, f in REGISTRY.items()}
 SUFFIXES = {suffix for f in REGISTRY.values() for suffix in f.suffixes}
 ATTACHMENTS = {suffix for f in REGISTRY.values() if f.attachment for suffix in f.suffixes}
-MAX_BYTES = 50 * 1024 * 1024  # the largest document read, from a file or over HTTP
 _MARKUP = ("<!doctype html", "<html", "<?xml")
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from dataclasses import dataclass
 
 import docx as python_docx
 
@@ -26,13 +27,20 @@ from nianbao.extract.pictures import Picture
 from nianbao.model.document import Block, Paragraph, Table
 from nianbao.model.errors import Unreadable
 
-# Real reports are well under these; anything bigger is a bomb or not a report. zipfile stops
-# decompressing an entry at the size its central directory declares, so checking the declared
-# sizes bounds what python-docx can inflate.
-MAX_TOTAL = 200 * 1024 * 1024  # declared uncompressed bytes, all entries
-MAX_RATIO = 200  # uncompressed / compressed for one entry (Word XML rarely exceeds ~30)
-RATIO_FLOOR = 1024 * 1024  # small entries may compress as well as they like
-MAX_ENTRIES = 10_000
+
+@dataclass(frozen=True)
+class Limits:
+    """Real reports are well under these; anything bigger is a bomb or not a report. zipfile stops
+    decompressing an entry at the size its central directory declares, so checking the declared
+    sizes bounds what python-docx can inflate."""
+
+    total: int = 200 * 1024 * 1024  # declared uncompressed bytes, all entries
+    ratio: int = 200  # uncompressed / compressed for one entry (Word XML rarely exceeds ~30)
+    ratio_floor: int = 1024 * 1024  # small entries may compress as well as they like
+    entries: int = 10_000
+
+
+LIMITS = Limits()
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
@@ -70,13 +78,13 @@ def _check_zip(data: bytes) -> None:
         infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise Unreadable(f"not a DOCX: corrupt zip archive ({e})") from e
-    if len(infos) > MAX_ENTRIES:
+    if len(infos) > LIMITS.entries:
         raise Unreadable(f"DOCX refused: {len(infos)} zip entries")
     total = sum(i.file_size for i in infos)
-    if total > MAX_TOTAL:
-        raise Unreadable(f"DOCX refused: {total} bytes uncompressed (limit {MAX_TOTAL})")
+    if total > LIMITS.total:
+        raise Unreadable(f"DOCX refused: {total} bytes uncompressed (limit {LIMITS.total})")
     for i in infos:
-        if i.file_size > RATIO_FLOOR and i.file_size > MAX_RATIO * max(i.compress_size, 1):
+        if i.file_size > LIMITS.ratio_floor and i.file_size > LIMITS.ratio * max(i.compress_size, 1):
             ratio = i.file_size // max(i.compress_size, 1)
             raise Unreadable(f"DOCX refused: {i.filename} inflates {ratio}x (zip bomb?)")
     if "[Content_Types].xml" not in zf.namelist():

@@ -30,6 +30,7 @@ import base64
 import binascii
 import codecs
 import re
+from dataclasses import dataclass
 from urllib.parse import unquote_to_bytes
 
 import lxml.html
@@ -102,8 +103,15 @@ _BLOCK = {
     "tfoot",
     "table",
 }
-_MAX_SPAN = 1000  # HTML caps colspan at 1000; a corrupt span must not blow a row up
-_MAX_CELLS = 500_000  # grid positions in one table; the template has ~400
+
+
+@dataclass(frozen=True)
+class Limits:
+    span: int = 1000  # HTML caps colspan at 1000; a corrupt span must not blow a row up
+    cells: int = 500_000  # grid positions in one table; the template has ~400
+
+
+LIMITS = Limits()
 _GB = {"gb2312", "gbk", "gb18030", "x-gbk", "cp936", "euc-cn"}
 # Servers default to Latin-1 in Content-Type (Tomcat, old IIS); no Chinese report is written in it.
 _NOT_TRUSTED = {"iso8859-1", "cp1252", "ascii"}
@@ -289,7 +297,7 @@ class _Walker:
             self.add(child.tail, el)
 
     def picture(self, el) -> None:
-        if not (src := _src(el)) or any(_length(el.get(a)) < pictures.MIN_SIDE for a in ("width", "height")):
+        if not (src := _src(el)) or any(_length(el.get(a)) < pictures.LIMITS.min_side for a in ("width", "height")):
             return  # an icon, a bullet, a spacer: no table
         if src.startswith("data:"):
             data, missing = _data_uri(src)
@@ -427,12 +435,12 @@ def _grid(rows) -> list[list[str]]:
         for cell in row:
             while c < len(grid[r]) and grid[r][c] is not None:  # taken by a rowspan from above
                 c += 1
-            colspan = max(1, min(_span(cell, "colspan"), _MAX_SPAN))
+            colspan = max(1, min(_span(cell, "colspan"), LIMITS.span))
             rowspan = _span(cell, "rowspan")
             rowspan = len(rows) - r if rowspan == 0 else max(1, min(rowspan, len(rows) - r))  # 0: to the end
             filled += rowspan * colspan
-            if filled > _MAX_CELLS:
-                raise Unreadable(f"a table of more than {_MAX_CELLS} cells (spans out of range?)")
+            if filled > LIMITS.cells:
+                raise Unreadable(f"a table of more than {LIMITS.cells} cells (spans out of range?)")
             for dr in range(rowspan):
                 line = grid[r + dr]
                 line.extend([None] * (c + colspan - len(line)))

@@ -13,6 +13,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import olefile
@@ -21,7 +22,13 @@ from nianbao.extract import docx
 from nianbao.model.document import Block
 from nianbao.model.errors import Unreadable
 
-TIME_LIMIT = 90  # seconds per conversion
+
+@dataclass(frozen=True)
+class Limits:
+    seconds: int = 90  # per conversion (within the document's own time limit: nianbao.run.isolate)
+
+
+LIMITS = Limits()
 
 
 def soffice() -> str | None:
@@ -87,9 +94,9 @@ def to_docx(data: bytes, fmt: str = "doc") -> bytes:
             str(src),
         ]
         try:
-            done = subprocess.run(cmd, capture_output=True, timeout=TIME_LIMIT, check=False)
+            done = subprocess.run(cmd, capture_output=True, timeout=LIMITS.seconds, check=False)
         except subprocess.TimeoutExpired:
-            raise Unreadable(f"LibreOffice did not convert the document within {TIME_LIMIT} s") from None
+            raise Unreadable(f"LibreOffice did not convert the document within {LIMITS.seconds} s") from None
         out = Path(tmp) / "out" / "report.docx"
         if not out.exists():
             detail = (done.stderr or done.stdout).decode("utf-8", "replace").strip()[:200]

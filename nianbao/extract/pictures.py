@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from nianbao.model.document import Block, Reading, Table
 from nianbao.model.errors import Unreadable
 
-MIN_SIDE = 64  # pixels: a picture narrower or lower holds no table (an icon, a bullet, a spacer)
+
+@dataclass(frozen=True)
+class Limits:
+    min_side: int = 64  # pixels: a picture narrower or lower holds no table (an icon, a bullet, a spacer)
+
+
+LIMITS = Limits()
 
 
 @dataclass
@@ -81,7 +87,7 @@ def _too_small(data: bytes) -> bool:
 
     try:
         with Image.open(io.BytesIO(data)) as im:
-            return min(im.size) < MIN_SIDE
+            return min(im.size) < LIMITS.min_side
     except Exception:  # noqa: BLE001 (undecodable: read_picture says so)
         return False
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left
+from dataclasses import dataclass
 from itertools import product
 
 from nianbao.model.chinese import numeral
@@ -31,12 +32,19 @@ _BREADCRUMB = re.compile(r"\s*当前位置[:：].*?(?:-->|相关链接[:：](?:\
 _TRAILER = re.compile(r"\s*附件下载\s*$")
 
 _COUNT = re.compile(r"0|[1-9]\d*")  # no leading zeros: "05" is "0" and "5"
+
+
+@dataclass(frozen=True)
+class Limits:
+    readings: int = 10_000  # readings (or combinations of readings) beyond this are not worth enumerating
+
+
+LIMITS = Limits()
 _PATTERNS = {
     "count": _COUNT,
     "signed_count": re.compile(r"0|-?[1-9]\d*"),
     "amount": re.compile(r"(0|[1-9]\d*)(\.\d+)?"),
 }
-_LIMIT = 10_000  # readings (or combinations of readings) beyond this are not worth enumerating
 
 
 def looks_run_together(text: str) -> bool:
@@ -168,7 +176,7 @@ class _Page:
 # ---------------------------------------------------------------------------- cutting digit runs
 
 
-def _cuts(run: str, n: int, valid, checks=(), limit: int = _LIMIT) -> list[tuple[str, ...]]:
+def _cuts(run: str, n: int, valid, checks=(), limit: int | None = None) -> list[tuple[str, ...]]:
     """The ways to cut `run` into n cells: whitespace is always a cut, cell i passes valid(i, cell),
     and each check (left, right cell indices, sum(left) == sum(right)) holds once its cells are cut."""
     chunks = run.split()
@@ -178,6 +186,7 @@ def _cuts(run: str, n: int, valid, checks=(), limit: int = _LIMIT) -> list[tuple
         total += len(c)
         forced.append(total)
     out: list[tuple[str, ...]] = []
+    limit = LIMITS.readings if limit is None else limit
 
     def go(pos: int, cells: list[str]):
         if len(out) >= limit:
@@ -285,7 +294,7 @@ def _label_at(
 
 
 def _readings(n: int) -> str:
-    return "no reading" if n == 0 else f"{n}+ readings" if n >= _LIMIT else f"{n} readings"
+    return "no reading" if n == 0 else f"{n}+ readings" if n >= LIMITS.readings else f"{n} readings"
 
 
 # ------------------------------------------------------------------------------------ section 三
@@ -351,7 +360,7 @@ def _settle(runs: dict[str, str]) -> dict[str, tuple[str, ...]]:
                 f"section 三 row {code}: no reading of {run!r} as {len(t.applicants)} cells"
                 + (" whose 总计 is the sum of the others" if summed else "")
             )
-        elif len(found) >= _LIMIT:
+        elif len(found) >= LIMITS.readings:
             raise Unreadable(f"section 三 row {code}: {_readings(len(found))} of {run!r}")
         else:
             open_[code] = found
@@ -367,7 +376,7 @@ def _by_columns(fixed, open_, runs, rules) -> dict[str, tuple[str, ...]]:
     size = 1
     for c in codes:
         size *= len(open_[c])
-    if size > _LIMIT:
+    if size > LIMITS.readings:
         raise Unreadable(
             f"section 三 row {codes[0]}: {len(open_[codes[0]])} readings of {runs[codes[0]]!r}"
             f" and {len(codes) - 1} more rows with several"

@@ -18,6 +18,7 @@ misreading, so we do not accuse it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from nianbao.interpret.match import NOT_PRINTED, Matched, value_text
@@ -27,8 +28,16 @@ from nianbao.model.findings import Finding
 from nianbao.model.schema import CELL_KEYS
 from nianbao.model.template import SumRule, squash, template
 
-CONFIDENT = 0.5  # the least character probability for a reading that a sum confirms
-CONFIDENT_ALONE = 0.97  # for a reading no sum can confirm (section 二)
+
+@dataclass(frozen=True)
+class Confidence:
+    """The least character probability for a reading to be trusted."""
+
+    summed: float = 0.5  # for a reading that a sum confirms
+    alone: float = 0.97  # for a reading no sum can confirm (section 二)
+
+
+CONFIDENCE = Confidence()
 _NOTHING = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "--"}  # printed for no number: 0 in a sum
 
 
@@ -68,7 +77,7 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
         reading = str(cell.raw)
         checks = judged.get(k)  # why no sum confirms it ('' when one does); None when in none
         # section 二's cells are in no sum: a far more confident reading instead
-        ok = k in trusted if checks is not None else k[0] not in summed and confidence[k] >= CONFIDENT_ALONE
+        ok = k in trusted if checks is not None else k[0] not in summed and confidence[k] >= CONFIDENCE.alone
         if ok and numbers[k] is not None:
             cell.raw = reading
             continue
@@ -126,7 +135,7 @@ def _confirmed(sums: list[tuple[list, list, str]], numbers: dict, confidence: di
     for i, (_, _, direction) in enumerate(sums):
         for m in members[i]:
             where.setdefault(m, {}).setdefault(direction, []).append(i)
-    sure = lambda k: numbers.get(k) is not None and confidence.get(k, 0.0) >= CONFIDENT
+    sure = lambda k: numbers.get(k) is not None and confidence.get(k, 0.0) >= CONFIDENCE.summed
 
     def settle(told: dict) -> dict:
         """Each cell's directions confirmed; a suspect's none."""

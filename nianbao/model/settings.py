@@ -56,6 +56,29 @@ class Settings(BaseSettings):
     min_free_mb: int = _var(
         64, "NIANBAO_MIN_FREE_MB", "free space the warehouse needs before a run starts, in MiB", ge=0
     )
+    max_document_mb: int = _var(
+        50, "NIANBAO_MAX_DOCUMENT_MB", "the largest document read, from a file or over HTTP, in MiB", ge=1, le=4096
+    )
+    fetch_connect_timeout: float = _var(
+        10.0, "NIANBAO_FETCH_CONNECT_TIMEOUT", "seconds a download may take to connect", gt=0, le=3600
+    )
+    fetch_read_timeout: float = _var(
+        30.0, "NIANBAO_FETCH_READ_TIMEOUT", "seconds a download may wait for its next bytes", gt=0, le=3600
+    )
+    fetch_time_limit: float = _var(
+        300.0,
+        "NIANBAO_FETCH_TIME_LIMIT",
+        "seconds one attempt at a download may take in all (a trickle of bytes passes the read timeout)",
+        gt=0,
+        le=86400,
+    )
+    fetch_retries: int = _var(
+        3,
+        "NIANBAO_FETCH_RETRIES",
+        "tries after the first, on timeouts, connection errors and 5xx answers (never on 4xx)",
+        ge=0,
+        le=20,
+    )
     tracebacks: bool = _var(False, "NIANBAO_TRACEBACKS", "1: the command prints tracebacks, not one line per failure")
     expectations: Path = _var(
         ROOT / "expectations",
@@ -91,6 +114,10 @@ class Settings(BaseSettings):
         "command to use (0: a server per command, stopped with it)",
         ge=0,
     )
+
+    @property
+    def max_document_bytes(self) -> int:
+        return self.max_document_mb * 2**20
 
     @property
     def s3(self) -> S3:

@@ -21,8 +21,16 @@ from nianbao.report import validation_report
 from nianbao.report.summary import RunSummary, next_step
 from nianbao.warehouse import publish, storage
 
-ERRORS_SHOWN = 10  # per failed report in the markdown artifact; the validation page has them all
-FAILED_SHOWN = 200  # failed reports listed in the markdown artifact
+
+@dataclass(frozen=True)
+class Caps:
+    """How much of the failures the Markdown artifact shows; the validation page has them all."""
+
+    errors: int = 10  # per failed report
+    failed: int = 200  # failed reports listed
+
+
+CAPS = Caps()
 
 
 @dataclass(frozen=True)
@@ -86,7 +94,7 @@ def failures_markdown(
         f"Validation report: {page_link(page)}",
         "",
     ]
-    shown = failed.head(FAILED_SHOWN)
+    shown = failed.head(CAPS.failed)
     errors = run.errors(lambda f: f"`{f['rule_id']}`: {_md(f['message'])}", of=shown["report_id"].to_list())
     for r in shown.iter_rows(named=True):
         lines.append(
@@ -94,11 +102,11 @@ def failures_markdown(
             f"{_source_md(r['source_uri'])} report {r['report_id'][:12]}"
         )
         found = errors.get(r["report_id"], [])
-        lines += [f"  - {e}" for e in found[:ERRORS_SHOWN]]
-        if len(found) > ERRORS_SHOWN:
-            lines.append(f"  - … and {len(found) - ERRORS_SHOWN} more errors (see the validation report)")
-    if run.failed_count > FAILED_SHOWN:
-        lines.append(f"- … and {run.failed_count - FAILED_SHOWN} more failed reports (see the validation report)")
+        lines += [f"  - {e}" for e in found[:CAPS.errors]]
+        if len(found) > CAPS.errors:
+            lines.append(f"  - … and {len(found) - CAPS.errors} more errors (see the validation report)")
+    if run.failed_count > CAPS.failed:
+        lines.append(f"- … and {run.failed_count - CAPS.failed} more failed reports (see the validation report)")
     if advice:
         lines += ["", f"**Next:** {_md(advice)}"]
     return "\n".join(lines)

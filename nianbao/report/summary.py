@@ -20,7 +20,7 @@ from nianbao.model.records import BatchResult, Status
 
 STATUSES = tuple(Status)
 # failed reports kept in full: the command lists 20, the artifacts 200, the validation page names
-# 1,000 (validation_report.LISTED_REPORTS); the rest are counted
+# 1,000 (validation_report.CAPS.listed); the rest are counted
 KEPT = 1000
 # one row per document: what the summary, artifacts and page tell of it
 REPORT_SCHEMA = {

@@ -15,6 +15,7 @@ import html
 import json
 import logging
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -27,10 +28,19 @@ from nianbao.report.summary import KEPT, STATUSES, RunSummary
 from nianbao.warehouse.storage import write_atomic
 
 log = logging.getLogger(__name__)
-DETAILED_REPORTS = 100  # failed reports shown in full on a run's page; the next are listed by source
-LISTED_REPORTS = 1000  # failed reports a page names (detailed ones included); the rest are counted
-assert LISTED_REPORTS <= KEPT  # the run's summary keeps those in full
-FINDINGS_SHOWN = 12  # per report: a blank template must not swamp the page
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How much of a run's failures its page shows."""
+
+    detailed: int = 100  # failed reports shown in full; the next are listed by source
+    listed: int = 1000  # failed reports named (detailed ones included); the rest are counted
+    findings: int = 12  # per report: a blank template must not swamp the page
+
+
+CAPS = Caps()
+assert CAPS.listed <= KEPT  # the run's summary keeps those in full
 
 _STYLE = """body{font:14px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:2em;color:#222;max-width:80em}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}
@@ -128,11 +138,11 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
     ]
     out_lines += _rules_table(t, run, *per_rule)
     out_lines += _years_table(run)
-    failed = run.page_failed()  # the first LISTED_REPORTS in the page's order; the rest counted
+    failed = run.page_failed()  # the first CAPS.listed in the page's order; the rest counted
     out_lines.append(f"<h2>Reports that failed ({run.failed_count})</h2>")
     if not run.failed_count:
         out_lines.append("<p class=valid>Every report is valid.</p>")
-    detailed = failed.head(DETAILED_REPORTS).to_dicts()  # only these reports' findings and cells are read in full
+    detailed = failed.head(CAPS.detailed).to_dicts()  # only these reports' findings and cells are read in full
     by_report: dict[str, list[dict]] = defaultdict(list)
     if findings is None:
         findings = run.findings.lazy().with_columns(
@@ -145,23 +155,23 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
     cells = _stored_cells(out, [r["report_id"] for r in detailed if r["status"] == "invalid"])
     for r in detailed:
         out_lines += _report_section(t, r, by_report.get(r["report_id"], []), cells.get(r["report_id"], {}))
-    if run.failed_count > DETAILED_REPORTS:
+    if run.failed_count > CAPS.detailed:
         out_lines.append(
-            f"<p>… and {run.failed_count - DETAILED_REPORTS} more failed reports, not shown here: "
+            f"<p>… and {run.failed_count - CAPS.detailed} more failed reports, not shown here: "
             "the <code>findings</code> dataset holds them all.</p><table><tr><th>status<th>source"
         )
         out_lines += [
             f"<tr><td class={status}>{status}<td>{_source(uri)}"
-            for status, uri in failed.slice(DETAILED_REPORTS, LISTED_REPORTS - DETAILED_REPORTS)
+            for status, uri in failed.slice(CAPS.detailed, CAPS.listed - CAPS.detailed)
             .select("status", "source_uri")
             .iter_rows()
         ]
         out_lines.append("</table>")
-    if run.failed_count > LISTED_REPORTS:  # a page of 100,000 rows is read by nobody: counted
-        listed = Counter(failed.head(LISTED_REPORTS)["status"].to_list())
+    if run.failed_count > CAPS.listed:  # a page of 100,000 rows is read by nobody: counted
+        listed = Counter(failed.head(CAPS.listed)["status"].to_list())
         rest = {s: n - listed[s] for s, n in run.statuses.items() if s != "valid"}
         out_lines.append(
-            f"<p>… and {run.failed_count - LISTED_REPORTS} more failed reports ("
+            f"<p>… and {run.failed_count - CAPS.listed} more failed reports ("
             + ", ".join(f"{rest[s]} {s}" for s in STATUSES if rest.get(s))
             + "), not listed: the <code>reports</code> and <code>findings</code> datasets hold them all.</p>"
         )
@@ -233,10 +243,10 @@ def _report_section(t, r: dict, findings: list[dict], cells: dict[str, pl.DataFr
         f"<p>Source: {_source(r['source_uri'])} · format {e(str(r.get('source_format') or 'unknown'))} · "
         f"report <code>{r['report_id'][:16]}</code></p><ul>",
     ]
-    for f in errors[:FINDINGS_SHOWN]:
+    for f in errors[: CAPS.findings]:
         lines.append(f"<li><code>{e(f['rule_id'])}</code> {_explain(t, f, cells)}")
-    if len(errors) > FINDINGS_SHOWN:
-        lines.append(f"<li>… and {len(errors) - FINDINGS_SHOWN} more errors")
+    if len(errors) > CAPS.findings:
+        lines.append(f"<li>… and {len(errors) - CAPS.findings} more errors")
     lines.append("</ul>")
     if warnings:
         rules = Counter(f["rule_id"] for f in warnings)

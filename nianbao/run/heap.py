@@ -13,13 +13,25 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-YOUNG = 10_000  # new objects between collections (CPython's default: 700)
+
+@dataclass(frozen=True)
+class Thresholds:
+    """gc.set_threshold's three: new objects between collections of the youngest generation, and
+    collections of each generation between collections of the next."""
+
+    young: int = 10_000  # CPython's default: 700
+    middle: int = 10
+    old: int = 10
+
+
+THRESHOLDS = Thresholds()
 
 
 def tune() -> None:
-    """Collections every YOUNG new objects, from now on in this process."""
-    gc.set_threshold(YOUNG, 10, 10)
+    """Collections every THRESHOLDS.young new objects, from now on in this process."""
+    gc.set_threshold(THRESHOLDS.young, THRESHOLDS.middle, THRESHOLDS.old)
 
 
 @contextmanager

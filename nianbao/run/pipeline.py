@@ -31,7 +31,14 @@ from nianbao.model.records import BatchResult, ReportRow, Status, report_row
 from nianbao.model.schema import CELL_DATASETS, schema
 from nianbao.run import isolate, stop
 
-BATCH_SIZE = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
+
+@dataclass(frozen=True)
+class Batches:
+    size: int = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
+
+
+BATCHES = Batches()
+BATCH_SIZE = BATCHES.size  # the name flows/ reads (to go once flows/ reads BATCHES.size)
 
 # Columns the rules need beside the published ones (dropped on publish).
 _WORKING = [("number", pa.float64()), ("where", pa.string()), ("unread", pa.bool_())]
@@ -195,7 +202,7 @@ def read_ahead(sources: list[Source], published: dict[str, dict]) -> dict[str, G
 _NO_FIGURE = ("not found", "printed, not read")
 
 
-def _finish(row: dict, matched: Matched | Unreadable, overrides: dict) -> Report:
+def _finish(row: ReportRow, matched: Matched | Unreadable, overrides: dict) -> Report:
     if isinstance(matched, Unreadable):
         return _unreadable(row, str(matched))
     if not any(

@@ -15,6 +15,7 @@ carries its parameters only, and the batch does the rest itself.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Callable
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
@@ -23,7 +24,13 @@ from nianbao.acquire.sources import Source, resolve
 from nianbao.model.errors import UsageError
 from nianbao.run.pipeline import Got
 
-LISTED_BYTES = 256 * 1024  # a plan's documents, as JSON, listed in its parameters up to this; else its sources
+
+@dataclass(frozen=True)
+class Limits:
+    listed_bytes: int = 256 * 1024  # a plan's documents, as JSON, listed in its parameters up to this; else its sources
+
+
+LIMITS = Limits()
 
 
 class Plan(BaseModel):
@@ -56,7 +63,7 @@ class Plan(BaseModel):
 
     @model_serializer(mode="wrap")
     def _parameters(self, handler):
-        """Its documents, or where they are too many to list (LISTED_BYTES) the sources they were
+        """Its documents, or where they are too many to list (LIMITS.listed_bytes) the sources they were
         resolved from: either runs it again."""
         if self._sources is None or self._fits():
             return handler(self)
@@ -67,7 +74,7 @@ class Plan(BaseModel):
         size = 0
         for d in self.documents:  # as Prefect measures it (ASCII JSON); counted until it does not fit
             size += len(json.dumps([d.uri, d.overrides, d.refused], default=str)) + 40
-            if size > LISTED_BYTES:
+            if size > LIMITS.listed_bytes:
                 return False
         return True
 

@@ -15,9 +15,16 @@ import select
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-POLL = 0.5  # seconds between looks at the command's descendants
+
+@dataclass(frozen=True)
+class Timing:
+    poll: float = 0.5  # seconds between looks at the command's descendants
+
+
+TIMING = Timing()
 _pipe: int | None = None  # the write end: never closed, so it closes when this process ends, however it ends
 
 
@@ -66,7 +73,7 @@ def _descendants(roots: set[int], table: dict[int, tuple[int, str]]) -> dict[int
 
 def watch(command: int, pipe: int) -> None:
     seen: dict[int, str] = {}  # pid -> start time (a pid reused by another process is not ours)
-    while not select.select([pipe], [], [], POLL)[0]:
+    while not select.select([pipe], [], [], TIMING.poll)[0]:
         seen.update(_descendants({command}, _processes()))
     table = _processes()
     alive = {pid for pid, start in seen.items() if pid in table and table[pid][1] == start}

@@ -291,7 +291,7 @@ class Index:
         ]
         out = pa.concat_tables([self.kept, pa.Table.from_pylist(rows, schema=SCHEMA)])
         # a writer that keeps its index adds a chunk per batch: merged now and then, filters stay quick
-        return out.combine_chunks() if out["partition"].num_chunks > 16 else out
+        return out.combine_chunks() if out["partition"].num_chunks > THRESHOLDS.chunks else out
 
     def folded(self) -> Index:
         """This index with every location among the rows `kept`, as the index file would hold them:
@@ -371,6 +371,15 @@ def load(root: Path | storage.S3Path) -> Index:
 
 
 # what a `reports` file tells of a report's version (a file without superseded_by: every one current)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    chunks: int = 16  # a kept index's chunks (a batch adds one) merged past this many: filters stay quick
+    behind: int = 10  # a folder's index file is written once what it does not tell reaches 1/behind of it
+
+
+THRESHOLDS = Thresholds()
 _CURRENT = pa.schema([("report_id", pa.string()), ("source_uri", pa.string()), ("superseded_by", pa.string())])
 
 # where (endpoint, s3://bucket/prefix) -> (the index object this process wrote there last, storage.changes
@@ -414,7 +423,7 @@ def due(held: Index, changed: int) -> bool:
     """Whether a writer that changed `changed` more locations of `held` writes the index file now:
     on S3 always; on a folder when what the file does not tell reaches a tenth of it, so that a
     run writes it O(log batches) times, O(batches) rows in all."""
-    return storage.is_remote(held.root) or 10 * (held.behind + changed) >= len(held.by_location)
+    return storage.is_remote(held.root) or THRESHOLDS.behind * (held.behind + changed) >= len(held.by_location)
 
 
 def keep(root: Path, new: Index) -> None:

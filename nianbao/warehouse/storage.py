@@ -34,6 +34,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -406,6 +407,14 @@ class Clock:
 CLOCK = Clock()  # leases made without a clock of their own use this one
 
 
+@dataclass(frozen=True)
+class Timing:
+    lease_poll: float = 0.2  # seconds between tries to take a lease another writer holds
+
+
+TIMING = Timing()
+
+
 def _check_lease(bucket: str) -> None:
     lease = _held.get(bucket)
     if lease is not None and lease.lost:
@@ -439,7 +448,7 @@ class Lease:
         _process_lock(self.bucket, self.key).acquire()
         try:
             while not self._try():
-                time.sleep(0.2)
+                time.sleep(TIMING.lease_poll)
         except BaseException:
             _process_lock(self.bucket, self.key).release()
             raise

@@ -81,7 +81,7 @@ def test_flow_run_has_its_artifacts(seeds_run):
 
 
 def test_failures_artifact_links_only_urls_and_says_what_it_cut(tmp_path):
-    from nianbao.report.artifacts import ERRORS_SHOWN, failures_markdown
+    from nianbao.report.artifacts import CAPS, failures_markdown
 
     rows = [
         {
@@ -95,11 +95,11 @@ def test_failures_artifact_links_only_urls_and_says_what_it_cut(tmp_path):
     ]
     findings = [
         {"report_id": "a" * 64, "rule_id": "cells.complete", "severity": "error", "message": f"cell {i}"}
-        for i in range(ERRORS_SHOWN + 5)
+        for i in range(CAPS.errors + 5)
     ]
     md = failures_markdown(rows, findings, tmp_path / "p.html", "Warehouse wh")
     assert "[https://x.gov.cn/r.pdf](https://x.gov.cn/r.pdf)" in md
-    assert md.count("`cells.complete`: cell") == ERRORS_SHOWN
+    assert md.count("`cells.complete`: cell") == CAPS.errors
     assert "  - … and 5 more errors (see the validation report)" in md
 
 

@@ -2,6 +2,7 @@
 
 import io
 import zipfile
+from dataclasses import replace
 
 import corpus
 import pytest
@@ -125,7 +126,7 @@ def test_zip_bomb_ratio():
 
 
 def test_zip_bomb_total_size(plain, monkeypatch):
-    monkeypatch.setattr(docx, "MAX_TOTAL", 10_000)
+    monkeypatch.setattr(docx, "LIMITS", replace(docx.LIMITS, total=10_000))
     with pytest.raises(Unreadable, match="uncompressed"):
         docx.parse(plain)
 

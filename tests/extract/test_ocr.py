@@ -236,7 +236,7 @@ def test_a_lone_0_the_model_splits_between_0_and_O_is_read_confidently():
 
     crop = cv2.imread(str(Path(__file__).parents[1] / "fixtures" / "ocr_lone_zero.png"), cv2.IMREAD_GRAYSCALE)
     [(text, confidence)] = ocr.recognise([crop])
-    assert text == "0" and confidence >= 0.95 > trust.CONFIDENT
+    assert text == "0" and confidence >= 0.95 > trust.CONFIDENCE.summed
     chars = ocr._engine().text_rec.postprocess_op.character
     alike = ocr._alike()
     assert {chars[i] for i in alike[chars.index("0")]} >= {"0", "O", "o", "０"}
@@ -260,7 +260,7 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
     clean[grid.rules > 0] = 255
     table = ocr._table(clean, grid, 1)
     assert [[str(c) for c in row] for row in table.rows] == [["0"], ["0"]]
-    assert min(c.confidence for row in table.rows for c in row) >= trust.CONFIDENT
+    assert min(c.confidence for row in table.rows for c in row) >= trust.CONFIDENCE.summed
     line = ocr._cell_lines(
         *ocr._marks(clean[grid.cells[0][1] : grid.cells[0][3], grid.cells[0][0] : grid.cells[0][2]])[:2]
     )[0]
@@ -288,7 +288,7 @@ def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_t
     cells = [(i * w, 0, (i + 1) * w, h) for i in range(3)]
     table = ocr._table(gray, ocr._Grid((0, 0, 3 * w, h), cells, np.zeros_like(gray)), 1)
     assert [(str(r), r.confidence) for r in table.rows[0][:2]] == [("—", 1.0), ("/", 1.0)]
-    assert str(table.rows[0][2]) == "0" and table.rows[0][2].confidence >= trust.CONFIDENT
+    assert str(table.rows[0][2]) == "0" and table.rows[0][2].confidence >= trust.CONFIDENCE.summed
     assert trust._number(table.rows[0][0]) == trust._number(table.rows[0][1]) == 0
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from nianbao.acquire import fetch, linked, sources
 from nianbao.acquire.fetch import Fetcher
 from nianbao.model import settings
-from nianbao.model.errors import SettingsError
+from nianbao.model.errors import SettingsError, Unreadable
 from nianbao.report import dictionary
 from nianbao.run import isolate
 from nianbao.warehouse import publish, storage
@@ -32,6 +33,11 @@ def test_defaults(monkeypatch):
         s.s3_grace,
         s.s3_lease,
     ) == (False, False, None, 2, 2048, 64, False, 60.0, 30.0)
+    with Fetcher() as f:  # as before the settings declared them
+        assert f.limits == fetch.Limits(
+            connect_timeout=10, read_timeout=30, max_time=300, retries=3, max_bytes=50 * 1024 * 1024
+        )
+        assert (f.limits.backoff, f.limits.max_redirects, f.limits.per_host, f.limits.delay) == (1.0, 5, 2, 1.0)
     assert s.expectations == Path(__file__).resolve().parents[2] / "expectations"
     assert storage.options() == {"aws_region": "us-east-1"}
 
@@ -41,6 +47,19 @@ def test_variables_reach_the_product_when_set_after_import(monkeypatch, tmp_path
     assert Fetcher().allow_private is True
     monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "0")
     assert Fetcher().allow_private is False
+    monkeypatch.setenv("NIANBAO_FETCH_CONNECT_TIMEOUT", "2.5")
+    monkeypatch.setenv("NIANBAO_FETCH_READ_TIMEOUT", "7")
+    monkeypatch.setenv("NIANBAO_FETCH_TIME_LIMIT", "60")
+    monkeypatch.setenv("NIANBAO_FETCH_RETRIES", "0")
+    monkeypatch.setenv("NIANBAO_MAX_DOCUMENT_MB", "1")
+    with Fetcher(delay=0) as f:
+        assert f.limits == fetch.Limits(2.5, 7.0, 60.0, 0, 2**20, delay=0)
+        assert (f.client.timeout.connect, f.client.timeout.read) == (2.5, 7.0)
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"%PDF-1.4\n" + b"0" * 2**20)
+    with pytest.raises(Unreadable, match=f"^{2**20 + 9} bytes is over the size limit of {2**20}$"):
+        sources.read(sources.Source(str(big)))
+    assert linked._beside(tmp_path / "page.html", "big.pdf") == f"{2**20 + 9} bytes is over the size limit of {2**20}"
     monkeypatch.setenv("NIANBAO_MEMORY_LIMIT_MB", "512")
     assert isolate._memory_limit_mb() == 512
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
@@ -73,6 +92,8 @@ def test_the_data_dictionary_lists_every_variable():
         ("NIANBAO_MEMORY_LIMIT_MB", "abc", "NIANBAO_MEMORY_LIMIT_MB='abc': input should be a valid integer"),
         ("NIANBAO_MEMORY_LIMIT_MB", "0", "NIANBAO_MEMORY_LIMIT_MB='0': input should be greater than or equal to 256"),
         ("NIANBAO_S3_LEASE", "-1", "NIANBAO_S3_LEASE='-1': input should be greater than 0"),
+        ("NIANBAO_FETCH_RETRIES", "-1", "NIANBAO_FETCH_RETRIES='-1': input should be greater than or equal to 0"),
+        ("NIANBAO_MAX_DOCUMENT_MB", "0", "NIANBAO_MAX_DOCUMENT_MB='0': input should be greater than or equal to 1"),
         ("NIANBAO_ALLOW_PRIVATE", "maybe", "NIANBAO_ALLOW_PRIVATE='maybe': input should be a valid boolean"),
     ],
 )

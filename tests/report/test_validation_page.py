@@ -117,8 +117,8 @@ def test_a_long_failure_is_cut_with_a_count():
         for i in range(30)
     ]
     text = validation_report.render({"reports": [report], "findings": findings}, "run-x", Path(tempfile.mkdtemp()))
-    assert text.count("<li><code>cells.complete</code>") == validation_report.FINDINGS_SHOWN
-    assert f"… and {30 - validation_report.FINDINGS_SHOWN} more errors" in text
+    assert text.count("<li><code>cells.complete</code>") == validation_report.CAPS.findings
+    assert f"… and {30 - validation_report.CAPS.findings} more errors" in text
     assert '<a href="https://example.org/r.pdf">' in text  # http(s) sources are links, paths are not
 
 
@@ -126,7 +126,7 @@ def test_a_page_of_thousands_of_failures_lists_the_first_and_counts_the_rest(tmp
     """A 100,000-row manifest of files not there fails nearly every report: the page details the
     first, names the next by their source, and counts the rest by status (listing them all made
     a page of 7 MiB)."""
-    n = validation_report.LISTED_REPORTS + 250
+    n = validation_report.CAPS.listed + 250
     status = ["invalid" if i < 150 else "unreadable" for i in range(n)]
     reports = pl.DataFrame(
         {
@@ -142,16 +142,14 @@ def test_a_page_of_thousands_of_failures_lists_the_first_and_counts_the_rest(tmp
     text = validation_report.render(RunSummary(reports, findings), "run-x", tmp_path)
     sections = re.findall(r"<p>Source: <code>missing/m(\d+)\.pdf</code>", text)
     listed = re.findall(r"<tr><td class=(\w+)>\1<td><code>missing/m(\d+)\.pdf</code>", text)
-    assert [int(i) for i in sections] == list(range(validation_report.DETAILED_REPORTS))
-    assert [int(i) for _, i in listed] == list(
-        range(validation_report.DETAILED_REPORTS, validation_report.LISTED_REPORTS)
-    )
+    assert [int(i) for i in sections] == list(range(validation_report.CAPS.detailed))
+    assert [int(i) for _, i in listed] == list(range(validation_report.CAPS.detailed, validation_report.CAPS.listed))
     assert {s for s, i in listed if int(i) < 150} == {"invalid"} and {s for s, i in listed if int(i) >= 150} == {
         "unreadable"
     }
     assert f"<h2>Reports that failed ({n})</h2>" in text
     assert "<p>… and 250 more failed reports (250 unreadable), not listed: the <code>reports</code> and " in text
-    assert text.count("missing/m") == validation_report.LISTED_REPORTS
+    assert text.count("missing/m") == validation_report.CAPS.listed
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -8,7 +8,7 @@ from nianbao.run import heap
 def test_tuned_for_the_block_then_as_before():
     before = gc.get_threshold()
     with heap.tuned():
-        assert gc.get_threshold() == (heap.YOUNG, 10, 10)
+        assert gc.get_threshold() == (heap.THRESHOLDS.young, 10, 10)
         heap.settle()
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -126,4 +126,4 @@ def test_a_worker_collects_its_garbage_seldom_and_never_walks_its_imports():
 
     (threshold,) = isolate.run(eval, [("__import__('gc').get_threshold()",)], workers=1, memory_limit_mb=1792)
     (frozen,) = isolate.run(eval, [("__import__('gc').get_freeze_count()",)], workers=1, memory_limit_mb=1792)
-    assert threshold == (heap.YOUNG, 10, 10) and frozen > 10_000
+    assert threshold == (heap.THRESHOLDS.young, 10, 10) and frozen > 10_000

@@ -55,8 +55,6 @@ from nianbao.model.template import find, template
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
 # numbers (thousands apart: 1 234; with their unit: 13件, 2 件) and placeholders, as cells print them
 _CELL_VALUE = re.compile(rf"[\d０-９,，.．+\-—－/／]+(?: [\d０-９]{{3}})*(?: ?(?:{UNITS}))?|无")
-_VIEW_CHARS = 10  # characters of one direction (turned by 90° or 180°) read in a view of their own
-_OUTLINE_PATHS = 100  # filled paths on a page without text: its glyphs are drawn as outlines
 _TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
 
 
@@ -75,9 +73,22 @@ class Tolerances:
     wrap_size: float = 1.5  # sizes: a line this close under another goes on with it (a wrapped cell)
     near_size: float = 2.2  # sizes: lines this close, one right after the other, are set as one table
     gap_size: float = 2.5  # sizes: lines across an unruled table's row gap (LibreOffice's), at most
+    word_size: float = 0.4  # sizes: characters this close on a line are one word (pdfplumber's x_tolerance_ratio)
 
 
 TOL = Tolerances()
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """How many of a thing a page shows for it to be read one way or another."""
+
+    view_chars: int = 10  # characters of one direction (turned by 90° or 180°) read in a view of their own
+    outline_paths: int = 100  # filled paths on a page without text: its glyphs are drawn as outlines
+    text_chars: int = 10  # characters (bar spaces) fewer than this on a page or a picture: no text layer
+
+
+THRESHOLDS = Thresholds()
 
 
 class _Scanned(Unreadable):
@@ -204,7 +215,7 @@ def _views(page) -> list:
         return [page]
     turns = Counter(_turn(c["matrix"]) for c in page.chars if not c["text"].isspace())
     most = turns.most_common(1)[0][0]
-    kept = [t for t, n in sorted(turns.items()) if n >= _VIEW_CHARS or t == most]
+    kept = [t for t, n in sorted(turns.items()) if n >= THRESHOLDS.view_chars or t == most]
     if kept == [0]:
         return [page]
     mine = lambda c, t: (d := _turn(c["matrix"])) == t or (d not in kept and t == most)  # noqa: E731
@@ -260,7 +271,7 @@ def _pictured(page) -> bool:
             im["x0"] <= c["x0"] and c["x1"] <= im["x1"] and im["top"] <= c["top"] and c["bottom"] <= im["bottom"]
             for c in page.chars
             if not c["text"].isspace()
-        ) < 10:
+        ) < THRESHOLDS.text_chars:
             return True
     return False
 
@@ -269,7 +280,9 @@ def _outlined(page, told: list[str]) -> bool:
     """A page whose glyphs are drawn as outlines (filled paths, as Ghostscript's -dNoOutputFonts or
     a designer's "convert text to outlines" leave them): no text (`told`: its characters), and more
     filled shapes than a page's rules and charts draw."""
-    return len(told) < 10 and sum(bool(o.get("fill")) for o in page.curves + page.rects) >= _OUTLINE_PATHS
+    return len(told) < THRESHOLDS.text_chars and sum(bool(o.get("fill")) for o in page.curves + page.rects) >= (
+        THRESHOLDS.outline_paths
+    )
 
 
 def _read_pictures(data: bytes, indexes: list[int]) -> dict[int, list[Block]]:
@@ -449,7 +462,9 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     size right above or below one belong to it too (heading rows, wrapped labels, blank rows).
     Only runs naming a template table (or, `goes_on`, opening the page after a table: then
     `carried` are that table's columns when it was read this way) count. A run whose columns are ambiguous is left as text."""
-    words = page.extract_words(x_tolerance_ratio=0.4, y_tolerance=TOL.line, keep_blank_chars=True, extra_attrs=["size"])
+    words = page.extract_words(
+        x_tolerance_ratio=TOL.word_size, y_tolerance=TOL.line, keep_blank_chars=True, extra_attrs=["size"]
+    )
     lines: list[list[dict]] = []
     for w in sorted((w for w in words if w["text"].strip()), key=lambda w: (w["top"], w["x0"])):
         if lines and w["top"] - lines[-1][0]["top"] <= TOL.line:

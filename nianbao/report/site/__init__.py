@@ -34,8 +34,6 @@ from nianbao.warehouse import storage
 
 MAIN_RATES = ["disclosure_rate", "not_held_rate", "withheld_rate", "rejected_rate", "review_correction_rate"]
 TABLE_COUNT = "applications_received"  # the region table's first column: how many requests a body got
-BINS = 10  # the glance's histograms: tenths of a rate
-PROBLEMS_SHOWN = 12
 LEVELS = {
     "province": "省级政府",
     "city": "市级政府",
@@ -45,6 +43,15 @@ LEVELS = {
     "unknown": "未知",
 }
 UNKNOWN_REGION = "unknown"  # the page of agencies whose region is not known
+
+
+@dataclass(frozen=True)
+class Shown:
+    bins: int = 10  # the glance's histograms: tenths of a rate
+    problems: int = 12  # a page's most common problems
+
+
+SHOWN = Shown()
 
 
 @dataclass(frozen=True)
@@ -240,7 +247,7 @@ class _Site:
     # ---------------------------------------------------------------- the years at a glance
 
     def glance(self, ids: pl.Series | None) -> None:
-        g = read.glance(self.wh, ids, self.year, MAIN_RATES, BINS)
+        g = read.glance(self.wh, ids, self.year, MAIN_RATES, SHOWN.bins)
         years = []
         for (y,), part in g.statuses.group_by("year", maintain_order=True):
             n = dict(part.select("status", "reports").iter_rows())
@@ -267,7 +274,7 @@ class _Site:
                 "name": definition(r).full,
                 "en": definition(r).en,
                 "charts": [
-                    charts.histogram(f"{definition(r).name} {y}", bins.get((y, r), {}), BINS, medians.get((y, r)))
+                    charts.histogram(f"{definition(r).name} {y}", bins.get((y, r), {}), SHOWN.bins, medians.get((y, r)))
                     for y in rate_years
                 ],
             }
@@ -279,7 +286,7 @@ class _Site:
             g.problems.group_by("rule_id", "severity")
             .agg(pl.col("reports").sum())
             .sort(["reports", "rule_id"], descending=[True, False])
-            .head(PROBLEMS_SHOWN)
+            .head(SHOWN.problems)
         )
         problem_years = sorted(g.problems["year"].unique().to_list(), key=lambda y: (y is None, y or 0))
         by_year = {(r, y): n for r, y, n in g.problems.select("rule_id", "year", "reports").iter_rows()}

@@ -10,7 +10,14 @@ from html import escape
 # A sequential palette (light to dark blue, colour-blind safe), for a rate from 0 to 1.
 PALETTE = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
 MISSING = "#eeeeee"
-TITLED_DOTS = 300  # above this many bodies a dot has no tooltip of its own (the table has the values)
+
+
+@dataclass(frozen=True)
+class Limits:
+    titled_dots: int = 300  # above this many bodies a dot has no tooltip of its own (the table has the values)
+
+
+LIMITS = Limits()
 
 
 @dataclass
@@ -78,7 +85,7 @@ def strip(
                 "y": y,
                 "count": len(dots),
                 "median_x": None if median is None else round(left + median * plot_w, 1),
-                "titled": len(dots) <= TITLED_DOTS,
+                "titled": len(dots) <= LIMITS.titled_dots,
                 "dots": [
                     {
                         "x": round(left + v * plot_w, 1),
