@@ -102,7 +102,7 @@ def failures_markdown(
             f"{_source_md(r['source_uri'])} report {r['report_id'][:12]}"
         )
         found = errors.get(r["report_id"], [])
-        lines += [f"  - {e}" for e in found[:CAPS.errors]]
+        lines += [f"  - {e}" for e in found[: CAPS.errors]]
         if len(found) > CAPS.errors:
             lines.append(f"  - … and {len(found) - CAPS.errors} more errors (see the validation report)")
     if run.failed_count > CAPS.failed:
