@@ -2,8 +2,8 @@
 command's summary, the Prefect artifacts and the validation page all read a RunSummary.
 
 Its memory does not grow with the run's documents (issue 24 item 7): it keeps counts, the run's
-report ids (their order, for what is read back), and in full only the first KEPT failed reports in
-the run's order and the first KEPT in the validation page's order, with their findings: what the
+report ids (their order, for what is read back), and in full only the first CAPS.kept failed reports in
+the run's order and the first CAPS.kept in the validation page's order, with their findings: what the
 summary, the artifacts and the page print. The JSON summary's other failed reports are read back
 from the warehouse. The summary travels between tasks and in the flow's final state as a
 RunSummary; RunSummary.of reads a plain dict of rows ({"reports": [...], "findings": [...],
@@ -12,6 +12,7 @@ RunSummary; RunSummary.of reads a plain dict of rows ({"reports": [...], "findin
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -19,9 +20,17 @@ import polars as pl
 from nianbao.model.records import BatchResult, Status
 
 STATUSES = tuple(Status)
-# failed reports kept in full: the command lists 20, the artifacts 200, the validation page names
-# 1,000 (validation_report.CAPS.listed); the rest are counted
-KEPT = 1000
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How many failed reports a summary keeps in full: the command lists 20, the artifacts 200, the
+    validation page names 1,000 (validation_report.CAPS.listed); the rest are counted."""
+
+    kept: int = 1000
+
+
+CAPS = Caps()
 # one row per document: what the summary, artifacts and page tell of it
 REPORT_SCHEMA = {
     "report_id": pl.String,
@@ -71,8 +80,8 @@ class RunSummary:
         self._found: Counter = Counter()  # rule -> findings
         self._skipped = self._fetch_failures = 0
         self._ids: list[pl.Series] = []  # the reports' ids, a batch at a time, in the run's order
-        self._first = _frame(None, REPORT_SCHEMA)  # the first KEPT failed reports, the run's order
-        self._worst = _frame(None, REPORT_SCHEMA)  # the first KEPT in the page's order (PAGE_ORDER)
+        self._first = _frame(None, REPORT_SCHEMA)  # the first CAPS.kept failed reports, the run's order
+        self._worst = _frame(None, REPORT_SCHEMA)  # the first CAPS.kept in the page's order (PAGE_ORDER)
         self.findings = _frame(None, FINDING_SCHEMA)  # every finding of the reports kept
         reports, findings = _frame(reports, REPORT_SCHEMA), _frame(findings, FINDING_SCHEMA)
         self._statuses.update(dict(reports["status"].value_counts().iter_rows()))
@@ -85,7 +94,7 @@ class RunSummary:
         if reports.height:
             self._ids.append(reports["report_id"])
         failed = reports.filter(pl.col("status") != Status.VALID.value)
-        self._keep(failed.head(KEPT), failed.sort(**PAGE_ORDER).head(KEPT), findings)
+        self._keep(failed.head(CAPS.kept), failed.sort(**PAGE_ORDER).head(CAPS.kept), findings)
 
     def _count(self, findings: pl.DataFrame, sign: int = 1) -> None:
         counted = findings.group_by("rule_id", "severity").agg(pl.col("report_id").n_unique(), pl.len())
@@ -122,8 +131,8 @@ class RunSummary:
         if len(self._ids) > 64:  # fewer, longer chunks
             self._ids = [pl.concat(self._ids)]
         self._keep(
-            pl.concat([self._first, part._first]).head(KEPT),
-            pl.concat([self._worst, part._worst]).sort(**PAGE_ORDER).head(KEPT),
+            pl.concat([self._first, part._first]).head(CAPS.kept),
+            pl.concat([self._worst, part._worst]).sort(**PAGE_ORDER).head(CAPS.kept),
             pl.concat([self.findings, part.findings]),
         )
 
@@ -199,11 +208,11 @@ class RunSummary:
         return out
 
     def failed(self) -> pl.DataFrame:
-        """The first KEPT invalid and unreadable reports, in the run's order."""
+        """The first CAPS.kept invalid and unreadable reports, in the run's order."""
         return self._first
 
     def page_failed(self) -> pl.DataFrame:
-        """The first KEPT invalid and unreadable reports in the validation page's order (PAGE_ORDER)."""
+        """The first CAPS.kept invalid and unreadable reports in the validation page's order (PAGE_ORDER)."""
         return self._worst
 
     def fetch_failures(self) -> int:
@@ -213,7 +222,7 @@ class RunSummary:
         self, out: str | None = None, start: int = 0, limit: int | None = None
     ) -> list[tuple[dict, list[str]]]:
         """Failed reports (`limit` of them from `start`, in the run's order) with their error
-        messages: the first KEPT as the run kept them, the others read back from the warehouse `out`."""
+        messages: the first CAPS.kept as the run kept them, the others read back from the warehouse `out`."""
         end = self.failed_count if limit is None else min(start + limit, self.failed_count)
         if end <= self._first.height:
             rows = self._first.slice(start, end - start)

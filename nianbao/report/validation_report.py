@@ -24,7 +24,8 @@ import polars as pl
 from nianbao.model.schema import CELL_KEYS
 from nianbao.model.template import SumRule, template
 from nianbao.model.words import plural
-from nianbao.report.summary import KEPT, STATUSES, RunSummary
+from nianbao.report.summary import CAPS as SUMMARY_CAPS
+from nianbao.report.summary import STATUSES, RunSummary
 from nianbao.warehouse.storage import write_atomic
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class Caps:
 
 
 CAPS = Caps()
-assert CAPS.listed <= KEPT  # the run's summary keeps those in full
+assert CAPS.listed <= SUMMARY_CAPS.kept  # the run's summary keeps those in full
 
 _STYLE = """body{font:14px/1.5 system-ui,"Noto Sans CJK SC","WenQuanYi Micro Hei",sans-serif;margin:2em;color:#222;max-width:80em}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left;vertical-align:top}

@@ -12,7 +12,7 @@ import pytest
 from nianbao.acquire import discover, fetch, linked
 from nianbao.extract import docx, html, office, pdf, pictures, runtogether
 from nianbao.interpret import trust
-from nianbao.report import artifacts, site, validation_report
+from nianbao.report import artifacts, site, summary, validation_report
 from nianbao.report.site import charts
 from nianbao.run import heap, pipeline, plan, reaper
 from nianbao.warehouse import index, storage
@@ -86,6 +86,7 @@ OBJECTS = [
     (index.Thresholds, index.THRESHOLDS),
     (storage.Timing, storage.TIMING),
     (artifacts.Caps, artifacts.CAPS),
+    (summary.Caps, summary.CAPS),
     (validation_report.Caps, validation_report.CAPS),
     (site.Shown, site.SHOWN),
     (charts.Limits, charts.LIMITS),

@@ -93,7 +93,7 @@ def test_every_reader_tells_the_same_counts(tmp_path):
 
 def test_the_runs_summary_keeps_counts_and_only_the_failures_it_prints(monkeypatch):
     """Memory flat in the number of documents (issues 11 and 24): the summary keeps counts, and in
-    full only the first KEPT failed reports in the run's order and in the validation page's order
+    full only the first CAPS.kept failed reports in the run's order and in the validation page's order
     (with their findings); the tasks handed the whole run's summary don't hash it for a cache key
     (Prefect's default serialises every input to hash it)."""
     import polars as pl
@@ -103,7 +103,7 @@ def test_the_runs_summary_keeps_counts_and_only_the_failures_it_prints(monkeypat
     from tasks.across import check_across_years
     from tasks.ingest import report_artifacts
 
-    monkeypatch.setattr(summary, "KEPT", 3)
+    monkeypatch.setattr(summary, "CAPS", summary.Caps(kept=3))
     run, every = RunSummary(), []
     for batch in range(20):  # 20 batches of 5: a valid report and 4 failed ones, their errors 0..19
         rows = [
@@ -208,7 +208,7 @@ def test_failures_past_the_kept_ones_are_read_back_from_the_warehouse(tmp_path, 
     kept = list(command._failed_json(run, out))
     assert [f["source_uri"].rsplit("/", 1)[1] for f in kept] == ["a.txt", "b.txt", "c.txt"]
     assert all(f["errors"] for f in kept)
-    monkeypatch.setattr(summary, "KEPT", 1)
+    monkeypatch.setattr(summary, "CAPS", summary.Caps(kept=1))
     fewer = RunSummary()
     for batch in Plan.of([str(docs)]).holding(published=None).batches(2):
         fewer.add(summarise(pipeline.ingest_batch(batch, "run-2", out, processes=False), out))
