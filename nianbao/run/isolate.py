@@ -5,10 +5,12 @@ process such a document costs only itself: past the time limit its worker is kil
 memory limit its allocations fail; the document becomes `unreadable` with that reason, and the
 rest goes on. The time limit counts the worker's CPU seconds (the programs it runs, a converter,
 included), not the clock: on a busy machine a document waits for a core and that is not its fault.
-A much larger wall-clock limit stays as a backstop, for a document that waits on nothing. One pool of workers (one per core) serves every batch of the run: a worker is
+A much larger wall-clock limit stays as a backstop, for a document that waits on nothing.
+
+One pool of workers (one per core) serves every batch of the run: a worker is
 started once, imports the extractors once, and is handed one document at a time over its own
 pipe, so we always know which document a worker that dies or runs late was reading (the culprit,
-never a bystander). A worker is replaced after RECYCLE_AFTER documents (parsers' caches and a
+never a bystander). A worker is replaced after LIMITS.recycle_after documents (parsers' caches and a
 fragmented heap grow) and after running out of memory. Workers die with their forkserver (see
 reaper.py).
 
@@ -29,6 +31,7 @@ import signal
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, Callable
 
@@ -36,9 +39,18 @@ from nianbao.model.errors import Unreadable
 from nianbao.model.settings import settings
 from nianbao.run import heap, stop
 
-START_LIMIT = 120.0  # seconds a new worker may take to start and import, before its first document's time
+
+@dataclass(frozen=True)
+class Limits:
+    """A pool's own limits (a document's are settings: NIANBAO_CPU_LIMIT_S, NIANBAO_WALL_LIMIT_S)."""
+
+    start: float = 120.0  # seconds a new worker may take to start and import, before its first document's time
+    recycle_after: int = 200  # documents a worker reads before a fresh one takes its place
+    poll: float = 0.1  # seconds between looks at the workers, the stop flag and the lock
+
+
+LIMITS = Limits()
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-RECYCLE_AFTER = 200  # documents a worker reads before a fresh one takes its place
 # Imported once by the forkserver, so every worker starts with them (single-threaded modules only:
 # the forkserver must stay safe to fork), and by each worker as it starts (the rest of what it runs:
 # pyarrow, for one, starts threads as it is imported). The parsers too: nianbao.extract imports each
@@ -120,12 +132,12 @@ def run(
                     pool.release(worker)
                     finish(i, Unreadable(f"extraction failed: {type(e).__name__}: {e}"))
                     continue
-                # a new worker's time starts once it is warm (below), within START_LIMIT
+                # a new worker's time starts once it is warm (below), within LIMITS.start
                 if worker.ready:
                     running[worker] = (i, time.monotonic(), _cpu_seconds(worker.process.pid))
                 else:
-                    running[worker] = (i, time.monotonic() + START_LIMIT, None)
-            ready = wait([w.conn for w in running] + [w.process.sentinel for w in running], timeout=0.1)
+                    running[worker] = (i, time.monotonic() + LIMITS.start, None)
+            ready = wait([w.conn for w in running] + [w.process.sentinel for w in running], timeout=LIMITS.poll)
             for worker in [w for w in running if w.conn in ready or w.process.sentinel in ready]:
                 i, _, _ = running.pop(worker)
                 try:
@@ -222,7 +234,7 @@ class Pending:
     def result(self, stopping: Callable[[], bool]) -> Any:
         """Waits for it and hands it over, once (the pending lets go of it: a plan holding pendings
         lives as long as its run); raises Stopped once `stopping()` (or when the work was stopped)."""
-        while not self._done.wait(0.1):
+        while not self._done.wait(LIMITS.poll):
             if stopping():
                 raise stop.Stopped("the run is stopping")
         if isinstance(self._result, stop.Stopped):
@@ -295,7 +307,7 @@ class _Pool:
                     break
                 if not wait:
                     return None
-                self.lock.wait(0.1)
+                self.lock.wait(LIMITS.poll)
         try:
             return _Worker(self.ctx, self.memory)
         except BaseException:
@@ -305,7 +317,7 @@ class _Pool:
 
     def release(self, worker: _Worker, healthy: bool = True, served: bool = True) -> None:
         worker.served += served
-        keep = healthy and worker.served < RECYCLE_AFTER
+        keep = healthy and worker.served < LIMITS.recycle_after
         with self.lock:
             self.busy -= 1
             if keep:

@@ -14,7 +14,7 @@ from nianbao.extract import docx, html, office, pdf, pictures, runtogether
 from nianbao.interpret import trust
 from nianbao.report import artifacts, site, summary, validation_report
 from nianbao.report.site import charts
-from nianbao.run import heap, pipeline, plan, reaper
+from nianbao.run import heap, isolate, pipeline, plan, reaper
 from nianbao.warehouse import index, storage
 
 PACKAGE = Path(__file__).resolve().parents[2] / "nianbao"
@@ -26,7 +26,6 @@ NOT_YET = {
     "extract/pdf/scanprep.py",
     "extract/pdf/aligned.py",
     "interpret/match.py",
-    "run/isolate.py",
     "check/indicators.py",
 }
 
@@ -80,6 +79,7 @@ OBJECTS = [
     (pdf.Thresholds, pdf.THRESHOLDS),
     (trust.Confidence, trust.CONFIDENCE),
     (heap.Thresholds, heap.THRESHOLDS),
+    (isolate.Limits, isolate.LIMITS),
     (plan.Limits, plan.LIMITS),
     (pipeline.Batches, pipeline.BATCHES),
     (reaper.Timing, reaper.TIMING),

@@ -82,7 +82,7 @@ def pid(n: int) -> int:
 
 
 def test_workers_serve_every_batch_of_the_run_and_are_replaced_after_recycle_after(monkeypatch):
-    monkeypatch.setattr(isolate, "RECYCLE_AFTER", 3)
+    monkeypatch.setattr(isolate, "LIMITS", isolate.Limits(recycle_after=3))
     own = {"workers": 1, "memory_limit_mb": 1536}  # a pool of its own (one per memory limit)
     first = isolate.run(pid, [(0,), (1,)], **own)
     second = isolate.run(pid, [(2,), (3,)], **own)  # the next batch: the same process, warm
