@@ -31,8 +31,8 @@ from nianbao.model.settings import settings
 from nianbao.model.words import plural
 from nianbao.report.summary import RunSummary
 from nianbao.run import stop
-from nianbao.run.pipeline import BATCH_SIZE
 from nianbao.run.plan import Plan
+from nianbao.run.sizes import BATCH_SIZE
 from nianbao.warehouse import publish
 from nianbao.warehouse.publish import probe, settle
 from tasks.across import check_across_years
