@@ -211,6 +211,26 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _start_server(args, as_program: bool, shows_bar: bool):
+    """Prefect's temporary server for the run, started in the background (flows/server.py), with the
+    settings the run's Prefect reads."""
+    from flows.server import TemporaryServer
+    from nianbao.model import settings
+
+    settings.quiet_libraries()  # analytics off; DO_NOT_TRACK: Prefect's client-side telemetry and its notice
+    settings.export_default(
+        PREFECT_LOGGING_LEVEL="ERROR" if args.quiet else "WARNING" if shows_bar else "INFO",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
+        PREFECT_LOGGING_EXTRA_LOGGERS="nianbao",
+    )  # fetch retries show in the run's logs
+    if as_program:
+        from nianbao.run import reaper
+
+        reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
+        signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
+    return TemporaryServer().start()
+
+
 def end(code: int) -> None:
     """End the program now, its exit handlers run as at any exit (Prefect's last logs sent, its
     server and our workers stopped), but without the interpreter's teardown of every module it
@@ -232,7 +252,6 @@ def _main(argv: list[str] | None) -> int:
         return _usage_error(e, sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
-    from flows.server import TemporaryServer
     from nianbao.acquire.sources import unsupported
     from nianbao.model import settings
 
@@ -288,31 +307,24 @@ def _main(argv: list[str] | None) -> int:
         )
     if args.dry_run:
         return _dry_run(docs, skipped_files, args)
+    # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
+    shows_bar = not (args.quiet or args.json) and sys.stderr.isatty()
+    # the server starts as soon as the run is known to run (the plan imported nothing heavy): its start,
+    # seconds of CPU in its own process, overlaps this process's imports (the pipeline's, Prefect's, GX's)
+    server = _start_server(args, as_program, shows_bar)
     from nianbao.model.errors import WarehouseError
     from nianbao.warehouse.publish import probe
 
     try:
         probe(args.out)  # an unwritable or full warehouse is found now, not after a batch's work
     except WarehouseError as e:
+        server.stop()
         return _fail(
             args, 3, f"the run failed: {e}", "make the warehouse writable (or free space) and run again", skipped_files
         )
     if not args.quiet:
         print(f"nianbao: ingesting {plural(len(docs), 'document')} into {args.out}", file=sys.stderr)
-    bar = None if args.quiet or args.json or not sys.stderr.isatty() else _bar(len(docs))
-    # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
-    settings.quiet_libraries()  # analytics off; DO_NOT_TRACK: Prefect's client-side telemetry and its notice
-    settings.export_default(
-        PREFECT_LOGGING_LEVEL="ERROR" if args.quiet else "WARNING" if bar else "INFO",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
-        PREFECT_LOGGING_EXTRA_LOGGERS="nianbao",
-    )  # fetch retries show in the run's logs
-    if as_program:
-        from nianbao.run import reaper
-
-        reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
-        signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
-    server = TemporaryServer().start()
+    bar = _bar(len(docs)) if shows_bar else None
     local = not (args.dask or settings.settings().dask_address)  # else the batches validate on the cluster
     if local:
         from nianbao.check import validate

@@ -15,13 +15,15 @@ carries its parameters only, and the batch does the rest itself.
 from __future__ import annotations
 
 import json
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
 
 from nianbao.acquire.sources import Source, resolve
 from nianbao.model.errors import UsageError
-from nianbao.run.pipeline import Got
+
+if TYPE_CHECKING:  # the pipeline's imports (polars, pyarrow) are not needed to resolve the sources
+    from nianbao.run.pipeline import Got
 
 LISTED_BYTES = 256 * 1024  # a plan's documents, as JSON, listed in its parameters up to this; else its sources
 
