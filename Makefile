@@ -120,7 +120,8 @@ same: $(STAMP) office fonts
 # warehouse of 150,000 agencies x 3 years and the site of one province from it, publishing as the
 # warehouse grows, peak memory at N and 10·N documents, and load: one run of 2,000 documents and
 # one of a 100,000-row manifest through the command, then a national year's mix (scans included) of
-# 1,000 documents through the command, locally and on a 2-worker Dask cluster, extrapolated to 150,000.
+# 1,000 documents through the command, locally and on a 2-worker Dask cluster, extrapolated to 150,000;
+# last, the fixed cost of a run: a one-report run (temporary and kept server), --version, --help.
 bench: $(STAMP)
 	$(BIN)/python bench/floor_bench.py --n $(or $(PDFS),105)
 	$(BIN)/python bench/extract_bench.py
@@ -133,3 +134,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/memory_bench.py --n $(or $(N),1000)
 	$(BIN)/python bench/load_bench.py --docs $(or $(DOCS),2000) --rows $(or $(ROWS),100000)
 	$(BIN)/python bench/national_bench.py --n $(or $(NATIONAL),1000)
+	$(BIN)/python bench/fixed_cost_bench.py

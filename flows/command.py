@@ -19,17 +19,28 @@ import signal
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flows.server import TemporaryServer
 from nianbao import __version__
-from nianbao.acquire.sources import unsupported
-from nianbao.check.rules import year_range
-from nianbao.model import settings
 from nianbao.model.errors import SettingsError, UsageError
 from nianbao.model.words import plural
-from nianbao.report.summary import RunSummary, next_step
 from nianbao.run import heap, stop
-from nianbao.run.pipeline import BATCH_SIZE
+from nianbao.run.sizes import BATCHES
+
+# What a run needs is imported by _main(), not here: --version, --help and a usage error import
+# nothing heavy (polars, pydantic, Prefect, GX), a run's modules load as soon as it is known to run.
+if TYPE_CHECKING:
+    from nianbao.report.summary import RunSummary
+
+
+def __getattr__(name: str):
+    """The run summary's names (RunSummary, next_step), as this module once imported them: at first use."""
+    if name in ("RunSummary", "next_step"):
+        from nianbao.report import summary
+
+        return getattr(summary, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 EXAMPLES = """examples:
   nianbao ingest data/samples --out data/warehouse
@@ -92,7 +103,17 @@ def _int_in(low: int, high: int):
     return parse
 
 
-def _parser() -> argparse.ArgumentParser:
+def _year(text: str) -> int:
+    """--year: a year the template allows (its range read only when the option is given)."""
+    from nianbao.check.rules import year_range
+
+    return _int_in(*year_range())(text)
+
+
+def _parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command's parser. Given `argv`, only the subcommands it names get their options from
+    their modules (discover's and site's, which import what they run)."""
+    named = set(argv) if argv is not None else None
     p = _Parser(
         prog="nianbao",
         description="Ingest 政府信息公开工作年度报告 into validated Parquet.",
@@ -118,10 +139,10 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--out", default="data/warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix"
     )
-    ing.add_argument("--year", type=_int_in(*year_range()), help="the report year where a document does not tell it")
+    ing.add_argument("--year", type=_year, help="the report year where a document does not tell it")
     ing.add_argument("--workers", type=_int_in(1, 64), default=2, help="batches processed at once")
     ing.add_argument("--dask", metavar="ADDRESS", help="run the batches on this Dask cluster (tcp://host:8786)")
-    ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=BATCH_SIZE, help="documents per task")
+    ing.add_argument("--batch-size", type=_int_in(1, 10_000), default=BATCHES.size, help="documents per task")
     ing.add_argument(
         "--dry-run",
         action="store_true",
@@ -142,9 +163,11 @@ def _parser() -> argparse.ArgumentParser:
     ing.add_argument(
         "--reprocess", action="store_true", help="redo documents the warehouse already holds from this pipeline version"
     )
-    from nianbao.acquire import discover
+    dis = sub.add_parser("discover", help="find reports on 年度报告 listing pages; write a manifest")
+    if named is None or "discover" in named:
+        from nianbao.acquire import discover
 
-    discover.parser(sub.add_parser("discover", help="find reports on 年度报告 listing pages; write a manifest"))
+        discover.parser(dis)
     com = sub.add_parser(
         "compact",
         help="merge each partition's batch files into one (readers see every report once)",
@@ -153,14 +176,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     com.add_argument("warehouse", metavar="WAREHOUSE", help="warehouse folder or s3://bucket/prefix")
     com.add_argument("--year", type=_int_in(2008, 2100), help="only this year's partition (default: every year)")
-    from nianbao.report import site
-
-    site.parser(
-        sub.add_parser(
-            "site", help="write a static, offline website of the indicators and peers", formatter_class=_Help
-        ),
-        _int_in(2008, 2100),
+    web = sub.add_parser(
+        "site", help="write a static, offline website of the indicators and peers", formatter_class=_Help
     )
+    if named is None or "site" in named:
+        from nianbao.report import site
+
+        site.parser(web, _int_in(2008, 2100))
     fgt = sub.add_parser(
         "forget",
         help="retire a report: out of the datasets and quarantine, kept in the catalogue",
@@ -189,6 +211,26 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def _start_server(args, as_program: bool, shows_bar: bool):
+    """Prefect's temporary server for the run, started in the background (flows/server.py), with the
+    settings the run's Prefect reads."""
+    from flows.server import TemporaryServer
+    from nianbao.model import settings
+
+    settings.quiet_libraries()  # analytics off; DO_NOT_TRACK: Prefect's client-side telemetry and its notice
+    settings.export_default(
+        PREFECT_LOGGING_LEVEL="ERROR" if args.quiet else "WARNING" if shows_bar else "INFO",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
+        PREFECT_LOGGING_EXTRA_LOGGERS="nianbao",
+    )  # fetch retries show in the run's logs
+    if as_program:
+        from nianbao.run import reaper
+
+        reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
+        signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
+    return TemporaryServer().start()
+
+
 def end(code: int) -> None:
     """End the program now, its exit handlers run as at any exit (Prefect's last logs sent, its
     server and our workers stopped), but without the interpreter's teardown of every module it
@@ -205,11 +247,14 @@ def end(code: int) -> None:
 def _main(argv: list[str] | None) -> int:
     as_program = argv is None
     try:
-        args = _parser().parse_args(argv)
+        args = _parser(sys.argv[1:] if argv is None else argv).parse_args(argv)
     except _BadUsage as e:
         return _usage_error(e, sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
+    from nianbao.acquire.sources import unsupported
+    from nianbao.model import settings
+
     try:
         settings.settings()  # a variable set to what it cannot be: one line and exit 2, before any work
     except SettingsError as e:
@@ -262,31 +307,24 @@ def _main(argv: list[str] | None) -> int:
         )
     if args.dry_run:
         return _dry_run(docs, skipped_files, args)
+    # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
+    shows_bar = not (args.quiet or args.json) and sys.stderr.isatty()
+    # the server starts as soon as the run is known to run (the plan imported nothing heavy): its start,
+    # seconds of CPU in its own process, overlaps this process's imports (the pipeline's, Prefect's, GX's)
+    server = _start_server(args, as_program, shows_bar)
     from nianbao.model.errors import WarehouseError
     from nianbao.warehouse.publish import probe
 
     try:
         probe(args.out)  # an unwritable or full warehouse is found now, not after a batch's work
     except WarehouseError as e:
+        server.stop()
         return _fail(
             args, 3, f"the run failed: {e}", "make the warehouse writable (or free space) and run again", skipped_files
         )
     if not args.quiet:
         print(f"nianbao: ingesting {plural(len(docs), 'document')} into {args.out}", file=sys.stderr)
-    bar = None if args.quiet or args.json or not sys.stderr.isatty() else _bar(len(docs))
-    # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
-    settings.quiet_libraries()  # analytics off; DO_NOT_TRACK: Prefect's client-side telemetry and its notice
-    settings.export_default(
-        PREFECT_LOGGING_LEVEL="ERROR" if args.quiet else "WARNING" if bar else "INFO",
-        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",  # 20 s is short on a busy machine
-        PREFECT_LOGGING_EXTRA_LOGGERS="nianbao",
-    )  # fetch retries show in the run's logs
-    if as_program:
-        from nianbao.run import reaper
-
-        reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
-        signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
-    server = TemporaryServer().start()
+    bar = _bar(len(docs)) if shows_bar else None
     local = not (args.dask or settings.settings().dask_address)  # else the batches validate on the cluster
     if local:
         from nianbao.check import validate
@@ -464,6 +502,8 @@ def _interrupted(args, as_program: bool) -> int:
     temporary server. With a Prefect server of your own (PREFECT_API_URL), the first Ctrl-C lets
     Prefect mark the run Crashed; a second one stops at once. Either way the batches in flight
     publish nothing (nianbao/run/stop.py)."""
+    from nianbao.model import settings
+
     stop.request()
     if (
         as_program
@@ -605,6 +645,8 @@ def _skipped_json(skipped_files: dict[str, str]) -> list[dict]:
 def render_summary(
     summary: RunSummary | dict, out: str, page: str | Path | None = None, skipped_files: dict[str, str] | None = None
 ) -> str:
+    from nianbao.report.summary import RunSummary, next_step
+
     run = RunSummary.of(summary)
     skipped = run.already_published
     skipped_files = skipped_files or {}
@@ -644,6 +686,8 @@ def summary_json(
     code: int,
     failed: bool = True,
 ) -> dict:
+    from nianbao.report.summary import RunSummary, next_step
+
     run = RunSummary.of(summary)
     return {
         "exit_code": code,
@@ -678,6 +722,8 @@ def write_json(
 ) -> None:
     """json.dumps(summary_json(...), ensure_ascii=False, indent=1), written one failed report at a
     time: at 10,000 invalid reports the text is ~100 MiB, and made whole it took ~500 MiB."""
+    from nianbao.report.summary import RunSummary
+
     run = RunSummary.of(summary)
     head = json.dumps(summary_json(run, out, page, skipped_files, code, failed=False), ensure_ascii=False, indent=1)
     before, after = head.split('\n "failed": [],\n', 1)

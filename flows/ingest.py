@@ -31,8 +31,8 @@ from nianbao.model.settings import settings
 from nianbao.model.words import plural
 from nianbao.report.summary import RunSummary
 from nianbao.run import stop
-from nianbao.run.pipeline import BATCH_SIZE
 from nianbao.run.plan import Plan
+from nianbao.run.sizes import BATCHES
 from nianbao.warehouse import publish
 from nianbao.warehouse.publish import probe, settle
 from tasks.across import check_across_years
@@ -101,7 +101,7 @@ def ingest(
     sources: list[str] | Plan,
     out: str = "data/warehouse",
     year: Annotated[int, Field(ge=year_range()[0])] | Literal["last"] | None = None,
-    batch_size: Annotated[int, Field(ge=1)] = BATCH_SIZE,
+    batch_size: Annotated[int, Field(ge=1)] = BATCHES.size,
     reprocess: bool = False,
     processes: bool = True,
     listings: list[str] | None = None,

@@ -31,15 +31,6 @@ from nianbao.model.records import BatchResult, ReportRow, Status, report_row
 from nianbao.model.schema import CELL_DATASETS, schema
 from nianbao.run import isolate, stop
 
-
-@dataclass(frozen=True)
-class Batches:
-    size: int = 100  # documents per task: a 150,000-report year stays at ~1,500 tasks
-
-
-BATCHES = Batches()
-BATCH_SIZE = BATCHES.size  # the name flows/ reads (to go once flows/ reads BATCHES.size)
-
 # Columns the rules need beside the published ones (dropped on publish).
 _WORKING = [("number", pa.float64()), ("where", pa.string()), ("unread", pa.bool_())]
 

