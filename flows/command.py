@@ -18,6 +18,7 @@ import shutil
 import signal
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -56,8 +57,17 @@ exit codes:
   3    the run itself failed (a bug, the warehouse unwritable, disk full)
   130  interrupted (Ctrl-C): what was published stays; the same command resumes
 """
-FAILED_SHOWN = 20  # failed reports listed in the summary; the validation report has them all
-REASONS_SHOWN = 3  # errors shown per failed report
+
+
+@dataclass(frozen=True)
+class Caps:
+    """How much of a run's failures its summary prints: the validation report has them all."""
+
+    failed: int = 20  # failed reports listed
+    reasons: int = 3  # errors shown per failed report
+
+
+CAPS = Caps()
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
@@ -658,14 +668,14 @@ def render_summary(
     ]
     if page is not None:
         lines.append(f"validation report: {page}")
-    failures = _failures(run, out, FAILED_SHOWN)
+    failures = _failures(run, out, CAPS.failed)
     for r, reasons in failures:
         lines.append(f"  {r['status']:<10} {r['source_uri']}")
-        lines += [f"             {m}" for m in reasons[:REASONS_SHOWN]]
-        if len(reasons) > REASONS_SHOWN:
-            lines.append(f"             … and {len(reasons) - REASONS_SHOWN} more errors")
-    if run.failed_count > FAILED_SHOWN:
-        lines.append(f"  … and {run.failed_count - FAILED_SHOWN} more failed reports (see the validation report)")
+        lines += [f"             {m}" for m in reasons[: CAPS.reasons]]
+        if len(reasons) > CAPS.reasons:
+            lines.append(f"             … and {len(reasons) - CAPS.reasons} more errors")
+    if run.failed_count > CAPS.failed:
+        lines.append(f"  … and {run.failed_count - CAPS.failed} more failed reports (see the validation report)")
     for why in dict.fromkeys(skipped_files.values()):
         files = [f for f, w in skipped_files.items() if w == why]
         lines.append(

@@ -610,4 +610,4 @@ def test_the_summary_of_a_hundred_thousand_failures_lists_the_first_and_counts_t
         "             document.unreadable: cannot read the file: No such file or directory",
     ]
     assert lines[-2] == "  … and 99980 more failed reports (see the validation report)"
-    assert len(lines) == 2 + 2 * cli.FAILED_SHOWN + 2
+    assert len(lines) == 2 + 2 * cli.CAPS.failed + 2
