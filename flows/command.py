@@ -213,12 +213,15 @@ def _parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """The command (argv None: run as a program, whose children then die with it, and which ends
-    without Python's teardown: see end())."""
-    with heap.tuned():
-        code = _main(argv)
-        if argv is None:
-            end(code)
-    return code
+    without Python's teardown: see end(); argv given: called from Python, whose environment is left
+    as it was)."""
+    if argv is None:
+        with heap.tuned():
+            end(_main(argv))
+    from nianbao.model import settings
+
+    with heap.tuned(), settings.restored():
+        return _main(argv)
 
 
 def _start_server(args, as_program: bool, shows_bar: bool):

@@ -9,10 +9,12 @@ A value a variable cannot take is a SettingsError (a usage error: exit 2) naming
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -193,6 +195,18 @@ def export_default(**values: str) -> None:
     """Set variables the user has not set (for the libraries we run)."""
     for name, value in values.items():
         os.environ.setdefault(name, value)
+
+
+@contextlib.contextmanager
+def restored() -> Iterator[None]:
+    """The environment as it was before, after the block: the command called from Python (a test, a
+    notebook) exports Prefect's settings for its run, not for its caller's later work."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
 
 
 def quiet_libraries() -> None:

@@ -82,7 +82,9 @@ def test_a_file_fixed_in_place_supersedes_its_old_version(prefect_harness, wareh
     report = docs / "sample_invalid_2024.txt"
     report.write_text(INVALID, encoding="utf-8")
     out = str(warehouse)
+    environment = dict(os.environ)
     assert cli.main(["ingest", str(docs), "--out", out, "-q"]) == 1
+    assert dict(os.environ) == environment  # Prefect's settings were the run's, not its caller's
     old, new = rid(INVALID), rid(FIXED)
     assert versions(out) == {old: ("invalid", None)}
     assert cell_ids(out)["quarantine/applications"] == {old}
