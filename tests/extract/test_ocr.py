@@ -267,6 +267,33 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
     assert line.shape[0] < ocr._TALL <= ocr._larger(line).shape[0] - 2 * ocr._PAD  # the small line it was
 
 
+def test_a_line_reads_as_it_would_alone_whatever_else_the_page_holds():
+    """A batch of the recogniser is padded to its widest line, and the pad both costs as much as
+    ink and sways a reading: a line is batched only with lines of nearly its own width, so it
+    reads (text and confidence) as it does alone. Before, 16 lines of about the same width went
+    together: a 30 beside a 15 and a wider label was read with the pad they gave it."""
+    import numpy as np
+    import typeset
+    from PIL import Image, ImageDraw, ImageFont
+
+    from nianbao.extract.pdf import ocr
+
+    if not typeset.has_ttf():
+        pytest.skip("no CJK TrueType font to typeset with (make fonts)")
+    font = ImageFont.truetype(str(typeset.TTF), 30)  # 11 pt at 200 dpi
+
+    def line(text):  # a cell holding `text`, cut into its line as a table's are
+        page = Image.new("L", (40 * len(text) + 40, 80), 255)
+        ImageDraw.Draw(page).text((20, 20), text, fill=0, font=font)
+        return ocr._cell_lines(*ocr._marks(np.asarray(page))[:2])[0]
+
+    lines = [line(t) for t in ("30", "15", "128", "予以公开")]
+    together = ocr.recognise(lines)
+    alone = [ocr.recognise([crop])[0] for crop in lines]
+    assert [t for t, _ in together] == ["30", "15", "128", "予以公开"]
+    assert together == alone
+
+
 def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_them():
     """Cells of a 200-dpi scan: '--', two level strokes three pixels high, which the recogniser
     read as nothing (then '='), and a full-width ／, which it read as 'Z' with confidence 0.97.
