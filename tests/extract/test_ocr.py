@@ -267,31 +267,17 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
     assert line.shape[0] < ocr._TALL <= ocr._larger(line).shape[0] - 2 * ocr._PAD  # the small line it was
 
 
-def test_a_line_reads_as_it_would_alone_whatever_else_the_page_holds():
-    """A batch of the recogniser is padded to its widest line, and the pad both costs as much as
-    ink and sways a reading: a line is batched only with lines of nearly its own width, so it
-    reads (text and confidence) as it does alone. Before, 16 lines of about the same width went
-    together: a 30 beside a 15 and a wider label was read with the pad they gave it."""
-    import numpy as np
-    import typeset
-    from PIL import Image, ImageDraw, ImageFont
-
+def test_the_models_run_on_one_thread_keeping_their_memory_arena():
+    """A worker is a core: ONNX Runtime runs one thread. RapidOCR turned the arena off, so each of
+    a table's many short runs of the recogniser allocated its activations afresh (some 5% of its
+    CPU); the sessions keep it, the same graph giving the same outputs."""
     from nianbao.extract.pdf import ocr
 
-    if not typeset.has_ttf():
-        pytest.skip("no CJK TrueType font to typeset with (make fonts)")
-    font = ImageFont.truetype(str(typeset.TTF), 30)  # 11 pt at 200 dpi
-
-    def line(text):  # a cell holding `text`, cut into its line as a table's are
-        page = Image.new("L", (40 * len(text) + 40, 80), 255)
-        ImageDraw.Draw(page).text((20, 20), text, fill=0, font=font)
-        return ocr._cell_lines(*ocr._marks(np.asarray(page))[:2])[0]
-
-    lines = [line(t) for t in ("30", "15", "128", "予以公开")]
-    together = ocr.recognise(lines)
-    alone = [ocr.recognise([crop])[0] for crop in lines]
-    assert [t for t, _ in together] == ["30", "15", "128", "予以公开"]
-    assert together == alone
+    engine = ocr._engine()
+    for session in (engine.text_det.infer.session, engine.text_rec.session.session):
+        options = session.get_session_options()
+        assert options.enable_cpu_mem_arena
+        assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 1)
 
 
 def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_them():

@@ -45,7 +45,6 @@ _NUMBERISH = re.compile(r"[\dlI|Oo,.\s]*[\dlI|Oo][\dlI|Oo,.\s]*")
 _DIGIT_FOR = str.maketrans("lI|Oo", "11100", " \t")
 _ONE_DASH = str.maketrans(DASHES, "-" * len(DASHES))
 _BATCH_COLUMNS = 768  # pixels of width (at the recogniser's height) one run of the recogniser is given at most
-_SAME_WIDTH = 0.03  # lines this much wider than a batch's narrowest run on their own (see recognise)
 _DETECT_SCALE = 0.35  # text outside tables is found at about a third of the resolution (read at full)
 _BAND_MARGIN = 16  # pixels (at _DETECT_SCALE) of white kept around the text the detector is shown
 
@@ -458,33 +457,27 @@ def _alike() -> list[np.ndarray]:
 def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     """Each line image's text and confidence: the least probability of any character in it, a
     character's being that of every class that reads as it (a 0 the model splits between 0, O
-    and ０ is still surely a 0). Lines run together only with lines of nearly their own width
-    (_SAME_WIDTH): a batch is padded to its widest line, and the pad (grey) both costs as much as
-    ink and sways doubtful readings, so a line reads as it would alone, whatever else the page
-    holds (before, 16 lines of about the same width went together: a third of the columns the
-    recogniser ran were pad)."""
+    and ０ is still surely a 0). Batches are padded only to their own widest line, not RapidOCR's
+    320-pixel floor: most of a table's lines are a digit or two."""
     rec = _engine().text_rec
     alike = _alike()
     out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
     _, height, _ = rec.rec_image_shape
     ratios = [c.shape[1] / c.shape[0] for c in crops]
+    order = np.argsort(ratios)
     chars = rec.postprocess_op.character
-    batches: list[list[int]] = []
-    for i in np.argsort(ratios):
-        # ONNX Runtime's cost per column of input grows with the batch (its activations outgrow
-        # the CPU's cache): a run is given at most _BATCH_COLUMNS of width
-        if (
-            batches
-            and ratios[i] <= ratios[batches[-1][0]] * (1 + _SAME_WIDTH)
-            and (len(batches[-1]) + 1) * ratios[i] * height <= _BATCH_COLUMNS
-        ):
-            batches[-1].append(i)
-        else:
-            batches.append([i])
-    for batch in batches:
+    for start in range(0, len(order), 16):
+        # each line padded as wide as the widest of the 16 of about its width: the pad (grey)
+        # sways doubtful readings, and these are the readings `make accuracy`'s figures hold for
+        batch = order[start : start + 16]
         widest = max(ratios[i] for i in batch)
         images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widest) for i in batch])
-        preds = rec.session(images.astype(np.float32))[0]
+        # ONNX Runtime's cost per column of input grows with the batch (its activations outgrow
+        # the CPU's cache): the lines go in runs of at most _BATCH_COLUMNS of width
+        step = max(1, _BATCH_COLUMNS // images.shape[3])
+        preds = np.concatenate(
+            [rec.session(images[k : k + step].astype(np.float32))[0] for k in range(0, len(batch), step)]
+        )
         best = preds.argmax(axis=2)
         for k, i in enumerate(batch):
             keep = best[k] != 0  # CTC: drop blanks and repeats
