@@ -267,6 +267,19 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
     assert line.shape[0] < ocr._TALL <= ocr._larger(line).shape[0] - 2 * ocr._PAD  # the small line it was
 
 
+def test_the_models_run_on_one_thread_keeping_their_memory_arena():
+    """A worker is a core: ONNX Runtime runs one thread. RapidOCR turned the arena off, so each of
+    a table's many short runs of the recogniser allocated its activations afresh (some 5% of its
+    CPU); the sessions keep it, the same graph giving the same outputs."""
+    from nianbao.extract.pdf import ocr
+
+    engine = ocr._engine()
+    for session in (engine.text_det.infer.session, engine.text_rec.session.session):
+        options = session.get_session_options()
+        assert options.enable_cpu_mem_arena
+        assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 1)
+
+
 def test_placeholders_are_read_by_their_shape_whatever_the_recogniser_makes_of_them():
     """Cells of a 200-dpi scan: '--', two level strokes three pixels high, which the recogniser
     read as nothing (then '='), and a full-width ／, which it read as 'Z' with confidence 0.97.
