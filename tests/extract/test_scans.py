@@ -198,3 +198,28 @@ def test_scans_as_they_are_made_read_no_value_wrong_and_95_percent_exact(scanned
     if ("line" in variant or "border" in variant) and exact < 0.95 * (exact + flagged + wrong):
         pytest.xfail(_UNRULED)
     assert exact >= 0.95 * (exact + flagged + wrong), why
+
+
+def test_a_sections_heading_ends_an_unruled_table_though_a_stray_mark_stands_beside_it():
+    """A scan's stray mark (a stroke the detector's box left out) beside 四、政府信息公开行政复议、行政
+    诉讼情况 made the heading a line of two pieces, close enough to section 三's last row and to
+    section 四's header to run the two tables into one: no column grid fitted both, and the page
+    went on as text (section 三's last rows and all of section 四 unread)."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    row = 24.7
+    xs = [220 + 43.2 * i for i in range(7)]
+    lines = [(90, 100, "(七)总计"), *((x, 100, v) for x, v in zip(xs, "1234567"))]
+    lines += [(90, 100 + row, "四、结转下年度继续办理"), *((x, 100 + row, "0") for x in xs)]
+    lines += [(90, 100 + 2 * row, "四、政府信息公开行政复议、行政诉讼情况"), (300, 104 + 2 * row, "—")]
+    heads = ["维持", "纠正", "其他", "尚未", "总计"]
+    lines += [(90, 100 + 3 * row, "行政复议"), (234, 100 + 3 * row, "行政诉讼")]
+    lines += [(90 + 28.8 * i, 100 + 4 * row, h) for i, h in enumerate(heads * 3)]
+    lines += [(90 + 28.8 * i, 100 + 5 * row, str(i % 3)) for i in range(15)]
+    gray, pieces = _typeset(lines)
+    blocks = aligned.layout(gray, pieces, 1, pdf.TableChain())
+    tables = [b for b in blocks if hasattr(b, "rows")]
+    assert [[str(c) for c in r][-7:] for r in tables[0].rows] == [list("1234567"), ["0"] * 7]
+    assert len(tables) == 2  # (the mark, a dash, a column of its own under no outcome: the matcher's business)
+    assert [str(c) for c in tables[1].rows[-1] if str(c)] == [str(i % 3) for i in range(15)]
