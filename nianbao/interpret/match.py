@@ -370,6 +370,8 @@ def _applications(rows, out: Matched, seen: set):
             # a label after the one read exactly (a group label such as （六）其他处理): the row's own,
             # misread (an OCR's dropped 、) or cut where it wrapped; read so, it names the row
             hit = _approximate_row(row, where, out, after=hit[0]) or _wrapped_row(row, where, out, after=hit[0]) or hit
+            if hit[1].code == "other" and any(isinstance(c, Reading) for c in row):
+                hit = None  # 2021's group label beside its first row's label OCR garbled: not 2019's row (_by_sequence)
         if hit is None:
             hit = _approximate_row(row, where, out) or _wrapped_row(row, where, out)
             if hit is None:
@@ -418,8 +420,9 @@ def _applications(rows, out: Matched, seen: set):
 
 def _unlabelled(row: list[str], positions: list[int] | None) -> list[str] | None:
     """The values of a row OCR read whose label names no template row (garbled past recognition):
-    a number or a printed blank under every applicant column, and nothing else right of its
-    label. None for any other row (a heading, a text layer's row: its label is as printed)."""
+    a number, a printed blank or a few characters OCR misread under every applicant column, and
+    nothing else right of its label. None for any other row (a heading, a text layer's row: its
+    label is as printed)."""
     if not any(isinstance(c, Reading) and c.strip() for c in row):
         return None
     width = len(template().applicants)
@@ -430,12 +433,16 @@ def _unlabelled(row: list[str], positions: list[int] | None) -> list[str] | None
             return None
         values = [row[p] for p in positions]
     else:
-        last = max((j for j, c in enumerate(row) if c.strip() and not is_value_like(c)), default=-1)
+        last = max((j for j, c in enumerate(row) if HAN.search(c) and not is_value_like(c)), default=-1)
         values = row[last + 1 :]  # the right-most, as _fit keeps them, none dropped
         if len(values) < width or any(c.strip() for c in values[:-width]):
             return None
         values = values[-width:]
-    if not all(is_value_like(v) for v in values) or sum(bool(v.strip()) for v in values) < width // 2 + 1:
+    # a cell OCR misread as letters (D for 0) is still a number's place: the trust step flags it
+    if (
+        any(not is_value_like(v) and (HAN.search(v) or len(squash(v)) > 6) for v in values)
+        or sum(bool(v.strip()) for v in values) <= width // 2
+    ):
         return None
     return values
 

@@ -306,3 +306,24 @@ def test_a_section_two_item_and_header_ocr_garbled_are_told_by_the_template_orde
     }
     m = match([Table(rows, ["page 1"] * 5), section_three(codes)])  # a text layer's: as printed
     assert {c.key[0] for c in m.active_disclosure if c.raw is not None} == {"regulations"}
+
+
+def test_a_garbled_row_with_a_misread_number_or_a_group_label_beside_it_is_still_placed_by_order():
+    """(五)不予处1.信访举报投理诉类申请 with a 0 read as D: the row is placed by the template's order,
+    and D left to the trust step (read as no number). 2021's group label （六）其他处理 read exactly
+    beside its first row's garbled label names no row: before, the row was taken for 2019's single
+    （六）其他处理 (a row the report's edition does not have)."""
+    from nianbao.model.document import Reading
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    table = _ocr(section_three(codes), header=True)
+    petition = next(r for r in table.rows if "信访" in r[0])
+    petition[0], petition[3] = Reading("(五)不予处1.信访举报投理诉类申请", 0.9), Reading("D", 0.4)
+    for row in table.rows:  # a column of group labels
+        row.insert(0, Reading("", 1.0))
+    overdue = next(r for r in table.rows if "逾期不补正" in r[1])
+    overdue[0:2] = [Reading("（六）其他处理", 0.99), Reading("1.申请人不理) ?、行政机关下再八开申请", 0.9)]
+    m = match([table])
+    got = {c.key: c.raw for c in m.applications}
+    assert got[("rejected_petition", "research")] == "D" and got[("rejected_petition", "total")] == "0"
+    assert got[("other_overdue_correction", "total")] == "0" and ("other", "total") not in got

@@ -67,7 +67,7 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
             for x0, y0, x1, y1 in spans
         ]
     )
-    pieces = [(s, t, p) for s, (t, p) in zip(spans, read) if t]
+    pieces = [(s, _slash(clean, s, t), p) for s, (t, p) in zip(spans, read) if t]
     # a box read as nothing is no box: its marks are read alone (a lone 0 the recogniser missed
     # beside its box's edge was a blank, and a blank is surely blank)
     pieces += _missed(clean, [s for s, _, _ in pieces])
@@ -144,6 +144,18 @@ def _detect(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         if x1 - x0 > 2 and y1 - y0 > 2:
             spans.append((x0, y0, x1, y1))
     return sorted(spans, key=lambda s: (s[1], s[0]))
+
+
+def _slash(gray: np.ndarray, span: tuple[int, int, int, int], text: str) -> str:
+    """A full-width ／ printed for no number, which the recogniser reads as 1, told by its shape
+    (ocr._placeholder: a thin stroke along its box's diagonal; a 1 is upright). A 1 taken for a
+    slash would break its sums: the trust step flags it, never publishes a 0 for it."""
+    if text not in ("1", "l", "I", "|"):
+        return text
+    x0, y0, x1, y1 = span
+    piece = cv2.copyMakeBorder(gray[y0:y1, x0:x1], 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=255)
+    _, ink, marks = ocr._marks(piece)
+    return "／" if ocr._placeholder(ink, marks) == "/" else text
 
 
 def _split(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
