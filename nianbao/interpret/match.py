@@ -172,6 +172,10 @@ def _place(
     cells it dropped and those it could not place named one way for every section."""
     name = f"{table.section} row {row}" if row else table.section
     fitted, dropped, missing = (aligned, [], 0) if aligned is not None else _fit(values, len(keys))
+    if dropped and any(isinstance(v, Reading) for v in values):
+        # OCR's row wider than its columns (a part over a page break set out otherwise): fitted,
+        # a blank may stand where a number was printed; not surely blank (the numbers face the sums)
+        fitted = [Reading("", 0.0) if v is not None and not v.strip() else v for v in fitted]
     cells = getattr(out, table.dataset)
     for key, raw in zip(keys, fitted):
         if key[1] is not None:

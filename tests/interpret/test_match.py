@@ -327,3 +327,25 @@ def test_a_garbled_row_with_a_misread_number_or_a_group_label_beside_it_is_still
     got = {c.key: c.raw for c in m.applications}
     assert got[("rejected_petition", "research")] == "D" and got[("rejected_petition", "total")] == "0"
     assert got[("other_overdue_correction", "total")] == "0" and ("other", "total") not in got
+
+
+def test_a_blank_in_an_ocr_row_wider_than_its_columns_is_not_surely_blank():
+    """A part of an unruled scan over a page break set out one column off its header: the row's
+    right-most seven kept, a 0 dropped left of them, and a blank where that 0 belonged. Published
+    as a printed blank (confident, and 0 in every sum) it was a wrong value; fitted so, a blank of
+    OCR's is not sure (the trust step flags it)."""
+    from nianbao.interpret import trust
+    from nianbao.model.document import Reading
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    table = _ocr(section_three(codes))
+    row = next(r for r in table.rows if "上年结转" in r[0])
+    row[1:] = [Reading(v, 0.99) for v in ["0", "", "0", "0", "0", "0", "0", "0"]]
+    table.confidence = [[getattr(c, "confidence", 1.0) for c in r] for r in table.rows]
+    m = match([table])
+    (blank,) = [c for c in m.applications if c.key == ("carried_over", "natural_person")]
+    assert (str(blank.raw), blank.raw.confidence) == ("", 0.0)
+    m = trust.check([table], m)
+    assert "applications:carried_over/natural_person" in {
+        f.cells[0] for f in m.findings if f.rule_id == "extraction.unread_cell"
+    }
