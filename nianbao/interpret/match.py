@@ -172,6 +172,10 @@ def _place(
     cells it dropped and those it could not place named one way for every section."""
     name = f"{table.section} row {row}" if row else table.section
     fitted, dropped, missing = (aligned, [], 0) if aligned is not None else _fit(values, len(keys))
+    if dropped and any(isinstance(v, Reading) for v in values):
+        # OCR's row wider than its columns (a part over a page break set out otherwise): fitted,
+        # a blank may stand where a number was printed; not surely blank (the numbers face the sums)
+        fitted = [Reading("", 0.0) if v is not None and not v.strip() else v for v in fitted]
     cells = getattr(out, table.dataset)
     for key, raw in zip(keys, fitted):
         if key[1] is not None:
@@ -199,16 +203,18 @@ def _place(
 
 def _active_disclosure(rows, out: Matched, seen: set):
     t = template()
-    metrics: list[str] | None = None
+    metrics: list[str | None] | None = None
     positions: list[int] = []  # the header cells' columns
+    garbled = False  # a header cell OCR read that names no metric: the items under it tell it (_metrics_of)
     done: set[str] = set()
+    read: list[tuple[str | None, tuple | None]] = []  # the item rows in order, as _by_sequence takes them
     for cells, where in rows:
         first = next((i for i, c in enumerate(cells) if c.strip()), None)
         if first is None:
             continue
         head = squash(cells[first])
         if head == t.ad_header:
-            metrics, positions = [], []
+            metrics, positions, garbled = [], [], False
             for j, c in enumerate(cells[first + 1 :], first + 1):
                 if not c.strip():
                     continue
@@ -223,6 +229,7 @@ def _active_disclosure(rows, out: Matched, seen: set):
                         observed=c,
                     )
                     metrics.append(None)
+                    garbled |= isinstance(c, Reading)
                 else:
                     metrics.append(lab.code)
                     seen.add(("metrics", lab.code))
@@ -231,11 +238,16 @@ def _active_disclosure(rows, out: Matched, seen: set):
             ((i, lab) for i, c in enumerate(cells) if (lab := _ocr_approximate(t.ad_items, c)) is not None), None
         )
         if item is None:
+            if metrics is not None and isinstance(cells[first], Reading) and not is_value_like(cells[first]):
+                values = [c for c in cells[first + 1 :] if c.strip()]
+                if values and all(is_value_like(c) for c in values):  # an item's label OCR garbled
+                    read.append((None, (cells, first, list(metrics), positions, garbled, where)))
             continue
         idx, lab = item
         if metrics is None:
             _warn(out, "extraction.unknown_label", f"section 二 row {lab.code} ({where}) has no header row", [])
             continue
+        read.append((lab.code, None))
         if lab.code in done:
             _warn(
                 out,
@@ -246,10 +258,57 @@ def _active_disclosure(rows, out: Matched, seen: set):
             continue
         done.add(lab.code)
         seen.add(("items", lab.code))
-        aligned = _aligned(cells, idx, positions or None)
-        if aligned is None and positions and len(positions) == len(metrics) and len(cells) > positions[-1]:
-            aligned = _under_headers(cells, idx, positions)  # (a row narrower than its header: fitted)
-        _place(out, _AD, lab.code, [(lab.code, m) for m in metrics], cells[idx + 1 :], where, aligned)
+        _ad_row(out, lab.code, cells, idx, _metrics_of(lab.code, metrics) if garbled else metrics, positions, where)
+    editions = {
+        e
+        for _, m in seen
+        if m in t.versions["metrics"] and len(t.versions["metrics"][m]) == 1
+        for e in t.versions["metrics"][m]
+    }
+    orders = [
+        [lab.code for lab in t.ad_items if e in t.versions["items"][lab.code]]
+        for e in (editions if len(editions) == 1 else ("2019", "2021"))
+    ]
+    for code, (cells, idx, metrics, positions, garbled, where) in _by_sequence(read, done, orders):
+        metrics = _metrics_of(code, metrics)
+        if (
+            code in done
+            or None in metrics
+            or not any(metrics == list(t.ad_printed[e].get(code, ())) for e in t.ad_printed)
+        ):
+            continue  # the header over it is not the item's: not its row
+        done.add(code)
+        seen.add(("items", code))
+        _warn(
+            out,
+            "extraction.label_approximate",
+            f"section 二 row {cells[idx].strip()!r} ({where}) placed as {code}: the only item of the template "
+            f"between its neighbours",
+            [f"active_disclosure:{code}"],
+            observed=cells[idx].strip(),
+        )
+        _ad_row(out, code, cells, idx, metrics, positions, where)
+
+
+def _metrics_of(item: str, metrics: list[str | None]) -> list[str | None]:
+    """A header's metrics with those OCR garbled told by the item under it: the one edition's
+    metrics of the item that are as many and agree with every metric read. Else as read."""
+    t = template()
+    fits = {
+        tuple(ms)
+        for e in t.ad_printed
+        if (ms := t.ad_printed[e].get(item)) is not None
+        and len(ms) == len(metrics)
+        and all(m is None or m == told for m, told in zip(metrics, ms))
+    }
+    return list(fits.pop()) if len(fits) == 1 else metrics
+
+
+def _ad_row(out: Matched, code: str, cells: list[str], idx: int, metrics, positions: list[int], where: str):
+    aligned = _aligned(cells, idx, positions or None)
+    if aligned is None and positions and len(positions) == len(metrics) and len(cells) > positions[-1]:
+        aligned = _under_headers(cells, idx, positions)  # (a row narrower than its header: fitted)
+    _place(out, _AD, code, [(code, m) for m in metrics], cells[idx + 1 :], where, aligned)
 
 
 def _find_in_row(labels: list[Label], cells: list[str]) -> tuple[int, Label] | None:
@@ -299,6 +358,7 @@ def _applications(rows, out: Matched, seen: set):
     found: dict[str, str] = {}
     header_labels = {squash(label): code for code, label in t.spec.applications.columns}
     header: dict[str, int] = {}
+    read: list[tuple[str | None, tuple | None]] = []  # the rows in order: code placed, or an OCR row unnamed
     for row, where in rows:
         if len(header) < len(t.applicants):
             _header_positions(row, header_labels, header)
@@ -314,13 +374,21 @@ def _applications(rows, out: Matched, seen: set):
             # a label after the one read exactly (a group label such as （六）其他处理): the row's own,
             # misread (an OCR's dropped 、) or cut where it wrapped; read so, it names the row
             hit = _approximate_row(row, where, out, after=hit[0]) or _wrapped_row(row, where, out, after=hit[0]) or hit
+            if hit[1].code == "other" and any(isinstance(c, Reading) for c in row):
+                hit = None  # 2021's group label beside its first row's label OCR garbled: not 2019's row (_by_sequence)
         if hit is None:
             hit = _approximate_row(row, where, out) or _wrapped_row(row, where, out)
             if hit is None:
+                values = _unlabelled(row, positions) if header else None
+                if values is not None:
+                    read.append((None, (values, where, positions is not None)))
+                elif header and any(c.strip() and is_value_like(c) for c in row):
+                    read.append((None, None))  # numbers no row of the template's: no row placed across them
                 continue
         i, lab = hit
         if lab.code == "other" and not any(c.strip() for c in row[i + 1 :]):
             continue  # 2021's group label （六）其他处理 on a line of its own (centred over its rows)
+        read.append((lab.code, None))
         if lab.code in found:
             _warn(
                 out,
@@ -340,6 +408,98 @@ def _applications(rows, out: Matched, seen: set):
             where,
             _aligned(row, i, positions),
         )
+    for code, (values, where, aligned) in _by_sequence(read, found, _app_orders(found)):
+        found[code] = where
+        seen.add(("rows", code))
+        _warn(
+            out,
+            "extraction.label_approximate",
+            f"section 三 row ({where}) whose label OCR could not read placed as {code}: the only row of the "
+            f"template between its neighbours",
+            [f"applications:{code}/total"],
+            observed=" | ".join(v.strip() for v in values),
+        )
+        _place(out, _APPS, code, [(code, a) for a in t.applicants], values, where, values if aligned else None)
+
+
+def _unlabelled(row: list[str], positions: list[int] | None) -> list[str] | None:
+    """The values of a row OCR read whose label names no template row (garbled past recognition):
+    a number, a printed blank or a few characters OCR misread under every applicant column, and
+    nothing else right of its label. None for any other row (a heading, a text layer's row: its
+    label is as printed)."""
+    if not any(isinstance(c, Reading) and c.strip() for c in row):
+        return None
+    width = len(template().applicants)
+    if positions is not None:
+        if len(row) <= positions[-1] or any(
+            c.strip() for j, c in enumerate(row) if j > positions[0] and j not in positions
+        ):
+            return None
+        values = [row[p] for p in positions]
+    else:
+        last = max((j for j, c in enumerate(row) if HAN.search(c) and not is_value_like(c)), default=-1)
+        values = row[last + 1 :]  # the right-most, as _fit keeps them, none dropped
+        if len(values) < width or any(c.strip() for c in values[:-width]):
+            return None
+        values = values[-width:]
+    # a cell OCR misread as letters (D for 0) is still a number's place: the trust step flags it
+    if (
+        any(not is_value_like(v) and (HAN.search(v) or len(squash(v)) > 6) for v in values)
+        or sum(bool(v.strip()) for v in values) <= width // 2
+    ):
+        return None
+    return values
+
+
+def _app_orders(found) -> list[list[str]]:
+    """Section 三's rows in the template's order, in the edition its rows `found` show (both when
+    they show neither)."""
+    t = template()
+    versions = t.versions["rows"]
+    editions = {e for c in found if len(versions[c]) == 1 for e in versions[c]}
+    return [
+        [lab.code for lab in t.app_rows if e in versions[lab.code]]
+        for e in (editions if len(editions) == 1 else ("2019", "2021"))
+    ]
+
+
+def _by_sequence(
+    read: list[tuple[str | None, tuple | None]], found, orders: list[list[str]]
+) -> list[tuple[str, tuple]]:
+    """Rows OCR read whose labels it garbled (`read`: the rows after section 三's header, each the
+    code its label placed, or None and its values, or None and None for numbers that make no full
+    row), placed by the template's order: a run of them between two rows placed by their labels
+    takes the template's rows between those two when they are as many, none found, and the
+    report's edition (its rows of （六）其他处理) leaves no doubt; so does a run right after the header
+    up to the first row placed, and one right after a row placed whose followers to the template's
+    end are as many. Anything else is left unplaced: never a guess (the sums must still confirm
+    every value)."""
+    out = []
+    i = 0
+    while i < len(read):
+        if read[i][0] is not None or read[i][1] is None:
+            i += 1
+            continue
+        j = i
+        while j < len(read) and read[j][0] is None and read[j][1] is not None:
+            j += 1
+        run = [r for _, r in read[i:j]]
+        before = read[i - 1][0] if i else "(header)"
+        after = read[j][0] if j < len(read) else None  # None: numbers of no row, or the rows' end
+        i = j
+        if before is None or (before == "(header)" and after is None):
+            continue
+        gaps = set()
+        for order in orders:
+            if before not in (*order, "(header)") or (after is not None and after not in order):
+                gaps.add(None)
+                continue
+            start = order.index(before) + 1 if before != "(header)" else 0
+            gaps.add(tuple(order[start : order.index(after) if after is not None else len(order)]))
+        (gap,) = gaps if len(gaps) == 1 else (None,)
+        if gap is not None and len(gap) == len(run) and not any(c in found for c in gap):
+            out += list(zip(gap, run))
+    return out
 
 
 # ---------------------------------------------------------------- every cell accounted for

@@ -181,10 +181,10 @@ def scanned(variant):
     return {r[0]: r for r in accuracy_scans.check(0, 0, VARIANTS, only={variant})}
 
 
-# unruled scans read well on most documents (180-191 of 200 cells exact, none wrong) but not all:
-# a row OCR misreads or leaves unplaced leaves its sums unconfirmed (issue 20: 60% and 78% exact
-# over six documents at 150 dpi): not yet 95% everywhere, though no value is wrong
-_UNRULED = "unruled scans are not yet read 95% exact on every document"
+# a borderless scan whose section 三 heading OCR garbles past recognition runs section 二's table
+# on into section 三's, whose rows then stand in no column grid (this test's draw of
+# scan/150-borderless: 20 of 200 cells exact, none wrong; `make accuracy`'s three: 96.8%)
+_UNRULED = "a borderless scan whose section heading OCR garbles is not yet read 95% exact"
 VARIANTS = ["photo/200", "scan/150-borderless", "scan/150-threeline", "scan/200-seal"]
 
 
@@ -195,6 +195,41 @@ def test_scans_as_they_are_made_read_no_value_wrong_and_95_percent_exact(scanned
     rules ran askew and its tables were lost."""
     _, exact, flagged, wrong, cells, _, _, why = scanned[variant]
     assert wrong == 0, cells
-    if ("line" in variant or "border" in variant) and exact < 0.95 * (exact + flagged + wrong):
+    if "borderless" in variant and exact < 0.95 * (exact + flagged + wrong):
         pytest.xfail(_UNRULED)
     assert exact >= 0.95 * (exact + flagged + wrong), why
+
+
+def test_a_sections_heading_ends_an_unruled_table_though_a_stray_mark_stands_beside_it():
+    """A scan's stray mark (a stroke the detector's box left out) beside 四、政府信息公开行政复议、行政
+    诉讼情况 made the heading a line of two pieces, close enough to section 三's last row and to
+    section 四's header to run the two tables into one: no column grid fitted both, and the page
+    went on as text (section 三's last rows and all of section 四 unread)."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    row = 24.7
+    xs = [220 + 43.2 * i for i in range(7)]
+    lines = [(90, 100, "(七)总计"), *((x, 100, v) for x, v in zip(xs, "1234567"))]
+    lines += [(90, 100 + row, "四、结转下年度继续办理"), *((x, 100 + row, "0") for x in xs)]
+    lines += [(90, 100 + 2 * row, "四、政府信息公开行政复议、行政诉讼情况"), (300, 104 + 2 * row, "—")]
+    heads = ["维持", "纠正", "其他", "尚未", "总计"]
+    lines += [(90, 100 + 3 * row, "行政复议"), (234, 100 + 3 * row, "行政诉讼")]
+    lines += [(90 + 28.8 * i, 100 + 4 * row, h) for i, h in enumerate(heads * 3)]
+    lines += [(90 + 28.8 * i, 100 + 5 * row, str(i % 3)) for i in range(15)]
+    gray, pieces = _typeset(lines)
+    blocks = aligned.layout(gray, pieces, 1, pdf.TableChain())
+    tables = [b for b in blocks if hasattr(b, "rows")]
+    assert [[str(c) for c in r][-7:] for r in tables[0].rows] == [list("1234567"), ["0"] * 7]
+    assert len(tables) == 2  # (the mark, a dash, a column of its own under no outcome: the matcher's business)
+    assert [str(c) for c in tables[1].rows[-1] if str(c)] == [str(i % 3) for i in range(15)]
+
+
+def test_a_slash_the_recogniser_reads_as_1_is_told_by_its_shape():
+    """A full-width ／ printed for no number alone in its box: the recogniser reads it as 1 (at 150
+    dpi section 四's review/corrected ／ came out 1, and the sums it broke left nine cells unread).
+    Its shape, a thin stroke along the diagonal, tells it from an upright 1."""
+    from nianbao.extract.pdf import aligned
+
+    gray, pieces = _typeset([(100, 100, "／"), (200, 100, "1")])
+    assert [aligned._slash(gray, box, "1") for box, _, _ in pieces] == ["／", "1"]

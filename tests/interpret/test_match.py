@@ -246,3 +246,106 @@ def test_a_section_two_header_and_label_ocr_misread_are_placed():
         ("normative_documents", "repealed"): "5",
         ("normative_documents", "in_force"): "6",
     }
+
+
+def _ocr(table: Table, header: bool = False) -> Table:
+    """`table` as OCR gives it: every cell a Reading; `header`: under section 三's header row."""
+    from nianbao.model.document import Reading
+
+    if header:
+        table.rows.insert(0, ["", *(label for _, label in T.spec.applications.columns)])
+        table.where.insert(0, "header")
+    table.rows = [[Reading(c, 0.99) for c in row] for row in table.rows]
+    return table
+
+
+def test_a_row_whose_label_ocr_garbled_is_placed_between_its_neighbours_when_only_one_fits():
+    """At 150 dpi OCR reads 四、结转下年度继续办理 as 四、结转卜牛ZI822:办理 and 上年结转… as —H年…:
+    no label is like it, but the template's rows come in a fixed order: a row of seven numbers
+    between two rows placed by their labels, where the template has exactly one row, is that
+    row (so is one after 总计, the last but one, or before the first row placed). Where the gap
+    holds more rows than were read, none is guessed; a text layer's labels are as printed."""
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    garbled = {"new": "一HZ政府亻言", "disclosed": "（一)子l乂公卄", "carried_forward": "四、结转卜牛ZI822:办理"}
+
+    def label(row):
+        return garbled.get(row.code, row.number + row.texts[0])
+
+    m = match([_ocr(section_three(codes, label=label), header=True)])
+    assert {c.key[0] for c in m.applications if c.raw is not None} == set(codes)
+    assert [f.cells[0] for f in m.findings if f.rule_id == "extraction.label_approximate"] == [
+        f"applications:{code}/total" for code in ("new", "disclosed", "carried_forward")
+    ]
+    # rejected_duplicate garbled, rejected_publication not printed: two rows of the template, one read
+    garbled = {"rejected_duplicate": "2.重夏中i青"}
+    m = match([_ocr(section_three(codes, skip={"rejected_publication"}, label=label), header=True)])
+    unplaced = {c.key[0] for c in m.applications if c.raw is None}
+    assert unplaced == {"rejected_duplicate", "rejected_publication"}
+    m = match([section_three(codes, label=label)])  # a text layer's
+    assert {c.key[0] for c in m.applications if c.raw is None} == {"rejected_duplicate"}
+
+
+def test_a_section_two_item_and_header_ocr_garbled_are_told_by_the_template_order():
+    """行政规范性文件 read 行政螺范件文件 (too unlike to match) between 规章 and 行政许可: the only item
+    between them. 本年处理决定数量 read 本年处理决正教量 over 行政许可: of the item's metrics in either
+    edition, only 2021's one column fits a header of one column."""
+    rows = [
+        ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
+        ["规章", "1", "2", "3"],
+        ["行政螺范件文件", "4", "5", "6"],
+        ["信息内容", "本年处理决正教量"],
+        ["行政许可", "7"],
+    ]
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    m = match([_ocr(Table(rows, ["page 1"] * 5)), section_three(codes)])
+    got = {c.key: c.raw for c in m.active_disclosure if c.raw is not None}
+    assert got == {
+        **{("regulations", k): v for k, v in zip(("issued", "repealed", "in_force"), "123")},
+        **{("normative_documents", k): v for k, v in zip(("issued", "repealed", "in_force"), "456")},
+        ("licensing", "decisions"): "7",
+    }
+    m = match([Table(rows, ["page 1"] * 5), section_three(codes)])  # a text layer's: as printed
+    assert {c.key[0] for c in m.active_disclosure if c.raw is not None} == {"regulations"}
+
+
+def test_a_garbled_row_with_a_misread_number_or_a_group_label_beside_it_is_still_placed_by_order():
+    """(五)不予处1.信访举报投理诉类申请 with a 0 read as D: the row is placed by the template's order,
+    and D left to the trust step (read as no number). 2021's group label （六）其他处理 read exactly
+    beside its first row's garbled label names no row: before, the row was taken for 2019's single
+    （六）其他处理 (a row the report's edition does not have)."""
+    from nianbao.model.document import Reading
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    table = _ocr(section_three(codes), header=True)
+    petition = next(r for r in table.rows if "信访" in r[0])
+    petition[0], petition[3] = Reading("(五)不予处1.信访举报投理诉类申请", 0.9), Reading("D", 0.4)
+    for row in table.rows:  # a column of group labels
+        row.insert(0, Reading("", 1.0))
+    overdue = next(r for r in table.rows if "逾期不补正" in r[1])
+    overdue[0:2] = [Reading("（六）其他处理", 0.99), Reading("1.申请人不理) ?、行政机关下再八开申请", 0.9)]
+    m = match([table])
+    got = {c.key: c.raw for c in m.applications}
+    assert got[("rejected_petition", "research")] == "D" and got[("rejected_petition", "total")] == "0"
+    assert got[("other_overdue_correction", "total")] == "0" and ("other", "total") not in got
+
+
+def test_a_blank_in_an_ocr_row_wider_than_its_columns_is_not_surely_blank():
+    """A part of an unruled scan over a page break set out one column off its header: the row's
+    right-most seven kept, a 0 dropped left of them, and a blank where that 0 belonged. Published
+    as a printed blank (confident, and 0 in every sum) it was a wrong value; fitted so, a blank of
+    OCR's is not sure (the trust step flags it)."""
+    from nianbao.interpret import trust
+    from nianbao.model.document import Reading
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    table = _ocr(section_three(codes))
+    row = next(r for r in table.rows if "上年结转" in r[0])
+    row[1:] = [Reading(v, 0.99) for v in ["0", "", "0", "0", "0", "0", "0", "0"]]
+    table.confidence = [[getattr(c, "confidence", 1.0) for c in r] for r in table.rows]
+    m = match([table])
+    (blank,) = [c for c in m.applications if c.key == ("carried_over", "natural_person")]
+    assert (str(blank.raw), blank.raw.confidence) == ("", 0.0)
+    m = trust.check([table], m)
+    assert "applications:carried_over/natural_person" in {
+        f.cells[0] for f in m.findings if f.rule_id == "extraction.unread_cell"
+    }

@@ -492,14 +492,19 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
 
     lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
     size = [max(w["size"] for w in ln) for ln in lines]
+    heads = [head for _, head in template().sections.values()]
+    heading = lambda ln: any(h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for h in heads)  # noqa: E731
+    # a section's heading is in no table, however close the lines around it (a scan's stray mark beside it)
+    headed = [heading(ln) for ln in lines]
     inside = [
-        len(ln) > 1 or (i == 0 and goes_on and bool(_PAGE_NUMBER.match(ln[0]["text"])))  # (a tail, as above)
+        not headed[i] and (len(ln) > 1 or (i == 0 and goes_on and bool(_PAGE_NUMBER.match(ln[0]["text"]))))
         for i, ln in enumerate(lines)
-    ]
+    ]  # (a tail, as above)
 
     def near(i, j):  # lines i and j, one right after the other, set like one table
         return (
-            abs(size[i] - size[j]) < TOL.size
+            not headed[i]
+            and abs(size[i] - size[j]) < TOL.size
             and abs(lines[i][0]["top"] - lines[j][0]["top"]) <= TOL.near_size * size[j]
         )
 
@@ -512,8 +517,6 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
         lambda i: abs(size[i] - size[i + 1]) < TOL.size
         and lines[i + 1][0]["top"] - lines[i][0]["top"] <= TOL.gap_size * size[i]
     )
-    heads = [head for _, head in template().sections.values()]
-    heading = lambda ln: any(h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for h in heads)  # noqa: E731
     i = 0
     while i < len(lines):
         j = i

@@ -34,6 +34,7 @@ _HEADING = 0.8  # a line this like a section's heading (difflib's ratio) is that
 _TEXT_GAP = 0.5  # sizes: pieces of text closer than this on a line are one
 _ROWS = 2.35  # sizes: a row of one line stands this far under the one before (see _by_pitch)
 _OPENING = "(（[［【〔"  # a bracket's ink starts well into its character
+_SPLIT = 1.2  # of a line's ink height: a gap this wide inside a detected box parts two pieces of text
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
 
 
@@ -55,7 +56,7 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
     clean = scanprep.level(gray)  # straightening leans on rules; rows of text need it finer
     h, v = ocr._rules(ocr._ink(clean))
     clean[cv2.dilate(h | v, np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
-    spans = _detect(clean)
+    spans = _split(clean, _detect(clean))
     if not _tabular(spans):
         return None
     read = ocr.recognise(
@@ -66,7 +67,10 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
             for x0, y0, x1, y1 in spans
         ]
     )
-    pieces = [(s, t, p) for s, (t, p) in zip(spans, read) if t] + _missed(clean, spans)
+    pieces = [(s, _slash(clean, s, t), p) for s, (t, p) in zip(spans, read) if t]
+    # a box read as nothing is no box: its marks are read alone (a lone 0 the recogniser missed
+    # beside its box's edge was a blank, and a blank is surely blank)
+    pieces += _missed(clean, [s for s, _, _ in pieces])
     return layout(clean, pieces, n, chain)
 
 
@@ -98,11 +102,29 @@ def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> li
         table = chain.add(*item, f"page {n}")
         if table is not None:
             blocks.append(table)
-    # every mark on the page is a word: a cell left blank is surely blank
+    # every mark on the page is a word: a cell left blank is surely blank, but in a row whose
+    # numbers and label came apart (_split_row)
     for t in {id(t): t for t in [*chain.parts, *(b for b in blocks if isinstance(b, Table))]}.values():
-        t.rows = [[c if c else Reading("", 1.0) for c in row] for row in t.rows]
+        apart = _split_rows(t.rows)
+        t.rows = [[c if c else Reading("", 0.0 if i in apart else 1.0) for c in row] for i, row in enumerate(t.rows)]
         t.confidence = confidence(t)
     return blocks
+
+
+def _split_rows(rows: list[list[str]]) -> set[int]:
+    """Rows that may be one printed row read as two: a line of numbers with no label, and the
+    labelled rows of numbers beside it (a label set lower than its row's first line of numbers,
+    their wrapped tails on the label's line). Their blanks may stand where the other line's
+    numbers were printed: not surely blank."""
+    value = lambda c: bool(pdf._CELL_VALUE.fullmatch(str(c).strip()))  # noqa: E731
+    numbers = [any(c.strip() and value(c) for c in row) for row in rows]
+    labelled = [n and any(c.strip() and not value(c) for c in row) for n, row in zip(numbers, rows)]
+    out = set()
+    for i, row in enumerate(rows):
+        if numbers[i] and not labelled[i]:
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(rows) and labelled[j]]
+            out |= {i, *near} if near else set()
+    return out
 
 
 def confidence(table: Table) -> list[list[float]]:
@@ -122,6 +144,44 @@ def _detect(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
         if x1 - x0 > 2 and y1 - y0 > 2:
             spans.append((x0, y0, x1, y1))
     return sorted(spans, key=lambda s: (s[1], s[0]))
+
+
+def _slash(gray: np.ndarray, span: tuple[int, int, int, int], text: str) -> str:
+    """A full-width ／ printed for no number, which the recogniser reads as 1, told by its shape
+    (ocr._placeholder: a thin stroke along its box's diagonal; a 1 is upright). A 1 taken for a
+    slash would break its sums: the trust step flags it, never publishes a 0 for it."""
+    if text not in ("1", "l", "I", "|"):
+        return text
+    x0, y0, x1, y1 = span
+    piece = cv2.copyMakeBorder(gray[y0:y1, x0:x1], 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=255)
+    _, ink, marks = ocr._marks(piece)
+    return "／" if ocr._placeholder(ink, marks) == "/" else text
+
+
+def _split(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Each box cut where its ink leaves a gap wider than _SPLIT of its characters' height: the
+    detector, seeing the page at half resolution, runs the numbers of a row (and a label into
+    them) into one box when a phone photo's blur or narrow columns close the gaps between them,
+    and the recogniser then reads 531 15 — 0 0 546 as 53115—00546. Characters of a word, the
+    digits of a number, stand far closer."""
+    out = []
+    for x0, y0, x1, y1 in spans:
+        ink = gray[y0:y1, x0:x1] < 160
+        count = ink.sum(axis=1)
+        if not count.any():
+            out.append((x0, y0, x1, y1))
+            continue
+        rows = np.flatnonzero(count >= 0.1 * count.max())  # its own line's ink, not a neighbour's stroke tips
+        core = ink[rows[0] : rows[-1] + 1]
+        gap = _SPLIT * (rows[-1] + 1 - rows[0])
+        cols = np.flatnonzero(core.any(axis=0))
+        start = cols[0] if len(cols) else 0
+        for a, b in zip(cols, cols[1:]):
+            if b - a - 1 >= gap:
+                out.append((x0 + max(start - 2, 0), y0, x0 + a + 3, y1))
+                start = b
+        out.append((x0 + max(start - 2, 0), y0, x0 + cols[-1] + 3 if len(cols) else x1, y1))
+    return out
 
 
 def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
