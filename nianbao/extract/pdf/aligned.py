@@ -57,7 +57,9 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
     h, v = ocr._rules(ocr._ink(clean))
     clean[cv2.dilate(h | v, np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
     spans = _split(clean, _detect(clean))
-    if not _tabular(spans):
+    # after an open table a page may begin with its last row's tail (a row broken over the page
+    # break) and show no table of its own
+    if not _tabular(spans) and not chain.open:
         return None
     read = ocr.recognise(
         [
