@@ -15,10 +15,8 @@ test: it asserts nothing.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -29,28 +27,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 NIANBAO = [sys.executable, "-m", "flows"]
+MEASURED = [sys.executable, str(Path(__file__).with_name("national_bench.py")), "--measured"]  # its reaper counts all
 KEEP = "120"  # seconds the kept server outlives the last run
-
-
-def measured(argv: list[str]) -> None:
-    """Run `argv` as a child, this process the reaper of all it starts, and print its CPU-s (all of them)."""
-    ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
-    code = subprocess.call(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while True:
-        try:
-            os.wait()
-        except ChildProcessError:
-            break
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime}))
 
 
 def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     """(wall, CPU-s, exit code) of `argv` and all it started."""
     start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, __file__, "--measured", *argv], env=env, cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run([*MEASURED, *argv], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
     result = json.loads(out.strip().splitlines()[-1])
     return time.perf_counter() - start, result["cpu"], result["code"]
 
@@ -111,10 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--report", default=str(ROOT / "data" / "samples" / "sample_valid_2023.txt"))
     p.add_argument("--only", choices=["light", "temporary", "kept"])
-    p.add_argument("--measured", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.measured:
-        return measured(args.measured)
     env = {
         **os.environ,
         "DO_NOT_TRACK": "1",
