@@ -93,11 +93,11 @@ def artifacts(state) -> dict:
 
 
 # --- what a test leaves in its process ------------------------------------------------------------
-# The command run in-process (cli.main) exports defaults for the libraries it runs into os.environ
-# (PREFECT_LOGGING_LEVEL=ERROR under --quiet, ...) and quiets Prefect's console handlers, as a
-# program does for itself. Left there, they reach the tests after it in the same process (xdist's
-# --dist loadfile): a subprocess's environment, prefect_env's copy of it, so a later run logs
-# nothing below ERROR. Each module and each test gets its process back as it found it.
+# The command run in-process (cli.main) quiets Prefect's console handlers, as a program does for
+# itself (its exported PREFECT_* defaults it takes back itself: settings.restored), and a test may
+# set variables of its own. Left there, they reach the tests after it in the same process (xdist's
+# --dist loadfile), so a later run logs nothing below ERROR. Each module and each test gets its
+# process back as it found it.
 
 
 @contextmanager
