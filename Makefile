@@ -76,8 +76,9 @@ lint: $(STAMP)
 # The suite in two processes (pytest-xdist; JOBS=N for another count), a file's tests in one of them
 # (--dist loadfile): a module's fixtures (a flow run, LibreOffice's documents) are made once, not per
 # process. What a test changes in its process is restored after it (tests/conftest.py: _as_found).
+# The files go out heaviest first, as tests/weights.py orders them (--no-loadscope-reorder keeps it).
 test: $(STAMP) office fonts ghostscript browser
-	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile
+	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile --no-loadscope-reorder
 
 # Regenerate the Great Expectations suites in expectations/ from nianbao/model/template.toml.
 suites: $(STAMP)

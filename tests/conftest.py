@@ -197,3 +197,15 @@ def pytest_unconfigure_soffice(config):
 
     if "soffice" in sys.modules:
         sys.modules["soffice"].stop()
+
+
+# --- the suite's order: the heaviest files first (tests/weights.py) -------------------------------
+# `make test` keeps this order (--no-loadscope-reorder: xdist would put the files with the most tests
+# first), so the long runs of the command start early and the light files fill the end.
+
+
+@pytest.hookimpl(specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_heaviest_first(items):
+    import weights
+
+    weights.heaviest_first(items)

@@ -1,35 +1,77 @@
-"""The same flow on a local Dask cluster of two workers (prefect-dask's task runner) gives the same warehouse."""
+"""The same flow on a local Dask cluster of two worker processes (prefect-dask's task runner) gives
+the same warehouse, on disk and in an S3 bucket. One cluster for the module: its worker processes
+start once (they import Prefect and the pipeline), and both runs of this file use them."""
 
 import pytest
 from conftest import ROOT
 from corpus import distinct_reports
 from test_flow import _warehouse
+from test_s3_flow import _rows
 
 
-def test_dask_cluster_gives_the_same_warehouse(prefect_harness, tmp_path):
-    pytest.importorskip("prefect_dask")
-    from prefect.task_runners import ThreadPoolTaskRunner
-    from prefect_dask import DaskTaskRunner
-
-    from flows.ingest import ingest
-
-    docs = tmp_path / "docs"
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory):
+    """Six valid reports and an invalid one: the invalid report fails every run alike."""
+    docs = tmp_path_factory.mktemp("docs")
     distinct_reports(docs, 6)
     (docs / "bad.txt").write_text(
         (ROOT / "data" / "samples" / "sample_invalid_2024.txt").read_text(encoding="utf-8"), encoding="utf-8"
     )
-    runner = DaskTaskRunner(
-        cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
+    return docs
+
+
+@pytest.fixture(scope="module")
+def local(prefect_harness, docs, tmp_path_factory):
+    """The warehouse of the same flow in one thread: what the cluster's runs must give."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.ingest import ingest
+
+    out = tmp_path_factory.mktemp("local") / "wh"
+    state = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(
+        sources=[str(docs)], out=str(out), batch_size=2, return_state=True
     )
-    dask_state = ingest.with_options(task_runner=runner)(
-        sources=[str(docs)], out=str(tmp_path / "dask"), batch_size=2, return_state=True
-    )
-    local_state = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(
-        sources=[str(docs)], out=str(tmp_path / "local"), batch_size=2, return_state=True
-    )
-    assert dask_state.is_failed() and local_state.is_failed()  # the invalid report fails both alike
-    assert _warehouse(tmp_path / "dask") == _warehouse(tmp_path / "local")
+    assert state.is_failed()  # the invalid report
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster(seaweedfs):
+    """Two worker processes, spawned with the session's S3 credentials in their environment (a test's
+    bucket is named in its run's `out`; the credentials are the server's)."""
+    distributed = pytest.importorskip("distributed")
+    pytest.importorskip("prefect_dask")
+    with pytest.MonkeyPatch.context() as env:
+        for k, v in seaweedfs.env.items():
+            env.setenv(k, v)
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            env.undo()
+            yield cluster
+
+
+def _on_dask(cluster, **parameters):
+    from prefect_dask import DaskTaskRunner
+
+    from flows.ingest import ingest
+
+    runner = DaskTaskRunner(address=cluster.scheduler_address)
+    return ingest.with_options(task_runner=runner)(batch_size=2, return_state=True, **parameters)
+
+
+def test_dask_cluster_gives_the_same_warehouse(prefect_harness, cluster, docs, local, tmp_path):
+    dask_state = _on_dask(cluster, sources=[str(docs)], out=str(tmp_path / "dask"))
+    assert dask_state.is_failed()  # the invalid report fails it as it fails the local run
+    assert _warehouse(tmp_path / "dask") == _warehouse(local)
     assert len(_warehouse(tmp_path / "dask")["reports"]) == 7
+
+
+def test_dask_workers_writing_to_s3_give_the_local_warehouse(prefect_harness, cluster, docs, local, s3):
+    dask = _on_dask(cluster, sources=[str(docs)], out=f"{s3}/dask")
+    assert dask.is_failed()  # the invalid report fails it as it fails the local run
+    assert _rows(f"{s3}/dask") == _rows(local)
+    assert len(_rows(f"{s3}/dask")["reports"]) == 7
 
 
 def test_a_run_names_its_dask_cluster_and_its_batches_run_there(prefect_harness, tmp_path):

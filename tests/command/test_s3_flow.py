@@ -1,5 +1,6 @@
 """`--out s3://bucket/prefix` end to end on SeaweedFS: the same warehouse as on disk, fetched
-documents and `fetches` in the bucket, a killed run resumed, a Dask cluster writing to the bucket."""
+documents and `fetches` in the bucket, a killed run resumed (a Dask cluster writing to the bucket:
+test_dask.py, beside the other test of that cluster)."""
 
 import functools
 import os
@@ -11,7 +12,6 @@ import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
 from conftest import ROOT
 from corpus import distinct_reports
 
@@ -98,28 +98,6 @@ def test_a_killed_run_on_s3_resumes_to_the_same_warehouse(prefect_harness, s3, t
     ingest(sources=[str(docs)], out=str(tmp_path / "whole"), batch_size=12, return_state=True)
     assert _rows(killed) == _rows(tmp_path / "whole")
     assert len(_rows(killed)["applications"]) == 11 * 7 * 25
-
-
-def test_dask_workers_writing_to_s3_give_the_local_warehouse(prefect_harness, s3, tmp_path):
-    pytest.importorskip("prefect_dask")
-    from prefect.task_runners import ThreadPoolTaskRunner
-    from prefect_dask import DaskTaskRunner
-
-    from flows.ingest import ingest
-
-    docs = _docs(tmp_path / "docs", 6)
-    runner = DaskTaskRunner(
-        cluster_kwargs={"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
-    )
-    dask = ingest.with_options(task_runner=runner)(
-        sources=[str(docs)], out=f"{s3}/dask", batch_size=2, return_state=True
-    )
-    local = ingest.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(
-        sources=[str(docs)], out=str(tmp_path / "local"), batch_size=2, return_state=True
-    )
-    assert dask.is_failed() and local.is_failed()  # the invalid report fails both alike
-    assert _rows(f"{s3}/dask") == _rows(tmp_path / "local")
-    assert len(_rows(f"{s3}/dask")["reports"]) == 7
 
 
 def test_the_validation_page_of_a_bucket_run_shows_the_failed_reports_cells(prefect_harness, s3, tmp_path):
