@@ -58,6 +58,22 @@ print(before, entropy, type(sys.modules["scipy.stats"]).__name__)
     assert out.strip().splitlines()[-1] == "{'scipy.stats': '_Deferred', 'altair': '_Deferred'} 0.510826 module"
 
 
+def test_gx_is_made_without_its_sql_and_aws_integrations_which_the_rest_still_imports():
+    """GX's optional SQLAlchemy and S3 integrations (Prefect's server and s3fs have them installed)
+    are absent to GX, as without them; to any other importer, in the same process, they are there."""
+    code = """
+import sys
+from nianbao.check import validate
+validate._gx()
+loaded = [n in sys.modules for n in ("sqlalchemy", "botocore")]
+import sqlalchemy, botocore.client
+from great_expectations.compatibility import aws, sqlalchemy as gx_sql
+print(loaded, sqlalchemy.__name__, botocore.client.__name__, type(gx_sql.sqlalchemy).__name__, type(aws.botocore).__name__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.strip().splitlines()[-1] == "[False, False] sqlalchemy botocore.client NotImported NotImported"
+
+
 def _extract_in_daemon(answer):
     from nianbao.interpret.reading import extract_and_match
     from nianbao.run import isolate
