@@ -33,10 +33,11 @@ _deferring = threading.RLock()
 # Imported by GX at its own import for expectations and renderers our suites never run (KL divergence,
 # KS tests, charts): loaded at first use instead, a third of GX's import (~1.5 CPU-s here, measured).
 DEFERRED = ("scipy.stats", "altair")
-# GX's optional integrations (its `sql`, `s3` extras), imported by its own import when installed, as
-# they are here for others (Prefect's server, s3fs): our suites run on pandas, so GX is shown them
-# absent, as it would be without them (~0.7 CPU-s of its import, measured); other importers are not.
-ABSENT_TO_GX = ("sqlalchemy", "boto3", "botocore")
+# GX's optional integrations (SQL, S3, geometry in its JSON), imported by its own import when installed,
+# as they are here for others (Prefect's server, s3fs, the OCR): our suites run on pandas frames of
+# numbers and text, so GX is shown them absent, as without them (~0.4 CPU-s of its import, measured);
+# to any other importer they are there.
+ABSENT_TO_GX = ("sqlalchemy", "boto3", "botocore", "shapely")
 
 
 def suite_document(rule: Rule) -> dict:

@@ -59,19 +59,24 @@ print(before, entropy, type(sys.modules["scipy.stats"]).__name__)
 
 
 def test_gx_is_made_without_its_sql_and_aws_integrations_which_the_rest_still_imports():
-    """GX's optional SQLAlchemy and S3 integrations (Prefect's server and s3fs have them installed)
-    are absent to GX, as without them; to any other importer, in the same process, they are there."""
+    """GX's optional SQLAlchemy, S3 and geometry integrations (installed for Prefect's server, s3fs,
+    the OCR) are absent to GX, as without them; to any other importer, in the same process, they are there."""
     code = """
 import sys
 from nianbao.check import validate
 validate._gx()
-loaded = [n in sys.modules for n in ("sqlalchemy", "botocore")]
-import sqlalchemy, botocore.client
+loaded = [n in sys.modules for n in ("sqlalchemy", "botocore", "shapely")]
+import sqlalchemy, botocore.client, shapely.geometry
+from great_expectations import util
 from great_expectations.compatibility import aws, sqlalchemy as gx_sql
-print(loaded, sqlalchemy.__name__, botocore.client.__name__, type(gx_sql.sqlalchemy).__name__, type(aws.botocore).__name__)
+print(loaded, sqlalchemy.__name__, botocore.client.__name__, shapely.geometry.Point(1, 2).x, util.Point,
+      type(gx_sql.sqlalchemy).__name__, type(aws.botocore).__name__)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    assert out.strip().splitlines()[-1] == "[False, False] sqlalchemy botocore.client NotImported NotImported"
+    assert (
+        out.strip().splitlines()[-1]
+        == "[False, False, False] sqlalchemy botocore.client 1.0 None NotImported NotImported"
+    )
 
 
 def _extract_in_daemon(answer):
