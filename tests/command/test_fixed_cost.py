@@ -58,6 +58,27 @@ print(before, entropy, type(sys.modules["scipy.stats"]).__name__)
     assert out.strip().splitlines()[-1] == "{'scipy.stats': '_Deferred', 'altair': '_Deferred'} 0.510826 module"
 
 
+def test_gx_is_made_without_its_sql_and_aws_integrations_which_the_rest_still_imports():
+    """GX's optional SQLAlchemy, S3 and geometry integrations (installed for Prefect's server, s3fs,
+    the OCR) are absent to GX, as without them; to any other importer, in the same process, they are there."""
+    code = """
+import sys
+from nianbao.check import validate
+validate._gx()
+loaded = [n in sys.modules for n in ("sqlalchemy", "botocore", "shapely")]
+import sqlalchemy, botocore.client, shapely.geometry
+from great_expectations import util
+from great_expectations.compatibility import aws, sqlalchemy as gx_sql
+print(loaded, sqlalchemy.__name__, botocore.client.__name__, shapely.geometry.Point(1, 2).x, util.Point,
+      type(gx_sql.sqlalchemy).__name__, type(aws.botocore).__name__)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert (
+        out.strip().splitlines()[-1]
+        == "[False, False, False] sqlalchemy botocore.client 1.0 None NotImported NotImported"
+    )
+
+
 def _extract_in_daemon(answer):
     from nianbao.interpret.reading import extract_and_match
     from nianbao.run import isolate
