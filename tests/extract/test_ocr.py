@@ -267,6 +267,26 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
     assert line.shape[0] < ocr._TALL <= ocr._larger(line).shape[0] - 2 * ocr._PAD  # the small line it was
 
 
+def test_a_lines_reading_depends_on_the_width_it_is_padded_to_not_on_the_lines_it_runs_with(monkeypatch):
+    """The recogniser's runs may be cut anyhow: lines padded to one width read the same, to the
+    last bit of their confidence, whether they run together or one by one. What sways a doubtful
+    reading is the pad (bench/ocr_batching.py: each line alone, unpadded, costs a third less but
+    reads some lines otherwise), so a batching that saves pad changes what `make accuracy` holds."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import ocr
+
+    zero = cv2.imread(str(Path(__file__).parents[1] / "fixtures" / "ocr_lone_zero.png"), cv2.IMREAD_GRAYSCALE)
+    rng = np.random.default_rng(0)
+    noisy = [np.clip(zero.astype(int) + rng.integers(-40, 40, zero.shape), 0, 255).astype(np.uint8) for _ in range(6)]
+    crops = [zero, *noisy, np.hstack([zero, zero]), ocr._larger(zero)]
+    together = ocr.recognise(crops)
+    monkeypatch.setattr(ocr, "_BATCH_COLUMNS", 1)
+    assert ocr.recognise(crops) == together
+    assert all(t for t, _ in together)  # (each a 0 or two, though the pad makes one an o)
+
+
 def test_the_models_run_on_one_thread_keeping_their_memory_arena():
     """A worker is a core: ONNX Runtime runs one thread. RapidOCR turned the arena off, so each of
     a table's many short runs of the recogniser allocated its activations afresh (some 5% of its
