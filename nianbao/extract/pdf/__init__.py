@@ -454,7 +454,7 @@ def _tables(page):
                 closing.append(
                     {"object_type": "line", "x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0}
                 )
-    return clean.find_tables({"explicit_horizontal_lines": closing})
+    return plumbing.find_tables(clean, {"explicit_horizontal_lines": closing})
 
 
 def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list[list[str]], tuple]]:
