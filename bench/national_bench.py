@@ -1,14 +1,15 @@
 """A national year, scaled down: N documents in a real year's mix through the command, locally and on Dask.
 
     python bench/national_bench.py [--n 1000] [--workers 2] [--seed 0] [--sample 4] [--only local|dask]
-                                   [--cache DIR]
+                                   [--cache DIR] [--exclude KIND ...]
 
 The mix (issue 26): born-digital PDFs of every variant tests/accuracy.py writes, in turn (67%); scans
 (15%: a report laid out by LibreOffice and scanned as each of tests/fixtures/scan.py's variants in
 turn, as tests/accuracy_scans.py makes them); DOCX (8%), HTML (6%) and text dumps (4%) of every
 variant. Each document is cached in DIR (default: nianbao-national in the temp folder) under the
 hash of what makes it (the generators' source, its variant, index and seed): a second run, or a
-larger N, generates only what is new.
+larger N, generates only what is new. --exclude leaves kinds out of the run (`--exclude scan`: the
+born-digital part of the mix alone, its share of the CPU measured apart from the OCR's).
 
 Two runs of `nianbao ingest DOCS --out WAREHOUSE --json` in a fresh process, Prefect's temporary
 server included: on the local runner (--workers batches at once, extraction in worker processes),
@@ -85,13 +86,16 @@ def _make(kind: str, variant: str, index: int, seed: int) -> bytes:
     return scan.scan(scan.from_docx(corpus.write_docx(corpus.layout(rep))), variant, rng)
 
 
-def generate(n: int, seed: int, cache: Path, folder: Path) -> dict[str, list[Path]]:
-    """The N documents linked into `folder` from the cache (made where missing): paths by kind."""
+def generate(n: int, seed: int, cache: Path, folder: Path, exclude=()) -> dict[str, list[Path]]:
+    """The N documents linked into `folder` from the cache (made where missing), but those of the
+    kinds in `exclude`: paths by kind."""
     source = hashlib.sha256(b"".join(p.read_bytes() for p in GENERATORS)).hexdigest()
     cache.mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True)
     made, paths = 0, {}
     for kind, variant, index in plan(n):
+        if kind in exclude:
+            continue
         suffix = ".pdf" if kind == "scan" else {"pdf": ".pdf", "docx": ".docx", "html": ".html", "txt": ".txt"}[kind]
         key = hashlib.sha256(f"{source}:{kind}:{variant}:{index}:{seed}".encode()).hexdigest()[:24]
         cached = cache / f"{key}{suffix}"
@@ -112,9 +116,11 @@ def generate(n: int, seed: int, cache: Path, folder: Path) -> dict[str, list[Pat
             cached.read_bytes()
         )
         paths.setdefault(kind, []).append(path)
+    total = sum(map(len, paths.values()))
+    without = f"; of {n}, without {', '.join(exclude)}" if exclude else ""
     print(
-        f"{n} documents ({', '.join(f'{len(v)} {k}' for k, v in paths.items())}); {made} generated, "
-        f"{n - made} from the cache {cache}",
+        f"{total} documents ({', '.join(f'{len(v)} {k}' for k, v in paths.items())}{without}); {made} generated, "
+        f"{total - made} from the cache {cache}",
         flush=True,
     )
     return paths
@@ -346,6 +352,7 @@ def main(argv=None) -> int:
     p.add_argument("--sample", type=int, default=4, help="documents per path timed for CPU-s per page")
     p.add_argument("--only", choices=["local", "dask"])
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nianbao-national")
+    p.add_argument("--exclude", nargs="+", default=[], choices=list(SHARES), help="kinds left out of the run")
     p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     p.add_argument("--measured", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -361,7 +368,7 @@ def main(argv=None) -> int:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="nianbao-national-") as tmp:
         tmp = Path(tmp)
-        paths = generate(args.n, args.seed, args.cache, tmp / "docs")
+        paths = generate(args.n, args.seed, args.cache, tmp / "docs", args.exclude)
         results = {}
         if args.only in (None, "local"):
             results["local"] = report(

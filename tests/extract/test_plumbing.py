@@ -1,6 +1,6 @@
 """The faster Page.process_object (nianbao/extract/pdf/plumbing.py) makes pdfplumber's own dicts, key
 order included, and plumbing.extract pdfplumber's own cells, on every page of every born-digital
-PDF variant we generate and of the real PDFs."""
+PDF variant we generate and of the real PDFs; so do plumbing.find_tables pdfplumber's tables."""
 
 import io
 
@@ -8,6 +8,7 @@ import accuracy
 import pdfplumber
 import pytest
 from conftest import REAL, missing
+from pdfplumber.table import TableFinder
 
 from nianbao.extract.pdf import contentstream, plumbing
 
@@ -30,6 +31,10 @@ def _same(data: bytes) -> None:
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         tables = [t for page in pdf.pages for t in page.find_tables()]
         assert [plumbing.extract(t) for t in tables] == [t.extract() for t in tables]
+        for page in pdf.pages:
+            finder = TableFinder(page)
+            assert plumbing.intersections_to_cells(finder.intersections) == finder.cells
+            assert [t.cells for t in plumbing.find_tables(page)] == [t.cells for t in finder.tables]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

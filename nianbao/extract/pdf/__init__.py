@@ -173,7 +173,8 @@ def _parse(pdf, data: bytes) -> list[Block]:
         tables = _tables(page) if searched else []
         items: list = [(t.bbox[1], ([[_cell(c) for c in row] for row in plumbing.extract(t)], None)) for t in tables]
         boxes = [t.bbox for t in tables]
-        rest = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes))
+        # with no ruled table the rest is the page, whose text map extract_text made (pdfplumber keeps it)
+        rest = page.filter(lambda o: o.get("object_type") != "char" or not _inside(o, boxes)) if boxes else page
         lines = [ln for ln in rest.extract_text_lines() if ln["text"].strip()]
         outside = re.sub(r"\s+", "", "".join(ln["text"] for ln in lines))
         if searched and (not tables or any(w in outside for w in template().table_words)):
@@ -453,7 +454,7 @@ def _tables(page):
                 closing.append(
                     {"object_type": "line", "x0": x0, "x1": x1, "top": y, "bottom": y, "width": x1 - x0, "height": 0}
                 )
-    return clean.find_tables({"explicit_horizontal_lines": closing})
+    return plumbing.find_tables(clean, {"explicit_horizontal_lines": closing})
 
 
 def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list[list[str]], tuple]]:

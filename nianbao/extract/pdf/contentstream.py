@@ -20,7 +20,8 @@ Interpreter is pdfminer's page interpreter reading through objects(), with each 
 method looked up once per page rather than per use; lay_out() gives a pdfplumber PDF's pages
 their layout with it (pdfplumber's Page.layout, our interpreter) and Device, pdfplumber's device
 making each character (most of a report's objects) in one step: a Char, an LTChar with the same
-attributes in the same order as pdfminer's constructor and pdfplumber's tagging give it.
+attributes in the same order as pdfminer's constructor and pdfplumber's tagging give it; its
+characters' and paths' coordinates put through their matrices inline, not a call per point.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import re
 from collections.abc import Iterator
 
 from pdfminer import settings
-from pdfminer.layout import LTChar
+from pdfminer.layout import LTChar, LTCurve, LTLine, LTRect
 from pdfminer.pdffont import PDFUnicodeNotDefined
 from pdfminer.pdfinterp import PDFContentParser, PDFInterpreterError, PDFPageInterpreter
 from pdfminer.pdftypes import LITERALS_ASCII85_DECODE, PDFStream, resolve1, stream_value
@@ -48,6 +49,7 @@ from pdfplumber.page import PDFPageAggregatorWithMarkedContent
 from pdfplumber.utils.exceptions import PdfminerException
 
 log = logging.getLogger("pdfminer.pdfinterp")  # Interpreter's warnings are pdfminer's, as they were
+_device_log = logging.getLogger("pdfminer.pdfdevice")  # and Device's
 
 # One token after any whitespace (and NULs, which pdfminer skips between tokens); the group
 # that matched tells the kind. The order matters: "<<" before a hex string, numbers before
@@ -391,6 +393,85 @@ class Device(PDFPageAggregatorWithMarkedContent):
         )
         self.cur_item.add(item)
         return adv
+
+    def render_string_horizontal(
+        self, seq, matrix, pos, font, fontsize, scaling, charspace, wordspace, rise, dxscale, ncs, graphicstate
+    ):
+        """pdfminer's PDFTextDevice.render_string_horizontal, with its translate_matrix per character
+        done inline (a call per character: a fifth of reading a page's text)."""
+        (x, y) = pos
+        (a, b, c, d, e, f) = matrix
+        render = self.render_char
+        needcharspace = False
+        for obj in seq:
+            if isinstance(obj, (int, float)):
+                x -= obj * dxscale
+                needcharspace = True
+            elif isinstance(obj, bytes):
+                for cid in font.decode(obj):
+                    if needcharspace:
+                        x += charspace
+                    x += render(
+                        (a, b, c, d, x * a + y * c + e, x * b + y * d + f),
+                        font,
+                        fontsize,
+                        scaling,
+                        rise,
+                        cid,
+                        ncs,
+                        graphicstate,
+                    )
+                    if cid == 32 and wordspace:
+                        x += wordspace
+                    needcharspace = True
+            else:
+                _device_log.warning(
+                    "Cannot render horizontal string because %r is not a valid int, float or bytes.", obj
+                )
+        return (x, y)
+
+    def paint_path(self, gstate, stroke, fill, evenodd, path) -> None:
+        """pdfminer's PDFLayoutAnalyzer.paint_path and pdfplumber's tagging, the points put through
+        the CTM inline (a ruled table draws hundreds of segments a page): the same objects, each
+        value of the same type."""
+        shape = "".join(x[0] for x in path)
+        if shape[:1] != "m":
+            pass  # not a path (pdfminer draws nothing)
+        elif shape.count("m") > 1:
+            for m in re.finditer(r"m[^m]+", shape):
+                self.paint_path(gstate, stroke, fill, evenodd, path[m.start(0) : m.end(0)])
+        else:
+            (a, b, c, d, e, f) = self.ctm
+            pts = []
+            for p in path:
+                (x, y) = p[-2:] if p[0] != "h" else path[0][-2:]
+                pts.append((a * x + c * y + e, b * x + d * y + f))
+            transformed_path = []
+            for op in path:
+                segment = [str(op[0])]
+                for i in range(1, len(op) - 1, 2):
+                    x, y = float(op[i]), float(op[i + 1])
+                    segment.append((a * x + c * y + e, b * x + d * y + f))
+                transformed_path.append(tuple(segment))
+            if len(shape) > 3 and shape[-2:] == "lh" and pts[-2] == pts[0]:  # a redundant "l" closed with "h"
+                shape = shape[:-2] + "h"
+                pts.pop()
+            style = (gstate.scolor, gstate.ncolor, transformed_path, gstate.dash)
+            if shape in {"mlh", "ml"}:
+                item = LTLine(gstate.linewidth, pts[0], pts[1], stroke, fill, evenodd, *style)
+            elif shape in {"mlllh", "mllll"}:
+                (x0, y0), (x1, y1), (x2, y2), (x3, y3), _ = pts
+                square = (x0 == x1 and y1 == y2 and x2 == x3 and y3 == y0) or (
+                    y0 == y1 and x1 == x2 and y2 == y3 and x3 == x0
+                )
+                if pts[0] == pts[4] and square:
+                    item = LTRect(gstate.linewidth, (*pts[0], *pts[2]), stroke, fill, evenodd, *style)
+                else:
+                    item = LTCurve(gstate.linewidth, pts, stroke, fill, evenodd, *style)
+            else:
+                item = LTCurve(gstate.linewidth, pts, stroke, fill, evenodd, *style)
+            self.cur_item.add(item)
+        self.tag_cur_item()
 
 
 def lay_out(pdf) -> None:

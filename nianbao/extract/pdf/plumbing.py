@@ -7,7 +7,8 @@ which hold nothing to resolve. Here those are kept as they are and only the rest
 `resolve_all`; the kind of an object is worked out once per class, a colour space's name decoded
 once. Used by a PDF's pages after `use(pdf)` (nianbao.extract.pdf does it); the dicts are
 equal to pdfplumber's, key order included (tests/extract/test_plumbing.py compares them on every page of
-the generated and real PDFs). And `extract(table)`, `Table.extract()`'s cells (compared there too).
+the generated and real PDFs). And `extract(table)`, `Table.extract()`'s cells, and `find_tables`,
+`Page.find_tables`'s tables (compared there too).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from pdfminer.layout import LTChar, LTCurve, LTTextContainer
 from pdfplumber import utils
 from pdfplumber.page import ALL_ATTRS, Page, fix_fontname_bytes, normalize_unicode, resolve_all, resolve_and_decode
-from pdfplumber.table import Table
+from pdfplumber.table import Table, TableFinder, TableSettings, cells_to_tables, edges_to_intersections
 
 from nianbao.extract.pdf.contentstream import Char
 
@@ -155,3 +156,60 @@ def use(pdf) -> None:
     """This PDF's pages make their dicts with process_object (pdfplumber elsewhere is untouched)."""
     for page in pdf.pages:
         page.process_object = MethodType(process_object, page)
+
+
+class _Finder(TableFinder):
+    """pdfplumber's TableFinder, its cells found by intersections_to_cells below."""
+
+    def __init__(self, page: Page, settings: dict | None = None):
+        self.page = page
+        self.settings = TableSettings.resolve(settings)
+        self.edges = self.get_edges()
+        self.intersections = edges_to_intersections(
+            self.edges, self.settings.intersection_x_tolerance, self.settings.intersection_y_tolerance
+        )
+        self.cells = intersections_to_cells(self.intersections)
+        self.tables = [Table(self.page, group) for group in cells_to_tables(self.cells)]
+
+
+def find_tables(page: Page, settings: dict | None = None) -> list[Table]:
+    """`page.find_tables(settings)`: the same tables."""
+    return _Finder(page, settings).tables
+
+
+def intersections_to_cells(intersections: dict) -> list[tuple]:
+    """pdfplumber.table.intersections_to_cells, the same cells in the same order: each point's
+    edges made a set once (pdfplumber makes both sets again for every pair of points it tests) and
+    the points below and right of a point taken from its column and row (not from all the points
+    after it: a ruled page has hundreds)."""
+    v = {p: set(map(utils.obj_to_bbox, e["v"])) for p, e in intersections.items()}
+    h = {p: set(map(utils.obj_to_bbox, e["h"])) for p, e in intersections.items()}
+
+    def connects(p1, p2) -> bool:
+        return (p1[0] == p2[0] and not v[p1].isdisjoint(v[p2])) or (p1[1] == p2[1] and not h[p1].isdisjoint(h[p2]))
+
+    points = sorted(intersections)
+    columns: dict[float, list] = {}
+    rows: dict[float, list] = {}
+    for p in points:
+        columns.setdefault(p[0], []).append(p)
+        rows.setdefault(p[1], []).append(p)
+    cells = []
+    for pt in points:
+        right = [q for q in rows[pt[1]] if q > pt]
+        cell = next(
+            (
+                (pt[0], pt[1], r[0], below[1])
+                for below in columns[pt[0]]
+                if below > pt and connects(pt, below)
+                for r in right
+                if connects(pt, r)
+                and (r[0], below[1]) in intersections
+                and connects((r[0], below[1]), r)
+                and connects((r[0], below[1]), below)
+            ),
+            None,
+        )
+        if cell is not None:
+            cells.append(cell)
+    return cells
