@@ -265,3 +265,39 @@ def test_a_rows_tail_on_the_next_page_goes_on_with_it():
     assert [str(c) for c in table.rows[-1]][1:] == ["35", "186", "274"]
     assert not any(hasattr(b, "rows") for b in second)  # the tail went on with its row, the text is text
     assert [b.text for b in second][-1] == "公开内容不够全面。"
+
+
+def test_a_labels_tail_atop_the_next_page_goes_on_though_ocr_saw_its_last_line_high():
+    """A long label wrapped down a narrow column over the page break: the next page opens with its
+    tail, then the next row. OCR saw the tail's last line 3 points high (a phone photo), which set
+    the next row more than a row's gap under it: the page was no table going on, and the rest of
+    section 三 (the rows the column sums end with) text (the accuracy corpus's seed 1: 146 cells
+    read right left unconfirmed). Wrapped lines now stand at the page's own pitch."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    row, wrap = 24.7, 14.7
+    xs = [222 + 43.2 * i for i in range(7)]
+    lines = [(90, 100, "（四）无法提供"), (180, 100, "3.补正"), *((x, 100, v) for x, v in zip(xs, "1200003"))]
+    lines += [(90, 100 + row, "（六）其他处理"), (180, 100 + row, "1.申请")]
+    lines += [(x, 100 + row, v) for x, v in zip(xs, "5016202")]
+    lines += [(180, 100 + row + wrap * i, part) for i, part in enumerate(["人无", "正当", "理由"], 1)]
+    chain = pdf.TableChain()
+    first = aligned.layout(*_typeset(lines), 1, chain)
+    assert [str(c) for c in next(b for b in first if hasattr(b, "rows")).rows[-1]][-7:] == list("5016202")
+    tail = [(180, 60, "逾期"), (180, 60 + wrap, "不补"), (180, 60 + 2 * wrap - 3, "正")]  # seen 3 points high
+    top = 60 + 2 * wrap + row
+    tail += [(180, top, "2.申"), *((x, top, v) for x, v in zip(xs, "0030014"))]
+    tail += [(180, top + wrap, "请人"), (180, top + 2 * wrap, "逾期")]
+    tail += [(180, top + 2 * wrap + row, "3.其他"), *((x, top + 2 * wrap + row, v) for x, v in zip(xs, "0029013"))]
+    top += 2 * wrap + 2 * row
+    tail += [(90, top, "（七）总计"), *((x, top, v) for x, v in zip(xs, "5076230"))]
+    tail += [(90, top + row, "四、结转下年度继续办理"), *((x, top + row, v) for x, v in zip(xs, "1000001"))]
+    second = aligned.layout(*_typeset(tail), 2, chain)
+    assert [b.text for b in second if not hasattr(b, "rows")] == []  # no line of it is text
+    (part,) = [b for b in second if hasattr(b, "rows")]
+    assert [[str(c) for c in r if str(c)] for r in part.rows][:2] == [
+        ["2.申请人逾期", *"0030014"],
+        ["3.其他", *"0029013"],
+    ]
+    assert str(first[-1].rows[-1][-8]) == "1.申请人无正当理由逾期不补正"  # the tail went on with its label

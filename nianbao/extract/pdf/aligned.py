@@ -359,6 +359,7 @@ def _wrapped(words: list[dict], size: float) -> list[dict]:
     Kept lines, not one word: a label wrapped down a narrow column still shows the table going
     on beside its rows."""
     placed: list[tuple[dict, float, bool]] = []  # words, where OCR saw their tops, whether numbers
+    under: list[tuple[dict, dict, float]] = []  # a wrapped line, the line it goes on, how far under it OCR saw it
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
         seen, value = w["top"], bool(pdf._CELL_VALUE.fullmatch(w["text"].strip()))
         above = [
@@ -368,9 +369,14 @@ def _wrapped(words: list[dict], size: float) -> list[dict]:
         ]
         if above:  # (a number's wrapped tail too)
             c, t = max(above, key=lambda a: a[1])
-            w["top"] = c["top"] + min(seen - t, _WRAP * size)
-            w["bottom"] = w["top"] + size
+            under.append((w, c, seen - t))
         placed.append((w, seen, value))
+    # a text layer sets every wrapped line at one pitch: each at the page's, not where OCR saw it (a
+    # cell's last line seen 3 points high set the next row more than a row's gap under it)
+    pitch = min(statistics.median(step for _, _, step in under), _WRAP * size) if under else 0.0
+    for w, c, _ in under:  # (top to bottom: the line above is in place)
+        w["top"] = c["top"] + pitch
+        w["bottom"] = w["top"] + size
     return words
 
 
