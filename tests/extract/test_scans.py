@@ -301,3 +301,35 @@ def test_a_labels_tail_atop_the_next_page_goes_on_though_ocr_saw_its_last_line_h
         ["3.其他", *"0029013"],
     ]
     assert str(first[-1].rows[-1][-8]) == "1.申请人无正当理由逾期不补正"  # the tail went on with its label
+
+
+def test_a_sections_heading_ocr_garbled_past_a_misread_is_told_by_its_structure():
+    """三、收到和处理政府信息公开申请情况 read as 三、收到 and 理后府值息公开中请情况 (a phone photo at 150
+    dpi): too unlike the heading for a misread, section 二's table ran on into section 三's, whose
+    values then stood in section 二's columns, one off (the accuracy corpus's seed 1: 25 of 200
+    cells exact). A line numbered as a section, printing no number, liker its heading than any
+    label is that heading; a group label numbered alike on a line of its own stays a label."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    row = 24.7
+    lines = [(90, 100, "信息内容"), (198, 100, "本年制发件数"), (306, 100, "本年废止件数"), (414, 100, "现行有效件数")]
+    lines += [(90, 100 + row, "规章"), (198, 100 + row, "6"), (306, 100 + row, "0"), (414, 100 + row, "74")]
+    lines += [(90, 100 + 2 * row, "三、收到"), (150, 100 + 2 * row, "理后府值息公开中请情况")]
+    xs = [250 + 40 * i for i in range(7)]
+    top = 100 + 3 * row
+    lines += [
+        (250, top, "申请人情况"),
+        (xs[-1], top, "总计"),
+        (90, top + row, "一、本年新收"),
+        *((x, top + row, v) for x, v in zip(xs, "1234567")),
+    ]
+    lines += [(90, top + 2 * row, "三、本年度办理结果")]
+    lines += [(90, top + 3 * row, "（一）予以公开"), *((x, top + 3 * row, v) for x, v in zip(xs, "7654321"))]
+    gray, pieces = _typeset(lines)
+    blocks = aligned.layout(gray, pieces, 1, pdf.TableChain())
+    assert [b.text for b in blocks if not hasattr(b, "rows")] == ["三、收到和处理政府信息公开申请情况"]
+    first, second = [[[str(c) for c in r if str(c)] for r in b.rows] for b in blocks if hasattr(b, "rows")]
+    assert first[-1] == ["规章", "6", "0", "74"]
+    assert [r[-7:] for r in second if len(r) > 7] == [list("1234567"), list("7654321")]
+    assert ["三、本年度办理结果"] in second

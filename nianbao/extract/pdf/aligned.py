@@ -13,6 +13,7 @@ joined stay Readings), for nianbao.interpret.trust to judge as it judges a ruled
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import statistics
 
@@ -31,6 +32,7 @@ _DIGIT_GAP = 0.7  # sizes: pieces of numbers closer than this on a line are one 
 _WRAP = 1.4  # sizes: a wrapped line stands at most this far under the one it goes on
 _WRAPPED = 2.0  # sizes: a line this close under another of its kind in its column goes on with it
 _HEADING = 0.8  # a line this like a section's heading (difflib's ratio) is that heading
+_HEADING_LIKE = 0.6  # this like it, a line numbered as the section and printing no number (see _heading)
 _TEXT_GAP = 0.5  # sizes: pieces of text closer than this on a line are one
 _ROWS = 2.35  # sizes: a row of one line stands this far under the one before (see _by_pitch)
 _OPENING = "(（[［【〔"  # a bracket's ink starts well into its character
@@ -313,15 +315,36 @@ def _heading(line: list[dict]) -> list[dict]:
     """A line read as a section's heading but for a character or two (三、收到和处理政府信息公开中请
     情况), or in two pieces (its tail read again in a box of its own), is that heading, one word:
     the reader of unruled tables ends a table at a heading, where a misread one, or one of two
-    words (a line of a table), would carry the table on into the next section's."""
+    words (a line of a table), would carry the table on into the next section's. Garbled further
+    (三、收到 理后府值息公开中请情况), it is told by its structure: numbered as a section, no number
+    printed on its line, and liker that section's heading than any label of the template's (a row's
+    label numbered alike, 三、本年度办理结果, is its own label's)."""
     text = ""
     for w in line:
         text = pdf._join(text, w["text"])
     num, _, rest = str(text).partition("、")
     heads = {num: head for num, head in template().sections.values()}
-    if num not in heads or not rest or difflib.SequenceMatcher(None, rest, heads[num]).ratio() < _HEADING:
+    if num not in heads or not rest:
+        return line
+    like = difflib.SequenceMatcher(None, rest, heads[num]).ratio()
+    if like < _HEADING and (
+        like < _HEADING_LIKE
+        or any(pdf._CELL_VALUE.fullmatch(w["text"].strip()) for w in line)
+        or like <= max(difflib.SequenceMatcher(None, rest, label).ratio() for label in _labels())
+    ):
         return line
     return [dict(line[0], text=Reading(f"{num}、{heads[num]}", getattr(text, "confidence", 0.0)), x1=line[-1]["x1"])]
+
+
+@functools.cache
+def _labels() -> tuple[str, ...]:
+    """Every label the template's tables print (rows, items, metrics, groups, outcomes)."""
+    t = template()
+    texts = {text for labels in (t.app_rows, t.ad_items, t.ad_metrics) for label in labels for text in label.texts}
+    spec = t.spec
+    texts |= {*spec.applications.groups, spec.applications.results_label, spec.reviews_litigation.header}
+    texts |= {text for _, text in (*spec.reviews_litigation.outcomes, *spec.reviews_litigation.proceedings)}
+    return tuple(sorted(texts))
 
 
 def _spaced(line: list[dict], size: float) -> list[dict]:
