@@ -333,3 +333,28 @@ def test_a_sections_heading_ocr_garbled_past_a_misread_is_told_by_its_structure(
     assert first[-1] == ["规章", "6", "0", "74"]
     assert [r[-7:] for r in second if len(r) > 7] == [list("1234567"), list("7654321")]
     assert ["三、本年度办理结果"] in second
+
+
+def test_two_strokes_one_over_another_are_a_character_not_two_dashes():
+    """二 of 二、上年结转 left out of the detector's box: its two strokes were read as two dashes
+    printed for no number, the lower one a line of its own left of the label's wrapped line, and
+    the page was no table (the accuracy corpus's seed 1, photo/150-borderless: 25 of 200 exact).
+    A dash alone stays a dash."""
+    import cv2
+
+    from nianbao.extract.pdf import aligned
+
+    gray, _ = _typeset([(100, 100, "二"), (300, 100, "—")])
+    gray = cv2.erode(gray, np.ones((3, 3), np.uint8))  # printed and scanned heavier, as in a photo
+    assert [text for _, text, _ in aligned._missed(gray.copy(), [])][-1:] == ["—"]
+    assert "—" not in [text for _, text, _ in aligned._missed(gray.copy(), [])][:-1]
+
+
+def test_a_number_set_against_text_is_that_texts_misread_characters():
+    """四、结转下年度继续办理 read as 四、结转卜 | T4 | 1: the 1, a point or two after T4, stood left of
+    every value column, and the page's table was ambiguous (section 三's last rows text). A number
+    a column's gap from its label stays a value."""
+    from nianbao.extract.pdf import aligned
+
+    gray, pieces = _typeset([(90, 100, "结转卜"), (130, 100, "T4"), (143, 100, "1"), (222, 100, "0")])
+    assert [str(w["text"]) for w in aligned._words(gray, pieces)] == ["结转卜", "T41", "0"]
