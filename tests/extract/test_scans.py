@@ -181,10 +181,6 @@ def scanned(variant):
     return {r[0]: r for r in accuracy_scans.check(0, 0, VARIANTS, only={variant})}
 
 
-# a borderless scan whose section 三 heading OCR garbles past recognition runs section 二's table
-# on into section 三's, whose rows then stand in no column grid (this test's draw of
-# scan/150-borderless: 20 of 200 cells exact, none wrong; `make accuracy`'s three: 96.8%)
-_UNRULED = "a borderless scan whose section heading OCR garbles is not yet read 95% exact"
 VARIANTS = ["photo/200", "scan/150-borderless", "scan/150-threeline", "scan/200-seal"]
 
 
@@ -192,11 +188,10 @@ VARIANTS = ["photo/200", "scan/150-borderless", "scan/150-threeline", "scan/200-
 def test_scans_as_they_are_made_read_no_value_wrong_and_95_percent_exact(scanned, variant):
     """Before scanprep and aligned: the borderless and three-line scans were `unreadable` ("OCR
     found no ruled table on any page"), a seal over a table broke its cells, a phone photo's
-    rules ran askew and its tables were lost."""
+    rules ran askew and its tables were lost. A borderless scan whose section 三 heading OCR garbled
+    ran section 二's table on into section 三's (20 of 200 cells exact; now told by its structure)."""
     _, exact, flagged, wrong, cells, _, _, why = scanned[variant]
     assert wrong == 0, cells
-    if "borderless" in variant and exact < 0.95 * (exact + flagged + wrong):
-        pytest.xfail(_UNRULED)
     assert exact >= 0.95 * (exact + flagged + wrong), why
 
 
@@ -265,3 +260,96 @@ def test_a_rows_tail_on_the_next_page_goes_on_with_it():
     assert [str(c) for c in table.rows[-1]][1:] == ["35", "186", "274"]
     assert not any(hasattr(b, "rows") for b in second)  # the tail went on with its row, the text is text
     assert [b.text for b in second][-1] == "公开内容不够全面。"
+
+
+def test_a_labels_tail_atop_the_next_page_goes_on_though_ocr_saw_its_last_line_high():
+    """A long label wrapped down a narrow column over the page break: the next page opens with its
+    tail, then the next row. OCR saw the tail's last line 3 points high (a phone photo), which set
+    the next row more than a row's gap under it: the page was no table going on, and the rest of
+    section 三 (the rows the column sums end with) text (the accuracy corpus's seed 1: 146 cells
+    read right left unconfirmed). Wrapped lines now stand at the page's own pitch."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    row, wrap = 24.7, 14.7
+    xs = [222 + 43.2 * i for i in range(7)]
+    lines = [(90, 100, "（四）无法提供"), (180, 100, "3.补正"), *((x, 100, v) for x, v in zip(xs, "1200003"))]
+    lines += [(90, 100 + row, "（六）其他处理"), (180, 100 + row, "1.申请")]
+    lines += [(x, 100 + row, v) for x, v in zip(xs, "5016202")]
+    lines += [(180, 100 + row + wrap * i, part) for i, part in enumerate(["人无", "正当", "理由"], 1)]
+    chain = pdf.TableChain()
+    first = aligned.layout(*_typeset(lines), 1, chain)
+    assert [str(c) for c in next(b for b in first if hasattr(b, "rows")).rows[-1]][-7:] == list("5016202")
+    tail = [(180, 60, "逾期"), (180, 60 + wrap, "不补"), (180, 60 + 2 * wrap - 3, "正")]  # seen 3 points high
+    top = 60 + 2 * wrap + row
+    tail += [(180, top, "2.申"), *((x, top, v) for x, v in zip(xs, "0030014"))]
+    tail += [(180, top + wrap, "请人"), (180, top + 2 * wrap, "逾期")]
+    tail += [(180, top + 2 * wrap + row, "3.其他"), *((x, top + 2 * wrap + row, v) for x, v in zip(xs, "0029013"))]
+    top += 2 * wrap + 2 * row
+    tail += [(90, top, "（七）总计"), *((x, top, v) for x, v in zip(xs, "5076230"))]
+    tail += [(90, top + row, "四、结转下年度继续办理"), *((x, top + row, v) for x, v in zip(xs, "1000001"))]
+    second = aligned.layout(*_typeset(tail), 2, chain)
+    assert [b.text for b in second if not hasattr(b, "rows")] == []  # no line of it is text
+    (part,) = [b for b in second if hasattr(b, "rows")]
+    assert [[str(c) for c in r if str(c)] for r in part.rows][:2] == [
+        ["2.申请人逾期", *"0030014"],
+        ["3.其他", *"0029013"],
+    ]
+    assert str(first[-1].rows[-1][-8]) == "1.申请人无正当理由逾期不补正"  # the tail went on with its label
+
+
+def test_a_sections_heading_ocr_garbled_past_a_misread_is_told_by_its_structure():
+    """三、收到和处理政府信息公开申请情况 read as 三、收到 and 理后府值息公开中请情况 (a phone photo at 150
+    dpi): too unlike the heading for a misread, section 二's table ran on into section 三's, whose
+    values then stood in section 二's columns, one off (the accuracy corpus's seed 1: 25 of 200
+    cells exact). A line numbered as a section, printing no number, liker its heading than any
+    label is that heading; a group label numbered alike on a line of its own stays a label."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    row = 24.7
+    lines = [(90, 100, "信息内容"), (198, 100, "本年制发件数"), (306, 100, "本年废止件数"), (414, 100, "现行有效件数")]
+    lines += [(90, 100 + row, "规章"), (198, 100 + row, "6"), (306, 100 + row, "0"), (414, 100 + row, "74")]
+    lines += [(90, 100 + 2 * row, "三、收到"), (150, 100 + 2 * row, "理后府值息公开中请情况")]
+    xs = [250 + 40 * i for i in range(7)]
+    top = 100 + 3 * row
+    lines += [
+        (250, top, "申请人情况"),
+        (xs[-1], top, "总计"),
+        (90, top + row, "一、本年新收"),
+        *((x, top + row, v) for x, v in zip(xs, "1234567")),
+    ]
+    lines += [(90, top + 2 * row, "三、本年度办理结果")]
+    lines += [(90, top + 3 * row, "（一）予以公开"), *((x, top + 3 * row, v) for x, v in zip(xs, "7654321"))]
+    gray, pieces = _typeset(lines)
+    blocks = aligned.layout(gray, pieces, 1, pdf.TableChain())
+    assert [b.text for b in blocks if not hasattr(b, "rows")] == ["三、收到和处理政府信息公开申请情况"]
+    first, second = [[[str(c) for c in r if str(c)] for r in b.rows] for b in blocks if hasattr(b, "rows")]
+    assert first[-1] == ["规章", "6", "0", "74"]
+    assert [r[-7:] for r in second if len(r) > 7] == [list("1234567"), list("7654321")]
+    assert ["三、本年度办理结果"] in second
+
+
+def test_two_strokes_one_over_another_are_a_character_not_two_dashes():
+    """二 of 二、上年结转 left out of the detector's box: its two strokes were read as two dashes
+    printed for no number, the lower one a line of its own left of the label's wrapped line, and
+    the page was no table (the accuracy corpus's seed 1, photo/150-borderless: 25 of 200 exact).
+    A dash alone stays a dash."""
+    import cv2
+
+    from nianbao.extract.pdf import aligned
+
+    gray, _ = _typeset([(100, 100, "二"), (300, 100, "—")])
+    gray = cv2.erode(gray, np.ones((3, 3), np.uint8))  # printed and scanned heavier, as in a photo
+    assert [text for _, text, _ in aligned._missed(gray.copy(), [])][-1:] == ["—"]
+    assert "—" not in [text for _, text, _ in aligned._missed(gray.copy(), [])][:-1]
+
+
+def test_a_number_set_against_text_is_that_texts_misread_characters():
+    """四、结转下年度继续办理 read as 四、结转卜 | T4 | 1: the 1, a point or two after T4, stood left of
+    every value column, and the page's table was ambiguous (section 三's last rows text). A number
+    a column's gap from its label stays a value."""
+    from nianbao.extract.pdf import aligned
+
+    gray, pieces = _typeset([(90, 100, "结转卜"), (130, 100, "T4"), (143, 100, "1"), (222, 100, "0")])
+    assert [str(w["text"]) for w in aligned._words(gray, pieces)] == ["结转卜", "T41", "0"]

@@ -13,6 +13,7 @@ joined stay Readings), for nianbao.interpret.trust to judge as it judges a ruled
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import statistics
 
@@ -29,10 +30,14 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _INK = 0.97  # of its type size, the height a CJK character's ink has, told a little short (see _words)
 _DIGIT_GAP = 0.7  # sizes: pieces of numbers closer than this on a line are one number spaced out
 _WRAP = 1.4  # sizes: a wrapped line stands at most this far under the one it goes on
+_OFF_PITCH = 0.35  # sizes: a wrapped line OCR saw this near the page's pitch of them stands at it (see _wrapped)
 _WRAPPED = 2.0  # sizes: a line this close under another of its kind in its column goes on with it
 _HEADING = 0.8  # a line this like a section's heading (difflib's ratio) is that heading
+_HEADING_LIKE = 0.6  # this like it, a line numbered as the section and printing no number (see _heading)
+_GLUED = 0.3  # sizes: a number closer than this after text on its line is of that text (see _spaced)
 _TEXT_GAP = 0.5  # sizes: pieces of text closer than this on a line are one
 _ROWS = 2.35  # sizes: a row of one line stands this far under the one before (see _by_pitch)
+_STROKES = 0.07  # inches: marks one over another this near are strokes of one character (see _stacks)
 _OPENING = "(（[［【〔"  # a bracket's ink starts well into its character
 _SPLIT = 1.2  # of a line's ink height: a gap this wide inside a detected box parts two pieces of text
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
@@ -200,7 +205,7 @@ def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
     gap = int(ocr.DPI * 0.05)
     joined = cv2.dilate(ink.astype(np.uint8), np.ones((1, gap), np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(joined)
-    out = []
+    found = []
     for i in range(1, count):
         x, y, w, h = stats[i, :4]
         if taken[y + h // 2, x + w // 2] or max(w - gap + 1, h) < ocr.DPI * 0.04:
@@ -208,9 +213,12 @@ def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
         box = (x + m - 2, y + m - 2, x + m + w + 2, y + m + h + 2)
         if any(min(box[2], x1) - max(box[0], x0) > w / 3 and y0 <= y + m + h // 2 <= y1 for x0, y0, x1, y1 in spans):
             continue  # the end of a piece's text its box cut (一 of 一、 read with it, never a dash of its own)
+        found.append(box)
+    out = []
+    for box, stacked in _stacks(found, int(ocr.DPI * _STROKES)):
         piece = gray[box[1] : box[3], box[0] : box[2]]
         _, piece_ink, piece_marks = ocr._marks(cv2.copyMakeBorder(piece, 6, 6, 6, 6, cv2.BORDER_CONSTANT, value=255))
-        shape = ocr._placeholder(piece_ink, piece_marks)
+        shape = None if stacked else ocr._placeholder(piece_ink, piece_marks)
         if shape:
             out.append((box, shape, 1.0))
             continue
@@ -219,6 +227,23 @@ def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
         )
         out.append((box, text or "?", p if text else 0.0))
     return out
+
+
+def _stacks(boxes: list[tuple[int, int, int, int]], gap: int) -> list[tuple[tuple[int, int, int, int], bool]]:
+    """Marks one over another less than `gap` apart, across the same width, as one (box, whether
+    stacked): the two strokes of 二 a detector left out are a character, not two dashes printed
+    for no number (the lower one a line of its own left of the label's wrapped line: the page
+    was no table)."""
+    out: list[list] = []
+    for x0, y0, x1, y1 in sorted(boxes, key=lambda b: b[1]):
+        on = lambda b: 0 <= y0 - b[3] <= gap and min(x1, b[2]) - max(x0, b[0]) > 0.5 * max(x1 - x0, b[2] - b[0])  # noqa: E731
+        above = next((b for b in out if on(b[0])), None)
+        if above is None:
+            out.append([(x0, y0, x1, y1), False])
+        else:
+            bx0, by0, bx1, by1 = above[0]
+            above[:] = [(min(x0, bx0), by0, max(x1, bx1), max(y1, by1)), True]
+    return [(box, stacked) for box, stacked in out]
 
 
 def _tabular(spans: list[tuple[int, int, int, int]]) -> bool:
@@ -313,15 +338,44 @@ def _heading(line: list[dict]) -> list[dict]:
     """A line read as a section's heading but for a character or two (三、收到和处理政府信息公开中请
     情况), or in two pieces (its tail read again in a box of its own), is that heading, one word:
     the reader of unruled tables ends a table at a heading, where a misread one, or one of two
-    words (a line of a table), would carry the table on into the next section's."""
+    words (a line of a table), would carry the table on into the next section's. Garbled further
+    (三、收到 理后府值息公开中请情况, 三N收到和?连联府信息公开中请情况, B收到和定理政府信公TT中开甲请请况), it
+    is told by its structure: numbered as a section, no number
+    printed on its line, and liker that section's heading than any label of the template's (a row's
+    label numbered alike, 三、本年度办理结果, is its own label's)."""
     text = ""
     for w in line:
         text = pdf._join(text, w["text"])
-    num, _, rest = str(text).partition("、")
+    # its number and what follows its 、 (which OCR may read as another mark: 三N收到和…); a number
+    # read as a mark (B收到和…) stands for the section the rest is likest, as long as its heading
+    num, rest = str(text)[:1], str(text)[1:]
+    rest = rest[1:] if rest[:1] == "、" or not _CJK.match(rest[:1] or "、") else rest
     heads = {num: head for num, head in template().sections.values()}
-    if num not in heads or not rest or difflib.SequenceMatcher(None, rest, heads[num]).ratio() < _HEADING:
+    if num not in heads and num and not _CJK.match(num) and num not in _OPENING:
+        num = max(heads, key=lambda n: difflib.SequenceMatcher(None, rest, heads[n]).ratio())
+        if abs(len(rest) - len(heads[num])) > 0.25 * len(heads[num]):
+            return line
+    if num not in heads or not rest:
+        return line
+    like = difflib.SequenceMatcher(None, rest, heads[num]).ratio()
+    if like < _HEADING and (
+        like < _HEADING_LIKE
+        or any(pdf._CELL_VALUE.fullmatch(w["text"].strip()) for w in line)
+        or like <= max(difflib.SequenceMatcher(None, rest, label).ratio() for label in _labels())
+    ):
         return line
     return [dict(line[0], text=Reading(f"{num}、{heads[num]}", getattr(text, "confidence", 0.0)), x1=line[-1]["x1"])]
+
+
+@functools.cache
+def _labels() -> tuple[str, ...]:
+    """Every label the template's tables print (rows, items, metrics, groups, outcomes)."""
+    t = template()
+    texts = {text for labels in (t.app_rows, t.ad_items, t.ad_metrics) for label in labels for text in label.texts}
+    spec = t.spec
+    texts |= {*spec.applications.groups, spec.applications.results_label, spec.reviews_litigation.header}
+    texts |= {text for _, text in (*spec.reviews_litigation.outcomes, *spec.reviews_litigation.proceedings)}
+    return tuple(sorted(texts))
 
 
 def _spaced(line: list[dict], size: float) -> list[dict]:
@@ -346,6 +400,15 @@ def _spaced(line: list[dict], size: float) -> list[dict]:
         ):
             text = last["text"] + w["text"] if value else pdf._join(last["text"], w["text"])
             out[-1] = dict(last, text=text, x1=max(last["x1"], w["x1"]))
+        elif (
+            last is not None
+            and value
+            and not pdf._CELL_VALUE.fullmatch(last["text"])
+            and w["x0"] - last["x1"] < _GLUED * size
+        ):
+            # a number set against text, closer than a column's padding: its characters misread (四、结转卜 T4 1
+            # for 四、结转下年度…), whose "1" left of the value columns made the page no table
+            out[-1] = dict(last, text=pdf._join(last["text"], w["text"]), x1=max(last["x1"], w["x1"]))
         else:
             out.append(w)
     return out
@@ -359,6 +422,7 @@ def _wrapped(words: list[dict], size: float) -> list[dict]:
     Kept lines, not one word: a label wrapped down a narrow column still shows the table going
     on beside its rows."""
     placed: list[tuple[dict, float, bool]] = []  # words, where OCR saw their tops, whether numbers
+    under: list[tuple[dict, dict, float]] = []  # a wrapped line, the line it goes on, how far under it OCR saw it
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
         seen, value = w["top"], bool(pdf._CELL_VALUE.fullmatch(w["text"].strip()))
         above = [
@@ -368,9 +432,15 @@ def _wrapped(words: list[dict], size: float) -> list[dict]:
         ]
         if above:  # (a number's wrapped tail too)
             c, t = max(above, key=lambda a: a[1])
-            w["top"] = c["top"] + min(seen - t, _WRAP * size)
-            w["bottom"] = w["top"] + size
+            under.append((w, c, seen - t))
         placed.append((w, seen, value))
+    # a text layer sets every wrapped line at one pitch: a line OCR saw within _OFF_PITCH of the
+    # page's stands at it (a cell's last line seen 3 points high set the next row more than a row's
+    # gap under it); one further off (a stray mark under a label) where it was seen
+    pitch = min(statistics.median(step for _, _, step in under), _WRAP * size) if under else 0.0
+    for w, c, step in under:  # (top to bottom: the line above is in place)
+        w["top"] = c["top"] + (pitch if abs(step - pitch) <= _OFF_PITCH * size else min(step, _WRAP * size))
+        w["bottom"] = w["top"] + size
     return words
 
 
