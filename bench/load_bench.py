@@ -10,7 +10,9 @@ must stay readable with nearly every report failed). "Flat" is read inside the r
 flow's log of each batch published and the command's memory sampled every 0.2 s: seconds per batch
 in the run's second half against its first, and the flow's peak RSS once a tenth of the batches
 were published against its peak until the last batch was, and over the run (its end, the checks
-across years, artifacts and validation page, included) (targets: within 1.2x). Prints the wall time (the
+across years, artifacts and validation page, included) (targets: within 1.2x). Each RSS also as its anonymous
+part (RSS less the pages mapped from files, psutil's `shared`: the libraries' code and read-only data
+paged in as new code paths first run, which is not the run's data growing). Prints the wall time (the
 server's start included), the summary's length in lines and its first and last lines.
 """
 
@@ -75,8 +77,8 @@ class Peak(threading.Thread):
             return
         while not self.stop.wait(0.2):
             try:
-                cpu = me.cpu_times()
-                self.samples.append((time.time(), me.memory_info().rss, cpu.user + cpu.system))
+                cpu, mem = me.cpu_times(), me.memory_info()
+                self.samples.append((time.time(), mem.rss, cpu.user + cpu.system, mem.rss - mem.shared))
                 for child in me.children(recursive=True):
                     if "prefect" in " ".join(child.cmdline()) or "uvicorn" in " ".join(child.cmdline()):
                         self.server = max(self.server, child.memory_info().rss)
@@ -121,9 +123,11 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path, log: Path | N
     ended = time.time()
     wall = time.perf_counter() - start
     peak.stop.set()
-    if log:  # the log, and the RSS samples beside it (time, bytes, CPU seconds)
+    if log:  # the log, and the RSS samples beside it (time, bytes, CPU seconds, anonymous bytes)
         log.write_text(stderr, encoding="utf-8")
-        log.with_suffix(".rss").write_text("".join(f"{t:.2f} {rss} {cpu:.2f}\n" for t, rss, cpu in peak.samples))
+        log.with_suffix(".rss").write_text(
+            "".join(f"{t:.2f} {rss} {cpu:.2f} {anon}\n" for t, rss, cpu, anon in peak.samples)
+        )
     if child.returncode not in (0, 1):
         raise SystemExit(f"the run failed (exit {child.returncode}):\n{stderr[-3000:]}")
     # when each batch was published (the log's UTC clock, as time.time()'s day)
@@ -137,21 +141,23 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path, log: Path | N
     head = (published[tenth_n] - published[0]) / tenth_n if n > tenth_n else float("nan")
     tail = (published[-1] - published[-1 - tenth_n]) / tenth_n if n > tenth_n else float("nan")
     # the flow process's CPU seconds per batch (the machine's load moves wall time, hardly this)
-    cpu = lambda when: max((c for t, _, c in peak.samples if t <= when), default=0.0)  # noqa: E731
+    cpu = lambda when: max((c for t, _, c, _ in peak.samples if t <= when), default=0.0)  # noqa: E731
     head_cpu = (cpu(published[tenth_n]) - cpu(published[0])) / tenth_n if n > tenth_n else float("nan")
     tail_cpu = (cpu(published[-1]) - cpu(published[-1 - tenth_n])) / tenth_n if n > tenth_n else float("nan")
     tenth = published[max(n // 10 - 1, 0)] if n else float("inf")
-    early = max((rss for t, rss, _ in peak.samples if t <= tenth), default=0)
+    early = max((rss for t, rss, _, _ in peak.samples if t <= tenth), default=0)
+    early_anon = max((anon for t, _, _, anon in peak.samples if t <= tenth), default=0)
     # the batches' share of the peak, apart from the run's end (across years, artifacts, validation page)
-    batches = max((rss for t, rss, _ in peak.samples if t <= published[-1]), default=0) if n else 0
+    batches = max((rss for t, rss, _, _ in peak.samples if t <= published[-1]), default=0) if n else 0
+    batches_anon = max((anon for t, _, _, anon in peak.samples if t <= published[-1]), default=0) if n else 0
     # each stage of the run's end: its seconds, the RSS it started at and its peak
     stages, since = [], published[-1] if n else start
     ends = [
         (mt.group(4) or mt.group(5), _clock(day, *mt.groups()[:3])) for mt in map(_END.match, stderr.splitlines()) if mt
     ]
     for name, until in [*ends, ("command", ended)]:
-        inside = [rss for t, rss, _ in peak.samples if since <= t <= until]
-        before = [rss for t, rss, _ in peak.samples if t <= since]
+        inside = [rss for t, rss, _, _ in peak.samples if since <= t <= until]
+        before = [rss for t, rss, _, _ in peak.samples if t <= since]
         stages.append(
             (
                 STAGES.get(name, "the command's summary (and the server's stop)"),
@@ -170,7 +176,10 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path, log: Path | N
         "head_cpu": head_cpu,
         "tail_cpu": tail_cpu,
         "tail_s": tail,
-        "flow_mib": max((rss for _, rss, _ in peak.samples), default=0) / 2**20,
+        "flow_mib": max((rss for _, rss, _, _ in peak.samples), default=0) / 2**20,
+        "flow_anon_mib": max((anon for *_, anon in peak.samples), default=0) / 2**20,
+        "early_anon_mib": early_anon / 2**20,
+        "batches_anon_mib": batches_anon / 2**20,
         "early_mib": early / 2**20,
         "batches_mib": batches / 2**20,
         "server_mib": peak.server / 2**20,
@@ -210,7 +219,10 @@ def main(argv=None) -> int:
                 f"({r['tail_cpu'] / r['head_cpu']:.2f}x)\n"
                 f"  memory: the flow's peak RSS {r['flow_mib']:.0f} MiB, {r['early_mib']:.0f} MiB once a tenth of the "
                 f"batches were published ({r['flow_mib'] / max(r['early_mib'], 1):.2f}x), {r['batches_mib']:.0f} MiB "
-                f"until the last batch was ({r['batches_mib'] / max(r['early_mib'], 1):.2f}x); Prefect's server "
+                f"until the last batch was ({r['batches_mib'] / max(r['early_mib'], 1):.2f}x); anonymous: "
+                f"{r['flow_anon_mib']:.0f}, {r['early_anon_mib']:.0f} ("
+                f"{r['flow_anon_mib'] / max(r['early_anon_mib'], 1):.2f}x), {r['batches_anon_mib']:.0f} "
+                f"({r['batches_anon_mib'] / max(r['early_anon_mib'], 1):.2f}x); Prefect's server "
                 f"{r['server_mib']:.0f} MiB\n  the run's end:"
             )
             for stage, seconds, before, top in r["stages"]:
