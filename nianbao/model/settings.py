@@ -205,8 +205,14 @@ def restored() -> Iterator[None]:
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(before)
+        # only what changed is written back: clearing the whole environment and setting it again
+        # races with the native threads (Arrow, polars, ONNX Runtime) reading it (getenv is not
+        # safe against a concurrent setenv): a test process died in a segfault as the command returned
+        for name in set(os.environ) - set(before):
+            del os.environ[name]
+        for name, value in before.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
 
 
 def quiet_libraries() -> None:
