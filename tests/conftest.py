@@ -104,17 +104,14 @@ def artifacts(state) -> dict:
 def _as_found():
     import logging
 
-    env = dict(os.environ)
+    from nianbao.model import settings
+
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     handlers = [(h, h.level, h.formatter) for lg in loggers for h in getattr(lg, "handlers", [])]
     try:
-        yield
+        with settings.restored():
+            yield
     finally:
-        for name in set(os.environ) - set(env):
-            del os.environ[name]
-        for name, value in env.items():
-            if os.environ.get(name) != value:
-                os.environ[name] = value
         for handler, level, formatter in handlers:
             handler.setLevel(level)
             handler.setFormatter(formatter)
