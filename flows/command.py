@@ -241,6 +241,7 @@ def _start_server(args, as_program: bool, shows_bar: bool):
 
         reaper.start()  # SIGKILLed, we leave no temporary server or extraction worker running
         signal.signal(signal.SIGINT, lambda *_: _interrupted(args, as_program))
+        sys.unraisablehook = _quiet_interrupt(sys.unraisablehook)
     return TemporaryServer().start()
 
 
@@ -507,6 +508,18 @@ def _bar(total: int):
     size = shutil.get_terminal_size()  # the terminal's, else COLUMNS/LINES, else 80x24 (a pty may say 0x0,
     # and tqdm hides a bar below a screen of 0 rows)
     return tqdm(total=total, unit="doc", desc="nianbao", file=sys.stderr, ncols=size.columns, nrows=size.lines)
+
+
+def _quiet_interrupt(hook):
+    """Ctrl-C's KeyboardInterrupt raised where Python cannot raise (an import lock's or a weakref's
+    callback) is printed as "Exception ignored" with a traceback. The stop it asks for is already
+    requested and carried by the stop flag, so that one is dropped; any other goes to `hook`."""
+
+    def quiet(unraisable) -> None:
+        if not (isinstance(unraisable.exc_value, KeyboardInterrupt) and stop.requested()):
+            hook(unraisable)
+
+    return quiet
 
 
 def _interrupted(args, as_program: bool) -> int:

@@ -171,3 +171,34 @@ def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_
     assert code == 1, printed
     assert printed.startswith("31 reports: 29 valid, 1 invalid, 1 unreadable (")
     assert _rows(out) == baseline
+
+
+def test_a_ctrl_c_python_cannot_raise_prints_no_traceback():
+    """A Ctrl-C that lands in a callback (here a weakref's, as in an import lock's in CI) cannot be
+    raised there: Python prints it as "Exception ignored" with a traceback, on a run that stops cleanly
+    anyway. The command drops that one, and only once its stop is requested."""
+    script = """if True:
+        import sys, weakref
+        from flows.command import _quiet_interrupt
+        from nianbao.run import stop
+
+        sys.unraisablehook = _quiet_interrupt(sys.unraisablehook)
+
+        class Thing: pass
+
+        def interrupt(_):
+            raise KeyboardInterrupt
+
+        def drop():
+            ref = weakref.ref(Thing(), interrupt)  # the callback runs as the object goes: unraisable
+
+        drop()
+        print("before the stop", file=sys.stderr, flush=True)
+        stop.request()
+        drop()
+        """
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    before, after = done.stderr.split("before the stop")
+    assert "KeyboardInterrupt" in before  # not yet stopping: shown as Python shows it
+    assert "Traceback" not in after and "KeyboardInterrupt" not in after, done.stderr
