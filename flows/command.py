@@ -366,7 +366,7 @@ def _main(argv: list[str] | None) -> int:
     try:
         with server.serving():
             heap.settle()  # Prefect's, GX's and our imports, done by now (the flow's are few)
-            flow = ingest.with_options(task_runner=task_runner(args.workers, args.dask))
+            flow = _parameters_without_fastapi(ingest.with_options(task_runner=task_runner(args.workers, args.dask)))
             state = flow(
                 sources=plan.holding(progress=bar.update if bar is not None else None),
                 out=args.out,
@@ -432,6 +432,32 @@ def _main(argv: list[str] | None) -> int:
 
 
 _BUG = "this is a bug: run again with NIANBAO_TRACEBACKS=1 and report the traceback"
+
+
+def _parameters_without_fastapi(flow):
+    """`flow`, its run's parameters serialised as Prefect does (FastAPI's jsonable_encoder) without
+    importing FastAPI, which Prefect's client needs for nothing else (~0.45 CPU-s, measured): the
+    command's parameters are JSON's scalars and the Plan, whose JSON is what the encoder makes of a
+    pydantic model. Any other value goes to Prefect's own way."""
+    from pydantic import BaseModel
+
+    prefects = flow.serialize_parameters
+
+    def serialize(parameters: dict) -> dict:
+        if not all(
+            v is None or type(v) in (str, int, float, bool) or isinstance(v, BaseModel) for v in parameters.values()
+        ):
+            return prefects(parameters)
+        try:
+            return {
+                k: v.model_dump(mode="json", by_alias=True) if isinstance(v, BaseModel) else v
+                for k, v in parameters.items()
+            }
+        except (TypeError, ValueError):
+            return prefects(parameters)
+
+    flow.serialize_parameters = serialize
+    return flow
 
 
 def _fail(args, code: int, message: str, next_step: str, skipped_files: dict[str, str] | None = None) -> int:

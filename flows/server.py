@@ -36,11 +36,14 @@ from pathlib import Path
 from nianbao.model import settings
 
 SECONDS: dict[str, float] = {}  # the server's start, and how long the command waited for it (`make bench`)
-# The run uses no blocks: its server skips loading every installed collection (prefect_dask imports
-# distributed) to register their block types, ~0.7 s of its ~6 s of CPU, unless told otherwise.
-_NO_BLOCKS = {
+# What a run does not use, off in its server unless told otherwise (these are defaults): blocks (the
+# server skips loading every installed collection, prefect_dask imports distributed, to register their
+# block types: ~0.7 CPU-s of its start) and automations (the triggers services, which start with the
+# server and then read every event: ~0.4 CPU-s of its start, measured, and some per run).
+_UNUSED = {
     "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
     "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+    "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
 }
 # uvicorn's own command line, in a program that first tunes the collector (nianbao.run.heap)
 _SERVE = "import sys; from nianbao.run import heap; heap.tune(); from uvicorn.main import main; sys.exit(main())"
@@ -101,7 +104,7 @@ class TemporaryServer:
                 "--lifespan",
                 "on",
             ],
-            env={**_NO_BLOCKS, **env, **_SERVER_ENV},
+            env={**_UNUSED, **env, **_SERVER_ENV},
             start_new_session=True,
         )  # Ctrl-C on the terminal is the command's to handle: we stop the server
 
@@ -162,7 +165,7 @@ class TemporaryServer:
         return True
 
     def _start_kept(self, folder: Path, deadline: float) -> dict:
-        env = {**_NO_BLOCKS, **settings.child_environment(), **_SERVER_ENV}
+        env = {**_UNUSED, **settings.child_environment(), **_SERVER_ENV}
         for _ in range(3):  # a port taken meanwhile: another
             port = _free_port()
             with open(folder / "server.log", "w") as log:  # its own output, never the command's

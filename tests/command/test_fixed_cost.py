@@ -2,6 +2,7 @@
 interpreter, by the modules it ends up holding (no timing: `make bench` measures)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -136,3 +137,95 @@ def test_the_plan_resolves_sources_without_the_pipeline():
         ["nianbao.run.pipeline", "polars", "pyarrow"],
     )
     assert loaded == {"nianbao.run.pipeline": False, "polars": False, "pyarrow": False}
+
+
+_GX_FIELDS = """
+import hashlib, re, sys
+from nianbao.check import validate
+if sys.argv[1] == "generic":
+    validate._cheaper_field_copies = lambda: None
+validate._gx()
+from pydantic.v1 import BaseModel
+
+def every(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from every(sub)
+
+def described(f):
+    return (repr(f), repr(f.field_info), f.shape, sorted(f.class_validators), len(f.validators or ()),
+            len(f.pre_validators or ()), len(f.post_validators or ()), [described(s) for s in f.sub_fields or ()])
+
+models = {f"{c.__module__}.{c.__qualname__}": {n: described(f) for n, f in c.__fields__.items()} for c in every(BaseModel)}
+text = re.sub(r" at 0x[0-9a-f]+", "", repr(sorted(models.items())))  # an object's address differs by run
+print(len(models), sum(map(len, models.values())), hashlib.sha256(text.encode()).hexdigest())
+"""
+
+
+def test_gxs_model_fields_are_the_same_copied_the_cheaper_way():
+    """Pydantic v1's fields of every GX model class, copied from their bases slot by slot (typing's
+    aliases shared) as GX's classes are defined, are those its generic deep copy made."""
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _GX_FIELDS, how],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": "0"},  # a set's order alike in both
+        ).stdout.split()
+        for how in ("cheaper", "generic")
+    ]
+    assert runs[0] == runs[1] and int(runs[0][0]) > 300 and int(runs[0][1]) > 2000
+
+
+def test_a_field_copied_the_cheaper_way_shares_nothing_mutable():
+    from pydantic.v1 import BaseModel, Field, validator
+
+    from nianbao.check import validate
+
+    validate._cheaper_field_copies()
+
+    class Base(BaseModel):
+        tags: list[int] | None = Field(default_factory=list, description="d", extra_key={"a": [1]})
+
+        @validator("tags")
+        def positive(cls, v):
+            return v
+
+    class Child(Base):
+        more: str = "x"
+
+    base, child = Base.__fields__["tags"], Child.__fields__["tags"]
+    assert child is not base and child.field_info is not base.field_info
+    assert child.field_info.extra == base.field_info.extra and child.field_info.extra is not base.field_info.extra
+    assert child.class_validators.keys() == {"positive"} and child.class_validators is not base.class_validators
+    assert child.outer_type_ == base.outer_type_ and Child(tags=[1]).tags == [1]
+
+
+def test_the_commands_parameters_are_serialised_as_prefect_does_without_fastapi(tmp_path):
+    from pathlib import Path
+
+    from flows import command
+    from flows.ingest import ingest
+    from nianbao.run.plan import Plan
+
+    ours = command._parameters_without_fastapi(ingest.with_options())
+    plan = Plan.of([str(ROOT / "data" / "samples")])
+    for parameters in (
+        {"sources": plan, "out": str(tmp_path), "year": None, "batch_size": 8, "reprocess": False},
+        {"sources": plan, "out": Path(tmp_path), "year": 2023},  # not a command's: Prefect's own way
+    ):
+        assert ours.serialize_parameters(parameters) == ingest.serialize_parameters(parameters)
+    assert len(ours.serialize_parameters({"sources": plan})["sources"]["documents"]) == len(plan.documents) == 3
+
+
+def test_a_run_of_the_command_imports_no_fastapi(prefect_env, tmp_path):
+    """Prefect's client imports FastAPI only to serialise a flow run's parameters (issue 26, item 2)."""
+    code = (
+        "import sys\nfrom flows import command\n"
+        f"code = command._main(['ingest', 'data/samples/sample_valid_2023.txt', '--out', {str(tmp_path)!r}, '--quiet'])\n"
+        "print(code, 'fastapi' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=prefect_env)
+    assert out.stdout.strip().splitlines()[-1] == "0 False", out.stderr[-3000:]

@@ -1,6 +1,7 @@
 """The command starts Prefect's temporary server itself, in a thread, without importing Prefect's
 server package into its own process, and none when a server is configured."""
 
+import json
 import subprocess
 import sys
 import urllib.request
@@ -31,6 +32,10 @@ def test_the_temporary_server_is_spawned_at_once_serves_the_block_and_stops_afte
             with urllib.request.urlopen(s.url + "/health", timeout=10) as answer:
                 assert answer.status == 200
             assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" not in _environment(s.process.pid)
+            # what a run does not use is off: block registration, automations' services
+            with urllib.request.urlopen(s.url + "/admin/settings", timeout=10) as answer:
+                served = json.load(answer)["server"]
+            assert served["register_blocks_on_start"] is False and served["services"]["triggers"]["enabled"] is False
         assert process.poll() is not None  # stopped with the block
         assert {"start", "waited"} <= server.SECONDS.keys()  # what `make bench` reports
 
