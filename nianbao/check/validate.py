@@ -8,6 +8,7 @@ and stops the batch loudly instead of turning into findings.
 from __future__ import annotations
 
 import copy
+import copyreg
 import importlib.abc
 import importlib.util
 import json
@@ -114,16 +115,8 @@ def _importer() -> str:
     return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
-_ATOMIC = (
-    type(None),
-    bool,
-    int,
-    float,
-    str,
-    type,
-    types.FunctionType,
-    types.BuiltinFunctionType,
-)  # deepcopy shares them
+# what deepcopy shares rather than copies
+_ATOMIC = (type(None), bool, int, float, str, type, types.FunctionType, types.BuiltinFunctionType)
 _ALIASES = (  # typing's aliases: immutable; deepcopy rebuilds them, and typing's cache mostly returns the same one
     typing._GenericAlias,
     typing._UnionGenericAlias,
@@ -144,18 +137,13 @@ def _slots_deepcopy(self, memo):
         return copy._reconstruct(self, memo, *self.__reduce_ex__(4))
     new = object.__new__(cls)
     memo[id(self)] = new
-    for name in _SLOTS.get(cls) or _SLOTS.setdefault(
-        cls, [s for k in cls.__mro__ for s in getattr(k, "__slots__", ())]
-    ):
+    for name in copyreg._slotnames(cls):  # as the generic path lists them (cached on the class)
         try:
             value = getattr(self, name)
         except AttributeError:  # a slot not set is not copied
             continue
         setattr(new, name, value if type(value) in _ATOMIC else copy.deepcopy(value, memo))
     return new
-
-
-_SLOTS: dict[type, list[str]] = {}
 
 
 def _alias_deepcopy(alias, memo):
