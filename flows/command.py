@@ -266,8 +266,11 @@ def _main(argv: list[str] | None) -> int:
         return _usage_error(e, sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
-    from nianbao.acquire.sources import unsupported
     from nianbao.model import settings
+
+    if as_program:
+        settings.native_libraries()  # our own process: before anything loads pyarrow, no native thread yet
+    from nianbao.acquire.sources import unsupported
 
     try:
         settings.settings()  # a variable set to what it cannot be: one line and exit 2, before any work
