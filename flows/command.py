@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from nianbao import __version__
 from nianbao.model.errors import SettingsError, UsageError
 from nianbao.model.words import plural
-from nianbao.run import heap, stop
+from nianbao.run import allocators, heap, stop
 from nianbao.run.sizes import BATCHES
 
 # What a run needs is imported by _main(), not here: --version, --help and a usage error import
@@ -269,7 +269,7 @@ def _main(argv: list[str] | None) -> int:
     from nianbao.model import settings
 
     if as_program:
-        settings.native_libraries()  # our own process: before anything loads pyarrow, no native thread yet
+        allocators.tune()  # our own process: before anything loads pyarrow, while no native thread runs
     from nianbao.acquire.sources import unsupported
 
     try:

@@ -158,9 +158,8 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
 }
 # Told to the libraries we run (Prefect, GX) unless already set: no analytics, no telemetry notice.
 QUIET_LIBRARIES = {"GX_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
-# Told to the native libraries unless already set, before they load (they read it once, as they load):
-# Arrow allocates from the system allocator, which gives freed memory back, not from mimalloc (its
-# default), which keeps it: at a 20,000-document run's end, writing the index alone kept +21 MiB.
+# Told to the native libraries unless already set, before they load (they read it once, as they
+# load): Arrow allocates from the system allocator (nianbao/run/allocators.py says why).
 NATIVE_LIBRARIES = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 
