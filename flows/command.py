@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from nianbao import __version__
 from nianbao.model.errors import SettingsError, UsageError
 from nianbao.model.words import plural
-from nianbao.run import heap, stop
+from nianbao.run import allocators, heap, stop
 from nianbao.run.sizes import BATCHES
 
 # What a run needs is imported by _main(), not here: --version, --help and a usage error import
@@ -266,8 +266,11 @@ def _main(argv: list[str] | None) -> int:
         return _usage_error(e, sys.argv[1:] if argv is None else argv)
     except SystemExit as e:
         return 2 if e.code not in (0, None) else 0
-    from nianbao.acquire.sources import unsupported
     from nianbao.model import settings
+
+    if as_program:
+        allocators.tune()  # our own process: before anything loads pyarrow, while no native thread runs
+    from nianbao.acquire.sources import unsupported
 
     try:
         settings.settings()  # a variable set to what it cannot be: one line and exit 2, before any work

@@ -158,6 +158,9 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
 }
 # Told to the libraries we run (Prefect, GX) unless already set: no analytics, no telemetry notice.
 QUIET_LIBRARIES = {"GX_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+# Told to the native libraries unless already set, before they load (they read it once, as they
+# load): Arrow allocates from the system allocator (nianbao/run/allocators.py says why).
+NATIVE_LIBRARIES = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 
 def settings() -> Settings:
@@ -217,6 +220,12 @@ def restored() -> Iterator[None]:
 
 def quiet_libraries() -> None:
     export_default(**QUIET_LIBRARIES)
+
+
+def native_libraries() -> None:
+    """NATIVE_LIBRARIES exported: by a program before it imports pyarrow, while no native thread
+    runs (setenv races with their getenv)."""
+    export_default(**NATIVE_LIBRARIES)
 
 
 def _limits(field) -> str:

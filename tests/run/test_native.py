@@ -1,0 +1,60 @@
+"""The command's own process allocates as nianbao/run/allocators.py says: Arrow from the system
+allocator (unless the user chose one), glibc's malloc in at most allocators.ARENAS arenas."""
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+from nianbao.run import allocators
+
+SAMPLE = ROOT / "data" / "samples" / "sample_valid_2023.txt"
+# the command as a program (main() with no argv); as it exits: Arrow's allocator, whether pyarrow
+# was loaded by the run or only by this hook, and how many arenas glibc's malloc_info reports
+PROGRAM = """
+import atexit, ctypes, re, sys, tempfile
+def tell():
+    loaded = "pyarrow" in sys.modules
+    import pyarrow
+    libc = ctypes.CDLL(None)
+    libc.fopen.restype = ctypes.c_void_p
+    with tempfile.NamedTemporaryFile() as f:
+        out = libc.fopen(f.name.encode(), b"w")
+        libc.malloc_info(0, ctypes.c_void_p(out))
+        libc.fclose(ctypes.c_void_p(out))
+        arenas = len(re.findall(r'<heap nr="', open(f.name).read()))
+    print("pool", pyarrow.default_memory_pool().backend_name, "loaded by the run" if loaded else "loaded at exit",
+          "arenas", arenas, file=sys.stderr)
+atexit.register(tell)
+from flows.command import main
+main()
+"""
+
+
+def _told(prefect_env: dict[str, str], *args: str, **env: str) -> tuple[int, list[str]]:
+    environment = {k: v for k, v in prefect_env.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    environment.update(env)
+    done = subprocess.run(
+        [sys.executable, "-c", PROGRAM, *args], env=environment, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    said = [line for line in done.stderr.splitlines() if line.startswith("pool ")]
+    return done.returncode, said[-1].split() if said else [done.stderr[-2000:]]
+
+
+def test_a_run_allocates_from_the_system_allocator_in_few_arenas(prefect_env, tmp_path):
+    code, said = _told(prefect_env, "ingest", str(SAMPLE), "--out", str(tmp_path / "wh"), "--quiet")
+    assert (code, said[:5]) == (0, ["pool", "system", "loaded", "by", "the"])
+    assert said[-2] == "arenas" and 1 <= int(said[-1]) <= allocators.ARENAS
+
+
+def test_the_users_choice_of_allocator_stays(prefect_env, tmp_path):
+    code, said = _told(
+        prefect_env,
+        "ingest",
+        str(SAMPLE),
+        "--out",
+        str(tmp_path / "wh"),
+        "--dry-run",
+        ARROW_DEFAULT_MEMORY_POOL="mimalloc",
+    )
+    assert (code, said[:2]) == (0, ["pool", "mimalloc"])
