@@ -89,25 +89,31 @@ def _reports(rows: dict[str, list]) -> dict[str, str]:
     return {r.split("'", 2)[1]: r for r in rows.get("reports", [])}
 
 
-def _running(out: Path) -> set:
+@pytest.fixture
+def api(prefect_harness):
+    """One client of the session's server for the test: it is polled every 0.1 s while a run starts,
+    and a client made per call cost ~40 ms of CPU each (seconds in all, more on a loaded machine)."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        yield client
+
+
+def _running(api, out: Path) -> set:
     """The ids of the flow runs writing to `out` that are running (the session's server holds other
     tests' runs too, some left running by the processes they killed)."""
-    from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterState, FlowRunFilterStateType
     from prefect.client.schemas.objects import StateType
 
     running = FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING])))
-    with get_client(sync_client=True) as client:
-        return {r.id for r in client.read_flow_runs(flow_run_filter=running) if r.parameters.get("out") == str(out)}
+    return {r.id for r in api.read_flow_runs(flow_run_filter=running) if r.parameters.get("out") == str(out)}
 
 
-def _cancel(run_id) -> None:
+def _cancel(api, run_id) -> None:
     """What Cancel in Prefect's UI does: the flow run is set Cancelling through the API."""
-    from prefect.client.orchestration import get_client
     from prefect.states import Cancelling
 
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(run_id, Cancelling(message="cancelled by the test"))
+    api.set_flow_run_state(run_id, Cancelling(message="cancelled by the test"))
 
 
 def _published(out: Path) -> int:
@@ -130,13 +136,13 @@ STOPS = [("ctrl-c", 1), ("cancel", 1), ("sigterm", 1), ("ctrl-c", 0)]  # (how, b
 
 
 def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_completes_them(
-    prefect_env, docs, baseline, tmp_path
+    prefect_env, api, docs, baseline, tmp_path
 ):
     out = tmp_path / "wh"
     expected = _reports(baseline)
     for how, batches in STOPS:
         log = tmp_path / f"{how}-{batches}.log"
-        before, known = _published(out), _running(out)
+        before, known = _published(out), _running(api, out)
         with open(log, "w") as stderr:
             proc = subprocess.Popen(
                 _command(docs, out),
@@ -148,10 +154,10 @@ def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_
                 start_new_session=True,
             )
             try:
-                _wait(lambda: _published(out) >= before + batches and _running(out) - known, proc, (how, batches))
+                _wait(lambda: _published(out) >= before + batches and _running(api, out) - known, proc, (how, batches))
                 if how == "cancel":
-                    (run,) = _running(out) - known
-                    _cancel(run)
+                    (run,) = _running(api, out) - known
+                    _cancel(api, run)
                 else:  # as a terminal (Ctrl-C) or a supervisor sends it: to the command and its children
                     os.killpg(proc.pid, signal.SIGINT if how == "ctrl-c" else signal.SIGTERM)
                 code = proc.wait(timeout=120)
