@@ -29,7 +29,7 @@ def _label_cells(cells):
 
 def test_a_run_between_two_rows_read_takes_the_template_rows_between_them_as_printed():
     cells = _rows(["3.补正后申请内容仍不明确", None, None, None, None, "5.要求行政机关确认或重新出具已获取信息"])
-    want, placed = settle(cells)
+    want, _, placed = settle(cells)
     assert want == []
     assert [placed[i] for i in _label_cells(cells)[1:5]] == [
         "1.信访举报投诉类申请",
@@ -41,23 +41,24 @@ def test_a_run_between_two_rows_read_takes_the_template_rows_between_them_as_pri
 
 def test_a_run_of_another_length_than_the_templates_is_read():
     cells = _rows(["3.补正后申请内容仍不明确", None, None, None, "5.要求行政机关确认或重新出具已获取信息"])
-    want, placed = settle(cells)
+    want, _, placed = settle(cells)
     assert want == _label_cells(cells)[1:4] and placed == {}
 
 
 def test_the_tables_end_rows_are_read_first_then_those_between_placed():
     cells = _rows([None, None, None, None])
-    want, placed = settle(cells)
     first, *_, last = _label_cells(cells)
-    assert want == [first, last] and placed == {}
+    cells[last].lines = 3  # wrapped: its first and last lines are read
+    want, ends, placed = settle(cells)
+    assert want == [first, last] and ends == [last] and placed == {}
     cells[first].text, cells[last].text = "一、本年新收政府信息公开申请数量", "（二）部分公开"
-    want, placed = settle(cells)
+    want, _, placed = settle(cells)
     assert want == [] and list(placed.values()) == ["二、上年结转政府信息公开申请数量", "（一）予以公开"]
 
 
 def test_a_row_read_that_names_no_template_row_is_no_anchor_the_row_beside_it_is_read():
     cells = _rows(["一、本年新收政府信息公开申请数量", None, None, "（二）部分公"])  # cut by the page break
-    want, _ = settle(cells)
+    want, _, _ = settle(cells)
     assert want == [_label_cells(cells)[2]]
 
 
@@ -75,7 +76,7 @@ def test_a_long_cell_with_text_right_of_it_is_read_not_placed():
     cells = _rows(["3.补正后申请内容仍不明确", None, "2.重复申请"])
     label = _label_cells(cells)[1]
     cells[label + 3].text = "申请"  # not a value: the row is no row of values
-    want, placed = settle(cells)
+    want, _, placed = settle(cells)
     assert label in want and placed == {}
 
 
@@ -83,12 +84,36 @@ def test_rows_an_edition_has_between_two_anchors_are_placed_only_when_one_editio
     # between 5.要求行政机关确认 and （七）总计: 2021 prints three rows of （六）其他处理, 2019 one
     top, bottom = "5.要求行政机关确认或重新出具已获取信息", "（七）总计"
     cells = _rows([top, None, bottom])
-    assert settle(cells) == ([], {_label_cells(cells)[1]: "（六）其他处理"})
+    assert settle(cells) == ([], [], {_label_cells(cells)[1]: "（六）其他处理"})
     cells = _rows([top, None, None, None, bottom])
-    assert list(settle(cells)[1].values()) == [
+    assert list(settle(cells)[2].values()) == [
         "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
         "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
         "3.其他",
     ]
     cells = _rows([top, None, None, bottom])
     assert settle(cells)[0] == _label_cells(cells)[1:3]
+
+
+def test_a_label_wrapped_over_many_lines_is_told_by_its_first_and_last_lines_and_its_length():
+    cells = _rows(["一、本年新收政府信息公开申请数量", None, None, None, None])
+    last = _label_cells(cells)[-1]
+    cells[last].lines = 4
+    cells[last].glimpse = ("1.属于国", "秘密")  # 1.属于国家秘密 as four lines of four: too short
+    assert settle(cells)[0] == [last]
+    cells[last].lines = 3
+    cells[last].glimpse = ("(三)不予公开1", "秘密")  # not how any row begins
+    assert settle(cells)[0] == [last]
+    cells[last].glimpse = ("1.属于", "秘密")
+    want, ends, placed = settle(cells)
+    assert (
+        want == []
+        and ends == []
+        and [placed[i] for i in _label_cells(cells)[1:]]
+        == [
+            "二、上年结转政府信息公开申请数量",
+            "（一）予以公开",
+            "（二）部分公开",
+            "1.属于国家秘密",
+        ]
+    )

@@ -324,20 +324,24 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
             crop, ink, marks = _marks(gray[y0:y1, x0:x1])
             shape = _placeholder(ink, marks)
             span = (r, max(nearest(ys, y1), r + 1)), (c, max(nearest(xs, x1), c + 1))
-            cells.append(rowlabels.Cell(*span, None, inked=bool(len(marks))))
             lines.append([] if shape else _cell_lines(crop, ink))
+            cells.append(rowlabels.Cell(*span, None, inked=bool(len(marks)), lines=len(lines[-1])))
             read.append((shape, 1.0) if shape else None)
     # the long labels wait: most of section 三's follow from the rows read around them (rowlabels)
     _read(lines, [i for i, c in enumerate(cells) if read[i] is None and not rowlabels.may_wait(c.rows, lines[i])], read)
     while True:
         for c, r in zip(cells, read):
             c.text = r[0] if r is not None else None
-        want, placed = rowlabels.settle(cells)
+        want, ends, placed = rowlabels.settle(cells)
         if not want:
             break
-        _read(lines, want, read)
+        _read(lines, [i for i in want if i not in ends], read)
+        texts = recognise([line for i in ends for line in (lines[i][0], lines[i][-1])])
+        for k, i in enumerate(ends):
+            cells[i].glimpse = texts[2 * k][0], texts[2 * k + 1][0]
     for i, text in placed.items():
         read[i] = (text, 1.0)  # the template's label, placed by the rows read around it
+    _read(lines, [i for i, r in enumerate(read) if r is None], read)  # none left unread: never a blank for a label
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
     for cell, (text, p) in zip(cells, read):

@@ -20,7 +20,7 @@ import functools
 from dataclasses import dataclass
 
 from nianbao.extract.pdf import _CELL_VALUE
-from nianbao.model.template import find, split_numbering, template
+from nianbao.model.template import find, split_numbering, squash, template
 
 LONG = 3.5  # a cell whose text lines are together wider than this many times their height may be a label left unread
 
@@ -31,6 +31,8 @@ class Cell:
     cols: tuple[int, int]
     text: str | None  # None: not read (yet)
     inked: bool = True  # False: a cell with no ink at all (a group's label printed on the page before)
+    lines: int = 1  # its text lines
+    glimpse: tuple[str, str] | None = None  # its first and last lines read (a label wrapped over many)
 
 
 def may_wait(rows: tuple[int, int], lines: list) -> bool:
@@ -39,26 +41,39 @@ def may_wait(rows: tuple[int, int], lines: list) -> bool:
     return rows[1] - rows[0] == 1 and sum(line.shape[1] / line.shape[0] for line in lines) > LONG
 
 
-def settle(cells: list[Cell]) -> tuple[list[int], dict[int, str]]:
-    """The cells to read next (indexes into `cells`); when there are none, the text of each cell
-    left unread, by the template's order."""
+def settle(cells: list[Cell]) -> tuple[list[int], list[int], dict[int, str]]:
+    """The cells to read next (indexes into `cells`), and those of them of which only the first and
+    last lines are (a label wrapped over three lines or more, at a run's end); when there are none,
+    the text of each cell left unread, by the template's order."""
     rows = _value_rows(cells)
     labelled = {i for _, i in rows}
     want = [i for i, c in enumerate(cells) if c.text is None and i not in labelled]
-    named = {i: _code(cells[i].text) for _, i in rows if cells[i].text is not None}
-    fills: dict[int, str] = {}
+    named, fills = {}, {}
+    for _, i in rows:
+        if cells[i].text is not None:
+            named[i] = _code(cells[i].text)
+        elif cells[i].glimpse is not None:
+            named[i] = _glimpsed(*cells[i].glimpse, cells[i].lines)
+            if named[i] is None:
+                want.append(i)  # its ends name no template row: read whole
+            else:
+                fills[i] = _printed(named[i])
     k = 0
     while k < len(rows):
-        if cells[rows[k][1]].text is not None:
+        if rows[k][1] in named:
             k += 1
             continue
         end = k
-        while end < len(rows) and cells[rows[end][1]].text is None:
+        while end < len(rows) and rows[end][1] not in named:
             end += 1
         run = rows[k:end]
         before = named.get(rows[k - 1][1]) if k else None
         after = named.get(rows[end][1]) if end < len(rows) else None
-        if before is None or after is None:  # the table's edge, or a row no template row: the run's end read
+        if any(
+            named[rows[j][1]] is None and cells[rows[j][1]].text is None for j in (k - 1, end) if 0 <= j < len(rows)
+        ):
+            pass  # beside a label whose ends named no row, read whole now: the run waits for it
+        elif before is None or after is None:  # the table's edge, or a row no template row: the run's end read
             want += [run[0][1]] if before is None else []
             want += [run[-1][1]] if after is None else []
         elif (gap := _gap(before, after, len(run), set(named.values()))) and all(
@@ -68,7 +83,26 @@ def settle(cells: list[Cell]) -> tuple[list[int], dict[int, str]]:
         else:
             want += [i for _, i in run]
         k = end
-    return sorted(set(want)), ({} if want else fills)
+    want = sorted(set(want))
+    glimpse = [i for i in want if i in labelled and cells[i].glimpse is None and cells[i].lines >= 3]
+    return want, glimpse, ({} if want else fills)
+
+
+def _glimpsed(first: str, last: str, lines: int) -> str | None:
+    """The template row whose label as printed begins with `first`, ends with `last` and is as
+    long as `lines` lines as full as the first make it (a tenth and a half either way); None
+    when no one row is."""
+    f, t = squash(first), squash(last)
+    if len(f) < 3 or not t:
+        return None
+    hits = set()
+    for d in template().spec.applications.rows:
+        for label in d.labels:
+            printed = squash((d.number or "") + label)
+            middle = len(printed) - len(f) - len(t)
+            if printed.startswith(f) and printed.endswith(t) and 0.5 <= middle / ((lines - 2) * len(f)) <= 1.5:
+                hits.add(d.code)
+    return hits.pop() if len(hits) == 1 else None
 
 
 def _value_rows(cells: list[Cell]) -> list[tuple[int, int]]:
