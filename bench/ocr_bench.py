@@ -1,6 +1,6 @@
 """OCR seconds per page: scanned reports read by nianbao.extract.pdf.ocr, per scan variant.
 
-    python bench/ocr_bench.py [--n N] [--seed S]
+    python bench/ocr_bench.py [--n N] [--seed S] [--variant V ...]
 
 Scans N generated reports (LibreOffice-exported, see tests/accuracy_scans.py) as every variant of
 tests/fixtures/scan.py, and the real reports in ../shared scanned at 200 dpi (their narrative
@@ -53,6 +53,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1, help="reports scanned per variant (default 1)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variant", action="append", choices=sorted(scan.VARIANTS), help="these alone, no real report")
     args = parser.parse_args(argv)
     if not office.soffice():
         print("OCR: LibreOffice is not installed, no scans to make")
@@ -62,8 +63,10 @@ def main(argv=None) -> int:
         rng = random.Random(f"{args.seed}:bench:{i}")
         pdfs.append((scan.from_docx(corpus.write_docx(corpus.layout(accuracy.random_report(rng)))), rng))
     extract(scan.rasterise(pdfs[0][0], dpi=72), "pdf")  # load the models outside the timing
-    scans = [(variant, [scan.scan(pdf, variant, rng) for pdf, rng in pdfs]) for variant in scan.VARIANTS]
-    real = [p for p in (REAL / r for r in REPORTS) if p.exists()]
+    scans = [
+        (variant, [scan.scan(pdf, variant, rng) for pdf, rng in pdfs]) for variant in args.variant or scan.VARIANTS
+    ]
+    real = [p for p in (REAL / r for r in REPORTS) if p.exists() and not args.variant]
     if real:
         scans.append(
             (

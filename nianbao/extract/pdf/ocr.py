@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues, aligned, scanprep
+from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues, aligned, rowlabels, scanprep
 from nianbao.model.chinese import DASHES
 from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
@@ -315,39 +315,64 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
     ys = _edges([c[1] for c in grid.cells] + [c[3] for c in grid.cells])
     nearest = lambda edges, v: min(range(len(edges)), key=lambda i: abs(edges[i] - v))
     width, height = len(xs) - 1, len(ys) - 1
-    placed, crops = [], []
+    cells: list[rowlabels.Cell] = []
+    lines: list[list[np.ndarray]] = []
+    read: list[tuple[str, float] | None] = []  # each cell's text and confidence, once read
     for x0, y0, x1, y1 in grid.cells:
         r, c = nearest(ys, y0), nearest(xs, x0)
         if 0 <= r < height and 0 <= c < width:
             crop, ink, marks = _marks(gray[y0:y1, x0:x1])
             shape = _placeholder(ink, marks)
-            lines = [] if shape else _cell_lines(crop, ink)
-            placed.append((r, c, len(crops), len(lines), shape))
-            crops += lines
-    read = recognise(crops)
-    # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
-    # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
-    again = [i for i, (t, _) in enumerate(read) if not t]
-    for i, reading in zip(again, recognise([_larger(crops[i]) for i in again])):
-        if reading[0]:
-            read[i] = reading
+            span = (r, max(nearest(ys, y1), r + 1)), (c, max(nearest(xs, x1), c + 1))
+            lines.append([] if shape else _cell_lines(crop, ink))
+            cells.append(rowlabels.Cell(*span, None, inked=bool(len(marks)), lines=len(lines[-1])))
+            read.append((shape, 1.0) if shape else None)
+    # the long labels wait: most of section 三's follow from the rows read around them (rowlabels)
+    _read(lines, [i for i, c in enumerate(cells) if read[i] is None and not rowlabels.may_wait(c.rows, lines[i])], read)
+    while True:
+        for c, r in zip(cells, read):
+            c.text = r[0] if r is not None else None
+        want, ends, placed = rowlabels.settle(cells)
+        if not want:
+            break
+        _read(lines, [i for i in want if i not in ends], read)
+        texts = recognise([line for i in ends for line in (lines[i][0], lines[i][-1])])
+        for k, i in enumerate(ends):
+            cells[i].glimpse = texts[2 * k][0], texts[2 * k + 1][0]
+    for i, text in placed.items():
+        read[i] = (text, 1.0)  # the template's label, placed by the rows read around it
+    _read(lines, [i for i, r in enumerate(read) if r is None], read)  # none left unread: never a blank for a label
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
-    for r, c, first, count, shape in placed:
-        if shape:
-            rows[r][c] = shape
-            continue
-        texts = read[first : first + count]
+    for cell, (text, p) in zip(cells, read):
+        r, c = cell.rows[0], cell.cols[0]
+        rows[r][c], confidence[r][c] = text, p
+    table_rows = [[Reading(t, p) for t, p in zip(r, cr)] for r, cr in zip(rows, confidence)]
+    return Table(table_rows, [f"page {n}"] * height, confidence=confidence)
+
+
+def _read(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
+    """Cells `which` (their text lines `lines[i]`) recognised into `read[i]`: (text, confidence)."""
+    crops = [line for i in which for line in lines[i]]
+    texts = recognise(crops)
+    # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
+    # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
+    again = [k for k, (t, _) in enumerate(texts) if not t]
+    for k, reading in zip(again, recognise([_larger(crops[k]) for k in again])):
+        if reading[0]:
+            texts[k] = reading
+    first = 0
+    for i in which:
+        count = len(lines[i])
+        mine = texts[first : first + count]
+        first += count
         text = ""
-        for t, _ in texts:
+        for t, _ in mine:
             text = _join(text, t)
         if _NUMBERISH.fullmatch(text):
             text = text.translate(_DIGIT_FOR)  # the sums still have to confirm the number
-        rows[r][c] = text
         # ink that read as nothing is something printed that was not read
-        confidence[r][c] = min((p for _, p in texts), default=1.0) if text or not count else 0.0
-    table_rows = [[Reading(t, p) for t, p in zip(r, cr)] for r, cr in zip(rows, confidence)]
-    return Table(table_rows, [f"page {n}"] * height, confidence=confidence)
+        read[i] = (text, min((p for _, p in mine), default=1.0) if text or not count else 0.0)
 
 
 def _edges(values: list[int]) -> list[float]:

@@ -1,0 +1,192 @@
+"""Which of a scanned table's long labels OCR need not read: section 三's row labels follow from
+the template's row order once the rows around them are read.
+
+Section 三's labels (本年新收政府信息公开申请数量, 属于国家秘密, ...) are most of the recogniser's
+work on a scan, and the template prints them in a known order. A row of a ruled grid is a label
+cell with its values to the right. A run of rows whose labels are not read is placed when the rows
+on either side of it are read and named exactly by the template (anchors), the template's order
+(in the one edition whose rows fit) has as many rows between those two as the run has, none of
+them read elsewhere in the table, and every group label spanning a row (（三）不予公开, read: a
+cell over several rows) is one of that row's own. The labels of such a run are written as the
+template prints them. Anything else (a run at the table's edge, an anchor that names no template
+row, counts that differ, a group label that is not the row's) is read: never a guess. The values
+are always read; the sums must still confirm every one (nianbao.interpret.trust).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from dataclasses import dataclass
+
+from nianbao.extract.pdf import _CELL_VALUE
+from nianbao.model.template import find, split_numbering, squash, template
+
+LONG = 3.5  # a cell whose text lines are together wider than this many times their height may be a label left unread
+
+
+@dataclass
+class Cell:
+    rows: tuple[int, int]  # the grid rows it spans: first, past the last
+    cols: tuple[int, int]
+    text: str | None  # None: not read (yet)
+    inked: bool = True  # False: a cell with no ink at all (a group's label printed on the page before)
+    lines: int = 1  # its text lines
+    glimpse: tuple[str, str] | None = None  # its first and last lines read (a label wrapped over many)
+
+
+def may_wait(rows: tuple[int, int], lines: list) -> bool:
+    """Whether a cell (its grid rows, its text lines' images) may be left unread at first: one row
+    high and wide with text, as a label is and a number never."""
+    return rows[1] - rows[0] == 1 and sum(line.shape[1] / line.shape[0] for line in lines) > LONG
+
+
+def settle(cells: list[Cell]) -> tuple[list[int], list[int], dict[int, str]]:
+    """The cells to read next (indexes into `cells`), and those of them of which only the first and
+    last lines are (a label wrapped over three lines or more, at a run's end); when there are none,
+    the text of each cell left unread, by the template's order."""
+    rows = _value_rows(cells)
+    labelled = {i for _, i in rows}
+    want = [i for i, c in enumerate(cells) if c.text is None and i not in labelled]
+    named, fills = {}, {}
+    for _, i in rows:
+        if cells[i].text is not None:
+            named[i] = _code(cells[i].text)
+        elif cells[i].glimpse is not None:
+            named[i] = _glimpsed(*cells[i].glimpse, cells[i].lines)
+            if named[i] is None:
+                want.append(i)  # its ends name no template row: read whole
+            else:
+                fills[i] = _printed(named[i])
+    k = 0
+    while k < len(rows):
+        if rows[k][1] in named:
+            k += 1
+            continue
+        end = k
+        while end < len(rows) and rows[end][1] not in named:
+            end += 1
+        run = rows[k:end]
+        before = named.get(rows[k - 1][1]) if k else None
+        after = named.get(rows[end][1]) if end < len(rows) else None
+        if any(
+            named[rows[j][1]] is None and cells[rows[j][1]].text is None for j in (k - 1, end) if 0 <= j < len(rows)
+        ):
+            pass  # beside a label whose ends named no row, read whole now: the run waits for it
+        elif before is None or after is None:  # the table's edge, or a row no template row: the run's end read
+            want += [run[0][1]] if before is None else []
+            want += [run[-1][1]] if after is None else []
+        elif (gap := _gap(before, after, len(run), set(named.values()))) and all(
+            _in_groups(cells, r, i, code) for (r, i), code in zip(run, gap)
+        ):
+            fills.update({i: _printed(code) for (_, i), code in zip(run, gap)})
+        else:
+            want += [i for _, i in run]
+        k = end
+    want = sorted(set(want))
+    glimpse = [i for i in want if i in labelled and cells[i].glimpse is None and cells[i].lines >= 3]
+    return want, glimpse, ({} if want else fills)
+
+
+def _glimpsed(first: str, last: str, lines: int) -> str | None:
+    """The template row whose label as printed begins with `first`, ends with `last` and is as
+    long as `lines` lines as full as the first make it (a tenth and a half either way); None
+    when no one row is."""
+    f, t = squash(first), squash(last)
+    if len(f) < 3 or not t:
+        return None
+    hits = set()
+    for d in template().spec.applications.rows:
+        for label in d.labels:
+            printed = squash((d.number or "") + label)
+            middle = len(printed) - len(f) - len(t)
+            if printed.startswith(f) and printed.endswith(t) and 0.5 <= middle / ((lines - 2) * len(f)) <= 1.5:
+                hits.add(d.code)
+    return hits.pop() if len(hits) == 1 else None
+
+
+def _value_rows(cells: list[Cell]) -> list[tuple[int, int]]:
+    """(grid row, its label cell) for each row holding values: the label is the cell starting in
+    that row with at least two cells right of it, all read as values (a number, a printed blank,
+    nothing; one not blank), and nothing left of it but labels over several rows (groups)."""
+    by_row: dict[int, list[int]] = {}
+    for i, c in enumerate(cells):
+        by_row.setdefault(c.rows[0], []).append(i)
+    out = []
+    for r in sorted(by_row):
+        members = sorted(by_row[r], key=lambda i: cells[i].cols[0])
+        for k, i in enumerate(members):
+            left, right = members[:k], members[k + 1 :]
+            if any(cells[j].rows[1] - cells[j].rows[0] == 1 for j in left):
+                break
+            if (
+                len(right) >= 2
+                and all(cells[j].text is not None and _value(cells[j].text) for j in right)
+                and any(cells[j].text.strip() for j in right)
+            ):
+                out.append((r, i))
+                break
+    return out
+
+
+def _value(text: str) -> bool:
+    return not text.strip() or bool(_CELL_VALUE.fullmatch(text.strip()))
+
+
+def _code(text: str) -> str | None:
+    label = find(template().app_rows, text) if text.strip() else None
+    return label.code if label else None
+
+
+def _gap(before: str, after: str, n: int, named: set) -> tuple[str, ...] | None:
+    """The template's rows between rows `before` and `after`, when one edition's order has `n`
+    of them (and no other edition another `n`), none of them already named in the table."""
+    gaps = set()
+    for order in _orders():
+        if before in order and after in order and order.index(before) < order.index(after):
+            gap = order[order.index(before) + 1 : order.index(after)]
+            if len(gap) == n:
+                gaps.add(gap)
+    if len(gaps) != 1:
+        return None
+    (gap,) = gaps
+    return None if named & set(gap) else gap
+
+
+@functools.cache
+def _orders() -> tuple[tuple[str, ...], ...]:
+    rows = template().spec.applications.rows
+    return tuple(tuple(d.code for d in rows if e in d.versions) for e in ("2019", "2021"))
+
+
+@functools.cache
+def _spec(code: str):
+    return next(d for d in template().spec.applications.rows if d.code == code)
+
+
+def _printed(code: str) -> str:
+    d = _spec(code)
+    return (d.number or "") + d.labels[0]
+
+
+@functools.cache
+def _groups() -> tuple[str, ...]:
+    """Every group label the template prints, without its numbering."""
+    return tuple(sorted({split_numbering(g)[1] for d in template().spec.applications.rows for g in d.group}))
+
+
+def _in_groups(cells: list[Cell], r: int, label: int, code: str) -> bool:
+    """Whether every cell over several rows left of row `r`'s label and spanning it reads as a group
+    label of row `code` (one misread a character or two still tells which group it is)."""
+    own = {split_numbering(g)[1] for g in _spec(code).group}
+    for c in cells:
+        if c.rows[0] <= r < c.rows[1] and c.rows[1] - c.rows[0] > 1 and c.cols[1] <= cells[label].cols[0]:
+            if not c.inked:
+                continue
+            if c.text is None:
+                return False
+            text = split_numbering(c.text)[1]
+            best = max(_groups(), key=lambda g: difflib.SequenceMatcher(None, text, g).ratio())
+            if difflib.SequenceMatcher(None, text, best).ratio() < 0.75 or best not in own:
+                return False
+    return True
