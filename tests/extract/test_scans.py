@@ -353,3 +353,26 @@ def test_a_number_set_against_text_is_that_texts_misread_characters():
 
     gray, pieces = _typeset([(90, 100, "结转卜"), (130, 100, "T4"), (143, 100, "1"), (222, 100, "0")])
     assert [str(w["text"]) for w in aligned._words(gray, pieces)] == ["结转卜", "T41", "0"]
+
+
+def test_the_strokes_of_a_line_of_characters_run_together_are_no_rule():
+    """A phone photo at 150 dpi ran the level strokes of 年度继续办 (四、结转下年度继续办理) into one run
+    of ink as long as a short rule: erased as a three-line table's rule, the characters lost their
+    strokes, the label was read as 四、结转卜 | T41 and section 三's last row (7 cells) was lost
+    (the accuracy corpus's seed 0, report 1). Ink crossing a run makes it text's; a run with
+    nothing above and below it is a rule, broken short by a photo or as wide as the table."""
+    import cv2
+
+    from nianbao.extract.pdf import aligned, ocr
+
+    px = ocr.DPI / 72
+    gray, ((box, _, _),) = _typeset([(90, 100, "四、结转下年度继续办理")])
+    gray = cv2.erode(gray, np.ones((3, 3), np.uint8)).copy()  # printed and photographed heavy
+    x0, y0, x1, y1 = box
+    middle = (y0 + y1) // 2
+    gray[middle : middle + 3, x0 + 60 : x0 + 60 + ocr.DPI] = 0  # the strokes run together, an inch of them
+    gray[int(300 * px) : int(300 * px) + 3, int(90 * px) : int(90 * px) + int(0.6 * ocr.DPI)] = 0  # a rule's piece
+    gray[int(400 * px) : int(400 * px) + 5, int(72 * px) : int(72 * px) + 5 * ocr.DPI] = 0  # a table's rule
+    ruled = aligned._ruled(gray)
+    assert not ruled[y0:y1, x0:x1].any()
+    assert ruled[int(300 * px) + 1, int(90 * px) + 10] and ruled[int(400 * px) + 2, int(72 * px) + 10]

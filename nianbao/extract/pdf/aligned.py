@@ -41,6 +41,7 @@ _STROKES = 0.07  # inches: marks one over another this near are strokes of one c
 _OPENING = "(（[［【〔"  # a bracket's ink starts well into its character
 _SPLIT = 1.2  # of a line's ink height: a gap this wide inside a detected box parts two pieces of text
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
+_CROSSED = 0.2  # of a short run of ink's length: ink right above or below it this long makes it text's (see _ruled)
 
 
 class _Words:
@@ -59,8 +60,7 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
     text around them as paragraphs. `chain` carries a table over the page break, as the PDF
     reader's does."""
     clean = scanprep.level(gray)  # straightening leans on rules; rows of text need it finer
-    h, v = ocr._rules(ocr._ink(clean))
-    clean[cv2.dilate(h | v, np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
+    clean[cv2.dilate(_ruled(clean), np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
     spans = _split(clean, _detect(clean))
     # after an open table a page may begin with its last row's tail (a row broken over the page
     # break) and show no table of its own
@@ -116,6 +116,25 @@ def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> li
         t.rows = [[c if c else Reading("", 0.0 if i in apart else 1.0) for c in row] for i, row in enumerate(t.rows)]
         t.confidence = confidence(t)
     return blocks
+
+
+def _ruled(gray: np.ndarray) -> np.ndarray:
+    """The page's rules (ocr._rules) that are rules, not text: a run of ink as long as a table is
+    wide, or one with nothing right above and below it (a rule a photo broke in pieces). In a phone
+    photo the horizontal strokes of a line of characters (年度继续办) run together into a run as
+    long as a short rule; erased, its characters' strokes went with it, the label was misread (T4
+    for 年度继续办) and its row, its numbers in the label column's place, was lost."""
+    ink = ocr._ink(gray)
+    h, v = ocr._rules(ink)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(h)
+    for i in range(1, count):
+        x, y, w, height = stats[i, :4]
+        if w >= ocr._MIN_TABLE * gray.shape[1]:
+            continue
+        near = lambda rows: ink[np.clip(rows, 0, ink.shape[0] - 1)][:, x : x + w].any(axis=0).mean()  # noqa: E731
+        if max(near([y - 4, y - 3]), near([y + height + 2, y + height + 3])) >= _CROSSED:
+            h[labels == i] = 0
+    return h | v
 
 
 def _split_rows(rows: list[list[str]]) -> set[int]:
