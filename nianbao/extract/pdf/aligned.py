@@ -86,7 +86,7 @@ def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> li
     None when no table of the template's stands in them and none goes on from the page before (a
     title page whose lines of text were taken for columns: the OCR reader reads its text as text)."""
     words = _words(clean, pieces)
-    found = pdf._unruled(_Words(words), chain.open, chain.grid)
+    found = pdf._unruled(_Words(words), chain.open, _own_columns(words, chain.grid) if chain.open else chain.grid)
     if not found and not chain.open:
         return None
     chain.turn_page()
@@ -116,6 +116,34 @@ def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> li
         t.rows = [[c if c else Reading("", 0.0 if i in apart else 1.0) for c in row] for i, row in enumerate(t.rows)]
         t.confidence = confidence(t)
     return blocks
+
+
+def _own_columns(words: list[dict], grid: tuple | None) -> tuple | None:
+    """The grid of the table the page before ended with (labels, columns, heads), its value columns
+    where this page's numbers stand when they stand one to one in them, each nearer its own than
+    its neighbours and all off as one page scaled and shifted from the other is: every page of a phone photo has a scale and a keystone of its own, and
+    columns carried over as the page before printed them, some points off, took two numbers of a
+    row for one column's (no table: the rest of section 三 was lost). Else as carried."""
+    if not grid or not grid[1]:
+        return grid
+    labels, columns, spans = grid
+    # the numbers above the page's first heading (the next section's table has columns of its
+    # own); a number off the columns, a page number, makes a column of its own: as carried
+    heads = {f"{num}、{head}" for num, head in template().sections.values()}
+    end = min((w["top"] for w in words if str(w["text"]) in heads), default=float("inf"))
+    values = [w for w in words if pdf._CELL_VALUE.fullmatch(str(w["text"]).strip()) and w["top"] < end]
+    if not values:
+        return grid
+    own = pdf._value_columns(values)
+    if len(own) != len(columns) or len(own) < 3:
+        return grid
+    pitch = statistics.median(b - a for a, b in columns)
+    mine, theirs = (np.array([(a + b) / 2 for a, b in c]) for c in (own, columns))
+    scale, shift = np.polyfit(mine, theirs, 1)
+    # each nearer its own than its neighbours, and all off as a page scaled and shifted is
+    if np.abs(mine - theirs).max() >= pitch / 2 or np.abs(scale * mine + shift - theirs).max() > pitch / 8:
+        return grid
+    return labels, own, spans
 
 
 def _ruled(gray: np.ndarray) -> np.ndarray:
