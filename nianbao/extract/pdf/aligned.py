@@ -121,9 +121,10 @@ def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> li
 def _own_columns(words: list[dict], grid: tuple | None) -> tuple | None:
     """The grid of the table the page before ended with (labels, columns, heads), its value columns
     where this page's numbers stand when they stand one to one in them, each nearer its own than
-    its neighbours and all off as one page scaled and shifted from the other is: every page of a phone photo has a scale and a keystone of its own, and
-    columns carried over as the page before printed them, some points off, took two numbers of a
-    row for one column's (no table: the rest of section 三 was lost). Else as carried."""
+    its neighbours and all off as one page scaled and shifted from the other is: every page of a
+    phone photo has a scale and a keystone of its own, and columns carried over as the page before
+    printed them, some points off, took two numbers of a row for one column's (no table: the rest
+    of section 三 was lost). Else as carried."""
     if not grid or not grid[1]:
         return grid
     labels, columns, spans = grid
