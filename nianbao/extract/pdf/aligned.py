@@ -41,6 +41,7 @@ _STROKES = 0.07  # inches: marks one over another this near are strokes of one c
 _OPENING = "(（[［【〔"  # a bracket's ink starts well into its character
 _SPLIT = 1.2  # of a line's ink height: a gap this wide inside a detected box parts two pieces of text
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
+_CROSSED = 0.2  # of a short run of ink's length: ink right above or below it this long makes it text's (see _ruled)
 
 
 class _Words:
@@ -59,8 +60,7 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
     text around them as paragraphs. `chain` carries a table over the page break, as the PDF
     reader's does."""
     clean = scanprep.level(gray)  # straightening leans on rules; rows of text need it finer
-    h, v = ocr._rules(ocr._ink(clean))
-    clean[cv2.dilate(h | v, np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
+    clean[cv2.dilate(_ruled(clean), np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
     spans = _split(clean, _detect(clean))
     # after an open table a page may begin with its last row's tail (a row broken over the page
     # break) and show no table of its own
@@ -86,7 +86,7 @@ def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> li
     None when no table of the template's stands in them and none goes on from the page before (a
     title page whose lines of text were taken for columns: the OCR reader reads its text as text)."""
     words = _words(clean, pieces)
-    found = pdf._unruled(_Words(words), chain.open, chain.grid)
+    found = pdf._unruled(_Words(words), chain.open, _own_columns(words, chain.grid) if chain.open else chain.grid)
     if not found and not chain.open:
         return None
     chain.turn_page()
@@ -116,6 +116,54 @@ def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> li
         t.rows = [[c if c else Reading("", 0.0 if i in apart else 1.0) for c in row] for i, row in enumerate(t.rows)]
         t.confidence = confidence(t)
     return blocks
+
+
+def _own_columns(words: list[dict], grid: tuple | None) -> tuple | None:
+    """The grid of the table the page before ended with (labels, columns, heads), its value columns
+    where this page's numbers stand when they stand one to one in them, each nearer its own than
+    its neighbours and all off as one page scaled and shifted from the other is: every page of a
+    phone photo has a scale and a keystone of its own, and columns carried over as the page before
+    printed them, some points off, took two numbers of a row for one column's (no table: the rest
+    of section 三 was lost). Else as carried."""
+    if not grid or not grid[1]:
+        return grid
+    labels, columns, spans = grid
+    # the numbers above the page's first heading (the next section's table has columns of its
+    # own); a number off the columns, a page number, makes a column of its own: as carried
+    heads = {f"{num}、{head}" for num, head in template().sections.values()}
+    end = min((w["top"] for w in words if str(w["text"]) in heads), default=float("inf"))
+    values = [w for w in words if pdf._CELL_VALUE.fullmatch(str(w["text"]).strip()) and w["top"] < end]
+    if not values:
+        return grid
+    own = pdf._value_columns(values)
+    if len(own) != len(columns) or len(own) < 3:
+        return grid
+    pitch = statistics.median(b - a for a, b in columns)
+    mine, theirs = (np.array([(a + b) / 2 for a, b in c]) for c in (own, columns))
+    scale, shift = np.polyfit(mine, theirs, 1)
+    # each nearer its own than its neighbours, and all off as a page scaled and shifted is
+    if np.abs(mine - theirs).max() >= pitch / 2 or np.abs(scale * mine + shift - theirs).max() > pitch / 8:
+        return grid
+    return labels, own, spans
+
+
+def _ruled(gray: np.ndarray) -> np.ndarray:
+    """The page's rules (ocr._rules) that are rules, not text: a run of ink as long as a table is
+    wide, or one with nothing right above and below it (a rule a photo broke in pieces). In a phone
+    photo the horizontal strokes of a line of characters (年度继续办) run together into a run as
+    long as a short rule; erased, its characters' strokes went with it, the label was misread (T4
+    for 年度继续办) and its row, its numbers in the label column's place, was lost."""
+    ink = ocr._ink(gray)
+    h, v = ocr._rules(ink)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(h)
+    for i in range(1, count):
+        x, y, w, height = stats[i, :4]
+        if w >= ocr._MIN_TABLE * gray.shape[1]:
+            continue
+        near = lambda rows: ink[np.clip(rows, 0, ink.shape[0] - 1)][:, x : x + w].any(axis=0).mean()  # noqa: E731
+        if max(near([y - 4, y - 3]), near([y + height + 2, y + height + 3])) >= _CROSSED:
+            h[labels == i] = 0
+    return h | v
 
 
 def _split_rows(rows: list[list[str]]) -> set[int]:

@@ -417,7 +417,23 @@ def _placeholder(ink: np.ndarray, marks: np.ndarray) -> str | None:
         off = np.abs(h[0] * xs + w[0] * ys - w[0] * h[0]) / math.hypot(w[0], h[0])  # from the / diagonal
         if np.mean(off <= max(2.0, 0.12 * w[0])) >= 0.85 and len(xs) < 0.35 * w[0] * h[0]:
             return "/"
+    if len(marks) == 1 and 0.2 * h[0] <= w[0] <= 1.3 * h[0] and h[0] >= DPI * 0.06 and _leaning(ink, marks[0]):
+        return "/"  # a half-width / or one printed heavy: too thick for its box's diagonal
     return None
+
+
+def _leaning(ink: np.ndarray, mark: np.ndarray) -> bool:
+    """A mark that is one straight stroke leaning right: each row of its ink one short run, their
+    middles on a line (within a pixel) that leans a quarter of its height or more. A 1's flag,
+    a 7's bar and an I's serifs are rows wider than a stroke or off its line; an upright 1 stands."""
+    x, y, w, h = mark[:4]
+    rows = [np.flatnonzero(r) for r in ink[y : y + h, x : x + w]]
+    rows = [(i, r) for i, r in enumerate(rows) if len(r)]
+    if any(r[-1] - r[0] + 1 != len(r) or len(r) > 0.6 * w for _, r in rows):
+        return False
+    ys, middles = np.array([i for i, _ in rows]), np.array([r.mean() for _, r in rows])
+    slope, at = np.polyfit(ys, middles, 1)
+    return slope <= -0.25 and float(np.abs(middles - (at + slope * ys)).max()) <= 1.0
 
 
 def _cell_lines(crop: np.ndarray, ink: np.ndarray) -> list[np.ndarray]:
