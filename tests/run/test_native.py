@@ -1,5 +1,5 @@
 """The command's own process allocates as nianbao/run/allocators.py says: Arrow from the system
-allocator (unless the user chose one), glibc's malloc in at most allocators.ARENAS arenas."""
+allocator (unless the user chose one), glibc's malloc in at most allocators.MALLOC.arenas arenas."""
 
 import subprocess
 import sys
@@ -44,7 +44,7 @@ def _told(prefect_env: dict[str, str], *args: str, **env: str) -> tuple[int, lis
 def test_a_run_allocates_from_the_system_allocator_in_few_arenas(prefect_env, tmp_path):
     code, said = _told(prefect_env, "ingest", str(SAMPLE), "--out", str(tmp_path / "wh"), "--quiet")
     assert (code, said[:5]) == (0, ["pool", "system", "loaded", "by", "the"])
-    assert said[-2] == "arenas" and 1 <= int(said[-1]) <= allocators.ARENAS
+    assert said[-2] == "arenas" and 1 <= int(said[-1]) <= allocators.MALLOC.arenas
 
 
 def test_the_users_choice_of_allocator_stays(prefect_env, tmp_path):

@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from nianbao.extract.pdf import _CELL_VALUE
 from nianbao.model.template import find, split_numbering, squash, template
 
-LONG = 3.5  # a cell whose text lines are together wider than this many times their height may be a label left unread
+
+@dataclass(frozen=True)
+class Shapes:
+    long: float = (
+        3.5  # a cell whose text lines are together wider than this many times their height may be a label left unread
+    )
+
+
+SHAPES = Shapes()
 
 
 @dataclass
@@ -38,7 +46,7 @@ class Cell:
 def may_wait(rows: tuple[int, int], lines: list) -> bool:
     """Whether a cell (its grid rows, its text lines' images) may be left unread at first: one row
     high and wide with text, as a label is and a number never."""
-    return rows[1] - rows[0] == 1 and sum(line.shape[1] / line.shape[0] for line in lines) > LONG
+    return rows[1] - rows[0] == 1 and sum(line.shape[1] / line.shape[0] for line in lines) > SHAPES.long
 
 
 def settle(cells: list[Cell]) -> tuple[list[int], list[int], dict[int, str]]:
