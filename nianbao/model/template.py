@@ -93,6 +93,11 @@ class Row(Item):
     result: bool = False  # one of the 办理结果 rows that "@result" stands for
     group: tuple[str, ...] = ()  # the printed labels spanning this row, outer first
 
+    @property
+    def printed(self) -> str:
+        """Its label as the template prints it, numbered (（一）予以公开)."""
+        return (self.number or "") + self.labels[0]
+
 
 class ActiveDisclosure(_Model):
     header: str
@@ -402,8 +407,7 @@ class Template:
             for d in entries:
                 out.append(_dict_row("active_disclosure", column, d.code, d.labels, d.versions))
         for d in ap.rows:
-            label = (d.number if d.number else "") + d.labels[0]
-            out.append(_dict_row("applications", "row", d.code, [label, *d.labels[1:]], d.versions))
+            out.append(_dict_row("applications", "row", d.code, [d.printed, *d.labels[1:]], d.versions))
         for code, label in ap.columns:
             out.append(_dict_row("applications", "applicant", code, [label], ["2019", "2021"]))
         for column, entries in (("proceeding", rl.proceedings), ("outcome", rl.outcomes)):

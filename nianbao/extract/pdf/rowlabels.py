@@ -25,9 +25,8 @@ from nianbao.model.template import find, split_numbering, squash, template
 
 @dataclass(frozen=True)
 class Shapes:
-    long: float = (
-        3.5  # a cell whose text lines are together wider than this many times their height may be a label left unread
-    )
+    # a cell whose text lines are together wider than this many times their height may be a label left unread
+    long: float = 3.5
 
 
 SHAPES = Shapes()
@@ -168,13 +167,13 @@ def _orders() -> tuple[tuple[str, ...], ...]:
 
 
 @functools.cache
-def _spec(code: str):
-    return next(d for d in template().spec.applications.rows if d.code == code)
+def _rows() -> dict:
+    """The template's section 三 rows by code."""
+    return {d.code: d for d in template().spec.applications.rows}
 
 
 def _printed(code: str) -> str:
-    d = _spec(code)
-    return (d.number or "") + d.labels[0]
+    return _rows()[code].printed
 
 
 @functools.cache
@@ -186,7 +185,7 @@ def _groups() -> tuple[str, ...]:
 def _in_groups(cells: list[Cell], r: int, label: int, code: str) -> bool:
     """Whether every cell over several rows left of row `r`'s label and spanning it reads as a group
     label of row `code` (one misread a character or two still tells which group it is)."""
-    own = {split_numbering(g)[1] for g in _spec(code).group}
+    own = {split_numbering(g)[1] for g in _rows()[code].group}
     for c in cells:
         if c.rows[0] <= r < c.rows[1] and c.rows[1] - c.rows[0] > 1 and c.cols[1] <= cells[label].cols[0]:
             if not c.inked:
