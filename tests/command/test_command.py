@@ -9,24 +9,13 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, command
 from corpus import distinct_reports
 
 from flows import command as cli
 from nianbao import __version__
 
 SAMPLES = ROOT / "data" / "samples"
-
-
-def _run(*args: str, harness: bool = True, **kw) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    if harness:
-        from prefect.settings import PREFECT_API_URL
-
-        env["PREFECT_API_URL"] = PREFECT_API_URL.value()
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300, **kw
-    )
 
 
 def _ingest(docs, out, *options: str) -> list[str]:
@@ -138,7 +127,7 @@ def test_summary_names_reasons_sums_page_and_skipped_files(prefect_harness, tmp_
     for name in ("sample_invalid_2024.txt", "not_a_report.txt"):
         (docs / name).write_bytes((SAMPLES / name).read_bytes())
     (docs / "table.xls").write_bytes(b"\xd0\xcf\x11\xe0 not really")
-    done = _run("ingest", str(docs), "--out", str(tmp_path / "wh"))
+    done = command("ingest", str(docs), "--out", str(tmp_path / "wh"))
     assert done.returncode == 1, done.stderr
     out = done.stdout.splitlines()
     assert out[0] == "2 reports: 0 valid, 1 invalid, 1 unreadable"
@@ -154,7 +143,7 @@ def test_summary_names_reasons_sums_page_and_skipped_files(prefect_harness, tmp_
     assert out[-1].startswith("next: open the validation report")
     assert "Traceback" not in done.stderr
 
-    again = _run("ingest", str(docs), "--out", str(tmp_path / "wh"), "--json", "--quiet")
+    again = command("ingest", str(docs), "--out", str(tmp_path / "wh"), "--json", "--quiet")
     summary = json.loads(again.stdout)  # stdout is the JSON alone
     assert again.returncode == summary["exit_code"] == 1
     assert (
@@ -317,7 +306,7 @@ def test_quiet_prints_the_summary_only(prefect_harness, tmp_path):
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        done = _run(
+        done = command(
             "ingest",
             f"http://127.0.0.1:{server.server_address[1]}/gone.pdf",
             "--out",
