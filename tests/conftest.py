@@ -52,9 +52,26 @@ def seed(prefix: str) -> Path:
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    from prefect.testing.utilities import prefect_test_harness
+    import tempfile
+    from contextlib import ExitStack
 
-    with prefect_test_harness(server_startup_timeout=300):  # a busy machine
+    from prefect.testing import utilities
+
+    from flows import database, server
+
+    with ExitStack() as harness:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in server._UNUSED.items():  # off as in the command's server (flows/server.py)
+                patch.setenv(name, os.environ.get(name, value))
+
+            def mkdtemp():  # the harness's folder, its database copied from the migrated one (flows/database.py)
+                folder = tempfile.mkdtemp()
+                if database.prepare(f"sqlite+aiosqlite:///{folder}/prefect-test.db"):
+                    patch.setenv("PREFECT_API_DATABASE_MIGRATE_ON_START", "false")  # for its server's start only
+                return folder
+
+            patch.setattr(utilities, "mkdtemp", mkdtemp)
+            harness.enter_context(utilities.prefect_test_harness(server_startup_timeout=300))  # a busy machine
         yield
 
 
