@@ -83,7 +83,10 @@ def prepare(url: str | None = None, cache: Path | None = None) -> bool:
     new = not path.exists()
     if new and any(Path(f"{path}{name}").exists() for name in _SIDECARS):
         return False  # a deleted database's journal, which SQLite would replay into a copy: Prefect's to sort out
-    made = template(cache, make=new)
+    try:
+        made = template(cache, make=new)
+    except Exception:  # noqa: BLE001 (a cache it cannot write, say: Prefect creates the database, as without one)
+        return False
     if made is None:
         return False
     if new:

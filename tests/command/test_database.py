@@ -103,3 +103,11 @@ def test_only_a_sqlite_file_is_prepared(tmp_path):
     assert sorted(p.name for p in tmp_path.rglob("*")) == sorted(
         ["cache", "prefect", database.template_path(cache).name]
     )
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_database_to_prefect(tmp_path):
+    cache = tmp_path / "a file"
+    cache.write_text("not a folder")
+    db = tmp_path / "prefect.db"
+    assert database.prepare(f"sqlite+aiosqlite:///{db}", cache) is False
+    assert not db.exists()  # Prefect's server creates and migrates it on start
