@@ -1,10 +1,12 @@
 """The fixed cost of a run (issue 26, item 2): what a one-report run and the command's light paths cost.
 
-    python bench/fixed_cost_bench.py [--runs 3] [--report data/samples/sample_valid_2023.txt] [--only light|temporary|kept]
+    python bench/fixed_cost_bench.py [--runs 3] [--report data/samples/sample_valid_2023.txt] [--only light|temporary|kept|fresh]
 
 `nianbao ingest REPORT --out WAREHOUSE --quiet` in a fresh process, --runs times into a fresh
 warehouse each: with Prefect's temporary server per command (the default), then with a kept server
-(NIANBAO_KEEP_SERVER, flows/kept.py; a first run starts it, unmeasured). For each run: wall time and
+(NIANBAO_KEEP_SERVER, flows/kept.py; a first run starts it, unmeasured), then with a temporary server
+in a fresh PREFECT_HOME each (a new machine's first run: its database made, flows/database.py; the
+migrated template in the cache made by an earlier run, unmeasured). For each run: wall time and
 CPU-s (user+sys) of the command and every process it started (its temporary server included: this
 process is their reaper), and for a kept server the CPU-s it spent on the run. Then `nianbao --version`,
 `nianbao ingest --help` and a usage error, which import nothing heavy. The load average is printed
@@ -55,9 +57,11 @@ def kept_cpu(env: dict[str, str]) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def one_report(name: str, report: str, runs: int, env: dict[str, str], tmp: Path) -> None:
+def one_report(name: str, report: str, runs: int, env: dict[str, str], tmp: Path, fresh: bool = False) -> None:
     walls, cpus, served = [], [], []
     for n in range(runs):
+        if fresh:
+            env = {**env, "PREFECT_HOME": str(tmp / f"home-{n}")}
         before = kept_cpu(env) if env.get("NIANBAO_KEEP_SERVER", "0") != "0" else 0.0
         wall, cpu, code = run([*NIANBAO, "ingest", report, "--out", str(tmp / f"{name}-{n}"), "--quiet"], env)
         if code not in (0, 1):
@@ -94,7 +98,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--report", default=str(ROOT / "data" / "samples" / "sample_valid_2023.txt"))
-    p.add_argument("--only", choices=["light", "temporary", "kept"])
+    p.add_argument("--only", choices=["light", "temporary", "kept", "fresh"])
     args = p.parse_args(argv)
     env = {
         **os.environ,
@@ -121,6 +125,8 @@ def main(argv=None) -> int:
                 check=False,
             )
             one_report("kept server", args.report, args.runs, kept, Path(tmp))
+        if args.only in (None, "fresh"):
+            one_report("temporary server, fresh PREFECT_HOME", args.report, args.runs, env, Path(tmp), fresh=True)
     return 0
 
 

@@ -81,7 +81,10 @@ def main(folder: str, seconds: str, port: str) -> None:
         server.should_exit = True
 
     threading.Thread(target=watch, daemon=True).start()
-    server.run()
+    from flows import database
+
+    with database.prepared():  # a new database copied from the migrated template (flows/database.py)
+        server.run()
 
 
 if __name__ == "__main__":

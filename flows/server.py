@@ -39,14 +39,16 @@ SECONDS: dict[str, float] = {}  # the server's start, and how long the command w
 # What a run does not use, off in its server unless told otherwise (these are defaults): blocks (the
 # server skips loading every installed collection, prefect_dask imports distributed, to register their
 # block types: ~0.7 CPU-s of its start) and automations (the triggers services, which start with the
-# server and then read every event: ~0.4 CPU-s of its start, measured, and some per run).
+# server and then read every event: ~0.4 CPU-s of its start, measured, and some per run); and the
+# run-time type checks (warnings) beartype adds to every module of docket's key-value store as it is
+# imported (~0.3 CPU-s of the server's import).
 _UNUSED = {
     "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
     "PREFECT_SERVER_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
     "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
+    "PY_KEY_VALUE_DISABLE_BEARTYPE": "true",
 }
-# uvicorn's own command line, in a program that first tunes the collector (nianbao.run.heap)
-_SERVE = "import sys; from nianbao.run import heap; heap.tune(); from uvicorn.main import main; sys.exit(main())"
+_SERVE = "from flows.server import serve; serve()"  # the server's program
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
 _SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
 # a command's own settings, which its server does not read: a kept server serves commands that differ in them
@@ -225,6 +227,20 @@ class TemporaryServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def serve() -> None:
+    """uvicorn's own command line (sys.argv), after tuning the collector (nianbao.run.heap), on a
+    database copied from the migrated template if it is new (flows/database.py)."""
+    from nianbao.run import heap
+
+    heap.tune()
+    from uvicorn.main import main
+
+    from flows import database
+
+    with database.prepared():
+        main()
 
 
 def _drain() -> None:

@@ -53,12 +53,30 @@ def seed(prefix: str) -> Path:
 
 @contextmanager
 def _harness():
-    """Prefect's test harness: its server on a temporary database, this process's settings pointing at
-    it. Described by what another process sets to use it."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
-    from prefect.testing.utilities import prefect_test_harness
+    """Prefect's test harness: its server on a database copied from the migrated one (flows/database.py),
+    the services the command's server turns off off too; this process's settings pointing at it.
+    Described by what another process sets to use it."""
+    import tempfile
+    from contextlib import ExitStack
 
-    with prefect_test_harness(server_startup_timeout=300):  # a busy machine
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
+    from prefect.testing import utilities
+
+    from flows import database, server
+
+    with ExitStack() as harness:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in server._UNUSED.items():  # off as in the command's server (flows/server.py)
+                patch.setenv(name, os.environ.get(name, value))
+
+            def mkdtemp():  # the harness's folder, its database copied from the migrated one
+                folder = tempfile.mkdtemp()
+                if database.prepare(f"sqlite+aiosqlite:///{folder}/prefect-test.db"):
+                    patch.setenv("PREFECT_API_DATABASE_MIGRATE_ON_START", "false")  # for its server's start only
+                return folder
+
+            patch.setattr(utilities, "mkdtemp", mkdtemp)
+            harness.enter_context(utilities.prefect_test_harness(server_startup_timeout=300))  # a busy machine
         yield {"api_url": PREFECT_API_URL.value(), "database": PREFECT_SERVER_DATABASE_CONNECTION_URL.value()}
 
 

@@ -116,6 +116,16 @@ class Settings(BaseSettings):
         "command to use (0: a server per command, stopped with it)",
         ge=0,
     )
+    cache_dir: Path | None = _var(
+        None,
+        "NIANBAO_CACHE_DIR",
+        "what is made once per machine and kept (Prefect's migrated empty database; default: nianbao in the user's cache folder)",
+    )
+    xdg_cache_home: Path | None = _var(None, "XDG_CACHE_HOME", "the user's cache folder (default: ~/.cache)")
+
+    @property
+    def cache(self) -> Path:
+        return self.cache_dir or (self.xdg_cache_home or Path.home() / ".cache") / "nianbao"
 
     @property
     def max_document_bytes(self) -> int:
