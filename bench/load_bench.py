@@ -150,6 +150,10 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path, log: Path | N
     # the batches' share of the peak, apart from the run's end (across years, artifacts, validation page)
     batches = max((rss for t, rss, _, _ in peak.samples if t <= published[-1]), default=0) if n else 0
     batches_anon = max((anon for t, _, _, anon in peak.samples if t <= published[-1]), default=0) if n else 0
+    # RSS and its anonymous part as the first batch and each tenth of the batches were published
+    at = lambda when: max(((t, rss, anon) for t, rss, _, anon in peak.samples if t <= when), default=(0, 0, 0))  # noqa: E731
+    marks = sorted({0, *(max(n * k // 10 - 1, 0) for k in range(1, 11))}) if n else []
+    per_batch = [(i + 1, at(published[i])[1] / 2**20, at(published[i])[2] / 2**20) for i in marks]
     # each stage of the run's end: its seconds, the RSS it started at and its peak
     stages, since = [], published[-1] if n else start
     ends = [
@@ -184,6 +188,8 @@ def ingest(sources: list[str], out: Path, workers: int, cwd: Path, log: Path | N
         "batches_mib": batches / 2**20,
         "server_mib": peak.server / 2**20,
         "stages": stages,
+        "per_batch": per_batch,
+        "flow_cpu": max((c for _, _, c, _ in peak.samples), default=0.0),
         "summary": stdout.rstrip("\n").splitlines(),
         "code": child.returncode,
     }
@@ -223,7 +229,9 @@ def main(argv=None) -> int:
                 f"{r['flow_anon_mib']:.0f}, {r['early_anon_mib']:.0f} ("
                 f"{r['flow_anon_mib'] / max(r['early_anon_mib'], 1):.2f}x), {r['batches_anon_mib']:.0f} "
                 f"({r['batches_anon_mib'] / max(r['early_anon_mib'], 1):.2f}x); Prefect's server "
-                f"{r['server_mib']:.0f} MiB\n  the run's end:"
+                f"{r['server_mib']:.0f} MiB\n  RSS/anonymous MiB as batch N was published: "
+                + ", ".join(f"{b}: {rss:.0f}/{anon:.0f}" for b, rss, anon in r["per_batch"])
+                + f"\n  the flow's process: {r['flow_cpu']:.0f} CPU s (user+sys)\n  the run's end:"
             )
             for stage, seconds, before, top in r["stages"]:
                 print(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -174,8 +175,12 @@ def ingest(
                     continue
                 part, futures[n] = futures[n].result(), None  # a finished batch's future (and result) is let go
                 run.add(part)
+                counts, part = part.counts_text(), None
+                # ...and collected now: Prefect's engine leaves each task run in reference cycles that hold its
+                # result, which the collector's oldest generation would free ever later as the run grows
+                gc.collect()
                 published += 1
-                log.info("batch %d/%d published: %s", n + 1, len(futures), part.counts_text())
+                log.info("batch %d/%d published: %s", n + 1, len(futures), counts)
     except BaseException:  # Ctrl-C, a worker's SIGTERM, a batch that broke: those in flight publish nothing
         stop.request(run_id)
         raise

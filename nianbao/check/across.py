@@ -40,55 +40,64 @@ def _scan(root, dataset: str, quarantine: bool = True) -> pl.LazyFrame:
 
 def check(root, report_ids: pl.Series | list[str] | None, run_id: str) -> pl.DataFrame:
     """Re-check the agencies of `report_ids` (None: every agency) in the warehouse `root` (a folder
-    or s3://bucket/prefix); return the findings written."""
+    or s3://bucket/prefix); return the findings written.
+
+    Memory follows the agencies touched, not the warehouse: the `reports` files are streamed for
+    the agencies the ids name, then read for those agencies' reports only (issue 24 item 7)."""
     root = storage.path(root)
     if report_ids is not None:  # a run's ids held once, as a column (100,000 Python strings are ~15 MiB)
         report_ids = pl.Series("report_id", report_ids, pl.String).implode()
     with locked(root):
-        every = (
-            _scan(root, "reports", quarantine=False)
-            .select(  # every version: superseded ones too
+        versions = _scan(root, "reports", quarantine=False)  # every version: superseded ones too
+        if versions.head(1).collect().height == 0:
+            return pl.from_arrow(schema("findings").empty_table())
+        # one pass over the agencies' column: those the ids touch, and those a current report names
+        named = (
+            pl.lit(True)
+            if report_ids is None  # and the agencies of the versions they superseded (a fix may name another agency)
+            else pl.col("report_id").is_in(report_ids) | pl.col("superseded_by").is_in(report_ids)
+        )
+        agencies = (
+            versions.filter(pl.col("agency_id").is_not_null())
+            .group_by("agency_id")
+            .agg(touched=named.any(), live=pl.col("superseded_by").is_null().any())
+            .collect(engine="streaming")
+        )
+        touched = agencies.filter("touched")["agency_id"].implode()
+        theirs = (
+            versions.filter(pl.col("agency_id").is_in(touched))
+            .select(
                 "report_id", PARTITION, "agency_id", "agency", "region_code", "status", "published_on", "superseded_by"
             )
-            .collect()
+            .collect(engine="streaming")
         )
-        if every.height == 0:
-            return pl.from_arrow(schema("findings").empty_table())
-        if report_ids is None:
-            touched = every["agency_id"].drop_nulls().unique()
-        else:  # and the agencies of the versions they superseded (a fix may name another agency)
-            named = pl.col("report_id").is_in(report_ids) | pl.col("superseded_by").is_in(report_ids)
-            touched = every.filter(named)["agency_id"].drop_nulls().unique()
         # current reports only: a superseded or forgotten one is compared with nothing, and loses its own
-        reports = every.filter(pl.col("superseded_by").is_null()).drop("superseded_by")
-        mine = reports.filter(pl.col("agency_id").is_in(touched.implode()))
-        findings = findings_for(root, mine, reports, run_id)
+        mine = theirs.filter(pl.col("superseded_by").is_null()).drop("superseded_by")
+        findings = findings_for(root, mine, run_id, every=report_ids is None)
         # the reports re-checked, those retired, and those the run named that are no longer linked to any agency
-        checked = every.filter(pl.col("agency_id").is_in(touched.implode()))["report_id"]
+        checked = theirs["report_id"]
         if report_ids is not None:
             checked = pl.concat([checked, report_ids.explode()])
         # on S3 the index is told the data changes (it lists again until a publish writes it anew)
         index.writing(root)
         _replace_findings(root, checked, findings)
-        _refresh_agencies(root, reports, touched)
+        _refresh_agencies(root, mine, touched, agencies.filter("live")["agency_id"].implode())
     return findings
 
 
-def findings_for(root, mine: pl.DataFrame, reports: pl.DataFrame, run_id: str) -> pl.DataFrame:
-    """The across-years findings of the reports `mine` (agency_id, year, status, report_id)."""
+def findings_for(root, mine: pl.DataFrame, run_id: str, every: bool = False) -> pl.DataFrame:
+    """The across-years findings of the current reports `mine` (agency_id, year, status, report_id);
+    `every`: they are all the warehouse's (the cells are then read without asking for each id)."""
     pairs = _pairs(mine)
     out = []
-    # every report checked: read the cells without asking for each id
-    ids = (
-        None if mine.height == reports.height else pl.concat([pairs["report_id"], pairs["last_id"]]).unique().implode()
-    )
+    ids = None if every else pl.concat([pairs["report_id"], pairs["last_id"]]).unique().implode()
     for rule in rules():
         if pairs.height == 0:
             break
         if rule.kind == "chain":
             frame = _chain_frame(rule, root, pairs, ids)
         elif rule.kind == "copied":
-            frame = _copied_frame(rule, root, pairs, reports)
+            frame = _copied_frame(rule, root, pairs)
         else:
             raise ValueError(f"unknown across-years rule kind {rule.kind!r}")
         for report_id, f in validate.run_suite(rule, frame):
@@ -188,7 +197,7 @@ def _chain_frame(rule: ChainRule, root, pairs: pl.DataFrame, ids: pl.Series | No
     )
 
 
-def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
+def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame) -> pl.DataFrame:
     """Per report: the share of its passages (numbers and boilerplate left out) that its agency's
     previous report also prints. Boilerplate: passages that at least `boilerplate_agencies`
     agencies print in the same year, counted over every report the warehouse holds for that year."""
@@ -211,8 +220,15 @@ def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame, reports: pl.DataF
     )
     if rows.height == 0:
         return empty
+    # every current report's agency in those years (boilerplate is counted over them all)
+    agencies = (
+        _scan(root, "reports", quarantine=False)
+        .filter(pl.col(PARTITION).is_in(years) & pl.col("superseded_by").is_null())
+        .select("report_id", "agency_id")
+        .collect(engine="streaming")
+    )
     # passages travel as 64-bit hashes, reports and agencies as integers: 150,000 reports' text stays cheap
-    rows = rows.join(reports.select("report_id", "agency_id"), on="report_id", how="left").with_columns(
+    rows = rows.join(agencies, on="report_id", how="left").with_columns(
         rid=pl.col("report_id").rank("dense").cast(pl.UInt32), aid=pl.col("agency_id").rank("dense").cast(pl.UInt32)
     )
     p = passages(rows["text"], rule.passage, rule.sample)
@@ -320,13 +336,12 @@ def _recount(root, delta: dict[tuple[str, str], int]) -> None:
         write_atomic(rows.select(file_schema.names).to_arrow().cast(file_schema), path)
 
 
-def _refresh_agencies(root, reports: pl.DataFrame, touched: pl.Series) -> None:
-    """Rows of the touched agencies rebuilt from their reports; agencies no report names dropped."""
+def _refresh_agencies(root, mine: pl.DataFrame, touched: pl.Series, live: pl.Series) -> None:
+    """Rows of the touched agencies rebuilt from their current reports `mine`; agencies no current
+    report names (not `live`) dropped."""
     path = root / AGENCIES_FILE
     old = pl.from_arrow(storage.read_table(path) if path.exists() else AGENCIES_SCHEMA.empty_table())
-    fresh = agency_rows(reports.filter(pl.col("agency_id").is_in(touched.implode())))
-    live = reports["agency_id"].drop_nulls().unique().implode()
     table = pl.concat(
-        [old.filter(~pl.col("agency_id").is_in(touched.implode()) & pl.col("agency_id").is_in(live)), fresh]
+        [old.filter(~pl.col("agency_id").is_in(touched) & pl.col("agency_id").is_in(live)), agency_rows(mine)]
     ).sort("agency_id")
     write_atomic(table.to_arrow().cast(AGENCIES_SCHEMA), path)

@@ -26,6 +26,8 @@ from nianbao.model.template import SumRule, template
 from nianbao.model.words import plural
 from nianbao.report.summary import CAPS as SUMMARY_CAPS
 from nianbao.report.summary import STATUSES, RunSummary
+from nianbao.warehouse import index
+from nianbao.warehouse.publish import locked
 from nianbao.warehouse.storage import write_atomic
 
 log = logging.getLogger(__name__)
@@ -145,15 +147,22 @@ def render(summary: RunSummary | dict, run_id: str, out: Path, now: dt.datetime 
         out_lines.append("<p class=valid>Every report is valid.</p>")
     detailed = failed.head(CAPS.detailed).to_dicts()  # only these reports' findings and cells are read in full
     by_report: dict[str, list[dict]] = defaultdict(list)
+    shown = [r["report_id"] for r in detailed]
     if findings is None:
         findings = run.findings.lazy().with_columns(
             cells=pl.lit([], pl.List(pl.String)), expected=pl.lit(None, pl.String), observed=pl.lit(None, pl.String)
         )
+        among = None
+    else:  # the detailed reports' own, read from the files holding them
+        among = _holding(out, shown)
+        findings = _stored_findings(out, run.ids, shown, among) if shown else None
     for f in (
-        findings.filter(pl.col("report_id").is_in([r["report_id"] for r in detailed])).collect().iter_rows(named=True)
+        findings.filter(pl.col("report_id").is_in(shown)).collect().iter_rows(named=True)
+        if findings is not None
+        else []
     ):
         by_report[f["report_id"]].append(f)
-    cells = _stored_cells(out, [r["report_id"] for r in detailed if r["status"] == "invalid"])
+    cells = _stored_cells(out, [r["report_id"] for r in detailed if r["status"] == "invalid"], among)
     for r in detailed:
         out_lines += _report_section(t, r, by_report.get(r["report_id"], []), cells.get(r["report_id"], {}))
     if run.failed_count > CAPS.detailed:
@@ -410,27 +419,51 @@ def _values(frame: pl.DataFrame, dataset: str) -> dict[str, str]:
     }
 
 
-def _files(out: Path, dataset: str) -> list[Path]:
-    return sorted([*(out / dataset).glob("*/*.parquet"), *(out / "quarantine" / dataset).glob("*/*.parquet")])
+def _files(out: Path, dataset: str, among: list[str] | None = None) -> list[Path]:
+    """The dataset's files (and its quarantine's); of those `among` (paths below `out`) only, when given."""
+    if among is None:
+        return sorted([*(out / dataset).glob("*/*.parquet"), *(out / "quarantine" / dataset).glob("*/*.parquet")])
+    return sorted(out / rel for rel in among if rel.startswith((f"{dataset}/", f"quarantine/{dataset}/")))
 
 
-def _stored_findings(out: Path, ids: pl.Series) -> pl.LazyFrame | None:
-    """The findings the warehouse holds of the reports `ids`, read when asked (a run's are many)."""
-    files = _files(out, "findings")
+def _holding(out: Path, ids: list[str]) -> list[str]:
+    """The files (paths below `out`, every dataset) that hold the reports `ids`, as the warehouse's
+    index tells (nianbao/warehouse/index.py): a page reads the files of the reports it shows, not
+    the warehouse."""
+    if not ids:
+        return []
+    with locked(out):  # a load may finish what a killed compaction left: a writer's work
+        held = index.load(out)
+    at = held.holding(ids)
+    return [rel for rel in held.files if index.location(rel) in at]
+
+
+def _stored_findings(
+    out: Path, ids: pl.Series, shown: list[str] | None = None, among: list[str] | None = None
+) -> pl.LazyFrame | None:
+    """The findings the warehouse holds of the reports `ids`, read when asked (a run's are many);
+    of the reports `shown` only, from the files `among` (_holding), when named."""
+    files = _files(out, "findings", among)
     if not files or not len(ids):
         return None
+    wanted = pl.col("report_id").is_in(ids.implode())
+    if shown is not None:
+        wanted = pl.col("report_id").is_in(shown)
     return (
         pl.scan_parquet(files, hive_partitioning=True)
-        .filter(pl.col("report_id").is_in(ids.implode()))
+        .filter(wanted)
         .select("report_id", "rule_id", "severity", "message", "cells", "expected", "observed")
     )
 
 
-def _stored_cells(out: Path, ids: list[str]) -> dict[str, dict[str, pl.DataFrame]]:
+def _stored_cells(out: Path, ids: list[str], among: list[str] | None = None) -> dict[str, dict[str, pl.DataFrame]]:
+    """The cells of the reports `ids`, by report and dataset, from the files `among` (_holding) when given."""
     found: dict[str, dict[str, pl.DataFrame]] = defaultdict(dict)
+    if not ids:
+        return found
     for dataset in CELL_KEYS:
-        files = _files(out, dataset)
-        if not files or not ids:
+        files = _files(out, dataset, among)
+        if not files:
             continue
         f = pl.scan_parquet(files, hive_partitioning=True).filter(pl.col("report_id").is_in(ids)).collect()
         for (rid,), part in f.group_by("report_id"):

@@ -1,0 +1,35 @@
+"""A long run's memory stays flat (issue 24 item 7): what a run holds does not grow with its batches."""
+
+import gc
+import weakref
+
+from corpus import distinct_reports
+
+from nianbao.report import summary
+
+
+def test_the_flow_frees_each_batch_result_once_added(prefect_harness, tmp_path, monkeypatch):
+    """Prefect's engine leaves each task run in reference cycles that hold its result (a batch's
+    summary, with its frames): with the collector off, as it mostly is between the rare full
+    collections of a long run, they held every batch's summary to the run's end."""
+    from flows.ingest import ingest
+
+    distinct_reports(tmp_path / "docs", 5)
+    parts = []
+    add = summary.RunSummary.add
+
+    def add_seen(self, part):
+        parts.append(weakref.ref(part))
+        add(self, part)
+
+    monkeypatch.setattr(summary.RunSummary, "add", add_seen)
+    gc.collect()
+    gc.disable()
+    try:
+        state = ingest(sources=[str(tmp_path / "docs")], out=str(tmp_path / "wh"), batch_size=1, return_state=True)
+        alive = [n for n, part in enumerate(parts) if part() is not None]
+    finally:
+        gc.enable()
+    assert state.is_completed(), state.message
+    assert len(parts) == 5
+    assert alive == []
