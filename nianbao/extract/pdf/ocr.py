@@ -37,6 +37,9 @@ GLANCE_DPI = 72  # a page is first looked at this coarsely (holds_table): pages 
 MAX_SKEW = 3.0  # degrees a scan may lean
 _MIN_TABLE = 0.3  # a table spans at least this share of the page's width
 _PAD = 6  # pixels of white around a line of text given to the recogniser
+# pixels of white either side of a cell's line: its width is what the recogniser costs (a column of
+# input each), and a narrow number padded square (a 0 or a 1 as wide as tall) read no better
+_SIDE = 4
 _TALL = 40  # pixels high a line read as nothing is scaled to and read again (the recogniser's input is 48)
 _DIGITS = set("0123456789,.")
 # a number as the recogniser may give it: letters for digits (l for 1, O for 0), full-width digits
@@ -463,8 +466,7 @@ def _cell_lines(crop: np.ndarray, ink: np.ndarray) -> list[np.ndarray]:
         cols = np.flatnonzero(ink[a : b + 1].any(axis=0))
         e = 2  # the strokes' grey edges too
         piece = crop[max(a - e, 0) : b + 1 + e, max(cols[0] - e, 0) : cols[-1] + 1 + e]
-        side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2  # a lone 1 reads better with room
-        out.append(cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255))
+        out.append(cv2.copyMakeBorder(piece, _PAD, _PAD, _SIDE, _SIDE, cv2.BORDER_CONSTANT, value=255))
     return out
 
 
@@ -478,8 +480,7 @@ def _larger(line: np.ndarray) -> np.ndarray:
     piece = inner[:, cols[0] : cols[-1] + 1]
     f = _TALL / piece.shape[0]
     piece = cv2.resize(piece, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
-    side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2
-    return cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255)
+    return cv2.copyMakeBorder(piece, _PAD, _PAD, _SIDE, _SIDE, cv2.BORDER_CONSTANT, value=255)
 
 
 @functools.cache
