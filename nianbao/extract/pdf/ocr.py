@@ -193,10 +193,9 @@ def _goes_on(last: list[str], first: list[str]) -> bool:
 def render(page, dpi: int = DPI) -> np.ndarray:
     """The page in grey, made clean as a scan (nianbao.extract.pdf.scanprep): seals out, a photo
     squared; at another resolution (a glance), plain grey."""
-    if dpi != DPI:
-        return np.ascontiguousarray(page.render(scale=dpi / 72, grayscale=True).to_numpy())
     # pdfium's bitmap as RGB, not copied through PIL (some 12 ms a page of the 40 its render took)
-    return scanprep.prepare(np.ascontiguousarray(page.render(scale=DPI / 72, rev_byteorder=True).to_numpy()))
+    rgb = np.ascontiguousarray(page.render(scale=dpi / 72, rev_byteorder=True).to_numpy())
+    return scanprep.prepare(rgb) if dpi == DPI else scanprep.grey(rgb)
 
 
 def holds_table(page) -> bool:
