@@ -281,7 +281,7 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
         x, y, w, hgt = stats[i, :4]
         if w < _MIN_TABLE * gray.shape[1] or hgt < DPI * 0.25:
             continue
-        frame = np.where(labels[y : y + hgt, x : x + w] == i, 255, 0).astype(np.uint8)
+        frame = np.where(labels[y : y + hgt, x : x + w] == i, np.uint8(255), np.uint8(0))  # (no int64 page between)
         cv2.rectangle(frame, (0, 0), (w - 1, hgt - 1), 255, 3)
         n, _, boxes, _ = cv2.connectedComponentsWithStats(255 - frame, connectivity=4)
         cells = [
