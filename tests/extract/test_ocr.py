@@ -502,3 +502,26 @@ def test_scanned_report_through_the_pipeline_read_by_ocr_in_the_worker_process(t
         for r in findings.iter_rows(named=True)
     ]
     _exact_or_flagged("hzq2023", m)
+
+
+def test_the_glance_and_the_seal_mask_give_pdfium_s_and_numpy_s_pixels_exactly():
+    """The glance renders RGB and makes it grey itself (pdfium's grey rendering costs twice as
+    much); the seal mask is OpenCV's saturating arithmetic: both the very pixels they replace, on
+    a colour page (a red seal's pixels among them)."""
+    import io
+
+    import numpy as np
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    from nianbao.extract.pdf import ocr, scanprep
+
+    colour = np.random.default_rng(0).integers(0, 256, (300, 200, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(colour).save(buf, "PDF", resolution=72)
+    page = pdfium.PdfDocument(buf.getvalue())[0]
+    assert np.array_equal(ocr.render(page, ocr.GLANCE_DPI), page.render(scale=1, grayscale=True).to_numpy())
+    red, green = colour[..., 0], colour[..., 1]
+    before = red.copy()  # as numpy made it, in int16
+    before[(red.astype(np.int16) - green > scanprep._RED) & (red > scanprep._LIGHT)] = 255
+    assert np.array_equal(scanprep.unsealed(colour), before) and (before == 255).sum() > 10 * (red == 255).sum()

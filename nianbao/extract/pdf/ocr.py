@@ -37,6 +37,9 @@ GLANCE_DPI = 72  # a page is first looked at this coarsely (holds_table): pages 
 MAX_SKEW = 3.0  # degrees a scan may lean
 _MIN_TABLE = 0.3  # a table spans at least this share of the page's width
 _PAD = 6  # pixels of white around a line of text given to the recogniser
+# pixels of white either side of a cell's line: its width is what the recogniser costs (a column of
+# input each), and a narrow number padded square (a 0 or a 1 as wide as tall) read no better
+_SIDE = 4
 _TALL = 40  # pixels high a line read as nothing is scaled to and read again (the recogniser's input is 48)
 _DIGITS = set("0123456789,.")
 # a number as the recogniser may give it: letters for digits (l for 1, O for 0), full-width digits
@@ -190,10 +193,9 @@ def _goes_on(last: list[str], first: list[str]) -> bool:
 def render(page, dpi: int = DPI) -> np.ndarray:
     """The page in grey, made clean as a scan (nianbao.extract.pdf.scanprep): seals out, a photo
     squared; at another resolution (a glance), plain grey."""
-    if dpi != DPI:
-        return np.ascontiguousarray(page.render(scale=dpi / 72, grayscale=True).to_numpy())
     # pdfium's bitmap as RGB, not copied through PIL (some 12 ms a page of the 40 its render took)
-    return scanprep.prepare(np.ascontiguousarray(page.render(scale=DPI / 72, rev_byteorder=True).to_numpy()))
+    rgb = np.ascontiguousarray(page.render(scale=dpi / 72, rev_byteorder=True).to_numpy())
+    return scanprep.prepare(rgb) if dpi == DPI else scanprep.grey(rgb)
 
 
 def holds_table(page) -> bool:
@@ -279,7 +281,7 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
         x, y, w, hgt = stats[i, :4]
         if w < _MIN_TABLE * gray.shape[1] or hgt < DPI * 0.25:
             continue
-        frame = np.where(labels[y : y + hgt, x : x + w] == i, 255, 0).astype(np.uint8)
+        frame = np.where(labels[y : y + hgt, x : x + w] == i, np.uint8(255), np.uint8(0))  # (no int64 page between)
         cv2.rectangle(frame, (0, 0), (w - 1, hgt - 1), 255, 3)
         n, _, boxes, _ = cv2.connectedComponentsWithStats(255 - frame, connectivity=4)
         cells = [
@@ -463,8 +465,7 @@ def _cell_lines(crop: np.ndarray, ink: np.ndarray) -> list[np.ndarray]:
         cols = np.flatnonzero(ink[a : b + 1].any(axis=0))
         e = 2  # the strokes' grey edges too
         piece = crop[max(a - e, 0) : b + 1 + e, max(cols[0] - e, 0) : cols[-1] + 1 + e]
-        side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2  # a lone 1 reads better with room
-        out.append(cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255))
+        out.append(cv2.copyMakeBorder(piece, _PAD, _PAD, _SIDE, _SIDE, cv2.BORDER_CONSTANT, value=255))
     return out
 
 
@@ -478,8 +479,7 @@ def _larger(line: np.ndarray) -> np.ndarray:
     piece = inner[:, cols[0] : cols[-1] + 1]
     f = _TALL / piece.shape[0]
     piece = cv2.resize(piece, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
-    side = _PAD + max(0, piece.shape[0] - piece.shape[1]) // 2
-    return cv2.copyMakeBorder(piece, _PAD, _PAD, side, side, cv2.BORDER_CONSTANT, value=255)
+    return cv2.copyMakeBorder(piece, _PAD, _PAD, _SIDE, _SIDE, cv2.BORDER_CONSTANT, value=255)
 
 
 @functools.cache

@@ -29,13 +29,21 @@ _PAPER = 0.25  # the background is estimated at this scale
 def prepare(page: np.ndarray) -> np.ndarray:
     """A rendered page (RGB or grey) as a grey picture: seals out, the page unwarped, the light
     evened."""
-    if page.ndim == 3:
-        red, green = page[..., 0], page[..., 1]
-        gray = red.copy()
-        gray[(red.astype(np.int16) - green > _RED) & (red > _LIGHT)] = 255
-    else:
-        gray = page
-    return flatten(unwarp(gray))
+    return flatten(unwarp(unsealed(page) if page.ndim == 3 else page))
+
+
+def unsealed(rgb: np.ndarray) -> np.ndarray:
+    """The red channel, seal ink on paper made paper (255). OpenCV's saturating arithmetic on
+    uint8: the same pixels as in int16, in half the time."""
+    red, green = cv2.extractChannel(rgb, 0), cv2.extractChannel(rgb, 1)
+    return red | (cv2.compare(cv2.subtract(red, green), _RED, cv2.CMP_GT) & cv2.compare(red, _LIGHT, cv2.CMP_GT))
+
+
+def grey(rgb: np.ndarray) -> np.ndarray:
+    """An RGB rendering in grey as pdfium renders grey, (30 R + 59 G + 11 B) // 100, pixel for pixel:
+    its own grey rendering costs about twice its RGB one."""
+    r, g, b = (rgb[..., i].astype(np.uint16) for i in range(3))
+    return ((r * 30 + g * 59 + b * 11) // 100).astype(np.uint8)
 
 
 def unwarp(gray: np.ndarray) -> np.ndarray:
