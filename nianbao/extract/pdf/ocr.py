@@ -8,9 +8,10 @@ Each cell is read on its own (its ink split into text lines, each line recognise
 never runs into its neighbour's, and keeps its confidence (`Table.confidence`): the least
 probability of any character read in it (in any of its forms: 0, O, ０). A cell holding only a
 dash or a slash is read by its shape. Whether a number is trusted is decided after matching,
-where the template's sums are known (nianbao.interpret.trust). Text outside tables is detected and read only
-on the pages with a table, the first (title) and the last (date): the narrative pages between are
-only glanced at coarsely (holds_table), never rendered at DPI. What costs is the recogniser (ONNX
+where the template's sums are known (nianbao.interpret.trust). Text outside tables is detected only
+on the pages with a table, the first (title) and the last (date), and of it only the lines metadata
+and matching use are read (pagetext.py): the narrative pages between are only glanced at coarsely
+(holds_table), never rendered at DPI. What costs is the recogniser (ONNX
 Runtime, one thread: a worker is a core; one session a process): lines go to it in runs of a
 bounded width, and the detector is shown only the page's inked bands (tables painted out).
 """

@@ -8,11 +8,12 @@ scan's text outside its tables:
 - matching (nianbao.interpret.match): the sections' headings (一、总体情况 …): a section printed but not
   read is ours (`_Said`), and the narratives start at them.
 So a line is read whole when it is one of the first page's first five above its first section
-heading (the title block; the rest of that block too when those print no year), or set off the text's left edge (centred or to the right: a title, the signing body, a
-date, a page number), or when its start read alone (a probe, `Lines.probe` of its heights wide: two
-characters and a half) is a section's numbering, and then kept only when it reads as a heading. The narrative
-is not read: the pages between the first and the last never were, and a scan's narratives are
-published empty rather than in pieces.
+heading (the title block; the rest of that block too when those print no year), or set off the
+text's left edge (centred or to the right: a title, the signing body, a date, a page number), or
+when its start read alone (a probe, `Lines.probe` of its heights wide: two characters and a half)
+is a section's numbering, and then kept only when it reads as a heading. The narrative is not
+read: the pages between the first and the last never were, and a scan's narratives are published
+empty rather than in pieces.
 """
 
 from __future__ import annotations

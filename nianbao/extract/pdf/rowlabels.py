@@ -118,30 +118,31 @@ def _glimpsed(first: str, last: str, lines: int) -> str | None:
 
 def header(first: str, last: str, lines: int) -> str | None:
     """The one text the template prints in a table's header or group cells (section 三's columns
-    and groups, section 四's proceedings and outcomes, section 二's items and metrics) that begins
-    with `first`, ends with `last` and fills `lines` lines (each of the middle ones a character
-    or more, none more than the longer end's); None when none or several do."""
+    and groups, section 四's proceedings and outcomes, section 二's items and metrics), as it prints
+    it, that begins with `first`, ends with `last` and fills `lines` lines (each of the middle ones
+    a character or more, none more than the longer end's); None when none or several do."""
     f, t = squash(first), squash(last)
     if not f or not t or lines < 3:
         return None
     most = max(len(f), len(t))
     hits = {
-        text
-        for text in _headers()
+        printed
+        for text, printed in _headers().items()
         if text.startswith(f) and text.endswith(t) and lines - 2 <= len(text) - len(f) - len(t) <= (lines - 2) * most
     }
     return hits.pop() if len(hits) == 1 else None
 
 
 @functools.cache
-def _headers() -> frozenset[str]:
+def _headers() -> dict[str, str]:
+    """The template's header and group texts, squashed: as printed."""
     t = template().spec
     texts = [label for _, label in t.applications.columns]
     texts += [g for d in t.applications.rows for g in d.group]
     texts += [label for _, label in t.reviews_litigation.proceedings + t.reviews_litigation.outcomes]
     texts += [label for m in t.active_disclosure.items + t.active_disclosure.metrics for label in m.labels]
     texts += [t.active_disclosure.header, *t.pages.table_words]
-    return frozenset(squash(x) for x in texts)
+    return {squash(x): x for x in texts}
 
 
 def _value_rows(cells: list[Cell]) -> list[tuple[int, int]]:
