@@ -74,7 +74,10 @@ def _session(session):
     return ort.InferenceSession(session._model_path, options, providers=["CPUExecutionProvider"])
 
 
-def parse(data: bytes) -> list[Block]:
+def parse(data: bytes, every_line: bool = False) -> list[Block]:
+    """A scanned PDF's blocks. `every_line`: the text outside tables read whole, not only what
+    metadata and matching use (pages of a born-digital report, whose narrative the text layer gives
+    around them)."""
     import pypdfium2 as pdfium
 
     try:
@@ -103,7 +106,7 @@ def parse(data: bytes) -> list[Block]:
                 continue
             chain.close()
             if tables or n in (1, count):
-                _go_on(blocks, _page(gray, tables, n, first=n == 1))
+                _go_on(blocks, _page(gray, tables, n, first=None if every_line else n == 1))
     finally:
         pdf.close()
     if not any(isinstance(b, Table) for b in blocks):
