@@ -6,7 +6,7 @@ text, None for a long label left unread. No OCR needed."""
 
 from __future__ import annotations
 
-from nianbao.extract.pdf.rowlabels import Cell, settle
+from nianbao.extract.pdf.rowlabels import Cell, header, settle
 
 VALUES = ["0", "3", "—", "1", "0", "0", "4"]
 
@@ -117,3 +117,14 @@ def test_a_label_wrapped_over_many_lines_is_told_by_its_first_and_last_lines_and
             "1.属于国家秘密",
         ]
     )
+
+
+def test_a_header_or_group_cell_of_many_lines_is_told_by_its_ends_when_one_template_text_fits():
+    assert header("结", "持", 4) == "结果维持"  # section 四's outcome, a character a line
+    assert header("结", "正", 4) == "结果纠正"
+    assert header("三、", "果", 8) == "三、本年度办理结果"
+    assert header("(三", "开", 4) == "（三）不予公开"  # as the template prints it
+    assert header("结", "持", 6) is None  # six lines: not 结果维持, whatever it prints
+    assert header("结", "果", 4) is None  # 结果…果: no header
+    assert header("结", "持", 2) is None  # two lines: both read, nothing to tell
+    assert header("其", "他", 3) is None  # 其他 is two characters, not three lines

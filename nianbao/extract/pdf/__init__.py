@@ -309,7 +309,7 @@ def _read_pictures(data: bytes, indexes: list[int]) -> dict[int, list[Block]]:
             part.save(buffer)
             part.close()
             try:
-                blocks = ocr.parse(buffer.getvalue())
+                blocks = ocr.parse(buffer.getvalue(), every_line=True)  # among text pages: all of it
             except Unreadable:  # no ruled table in the picture: nothing of the template to read
                 continue
             at = lambda where: run[int(where.split()[-1]) - 1]  # pages counted in the document, not the run

@@ -8,9 +8,10 @@ Each cell is read on its own (its ink split into text lines, each line recognise
 never runs into its neighbour's, and keeps its confidence (`Table.confidence`): the least
 probability of any character read in it (in any of its forms: 0, O, ０). A cell holding only a
 dash or a slash is read by its shape. Whether a number is trusted is decided after matching,
-where the template's sums are known (nianbao.interpret.trust). Text outside tables is detected and read only
-on the pages with a table, the first (title) and the last (date): the narrative pages between are
-only glanced at coarsely (holds_table), never rendered at DPI. What costs is the recogniser (ONNX
+where the template's sums are known (nianbao.interpret.trust). Text outside tables is detected only
+on the pages with a table, the first (title) and the last (date), and of it only the lines metadata
+and matching use are read (pagetext.py): the narrative pages between are only glanced at coarsely
+(holds_table), never rendered at DPI. What costs is the recogniser (ONNX
 Runtime, one thread: a worker is a core; one session a process): lines go to it in runs of a
 bounded width, and the detector is shown only the page's inked bands (tables painted out).
 """
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues, aligned, rowlabels, scanprep
+from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues, aligned, pagetext, rowlabels, scanprep
 from nianbao.model.chinese import DASHES
 from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
@@ -76,7 +77,10 @@ def _session(session):
     return ort.InferenceSession(session._model_path, options, providers=["CPUExecutionProvider"])
 
 
-def parse(data: bytes) -> list[Block]:
+def parse(data: bytes, every_line: bool = False) -> list[Block]:
+    """A scanned PDF's blocks. `every_line`: the text outside tables read whole, not only what
+    metadata and matching use (pages of a born-digital report, whose narrative the text layer gives
+    around them)."""
     import pypdfium2 as pdfium
 
     try:
@@ -105,7 +109,7 @@ def parse(data: bytes) -> list[Block]:
                 continue
             chain.close()
             if tables or n in (1, count):
-                _go_on(blocks, _page(gray, tables, n))
+                _go_on(blocks, _page(gray, tables, n, first=None if every_line else n == 1))
     finally:
         pdf.close()
     if not any(isinstance(b, Table) for b in blocks):
@@ -296,8 +300,10 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
     return sorted(out, key=lambda g: g.box[1])
 
 
-def _page(gray: np.ndarray, tables: list[_Grid], n: int) -> list[Block]:
-    """The page's tables and the text lines around them, in reading order."""
+def _page(gray: np.ndarray, tables: list[_Grid], n: int, first: bool | None = None) -> list[Block]:
+    """The page's tables and the text lines around them, in reading order: a scan's page (`first`
+    says whether it is the report's first) only the lines metadata and matching use (pagetext.py);
+    a picture (None) all."""
     clean = gray.copy()
     outside = gray.copy()
     for t in tables:
@@ -306,7 +312,9 @@ def _page(gray: np.ndarray, tables: list[_Grid], n: int) -> list[Block]:
         outside[y0:y1, x0:x1] = 255
     items: list[tuple[float, Block]] = [(t.box[1], _table(clean, t, n)) for t in tables]
     items += [
-        (top, Paragraph(text, f"page {n}")) for top, text in _text_lines(outside) if not _PAGE_NUMBER.match(text)
+        (top, Paragraph(text, f"page {n}"))
+        for top, text in _text_lines(outside, first, min((t.box[0] for t in tables), default=None))
+        if not _PAGE_NUMBER.match(text)
     ]  # page furniture, not the report's text
     items.sort(key=lambda item: item[0])
     return [b for _, b in items]
@@ -330,14 +338,21 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
             cells.append(rowlabels.Cell(*span, None, inked=bool(len(marks)), lines=len(lines[-1])))
             read.append((shape, 1.0) if shape else None)
     # the long labels wait: most of section 三's follow from the rows read around them (rowlabels)
-    _read(lines, [i for i, c in enumerate(cells) if read[i] is None and not rowlabels.may_wait(c.rows, lines[i])], read)
+    now = [i for i, c in enumerate(cells) if read[i] is None and not rowlabels.may_wait(c.rows, lines[i])]
+    _headers(lines, now, read)
+    _read(lines, [i for i in now if read[i] is None], read)
     while True:
         for c, r in zip(cells, read):
             c.text = r[0] if r is not None else None
         want, ends, placed = rowlabels.settle(cells)
         if not want:
             break
-        _read(lines, [i for i in want if i not in ends], read)
+        now = [i for i in want if i not in ends]
+        # a header's row holds no number: a cell of one row beside numbers is a label, rowlabels' to tell
+        numbers = {c.rows[0] for c, r in zip(cells, read) if r is not None and _VALUE.match(r[0].strip())}
+        label = lambda c: c.rows[1] - c.rows[0] == 1 and (c.rows[0] in numbers or c.glimpse is not None)  # noqa: E731
+        _headers(lines, [i for i in now if not label(cells[i])], read)
+        _read(lines, [i for i in now if read[i] is None], read)
         texts = recognise([line for i in ends for line in (lines[i][0], lines[i][-1])])
         for k, i in enumerate(ends):
             cells[i].glimpse = texts[2 * k][0], texts[2 * k + 1][0]
@@ -351,6 +366,17 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
         rows[r][c], confidence[r][c] = text, p
     table_rows = [[Reading(t, p) for t, p in zip(r, cr)] for r, cr in zip(rows, confidence)]
     return Table(table_rows, [f"page {n}"] * height, confidence=confidence)
+
+
+def _headers(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
+    """Of cells `which`, those of three lines or more (a header or group cell printed a character
+    a line) told by their first and last lines, when one text of the template's headers fits
+    (rowlabels.header): written into `read[i]` as the template prints it; the others left unread."""
+    tall = [i for i in which if len(lines[i]) >= 3]
+    ends = recognise([line for i in tall for line in (lines[i][0], lines[i][-1])])
+    for k, i in enumerate(tall):
+        if (text := rowlabels.header(ends[2 * k][0], ends[2 * k + 1][0], len(lines[i]))) is not None:
+            read[i] = (text, 1.0)
 
 
 def _read(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
@@ -567,8 +593,9 @@ def _detect(gray: np.ndarray) -> list[np.ndarray]:
     return out
 
 
-def _text_lines(gray: np.ndarray) -> list[tuple[float, str]]:
-    """The text on the page outside its tables: (top, line) in reading order."""
+def _text_lines(gray: np.ndarray, first: bool | None = None, left: int | None = None) -> list[tuple[float, str]]:
+    """The text on the page outside its tables: (top, line) in reading order; on a scan's page
+    (`first` not None) only the lines pagetext.read picks (`left`: where its tables start)."""
     if not _ink(gray).any():  # a picture of a table alone: the detector would search blank paper
         return []
     small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
@@ -579,12 +606,12 @@ def _text_lines(gray: np.ndarray) -> list[tuple[float, str]]:
         x0, y0 = max(x0, 0), max(y0, 0)
         if x1 - x0 > 2 and y1 - y0 > 2:
             spans.append((x0, y0, x1, y1))
-    crops = [
-        cv2.copyMakeBorder(gray[y0:y1, x0:x1], _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=255)
-        for x0, y0, x1, y1 in spans
-    ]
+    if first is None:
+        read = list(zip(spans, recognise([_crop(gray, s) for s in spans])))
+    else:
+        read = pagetext.read(gray, spans, first, left)
     lines: list[list] = []
-    for span, (text, _) in sorted(zip(spans, recognise(crops)), key=lambda s: s[0][1]):
+    for span, (text, _) in sorted(read, key=lambda s: s[0][1]):
         if not text:
             continue
         for line in lines:  # pieces of one line overlap in height
@@ -601,6 +628,12 @@ def _text_lines(gray: np.ndarray) -> list[tuple[float, str]]:
             text = _join(text, t)
         out.append((min(s[1] for s, _ in line), text))
     return sorted(out)
+
+
+def _crop(gray: np.ndarray, span: tuple[int, int, int, int]) -> np.ndarray:
+    """The picture's box x0, y0, x1, y1 with a white margin, as the recogniser is given a line."""
+    x0, y0, x1, y1 = span
+    return cv2.copyMakeBorder(gray[y0:y1, x0:x1], _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=255)
 
 
 def _join(a: str, b: str) -> str:

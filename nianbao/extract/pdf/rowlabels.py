@@ -11,6 +11,10 @@ cell over several rows) is one of that row's own. The labels of such a run are w
 template prints them. Anything else (a run at the table's edge, an anchor that names no template
 row, counts that differ, a group label that is not the row's) is read: never a guess. The values
 are always read; the sums must still confirm every one (nianbao.interpret.trust).
+
+A header or group cell printed over three lines or more (结果维持 a character a line, 三、本年度办理结果)
+is told the same way as such a label: by its first and last lines and its length, when exactly one
+of the texts the template prints in its tables' headers begins and ends so (`header`).
 """
 
 from __future__ import annotations
@@ -110,6 +114,35 @@ def _glimpsed(first: str, last: str, lines: int) -> str | None:
             if printed.startswith(f) and printed.endswith(t) and 0.5 <= middle / ((lines - 2) * len(f)) <= 1.5:
                 hits.add(d.code)
     return hits.pop() if len(hits) == 1 else None
+
+
+def header(first: str, last: str, lines: int) -> str | None:
+    """The one text the template prints in a table's header or group cells (section 三's columns
+    and groups, section 四's proceedings and outcomes, section 二's items and metrics), as it prints
+    it, that begins with `first`, ends with `last` and fills `lines` lines (each of the middle ones
+    a character or more, none more than the longer end's); None when none or several do."""
+    f, t = squash(first), squash(last)
+    if not f or not t or lines < 3:
+        return None
+    most = max(len(f), len(t))
+    hits = {
+        printed
+        for text, printed in _headers().items()
+        if text.startswith(f) and text.endswith(t) and lines - 2 <= len(text) - len(f) - len(t) <= (lines - 2) * most
+    }
+    return hits.pop() if len(hits) == 1 else None
+
+
+@functools.cache
+def _headers() -> dict[str, str]:
+    """The template's header and group texts, squashed: as printed."""
+    t = template().spec
+    texts = [label for _, label in t.applications.columns]
+    texts += [g for d in t.applications.rows for g in d.group]
+    texts += [label for _, label in t.reviews_litigation.proceedings + t.reviews_litigation.outcomes]
+    texts += [label for m in t.active_disclosure.items + t.active_disclosure.metrics for label in m.labels]
+    texts += [t.active_disclosure.header, *t.pages.table_words]
+    return {squash(x): x for x in texts}
 
 
 def _value_rows(cells: list[Cell]) -> list[tuple[int, int]]:

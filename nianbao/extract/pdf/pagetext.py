@@ -1,0 +1,126 @@
+"""Which lines of a scanned page's text outside its tables OCR reads: those metadata and matching use.
+
+The recogniser's cost is the width of the lines it is given, and a report's narrative is most of
+its text (on the two real reports scanned, some half of the recogniser's time). What is used of a
+scan's text outside its tables:
+- metadata (nianbao.interpret.metadata): the title and the body it names among the first lines, the
+  reporting period's sentence (the year when the title has none), the body signing and the date;
+- matching (nianbao.interpret.match): the sections' headings (一、总体情况 …): a section printed but not
+  read is ours (`_Said`), and the narratives start at them.
+So a line is read whole when it is one of the first page's first five above its first section
+heading (the title block; the rest of that block too when those print no year), or set off the
+text's left edge (centred or to the right: a title, the signing body, a date, a page number), or
+when its start read alone (a probe, `Lines.probe` of its heights wide: two characters and a half)
+is a section's numbering, and then kept only when it reads as a heading. The narrative is not
+read: the pages between the first and the last never were, and a scan's narratives are published
+empty rather than in pieces.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from nianbao.model.chinese import YEAR_NUMERALS
+from nianbao.model.template import split_numbering, squash, template
+
+
+@dataclass(frozen=True)
+class Lines:
+    probe: float = 2.5  # of a line's height: the width of its start read alone (三、 and a little)
+    indent: float = 4.0  # of a line's height: a line starting further right than this of the text's edge is set off
+    title: int = 5  # the first page's lines read before its first heading (metadata looks for its title in five)
+    title_block: int = 12  # and at most these when those print no year (the reporting period's sentence)
+    heading: float = 0.6  # a line this like a section's heading (difflib's ratio) is one
+    beyond: int = 12  # characters a heading may print past its words (as the matcher's _heading allows)
+
+
+LINES = Lines()
+_YEAR = re.compile(rf"(?:20\d\d|[{YEAR_NUMERALS}]{{4}})年")
+
+
+def read(gray: np.ndarray, spans: list[tuple[int, int, int, int]], first: bool, left: int | None = None):
+    """Of the detector's boxes `spans` (x0, y0, x1, y1) on the page `gray`, those of the lines to
+    read, each with its reading: [(span, (text, confidence))]. `left`: where the page's tables
+    start (the text's edge, when the lines outside them are all set off)."""
+    from nianbao.extract.pdf import ocr
+
+    lines = _lines(spans)
+    if not lines:
+        return []
+    edge = min([min(s[0] for s in line) for line in lines] + ([left] if left is not None else []))
+    height = [float(np.median([s[3] - s[1] for s in line])) for line in lines]
+    whole = {i for i, line in enumerate(lines) if min(s[0] for s in line) - edge > LINES.indent * height[i]}
+    probes = []  # (line, its start's crop)
+    for i, line in enumerate(lines):
+        if i in whole:
+            continue
+        x0, y0, x1, y1 = min(line)
+        probes.append((i, ocr._crop(gray, (x0, y0, min(x1, x0 + int(LINES.probe * height[i])), y1))))
+    numbered = {i for (i, _), (text, _) in zip(probes, ocr.recognise([c for _, c in probes])) if _numbered(text)}
+    top = min(numbered, default=len(lines)) if first else 0
+    whole |= set(range(min(top, LINES.title)))
+    out = _whole(gray, lines, sorted(whole | numbered), whole)
+    if top > LINES.title and not any(_YEAR.search(squash(t)) for _, (t, _) in out):
+        # the title printed no year: the rest of the title block, where the reporting period is
+        rest = [i for i in range(LINES.title, min(top, LINES.title_block)) if i not in whole | numbered]
+        out += _whole(gray, lines, rest, set(rest))
+    return out
+
+
+def _whole(gray: np.ndarray, lines: list, wanted: list[int], kept: set[int]) -> list:
+    """Lines `wanted` read whole, their boxes with their readings; of those not `kept`, only the
+    ones that read as a section's heading."""
+    from nianbao.extract.pdf import ocr
+
+    spans = [s for i in wanted for s in lines[i]]
+    readings = ocr.recognise([ocr._crop(gray, s) for s in spans])
+    out, k = [], 0
+    for i in wanted:
+        mine = list(zip(lines[i], readings[k : k + len(lines[i])]))
+        k += len(lines[i])
+        if i in kept or _heading("".join(t for _, (t, _) in sorted(mine))):
+            out += mine
+    return out
+
+
+def _lines(spans: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, int, int]]]:
+    """The boxes as lines, top to bottom, each left to right: boxes overlapping in height by half
+    the lower's are of one line (as ocr._text_lines joins their readings)."""
+    lines: list[list] = []
+    for span in sorted(spans, key=lambda s: s[1]):
+        for line in lines:
+            ly0, ly1 = line[0][1], line[0][3]
+            if min(span[3], ly1) - max(span[1], ly0) > 0.5 * min(span[3] - span[1], ly1 - ly0):
+                line.append(span)
+                break
+        else:
+            lines.append([span])
+    return [sorted(line) for line in lines]
+
+
+@functools.cache
+def _numbering() -> re.Pattern:
+    """A line's start that numbers a section: 三、 (or 3、, 、 misread as 丶 or a comma, or lost
+    before the heading's first character)."""
+    starts = "".join(sorted({head[0] for _, head in template().sections.values()}))
+    return re.compile(rf"^(?:[一二三四五六七八九十]{{1,2}}|\d{{1,2}})\s*(?:[、丶，,.．:：]|[{starts}])")
+
+
+def _numbered(text: str) -> bool:
+    return bool(_numbering().match(text.strip()))
+
+
+def _heading(text: str) -> bool:
+    """Whether a line read whole reads as a section's heading (its numbering aside)."""
+    rest = split_numbering(text)[1]
+    heads = [squash(head) for _, head in template().sections.values()]
+    return any(
+        (h in rest and len(rest) <= len(h) + LINES.beyond)
+        or difflib.SequenceMatcher(None, rest, h).ratio() >= LINES.heading
+        for h in heads
+    )

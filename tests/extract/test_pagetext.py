@@ -1,0 +1,82 @@
+"""Which lines of a scanned page's text outside its tables OCR reads (nianbao.extract.pdf.pagetext):
+the title block, section headings, lines set off the text's edge (signature, date); never the
+narrative's body, which nothing published from a scan uses."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path[:0] = [str(Path(__file__).parents[1]), str(Path(__file__).parents[1] / "fixtures")]
+import typeset  # noqa: E402
+
+from nianbao.extract.pdf import ocr  # noqa: E402
+
+BODY = "本机关认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开政府信息"
+
+
+def _page(lines: list[tuple[float, float, str]]) -> np.ndarray:
+    """A white page at OCR's resolution with `lines` (x, y in points, text) printed at 12 pt."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    if not typeset.has_ttf():
+        pytest.skip("no CJK TrueType font to typeset with (make fonts)")
+    px = ocr.DPI / 72
+    page = Image.new("L", (int(595 * px), int(842 * px)), 255)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(str(typeset.TTF), int(12 * px))
+    for x, y, text in lines:
+        draw.text((x * px, y * px), text, fill=0, font=font)
+    return np.asarray(page)
+
+
+def _read(monkeypatch, gray, first):
+    widths = []
+    recognise = ocr.recognise
+
+    def counting(crops):
+        widths.extend(c.shape[1] / c.shape[0] for c in crops)
+        return recognise(crops)
+
+    monkeypatch.setattr(ocr, "recognise", counting)
+    return [text for _, text in ocr._text_lines(gray, first)], sum(widths)
+
+
+def test_a_first_page_gives_its_title_block_and_headings_not_its_narrative(monkeypatch):
+    gray = _page(
+        [
+            (230, 80, "某某市某某局"),
+            (150, 110, "某某市某某局2021年政府信息公开工作年度报告"),
+            (72, 160, "一、总体情况"),
+            *((72, 190 + 22 * i, BODY[i:] + BODY[:i]) for i in range(8)),
+            (72, 380, "二、主动公开政府信息情况"),
+            *((72, 410 + 22 * i, BODY) for i in range(4)),
+        ]
+    )
+    lines, cost = _read(monkeypatch, gray, True)
+    assert [line.replace(" ", "") for line in lines] == [
+        "某某市某某局",
+        "某某市某某局2021年政府信息公开工作年度报告",
+        "一、总体情况",
+        "二、主动公开政府信息情况",
+    ]
+    everything, whole = _read(monkeypatch, gray, None)  # a picture's text: all of it
+    assert len(everything) == 16 and cost < 0.45 * whole
+
+
+def test_a_last_page_gives_its_headings_and_the_signature_set_right(monkeypatch):
+    gray = _page(
+        [
+            *((72, 80 + 22 * i, BODY) for i in range(3)),
+            (72, 160, "六、其他需要报告的事项"),
+            (72, 190, "一、本年度未收取信息处理费"),  # numbered as a section, but no heading: not read
+            *((72, 212 + 22 * i, BODY) for i in range(3)),
+            (380, 300, "某某市某某局"),
+            (380, 322, "2022年1月20日"),
+        ]
+    )
+    lines, _ = _read(monkeypatch, gray, False)
+    assert [line.replace(" ", "") for line in lines] == ["六、其他需要报告的事项", "某某市某某局", "2022年1月20日"]
