@@ -211,7 +211,11 @@ def test_a_killed_run_leaves_no_process_behind(prefect_harness, tmp_path):
     while time.monotonic() < deadline:  # until a server and an extraction worker run
         seen.update(reaper._descendants({child.pid}, reaper._processes()))
         commands = [_cmdline(pid) for pid in seen]
-        if any("create_app" in c for c in commands) and sum("forkserver" in c for c in commands) >= 1 and len(seen) >= 4:
+        if (
+            any("create_app" in c for c in commands)
+            and sum("forkserver" in c for c in commands) >= 1
+            and len(seen) >= 4
+        ):
             break
         time.sleep(0.2)
     else:
