@@ -836,4 +836,5 @@ def _narratives(blocks: list[Block]) -> dict[str, str]:
         while last and (squash(last[-1]).isdigit() or DATE.match(squash(last[-1]))):
             if DATE.match(squash(last.pop())) and len(last) > 1 and is_signer(last[-1]):
                 last.pop()
-    return {k: "\n".join(v).strip() for k, v in texts.items()}
+    # a heading with no text read after it has no narrative: a scan's narrative is not read (pagetext.py)
+    return {k: text for k, v in texts.items() if (text := "\n".join(v).strip())}

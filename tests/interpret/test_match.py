@@ -1,6 +1,6 @@
 """The matcher on small tables of our own: missing rows, editions, misprinted labels."""
 
-from nianbao.interpret.match import NOT_PRINTED, match
+from nianbao.interpret.match import NOT_PRINTED, _narratives, match
 from nianbao.model.document import Paragraph, Table
 from nianbao.model.template import template
 
@@ -349,3 +349,15 @@ def test_a_blank_in_an_ocr_row_wider_than_its_columns_is_not_surely_blank():
     assert "applications:carried_over/natural_person" in {
         f.cells[0] for f in m.findings if f.rule_id == "extraction.unread_cell"
     }
+
+
+def test_a_heading_with_no_text_read_after_it_has_no_narrative():
+    # a scan's narrative body is not read (pagetext.py): an empty text would be a wrong one
+    blocks = [
+        Paragraph("一、总体情况", "page 1"),
+        Paragraph("本机关坚持以公开为常态。", "page 1"),
+        Paragraph("五、存在的主要问题及改进情况", "page 3"),
+        Paragraph("六、其他需要报告的事项", "page 3"),
+        Paragraph("无。", "page 3"),
+    ]
+    assert _narratives(blocks) == {"overview": "本机关坚持以公开为常态。", "other_matters": "无。"}
