@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from nianbao.interpret.metadata import DATE, is_signer
 from nianbao.model.chinese import HAN, UNITS
-from nianbao.model.document import PAGE_TITLE, Block, Paragraph, Reading, Table
+from nianbao.model.document import NARRATIVE_UNREAD, PAGE_TITLE, Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
 from nianbao.model.findings import Finding
 from nianbao.model.template import Label, find, find_approximate, split_numbering, squash, template
@@ -67,7 +67,9 @@ def is_value_like(raw: str) -> bool:
 def match(blocks: list[Block]) -> Matched:
     t = template()
     out = Matched(
-        paragraphs=[b.text for b in blocks if isinstance(b, Paragraph) and b.where != PAGE_TITLE],
+        paragraphs=[
+            b.text for b in blocks if isinstance(b, Paragraph) and b.where not in (PAGE_TITLE, NARRATIVE_UNREAD)
+        ],
         page_title=next((b.text for b in blocks if isinstance(b, Paragraph) and b.where == PAGE_TITLE), None),
     )
     rows = [(row, where) for b in blocks if isinstance(b, Table) for row, where in zip(b.rows, b.where)]
@@ -816,6 +818,8 @@ def _heading(text: str) -> str | None:
 
 
 def _narratives(blocks: list[Block]) -> dict[str, str]:
+    if any(isinstance(b, Paragraph) and b.where == NARRATIVE_UNREAD for b in blocks):
+        return {}  # a scan's: its headings read, its text not (pagetext.py); pieces would be wrong texts
     t = template()
     texts: dict[str, list[str]] = {}
     current = None
@@ -836,5 +840,4 @@ def _narratives(blocks: list[Block]) -> dict[str, str]:
         while last and (squash(last[-1]).isdigit() or DATE.match(squash(last[-1]))):
             if DATE.match(squash(last.pop())) and len(last) > 1 and is_signer(last[-1]):
                 last.pop()
-    # a heading with no text read after it has no narrative: a scan's narrative is not read (pagetext.py)
-    return {k: text for k, v in texts.items() if (text := "\n".join(v).strip())}
+    return {k: "\n".join(v).strip() for k, v in texts.items()}

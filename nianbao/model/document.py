@@ -16,6 +16,7 @@ class Paragraph:
 
 
 PAGE_TITLE = "page title"  # an HTML page's <title>: metadata, not the report's text
+NARRATIVE_UNREAD = "narrative unread"  # a scan's mark (its Paragraph's text empty): its narrative was not read
 
 
 @dataclass

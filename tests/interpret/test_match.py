@@ -1,7 +1,7 @@
 """The matcher on small tables of our own: missing rows, editions, misprinted labels."""
 
 from nianbao.interpret.match import NOT_PRINTED, _narratives, match
-from nianbao.model.document import Paragraph, Table
+from nianbao.model.document import NARRATIVE_UNREAD, Paragraph, Table
 from nianbao.model.template import template
 
 T = template()
@@ -351,13 +351,14 @@ def test_a_blank_in_an_ocr_row_wider_than_its_columns_is_not_surely_blank():
     }
 
 
-def test_a_heading_with_no_text_read_after_it_has_no_narrative():
-    # a scan's narrative body is not read (pagetext.py): an empty text would be a wrong one
+def test_a_scan_whose_narrative_was_not_read_has_no_narratives():
     blocks = [
         Paragraph("一、总体情况", "page 1"),
         Paragraph("本机关坚持以公开为常态。", "page 1"),
         Paragraph("五、存在的主要问题及改进情况", "page 3"),
+        Paragraph("- 3 -", "page 3"),  # a line set off the text's edge, read for metadata
         Paragraph("六、其他需要报告的事项", "page 3"),
-        Paragraph("无。", "page 3"),
     ]
-    assert _narratives(blocks) == {"overview": "本机关坚持以公开为常态。", "other_matters": "无。"}
+    assert _narratives(blocks) == {"overview": "本机关坚持以公开为常态。", "problems": "- 3 -", "other_matters": ""}
+    # a scan's (ocr.parse): its headings and a few lines read, not its narrative (pagetext.py)
+    assert _narratives([Paragraph("", NARRATIVE_UNREAD), *blocks]) == {}

@@ -30,7 +30,7 @@ import numpy as np
 
 from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues, aligned, pagetext, rowlabels, scanprep
 from nianbao.model.chinese import DASHES
-from nianbao.model.document import Block, Paragraph, Reading, Table
+from nianbao.model.document import NARRATIVE_UNREAD, Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
 
 DPI = 200
@@ -114,7 +114,7 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
         pdf.close()
     if not any(isinstance(b, Table) for b in blocks):
         raise Unreadable("scanned PDF: OCR found no table on any page")
-    return blocks
+    return blocks if every_line else [Paragraph("", NARRATIVE_UNREAD), *blocks]
 
 
 MAX_PIXELS = 40_000_000  # a picture larger (width × height, read from its header) is refused before decoding
