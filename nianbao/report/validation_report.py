@@ -426,12 +426,15 @@ def _files(out: Path, dataset: str, among: list[str] | None = None) -> list[Path
     return sorted(out / rel for rel in among if rel.startswith((f"{dataset}/", f"quarantine/{dataset}/")))
 
 
-def _holding(out: Path, ids: list[str]) -> list[str]:
+def _holding(out: Path, ids: list[str]) -> list[str] | None:
     """The files (paths below `out`, every dataset) that hold the reports `ids`, as the warehouse's
     index tells (nianbao/warehouse/index.py): a page reads the files of the reports it shows, not
-    the warehouse."""
+    the warehouse. None (every file) for a folder without an index: a bucket run's page is made in
+    one holding only its failed reports' rows (artifacts.validation_page)."""
     if not ids:
         return []
+    if not (out / index.INDEX).exists():
+        return None
     with locked(out):  # a load may finish what a killed compaction left: a writer's work
         held = index.load(out)
     at = held.holding(ids)

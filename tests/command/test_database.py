@@ -9,6 +9,7 @@ import urllib.request
 from prefect.settings import (
     PREFECT_API_URL,
     PREFECT_HOME,
+    PREFECT_SERVER_DATABASE_CONNECTION_URL,
     PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS,
     temporary_settings,
 )
@@ -38,7 +39,12 @@ def test_a_new_database_is_the_template_copied_and_its_server_starts_without_mig
     monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "240")  # a busy machine
     # in the environment and in this process's settings alike: the server is spawned once
     updates = {PREFECT_HOME: home, PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS: 240}
-    with temporary_settings(restore_defaults={PREFECT_API_URL}, updates=updates):
+    for name in ("PREFECT_SERVER_DATABASE_CONNECTION_URL", "PREFECT_API_DATABASE_CONNECTION_URL"):
+        monkeypatch.delenv(name, raising=False)
+    # the session's harness server, if one ran before, set its own database: not this server's
+    with temporary_settings(
+        restore_defaults={PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL}, updates=updates
+    ):
         s = server.TemporaryServer().start()
         with s.serving():
             assert (home / "prefect.db").read_bytes()[:16] == b"SQLite format 3\0"
