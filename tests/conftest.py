@@ -46,20 +46,17 @@ def seed(prefix: str) -> Path:
 
 
 # --- Prefect for the tests that run flows, the command and workers (suiteruns) -----------------
-# One server for the suite, the harness's, shared by xdist's workers (tests/shared.py). The flows run
-# in-process against it; the command, `prefect deploy` and workers run as subprocesses pointed at it
+# One server per session (per xdist worker): the harness's. The flows run in-process against it; the command, `prefect deploy` and workers run as subprocesses pointed at it
 # (prefect_env), so none starts a temporary server of its own unless the test is about that server.
 
 
-@contextmanager
-def _harness():
+@pytest.fixture(scope="session")
+def prefect_harness():
     """Prefect's test harness: its server on a database copied from the migrated one (flows/database.py),
-    the services the command's server turns off off too; this process's settings pointing at it.
-    Described by what another process sets to use it."""
+    the services the command's server turns off off too; this process's settings pointing at it."""
     import tempfile
     from contextlib import ExitStack
 
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL
     from prefect.testing import utilities
 
     from flows import database, server
@@ -77,37 +74,7 @@ def _harness():
 
             patch.setattr(utilities, "mkdtemp", mkdtemp)
             harness.enter_context(utilities.prefect_test_harness(server_startup_timeout=300))  # a busy machine
-        yield {"api_url": PREFECT_API_URL.value(), "database": PREFECT_SERVER_DATABASE_CONNECTION_URL.value()}
-
-
-@pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory):
-    import shared
-
-    with shared.one(shared.folder(tmp_path_factory), "prefect", _harness) as (server, owner):
-        if owner:  # the harness set this process's settings
-            yield
-            return
-        yield from _use_harness(server)
-
-
-def _use_harness(server: dict):
-    """This process's settings pointing at another's harness server, as the harness sets its own;
-    what it still has to send (logs, events) sent before the owner may stop the server."""
-    import prefect.context
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_DATABASE_CONNECTION_URL, temporary_settings
-
-    updates = {PREFECT_API_URL: server["api_url"], PREFECT_SERVER_DATABASE_CONNECTION_URL: server["database"]}
-    with temporary_settings(updates=updates):
-        with prefect.context._temporary_global_settings_context(prefect.context.get_settings_context()):
-            yield
-            try:
-                APILogWorker.drain_all()
-            except RuntimeError:  # never started
-                pass
-            EventsWorker.drain_all()
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -361,4 +361,4 @@ def test_a_scan_whose_narrative_was_not_read_has_no_narratives():
     ]
     assert _narratives(blocks) == {"overview": "本机关坚持以公开为常态。", "problems": "- 3 -", "other_matters": ""}
     # a scan's (ocr.parse): its headings and a few lines read, not its narrative (pagetext.py)
-    assert _narratives([Paragraph("", NARRATIVE_UNREAD), *blocks]) == {}
+    assert _narratives([*blocks, Paragraph("", NARRATIVE_UNREAD)]) == {}

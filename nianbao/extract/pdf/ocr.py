@@ -114,7 +114,7 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
         pdf.close()
     if not any(isinstance(b, Table) for b in blocks):
         raise Unreadable("scanned PDF: OCR found no table on any page")
-    return blocks if every_line else [Paragraph("", NARRATIVE_UNREAD), *blocks]
+    return blocks if every_line else [*blocks, Paragraph("", NARRATIVE_UNREAD)]
 
 
 MAX_PIXELS = 40_000_000  # a picture larger (width × height, read from its header) is refused before decoding
