@@ -610,21 +610,10 @@ def _text_lines(gray: np.ndarray, first: bool | None = None, left: int | None = 
         read = list(zip(spans, recognise([_crop(gray, s) for s in spans])))
     else:
         read = pagetext.read(gray, spans, first, left)
-    lines: list[list] = []
-    for span, (text, _) in sorted(read, key=lambda s: s[0][1]):
-        if not text:
-            continue
-        for line in lines:  # pieces of one line overlap in height
-            ly0, ly1 = line[0][0][1], line[0][0][3]
-            if min(span[3], ly1) - max(span[1], ly0) > 0.5 * min(span[3] - span[1], ly1 - ly0):
-                line.append((span, text))
-                break
-        else:
-            lines.append([(span, text)])
     out = []
-    for line in lines:
+    for line in pagetext.lines([(span, text) for span, (text, _) in read if text], box=lambda piece: piece[0]):
         text = ""
-        for _, t in sorted(line, key=lambda s: s[0][0]):
+        for _, t in line:
             text = _join(text, t)
         out.append((min(s[1] for s, _ in line), text))
     return sorted(out)

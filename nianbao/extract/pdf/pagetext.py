@@ -12,8 +12,8 @@ heading (the title block; the rest of that block too when those print no year), 
 text's left edge (centred or to the right: a title, the signing body, a date, a page number), or
 when its start read alone (a probe, `Lines.probe` of its heights wide: two characters and a half)
 is a section's numbering, and then kept only when it reads as a heading. The narrative is not
-read: the pages between the first and the last never were, and a scan's narratives are published
-empty rather than in pieces.
+read: the pages between the first and the last never were, and a scan publishes no narratives
+(ocr.parse marks its blocks NARRATIVE_UNREAD) rather than pieces of them.
 """
 
 from __future__ import annotations
@@ -49,26 +49,26 @@ def read(gray: np.ndarray, spans: list[tuple[int, int, int, int]], first: bool, 
     start (the text's edge, when the lines outside them are all set off)."""
     from nianbao.extract.pdf import ocr
 
-    lines = _lines(spans)
-    if not lines:
+    rows = lines(spans)
+    if not rows:
         return []
-    edge = min([min(s[0] for s in line) for line in lines] + ([left] if left is not None else []))
-    height = [float(np.median([s[3] - s[1] for s in line])) for line in lines]
-    whole = {i for i, line in enumerate(lines) if min(s[0] for s in line) - edge > LINES.indent * height[i]}
+    edge = min([min(s[0] for s in line) for line in rows] + ([left] if left is not None else []))
+    height = [float(np.median([s[3] - s[1] for s in line])) for line in rows]
+    whole = {i for i, line in enumerate(rows) if min(s[0] for s in line) - edge > LINES.indent * height[i]}
     probes = []  # (line, its start's crop)
-    for i, line in enumerate(lines):
+    for i, line in enumerate(rows):
         if i in whole:
             continue
         x0, y0, x1, y1 = min(line)
         probes.append((i, ocr._crop(gray, (x0, y0, min(x1, x0 + int(LINES.probe * height[i])), y1))))
     numbered = {i for (i, _), (text, _) in zip(probes, ocr.recognise([c for _, c in probes])) if _numbered(text)}
-    top = min(numbered, default=len(lines)) if first else 0
+    top = min(numbered, default=len(rows)) if first else 0
     whole |= set(range(min(top, LINES.title)))
-    out = _whole(gray, lines, sorted(whole | numbered), whole)
+    out = _whole(gray, rows, sorted(whole | numbered), whole)
     if top > LINES.title and not any(_YEAR.search(squash(t)) for _, (t, _) in out):
         # the title printed no year: the rest of the title block, where the reporting period is
         rest = [i for i in range(LINES.title, min(top, LINES.title_block)) if i not in whole | numbered]
-        out += _whole(gray, lines, rest, set(rest))
+        out += _whole(gray, rows, rest, set(rest))
     return out
 
 
@@ -88,19 +88,20 @@ def _whole(gray: np.ndarray, lines: list, wanted: list[int], kept: set[int]) -> 
     return out
 
 
-def _lines(spans: list[tuple[int, int, int, int]]) -> list[list[tuple[int, int, int, int]]]:
-    """The boxes as lines, top to bottom, each left to right: boxes overlapping in height by half
-    the lower's are of one line (as ocr._text_lines joins their readings)."""
-    lines: list[list] = []
-    for span in sorted(spans, key=lambda s: s[1]):
-        for line in lines:
-            ly0, ly1 = line[0][1], line[0][3]
-            if min(span[3], ly1) - max(span[1], ly0) > 0.5 * min(span[3] - span[1], ly1 - ly0):
-                line.append(span)
+def lines(items: list, box=lambda item: item) -> list[list]:
+    """Boxes (x0, y0, x1, y1), or items whose `box` is one, as lines, top to bottom, each left to
+    right: boxes overlapping in height by half the lower's are of one line."""
+    out: list[list] = []
+    for item in sorted(items, key=lambda i: box(i)[1]):
+        _, y0, _, y1 = box(item)
+        for line in out:
+            _, ly0, _, ly1 = box(line[0])
+            if min(y1, ly1) - max(y0, ly0) > 0.5 * min(y1 - y0, ly1 - ly0):
+                line.append(item)
                 break
         else:
-            lines.append([span])
-    return [sorted(line) for line in lines]
+            out.append([item])
+    return [sorted(line, key=lambda i: box(i)[0]) for line in out]
 
 
 @functools.cache
