@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 import random
@@ -38,6 +39,11 @@ def _blocks(source) -> list:
 def _real(path: Path):
     if not path.exists():
         missing(str(path))
+    return copy.deepcopy(_parsed(path))  # each test its own blocks, of one parse per report
+
+
+@cache
+def _parsed(path: Path) -> list:
     return _blocks(path)
 
 
