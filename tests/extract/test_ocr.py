@@ -369,8 +369,11 @@ def test_a_page_holding_no_table_is_glanced_at_never_rendered_at_full_resolution
     narrative = [
         ("p", "本机关认真贯彻落实《中华人民共和国政府信息公开条例》，全年主动公开政府信息，回应社会关切。")
     ] * 120
+    # sections 二 and 四's tables after the narrative, not section 三's (its 280 cells are OCR's work,
+    # nothing of the glance's: the scans of tests/extract/test_scans.py read them)
+    three = next(i for i, (kind, value) in enumerate(layout) if kind == "p" and value.startswith("三、"))
     pdf = scan.rasterise(
-        typeset.from_layout(layout[:1] + narrative + layout[1:], kind="ttf"),
+        typeset.from_layout(layout[:1] + narrative + layout[1:three] + layout[three + 2 :], kind="ttf"),
         dpi=150,
         angle=0.8,
         blur=0.5,
