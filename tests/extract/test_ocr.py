@@ -528,3 +528,24 @@ def test_the_glance_and_the_seal_mask_give_pdfium_s_and_numpy_s_pixels_exactly()
     before = red.copy()  # as numpy made it, in int16
     before[(red.astype(np.int16) - green > scanprep._RED) & (red > scanprep._LIGHT)] = 255
     assert np.array_equal(scanprep.unsealed(colour), before) and (before == 255).sum() > 10 * (red == 255).sum()
+
+
+def test_components_are_opencvs_in_16_bits_and_in_32_past_65535():
+    """scanprep.components: the labels and stats of cv2.connectedComponentsWithStats, cheaper on a
+    page; a mask of more marks than 16 bits count (OpenCV raises rather than wrap) in 32 bits."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import scanprep
+
+    rng = np.random.default_rng(0)
+    mask = np.where(rng.random((400, 600)) < 0.3, np.uint8(255), np.uint8(0))
+    for connectivity in (4, 8):
+        count, labels, stats, centres = scanprep.components(mask, connectivity)
+        want = cv2.connectedComponentsWithStats(mask, connectivity=connectivity)
+        assert labels.dtype == np.uint16 and count == want[0] > 1000
+        assert (labels == want[1]).all() and (stats == want[2]).all() and np.allclose(centres, want[3])
+    dots = np.zeros((600, 600), np.uint8)
+    dots[::2, ::2] = 255  # 90,000 marks
+    count, labels, _, _ = scanprep.components(dots)
+    assert count == 90_001 and labels.dtype == np.int32 and labels.max() == 90_000

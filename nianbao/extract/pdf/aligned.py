@@ -155,7 +155,7 @@ def _ruled(gray: np.ndarray) -> np.ndarray:
     for 年度继续办) and its row, its numbers in the label column's place, was lost."""
     ink = ocr._ink(gray)
     h, v = ocr._rules(ink)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(h)
+    count, labels, stats, _ = scanprep.components(h)
     for i in range(1, count):
         x, y, w, height = stats[i, :4]
         if w >= ocr._MIN_TABLE * gray.shape[1]:
@@ -252,7 +252,7 @@ def _missed(gray: np.ndarray, spans: list[tuple[int, int, int, int]]) -> list:
     # a mark's pieces (the two strokes of ——, a digit's broken stroke) a third of a character apart are one
     gap = int(ocr.DPI * 0.05)
     joined = cv2.dilate(ink.astype(np.uint8), np.ones((1, gap), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined)
+    count, labels, stats, _ = scanprep.components(joined)
     found = []
     for i in range(1, count):
         x, y, w, h = stats[i, :4]

@@ -220,7 +220,7 @@ def holds_table(page) -> bool:
         cv2.MORPH_OPEN,
         cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(GLANCE_DPI * 0.2))),
     )
-    _, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(h | v, np.ones((3, 3), np.uint8)))
+    _, _, stats, _ = scanprep.components(cv2.dilate(h | v, np.ones((3, 3), np.uint8)))
     return any(
         w >= 0.9 * _MIN_TABLE * gray.shape[1] and hgt >= 0.9 * GLANCE_DPI * 0.25 for _, _, w, hgt, _ in stats[1:]
     )
@@ -249,7 +249,7 @@ def straighten(gray: np.ndarray) -> np.ndarray:
     level = cv2.morphologyEx(ink, cv2.MORPH_OPEN, bar)
     if not level.any():  # no rules: text lines smeared into bars
         level = cv2.morphologyEx(cv2.dilate(ink, np.ones((1, int(DPI * 0.1)), np.uint8)), cv2.MORPH_OPEN, bar)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(level)
+    count, labels, stats, _ = scanprep.components(level)
     angles = []
     for i in range(1, count):
         x, y, w, h = stats[i, :4]
@@ -279,7 +279,7 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
     break: its outline is drawn in, so its first (last) row is still a row."""
     h, v = _rules(_ink(gray))
     lines = cv2.dilate(h | v, np.ones((3, 3), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(lines)
+    count, labels, stats, _ = scanprep.components(lines)
     out = []
     for i in range(1, count):
         x, y, w, hgt = stats[i, :4]
@@ -287,7 +287,7 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
             continue
         frame = np.where(labels[y : y + hgt, x : x + w] == i, np.uint8(255), np.uint8(0))  # (no int64 page between)
         cv2.rectangle(frame, (0, 0), (w - 1, hgt - 1), 255, 3)
-        n, _, boxes, _ = cv2.connectedComponentsWithStats(255 - frame, connectivity=4)
+        n, _, boxes, _ = scanprep.components(255 - frame, 4)
         cells = [
             (x + bx, y + by, x + bx + bw, y + by + bh)
             for bx, by, bw, bh, area in boxes[1:]
@@ -423,7 +423,7 @@ def _marks(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return crop, np.zeros(crop.shape, bool), np.zeros((0, 5), int)
     # thin type blurred by a scan prints grey: ink is what is darker than halfway to the paper
     ink = (crop < np.clip((int(crop.min()) + 255) // 2, 150, 190)).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    count, labels, stats, _ = scanprep.components(ink)
     keep = np.zeros(count, bool)
     keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= 4) & (stats[1:, cv2.CC_STAT_HEIGHT] >= DPI * 0.015)
     return crop, keep[labels], stats[1:][keep[1:]]

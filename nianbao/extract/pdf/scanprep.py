@@ -123,3 +123,13 @@ def bridged(ink: np.ndarray) -> np.ndarray:
     at 150 dpi and warped square breaks here and there, and a rule broken short of the rule it
     meets leaves two cells one."""
     return cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, 7), np.uint8))
+
+
+def components(mask: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """cv2.connectedComponentsWithStats of `mask`, its labels 16-bit: the same components, some four
+    times faster on a page (half the memory to write). OpenCV raises rather than wrap past 65,535
+    labels: then 32-bit."""
+    try:
+        return cv2.connectedComponentsWithStatsWithAlgorithm(mask, connectivity, cv2.CV_16U, cv2.CCL_DEFAULT)
+    except cv2.error:
+        return cv2.connectedComponentsWithStats(mask, connectivity=connectivity)
