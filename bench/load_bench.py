@@ -1,6 +1,6 @@
 """Load: a run of many documents and a run of a huge manifest, through the command: a benchmark, not a test.
 
-    python bench/load_bench.py [--docs 2000] [--rows 100000] [--workers 2] [--only documents|manifest]
+    python bench/load_bench.py [--docs 2000] [--rows 100000] [--workers 2] [--batch-size 100] [--only documents|manifest]
 
 Two loads, each one run of the command (`nianbao ingest`, its own temporary Prefect server) into a
 fresh warehouse: `documents`, a folder of text dumps (three in four valid, one in four invalid:
@@ -105,12 +105,15 @@ def _clock(day: float, h: str, m: str, s: str) -> float:
     return day + int(h) * 3600 + int(m) * 60 + float(s)
 
 
-def ingest(sources: list[str], out: Path, workers: int, cwd: Path, log: Path | None = None) -> dict:
+def ingest(
+    sources: list[str], out: Path, workers: int, cwd: Path, log: Path | None = None, batch_size: int | None = None
+) -> dict:
     env = dict(os.environ, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="INFO")
     env.pop("PREFECT_API_URL", None)  # the command's own temporary server, as a user's first run
     start = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "flows", "ingest", *sources, "--out", str(out), "--workers", str(workers)],
+        [sys.executable, "-m", "flows", "ingest", *sources, "--out", str(out), "--workers", str(workers)]
+        + (["--batch-size", str(batch_size)] if batch_size else []),
         cwd=cwd,
         env=env,
         text=True,
@@ -200,6 +203,7 @@ def main(argv=None) -> int:
     p.add_argument("--docs", type=int, default=2000, help="documents in the `documents` run")
     p.add_argument("--rows", type=int, default=100_000, help="rows of the `manifest` run's manifest")
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--batch-size", type=int, help="documents per batch (default: the command's)")
     p.add_argument("--only", choices=("documents", "manifest"), help="one load only")
     p.add_argument("--logs", type=Path, help="a folder to keep each run's log in (LOAD.log)")
     args = p.parse_args(argv)
@@ -214,7 +218,9 @@ def main(argv=None) -> int:
             if load == "documents":
                 reports(case / "docs", n)
             made = time.perf_counter() - t
-            r = ingest(sources, case / "wh", args.workers, case, args.logs and args.logs / f"{load}.log")
+            r = ingest(
+                sources, case / "wh", args.workers, case, args.logs and args.logs / f"{load}.log", args.batch_size
+            )
             print(
                 f"{load}: {n} documents (made in {made:.0f} s), exit {r['code']}, {r['wall']:.0f} s "
                 f"({1000 * r['wall'] / n:.1f} ms/document, the server's start included)\n"

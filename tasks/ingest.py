@@ -20,7 +20,8 @@ from nianbao.run.plan import Plan
 from nianbao.warehouse import storage
 
 
-@task(name="ingest-batch", task_run_name="ingest-batch-{number}")
+# no cache key: a batch publishes (never a result to reuse), and hashing its plan costs every batch
+@task(name="ingest-batch", task_run_name="ingest-batch-{number}", cache_policy=NO_CACHE)
 def ingest_batch(
     batch: Plan,
     number: int,

@@ -10,6 +10,9 @@ were ingested in. The `agencies` dataset is refreshed in the same pass.
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -75,9 +78,7 @@ def check(root, report_ids: pl.Series | list[str] | None, run_id: str) -> pl.Dat
         mine = theirs.filter(pl.col("superseded_by").is_null()).drop("superseded_by")
         findings = findings_for(root, mine, run_id, every=report_ids is None)
         # the reports re-checked, those retired, and those the run named that are no longer linked to any agency
-        checked = theirs["report_id"]
-        if report_ids is not None:
-            checked = pl.concat([checked, report_ids.explode()])
+        checked = [theirs["report_id"]] + ([report_ids.explode()] if report_ids is not None else [])
         # on S3 the index is told the data changes (it lists again until a publish writes it anew)
         index.writing(root)
         _replace_findings(root, checked, findings)
@@ -277,11 +278,11 @@ def _copied_frame(rule: CopiedRule, root, pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _replace_findings(root, checked: pl.Series, findings: pl.DataFrame) -> None:
-    """Every across-years finding of the `checked` reports is replaced by `findings`, and their
-    `reports` rows' counts of findings by severity follow."""
+def _replace_findings(root, checked: list[pl.Series], findings: pl.DataFrame) -> None:
+    """Every across-years finding of the `checked` reports (any of those columns of ids) is replaced by
+    `findings`, and their `reports` rows' counts of findings by severity follow. The ids (a run's:
+    100,000) are only looked up, never copied: a file's findings are few, the reports a run names many."""
     file_schema = schema("findings", with_partition=False)
-    ids = checked.unique().sort().to_arrow().cast(pa.string())
     paths = {p for p in (root / "findings").glob(f"{PARTITION}=*/{FILE}")}
     new: dict = {}  # path -> its new table
     for (year,), part in findings.group_by([PARTITION]):
@@ -293,8 +294,9 @@ def _replace_findings(root, checked: pl.Series, findings: pl.DataFrame) -> None:
         delta[rid, severity] = delta.get((rid, severity), 0) + 1
     for path in sorted(paths):
         old = storage.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
-        kept = old.filter(pc.invert(pc.is_in(old["report_id"], value_set=ids)))
-        gone = old.filter(pc.is_in(old["report_id"], value_set=ids))
+        held = pl.from_arrow(old["report_id"])
+        hit = functools.reduce(operator.or_, (held.is_in(ids) for ids in checked)).to_arrow()
+        kept, gone = old.filter(pc.invert(hit)), old.filter(hit)
         for rid, severity in zip(gone["report_id"].to_pylist(), gone["severity"].to_pylist()):
             delta[rid, severity] = delta.get((rid, severity), 0) - 1
         table = pa.concat_tables([kept, new.get(path, file_schema.empty_table())])

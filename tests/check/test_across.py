@@ -294,3 +294,33 @@ def test_a_manifest_links_an_unplaced_town_across_years_and_dates_its_report(tmp
     assert across_findings(unlinked) == set()  # no county printed, none given: never linked by guess
     agencies = pl.read_parquet(linked / "agencies" / "agencies.parquet")
     assert agencies.select("name", "region_code", "level").rows() == [("白杨镇人民政府", "320830", "township")]
+
+
+def test_the_run_s_ids_are_looked_up_never_copied(tmp_path, monkeypatch):
+    """A run names every report it read (a 100,000-row manifest: 100,000 ids, nearly all unreadable, with no
+    agency): the stage only looks them up. It made a unique, sorted Arrow copy of them (and of the reports
+    it re-checked), +16 MiB at 100,000 ids, to find the few across-years findings to replace."""
+    root = tmp_path / "wh"
+    ingest(
+        root,
+        {
+            "b23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2, normative=(2, 1, 14)),
+            "b24": report_text("盱眙县乙镇", 2024, carried_over=5, normative=(3, 1, 20), overview=OWN_2024),
+        },
+    )
+    before = across_findings(root)
+    assert {f[2] for f in before} == {"cross_year.carried_over", "cross_year.in_force"}
+    ran = pl.read_parquet(root / "reports" / "**" / "*.parquet")["report_id"]
+    unread = pl.Series("report_id", [f"{i:064x}" for i in range(50_000)])  # ids that hold no row
+    copied = []
+    for name in ("unique", "sort", "to_arrow", "to_list"):
+        method = getattr(pl.Series, name)
+
+        def seen(self, *args, _method=method, **kwargs):
+            copied.append(len(self))
+            return _method(self, *args, **kwargs)
+
+        monkeypatch.setattr(pl.Series, name, seen)
+    across.check(root, pl.concat([ran, unread]), "run")
+    assert max(copied, default=0) < 50_000
+    assert across_findings(root) == before

@@ -33,3 +33,28 @@ def test_the_flow_frees_each_batch_result_once_added(prefect_harness, tmp_path, 
     assert state.is_completed(), state.message
     assert len(parts) == 5
     assert alive == []
+
+
+def test_the_flow_keeps_no_state_per_batch(prefect_harness, tmp_path, monkeypatch):
+    """Prefect links each task's result to a copy of its state in the flow run's context until that
+    result is looked up; a batch's summary never is: without the flow dropping the link, the context
+    held one State per batch to the run's end (a 100,000-row manifest: 1,000 of them)."""
+    from prefect.context import FlowRunContext
+
+    from flows.ingest import ingest
+
+    distinct_reports(tmp_path / "docs", 4)
+    held = []
+    add = summary.RunSummary.add
+
+    def add_seen(self, part):
+        held.append(len(FlowRunContext.get().run_results))
+        add(self, part)
+
+    monkeypatch.setattr(summary.RunSummary, "add", add_seen)
+    state = ingest(sources=[str(tmp_path / "docs")], out=str(tmp_path / "wh"), batch_size=1, return_state=True)
+    assert state.is_completed(), state.message
+    # as the last batch is added every batch has been: none is linked any more (a batch that finished
+    # before the one added is, until its own turn)
+    assert len(held) == 4
+    assert held[-1] == 0
