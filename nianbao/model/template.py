@@ -121,6 +121,7 @@ class Applications(_Model):
     groups: tuple[str, ...]
     results_label: str
     rows: tuple[Row, ...]
+    notes: tuple[str, ...] = ()  # printed in the table's header, carrying no data
 
 
 class ReviewsLitigation(_Model):

@@ -80,3 +80,41 @@ def test_a_last_page_gives_its_headings_and_the_signature_set_right(monkeypatch)
     )
     lines, _ = _read(monkeypatch, gray, False)
     assert [line.replace(" ", "") for line in lines] == ["六、其他需要报告的事项", "某某市某某局", "2022年1月20日"]
+
+
+def test_a_heading_its_probe_names_is_not_read_whole(monkeypatch):
+    gray = _page(
+        [
+            *((72, 80 + 22 * i, BODY) for i in range(3)),
+            (72, 160, "四、政府信息公开行政复议、行政诉讼情况"),
+            *((72, 190 + 22 * i, BODY) for i in range(3)),
+            (72, 270, "五、存在的主要问题及改进情况"),
+            (72, 300, "六、加强队伍建设，全面提升政府信息公开工作人员的业务能力和水平"),  # numbered, too long
+        ]
+    )
+    widths = []
+    recognise = ocr.recognise
+
+    def counting(crops):
+        widths.append([c.shape[1] / c.shape[0] for c in crops])
+        return recognise(crops)
+
+    monkeypatch.setattr(ocr, "recognise", counting)
+    lines = [text.replace(" ", "") for _, text in ocr._text_lines(gray, False)]
+    assert lines == ["四、政府信息公开行政复议、行政诉讼情况", "五、存在的主要问题及改进情况"]
+    probes, whole = widths  # the probes, then the one numbered line no heading's length fits, read whole
+    assert len(probes) == 9 and max(probes) < 4 and len(whole) == 1 and whole[0] > 15
+
+
+def test_a_probe_names_a_heading_only_by_its_number_first_character_and_length():
+    from nianbao.extract.pdf.pagetext import placed_heading
+
+    assert placed_heading("三、收至", 19.3) == "三、收到和处理政府信息公开申请情况"  # a half character misread
+    assert placed_heading("3、收", 18) == "三、收到和处理政府信息公开申请情况"
+    assert placed_heading("一总", 6.5) == "一、总体情况"  # the 、 lost
+    assert placed_heading("四丶政", 20.6) == "四、政府信息公开行政复议、行政诉讼情况"
+    assert placed_heading("三、收", 30) is None  # a line too long for the heading: read whole
+    assert placed_heading("三、收", 12) is None  # too short
+    assert placed_heading("二、本", 12) is None  # not the heading's first character
+    assert placed_heading("十二、收", 18) is None  # not the heading's number
+    assert placed_heading("本年度", 18) is None

@@ -128,3 +128,79 @@ def test_a_header_or_group_cell_of_many_lines_is_told_by_its_ends_when_one_templ
     assert header("结", "果", 4) is None  # 结果…果: no header
     assert header("结", "持", 2) is None  # two lines: both read, nothing to tell
     assert header("其", "他", 3) is None  # 其他 is two characters, not three lines
+
+
+def _reviews(header: list[str | None], groups=((0, 5), (5, 15))) -> list[Cell]:
+    """Section 四's table as the national template prints it: proceedings over outcomes (`header`,
+    fifteen leaves, None: not read) over one row of fifteen values; `groups`: the cells over the
+    leaves (columns)."""
+    cells = [Cell((0, 1), g, "行政复议" if g[0] == 0 else "行政诉讼") for g in groups]
+    cells += [Cell((1, 2), (5, 10), "未经复议直接起诉"), Cell((1, 2), (10, 15), "复议后起诉")]
+    cells += [Cell((1, 3) if k < 5 else (2, 3), (k, k + 1), text) for k, text in enumerate(header)]
+    cells += [Cell((3, 4), (k, k + 1), str(k)) for k in range(15)]
+    return cells
+
+
+OUTCOMES = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+
+
+def test_a_headers_leaves_between_its_first_and_last_read_are_placed_by_the_templates_order():
+    from nianbao.extract.pdf.rowlabels import leaves, place_leaves
+
+    cells = _reviews(["结果维持"] + [None] * 13 + ["总计"])
+    ((run, top),) = leaves(cells)
+    assert [cells[i].cols for i in run] == [(k, k + 1) for k in range(15)] and top == 0
+    placed = place_leaves(cells, run, top)
+    assert [placed.get(i, cells[i].text) for i in run] == OUTCOMES * 3
+
+
+def test_header_leaves_are_read_when_an_end_or_a_leaf_read_or_the_count_or_a_group_disagrees():
+    from nianbao.extract.pdf.rowlabels import leaves, place_leaves
+
+    def placed(cells):
+        return {k: v for run, top in leaves(cells) for k, v in place_leaves(cells, run, top).items()}
+
+    assert placed(_reviews(["结果维持"] + [None] * 13 + ["总计"])) != {}
+    assert placed(_reviews([None] * 14 + ["总计"])) == {}  # its first not read
+    assert placed(_reviews(["结果维持"] + [None] * 13 + ["其他结果"])) == {}  # not the template's last
+    assert placed(_reviews(["结果维持", "其他结果"] + [None] * 12 + ["总计"])) == {}  # a leaf read otherwise
+    assert placed(_reviews(["结果维持", "结果纠正(件)"] + [None] * 12 + ["总计"])) == {}  # one not the template's
+    assert placed(_reviews(["结果维持"] + [None] * 13 + ["总计"], groups=((0, 7), (7, 15)))) == {}  # a group astride
+    cells = _reviews(["结果维持"] + [None] * 13 + ["总计"])
+    cells = [c for c in cells if c.cols[0] < 14 or c.rows[0] == 0]  # fourteen columns: no sequence that long
+    assert placed(cells) == {}
+
+
+def test_section_three_applicants_between_the_first_and_last_read_are_placed_under_their_groups():
+    from nianbao.extract.pdf.rowlabels import leaves, place_leaves
+
+    cells = [Cell((0, 3), (0, 1), "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）")]
+    cells += [Cell((0, 1), (1, 8), "申请人情况"), Cell((1, 3), (1, 2), "自然人"), Cell((1, 2), (2, 7), None)]
+    cells += [Cell((1, 3), (7, 8), "总计")] + [Cell((2, 3), (k, k + 1), None) for k in range(2, 7)]
+    for r, label in enumerate(["一、本年新收政府信息公开申请数量", "二、上年结转政府信息公开申请数量"], 3):
+        cells += [Cell((r, r + 1), (0, 1), label)] + [Cell((r, r + 1), (k, k + 1), "1") for k in range(1, 8)]
+    ((run, top),) = leaves(cells)
+    assert place_leaves(cells, run, top) == dict(
+        zip(run[1:-1], ["商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"])
+    )
+    cells[0], cells[1] = Cell((1, 3), (0, 1), ""), Cell((0, 1), (0, 8), "申请人情况")  # over the labels too
+    assert place_leaves(cells, run, top) == {}
+
+
+def test_a_cells_first_characters_name_a_template_text_only_when_one_of_its_length_begins_so():
+    import numpy as np
+
+    from nianbao.extract.pdf.prefixes import name
+
+    def line(characters: float) -> np.ndarray:  # a line's ink as wide as so many characters 30 pixels high
+        img = np.full((42, int(30 * characters) + 8), 255, np.uint8)
+        img[6:36, 4:-4] = 0
+        return img
+
+    assert name("本年制发", 4, [line(6.5)]) == "本年制发件数"
+    assert name("四结转", 4, [line(12)]) == "四、结转下年度继续办理"  # the 、 lost
+    assert name("（一）予", 4, [line(7.5)]) == "（一）予以公开"
+    assert name("本年制发", 4, [line(12)]) is None  # a longer text than the template's: read whole
+    assert name("第二十条", 4, [line(10.5)]) is None  # six texts of that length begin so
+    assert name("本年新", 4, [line(8)]) is None  # 本年新制作数量 and 本年新公开数量
+    assert name("本年制x", 4, [line(6.5)]) is None  # a character misread

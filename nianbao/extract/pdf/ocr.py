@@ -28,7 +28,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from nianbao.extract.pdf import _PAGE_NUMBER, _VALUE, TableChain, _continues, aligned, pagetext, rowlabels, scanprep
+from nianbao.extract.pdf import (
+    _PAGE_NUMBER,
+    _VALUE,
+    TableChain,
+    _continues,
+    aligned,
+    pagetext,
+    prefixes,
+    rowlabels,
+    scanprep,
+)
 from nianbao.model.chinese import DASHES
 from nianbao.model.document import NARRATIVE_UNREAD, Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
@@ -339,8 +349,20 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
             read.append((shape, 1.0) if shape else None)
     # the long labels wait: most of section 三's follow from the rows read around them (rowlabels)
     now = [i for i, c in enumerate(cells) if read[i] is None and not rowlabels.may_wait(c.rows, lines[i])]
-    _headers(lines, now, read)
-    _read(lines, [i for i in now if read[i] is None], read)
+    # so do cells of two lines or more (a header's leaf: 商业企业, 结果维持): those between the first
+    # and last over a table's values follow from the template's order once those are read
+    later = [i for i in now if len(lines[i]) >= 2]
+    _text(lines, [i for i in now if i not in later], read)
+    for c, r in zip(cells, read):
+        c.text = r[0] if r is not None else None
+    runs = rowlabels.leaves(cells)
+    _text(lines, [i for run, _ in runs for i in (run[0], run[-1]) if read[i] is None], read)
+    for c, r in zip(cells, read):
+        c.text = r[0] if r is not None else None
+    for run, top in runs:
+        for i, text in rowlabels.place_leaves(cells, run, top).items():
+            read[i] = (text, 1.0)  # the template's header, placed by the leaves read around it
+    _text(lines, [i for i in later if read[i] is None], read)
     while True:
         for c, r in zip(cells, read):
             c.text = r[0] if r is not None else None
@@ -352,12 +374,14 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
         numbers = {c.rows[0] for c, r in zip(cells, read) if r is not None and _VALUE.match(r[0].strip())}
         label = lambda c: c.rows[1] - c.rows[0] == 1 and (c.rows[0] in numbers or c.glimpse is not None)  # noqa: E731
         _headers(lines, [i for i in now if not label(cells[i])], read)
+        _named(lines, [i for i in now if read[i] is None], read)
         _read(lines, [i for i in now if read[i] is None], read)
         texts = recognise([line for i in ends for line in (lines[i][0], lines[i][-1])])
         for k, i in enumerate(ends):
             cells[i].glimpse = texts[2 * k][0], texts[2 * k + 1][0]
     for i, text in placed.items():
         read[i] = (text, 1.0)  # the template's label, placed by the rows read around it
+    _named(lines, [i for i, r in enumerate(read) if r is None], read)
     _read(lines, [i for i, r in enumerate(read) if r is None], read)  # none left unread: never a blank for a label
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
@@ -368,6 +392,14 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
     return Table(table_rows, [f"page {n}"] * height, confidence=confidence)
 
 
+def _text(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
+    """Cells `which` read into `read[i]`: a tall header by its ends, a template's text by its first
+    characters, else whole."""
+    _headers(lines, which, read)
+    _named(lines, [i for i in which if read[i] is None], read)
+    _read(lines, [i for i in which if read[i] is None], read)
+
+
 def _headers(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
     """Of cells `which`, those of three lines or more (a header or group cell printed a character
     a line) told by their first and last lines, when one text of the template's headers fits
@@ -376,6 +408,17 @@ def _headers(lines: list[list[np.ndarray]], which: list[int], read: list) -> Non
     ends = recognise([line for i in tall for line in (lines[i][0], lines[i][-1])])
     for k, i in enumerate(tall):
         if (text := rowlabels.header(ends[2 * k][0], ends[2 * k + 1][0], len(lines[i]))) is not None:
+            read[i] = (text, 1.0)
+
+
+def _named(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
+    """Of cells `which`, those of one or two lines whose first characters tell which of the
+    template's texts they print (prefixes.py): written into `read[i]` as the template prints it;
+    the others left unread."""
+    plans = {i: p for i in which if (p := prefixes.plan(lines[i])) is not None}
+    starts = recognise([probe for probe, _ in plans.values()])
+    for (i, (_, k)), (start, _) in zip(plans.items(), starts):
+        if (text := prefixes.name(start, k, lines[i])) is not None:
             read[i] = (text, 1.0)
 
 

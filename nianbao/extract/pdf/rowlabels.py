@@ -138,7 +138,7 @@ def _headers() -> dict[str, str]:
     """The template's header and group texts, squashed: as printed."""
     t = template().spec
     texts = [label for _, label in t.applications.columns]
-    texts += [g for d in t.applications.rows for g in d.group]
+    texts += [g for d in t.applications.rows for g in d.group] + list(t.applications.notes)
     texts += [label for _, label in t.reviews_litigation.proceedings + t.reviews_litigation.outcomes]
     texts += [label for m in t.active_disclosure.items + t.active_disclosure.metrics for label in m.labels]
     texts += [t.active_disclosure.header, *t.pages.table_words]
@@ -230,3 +230,106 @@ def _in_groups(cells: list[Cell], r: int, label: int, code: str) -> bool:
             if difflib.SequenceMatcher(None, text, best).ratio() < 0.75 or best not in own:
                 return False
     return True
+
+
+def leaves(cells: list[Cell]) -> list[tuple[list[int], int]]:
+    """For each run of rows of values, the header cells right above its first row, one over each
+    value's columns, left to right: the leaves of its header (自然人 … 总计, 结果维持 … 总计);
+    with the grid row its header starts at (the row after the values above, else the table's
+    first). The value columns are those of rows whose last cells from the first read as a value,
+    three or more read, at least half, read as nothing but values; a row of values is one whose cells in those columns, three or more, are its last,
+    none read as anything but a value, at least half of them read; a run, such rows one under
+    another with their values in the same columns. A run not every one of whose columns has
+    such a cell over it gives none."""
+    by_row: dict[int, list[int]] = {}
+    for i, c in enumerate(cells):
+        by_row.setdefault(c.rows[0], []).append(i)
+    rows = {r: sorted(members, key=lambda i: cells[i].cols[0]) for r, members in by_row.items()}
+    valued = lambda i: cells[i].text is not None and _value(cells[i].text)  # noqa: E731
+    columns: set[int] = set()
+    for members in rows.values():
+        k = len(members)
+        while k and (cells[members[k - 1]].text is None or valued(members[k - 1])):
+            k -= 1
+        while k < len(members) and cells[members[k]].text is None:
+            k += 1  # a label not read yet is no value
+        read = [i for i in members[k:] if cells[i].text is not None]
+        if len(read) >= 3 and 2 * len(read) >= len(members) - k and any(cells[i].text.strip() for i in read):
+            columns |= {col for i in members[k:] for col in range(*cells[i].cols)}
+    spans: dict[int, tuple] = {}  # grid row: its values' columns
+    for r, members in rows.items():
+        values = [i for i in members if set(range(*cells[i].cols)) <= columns]
+        read = [i for i in values if cells[i].text is not None]
+        if (
+            len(values) >= 3
+            and values == members[len(members) - len(values) :]
+            and all(valued(i) for i in read)
+            and 2 * len(read) >= len(values)
+            and any(cells[i].text.strip() for i in read)
+        ):
+            spans[r] = tuple(cells[i].cols for i in values)
+    out = []
+    for r in sorted(spans):
+        if spans.get(r - 1) == spans[r]:
+            continue  # not a run's first row
+        over = {c.cols: i for i, c in enumerate(cells) if c.rows[1] == r}
+        if all(s in over for s in spans[r]):
+            out.append(([over[s] for s in spans[r]], max((v + 1 for v in spans if v < r), default=0)))
+    return out
+
+
+def place_leaves(cells: list[Cell], run: list[int], top: int) -> dict[int, str]:
+    """The template's texts, as printed, of a header's leaves `run` (as `leaves` gives them, its
+    header starting at grid row `top`) not read: when its first and last read as the first and
+    last of exactly one of the template's header sequences as long as it (`_sequences`), every
+    leaf read between as that sequence's, and every other header cell over them lies over one
+    of the sequence's repeats (a proceeding's outcomes) or within one, and over no other column;
+    else none (they are read)."""
+    from nianbao.extract.pdf.prefixes import texts
+
+    said = [texts().get(squash(cells[i].text)) if cells[i].text is not None else None for i in run]
+    if (
+        said[0] is None
+        or said[-1] is None
+        or any(c.text is not None and s is None for c, s in zip(map(cells.__getitem__, run), said))
+    ):
+        return {}
+    fits = [
+        (seq, period)
+        for seq, period in _sequences()
+        if len(seq) == len(run) and all(s is None or s == t for s, t in zip(said, seq))
+    ]
+    if len(fits) != 1:
+        return {}
+    ((seq, period),) = fits
+    first, last, bottom = cells[run[0]].cols[0], cells[run[-1]].cols[1], cells[run[0]].rows[1]
+    for i, c in enumerate(cells):
+        if i in run or c.rows[0] < top or c.rows[1] > bottom or c.cols[1] <= first or c.cols[0] >= last:
+            continue  # not over the leaves
+        if c.cols[0] < first or c.cols[1] > last:
+            return {}  # over the leaves and beyond them: not the template's header
+        under = [k for k, j in enumerate(run) if c.cols[0] <= cells[j].cols[0] and cells[j].cols[1] <= c.cols[1]]
+        if not under:
+            return {}  # within a leaf's columns: not the template's header
+        within = under[0] // period == under[-1] // period
+        if not within and (under[0] % period or (under[-1] + 1) % period):
+            return {}
+    return {i: seq[k] for k, i in enumerate(run) if cells[i].text is None}
+
+
+@functools.cache
+def _sequences() -> tuple[tuple[tuple[str, ...], int], ...]:
+    """The texts the template prints over a table's value columns, left to right, each with the
+    length of its repeat: section 三's applicants; section 四's outcomes, once per proceeding;
+    section 二's metrics of each item of each edition."""
+    t = template().spec
+    outcomes = tuple(label for _, label in t.reviews_litigation.outcomes)
+    out = {(tuple(label for _, label in t.applications.columns), len(t.applications.columns))}
+    out |= {(outcomes * k, len(outcomes)) for k in range(1, len(t.reviews_litigation.proceedings) + 1)}
+    metrics = {m.code: m.labels[0] for m in t.active_disclosure.metrics}
+    out |= {
+        (tuple(metrics[c] for c in codes), len(codes))
+        for edition in t.active_disclosure.printed.values()
+        for codes in edition.values()
+    }
+    return tuple(sorted(out))

@@ -1,0 +1,102 @@
+"""What OCR's recogniser is given per page: line images and columns of input, by what they are.
+
+    python bench/ocr_inputs.py [--n N] [--seed S] [--variant V ...]
+
+Scans N generated reports (as bench/ocr_bench.py makes them) as each variant and reads them with
+the PDF extractor, counting every line image nianbao.extract.pdf.ocr.recognise is given by where
+it comes from: a table's cells read whole (split into number cells and text cells by what they
+read as), a tall header's or label's first and last lines, the lines outside tables (probes,
+lines read whole), an unruled table's pieces. Columns are the recogniser's input width at its
+height of 48 pixels, padded as its batches pad them: what its CPU grows with. A benchmark:
+nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _p in (ROOT / "tests", ROOT / "tests" / "fixtures", ROOT / "bench"):
+    sys.path.insert(0, str(_p))
+
+import accuracy  # noqa: E402
+import corpus  # noqa: E402
+import scan  # noqa: E402
+from ocr_bench import pages_of  # noqa: E402
+
+from nianbao.extract import extract, office  # noqa: E402
+from nianbao.extract.pdf import _CELL_VALUE, ocr  # noqa: E402
+
+lines: Counter = Counter()
+columns: Counter = Counter()
+_kind: list[str] = []  # what the recognise call under way reads (set by the wrappers)
+
+
+def _columns(crops) -> float:
+    """The recogniser's input width for `crops`, padded as recognise pads a batch."""
+    ratios = sorted(c.shape[1] / c.shape[0] for c in crops)
+    return sum(48 * max(ratios[k : k + 16]) * len(ratios[k : k + 16]) for k in range(0, len(ratios), 16))
+
+
+def _install() -> None:
+    recognise, read = ocr.recognise, ocr._read
+
+    def counted(crops):
+        out = recognise(crops)
+        caller = sys._getframe(1)
+        kind = _kind[-1] if _kind else f"{Path(caller.f_code.co_filename).stem}.{caller.f_code.co_name}"
+        if kind == "cells":  # split by what each line read as
+            for crop, (text, _) in zip(crops, out):
+                k = "cells: number lines" if _CELL_VALUE.fullmatch(text.strip() or "0") else "cells: text lines"
+                lines[k] += 1
+                columns[k] += _columns([crop])
+        else:
+            lines[kind] += len(crops)
+            columns[kind] += _columns(crops)
+        return out
+
+    def read_cells(cell_lines, which, into):
+        _kind.append("cells")
+        try:
+            return read(cell_lines, which, into)
+        finally:
+            _kind.pop()
+
+    ocr.recognise, ocr._read = counted, read_cells
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variant", action="append", choices=sorted(scan.VARIANTS))
+    args = parser.parse_args(argv)
+    if not office.soffice():
+        print("OCR: LibreOffice is not installed, no scans to make")
+        return 0
+    variants = args.variant or ["scan/200", "photo/200"]
+    datas = []
+    for i in range(args.n):
+        rng = random.Random(f"{args.seed}:bench:{i}")
+        pdf = scan.from_docx(corpus.write_docx(corpus.layout(accuracy.random_report(rng))))
+        datas += [scan.scan(pdf, v, rng) for v in variants]
+    _install()
+    pages = 0
+    for data in datas:
+        extract(data, "pdf")
+        pages += pages_of(data)
+    print(f"\nrecogniser input, {len(datas)} scans ({', '.join(variants)}), {pages} pages\n")
+    print(f"{'from':<34} {'lines/page':>10} {'columns/page':>13} {'share':>6}")
+    total = sum(columns.values())
+    for kind, cols in columns.most_common():
+        print(f"{kind:<34} {lines[kind] / pages:>10.1f} {cols / pages:>13.0f} {100 * cols / total:>5.0f}%")
+    print(f"{'all':<34} {sum(lines.values()) / pages:>10.1f} {total / pages:>13.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
