@@ -50,6 +50,16 @@ def seed(prefix: str) -> Path:
 # (prefect_env), so none starts a temporary server of its own unless the test is about that server.
 
 
+# What no test reads, off in the harness's server besides what the command's server turns off
+# (flows/server.py): the services of an ephemeral server that store every event and, from the task
+# runs' events, the task runs (no test reads events or task runs; the flow runs, their states, logs
+# and artifacts are stored as before). ~15% of the CPU of the tests that run flows, measured.
+_HARNESS_UNUSED = {
+    "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED": "false",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_ENABLED": "false",
+}
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     """Prefect's test harness: its server on a database copied from the migrated one (flows/database.py),
@@ -63,7 +73,10 @@ def prefect_harness():
 
     with ExitStack() as harness:
         with pytest.MonkeyPatch.context() as patch:
-            for name, value in server._UNUSED.items():  # off as in the command's server (flows/server.py)
+            for name, value in {
+                **server._UNUSED,
+                **_HARNESS_UNUSED,
+            }.items():  # off as in the command's server, and more
                 patch.setenv(name, os.environ.get(name, value))
 
             def mkdtemp():  # the harness's folder, its database copied from the migrated one

@@ -14,14 +14,14 @@ import resource
 import pytest
 
 CPU_SECONDS = {
-    "tests/run/test_interrupt.py": 54,
-    "tests/command/test_dask.py": 53,
+    "tests/run/test_interrupt.py": 50,
+    "tests/command/test_dask.py": 36,
     "tests/extract/test_scans.py": 49,
     "tests/command/test_deploy.py": 42,
     "tests/extract/test_ocr.py": 38,
     "tests/command/test_command.py": 37,
-    "tests/command/test_flow.py": 28,
-    "tests/command/test_s3_flow.py": 28,
+    "tests/command/test_flow.py": 22,
+    "tests/command/test_s3_flow.py": 24,
     "tests/command/test_prefect_start.py": 26,
     "tests/extract/test_extract_pdf.py": 26,
     "tests/warehouse/test_versions.py": 26,
@@ -32,7 +32,7 @@ CPU_SECONDS = {
     "tests/run/test_outcomes.py": 19,
     "tests/warehouse/test_compact.py": 19,
     "tests/warehouse/test_storage.py": 19,
-    "tests/command/test_fixed_cost.py": 18,
+    "tests/command/test_fixed_cost.py": 15,
     "tests/check/test_indicators.py": 16,
     "tests/run/test_hostile.py": 16,
     "tests/command/test_kept_server.py": 11,

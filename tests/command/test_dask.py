@@ -11,9 +11,10 @@ from test_s3_flow import _rows
 
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory):
-    """Six valid reports and an invalid one: the invalid report fails every run alike."""
+    """Three valid reports and an invalid one, two batches of two for the two worker processes: the invalid
+    report fails every run alike."""
     docs = tmp_path_factory.mktemp("docs")
-    distinct_reports(docs, 6)
+    distinct_reports(docs, 3)
     (docs / "bad.txt").write_text(
         (ROOT / "data" / "samples" / "sample_invalid_2024.txt").read_text(encoding="utf-8"), encoding="utf-8"
     )
@@ -64,14 +65,14 @@ def test_dask_cluster_gives_the_same_warehouse(prefect_harness, cluster, docs, l
     dask_state = _on_dask(cluster, sources=[str(docs)], out=str(tmp_path / "dask"))
     assert dask_state.is_failed()  # the invalid report fails it as it fails the local run
     assert _warehouse(tmp_path / "dask") == _warehouse(local)
-    assert len(_warehouse(tmp_path / "dask")["reports"]) == 7
+    assert len(_warehouse(tmp_path / "dask")["reports"]) == 4
 
 
 def test_dask_workers_writing_to_s3_give_the_local_warehouse(prefect_harness, cluster, docs, local, s3):
     dask = _on_dask(cluster, sources=[str(docs)], out=f"{s3}/dask")
     assert dask.is_failed()  # the invalid report fails it as it fails the local run
     assert _rows(f"{s3}/dask") == _rows(local)
-    assert len(_rows(f"{s3}/dask")["reports"]) == 7
+    assert len(_rows(f"{s3}/dask")["reports"]) == 4
 
 
 def test_a_run_names_its_dask_cluster_and_its_batches_run_there(prefect_harness, tmp_path):

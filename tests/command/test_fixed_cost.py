@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 
@@ -47,42 +48,43 @@ def test_the_extraction_workers_still_start_with_every_parser():
     assert {"nianbao.extract.pdf", "nianbao.extract.office", "nianbao.extract.html"} <= set(isolate.PRELOAD)
 
 
-def test_gx_is_made_without_what_its_import_never_runs_and_still_judges():
-    """scipy.stats and altair (GX's KL-divergence expectation, its charts) stay unimported while
-    our suites run; a deferred module still imports at its first use, whole."""
-    code = """
+# Both tests of GX as it is made, in one interpreter (GX's import costs seconds): what each finds
+# loaded is looked at before either imports anything more.
+_GX_MADE = """
 import sys
 from nianbao.check import validate
 validate._gx()
 before = {n: type(sys.modules.get(n)).__name__ for n in ("scipy.stats", "altair")}
+loaded = [n in sys.modules for n in ("sqlalchemy", "botocore", "shapely")]
 from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
 entropy = round(float(kl.stats.entropy([0.5, 0.5], [0.9, 0.1])), 6)
 print(before, entropy, type(sys.modules["scipy.stats"]).__name__)
-"""
-    printed, loaded = _probe(code, ["scipy.stats._stats_py", "altair.vegalite"])  # one interpreter for both
-    assert loaded == {"scipy.stats._stats_py": True, "altair.vegalite": False}  # used: loaded; unused: not
-    assert printed[-1] == "{'scipy.stats': '_Deferred', 'altair': '_Deferred'} 0.510826 module"
-
-
-def test_gx_is_made_without_its_sql_and_aws_integrations_which_the_rest_still_imports():
-    """GX's optional SQLAlchemy, S3 and geometry integrations (installed for Prefect's server, s3fs,
-    the OCR) are absent to GX, as without them; to any other importer, in the same process, they are there."""
-    code = """
-import sys
-from nianbao.check import validate
-validate._gx()
-loaded = [n in sys.modules for n in ("sqlalchemy", "botocore", "shapely")]
 import sqlalchemy, botocore.client, shapely.geometry
 from great_expectations import util
 from great_expectations.compatibility import aws, sqlalchemy as gx_sql
 print(loaded, sqlalchemy.__name__, botocore.client.__name__, shapely.geometry.Point(1, 2).x, util.Point,
       type(gx_sql.sqlalchemy).__name__, type(aws.botocore).__name__)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    assert (
-        out.strip().splitlines()[-1]
-        == "[False, False, False] sqlalchemy botocore.client 1.0 None NotImported NotImported"
-    )
+
+
+@pytest.fixture(scope="module")
+def gx_made():
+    return _probe(_GX_MADE, ["scipy.stats._stats_py", "altair.vegalite"])
+
+
+def test_gx_is_made_without_what_its_import_never_runs_and_still_judges(gx_made):
+    """scipy.stats and altair (GX's KL-divergence expectation, its charts) stay unimported while
+    our suites run; a deferred module still imports at its first use, whole."""
+    printed, loaded = gx_made
+    assert loaded == {"scipy.stats._stats_py": True, "altair.vegalite": False}  # used: loaded; unused: not
+    assert printed[-2] == "{'scipy.stats': '_Deferred', 'altair': '_Deferred'} 0.510826 module"
+
+
+def test_gx_is_made_without_its_sql_and_aws_integrations_which_the_rest_still_imports(gx_made):
+    """GX's optional SQLAlchemy, S3 and geometry integrations (installed for Prefect's server, s3fs,
+    the OCR) are absent to GX, as without them; to any other importer, in the same process, they are there."""
+    printed, _ = gx_made
+    assert printed[-1] == "[False, False, False] sqlalchemy botocore.client 1.0 None NotImported NotImported"
 
 
 def _extract_in_daemon(answer):

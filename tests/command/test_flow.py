@@ -239,7 +239,7 @@ def test_a_killed_run_resumes_to_the_same_warehouse(prefect_harness, tmp_path):
     from flows.ingest import ingest
 
     docs = tmp_path / "docs"
-    distinct_reports(docs, 12)  # batches of one: a kill lands after the first, long before the last
+    distinct_reports(docs, 6)  # batches of one: a kill lands after the first, long before the last
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
     child = subprocess.Popen(
@@ -254,14 +254,14 @@ def test_a_killed_run_resumes_to_the_same_warehouse(prefect_harness, tmp_path):
     child.send_signal(signal.SIGKILL)
     child.wait()
     published_before = len(duckdb.sql(f"select report_id from read_parquet('{killed}/reports/*/*.parquet')").fetchall())
-    assert 1 <= published_before < 12
+    assert 1 <= published_before < 6
 
     state = ingest(sources=[str(docs)], out=str(killed), batch_size=1, return_state=True)
     assert state.is_completed()
     assert state.result().already_published == published_before
-    ingest(sources=[str(docs)], out=str(whole), batch_size=12, return_state=True)
+    ingest(sources=[str(docs)], out=str(whole), batch_size=6, return_state=True)
     assert _warehouse(killed) == _warehouse(whole)
-    assert len(_warehouse(whole)["applications"]) == 12 * 7 * 25
+    assert len(_warehouse(whole)["applications"]) == 6 * 7 * 25
 
 
 def test_ingesting_served_reports_equals_ingesting_the_files(prefect_harness, tmp_path, monkeypatch):
