@@ -134,6 +134,7 @@ def start(folder: str | Path | None = None, timeout: float = 120) -> SeaweedFS:
         "-master.telemetry=false",
         "-admin.ui=false",
         "-webdav=false",
+        "-volume.max=2000",  # not free disk / 128 MB: each bucket takes ~8 volumes, ~300 were ~37 buckets
         *(f"-{name}={port}" for name, port in ports.items()),
     ]
     with open(log, "wb") as out:
