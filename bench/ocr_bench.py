@@ -49,6 +49,16 @@ def pages_of(data: bytes) -> int:
         doc.close()
 
 
+def scans(n: int, seed: int, variants: list[str]) -> list[bytes]:
+    """N generated reports scanned as each of `variants`, report by report (as main makes them)."""
+    datas = []
+    for i in range(n):
+        rng = random.Random(f"{seed}:bench:{i}")
+        pdf = scan.from_docx(corpus.write_docx(corpus.layout(accuracy.random_report(rng))))
+        datas += [scan.scan(pdf, v, rng) for v in variants]
+    return datas
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1, help="reports scanned per variant (default 1)")

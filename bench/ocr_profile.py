@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import random
 import sys
 import time
 from pathlib import Path
@@ -23,10 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "tests", ROOT / "tests" / "fixtures", ROOT / "bench"):
     sys.path.insert(0, str(_p))
 
-import accuracy  # noqa: E402
-import corpus  # noqa: E402
 import scan  # noqa: E402
-from ocr_bench import pages_of  # noqa: E402
+from ocr_bench import pages_of, scans  # noqa: E402
 
 from nianbao.extract import extract, office  # noqa: E402
 
@@ -57,11 +54,7 @@ def main(argv=None) -> int:
         print("OCR: LibreOffice is not installed, no scans to make")
         return 0
     variants = args.variant or ["scan/200", "photo/200"]
-    datas = []
-    for i in range(args.n):
-        rng = random.Random(f"{args.seed}:bench:{i}")
-        pdf = scan.from_docx(corpus.write_docx(corpus.layout(accuracy.random_report(rng))))
-        datas += [scan.scan(pdf, v, rng) for v in variants]
+    datas = scans(args.n, args.seed, variants)
     extract(scan.rasterise(datas[0], dpi=72), "pdf")  # load the models outside the profile
     pages = sum(pages_of(d) for d in datas)
     profile = cProfile.Profile(time.process_time)
