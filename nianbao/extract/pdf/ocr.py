@@ -464,8 +464,7 @@ def _marks(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     crop = crop[m:-m, m:-m] if min(crop.shape) > 4 * m else crop
     if crop.size == 0:
         return crop, np.zeros(crop.shape, bool), np.zeros((0, 5), int)
-    # thin type blurred by a scan prints grey: ink is what is darker than halfway to the paper
-    ink = (crop < np.clip((int(crop.min()) + 255) // 2, 150, 190)).astype(np.uint8)
+    ink = scanprep.ink(crop).astype(np.uint8)
     count, labels, stats, _ = scanprep.components(ink)
     keep = np.zeros(count, bool)
     keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= 4) & (stats[1:, cv2.CC_STAT_HEIGHT] >= DPI * 0.015)

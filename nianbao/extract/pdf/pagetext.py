@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nianbao.extract.pdf import scanprep
 from nianbao.model.chinese import YEAR_NUMERALS, numeral_value
 from nianbao.model.template import split_numbering, squash, template
 
@@ -124,7 +125,7 @@ def _characters(gray: np.ndarray, line: list) -> float:
     crop = gray[y0:y1, x0:x1]
     if crop.size == 0:
         return 0.0
-    ink = crop < np.clip((int(crop.min()) + 255) // 2, 150, 190)  # as ocr._marks tells ink
+    ink = scanprep.ink(crop)
     rows, cols = np.flatnonzero(ink.sum(axis=1) >= 2), np.flatnonzero(ink.any(axis=0))
     return (cols[-1] - cols[0] + 1) / (rows[-1] - rows[0] + 1) if len(rows) and len(cols) else 0.0
 

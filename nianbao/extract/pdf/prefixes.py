@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nianbao.extract.pdf import scanprep
 from nianbao.model.template import squash, template
 
 
@@ -61,7 +62,7 @@ def characters(lines: list[np.ndarray]) -> float:
 
 def _extent(line: np.ndarray) -> tuple[int, int, int]:
     """A line image's ink: its width, its height, and the column it starts at."""
-    ink = line < np.clip((int(line.min()) + 255) // 2, 150, 190)
+    ink = scanprep.ink(line)
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if not len(rows):
         return 0, 1, 0
@@ -89,7 +90,7 @@ def plan(lines: list[np.ndarray]) -> tuple[np.ndarray, int] | None:
     if end + 0.5 * pitch >= x + w:
         return None  # the first line is no longer than the probe
     # cut in the white between the k-th character and the next where there is some
-    ink = (line < np.clip((int(line.min()) + 255) // 2, 150, 190)).any(axis=0)
+    ink = scanprep.ink(line).any(axis=0)
     lo, hi = int(end - 0.15 * pitch), int(end + 0.35 * pitch)
     gaps = [c for c in range(lo, min(hi, line.shape[1])) if not ink[c]]
     cut = min(gaps, key=lambda c: abs(c - end)) if gaps else int(end + 0.3 * pitch)

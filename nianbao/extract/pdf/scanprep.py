@@ -118,6 +118,12 @@ def level(gray: np.ndarray, most: float = 3.0) -> np.ndarray:
     return cv2.warpAffine(gray, m, (cols, rows), flags=cv2.INTER_LINEAR, borderValue=255)
 
 
+def ink(gray: np.ndarray) -> np.ndarray:
+    """Where a grey image prints: thin type blurred by a scan prints grey, so ink is what is darker
+    than halfway from its darkest to the paper (the threshold kept between 150 and 190)."""
+    return gray < np.clip((int(gray.min()) + 255) // 2, 150, 190)
+
+
 def bridged(ink: np.ndarray) -> np.ndarray:
     """Ink (255 on 0) with gaps of a few pixels along its rows closed: a thin rule photographed
     at 150 dpi and warped square breaks here and there, and a rule broken short of the rule it
