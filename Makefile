@@ -77,6 +77,10 @@ lint: $(STAMP)
 # (--dist loadfile): a module's fixtures (a flow run, LibreOffice's documents) are made once, not per
 # process. What a test changes in its process is restored after it (tests/conftest.py: _as_found).
 # The files go out heaviest first, as tests/weights.py orders them (--no-loadscope-reorder keeps it).
+# Modules are compiled once, their .pyc kept (in __pycache__, ignored by git) even where the
+# environment says PYTHONDONTWRITEBYTECODE: else each worker rewrites every test module's asserts
+# (~2 CPU-s) and each Python process a test starts compiles nianbao again (~0.3 CPU-s).
+test: export PYTHONDONTWRITEBYTECODE :=
 test: $(STAMP) office fonts ghostscript browser
 	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile --no-loadscope-reorder
 
