@@ -184,20 +184,45 @@ B = {"disclosed": (4, 0), "partly_disclosed": (1, 0), "other": (2, 0), "rejected
 REVIEW_A = {"review": (2, 1, 0, 1), "litigation_direct": (1, 1, 0, 2), "litigation_after_review": (0, 1, 0, 0)}
 
 
+@pytest.fixture(scope="module")
+def ingested() -> dict[str, str | Path]:
+    """The warehouses `generated` made so far in this module, a folder and a bucket: by kind."""
+    return {}
+
+
 @pytest.fixture
-def generated(warehouse, tmp_path):
+def generated(warehouse, ingested, tmp_path_factory, request):
     """Three bodies of 洪泽区: a 2021-edition report with reviews and suits partly pending, a
     2019-edition report with its single （六） row, and one that received nothing (every rate's
-    denominator 0); all of 2023."""
-    docs = {
-        "a": report_text(
-            "淮安市洪泽区甲镇人民政府", 2023, A, carried_over=(2, 0), carried_forward=(3, 1), reviews=REVIEW_A
-        ),
-        "b": report_text("淮安市洪泽区乙镇人民政府", 2023, B, edition="2019"),
-        "c": report_text("淮安市洪泽区丙镇人民政府", 2023, {}),
-    }
-    reports = ingest(warehouse, docs, tmp_path)
-    assert reports.sort("agency")["status"].to_list() == ["valid"] * 3, reports
+    denominator 0); all of 2023. Ingested once per module in each kind of warehouse (the tests'
+    set-up, not what they are about), each test given a copy of its own."""
+    kind = "bucket" if storage.is_remote(warehouse) else "folder"
+    if kind not in ingested:
+        docs = {
+            "a": report_text(
+                "淮安市洪泽区甲镇人民政府", 2023, A, carried_over=(2, 0), carried_forward=(3, 1), reviews=REVIEW_A
+            ),
+            "b": report_text("淮安市洪泽区乙镇人民政府", 2023, B, edition="2019"),
+            "c": report_text("淮安市洪泽区丙镇人民政府", 2023, {}),
+        }
+        if kind == "folder":
+            root = tmp_path_factory.mktemp("generated") / "wh"
+        else:
+            import uuid
+
+            root = request.getfixturevalue("seaweedfs").bucket(f"indicators-generated-{uuid.uuid4().hex[:8]}") + "/wh"
+        reports = ingest(root, docs, tmp_path_factory.mktemp("docs"))
+        assert reports.sort("agency")["status"].to_list() == ["valid"] * 3, reports
+        ingested[kind] = root
+    if kind == "folder":
+        import shutil
+
+        shutil.copytree(ingested[kind], warehouse)
+    else:
+        fs = storage.filesystem()
+        source, copy = str(ingested[kind])[5:], str(warehouse)[5:]
+        keys = fs.find(source)
+        fs.copy(keys, [copy + k[len(source) :] for k in keys])
     return warehouse
 
 

@@ -1,12 +1,13 @@
 """`nianbao compact`: a partition's files merged into one per dataset, rows unchanged, readers never
 seeing a report twice or not at all, under the warehouse's lock; on a folder and on a bucket."""
 
+import os
 import threading
-import time
 
 import duckdb
 import polars as pl
 import pytest
+from clock import until
 from corpus import distinct_reports
 
 from flows import command as cli
@@ -78,11 +79,13 @@ def test_a_reader_racing_compactions_sees_every_report_exactly_once(warehouse, b
             publish.publish(warehouse, b)
         stop = threading.Event()
         t = threading.Thread(target=reader, args=(stop,))
+        before = len(seen)
         t.start()
         try:
-            time.sleep(0.3)
+            until(lambda: len(seen) > before)  # a read of the small files
             assert compact.compact(warehouse)
-            time.sleep(0.3)
+            after = len(seen)
+            until(lambda: len(seen) >= after + 2)  # and one begun once the compaction was done
         finally:
             stop.set()
             t.join()
@@ -112,6 +115,14 @@ def test_a_killed_compaction_is_finished_by_the_next_writer(warehouse, batches, 
     assert duck(warehouse, "applications").height == 8 * 7 * 25
 
 
+def waiting_on(lock) -> bool:
+    """Whether a process or thread is blocked taking the flock of `lock` (Linux lists each waiter in
+    /proc/locks as `->`, with the file's device and inode)."""
+    st = lock.stat()
+    file = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    return any(line.split()[1:3] == ["->", "FLOCK"] and file in line.split() for line in open("/proc/locks"))
+
+
 def test_compact_waits_for_the_lock_of_an_ingest(tmp_path, batches):
     wh = tmp_path / "wh"
     for b in batches[:2]:
@@ -121,7 +132,7 @@ def test_compact_waits_for_the_lock_of_an_ingest(tmp_path, batches):
     def ingest_batch():
         with publish.locked(wh):
             held.set()
-            time.sleep(1.5)
+            until(lambda: waiting_on(wh / ".lock"))  # the compaction blocked on the lock: let it go
             done.append("publish")
 
     t = threading.Thread(target=ingest_batch)

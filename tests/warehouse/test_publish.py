@@ -82,16 +82,26 @@ def test_republishing_never_duplicates(warehouse, frames):
     assert before == after and before["applications"] == 7 * 25
 
 
-def test_a_report_that_becomes_valid_leaves_quarantine_and_its_old_partition(warehouse):
+# The batches a test publishes in a folder and in a bucket (its set-up, not what it is about) are
+# validated once per module, each from documents of its own.
+
+
+@pytest.fixture(scope="module")
+def seed_000():
+    """Seed 000 without its year (invalid: the folder year=0), then with it (valid)."""
     from conftest import seed
 
-    tmp_path = warehouse
     s = seed("000")
-    publish.publish(tmp_path, process_batch([Source(str(s))], "run-1"))
+    return process_batch([Source(str(s))], "run-1"), process_batch([Source(str(s), {"year": 2024})], "run-2")
+
+
+def test_a_report_that_becomes_valid_leaves_quarantine_and_its_old_partition(warehouse, seed_000):
+    tmp_path = warehouse
+    publish.publish(tmp_path, seed_000[0])
     assert read(tmp_path, "applications", quarantine=True).height == 175
     assert read(tmp_path, "reports")["year"].to_list() == [0]  # the folder year=0: scan() reads null
     assert scan("reports", tmp_path).collect()["year"].to_list() == [None]
-    publish.publish(tmp_path, process_batch([Source(str(s), {"year": 2024})], "run-2"))
+    publish.publish(tmp_path, seed_000[1])
     reports = read(tmp_path, "reports")
     assert reports.select("year", "status", "run_id").to_dicts() == [
         {"year": 2024, "status": "valid", "run_id": "run-2"}
@@ -126,13 +136,18 @@ def test_a_crash_during_a_write_leaves_the_previous_partition(warehouse, frames,
     assert set(read(tmp_path, "reports")["agency"]) != {"changed"}
 
 
-def test_concurrent_publishers_never_lose_or_duplicate(tmp_path, warehouse):
+@pytest.fixture(scope="module")
+def concurrent_batches(tmp_path_factory):
+    docs = [Source(str(p)) for p in distinct_reports(tmp_path_factory.mktemp("docs"), 8)]
+    batches = [process_batch(docs[i::4], f"run-{i}") for i in range(4)]
+    return batches + [process_batch(docs[:3], "run-again")]  # the same reports again, concurrently
+
+
+def test_concurrent_publishers_never_lose_or_duplicate(warehouse, concurrent_batches):
     """Two runs writing one warehouse at once (the lock or lease serialises them): every report once."""
     import threading
 
-    docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 8)]
-    batches = [process_batch(docs[i::4], f"run-{i}") for i in range(4)]
-    batches.append(process_batch(docs[:3], "run-again"))  # the same reports again, concurrently
+    batches = concurrent_batches
     threads = [threading.Thread(target=publish.publish, args=(warehouse, b)) for b in batches]
     for t in threads:
         t.start()
@@ -151,15 +166,21 @@ def test_published_index_knows_each_report_and_its_year(warehouse, frames):
     )
 
 
+@pytest.fixture(scope="module")
+def crash_batches(tmp_path_factory):
+    """Two of three reports, then all three in another batch."""
+    docs = [Source(str(p)) for p in distinct_reports(tmp_path_factory.mktemp("docs"), 3)]
+    return process_batch(docs[:2], "run-1"), process_batch(docs, "run-2")
+
+
 def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates_after(
-    tmp_path, warehouse, monkeypatch
+    warehouse, crash_batches, monkeypatch
 ):
     """Cells are put in place before `reports`: a crash in between (SystemExit, which nothing
     catches) lists no half-published report, and republishing the same reports in another batch
     removes the orphaned rows."""
     import os
 
-    docs = [Source(str(p)) for p in distinct_reports(tmp_path / "docs", 3)]
     if storage.is_remote(warehouse):
         write = storage.S3Path.write_table
 
@@ -179,11 +200,11 @@ def test_a_crash_before_the_reports_file_leaves_nothing_listed_and_no_duplicates
 
         monkeypatch.setattr(publish.os, "replace", crash_at_reports)
     with pytest.raises(SystemExit):
-        publish.publish(warehouse, process_batch(docs[:2], "run-1"))
+        publish.publish(warehouse, crash_batches[0])
     monkeypatch.undo()
     assert publish.published(warehouse) == {}  # nothing listed, so a resumed run redoes both
     assert read(warehouse, "applications").height == 2 * 7 * 25  # the crash left these behind
-    publish.publish(warehouse, process_batch(docs, "run-2"))  # a different batch: other file names
+    publish.publish(warehouse, crash_batches[1])  # a different batch: other file names
     assert read(warehouse, "reports").height == 3
     apps = read(warehouse, "applications")
     assert apps.height == 3 * 7 * 25 and apps.select("report_id", "row", "applicant").is_unique().all()
