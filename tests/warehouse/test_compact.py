@@ -82,10 +82,10 @@ def test_a_reader_racing_compactions_sees_every_report_exactly_once(warehouse, b
         before = len(seen)
         t.start()
         try:
-            until(lambda: len(seen) > before)  # a read of the small files
+            until(lambda: len(seen) > before or not t.is_alive())  # a read of the small files
             assert compact.compact(warehouse)
             after = len(seen)
-            until(lambda: len(seen) >= after + 2)  # and one begun once the compaction was done
+            until(lambda: len(seen) >= after + 2 or not t.is_alive())  # and one begun after the compaction
         finally:
             stop.set()
             t.join()
