@@ -78,8 +78,8 @@ lint: $(STAMP)
 # process. What a test changes in its process is restored after it (tests/conftest.py: _as_found).
 # The files go out heaviest first, as tests/weights.py orders them (--no-loadscope-reorder keeps it).
 # Modules are compiled once, their .pyc kept (in __pycache__, ignored by git) even where the
-# environment says PYTHONDONTWRITEBYTECODE: else each worker rewrites every test module's asserts
-# (~2 CPU-s) and each Python process a test starts compiles nianbao again (~0.3 CPU-s).
+# environment says PYTHONDONTWRITEBYTECODE: else each worker compiles nianbao and rewrites every
+# test module's asserts again as it collects (7.8 CPU-s a worker's collection, 4.4 with them kept).
 test: export PYTHONDONTWRITEBYTECODE :=
 test: $(STAMP) office fonts ghostscript browser
 	$(BIN)/python -m pytest -n $(or $(JOBS),2) --dist loadfile --no-loadscope-reorder
