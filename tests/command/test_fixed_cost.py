@@ -24,15 +24,9 @@ def _probe(code: str, names: list[str], **env: str) -> tuple[list[str], dict[str
     return printed, json.loads(loaded)
 
 
-def test_the_command_loads_no_parser_before_a_document_needs_it():
-    """The parsers' libraries load at their format's first document: a text dump's run, and the
-    command's process whose workers extract, never load them."""
-    loaded = _modules_after(
-        "from flows import command; import flows.ingest; from nianbao.extract import extract; "
-        "extract('一、总体情况\\n'.encode(), 'txt')",
-        ["pdfplumber", "docx", "nianbao.extract.pdf", "nianbao.extract.html"],
-    )
-    assert loaded == {"pdfplumber": False, "docx": False, "nianbao.extract.pdf": False, "nianbao.extract.html": False}
+# That the command's process loads no parser before a document needs it (a text dump's run, whose
+# workers extract) is checked by the run of the command as a program in tests/run/test_native.py, in
+# its own fresh interpreter: what it holds as it exits.
 
 
 def test_a_format_loads_its_parser_at_its_first_document():
@@ -232,5 +226,5 @@ def test_the_commands_parameters_are_serialised_as_prefect_does_without_fastapi(
     assert len(ours.serialize_parameters({"sources": plan})["sources"]["documents"]) == len(plan.documents) == 3
 
 
-# That a run of the command imports no FastAPI is checked by the run of the command as a program in
-# tests/run/test_native.py, in its own fresh interpreter (one run of the command for both).
+# That a run of the command imports no FastAPI is checked by the same run of the command as a program
+# in tests/run/test_native.py.
