@@ -13,15 +13,19 @@ from conftest import ROOT
 BIN = Path(sys.executable).parent
 
 
-def _prefect(env, *args, timeout=180):
-    done = subprocess.run(
-        [str(BIN / "prefect"), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+def _deploy(monkeypatch) -> str:
+    """`prefect deploy --all --no-prompt` run in this process (Prefect's CLI, as its own tests run it)
+    against the session's server, in the project's folder where prefect.yaml is: a fresh interpreter
+    would prove nothing more, and costs seconds of CPU. What it printed."""
+    from prefect.testing.cli import CycloptsCliRunner
+
+    monkeypatch.chdir(ROOT)
+    done = CycloptsCliRunner().invoke(["--no-prompt", "deploy", "--all"])
+    assert done.exit_code == 0, done.output
     return done.stdout
 
 
-def test_deployments_schedule_and_a_backfill_run(prefect_env, tmp_path):
+def test_deployments_schedule_and_a_backfill_run(prefect_env, tmp_path, monkeypatch):
     """Through a real worker: a run that fails for its configuration says what to fix in one line
     (no traceback), every run's state message counts its reports, the failures artifact says where
     the validation report is and what to do next, and `yearly` reads its one manifest with last
@@ -42,7 +46,7 @@ def test_deployments_schedule_and_a_backfill_run(prefect_env, tmp_path):
     env = prefect_env
     with get_client(sync_client=True) as client:  # the pool prefect.yaml names (`make worker` makes it by the CLI)
         client.create_work_pool(WorkPoolCreate(name="nianbao-process", type="process"))
-    _prefect(env, "--no-prompt", "deploy", "--all")
+    _deploy(monkeypatch)
     docs = tmp_path / "docs"
     docs.mkdir()
     for name in ("sample_valid_2023.txt", "sample_invalid_2024.txt"):

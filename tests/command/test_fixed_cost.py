@@ -14,23 +14,19 @@ def _modules_after(code: str, names: list[str]) -> dict[str, bool]:
     return _probe(code, names)[1]
 
 
-def _probe(code: str, names: list[str]) -> tuple[list[str], dict[str, bool]]:
+def _probe(code: str, names: list[str], **env: str) -> tuple[list[str], dict[str, bool]]:
     """What `code` printed in a fresh interpreter, and which of `names` it had imported by its end."""
     probe = f"{code}\nimport json, sys\nprint(json.dumps({{n: n in sys.modules for n in {names!r}}}))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, **env}
+    ).stdout
     *printed, loaded = out.strip().splitlines()
     return printed, json.loads(loaded)
 
 
-def test_the_command_loads_no_parser_before_a_document_needs_it():
-    """The parsers' libraries load at their format's first document: a text dump's run, and the
-    command's process whose workers extract, never load them."""
-    loaded = _modules_after(
-        "from flows import command; import flows.ingest; from nianbao.extract import extract; "
-        "extract('一、总体情况\\n'.encode(), 'txt')",
-        ["pdfplumber", "docx", "nianbao.extract.pdf", "nianbao.extract.html"],
-    )
-    assert loaded == {"pdfplumber": False, "docx": False, "nianbao.extract.pdf": False, "nianbao.extract.html": False}
+# That the command's process loads no parser before a document needs it (a text dump's run, whose
+# workers extract) is checked by the run of the command as a program in tests/run/test_native.py, in
+# its own fresh interpreter: what it holds as it exits.
 
 
 def test_a_format_loads_its_parser_at_its_first_document():
@@ -48,14 +44,36 @@ def test_the_extraction_workers_still_start_with_every_parser():
     assert {"nianbao.extract.pdf", "nianbao.extract.office", "nianbao.extract.html"} <= set(isolate.PRELOAD)
 
 
-# Both tests of GX as it is made, in one interpreter (GX's import costs seconds): what each finds
-# loaded is looked at before either imports anything more.
-_GX_MADE = """
+# Pydantic v1's fields of every GX model class, described and hashed (an object's address differs
+# by run), once GX is made: the number of classes, of fields, and the hash.
+_FIELDS = """
+import hashlib, re
+from pydantic.v1 import BaseModel
+
+def every(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from every(sub)
+
+def described(f):
+    return (repr(f), repr(f.field_info), f.shape, sorted(f.class_validators), len(f.validators or ()),
+            len(f.pre_validators or ()), len(f.post_validators or ()), [described(s) for s in f.sub_fields or ()])
+
+models = {f"{c.__module__}.{c.__qualname__}": {n: described(f) for n, f in c.__fields__.items()} for c in every(BaseModel)}
+text = re.sub(r" at 0x[0-9a-f]+", "", repr(sorted(models.items())))
+print(len(models), sum(map(len, models.values())), hashlib.sha256(text.encode()).hexdigest())
+"""
+
+# The three tests of GX as it is made, in one interpreter (GX's import costs seconds): what each
+# finds loaded is looked at before anything more is imported, and its models' fields before GX's
+# expectations and integrations are used.
+_GX_MADE = f"""
 import sys
 from nianbao.check import validate
 validate._gx()
-before = {n: type(sys.modules.get(n)).__name__ for n in ("scipy.stats", "altair")}
+before = {{n: type(sys.modules.get(n)).__name__ for n in ("scipy.stats", "altair")}}
 loaded = [n in sys.modules for n in ("sqlalchemy", "botocore", "shapely")]
+{_FIELDS}
 from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
 entropy = round(float(kl.stats.entropy([0.5, 0.5], [0.9, 0.1])), 6)
 print(before, entropy, type(sys.modules["scipy.stats"]).__name__)
@@ -69,7 +87,7 @@ print(loaded, sqlalchemy.__name__, botocore.client.__name__, shapely.geometry.Po
 
 @pytest.fixture(scope="module")
 def gx_made():
-    return _probe(_GX_MADE, ["scipy.stats._stats_py", "altair.vegalite"])
+    return _probe(_GX_MADE, ["scipy.stats._stats_py", "altair.vegalite"], PYTHONHASHSEED="0")
 
 
 def test_gx_is_made_without_what_its_import_never_runs_and_still_judges(gx_made):
@@ -146,44 +164,25 @@ def test_the_plan_resolves_sources_without_the_pipeline():
     assert loaded == {"nianbao.run.pipeline": False, "polars": False, "pyarrow": False}
 
 
-_GX_FIELDS = """
-import hashlib, re, sys
-from nianbao.check import validate
-if sys.argv[1] == "generic":
-    validate._cheaper_field_copies = lambda: None
-validate._gx()
-from pydantic.v1 import BaseModel
-
-def every(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from every(sub)
-
-def described(f):
-    return (repr(f), repr(f.field_info), f.shape, sorted(f.class_validators), len(f.validators or ()),
-            len(f.pre_validators or ()), len(f.post_validators or ()), [described(s) for s in f.sub_fields or ()])
-
-models = {f"{c.__module__}.{c.__qualname__}": {n: described(f) for n, f in c.__fields__.items()} for c in every(BaseModel)}
-text = re.sub(r" at 0x[0-9a-f]+", "", repr(sorted(models.items())))  # an object's address differs by run
-print(len(models), sum(map(len, models.values())), hashlib.sha256(text.encode()).hexdigest())
-"""
-
-
-def test_gxs_model_fields_are_the_same_copied_the_cheaper_way():
+def test_gxs_model_fields_are_the_same_copied_the_cheaper_way(gx_made):
     """Pydantic v1's fields of every GX model class, copied from their bases slot by slot (typing's
-    aliases shared) as GX's classes are defined, are those its generic deep copy made."""
-    runs = [
-        subprocess.run(
-            [sys.executable, "-c", _GX_FIELDS, how],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONHASHSEED": "0"},  # a set's order alike in both
-        ).stdout.split()
-        for how in ("cheaper", "generic")
-    ]
-    assert runs[0] == runs[1] and int(runs[0][0]) > 300 and int(runs[0][1]) > 2000
+    aliases shared) as GX's classes are defined (gx_made's interpreter), are those its generic deep
+    copy made (a fresh interpreter of its own)."""
+    generic = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from nianbao.check import validate\n"
+            "validate._cheaper_field_copies = lambda: None\nvalidate._gx()\n" + _FIELDS,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONHASHSEED": "0"},  # a set's order alike in both
+    ).stdout.split()
+    cheaper = gx_made[0][-3].split()
+    assert cheaper == generic and int(cheaper[0]) > 300 and int(cheaper[1]) > 2000
 
 
 def test_a_field_copied_the_cheaper_way_shares_nothing_mutable():
@@ -227,12 +226,5 @@ def test_the_commands_parameters_are_serialised_as_prefect_does_without_fastapi(
     assert len(ours.serialize_parameters({"sources": plan})["sources"]["documents"]) == len(plan.documents) == 3
 
 
-def test_a_run_of_the_command_imports_no_fastapi(prefect_env, tmp_path):
-    """Prefect's client imports FastAPI only to serialise a flow run's parameters (issue 26, item 2)."""
-    code = (
-        "import sys\nfrom flows import command\n"
-        f"code = command._main(['ingest', 'data/samples/sample_valid_2023.txt', '--out', {str(tmp_path)!r}, '--quiet'])\n"
-        "print(code, 'fastapi' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=prefect_env)
-    assert out.stdout.strip().splitlines()[-1] == "0 False", out.stderr[-3000:]
+# That a run of the command imports no FastAPI is checked by the same run of the command as a program
+# in tests/run/test_native.py.

@@ -1,9 +1,9 @@
 """An interrupted run publishes nothing about the documents it had not finished (contract: "Outcomes
-of a run"): `nianbao ingest` against a real Prefect server (the session's), stopped by Ctrl-C
-(SIGINT to its process group, as a terminal sends it) and by a cancellation through Prefect's API, at
-several points; what each stopped run left is what an uninterrupted run publishes for those reports
-(never a report `unreadable` because its run stopped), and the next run completes the warehouse to
-exactly an uninterrupted run's."""
+of a run"): `nianbao ingest` against a real Prefect server (the session's), stopped by Ctrl-C and
+SIGTERM (to its process group, as a terminal or a supervisor sends them) and by a cancellation
+through Prefect's API, at several points; what each stopped run left is what an uninterrupted run
+publishes for those reports (never a report `unreadable` because its run stopped), and the next run
+completes the warehouse to exactly an uninterrupted run's."""
 
 import contextlib
 import io
@@ -17,12 +17,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import ROOT
+from conftest import ROOT, command
 
 BIN = Path(sys.executable).parent
 SAMPLES = ROOT / "data" / "samples"
 VOLATILE = {"run_id", "ingested_at", "fetched_at"}  # differ from run to run by design
 ARGS = ["--batch-size", "4", "--workers", "2", "--year", "2023"]  # the generated reports print no year
+# The reference run's batches are bigger (fewer batches cost less): what a run publishes does not depend
+# on its batches, as the stopped runs' warehouse shows, whose documents five runs' batches published.
+REFERENCE = ["--batch-size", "16", *ARGS[2:]]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +50,7 @@ def docs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def baseline(prefect_harness, docs, tmp_path_factory) -> dict[str, list]:
     out = tmp_path_factory.mktemp("baseline") / "wh"
-    code, printed = _uninterrupted(docs, out)
+    code, printed = _uninterrupted(docs, out, REFERENCE)
     assert code == 1, printed  # one invalid sample, one that is not a report
     assert printed.startswith("31 reports: 29 valid, 1 invalid, 1 unreadable\n")
     return _rows(out)
@@ -57,14 +60,14 @@ def _command(docs: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(out), *ARGS]
 
 
-def _uninterrupted(docs: Path, out: Path) -> tuple[int, str]:
+def _uninterrupted(docs: Path, out: Path, args: list[str] = ARGS) -> tuple[int, str]:
     """The same command run to its end in this process (against the session's server): no signal
     reaches it, so a fresh interpreter would prove nothing more. Its exit code and its stdout."""
     from flows import command as cli
 
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        code = cli.main(["ingest", str(docs), "--out", str(out), *ARGS])
+        code = cli.main(["ingest", str(docs), "--out", str(out), *args])
     return code, printed.getvalue()
 
 
@@ -116,8 +119,72 @@ def _cancel(api, run_id) -> None:
     api.set_flow_run_state(run_id, Cancelling(message="cancelled by the test"))
 
 
+def _cancelled_in_process(docs: Path, out: Path, ready) -> tuple[int, str]:
+    """The command run in this process while a thread cancels its flow run through the API once
+    ready(client) gives its id: no signal reaches the command (its flow's watcher reads the state), so a
+    fresh interpreter would prove nothing more. Its exit code and what it printed to stderr."""
+    import contextvars
+    import threading
+
+    from prefect.client.orchestration import get_client
+
+    running, told = threading.Event(), []
+
+    def cancel():
+        try:
+            with get_client(sync_client=True) as client:
+                deadline = time.monotonic() + 300
+                while running.is_set() and time.monotonic() < deadline:
+                    run = ready(client)
+                    if run is not None:
+                        _cancel(client, run)
+                        told.append(run)
+                        return
+                    time.sleep(0.1)
+        except BaseException as e:  # noqa: BLE001 (told to the test)
+            told.append(e)
+
+    running.set()
+    # in this context: the session's server is Prefect's setting in a context variable
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(cancel,), daemon=True)
+    thread.start()
+    try:
+        done = command("ingest", str(docs), "--out", str(out), *ARGS)
+    finally:
+        running.clear()
+        thread.join(timeout=60)
+    if not told or isinstance(told[0], BaseException):
+        pytest.fail(f"the run ended before it was cancelled: exit {done.returncode} {told}\n{done.stderr[-3000:]}")
+    return done.returncode, done.stderr
+
+
 def _published(out: Path) -> int:
     return len(list(out.glob("reports/*/*.parquet")))
+
+
+def _stopped_by_signal(
+    prefect_env, docs: Path, out: Path, log: Path, how: str, batches: int, api, before, known
+) -> int:
+    """The command as a program in its own process group, sent SIGINT (Ctrl-C) or SIGTERM once `batches`
+    more batches landed and its flow run is running, its stderr in `log`: its exit code."""
+    with open(log, "w") as stderr:
+        proc = subprocess.Popen(
+            _command(docs, out),
+            env=prefect_env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            _wait(lambda: _published(out) >= before + batches and _running(api, out) - known, proc, (how, batches))
+            # as a terminal (Ctrl-C) or a supervisor sends it: to the command and its children
+            os.killpg(proc.pid, signal.SIGINT if how == "ctrl-c" else signal.SIGTERM)
+            return proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _wait(condition, proc: subprocess.Popen, what, timeout: float = 300) -> None:
@@ -131,7 +198,9 @@ def _wait(condition, proc: subprocess.Popen, what, timeout: float = 300) -> None
 
 # One warehouse, stopped four times in a row, each run resuming the last: Ctrl-C once a batch landed
 # (the workers busy with the next), Cancel through the API likewise, SIGTERM to the process group (as a
-# Prefect worker stops its flow run's process), and Ctrl-C while the first batches are extracted.
+# Prefect worker stops its flow run's process), and Ctrl-C while the first batches are extracted. The
+# signals reach the command as a program (its own process group); a cancellation reaches no process,
+# its flow reads it from the API: that run is the command in this process.
 STOPS = [("ctrl-c", 1), ("cancel", 1), ("sigterm", 1), ("ctrl-c", 0)]  # (how, batches landed before)
 
 
@@ -143,27 +212,16 @@ def test_runs_stopped_at_several_points_publish_nothing_unfinished_and_the_next_
     for how, batches in STOPS:
         log = tmp_path / f"{how}-{batches}.log"
         before, known = _published(out), _running(api, out)
-        with open(log, "w") as stderr:
-            proc = subprocess.Popen(
-                _command(docs, out),
-                env=prefect_env,
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                text=True,
-                start_new_session=True,
-            )
-            try:
-                _wait(lambda: _published(out) >= before + batches and _running(api, out) - known, proc, (how, batches))
-                if how == "cancel":
-                    (run,) = _running(api, out) - known
-                    _cancel(api, run)
-                else:  # as a terminal (Ctrl-C) or a supervisor sends it: to the command and its children
-                    os.killpg(proc.pid, signal.SIGINT if how == "ctrl-c" else signal.SIGTERM)
-                code = proc.wait(timeout=120)
-            finally:
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGKILL)
+        if how == "cancel":
+
+            def ready(client, before=before, known=known, batches=batches):
+                runs = _running(client, out) - known if _published(out) >= before + batches else set()
+                return next(iter(runs)) if len(runs) == 1 else None
+
+            code, text = _cancelled_in_process(docs, out, ready)
+            log.write_text(text)
+        else:
+            code = _stopped_by_signal(prefect_env, docs, out, log, how, batches, api, before, known)
         rows = _rows(out)
         for report_id, row in _reports(rows).items():  # what it published is what an uninterrupted run does
             assert row == expected[report_id], (how, batches)

@@ -1,5 +1,7 @@
 """The command's own process allocates as nianbao/run/allocators.py says: Arrow from the system
-allocator (unless the user chose one), glibc's malloc in at most allocators.MALLOC.arenas arenas."""
+allocator (unless the user chose one), glibc's malloc in at most allocators.MALLOC.arenas arenas.
+The same run, in its fresh interpreter, tells what else it imported (issue 26): no FastAPI, and no
+parser before a document needs it."""
 
 import subprocess
 import sys
@@ -10,11 +12,14 @@ from nianbao.run import allocators
 
 SAMPLE = ROOT / "data" / "samples" / "sample_valid_2023.txt"
 # the command as a program (main() with no argv); as it exits: Arrow's allocator, whether pyarrow
-# was loaded by the run or only by this hook, and how many arenas glibc's malloc_info reports
-PROGRAM = """
+# was loaded by the run or only by this hook, how many arenas glibc's malloc_info reports, whether
+# the run imported FastAPI, and which of the parsers it imported ("-": none)
+PARSERS = ["pdfplumber", "docx", "nianbao.extract.pdf", "nianbao.extract.html"]
+PROGRAM = f"""
 import atexit, ctypes, re, sys, tempfile
 def tell():
-    loaded = "pyarrow" in sys.modules
+    loaded, fastapi = "pyarrow" in sys.modules, "fastapi" in sys.modules
+    parsers = ",".join(n for n in {PARSERS!r} if n in sys.modules) or "-"
     import pyarrow
     libc = ctypes.CDLL(None)
     libc.fopen.restype = ctypes.c_void_p
@@ -24,7 +29,7 @@ def tell():
         libc.fclose(ctypes.c_void_p(out))
         arenas = len(re.findall(r'<heap nr="', open(f.name).read()))
     print("pool", pyarrow.default_memory_pool().backend_name, "loaded by the run" if loaded else "loaded at exit",
-          "arenas", arenas, file=sys.stderr)
+          "arenas", arenas, "fastapi", fastapi, "parsers", parsers, file=sys.stderr)
 atexit.register(tell)
 from flows.command import main
 main()
@@ -41,10 +46,17 @@ def _told(prefect_env: dict[str, str], *args: str, **env: str) -> tuple[int, lis
     return done.returncode, said[-1].split() if said else [done.stderr[-2000:]]
 
 
-def test_a_run_allocates_from_the_system_allocator_in_few_arenas(prefect_env, tmp_path):
+def test_a_run_allocates_from_the_system_allocator_in_few_arenas_and_imports_no_fastapi_nor_parser(
+    prefect_env, tmp_path
+):
+    """Prefect's client imports FastAPI only to serialise a flow run's parameters: the command
+    serialises them without it (issue 26, item 2). The parsers' libraries load at their format's
+    first document: a text dump's run, in the command's process whose workers extract, never loads
+    them. Both checked in this run's own interpreter."""
     code, said = _told(prefect_env, "ingest", str(SAMPLE), "--out", str(tmp_path / "wh"), "--quiet")
     assert (code, said[:5]) == (0, ["pool", "system", "loaded", "by", "the"])
-    assert said[-2] == "arenas" and 1 <= int(said[-1]) <= allocators.MALLOC.arenas
+    assert said[-6] == "arenas" and 1 <= int(said[-5]) <= allocators.MALLOC.arenas
+    assert said[-4:] == ["fastapi", "False", "parsers", "-"]
 
 
 def test_the_users_choice_of_allocator_stays(prefect_env, tmp_path):
