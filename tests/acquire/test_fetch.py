@@ -358,6 +358,19 @@ def test_module_fetch_uses_a_shared_client(server, tmp_path):
     assert r.ok and r.data == PDF
 
 
+def test_the_delay_setting_reaches_the_process_fetcher(server, monkeypatch):
+    """NIANBAO_FETCH_DELAY spaces the starts of the pipeline's downloads from one host; a changed
+    setting gets the process a fetcher of its limits (the tests set it short)."""
+    from nianbao.acquire import fetch as module
+
+    monkeypatch.setenv("NIANBAO_FETCH_DELAY", "0.2")
+    began = time.monotonic()
+    assert [fetch(server.url("/report.pdf")).ok for _ in range(3)] == [True] * 3
+    assert time.monotonic() - began >= 0.4 and module._default.limits.delay == 0.2
+    monkeypatch.setenv("NIANBAO_FETCH_DELAY", "0")
+    assert fetch(server.url("/report.pdf")).ok and module._default.limits.delay == 0
+
+
 def test_one_shared_store_per_root(tmp_path):
     assert (
         RawStore.open(tmp_path) is RawStore.open(tmp_path / ".") and RawStore.open(tmp_path).root == tmp_path.resolve()
