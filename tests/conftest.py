@@ -219,7 +219,7 @@ def seaweedfs(tmp_path_factory):
 
     server = weed.start(tmp_path_factory.mktemp("seaweedfs"))
     yield server
-    server.stop()
+    server.stop(keep=False)  # the session's buckets are thrown away: no clean shutdown waited for
 
 
 @pytest.fixture
