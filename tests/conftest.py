@@ -138,22 +138,29 @@ def command(*argv: str) -> subprocess.CompletedProcess:
 
     from flows import command as cli
 
+    def prefect_consoles() -> set:
+        return {
+            h
+            for lg in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+            for h in getattr(lg, "handlers", [])
+            if isinstance(h, PrefectConsoleHandler)
+        }
+
     out, err = io.StringIO(), io.StringIO()
-    consoles = {  # Prefect's console handlers keep the stream they were made with: theirs is err too
-        h
-        for lg in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-        for h in getattr(lg, "handlers", [])
-        if isinstance(h, PrefectConsoleHandler)
-    }
-    kept = [(h, h.stream, h.console.file) for h in consoles]
+    consoles = prefect_consoles()  # Prefect's console handlers keep the stream they were made with: theirs is err too
+    kept = [(h, h.stream, h.console.file, h.level) for h in consoles]
     try:
         for h in consoles:
             h.stream = h.console.file = err
         with redirect_stdout(out), redirect_stderr(err):
             code = cli.main(list(argv))
-    finally:
-        for h, stream, file in kept:
+    finally:  # and their levels (--quiet sets ERROR): Prefect may make them in a test, which _as_found never saw
+        for h, stream, file, level in kept:
             h.stream, h.console.file = stream, file
+            h.setLevel(level)
+        # those made by Prefect's logging set-up during the run: level 0, as configured
+        for h in prefect_consoles() - consoles:
+            h.setLevel(logging.NOTSET)
     return subprocess.CompletedProcess(["nianbao", *argv], code, out.getvalue(), err.getvalue())
 
 
