@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-POLL = 1.0  # seconds between the server's looks at its users
+POLL = 1.0  # seconds between the server's looks at its users (a quarter of a shorter idle time)
 
 
 def detach() -> None:
@@ -76,7 +76,7 @@ def main(folder: str, seconds: str, port: str) -> None:
 
     def watch():
         while (held := stop_when_idle(Path(folder), float(seconds))) is None:
-            time.sleep(POLL)
+            time.sleep(min(POLL, float(seconds) / 4))
         locks.append(held)
         server.should_exit = True
 

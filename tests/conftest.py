@@ -87,6 +87,11 @@ def prefect_harness():
 
             patch.setattr(utilities, "mkdtemp", mkdtemp)
             harness.enter_context(utilities.prefect_test_harness(server_startup_timeout=300))  # a busy machine
+        # no flow run heartbeats (events no test reads; the harness's server stores no events): the end of every
+        # flow run in this process waited for its heartbeat thread's sleep, which wakes once a second (~0.5 s a run)
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        harness.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
         yield
 
 
@@ -133,22 +138,29 @@ def command(*argv: str) -> subprocess.CompletedProcess:
 
     from flows import command as cli
 
+    def prefect_consoles() -> set:
+        return {
+            h
+            for lg in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+            for h in getattr(lg, "handlers", [])
+            if isinstance(h, PrefectConsoleHandler)
+        }
+
     out, err = io.StringIO(), io.StringIO()
-    consoles = {  # Prefect's console handlers keep the stream they were made with: theirs is err too
-        h
-        for lg in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-        for h in getattr(lg, "handlers", [])
-        if isinstance(h, PrefectConsoleHandler)
-    }
-    kept = [(h, h.stream, h.console.file) for h in consoles]
+    consoles = prefect_consoles()  # Prefect's console handlers keep the stream they were made with: theirs is err too
+    kept = [(h, h.stream, h.console.file, h.level) for h in consoles]
     try:
         for h in consoles:
             h.stream = h.console.file = err
         with redirect_stdout(out), redirect_stderr(err):
             code = cli.main(list(argv))
-    finally:
-        for h, stream, file in kept:
+    finally:  # and their levels (--quiet sets ERROR): Prefect may make them in a test, which _as_found never saw
+        for h, stream, file, level in kept:
             h.stream, h.console.file = stream, file
+            h.setLevel(level)
+        # those made by Prefect's logging set-up during the run: level 0, as configured
+        for h in prefect_consoles() - consoles:
+            h.setLevel(logging.NOTSET)
     return subprocess.CompletedProcess(["nianbao", *argv], code, out.getvalue(), err.getvalue())
 
 
@@ -214,7 +226,7 @@ def seaweedfs(tmp_path_factory):
 
     server = weed.start(tmp_path_factory.mktemp("seaweedfs"))
     yield server
-    server.stop()
+    server.stop(keep=False)  # the session's buckets are thrown away: no clean shutdown waited for
 
 
 @pytest.fixture

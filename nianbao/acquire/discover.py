@@ -276,8 +276,7 @@ def parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--delay",
         type=float,
-        default=fetch.Limits.delay,
-        help="seconds between requests to one host (default: %(default)s)",
+        help=f"seconds between requests to one host (default: NIANBAO_FETCH_DELAY, else {fetch.Limits.delay:g})",
     )
     p.add_argument("--allow-private", action="store_true", help="allow private, loopback and link-local addresses")
     return p
@@ -285,7 +284,7 @@ def parser(p: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """0 when every listing page was read, 1 when some could not be (what was found is written), 2 usage."""
-    if args.max_pages < 1 or not 0 <= args.delay <= 3600:  # nan and inf are not delays
+    if args.max_pages < 1 or (args.delay is not None and not 0 <= args.delay <= 3600):  # nan and inf are not delays
         print("nianbao: --max-pages must be at least 1 and --delay between 0 and 3600 seconds", file=sys.stderr)
         return 2
     if args.region_code is not None and not _REGION.fullmatch(args.region_code):

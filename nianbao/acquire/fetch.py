@@ -128,7 +128,7 @@ class _Host:
 @dataclass(frozen=True)
 class Limits:
     """How long, how often, how much and how fast one Fetcher downloads. The operator's settings
-    (NIANBAO_FETCH_*, NIANBAO_MAX_DOCUMENT_MB) give the first five (`configured`); the rest are ours."""
+    (NIANBAO_FETCH_*, NIANBAO_MAX_DOCUMENT_MB) give the first five and `delay` (`configured`); the rest are ours."""
 
     connect_timeout: float  # seconds to connect
     read_timeout: float  # seconds waiting for the next bytes
@@ -144,7 +144,12 @@ class Limits:
     def configured(cls) -> Limits:
         s = settings()
         return cls(
-            s.fetch_connect_timeout, s.fetch_read_timeout, s.fetch_time_limit, s.fetch_retries, s.max_document_bytes
+            s.fetch_connect_timeout,
+            s.fetch_read_timeout,
+            s.fetch_time_limit,
+            s.fetch_retries,
+            s.max_document_bytes,
+            delay=s.fetch_delay,
         )
 
 
@@ -339,13 +344,14 @@ _default_lock = threading.Lock()
 def fetch(
     url: str, store: RawStore | None = None, client: Fetcher | None = None, allow_private: bool | None = None
 ) -> FetchResult:
-    """What the pipeline calls for a URL source. `client` defaults to one Fetcher per process, so
-    that the per-host limits hold across the batches a process runs at once. `allow_private`: the
-    run's (else the client's: NIANBAO_ALLOW_PRIVATE)."""
+    """What the pipeline calls for a URL source. `client` defaults to one Fetcher per process (a
+    new one when the settings of its limits changed), so that the per-host limits hold across the
+    batches a process runs at once. `allow_private`: the run's (else the client's: NIANBAO_ALLOW_PRIVATE)."""
     global _default
     if client is None:
+        limits = Limits.configured()
         with _default_lock:
-            if _default is None:
-                _default = Fetcher()
+            if _default is None or _default.limits != limits:
+                _default = Fetcher(limits)
             client = _default
     return client.fetch(url, store, allow_private)

@@ -81,6 +81,13 @@ class Settings(BaseSettings):
         ge=0,
         le=20,
     )
+    fetch_delay: float = _var(
+        1.0,
+        "NIANBAO_FETCH_DELAY",
+        "seconds between the starts of two downloads from one host (politeness)",
+        ge=0,
+        le=3600,
+    )
     tracebacks: bool = _var(False, "NIANBAO_TRACEBACKS", "1: the command prints tracebacks, not one line per failure")
     expectations: Path = _var(
         ROOT / "expectations",

@@ -130,7 +130,7 @@ def test_5xx_every_time_gives_up_after_the_retries(server, client):
 
 
 def test_a_timeout_is_retried_then_fails(server):
-    with fetcher(read_timeout=0.3) as f:
+    with fetcher(read_timeout=0.1) as f:  # /sleep never answers: any timeout is waited out, three times
         r = f.fetch(server.url("/sleep"))
     assert (r.ok, r.http_status, r.error, r.attempts, server.hits["/sleep"]) == (
         False,
@@ -356,6 +356,19 @@ def test_per_host_delay_spaces_request_starts(server):
 def test_module_fetch_uses_a_shared_client(server, tmp_path):
     r = fetch(server.url("/report.pdf"), RawStore(tmp_path))
     assert r.ok and r.data == PDF
+
+
+def test_the_delay_setting_reaches_the_process_fetcher(server, monkeypatch):
+    """NIANBAO_FETCH_DELAY spaces the starts of the pipeline's downloads from one host; a changed
+    setting gets the process a fetcher of its limits (the tests set it short)."""
+    from nianbao.acquire import fetch as module
+
+    monkeypatch.setenv("NIANBAO_FETCH_DELAY", "0.1")
+    began = time.monotonic()
+    assert [fetch(server.url("/report.pdf")).ok for _ in range(3)] == [True] * 3
+    assert time.monotonic() - began >= 0.2 and module._default.limits.delay == 0.1
+    monkeypatch.setenv("NIANBAO_FETCH_DELAY", "0")
+    assert fetch(server.url("/report.pdf")).ok and module._default.limits.delay == 0
 
 
 def test_one_shared_store_per_root(tmp_path):

@@ -314,7 +314,7 @@ def test_quiet_prints_the_summary_only(prefect_harness, tmp_path):
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shut down in 0.05 s, not 0.5
     try:  # a fresh interpreter: a URL's run makes its process's one Fetcher, which would outlive the test here
         done = _run(
             "ingest",

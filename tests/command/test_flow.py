@@ -273,6 +273,7 @@ def test_ingesting_served_reports_equals_ingesting_the_files(prefect_harness, tm
     import corpus
 
     monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")  # the server is on loopback
+    monkeypatch.setenv("NIANBAO_FETCH_DELAY", "0")  # its downloads not spaced 1 s apart (8 of them)
     docs = tmp_path / "docs"
     docs.mkdir()
     for name in ("sample_valid_2023.txt", "sample_invalid_2024.txt"):
@@ -286,7 +287,7 @@ def test_ingesting_served_reports_equals_ingesting_the_files(prefect_harness, tm
             requests.append((self.path, args[1]))
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(docs)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shut down in 0.05 s, not 0.5
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     manifest = tmp_path / "m.csv"
     with open(manifest, "w", newline="", encoding="utf-8") as f:
@@ -323,6 +324,7 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
     from flows.ingest import ingest, summary_of
 
     monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("NIANBAO_FETCH_DELAY", "0")  # the listing's and the report's downloads not 1 s apart
     site = tmp_path / "site"
     site.mkdir()
     (site / "report2023.html").write_bytes(corpus.write_html(corpus.layout(corpus.report())).encode("utf-8"))
@@ -339,7 +341,7 @@ def test_listings_are_discovered_and_ingested(prefect_harness, tmp_path, monkeyp
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shut down in 0.05 s, not 0.5
     # the yearly deployment's listings: a file of listing_url,region_code (data/listings.csv)
     listings = tmp_path / "listings.csv"
     listings.write_text(

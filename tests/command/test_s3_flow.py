@@ -40,9 +40,10 @@ def _docs(folder, n):
 
 def test_served_reports_into_a_bucket_equal_the_files_on_disk(prefect_harness, s3, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")  # the web server is on loopback
+    monkeypatch.setenv("NIANBAO_FETCH_DELAY", "0")  # its downloads not spaced 1 s apart (6 of them)
     docs = _docs(tmp_path / "docs", 2)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(SimpleHTTPRequestHandler, directory=str(docs)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shut down in 0.05 s, not 0.5
     base = f"http://127.0.0.1:{server.server_address[1]}/"
     manifest = tmp_path / "m.csv"
     manifest.write_text("uri\n" + "".join(f"{base}{p.name}\n" for p in sorted(docs.iterdir())), encoding="utf-8")
@@ -76,7 +77,9 @@ def test_a_killed_run_on_s3_resumes_to_the_same_warehouse(prefect_harness, s3, t
 
     docs = _docs(tmp_path / "docs", 5)  # and the invalid one: batches of one, a kill lands long before the last
     killed = f"{s3}/killed"
-    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
+    # the killed writer's lease is taken over once it expires: 6 s, not the default 30 s, before the resume can write
+    # (renewed every 2 s, so a loaded machine still renews it in time)
+    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value(), NIANBAO_S3_LEASE="6")
     child = subprocess.Popen(
         [sys.executable, "-m", "flows", "ingest", str(docs), "--out", killed, "--batch-size", "1"],
         env=env,

@@ -150,7 +150,7 @@ def inputs(tmp_path_factory):
     listed.mkdir()
     shutil.copy(base / "zeros_copy", listed / "zeros_copy")
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(good)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shut down in 0.05 s, not 0.5
     port = server.server_address[1]
     manifest = listed / "manifest.csv"
     with open(manifest, "w", newline="", encoding="gb18030") as f:  # as Excel saves it on Chinese Windows
@@ -221,6 +221,7 @@ def run(inputs, prefect_harness, tmp_path_factory):
     out = tmp_path_factory.mktemp("wh")
     env = {k: v for k, v in os.environ.items() if k != "NIANBAO_ALLOW_OUTSIDE"}
     env.update(PREFECT_API_URL=PREFECT_API_URL.value(), NIANBAO_ALLOW_PRIVATE="1")  # the server is on loopback
+    env["NIANBAO_FETCH_DELAY"] = "0"  # the manifest's downloads (and their redirects) not spaced 1 s apart
     done = subprocess.run(
         [sys.executable, "-m", "flows", "ingest", str(inputs["docs"]), str(inputs["manifest"]), "--out", str(out)],
         env=env,
