@@ -1,6 +1,7 @@
 """Load: a run of many documents and a run of a huge manifest, through the command: a benchmark, not a test.
 
     python bench/load_bench.py [--docs 2000] [--rows 100000] [--workers 2] [--batch-size 100] [--only documents|manifest]
+        [--logs DIR] [--keep DIR]
 
 Two loads, each one run of the command (`nianbao ingest`, its own temporary Prefect server) into a
 fresh warehouse: `documents`, a folder of text dumps (three in four valid, one in four invalid:
@@ -206,6 +207,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, help="documents per batch (default: the command's)")
     p.add_argument("--only", choices=("documents", "manifest"), help="one load only")
     p.add_argument("--logs", type=Path, help="a folder to keep each run's log in (LOAD.log)")
+    p.add_argument("--keep", type=Path, help="a folder to keep each run's warehouse in (LOAD), for bench/end_stages.py")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="nianbao-load-bench-") as tmp:
         tmp = Path(tmp)
@@ -218,9 +220,8 @@ def main(argv=None) -> int:
             if load == "documents":
                 reports(case / "docs", n)
             made = time.perf_counter() - t
-            r = ingest(
-                sources, case / "wh", args.workers, case, args.logs and args.logs / f"{load}.log", args.batch_size
-            )
+            out = args.keep / load if args.keep else case / "wh"
+            r = ingest(sources, out, args.workers, case, args.logs and args.logs / f"{load}.log", args.batch_size)
             print(
                 f"{load}: {n} documents (made in {made:.0f} s), exit {r['code']}, {r['wall']:.0f} s "
                 f"({1000 * r['wall'] / n:.1f} ms/document, the server's start included)\n"
