@@ -300,7 +300,9 @@ def _replace_findings(root, checked: list[pl.Series], findings: pl.DataFrame) ->
     for path in sorted(paths):
         old = storage.read_table(path, schema=file_schema) if path.exists() else file_schema.empty_table()
         held = pl.from_arrow(old["report_id"])
-        hit = functools.reduce(operator.or_, (held.is_in(ids) for ids in checked)).to_arrow()
+        # the file's few ids hashed, the run's many only probed against them
+        hit = functools.reduce(operator.or_, (held.is_in(ids.filter(ids.is_in(held))) for ids in checked))
+        hit = hit.to_arrow()
         kept, gone = old.filter(pc.invert(hit)), old.filter(hit)
         for rid, severity in zip(gone["report_id"].to_pylist(), gone["severity"].to_pylist()):
             delta[rid, severity] = delta.get((rid, severity), 0) - 1
