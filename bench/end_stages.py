@@ -91,6 +91,7 @@ def main(argv=None) -> int:
     p.add_argument("warehouse", type=Path)
     p.add_argument("--trace", action="store_true")
     p.add_argument("--only", choices=("across", "indicators", "page"))
+    # the page is left in the warehouse: validation/probe.html (and .json, in its index)
     args = p.parse_args(argv)
     from nianbao.run import allocators, heap
 
@@ -123,8 +124,6 @@ def main(argv=None) -> int:
         stage("indicators", args.trace, lambda: indicators.compute(out, run.ids))
     if args.only in (None, "page"):
         stage("validation page", args.trace, lambda: artifacts.validation_page(run, "probe", out))
-        (Path(out) / "validation" / "probe.html").unlink(missing_ok=True)
-        (Path(out) / "validation" / "probe.json").unlink(missing_ok=True)
     return 0
 
 

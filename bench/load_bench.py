@@ -164,14 +164,16 @@ def ingest(
         (mt.group(4) or mt.group(5), _clock(day, *mt.groups()[:3])) for mt in map(_END.match, stderr.splitlines()) if mt
     ]
     for name, until in [*ends, ("command", ended)]:
-        inside = [rss for t, rss, _, _ in peak.samples if since <= t <= until]
-        before = [rss for t, rss, _, _ in peak.samples if t <= since]
+        inside = [(rss, anon) for t, rss, _, anon in peak.samples if since <= t <= until]
+        before = [(rss, anon) for t, rss, _, anon in peak.samples if t <= since]
         stages.append(
             (
                 STAGES.get(name, "the command's summary (and the server's stop)"),
                 until - since,
-                (before[-1] if before else 0) / 2**20,
-                max(inside, default=0) / 2**20,
+                (before[-1][0] if before else 0) / 2**20,
+                max((r for r, _ in inside), default=0) / 2**20,
+                (before[-1][1] if before else 0) / 2**20,
+                max((a for _, a in inside), default=0) / 2**20,
             )
         )
         since = until
@@ -240,9 +242,10 @@ def main(argv=None) -> int:
                 + ", ".join(f"{b}: {rss:.0f}/{anon:.0f}" for b, rss, anon in r["per_batch"])
                 + f"\n  the flow's process: {r['flow_cpu']:.0f} CPU s (user+sys)\n  the run's end:"
             )
-            for stage, seconds, before, top in r["stages"]:
+            for stage, seconds, before, top, anon, anon_top in r["stages"]:
                 print(
-                    f"    {stage}: {seconds:.1f} s, RSS {before:.0f} MiB before, peak {top:.0f} MiB ({top - before:+.0f})"
+                    f"    {stage}: {seconds:.1f} s, RSS {before:.0f} MiB before, peak {top:.0f} MiB ({top - before:+.0f});"
+                    f" anonymous {anon:.0f}, peak {anon_top:.0f} ({anon_top - anon:+.0f})"
                 )
             print(f"  summary: {len(r['summary'])} lines:")
             print("\n".join(f"    | {line}" for line in r["summary"][:3] + ["…"] + r["summary"][-3:]), flush=True)
