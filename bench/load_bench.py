@@ -1,6 +1,7 @@
 """Load: a run of many documents and a run of a huge manifest, through the command: a benchmark, not a test.
 
     python bench/load_bench.py [--docs 2000] [--rows 100000] [--workers 2] [--batch-size 100] [--only documents|manifest]
+        [--logs DIR] [--keep DIR]
 
 Two loads, each one run of the command (`nianbao ingest`, its own temporary Prefect server) into a
 fresh warehouse: `documents`, a folder of text dumps (three in four valid, one in four invalid:
@@ -163,14 +164,16 @@ def ingest(
         (mt.group(4) or mt.group(5), _clock(day, *mt.groups()[:3])) for mt in map(_END.match, stderr.splitlines()) if mt
     ]
     for name, until in [*ends, ("command", ended)]:
-        inside = [rss for t, rss, _, _ in peak.samples if since <= t <= until]
-        before = [rss for t, rss, _, _ in peak.samples if t <= since]
+        inside = [(rss, anon) for t, rss, _, anon in peak.samples if since <= t <= until]
+        before = [(rss, anon) for t, rss, _, anon in peak.samples if t <= since]
         stages.append(
             (
                 STAGES.get(name, "the command's summary (and the server's stop)"),
                 until - since,
-                (before[-1] if before else 0) / 2**20,
-                max(inside, default=0) / 2**20,
+                (before[-1][0] if before else 0) / 2**20,
+                max((r for r, _ in inside), default=0) / 2**20,
+                (before[-1][1] if before else 0) / 2**20,
+                max((a for _, a in inside), default=0) / 2**20,
             )
         )
         since = until
@@ -206,6 +209,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, help="documents per batch (default: the command's)")
     p.add_argument("--only", choices=("documents", "manifest"), help="one load only")
     p.add_argument("--logs", type=Path, help="a folder to keep each run's log in (LOAD.log)")
+    p.add_argument("--keep", type=Path, help="a folder to keep each run's warehouse in (LOAD), for bench/end_stages.py")
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="nianbao-load-bench-") as tmp:
         tmp = Path(tmp)
@@ -218,9 +222,8 @@ def main(argv=None) -> int:
             if load == "documents":
                 reports(case / "docs", n)
             made = time.perf_counter() - t
-            r = ingest(
-                sources, case / "wh", args.workers, case, args.logs and args.logs / f"{load}.log", args.batch_size
-            )
+            out = args.keep / load if args.keep else case / "wh"
+            r = ingest(sources, out, args.workers, case, args.logs and args.logs / f"{load}.log", args.batch_size)
             print(
                 f"{load}: {n} documents (made in {made:.0f} s), exit {r['code']}, {r['wall']:.0f} s "
                 f"({1000 * r['wall'] / n:.1f} ms/document, the server's start included)\n"
@@ -239,9 +242,10 @@ def main(argv=None) -> int:
                 + ", ".join(f"{b}: {rss:.0f}/{anon:.0f}" for b, rss, anon in r["per_batch"])
                 + f"\n  the flow's process: {r['flow_cpu']:.0f} CPU s (user+sys)\n  the run's end:"
             )
-            for stage, seconds, before, top in r["stages"]:
+            for stage, seconds, before, top, anon, anon_top in r["stages"]:
                 print(
-                    f"    {stage}: {seconds:.1f} s, RSS {before:.0f} MiB before, peak {top:.0f} MiB ({top - before:+.0f})"
+                    f"    {stage}: {seconds:.1f} s, RSS {before:.0f} MiB before, peak {top:.0f} MiB ({top - before:+.0f});"
+                    f" anonymous {anon:.0f}, peak {anon_top:.0f} ({anon_top - anon:+.0f})"
                 )
             print(f"  summary: {len(r['summary'])} lines:")
             print("\n".join(f"    | {line}" for line in r["summary"][:3] + ["…"] + r["summary"][-3:]), flush=True)

@@ -74,11 +74,14 @@ def compute(warehouse, report_ids: pl.Series | list[str] | None = None) -> dict[
         reports = _reports(root)  # lazy: each year's reports are read as it is computed
         if report_ids is None:
             years = set(reports.select(PARTITION).unique().collect()[PARTITION].to_list()) | _years_held(root)
-        else:
-            named = pl.col("report_id").is_in(pl.Series(report_ids, dtype=pl.String).implode())
-            agencies = reports.filter(named).select("agency_id").drop_nulls().unique().collect()["agency_id"]
-            touched = named | pl.col("agency_id").is_in(agencies.implode())
-            years = set(reports.filter(touched).select(PARTITION).unique().collect()[PARTITION].to_list())
+        else:  # the ids joined, hashed once (`is_in` hashed a run's 100,000 again for each file read)
+            run = pl.LazyFrame([pl.Series("report_id", report_ids, pl.String)])
+            named = reports.join(run, on="report_id", how="semi").select(PARTITION, "agency_id")
+            named = named.collect(engine="streaming")
+            agencies = named["agency_id"].drop_nulls().unique().implode()
+            theirs = reports.filter(pl.col("agency_id").is_in(agencies)).select(PARTITION).unique().collect()
+            years = set(named[PARTITION].unique().to_list()) | set(theirs[PARTITION].to_list())
+            del named, theirs
         stale = _stale_years(root)
         places = _places(root, reports.filter(pl.col("agency_id").is_not_null()).collect())
         for year in sorted(years | stale, key=lambda y: (y is None, y or 0)):
@@ -352,9 +355,9 @@ def quality_rows(root, year: int | None, current: pl.DataFrame) -> Iterator[pl.D
         .filter(
             (pl.col(PARTITION).is_null() if year is None else pl.col(PARTITION) == year)
             & pl.col("rule_id").is_in(rules["rule_id"].to_list())
-            & pl.col("report_id").is_in(current["report_id"].implode())
         )
         .select("report_id", "rule_id")
+        .join(current.lazy().select("report_id"), on="report_id", how="semi")  # a year's ids hashed once
         .collect()
         .join(rules, on="rule_id")
         .group_by("report_id", "problem")
@@ -408,13 +411,22 @@ class _File:
                 path.unlink(missing_ok=True)
             return 0
         data = self.out.getvalue()
-        if exists and path.read_bytes() == data.to_pybytes():
+        self.out = None  # its buffer is `data`'s, released with it
+        # compared without a copy of the bytes made (a national year's quality file is MBs)
+        if exists and _same_bytes(path, data):
             return self.rows
         if storage.is_remote(path):
             path.write_parquet(data.to_pybytes())
         else:
             storage.write_atomic(path, lambda tmp: tmp.write_bytes(data))
         return self.rows
+
+
+def _same_bytes(path, data: pa.Buffer) -> bool:
+    """Whether the file at `path` holds exactly `data`: its size first, then its bytes."""
+    if not storage.is_remote(path) and path.stat().st_size != data.size:
+        return False
+    return path.read_bytes() == memoryview(data).cast("B")  # Arrow exports signed bytes
 
 
 def _years_held(root) -> set[int | None]:
