@@ -412,13 +412,13 @@ def _headers(lines: list[list[np.ndarray]], which: list[int], read: list) -> Non
 
 
 def _named(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
-    """Of cells `which`, those of one or two lines whose first characters tell which of the
-    template's texts they print (prefixes.py): written into `read[i]` as the template prints it;
-    the others left unread."""
+    """Of cells `which`, those of one or two lines whose first and last characters tell which of
+    the template's texts they print (prefixes.py): written into `read[i]` as the template prints
+    it; the others left unread."""
     plans = {i: p for i in which if (p := prefixes.plan(lines[i])) is not None}
-    starts = recognise([probe for probe, _ in plans.values()])
-    for (i, (_, k)), (start, _) in zip(plans.items(), starts):
-        if (text := prefixes.name(start, k, lines[i])) is not None:
+    ends = recognise([probe for probes, _ in plans.values() for probe in probes])
+    for n, (i, (_, k)) in enumerate(plans.items()):
+        if (text := prefixes.name(ends[2 * n][0], ends[2 * n + 1][0], k, lines[i])) is not None:
             read[i] = (text, 1.0)
 
 
