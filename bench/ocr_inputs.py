@@ -7,8 +7,8 @@ the PDF extractor, counting every line image nianbao.extract.pdf.ocr.recognise i
 it comes from: a table's cells read whole (split into number cells and text cells by what they
 read as), a tall header's or label's first and last lines, the lines outside tables (probes,
 lines read whole), an unruled table's pieces. Columns are the recogniser's input width at its
-height of 48 pixels, padded as its batches pad them (lines of about one width together, each
-padded to its batch's widest and a little grey past it): what its CPU grows with. A benchmark:
+height of 48 pixels, padded as its batches pad them (ocr._buckets: each line to its batch's widest): what its CPU
+grows with. A benchmark:
 nothing is asserted.
 """
 
@@ -40,9 +40,9 @@ def _columns(crops) -> list[float]:
     """Each line's input width to the recogniser, padded as recognise pads its batch."""
     ratios = [c.shape[1] / c.shape[0] for c in crops]
     out = [0.0] * len(crops)
-    for batch in ocr._buckets(np.argsort(ratios), ratios):
+    for batch in ocr._buckets(np.argsort(ratios)):
         for i in batch:
-            out[i] = 48 * (max(ratios[j] for j in batch) + ocr._GREY)
+            out[i] = 48 * max(ratios[j] for j in batch)
     return out
 
 
