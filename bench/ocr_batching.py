@@ -2,14 +2,21 @@
 
     python bench/ocr_batching.py [--variant V] [--seed S]
 
-Scans one generated report (as bench/ocr_bench.py makes them) as variant V, keeps every list of line
-images the reader hands nianbao.extract.pdf.ocr.recognise, and recognises them again as today
-(lines of about one width in groups of 16, each padded to its group's widest, run in runs of at most
-_BATCH_COLUMNS) and otherwise: today's padding in runs of one line; each line alone (no pad); today's
-groups padded with white instead of the normalised 0 (grey) RapidOCR pads with. For each: the
-recogniser's CPU seconds (this process) and the lines whose text or confidence differ from today's.
-What it shows: a line's reading depends on the width it is padded to, not on the lines it runs with.
-A benchmark: nothing is asserted.
+First what a run of ONNX Runtime costs (CPU) by its input's width and lines: per run and per
+column, so what batching more lines per run could save (a run's fixed cost, ~1 ms) is known beside
+what padding wastes (every column of pad costs as a column of ink, ~95 us).
+
+Then scans one generated report (as bench/ocr_bench.py makes them) as variant V, keeps every list
+of line images the reader hands nianbao.extract.pdf.ocr.recognise, and recognises them again as
+today (ocr._buckets: 16 lines at a time in order of width, each padded to its batch's widest, run
+in runs of at most _BATCH_COLUMNS) and otherwise: today's padding in runs of one line; each line
+alone (no pad); today's batches padded with white instead of the normalised 0 (grey) RapidOCR pads
+with; lines batched by width (the widest at most 1.25x the narrowest) each padded a tenth of its
+height of grey past its batch's widest (a quarter fewer columns; `make accuracy`: 1-5 fewer cells
+exact of 600 on six variants, so not taken). For each: the recogniser's CPU seconds (this process), its input
+columns, and the lines whose text or confidence differ from today's. What it shows: a line's
+reading depends on the width it is padded to, not on the lines it runs with. A benchmark: nothing
+is asserted.
 """
 
 from __future__ import annotations
@@ -46,6 +53,42 @@ def _white_pad(resize_norm_img):
     return padded
 
 
+def _by_width(ratios):
+    """ocr._buckets batching lines of about one width: the widest at most 1.25x the narrowest."""
+
+    def buckets(order):
+        out: list[list[int]] = []
+        for i in order:
+            if out and len(out[-1]) < 16 and ratios[i] <= 1.25 * ratios[out[-1][0]]:
+                out[-1].append(i)
+            else:
+                out.append([i])
+        return [np.array(b) for b in out]
+
+    return buckets
+
+
+def overhead() -> None:
+    """CPU of one run of the recogniser's session by its input's width (columns) and lines."""
+    session = ocr._engine().text_rec.session
+    rng = np.random.default_rng(0)
+    print(
+        f"\none run of the recogniser: CPU by input width and lines\n{'width':>6} {'lines':>6} {'ms/run':>7} {'us/column':>10}"
+    )
+    for width in (48, 96, 192, 384, 768):
+        for n in (1, 2, 4, 8, 16):
+            if width * n > 3072:
+                continue
+            x = rng.random((n, 3, 48, width), dtype=np.float32)
+            reps = max(3, 200 * 48 // (width * n))
+            session(x)
+            start = time.process_time()
+            for _ in range(reps):
+                session(x)
+            run = (time.process_time() - start) / reps
+            print(f"{width:>6} {n:>6} {1e3 * run:>7.2f} {1e6 * run / (width * n):>10.1f}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", default="scan/200", choices=sorted(scan.VARIANTS))
@@ -64,32 +107,45 @@ def main(argv=None) -> int:
     finally:
         ocr.recognise = recognise
     rec = ocr._engine().text_rec
-    columns, norm = ocr._BATCH_COLUMNS, rec.resize_norm_img
+    columns, norm, buckets, session = ocr._BATCH_COLUMNS, rec.resize_norm_img, ocr._buckets, rec.session
+    width = [0]
 
-    def read(alone=False, runs=columns, pad=norm):
-        ocr._BATCH_COLUMNS, rec.resize_norm_img = runs, pad
+    def counted(x):
+        width[0] += x.shape[0] * x.shape[3]
+        return session(x)
+
+    def read(alone=False, runs=columns, pad=norm, by_width=False):
+        ocr._BATCH_COLUMNS, rec.resize_norm_img, rec.session = runs, pad, counted
+        width[0] = 0
         try:
             start = time.process_time()
-            out = [r for crops in calls for r in ([recognise([c])[0] for c in crops] if alone else recognise(crops))]
-            return out, time.process_time() - start
+            out = []
+            for crops in calls:
+                if by_width:
+                    ocr._buckets = _by_width([c.shape[1] / c.shape[0] for c in crops])
+                out += [recognise([c])[0] for c in crops] if alone else recognise(crops)
+            return out, time.process_time() - start, width[0]
         finally:
-            ocr._BATCH_COLUMNS, rec.resize_norm_img = columns, norm
+            ocr._BATCH_COLUMNS, rec.resize_norm_img, ocr._buckets, rec.session = columns, norm, buckets, session
 
-    today, _ = read()  # once to warm the session's arena for every shape
-    today, cpu = read()
+    overhead()
+    today, _, _ = read()  # once to warm the session's arena for every shape
+    today, cpu, cols = read()
     lines = len(today)
-    print(f"\n{args.variant}: {lines} lines in {len(calls)} calls of recognise\n")
-    print(f"{'batching':<40} {'rec cpu s':>9} {'text differs':>13} {'confidence differs':>19}")
-    print(f"{'today (groups of 16, runs <= columns)':<40} {cpu:>9.2f} {'':>13} {'':>19}")
+    given = sum(bool(c) for c in calls)
+    print(f"\n{args.variant}: {lines} lines in {given} calls of recognise given lines ({len(calls)} in all)\n")
+    print(f"{'batching':<44} {'rec cpu s':>9} {'columns':>8} {'text differs':>13} {'confidence differs':>19}")
+    print(f"{'today (16 by width, runs <= columns)':<44} {cpu:>9.2f} {cols:>8} {'':>13} {'':>19}")
     for name, kwargs in [
         ("today's pad, runs of one line", dict(runs=1)),
         ("each line alone (no pad)", dict(alone=True)),
-        ("today's groups, white pad", dict(pad=_white_pad(norm))),
+        ("today's batches, white pad", dict(pad=_white_pad(norm))),
+        ("by width, a tenth of grey past", dict(by_width=True, pad=lambda img, r: norm(img, r + 0.1))),
     ]:
-        other, cpu = read(**kwargs)
+        other, cpu, cols = read(**kwargs)
         text = sum(a[0] != b[0] for a, b in zip(today, other))
         conf = sum(a[1] != b[1] for a, b in zip(today, other))
-        print(f"{name:<40} {cpu:>9.2f} {text:>13} {conf:>19}")
+        print(f"{name:<44} {cpu:>9.2f} {cols:>8} {text:>13} {conf:>19}")
     return 0
 
 

@@ -7,7 +7,8 @@ the PDF extractor, counting every line image nianbao.extract.pdf.ocr.recognise i
 it comes from: a table's cells read whole (split into number cells and text cells by what they
 read as), a tall header's or label's first and last lines, the lines outside tables (probes,
 lines read whole), an unruled table's pieces. Columns are the recogniser's input width at its
-height of 48 pixels, padded as its batches pad them: what its CPU grows with. A benchmark:
+height of 48 pixels, padded as its batches pad them (ocr._buckets: each line to its batch's widest): what its CPU
+grows with. A benchmark:
 nothing is asserted.
 """
 
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "tests", ROOT / "tests" / "fixtures", ROOT / "bench"):
     sys.path.insert(0, str(_p))
 
+import numpy as np  # noqa: E402
 import scan  # noqa: E402
 from ocr_bench import pages_of, scans  # noqa: E402
 
@@ -30,13 +32,18 @@ from nianbao.extract.pdf import _CELL_VALUE, ocr  # noqa: E402
 
 lines: Counter = Counter()
 columns: Counter = Counter()
+calls: Counter = Counter()  # calls of recognise given lines, by what they read
 _kind: list[str] = []  # what the recognise call under way reads (set by the wrappers)
 
 
-def _columns(crops) -> float:
-    """The recogniser's input width for `crops`, padded as recognise pads a batch."""
-    ratios = sorted(c.shape[1] / c.shape[0] for c in crops)
-    return sum(48 * max(ratios[k : k + 16]) * len(ratios[k : k + 16]) for k in range(0, len(ratios), 16))
+def _columns(crops) -> list[float]:
+    """Each line's input width to the recogniser, padded as recognise pads its batch."""
+    ratios = [c.shape[1] / c.shape[0] for c in crops]
+    out = [0.0] * len(crops)
+    for batch in ocr._buckets(np.argsort(ratios)):
+        for i in batch:
+            out[i] = 48 * max(ratios[j] for j in batch)
+    return out
 
 
 def _install() -> None:
@@ -46,14 +53,13 @@ def _install() -> None:
         out = recognise(crops)
         caller = sys._getframe(1)
         kind = _kind[-1] if _kind else f"{Path(caller.f_code.co_filename).stem}.{caller.f_code.co_name}"
-        if kind == "cells":  # split by what each line read as
-            for crop, (text, _) in zip(crops, out):
+        calls[kind] += bool(crops)
+        for width, (text, _) in zip(_columns(crops), out):
+            k = kind
+            if kind == "cells":  # split by what each line read as
                 k = "cells: number lines" if _CELL_VALUE.fullmatch(text.strip() or "0") else "cells: text lines"
-                lines[k] += 1
-                columns[k] += _columns([crop])
-        else:
-            lines[kind] += len(crops)
-            columns[kind] += _columns(crops)
+            lines[k] += 1
+            columns[k] += width
         return out
 
     def read_cells(cell_lines, which, into):
@@ -88,6 +94,7 @@ def main(argv=None) -> int:
     for kind, cols in columns.most_common():
         print(f"{kind:<34} {lines[kind] / pages:>10.1f} {cols / pages:>13.0f} {100 * cols / total:>5.0f}%")
     print(f"{'all':<34} {sum(lines.values()) / pages:>10.1f} {total / pages:>13.0f}")
+    print(f"\ncalls of recognise given lines: {sum(calls.values()) / pages:.1f}/page")
     return 0
 
 

@@ -187,7 +187,7 @@ def test_section_three_applicants_between_the_first_and_last_read_are_placed_und
     assert place_leaves(cells, run, top) == {}
 
 
-def test_a_cells_first_characters_name_a_template_text_only_when_one_of_its_length_begins_so():
+def test_a_cells_ends_name_a_template_text_only_when_one_of_its_length_begins_so():
     import numpy as np
 
     from nianbao.extract.pdf.prefixes import name
@@ -197,10 +197,10 @@ def test_a_cells_first_characters_name_a_template_text_only_when_one_of_its_leng
         img[6:36, 4:-4] = 0
         return img
 
-    assert name("本年制发", 4, [line(6.5)]) == "本年制发件数"
-    assert name("四结转", 4, [line(12)]) == "四、结转下年度继续办理"  # the 、 lost
-    assert name("（一）予", 4, [line(7.5)]) == "（一）予以公开"
-    assert name("本年制发", 4, [line(12)]) is None  # a longer text than the template's: read whole
-    assert name("第二十条", 4, [line(10.5)]) is None  # six texts of that length begin so
-    assert name("本年新", 4, [line(8)]) is None  # 本年新制作数量 and 本年新公开数量
-    assert name("本年制x", 4, [line(6.5)]) is None  # a character misread
+    assert name("本年制发", "制发件数", 4, [line(6.5)]) == "本年制发件数"
+    assert name("四结转", "继续办理", 4, [line(12)]) == "四、结转下年度继续办理"  # the 、 lost
+    assert name("（一）予", "予以公开", 4, [line(7.5)]) == "（一）予以公开"
+    assert name("本年制发", "制发件数", 4, [line(12)]) is None  # a longer text than the template's: read whole
+    assert name("第二十条", "(一)项", 4, [line(10.5)]) == "第二十条第(一)项"  # six begin so: the end tells
+    assert name("本年新", "数量", 4, [line(8)]) is None  # 本年新制作数量 and 本年新公开数量: too little read
+    assert name("本年制x", "制发件数", 4, [line(6.5)]) is None  # a character misread

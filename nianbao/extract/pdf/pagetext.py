@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nianbao.extract.pdf import scanprep
+from nianbao.extract.pdf import prefixes, scanprep
 from nianbao.model.chinese import YEAR_NUMERALS, numeral_value
 from nianbao.model.template import split_numbering, squash, template
 
@@ -42,9 +42,6 @@ class Lines:
     title_block: int = 12  # and at most these when those print no year (the reporting period's sentence)
     heading: float = 0.6  # a line this like a section's heading (difflib's ratio) is one
     beyond: int = 12  # characters a heading may print past its words (as the matcher's _heading allows)
-    # a line whose probe names a heading is that heading when the heading's characters are between
-    # these shares of the characters its ink's width makes (measured: 0.79-0.96 on scans and photos)
-    placed: tuple[float, float] = (0.7, 1.15)
 
 
 LINES = Lines()
@@ -103,18 +100,19 @@ def placed_heading(start: str, characters: float) -> str | None:
     """The section heading, as the template prints it (三、收到和处理政府信息公开申请情况), of a line
     whose start reads `start` (its probe: 三、收) and whose ink is about `characters` characters
     wide: the one whose number the start prints, followed (after 、 or its misreadings, or nothing)
-    by the heading's first character, and whose length is as the line's (LINES.placed); else None."""
+    by the heading's first character, and whose length is as the line's (prefixes.PREFIXES.length); else None."""
     m = _numbering().match(start.strip())
     if not m:
         return None
     numeral = re.match(r"[一二三四五六七八九十]+|\d+", m.group(0)).group(0)
     after = (m.group(0)[-1] if m.group(0)[-1] in _heading_starts() else start.strip()[m.end() :])[:1]
+    lo, hi = prefixes.PREFIXES.length  # a line's characters told from its ink, as a table cell's are
     hits = [
         f"{n}、{head}"
         for n, head in template().sections.values()
         if numeral_value(n) == numeral_value(numeral)
         and after == head[0]
-        and LINES.placed[0] <= len(f"{n}、{head}") / max(characters, 1e-9) <= LINES.placed[1]
+        and lo <= len(f"{n}、{head}") / max(characters, 1e-9) <= hi
     ]
     return hits[0] if len(hits) == 1 else None
 

@@ -1,16 +1,19 @@
-"""A scanned table's text cell read only as far as its first characters tell which of the
-template's texts it prints.
+"""A scanned table's text cell read only at its two ends when they tell which of the template's
+texts it prints.
 
 Most of a table's text is the template's own (本年制发件数, 一、本年新收政府信息公开申请数量,
 未经复议直接起诉) and the recogniser's cost is the width of what it is given. A cell of one or two
 text lines is about as many characters long as its lines' ink is wide over its height (a CJK
 character is about square: `characters`); of the template's table texts, those of about that
-length (Prefixes.length) are its candidates, and its first few characters (Prefixes.k) tell most
-of them apart. A cell is read so (`plan`) only when that is well short of it (Prefixes.saving);
-it is given the candidate's text as the template prints it when its start reads exactly as one
-candidate's (`name`; variants of one label are one), else it is read whole: a text not the
-template's, a start several candidates share, or one a character misread, costs a probe, never a
-wrong label.
+length (Prefixes.length) are its candidates, and its first and last few characters (Prefixes.k)
+tell most of them apart. A cell is read so (`plan`: its first line's start, its last line's end)
+only when the two probes are well short of it (Prefixes.saving); it is given the candidate's text
+as the template prints it when its start and its end read exactly as one candidate's (`name`;
+variants of one label are one), else it is read whole: a text not the template's, a start several
+candidates share, one a character misread, or an agency's label edited at its end (本年制发规范性
+文件数) costs the probes, never a wrong label. Both ends and the length, as rowlabels.header tells
+a tall header: what the start alone would name, an edited end (the text path's exact match would
+not) would turn into the template's text.
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ class Prefixes:
     # a candidate's characters between these shares of the characters a cell's ink is wide
     # (measured on headings: 0.79-0.96 on scans and photos)
     length: tuple[float, float] = (0.7, 1.15)
-    k: int = 4  # characters read of a cell probed (本年新制 / 本年新公: the template's texts need four)
-    saving: float = 0.65  # a cell is probed only when its probe is at most this share of it
+    k: int = 4  # characters read at each end of a cell probed (本年新制 / 本年新公: the template's texts need four)
+    saving: float = 0.65  # a cell is probed only when its two probes are at most this share of it
     pitch: float = 1.14  # a character's width over its ink's height (the line's, measured alike)
 
 
@@ -74,37 +77,47 @@ def _candidates(n: float) -> list[str]:
     return [s for s in texts() if lo * n <= len(s) <= hi * n]
 
 
-def plan(lines: list[np.ndarray]) -> tuple[np.ndarray, int] | None:
-    """For a cell of one or two text lines: its first line's start to read (its first `k`
-    characters and a little white after) and `k`; None when it is to be read whole."""
+def plan(lines: list[np.ndarray]) -> tuple[tuple[np.ndarray, np.ndarray], int] | None:
+    """For a cell of one or two text lines: its first line's start and its last line's end to read
+    (`k` characters each and a little white beside) and `k`; None when it is to be read whole."""
     if not 1 <= len(lines) <= 2:
         return None
     n = characters(lines)
     k = PREFIXES.k
-    if k > PREFIXES.saving * n or not _candidates(n):
+    if 2 * k > PREFIXES.saving * n or not _candidates(n):
         return None
-    line = lines[0]
+    start, end = _end(lines[0], k, first=True), _end(lines[-1], k, first=False)
+    return None if start is None or end is None else ((start, end), k)
+
+
+def _end(line: np.ndarray, k: int, first: bool) -> np.ndarray | None:
+    """The line's first (last) `k` characters, cut in the white beside the next where there is
+    some, with the white margin the line was given; None when the line is no longer than that."""
     w, h, x = _extent(line)
     pitch = PREFIXES.pitch * h
-    end = x + k * pitch
-    if end + 0.5 * pitch >= x + w:
-        return None  # the first line is no longer than the probe
-    # cut in the white between the k-th character and the next where there is some
-    ink = scanprep.ink(line).any(axis=0)
-    lo, hi = int(end - 0.15 * pitch), int(end + 0.35 * pitch)
-    gaps = [c for c in range(lo, min(hi, line.shape[1])) if not ink[c]]
-    cut = min(gaps, key=lambda c: abs(c - end)) if gaps else int(end + 0.3 * pitch)
-    side = line[:, : max(x - 1, 1)]  # the white margin the line was given, on its right too
-    return np.hstack([line[:, :cut], side]), k
-
-
-def name(start: str, k: int, lines: list[np.ndarray]) -> str | None:
-    """The template's text, as printed, of the cell whose probe of `k` characters read `start`:
-    the one candidate of its length whose first `k` characters these are; else None."""
-    s = _bare(start)[:k]  # a character cut in two after the k-th may read as anything
-    if len(s) < k - 1:
+    if k * pitch + 0.5 * pitch >= w:
         return None
-    hits = {texts()[c] for c in _candidates(characters(lines)) if _bare(c).startswith(s)}
+    at = x + k * pitch if first else x + w - k * pitch  # where the k characters end (begin)
+    ink = scanprep.ink(line).any(axis=0)
+    # a character cut in two beside the probe reads as anything: the cut stays in the white
+    lo, hi = (
+        (int(at - 0.15 * pitch), int(at + 0.35 * pitch)) if first else (int(at - 0.35 * pitch), int(at + 0.15 * pitch))
+    )
+    gaps = [c for c in range(max(lo, 0), min(hi, line.shape[1])) if not ink[c]]
+    cut = min(gaps, key=lambda c: abs(c - at)) if gaps else int(at + (0.3 if first else -0.3) * pitch)
+    side = line[:, : max(x - 1, 1)]  # the white margin the line was given, on its other side too
+    return np.hstack([line[:, :cut], side]) if first else np.hstack([side, line[:, cut:]])
+
+
+def name(start: str, end: str, k: int, lines: list[np.ndarray]) -> str | None:
+    """The template's text, as printed, of the cell whose probes of `k` characters read `start`
+    and `end`: the one candidate of its length whose first and last `k` characters these are; else
+    None."""
+    # a character cut in two beside a probe may read as anything, or as nothing
+    head, tail = _bare(start)[:k], _bare(end)[-k:]
+    if len(head) < k - 1 or len(tail) < k - 1:
+        return None
+    hits = {texts()[c] for c in _candidates(characters(lines)) if _bare(c).startswith(head) and _bare(c).endswith(tail)}
     return hits.pop() if len(hits) == 1 else None
 
 
