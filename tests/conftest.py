@@ -148,19 +148,15 @@ def command(*argv: str) -> subprocess.CompletedProcess:
 
     out, err = io.StringIO(), io.StringIO()
     consoles = prefect_consoles()  # Prefect's console handlers keep the stream they were made with: theirs is err too
-    kept = [(h, h.stream, h.console.file, h.level) for h in consoles]
+    kept = [(h, h.stream, h.console.file) for h in consoles]
     try:
         for h in consoles:
             h.stream = h.console.file = err
         with redirect_stdout(out), redirect_stderr(err):
             code = cli.main(list(argv))
-    finally:  # and their levels (--quiet sets ERROR): Prefect may make them in a test, which _as_found never saw
-        for h, stream, file, level in kept:
+    finally:  # their levels (--quiet sets ERROR) are _as_found's
+        for h, stream, file in kept:
             h.stream, h.console.file = stream, file
-            h.setLevel(level)
-        # those made by Prefect's logging set-up during the run: level 0, as configured
-        for h in prefect_consoles() - consoles:
-            h.setLevel(logging.NOTSET)
     return subprocess.CompletedProcess(["nianbao", *argv], code, out.getvalue(), err.getvalue())
 
 
@@ -178,18 +174,29 @@ def command(*argv: str) -> subprocess.CompletedProcess:
 @contextmanager
 def _as_found():
     import logging
+    import sys
 
     from nianbao.model import settings
 
-    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-    handlers = [(h, h.level, h.formatter) for lg in loggers for h in getattr(lg, "handlers", [])]
+    def handlers() -> list:
+        loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+        return [h for lg in loggers for h in getattr(lg, "handlers", [])]
+
+    found = [(h, h.level, h.formatter) for h in handlers()]
     try:
         with settings.restored():
             yield
     finally:
-        for handler, level, formatter in handlers:
+        for handler, level, formatter in found:
             handler.setLevel(level)
             handler.setFormatter(formatter)
+        # Prefect makes its console handlers when its logging is first set up, which may be inside a
+        # test (cli.main ... -q then sets them to ERROR): those get the level 0 they were made with
+        prefect = sys.modules.get("prefect.logging.handlers")
+        consoles = {h for h in handlers() if prefect and isinstance(h, prefect.PrefectConsoleHandler)}
+        made = consoles - {h for h, _, _ in found}
+        for handler in made:
+            handler.setLevel(logging.NOTSET)
 
 
 @pytest.fixture(autouse=True, scope="module")
