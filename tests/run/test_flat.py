@@ -3,60 +3,58 @@
 import gc
 import weakref
 
-import pytest
 from corpus import distinct_reports
 
 from nianbao.report import summary
 
 
-@pytest.fixture(scope="module")
-def seen(prefect_harness, tmp_path_factory):
-    """One run of five batches of one report, the collector off: as each batch's summary is added,
-    a weak reference to it and how many task results the flow run's context still links; once the
-    run is over, which of those summaries are alive. Both tests read this one run."""
-    from prefect.context import FlowRunContext
-
+def test_the_flow_frees_each_batch_result_once_added(prefect_harness, tmp_path, monkeypatch):
+    """Prefect's engine leaves each task run in reference cycles that hold its result (a batch's
+    summary, with its frames): with the collector off, as it mostly is between the rare full
+    collections of a long run, they held every batch's summary to the run's end."""
     from flows.ingest import ingest
 
-    folder = tmp_path_factory.mktemp("flat")
-    distinct_reports(folder / "docs", 5)
-    parts, held = [], []
+    distinct_reports(tmp_path / "docs", 5)
+    parts = []
     add = summary.RunSummary.add
 
     def add_seen(self, part):
         parts.append(weakref.ref(part))
-        held.append(len(FlowRunContext.get().run_results))
         add(self, part)
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(summary.RunSummary, "add", add_seen)
-        gc.collect()
-        gc.disable()
-        try:
-            state = ingest(sources=[str(folder / "docs")], out=str(folder / "wh"), batch_size=1, return_state=True)
-            alive = [n for n, part in enumerate(parts) if part() is not None]
-        finally:
-            gc.enable()
-    return state, parts, held, alive
-
-
-def test_the_flow_frees_each_batch_result_once_added(seen):
-    """Prefect's engine leaves each task run in reference cycles that hold its result (a batch's
-    summary, with its frames): with the collector off, as it mostly is between the rare full
-    collections of a long run, they held every batch's summary to the run's end."""
-    state, parts, _, alive = seen
+    monkeypatch.setattr(summary.RunSummary, "add", add_seen)
+    gc.collect()
+    gc.disable()
+    try:
+        state = ingest(sources=[str(tmp_path / "docs")], out=str(tmp_path / "wh"), batch_size=1, return_state=True)
+        alive = [n for n, part in enumerate(parts) if part() is not None]
+    finally:
+        gc.enable()
     assert state.is_completed(), state.message
     assert len(parts) == 5
     assert alive == []
 
 
-def test_the_flow_keeps_no_state_per_batch(seen):
+def test_the_flow_keeps_no_state_per_batch(prefect_harness, tmp_path, monkeypatch):
     """Prefect links each task's result to a copy of its state in the flow run's context until that
     result is looked up; a batch's summary never is: without the flow dropping the link, the context
     held one State per batch to the run's end (a 100,000-row manifest: 1,000 of them)."""
-    state, _, held, _ = seen
+    from prefect.context import FlowRunContext
+
+    from flows.ingest import ingest
+
+    distinct_reports(tmp_path / "docs", 4)
+    held = []
+    add = summary.RunSummary.add
+
+    def add_seen(self, part):
+        held.append(len(FlowRunContext.get().run_results))
+        add(self, part)
+
+    monkeypatch.setattr(summary.RunSummary, "add", add_seen)
+    state = ingest(sources=[str(tmp_path / "docs")], out=str(tmp_path / "wh"), batch_size=1, return_state=True)
     assert state.is_completed(), state.message
     # as the last batch is added every batch has been: none is linked any more (a batch that finished
     # before the one added is, until its own turn)
-    assert len(held) == 5
+    assert len(held) == 4
     assert held[-1] == 0
