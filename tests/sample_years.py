@@ -60,6 +60,14 @@ def report_text(
     return text.replace("2024年1月15日", signed or f"{year + 1}年1月15日")
 
 
+def broken_chains() -> dict[str, str]:
+    """乙镇's two years, breaking both chains across them: carried 2 -> 5, in force 14 -> 20 (18 due)."""
+    return {
+        "b23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2, normative=(2, 1, 14)),
+        "b24": report_text("盱眙县乙镇", 2024, carried_over=5, normative=(3, 1, 20), overview=OWN_2024),
+    }
+
+
 def ingest(root: Path, docs: dict[str, str], run: str = "r") -> pl.DataFrame:
     """Write, ingest and publish the documents as one batch, then run the stage after publishing."""
     folder = root.parent / f"docs-{run}"

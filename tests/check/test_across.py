@@ -12,6 +12,7 @@ from sample_years import (
     OWN_2024,
     SZFGS2024,
     across_findings,
+    broken_chains,
     findings,
     ingest,
     report_text,
@@ -301,13 +302,7 @@ def test_the_run_s_ids_are_looked_up_never_copied(tmp_path, monkeypatch):
     agency): the stage only looks them up. It made a unique, sorted Arrow copy of them (and of the reports
     it re-checked), +16 MiB at 100,000 ids, to find the few across-years findings to replace."""
     root = tmp_path / "wh"
-    ingest(
-        root,
-        {
-            "b23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2, normative=(2, 1, 14)),
-            "b24": report_text("盱眙县乙镇", 2024, carried_over=5, normative=(3, 1, 20), overview=OWN_2024),
-        },
-    )
+    ingest(root, broken_chains())
     before = across_findings(root)
     assert {f[2] for f in before} == {"cross_year.carried_over", "cross_year.in_force"}
     ran = pl.read_parquet(root / "reports" / "**" / "*.parquet")["report_id"]

@@ -5,7 +5,7 @@ their peak, +5 joined)."""
 from __future__ import annotations
 
 import polars as pl
-from sample_years import OWN_2024, across_findings, ingest, report_text
+from sample_years import across_findings, broken_chains, ingest
 
 from nianbao.check import across, indicators
 
@@ -29,13 +29,7 @@ def _lookups(monkeypatch) -> list[int]:
 
 def test_the_stages_join_the_run_s_ids_and_find_the_same(tmp_path, monkeypatch):
     root = tmp_path / "wh"
-    ingest(
-        root,
-        {
-            "b23": report_text("盱眙县乙镇人民政府", 2023, carried_forward=2, normative=(2, 1, 14)),
-            "b24": report_text("盱眙县乙镇", 2024, carried_over=5, normative=(3, 1, 20), overview=OWN_2024),
-        },
-    )
+    ingest(root, broken_chains())
     before = across_findings(root)
     rows = pl.read_parquet(root / "findings" / "**" / across.FILE).height  # one a column: 3
     assert {f[2] for f in before} == {"cross_year.carried_over", "cross_year.in_force"}

@@ -66,3 +66,9 @@ def test_a_cells_ends_name_a_template_text_only_when_one_of_its_length_begins_an
     assert name("一、本年", "请总件数", 4, [line(18)]) is None  # the end edited
     assert name("一、本年", "申请数", 4, [line(18)]) is None  # a character cut: too little read
     assert name("一、本年", "x申请数量", 4, [line(18)]) == "一、本年新收政府信息公开申请数量"  # a half character before
+    assert name("本年制发", "制发件数", 4, [line(6.5)]) == "本年制发件数"
+    assert name("（一）予", "予以公开", 4, [line(7.5)]) == "（一）予以公开"
+    assert name("本年制发", "制发件数", 4, [line(12)]) is None  # a longer text than the template's: read whole
+    assert name("第二十条", "(一)项", 4, [line(10.5)]) == "第二十条第(一)项"  # six begin so: the end tells
+    assert name("本年新", "数量", 4, [line(8)]) is None  # 本年新制作数量 and 本年新公开数量: too little read
+    assert name("本年制x", "制发件数", 4, [line(6.5)]) is None  # a character misread

@@ -185,22 +185,3 @@ def test_section_three_applicants_between_the_first_and_last_read_are_placed_und
     )
     cells[0], cells[1] = Cell((1, 3), (0, 1), ""), Cell((0, 1), (0, 8), "申请人情况")  # over the labels too
     assert place_leaves(cells, run, top) == {}
-
-
-def test_a_cells_ends_name_a_template_text_only_when_one_of_its_length_begins_so():
-    import numpy as np
-
-    from nianbao.extract.pdf.prefixes import name
-
-    def line(characters: float) -> np.ndarray:  # a line's ink as wide as so many characters 30 pixels high
-        img = np.full((42, int(30 * characters) + 8), 255, np.uint8)
-        img[6:36, 4:-4] = 0
-        return img
-
-    assert name("本年制发", "制发件数", 4, [line(6.5)]) == "本年制发件数"
-    assert name("四结转", "继续办理", 4, [line(12)]) == "四、结转下年度继续办理"  # the 、 lost
-    assert name("（一）予", "予以公开", 4, [line(7.5)]) == "（一）予以公开"
-    assert name("本年制发", "制发件数", 4, [line(12)]) is None  # a longer text than the template's: read whole
-    assert name("第二十条", "(一)项", 4, [line(10.5)]) == "第二十条第(一)项"  # six begin so: the end tells
-    assert name("本年新", "数量", 4, [line(8)]) is None  # 本年新制作数量 and 本年新公开数量: too little read
-    assert name("本年制x", "制发件数", 4, [line(6.5)]) is None  # a character misread
