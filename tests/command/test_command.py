@@ -18,16 +18,6 @@ from nianbao import __version__
 SAMPLES = ROOT / "data" / "samples"
 
 
-def _run(*args: str) -> subprocess.CompletedProcess:
-    """`nianbao args` in a fresh interpreter against the session's server."""
-    from prefect.settings import PREFECT_API_URL
-
-    env = dict(os.environ, PREFECT_API_URL=PREFECT_API_URL.value())
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
-
-
 def _ingest(docs, out, *options: str) -> list[str]:
     """The command line of `nianbao ingest docs --out out options` in a fresh interpreter."""
     return [sys.executable, "-m", "flows", "ingest", str(docs), "--out", str(out), *options]
@@ -303,11 +293,13 @@ def test_ctrl_c_on_a_terminal_prints_the_one_promised_line(tmp_path):
     assert "Traceback" not in after and "KeyboardInterrupt" not in after and "Aborted" not in after, after
 
 
-def test_quiet_prints_the_summary_only(prefect_harness, tmp_path):
+def test_quiet_prints_the_summary_only(prefect_harness, tmp_path, monkeypatch):
     """Issue 25 item 6: --quiet prints nothing but the summary, not the fetcher's warnings."""
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from nianbao.acquire import fetch
 
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -315,8 +307,11 @@ def test_quiet_prints_the_summary_only(prefect_harness, tmp_path):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shut down in 0.05 s, not 0.5
-    try:  # a fresh interpreter: a URL's run makes its process's one Fetcher, which would outlive the test here
-        done = _run(
+    # a URL's run makes its process's one Fetcher: the run's own here, closed after it (left, it would
+    # serve the process's later fetches with its settings)
+    monkeypatch.setattr(fetch, "_default", None)
+    try:
+        done = command(
             "ingest",
             f"http://127.0.0.1:{server.server_address[1]}/gone.pdf",
             "--out",
@@ -326,6 +321,8 @@ def test_quiet_prints_the_summary_only(prefect_harness, tmp_path):
         )
     finally:
         server.shutdown()
+        if fetch._default is not None:
+            fetch._default.close()
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines()[0] == "1 report: 0 valid, 0 invalid, 1 unreadable"
-    assert done.stderr == "", done.stderr
+    assert done.stderr == "", done.stderr  # without --quiet: the fetcher's warning, Prefect's info lines

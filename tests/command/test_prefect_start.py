@@ -2,13 +2,65 @@
 server package into its own process, and none when a server is configured."""
 
 import json
+import os
 import subprocess
 import sys
-import urllib.request
 
-from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_LOGGING_LEVEL, PREFECT_UI_URL, temporary_settings
+import pytest
+from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_LOGGING_LEVEL, temporary_settings
 
 from flows import server
+
+# The command's start in a fresh interpreter, read by three tests (a server's start costs seconds of
+# CPU): what it imported, the temporary server it spawns, read while it serves, a flow that logs
+# through it, and the interpreter's exit after the block.
+STARTED = """
+import json, sys, urllib.request
+from flows import command
+import flows.ingest
+imported = sorted(m for m in sys.modules if m.startswith("prefect.server"))
+from prefect import flow, get_run_logger
+from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
+from flows import server
+
+@flow
+def chatty():
+    for i in range(50):
+        get_run_logger().info("line %d", i)
+
+with temporary_settings(restore_defaults={PREFECT_API_URL}):
+    s = server.TemporaryServer().start()
+    seen = dict(imported=imported, spawned=s.process is not None)  # when start() returns
+    with s.serving():
+        process = s.process
+        with urllib.request.urlopen(s.url + "/health", timeout=10) as answer:
+            seen.update(health=answer.status)
+        with urllib.request.urlopen(s.url + "/admin/settings", timeout=10) as answer:
+            seen.update(served=json.load(answer)["server"])
+        with open(f"/proc/{process.pid}/environ", "rb") as f:
+            seen.update(environment=f.read().decode().split("\\0"))
+        seen.update(url=s.url, api_url=PREFECT_API_URL.value(), ui_url=PREFECT_UI_URL.value())
+        chatty()
+    seen.update(stopped=process.poll() is not None, seconds=sorted(server.SECONDS))
+print(json.dumps(seen))
+print("done")
+"""
+
+
+@pytest.fixture(scope="module")
+def started() -> tuple[dict, str]:
+    """What the fresh interpreter saw, and what it logged (stderr)."""
+    done = subprocess.run(
+        [sys.executable, "-c", STARTED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PREFECT_LOGGING_LEVEL": "INFO"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen, last = done.stdout.splitlines()
+    assert last == "done", done.stdout
+    return json.loads(seen), done.stderr
 
 
 def test_no_server_is_started_when_one_is_configured():
@@ -19,30 +71,29 @@ def test_no_server_is_started_when_one_is_configured():
             assert PREFECT_API_URL.value() == "http://127.0.0.1:9/api"
 
 
-def test_the_temporary_server_is_spawned_at_once_serves_the_block_and_stops_after_it():
+def test_the_temporary_server_is_spawned_at_once_serves_the_block_and_stops_after_it(started):
     """Spawned before Prefect's settings are read (they take seconds to import), with the
-    environment's settings; one server for both (each start costs a server's start-up)."""
-    with temporary_settings(restore_defaults={PREFECT_API_URL}):
-        s = server.TemporaryServer().start()
-        assert s.process is not None  # when start() returns
-        with s.serving():
-            process = s.process
-            assert PREFECT_API_URL.value() == s.url and s.url.startswith("http://127.0.0.1:")
-            assert PREFECT_UI_URL.value() == ""  # no UI is served: no "View at" link that cannot open
-            with urllib.request.urlopen(s.url + "/health", timeout=10) as answer:
-                assert answer.status == 200
-            assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" not in _environment(s.process.pid)
-            # what a run does not use is off: block registration, automations' services
-            with urllib.request.urlopen(s.url + "/admin/settings", timeout=10) as answer:
-                served = json.load(answer)["server"]
-            assert served["register_blocks_on_start"] is False and served["services"]["triggers"]["enabled"] is False
-        assert process.poll() is not None  # stopped with the block
-        assert {"start", "waited"} <= server.SECONDS.keys()  # what `make bench` reports
+    environment's settings."""
+    seen, _ = started
+    assert seen["spawned"]  # when start() returns
+    assert seen["api_url"] == seen["url"] and seen["url"].startswith("http://127.0.0.1:")
+    assert seen["ui_url"] == ""  # no UI is served: no "View at" link that cannot open
+    assert seen["health"] == 200
+    assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" not in seen["environment"]
+    # what a run does not use is off: block registration, automations' services
+    assert (
+        seen["served"]["register_blocks_on_start"] is False
+        and seen["served"]["services"]["triggers"]["enabled"] is False
+    )
+    assert seen["stopped"]  # with the block
+    assert {"start", "waited"} <= set(seen["seconds"])  # what `make bench` reports
 
 
-def test_a_setting_of_the_callers_context_reaches_the_server():
+def test_a_setting_of_the_callers_context_reaches_the_server(monkeypatch):
     """A setting of the caller's context the environment does not hold still reaches the server
-    (it is spawned again)."""
+    (it is spawned again). What it is spawned with is read, not its answers (the test above waits
+    for a server's start): it counts as healthy at once, and is stopped before it has started."""
+    monkeypatch.setattr(server, "_healthy", lambda url, process, deadline: True)
     with temporary_settings(restore_defaults={PREFECT_API_URL}, updates={PREFECT_SERVER_LOGGING_LEVEL: "WARNING"}):
         with (s := server.TemporaryServer().start()).serving():
             assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" in _environment(s.process.pid)
@@ -64,40 +115,13 @@ def test_a_server_that_cannot_start_is_told_when_the_command_waits(monkeypatch):
             assert "ephemeral Prefect API server" in str(e) and "exited with code -9" in str(e)
 
 
-def test_the_command_does_not_import_prefects_server_package():
-    code = (
-        "import sys; from flows import command; import flows.ingest; "
-        "print(sorted(m for m in sys.modules if m.startswith('prefect.server')))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+def test_the_command_does_not_import_prefects_server_package(started):
+    assert started[0]["imported"] == []
 
 
-def test_nothing_is_left_to_send_to_the_stopped_server():
+def test_nothing_is_left_to_send_to_the_stopped_server(started):
     """Logs and events still queued when the block ends are sent before the server stops, not
     retried against a stopped server at exit (a minute of "Error logging to API")."""
-    code = """
-from prefect import flow, get_run_logger
-from prefect.settings import PREFECT_API_URL, temporary_settings
-from flows import server
-
-@flow
-def chatty():
-    for i in range(50):
-        get_run_logger().info("line %d", i)
-
-with temporary_settings(restore_defaults={PREFECT_API_URL}):
-    with server.TemporaryServer().start().serving():
-        chatty()
-print("done")
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**__import__("os").environ, "PREFECT_LOGGING_LEVEL": "INFO"},
-    )
-    assert done.returncode == 0 and done.stdout.strip() == "done", done.stderr[-2000:]
-    assert "line 49" in done.stderr
-    assert "Error logging to API" not in done.stderr and "connection attempts failed" not in done.stderr
+    _, logged = started
+    assert "line 49" in logged
+    assert "Error logging to API" not in logged and "connection attempts failed" not in logged
