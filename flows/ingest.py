@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
+from prefect.events import emit_event
 from prefect.runtime import flow_run
 from prefect.states import Cancelled, Completed, Failed
 from pydantic import Field
@@ -128,6 +129,7 @@ def ingest(
     started = time.monotonic()
     log = get_run_logger()
     run_id = str(flow_run.id or "local")
+    _events_started(run_id)
     if year == "last":
         year = dt.date.today().year - 1
         log.info("year %d where a document tells none (last year)", year)
@@ -203,6 +205,16 @@ def ingest(
     if run.failed_count:
         return Failed(name="ReportsFailed", message=message, data=ReportsFailed(message, run))
     return Completed(message=message, data=run)
+
+
+def _events_started(run_id: str) -> None:
+    """The run's first event, sent outside any task. Prefect sends a process's events from one worker,
+    started by the first event sent: its asyncio task keeps the sender's context for the process's
+    life, and handling that event reads the run's flow (cached after) with the sender's context set,
+    leaving timers that hold it ~30 s. Without flow run heartbeats (or when a batch beat the heartbeat
+    thread to it) the sender was batch 0's task run: its context, and through it the batch's summary,
+    stayed alive (tests/run/test_flat.py)."""
+    emit_event(event="nianbao.ingest.started", resource={"prefect.resource.id": f"prefect.flow-run.{run_id}"})
 
 
 def _unlink(result) -> None:

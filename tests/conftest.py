@@ -87,6 +87,11 @@ def prefect_harness():
 
             patch.setattr(utilities, "mkdtemp", mkdtemp)
             harness.enter_context(utilities.prefect_test_harness(server_startup_timeout=300))  # a busy machine
+        # no flow run heartbeats (events no test reads; the harness's server stores no events): the end of every
+        # flow run in this process waited for its heartbeat thread's sleep, which wakes once a second (~0.5 s a run)
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        harness.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
         yield
 
 
