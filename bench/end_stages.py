@@ -1,12 +1,13 @@
 """The run's end stages one at a time over a kept warehouse, each stage's RSS and peak: a probe, not a test.
 
-    python bench/end_stages.py WAREHOUSE [--trace] [--only across|indicators|page]
+    python bench/end_stages.py WAREHOUSE [--trace] [--only across|indicators|index|page]
 
 Over a warehouse a run made (bench/load_bench.py --keep, or `nianbao ingest`), in one process set
 up as the command's (its allocators and collector): the run's summary as the warehouse holds it (every
-report, its findings), then the checks across years, the indicators and the validation page, as
-the flow calls them (each idempotent: it rewrites what it wrote). Per stage: its CPU seconds, RSS and
-its anonymous part before, the peak while it ran (sampled every 20 ms) and after; `--trace`: also
+report, its findings), then the checks across years, the indicators, the index (publish.settle)
+and the validation page, as the flow calls them (each idempotent: it rewrites what it wrote). Per
+stage: its CPU seconds, RSS and its anonymous part before, the peak while it ran (sampled every
+20 ms), after, and once given back as the flow gives it back (allocators.give_back); `--trace`: also
 tracemalloc's peak of Python's allocations in the stage and its largest lines at that peak.
 """
 
@@ -20,6 +21,8 @@ import threading
 import time
 import tracemalloc
 from pathlib import Path
+
+from nianbao.run import allocators
 
 
 class Sampler(threading.Thread):
@@ -71,11 +74,16 @@ def stage(name: str, trace: bool, fn):
     s.join()
     gc.collect()
     rss1, anon1 = s.now()
+    given = cpu()
+    allocators.give_back()
+    given = cpu() - given
+    rss2, anon2 = s.now()
     mib = 2**20
     print(
         f"{name}: {c:.1f} CPU-s (user+sys); RSS {rss0 / mib:.0f} -> peak {s.peak / mib:.0f} ({(s.peak - rss0) / mib:+.0f})"
         f" -> {rss1 / mib:.0f} MiB; anonymous {anon0 / mib:.0f} -> {s.peak_anon / mib:.0f} "
-        f"({(s.peak_anon - anon0) / mib:+.0f}) -> {anon1 / mib:.0f}",
+        f"({(s.peak_anon - anon0) / mib:+.0f}) -> {anon1 / mib:.0f}, given back -> {anon2 / mib:.0f} "
+        f"({1000 * given:.0f} CPU-ms)",
         flush=True,
     )
     print("  at its anonymous peak:", " < ".join(s.where))
@@ -90,10 +98,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("warehouse", type=Path)
     p.add_argument("--trace", action="store_true")
-    p.add_argument("--only", choices=("across", "indicators", "page"))
+    p.add_argument("--only", choices=("across", "indicators", "index", "page"))
     # the page is left in the warehouse: validation/probe.html (and .json, in its index)
     args = p.parse_args(argv)
-    from nianbao.run import allocators, heap
+    from nianbao.run import heap
 
     allocators.tune()
     heap.tune()
@@ -103,6 +111,7 @@ def main(argv=None) -> int:
     from nianbao.check import across, indicators
     from nianbao.report import artifacts
     from nianbao.report.summary import FINDING_SCHEMA, REPORT_SCHEMA, RunSummary
+    from nianbao.warehouse import publish
 
     out = str(args.warehouse)
     reports = warehouse.scan("reports", out).with_columns(pl.col("year").cast(pl.Int64)).collect()
@@ -122,6 +131,8 @@ def main(argv=None) -> int:
         del f
     if args.only in (None, "indicators"):
         stage("indicators", args.trace, lambda: indicators.compute(out, run.ids))
+    if args.only in (None, "index"):  # written when a stage before left it behind the data (across does)
+        stage("index", args.trace, lambda: publish.settle(out))
     if args.only in (None, "page"):
         stage("validation page", args.trace, lambda: artifacts.validation_page(run, "probe", out))
     return 0

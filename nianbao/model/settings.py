@@ -176,8 +176,9 @@ VARIABLES: dict[str, tuple[str | None, str]] = {
 # Told to the libraries we run (Prefect, GX) unless already set: no analytics, no telemetry notice.
 QUIET_LIBRARIES = {"GX_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 # Told to the native libraries unless already set, before they load (they read it once, as they
-# load): Arrow allocates from the system allocator (nianbao/run/allocators.py says why).
-NATIVE_LIBRARIES = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
+# load): Arrow allocates from the system allocator, polars' jemalloc gives freed pages back at once
+# (nianbao/run/allocators.py says why; polars appends this to its own defaults).
+NATIVE_LIBRARIES = {"ARROW_DEFAULT_MEMORY_POOL": "system", "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"}
 
 
 def settings() -> Settings:

@@ -33,7 +33,11 @@ writer, finished or not, replaced or removed it), the index file is the one it l
 process has changed no data file since by other means. And since rewriting the whole index file
 at every batch costs a run O(batches²), a publish leaves the file behind the data until what it
 does not tell reaches a tenth of it (`due`); the run's end writes it and removes WRITING
-(publish.settle). A process killed meanwhile leaves at most that tenth to be read again.
+(publish.settle). A process killed meanwhile leaves at most that tenth to be read again. Once
+WRITING is another (the checks across years rewrite files and mark it), the next load still starts
+from the index this process holds, while the index file is the one it left: that index is checked
+against the listing as the file would be, and the file is not read (a 100,000-report run's end:
++30 MiB to read it, beside the index held).
 """
 
 from __future__ import annotations
@@ -320,18 +324,26 @@ def load(root: Path | storage.S3Path) -> Index:
             return replace(trusted, keys={"_index": [written]})
         keys["_index"] = (root / "_index").keys()
         marked = (root / WRITING).key in keys["_index"]
+        trusted = None
     else:
         stamp, changes, trusted = _trusted.pop(_where(root), (None, None, None))
-        if trusted is not None and stamp == _stamp(root) and changes == storage.changes(""):
+        now = _stamp(root)
+        if trusted is not None and stamp == now and changes == storage.changes(""):
             _trusted[_where(root)] = stamp, changes, trusted
             return trusted
+        if trusted is not None and stamp[1] != now[1]:
+            trusted = None  # the index file is not the one this process left
         marked = (root / WRITING).exists()
     index = Index(root, listing(root, keys=keys), keys, writing=marked)
-    try:
-        table = storage.read_table(root / INDEX)
-        table = table.select(SCHEMA.names).cast(SCHEMA)  # an older nianbao's, without `sources`: rebuilt
-    except (FileNotFoundError, OSError, KeyError, pa.ArrowException):
-        table = SCHEMA.empty_table()  # missing or unreadable: every location is read from its files
+    if trusted is not None:  # the file this process left and what it knows past it: checked, not read
+        table, index.behind = trusted.table(), trusted.behind  # (a run's end, 100,000 reports: +30 MiB read)
+        trusted = None
+    else:
+        try:
+            table = storage.read_table(root / INDEX)
+            table = table.select(SCHEMA.names).cast(SCHEMA)  # an older nianbao's, without `sources`: rebuilt
+        except (FileNotFoundError, OSError, KeyError, pa.ArrowException):
+            table = SCHEMA.empty_table()  # missing or unreadable: every location is read from its files
     recorded = [
         ((p, f), dict(zip(paths, idents)))
         for p, f, paths, idents in zip(*(table[c].to_pylist() for c in ("partition", "file", "paths", "identities")))
@@ -350,9 +362,11 @@ def load(root: Path | storage.S3Path) -> Index:
             (root / rel).unlink(missing_ok=True)
         index = Index(root, {r: i for r, i in index.files.items() if r not in unfinished}, keys, writing=True)
     ok = fresh()
-    index.kept = table.filter(pa.array(ok, pa.bool_()))
+    # its rows copied only when some are stale (at a run's end most often none are)
+    index.kept = table if all(ok) else table.filter(pa.array(ok, pa.bool_()))
+    del table
     known = {loc for (loc, _), good in zip(recorded, ok) if good}
-    index.behind = len(ok) - sum(ok)
+    index.behind += len(ok) - sum(ok)
     for loc, files in index.by_location.items():
         if loc not in known:
             index.reread += 1

@@ -216,3 +216,41 @@ def test_a_run_on_a_folder_neither_lists_nor_rewrites_the_index_at_every_batch(t
     assert not (root / index.WRITING).exists()
     index._trusted.clear()
     assert index.load(root).reread == 0
+
+
+def test_the_runs_end_checks_the_index_it_holds_against_the_data_without_reading_the_file(tmp_path, monkeypatch):
+    """Issue 24 (load): the checks across years rewrite data files and mark it (WRITING anew), so
+    publish.settle no longer trusts the index this process holds; it checks it against a listing as
+    it would the file, and reads again only the location rewritten, not the index file (a
+    100,000-report run's: +30 MiB at its end). What it writes is what a new process rebuilds."""
+    root = tmp_path / "wh"
+    batches = [process_batch([Source(str(tmp_path / f"gone-{n}.pdf"))], "run") for n in range(15)]  # unreadable
+    for batch in batches:
+        publish.publish(root, batch)
+    rewritten = sorted((root / "reports").glob("*/*.parquet"))[3]
+    where = index.location(rewritten.relative_to(root).as_posix())
+    there = sorted(rel for rel in index.listing(root) if index.location(rel) == where)  # `reports`, `findings`
+    gone = storage.read_table(rewritten)["report_id"][0].as_py()
+    for rel in there:  # its report's rows gone, as only a listing can tell
+        publish.write_atomic(storage.read_table(root / rel).slice(0, 0), root / rel)
+    index.writing(root)  # as the checks across years mark their rewrite
+    reads = []
+    real_file, real_table = index.read_file, storage.read_table
+    monkeypatch.setattr(
+        index, "read_file", lambda root, rel, *a, **k: reads.append(rel) or real_file(root, rel, *a, **k)
+    )
+    monkeypatch.setattr(storage, "read_table", lambda where, **k: reads.append(str(where)) or real_table(where, **k))
+    publish.settle(root)
+    monkeypatch.undo()
+    assert sorted(reads) == there and len(there) == 2  # read again: the files rewritten, not the index
+    assert not (root / index.WRITING).exists()
+    index._trusted.clear()  # a new process: the index file as settle wrote it, checked, nothing read again
+    settled = index.load(root)
+    assert settled.reread == 0
+    (root / index.INDEX).unlink()
+    index._trusted.clear()
+    rebuilt = index.load(root)  # from the data alone
+    assert rebuilt.reread == 15
+    assert sorted(settled.table().to_pylist(), key=str) == sorted(rebuilt.table().to_pylist(), key=str)
+    held = set(pl.from_arrow(settled.table()["report_ids"]).explode().drop_nulls().to_list())
+    assert gone not in held and len(held) == 14
