@@ -180,9 +180,9 @@ def ingest(
                 run.add(part)
                 counts, part = part.counts_text(), None
                 # ...and collected now: Prefect's engine leaves each task run in reference cycles that hold its
-                # result, which the collector's oldest generation would free ever later as the run grows
-                gc.collect()
-                allocators.give_back()  # and what it freed returned (a 100,000-row manifest: up to 23 MiB a time)
+                # result, which the collector's oldest generation would free ever later as the run grows; what it
+                # freed returned (a 100,000-row manifest: up to 23 MiB a time)
+                _given_back()
                 published += 1
                 log.info("batch %d/%d published: %s", n + 1, len(futures), counts)
     except BaseException:  # Ctrl-C, a worker's SIGTERM, a batch that broke: those in flight publish nothing

@@ -114,3 +114,15 @@ def test_the_yearly_deployment_can_point_at_a_cluster():
     deployments = {d["name"]: d for d in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]}
     assert "dask_address" in deployments["yearly"]["parameters"]
     assert all(set(d["parameters"]) <= set(inspect.signature(ingest.fn).parameters) for d in deployments.values())
+
+
+def test_the_deployments_tell_the_native_libraries_what_the_command_does():
+    """A deployment's flow runs in a process the worker starts (`python -m prefect.engine`), which loads
+    pyarrow and polars before nianbao could export settings.NATIVE_LIBRARIES: prefect.yaml sets them."""
+    import yaml
+
+    from nianbao.model.settings import NATIVE_LIBRARIES
+
+    for deployment in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]:
+        env = deployment["work_pool"]["job_variables"]["env"]
+        assert {k: env.get(k) for k in NATIVE_LIBRARIES} == NATIVE_LIBRARIES, deployment["name"]
