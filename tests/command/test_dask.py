@@ -1,6 +1,7 @@
-"""The same flow on a local Dask cluster of two worker processes (prefect-dask's task runner) gives
-the same warehouse, on disk and in an S3 bucket. One cluster for the module: its worker processes
-start once (they import Prefect and the pipeline), and both runs of this file use them."""
+"""The same flow on a local Dask cluster (prefect-dask's task runner) gives the same warehouse, on disk
+and in an S3 bucket: its batches run at once in a worker process of two threads. One cluster for the
+module: its worker process starts once (it imports Prefect and the pipeline), and both runs of this
+file use it."""
 
 import pytest
 from conftest import ROOT
@@ -11,7 +12,7 @@ from test_s3_flow import _rows
 
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory):
-    """Three valid reports and an invalid one, two batches of two for the two worker processes: the invalid
+    """Three valid reports and an invalid one, two batches of two for the worker's two threads: the invalid
     report fails every run alike."""
     docs = tmp_path_factory.mktemp("docs")
     distinct_reports(docs, 3)
@@ -38,15 +39,19 @@ def local(prefect_harness, docs, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cluster(seaweedfs):
-    """Two worker processes, spawned with the session's S3 credentials in their environment (a test's
-    bucket is named in its run's `out`; the credentials are the server's)."""
+    """One worker process of two threads, spawned with the session's S3 credentials in its environment (a
+    test's bucket is named in its run's `out`; the credentials are the server's). One process proves
+    what two would (the batches pickled to another interpreter, run there and sent back, publishing at
+    once through the warehouse's lock: flock and the S3 lease work between threads as between
+    processes, and test_storage.py's processes take turns on the lease); a second costs ~4.3 CPU-s of
+    imports at its first batch."""
     distributed = pytest.importorskip("distributed")
     pytest.importorskip("prefect_dask")
     with pytest.MonkeyPatch.context() as env:
         for k, v in seaweedfs.env.items():
             env.setenv(k, v)
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
         ) as cluster:
             env.undo()
             yield cluster
