@@ -96,7 +96,7 @@ def test_a_killed_run_on_s3_resumes_to_the_same_warehouse(prefect_harness, s3, t
 
     # the whole run on disk first: it runs while the killed writer's lease, if it held one, expires
     ingest(sources=[str(docs)], out=str(tmp_path / "whole"), batch_size=6, return_state=True)
-    state = ingest(sources=[str(docs)], out=killed, batch_size=1, return_state=True)
+    state = ingest(sources=[str(docs)], out=killed, batch_size=6, return_state=True)  # what is left, in one batch
     from flows.ingest import summary_of
 
     assert summary_of(state).already_published == published_before
