@@ -14,8 +14,8 @@ import resource
 import pytest
 
 CPU_SECONDS = {
-    "tests/command/test_dask.py": 45,
     "tests/run/test_interrupt.py": 38,
+    "tests/command/test_dask.py": 37,
     "tests/extract/test_scans.py": 31,
     "tests/command/test_command.py": 30,
     "tests/warehouse/test_versions.py": 27,
