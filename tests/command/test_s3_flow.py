@@ -12,10 +12,9 @@ import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-from conftest import ROOT
+from conftest import ROOT, command
 from corpus import distinct_reports
 
-from flows import command as cli
 from nianbao.acquire.rawstore import read_fetches
 from nianbao.warehouse import scan, storage
 
@@ -38,7 +37,7 @@ def _docs(folder, n):
     return folder
 
 
-def test_served_reports_into_a_bucket_equal_the_files_on_disk(prefect_harness, s3, tmp_path, monkeypatch, capsys):
+def test_served_reports_into_a_bucket_equal_the_files_on_disk(prefect_harness, s3, tmp_path, monkeypatch):
     monkeypatch.setenv("NIANBAO_ALLOW_PRIVATE", "1")  # the web server is on loopback
     monkeypatch.setenv("NIANBAO_FETCH_DELAY", "0")  # its downloads not spaced 1 s apart (6 of them)
     docs = _docs(tmp_path / "docs", 2)
@@ -48,16 +47,16 @@ def test_served_reports_into_a_bucket_equal_the_files_on_disk(prefect_harness, s
     manifest = tmp_path / "m.csv"
     manifest.write_text("uri\n" + "".join(f"{base}{p.name}\n" for p in sorted(docs.iterdir())), encoding="utf-8")
     try:
-        assert cli.main(["ingest", str(manifest), "--out", f"{s3}/wh"]) == 1
-        capsys.readouterr()
-        assert cli.main(["ingest", str(manifest), "--out", f"{s3}/wh", "--reprocess"]) == 1
-        lines = capsys.readouterr().out.splitlines()  # the page in the bucket named by its URL (issue 25 item 9)
+        assert command("ingest", str(manifest), "--out", f"{s3}/wh").returncode == 1
+        again = command("ingest", str(manifest), "--out", f"{s3}/wh", "--reprocess")
+        assert again.returncode == 1
+        lines = again.stdout.splitlines()  # the page in the bucket named by its URL (issue 25 item 9)
         assert lines[2].startswith(f"validation report: {s3}/wh/validation/") and lines[2].endswith(".html")
         assert storage.path(lines[2].split(": ", 1)[1]).exists()
         assert lines[-1].startswith("next: ") and f"cells are in {s3}/wh/quarantine;" in lines[-1]
     finally:
         server.shutdown()
-    assert cli.main(["ingest", str(docs), "--out", str(tmp_path / "disk")]) == 1
+    assert command("ingest", str(docs), "--out", str(tmp_path / "disk")).returncode == 1
     web, disk = _rows(f"{s3}/wh"), _rows(tmp_path / "disk")
     assert len(web["reports"]) == 3 and len(web["quarantine/applications"]) == 7 * 25
     for d in disk:
