@@ -75,6 +75,9 @@ SCHEMA = pa.schema(
         ("sources", pa.list_(pa.string())),
     ]
 )
+# how the index file is written: its writer encodes a row group at a time (one of every location: a
+# 100,000-report run's 13.5 MiB index took +8-9 MiB to write, in row groups of 64 locations +2-3)
+WRITTEN = {"compression": "zstd", "row_group_size": 64}
 Location = tuple[str, str]  # (partition folder, file name)
 COMPACTED = "compacted-"  # the name of a file `nianbao compact` merged a partition's files into
 CLAIM = b"nianbao.replaces"  # its footer's key: {path below root: identity} of the files it replaced
