@@ -196,9 +196,11 @@ def ingest(
     # each stage of the run's end starts on what the one before freed given back, not on its peak
     run = check_across_years(run, run_id, out)
     _given_back()
-    compute_indicators(run, out)
+    # the warehouse's index written, as the batches and the checks across years (the last stage that changes
+    # the data it indexes) left it: the index this process held is let go before the indicators run
+    settle(out)
     _given_back()
-    settle(out)  # the warehouse's index written, as its batches and the stages after them left the data
+    compute_indicators(run, out)
     _given_back()
     report_artifacts(run, run_id, out, seconds=time.monotonic() - started)
     if site:

@@ -102,8 +102,8 @@ def _write_index(root, held: index.Index) -> tuple[pa.Table, storage.S3Path | No
     """The index written; returns it, and on S3 its object."""
     table = held.table()
     if storage.is_remote(root):
-        return table, (root / index.INDEX).write_table(table, compression="zstd")
-    publish.write_atomic(table, root / index.INDEX)
+        return table, (root / index.INDEX).write_table(table, **index.WRITTEN)
+    publish.write_atomic(table, root / index.INDEX, **index.WRITTEN)
     return table, None
 
 

@@ -133,18 +133,20 @@ def _adopt_older_unknown_year(root: Path) -> None:
         old.rmdir()
 
 
-def write_atomic(table: pa.Table, path: Path | storage.S3Path) -> None:
+def write_atomic(table: pa.Table, path: Path | storage.S3Path, **options) -> None:
+    """`options`: pyarrow.parquet.write_table's (default: zstd)."""
+    options = {"compression": "zstd", **options}
     if storage.is_remote(path):
-        path.write_table(table, compression="zstd")  # a new object: never replaced in place
+        path.write_table(table, **options)  # a new object: never replaced in place
         return
-    storage.write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    storage.write_atomic(path, lambda tmp: pq.write_table(table, tmp, **options))
 
 
-def _write_temporary(table: pa.Table, path: Path) -> Path:
+def _write_temporary(table: pa.Table, path: Path, **options) -> Path:
     """`table` in a hidden file beside `path`, which a rename makes `path`; nothing left if it fails."""
     tmp = storage.temporary(path)
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, **{"compression": "zstd", **options})
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -286,7 +288,7 @@ def _commit(
         try:  # renamed last, after `reports`: a crash before it leaves the index stale, and stale is re-read
             new_index = indexed(files)
             if write_index:
-                temporaries[where] = _write_temporary(new_index.kept, where)
+                temporaries[where] = _write_temporary(new_index.kept, where, **index.WRITTEN)
         except (OSError, pa.ArrowException) as e:
             raise WarehouseError(
                 f"writing {where} failed ({getattr(e, 'strerror', None) or e}); the "
@@ -317,7 +319,7 @@ def settle(root: Path | str) -> None:
         held = index.load(root)
         if held.behind or (root / index.WRITING).exists():
             table = held.table()
-            write_atomic(table, root / index.INDEX)
+            write_atomic(table, root / index.INDEX, **index.WRITTEN)
             index.settled(root, None, held.files, table)
 
 
@@ -344,9 +346,7 @@ def _publish_objects(
             else:
                 files.pop(index.relative(root, path), None)
         path = root / index.INDEX
-        written.append(
-            path.write_table(new_index := indexed(files).kept, listed=held.keys["_index"], compression="zstd")
-        )
+        written.append(path.write_table(new_index := indexed(files).kept, listed=held.keys["_index"], **index.WRITTEN))
     except Exception as e:
         try:
             for version in written:

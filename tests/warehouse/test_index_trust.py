@@ -199,7 +199,8 @@ def test_a_run_on_a_folder_neither_lists_nor_rewrites_the_index_at_every_batch(t
     monkeypatch.setattr(
         publish,
         "_write_temporary",
-        lambda table, path: (written.append(path) if path.name == "report_ids.parquet" else None) or real(table, path),
+        lambda table, path, **kw: (written.append(path) if path.name == "report_ids.parquet" else None)
+        or real(table, path, **kw),
     )
     batches = [process_batch([Source(str(tmp_path / f"gone-{n}.pdf"))], "run") for n in range(40)]  # unreadable
     for batch in batches:
