@@ -8,18 +8,18 @@ what padding wastes (every column of pad costs as a column of ink, ~95 us).
 
 Then scans one generated report (as bench/ocr_bench.py makes them) as variant V, keeps every list
 of line images the reader hands nianbao.extract.pdf.ocr.recognise, and recognises them again as
-today (ocr._buckets: 16 lines at a time in order of width, each padded to its batch's widest, run
-in runs of at most _BATCH_COLUMNS) and otherwise: today's padding in runs of one line; each line
-alone (no pad); today's batches padded with white instead of the normalised 0 (grey) RapidOCR pads
-with; lines batched by width (the widest at most 1.25x the narrowest) each padded a tenth of its
-height of grey past its batch's widest (a quarter fewer columns; `make accuracy`: 1-5 fewer cells
-exact of 600 on six variants, so not taken); each line padded on its own up to the next multiple of
-24 (48) columns, lines of one width run together (a fifth (a tenth) fewer columns, number lines
-surer; `make accuracy` with 24: seed 1 at its figures or above, seed 0 1-3 cells fewer exact on four
-variants, so not taken). For each: the recogniser's CPU seconds (this process), its input columns,
-the number lines (read as digits today) read at section 二's confidence, and the lines whose text or
-confidence differ from today's. What it shows: a line's reading depends on the width it is padded
-to, not on the lines it runs with. A benchmark: nothing is asserted.
+today (ocr._buckets: 16 lines at a time in order of width, each padded to the widest of its 16: a
+third of the columns pad) and otherwise (ocr._run with other widths): each line given _TAIL
+columns of grey past its own width (up to a whole output step, 8 columns), a doubtful reading (a
+number under section 二's 0.97, anything under 0.5) read again as today (~14% fewer columns on
+unruled photos; seed 1 at its figures, seed 0 -4 cells exact on scan/150-borderless: not taken);
+the tail alone; each line alone (no pad: its last character doubtful); each padded on its own up to
+the next multiple of 24 (1 to 24 columns of pad: seed 0 lost 1-3 cells exact on four variants);
+a tenth of its height of grey past each. For each: the recogniser's CPU seconds (this process), its
+input columns, the number lines (read as digits today) read at section 二's confidence, and the
+lines whose text or confidence differ from today's. What it shows: a line's reading depends on
+the pad it is given, not on the lines it runs with, and its last character needs some columns of
+grey past it. A benchmark: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -48,50 +48,38 @@ from nianbao.interpret import trust  # noqa: E402
 _NUMBER = re.compile(r"[\d,.]+")
 
 
-def _white_pad(resize_norm_img):
-    """RapidOCR's resize_norm_img with its pad white (1.0 once normalised) instead of grey (0)."""
-
-    def padded(img, ratio):
-        out = resize_norm_img(img, ratio)
-        h, w = img.shape[:2]
-        out[:, :, min(out.shape[2], int(np.ceil(out.shape[1] * w / h))) :] = 1.0
-        return out
-
-    return padded
+_TAIL = 12  # columns of grey past a line's own width (at the recogniser's height of 48)
 
 
-def _by_width(ratios):
-    """ocr._buckets batching lines of about one width: the widest at most 1.25x the narrowest."""
-
-    def buckets(order):
-        out: list[list[int]] = []
-        for i in order:
-            if out and len(out[-1]) < 16 and ratios[i] <= 1.25 * ratios[out[-1][0]]:
-                out[-1].append(i)
-            else:
-                out.append([i])
-        return [np.array(b) for b in out]
-
-    return buckets
+def _tail(crops):
+    """Each line's own width and _TAIL columns of grey, up to a whole output step (8 columns)."""
+    return [(8 * np.ceil((48 * c.shape[1] / c.shape[0] + _TAIL) / 8) + 0.5) / 48 for c in crops]
 
 
-def _quantised(q: int):
-    """Each line padded on its own up to the next multiple of `q` columns (at the recogniser's
-    height 48), lines of one width batched together: (ocr._buckets, resize_norm_img's pad) for it."""
+def _tail_again(crops):
+    """Readings with a tail of grey, a doubtful one (a number under section 二's threshold,
+    anything under a sum's) taken as today's."""
+    out = ocr._run(crops, _tail(crops))
+    doubtful = [
+        k
+        for k, (t, p) in enumerate(out)
+        if p < (trust.CONFIDENCE.alone if ocr._NUMBERISH.fullmatch(t) else trust.CONFIDENCE.summed)
+    ]
+    for k, reading in zip(doubtful, ocr._run([crops[k] for k in doubtful], [ocr._buckets(crops)[k] for k in doubtful])):
+        out[k] = reading
+    return out
 
-    def width(ratio: float) -> int:
-        return q * (int(48 * ratio) // q + 1)
 
-    def batching(ratios):
-        def buckets(order):
-            out: dict[int, list[int]] = {}
-            for i in order:
-                out.setdefault(width(ratios[i]), []).append(i)
-            return [np.array(b) for b in out.values()]
+def _alone(crops):
+    return [c.shape[1] / c.shape[0] for c in crops]
 
-        return buckets
 
-    return batching, lambda norm: lambda img, r: norm(img, (width(r) + 0.5) / 48)
+def _quantum(crops):
+    return [(24 * (int(48 * c.shape[1] / c.shape[0]) // 24 + 1) + 0.5) / 48 for c in crops]
+
+
+def _tenth(crops):
+    return [c.shape[1] / c.shape[0] + 0.1 for c in crops]
 
 
 def overhead() -> None:
@@ -133,53 +121,48 @@ def main(argv=None) -> int:
     finally:
         ocr.recognise = recognise
     rec = ocr._engine().text_rec
-    columns, norm, buckets, session = ocr._BATCH_COLUMNS, rec.resize_norm_img, ocr._buckets, rec.session
+    session = rec.session
     width = [0]
 
     def counted(x):
         width[0] += x.shape[0] * x.shape[3]
         return session(x)
 
-    def read(alone=False, runs=columns, pad=norm, by_width=False, quantum=None):
-        ocr._BATCH_COLUMNS, rec.resize_norm_img, rec.session = runs, pad, counted
+    def read(widths=None, reader=None):
+        """Every call's lines recognised as today, padded to `widths(crops)`, or by `reader`."""
+        rec.session = counted
         width[0] = 0
         try:
             start = time.process_time()
-            out = []
-            for crops in calls:
-                if by_width:
-                    ocr._buckets = _by_width([c.shape[1] / c.shape[0] for c in crops])
-                if quantum:
-                    batching, padded = _quantised(quantum)
-                    ocr._buckets = batching([c.shape[1] / c.shape[0] for c in crops])
-                    rec.resize_norm_img = padded(norm)
-                out += [recognise([c])[0] for c in crops] if alone else recognise(crops)
+            out = [
+                r
+                for crops in calls
+                for r in (reader or (lambda c: ocr._run(c, widths(c)) if widths else recognise(c)))(crops)
+            ]
             return out, time.process_time() - start, width[0]
         finally:
-            ocr._BATCH_COLUMNS, rec.resize_norm_img, ocr._buckets, rec.session = columns, norm, buckets, session
+            rec.session = session
 
     overhead()
-    today, _, _ = read()  # once to warm the session's arena for every shape
+    read()  # once to warm the session's arena for every shape
     today, cpu, cols = read()
-    lines = len(today)
-    given = sum(bool(c) for c in calls)
     numbers = [i for i, (t, _) in enumerate(today) if _NUMBER.fullmatch(t)]
     sure = lambda out: sum(out[i][1] >= trust.CONFIDENCE.alone for i in numbers)  # noqa: E731
-    print(f"\n{args.variant}: {lines} lines in {given} calls of recognise given lines ({len(calls)} in all)")
+    given = sum(bool(c) for c in calls)
+    print(f"\n{args.variant}: {len(today)} lines in {given} calls of recognise given lines ({len(calls)} in all)")
     print(
         f"{len(numbers)} lines read as numbers today; 'sure': of them, read at confidence >= {trust.CONFIDENCE.alone}\n"
     )
     print(
-        f"{'batching':<44} {'rec cpu s':>9} {'columns':>8} {'sure':>5} {'text differs':>13} {'confidence differs':>19}"
+        f"{'padding':<44} {'rec cpu s':>9} {'columns':>8} {'sure':>5} {'text differs':>13} {'confidence differs':>19}"
     )
-    print(f"{'today (16 by width, runs <= columns)':<44} {cpu:>9.2f} {cols:>8} {sure(today):>5} {'':>13} {'':>19}")
+    print(f"{'today (16 by width, to the widest)':<44} {cpu:>9.2f} {cols:>8} {sure(today):>5}")
     for name, kwargs in [
-        ("today's pad, runs of one line", dict(runs=1)),
-        ("each line alone (no pad)", dict(alone=True)),
-        ("today's batches, white pad", dict(pad=_white_pad(norm))),
-        ("by width, a tenth of grey past", dict(by_width=True, pad=lambda img, r: norm(img, r + 0.1))),
-        ("each its own, up to a multiple of 24", dict(quantum=24)),
-        ("each its own, up to a multiple of 48", dict(quantum=48)),
+        ("a tail, doubtful lines read as today", dict(reader=_tail_again)),
+        ("a tail, none read again", dict(widths=_tail)),
+        ("each line alone (no pad)", dict(widths=_alone)),
+        ("each up to a multiple of 24", dict(widths=_quantum)),
+        ("a tenth of its height past each", dict(widths=_tenth)),
     ]:
         other, cpu, cols = read(**kwargs)
         text = sum(a[0] != b[0] for a, b in zip(today, other))

@@ -7,9 +7,7 @@ the PDF extractor, counting every line image nianbao.extract.pdf.ocr.recognise i
 it comes from: a table's cells read whole (split into number cells and text cells by what they
 read as), a tall header's or label's first and last lines, the lines outside tables (probes,
 lines read whole), an unruled table's pieces. Columns are the recogniser's input width at its
-height of 48 pixels, padded as its batches pad them (ocr._buckets: each line to its batch's widest): what its CPU
-grows with. A benchmark:
-nothing is asserted.
+height of 48 pixels, padded as recognise pads them (ocr._buckets: each to the widest of 16 of about its width): what its CPU grows with. A benchmark: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -23,7 +21,6 @@ ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "tests", ROOT / "tests" / "fixtures", ROOT / "bench"):
     sys.path.insert(0, str(_p))
 
-import numpy as np  # noqa: E402
 import scan  # noqa: E402
 from ocr_bench import pages_of, scans  # noqa: E402
 
@@ -36,14 +33,9 @@ calls: Counter = Counter()  # calls of recognise given lines, by what they read
 _kind: list[str] = []  # what the recognise call under way reads (set by the wrappers)
 
 
-def _columns(crops) -> list[float]:
-    """Each line's input width to the recogniser, padded as recognise pads its batch."""
-    ratios = [c.shape[1] / c.shape[0] for c in crops]
-    out = [0.0] * len(crops)
-    for batch in ocr._buckets(np.argsort(ratios)):
-        for i in batch:
-            out[i] = 48 * max(ratios[j] for j in batch)
-    return out
+def _columns(crops) -> list[int]:
+    """Each line's input width to the recogniser, padded as recognise pads it."""
+    return [int(48 * w) for w in ocr._buckets(crops)]
 
 
 def _install() -> None:

@@ -567,23 +567,28 @@ def _alike() -> list[np.ndarray]:
 def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     """Each line image's text and confidence: the least probability of any character in it, a
     character's being that of every class that reads as it (a 0 the model splits between 0, O
-    and ０ is still surely a 0). Batches are padded only to their own widest line, not RapidOCR's
-    320-pixel floor: most of a table's lines are a digit or two."""
+    and ０ is still surely a 0). Padded as `_buckets` pads them, not to RapidOCR's 320-pixel
+    floor: most of a table's lines are a digit or two."""
+    return _run(crops, _buckets(crops))
+
+
+def _run(crops: list[np.ndarray], widths: list[float]) -> list[tuple[str, float]]:
+    """`recognise`'s readings with each line padded (grey, as RapidOCR pads) to its width in
+    `widths` (as a ratio to the recogniser's height); lines of one width run together. A line
+    reads the same whatever lines it runs with: only its pad sways a doubtful reading."""
     rec = _engine().text_rec
     alike = _alike()
+    chars = rec.postprocess_op.character
     out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
     _, height, _ = rec.rec_image_shape
-    ratios = [c.shape[1] / c.shape[0] for c in crops]
-    order = np.argsort(ratios)
-    chars = rec.postprocess_op.character
-    for batch in _buckets(order):
-        # each line padded as wide as the widest of the 16 of about its width: the pad (grey)
-        # sways doubtful readings, and these are the readings `make accuracy`'s figures hold for
-        widest = max(ratios[i] for i in batch)
-        images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widest) for i in batch])
+    runs: dict[int, list[int]] = {}
+    for i, w in enumerate(widths):
+        runs.setdefault(int(height * w), []).append(i)
+    for columns, batch in sorted(runs.items()):
+        images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widths[i]) for i in batch])
         # ONNX Runtime's cost per column of input grows with the batch (its activations outgrow
         # the CPU's cache): the lines go in runs of at most _BATCH_COLUMNS of width
-        step = max(1, _BATCH_COLUMNS // images.shape[3])
+        step = max(1, _BATCH_COLUMNS // columns)
         preds = np.concatenate(
             [rec.session(images[k : k + step].astype(np.float32))[0] for k in range(0, len(batch), step)]
         )
@@ -597,13 +602,25 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     return out
 
 
-def _buckets(order: np.ndarray) -> list[np.ndarray]:
-    """Lines in order of width in batches of 16, each padded to its widest. Batched by width
-    instead (the widest at most 1.25x the narrowest, a tenth of grey past it) a quarter fewer
-    columns, but lines read otherwise: 1-5 fewer cells exact of 600 on six scan variants (unruled
-    ones most). Each padded on its own up to a multiple of 24 columns, a fifth fewer, number lines
-    surer, but 1-3 fewer exact on four variants of seed 0 (bench/ocr_batching.py)."""
-    return [order[k : k + 16] for k in range(0, len(order), 16)]
+def _buckets(crops: list[np.ndarray]) -> list[float]:
+    """Each line's input width (a ratio to the recogniser's height): in order of width 16 at a
+    time, each padded to the widest of its 16 (a digit to a long label's width: a third of the
+    columns pad); the readings `make accuracy`'s figures hold for. The grey past a line sways its
+    reading: with none its last character reads doubtfully (of 400 number lines of unruled photos,
+    103 under section 二's 0.97 with none, 32 with 12 columns, 16-19 from 24 on), so padded each up
+    to a multiple of 24 (1 to 24 columns) lines lost cells exact. Given 12 columns past its own
+    width each, a doubtful reading (a number under 0.97, anything under 0.5) read again as here:
+    ~14% fewer columns on unruled photos, seed 1 at its figures (+1), seed 0 +1 photo/200-threeline
+    but -4 scan/150-borderless (a row's numbers wrapped onto the next page lost their tails, read
+    at 0.99: never read again), 0 wrong; not taken (bench/ocr_batching.py measures it)."""
+    ratios = [c.shape[1] / c.shape[0] for c in crops]
+    order = np.argsort(ratios)
+    out = [0.0] * len(crops)
+    for k in range(0, len(order), 16):
+        widest = max(ratios[i] for i in order[k : k + 16])
+        for i in order[k : k + 16]:
+            out[i] = widest
+    return out
 
 
 def _detect(gray: np.ndarray) -> list[np.ndarray]:
