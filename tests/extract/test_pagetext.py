@@ -118,3 +118,14 @@ def test_a_probe_names_a_heading_only_by_its_number_first_character_and_length()
     assert placed_heading("二、本", 12) is None  # not the heading's first character
     assert placed_heading("十二、收", 18) is None  # not the heading's number
     assert placed_heading("本年度", 18) is None
+
+
+def test_a_probe_of_a_headings_first_character_alone_counts_as_numbered_when_the_line_is_that_long():
+    from nianbao.extract.pdf.pagetext import _unnumbered
+
+    assert _unnumbered("总", lambda: 6.2)  # 一、总体情况, its 一、 lost by the recogniser
+    assert _unnumbered("收", lambda: 17.5)  # 三、收到和处理政府信息公开申请情况
+    assert not _unnumbered("总", lambda: 30)  # a sentence beginning 总: not the heading
+    assert not _unnumbered("总", lambda: 3)
+    assert not _unnumbered("本", lambda: 6)  # no heading begins so
+    assert not _unnumbered("总体", lambda: 6)  # two characters: _numbered's to tell

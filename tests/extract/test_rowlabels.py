@@ -185,3 +185,32 @@ def test_section_three_applicants_between_the_first_and_last_read_are_placed_und
     )
     cells[0], cells[1] = Cell((1, 3), (0, 1), ""), Cell((0, 1), (0, 8), "申请人情况")  # over the labels too
     assert place_leaves(cells, run, top) == {}
+
+
+def _section_two(caption: str | None = None, header: str = "信息内容") -> list[Cell]:
+    """Section 二's first sub-table as the 2021 template prints it: its caption across the table
+    (`caption`: None, not read), the header (本年废止件数 not read yet), 规章 and 行政规范性文件."""
+    cells = [Cell((0, 1), (0, 4), caption), Cell((1, 2), (0, 1), header)]
+    cells += [Cell((1, 2), (k, k + 1), m) for k, m in enumerate(["本年制发件数", None, "现行有效件数"], 1)]
+    for r, item in enumerate(["规章", "行政规范性文件"], 2):
+        cells += [Cell((r, r + 1), (0, 1), item)] + [Cell((r, r + 1), (k, k + 1), str(k)) for k in range(1, 4)]
+    return cells
+
+
+def test_section_twos_caption_is_told_by_the_header_row_under_it_and_heads_no_leaf():
+    from nianbao.extract.pdf.rowlabels import captions, leaves, place_leaves
+
+    cells = _section_two()
+    assert captions(cells) == [0]  # across the table, right above 信息内容: 第二十条第（一）项, not read
+    ((run, top),) = leaves(cells)
+    assert place_leaves(cells, run, top) == {run[1]: "本年废止件数"}  # the caption is not over the leaves
+    assert captions(_section_two(header="项目")) == []  # not the template's header under it: read
+    cells = _section_two()
+    cells[0] = Cell((0, 1), (0, 3), None)  # not across the whole table
+    assert captions(cells) == []
+    cells = _section_two()
+    cells.insert(1, Cell((1, 2), (0, 4), None))  # a row between it and the header
+    cells = [
+        c if c.rows[0] < 1 or c is cells[1] else Cell((c.rows[0] + 1, c.rows[1] + 1), c.cols, c.text) for c in cells
+    ]
+    assert captions(cells) == [1]  # the one right above the header only

@@ -112,8 +112,12 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
             ruled |= bool(tables)
             # the glance took a three-line table's rules for a frame and none is there: unruled after all
             every |= held[n - 1] and not ruled
-            # no rules: tables from where the text stands (a narrative page gives None)
-            unruled = None if tables else aligned.read(gray, n, chain)
+            # no rules: tables from where the text stands (a narrative page gives None); not on a
+            # last page the glance saw no table on after ruled ones (a report rules all its tables
+            # or none) and no unruled table going on: its detection at half scale cost as much as
+            # reading a table's page
+            text_only = ruled and not (every or held[n - 1] or chain.open)
+            unruled = None if tables or text_only else aligned.read(gray, n, chain)
             if unruled is not None:
                 blocks += unruled
                 continue
@@ -355,6 +359,9 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
     _text(lines, [i for i in now if i not in later], read)
     for c, r in zip(cells, read):
         c.text = r[0] if r is not None else None
+    for i in rowlabels.captions(cells):
+        if read[i] is None:  # section 二's 第二十条 rows: printed, not read (nothing of them is used)
+            read[i] = ("", 0.0)
     runs = rowlabels.leaves(cells)
     _text(lines, [i for run, _ in runs for i in (run[0], run[-1]) if read[i] is None], read)
     for c, r in zip(cells, read):

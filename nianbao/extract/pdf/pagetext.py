@@ -11,7 +11,8 @@ So a line is read whole when it is one of the first page's first five above its 
 heading (the title block; the rest of that block too when those print no year), or set off the
 text's left edge (centred or to the right: a title, the signing body, a date, a page number), or
 when its start read alone (a probe, `Lines.probe` of its heights wide: two characters and a half)
-is a section's numbering, and then kept only when it reads as a heading. A numbered line is not
+is a section's numbering (or, alone, a heading's first character on a line as long as that
+heading: the recogniser lost 一、), and then kept only when it reads as a heading. A numbered line is not
 read whole when its probe already tells which heading it is (`placed`): the section's number, the
 heading's first character after it, and a line as long as that heading prints (its ink's width over
 its height, a CJK character being about square); it is given the heading as the template prints it.
@@ -67,7 +68,9 @@ def read(gray: np.ndarray, spans: list[tuple[int, int, int, int]], first: bool, 
         x0, y0, x1, y1 = min(line)
         probes.append((i, ocr._crop(gray, (x0, y0, min(x1, x0 + int(LINES.probe * height[i])), y1))))
     starts = {i: reading for (i, _), reading in zip(probes, ocr.recognise([c for _, c in probes]))}
-    numbered = {i for i, (text, _) in starts.items() if _numbered(text)}
+    numbered = {
+        i for i, (text, _) in starts.items() if _numbered(text) or _unnumbered(text, lambda: _characters(gray, rows[i]))
+    }
     top = min(numbered, default=len(rows)) if first else 0
     whole |= set(range(min(top, LINES.title)))
     placed = {i: h for i in numbered - whole if (h := placed_heading(starts[i][0], _characters(gray, rows[i])))}
@@ -163,6 +166,19 @@ def _numbering() -> re.Pattern:
 
 def _numbered(text: str) -> bool:
     return bool(_numbering().match(text.strip()))
+
+
+def _unnumbered(text: str, characters) -> bool:
+    """Whether a probe that read one character alone is a heading's start whose numbering the
+    recogniser lost (一、 is a stroke and a dot: 一、总 read 总): the first character of a
+    section's heading, on a line as long as that heading (`characters()`: its characters). Read
+    whole then, and kept only as a heading, as a numbered line is."""
+    text = text.strip()
+    if len(text) != 1 or text not in _heading_starts():
+        return False
+    lo, hi = prefixes.PREFIXES.length
+    n = max(characters(), 1e-9)
+    return any(head[0] == text and lo <= len(f"{num}、{head}") / n <= hi for num, head in template().sections.values())
 
 
 def _heading(text: str) -> bool:

@@ -303,8 +303,9 @@ def place_leaves(cells: list[Cell], run: list[int], top: int) -> dict[int, str]:
         return {}
     ((seq, period),) = fits
     first, last, bottom = cells[run[0]].cols[0], cells[run[-1]].cols[1], cells[run[0]].rows[1]
+    caption = set(captions(cells))  # across the whole table: it heads the table, not the leaves
     for i, c in enumerate(cells):
-        if i in run or c.rows[0] < top or c.rows[1] > bottom or c.cols[1] <= first or c.cols[0] >= last:
+        if i in run or i in caption or c.rows[0] < top or c.rows[1] > bottom or c.cols[1] <= first or c.cols[0] >= last:
             continue  # not over the leaves
         if c.cols[0] < first or c.cols[1] > last:
             return {}  # over the leaves and beyond them: not the template's header
@@ -315,6 +316,22 @@ def place_leaves(cells: list[Cell], run: list[int], top: int) -> dict[int, str]:
         if not within and (under[0] % period or (under[-1] + 1) % period):
             return {}
     return {i: seq[k] for k, i in enumerate(run) if cells[i].text is None}
+
+
+def captions(cells: list[Cell]) -> list[int]:
+    """Section 二's captions (第二十条第（一）项 …): cells one grid row high across the table's every
+    column, right above a row whose first cell reads as the template's section 二 header (信息内容).
+    Nothing of them is used (the matcher passes over them: the template's `ignore`), so OCR need
+    not read them."""
+    if not cells:
+        return []
+    left, right = min(c.cols[0] for c in cells), max(c.cols[1] for c in cells)
+    heads = {
+        c.rows[0] for c in cells if c.cols[0] == left and c.text is not None and squash(c.text) == template().ad_header
+    }
+    return [
+        i for i, c in enumerate(cells) if c.rows[1] - c.rows[0] == 1 and c.cols == (left, right) and c.rows[1] in heads
+    ]
 
 
 @functools.cache
