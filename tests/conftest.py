@@ -62,37 +62,45 @@ _HARNESS_UNUSED = {
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """Prefect's test harness: its server on a database copied from the migrated one (flows/database.py),
-    the services the command's server turns off off too; this process's settings pointing at it."""
+    """The session's Prefect server, started as the command starts its own (flows/server.py: Prefect's
+    app under uvicorn, its collector tuned, on a database copied from the migrated one), the services
+    the command's server turns off off too; this process's settings pointing at it. (Prefect's
+    prefect_test_harness did this with a plain uvicorn, after importing the server's whole app into
+    this process, which no test uses: 2.2 CPU-s in each process, measured.)"""
+    import shutil
     import tempfile
-    from contextlib import ExitStack
+    import time
 
-    from prefect.testing import utilities
+    from prefect.context import _temporary_global_settings_context, get_settings_context
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from flows import database, server
+    from flows import server
 
-    with ExitStack() as harness:
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in {
-                **server._UNUSED,
-                **_HARNESS_UNUSED,
-            }.items():  # off as in the command's server, and more
-                patch.setenv(name, os.environ.get(name, value))
-
-            def mkdtemp():  # the harness's folder, its database copied from the migrated one
-                folder = tempfile.mkdtemp()
-                if database.prepare(f"sqlite+aiosqlite:///{folder}/prefect-test.db"):
-                    patch.setenv("PREFECT_API_DATABASE_MIGRATE_ON_START", "false")  # for its server's start only
-                return folder
-
-            patch.setattr(utilities, "mkdtemp", mkdtemp)
-            harness.enter_context(utilities.prefect_test_harness(server_startup_timeout=300))  # a busy machine
-        # no flow run heartbeats (events no test reads; the harness's server stores no events): the end of every
+    folder = tempfile.mkdtemp()
+    env = {  # what the environment sets wins (server._spawn: the command's server's _UNUSED too)
+        **_HARNESS_UNUSED,
+        **os.environ,
+        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{folder}/prefect-test.db",
+    }
+    harness, deadline = server.TemporaryServer(), time.monotonic() + 300  # a busy machine
+    try:
+        harness._spawn(env)
+        while not server._healthy(f"http://127.0.0.1:{harness.port}/api/health", harness.process, deadline):
+            if harness.process.poll() != server._PORT_IN_USE:
+                pytest.fail(f"the session's Prefect server did not start (exit {harness.process.poll()})")
+            harness._spawn(env)  # its port was taken meanwhile: another
+        # no flow run heartbeats (events no test reads; the server stores no events): the end of every
         # flow run in this process waited for its heartbeat thread's sleep, which wakes once a second (~0.5 s a run)
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-        harness.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
-        yield
+        updates = {PREFECT_API_URL: f"http://127.0.0.1:{harness.port}/api", PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+        # the settings of contexts copied before this one too (threads', a loop's), as Prefect's harness set them
+        with temporary_settings(updates=updates), _temporary_global_settings_context(get_settings_context()):
+            try:
+                yield
+            finally:
+                server._drain()  # the logs and events queued for it, sent before it stops
+    finally:
+        harness.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
