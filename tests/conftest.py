@@ -72,16 +72,19 @@ def prefect_harness():
     import time
 
     from prefect.context import _temporary_global_settings_context, get_settings_context
-    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_DATABASE_CONNECTION_URL,
+        temporary_settings,
+    )
 
     from flows import server
 
     folder = tempfile.mkdtemp()
-    env = {  # what the environment sets wins (server._spawn: the command's server's _UNUSED too)
-        **_HARNESS_UNUSED,
-        **os.environ,
-        "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{folder}/prefect-test.db",
-    }
+    db = f"sqlite+aiosqlite:///{folder}/prefect-test.db"
+    # what the environment sets wins (server._spawn: the command's server's _UNUSED too)
+    env = {**_HARNESS_UNUSED, **os.environ, "PREFECT_SERVER_DATABASE_CONNECTION_URL": db}
     harness, deadline = server.TemporaryServer(), time.monotonic() + 300  # a busy machine
     try:
         harness._spawn(env)
@@ -91,7 +94,13 @@ def prefect_harness():
             harness._spawn(env)  # its port was taken meanwhile: another
         # no flow run heartbeats (events no test reads; the server stores no events): the end of every
         # flow run in this process waited for its heartbeat thread's sleep, which wakes once a second (~0.5 s a run)
-        updates = {PREFECT_API_URL: f"http://127.0.0.1:{harness.port}/api", PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+        # its database in this process's settings too, as Prefect's harness set it: a server a test spawns from
+        # this context (flows/server.py's, with a setting changed) uses it, not the user's database
+        updates = {
+            PREFECT_API_URL: f"http://127.0.0.1:{harness.port}/api",
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+            PREFECT_SERVER_DATABASE_CONNECTION_URL: db,
+        }
         # the settings of contexts copied before this one too (threads', a loop's), as Prefect's harness set them
         with temporary_settings(updates=updates), _temporary_global_settings_context(get_settings_context()):
             try:
