@@ -62,37 +62,54 @@ _HARNESS_UNUSED = {
 
 @pytest.fixture(scope="session")
 def prefect_harness():
-    """Prefect's test harness: its server on a database copied from the migrated one (flows/database.py),
-    the services the command's server turns off off too; this process's settings pointing at it."""
+    """The session's Prefect server, started as the command starts its own (flows/server.py: Prefect's
+    app under uvicorn, its collector tuned, on a database copied from the migrated one), the services
+    the command's server turns off off too; this process's settings pointing at it. (Prefect's
+    prefect_test_harness did this with a plain uvicorn, after importing the server's whole app into
+    this process, which no test uses: 2.2 CPU-s in each process, measured.)"""
+    import shutil
     import tempfile
-    from contextlib import ExitStack
+    import time
 
-    from prefect.testing import utilities
+    from prefect.context import _temporary_global_settings_context, get_settings_context
+    from prefect.settings import (
+        PREFECT_API_URL,
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_SERVER_DATABASE_CONNECTION_URL,
+        temporary_settings,
+    )
 
-    from flows import database, server
+    from flows import server
 
-    with ExitStack() as harness:
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in {
-                **server._UNUSED,
-                **_HARNESS_UNUSED,
-            }.items():  # off as in the command's server, and more
-                patch.setenv(name, os.environ.get(name, value))
-
-            def mkdtemp():  # the harness's folder, its database copied from the migrated one
-                folder = tempfile.mkdtemp()
-                if database.prepare(f"sqlite+aiosqlite:///{folder}/prefect-test.db"):
-                    patch.setenv("PREFECT_API_DATABASE_MIGRATE_ON_START", "false")  # for its server's start only
-                return folder
-
-            patch.setattr(utilities, "mkdtemp", mkdtemp)
-            harness.enter_context(utilities.prefect_test_harness(server_startup_timeout=300))  # a busy machine
-        # no flow run heartbeats (events no test reads; the harness's server stores no events): the end of every
+    folder = tempfile.mkdtemp()
+    db = f"sqlite+aiosqlite:///{folder}/prefect-test.db"
+    # what the environment sets wins (server._spawn: the command's server's _UNUSED too)
+    env = {**_HARNESS_UNUSED, **os.environ, "PREFECT_SERVER_DATABASE_CONNECTION_URL": db}
+    harness, deadline = server.TemporaryServer(), time.monotonic() + 300  # a busy machine
+    try:
+        harness._spawn(env)
+        while not server._healthy(f"http://127.0.0.1:{harness.port}/api/health", harness.process, deadline):
+            if harness.process.poll() != server._PORT_IN_USE:
+                pytest.fail(f"the session's Prefect server did not start (exit {harness.process.poll()})")
+            harness._spawn(env)  # its port was taken meanwhile: another
+        # no flow run heartbeats (events no test reads; the server stores no events): the end of every
         # flow run in this process waited for its heartbeat thread's sleep, which wakes once a second (~0.5 s a run)
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-
-        harness.enter_context(temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
-        yield
+        # its database in this process's settings too, as Prefect's harness set it: a server a test spawns from
+        # this context (flows/server.py's, with a setting changed) uses it, not the user's database
+        updates = {
+            PREFECT_API_URL: f"http://127.0.0.1:{harness.port}/api",
+            PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+            PREFECT_SERVER_DATABASE_CONNECTION_URL: db,
+        }
+        # the settings of contexts copied before this one too (threads', a loop's), as Prefect's harness set them
+        with temporary_settings(updates=updates), _temporary_global_settings_context(get_settings_context()):
+            try:
+                yield
+            finally:
+                server._drain()  # the logs and events queued for it, sent before it stops
+    finally:
+        harness.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -201,6 +218,7 @@ def _as_found():
 
 @pytest.fixture(autouse=True, scope="module")
 def _module_as_found():  # a module's fixtures (e.g. one ingestion shared by its tests)
+    _frozen(collected=True)
     with _as_found():
         yield
 
@@ -209,6 +227,34 @@ def _module_as_found():  # a module's fixtures (e.g. one ingestion shared by its
 def _test_as_found():
     with _as_found():
         yield
+    _frozen(collected=False)
+
+
+# --- this process's heap out of the collections ----------------------------------------------------
+# A flow run in this process collects its garbage after each batch and stage (flows/ingest.py), and each
+# collection walked everything the suite imported and holds (~650,000 objects: 0.3 s of CPU each, 1.8 of a
+# 3-batch run's 2.7 s, measured). As the command freezes its imports (nianbao/run/heap.py), the harness
+# freezes what it holds: at each module's start, after a collection (of what was made since the last
+# freeze, the first time of everything); and after a test whose command run in this process gave every
+# frozen object back (heap.tuned), again at once, without the collection that would walk them all,
+# keeping what that run left in cycles (~800 objects, ~100 KB, measured) alive for good.
+
+
+def _frozen(collected: bool) -> None:
+    import gc
+
+    if collected:
+        gc.collect()
+        gc.freeze()
+    elif not gc.get_freeze_count():
+        gc.freeze()
+
+
+@pytest.hookimpl(specname="pytest_unconfigure")
+def pytest_unconfigure_heap(config):
+    import gc
+
+    gc.unfreeze()  # freed at the interpreter's end as usual (else DuckDB's bindings report them leaked)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ the other writer is a real process of its own."""
 
 import os
 import pickle
+import select
 import subprocess
 import sys
 import time
@@ -23,11 +24,13 @@ from nianbao.run.pipeline import process_batch
 from nianbao.warehouse import files, index, publish, scan, storage
 
 # Another writer: publishes the pickled frames, or compacts; `kill`/`interrupt` stop it once every
-# data file of its batch is written, as the index is about to be (SIGKILL-like, or Ctrl-C).
+# data file of its batch is written, as the index is about to be (SIGKILL-like, or Ctrl-C). Given its
+# job as arguments it does that one (killed: its process dies); else it does the jobs it reads, one a
+# line, answering each "done" or "interrupted" (a Ctrl-C's KeyboardInterrupt out of the job).
 WRITER = """
-import os, pickle, sys
+import json, os, pickle, sys
 from nianbao.warehouse import compact, publish, storage
-root, what, stop = sys.argv[1:4]
+stop = "none"
 def stopped():
     if stop == "kill":
         os._exit(9)
@@ -42,11 +45,74 @@ def write_table(self, table, **kw):
         stopped()
     return write(self, table, **kw)
 os.replace, storage.S3Path.write_table = os_replace, write_table
-if what == "compact":
-    compact.compact(root)
+def job(root, what):
+    if what == "compact":
+        compact.compact(root)
+    else:
+        publish.publish(root, pickle.load(open(what, "rb")))
+if sys.argv[1:]:
+    root, what, stop = sys.argv[1:4]
+    job(root, what)
 else:
-    publish.publish(root, pickle.load(open(what, "rb")))
+    for line in sys.stdin:
+        root, what, stop = json.loads(line)
+        try:
+            job(root, what)
+            print("done", flush=True)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
 """
+
+
+@pytest.fixture(scope="module")
+def other_writer(seaweedfs, tmp_path_factory):
+    """other_writer(root, what, stop) runs the other writer: in a process of its own (its lease as long
+    as the product's: renewed in time however loaded the machine), killed or not. One that is not
+    killed is the module's one other process, which does one job after another (its imports paid
+    once: ~0.7 CPU-s a process, more on a bucket); an interrupted job leaves it as a Ctrl-C leaves a
+    program, its lock and lease released (it takes the next jobs)."""
+    import json
+
+    folder = tmp_path_factory.mktemp("writer")
+    env = {**os.environ, **seaweedfs.env, "PYTHONPATH": str(ROOT)}  # the s3 fixture's variables
+    with open(folder / "stderr", "w+") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", WRITER],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+
+        def run(root, what, stop="none") -> None:
+            if isinstance(what, Mapping):
+                path = folder / f"batch-{time.monotonic_ns()}.pickle"
+                with open(path, "wb") as f:
+                    pickle.dump(what, f)
+                what = str(path)
+            if stop == "kill":
+                done = subprocess.run(
+                    [sys.executable, "-c", WRITER, str(root), what, stop],
+                    env=env,
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert done.returncode == 9, done.stderr
+                return
+            process.stdin.write(json.dumps([str(root), what, stop]) + "\n")
+            process.stdin.flush()
+            answered = select.select([process.stdout], [], [], 120)[0]  # one line a job: none read ahead
+            answer = process.stdout.readline().strip() if answered else "no answer in 120 s"
+            stderr.seek(0)
+            assert answer == {"none": "done", "interrupt": "interrupted"}[stop], stderr.read()
+
+        yield run
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
 
 
 @pytest.fixture(scope="module")
@@ -57,25 +123,6 @@ def docs(tmp_path_factory):
         name: process_batch([paths[i] for i in ids], f"run-{name}")
         for name, ids in {"01": [0, 1], "12": [1, 2], "23": [2, 3], "1": [1]}.items()
     }
-
-
-def other_writer(root, what, tmp_path, stop="none") -> None:
-    """Run the other writer in a process of its own (its lease as long as the product's: renewed in
-    time however loaded the machine)."""
-    if isinstance(what, Mapping):
-        with open(tmp_path / "batch.pickle", "wb") as f:
-            pickle.dump(what, f)
-        what = str(tmp_path / "batch.pickle")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", WRITER, str(root), what, stop],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == {"none": 0, "kill": 9, "interrupt": -2}[stop], done.stderr
 
 
 def reports(root) -> list[str]:
@@ -123,13 +170,13 @@ def test_a_writer_trusts_its_own_index_on_s3_and_it_is_what_a_listing_shows(ware
 
 @pytest.mark.parametrize("stop", ["kill", "interrupt"])
 def test_another_process_stopped_before_its_index_makes_the_next_publish_list(
-    warehouse, docs, tmp_path, listings, stop, monkeypatch
+    warehouse, docs, other_writer, listings, stop, monkeypatch
 ):
     """It wrote every file of batch 12 (report 1 moved out of batch 01's files into its own) but
     not the index: the index this process trusts still says report 1 is in batch 01. Killed, it
     left its lease to expire; interrupted, it released it. Either way its WRITING stays."""
     publish.publish(warehouse, docs["01"])
-    other_writer(warehouse, docs["12"], tmp_path, stop)
+    other_writer(warehouse, docs["12"], stop)
     if storage.is_remote(warehouse):
         assert (storage.path(warehouse) / index.WRITING).exists()
         # the lease a killed writer left is taken over once it has expired: by this process's
@@ -146,19 +193,19 @@ def test_another_process_stopped_before_its_index_makes_the_next_publish_list(
     assert listings == []
 
 
-def test_another_process_publishing_in_between_makes_the_next_publish_list(warehouse, docs, tmp_path, listings):
+def test_another_process_publishing_in_between_makes_the_next_publish_list(warehouse, docs, other_writer, listings):
     publish.publish(warehouse, docs["01"])
-    other_writer(warehouse, docs["12"], tmp_path)
+    other_writer(warehouse, docs["12"])
     listings.clear()
     publish.publish(warehouse, docs["1"])
     assert reports(warehouse) == sorted(ids(docs["01"]) + ids(docs["23"])[:1])
     assert applications(warehouse).height == 3 * 7 * 25 and listings == [1]
 
 
-def test_compacting_in_between_makes_the_next_publish_list(warehouse, docs, tmp_path, listings):
+def test_compacting_in_between_makes_the_next_publish_list(warehouse, docs, other_writer, listings):
     publish.publish(warehouse, docs["01"])
     publish.publish(warehouse, docs["23"])
-    other_writer(warehouse, "compact", tmp_path)
+    other_writer(warehouse, "compact")
     assert len(files("reports", warehouse)) == 1  # batches 01 and 23 merged into one file
     listings.clear()
     publish.publish(warehouse, docs["1"])  # out of the compacted file, none of the merged ones back
