@@ -77,6 +77,7 @@ def test_the_flow_gives_freed_memory_back_after_each_batch_and_between_its_end_s
     def seen(name, real):
         return lambda *a, **k: calls.append(name) or real(*a, **k)
 
+    monkeypatch.setattr(index, "_trusted", {})  # as in a new process: no other test's warehouse held
     monkeypatch.setattr(allocators, "give_back", seen("give back", allocators.give_back))
     monkeypatch.setattr(summary.RunSummary, "add", seen("batch", summary.RunSummary.add))
     monkeypatch.setattr(across, "check", seen("across", across.check))
