@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -49,6 +50,7 @@ _UNUSED = {
     "PY_KEY_VALUE_DISABLE_BEARTYPE": "true",
 }
 _SERVE = "from flows.server import serve; serve()"  # the server's program
+_PARENT = "_NIANBAO_SERVER_PARENT"  # the spawning process's pid, which the server ends with
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
 _SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
 # a command's own settings, which its server does not read: a kept server serves commands that differ in them
@@ -106,7 +108,7 @@ class TemporaryServer:
                 "--lifespan",
                 "on",
             ],
-            env={**_UNUSED, **env, **_SERVER_ENV},
+            env={**_UNUSED, **env, **_SERVER_ENV, _PARENT: str(os.getpid())},
             start_new_session=True,
         )  # Ctrl-C on the terminal is the command's to handle: we stop the server
 
@@ -240,7 +242,9 @@ class TemporaryServer:
 
 def serve() -> None:
     """uvicorn's own command line (sys.argv), after tuning the collector (nianbao.run.heap), on a
-    database copied from the migrated template if it is new (flows/database.py)."""
+    database copied from the migrated template if it is new (flows/database.py); it ends with the
+    process that spawned it."""
+    _ends_with_parent()
     from nianbao.run import heap
 
     heap.tune()
@@ -250,6 +254,22 @@ def serve() -> None:
 
     with database.prepared():
         main()
+
+
+def _ends_with_parent(poll: float = 0.5) -> None:
+    """SIGKILL this server once the process that spawned it is gone. The command's watchdog
+    (nianbao.run.reaper) kills what it saw, but looks twice a second: a server spawned just before the
+    command was SIGKILLed was left running, seen in full suites. Polled, not PR_SET_PDEATHSIG, which fires
+    when the spawning thread ends (the command spawns again from its prefect-server thread); the parent's
+    pid from _spawn, as it may be gone before we look."""
+    parent = int(os.environ.pop(_PARENT, os.getppid()))
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="ends-with-parent", daemon=True).start()
 
 
 def _drain() -> None:

@@ -125,3 +125,29 @@ def test_nothing_is_left_to_send_to_the_stopped_server(started):
     _, logged = started
     assert "line 49" in logged
     assert "Error logging to API" not in logged and "connection attempts failed" not in logged
+
+
+def test_the_server_ends_with_the_process_that_spawned_it(tmp_path):
+    """A server whose command was SIGKILLed before the command's watchdog saw it (nianbao.run.reaper
+    looks twice a second) ends on its own: here its spawner exits at once, the server still starting."""
+    import signal
+    import time
+    from pathlib import Path
+
+    spawn = "from flows import server; s = server.TemporaryServer(); s._spawn({}); print(s.process.pid)"
+    with open(tmp_path / "pid", "w") as out:  # not a pipe: the server would hold it open
+        subprocess.run([sys.executable, "-c", spawn], stdout=out, check=True, cwd=Path(server.__file__).parents[1])
+    pid = int((tmp_path / "pid").read_text())
+
+    def running() -> bool:  # a zombie is dead, only not yet collected by its new parent
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if running():
+        os.kill(pid, signal.SIGKILL)
+        pytest.fail("the server outlived the process that spawned it")
