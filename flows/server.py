@@ -50,7 +50,6 @@ _UNUSED = {
     "PY_KEY_VALUE_DISABLE_BEARTYPE": "true",
 }
 _SERVE = "from flows.server import serve; serve()"  # the server's program
-_PARENT = "_NIANBAO_SERVER_PARENT"  # the spawning process's pid, which the server ends with
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
 _SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
 # a command's own settings, which its server does not read: a kept server serves commands that differ in them
@@ -97,6 +96,7 @@ class TemporaryServer:
                 sys.executable,
                 "-c",
                 _SERVE,
+                str(os.getpid()),  # the process the server ends with (serve)
                 "--factory",
                 "prefect.server.api.server:create_app",
                 "--host",
@@ -108,7 +108,7 @@ class TemporaryServer:
                 "--lifespan",
                 "on",
             ],
-            env={**_UNUSED, **env, **_SERVER_ENV, _PARENT: str(os.getpid())},
+            env={**_UNUSED, **env, **_SERVER_ENV},
             start_new_session=True,
         )  # Ctrl-C on the terminal is the command's to handle: we stop the server
 
@@ -241,7 +241,7 @@ class TemporaryServer:
 
 
 def serve() -> None:
-    """uvicorn's own command line (sys.argv), after tuning the collector (nianbao.run.heap), on a
+    """uvicorn's own command line (sys.argv, after the spawner's pid), after tuning the collector (nianbao.run.heap), on a
     database copied from the migrated template if it is new (flows/database.py); it ends with the
     process that spawned it."""
     _ends_with_parent()
@@ -262,7 +262,7 @@ def _ends_with_parent(poll: float = 0.5) -> None:
     command was SIGKILLed was left running, seen in full suites. Polled, not PR_SET_PDEATHSIG, which fires
     when the spawning thread ends (the command spawns again from its prefect-server thread); the parent's
     pid from _spawn, as it may be gone before we look."""
-    parent = int(os.environ.pop(_PARENT, os.getppid()))
+    parent = int(sys.argv.pop(1))
 
     def watch():
         while os.getppid() == parent:
