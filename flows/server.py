@@ -241,9 +241,9 @@ class TemporaryServer:
 
 
 def serve() -> None:
-    """uvicorn's own command line (sys.argv, after the spawner's pid), after tuning the collector (nianbao.run.heap), on a
-    database copied from the migrated template if it is new (flows/database.py); it ends with the
-    process that spawned it."""
+    """uvicorn's own command line (sys.argv after the spawner's pid, which it ends with), after tuning
+    the collector (nianbao.run.heap), on a database copied from the migrated template if it is new
+    (flows/database.py)."""
     _ends_with_parent()
     from nianbao.run import heap
 
