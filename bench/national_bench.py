@@ -1,7 +1,7 @@
 """A national year, scaled down: N documents in a real year's mix through the command, locally and on Dask.
 
     python bench/national_bench.py [--n 1000] [--workers 2] [--seed 0] [--sample 4] [--only local|dask]
-                                   [--cache DIR] [--exclude KIND ...]
+                                   [--cache DIR] [--exclude KIND ...] [--blanks]
 
 The mix (issue 26): born-digital PDFs of every variant tests/accuracy.py writes, in turn (67%); scans
 (15%: a report laid out by LibreOffice and scanned as each of tests/fixtures/scan.py's variants in
@@ -9,7 +9,11 @@ turn, as tests/accuracy_scans.py makes them); DOCX (8%), HTML (6%) and text dump
 variant. Each document is cached in DIR (default: nianbao-national in the temp folder) under the
 hash of what makes it (the generators' source, its variant, index and seed): a second run, or a
 larger N, generates only what is new. --exclude leaves kinds out of the run (`--exclude scan`: the
-born-digital part of the mix alone, its share of the CPU measured apart from the OCR's).
+born-digital part of the mix alone, its share of the CPU measured apart from the OCR's). Every report
+prints a number in each cell of sections 三 and 四, so nearly all are valid and published, as most of
+a real year's are (the quarantine path costs the same, measured, but the checks across years and
+the indicators see the reports); --blanks prints some of those zeros blank or as a placeholder, as
+the accuracy's corpus does: every report then invalid.
 
 Two runs of `nianbao ingest DOCS --out WAREHOUSE --json` in a fresh process, Prefect's temporary
 server included: on the local runner (--workers batches at once, extraction in worker processes),
@@ -22,7 +26,10 @@ share (its temporary server's CPU of the run's CPU; the wall time the command wa
 CPU-s per page by path, measured in this process over --sample documents of each path: the text
 layer (born-digital PDFs) and OCR (scans). Last, the extrapolation to 150,000 reports on 16 cores.
 The machine's load average is printed with the figures: on a shared machine wall times stretch,
-CPU times much less. A benchmark, not a test: it asserts nothing.
+CPU times much less. With NATIONAL_PROFILE=DIR, where each run's CPU went is printed too: the command's
+process, the Dask workers and the extraction workers sampled across all their threads
+(bench/profiling.py; the sampler costs ~10% of a sampled process's CPU). A benchmark, not a test: it
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 for _p in (ROOT / "tests", ROOT / "tests" / "fixtures", ROOT):
     sys.path.insert(0, str(_p))
 
+PROFILE = "NATIONAL_PROFILE"  # a folder: where the CPU goes, sampled (bench/profiling.py)
 YEAR, CORES = 150_000, 16  # the national year and the machine it should take an hour on
 SHARES = {"pdf": 0.67, "scan": 0.15, "docx": 0.08, "html": 0.06, "txt": 0.04}
 GENERATORS = [
@@ -73,22 +81,25 @@ def plan(n: int) -> list[tuple[str, str, int]]:
     return [(kind, variants[kind][i % len(variants[kind])], i) for kind, k in counts.items() for i in range(k)]
 
 
-def _make(kind: str, variant: str, index: int, seed: int) -> bytes:
+def _make(kind: str, variant: str, index: int, seed: int, blanks: bool) -> bytes:
     import accuracy
 
     if kind != "scan":
-        return accuracy.document(variant, index, seed).data
+        return accuracy.document(variant, index, seed, complete=not blanks).data
     import corpus
     import scan
 
     rng = random.Random(f"{seed}:national-scan:{index}")
-    rep = accuracy.random_report(rng)
+    rep = accuracy.random_report(rng, complete=not blanks)
     return scan.scan(scan.from_docx(corpus.write_docx(corpus.layout(rep))), variant, rng)
 
 
-def generate(n: int, seed: int, cache: Path, folder: Path, exclude=()) -> dict[str, list[Path]]:
+def generate(n: int, seed: int, cache: Path, folder: Path, exclude=(), blanks: bool = False) -> dict[str, list[Path]]:
     """The N documents linked into `folder` from the cache (made where missing), but those of the
-    kinds in `exclude`: paths by kind."""
+    kinds in `exclude`: paths by kind. Their reports print every cell (valid, as most of a real year's
+    are: the costs of publishing them, the checks across years and the indicators counted) unless
+    `blanks` (zeros blank or a placeholder in sections 三 and 四, as the generators print them for the
+    accuracy's sake: every report invalid, quarantined)."""
     source = hashlib.sha256(b"".join(p.read_bytes() for p in GENERATORS)).hexdigest()
     cache.mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True)
@@ -97,12 +108,13 @@ def generate(n: int, seed: int, cache: Path, folder: Path, exclude=()) -> dict[s
         if kind in exclude:
             continue
         suffix = ".pdf" if kind == "scan" else {"pdf": ".pdf", "docx": ".docx", "html": ".html", "txt": ".txt"}[kind]
-        key = hashlib.sha256(f"{source}:{kind}:{variant}:{index}:{seed}".encode()).hexdigest()[:24]
+        what = f"{source}:{kind}:{variant}:{index}:{seed}" + (":blanks" if blanks else "")
+        key = hashlib.sha256(what.encode()).hexdigest()[:24]
         cached = cache / f"{key}{suffix}"
         if not cached.exists():
             for attempt in range(3):  # LibreOffice times out on a machine loaded enough: again
                 try:
-                    data = _make(kind, variant, index, seed)
+                    data = _make(kind, variant, index, seed, blanks)
                     break
                 except subprocess.TimeoutExpired:
                     if attempt == 2:
@@ -138,6 +150,7 @@ class Tree(threading.Thread):
         self.roots, self.done = roots, threading.Event()
         self.peak_total = self.peak_one = 0
         self.cpu: dict[tuple[int, float], float] = {}
+        self.kind: dict[tuple[int, float], str] = {}
 
     def processes(self):
         import psutil
@@ -158,7 +171,10 @@ class Tree(threading.Thread):
             try:
                 with p.oneshot():
                     rss, t = p.memory_info().rss, p.cpu_times()
-                    self.cpu[(p.pid, p.create_time())] = t.user + t.system
+                    key = (p.pid, p.create_time())
+                    self.cpu[key] = t.user + t.system
+                    if key not in self.kind:
+                        self.kind[key] = _kind(p)
             except psutil.Error:
                 continue
             total += rss
@@ -168,6 +184,28 @@ class Tree(threading.Thread):
     def run(self):
         while not self.done.wait(0.25):
             self.sample()
+
+
+def _kind(p) -> str:
+    """What a process of the run is, by its command line and its parent's."""
+    import psutil
+
+    try:
+        line = " ".join(p.cmdline())
+        parent = " ".join(p.parent().cmdline()) if p.parent() else ""
+    except psutil.Error:
+        return "?"
+    for word, kind in (
+        ("--measured", "bench"),
+        ("--child", "command"),
+        ("nianbao.run.reaper", "reaper"),
+        ("prefect.server", "server"),
+        ("forkserver", "forkserver"),
+        ("distributed", "dask worker"),
+    ):
+        if word in line:
+            return kind
+    return "extraction worker" if "forkserver" in parent else line[:40]
 
 
 def measured(argv: list[str]) -> None:
@@ -213,14 +251,50 @@ def child(docs: str, out: str, result: str, workers: str, dask: str) -> None:
         stop(self)
 
     flows.ingest.summary_of, server.TemporaryServer.stop = keep, stopped
+    sampler = _profiled()
     code = cli.main(
         ["ingest", docs, "--out", out, "--workers", workers, "--quiet", "--json", *(["--dask", dask] if dask else [])]
     )
+    if sampler is not None:
+        sampler.done.set()
+        sampler.join()
+        sampler.dump(Path(os.environ[PROFILE]) / "command.json")
     Path(result).write_text(json.dumps({"stages": kept, "prefect": server.SECONDS}))
     cli.end(code)
 
 
-def ingest(docs: Path, out: Path, workers: int, dask=None) -> dict:
+def _profiled():
+    """With NATIONAL_PROFILE=DIR, the command's process and its extraction workers sampled
+    (bench/profiling.py): a Sampler running here, the workers' extraction wrapped."""
+    if not os.environ.get(PROFILE):
+        return None
+    import profiling
+
+    from nianbao.run import pipeline
+
+    pipeline.extract_and_match, profiling.COMMAND = profiling.extract_and_match, True
+    sampler = profiling.Sampler()
+    sampler.start()
+    return sampler
+
+
+def _profile_report(name: str) -> None:
+    import profiling
+
+    folder = Path(os.environ[PROFILE]) / name
+    print(f"  profile of the command's process ({folder}):")
+    print(profiling.summary(profiling.merged([folder / "command.json"])))
+    dask = sorted(folder.glob("dask-worker-*.json"))
+    if dask:
+        print(f"  profile of the cluster's {len(dask)} Dask workers, together (since the run began):")
+        print(profiling.summary(profiling.merged(dask)))
+    workers = sorted(folder.glob("worker-*.json"))
+    if workers:
+        print(f"  profile of its {len(workers)} extraction workers, together:")
+        print(profiling.summary(profiling.merged(workers)), flush=True)
+
+
+def ingest(docs: Path, out: Path, workers: int, dask=None, name: str = "run") -> dict:
     """One run of the command, measured: the Dask cluster's processes count as the run's."""
     result = out.with_suffix(".json")
     argv = [
@@ -239,7 +313,11 @@ def ingest(docs: Path, out: Path, workers: int, dask=None) -> dict:
     cluster = _worker_pids(dask) if dask else []
     before = _cpu(cluster)
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    env = dict(os.environ)
+    if os.environ.get(PROFILE):
+        env[PROFILE] = str(Path(os.environ[PROFILE]) / name)
+        Path(env[PROFILE]).mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     tree = Tree([proc.pid, *cluster])
     tree.start()
     out_text, _ = proc.communicate()
@@ -257,8 +335,20 @@ def ingest(docs: Path, out: Path, workers: int, dask=None) -> dict:
         "summary": summary,
         "peak_total": tree.peak_total,
         "peak_one": tree.peak_one,
+        "polled": _by_kind(tree),
         **json.loads(result.read_text()),
     }
+
+
+def _by_kind(tree: Tree) -> dict[str, list[float]]:
+    """[CPU-s as last polled, processes] by kind of process: a cross-check of the run's CPU (a process's
+    last 0.25 s may go unseen) and where it went."""
+    out: dict[str, list[float]] = {}
+    for key, cpu in tree.cpu.items():
+        entry = out.setdefault(tree.kind.get(key, "?"), [0.0, 0])
+        entry[0] += cpu
+        entry[1] += 1
+    return out
 
 
 def _worker_pids(cluster) -> list[int]:
@@ -316,6 +406,7 @@ def report(name: str, r: dict, cores: int) -> dict:
     n = s["reports"]
     figures = {"per_core": n / r["wall"] / cores, "per_cpu_s": n / r["cpu"], "cpu_per_report": r["cpu"] / n}
     server = prefect.get("cpu")
+    polled = ", ".join(f"{k} {v[0]:.1f} ({v[1]})" for k, v in sorted(r["polled"].items(), key=lambda kv: -kv[1][0]))
     print(
         f"{name}: {n} reports ({s['valid']} valid, {s['invalid']} invalid, {s['unreadable']} unreadable) in "
         f"{r['wall']:.0f} s wall, {r['cpu']:.0f} CPU-s on {cores} cores: {figures['per_core']:.2f} reports/s/core, "
@@ -330,6 +421,7 @@ def report(name: str, r: dict, cores: int) -> dict:
         f"  peak memory: {r['peak_total'] / 2**20:.0f} MiB all processes together, {r['peak_one'] / 2**20:.0f} MiB "
         f"the largest; stages (s, summed over batches): " + ", ".join(f"{k} {v:.0f}" for k, v in r["stages"].items())
     )
+    print(f"  CPU-s by process, as last polled (processes): {polled}")
     print(
         f"  Prefect: its temporary server {server or 0:.1f} CPU-s = {100 * (server or 0) / r['cpu']:.1f}% of the "
         f"run's CPU; started in {prefect.get('start', 0):.1f} s beside the command's set-up, which then waited "
@@ -353,6 +445,11 @@ def main(argv=None) -> int:
     p.add_argument("--only", choices=["local", "dask"])
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nianbao-national")
     p.add_argument("--exclude", nargs="+", default=[], choices=list(SHARES), help="kinds left out of the run")
+    p.add_argument(
+        "--blanks",
+        action="store_true",
+        help="zeros of sections 三 and 四 sometimes blank or a placeholder: every report invalid",
+    )
     p.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     p.add_argument("--measured", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -368,12 +465,14 @@ def main(argv=None) -> int:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     with tempfile.TemporaryDirectory(prefix="nianbao-national-") as tmp:
         tmp = Path(tmp)
-        paths = generate(args.n, args.seed, args.cache, tmp / "docs", args.exclude)
+        paths = generate(args.n, args.seed, args.cache, tmp / "docs", args.exclude, args.blanks)
         results = {}
         if args.only in (None, "local"):
             results["local"] = report(
-                "local runner", ingest(tmp / "docs", tmp / "wh-local", args.workers), args.workers
+                "local runner", ingest(tmp / "docs", tmp / "wh-local", args.workers, name="local"), args.workers
             )
+            if os.environ.get(PROFILE):
+                _profile_report("local")
             print(f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
         if args.only in (None, "dask"):
             import dask
@@ -383,9 +482,21 @@ def main(argv=None) -> int:
             with distributed.LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
             ) as cluster:
+                if os.environ.get(PROFILE):
+                    import profiling
+
+                    folder = Path(os.environ[PROFILE]) / "dask"
+                    folder.mkdir(parents=True, exist_ok=True)
+                    with distributed.Client(cluster) as client:
+                        client.run(profiling.start_in_dask_worker, str(folder))
                 results["dask"] = report(
-                    "Dask, 2 workers", ingest(tmp / "docs", tmp / "wh-dask", args.workers, cluster), 2
+                    "Dask, 2 workers", ingest(tmp / "docs", tmp / "wh-dask", args.workers, cluster, "dask"), 2
                 )
+                if os.environ.get(PROFILE):
+                    with distributed.Client(cluster) as client:
+                        client.run(profiling.stop_in_dask_worker)
+            if os.environ.get(PROFILE):
+                _profile_report("dask")
             print(f"  (load average {os.getloadavg()[0]:.1f})", flush=True)
         for kind, path in (("pdf", "text layer"), ("scan", "OCR")):  # after the runs: they are the figure
             cpu, pages = per_page(paths.get(kind, []), args.sample)

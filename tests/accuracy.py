@@ -63,14 +63,16 @@ def _count(rng: random.Random, big: bool = False) -> int:
     return rng.randint(1000, 2_000_000 if big else 20_000)
 
 
-def _print(n: int | float, rng: random.Random, decimals: int = 0) -> str:
-    """How a report might print `n`: mostly plainly, sometimes awkwardly."""
+def _print(n: int | float, rng: random.Random, decimals: int = 0, number: bool = False) -> str:
+    """How a report might print `n`: mostly plainly, sometimes awkwardly (a zero as a placeholder or
+    blank, unless `number`: then "0", the same draws made, every other cell as it was)."""
     if n == 0:
         r = rng.random()
         if r < 0.07:
-            return rng.choice(PLACEHOLDERS)
+            placeholder = rng.choice(PLACEHOLDERS)
+            return "0" if number else placeholder
         if r < 0.12:
-            return ""
+            return "0" if number else ""
     text = f"{n:.{decimals}f}"
     if n >= 1000 and rng.random() < 0.5:
         text = f"{n:,.{decimals}f}"
@@ -79,9 +81,11 @@ def _print(n: int | float, rng: random.Random, decimals: int = 0) -> str:
     return text
 
 
-def random_report(rng: random.Random, ad_groups=corpus.AD_GROUPS) -> corpus.Report:
+def random_report(rng: random.Random, ad_groups=corpus.AD_GROUPS, complete: bool = False) -> corpus.Report:
     """Random values, consistent with the template's sums, printed as `_print` does; section 二
-    in the 2021 template's groups or `ad_groups` (corpus.AD_GROUPS_2019)."""
+    in the 2021 template's groups or `ad_groups` (corpus.AD_GROUPS_2019). `complete`: every cell of
+    sections 三 and 四 a number (cells.complete holds: a valid report, as most of a real year's are);
+    else some zeros there are blank or a placeholder (every report invalid)."""
     t = template()
     rep = corpus.Report()
     for _, items, metrics in ad_groups:
@@ -113,12 +117,12 @@ def random_report(rng: random.Random, ad_groups=corpus.AD_GROUPS) -> corpus.Repo
     for code in rows:
         values = numbers[code] + [sum(numbers[code])]
         for col, n in zip(t.applicants, values):
-            rep.applications[(code, col)] = _print(n, rng)
+            rep.applications[(code, col)] = _print(n, rng, number=complete)
     # section 四: per proceeding, four outcomes and their total
     for p in t.proceedings:
         outcomes = [_count(rng) if rng.random() < 0.5 else 0 for _ in t.outcomes[:-1]]
         for o, n in zip(t.outcomes, outcomes + [sum(outcomes)]):
-            rep.reviews_litigation[(p, o)] = _print(n, rng)
+            rep.reviews_litigation[(p, o)] = _print(n, rng, number=complete)
     if not any(rep.reviews_litigation.values()):  # a blank values row is no row at all: print a 0
         rep.reviews_litigation[(t.proceedings[0], t.outcomes[-1])] = "0"
     rep.narratives = corpus.report().narratives
@@ -379,12 +383,13 @@ class Document:
         return f"{self.variant}#{self.index}"
 
 
-def document(variant: str, index: int, seed: int) -> Document:
-    """Document `index` of `variant`: the same bytes for the same seed, run after run."""
+def document(variant: str, index: int, seed: int, complete: bool = False) -> Document:
+    """Document `index` of `variant`: the same bytes for the same seed, run after run (`complete`:
+    see random_report)."""
     rng = random.Random(f"{seed}:{variant}:{index}")
     fmt, write = ALL_VARIANTS[variant]
     groups = corpus.AD_GROUPS_2019 if variant in SECTION_TWO_2019 else corpus.AD_GROUPS
-    rep = random_report(rng, groups)
+    rep = random_report(rng, groups, complete)
     if variant in FROM_REPORT:
         return Document(variant, index, fmt, FROM_REPORT[variant][1](rep, rng), rep)
     return Document(variant, index, fmt, write(corpus.layout(rep, groups), rng), rep)
