@@ -1,7 +1,7 @@
 """A national year, scaled down: N documents in a real year's mix through the command, locally and on Dask.
 
     python bench/national_bench.py [--n 1000] [--workers 2] [--seed 0] [--sample 4] [--only local|dask]
-                                   [--cache DIR] [--exclude KIND ...] [--blanks]
+                                   [--cache DIR] [--exclude KIND ...] [--blanks] [--warehouse DIR]
 
 The mix (issue 26): born-digital PDFs of every variant tests/accuracy.py writes, in turn (67%); scans
 (15%: a report laid out by LibreOffice and scanned as each of tests/fixtures/scan.py's variants in
@@ -13,7 +13,8 @@ born-digital part of the mix alone, its share of the CPU measured apart from the
 prints a number in each cell of sections 三 and 四, so nearly all are valid and published, as most of
 a real year's are (the quarantine path costs the same, measured, but the checks across years and
 the indicators see the reports); --blanks prints some of those zeros blank or as a placeholder, as
-the accuracy's corpus does: every report then invalid.
+the accuracy's corpus does: every report then invalid. --warehouse DIR: each run ingests into a copy
+of DIR (a warehouse already holding reports: an earlier year, or a year's earlier batches).
 
 Two runs of `nianbao ingest DOCS --out WAREHOUSE --json` in a fresh process, Prefect's temporary
 server included: on the local runner (--workers batches at once, extraction in worker processes),
@@ -41,6 +42,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -294,9 +296,11 @@ def _profile_report(name: str) -> None:
         print(profiling.summary(profiling.merged(workers)), flush=True)
 
 
-def ingest(docs: Path, out: Path, workers: int, dask=None, name: str = "run") -> dict:
+def ingest(docs: Path, out: Path, workers: int, dask=None, name: str = "run", held: Path | None = None) -> dict:
     """One run of the command, measured: the Dask cluster's processes count as the run's."""
     result = out.with_suffix(".json")
+    if held is not None:  # the run starts from a copy of it
+        shutil.copytree(held, out)
     argv = [
         sys.executable,
         __file__,
@@ -446,6 +450,9 @@ def main(argv=None) -> int:
     p.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "nianbao-national")
     p.add_argument("--exclude", nargs="+", default=[], choices=list(SHARES), help="kinds left out of the run")
     p.add_argument(
+        "--warehouse", type=Path, help="each run starts from a copy of this warehouse (reports already held)"
+    )
+    p.add_argument(
         "--blanks",
         action="store_true",
         help="zeros of sections 三 and 四 sometimes blank or a placeholder: every report invalid",
@@ -469,7 +476,9 @@ def main(argv=None) -> int:
         results = {}
         if args.only in (None, "local"):
             results["local"] = report(
-                "local runner", ingest(tmp / "docs", tmp / "wh-local", args.workers, name="local"), args.workers
+                "local runner",
+                ingest(tmp / "docs", tmp / "wh-local", args.workers, name="local", held=args.warehouse),
+                args.workers,
             )
             if os.environ.get(PROFILE):
                 _profile_report("local")
@@ -490,7 +499,9 @@ def main(argv=None) -> int:
                     with distributed.Client(cluster) as client:
                         client.run(profiling.start_in_dask_worker, str(folder))
                 results["dask"] = report(
-                    "Dask, 2 workers", ingest(tmp / "docs", tmp / "wh-dask", args.workers, cluster, "dask"), 2
+                    "Dask, 2 workers",
+                    ingest(tmp / "docs", tmp / "wh-dask", args.workers, cluster, "dask", args.warehouse),
+                    2,
                 )
                 if os.environ.get(PROFILE):
                     with distributed.Client(cluster) as client:
