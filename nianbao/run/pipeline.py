@@ -269,7 +269,7 @@ def process_batch(
     run_id: str,
     default_year: int | None = None,
     time_limit: float | None = None,
-    published: dict[str, dict] | None = None,
+    published: dict[str, dict] | Callable[[set[str]], dict[str, dict]] | None = None,
     processes: bool = True,
     timings: dict[str, float] | None = None,
     raw_root: str | None = None,
@@ -281,8 +281,10 @@ def process_batch(
     (processes=False: in this thread, without a limit; for benchmarks); text dumps (linear-time
     parsing) stay in this process. Documents `published` already holds (same bytes, same pipeline
     version, same manifest values) are not redone: they come back in the frame "skipped" as the
-    warehouse has them. `timings` accumulates seconds per stage. Fetched documents are kept in
-    the raw store under `raw_root` (the warehouse), their attempts in its `fetches` dataset.
+    warehouse has them (`published` a function: called once the batch's documents are read, with
+    their report ids, for what the warehouse holds of them). `timings` accumulates seconds per
+    stage. Fetched documents are kept in the raw store under `raw_root` (the warehouse), their
+    attempts in its `fetches` dataset.
     `progress()` is called once per document as it is done (a progress bar's tick). `ahead`: sources
     already read (by uri), their extraction perhaps begun (read_ahead). `allow_private`: fetch URLs on
     private addresses (default: NIANBAO_ALLOW_PRIVATE). Once the run
@@ -294,10 +296,11 @@ def process_batch(
     store = RawStore.open(raw_root) if raw_root is not None else None
     with clock("read"):
         try:
-            reads = [
-                _read(s, run_id, default_year, published, store, (ahead or {}).get(s.uri), allow_private)
-                for s in sources
-            ]
+            gots = [(ahead or {}).get(s.uri) for s in sources]
+            if callable(published):  # looked up by the documents' report ids: read them first
+                gots = [g or get(s, store, allow_private) for s, g in zip(sources, gots)]
+                published = published({g.report_id for g in gots if g.report_id is not None})
+            reads = [_read(s, run_id, default_year, published, store, g, allow_private) for s, g in zip(sources, gots)]
         finally:
             if store is not None:
                 store.flush()  # the batch's attempts, even after a crash
@@ -378,13 +381,15 @@ def ingest_batch(
     way keeps what it finished, and the next run skips documents already published as they are.
     A batch of a run that is stopping raises stop.Stopped and publishes nothing (nianbao/run/stop.py).
     The warehouse's reports as the run found them come with the batch; a batch without them (on a
-    Dask worker) reads them itself."""
+    Dask worker) reads those of its own documents itself."""
     from nianbao.warehouse import publish, storage
 
     root = storage.path(out)  # a folder or s3://bucket/prefix
     timings = timings if timings is not None else {}
     stop.check(run_id)
-    done = {} if reprocess else batch.published if batch.published is not None else publish.published(root)
+    done = {} if reprocess else batch.published
+    if done is None:
+        done = lambda ids: publish.published(root, ids)  # noqa: E731
     frames = process_batch(
         batch.documents,
         run_id,

@@ -398,6 +398,26 @@ def load(root: Path | storage.S3Path) -> Index:
     return index
 
 
+def may_hold(root: Path | storage.S3Path, files: dict[str, str], report_ids: set[str]) -> set[str]:
+    """Of `files` (a listing), those that may hold any of `report_ids`: the files of the index file's
+    locations that hold one, and every file it does not record as it is now (written or rewritten
+    since). The index file alone is read; nothing is loaded or changed (a reader's look, outside
+    the lock: a batch's lookup of its own documents, publish.published)."""
+    try:
+        table = storage.read_table(root / INDEX, columns=["report_ids", "paths", "identities"])
+    except (FileNotFoundError, OSError, KeyError, pa.ArrowException):
+        return set(files)  # none, or unreadable: every file may
+    lists = table["report_ids"]
+    hit = pc.is_in(pc.list_flatten(lists), value_set=pa.array(sorted(report_ids), pa.string()))
+    holding = set(pc.unique(pc.filter(pc.list_parent_indices(lists), hit)).to_pylist())
+    recorded = {
+        rel: (ident, i in holding)
+        for i, (paths, idents) in enumerate(zip(table["paths"].to_pylist(), table["identities"].to_pylist()))
+        for rel, ident in zip(paths, idents)
+    }
+    return {rel for rel, ident in files.items() if recorded.get(rel, (None, True)) != (ident, False)}
+
+
 # what a `reports` file tells of a report's version (a file without superseded_by: every one current)
 
 

@@ -379,13 +379,25 @@ def _publish_objects(
     return {"files_written": sum(p != dictionary and t is not None for p, t in plan)}
 
 
-def published(root: Path) -> dict[str, dict]:
-    """What the warehouse holds: report_id -> its reports row, year included (for resuming)."""
+def published(root: Path, report_ids: set[str] | None = None) -> dict[str, dict]:
+    """What the warehouse holds: report_id -> its reports row, year included (for resuming). Of
+    `report_ids` alone when given, from the files that may hold them (index.may_hold): a batch on a
+    Dask worker looks up its own documents in O(batch), where reading every file is O(warehouse) a
+    batch (a 150,000-report year's last batches: ~9 CPU-s each, measured on 85,000)."""
     out = {}
     root = storage.path(root)
-    for rel, ident in sorted(index.listing(root, ["reports"]).items()):
+    files = index.listing(root, ["reports"])
+    if report_ids is not None:
+        if not report_ids:
+            return out
+        wanted = pa.array(sorted(report_ids), pa.string())
+        files = {rel: files[rel] for rel in index.may_hold(root, files, set(report_ids))}
+    for rel, ident in sorted(files.items()):
         year = partition_year(index.location(rel)[0])
-        for row in index.read_file(root, rel, ident, schema=schema("reports", with_partition=False)).to_pylist():
+        table = index.read_file(root, rel, ident, schema=schema("reports", with_partition=False))
+        if report_ids is not None:
+            table = table.filter(pc.is_in(table["report_id"], value_set=wanted))
+        for row in table.to_pylist():
             out[row["report_id"]] = row | {PARTITION: year}
     return out
 

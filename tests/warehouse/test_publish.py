@@ -237,6 +237,33 @@ def test_a_new_batch_reads_no_file_of_earlier_batches(warehouse, small_batches, 
     assert read(warehouse, "reports").height == 8
 
 
+def test_a_batch_looks_up_its_own_reports_in_the_files_that_hold_them(warehouse, small_batches, monkeypatch):
+    """published(root, ids), a Dask batch's look at its own documents: the rows reading every file
+    gives, from the `reports` files of the index's locations holding those ids alone (O(batch), not
+    O(warehouse)); where the index file does not record a file as it is (here: no index file), that
+    file is read too."""
+    from nianbao.warehouse import index
+
+    for batch in small_batches:
+        publish.publish(warehouse, batch)
+    publish.settle(warehouse)  # the index file records every location
+    everything = publish.published(warehouse)
+    assert len(everything) == 8
+    reads = []
+    real = index.read_file
+    monkeypatch.setattr(index, "read_file", lambda root, rel, *a, **kw: reads.append(rel) or real(root, rel, *a, **kw))
+    ids = {small_batches[1]["reports"]["report_id"][0], small_batches[3]["reports"]["report_id"][1], "not-published"}
+    assert publish.published(warehouse, ids) == {i: everything[i] for i in ids - {"not-published"}}
+    held = index.load(storage.path(warehouse))
+    own = {rel for rel in held.files if rel.startswith("reports/") and index.location(rel) in held.holding(ids)}
+    assert sorted(reads) == sorted(own) and len(own) == 2
+    assert publish.published(warehouse, set()) == {} and len(reads) == 2
+    (storage.path(warehouse) / index.INDEX).unlink()
+    reads.clear()
+    assert publish.published(warehouse, ids) == {i: everything[i] for i in ids - {"not-published"}}
+    assert len(reads) == 4  # every reports file
+
+
 def test_a_missing_or_stale_index_is_read_again_from_the_data(warehouse, small_batches):
     """Never trusted over the data: a removed index is rebuilt from the files, and a file changed
     behind its back (here a report copied into another batch's file) is read again, so
