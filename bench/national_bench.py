@@ -299,8 +299,11 @@ def _profile_report(name: str) -> None:
 def ingest(docs: Path, out: Path, workers: int, dask=None, name: str = "run", held: Path | None = None) -> dict:
     """One run of the command, measured: the Dask cluster's processes count as the run's."""
     result = out.with_suffix(".json")
-    if held is not None:  # the run starts from a copy of it
+    if held is not None:  # the run starts from a copy of it, its index file as current as the original's
+        from nianbao.warehouse.publish import settle
+
         shutil.copytree(held, out)
+        settle(out)  # (the copies' identities, inodes, are new: the index records them, as for a warehouse of its own)
     argv = [
         sys.executable,
         __file__,
