@@ -175,8 +175,7 @@ class Tree(threading.Thread):
                     rss, t = p.memory_info().rss, p.cpu_times()
                     key = (p.pid, p.create_time())
                     self.cpu[key] = t.user + t.system
-                    if key not in self.kind:
-                        self.kind[key] = _kind(p)
+                    self.kind[key] = _kind(p)  # as it is last seen: one just forked has its parent's line
             except psutil.Error:
                 continue
             total += rss
