@@ -175,7 +175,9 @@ class Tree(threading.Thread):
                     rss, t = p.memory_info().rss, p.cpu_times()
                     key = (p.pid, p.create_time())
                     self.cpu[key] = t.user + t.system
-                    self.kind[key] = _kind(p)  # as it is last seen: one just forked has its parent's line
+                    kind = _kind(p)  # as it is last seen: one just forked has its parent's line
+                    if kind != "?" or key not in self.kind:  # (one ending cannot tell)
+                        self.kind[key] = kind
             except psutil.Error:
                 continue
             total += rss
