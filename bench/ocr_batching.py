@@ -8,18 +8,18 @@ what padding wastes (every column of pad costs as a column of ink, ~95 us).
 
 Then scans one generated report (as bench/ocr_bench.py makes them) as variant V, keeps every list
 of line images the reader hands nianbao.extract.pdf.ocr.recognise, and recognises them again as
-today (ocr._buckets: 16 lines at a time in order of width, each padded to the widest of its 16: a
-third of the columns pad) and otherwise (ocr._run with other widths): each line given _TAIL
-columns of grey past its own width (up to a whole output step, 8 columns), a doubtful reading (a
-number under section 二's 0.97, anything under 0.5) read again as today (~14% fewer columns on
-unruled photos; seed 1 at its figures, seed 0 -4 cells exact on scan/150-borderless: not taken);
-the tail alone; each line alone (no pad: its last character doubtful); each padded on its own up to
-the next multiple of 24 (1 to 24 columns of pad: seed 0 lost 1-3 cells exact on four variants);
-a tenth of its height of grey past each. For each: the recogniser's CPU seconds (this process), its
-input columns, the number lines (read as digits today) read at section 二's confidence, and the
-lines whose text or confidence differ from today's. What it shows: a line's reading depends on
-the pad it is given, not on the lines it runs with, and its last character needs some columns of
-grey past it. A benchmark: nothing is asserted.
+today (recognise: each line cut to its ink with a fixed margin, given ocr._TAIL columns of grey
+past its own width up to a whole output step of 8 columns, a doubtful reading read again as
+before) and otherwise (ocr._run with other widths): as before (ocr._buckets: 16 lines at a time in
+order of width, each padded to the widest of its 16: a third of the columns pad); a tail but the
+lines as given (a detector's slack box shrinks its type: seed 0 lost 4 cells exact on
+scan/150-borderless); cut and a tail, none read again; each line alone (no pad: its last
+character doubtful); each padded on its own up to the next multiple of 24 (1 to 24 columns of pad:
+seed 0 lost 1-3 cells exact on four variants); a tenth of its height of grey past each. For each:
+the recogniser's CPU seconds (this process), its input columns, the number lines (read as digits
+today) read at section 二's confidence, and the lines whose text or confidence differ from
+today's. What it shows: a line's reading depends on the pad it is given and its ink's scale, not
+on the lines it runs with, and its last character needs some columns of grey past it. A benchmark: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -48,18 +48,9 @@ from nianbao.interpret import trust  # noqa: E402
 _NUMBER = re.compile(r"[\d,.]+")
 
 
-_TAIL = 12  # columns of grey past a line's own width (at the recogniser's height of 48)
-
-
-def _tail(crops):
-    """Each line's own width and _TAIL columns of grey, up to a whole output step (8 columns)."""
-    return [(8 * np.ceil((48 * c.shape[1] / c.shape[0] + _TAIL) / 8) + 0.5) / 48 for c in crops]
-
-
-def _tail_again(crops):
-    """Readings with a tail of grey, a doubtful one (a number under section 二's threshold,
-    anything under a sum's) taken as today's."""
-    out = ocr._run(crops, _tail(crops))
+def _uncut(crops):
+    """recognise's readings but of the lines as given, not cut to their ink first."""
+    out = ocr._run(crops, ocr._tails(crops))
     doubtful = [
         k
         for k, (t, p) in enumerate(out)
@@ -156,10 +147,14 @@ def main(argv=None) -> int:
     print(
         f"{'padding':<44} {'rec cpu s':>9} {'columns':>8} {'sure':>5} {'text differs':>13} {'confidence differs':>19}"
     )
-    print(f"{'today (16 by width, to the widest)':<44} {cpu:>9.2f} {cols:>8} {sure(today):>5}")
+    print(f"{'today (recognise: cut, a tail, doubt again)':<44} {cpu:>9.2f} {cols:>8} {sure(today):>5}")
     for name, kwargs in [
-        ("a tail, doubtful lines read as today", dict(reader=_tail_again)),
-        ("a tail, none read again", dict(widths=_tail)),
+        ("before (16 by width, to the widest)", dict(widths=ocr._buckets)),
+        ("a tail, not cut to the ink", dict(reader=_uncut)),
+        (
+            "cut to the ink, a tail, none read again",
+            dict(reader=lambda c: ocr._run(l := [ocr._trimmed(x) for x in c], ocr._tails(l))),
+        ),
         ("each line alone (no pad)", dict(widths=_alone)),
         ("each up to a multiple of 24", dict(widths=_quantum)),
         ("a tenth of its height past each", dict(widths=_tenth)),

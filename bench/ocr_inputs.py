@@ -7,7 +7,8 @@ the PDF extractor, counting every line image nianbao.extract.pdf.ocr.recognise i
 it comes from: a table's cells read whole (split into number cells and text cells by what they
 read as), a tall header's or label's first and last lines, the lines outside tables (probes,
 lines read whole), an unruled table's pieces. Columns are the recogniser's input width at its
-height of 48 pixels, padded as recognise pads them (ocr._buckets: each to the widest of 16 of about its width): what its CPU grows with. A benchmark: nothing is asserted.
+height of 48 pixels, cut and padded as recognise first reads them (ocr._trimmed, ocr._tails: a
+line's ink and 12 columns of grey): what its CPU grows with. A benchmark: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ _kind: list[str] = []  # what the recognise call under way reads (set by the wra
 
 
 def _columns(crops) -> list[int]:
-    """Each line's input width to the recogniser, padded as recognise pads it."""
-    return [int(48 * w) for w in ocr._buckets(crops)]
+    """Each line's input width to the recogniser, cut and padded as recognise first reads it (the
+    few doubtful lines it reads again are not counted)."""
+    return [int(48 * w) for w in ocr._tails([ocr._trimmed(c) for c in crops])]
 
 
 def _install() -> None:

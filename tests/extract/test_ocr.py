@@ -287,6 +287,28 @@ def test_a_lines_reading_depends_on_the_width_it_is_padded_to_not_on_the_lines_i
     assert all(t for t, _ in together)  # (each a 0 or two, though the pad makes one an o)
 
 
+def test_a_line_is_read_at_its_inks_scale_whatever_its_boxs_slack():
+    """A 7 wrapped under its number in a borderless table's narrow column (seed 0's
+    scan/150-borderless, report 2), as aligned.read crops the detector's box: 22 rows of ink in
+    58. Given 12 columns of grey past it as it came, its type shrunk by the box's slack, the
+    recogniser read it as ? (0.62: not doubtful enough to be read again) and its row's numbers
+    lost their tails; cut to its ink with a fixed margin first, it is a sure 7, and the same
+    line in more white is cut to the same image."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import ocr
+
+    seven = cv2.imread(str(Path(__file__).parents[1] / "fixtures" / "ocr_wrapped_seven.png"), cv2.IMREAD_GRAYSCALE)
+    [(slack, _)] = ocr._run([seven], ocr._tails([seven]))
+    assert slack != "7"
+    [(text, confidence)] = ocr.recognise([seven])
+    assert text == "7" and confidence >= trust.CONFIDENCE.alone
+    roomier = cv2.copyMakeBorder(seven, 20, 20, 10, 30, cv2.BORDER_CONSTANT, value=255)
+    assert np.array_equal(ocr._trimmed(roomier), ocr._trimmed(seven))
+    assert ocr._trimmed(seven).shape[0] < seven.shape[0]
+
+
 def test_the_models_run_on_one_thread_keeping_their_memory_arena():
     """A worker is a core: ONNX Runtime runs one thread. RapidOCR turned the arena off, so each of
     a table's many short runs of the recogniser allocated its activations afresh (some 5% of its

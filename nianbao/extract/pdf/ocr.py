@@ -39,6 +39,7 @@ from nianbao.extract.pdf import (
     rowlabels,
     scanprep,
 )
+from nianbao.interpret.trust import CONFIDENCE as _SURE
 from nianbao.model.chinese import DASHES
 from nianbao.model.document import NARRATIVE_UNREAD, Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
@@ -51,6 +52,10 @@ _PAD = 6  # pixels of white around a line of text given to the recogniser
 # pixels of white either side of a cell's line: its width is what the recogniser costs (a column of
 # input each), and a narrow number padded square (a 0 or a 1 as wide as tall) read no better
 _SIDE = 4
+# rows of white above and below a line's ink given to the recogniser: a box's slack (a detector's,
+# 10-24 rows) shrank its type, and tighter (8, a cell's) read no surer but wider (more columns)
+_MARGIN = 10
+_TAIL = 12  # columns of grey past a line's own width (at the recogniser's height): its last character's
 _TALL = 40  # pixels high a line read as nothing is scaled to and read again (the recogniser's input is 48)
 _DIGITS = set("0123456789,.")
 # a number as the recogniser may give it: letters for digits (l for 1, O for 0), full-width digits
@@ -574,9 +579,40 @@ def _alike() -> list[np.ndarray]:
 def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     """Each line image's text and confidence: the least probability of any character in it, a
     character's being that of every class that reads as it (a 0 the model splits between 0, O
-    and ０ is still surely a 0). Padded as `_buckets` pads them, not to RapidOCR's 320-pixel
-    floor: most of a table's lines are a digit or two."""
-    return _run(crops, _buckets(crops))
+    and ０ is still surely a 0). Each line is cut to its ink with _MARGIN rows and _SIDE + 2
+    columns of white (a detector's box, slack by up to 24 rows, shrank its type in the
+    recogniser's 48 rows: a clear 7 wrapped under its number read ? at 0.62, and the number lost
+    its tail) and given _TAIL columns of grey past it (`_tails`); a doubtful reading (under
+    trust's thresholds: a number it cannot publish alone, anything a sum cannot confirm) is read
+    again padded as `_buckets` pads the line as given. Not padded to RapidOCR's 320-pixel floor:
+    most of a table's lines are a digit or two."""
+    lines = [_trimmed(c) for c in crops]
+    out = _run(lines, _tails(lines))
+    again = [k for k, (t, p) in enumerate(out) if p < (_SURE.alone if _NUMBERISH.fullmatch(t) else _SURE.summed)]
+    if again:
+        before = _buckets(crops)
+        for k, reading in zip(again, _run([crops[k] for k in again], [before[k] for k in again])):
+            out[k] = reading
+    return out
+
+
+def _trimmed(line: np.ndarray) -> np.ndarray:
+    """A line image cut to its ink with _MARGIN rows and _SIDE + 2 columns of white around (as
+    `_cell_lines` cuts a cell's: those come through the same), a line with no ink as given."""
+    ink = scanprep.ink(line)
+    rows = np.flatnonzero(ink.any(axis=1))
+    if not len(rows):
+        return line
+    cols = np.flatnonzero(ink.any(axis=0))
+    m = _SIDE + 2
+    return line[max(rows[0] - _MARGIN, 0) : rows[-1] + 1 + _MARGIN, max(cols[0] - m, 0) : cols[-1] + 1 + m]
+
+
+def _tails(lines: list[np.ndarray]) -> list[float]:
+    """Each line's input width (a ratio to the recogniser's height of 48): its own and _TAIL
+    columns of grey, up to a whole step of the model's output (8 columns); lines of one width run
+    together."""
+    return [(8 * math.ceil((48 * c.shape[1] / c.shape[0] + _TAIL) / 8) + 0.5) / 48 for c in lines]
 
 
 def _run(crops: list[np.ndarray], widths: list[float]) -> list[tuple[str, float]]:
@@ -610,16 +646,13 @@ def _run(crops: list[np.ndarray], widths: list[float]) -> list[tuple[str, float]
 
 
 def _buckets(crops: list[np.ndarray]) -> list[float]:
-    """Each line's input width (a ratio to the recogniser's height): in order of width 16 at a
-    time, each padded to the widest of its 16 (a digit to a long label's width: a third of the
-    columns pad); the readings `make accuracy`'s figures hold for. The grey past a line sways its
-    reading: with none its last character reads doubtfully (of 400 number lines of unruled photos,
-    103 under section 二's 0.97 with none, 32 with 12 columns, 16-19 from 24 on), so padded each up
-    to a multiple of 24 (1 to 24 columns) lines lost cells exact. Given 12 columns past its own
-    width each, a doubtful reading (a number under 0.97, anything under 0.5) read again as here:
-    ~14% fewer columns on unruled photos, seed 1 at its figures (+1), seed 0 +1 photo/200-threeline
-    but -4 scan/150-borderless (a row's numbers wrapped onto the next page lost their tails, read
-    at 0.99: never read again), 0 wrong; not taken (bench/ocr_batching.py measures it)."""
+    """Each line's input width (a ratio to the recogniser's height) as lines were read before
+    `_tails`, and doubtful readings are read again: in order of width 16 at a time, each padded
+    to the widest of its 16 (a digit to a long label's width: a third of the columns pad). The
+    grey past a line sways its reading: with none its last character reads doubtfully (of 400
+    number lines of unruled photos, 103 under section 二's 0.97 with none, 32 with 12 columns,
+    16-19 from 24 on), so padded each up to a multiple of 24 (1 to 24 columns) lines lost cells
+    exact; `_tails` gives each 12 past its own width, its ink cut to a fixed margin first."""
     ratios = [c.shape[1] / c.shape[0] for c in crops]
     order = np.argsort(ratios)
     out = [0.0] * len(crops)
