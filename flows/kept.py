@@ -64,7 +64,7 @@ def main(folder: str, seconds: str, port: str) -> None:
 
     server = uvicorn.Server(
         uvicorn.Config(
-            "prefect.server.api.server:create_app",
+            "flows.server:create_app",
             factory=True,
             host="127.0.0.1",
             port=int(port),
