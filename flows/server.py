@@ -282,7 +282,10 @@ def create_app():
     cost the server's start ~0.5 CPU-s of its ~3.5 (measured), as FastAPI builds each route's models
     when its module is imported and again for every router the first request is matched against. A
     router module not imported yet never is (an empty stand-in is included); one a served module
-    imports (flow_runs imports workers) is left out of the app."""
+    imports (flow_runs imports workers) is left out of the app. Made without collections (heap.pause)."""
+    from nianbao.run import heap
+
+    heap.pause()
     import prefect.server.api as api
     from fastapi import APIRouter
 
@@ -299,7 +302,9 @@ def create_app():
         if name.startswith(prefix) and name[len(prefix) :].split(".")[0] in UNSERVED and hasattr(module, "router")
     }
     server.API_ROUTERS = tuple(r for r in server.API_ROUTERS if id(r) not in unserved)
-    return server.create_app()
+    app = server.create_app()
+    heap.settle()
+    return app
 
 
 class _Unserved:
