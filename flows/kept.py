@@ -60,6 +60,7 @@ def main(folder: str, seconds: str, port: str) -> None:
     from nianbao.run import heap
 
     heap.tune()
+    heap.pause()  # until the app is made (flows/server.py settles it)
     import uvicorn
 
     server = uvicorn.Server(

@@ -51,7 +51,7 @@ _UNUSED = {
 }
 _SERVE = "from flows.server import serve; serve()"  # the server's program
 APP = "flows.server:create_app"  # the command's server's app (create_app)
-PREFECTS_APP = "prefect.server.api.server:create_app"  # Prefect's whole API (the tests' server: deployments, workers)
+WHOLE_APP = "flows.server:create_whole_app"  # Prefect's whole API (the tests' server: deployments, workers)
 # The routers of Prefect's API (prefect.server.api) that no run of the command calls: deployments and
 # what runs them (work pools, queues, workers), automations, variables, saved searches, v1 concurrency
 # limits and the UI's. Its server leaves them out (create_app); any other, one a new Prefect adds included, is served.
@@ -263,12 +263,13 @@ class TemporaryServer:
 
 def serve() -> None:
     """uvicorn's own command line (sys.argv after the spawner's pid, which it ends with), after tuning
-    the collector (nianbao.run.heap), on a database copied from the migrated template if it is new
-    (flows/database.py)."""
+    the collector (nianbao.run.heap), paused until the app is made (its factory, below, settles it), on
+    a database copied from the migrated template if it is new (flows/database.py)."""
     _ends_with_parent()
     from nianbao.run import heap
 
     heap.tune()
+    heap.pause()
     from uvicorn.main import main
 
     from flows import database
@@ -282,16 +283,26 @@ def create_app():
     cost the server's start ~0.5 CPU-s of its ~3.5 (measured), as FastAPI builds each route's models
     when its module is imported and again for every router the first request is matched against. A
     router module not imported yet never is (an empty stand-in is included); one a served module
-    imports (flow_runs imports workers) is left out of the app. Made without collections (heap.pause)."""
-    from nianbao.run import heap
+    imports (flow_runs imports workers) is left out of the app."""
+    return _made(UNSERVED)
 
-    heap.pause()
+
+def create_whole_app():
+    """Prefect's whole app, made as create_app's is."""
+    return _made(())
+
+
+def _made(unserved_routers: tuple[str, ...]):
+    """Prefect's app without `unserved_routers`; then what the server's process holds is settled, and
+    collected again (serve() and a kept server's start paused the collector: heap.pause)."""
     import prefect.server.api as api
     from fastapi import APIRouter
 
+    from nianbao.run import heap
+
     prefix = f"{api.__name__}."
     stand_in = _Unserved(APIRouter())
-    for name in UNSERVED:
+    for name in unserved_routers:
         if prefix + name not in sys.modules:  # api imports a module at its first use, as an attribute
             setattr(api, name, stand_in)
     from prefect.server.api import server
@@ -299,7 +310,9 @@ def create_app():
     unserved = {
         id(module.router)
         for name, module in list(sys.modules.items())
-        if name.startswith(prefix) and name[len(prefix) :].split(".")[0] in UNSERVED and hasattr(module, "router")
+        if name.startswith(prefix)
+        and name[len(prefix) :].split(".")[0] in unserved_routers
+        and hasattr(module, "router")
     }
     server.API_ROUTERS = tuple(r for r in server.API_ROUTERS if id(r) not in unserved)
     app = server.create_app()
