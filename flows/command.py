@@ -326,6 +326,7 @@ def _main(argv: list[str] | None) -> int:
         return _dry_run(docs, skipped_files, args)
     # on a terminal the bar shows progress and Prefect's lines would break it; elsewhere they are the progress
     shows_bar = not (args.quiet or args.json) and sys.stderr.isatty()
+    heap.pause()  # the run's imports ahead make next to no garbage: collections again from heap.settle(), below
     # the server starts as soon as the run is known to run (the plan imported nothing heavy): its start,
     # seconds of CPU in its own process, overlaps this process's imports (the pipeline's, Prefect's, GX's)
     server = _start_server(args, as_program, shows_bar)

@@ -60,11 +60,12 @@ def main(folder: str, seconds: str, port: str) -> None:
     from nianbao.run import heap
 
     heap.tune()
+    heap.pause()  # until the app is made (flows/server.py settles it)
     import uvicorn
 
     server = uvicorn.Server(
         uvicorn.Config(
-            "prefect.server.api.server:create_app",
+            "flows.server:create_app",
             factory=True,
             host="127.0.0.1",
             port=int(port),

@@ -50,8 +50,28 @@ _UNUSED = {
     "PY_KEY_VALUE_DISABLE_BEARTYPE": "true",
 }
 _SERVE = "from flows.server import serve; serve()"  # the server's program
+APP = "flows.server:create_app"  # the command's server's app (create_app)
+WHOLE_APP = "flows.server:create_whole_app"  # Prefect's whole API (the tests' server: deployments, workers)
+# The routers of Prefect's API (prefect.server.api) that no run of the command calls: deployments and
+# what runs them (work pools, queues, workers), automations, variables, saved searches, v1 concurrency
+# limits and the UI's. Its server leaves them out (create_app); any other, one a new Prefect adds included, is served.
+UNSERVED = (
+    "deployments",
+    "work_queues",
+    "workers",
+    "task_workers",
+    "automations",
+    "templates",
+    "variables",
+    "saved_searches",
+    "collections",
+    "concurrency_limits",
+    "ui",
+)
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
-_SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+# Not PREFECT__SERVER_FINAL, which Prefect's own spawner sets: with FastAPI >= 0.137, whose routers are
+# kept, it only adds a full collection of the server's heap once its routes are made (~0.15 CPU-s, measured)
+_SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1"}
 # a command's own settings, which its server does not read: a kept server serves commands that differ in them
 _CLIENT_ONLY = ("PREFECT_LOGGING_", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS")
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never through a proxy
@@ -68,6 +88,7 @@ class TemporaryServer:
         self.error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._env: dict[str, str] = {}  # what it was spawned with (spawned again on a taken port)
+        self._app = APP
         self._spawned = 0.0  # time.perf_counter() at the first spawn
         self._kept: Path | None = None  # a kept server's folder (flows/kept.py), while this command uses it
         self._users = None  # its `users` file, locked shared while we use it
@@ -88,9 +109,9 @@ class TemporaryServer:
         self._thread.start()
         return self
 
-    def _spawn(self, env: dict[str, str]) -> None:
+    def _spawn(self, env: dict[str, str], app: str = APP) -> None:
         self.stop()
-        self._env, self.port = env, _free_port()
+        self._env, self._app, self.port = env, app, _free_port()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -98,7 +119,7 @@ class TemporaryServer:
                 _SERVE,
                 str(os.getpid()),  # the process the server ends with (serve)
                 "--factory",
-                "prefect.server.api.server:create_app",
+                app,
                 "--host",
                 "127.0.0.1",
                 "--port",
@@ -138,7 +159,7 @@ class TemporaryServer:
                     if (code := self.process.poll()) != _PORT_IN_USE:
                         self.stop()
                         raise _timed_out(code)
-                    self._spawn(self._env)  # its port was taken meanwhile: another
+                    self._spawn(self._env, self._app)  # its port was taken meanwhile: another
             self.url = f"http://127.0.0.1:{self.port}/api"
             SECONDS["start"] = time.perf_counter() - self._spawned
         except BaseException as e:  # told where the flow would have met it: when the command waits
@@ -242,18 +263,73 @@ class TemporaryServer:
 
 def serve() -> None:
     """uvicorn's own command line (sys.argv after the spawner's pid, which it ends with), after tuning
-    the collector (nianbao.run.heap), on a database copied from the migrated template if it is new
-    (flows/database.py)."""
+    the collector (nianbao.run.heap), paused until the app is made (its factory, below, settles it), on
+    a database copied from the migrated template if it is new (flows/database.py)."""
     _ends_with_parent()
     from nianbao.run import heap
 
     heap.tune()
+    heap.pause()
     from uvicorn.main import main
 
     from flows import database
 
     with database.prepared():
         main()
+
+
+def create_app():
+    """Prefect's app (prefect.server.api.server:create_app) without the routers of UNSERVED: their routes
+    cost the server's start ~0.5 CPU-s of its ~3.5 (measured), as FastAPI builds each route's models
+    when its module is imported and again for every router the first request is matched against. A
+    router module not imported yet never is (an empty stand-in is included); one a served module
+    imports (flow_runs imports workers) is left out of the app."""
+    return _made(UNSERVED)
+
+
+def create_whole_app():
+    """Prefect's whole app, made as create_app's is."""
+    return _made(())
+
+
+def _made(unserved_routers: tuple[str, ...]):
+    """Prefect's app without `unserved_routers`; then what the server's process holds is settled, and
+    collected again (serve() and a kept server's start paused the collector: heap.pause)."""
+    import prefect.server.api as api
+    from fastapi import APIRouter
+
+    from nianbao.run import heap
+
+    prefix = f"{api.__name__}."
+    stand_in = _Unserved(APIRouter())
+    for name in unserved_routers:
+        if prefix + name not in sys.modules:  # api imports a module at its first use, as an attribute
+            setattr(api, name, stand_in)
+    from prefect.server.api import server
+
+    unserved = {
+        id(module.router)
+        for name, module in list(sys.modules.items())
+        if name.startswith(prefix)
+        and name[len(prefix) :].split(".")[0] in unserved_routers
+        and hasattr(module, "router")
+    }
+    server.API_ROUTERS = tuple(r for r in server.API_ROUTERS if id(r) not in unserved)
+    app = server.create_app()
+    heap.settle()
+    return app
+
+
+class _Unserved:
+    """Stands in prefect.server.api for a router module not served, and for its own modules (api.ui.flows)."""
+
+    def __init__(self, router):
+        self.router = router
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
 
 
 def _ends_with_parent(poll: float = 0.5) -> None:

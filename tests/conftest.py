@@ -87,11 +87,11 @@ def prefect_harness():
     env = {**_HARNESS_UNUSED, **os.environ, "PREFECT_SERVER_DATABASE_CONNECTION_URL": db}
     harness, deadline = server.TemporaryServer(), time.monotonic() + 300  # a busy machine
     try:
-        harness._spawn(env)
+        harness._spawn(env, server.WHOLE_APP)  # the whole API: the tests deploy, and run workers
         while not server._healthy(f"http://127.0.0.1:{harness.port}/api/health", harness.process, deadline):
             if harness.process.poll() != server._PORT_IN_USE:
                 pytest.fail(f"the session's Prefect server did not start (exit {harness.process.poll()})")
-            harness._spawn(env)  # its port was taken meanwhile: another
+            harness._spawn(env, server.WHOLE_APP)  # its port was taken meanwhile: another
         # no flow run heartbeats (events no test reads; the server stores no events): the end of every
         # flow run in this process waited for its heartbeat thread's sleep, which wakes once a second (~0.5 s a run)
         # its database in this process's settings too, as Prefect's harness set it: a server a test spawns from

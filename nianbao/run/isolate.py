@@ -353,6 +353,7 @@ def _serve(conn, memory_mb: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_start(memory_mb)
     heap.tune()
+    heap.pause()
     for module in WARM:
         __import__(module)
     heap.settle()

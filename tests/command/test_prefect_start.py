@@ -15,13 +15,20 @@ from flows import server
 # CPU): what it imported, the temporary server it spawns, read while it serves, a flow that logs
 # through it, and the interpreter's exit after the block.
 STARTED = """
-import json, sys, urllib.request
+import json, sys, urllib.error, urllib.request
 from flows import command
 import flows.ingest
 imported = sorted(m for m in sys.modules if m.startswith("prefect.server"))
 from prefect import flow, get_run_logger
 from prefect.settings import PREFECT_API_URL, PREFECT_UI_URL, temporary_settings
 from flows import server
+
+def status(url):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, b"{}", {"Content-Type": "application/json"})) as a:
+            return a.status
+    except urllib.error.HTTPError as e:
+        return e.code
 
 @flow
 def chatty():
@@ -39,6 +46,8 @@ with temporary_settings(restore_defaults={PREFECT_API_URL}):
             seen.update(served=json.load(answer)["server"])
         with open(f"/proc/{process.pid}/environ", "rb") as f:
             seen.update(environment=f.read().decode().split("\\0"))
+        filters = ("flow_runs", "task_runs", "logs", "artifacts", "block_documents", "deployments", "work_pools", "variables")
+        seen.update(routes={f: status(f"{s.url}/{f}/filter") for f in filters})
         seen.update(url=s.url, api_url=PREFECT_API_URL.value(), ui_url=PREFECT_UI_URL.value())
         chatty()
     seen.update(stopped=process.poll() is not None, seconds=sorted(server.SECONDS))
@@ -113,6 +122,17 @@ def test_a_server_that_cannot_start_is_told_when_the_command_waits(monkeypatch):
                 raise AssertionError("the block must not run")
         except RuntimeError as e:
             assert "ephemeral Prefect API server" in str(e) and "exited with code -9" in str(e)
+
+
+def test_the_commands_server_serves_what_a_run_calls_and_not_deployments_work_pools_variables(started):
+    """Its app leaves out the routers no run of the command calls (flows/server.py, create_app)."""
+    assert started[0]["routes"] == dict.fromkeys(
+        ("flow_runs", "task_runs", "logs", "artifacts", "block_documents"), 200
+    ) | {
+        "deployments": 404,
+        "work_pools": 404,
+        "variables": 404,
+    }
 
 
 def test_the_command_does_not_import_prefects_server_package(started):

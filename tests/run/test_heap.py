@@ -12,3 +12,15 @@ def test_tuned_for_the_block_then_as_before():
         heap.settle()
         assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_paused_until_settled_then_as_before():
+    """No collections from pause() to settle(), which freezes what the process holds and lets the
+    collector run again; after the block, the collector as it was."""
+    with heap.tuned():
+        heap.pause()
+        assert not gc.isenabled()
+        heap.settle()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+        heap.pause()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
