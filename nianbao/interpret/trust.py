@@ -18,26 +18,15 @@ misreading, so we do not accuse it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from nianbao.interpret.match import NOT_PRINTED, Matched, value_text
 from nianbao.model.chinese import DASHES
-from nianbao.model.document import Block, Table
+from nianbao.model.document import CONFIDENCE, Block, Table
 from nianbao.model.findings import Finding
 from nianbao.model.schema import CELL_KEYS
 from nianbao.model.template import SumRule, squash, template
 
-
-@dataclass(frozen=True)
-class Confidence:
-    """The least character probability for a reading to be trusted."""
-
-    summed: float = 0.5  # for a reading that a sum confirms
-    alone: float = 0.97  # for a reading no sum can confirm (section 二)
-
-
-CONFIDENCE = Confidence()
 _NOTHING = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "--"}  # printed for no number: 0 in a sum
 
 

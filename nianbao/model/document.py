@@ -33,6 +33,18 @@ class Table:
     confidence: list[list[float]] | None = None
 
 
+@dataclass(frozen=True)
+class Confidence:
+    """The least character probability for an OCR reading to be trusted (nianbao.interpret.trust;
+    OCR reads a line again when its first reading falls under them)."""
+
+    summed: float = 0.5  # for a reading that a sum confirms
+    alone: float = 0.97  # for a reading no sum can confirm (section 二)
+
+
+CONFIDENCE = Confidence()
+
+
 class Reading(str):
     """An OCR'd cell's text that carries its confidence through the format-blind matcher (which
     only ever sees strings) to the trust step after it."""

@@ -12,7 +12,7 @@ import pytest
 from nianbao.acquire import discover, fetch, linked
 from nianbao.extract import docx, html, office, pdf, pictures, runtogether
 from nianbao.extract.pdf import rowlabels
-from nianbao.interpret import trust
+from nianbao.model import document
 from nianbao.report import artifacts, site, summary, validation_report
 from nianbao.report.site import charts
 from nianbao.run import allocators, heap, isolate, plan, reaper, sizes
@@ -82,7 +82,7 @@ OBJECTS = [
     (runtogether.Limits, runtogether.LIMITS),
     (pdf.Tolerances, pdf.TOL),
     (pdf.Thresholds, pdf.THRESHOLDS),
-    (trust.Confidence, trust.CONFIDENCE),
+    (document.Confidence, document.CONFIDENCE),
     (rowlabels.Shapes, rowlabels.SHAPES),
     (heap.Thresholds, heap.THRESHOLDS),
     (allocators.Malloc, allocators.MALLOC),

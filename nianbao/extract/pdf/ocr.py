@@ -39,8 +39,8 @@ from nianbao.extract.pdf import (
     rowlabels,
     scanprep,
 )
-from nianbao.interpret.trust import CONFIDENCE as _SURE
 from nianbao.model.chinese import DASHES
+from nianbao.model.document import CONFIDENCE as _SURE
 from nianbao.model.document import NARRATIVE_UNREAD, Block, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
 
