@@ -97,10 +97,15 @@ def test_a_cell_holding_anything_but_digits_is_left_to_the_recogniser(text):
     assert digits.Book().add(_cell(text)) is None
 
 
-def test_two_lines_or_touching_digits_are_left_to_the_recogniser():
+def test_touching_digits_are_left_to_the_recogniser_a_wrapped_number_is_read_whole():
+    """A number wrapped in a narrow cell goes on on its next line, as ocr._join reads it; a cell
+    with a line of anything else, or digits run together, is the recogniser's."""
     from nianbao.extract.pdf import digits
 
-    assert digits.Book().add(_cell("12") * 2) is None
+    book = digits.Book()
+    _named(book, ["10", "23", "45", "12", "34", "50"])
+    assert book.read(book.add(_cell("1234") + _cell("50"))) == ("123450", 0.99)
+    assert book.add(_cell("12") + _cell("件")) is None
     assert digits.Book().add(_cell("00", blur=3.5)) is None  # run together: wider than a digit
 
 

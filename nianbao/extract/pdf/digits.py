@@ -3,8 +3,9 @@ that is sure.
 
 A table's numbers are a handful of shapes in one font, some two hundred glyphs a page, and the
 recogniser costs the width of every line it is given (a number cell's line is ~45% of its input).
-A page's `Book` cuts each one-line cell's ink into glyphs (its connected components, a glyph's
-parts one above another merged) and keeps a cell only when every glyph stands as a digit does:
+A report's `Book` cuts each cell's lines into glyphs (their connected components, a glyph's
+parts one above another merged; a number wrapped in a narrow cell goes on on its next line) and
+keeps a cell only when every glyph stands as a digit does:
 as tall as the others, top and foot level with theirs, narrower than tall, none touching (a
 comma, a point, a sign, a CJK character's radical, a speck: the cell goes to the recogniser). Each
 glyph, scaled to one size, joins the shape it correlates with best when that is close (`same`),
@@ -16,7 +17,7 @@ each glyph's own shape is named, close, as tall and as wide as its glyphs, and e
 otherwise (or not named) is far (`margin`); anything else is read by the recogniser as before.
 
 Its confidence is the least of the recogniser's over the readings that named its glyphs' shapes:
-each glyph is the shape the recogniser read that surely, twice, on this page. The template's sums
+each glyph is the shape the recogniser read that surely, twice, in this report. The template's sums
 still judge it (nianbao.interpret.trust), and section 二's cells, in no sum, need 0.97, which every
 reading that names a shape has.
 """
@@ -94,11 +95,13 @@ class Book:
         self.taken = 0
 
     def add(self, lines: list[np.ndarray]) -> Cell | None:
-        """A cell (its text lines) taken in when it is one line of glyphs as digits stand: each
-        glyph placed in its shape."""
-        glyphs = _glyphs(lines[0]) if len(lines) == 1 else None
-        if not glyphs:
+        """A cell (its text lines) taken in when each line is glyphs as digits stand (a number
+        wrapped in a narrow cell goes on on the next line, as ocr._join reads it): each glyph
+        placed in its shape."""
+        cut = [_glyphs(line) for line in lines]
+        if not cut or not all(cut):
             return None
+        glyphs = [g for line in cut for g in line]
         for g in glyphs:
             g.shape = self._place(g)
         self.taken += 1

@@ -364,10 +364,7 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
     # so do cells of two lines or more (a header's leaf: 商业企业, 结果维持): those between the first
     # and last over a table's values follow from the template's order once those are read
     later = [i for i in now if len(lines[i]) >= 2]
-    unsure = _numbers(lines, [i for i in now if i not in later], read, book)
-    _text(lines, [i for i in now if i not in later and read[i] is None], read)
-    for i, cell in unsure.items():
-        book.learn(cell, read[i])  # the recogniser's readings name shapes for the tables to come
+    _cells(lines, [i for i in now if i not in later], read, book)
     for c, r in zip(cells, read):
         c.text = r[0] if r is not None else None
     for i in rowlabels.captions(cells):
@@ -380,7 +377,7 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
     for run, top in runs:
         for i, text in rowlabels.place_leaves(cells, run, top).items():
             read[i] = (text, 1.0)  # the template's header, placed by the leaves read around it
-    _text(lines, [i for i in later if read[i] is None], read)
+    _cells(lines, [i for i in later if read[i] is None], read, book)
     while True:
         for c, r in zip(cells, read):
             c.text = r[0] if r is not None else None
@@ -410,8 +407,18 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
     return Table(table_rows, [f"page {n}"] * height, confidence=confidence)
 
 
+def _cells(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book) -> None:
+    """Cells `which` read into `read[i]`: numbers by their glyphs' shapes where that is sure
+    (_numbers), the others as _text reads them; its readings of number cells name shapes for the
+    cells to come."""
+    unsure = _numbers(lines, which, read, book)
+    _text(lines, [i for i in which if read[i] is None], read)
+    for i, cell in unsure.items():
+        book.learn(cell, read[i])
+
+
 def _numbers(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book) -> dict:
-    """Of cells `which`, those one line of digits' glyphs (digits.py): taken into `book`, those it
+    """Of cells `which`, those lines of digits' glyphs (digits.py): taken into `book`, those it
     asks for read by the recogniser to name its shapes, then those it reads surely from their
     shapes written into `read[i]`; the others left unread. The cells taken and left unread, by
     index."""
