@@ -11,7 +11,8 @@ dash or a slash is read by its shape. Whether a number is trusted is decided aft
 where the template's sums are known (nianbao.interpret.trust). Text outside tables is detected only
 on the pages with a table, the first (title) and the last (date), and of it only the lines metadata
 and matching use are read (pagetext.py): the narrative pages between are only glanced at coarsely
-(holds_table), never rendered at DPI. What costs is the recogniser (ONNX
+(holds_table), never rendered at DPI. A ruled table's number cells are read from their glyphs' shapes where that
+is sure, the recogniser naming the shapes from a few of them (digits.py). What costs is the recogniser (ONNX
 Runtime, one thread: a worker is a core; one session a process): lines go to it in runs of a
 bounded width, and the detector is shown only the page's inked bands (tables painted out).
 """
@@ -34,6 +35,7 @@ from nianbao.extract.pdf import (
     TableChain,
     _continues,
     aligned,
+    digits,
     pagetext,
     prefixes,
     rowlabels,
@@ -104,6 +106,7 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
         raise Unreadable(f"corrupt PDF: {e}") from e
     blocks: list[Block] = []
     chain = TableChain()  # an unruled table going on over the page break
+    book = digits.Book()  # the report's digit shapes, one font throughout
     try:
         count = len(pdf)
         held = [holds_table(pdf[i]) for i in range(count)]
@@ -128,7 +131,7 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
                 continue
             chain.close()
             if tables or n in (1, count):
-                _go_on(blocks, _page(gray, tables, n, first=None if every_line else n == 1))
+                _go_on(blocks, _page(gray, tables, n, first=None if every_line else n == 1, book=book))
     finally:
         pdf.close()
     if not any(isinstance(b, Table) for b in blocks):
@@ -319,17 +322,20 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
     return sorted(out, key=lambda g: g.box[1])
 
 
-def _page(gray: np.ndarray, tables: list[_Grid], n: int, first: bool | None = None) -> list[Block]:
+def _page(
+    gray: np.ndarray, tables: list[_Grid], n: int, first: bool | None = None, book: digits.Book | None = None
+) -> list[Block]:
     """The page's tables and the text lines around them, in reading order: a scan's page (`first`
     says whether it is the report's first) only the lines metadata and matching use (pagetext.py);
-    a picture (None) all."""
+    a picture (None) all. `book`: the digit shapes of the report's pages before (digits.py)."""
+    book = book or digits.Book()
     clean = gray.copy()
     outside = gray.copy()
     for t in tables:
         clean[t.rules > 0] = 255  # rules painted out: they would join or cut readings
         x0, y0, x1, y1 = t.box
         outside[y0:y1, x0:x1] = 255
-    items: list[tuple[float, Block]] = [(t.box[1], _table(clean, t, n)) for t in tables]
+    items: list[tuple[float, Block]] = [(t.box[1], _table(clean, t, n, book)) for t in tables]
     items += [
         (top, Paragraph(text, f"page {n}"))
         for top, text in _text_lines(outside, first, min((t.box[0] for t in tables), default=None))
@@ -339,7 +345,9 @@ def _page(gray: np.ndarray, tables: list[_Grid], n: int, first: bool | None = No
     return [b for _, b in items]
 
 
-def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
+def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = None) -> Table:
+    """The table the rules of `grid` draw, every cell read; `book`: the report's digit shapes so far."""
+    book = book or digits.Book()
     xs = _edges([c[0] for c in grid.cells] + [c[2] for c in grid.cells])
     ys = _edges([c[1] for c in grid.cells] + [c[3] for c in grid.cells])
     nearest = lambda edges, v: min(range(len(edges)), key=lambda i: abs(edges[i] - v))
@@ -361,7 +369,7 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
     # so do cells of two lines or more (a header's leaf: 商业企业, 结果维持): those between the first
     # and last over a table's values follow from the template's order once those are read
     later = [i for i in now if len(lines[i]) >= 2]
-    _text(lines, [i for i in now if i not in later], read)
+    _cells(lines, [i for i in now if i not in later], read, book)
     for c, r in zip(cells, read):
         c.text = r[0] if r is not None else None
     for i in rowlabels.captions(cells):
@@ -374,7 +382,7 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
     for run, top in runs:
         for i, text in rowlabels.place_leaves(cells, run, top).items():
             read[i] = (text, 1.0)  # the template's header, placed by the leaves read around it
-    _text(lines, [i for i in later if read[i] is None], read)
+    _cells(lines, [i for i in later if read[i] is None], read, book)
     while True:
         for c, r in zip(cells, read):
             c.text = r[0] if r is not None else None
@@ -402,6 +410,36 @@ def _table(gray: np.ndarray, grid: _Grid, n: int) -> Table:
         rows[r][c], confidence[r][c] = text, p
     table_rows = [[Reading(t, p) for t, p in zip(r, cr)] for r, cr in zip(rows, confidence)]
     return Table(table_rows, [f"page {n}"] * height, confidence=confidence)
+
+
+def _cells(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book) -> None:
+    """Cells `which` read into `read[i]`: numbers by their glyphs' shapes where that is sure
+    (_numbers), the others as _text reads them; its readings of number cells name shapes for the
+    cells to come."""
+    unsure = _numbers(lines, which, read, book)
+    _text(lines, [i for i in which if read[i] is None], read)
+    for i, cell in unsure.items():
+        book.learn(cell, read[i])
+
+
+def _numbers(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book) -> dict:
+    """Of cells `which`, those lines of digits' glyphs (digits.py): taken into `book`, those it
+    asks for read by the recogniser to name its shapes, then those it reads surely from their
+    shapes written into `read[i]`; the others left unread. The cells taken and left unread, by
+    index."""
+    cells = {i: cell for i in which if (cell := book.add(lines[i])) is not None}
+    ask = book.plan(cells)
+    _read(lines, ask, read)
+    for i in ask:
+        book.learn(cells[i], read[i])
+        if read[i][1] < digits.DIGITS.sure:
+            # doubtful run among these few (its reading sways with its batch's pad): the shapes,
+            # else the recogniser again among the table's other cells, as before
+            read[i] = None
+    for i, cell in cells.items():
+        if read[i] is None:
+            read[i] = book.read(cell)
+    return {i: cell for i, cell in cells.items() if read[i] is None}
 
 
 def _text(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:

@@ -1,0 +1,227 @@
+"""A scanned table's number cells read from their glyphs' shapes, without the recogniser, when
+that is sure.
+
+A table's numbers are a handful of shapes in one font, some two hundred glyphs a page, and the
+recogniser costs the width of every line it is given (a number cell's line is ~45% of its input).
+A report's `Book` cuts each cell's lines into glyphs (their connected components, a glyph's
+parts one above another merged; a number wrapped in a narrow cell goes on on its next line) and
+keeps a cell only when every glyph stands as a digit does:
+as tall as the others, top and foot level with theirs, narrower than tall, none touching (a
+comma, a point, a sign, a CJK character's radical, a speck: the cell goes to the recogniser). Each
+glyph, scaled to one size, joins the shape it correlates with best when that is close (`same`),
+else starts a shape of its own. A shape is named by the recogniser: `plan` picks cells whose
+glyphs fall in shapes not yet named (`votes` each, from different cells), they are read as today
+and `learn` gives each glyph of a cell read as that many digits, surely (`sure`), its digit. A
+shape is named when all its votes agree. A cell is then read from its shapes (`read`) only when
+each glyph's own shape is named, close, as tall and as wide as its glyphs, and every shape named
+otherwise (or not named) is far (`margin`); anything else is read by the recogniser as before.
+
+Its confidence is the least of the recogniser's over the readings that named its glyphs' shapes:
+each glyph is the shape the recogniser read that surely, twice, in this report. The template's sums
+still judge it (nianbao.interpret.trust), and section 二's cells, in no sum, need 0.97, which every
+reading that names a shape has.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from nianbao.extract.pdf import scanprep
+
+
+@dataclass(frozen=True)
+class Digits:
+    size: tuple[int, int] = (16, 24)  # pixels (width, height) a glyph is compared at
+    soft: float = 1.2  # pixels of blur at that size: a pixel's jitter of a glyph's box moves its correlation little
+    same: float = 0.9  # least correlation of a glyph with its shape (digits of one font: ~0.98; 0 with 6 or 9: <= 0.74)
+    margin: float = 0.05  # a shape named otherwise, or not named, correlates this much less
+    votes: int = 2  # readings from different cells that name a shape, all agreeing
+    sure: float = 0.97  # least confidence of a reading that names shapes (section 二's)
+    tall: float = 0.1  # a glyph's height off its shape's at most this share
+    level: float = 0.06  # its top and foot off its cell's highest and lowest at most this share (or 2 pixels)
+    wide: float = 0.15  # its width over height off its shape's at most this share
+    narrow: float = 0.95  # a digit is at most this wide over its height
+    most: int = 12  # glyphs a cell is read from at most
+
+
+DIGITS = Digits()
+
+
+@dataclass
+class _Shape:
+    sum: np.ndarray  # its glyphs' normalised pictures added up
+    height: float
+    aspect: float
+    holes: int
+    count: int = 1
+    votes: Counter = field(default_factory=Counter)
+    least: float = 1.0  # the least confidence of a reading that voted
+
+    def name(self) -> str | None:
+        if len(self.votes) == 1:
+            ((digit, n),) = self.votes.items()
+            return digit if n >= DIGITS.votes else None
+        return None
+
+
+@dataclass
+class _Glyph:
+    picture: np.ndarray  # normalised: zero mean, unit norm
+    height: int
+    aspect: float
+    holes: int  # the white its ink encloses (0, 6, 9 one; 8 two; 1, 2, 3, 5, 7 none)
+    shape: int = -1
+
+
+@dataclass
+class Cell:
+    """A number cell's glyphs, left to right, as a Book took them in."""
+
+    glyphs: list[_Glyph]
+    serial: int  # which cell of the book's it is (a shape's votes come from different cells)
+
+
+class Book:
+    """A report's digit shapes, named by the recogniser's readings of cells that hold them."""
+
+    def __init__(self) -> None:
+        self.shapes: list[_Shape] = []
+        self.voters: list[set[int]] = []  # each shape's cells that voted
+        self.taken = 0
+
+    def add(self, lines: list[np.ndarray]) -> Cell | None:
+        """A cell (its text lines) taken in when each line is glyphs as digits stand (a number
+        wrapped in a narrow cell goes on on the next line, as ocr._join reads it): each glyph
+        placed in its shape."""
+        cut = [_glyphs(line) for line in lines]
+        if not cut or not all(cut):
+            return None
+        glyphs = [g for line in cut for g in line]
+        for g in glyphs:
+            g.shape = self._place(g)
+        self.taken += 1
+        return Cell(glyphs, self.taken)
+
+    def _place(self, g: _Glyph) -> int:
+        if self.shapes:
+            fits = self._fits(g)
+            best = int(np.argmax(fits))
+            if fits[best] >= DIGITS.same:
+                s = self.shapes[best]
+                s.sum += g.picture
+                s.height += (g.height - s.height) / (s.count + 1)
+                s.aspect += (g.aspect - s.aspect) / (s.count + 1)
+                s.count += 1
+                return best
+        self.shapes.append(_Shape(g.picture.copy(), g.height, g.aspect, g.holes))
+        self.voters.append(set())
+        return len(self.shapes) - 1
+
+    def _fits(self, g: _Glyph) -> np.ndarray:
+        """The glyph's correlation with each shape; -1 with one of another height, width or
+        number of holes."""
+        sums = np.array([s.sum for s in self.shapes])
+        fits = sums @ g.picture / np.linalg.norm(sums, axis=1)
+        heights = np.array([s.height for s in self.shapes])
+        aspects = np.array([s.aspect for s in self.shapes])
+        fits[np.abs(g.height - heights) > DIGITS.tall * heights] = -1
+        fits[np.abs(g.aspect - aspects) > DIGITS.wide * aspects] = -1
+        fits[np.array([s.holes for s in self.shapes]) != g.holes] = -1
+        return fits
+
+    def plan(self, cells: dict) -> list:
+        """Of `cells` (Cells by key), the keys of those to read with the recogniser so that each
+        of their shapes not yet named has `votes` readings: those covering the most such shapes
+        first."""
+        want = {i: DIGITS.votes - len(self.voters[i]) for i, s in enumerate(self.shapes) if s.name() is None}
+        out = []
+        left = list(cells)
+        while left:
+            gain = [len({g.shape for g in cells[k].glyphs if want.get(g.shape, 0) > 0}) for k in left]
+            best = int(np.argmax(gain))
+            if not gain[best]:
+                break
+            k = left.pop(best)
+            out.append(k)
+            for s in {g.shape for g in cells[k].glyphs}:
+                if s in want:
+                    want[s] -= 1
+        return out
+
+    def learn(self, cell: Cell, reading: tuple[str, float]) -> None:
+        """`cell`'s reading by the recogniser: a sure one, as many digits as it has glyphs, names
+        its glyphs' shapes (a vote each, once a cell)."""
+        text, p = reading
+        digits = unicodedata.normalize("NFKC", text)
+        if p < DIGITS.sure or not digits.isdigit() or len(digits) != len(cell.glyphs):
+            return
+        for g, d in zip(cell.glyphs, digits):
+            if cell.serial not in self.voters[g.shape]:
+                self.voters[g.shape].add(cell.serial)
+                s = self.shapes[g.shape]
+                s.votes[d] += 1
+                s.least = min(s.least, p)
+
+    def read(self, cell: Cell) -> tuple[str, float] | None:
+        """`cell` read from its glyphs' shapes (text, confidence), or None when that is not sure."""
+        names = [s.name() for s in self.shapes]
+        text, least = "", 1.0
+        for g in cell.glyphs:
+            fits = self._fits(g)
+            best = int(np.argmax(fits))
+            name = names[best]
+            if name is None or fits[best] < DIGITS.same:
+                return None
+            others = fits[[n != name for n in names]]
+            if others.size and others.max() > fits[best] - DIGITS.margin:
+                return None
+            text += name
+            least = min(least, self.shapes[best].least)
+        return text, least
+
+
+def _glyphs(line: np.ndarray) -> list[_Glyph] | None:
+    """A line image's glyphs, left to right, when each stands as a digit does; else None."""
+    ink = scanprep.ink(line).astype(np.uint8)
+    _, _, stats, _ = scanprep.components(ink)
+    boxes: list[list[int]] = []
+    for x, y, w, h, _ in sorted(stats[1:].tolist()):  # a speck too: a point may be one
+        if boxes and x < boxes[-1][2]:  # over the glyph before: its part (a broken stroke)
+            b = boxes[-1]
+            boxes[-1] = [min(b[0], x), min(b[1], y), max(b[2], x + w), max(b[3], y + h)]
+        else:
+            boxes.append([x, y, x + w, y + h])
+    if not boxes or len(boxes) > DIGITS.most:
+        return None
+    top, foot = min(b[1] for b in boxes), max(b[3] for b in boxes)
+    tall = foot - top
+    slack = max(2.0, DIGITS.level * tall)  # digits stand within a pixel or two (5 beside 件: 3)
+    out = []
+    for x0, y0, x1, y1 in boxes:
+        h, w = y1 - y0, x1 - x0
+        if y0 - top > slack or foot - y1 > slack or w > DIGITS.narrow * h:
+            return None
+        mask = ink[y0:y1, x0:x1]
+        piece = 255 - line[y0:y1, x0:x1].astype(np.float32)
+        v = cv2.resize(piece, DIGITS.size, interpolation=cv2.INTER_AREA)
+        if DIGITS.soft:
+            v = cv2.GaussianBlur(v, (0, 0), DIGITS.soft)
+        v = v.ravel()
+        v -= v.mean()
+        norm = float(np.linalg.norm(v))
+        if norm == 0:
+            return None
+        out.append(_Glyph(v / norm, h, w / h, _holes(mask)))
+    return out
+
+
+def _holes(mask: np.ndarray) -> int:
+    """How many regions of paper a glyph's ink (0/1) encloses, specks of one or two pixels not."""
+    paper = np.pad(1 - mask, 1, constant_values=1)
+    _, _, stats, _ = scanprep.components(paper, 4)
+    return int(np.sum(stats[2:, cv2.CC_STAT_AREA] >= 3))  # 0: ink; 1: the paper around it
