@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from nianbao.extract.pdf import scanprep
+from nianbao.model.document import CONFIDENCE
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Digits:
     same: float = 0.9  # least correlation of a glyph with its shape (digits of one font: ~0.98; 0 with 6 or 9: <= 0.74)
     margin: float = 0.05  # a shape named otherwise, or not named, correlates this much less
     votes: int = 2  # readings from different cells that name a shape, all agreeing
-    sure: float = 0.97  # least confidence of a reading that names shapes (section 二's)
+    sure: float = CONFIDENCE.alone  # least confidence of a reading that names shapes (section 二's)
     tall: float = 0.1  # a glyph's height off its shape's at most this share
     level: float = 0.06  # its top and foot off its cell's highest and lowest at most this share (or 2 pixels)
     wide: float = 0.15  # its width over height off its shape's at most this share
