@@ -108,7 +108,7 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
             if not (every or held[n - 1] or n in (1, count)):
                 continue  # nothing of the template to read: not rendered at DPI
             gray = straighten(render(pdf[n - 1]))
-            tables = find_tables(gray)
+            tables = find_tables(gray) if held[n - 1] else []  # (the glance passes every page it finds one on)
             ruled |= bool(tables)
             # the glance took a three-line table's rules for a frame and none is there: unruled after all
             every |= held[n - 1] and not ruled
