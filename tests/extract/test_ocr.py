@@ -571,3 +571,26 @@ def test_components_are_opencvs_in_16_bits_and_in_32_past_65535():
     dots[::2, ::2] = 255  # 90,000 marks
     count, labels, _, _ = scanprep.components(dots)
     assert count == 90_001 and labels.dtype == np.int32 and labels.max() == 90_000
+
+
+def test_the_detector_finds_the_text_between_a_photos_page_edges():
+    """ocr._detect is shown the text's extent, not the page: a photo's dark page edge (its
+    outermost pixels) is no band of text, and the boxes are placed on the page as found. Ink
+    no column of which holds two pixels (a faint diagonal) is still shown, never an error."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import ocr
+
+    page = np.full((700, 600), 255, np.uint8)
+    cv2.rectangle(page, (0, 0), (599, 699), 0, 2)  # the page's edge, dark as a photo's
+    cv2.putText(page, "2021 REPORT 1234", (180, 420), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+    boxes = ocr._detect(page)
+    assert len(boxes) >= 1
+    x0, y0 = np.min([b.min(axis=0) for b in boxes], axis=0)
+    x1, y1 = np.max([b.max(axis=0) for b in boxes], axis=0)
+    assert 160 <= x0 <= 190 and x1 <= 520 and 380 <= y0 <= 410 and 415 <= y1 <= 440  # the text, on the page
+    faint = np.full((200, 300), 255, np.uint8)
+    for i in range(100):  # two specks a row, one a column
+        faint[50 + i, 20 + 2 * i] = faint[50 + i, 21 + 2 * i] = 0
+    assert isinstance(ocr._detect(faint), list)

@@ -14,7 +14,7 @@ and matching use are read (pagetext.py): the narrative pages between are only gl
 (holds_table), never rendered at DPI. A ruled table's number cells are read from their glyphs' shapes where that
 is sure, the recogniser naming the shapes from a few of them (digits.py). What costs is the recogniser (ONNX
 Runtime, one thread: a worker is a core; one session a process): lines go to it in runs of a
-bounded width, and the detector is shown only the page's inked bands (tables painted out).
+bounded width, and the detector is shown only the inked bands of the text outside tables.
 """
 
 from __future__ import annotations
@@ -67,7 +67,8 @@ _DIGIT_FOR = str.maketrans("lI|Oo", "11100", " \t")
 _ONE_DASH = str.maketrans(DASHES, "-" * len(DASHES))
 _BATCH_COLUMNS = 768  # pixels of width (at the recogniser's height) one run of the recogniser is given at most
 _DETECT_SCALE = 0.35  # text outside tables is found at about a third of the resolution (read at full)
-_BAND_MARGIN = 16  # pixels (at _DETECT_SCALE) of white kept around the text the detector is shown
+_BAND_MARGIN = 16  # pixels (at the detector's scale) of white kept around the text the detector is shown
+_EDGE = 4  # pixels (at the detector's scale) of a picture's edge that are never text (a photo's page edge)
 
 
 @functools.cache
@@ -116,7 +117,7 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
             if not (every or held[n - 1] or n in (1, count)):
                 continue  # nothing of the template to read: not rendered at DPI
             gray = straighten(render(pdf[n - 1]))
-            tables = find_tables(gray)
+            tables = find_tables(gray) if held[n - 1] else []  # (the glance passes every page it finds one on)
             ruled |= bool(tables)
             # the glance took a three-line table's rules for a frame and none is there: unruled after all
             every |= held[n - 1] and not ruled
@@ -704,27 +705,39 @@ def _buckets(crops: list[np.ndarray]) -> list[float]:
 def _detect(gray: np.ndarray) -> list[np.ndarray]:
     """The text boxes (4 corners, x and y) the detector finds in `gray`. It sees only the bands of
     rows holding ink, stacked with white between (the tables painted out, a table page is mostly
-    white: its cost is the pixels it is given), each at the scale it has here."""
-    rows = np.flatnonzero((_ink(gray) > 0).sum(axis=1) >= 2)
+    white: its cost is the pixels it is given), and of them the columns from the ink's first to
+    its last (a page's margins are a quarter of its width), each at the scale it has here. Each
+    piece stands in the stack as far off a multiple of 32 pixels as on the page (the detector
+    steps 32 pixels at its coarsest). A photo's page edge (its outermost few pixels) is not ink:
+    it made every row a band. The detector's squeeze-excitation blocks average the whole picture,
+    so what it is shown around the text still moves its boxes a pixel or two (why aligned.py,
+    whose boxes cut a table's numbers, shows it the whole page)."""
+    ink = _ink(gray) > 0
+    e = _EDGE
+    ink[:e], ink[-e:], ink[:, :e], ink[:, -e:] = False, False, False, False
+    rows = np.flatnonzero(ink.sum(axis=1) >= 2)
     if not len(rows):
         return []
     m = _BAND_MARGIN
+    counts = ink.sum(axis=0)
+    cols = np.flatnonzero(counts >= min(2, counts.max()))  # (specks two to a row, one to a column: those)
+    left, right = max(cols[0] - m, 0) // 32 * 32, min(cols[-1] + m + 1, gray.shape[1])
     bands: list[list[int]] = []
     for y in rows:
         if bands and y - bands[-1][1] <= 2 * m:
             bands[-1][1] = y
         else:
             bands.append([y, y])
-    bands = [[max(a - m, 0), min(b + m + 1, gray.shape[0])] for a, b in bands]
     parts, tops = [], []  # tops: where each band starts in the stack, and on the page
     at = 0
     for a, b in bands:
+        a, b = max(a - m, 0) // 32 * 32, min(b + m + 1, gray.shape[0])
+        b = min(a + -(a - b) // 32 * 32, gray.shape[0])
         tops.append((at, a))
-        parts += [gray[a:b], np.full((m, gray.shape[1]), 255, np.uint8)]
-        at += b - a + m
+        parts += [gray[a:b, left:right], np.full((-(b - a) % 32 + 32, right - left), 255, np.uint8)]
+        at += b - a + parts[-1].shape[0]
     stack = np.vstack(parts)
-    pad_h, pad_w = -stack.shape[0] % 32, -stack.shape[1] % 32  # the detector's sides are multiples of 32
-    stack = cv2.copyMakeBorder(stack, 0, pad_h, 0, pad_w, cv2.BORDER_CONSTANT, value=255)
+    stack = cv2.copyMakeBorder(stack, 0, 0, 0, -stack.shape[1] % 32, cv2.BORDER_CONSTANT, value=255)
     det = _engine().text_det
     prepare = det.get_preprocess(max(stack.shape))
     image = cv2.cvtColor(stack, cv2.COLOR_GRAY2BGR)
@@ -734,7 +747,7 @@ def _detect(gray: np.ndarray) -> list[np.ndarray]:
     for box in det.filter_tag_det_res(boxes, stack.shape[:2]):
         centre = box[:, 1].mean()
         start, top = next(t for t in reversed(tops) if t[0] <= centre)
-        out.append(box + np.array([0, top - start], np.float32))
+        out.append(box + np.array([left, top - start], np.float32))
     return out
 
 
