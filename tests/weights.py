@@ -32,6 +32,7 @@ CPU_SECONDS = {
     "tests/run/test_outcomes.py": 8,
     "tests/extract/test_plumbing.py": 12,
     "tests/run/test_hostile.py": 11,
+    "tests/extract/test_digits.py": 11,
     "tests/check/test_across.py": 10,
     "tests/command/test_fixed_cost.py": 10,
     "tests/check/test_indicators.py": 10,
