@@ -594,3 +594,21 @@ def test_the_detector_finds_the_text_between_a_photos_page_edges():
     for i in range(100):  # two specks a row, one a column
         faint[50 + i, 20 + 2 * i] = faint[50 + i, 21 + 2 * i] = 0
     assert isinstance(ocr._detect(faint), list)
+
+
+def test_the_detector_is_shown_a_line_of_text_wherever_it_stands():
+    """Each band _detect stacks is rounded out to whole steps of 32 rows, never in: a line whose
+    band ended a few rows past a step was cut at the step, its ink shown in part or not at all."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import ocr
+
+    for top in range(96, 160, 4):  # every place a line may take against the 32-row steps
+        page = np.full((400, 600), 255, np.uint8)
+        cv2.putText(page, "2021 REPORT", (100, top + 22), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 0, 2)
+        boxes = ocr._detect(page)
+        assert boxes, top
+        y0 = min(b[:, 1].min() for b in boxes)
+        y1 = max(b[:, 1].max() for b in boxes)
+        assert top - 8 <= y0 <= top + 4 and top + 20 <= y1 <= top + 32, (top, y0, y1)

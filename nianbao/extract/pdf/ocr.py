@@ -732,7 +732,7 @@ def _detect(gray: np.ndarray) -> list[np.ndarray]:
     at = 0
     for a, b in bands:
         a, b = max(a - m, 0) // 32 * 32, min(b + m + 1, gray.shape[0])
-        b = min(a + -(a - b) // 32 * 32, gray.shape[0])
+        b = min(a - (a - b) // 32 * 32, gray.shape[0])  # whole steps of 32 rows, rounded out
         tops.append((at, a))
         parts += [gray[a:b, left:right], np.full((-(b - a) % 32 + 32, right - left), 255, np.uint8)]
         at += b - a + parts[-1].shape[0]
