@@ -68,6 +68,12 @@ UNSERVED = (
     "concurrency_limits",
     "ui",
 )
+# The routers a run calls, matched first. FastAPI (>= 0.137) builds an included router's routes (each
+# one's models) the first time a request is matched against the router, in the app's order: the
+# client's first call (admin/version, near the end of Prefect's order) built every router before it,
+# 95 routes; now the others' routes are built only if called. Their prefixes differ: the order
+# changes which router answers nothing.
+FIRST = ("flow_runs", "flows", "artifacts", "logs", "events", "admin", "csrf_token")
 _PORT_IN_USE = 3  # uvicorn's exit code when its port was taken meanwhile
 # Not PREFECT__SERVER_FINAL, which Prefect's own spawner sets: with FastAPI >= 0.137, whose routers are
 # kept, it only adds a full collection of the server's heap once its routes are made (~0.15 CPU-s, measured)
@@ -293,7 +299,7 @@ def create_whole_app():
 
 
 def _made(unserved_routers: tuple[str, ...]):
-    """Prefect's app without `unserved_routers`; then what the server's process holds is settled, and
+    """Prefect's app without `unserved_routers`, the routers of FIRST first; then what the server's process holds is settled, and
     collected again (serve() and a kept server's start paused the collector: heap.pause)."""
     import prefect.server.api as api
     from fastapi import APIRouter
@@ -314,7 +320,9 @@ def _made(unserved_routers: tuple[str, ...]):
         and name[len(prefix) :].split(".")[0] in unserved_routers
         and hasattr(module, "router")
     }
-    server.API_ROUTERS = tuple(r for r in server.API_ROUTERS if id(r) not in unserved)
+    first = [id(getattr(api, name).router) for name in FIRST]
+    served = [r for r in server.API_ROUTERS if id(r) not in unserved]
+    server.API_ROUTERS = tuple(sorted(served, key=lambda r: first.index(id(r)) if id(r) in first else len(first)))
     app = server.create_app()
     heap.settle()
     return app
