@@ -61,18 +61,9 @@ def main(folder: str, seconds: str, port: str) -> None:
 
     heap.tune()
     heap.pause()  # until the app is made (flows/server.py settles it)
-    import uvicorn
+    from flows.server import APP, uvicorn_server
 
-    server = uvicorn.Server(
-        uvicorn.Config(
-            "flows.server:create_app",
-            factory=True,
-            host="127.0.0.1",
-            port=int(port),
-            log_level="error",
-            lifespan="on",
-        )
-    )
+    server = uvicorn_server(APP, int(port))
     locks = []  # taken to stop, held until the process ends
 
     def watch():

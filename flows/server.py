@@ -124,16 +124,8 @@ class TemporaryServer:
                 "-c",
                 _SERVE,
                 str(os.getpid()),  # the process the server ends with (serve)
-                "--factory",
                 app,
-                "--host",
-                "127.0.0.1",
-                "--port",
                 str(self.port),
-                "--log-level",
-                "error",
-                "--lifespan",
-                "on",
             ],
             env={**_UNUSED, **env, **_SERVER_ENV},
             start_new_session=True,
@@ -268,20 +260,66 @@ class TemporaryServer:
 
 
 def serve() -> None:
-    """uvicorn's own command line (sys.argv after the spawner's pid, which it ends with), after tuning
-    the collector (nianbao.run.heap), paused until the app is made (its factory, below, settles it), on
-    a database copied from the migrated template if it is new (flows/database.py)."""
+    """The server's program (argv: the spawner's pid, which it ends with; the app's factory; the port):
+    the collector tuned, and paused until the app is made (its factory, below, settles it), on a
+    database copied from the migrated template if it is new (flows/database.py). Exits 3 (_PORT_IN_USE)
+    when its port was taken meanwhile, as uvicorn's command line does."""
     _ends_with_parent()
     from nianbao.run import heap
 
     heap.tune()
     heap.pause()
-    from uvicorn.main import main
-
     from flows import database
 
+    app, port = sys.argv[1:3]
     with database.prepared():
-        main()
+        uvicorn_server(app, int(port)).run()
+
+
+def uvicorn_server(app: str, port: int):
+    """uvicorn's server of `app` (a factory, "module:function") on 127.0.0.1:`port`, which stops as
+    soon as it is told: uvicorn looks for its signal every tenth of a second, then gives the
+    connections it shuts a tenth of a second before it waits for them, ~0.15 s of every run's end
+    that the command waited (measured). Here the signal wakes it, and the connections left (the
+    command stops its server once its flow's requests are answered and its logs and events sent:
+    idle ones, closed at once) are waited for in steps of 5 ms. Then, as uvicorn's, its lifespan
+    ends (Prefect's services stop, the events received are stored)."""
+    import asyncio
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        told: asyncio.Event | None = None
+
+        async def main_loop(self) -> None:
+            self.told, loop, counter = asyncio.Event(), asyncio.get_running_loop(), 0
+            self.wake = lambda: loop.call_soon_threadsafe(self.told.set)
+            while not await self.on_tick(counter):  # uvicorn's: the Date header, each tenth tick
+                counter = (counter + 1) % 864000
+                try:
+                    await asyncio.wait_for(self.told.wait(), 0.1)
+                except TimeoutError:
+                    pass
+
+        def handle_exit(self, sig, frame) -> None:
+            super().handle_exit(sig, frame)
+            if self.told is not None:
+                self.wake()
+
+        async def shutdown(self, sockets=None) -> None:
+            for server in self.servers:
+                server.close()
+            for connection in list(self.server_state.connections):
+                connection.shutdown()
+            while (self.server_state.connections or self.server_state.tasks) and not self.force_exit:
+                await asyncio.sleep(0.005)
+            for server in self.servers:
+                await server.wait_closed()
+            if not self.force_exit:
+                await self.lifespan.shutdown()
+
+    config = uvicorn.Config(app, factory=True, host="127.0.0.1", port=port, log_level="error", lifespan="on")
+    return Server(config)
 
 
 def create_app():
