@@ -15,7 +15,7 @@ from flows import server
 # CPU): what it imported, the temporary server it spawns, read while it serves, a flow that logs
 # through it, and the interpreter's exit after the block.
 STARTED = """
-import json, sys, urllib.error, urllib.request
+import json, os, sys, urllib.error, urllib.request
 from flows import command
 import flows.ingest
 imported = sorted(m for m in sys.modules if m.startswith("prefect.server"))
@@ -40,6 +40,7 @@ with temporary_settings(restore_defaults={PREFECT_API_URL}):
     seen = dict(imported=imported, spawned=s.process is not None)  # when start() returns
     with s.serving():
         process = s.process
+        seen.update(listening=os.read(s._ready, 1).decode())  # its word, not a poll, told the command
         with urllib.request.urlopen(s.url + "/health", timeout=10) as answer:
             seen.update(health=answer.status)
         with urllib.request.urlopen(s.url + "/admin/settings", timeout=10) as answer:
@@ -88,6 +89,7 @@ def test_the_temporary_server_is_spawned_at_once_serves_the_block_and_stops_afte
     assert seen["api_url"] == seen["url"] and seen["url"].startswith("http://127.0.0.1:")
     assert seen["ui_url"] == ""  # no UI is served: no "View at" link that cannot open
     assert seen["health"] == 200
+    assert seen["listening"] == "\n"  # written by the server once it listens (flows/server.py, uvicorn_server)
     assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" not in seen["environment"]
     # what a run does not use is off: block registration, automations' services
     assert (
@@ -102,7 +104,7 @@ def test_a_setting_of_the_callers_context_reaches_the_server(monkeypatch):
     """A setting of the caller's context the environment does not hold still reaches the server
     (it is spawned again). What it is spawned with is read, not its answers (the test above waits
     for a server's start): it counts as healthy at once, and is stopped before it has started."""
-    monkeypatch.setattr(server, "_healthy", lambda url, process, deadline: True)
+    monkeypatch.setattr(server, "_healthy", lambda url, process, deadline, ready=None: True)
     with temporary_settings(restore_defaults={PREFECT_API_URL}, updates={PREFECT_SERVER_LOGGING_LEVEL: "WARNING"}):
         with (s := server.TemporaryServer().start()).serving():
             assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" in _environment(s.process.pid)
@@ -114,7 +116,9 @@ def _environment(pid: int) -> list[str]:
 
 
 def test_a_server_that_cannot_start_is_told_when_the_command_waits(monkeypatch):
-    monkeypatch.setattr(server, "_healthy", lambda url, process, deadline: process.kill() or process.wait() and False)
+    monkeypatch.setattr(
+        server, "_healthy", lambda url, process, deadline, ready=None: process.kill() or process.wait() and False
+    )
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         s = server.TemporaryServer().start()
         try:
