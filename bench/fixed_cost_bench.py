@@ -1,6 +1,6 @@
 """The fixed cost of a run (issue 26, item 2): what a one-report run and the command's light paths cost.
 
-    python bench/fixed_cost_bench.py [--runs 3] [--report data/samples/sample_valid_2023.txt] [--only light|temporary|kept|fresh]
+    python bench/fixed_cost_bench.py [--runs 3] [--report data/samples/sample_valid_2023.txt] [--only light|temporary|kept|fresh] [--priority]
 
 `nianbao ingest REPORT --out WAREHOUSE --quiet` in a fresh process, --runs times into a fresh
 warehouse each: with Prefect's temporary server per command (the default), then with a kept server
@@ -11,7 +11,10 @@ CPU-s (user+sys) of the command and every process it started (its temporary serv
 process is their reaper), and for a kept server the CPU-s it spent on the run. Then `nianbao --version`,
 `nianbao ingest --help` and a usage error, which import nothing heavy. The load average is printed
 with the figures: on a shared machine wall times stretch, CPU times much less. A benchmark, not a
-test: it asserts nothing.
+test: it asserts nothing. --priority (root, Linux): each measured run's processes at autogroup nice -20
+(the command's, and those of its server and watchdog, which setsid puts in autogroups of their own:
+plain nice does nothing across the autogroups of other sessions), so that on a shared machine the
+run has the cores nearly as if they were idle, and its wall time means something.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,12 +37,53 @@ MEASURED = [sys.executable, str(Path(__file__).with_name("national_bench.py")), 
 KEEP = "120"  # seconds the kept server outlives the last run
 
 
+PRIORITY = False  # --priority
+
+
 def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, int]:
     """(wall, CPU-s, exit code) of `argv` and all it started."""
     start = time.perf_counter()
-    out = subprocess.run([*MEASURED, *argv], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    with subprocess.Popen([*MEASURED, *argv], env=env, cwd=ROOT, stdout=subprocess.PIPE, text=True) as measured:
+        done = threading.Event()
+        if PRIORITY:
+            threading.Thread(target=_prioritised, args=(measured.pid, done), daemon=True).start()
+        out = measured.communicate()[0]
+        done.set()
+    if measured.returncode:
+        raise subprocess.CalledProcessError(measured.returncode, argv)
     result = json.loads(out.strip().splitlines()[-1])
     return time.perf_counter() - start, result["cpu"], result["code"]
+
+
+def _prioritised(root: int, done: threading.Event) -> None:
+    """Each session leader among `root`'s descendants (the server, the watchdog) to autogroup nice -20,
+    looked for every 10 ms until the run ends or both are found (ours, which `root` inherits, is set in main)."""
+    leaders: set[int] = set()
+    while not done.is_set() and len(leaders) < 2:
+        table = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    fields = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()
+                    table[int(entry.name)] = (int(fields[1]), int(fields[3]))  # parent, session
+                except (OSError, IndexError):
+                    pass
+        ours, grew = {root}, True
+        while grew:
+            grew = {pid for pid, (parent, _) in table.items() if parent in ours} - ours
+            ours |= grew
+        for pid in ours - leaders - {root}:
+            if table[pid][1] == pid:
+                leaders.add(pid)
+                _nice(pid)
+        time.sleep(0.01)
+
+
+def _nice(pid: int | str) -> None:
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text("-20")
+    except OSError:  # gone, or not root
+        pass
 
 
 def kept_cpu(env: dict[str, str]) -> float:
@@ -99,7 +144,12 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--report", default=str(ROOT / "data" / "samples" / "sample_valid_2023.txt"))
     p.add_argument("--only", choices=["light", "temporary", "kept", "fresh"])
+    p.add_argument("--priority", action="store_true", help="each run at autogroup nice -20 (root, Linux)")
     args = p.parse_args(argv)
+    if args.priority:
+        global PRIORITY
+        PRIORITY = True
+        _nice("self")
     env = {
         **os.environ,
         "DO_NOT_TRACK": "1",
@@ -108,7 +158,11 @@ def main(argv=None) -> int:
         "NIANBAO_KEEP_SERVER": "0",
     }
     env.pop("PREFECT_API_URL", None)
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    print(
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        + (", each run at autogroup nice -20" if args.priority else ""),
+        flush=True,
+    )
     if args.only in (None, "light"):
         light(env)
     with tempfile.TemporaryDirectory(prefix="nianbao-fixed-") as tmp:
