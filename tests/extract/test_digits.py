@@ -25,10 +25,11 @@ def _cell(text: str, font: str = CJK, size: int = 32, blur: float = 0.6, seed: i
     return list(_rendered(text, font, size, blur, seed))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=256)
 def _rendered(text: str, font: str, size: int, blur: float, seed: int) -> tuple[np.ndarray, ...]:
-    """_cell's lines, made once a process: each font's test reads the same CJK and Times cells (80 of
-    its 128), rendered alike every time. Read-only, so that no Book can change what the next reads."""
+    """_cell's lines, made once: each font's test reads the same CJK and Times cells (80 of its 128),
+    rendered alike every time (kept: each font's test uses them again before 256 others are made).
+    Read-only, so that no Book can change what the next reads."""
     import cv2
     from PIL import Image, ImageDraw
 
