@@ -4,6 +4,7 @@ name; anything unsure is left to the recogniser. Cells are rendered in the machi
 
 from __future__ import annotations
 
+import functools
 import glob
 import random
 
@@ -21,17 +22,35 @@ FONTS = [CJK] + sorted(
 
 def _cell(text: str, font: str = CJK, size: int = 32, blur: float = 0.6, seed: int = 0) -> list[np.ndarray]:
     """A table cell printing `text`, blurred and speckled as a scan, as ocr._table cuts its lines."""
+    return list(_rendered(text, font, size, blur, seed))
+
+
+@functools.lru_cache(maxsize=256)
+def _rendered(text: str, font: str, size: int, blur: float, seed: int) -> tuple[np.ndarray, ...]:
+    """_cell's lines, made once: each font's test reads the same CJK and Times cells (80 of its 128),
+    rendered alike every time (kept: each font's test uses them again before 256 others are made).
+    Read-only, so that no Book can change what the next reads."""
     import cv2
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     from nianbao.extract.pdf import ocr
 
     im = Image.new("L", (size * len(text) + 60, 2 * size + 20), 255)
-    ImageDraw.Draw(im).text((20, 20), text, font=ImageFont.truetype(font, size), fill=0)
+    ImageDraw.Draw(im).text((20, 20), text, font=_font(font, size), fill=0)
     gray = cv2.GaussianBlur(np.asarray(im).astype(np.float32), (0, 0), blur)
     gray += np.random.default_rng(seed).normal(0, 6, gray.shape)
     crop, ink, _ = ocr._marks(np.clip(gray, 0, 255).astype(np.uint8))
-    return ocr._cell_lines(crop, ink)
+    lines = tuple(ocr._cell_lines(crop, ink))
+    for line in lines:
+        line.flags.writeable = False
+    return lines
+
+
+@functools.cache
+def _font(path: str, size: int):
+    from PIL import ImageFont
+
+    return ImageFont.truetype(path, size)
 
 
 def _numbers(rng: random.Random, n: int) -> list[str]:
