@@ -403,3 +403,16 @@ def test_a_number_joined_from_two_lines_that_no_sum_confirms_is_ours_not_the_rep
 def _label(code: str) -> str:
     r = next(r for r in T.app_rows if r.code == code)
     return r.number + r.texts[0]
+
+
+def test_a_row_whose_label_a_page_break_cut_to_its_number_and_first_characters_is_printed_unread():
+    """A narrow column wraps 1.信访举报投诉类申请 a few characters a line; a page break then leaves
+    "1.信访举报投" where the row's cells stand. Had it not been joined, the row is printed but not
+    read: ours (extraction.unread_cell), not sections.complete's "not printed" blaming the report.
+    Without its number the first characters are not enough (a narrative's words may begin so)."""
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    for label, where in (("1.信访举报投", "printed, not read"), ("信访举报投", NOT_PRINTED)):
+        table = section_three(codes, label=lambda r: label if r.code == "rejected_petition" else _label(r.code))
+        m = match([table])
+        assert {(c.raw, c.where) for c in m.applications if c.key[0] == "rejected_petition"} == {(None, where)}
+        assert [f.rule_id for f in m.findings] == (["extraction.unread_cell"] if where != NOT_PRINTED else [])
