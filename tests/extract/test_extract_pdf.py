@@ -917,3 +917,15 @@ def test_lo_unruled_reports_of_narrow_columns_read_every_cell_as_printed(index):
     doc = accuracy.document("pdf/lo-unruled", index, 0, complete=True)
     result = accuracy.check(doc)
     assert (result.mismatches, result.flagged, result.findings) == ([], 0, 0)
+
+
+def test_lo_unruled_placeholder_wrapped_over_the_page_break_is_one_cell_with_the_number_tails_beside_it():
+    # section 四's values row (lo-unruled #93 of seed 0): —— printed — | —, 158 as 15 | 8 and 174 as
+    # 17 | 4 atop the next page. The dash's tail was taken for text, the tails left in a part of
+    # their own the matcher dropped: —, 15 and 17 published, the report blamed for the sum
+    pages = [make_pdf.Page() for _ in range(2)]
+    header = [*HEADER, (500, "总计")]
+    _lines(pages[0], 700, [header, [(90, "规章"), (200, "16"), (300, "—"), (400, "15"), (500, "17")]])
+    _lines(pages[1], 71, [[(300, "—"), (400, "8"), (500, "4")]])
+    pages[1].paragraph(60, 120, "五、存在的主要问题及改进情况")
+    assert _table_rows(make_pdf.build(pages)) == [[h for _, h in header], ["规章", "16", "——", "158", "174"]]

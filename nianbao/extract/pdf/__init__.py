@@ -785,9 +785,10 @@ def _tails(last: list[str], first: list[str]) -> bool:
     blank starts a row of its own, whatever numbers follow it (a row printed with a blank cell)."""
     if len(last) != len(first):
         return False
-    numbers = {i for i, c in enumerate(last) if c.strip() and _VALUE.match(c)}
-    tails = {i for i, c in enumerate(first) if c.strip() and _VALUE.match(c)}
-    texts = [i for i, c in enumerate(first) if c.strip() and not _VALUE.match(c)]
+    value = lambda c: _CELL_VALUE.fullmatch(c.strip()) is not None  # noqa: E731 (a placeholder too: —— as — | —)
+    numbers = {i for i, c in enumerate(last) if c.strip() and value(c)}
+    tails = {i for i, c in enumerate(first) if c.strip() and value(c)}
+    texts = [i for i, c in enumerate(first) if c.strip() and not value(c)]
     if not tails or not tails <= numbers or (not texts and tails == numbers):
         return False
     return all(
