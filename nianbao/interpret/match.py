@@ -651,12 +651,16 @@ class _Said:
 
 def _begins(labels: list[Label], text: str) -> bool:
     """`text` begins with a label, or is the first line of a long one wrapped in its cell (a layout
-    that broke it may have lost the rest): "1.申请人无正当理由逾期不补正、行政机关不再"."""
+    that broke it may have lost the rest): "1.申请人无正当理由逾期不补正、行政机关不再"; with its
+    number, four characters are enough (a narrow column cut by a page break: "1.信访举报投")."""
     number, rest = split_numbering(text)
     return any(
         not lab.needs_number
         and (number is None or lab.number is None or number.rstrip(".、") == lab.number.rstrip(".、"))
-        and any(rest.startswith(t) or (len(rest) >= 8 and t.startswith(rest)) for t in lab.texts)
+        and any(
+            rest.startswith(t) or (len(rest) >= (4 if number and lab.number else 8) and t.startswith(rest))
+            for t in lab.texts
+        )
         for lab in labels
     )
 

@@ -14,6 +14,8 @@ makes the cell `extraction.unread_cell` (error level: the report cannot be check
 ours) with the reading in `observed`, and its value null. A sum the report itself gets wrong
 therefore reads as unread cells too: from a scan we cannot tell the agency's slip from our
 misreading, so we do not accuse it.
+A text layer's cells are as printed, but for the numbers an unruled table printed in pieces on two
+lines that the extractor joined (Joined): one that breaks a sum while none confirms it is ours too.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from nianbao.interpret.match import NOT_PRINTED, Matched, value_text
+from nianbao.interpret.normalise import number
 from nianbao.model.chinese import DASHES
-from nianbao.model.document import CONFIDENCE, Block, Table
+from nianbao.model.document import CONFIDENCE, Block, Joined, Table
 from nianbao.model.findings import Finding
 from nianbao.model.schema import CELL_KEYS
 from nianbao.model.template import SumRule, squash, template
@@ -32,10 +35,10 @@ _NOTHING = {"", "-", "—", "——", "－", "/", "／", "无", "\\", "--"}  # p
 
 def check(blocks: list[Block], matched: Matched) -> Matched:
     """Untrusted OCR cells of `matched` emptied and reported; an `extraction.ocr` warning on a
-    report read by OCR. Nothing changes for a document read from its own text."""
+    report read by OCR. For a document read from its own text, only its refuted joins (_joins)."""
     tables = [b for b in blocks if isinstance(b, Table) and b.confidence is not None]
     if not tables:
-        return matched
+        return _joins(matched)
     t = template()
     # a section or row not found in a scan is more likely unread than not printed: ours, not sections.complete
     for c in (c for d in CELL_KEYS for c in getattr(matched, d) if c.where == NOT_PRINTED):
@@ -91,6 +94,44 @@ def check(blocks: list[Block], matched: Matched) -> Matched:
             [],
         )
     )
+    return matched
+
+
+def _joins(matched: Matched) -> Matched:
+    """A number the extractor joined from pieces on two lines (a Joined: a tail wrapped in its
+    narrow column, or carried atop the next page) that no sum it is in confirms while one breaks
+    as read: ours (extraction.unread_cell, its value null), not the report's fault, since the
+    pieces may have been two cells. A sum confirms it by holding; one with a blank, a
+    placeholder or an unread cell tells nothing (the rules leave such sums unjudged too)."""
+    cells = {(d, c.key): c for d in CELL_KEYS for c in getattr(matched, d)}
+    joined = [k for k, c in cells.items() if isinstance(c.raw, Joined)]
+    if not joined:
+        return matched
+    numbers = {k: None if c.unread else number(c.raw) for k, c in cells.items()}
+    holds: dict[tuple, list[bool]] = {}
+    for left, right, _ in _sums(cells):
+        values = [numbers.get(m) for m in left + right]
+        if None not in values:
+            for m in left + right:
+                holds.setdefault(m, []).append(sum(values[: len(left)]) == sum(values[len(left) :]))
+    t = template()
+    for k in joined:
+        cell, name = cells[k], f"{k[0]}:{k[1][0]}/{k[1][1]}"
+        if any(holds.get(k, [True])):
+            cell.raw = str(cell.raw)  # a plain string on to the warehouse
+            continue
+        matched.findings.append(
+            Finding.of(
+                "extraction.unread_cell",
+                f"section {t.sections[k[0]][0]} cell {name} ({cell.where}) printed in pieces on two lines, read "
+                f"joined as {str(cell.raw)!r}: not published, no sum it is in adds up with it (the pieces may be "
+                f"two cells)",
+                [name],
+                "a number the template's sums confirm",
+                str(cell.raw),
+            )
+        )
+        cell.raw, cell.unread = None, True
     return matched
 
 

@@ -68,4 +68,20 @@ class Reading(str):
         return Reading(other + str(self), min(self.confidence, getattr(other, "confidence", 1.0)))
 
 
+class Joined(str):
+    """A number a table without rules printed in pieces on two lines (a tail wrapped in its narrow
+    column, or carried atop the next page), joined by the extractor from where the pieces stand:
+    a guess the template's sums must not refute (nianbao.interpret.trust) before a broken sum
+    may blame the report for it."""
+
+    def strip(self, chars=None) -> "Joined":
+        return Joined(str.strip(self, chars))
+
+    def __add__(self, other: str) -> "Joined":
+        return Joined(str(self) + other)
+
+    def __radd__(self, other: str) -> "Joined":
+        return Joined(other + str(self))
+
+
 Block = Paragraph | Table

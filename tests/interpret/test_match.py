@@ -362,3 +362,57 @@ def test_a_scan_whose_narrative_was_not_read_has_no_narratives():
     assert _narratives(blocks) == {"overview": "本机关坚持以公开为常态。", "problems": "- 3 -", "other_matters": ""}
     # a scan's (ocr.parse): its headings and a few lines read, not its narrative (pagetext.py)
     assert _narratives([*blocks, Paragraph("", NARRATIVE_UNREAD)]) == {}
+
+
+def test_a_number_joined_from_two_lines_that_no_sum_confirms_is_ours_not_the_reports():
+    """A number an unruled table printed in pieces (a tail wrapped in its narrow column, or atop the
+    next page) is joined from where the pieces stand: a guess. A joined 总计 that breaks every sum
+    it is in (its row's total and its column's results) may be two cells run together: unread and
+    ours, the report not blamed for sums we may have read wrong. One a sum confirms is kept, and
+    so is a printed (not joined) number that breaks its sums: that is the report's to answer for."""
+    from nianbao.interpret import trust
+    from nianbao.model.document import Joined
+
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    table = section_three(codes)
+    row = lambda code: next(r for r in table.rows if r[0] == _label(code))  # noqa: E731
+    row("handled_total")[1] = Joined("0" + "5")  # breaks 总计's row total and 自然人's results
+    row("disclosed")[7] = Joined("0" + "0")  # 00: every sum holds
+    row("new")[2] = "3"  # printed so: its sums break, the report's fault
+    m = trust.check([table], match([table]))
+    cells = {c.key: c for c in m.applications}
+    assert (cells["handled_total", "natural_person"].raw, cells["handled_total", "natural_person"].unread) == (
+        None,
+        True,
+    )
+    (f,) = m.findings
+    assert (f.rule_id, f.cells, f.observed) == (
+        "extraction.unread_cell",
+        ["applications:handled_total/natural_person"],
+        "05",
+    )
+    assert (cells["disclosed", "total"].raw, cells["new", "commercial"].raw) == ("00", "3")
+    # a joined number one of its sums confirms is kept (the row's total holds; the column breaks)
+    table = section_three(codes)
+    row("handled_total")[1] = Joined("0" + "5")
+    row("handled_total")[7] = "5"
+    m = trust.check([table], match([table]))
+    assert m.findings == [] and {c.key: c.raw for c in m.applications}["handled_total", "natural_person"] == "05"
+
+
+def _label(code: str) -> str:
+    r = next(r for r in T.app_rows if r.code == code)
+    return r.number + r.texts[0]
+
+
+def test_a_row_whose_label_a_page_break_cut_to_its_number_and_first_characters_is_printed_unread():
+    """A narrow column wraps 1.信访举报投诉类申请 a few characters a line; a page break then leaves
+    "1.信访举报投" where the row's cells stand. Had it not been joined, the row is printed but not
+    read: ours (extraction.unread_cell), not sections.complete's "not printed" blaming the report.
+    Without its number the first characters are not enough (a narrative's words may begin so)."""
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    for label, where in (("1.信访举报投", "printed, not read"), ("信访举报投", NOT_PRINTED)):
+        table = section_three(codes, label=lambda r: label if r.code == "rejected_petition" else _label(r.code))
+        m = match([table])
+        assert {(c.raw, c.where) for c in m.applications if c.key[0] == "rejected_petition"} == {(None, where)}
+        assert [f.rule_id for f in m.findings] == (["extraction.unread_cell"] if where != NOT_PRINTED else [])

@@ -18,7 +18,9 @@ Quirks handled:
   LibreOffice prints a DOCX's borderless tables at the body's type size, rows as far apart as
   paragraphs, numbers too wide for their column wrapped (13962 as 1396 over 2), a label's or a
   number's tail even atop the next page: lines between table lines are rows printed blank unless
-  they head a section, and tails atop a page join the row they end.
+  they head a section (or, a template row's label alone, end the table), and tails atop a page
+  (a number's, its row's and group's labels') join the row they end. A number joined from its
+  pieces is a guess (Joined) that nianbao.interpret.trust holds against the template's sums.
 - Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
   private-use code points while the page renders fine. Told page by page: the text is then taken
   from the /ActualText the producer may have kept, else the rendered page is read by OCR.
@@ -47,9 +49,9 @@ from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER
 from nianbao.extract.pdf.rows import VALUE as _VALUE
 from nianbao.extract.pdf.rows import continues as _continues
 from nianbao.model.chinese import UNITS
-from nianbao.model.document import Block, Paragraph, Reading, Table
+from nianbao.model.document import Block, Joined, Paragraph, Reading, Table
 from nianbao.model.errors import Unreadable
-from nianbao.model.template import find, template
+from nianbao.model.template import find, split_numbering, squash, template
 
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
@@ -357,7 +359,7 @@ class TableChain:
             and rows
             and (_continues(carried.rows[-1], rows[0]) or _tails(carried.rows[-1], rows[0]))
         ):
-            carried.rows[-1] = [_join(a, b) for a, b in zip(carried.rows[-1], rows.pop(0))]
+            carried.rows[-1] = [_join_tail(a, b) for a, b in zip(carried.rows[-1], rows.pop(0))]
         self.carried, self.grid = None, columns
         if not rows:
             return None
@@ -525,6 +527,11 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
             j += 1
         if 0 < i < j < len(lines) and all(gap(k) for k in range(i - 1, j)) and not any(map(heading, lines[i:j])):
             inside[i:j] = [True] * (j - i)
+        else:  # a table's last rows printed blank (section 二's fees, a heading next): template rows' labels
+            k = i
+            while 0 < k < j and inside[k - 1] and gap(k - 1) and not headed[k] and _row_label(lines[k]):
+                inside[k] = True
+                k += 1
         i = j + 1
     first = next((i for i, v in enumerate(inside) if v), 0)
     # (a page opening with a section's heading, a landscape section's first page, goes on with nothing)
@@ -687,7 +694,7 @@ def _join_wrapped_numbers(cells: list[dict]) -> list[dict]:
         if all(len(h) == 1 for h in heads) and len({id(h[0]) for h in heads}) == len(line):
             for c, (h,) in zip(line, heads):
                 h = head_of.get(id(h), h)
-                h.update(text=h["text"] + c["text"], x0=min(h["x0"], c["x0"]), x1=max(h["x1"], c["x1"]))
+                h.update(text=Joined(h["text"] + c["text"]), x0=min(h["x0"], c["x0"]), x1=max(h["x1"], c["x1"]))
                 head_of[id(c)] = h
     return [c for c in cells if id(c) not in head_of]
 
@@ -755,6 +762,13 @@ def _join(a: str, b: str) -> str:
     return a + b if wide or number else f"{a} {b}"
 
 
+def _join_tail(a: str, b: str) -> str:
+    """A cell of a row the page break split and the next page's piece of it: a number and its tail
+    joined is a guess (Joined) the template's sums must not refute."""
+    number = a.strip() and b.strip() and _VALUE.match(a) and _VALUE.match(b)
+    return Joined(a + b) if number else _join(a, b)
+
+
 def _cell(text: str | None) -> str:
     """A cell's lines as one string (labels wrap; headers print a character a line)."""
     out = ""
@@ -765,17 +779,32 @@ def _cell(text: str | None) -> str:
 
 def _tails(last: list[str], first: list[str]) -> bool:
     """`first` (top of a page) holds the tails of numbers `last` (bottom of the page before) wrapped
-    in their narrow columns: numbers only, each under a number, not a whole row of them; and with
-    them perhaps its label's tail, where only the label joined is a template row's."""
+    in their narrow columns: numbers, each under a number; and with them perhaps the tails of its
+    labels (a row's, its group's), each under a label that only joined to it is a template one.
+    Without a label's tail, not a whole row of numbers (that is a row of its own). A label under a
+    blank starts a row of its own, whatever numbers follow it (a row printed with a blank cell)."""
     if len(last) != len(first):
         return False
-    numbers = {i for i, c in enumerate(last) if c.strip() and _VALUE.match(c)}
-    tails = {i for i, c in enumerate(first) if c.strip() and _VALUE.match(c)}
-    texts = [i for i, c in enumerate(first) if c.strip() and not _VALUE.match(c)]
-    if not tails or not tails < numbers or numbers.intersection(texts):
+    value = lambda c: _CELL_VALUE.fullmatch(c.strip()) is not None  # noqa: E731 (a placeholder too: —— as — | —)
+    numbers = {i for i, c in enumerate(last) if c.strip() and value(c)}
+    tails = {i for i, c in enumerate(first) if c.strip() and value(c)}
+    texts = [i for i, c in enumerate(first) if c.strip() and not value(c)]
+    if not tails or not tails <= numbers or (not texts and tails == numbers):
         return False
-    labels = template().app_rows + template().ad_items
-    return all(find(labels, _join(last[i], first[i])) and not find(labels, last[i]) for i in texts)
+    return all(
+        last[i].strip() and i not in numbers and _label(_join(last[i], first[i])) and not _label(last[i]) for i in texts
+    )
+
+
+def _label(text: str) -> bool:
+    """`text` is a template row's label, or a group's of section 三 (（五）不予处理)."""
+    t = template()
+    return bool(find(t.app_rows + t.ad_items, text)) or squash(split_numbering(text)[1]) in t.app_groups
+
+
+def _row_label(line: list[dict]) -> bool:
+    """A line of words that is a template row's label alone (a row printed blank)."""
+    return bool(find(template().app_rows + template().ad_items, "".join(w["text"] for w in line)))
 
 
 def _join_title(lines: list[dict]) -> list[dict]:
