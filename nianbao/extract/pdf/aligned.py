@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from nianbao.extract import pdf
-from nianbao.extract.pdf import ocr, scanprep
+from nianbao.extract.pdf import digits, ocr, scanprep
 from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.model.template import template
 
@@ -54,11 +54,11 @@ class _Words:
         return self.words
 
 
-def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
+def read(gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | None = None) -> list[Block] | None:
     """Page `n`'s blocks when it holds a template table set out in columns (None when it does not:
     a narrative or title page, read as text by the OCR reader), its unruled tables read, the
     text around them as paragraphs. `chain` carries a table over the page break, as the PDF
-    reader's does."""
+    reader's does; `book`, the report's digit shapes so far (digits.py)."""
     clean = scanprep.level(gray)  # straightening leans on rules; rows of text need it finer
     clean[cv2.dilate(_ruled(clean), np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
     spans = _split(clean, _detect(clean))
@@ -66,19 +66,40 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
     # break) and show no table of its own
     if not _tabular(spans) and not chain.open:
         return None
-    read = ocr.recognise(
-        [
-            cv2.copyMakeBorder(
-                clean[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255
-            )
-            for x0, y0, x1, y1 in spans
-        ]
-    )
+    crops = [
+        cv2.copyMakeBorder(clean[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255)
+        for x0, y0, x1, y1 in spans
+    ]
+    read = _recognised(crops, book or digits.Book())
     pieces = [(s, _slash(clean, s, t), p) for s, (t, p) in zip(spans, read) if t]
     # a box read as nothing is no box: its marks are read alone (a lone 0 the recogniser missed
     # beside its box's edge was a blank, and a blank is surely blank)
     pieces += _missed(clean, [s for s, _, _ in pieces])
     return layout(clean, pieces, n, chain)
+
+
+def _recognised(crops: list[np.ndarray], book: digits.Book) -> list[tuple[str, float]]:
+    """Each piece's reading (text, confidence): a number's from its glyphs' shapes where `book`
+    reads it surely (digits.py, as a ruled table's number cells are read), the recogniser naming
+    the shapes from a few pieces; every other piece as the recogniser reads it (a doubtful reading
+    read again padded as among all the page's pieces: as if none had been read from its shapes)."""
+    cells = {i: cell for i, crop in enumerate(crops) if (cell := book.add([crop])) is not None}
+    out: list = [None] * len(crops)
+    widths = ocr._buckets(crops)
+    ask = book.plan(cells)
+    for i, reading in zip(ask, ocr.recognise([crops[i] for i in ask], [widths[i] for i in ask])):
+        book.learn(cells[i], reading)
+        # a doubtful run among these few (its reading sways with its batch's pad): read again among the rest
+        out[i] = reading if reading[1] >= digits.DIGITS.sure else None
+    for i, cell in cells.items():
+        if out[i] is None:
+            out[i] = book.read(cell)
+    rest = [i for i, r in enumerate(out) if r is None]
+    for i, reading in zip(rest, ocr.recognise([crops[i] for i in rest], [widths[i] for i in rest])):
+        out[i] = reading
+        if i in cells:
+            book.learn(cells[i], reading)
+    return out
 
 
 def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> list[Block] | None:
