@@ -262,6 +262,33 @@ def test_a_rows_tail_on_the_next_page_goes_on_with_it():
     assert [b.text for b in second][-1] == "公开内容不够全面。"
 
 
+def test_a_page_of_a_few_lines_is_not_shown_the_detector():
+    """A page whose ink shows fewer than three lines of three pieces (a report's last: its signing
+    body, its date, a page number) holds no unruled table, and aligned.read says so from its ink
+    before the detector (at half scale, as costly as reading a table's page) is run; a table's
+    page, three rows of four pieces, may hold one."""
+    from nianbao.extract import pdf
+    from nianbao.extract.pdf import aligned
+
+    last = _typeset([(350, 700, "某某市某某局"), (350, 725, "2022年1月20日"), (290, 800, "- 6 -")])[0]
+    assert not aligned._may_be_tabular(last)
+    assert aligned.read(last.copy(), 6, pdf.TableChain()) is None
+    row = 24.7
+    table = [
+        (x, 100 + k * row, text)
+        for k, texts in enumerate(
+            [
+                ("信息内容", "本年制发件数", "本年废止件数", "现行有效件数"),
+                ("规章", "6", "0", "12"),
+                ("规范性文件", "35", "18", "27"),
+            ]
+        )
+        for x, text in zip((90, 198, 306, 414), texts)
+    ]
+    assert aligned._may_be_tabular(_typeset(table)[0])
+    assert not aligned._may_be_tabular(_typeset(table[:8])[0])  # two rows: fewer than a table shows
+
+
 def test_a_labels_tail_atop_the_next_page_goes_on_though_ocr_saw_its_last_line_high():
     """A long label wrapped down a narrow column over the page break: the next page opens with its
     tail, then the next row. OCR saw the tail's last line 3 points high (a phone photo), which set

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from nianbao.extract import pdf
-from nianbao.extract.pdf import ocr, scanprep
+from nianbao.extract.pdf import digits, ocr, scanprep
 from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.model.template import template
 
@@ -41,6 +41,7 @@ _STROKES = 0.07  # inches: marks one over another this near are strokes of one c
 _OPENING = "(（[［【〔"  # a bracket's ink starts well into its character
 _SPLIT = 1.2  # of a line's ink height: a gap this wide inside a detected box parts two pieces of text
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
+_TALL_BAND = 2.5  # of the typical band of inked rows' height: a band this tall is lines run together
 _CROSSED = 0.2  # of a short run of ink's length: ink right above or below it this long makes it text's (see _ruled)
 
 
@@ -54,31 +55,54 @@ class _Words:
         return self.words
 
 
-def read(gray: np.ndarray, n: int, chain: pdf.TableChain) -> list[Block] | None:
+def read(gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | None = None) -> list[Block] | None:
     """Page `n`'s blocks when it holds a template table set out in columns (None when it does not:
     a narrative or title page, read as text by the OCR reader), its unruled tables read, the
     text around them as paragraphs. `chain` carries a table over the page break, as the PDF
-    reader's does."""
+    reader's does; `book`, the report's digit shapes so far (digits.py)."""
     clean = scanprep.level(gray)  # straightening leans on rules; rows of text need it finer
     clean[cv2.dilate(_ruled(clean), np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
-    spans = _split(clean, _detect(clean))
     # after an open table a page may begin with its last row's tail (a row broken over the page
     # break) and show no table of its own
+    if not chain.open and not _may_be_tabular(clean):
+        return None  # (the detector at half scale costs as much as reading a table's page)
+    spans = _split(clean, _detect(clean))
     if not _tabular(spans) and not chain.open:
         return None
-    read = ocr.recognise(
-        [
-            cv2.copyMakeBorder(
-                clean[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255
-            )
-            for x0, y0, x1, y1 in spans
-        ]
-    )
+    crops = [
+        cv2.copyMakeBorder(clean[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255)
+        for x0, y0, x1, y1 in spans
+    ]
+    read = _recognised(crops, book or digits.Book())
     pieces = [(s, _slash(clean, s, t), p) for s, (t, p) in zip(spans, read) if t]
     # a box read as nothing is no box: its marks are read alone (a lone 0 the recogniser missed
     # beside its box's edge was a blank, and a blank is surely blank)
     pieces += _missed(clean, [s for s, _, _ in pieces])
     return layout(clean, pieces, n, chain)
+
+
+def _recognised(crops: list[np.ndarray], book: digits.Book) -> list[tuple[str, float]]:
+    """Each piece's reading (text, confidence): a number's from its glyphs' shapes where `book`
+    reads it surely (digits.py, as a ruled table's number cells are read), the recogniser naming
+    the shapes from a few pieces; every other piece as the recogniser reads it (a doubtful reading
+    read again padded as among all the page's pieces: as if none had been read from its shapes)."""
+    cells = {i: cell for i, crop in enumerate(crops) if (cell := book.add([crop])) is not None}
+    out: list = [None] * len(crops)
+    widths = ocr._buckets(crops)
+    ask = book.plan(cells)
+    for i, reading in zip(ask, ocr.recognise([crops[i] for i in ask], [widths[i] for i in ask])):
+        book.learn(cells[i], reading)
+        # a doubtful run among these few (its reading sways with its batch's pad): read again among the rest
+        out[i] = reading if reading[1] >= digits.DIGITS.sure else None
+    for i, cell in cells.items():
+        if out[i] is None:
+            out[i] = book.read(cell)
+    rest = [i for i, r in enumerate(out) if r is None]
+    for i, reading in zip(rest, ocr.recognise([crops[i] for i in rest], [widths[i] for i in rest])):
+        out[i] = reading
+        if i in cells:
+            book.learn(cells[i], reading)
+    return out
 
 
 def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> list[Block] | None:
@@ -292,6 +316,33 @@ def _stacks(boxes: list[tuple[int, int, int, int]], gap: int) -> list[tuple[tupl
             bx0, by0, bx1, by1 = above[0]
             above[:] = [(min(x0, bx0), by0, max(x1, bx1), max(y1, by1)), True]
     return [(box, stacked) for box, stacked in out]
+
+
+def _may_be_tabular(gray: np.ndarray) -> bool:
+    """Whether the page's ink may show what _tabular asks of the detector's boxes: _MIN_LINES lines
+    of three pieces or more. Told at the detector's scale from its bands of inked rows (a band
+    taller than _TALL_BAND of the typical one, lines run together, is taken for lines enough) and
+    each band's runs of inked columns parted by gaps of half its height (closer than the detector
+    parts pieces: more pieces, never fewer). A page of a few lines (a report's last: its date and
+    signature) is not shown the detector."""
+    small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
+    ink = ocr._ink(small) > 0
+    e = ocr._EDGE
+    ink[:e], ink[-e:], ink[:, :e], ink[:, -e:] = False, False, False, False
+    bands: list[list[int]] = []
+    for y in np.flatnonzero(ink.sum(axis=1) >= 2):
+        if bands and y - bands[-1][1] <= 1:
+            bands[-1][1] = y
+        else:
+            bands.append([y, y])
+    heights = [b - a + 1 for a, b in bands]
+    typical = float(np.median([h for h in heights if h >= 4] or heights or [1]))
+    lines = 0
+    for (a, b), h in zip(bands, heights):
+        cols = np.flatnonzero(ink[a : b + 1].any(axis=0))
+        pieces = 1 + int(np.sum(np.diff(cols) - 1 >= max(1.0, 0.5 * typical)))
+        lines += _MIN_LINES if h > _TALL_BAND * typical else pieces >= 3
+    return lines >= _MIN_LINES
 
 
 def _tabular(spans: list[tuple[int, int, int, int]]) -> bool:

@@ -126,7 +126,7 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
             # or none) and no unruled table going on: its detection at half scale cost as much as
             # reading a table's page
             text_only = ruled and not (every or held[n - 1] or chain.open)
-            unruled = None if tables or text_only else aligned.read(gray, n, chain)
+            unruled = None if tables or text_only else aligned.read(gray, n, chain, book)
             if unruled is not None:
                 blocks += unruled
                 continue
@@ -615,7 +615,7 @@ def _alike() -> list[np.ndarray]:
     return [np.array(groups[c]) for c in same]
 
 
-def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
+def recognise(crops: list[np.ndarray], pads: list[float] | None = None) -> list[tuple[str, float]]:
     """Each line image's text and confidence: the least probability of any character in it, a
     character's being that of every class that reads as it (a 0 the model splits between 0, O
     and ０ is still surely a 0). Each line is cut to its ink with _MARGIN rows and _SIDE + 2
@@ -623,13 +623,14 @@ def recognise(crops: list[np.ndarray]) -> list[tuple[str, float]]:
     recogniser's 48 rows: a clear 7 wrapped under its number read ? at 0.62, and the number lost
     its tail) and given _TAIL columns of grey past it (`_tails`); a doubtful reading (under
     trust's thresholds: a number it cannot publish alone, anything a sum cannot confirm) is read
-    again padded as `_buckets` pads the line as given. Not padded to RapidOCR's 320-pixel floor:
-    most of a table's lines are a digit or two."""
+    again padded as `_buckets` pads the line as given (`pads`: each line's width for that, when
+    they are some of the lines `_buckets` padded together). Not padded to RapidOCR's 320-pixel
+    floor: most of a table's lines are a digit or two."""
     lines = [_trimmed(c) for c in crops]
     out = _run(lines, _tails(lines))
     again = [k for k, (t, p) in enumerate(out) if p < (_SURE.alone if _NUMBERISH.fullmatch(t) else _SURE.summed)]
     if again:
-        before = _buckets(crops)
+        before = _buckets(crops) if pads is None else pads
         for k, reading in zip(again, _run([crops[k] for k in again], [before[k] for k in again])):
             out[k] = reading
     return out
