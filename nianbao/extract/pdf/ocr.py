@@ -365,8 +365,14 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
             lines.append([] if shape else _cell_lines(crop, ink))
             cells.append(rowlabels.Cell(*span, None, inked=bool(len(marks)), lines=len(lines[-1])))
             read.append((shape, 1.0) if shape else None)
-    # the long labels wait: most of section 三's follow from the rows read around them (rowlabels)
-    now = [i for i, c in enumerate(cells) if read[i] is None and not rowlabels.may_wait(c.rows, lines[i])]
+    # the long labels wait: most of section 三's follow from the rows read around them (rowlabels);
+    # not a number wrapped over lines as long (its glyphs digits': digits.py), which tells its row
+    # holds values
+    now = [
+        i
+        for i, c in enumerate(cells)
+        if read[i] is None and (not rowlabels.may_wait(c.rows, lines[i]) or digits.numeric(lines[i]))
+    ]
     # so do cells of two lines or more (a header's leaf: 商业企业, 结果维持): those between the first
     # and last over a table's values follow from the template's order once those are read
     later = [i for i in now if len(lines[i]) >= 2]
@@ -377,7 +383,8 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
         if read[i] is None:  # section 二's 第二十条 rows: printed, not read (nothing of them is used)
             read[i] = ("", 0.0)
     runs = rowlabels.leaves(cells)
-    _text(lines, [i for run, _ in runs for i in (run[0], run[-1]) if read[i] is None], read)
+    # (a run's ends may be a row's numbers wrapped over two lines, not read yet: by their shapes)
+    _cells(lines, [i for run, _ in runs for i in (run[0], run[-1]) if read[i] is None], read, book)
     for c, r in zip(cells, read):
         c.text = r[0] if r is not None else None
     for run, top in runs:
