@@ -1,13 +1,15 @@
 """OCR seconds per page: scanned reports read by nianbao.extract.pdf.ocr, per scan variant.
 
-    python bench/ocr_bench.py [--n N] [--seed S] [--variant V ...]
+    python bench/ocr_bench.py [--n N] [--seed S] [--variant V ...] [--scans FILE]
 
 Scans N generated reports (LibreOffice-exported, see tests/accuracy_scans.py) as every variant of
 tests/fixtures/scan.py, and the real reports in ../shared scanned at 200 dpi (their narrative
 pages too), then times the PDF extractor on each scan (which hands a scan to OCR): CPU seconds of
 this process and its children (OCR runs one thread; CPU time is one core's whatever else the
 machine is doing, wall time is not) per page of the document, and per page read (a page holding
-no table, neither first nor last, is only glanced at). A benchmark: nothing is asserted.
+no table, neither first nor last, is only glanced at). --scans FILE reads the scans bench/ocr_cells.py
+made (`make`: tests/accuracy_scans.py's draws) instead, made once: before and after run alternately
+read the same pictures. A benchmark: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -80,7 +82,14 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=1, help="reports scanned per variant (default 1)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variant", action="append", choices=sorted(scan.VARIANTS), help="these alone, no real report")
+    parser.add_argument("--scans", help="bench/ocr_cells.py's scans (a .pkl) instead of scanning anew")
     args = parser.parse_args(argv)
+    if args.scans:
+        import pickle
+
+        made = pickle.loads(Path(args.scans).read_bytes())
+        wanted = args.variant or list(scan.VARIANTS)
+        return _report(len(made), 0, [(v, [d for doc in made for w, d, _ in doc if w == v]) for v in wanted])
     if not office.soffice():
         print("OCR: LibreOffice is not installed, no scans to make")
         return 0
@@ -88,7 +97,6 @@ def main(argv=None) -> int:
     for i in range(args.n):
         rng = random.Random(f"{args.seed}:bench:{i}")
         pdfs.append((Ruled(corpus.write_docx(corpus.layout(accuracy.random_report(rng)))), rng))
-    extract(scan.rasterise(pdfs[0][0]["scan/200"], dpi=72), "pdf")  # load the models outside the timing
     scans = [
         (variant, [scan.scan(pdf[variant], variant, rng) for pdf, rng in pdfs])
         for variant in args.variant or scan.VARIANTS
@@ -101,7 +109,12 @@ def main(argv=None) -> int:
                 [scan.rasterise(p.read_bytes(), dpi=200, angle=-0.8, blur=0.5, noise=6, jpeg=75, seed=1) for p in real],
             )
         )
-    print(f"\nOCR of scans, {args.n} generated report(s) per variant, {len(real)} real; one thread\n")
+    return _report(args.n, len(real), scans)
+
+
+def _report(n: int, real: int, scans: list[tuple[str, list[bytes]]]) -> int:
+    extract(scans[0][1][0], "pdf")  # load the models outside the timing
+    print(f"\nOCR of scans, {n} generated report(s) per variant, {real} real; one thread\n")
     print(f"{'variant':<16} {'pages':>6} {'read':>5} {'cpu s/page':>11} {'cpu s/read':>11} {'wall s/page':>12}")
     for variant, datas in scans:
         used = wall = 0.0

@@ -107,13 +107,28 @@ def test_a_shape_is_named_only_by_two_sure_readings_that_agree():
     assert book.read(cell) is None  # a reading of another length names nothing
 
 
-@pytest.mark.parametrize("text", ["1,234", "12.5", "+5", "3%", "本年", "5件"])
-def test_a_cell_holding_anything_but_digits_is_left_to_the_recogniser(text):
-    """A comma, a point, a sign, a CJK character: not a line of digit-high glyphs (a point read as a
-    comma, or dropped, would change the value)."""
+@pytest.mark.parametrize("text", ["12.5", "1.234", "+5", "3%", "本年", "5件"])
+def test_a_cell_holding_anything_but_digits_and_separators_is_left_to_the_recogniser(text):
+    """A point, a sign, a CJK character: not a line of digit-high glyphs and the marks between
+    them at their foot (a point read as a comma, or dropped, would change the value)."""
     from nianbao.extract.pdf import digits
 
     assert digits.Book().add(_cell(text)) is None
+
+
+def test_a_thousands_separator_is_read_once_named_and_only_where_it_separates_thousands():
+    """A comma is a glyph of its own shape, named as a digit's is (two sure readings that agree);
+    a cell read from its shapes says a number as printed (1,234), never a comma out of place."""
+    from nianbao.extract.pdf import digits
+
+    book = digits.Book()
+    _named(book, ["10", "23", "45", "12", "34", "50", "6789", "9876"])
+    assert book.read(book.add(_cell("12,345"))) is None  # the comma's shape not named
+    _named(book, ["1,234", "5,678"])
+    assert book.read(book.add(_cell("12,345"))) == ("12,345", 0.99)
+    assert book.read(book.add(_cell("98,765,432"))) == ("98,765,432", 0.99)
+    assert book.read(book.add(_cell("1,23"))) is None  # not thousands: the recogniser's
+    assert book.read(book.add(_cell("12,34") + _cell("5"))) == ("12,345", 0.99)  # wrapped
 
 
 def test_touching_digits_are_left_to_the_recogniser_a_wrapped_number_is_read_whole():
@@ -177,3 +192,14 @@ def test_number_cells_read_through_the_book_cost_fewer_model_runs_and_read_the_s
     assert len(asked) <= 20 and len(shapes) >= 20 and not set(unsure) & set(shapes)
     assert all(read[k][0] == texts[k] for k in asked + shapes)
     assert all(read[k][1] >= 0.97 for k in shapes)
+
+
+def test_a_number_wrapped_over_lines_is_numeric_a_label_is_not():
+    """digits.numeric: what tells ocr._table that a cell as long as a label is a number wrapped in
+    a narrow cell (read with its row's numbers, by its shapes), not a label that may wait."""
+    from nianbao.extract.pdf import digits
+
+    assert digits.numeric(_cell("16,6") + _cell("8") + _cell("5"))
+    assert not digits.numeric(_cell("1.申") + _cell("请人"))
+    assert not digits.numeric(_cell("16") + _cell("件"))
+    assert not digits.numeric([])

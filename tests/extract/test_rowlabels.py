@@ -72,6 +72,24 @@ def test_a_group_label_spanning_the_run_that_is_not_its_rows_own_has_the_run_rea
     assert settle(cells)[0][-4:] == _label_cells(cells)[1:5]
 
 
+def test_a_group_label_the_page_break_cut_to_the_tables_edge_row_leaves_that_rows_label_a_label():
+    """A page ending inside a group (（六）其他处理 over one row, the rest of its rows on the next
+    page): its last row's label is still a row's, told by its ends (a label wrapped over many
+    lines), not read whole; a one-row cell left of a label inside the table still says the row
+    is no row of values."""
+    labels = ["5.要求行政机关确认或重新出具已获取信息", None, None]
+    cells = _rows(labels)
+    cells.append(Cell((2, 3), (0, 1), None, lines=4))  # the group, cut to the last row
+    last = _label_cells(cells)[-1]
+    cells[last].lines = 14
+    want, ends, _ = settle(cells)
+    assert ends == [last] and last in want
+    middle = _label_cells(cells)[1]
+    cells[-1].rows, cells[middle].lines = (1, 2), 14  # inside the table: no group, the row no row of values
+    want, ends, _ = settle(cells)
+    assert middle in want and middle not in ends
+
+
 def test_a_long_cell_with_text_right_of_it_is_read_not_placed():
     cells = _rows(["3.补正后申请内容仍不明确", None, "2.重复申请"])
     label = _label_cells(cells)[1]

@@ -24,6 +24,7 @@ reading that names a shape has.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -43,14 +44,17 @@ class Digits:
     margin: float = 0.05  # a shape named otherwise, or not named, correlates this much less
     votes: int = 2  # readings from different cells that name a shape, all agreeing
     sure: float = CONFIDENCE.alone  # least confidence of a reading that names shapes (section 二's)
-    tall: float = 0.1  # a glyph's height off its shape's at most this share
+    tall: float = 0.1  # a glyph's height off its shape's at most this share (or a pixel)
     level: float = 0.06  # its top and foot off its cell's highest and lowest at most this share (or 2 pixels)
     wide: float = 0.15  # its width over height off its shape's at most this share
     narrow: float = 0.95  # a digit is at most this wide over its height
     most: int = 12  # glyphs a cell is read from at most
+    mark: float = 0.6  # a glyph at most this share of the digits' height is a separator's (a comma)
 
 
 DIGITS = Digits()
+# what a cell read from its shapes may say: digits, thousands separated by commas or not
+_NUMBER = re.compile(r"[0-9]+|[0-9]{1,3}(?:,[0-9]{3})+")
 
 
 @dataclass
@@ -130,7 +134,7 @@ class Book:
         fits = sums @ g.picture / np.linalg.norm(sums, axis=1)
         heights = np.array([s.height for s in self.shapes])
         aspects = np.array([s.aspect for s in self.shapes])
-        fits[np.abs(g.height - heights) > DIGITS.tall * heights] = -1
+        fits[np.abs(g.height - heights) > np.maximum(DIGITS.tall * heights, 1)] = -1  # (a comma's: a pixel)
         fits[np.abs(g.aspect - aspects) > DIGITS.wide * aspects] = -1
         fits[np.array([s.holes for s in self.shapes]) != g.holes] = -1
         return fits
@@ -159,7 +163,7 @@ class Book:
         its glyphs' shapes (a vote each, once a cell)."""
         text, p = reading
         digits = unicodedata.normalize("NFKC", text)
-        if p < DIGITS.sure or not digits.isdigit() or len(digits) != len(cell.glyphs):
+        if p < DIGITS.sure or not _NUMBER.fullmatch(digits) or len(digits) != len(cell.glyphs):
             return
         for g, d in zip(cell.glyphs, digits):
             if cell.serial not in self.voters[g.shape]:
@@ -183,11 +187,19 @@ class Book:
                 return None
             text += name
             least = min(least, self.shapes[best].least)
-        return text, least
+        return (text, least) if _NUMBER.fullmatch(text) else None
+
+
+def numeric(lines: list[np.ndarray]) -> bool:
+    """Whether a cell's text lines are glyphs as digits and their separators stand (what
+    `Book.add` takes), a Book's shapes aside."""
+    return bool(lines) and all(_glyphs(line) for line in lines)
 
 
 def _glyphs(line: np.ndarray) -> list[_Glyph] | None:
-    """A line image's glyphs, left to right, when each stands as a digit does; else None."""
+    """A line image's glyphs, left to right, when each stands as a digit does, or as a thousands
+    separator between digits (a glyph at most `mark` of the digits' height, in their lower half,
+    at their foot); else None."""
     ink = scanprep.ink(line).astype(np.uint8)
     _, _, stats, _ = scanprep.components(ink)
     boxes: list[list[int]] = []
@@ -199,13 +211,20 @@ def _glyphs(line: np.ndarray) -> list[_Glyph] | None:
             boxes.append([x, y, x + w, y + h])
     if not boxes or len(boxes) > DIGITS.most:
         return None
-    top, foot = min(b[1] for b in boxes), max(b[3] for b in boxes)
+    big = max(b[3] - b[1] for b in boxes)
+    small = [b[3] - b[1] <= DIGITS.mark * big for b in boxes]
+    top = min(b[1] for b, s in zip(boxes, small) if not s)
+    foot = max(b[3] for b, s in zip(boxes, small) if not s)
     tall = foot - top
     slack = max(2.0, DIGITS.level * tall)  # digits stand within a pixel or two (5 beside 件: 3)
     out = []
-    for x0, y0, x1, y1 in boxes:
+    for (x0, y0, x1, y1), s in zip(boxes, small):
         h, w = y1 - y0, x1 - x0
-        if y0 - top > slack or foot - y1 > slack or w > DIGITS.narrow * h:
+        if w > DIGITS.narrow * h:
+            return None
+        if s and (y0 - top < 0.5 * tall or foot - y1 > slack or y1 - foot > 0.5 * tall):
+            return None  # a mark not where a separator stands: a sign, a speck
+        if not s and (y0 - top > slack or foot - y1 > slack):
             return None
         mask = ink[y0:y1, x0:x1]
         piece = 255 - line[y0:y1, x0:x1].astype(np.float32)

@@ -50,6 +50,7 @@ DPI = 200
 GLANCE_DPI = 72  # a page is first looked at this coarsely (holds_table): pages without a table go no further
 MAX_SKEW = 3.0  # degrees a scan may lean
 _MIN_TABLE = 0.3  # a table spans at least this share of the page's width
+_CELL_SIDE = DPI * 0.08  # pixels a cell is more than wide and high
 _PAD = 6  # pixels of white around a line of text given to the recogniser
 # pixels of white either side of a cell's line: its width is what the recogniser costs (a column of
 # input each), and a narrow number padded square (a 0 or a 1 as wide as tall) read no better
@@ -309,12 +310,17 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
         if w < _MIN_TABLE * gray.shape[1] or hgt < DPI * 0.25:
             continue
         frame = np.where(labels[y : y + hgt, x : x + w] == i, np.uint8(255), np.uint8(0))  # (no int64 page between)
+        if not frame[8:-8, 8:-8].any():
+            # an outline and nothing inside it (a photo's page edge): one cell at most, any other
+            # region of paper in a band 8 pixels wide along its edge (none a cell on 560 pages: the
+            # paper's labelling cost 30 ms a photo's page)
+            continue
         cv2.rectangle(frame, (0, 0), (w - 1, hgt - 1), 255, 3)
         n, _, boxes, _ = scanprep.components(255 - frame, 4)
         cells = [
             (x + bx, y + by, x + bx + bw, y + by + bh)
             for bx, by, bw, bh, area in boxes[1:]
-            if bw > DPI * 0.08 and bh > DPI * 0.08 and area > 0.5 * bw * bh
+            if bw > _CELL_SIDE and bh > _CELL_SIDE and area > 0.5 * bw * bh
         ]
         if len(cells) >= 2:
             rules = np.zeros_like(lines)
@@ -365,8 +371,14 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
             lines.append([] if shape else _cell_lines(crop, ink))
             cells.append(rowlabels.Cell(*span, None, inked=bool(len(marks)), lines=len(lines[-1])))
             read.append((shape, 1.0) if shape else None)
-    # the long labels wait: most of section 三's follow from the rows read around them (rowlabels)
-    now = [i for i, c in enumerate(cells) if read[i] is None and not rowlabels.may_wait(c.rows, lines[i])]
+    # the long labels wait: most of section 三's follow from the rows read around them (rowlabels);
+    # not a number wrapped over lines as long (its glyphs digits': digits.py), which tells its row
+    # holds values
+    now = [
+        i
+        for i, c in enumerate(cells)
+        if read[i] is None and (not rowlabels.may_wait(c.rows, lines[i]) or digits.numeric(lines[i]))
+    ]
     # so do cells of two lines or more (a header's leaf: 商业企业, 结果维持): those between the first
     # and last over a table's values follow from the template's order once those are read
     later = [i for i in now if len(lines[i]) >= 2]
@@ -377,7 +389,8 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
         if read[i] is None:  # section 二's 第二十条 rows: printed, not read (nothing of them is used)
             read[i] = ("", 0.0)
     runs = rowlabels.leaves(cells)
-    _text(lines, [i for run, _ in runs for i in (run[0], run[-1]) if read[i] is None], read)
+    # (a run's ends may be a row's numbers wrapped over two lines, not read yet: by their shapes)
+    _cells(lines, [i for run, _ in runs for i in (run[0], run[-1]) if read[i] is None], read, book)
     for c, r in zip(cells, read):
         c.text = r[0] if r is not None else None
     for run, top in runs:

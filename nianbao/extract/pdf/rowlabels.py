@@ -148,16 +148,20 @@ def _headers() -> dict[str, str]:
 def _value_rows(cells: list[Cell]) -> list[tuple[int, int]]:
     """(grid row, its label cell) for each row holding values: the label is the cell starting in
     that row with at least two cells right of it, all read as values (a number, a printed blank,
-    nothing; one not blank), and nothing left of it but labels over several rows (groups)."""
+    nothing; one not blank), and nothing left of it but labels over several rows (groups; at the
+    table's first or last row, one the page break cut to that row)."""
     by_row: dict[int, list[int]] = {}
     for i, c in enumerate(cells):
         by_row.setdefault(c.rows[0], []).append(i)
+    first, last = min(by_row, default=0), max((c.rows[1] for c in cells), default=0)
+    # a group's label the page break cut to one row, at the table's edge
+    cut = lambda c: c.rows[0] == first or c.rows[1] == last  # noqa: E731
     out = []
     for r in sorted(by_row):
         members = sorted(by_row[r], key=lambda i: cells[i].cols[0])
         for k, i in enumerate(members):
             left, right = members[:k], members[k + 1 :]
-            if any(cells[j].rows[1] - cells[j].rows[0] == 1 for j in left):
+            if any(cells[j].rows[1] - cells[j].rows[0] == 1 and not cut(cells[j]) for j in left):
                 break
             if (
                 len(right) >= 2
