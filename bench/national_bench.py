@@ -93,7 +93,7 @@ def _make(kind: str, variant: str, index: int, seed: int, blanks: bool) -> bytes
 
     rng = random.Random(f"{seed}:national-scan:{index}")
     rep = accuracy.random_report(rng, complete=not blanks)
-    return scan.scan(scan.from_docx(corpus.write_docx(corpus.layout(rep))), variant, rng)
+    return scan.scan(scan.from_docx(corpus.write_docx(corpus.layout(rep)), scan.rules(variant)), variant, rng)
 
 
 def generate(n: int, seed: int, cache: Path, folder: Path, exclude=(), blanks: bool = False) -> dict[str, list[Path]]:
@@ -102,6 +102,8 @@ def generate(n: int, seed: int, cache: Path, folder: Path, exclude=(), blanks: b
     are: the costs of publishing them, the checks across years and the indicators counted) unless
     `blanks` (zeros blank or a placeholder in sections 三 and 四, as the generators print them for the
     accuracy's sake: every report invalid, quarantined)."""
+    import scan
+
     source = hashlib.sha256(b"".join(p.read_bytes() for p in GENERATORS)).hexdigest()
     cache.mkdir(parents=True, exist_ok=True)
     folder.mkdir(parents=True)
@@ -111,6 +113,7 @@ def generate(n: int, seed: int, cache: Path, folder: Path, exclude=(), blanks: b
             continue
         suffix = ".pdf" if kind == "scan" else {"pdf": ".pdf", "docx": ".docx", "html": ".html", "txt": ".txt"}[kind]
         what = f"{source}:{kind}:{variant}:{index}:{seed}" + (":blanks" if blanks else "")
+        what += f":{scan.rules(variant)}" if kind == "scan" else ""  # _make rules the PDF as the variant says
         key = hashlib.sha256(what.encode()).hexdigest()[:24]
         cached = cache / f"{key}{suffix}"
         if not cached.exists():

@@ -103,10 +103,11 @@ def main(argv=None) -> int:
         print("OCR: LibreOffice is not installed, no scans to make")
         return 0
     rng = random.Random(f"{args.seed}:bench:0")
-    data = scan.scan(scan.from_docx(corpus.write_docx(corpus.layout(accuracy.random_report(rng)))), args.variant, rng)
+    docx = corpus.write_docx(corpus.layout(accuracy.random_report(rng)))
+    data = scan.scan(scan.from_docx(docx, scan.rules(args.variant)), args.variant, rng)
     calls: list[list[np.ndarray]] = []
     recognise = ocr.recognise
-    ocr.recognise = lambda crops: calls.append(list(crops)) or recognise(crops)
+    ocr.recognise = lambda crops, *more: calls.append(list(crops)) or recognise(crops, *more)
     try:
         extract(data, "pdf")
     finally:

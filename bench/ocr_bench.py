@@ -71,8 +71,8 @@ class Ruled(dict):
         self.docx = docx
 
     def __missing__(self, variant: str) -> bytes:
-        rules = scan.VARIANTS[variant].get("rules", "grid")
-        made = next((pdf for v, pdf in self.items() if scan.VARIANTS[v].get("rules", "grid") == rules), None)
+        rules = scan.rules(variant)
+        made = next((pdf for v, pdf in self.items() if scan.rules(v) == rules), None)
         self[variant] = made if made is not None else scan.from_docx(self.docx, rules)
         return self[variant]
 

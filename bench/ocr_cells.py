@@ -49,7 +49,7 @@ def _make(index: int, seed: int) -> list[tuple[str, bytes, dict]]:
     pdfs, out = {}, []
     for variant in scan.VARIANTS:
         settings = scan.settings(variant, rng)
-        rules = scan.VARIANTS[variant].get("rules", "grid")
+        rules = scan.rules(variant)
         if rules not in pdfs:
             pdfs[rules] = scan.from_docx(docx, rules)
         out.append((variant, scan.rasterise(pdfs[rules], **settings), accuracy_scans._expected(rep)))

@@ -56,7 +56,7 @@ def check(
         settings = scan.settings(variant, rng)  # drawn for every variant: each scanned the same either way
         if only is not None and variant not in only:
             continue
-        rules = scan.VARIANTS[variant].get("rules", "grid")
+        rules = scan.rules(variant)
         if rules not in pdfs:
             pdfs[rules] = scan.from_docx(docx, rules)
         data = scan.rasterise(pdfs[rules], **settings)
