@@ -694,7 +694,7 @@ def _join_wrapped_numbers(cells: list[dict]) -> list[dict]:
         if all(len(h) == 1 for h in heads) and len({id(h[0]) for h in heads}) == len(line):
             for c, (h,) in zip(line, heads):
                 h = head_of.get(id(h), h)
-                h.update(text=Joined(h["text"] + c["text"]), x0=min(h["x0"], c["x0"]), x1=max(h["x1"], c["x1"]))
+                h.update(text=_guessed(h["text"] + c["text"]), x0=min(h["x0"], c["x0"]), x1=max(h["x1"], c["x1"]))
                 head_of[id(c)] = h
     return [c for c in cells if id(c) not in head_of]
 
@@ -766,7 +766,13 @@ def _join_tail(a: str, b: str) -> str:
     """A cell of a row the page break split and the next page's piece of it: a number and its tail
     joined is a guess (Joined) the template's sums must not refute."""
     number = a.strip() and b.strip() and _VALUE.match(a) and _VALUE.match(b)
-    return Joined(a + b) if number else _join(a, b)
+    return _guessed(a + b) if number else _join(a, b)
+
+
+def _guessed(text: str) -> str:
+    """A number joined from its pieces: a guess (Joined) in a text layer's table; read by OCR, a
+    Reading keeps its confidence (trust holds every OCR cell against the sums already)."""
+    return text if isinstance(text, Reading) else Joined(text)
 
 
 def _cell(text: str | None) -> str:
