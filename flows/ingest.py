@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Annotated, Literal
 
 from prefect import flow, get_run_logger
@@ -39,7 +39,7 @@ from nianbao.warehouse import publish
 from nianbao.warehouse.publish import probe, settle
 from tasks.across import check_across_years
 from tasks.indicators import compute_indicators
-from tasks.ingest import discover_reports, ingest_batch, report_artifacts
+from tasks.ingest import discover_reports, ingest_batch, prefect_sent, report_artifacts
 from tasks.site import build_site
 
 CANCEL_POLL = 1.0  # seconds between looks at the flow run's state: how soon Cancel in the UI stops a run
@@ -244,12 +244,22 @@ def _unlink(result) -> None:
 @contextmanager
 def _batch_runner(dask_address: str | None):
     """The flow's task runner, or one on the Dask cluster the run names (what `ingest_batch.submit`
-    does, to another runner: the task runs are the flow run's all the same)."""
-    if not dask_address:
-        yield FlowRunContext.get().task_runner
-        return
-    with task_runner(dask_address=dask_address) as runner:
-        yield runner
+    does, to another runner: the task runs are the flow run's all the same). On a Dask cluster, once
+    the batches are done, its workers' Prefect logs and events are sent (prefect_sent) while the
+    run's server still answers."""
+    with (
+        nullcontext(FlowRunContext.get().task_runner)
+        if not dask_address
+        else task_runner(dask_address=dask_address) as runner
+    ):
+        try:
+            yield runner
+        finally:
+            if type(runner).__name__ == "DaskTaskRunner":  # (prefect_dask imported only for one)
+                try:
+                    runner.client.run(prefect_sent)
+                except Exception as e:  # a cluster gone takes its logs with it; the run's outcome stands
+                    get_run_logger().warning("the Dask workers' last logs not sent: %s", e)
 
 
 @contextmanager

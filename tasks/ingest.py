@@ -41,6 +41,26 @@ def ingest_batch(
     return summarise(frames, out, timings)
 
 
+def prefect_sent() -> None:
+    """What this process's Prefect queued for the API sent (its task runs' logs and events, sent in
+    batches every few seconds): run on each Dask worker once a run's batches are done, before the
+    command stops its temporary server. Left queued, a batch's last logs were lost and the worker
+    printed "Error logging to API" as the server went away. In a thread of its own: Dask calls this
+    in its event loop, where Prefect's drain would only be scheduled, not waited for."""
+    import threading
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    def drain() -> None:
+        for service in (APILogWorker, EventsWorker):
+            service.drain_all(timeout=5, at_exit=False)
+
+    sender = threading.Thread(target=drain, name="prefect-sent")
+    sender.start()
+    sender.join()
+
+
 @task(name="discover", retries=2, retry_delay_seconds=30)
 def discover_reports(listings: list[str], out: str, run_id: str) -> str:
     """Report links found on 年度报告 listing pages (nianbao/acquire/discover.py), as a manifest under

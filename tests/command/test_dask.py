@@ -24,7 +24,7 @@ def docs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local(prefect_harness, docs, tmp_path_factory):
-    """The warehouse of the same flow in one thread: what the cluster's runs must give."""
+    """The warehouse of the same flow in one thread, and its final state: what the cluster's runs must give."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows.ingest import ingest
@@ -34,7 +34,7 @@ def local(prefect_harness, docs, tmp_path_factory):
         sources=[str(docs)], out=str(out), batch_size=2, return_state=True
     )
     assert state.is_failed()  # the invalid report
-    return out
+    return out, state
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +69,33 @@ def _on_dask(cluster, **parameters):
 def test_dask_cluster_gives_the_same_warehouse(prefect_harness, cluster, docs, local, tmp_path):
     dask_state = _on_dask(cluster, sources=[str(docs)], out=str(tmp_path / "dask"))
     assert dask_state.is_failed()  # the invalid report fails it as it fails the local run
-    assert _warehouse(tmp_path / "dask") == _warehouse(local)
+    assert _warehouse(tmp_path / "dask") == _warehouse(local[0])
     assert len(_warehouse(tmp_path / "dask")["reports"]) == 4
+    # the worker's last logs were sent before the flow returned (the command then stops its server):
+    # queued for its next send, they were lost with a temporary server, "Error logging to API"
+    assert _finished(dask_state) == _finished(local[1])
+
+
+def _finished(state) -> list[str]:
+    """What each task run of a flow run logged on finishing, in the API now: this process's own
+    logs (the end stages', the flow's) sent first, so that only a worker's can be missing."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[state.state_details.flow_run_id])))
+    # (a log a retried send stored twice counts once)
+    return sorted(
+        {log.task_run_id: log.message for log in logs if log.task_run_id and "Finished" in log.message}.values()
+    )
 
 
 def test_dask_workers_writing_to_s3_give_the_local_warehouse(prefect_harness, cluster, docs, local, s3):
     dask = _on_dask(cluster, sources=[str(docs)], out=f"{s3}/dask")
     assert dask.is_failed()  # the invalid report fails it as it fails the local run
-    assert _rows(f"{s3}/dask") == _rows(local)
+    assert _rows(f"{s3}/dask") == _rows(local[0])
     assert len(_rows(f"{s3}/dask")["reports"]) == 4
 
 
