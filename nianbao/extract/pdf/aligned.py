@@ -83,26 +83,23 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | No
 
 def _recognised(crops: list[np.ndarray], book: digits.Book) -> list[tuple[str, float]]:
     """Each piece's reading (text, confidence): a number's from its glyphs' shapes where `book`
-    reads it surely (digits.py, as a ruled table's number cells are read), the recogniser naming
-    the shapes from a few pieces; every other piece as the recogniser reads it (a doubtful reading
-    read again padded as among all the page's pieces: as if none had been read from its shapes)."""
-    cells = {i: cell for i, crop in enumerate(crops) if (cell := book.add([crop])) is not None}
-    out: list = [None] * len(crops)
+    reads it surely (ocr._numbers, as a ruled table's number cells are read), the recogniser
+    naming the shapes from a few pieces; every other piece as the recogniser reads it, padded as
+    among all the page's pieces (a doubtful reading read again so: as if none had been read from
+    its shapes; among fewer, its reading swayed with their pad)."""
     widths = ocr._buckets(crops)
-    ask = book.plan(cells)
-    for i, reading in zip(ask, ocr.recognise([crops[i] for i in ask], [widths[i] for i in ask])):
-        book.learn(cells[i], reading)
-        # a doubtful run among these few (its reading sways with its batch's pad): read again among the rest
-        out[i] = reading if reading[1] >= digits.DIGITS.sure else None
-    for i, cell in cells.items():
-        if out[i] is None:
-            out[i] = book.read(cell)
-    rest = [i for i, r in enumerate(out) if r is None]
-    for i, reading in zip(rest, ocr.recognise([crops[i] for i in rest], [widths[i] for i in rest])):
-        out[i] = reading
-        if i in cells:
-            book.learn(cells[i], reading)
-    return out
+
+    def recognised(_lines, which: list[int], read: list) -> None:
+        for i, reading in zip(which, ocr.recognise([crops[i] for i in which], [widths[i] for i in which])):
+            read[i] = reading
+
+    read: list = [None] * len(crops)
+    lines = [[crop] for crop in crops]
+    unsure = ocr._numbers(lines, list(range(len(crops))), read, book, recognised)
+    recognised(lines, [i for i, r in enumerate(read) if r is None], read)
+    for i, cell in unsure.items():
+        book.learn(cell, read[i])
+    return read
 
 
 def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> list[Block] | None:

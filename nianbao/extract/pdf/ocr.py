@@ -436,14 +436,14 @@ def _cells(lines: list[list[np.ndarray]], which: list[int], read: list, book: di
         book.learn(cell, read[i])
 
 
-def _numbers(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book) -> dict:
+def _numbers(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book, reader=None) -> dict:
     """Of cells `which`, those lines of digits' glyphs (digits.py): taken into `book`, those it
-    asks for read by the recogniser to name its shapes, then those it reads surely from their
-    shapes written into `read[i]`; the others left unread. The cells taken and left unread, by
-    index."""
+    asks for read by the recogniser (`reader`, as _read) to name its shapes, then those it reads
+    surely from their shapes written into `read[i]`; the others left unread. The cells taken and
+    left unread, by index."""
     cells = {i: cell for i in which if (cell := book.add(lines[i])) is not None}
     ask = book.plan(cells)
-    _read(lines, ask, read)
+    (reader or _read)(lines, ask, read)
     for i in ask:
         book.learn(cells[i], read[i])
         if read[i][1] < digits.DIGITS.sure:
