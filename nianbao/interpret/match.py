@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from nianbao.interpret.metadata import DATE, is_signer
 from nianbao.model.chinese import HAN, UNITS
-from nianbao.model.document import NARRATIVE_UNREAD, PAGE_TITLE, Block, Paragraph, Reading, Table
+from nianbao.model.document import NARRATIVE_UNREAD, PAGE_TITLE, Block, Paragraph, Reading, Table, column_numbers
 from nianbao.model.errors import Unreadable
 from nianbao.model.findings import Finding
 from nianbao.model.template import Label, find, find_approximate, split_numbering, squash, template
@@ -50,13 +50,6 @@ def value_text(raw: str | None) -> str:
     s = squash(raw or "").replace(",", "")
     s = re.sub(rf"({UNITS})$", "", s)
     return s if _NUMBER.match(s) else ""
-
-
-def column_numbers(row: list[str]) -> bool:
-    """A row that numbers the columns (1 2 3 4 5 …) under a header, as dumps and some forms print:
-    never a row of values (1 + 2 + 3 + 4 is not 5: it would break its own total)."""
-    values = [squash(c) for c in row if c.strip()]
-    return len(values) >= 3 and values == [str(i) for i in range(1, len(values) + 1)]
 
 
 def is_value_like(raw: str) -> bool:

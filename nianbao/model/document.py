@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from nianbao.model.template import squash
+
 # A Word bookmark as text dumps of .docx print it ("[bookmark: _Toc1]"): markup, never text.
 BOOKMARK = re.compile(r"\[bookmark: [^\]]*\]")
 
@@ -82,6 +84,13 @@ class Joined(str):
 
     def __radd__(self, other: str) -> "Joined":
         return Joined(other + str(self))
+
+
+def column_numbers(row: list[str]) -> bool:
+    """A row that numbers the columns (1 2 3 4 5 …) under a header, as dumps and some forms print:
+    never a row of values (1 + 2 + 3 + 4 is not 5: it would break its own total)."""
+    values = [squash(c) for c in row if c.strip()]
+    return len(values) >= 3 and values == [str(i) for i in range(1, len(values) + 1)]
 
 
 Block = Paragraph | Table

@@ -944,3 +944,33 @@ def test_lo_unruled_placeholder_wrapped_over_the_page_break_is_one_cell_with_the
     _lines(pages[1], 71, [[(300, "—"), (400, "8"), (500, "4")]])
     pages[1].paragraph(60, 120, "五、存在的主要问题及改进情况")
     assert _table_rows(make_pdf.build(pages)) == [[h for _, h in header], ["规章", "16", "——", "158", "174"]]
+
+
+def test_lo_unruled_row_whose_every_number_wrapped_over_the_page_break_is_one_row():
+    # every number of a row wrapped (1396 | 2, 70 | 8, 12 | 5, 1 | 3), no label's tail beside their tails:
+    # left a part of its own before (a labelless row the matcher dropped: 1396, 70, 12 published).
+    # So with section 四's values, which print no label; but under a row numbering the columns the
+    # numbers atop the next page are the values, no tails
+    header = [*HEADER, (500, "总计")]
+    for last, first, rows in [
+        (
+            [(90, "规章"), (200, "1396"), (300, "70"), (400, "12"), (500, "1")],
+            [(200, "2"), (300, "8"), (400, "5"), (500, "3")],
+            [["规章", "13962", "708", "125", "13"]],
+        ),
+        (
+            [(200, "15"), (300, "—"), (400, "17"), (500, "32")],
+            [(200, "8"), (300, "—"), (400, "4"), (500, "2")],
+            [["", "158", "——", "174", "322"]],
+        ),
+        (
+            [(90, "1"), (200, "2"), (300, "3"), (400, "4"), (500, "5")],
+            [(90, "6"), (200, "0"), (300, "1"), (400, "2"), (500, "9")],
+            [["1", "2", "3", "4", "5"], ["6", "0", "1", "2", "9"]],
+        ),
+    ]:
+        pages = [make_pdf.Page() for _ in range(2)]
+        _lines(pages[0], 700, [header, last])
+        _lines(pages[1], 71, [first])
+        pages[1].paragraph(60, 120, "五、存在的主要问题及改进情况")
+        assert _table_rows(make_pdf.build(pages)) == [[h for _, h in header], *rows]

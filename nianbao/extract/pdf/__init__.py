@@ -49,7 +49,7 @@ from nianbao.extract.pdf.rows import PAGE_NUMBER as _PAGE_NUMBER
 from nianbao.extract.pdf.rows import VALUE as _VALUE
 from nianbao.extract.pdf.rows import continues as _continues
 from nianbao.model.chinese import UNITS
-from nianbao.model.document import Block, Joined, Paragraph, Reading, Table
+from nianbao.model.document import Block, Joined, Paragraph, Reading, Table, column_numbers
 from nianbao.model.errors import Unreadable
 from nianbao.model.template import find, split_numbering, squash, template
 
@@ -787,15 +787,17 @@ def _tails(last: list[str], first: list[str]) -> bool:
     """`first` (top of a page) holds the tails of numbers `last` (bottom of the page before) wrapped
     in their narrow columns: numbers, each under a number; and with them perhaps the tails of its
     labels (a row's, its group's), each under a label that only joined to it is a template one.
-    Without a label's tail, not a whole row of numbers (that is a row of its own). A label under a
-    blank starts a row of its own, whatever numbers follow it (a row printed with a blank cell)."""
+    A whole row of numbers is tails too (every number of the row wrapped): a row of its own prints
+    its label, and the one that prints none, section 四's values, follows its header or the row
+    numbering its columns (1 2 3 …), under which numbers are no tails. A label under a blank
+    starts a row of its own, whatever numbers follow it (a row printed with a blank cell)."""
     if len(last) != len(first):
         return False
     value = lambda c: _CELL_VALUE.fullmatch(c.strip()) is not None  # noqa: E731 (a placeholder too: —— as — | —)
     numbers = {i for i, c in enumerate(last) if c.strip() and value(c)}
     tails = {i for i, c in enumerate(first) if c.strip() and value(c)}
     texts = [i for i, c in enumerate(first) if c.strip() and not value(c)]
-    if not tails or not tails <= numbers or (not texts and tails == numbers):
+    if not tails or not tails <= numbers or column_numbers(last):
         return False
     return all(
         last[i].strip() and i not in numbers and _label(_join(last[i], first[i])) and not _label(last[i]) for i in texts
