@@ -115,6 +115,37 @@ def _unread(out: Matched, message: str, names: list[str], observed: str | None =
     out.findings.append(Finding.of("extraction.unread_cell", message, names, observed=observed))
 
 
+def _numbers_only(row: list[str]) -> bool:
+    """A text layer's row of numbers (or placeholders) alone: no label, nor columns' numbers."""
+    printed = [c for c in row if c.strip()]
+    return (
+        bool(printed)
+        and all(is_value_like(c) for c in printed)
+        and not any(isinstance(c, Reading) for c in printed)
+        and not column_numbers(row)
+    )
+
+
+def _leftover(out: Matched, table: _Table, code: str | None, placed: str, row: list[str], where: str):
+    """A row of numbers no label names right under a row placed (`code`; None: section 四's values):
+    the pieces of its numbers a narrow column wrapped over a page break, perhaps, that the
+    extractor left apart. Which of the row's cells they end cannot be told: the row is unread (ours),
+    the numbers named, not dropped unsaid."""
+    names = [
+        f"{table.dataset}:{c.key[0]}/{c.key[1]}"
+        for c in getattr(out, table.dataset)
+        if c.where == placed and (code is None or c.key[0] == code)
+    ]
+    name = f"{table.section} row {code}" if code else table.section
+    _unread(
+        out,
+        f"{name} ({placed}): a row of numbers no label names stands right under it ({where}), perhaps the "
+        f"ends of its numbers: not published",
+        names,
+        " | ".join(c.strip() for c in row if c.strip()),
+    )
+
+
 def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:
     """Cells after a label, fitted to the template's width.
 
@@ -203,10 +234,12 @@ def _active_disclosure(rows, out: Matched, seen: set):
     garbled = False  # a header cell OCR read that names no metric: the items under it tell it (_metrics_of)
     done: set[str] = set()
     read: list[tuple[str | None, tuple | None]] = []  # the item rows in order, as _by_sequence takes them
+    placed = None  # the row before, placed by its label: (code, where)
     for cells, where in rows:
         first = next((i for i, c in enumerate(cells) if c.strip()), None)
         if first is None:
             continue
+        before, placed = placed, None
         head = squash(cells[first])
         if head == t.ad_header:
             metrics, positions, garbled = [], [], False
@@ -233,6 +266,8 @@ def _active_disclosure(rows, out: Matched, seen: set):
             ((i, lab) for i, c in enumerate(cells) if (lab := _ocr_approximate(t.ad_items, c)) is not None), None
         )
         if item is None:
+            if before is not None and _numbers_only(cells):
+                _leftover(out, _AD, *before, cells, where)
             if metrics is not None and isinstance(cells[first], Reading) and not is_value_like(cells[first]):
                 values = [c for c in cells[first + 1 :] if c.strip()]
                 if values and all(is_value_like(c) for c in values):  # an item's label OCR garbled
@@ -254,6 +289,7 @@ def _active_disclosure(rows, out: Matched, seen: set):
         done.add(lab.code)
         seen.add(("items", lab.code))
         _ad_row(out, lab.code, cells, idx, _metrics_of(lab.code, metrics) if garbled else metrics, positions, where)
+        placed = (lab.code, where)
     editions = {
         e
         for _, m in seen
@@ -354,7 +390,9 @@ def _applications(rows, out: Matched, seen: set):
     header_labels = {squash(label): code for code, label in t.spec.applications.columns}
     header: dict[str, int] = {}
     read: list[tuple[str | None, tuple | None]] = []  # the rows in order: code placed, or an OCR row unnamed
+    placed = None  # the row before, placed by its label: (code, where)
     for row, where in rows:
+        before, placed = placed, None
         if len(header) < len(t.applicants):
             _header_positions(row, header_labels, header)
         positions = [header[a] for a in t.applicants] if len(header) == len(t.applicants) else None
@@ -379,6 +417,8 @@ def _applications(rows, out: Matched, seen: set):
                     read.append((None, (values, where, positions is not None)))
                 elif header and any(c.strip() and is_value_like(c) for c in row):
                     read.append((None, None))  # numbers no row of the template's: no row placed across them
+                if values is None and before is not None and _numbers_only(row):
+                    _leftover(out, _APPS, *before, row, where)
                 continue
         i, lab = hit
         if lab.code == "other" and not any(c.strip() for c in row[i + 1 :]):
@@ -403,6 +443,7 @@ def _applications(rows, out: Matched, seen: set):
             where,
             _aligned(row, i, positions),
         )
+        placed = (lab.code, where)
     for code, (values, where, aligned) in _by_sequence(read, found, _app_orders(found)):
         found[code] = where
         seen.add(("rows", code))
@@ -721,7 +762,7 @@ def _reviews_litigation(rows, out: Matched):
     columns = [(p, o) for p in t.proceedings for o in t.outcomes]
     outcome_labels = {squash(label) for _, label in t.spec.reviews_litigation.outcomes}
     header: list[list[str]] | None = None  # rows from the 行政复议 header to the values
-    for row, where in rows:
+    for k, (row, where) in enumerate(rows):
         if header is None:
             if any(squash(c) == t.rl_header for c in row):
                 header = [row]
@@ -736,6 +777,8 @@ def _reviews_litigation(rows, out: Matched):
         labelled = [i for i in range(max(map(len, header))) if _labels_column(header, i, outcome_labels)]
         aligned = [row[i] for i in labelled] if len(labelled) == len(columns) and labelled[-1] < len(row) else None
         _place(out, _RL, None, columns, row, where, aligned)
+        if k + 1 < len(rows) and _numbers_only(rows[k + 1][0]):
+            _leftover(out, _RL, None, where, *rows[k + 1])
         return
 
 
