@@ -974,3 +974,31 @@ def test_lo_unruled_row_whose_every_number_wrapped_over_the_page_break_is_one_ro
         _lines(pages[1], 71, [first])
         pages[1].paragraph(60, 120, "五、存在的主要问题及改进情况")
         assert _table_rows(make_pdf.build(pages)) == [[h for _, h in header], *rows]
+
+
+def test_lo_unruled_section_four_values_every_one_wrapped_over_the_page_break_are_read_whole():
+    # LibreOffice's print of a borderless DOCX (tests/accuracy.py's report, section 四's values all
+    # of three digits, so each wraps in its narrow column: 101 as 10 | 1), the overview three
+    # paragraphs longer, so the values row breaks over pages 3 and 4: every value's tail atop page
+    # 4, none of them a row of their own. Before, that part was left apart and the matcher dropped
+    # it unsaid: 10, 11, 12, 13 and 47 published, the report blamed for sums it never broke
+    import random
+
+    import accuracy
+    import corpus
+
+    from nianbao.interpret import trust
+    from nianbao.model.document import Joined
+
+    needs("soffice", "office")
+    t = template()
+    rep = accuracy.random_report(random.Random("trust10"), complete=True)
+    for j, p in enumerate(t.proceedings):
+        outcomes = [101 + 37 * j + 11 * i for i in range(len(t.outcomes) - 1)]
+        rep.reviews_litigation.update(zip([(p, o) for o in t.outcomes], map(str, [*outcomes, sum(outcomes)])))
+    rep.narratives["overview"] = rep.narratives["overview"] + ["本机关坚持以公开为常态。"] * 3
+    blocks = pdf.parse(typeset.from_docx(corpus.write_docx(corpus.layout(rep))))
+    (values,) = [row for b in blocks if isinstance(b, Table) for row in b.rows if "470" in row]
+    assert all(type(v) is Joined for v in values if v.strip())  # the shape: every value joined over the break
+    m = trust.check(blocks, match(blocks))
+    assert {c.key: c.raw for c in m.reviews_litigation} == rep.reviews_litigation and m.findings == []
