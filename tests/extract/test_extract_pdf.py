@@ -1002,3 +1002,24 @@ def test_lo_unruled_section_four_values_every_one_wrapped_over_the_page_break_ar
     assert all(type(v) is Joined for v in values if v.strip())  # the shape: every value joined over the break
     m = trust.check(blocks, match(blocks))
     assert {c.key: c.raw for c in m.reviews_litigation} == rep.reviews_litigation and m.findings == []
+
+
+def test_lo_unruled_placeholder_and_number_tails_alone_atop_a_page_are_no_page_number():
+    # section 四's values (lo-unruled #283 of seed 0, its blanks and placeholders as printed): ——
+    # as — | — and ３５ as ３ | ５, the two tails the only line atop the next page, a heading next.
+    # "— ５" reads like a page number (— 5 —): the line was dropped as page furniture, —— and ３５
+    # published as — and ３ with no finding
+    pages = [make_pdf.Page() for _ in range(2)]
+    header = [*HEADER, (500, "总计")]
+    _lines(pages[0], 700, [header, [(90, "规章"), (200, "4"), (300, "—"), (400, "30"), (500, "３")]])
+    _lines(pages[1], 71, [[(300, "—"), (500, "５")]])
+    pages[1].paragraph(60, 96, "五、存在的主要问题及改进情况")
+    assert _table_rows(make_pdf.build(pages)) == [[h for _, h in header], ["规章", "4", "——", "30", "３５"]]
+
+
+def test_lo_unruled_report_whose_tails_atop_a_page_read_like_a_page_number_is_read_as_printed():
+    import accuracy
+
+    needs("soffice", "office")
+    result = accuracy.check(accuracy.document("pdf/lo-unruled", 283, 0))
+    assert (result.mismatches, result.flagged, result.findings) == ([], 0, 0)

@@ -480,17 +480,22 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     def tail(i, ln):
         if i:
             return ln[0]["top"] - lines[i - 1][0]["top"] <= TOL.wrap_size * ln[0]["size"]
-        # (alone on its page, where a section break follows the table: in the page's upper half)
+        # (alone on its page, where a section break follows the table: in the page's upper half);
+        # with a placeholder's tail beside it (— 5, of —— and 35), a line of them, each in a column
         return (
             goes_on
             and bool(carried)
-            and _TAIL.fullmatch(ln[0]["text"]) is not None
+            and (
+                _TAIL.fullmatch(ln[0]["text"]) is not None
+                if len(ln) == 1
+                else all(_CELL_VALUE.fullmatch(w["text"].strip()) for w in ln)
+            )
             and (
                 lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"]
                 if len(lines) > 1
                 else ln[0]["bottom"] < page.height / 2
             )
-            and any(x0 <= (ln[0]["x0"] + ln[0]["x1"]) / 2 <= x1 for x0, x1 in carried[1])
+            and all(any(x0 <= (w["x0"] + w["x1"]) / 2 <= x1 for x0, x1 in carried[1]) for w in ln)
         )
 
     lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
