@@ -773,9 +773,17 @@ def _reviews_litigation(rows, out: Matched):
             header.append(row)
             continue
         # Columns under an outcome label carry the values; any other column is layout (a writer's
-        # phantom grid column, a label spanning two). Without 15 labelled columns, fit by position.
+        # phantom grid column, a label spanning two), blank. Without 15 labelled columns, or with
+        # a value printed outside them (a column of a table read without rules set apart from its
+        # label), fit by position.
         labelled = [i for i in range(max(map(len, header))) if _labels_column(header, i, outcome_labels)]
-        aligned = [row[i] for i in labelled] if len(labelled) == len(columns) and labelled[-1] < len(row) else None
+        aligned = (
+            [row[i] for i in labelled]
+            if len(labelled) == len(columns)
+            and labelled[-1] < len(row)
+            and not any(c.strip() for i, c in enumerate(row) if i not in labelled)
+            else None
+        )
         _place(out, _RL, None, columns, row, where, aligned)
         if k + 1 < len(rows) and _numbers_only(rows[k + 1][0]):
             _leftover(out, _RL, None, where, *rows[k + 1])

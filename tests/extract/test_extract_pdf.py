@@ -1023,3 +1023,13 @@ def test_lo_unruled_report_whose_tails_atop_a_page_read_like_a_page_number_is_re
     needs("soffice", "office")
     result = accuracy.check(accuracy.document("pdf/lo-unruled", 283, 0))
     assert (result.mismatches, result.flagged, result.findings) == ([], 0, 0)
+
+
+@pytest.mark.parametrize("index", [25, 36])
+def test_unruled_report_whose_section_four_values_stand_a_column_off_their_labels_is_read_as_printed(index):
+    # tests/accuracy.py's reportlab print without rules (seed 2, complete): section 四's values get
+    # columns a column right of their outcome labels'; read under the labels, they shifted a column
+    import accuracy
+
+    result = accuracy.check(accuracy.document("pdf/cid-unruled", index, 2, complete=True))
+    assert (result.mismatches, result.flagged, result.findings) == ([], 0, 0)

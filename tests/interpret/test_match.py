@@ -482,3 +482,15 @@ def test_a_row_of_numbers_no_label_names_right_under_a_row_placed_makes_that_row
         for c in getattr(m, d)
         if c.unread
     )
+
+
+def test_section_four_values_set_a_column_right_of_their_labels_are_fitted_not_shifted():
+    """A table read without rules may give section 四's values columns a column right of their
+    outcome labels (tests/accuracy.py's pdf/cid-unruled #25 and #36 of seed 2, complete): aligned
+    under the labels, every value went a column left and the last (printed) was dropped unsaid, the
+    report blamed for sums it never broke. A value outside the labelled columns: fitted by position."""
+    outcomes = [label for _, label in T.spec.reviews_litigation.outcomes]
+    values = ["0", "0", "1", "0", "1", *["0"] * 10]
+    rl = Table([["行政复议", *[""] * 4, "行政诉讼", *[""] * 10], [*outcomes * 3, ""], ["", *values]], ["p2"] * 3)
+    m = match([rl])
+    assert [c.raw for c in m.reviews_litigation] == values and m.findings == []
