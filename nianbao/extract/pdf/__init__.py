@@ -19,8 +19,10 @@ Quirks handled:
   paragraphs, numbers too wide for their column wrapped (13962 as 1396 over 2), a label's or a
   number's tail even atop the next page: lines between table lines are rows printed blank unless
   they head a section (or, a template row's label alone, end the table), and tails atop a page
-  (a number's, its row's and group's labels') join the row they end. A number joined from its
-  pieces is a guess (Joined) that nianbao.interpret.trust holds against the template's sums.
+  (a number's, its row's and group's labels'; every number's of a row; a line of them that reads
+  like a page number, — ５) join the row they end. A number joined from its pieces is a guess
+  (Joined) that nianbao.interpret.trust holds against the template's sums; pieces left apart
+  make the row they may end unread (nianbao.interpret.match), never dropped unsaid.
 - Some text layers lie: a broken ToUnicode map sends every glyph to a handful of characters or to
   private-use code points while the page renders fine. Told page by page: the text is then taken
   from the /ActualText the producer may have kept, else the rendered page is read by OCR.
