@@ -774,14 +774,15 @@ def _reviews_litigation(rows, out: Matched):
             continue
         # Columns under an outcome label carry the values; any other column is layout (a writer's
         # phantom grid column, a label spanning two), blank. Without 15 labelled columns, or with
-        # a value printed outside them (a column of a table read without rules set apart from its
-        # label), fit by position.
+        # a text layer's value printed outside them (a column of a table read without rules set
+        # apart from its label), fit by position (OCR's specks there are left out: trust judges it).
         labelled = [i for i in range(max(map(len, header))) if _labels_column(header, i, outcome_labels)]
+        outside = [c for i, c in enumerate(row) if i not in labelled and c.strip()]
         aligned = (
             [row[i] for i in labelled]
             if len(labelled) == len(columns)
             and labelled[-1] < len(row)
-            and not any(c.strip() for i, c in enumerate(row) if i not in labelled)
+            and (not outside or any(isinstance(c, Reading) for c in row))
             else None
         )
         _place(out, _RL, None, columns, row, where, aligned)
