@@ -483,14 +483,15 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
         if i:
             return ln[0]["top"] - lines[i - 1][0]["top"] <= TOL.wrap_size * ln[0]["size"]
         # (alone on its page, where a section break follows the table: in the page's upper half);
-        # with a placeholder's tail beside it (— 5, of —— and 35), a line of them, each in a column
+        # with a placeholder's tail beside it (— 5, of —— and 35), a text layer's line of them, each
+        # in a column (OCR's pieces of a page number may stand so)
         return (
             goes_on
             and bool(carried)
             and (
                 _TAIL.fullmatch(ln[0]["text"]) is not None
                 if len(ln) == 1
-                else all(_CELL_VALUE.fullmatch(w["text"].strip()) for w in ln)
+                else all(_CELL_VALUE.fullmatch(w["text"].strip()) and not isinstance(w["text"], Reading) for w in ln)
             )
             and (
                 lines[1][0]["top"] - ln[0]["top"] <= TOL.gap_size * ln[0]["size"]
@@ -806,6 +807,8 @@ def _tails(last: list[str], first: list[str]) -> bool:
     texts = [i for i, c in enumerate(first) if c.strip() and not value(c)]
     if not tails or not tails <= numbers or column_numbers(last):
         return False
+    if not texts and tails == numbers and any(isinstance(c, Reading) for c in first):
+        return False  # (OCR's: a row whose label was not read looks so too; match places it by order)
     return all(
         last[i].strip() and i not in numbers and _label(_join(last[i], first[i])) and not _label(last[i]) for i in texts
     )
