@@ -212,7 +212,7 @@ def confidence(table: Table) -> list[list[float]]:
 def _detect(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     """The boxes (x0, y0, x1, y1, pixels) the detector finds text in, top to bottom."""
     small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
-    boxes = ocr._boxes(small, fit=True)
+    boxes, _ = ocr._engine().text_det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
     spans = []
     for box in boxes if boxes is not None else []:
         x0, y0 = np.maximum((box.min(axis=0) / _DETECT_SCALE).astype(int), 0)

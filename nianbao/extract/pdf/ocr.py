@@ -23,11 +23,8 @@ import functools
 import io
 import math
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -75,72 +72,28 @@ _BAND_MARGIN = 16  # pixels (at the detector's scale) of white kept around the t
 _EDGE = 4  # pixels (at the detector's scale) of a picture's edge that are never text (a photo's page edge)
 
 
-# OpenVINO's CPU plugin as the models' engine: one thread and one stream (extraction already runs one
-# worker process per core), no thread pinned to a core (every worker would pin its one to the same),
-# and f32 arithmetic: its default on a CPU with bf16 (AVX-512 BF16, AMX) moves probabilities by up
-# to 0.07, across trust's 0.97, so a report would read otherwise on another machine
-_OPENVINO = {
-    "INFERENCE_NUM_THREADS": 1,
-    "NUM_STREAMS": 1,
-    "INFERENCE_PRECISION_HINT": "f32",
-    "ENABLE_CPU_PINNING": False,
-}
-
-
-class _Model:
-    """A compiled model, called with its input for its first output through an infer request kept
-    for each thread that calls it (a request is not thread-safe; a worker process has one)."""
-
-    def __init__(self, compiled):
-        self.compiled = compiled
-        self._local = threading.local()
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if not hasattr(self._local, "request"):
-            self._local.request = self.compiled.create_infer_request()
-        return self._local.request.infer({0: x}, share_inputs=True)[0]
-
-
-@dataclass
-class _Models:
-    """The PP-OCR models compiled once a process, and what RapidOCR reads them with."""
-
-    rec: Callable[[np.ndarray], np.ndarray]  # lines (n, 3, 48, w): each output step's class probabilities
-    det: Callable[[np.ndarray], np.ndarray]  # a picture (1, 3, h, w): the probability of text at each pixel
-    classes: list[str]  # the recogniser's: CTC's blank, the model's characters, a space
-    height: int  # rows of the recogniser's input
-    prepare: Any  # RapidOCR's DetPreProcess: a picture resized and normalised for the detector
-    boxes: Any  # RapidOCR's DBPostProcess: the detector's map to text boxes
-
-
 @functools.cache
-def _engine() -> _Models:
-    """The models of the `rapidocr-onnxruntime` wheel (PP-OCRv4 det and rec; nothing is downloaded)
-    on OpenVINO, with RapidOCR's settings and its detector's pre- and post-processing: its
-    ch_ppocr_det/utils.py, loaded alone (its package imports ONNX Runtime, not used)."""
-    import importlib.util
+def _engine():
+    from rapidocr_onnxruntime import RapidOCR
 
-    import openvino as ov
-    import yaml
+    # one thread: extraction already runs one worker process per core
+    engine = RapidOCR(intra_op_num_threads=1, inter_op_num_threads=1)
+    for holder in (engine.text_det.infer, engine.text_rec.session):
+        holder.session = _session(holder.session)
+    return engine
 
-    folder = Path(importlib.util.find_spec("rapidocr_onnxruntime").submodule_search_locations[0])
-    spec = importlib.util.spec_from_file_location("_rapidocr_det", folder / "ch_ppocr_det" / "utils.py")
-    det_utils = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(det_utils)
-    config = yaml.safe_load((folder / "config.yaml").read_text())
-    det, rec = config["Det"], config["Rec"]
-    core = ov.Core()
-    recogniser = core.read_model(folder / rec["model_path"])
-    characters = recogniser.get_rt_info(["framework", "character"]).astype(str).splitlines()
-    post = ("thresh", "box_thresh", "max_candidates", "unclip_ratio", "use_dilation", "score_mode")
-    return _Models(
-        rec=_Model(core.compile_model(recogniser, "CPU", _OPENVINO)),
-        det=_Model(core.compile_model(folder / det["model_path"], "CPU", _OPENVINO)),
-        classes=["blank", *characters, " "],
-        height=rec["rec_img_shape"][1],
-        prepare=det_utils.DetPreProcess(det["limit_side_len"], det["limit_type"], det["mean"], det["std"]),
-        boxes=det_utils.DBPostProcess(**{k: det[k] for k in post}),
-    )
+
+def _session(session):
+    """`session`'s model in a session of one thread that keeps its memory arena: RapidOCR turns
+    the arena off, and every run then allocates its activations afresh (some 5% of the
+    recogniser's CPU on a table's many short runs). The same graph, the same outputs."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 4
+    return ort.InferenceSession(session._model_path, options, providers=["CPUExecutionProvider"])
 
 
 def parse(data: bytes, every_line: bool = False) -> list[Block]:
@@ -665,7 +618,7 @@ def _larger(line: np.ndarray) -> np.ndarray:
 def _alike() -> list[np.ndarray]:
     """For each class of the recogniser, the classes that read as the same character once
     normalised as cells are (０ O o 0 are all 0; ｌ l I | 1 all 1; the dashes one dash)."""
-    chars = _engine().classes
+    chars = _engine().text_rec.postprocess_op.character
     same = [
         unicodedata.normalize("NFKC", c).translate(_DIGIT_FOR).translate(_ONE_DASH) if len(c) == 1 else c for c in chars
     ]
@@ -719,20 +672,21 @@ def _run(crops: list[np.ndarray], widths: list[float]) -> list[tuple[str, float]
     """`recognise`'s readings with each line padded (grey, as RapidOCR pads) to its width in
     `widths` (as a ratio to the recogniser's height); lines of one width run together. A line
     reads the same whatever lines it runs with: only its pad sways a doubtful reading."""
-    models = _engine()
+    rec = _engine().text_rec
     alike = _alike()
-    chars = models.classes
+    chars = rec.postprocess_op.character
     out: list[tuple[str, float]] = [("", 0.0)] * len(crops)
+    _, height, _ = rec.rec_image_shape
     runs: dict[int, list[int]] = {}
     for i, w in enumerate(widths):
-        runs.setdefault(int(models.height * w), []).append(i)
+        runs.setdefault(int(height * w), []).append(i)
     for columns, batch in sorted(runs.items()):
-        images = np.stack([_input(crops[i], columns, models.height) for i in batch])
-        # the cost per column of input grows with the batch (its activations outgrow the CPU's
-        # cache): the lines go in runs of at most _BATCH_COLUMNS of width
+        images = np.stack([rec.resize_norm_img(cv2.cvtColor(crops[i], cv2.COLOR_GRAY2BGR), widths[i]) for i in batch])
+        # ONNX Runtime's cost per column of input grows with the batch (its activations outgrow
+        # the CPU's cache): the lines go in runs of at most _BATCH_COLUMNS of width
         step = max(1, _BATCH_COLUMNS // columns)
         preds = np.concatenate(
-            [models.rec(np.repeat(images[k : k + step, None], 3, axis=1)) for k in range(0, len(batch), step)]
+            [rec.session(images[k : k + step].astype(np.float32))[0] for k in range(0, len(batch), step)]
         )
         best = preds.argmax(axis=2)
         for k, i in enumerate(batch):
@@ -741,16 +695,6 @@ def _run(crops: list[np.ndarray], widths: list[float]) -> list[tuple[str, float]
             text = "".join(chars[j] for j in best[k][keep])
             sure = [preds[k, f, alike[best[k][f]]].sum() for f in np.flatnonzero(keep)]
             out[i] = (text.strip(), float(min(sure)) if sure else 0.0)
-    return out
-
-
-def _input(crop: np.ndarray, columns: int, height: int) -> np.ndarray:
-    """A grey line image as the recogniser is given it (one of its three equal channels), as
-    RapidOCR's resize_norm_img makes it: scaled to `height` rows (at most `columns` wide), from
-    [0, 255] to [-1, 1], and padded with grey (0) to `columns`."""
-    w = min(columns, math.ceil(height * (crop.shape[1] / crop.shape[0])))
-    out = np.zeros((height, columns), np.float32)
-    out[:, :w] = (cv2.resize(crop, (w, height)).astype(np.float32) / 255 - 0.5) / 0.5
     return out
 
 
@@ -808,37 +752,17 @@ def _detect(gray: np.ndarray) -> list[np.ndarray]:
         at += b - a + parts[-1].shape[0]
     stack = np.vstack(parts)
     stack = cv2.copyMakeBorder(stack, 0, 0, 0, -stack.shape[1] % 32, cv2.BORDER_CONSTANT, value=255)
+    det = _engine().text_det
+    prepare = det.get_preprocess(max(stack.shape))
+    image = cv2.cvtColor(stack, cv2.COLOR_GRAY2BGR)
+    preds = det.infer(prepare.permute(prepare.normalize(image))[None].astype(np.float32))[0]
+    boxes, _ = det.postprocess_op(preds, stack.shape[:2])
     out = []
-    for box in _boxes(stack):
+    for box in det.filter_tag_det_res(boxes, stack.shape[:2]):
         centre = box[:, 1].mean()
         start, top = next(t for t in reversed(tops) if t[0] <= centre)
         out.append(box + np.array([left, top - start], np.float32))
     return out
-
-
-def _boxes(gray: np.ndarray, fit: bool = False) -> np.ndarray:
-    """The detector's text boxes in `gray` (4 corners, x and y, clockwise from the top left), as
-    RapidOCR's TextDetector finds them. `fit`: the picture resized as RapidOCR resizes it first
-    (to whole steps of 32 pixels, 736 or more on its short side), else shown as it is (its sides
-    whole steps of 32 already)."""
-    models = _engine()
-    image = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-    if fit:
-        image = models.prepare.resize(image)
-    x = models.prepare.permute(models.prepare.normalize(image))[None].astype(np.float32)
-    boxes, _ = models.boxes(models.det(x), gray.shape[:2])
-    kept = [_clockwise(box, gray.shape) for box in boxes]
-    return np.array([box for box in kept if box is not None])
-
-
-def _clockwise(box: np.ndarray, shape: tuple[int, int]) -> np.ndarray | None:
-    """A box's corners clockwise from its top left, each clipped into the picture to a whole pixel;
-    None for one 3 pixels or less across (RapidOCR's filter_tag_det_res)."""
-    box = box[np.argsort(box[:, 0])]
-    left, right = box[:2][np.argsort(box[:2, 1])], box[2:][np.argsort(box[2:, 1])]
-    box = np.array([left[0], right[0], right[1], left[1]], np.float32)
-    box = np.trunc(np.clip(box, 0, [shape[1] - 1, shape[0] - 1])).astype(np.float32)
-    return None if min(int(np.linalg.norm(box[0] - box[i])) for i in (1, 3)) <= 3 else box
 
 
 def _text_lines(gray: np.ndarray, first: bool | None = None, left: int | None = None) -> list[tuple[float, str]]:
