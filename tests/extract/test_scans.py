@@ -460,3 +460,29 @@ def test_a_table_going_on_over_a_photographed_page_break_is_read_in_that_pages_o
     ]
     # numbers of a page standing otherwise (a column short: one of them blank throughout) keep the grid
     assert aligned._own_columns([w for w in words if w["x0"] < 340 or w["x0"] > 350], grid) is grid
+
+
+def test_an_unruled_pages_detector_input_is_its_own_preprocessings():
+    """aligned._detect normalises the half-scale page through a table of the detector's 256 values
+    (one channel, not three float64 ones a pixel at a time): the model's input is the same, so are
+    its boxes (those RapidOCR's own call finds)."""
+    import cv2
+
+    from nianbao.extract.pdf import aligned, ocr
+
+    gray, _ = _typeset([(90, 100 + 25 * k, f"{k + 1}.属于国家秘密  {17 * k + 3}  0  {k}") for k in range(6)])
+    small = cv2.resize(gray, None, fx=aligned._DETECT_SCALE, fy=aligned._DETECT_SCALE, interpolation=cv2.INTER_AREA)
+    det = ocr._engine().text_det
+    prepare = det.get_preprocess(max(small.shape))
+    resized = prepare.resize(small)
+    ours = np.stack([values[resized] for values in aligned._normalised(prepare)])[None]
+    assert np.array_equal(ours, prepare(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)))
+    boxes, _ = det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
+    spans = sorted(
+        (
+            *np.maximum((b.min(axis=0) / aligned._DETECT_SCALE).astype(int), 0),
+            *(b.max(axis=0) / aligned._DETECT_SCALE).astype(int),
+        )
+        for b in boxes
+    )
+    assert len(spans) >= 6 and sorted(aligned._detect(gray)) == [tuple(int(v) for v in s) for s in spans]
