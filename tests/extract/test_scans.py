@@ -486,3 +486,52 @@ def test_an_unruled_pages_detector_input_is_its_own_preprocessings():
         for b in boxes
     )
     assert len(spans) >= 6 and sorted(aligned._detect(gray)) == [tuple(int(v) for v in s) for s in spans]
+
+
+def test_a_stack_of_pieces_is_named_by_its_ends_only_when_they_begin_and_end_a_template_text():
+    """A label wrapped down a narrow column (two characters a line) and a header printed a character
+    a line come as a piece a line: the middle pieces of a stack whose first and last begin and end
+    one of the template's texts are not given to the recogniser, and take that text's characters
+    (joined as the layout joins them, the template's text); a label edited at an end is read whole."""
+    import cv2
+
+    from nianbao.extract.pdf import aligned, digits, ocr
+
+    wrap = 14.7  # LibreOffice's pitch of a wrapped label's lines at 11 pt
+    texts = {
+        90: "2.其他法律行政法规禁止公开",  # a template row's label
+        200: "2.其他法律行政法规禁止事项",  # edited at its end: not the template's
+        310: "结果维持",  # section 四's outcome, a character a line
+    }
+    lines = []
+    for x, text in texts.items():
+        step = 1 if len(text) == 4 else 2
+        parts = [text[:3]] + [text[i : i + step] for i in range(3, len(text), step)] if step == 2 else list(text)
+        lines += [(x, 100 + k * wrap, part) for k, part in enumerate(parts)]
+    gray, pieces = _typeset(lines)
+    # as a detector boxes them: its boxes some 45 pixels high at 11 pt, a wrapped line 0.9 of one under
+    spans = [(x0, y0 - 5, x1, y1 + 5) for (x0, y0, x1, y1), _, _ in pieces]
+    crops = [
+        cv2.copyMakeBorder(gray[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255)
+        for x0, y0, x1, y1 in spans
+    ]
+    given = []
+    recognise = ocr.recognise
+
+    def counted(images, pads=None):
+        given.extend(id(image) for image in images)
+        return recognise(images, pads)
+
+    book = digits.Book()
+    book.plan = lambda cells: []  # (it asks the recogniser for none: CJK pieces it takes for digits' glyphs too)
+    ocr.recognise = counted
+    try:
+        read = aligned._recognised(crops, spans, book)
+    finally:
+        ocr.recognise = recognise
+    stacks = {x: [i for i, (x0, *_) in enumerate(spans) if abs(x0 - x * ocr.DPI / 72) < 10] for x in texts}
+    joined = {x: "".join(read[i][0] for i in stacks[x]) for x in texts}
+    assert joined[90] == "2.其他法律行政法规禁止公开" and joined[310] == "结果维持"
+    assert joined[200] != "2.其他法律行政法规禁止公开"
+    unread = {i for i, crop in enumerate(crops) if id(crop) not in given}
+    assert unread == {i for x in (90, 310) for i in stacks[x][1:-1]}  # the edited one read whole
