@@ -460,3 +460,78 @@ def test_a_table_going_on_over_a_photographed_page_break_is_read_in_that_pages_o
     ]
     # numbers of a page standing otherwise (a column short: one of them blank throughout) keep the grid
     assert aligned._own_columns([w for w in words if w["x0"] < 340 or w["x0"] > 350], grid) is grid
+
+
+def test_an_unruled_pages_detector_input_is_its_own_preprocessings():
+    """aligned._detect normalises the half-scale page through a table of the detector's 256 values
+    (one channel, not three float64 ones a pixel at a time): the model's input is the same, so are
+    its boxes (those RapidOCR's own call finds)."""
+    import cv2
+
+    from nianbao.extract.pdf import aligned, ocr
+
+    gray, _ = _typeset([(90, 100 + 25 * k, f"{k + 1}.属于国家秘密  {17 * k + 3}  0  {k}") for k in range(6)])
+    small = cv2.resize(gray, None, fx=aligned._DETECT_SCALE, fy=aligned._DETECT_SCALE, interpolation=cv2.INTER_AREA)
+    det = ocr._engine().text_det
+    prepare = det.get_preprocess(max(small.shape))
+    resized = prepare.resize(small)
+    ours = np.stack([values[resized] for values in aligned._normalised(prepare)])[None]
+    assert np.array_equal(ours, prepare(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)))
+    boxes, _ = det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
+    spans = sorted(
+        (
+            *np.maximum((b.min(axis=0) / aligned._DETECT_SCALE).astype(int), 0),
+            *(b.max(axis=0) / aligned._DETECT_SCALE).astype(int),
+        )
+        for b in boxes
+    )
+    assert len(spans) >= 6 and sorted(aligned._detect(gray)) == [tuple(int(v) for v in s) for s in spans]
+
+
+def test_a_stack_of_pieces_is_named_by_its_ends_only_when_they_begin_and_end_a_template_text():
+    """A label wrapped down a narrow column (two characters a line) and a header printed a character
+    a line come as a piece a line: the middle pieces of a stack whose first and last begin and end
+    one of the template's texts are not given to the recogniser, and take that text's characters
+    (joined as the layout joins them, the template's text); a label edited at an end is read whole."""
+    import cv2
+
+    from nianbao.extract.pdf import aligned, digits, ocr
+
+    wrap = 14.7  # LibreOffice's pitch of a wrapped label's lines at 11 pt
+    texts = {
+        90: "2.其他法律行政法规禁止公开",  # a template row's label
+        200: "2.其他法律行政法规禁止事项",  # edited at its end: not the template's
+        310: "结果维持",  # section 四's outcome, a character a line
+    }
+    lines = []
+    for x, text in texts.items():
+        step = 1 if len(text) == 4 else 2
+        parts = [text[:3]] + [text[i : i + step] for i in range(3, len(text), step)] if step == 2 else list(text)
+        lines += [(x, 100 + k * wrap, part) for k, part in enumerate(parts)]
+    gray, pieces = _typeset(lines)
+    # as a detector boxes them: its boxes some 45 pixels high at 11 pt, a wrapped line 0.9 of one under
+    spans = [(x0, y0 - 5, x1, y1 + 5) for (x0, y0, x1, y1), _, _ in pieces]
+    crops = [
+        cv2.copyMakeBorder(gray[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255)
+        for x0, y0, x1, y1 in spans
+    ]
+    given = []
+    recognise = ocr.recognise
+
+    def counted(images, pads=None):
+        given.extend(id(image) for image in images)
+        return recognise(images, pads)
+
+    book = digits.Book()
+    book.plan = lambda cells: []  # (it asks the recogniser for none: CJK pieces it takes for digits' glyphs too)
+    ocr.recognise = counted
+    try:
+        read = aligned._recognised(crops, spans, book)
+    finally:
+        ocr.recognise = recognise
+    stacks = {x: [i for i, (x0, *_) in enumerate(spans) if abs(x0 - x * ocr.DPI / 72) < 10] for x in texts}
+    joined = {x: "".join(read[i][0] for i in stacks[x]) for x in texts}
+    assert joined[90] == "2.其他法律行政法规禁止公开" and joined[310] == "结果维持"
+    assert joined[200] != "2.其他法律行政法规禁止公开"
+    unread = {i for i, crop in enumerate(crops) if id(crop) not in given}
+    assert unread == {i for x in (90, 310) for i in stacks[x][1:-1]}  # the edited one read whole

@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 
 from nianbao.extract import pdf
-from nianbao.extract.pdf import digits, ocr, scanprep
+from nianbao.extract.pdf import digits, ocr, prefixes, scanprep
 from nianbao.model.document import Block, Paragraph, Reading, Table
-from nianbao.model.template import template
+from nianbao.model.template import squash, template
 
 _DETECT_SCALE = 0.5  # text is found at half resolution, read at full
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -43,6 +43,11 @@ _SPLIT = 1.2  # of a line's ink height: a gap this wide inside a detected box pa
 _MIN_LINES = 3  # lines of three pieces or more a page shows when it holds a table
 _TALL_BAND = 2.5  # of the typical band of inked rows' height: a band this tall is lines run together
 _CROSSED = 0.2  # of a short run of ink's length: ink right above or below it this long makes it text's (see _ruled)
+_STACKED = (
+    1.2  # of the page's typical box height: a piece whose middle stands this near under another's goes on with it
+)
+_STACK = 3  # pieces a stack is named by its ends from (fewer: nothing saved)
+_STACK_LENGTH = (0.6, 1.5)  # a template text's characters between these shares of a stack's ink's (see _named)
 
 
 class _Words:
@@ -73,7 +78,7 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | No
         cv2.copyMakeBorder(clean[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255)
         for x0, y0, x1, y1 in spans
     ]
-    read = _recognised(crops, book or digits.Book())
+    read = _recognised(crops, spans, book or digits.Book())
     pieces = [(s, _slash(clean, s, t), p) for s, (t, p) in zip(spans, read) if t]
     # a box read as nothing is no box: its marks are read alone (a lone 0 the recogniser missed
     # beside its box's edge was a blank, and a blank is surely blank)
@@ -81,12 +86,14 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | No
     return layout(clean, pieces, n, chain)
 
 
-def _recognised(crops: list[np.ndarray], book: digits.Book) -> list[tuple[str, float]]:
+def _recognised(crops: list[np.ndarray], spans: list[tuple[int, int, int, int]], book: digits.Book) -> list:
     """Each piece's reading (text, confidence): a number's from its glyphs' shapes where `book`
     reads it surely (ocr._numbers, as a ruled table's number cells are read), the recogniser
-    naming the shapes from a few pieces; every other piece as the recogniser reads it, padded as
-    among all the page's pieces (a doubtful reading read again so: as if none had been read from
-    its shapes; among fewer, its reading swayed with their pad)."""
+    naming the shapes from a few pieces; a stack of pieces (`_stacks_of`: a label wrapped down a
+    narrow column, a header a character a line) by its first and last when they name one of the
+    template's texts (`_named`); every other piece as the recogniser reads it, padded as among all
+    the page's pieces (a doubtful reading read again so: as if none had been read from its shapes
+    or a stack's ends; among fewer, its reading swayed with their pad)."""
     widths = ocr._buckets(crops)
 
     def recognised(_lines, which: list[int], read: list) -> None:
@@ -96,10 +103,89 @@ def _recognised(crops: list[np.ndarray], book: digits.Book) -> list[tuple[str, f
     read: list = [None] * len(crops)
     lines = [[crop] for crop in crops]
     unsure = ocr._numbers(lines, list(range(len(crops))), read, book, recognised)
-    recognised(lines, [i for i, r in enumerate(read) if r is None], read)
+    # a stack holding a number (read from its shapes, or by the recogniser naming them) is no label;
+    # one holding pieces the Book took for lines of digits' glyphs and left unread may be (他法)
+    number = lambda r: r is not None and bool(ocr._NUMBERISH.fullmatch(r[0]) or pdf._CELL_VALUE.fullmatch(r[0]))  # noqa: E731
+    stacks = [s for s in _stacks_of(spans) if len(s) >= _STACK and not any(number(read[i]) for i in s)]
+    middles = {i for s in stacks for i in s[1:-1]}
+    recognised(lines, [i for i, r in enumerate(read) if r is None and i not in middles], read)  # (the ends)
+    for s in stacks:
+        texts = _named(read[s[0]], read[s[-1]], [crops[i] for i in s])
+        for i, text in zip(s, texts or []):
+            read[i] = text
+    recognised(lines, [i for i in sorted(middles) if read[i] is None], read)
     for i, cell in unsure.items():
         book.learn(cell, read[i])
     return read
+
+
+def _stacks_of(spans: list[tuple[int, int, int, int]]) -> list[list[int]]:
+    """The pieces (indexes into `spans`) one under another across one width, top to bottom: each
+    piece goes on the one stack whose last piece it stands under, its middle within _STACKED of
+    the page's typical box height below that one's (a wrapped line's pitch is ~0.9 of it, a row's
+    1.5 or more), overlapping it across; else, or under two, it starts one."""
+    if not spans:
+        return []
+    height = statistics.median(y1 - y0 for _, y0, _, y1 in spans)
+    middle = lambda s: (s[1] + s[3]) / 2  # noqa: E731
+    stacks: list[list[int]] = []
+    for i in sorted(range(len(spans)), key=lambda i: middle(spans[i])):
+        x0, _, x1, _ = spans[i]
+        under = [
+            s
+            for s in stacks
+            if min(x1, spans[s[-1]][2]) > max(x0, spans[s[-1]][0])
+            and 0 < middle(spans[i]) - middle(spans[s[-1]]) <= _STACKED * height
+        ]
+        if len(under) == 1:
+            under[0].append(i)
+        else:
+            stacks.append([i])
+    return stacks
+
+
+def _named(first: tuple[str, float], last: tuple[str, float], crops: list[np.ndarray]) -> list | None:
+    """A stack of pieces' readings, one a piece, when its first and last pieces (read: `first`,
+    `last`) begin and end exactly one of the template's table texts (prefixes.texts: section 三's
+    rows, groups and columns, section 四's outcomes, section 二's items...) with a character or more
+    for each piece between, and its ink is about as many characters wide (_STACK_LENGTH): the text
+    as the template prints it, cut into the pieces by their ink's width, each with the lesser
+    confidence of the two ends; else None (the stack is read whole). A label edited between its
+    ends is the template's, as prefixes and rowlabels name a ruled cell; a stack that is no one
+    text (two labels, a label and its row's number) begins and ends no one text."""
+    (head, p), (tail, q) = first, last
+    head, tail = squash(head), squash(tail)
+    chars = prefixes.characters(crops)
+    lo, hi = _STACK_LENGTH
+    hits = {
+        printed
+        for text, printed in prefixes.texts().items()
+        if text.startswith(head)
+        and text.endswith(tail)
+        and len(text) >= len(head) + len(tail) + len(crops) - 2
+        and lo * chars <= len(text) <= hi * chars
+    }
+    if not head or not tail or len(hits) != 1:
+        return None
+    (printed,) = hits
+    flat = squash(printed)
+    if len(flat) != len(printed) or not (flat.startswith(head) and flat.endswith(tail)):
+        return None  # printed otherwise than its ends read (a label's variant), or not a character for a character
+    # the pieces between the ends share the characters between them by their ink's width
+    widths = [prefixes.characters([c]) for c in crops[1:-1]]
+    inner = len(printed) - len(head) - len(tail)
+    cuts = [len(head)]
+    for k in range(1, len(widths)):
+        share = round(len(head) + inner * sum(widths[:k]) / max(sum(widths), 1e-9))
+        cuts.append(min(max(share, cuts[-1] + 1), len(printed) - len(tail) - (len(widths) - k)))
+    cuts.append(len(printed) - len(tail))
+    pieces = [printed[: len(head)]] + [printed[a:b] for a, b in zip(cuts, cuts[1:])] + [printed[-len(tail) :]]
+    # each piece text (no number's, nor 无: a value's) joined to the next with no space, as read
+    if any(not _CJK.search(t) or pdf._CELL_VALUE.fullmatch(t) for t in pieces) or any(
+        not (pdf._CJK_OR_WIDE.match(a[-1]) or pdf._CJK_OR_WIDE.match(b[0])) for a, b in zip(pieces, pieces[1:])
+    ):
+        return None
+    return [(t, min(p, q)) for t in pieces]
 
 
 def layout(clean: np.ndarray, pieces: list, n: int, chain: pdf.TableChain) -> list[Block] | None:
@@ -177,14 +263,16 @@ def _ruled(gray: np.ndarray) -> np.ndarray:
     ink = ocr._ink(gray)
     h, v = ocr._rules(ink)
     count, labels, stats, _ = scanprep.components(h)
+    keep = np.ones(count, bool)
+    last = ink.shape[0] - 1
     for i in range(1, count):
-        x, y, w, height = stats[i, :4]
+        x, y, w, height = (int(s) for s in stats[i, :4])
         if w >= ocr._MIN_TABLE * gray.shape[1]:
             continue
-        near = lambda rows: ink[np.clip(rows, 0, ink.shape[0] - 1)][:, x : x + w].any(axis=0).mean()  # noqa: E731
-        if max(near([y - 4, y - 3]), near([y + height + 2, y + height + 3])) >= _CROSSED:
-            h[labels == i] = 0
-    return h | v
+        near = lambda a, b: ink[[min(max(a, 0), last), min(max(b, 0), last)], x : x + w].any(axis=0).mean()  # noqa: E731
+        keep[i] = max(near(y - 4, y - 3), near(y + height + 2, y + height + 3)) < _CROSSED
+    # (the runs that are text's taken out at once, not a pass over the page each)
+    return (np.where(keep[labels], h, np.uint8(0)) if not keep.all() else h) | v
 
 
 def _split_rows(rows: list[list[str]]) -> set[int]:
@@ -212,14 +300,31 @@ def confidence(table: Table) -> list[list[float]]:
 def _detect(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     """The boxes (x0, y0, x1, y1, pixels) the detector finds text in, top to bottom."""
     small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
-    boxes, _ = ocr._engine().text_det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
+    det = ocr._engine().text_det
+    # the detector's own preprocessing (its resize to steps of 32, its normalisation) of a grey
+    # page, done on one channel through a table of the 256 values it gives: the same input to
+    # the model, but not three float64 channels computed a pixel at a time (~0.03 CPU-s a page)
+    prepare = det.get_preprocess(max(small.shape))
+    resized = prepare.resize(small)
+    image = np.empty((1, 3, *resized.shape), np.float32)
+    for c, values in enumerate(_normalised(prepare)):
+        image[0, c] = values[resized]
+    preds = det.infer(image)[0]
+    boxes = det.filter_tag_det_res(det.postprocess_op(preds, small.shape)[0], small.shape)
     spans = []
-    for box in boxes if boxes is not None else []:
+    for box in boxes:
         x0, y0 = np.maximum((box.min(axis=0) / _DETECT_SCALE).astype(int), 0)
         x1, y1 = (box.max(axis=0) / _DETECT_SCALE).astype(int)
         if x1 - x0 > 2 and y1 - y0 > 2:
             spans.append((x0, y0, x1, y1))
     return sorted(spans, key=lambda s: (s[1], s[0]))
+
+
+def _normalised(prepare) -> np.ndarray:
+    """Each channel's input to the detector for each grey value (3, 256), as its preprocessing
+    `prepare` normalises a picture: the same float operations, made once for each value."""
+    values = np.arange(256, dtype=np.uint8).reshape(1, 256, 1).repeat(3, axis=2)
+    return np.ascontiguousarray(prepare.normalize(values)[0].T, dtype=np.float32)
 
 
 def _slash(gray: np.ndarray, span: tuple[int, int, int, int], text: str) -> str:
