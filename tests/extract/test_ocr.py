@@ -612,3 +612,52 @@ def test_the_detector_is_shown_a_line_of_text_wherever_it_stands():
         y0 = min(b[:, 1].min() for b in boxes)
         y1 = max(b[:, 1].max() for b in boxes)
         assert top - 8 <= y0 <= top + 4 and top + 20 <= y1 <= top + 32, (top, y0, y1)
+
+
+def test_the_paper_is_divided_out_as_numpy_divided_it():
+    """scanprep.evened (flatten's division by the paper) in OpenCV: numpy's float32 quotient,
+    clipped and truncated, for every pair of grey and paper values (a paper of 0 as 1), in rows of
+    several widths (OpenCV's vector loops and their tails)."""
+    import numpy as np
+
+    from nianbao.extract.pdf import scanprep
+
+    gray, paper = (
+        np.ascontiguousarray(a) for a in np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8))
+    )
+    want = np.clip(gray.astype(np.float32) * 255 / np.maximum(paper, 1), 0, 255).astype(np.uint8)
+    for cols in (slice(None), slice(3, 250), slice(1, 8)):
+        g, p = np.ascontiguousarray(gray[:, cols]), np.ascontiguousarray(paper[:, cols])
+        assert np.array_equal(scanprep.evened(g, p), want[:, cols])
+    assert scanprep.evened(gray, paper)[0, 0] == 0 and scanprep.evened(gray, paper)[0, 255] == 255  # (paper 0)
+
+
+def test_components_of_a_squeezed_mask_are_the_masks():
+    """scanprep.Squeezed labels a mask with its runs of alike rows and columns kept once: each
+    component's box and area as components() gives them (in its order with 4-connectivity), and
+    each component's pixels over its box, on a table's rules that lean and break (rows alike in
+    runs, not everywhere) and on noise (no two rows alike)."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import scanprep
+
+    rules = np.zeros((700, 900), np.uint8)
+    for y in range(40, 680, 60):
+        cv2.line(rules, (30, y), (870, y + 4), 255, 3)
+    for x in range(30, 880, 140):
+        cv2.line(rules, (x, 40), (x + 3, 640), 255, 3)
+    rules[300:303, 400:460] = 0  # a broken rule: two cells one
+    noise = np.where(np.random.default_rng(1).random((200, 300)) < 0.3, np.uint8(255), np.uint8(0))
+    for mask in (rules, 255 - rules, noise):
+        for connectivity in (4, 8):
+            count, labels, stats, _ = scanprep.components(mask, connectivity)
+            squeezed = scanprep.Squeezed(mask, connectivity)
+            assert squeezed.count == count >= 2
+            if connectivity == 4:
+                assert np.array_equal(squeezed.stats, stats)
+            assert sorted(map(tuple, squeezed.stats)) == sorted(map(tuple, stats))
+            for i in range(1, count):
+                x, y, w, h, _ = squeezed.stats[i]
+                k = next(j for j in range(count) if tuple(stats[j]) == tuple(squeezed.stats[i]))
+                assert np.array_equal(squeezed.mask(i) > 0, labels[y : y + h, x : x + w] == k)
