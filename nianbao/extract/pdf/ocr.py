@@ -111,13 +111,18 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
     book = digits.Book()  # the report's digit shapes, one font throughout
     try:
         count = len(pdf)
-        held = [holds_table(pdf[i]) for i in range(count)]
+        ends = {i: pdf[i] for i in {0, count - 1} if count}  # read at DPI whatever the glance sees
+        # rendered at DPI first, then glanced at: pdfium keeps a page's decoded picture, and the
+        # glance from it gives the very pixels of a glance of its own (some 7-13 ms a page)
+        seen = {i: render(page) for i, page in ends.items()}
+        held = [holds_table(ends[i] if i in ends else pdf[i]) for i in range(count)]
+        del ends
         every = not any(held)  # no rules anywhere: an unruled scan, whose tables the text's alignment shows
         ruled = False  # a ruled table found at DPI
         for n in range(1, count + 1):
             if not (every or held[n - 1] or n in (1, count)):
                 continue  # nothing of the template to read: not rendered at DPI
-            gray = straighten(render(pdf[n - 1]))
+            gray = straighten(seen.pop(n - 1) if n - 1 in seen else render(pdf[n - 1]))
             tables = find_tables(gray) if held[n - 1] else []  # (the glance passes every page it finds one on)
             ruled |= bool(tables)
             # the glance took a three-line table's rules for a frame and none is there: unruled after all
