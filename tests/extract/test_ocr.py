@@ -417,7 +417,8 @@ def test_a_page_holding_no_table_is_glanced_at_never_rendered_at_full_resolution
 
     monkeypatch.setattr(ocr, "render", spy)
     blocks = ocr.parse(pdf)
-    assert rendered == sorted({0, len(pages) - 1, *tables})
+    # each once (the first and last before the glance: it reuses their decoded picture)
+    assert sorted(rendered) == sorted({0, len(pages) - 1, *tables})
     read = {w for b in blocks for w in (b.where if isinstance(b, Table) else [b.where])}
     assert read == {f"page {i + 1}" for i in rendered} | {NARRATIVE_UNREAD}  # its narrative is not read
     # the title's page is read; its words are not all read right since scanprep (issue 20's note):
@@ -661,3 +662,34 @@ def test_components_of_a_squeezed_mask_are_the_masks():
                 x, y, w, h, _ = squeezed.stats[i]
                 k = next(j for j in range(count) if tuple(stats[j]) == tuple(squeezed.stats[i]))
                 assert np.array_equal(squeezed.mask(i) > 0, labels[y : y + h, x : x + w] == k)
+
+
+def test_runs_are_opencvs_opening_by_a_bar():
+    """scanprep.runs (done on the lines that may hold a run alone): OpenCV's opening by a bar along
+    the rows or down the columns, after bridging gaps along the rows when asked, pixel for pixel, on
+    masks of runs every length around the bar's, broken by gaps around 7, some at the picture's
+    edges (where the opening keeps a run half the bar long: it takes the outside for ink)."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import scanprep
+
+    rng = np.random.default_rng(3)
+    mask = np.zeros((400, 403), np.uint8)
+    for y in range(0, 400, 2):
+        length = int(rng.integers(10, 120))
+        x = int(rng.choice([0, 403 - length, rng.integers(0, 403 - length)]))
+        mask[y, x : x + length] = 255
+        for _ in range(int(rng.integers(0, 3))):  # gaps a bridge may or may not close
+            g = int(rng.integers(x, x + length))
+            mask[y, g : g + int(rng.integers(1, 10))] = 0
+    mask |= np.where(rng.random(mask.shape) < 0.02, np.uint8(255), np.uint8(0))
+    for along, picture in ((False, mask), (True, np.ascontiguousarray(mask.T))):
+        for length in (40, 80, 100):
+            bar = lambda down: cv2.getStructuringElement(cv2.MORPH_RECT, (1, length) if down else (length, 1))  # noqa: E731
+            for down in (False, True):
+                want = cv2.morphologyEx(picture, cv2.MORPH_OPEN, bar(down))
+                assert np.array_equal(scanprep.runs(picture, length, down=down), want)
+                assert want.any() or down != along
+            want = cv2.morphologyEx(scanprep.bridged(picture), cv2.MORPH_OPEN, bar(False))
+            assert np.array_equal(scanprep.runs(picture, length, bridge=True), want)

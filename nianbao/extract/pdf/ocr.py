@@ -263,21 +263,16 @@ def _ink(gray: np.ndarray, block: int = 31) -> np.ndarray:
 def _rules(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical ruling lines: runs of ink longer than a table's characters (a
     rule a photo broke in places, a few pixels, counts whole)."""
-    h = cv2.morphologyEx(
-        scanprep.bridged(ink), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1))
-    )
-    v = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(DPI * 0.2))))
-    return h, v
+    return scanprep.runs(ink, int(DPI * 0.4), bridge=True), scanprep.runs(ink, int(DPI * 0.2), down=True)
 
 
 def straighten(gray: np.ndarray) -> np.ndarray:
     """The page turned so its long rules (else its text lines) lie level: the median slope of
     the long, thin ink runs, each fitted by least squares."""
     ink = cv2.dilate(_ink(gray), np.ones((5, 1), np.uint8))  # a slanted rule stays one run
-    bar = cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.5), 1))
-    level = cv2.morphologyEx(ink, cv2.MORPH_OPEN, bar)
+    level = scanprep.runs(ink, int(DPI * 0.5))
     if not level.any():  # no rules: text lines smeared into bars
-        level = cv2.morphologyEx(cv2.dilate(ink, np.ones((1, int(DPI * 0.1)), np.uint8)), cv2.MORPH_OPEN, bar)
+        level = scanprep.runs(cv2.dilate(ink, np.ones((1, int(DPI * 0.1)), np.uint8)), int(DPI * 0.5))
     runs = scanprep.Squeezed(level)
     angles = []
     for i in range(1, runs.count):
