@@ -417,7 +417,8 @@ def test_a_page_holding_no_table_is_glanced_at_never_rendered_at_full_resolution
 
     monkeypatch.setattr(ocr, "render", spy)
     blocks = ocr.parse(pdf)
-    assert rendered == sorted({0, len(pages) - 1, *tables})
+    # each once (the first and last before the glance: it reuses their decoded picture)
+    assert sorted(rendered) == sorted({0, len(pages) - 1, *tables})
     read = {w for b in blocks for w in (b.where if isinstance(b, Table) else [b.where])}
     assert read == {f"page {i + 1}" for i in rendered} | {NARRATIVE_UNREAD}  # its narrative is not read
     # the title's page is read; its words are not all read right since scanprep (issue 20's note):
@@ -612,3 +613,83 @@ def test_the_detector_is_shown_a_line_of_text_wherever_it_stands():
         y0 = min(b[:, 1].min() for b in boxes)
         y1 = max(b[:, 1].max() for b in boxes)
         assert top - 8 <= y0 <= top + 4 and top + 20 <= y1 <= top + 32, (top, y0, y1)
+
+
+def test_the_paper_is_divided_out_as_numpy_divided_it():
+    """scanprep.evened (flatten's division by the paper) in OpenCV: numpy's float32 quotient,
+    clipped and truncated, for every pair of grey and paper values (a paper of 0 as 1), in rows of
+    several widths (OpenCV's vector loops and their tails)."""
+    import numpy as np
+
+    from nianbao.extract.pdf import scanprep
+
+    gray, paper = (
+        np.ascontiguousarray(a) for a in np.meshgrid(np.arange(256, dtype=np.uint8), np.arange(256, dtype=np.uint8))
+    )
+    want = np.clip(gray.astype(np.float32) * 255 / np.maximum(paper, 1), 0, 255).astype(np.uint8)
+    for cols in (slice(None), slice(3, 250), slice(1, 8)):
+        g, p = np.ascontiguousarray(gray[:, cols]), np.ascontiguousarray(paper[:, cols])
+        assert np.array_equal(scanprep.evened(g, p), want[:, cols])
+    assert scanprep.evened(gray, paper)[0, 0] == 0 and scanprep.evened(gray, paper)[0, 255] == 255  # (paper 0)
+
+
+def test_components_of_a_squeezed_mask_are_the_masks():
+    """scanprep.Squeezed labels a mask with its runs of alike rows and columns kept once: each
+    component's box and area as components() gives them (in its order with 4-connectivity), and
+    each component's pixels over its box, on a table's rules that lean and break (rows alike in
+    runs, not everywhere) and on noise (no two rows alike)."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import scanprep
+
+    rules = np.zeros((700, 900), np.uint8)
+    for y in range(40, 680, 60):
+        cv2.line(rules, (30, y), (870, y + 4), 255, 3)
+    for x in range(30, 880, 140):
+        cv2.line(rules, (x, 40), (x + 3, 640), 255, 3)
+    rules[300:303, 400:460] = 0  # a broken rule: two cells one
+    noise = np.where(np.random.default_rng(1).random((200, 300)) < 0.3, np.uint8(255), np.uint8(0))
+    for mask in (rules, 255 - rules, noise):
+        for connectivity in (4, 8):
+            count, labels, stats, _ = scanprep.components(mask, connectivity)
+            squeezed = scanprep.Squeezed(mask, connectivity)
+            assert squeezed.count == count >= 2
+            if connectivity == 4:
+                assert np.array_equal(squeezed.stats, stats)
+            assert sorted(map(tuple, squeezed.stats)) == sorted(map(tuple, stats))
+            for i in range(1, count):
+                x, y, w, h, _ = squeezed.stats[i]
+                k = next(j for j in range(count) if tuple(stats[j]) == tuple(squeezed.stats[i]))
+                assert np.array_equal(squeezed.mask(i) > 0, labels[y : y + h, x : x + w] == k)
+
+
+def test_runs_are_opencvs_opening_by_a_bar():
+    """scanprep.runs (done on the lines that may hold a run alone): OpenCV's opening by a bar along
+    the rows or down the columns, after bridging gaps along the rows when asked, pixel for pixel, on
+    masks of runs every length around the bar's, broken by gaps around 7, some at the picture's
+    edges (where the opening keeps a run half the bar long: it takes the outside for ink)."""
+    import cv2
+    import numpy as np
+
+    from nianbao.extract.pdf import scanprep
+
+    rng = np.random.default_rng(3)
+    mask = np.zeros((400, 403), np.uint8)
+    for y in range(0, 400, 2):
+        length = int(rng.integers(10, 120))
+        x = int(rng.choice([0, 403 - length, rng.integers(0, 403 - length)]))
+        mask[y, x : x + length] = 255
+        for _ in range(int(rng.integers(0, 3))):  # gaps a bridge may or may not close
+            g = int(rng.integers(x, x + length))
+            mask[y, g : g + int(rng.integers(1, 10))] = 0
+    mask |= np.where(rng.random(mask.shape) < 0.02, np.uint8(255), np.uint8(0))
+    for along, picture in ((False, mask), (True, np.ascontiguousarray(mask.T))):
+        for length in (40, 80, 100):
+            bar = lambda down: cv2.getStructuringElement(cv2.MORPH_RECT, (1, length) if down else (length, 1))  # noqa: E731
+            for down in (False, True):
+                want = cv2.morphologyEx(picture, cv2.MORPH_OPEN, bar(down))
+                assert np.array_equal(scanprep.runs(picture, length, down=down), want)
+                assert want.any() or down != along
+            want = cv2.morphologyEx(scanprep.bridged(picture), cv2.MORPH_OPEN, bar(False))
+            assert np.array_equal(scanprep.runs(picture, length, bridge=True), want)

@@ -111,13 +111,18 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
     book = digits.Book()  # the report's digit shapes, one font throughout
     try:
         count = len(pdf)
-        held = [holds_table(pdf[i]) for i in range(count)]
+        ends = {i: pdf[i] for i in {0, count - 1} if count}  # read at DPI whatever the glance sees
+        # rendered at DPI first, then glanced at: pdfium keeps a page's decoded picture, and the
+        # glance from it gives the very pixels of a glance of its own (some 7-13 ms a page)
+        seen = {i: render(page) for i, page in ends.items()}
+        held = [holds_table(ends[i] if i in ends else pdf[i]) for i in range(count)]
+        del ends
         every = not any(held)  # no rules anywhere: an unruled scan, whose tables the text's alignment shows
         ruled = False  # a ruled table found at DPI
         for n in range(1, count + 1):
             if not (every or held[n - 1] or n in (1, count)):
                 continue  # nothing of the template to read: not rendered at DPI
-            gray = straighten(render(pdf[n - 1]))
+            gray = straighten(seen.pop(n - 1) if n - 1 in seen else render(pdf[n - 1]))
             tables = find_tables(gray) if held[n - 1] else []  # (the glance passes every page it finds one on)
             ruled |= bool(tables)
             # the glance took a three-line table's rules for a frame and none is there: unruled after all
@@ -258,28 +263,23 @@ def _ink(gray: np.ndarray, block: int = 31) -> np.ndarray:
 def _rules(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical ruling lines: runs of ink longer than a table's characters (a
     rule a photo broke in places, a few pixels, counts whole)."""
-    h = cv2.morphologyEx(
-        scanprep.bridged(ink), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.4), 1))
-    )
-    v = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, int(DPI * 0.2))))
-    return h, v
+    return scanprep.runs(ink, int(DPI * 0.4), bridge=True), scanprep.runs(ink, int(DPI * 0.2), down=True)
 
 
 def straighten(gray: np.ndarray) -> np.ndarray:
     """The page turned so its long rules (else its text lines) lie level: the median slope of
     the long, thin ink runs, each fitted by least squares."""
     ink = cv2.dilate(_ink(gray), np.ones((5, 1), np.uint8))  # a slanted rule stays one run
-    bar = cv2.getStructuringElement(cv2.MORPH_RECT, (int(DPI * 0.5), 1))
-    level = cv2.morphologyEx(ink, cv2.MORPH_OPEN, bar)
+    level = scanprep.runs(ink, int(DPI * 0.5))
     if not level.any():  # no rules: text lines smeared into bars
-        level = cv2.morphologyEx(cv2.dilate(ink, np.ones((1, int(DPI * 0.1)), np.uint8)), cv2.MORPH_OPEN, bar)
-    count, labels, stats, _ = scanprep.components(level)
+        level = scanprep.runs(cv2.dilate(ink, np.ones((1, int(DPI * 0.1)), np.uint8)), int(DPI * 0.5))
+    runs = scanprep.Squeezed(level)
     angles = []
-    for i in range(1, count):
-        x, y, w, h = stats[i, :4]
+    for i in range(1, runs.count):
+        x, y, w, h = runs.stats[i, :4]
         if w < DPI * 1.5 or h > w * math.tan(math.radians(MAX_SKEW)) + DPI * 0.1:
             continue
-        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == i)
+        ys, xs = np.nonzero(runs.mask(i))
         angles.append(math.degrees(math.atan(np.polyfit(xs[::7], ys[::7], 1)[0])))
     if not angles:
         return gray
@@ -303,30 +303,30 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
     break: its outline is drawn in, so its first (last) row is still a row."""
     h, v = _rules(_ink(gray))
     lines = cv2.dilate(h | v, np.ones((3, 3), np.uint8))
-    count, labels, stats, _ = scanprep.components(lines)
+    runs = scanprep.Squeezed(lines)  # (a table's rows and columns repeat between its rules)
     out = []
-    for i in range(1, count):
-        x, y, w, hgt = stats[i, :4]
+    for i in range(1, runs.count):
+        x, y, w, hgt = runs.stats[i, :4]
         if w < _MIN_TABLE * gray.shape[1] or hgt < DPI * 0.25:
             continue
-        frame = np.where(labels[y : y + hgt, x : x + w] == i, np.uint8(255), np.uint8(0))  # (no int64 page between)
+        frame = runs.mask(i)
         if not frame[8:-8, 8:-8].any():
             # an outline and nothing inside it (a photo's page edge): one cell at most, any other
             # region of paper in a band 8 pixels wide along its edge (none a cell on 560 pages: the
             # paper's labelling cost 30 ms a photo's page)
             continue
         cv2.rectangle(frame, (0, 0), (w - 1, hgt - 1), 255, 3)
-        n, _, boxes, _ = scanprep.components(255 - frame, 4)
+        regions = scanprep.Squeezed(255 - frame, 4).stats
         cells = [
             (x + bx, y + by, x + bx + bw, y + by + bh)
-            for bx, by, bw, bh, area in boxes[1:]
+            for bx, by, bw, bh, area in regions[1:]
             if bw > _CELL_SIDE and bh > _CELL_SIDE and area > 0.5 * bw * bh
         ]
         if len(cells) >= 2:
             rules = np.zeros_like(lines)
             rules[y : y + hgt, x : x + w] = frame
             out.append(_Grid((x, y, x + w, y + hgt), sorted(cells, key=lambda c: (c[1], c[0])), rules))
-    return sorted(out, key=lambda g: g.box[1])
+    return sorted(out, key=lambda g: (g.box[1], g.box[0]))
 
 
 def _page(
