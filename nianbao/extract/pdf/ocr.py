@@ -412,14 +412,16 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
         # (but a group's label the page break cut to the table's last row: （六）其他处理 over one)
         _headers(lines, [i for i in now if not label(cells[i]) or cells[i].rows[1] == height], read, tops)
         _named(lines, [i for i in now if read[i] is None], read)
-        _read(lines, [i for i in now if read[i] is None], read)
+        _read(lines, [i for i in now if read[i] is None], read, book)
         texts = recognise([line for i in ends for line in (lines[i][0], lines[i][-1])])
         for k, i in enumerate(ends):
             cells[i].glimpse = texts[2 * k][0], texts[2 * k + 1][0]
     for i, text in placed.items():
         read[i] = (text, 1.0)  # the template's label, placed by the rows read around it
     _named(lines, [i for i, r in enumerate(read) if r is None], read)
-    _read(lines, [i for i, r in enumerate(read) if r is None], read)  # none left unread: never a blank for a label
+    _read(
+        lines, [i for i, r in enumerate(read) if r is None], read, book
+    )  # none left unread: never a blank for a label
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
     for cell, (text, p) in zip(cells, read):
@@ -436,7 +438,7 @@ def _cells(
     (_numbers), the others as _text reads them; its readings of number cells name shapes for the
     cells to come."""
     unsure = _numbers(lines, which, read, book)
-    _text(lines, [i for i in which if read[i] is None], read, tops)
+    _text(lines, [i for i in which if read[i] is None], read, tops, book)
     for i, cell in unsure.items():
         book.learn(cell, read[i])
 
@@ -461,12 +463,12 @@ def _numbers(lines: list[list[np.ndarray]], which: list[int], read: list, book: 
     return {i: cell for i, cell in cells.items() if read[i] is None}
 
 
-def _text(lines: list[list[np.ndarray]], which: list[int], read: list, tops: set[int] = frozenset()) -> None:
+def _text(lines: list[list[np.ndarray]], which: list[int], read: list, tops: set[int] = frozenset(), book=None) -> None:
     """Cells `which` read into `read[i]`: a tall header by its ends, a template's text by its first
     characters, else whole."""
     _headers(lines, which, read, tops)
     _named(lines, [i for i in which if read[i] is None], read)
-    _read(lines, [i for i in which if read[i] is None], read)
+    _read(lines, [i for i in which if read[i] is None], read, book)
 
 
 def _headers(lines: list[list[np.ndarray]], which: list[int], read: list, tops: set[int] = frozenset()) -> None:
@@ -498,10 +500,19 @@ def _named(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
             read[i] = (text, 1.0)
 
 
-def _read(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
-    """Cells `which` (their text lines `lines[i]`) recognised into `read[i]`: (text, confidence)."""
+def _read(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book | None = None) -> None:
+    """Cells `which` (their text lines `lines[i]`) recognised into `read[i]`: (text, confidence); a
+    text line as one `book` remembers read before in the report (digits.Book.recall) not again."""
     crops = [line for i in which for line in lines[i]]
-    texts = recognise(crops)
+    cut = [_trimmed(c) for c in crops] if book is not None else []
+    known = [book.recall(c) for c in cut] if book is not None else [None] * len(crops)
+    ask = [k for k, r in enumerate(known) if r is None]
+    texts = list(known)
+    pads = _buckets(crops)  # (a doubtful line read again padded as among them all, as before)
+    for k, reading in zip(ask, recognise([crops[k] for k in ask], [pads[k] for k in ask])):
+        texts[k] = reading
+        if book is not None:
+            book.remember(cut[k], reading)
     # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
     # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
     again = [k for k, (t, _) in enumerate(texts) if not t]
