@@ -203,3 +203,26 @@ def test_a_number_wrapped_over_lines_is_numeric_a_label_is_not():
     assert not digits.numeric(_cell("1.申") + _cell("请人"))
     assert not digits.numeric(_cell("16") + _cell("件"))
     assert not digits.numeric([])
+
+
+def test_a_text_line_read_surely_before_is_recalled_another_text_of_its_size_is_not():
+    """A report's table prints 信息内容 four times in one font: read once, the others are that
+    text without the recogniser; a label of its length printing other characters (本年废止件数
+    beside 本年制发件数: two of six apart) is not, nor a number, nor anything read doubtfully."""
+    from nianbao.extract.pdf import ocr
+    from nianbao.extract.pdf.digits import Book
+
+    def line(text, seed=0):
+        return ocr._trimmed(_cell(text, seed=seed)[0])
+
+    book = Book()
+    book.remember(line("信息内容"), ("信息内容", 0.99))
+    book.remember(line("本年制发件数"), ("本年制发件数", 0.995))
+    assert book.recall(line("信息内容", seed=1)) == ("信息内容", 0.99)  # other specks: the same text
+    assert book.recall(line("本年制发件数", seed=2)) == ("本年制发件数", 0.995)
+    assert book.recall(line("本年废止件数")) is None
+    assert book.recall(line("行政许可")) is None  # its size, other characters
+    book.remember(line("行政处罚"), ("行政处罚", 0.9))  # read doubtfully: not kept
+    assert book.recall(line("行政处罚", seed=1)) is None
+    book.remember(line("1,234"), ("1,234", 0.99))  # a number: its glyphs' shapes read it, never so
+    assert book.recall(line("1,234", seed=1)) is None

@@ -6,7 +6,7 @@ text, None for a long label left unread. No OCR needed."""
 
 from __future__ import annotations
 
-from nianbao.extract.pdf.rowlabels import Cell, header, settle
+from nianbao.extract.pdf.rowlabels import Cell, header, piece, row_label, settle
 
 VALUES = ["0", "3", "—", "1", "0", "0", "4"]
 
@@ -146,6 +146,51 @@ def test_a_header_or_group_cell_of_many_lines_is_told_by_its_ends_when_one_templ
     assert header("结", "果", 4) is None  # 结果…果: no header
     assert header("结", "持", 2) is None  # two lines: both read, nothing to tell
     assert header("其", "他", 3) is None  # 其他 is two characters, not three lines
+    assert header("三", "果", 8) == "三、本年度办理结果"  # 三、 read alone loses its 、
+
+
+def test_a_row_label_wrapped_in_a_narrow_column_is_told_by_its_ends_and_its_length():
+    assert row_label("1.本", "息", 7) == "1.本机关不掌握相关政府信息"  # two characters a line
+    assert row_label("1.本", "息", 3) is None  # too long for three lines
+    assert row_label("1.本", "开", 7) is None  # not how it ends
+
+
+def test_a_label_the_page_break_cut_is_told_by_its_ends_as_a_piece_of_one_rows_label():
+    # its start at a page's foot, two characters a line: the one row it begins, cut where it stops
+    assert piece("1.申", "府信", 14, head=True) == (
+        "other_overdue_correction",
+        "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信",
+    )
+    assert piece("2.没", "行制", 6, head=True) == ("unavailable_needs_creation", "2.没有现成信息需要另行制")
+    assert piece("1.申", "府信", 5, head=True) is None  # five lines cannot hold so much
+    assert piece("1.属", "密", 4, head=True) is None  # the whole label, not a piece (its ends name it)
+    assert piece("2.申", "政府信", 14, head=False) is None  # an end's piece ends as a label ends
+    # its end atop the next page: one text, whichever row's (息公开申请 ends two rows' labels)
+    assert piece("息公", "请", 3, head=False)[1] == "息公开申请"
+    assert piece("他法", "开", 6, head=False)[1] == "他法律行政法规禁止公开"  # the row's first label's
+    assert piece("政府", "请", 3, head=False) is None  # 政府信息公开申请 is longer than three lines of two
+    assert piece("息公", "量", 3, head=False) is None  # …息公开申请数量: no end fits three lines
+    assert piece("政", "请", 3, head=False) is None  # a character alone tells no place in a label
+
+
+def test_a_label_cut_at_the_tables_last_row_named_by_its_start_anchors_the_run_above():
+    """The last row's label, cut by the page break, is named as its row's start by its ends, so the
+    rows between it and the rows read above are placed, not read."""
+    cells = _rows(["3.补正后申请内容仍不明确", None, None, None, None, None, None])
+    last = _label_cells(cells)[-1]
+    cells[last].lines = 14
+    cells[last].glimpse = ("1.申", "府信")
+    want, ends, placed = settle(cells)
+    assert want == [] and placed[last] == "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信"
+    assert [placed[i] for i in _label_cells(cells)[1:-1]] == [
+        "1.信访举报投诉类申请",
+        "2.重复申请",
+        "3.要求提供公开出版物",
+        "4.无正当理由大量反复申请",
+        "5.要求行政机关确认或重新出具已获取信息",
+    ]
+    cells[last].glimpse = ("1.申", "府言")  # its end not as the label prints it (信 misread): read whole
+    assert settle(cells)[0] == [last]
 
 
 def _reviews(header: list[str | None], groups=((0, 5), (5, 15))) -> list[Cell]:

@@ -382,7 +382,9 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
     # so do cells of two lines or more (a header's leaf: 商业企业, 结果维持): those between the first
     # and last over a table's values follow from the template's order once those are read
     later = [i for i in now if len(lines[i]) >= 2]
-    _cells(lines, [i for i in now if i not in later], read, book)
+    # atop the table, a row label's end the page break cut off its start (its values on the page before)
+    tops = {i for i, c in enumerate(cells) if c.rows == (0, 1)}
+    _cells(lines, [i for i in now if i not in later], read, book, tops)
     for c, r in zip(cells, read):
         c.text = r[0] if r is not None else None
     for i in rowlabels.captions(cells):
@@ -390,13 +392,13 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
             read[i] = ("", 0.0)
     runs = rowlabels.leaves(cells)
     # (a run's ends may be a row's numbers wrapped over two lines, not read yet: by their shapes)
-    _cells(lines, [i for run, _ in runs for i in (run[0], run[-1]) if read[i] is None], read, book)
+    _cells(lines, [i for run, _ in runs for i in (run[0], run[-1]) if read[i] is None], read, book, tops)
     for c, r in zip(cells, read):
         c.text = r[0] if r is not None else None
     for run, top in runs:
         for i, text in rowlabels.place_leaves(cells, run, top).items():
             read[i] = (text, 1.0)  # the template's header, placed by the leaves read around it
-    _cells(lines, [i for i in later if read[i] is None], read, book)
+    _cells(lines, [i for i in later if read[i] is None], read, book, tops)
     while True:
         for c, r in zip(cells, read):
             c.text = r[0] if r is not None else None
@@ -407,16 +409,19 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
         # a header's row holds no number: a cell of one row beside numbers is a label, rowlabels' to tell
         numbers = {c.rows[0] for c, r in zip(cells, read) if r is not None and _VALUE.match(r[0].strip())}
         label = lambda c: c.rows[1] - c.rows[0] == 1 and (c.rows[0] in numbers or c.glimpse is not None)  # noqa: E731
-        _headers(lines, [i for i in now if not label(cells[i])], read)
+        # (but a group's label the page break cut to the table's last row: （六）其他处理 over one)
+        _headers(lines, [i for i in now if not label(cells[i]) or cells[i].rows[1] == height], read, tops)
         _named(lines, [i for i in now if read[i] is None], read)
-        _read(lines, [i for i in now if read[i] is None], read)
+        _read(lines, [i for i in now if read[i] is None], read, book)
         texts = recognise([line for i in ends for line in (lines[i][0], lines[i][-1])])
         for k, i in enumerate(ends):
             cells[i].glimpse = texts[2 * k][0], texts[2 * k + 1][0]
     for i, text in placed.items():
         read[i] = (text, 1.0)  # the template's label, placed by the rows read around it
     _named(lines, [i for i, r in enumerate(read) if r is None], read)
-    _read(lines, [i for i, r in enumerate(read) if r is None], read)  # none left unread: never a blank for a label
+    _read(
+        lines, [i for i, r in enumerate(read) if r is None], read, book
+    )  # none left unread: never a blank for a label
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
     for cell, (text, p) in zip(cells, read):
@@ -426,12 +431,14 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
     return Table(table_rows, [f"page {n}"] * height, confidence=confidence)
 
 
-def _cells(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book) -> None:
+def _cells(
+    lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book, tops: set[int] = frozenset()
+) -> None:
     """Cells `which` read into `read[i]`: numbers by their glyphs' shapes where that is sure
     (_numbers), the others as _text reads them; its readings of number cells name shapes for the
     cells to come."""
     unsure = _numbers(lines, which, read, book)
-    _text(lines, [i for i in which if read[i] is None], read)
+    _text(lines, [i for i in which if read[i] is None], read, tops, book)
     for i, cell in unsure.items():
         book.learn(cell, read[i])
 
@@ -456,23 +463,30 @@ def _numbers(lines: list[list[np.ndarray]], which: list[int], read: list, book: 
     return {i: cell for i, cell in cells.items() if read[i] is None}
 
 
-def _text(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
+def _text(lines: list[list[np.ndarray]], which: list[int], read: list, tops: set[int] = frozenset(), book=None) -> None:
     """Cells `which` read into `read[i]`: a tall header by its ends, a template's text by its first
     characters, else whole."""
-    _headers(lines, which, read)
+    _headers(lines, which, read, tops)
     _named(lines, [i for i in which if read[i] is None], read)
-    _read(lines, [i for i in which if read[i] is None], read)
+    _read(lines, [i for i in which if read[i] is None], read, book)
 
 
-def _headers(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
+def _headers(lines: list[list[np.ndarray]], which: list[int], read: list, tops: set[int] = frozenset()) -> None:
     """Of cells `which`, those of three lines or more (a header or group cell printed a character
-    a line) told by their first and last lines, when one text of the template's headers fits
-    (rowlabels.header): written into `read[i]` as the template prints it; the others left unread."""
+    a line, a row's label wrapped in a narrow column) told by their first and last lines, when one
+    text of the template's headers fits (rowlabels.header), else one row's label (rowlabels.row_label),
+    else, of those in `tops` (atop a table), one row label's end the page break cut
+    (rowlabels.piece): written into `read[i]` as the template prints it; the others left unread."""
     tall = [i for i in which if len(lines[i]) >= 3]
     ends = recognise([line for i in tall for line in (lines[i][0], lines[i][-1])])
     for k, i in enumerate(tall):
-        if (text := rowlabels.header(ends[2 * k][0], ends[2 * k + 1][0], len(lines[i]))) is not None:
+        first, last = ends[2 * k][0], ends[2 * k + 1][0]
+        if (
+            text := rowlabels.header(first, last, len(lines[i])) or rowlabels.row_label(first, last, len(lines[i]))
+        ) is not None:
             read[i] = (text, 1.0)
+        elif i in tops and (cut := rowlabels.piece(first, last, len(lines[i]), head=False)) is not None:
+            read[i] = (cut[1], 1.0)
 
 
 def _named(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
@@ -486,10 +500,19 @@ def _named(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
             read[i] = (text, 1.0)
 
 
-def _read(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
-    """Cells `which` (their text lines `lines[i]`) recognised into `read[i]`: (text, confidence)."""
+def _read(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book | None = None) -> None:
+    """Cells `which` (their text lines `lines[i]`) recognised into `read[i]`: (text, confidence); a
+    text line as one `book` remembers read before in the report (digits.Book.recall) not again."""
     crops = [line for i in which for line in lines[i]]
-    texts = recognise(crops)
+    cut = [_trimmed(c) for c in crops] if book is not None else []
+    known = [book.recall(c) for c in cut] if book is not None else [None] * len(crops)
+    ask = [k for k, r in enumerate(known) if r is None]
+    texts = list(known)
+    pads = _buckets(crops)  # (a doubtful line read again padded as among them all, as before)
+    for k, reading in zip(ask, recognise([crops[k] for k in ask], [pads[k] for k in ask])):
+        texts[k] = reading
+        if book is not None:
+            book.remember(cut[k], reading)
     # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
     # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
     again = [k for k, (t, _) in enumerate(texts) if not t]

@@ -38,6 +38,7 @@ class Prefixes:
 
 
 PREFIXES = Prefixes()
+_UNIT = "（单位：万元）"  # 本年收费金额（单位：万元）
 
 
 @functools.cache
@@ -45,7 +46,7 @@ def texts() -> dict[str, str]:
     """The texts the template prints in its tables' cells, squashed (each variant of a label): the
     text as the template prints it (a variant, its label's first). Section 三's row labels
     numbered, its columns, groups and notes; section 四's proceedings and outcomes; section 二's
-    items, metrics, header and the rows it ignores."""
+    items, metrics (an amount's with its unit's note too), header and the rows it ignores."""
     t = template().spec
     pairs = [(label, label) for _, label in t.applications.columns] + [(x, x) for x in t.applications.notes]
     pairs += [((d.number or "") + label, d.printed) for d in t.applications.rows for label in d.labels]
@@ -55,6 +56,8 @@ def texts() -> dict[str, str]:
         (label, m.labels[0]) for m in t.active_disclosure.items + t.active_disclosure.metrics for label in m.labels
     ]
     pairs += [(x, x) for x in (t.active_disclosure.header, *t.active_disclosure.ignore)]
+    # an amount's header with the note the national template prints (the matcher reads past a note)
+    pairs += [(x, x) for m in t.active_disclosure.metrics if m.kind == "amount" for x in [m.labels[0] + _UNIT]]
     return {squash(x): printed for x, printed in pairs}
 
 

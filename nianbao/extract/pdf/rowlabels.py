@@ -14,7 +14,13 @@ are always read; the sums must still confirm every one (nianbao.interpret.trust)
 
 A header or group cell printed over three lines or more (结果维持 a character a line, 三、本年度办理结果)
 is told the same way as such a label: by its first and last lines and its length, when exactly one
-of the texts the template prints in its tables' headers begins and ends so (`header`).
+of the texts the template prints in its tables' headers begins and ends so (`header`), or one
+row's label (`row_label`: a label two characters a line, not beside a row of values). A label the
+page break cut is told the same way as a piece of one: its start at the table's last row
+(`piece`: the one row whose label begins with its first line and holds its last, as long as its
+lines make it), naming that row, and its end atop the next page's table, the label's end from its
+first line on; so neither is read whole (section 三's narrow label column wraps a label over up
+to 19 lines).
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ def settle(cells: list[Cell]) -> tuple[list[int], list[int], dict[int, str]]:
     the text of each cell left unread, by the template's order."""
     rows = _value_rows(cells)
     labelled = {i for _, i in rows}
+    last = max((c.rows[1] for c in cells), default=0)
     want = [i for i, c in enumerate(cells) if c.text is None and i not in labelled]
     named, fills = {}, {}
     for _, i in rows:
@@ -65,10 +72,12 @@ def settle(cells: list[Cell]) -> tuple[list[int], list[int], dict[int, str]]:
             named[i] = _code(cells[i].text)
         elif cells[i].glimpse is not None:
             named[i] = _glimpsed(*cells[i].glimpse, cells[i].lines)
-            if named[i] is None:
-                want.append(i)  # its ends name no template row: read whole
-            else:
+            if named[i] is not None:
                 fills[i] = _printed(named[i])
+            elif cells[i].rows[1] == last and (cut := piece(*cells[i].glimpse, cells[i].lines, head=True)):
+                named[i], fills[i] = cut  # the label's start, the page break cut off its end
+            else:
+                want.append(i)  # its ends name no template row: read whole
     k = 0
     while k < len(rows):
         if rows[k][1] in named:
@@ -116,21 +125,70 @@ def _glimpsed(first: str, last: str, lines: int) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
+def piece(first: str, last: str, lines: int, head: bool) -> tuple[str, str] | None:
+    """The row, and the piece of its label as printed, of a label wrapped over `lines` lines (three
+    or more) that the page break cut: its start at the bottom of a page (`head`), else its end atop
+    the next. The one row whose label begins with `first` (`head`; else holds it) and holds `last`
+    (else ends with it), its piece from `first` to `last` shorter than the label and as long as
+    `lines` lines as full as the first make it (a half either way, as `_glimpsed` asks); a row's
+    first label's piece where its variants' differ. None when no one piece fits, or for a start no
+    one row (an end's piece is one text whichever row's: 息公开申请 ends two). The joined pieces
+    name the row as its whole label does: a start named so is a prefix of the one row whose label
+    both its ends fit, never another's."""
+    f, t = squash(first), squash(last)
+    if len(f) < 2 or not t or lines < 3:
+        return None
+    hits: dict[str, list[set[str]]] = {}
+    for d in template().spec.applications.rows:
+        for k, label in enumerate(d.labels):
+            printed = squash((d.number or "") + label)
+            if head:
+                ends = [
+                    q + len(t)
+                    for q in range(len(f), len(printed))
+                    if printed.startswith(f, 0) and printed.startswith(t, q)
+                ]
+                cuts = {printed[:e] for e in ends if e < len(printed)}
+            else:
+                starts = [q for q in range(1, len(printed)) if printed.startswith(f, q)] if printed.endswith(t) else []
+                cuts = {printed[q:] for q in starts}
+            cuts = {c for c in cuts if 0.5 <= (len(c) - len(f) - len(t)) / ((lines - 2) * len(f)) <= 1.5}
+            if cuts:
+                hits.setdefault(d.code, [set(), set()])[k > 0].update(cuts)
+    texts = {code: own or variants for code, (own, variants) in hits.items()}
+    said = set().union(*texts.values())
+    if len(said) != 1 or (head and len(texts) != 1):
+        return None  # (an end's piece is one text whichever row's: the start names the row)
+    return next(iter(texts)), said.pop()
+
+
+def row_label(first: str, last: str, lines: int) -> str | None:
+    """The label, as the template prints it, of the one section 三 row whose label begins with
+    `first`, ends with `last` and is as long as `lines` lines make it (`_glimpsed`); else None."""
+    code = _glimpsed(first, last, lines)
+    return None if code is None else _printed(code)
+
+
 def header(first: str, last: str, lines: int) -> str | None:
     """The one text the template prints in a table's header or group cells (section 三's columns
     and groups, section 四's proceedings and outcomes, section 二's items and metrics), as it prints
     it, that begins with `first`, ends with `last` and fills `lines` lines (each of the middle ones
-    a character or more, none more than the longer end's); None when none or several do."""
-    f, t = squash(first), squash(last)
+    a character or more, none more than the longer end's; 、 aside, which the recogniser loses
+    from 三、 read alone); None when none or several do."""
+    f, t = _bare(first), _bare(last)
     if not f or not t or lines < 3:
         return None
     most = max(len(f), len(t))
     hits = {
         printed
-        for text, printed in _headers().items()
+        for text, printed in ((_bare(x), p) for x, p in _headers().items())
         if text.startswith(f) and text.endswith(t) and lines - 2 <= len(text) - len(f) - len(t) <= (lines - 2) * most
     }
     return hits.pop() if len(hits) == 1 else None
+
+
+def _bare(text: str) -> str:
+    return squash(text).replace("、", "")
 
 
 @functools.cache
