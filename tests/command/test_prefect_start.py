@@ -104,10 +104,19 @@ def test_a_setting_of_the_callers_context_reaches_the_server(monkeypatch):
     """A setting of the caller's context the environment does not hold still reaches the server
     (it is spawned again). What it is spawned with is read, not its answers (the test above waits
     for a server's start): it counts as healthy at once, and is stopped before it has started."""
-    monkeypatch.setattr(server, "_healthy", lambda url, process, deadline, ready=None: True)
+    spawned = []
+
+    def healthy(url, process, deadline, ready=None):
+        # read as soon as it is spawned: a server that exits meanwhile (its port taken by a test
+        # beside) shows an empty environment once it has exited
+        spawned.append(_environment(process.pid))
+        return True
+
+    monkeypatch.setattr(server, "_healthy", healthy)
     with temporary_settings(restore_defaults={PREFECT_API_URL}, updates={PREFECT_SERVER_LOGGING_LEVEL: "WARNING"}):
-        with (s := server.TemporaryServer().start()).serving():
-            assert "PREFECT_SERVER_LOGGING_LEVEL=WARNING" in _environment(s.process.pid)
+        with server.TemporaryServer().start().serving():
+            pass
+    assert len(spawned) == 1 and "PREFECT_SERVER_LOGGING_LEVEL=WARNING" in spawned[0]
 
 
 def _environment(pid: int) -> list[str]:
