@@ -463,7 +463,7 @@ def test_a_table_going_on_over_a_photographed_page_break_is_read_in_that_pages_o
 
 
 def test_an_unruled_pages_detector_input_is_its_own_preprocessings():
-    """aligned._detect normalises the half-scale page through a table of the detector's 256 values
+    """aligned._detect (through ocr._boxes) normalises the half-scale page through a table of the detector's 256 values
     (one channel, not three float64 ones a pixel at a time): the model's input is the same, so are
     its boxes (those RapidOCR's own call finds)."""
     import cv2
@@ -475,7 +475,7 @@ def test_an_unruled_pages_detector_input_is_its_own_preprocessings():
     det = ocr._engine().text_det
     prepare = det.get_preprocess(max(small.shape))
     resized = prepare.resize(small)
-    ours = np.stack([values[resized] for values in aligned._normalised(prepare)])[None]
+    ours = np.stack([values[resized] for values in ocr._normalised(prepare)])[None]
     assert np.array_equal(ours, prepare(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR)))
     boxes, _ = det(cv2.cvtColor(small, cv2.COLOR_GRAY2BGR))
     spans = sorted(

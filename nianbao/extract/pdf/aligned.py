@@ -300,31 +300,13 @@ def confidence(table: Table) -> list[list[float]]:
 def _detect(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
     """The boxes (x0, y0, x1, y1, pixels) the detector finds text in, top to bottom."""
     small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
-    det = ocr._engine().text_det
-    # the detector's own preprocessing (its resize to steps of 32, its normalisation) of a grey
-    # page, done on one channel through a table of the 256 values it gives: the same input to
-    # the model, but not three float64 channels computed a pixel at a time (~0.03 CPU-s a page)
-    prepare = det.get_preprocess(max(small.shape))
-    resized = prepare.resize(small)
-    image = np.empty((1, 3, *resized.shape), np.float32)
-    for c, values in enumerate(_normalised(prepare)):
-        image[0, c] = values[resized]
-    preds = det.infer(image)[0]
-    boxes = det.filter_tag_det_res(det.postprocess_op(preds, small.shape)[0], small.shape)
     spans = []
-    for box in boxes:
+    for box in ocr._boxes(small):
         x0, y0 = np.maximum((box.min(axis=0) / _DETECT_SCALE).astype(int), 0)
         x1, y1 = (box.max(axis=0) / _DETECT_SCALE).astype(int)
         if x1 - x0 > 2 and y1 - y0 > 2:
             spans.append((x0, y0, x1, y1))
     return sorted(spans, key=lambda s: (s[1], s[0]))
-
-
-def _normalised(prepare) -> np.ndarray:
-    """Each channel's input to the detector for each grey value (3, 256), as its preprocessing
-    `prepare` normalises a picture: the same float operations, made once for each value."""
-    values = np.arange(256, dtype=np.uint8).reshape(1, 256, 1).repeat(3, axis=2)
-    return np.ascontiguousarray(prepare.normalize(values)[0].T, dtype=np.float32)
 
 
 def _slash(gray: np.ndarray, span: tuple[int, int, int, int], text: str) -> str:

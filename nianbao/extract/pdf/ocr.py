@@ -775,17 +775,34 @@ def _detect(gray: np.ndarray) -> list[np.ndarray]:
         at += b - a + parts[-1].shape[0]
     stack = np.vstack(parts)
     stack = cv2.copyMakeBorder(stack, 0, 0, 0, -stack.shape[1] % 32, cv2.BORDER_CONSTANT, value=255)
-    det = _engine().text_det
-    prepare = det.get_preprocess(max(stack.shape))
-    image = cv2.cvtColor(stack, cv2.COLOR_GRAY2BGR)
-    preds = det.infer(prepare.permute(prepare.normalize(image))[None].astype(np.float32))[0]
-    boxes, _ = det.postprocess_op(preds, stack.shape[:2])
     out = []
-    for box in det.filter_tag_det_res(boxes, stack.shape[:2]):
+    for box in _boxes(stack, fit=False):
         centre = box[:, 1].mean()
         start, top = next(t for t in reversed(tops) if t[0] <= centre)
         out.append(box + np.array([left, top - start], np.float32))
     return out
+
+
+def _boxes(gray: np.ndarray, fit: bool = True) -> list[np.ndarray]:
+    """The text boxes (4 corners, x and y, in `gray`'s pixels) the detector finds in a grey picture:
+    `fit`, resized as RapidOCR's own call does (its side limit, steps of 32), else as it is (a
+    picture made in steps of 32); normalised on one channel through a table of the 256 values its
+    preprocessing gives (the same input to the model), not on three float channels a pixel at a time."""
+    det = _engine().text_det
+    prepare = det.get_preprocess(max(gray.shape))
+    resized = prepare.resize(gray) if fit else gray
+    image = np.empty((1, 3, *resized.shape), np.float32)
+    for c, values in enumerate(_normalised(prepare)):
+        image[0, c] = values[resized]
+    preds = det.infer(image)[0]
+    return list(det.filter_tag_det_res(det.postprocess_op(preds, gray.shape)[0], gray.shape))
+
+
+def _normalised(prepare) -> np.ndarray:
+    """Each channel's input to the detector for each grey value (3, 256), as its preprocessing
+    `prepare` normalises a picture: the same float operations, made once for each value."""
+    values = np.arange(256, dtype=np.uint8).reshape(1, 256, 1).repeat(3, axis=2)
+    return np.ascontiguousarray(prepare.normalize(values)[0].T, dtype=np.float32)
 
 
 def _text_lines(gray: np.ndarray, first: bool | None = None, left: int | None = None) -> list[tuple[float, str]]:
