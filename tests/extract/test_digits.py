@@ -226,3 +226,26 @@ def test_a_text_line_read_surely_before_is_recalled_another_text_of_its_size_is_
     assert book.recall(line("行政处罚", seed=1)) is None
     book.remember(line("1,234"), ("1,234", 0.99))  # a number: its glyphs' shapes read it, never so
     assert book.recall(line("1,234", seed=1)) is None
+
+
+def test_a_text_line_like_one_before_it_in_the_same_call_is_recalled_after_it_is_read(monkeypatch):
+    """ocr._read of one table's cells: 信息内容 printed over each of section 二's items is given to
+    the recogniser once; its repeats wait for that reading and are recalled by it (digits.echoes),
+    another text of its size is read."""
+    from nianbao.extract.pdf import digits, ocr
+
+    texts = ["信息内容", "本年制发件数", "信息内容", "行政许可", "信息内容"]
+    cells = [_cell(t, seed=k) for k, t in enumerate(texts)]
+    assert digits.echoes([ocr._trimmed(c[0]) for c in cells]) == [2, 4]
+    given = []
+    recognise = ocr.recognise
+
+    def counted(crops, pads=None):
+        given.append(len(crops))
+        return recognise(crops, pads)
+
+    monkeypatch.setattr(ocr, "recognise", counted)
+    read = [None] * len(cells)
+    ocr._read(cells, list(range(len(cells))), read, digits.Book())
+    assert [r[0] for r in read] == texts
+    assert given[0] == sum(given) == 3  # 信息内容, 本年制发件数, 行政许可: the repeats recalled

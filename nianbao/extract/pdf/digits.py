@@ -27,6 +27,8 @@ a CJK character in it) and a line read whole later of its size (a row, two colum
 correlates with one of them 0.95 or more, and 0.05 more than with any line read as another text
 (one text's lines: 0.907-0.99, 58 of 65 over 0.95; two labels of one length and four characters
 of six alike, 本年废止件数 and 本年制发件数: 0.882), is that text (`recall`), not recognised again.
+Of the lines of one table read together (信息内容 over each of the items, in one table), those
+like a line before them (`echoes`) are read after it, so recalled by its reading.
 """
 
 from __future__ import annotations
@@ -128,13 +130,8 @@ class Book:
         less; else None."""
         fits: dict[str, tuple[float, float]] = {}
         for seen, text, p in self.seen:
-            if (
-                abs(seen.shape[0] - line.shape[0]) <= RECALL.rows
-                and abs(seen.shape[1] - line.shape[1]) <= RECALL.columns
-            ):
-                fit = float(_picture(line, seen.shape) @ _picture(seen, seen.shape))
-                if fit > fits.get(text, (-1.0, 0.0))[0]:
-                    fits[text] = (fit, p)
+            if (fit := _fit(line, seen)) is not None and fit > fits.get(text, (-1.0, 0.0))[0]:
+                fits[text] = (fit, p)
         if not fits:
             return None
         best = max(fits, key=lambda t: fits[t][0])
@@ -239,6 +236,21 @@ class Book:
             text += name
             least = min(least, self.shapes[best].least)
         return (text, least) if _NUMBER.fullmatch(text) else None
+
+
+def echoes(lines: list[np.ndarray]) -> list[int]:
+    """Of text lines (as ocr._trimmed cuts them) to be read together, those like one before them
+    (its size, correlating `RECALL.same`: 信息内容 over each of section 二's items, in one table):
+    read after it, `Book.recall` may tell them by its reading."""
+    return [k for k, line in enumerate(lines) if any((_fit(line, b) or 0.0) >= RECALL.same for b in lines[:k])]
+
+
+def _fit(line: np.ndarray, seen: np.ndarray) -> float | None:
+    """How a line correlates with one of its size (`RECALL.rows`, `RECALL.columns`), at that one's
+    size; None for one of another size."""
+    if abs(seen.shape[0] - line.shape[0]) > RECALL.rows or abs(seen.shape[1] - line.shape[1]) > RECALL.columns:
+        return None
+    return float(_picture(line, seen.shape) @ _picture(seen, seen.shape))
 
 
 def _picture(line: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

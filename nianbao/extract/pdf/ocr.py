@@ -502,17 +502,25 @@ def _named(lines: list[list[np.ndarray]], which: list[int], read: list) -> None:
 
 def _read(lines: list[list[np.ndarray]], which: list[int], read: list, book: digits.Book | None = None) -> None:
     """Cells `which` (their text lines `lines[i]`) recognised into `read[i]`: (text, confidence); a
-    text line as one `book` remembers read before in the report (digits.Book.recall) not again."""
+    text line as one `book` remembers read before in the report (digits.Book.recall) not again, nor
+    one like a line before it among these (digits.echoes), read first, when it is recalled by that."""
     crops = [line for i in which for line in lines[i]]
-    cut = [_trimmed(c) for c in crops] if book is not None else []
-    known = [book.recall(c) for c in cut] if book is not None else [None] * len(crops)
-    ask = [k for k, r in enumerate(known) if r is None]
-    texts = list(known)
+    texts: list = [None] * len(crops)
     pads = _buckets(crops)  # (a doubtful line read again padded as among them all, as before)
-    for k, reading in zip(ask, recognise([crops[k] for k in ask], [pads[k] for k in ask])):
-        texts[k] = reading
+    waves = [list(range(len(crops)))]
+    if book is not None:
+        cut = [_trimmed(c) for c in crops]
+        later = set(digits.echoes(cut))
+        waves = [[k for k in waves[0] if k not in later], sorted(later)]
+    for wave in waves:
         if book is not None:
-            book.remember(cut[k], reading)
+            for k in wave:
+                texts[k] = book.recall(cut[k])
+            wave = [k for k in wave if texts[k] is None]
+        for k, reading in zip(wave, recognise([crops[k] for k in wave], [pads[k] for k in wave])):
+            texts[k] = reading
+            if book is not None:
+                book.remember(cut[k], reading)
     # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
     # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
     again = [k for k, (t, _) in enumerate(texts) if not t]
