@@ -217,6 +217,26 @@ def test_a_headers_leaves_between_its_first_and_last_read_are_placed_by_the_temp
     assert [placed.get(i, cells[i].text) for i in run] == OUTCOMES * 3
 
 
+def test_over_section_fours_outcomes_the_proceedings_past_the_first_are_not_read():
+    """The matcher places section 四's values by position, finding the table by 行政复议 over the
+    first proceeding's outcomes: that is read, the cells over the other two are not (""); over one
+    proceeding's outcomes alone, its heading names it: read."""
+    from nianbao.extract.pdf.rowlabels import leaves, place_leaves
+
+    cells = _reviews(["结果维持"] + [None] * 13 + ["总计"])
+    over = [i for i, c in enumerate(cells) if c.rows[0] < 2 and c.cols[1] - c.cols[0] > 1]
+    for i in over:
+        cells[i].text = None
+    ((run, top),) = leaves(cells)
+    placed = place_leaves(cells, run, top)
+    # 行政复议 read; 行政诉讼, 未经复议直接起诉, 复议后起诉 not
+    assert [placed.get(i) for i in over] == [None, "", "", ""]
+    one = [Cell((0, 1), (0, 5), None)] + [Cell((1, 2), (k, k + 1), t) for k, t in enumerate(OUTCOMES)]
+    one += [Cell((2, 3), (k, k + 1), str(k)) for k in range(5)]
+    ((run, top),) = leaves(one)
+    assert place_leaves(one, run, top) == {}  # the proceeding's heading over its outcomes: read
+
+
 def test_header_leaves_are_read_when_an_end_or_a_leaf_read_or_the_count_or_a_group_disagrees():
     from nianbao.extract.pdf.rowlabels import leaves, place_leaves
 
@@ -243,9 +263,12 @@ def test_section_three_applicants_between_the_first_and_last_read_are_placed_und
     for r, label in enumerate(["一、本年新收政府信息公开申请数量", "二、上年结转政府信息公开申请数量"], 3):
         cells += [Cell((r, r + 1), (0, 1), label)] + [Cell((r, r + 1), (k, k + 1), "1") for k in range(1, 8)]
     ((run, top),) = leaves(cells)
+    # and the group over them not read (法人或其他组织: the template's note, nothing the matcher reads)
     assert place_leaves(cells, run, top) == dict(
         zip(run[1:-1], ["商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"])
-    )
+    ) | {3: ""}
+    cells[1].text = None  # 申请人情况 not read yet: not read at all
+    assert place_leaves(cells, run, top)[1] == ""
     cells[0], cells[1] = Cell((1, 3), (0, 1), ""), Cell((0, 1), (0, 8), "申请人情况")  # over the labels too
     assert place_leaves(cells, run, top) == {}
 

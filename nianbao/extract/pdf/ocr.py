@@ -397,7 +397,9 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
         c.text = r[0] if r is not None else None
     for run, top in runs:
         for i, text in rowlabels.place_leaves(cells, run, top).items():
-            read[i] = (text, 1.0)  # the template's header, placed by the leaves read around it
+            # the template's header, placed by the leaves read around it; "": a cell over them
+            # that prints nothing the matcher reads, printed, not read (as a caption)
+            read[i] = (text, 1.0 if text else 0.0)
     _cells(lines, [i for i in later if read[i] is None], read, book, tops)
     while True:
         for c, r in zip(cells, read):

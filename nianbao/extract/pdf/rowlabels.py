@@ -346,7 +346,8 @@ def place_leaves(cells: list[Cell], run: list[int], top: int) -> dict[int, str]:
     last of exactly one of the template's header sequences as long as it (`_sequences`), every
     leaf read between as that sequence's, and every other header cell over them lies over one
     of the sequence's repeats (a proceeding's outcomes) or within one, and over no other column;
-    else none (they are read)."""
+    else none (they are read). Then too "" for the cells over the leaves not read that print
+    nothing the matcher reads (the sequence's `quiet` leaves on): they are not read."""
     from nianbao.extract.pdf.prefixes import texts
 
     said = [texts().get(squash(cells[i].text)) if cells[i].text is not None else None for i in run]
@@ -357,13 +358,14 @@ def place_leaves(cells: list[Cell], run: list[int], top: int) -> dict[int, str]:
     ):
         return {}
     fits = [
-        (seq, period)
-        for seq, period in _sequences()
+        (seq, period, quiet)
+        for seq, period, quiet in _sequences()
         if len(seq) == len(run) and all(s is None or s == t for s, t in zip(said, seq))
     ]
     if len(fits) != 1:
         return {}
-    ((seq, period),) = fits
+    ((seq, period, quiet),) = fits
+    unused = {}  # the cells over the leaves from the quiet ones on, not read
     first, last, bottom = cells[run[0]].cols[0], cells[run[-1]].cols[1], cells[run[0]].rows[1]
     caption = set(captions(cells))  # across the whole table: it heads the table, not the leaves
     for i, c in enumerate(cells):
@@ -377,7 +379,9 @@ def place_leaves(cells: list[Cell], run: list[int], top: int) -> dict[int, str]:
         within = under[0] // period == under[-1] // period
         if not within and (under[0] % period or (under[-1] + 1) % period):
             return {}
-    return {i: seq[k] for k, i in enumerate(run) if cells[i].text is None}
+        if under[0] >= quiet and c.text is None:
+            unused[i] = ""
+    return {i: seq[k] for k, i in enumerate(run) if cells[i].text is None} | unused
 
 
 def captions(cells: list[Cell]) -> list[int]:
@@ -397,17 +401,26 @@ def captions(cells: list[Cell]) -> list[int]:
 
 
 @functools.cache
-def _sequences() -> tuple[tuple[tuple[str, ...], int], ...]:
+def _sequences() -> tuple[tuple[tuple[str, ...], int, int], ...]:
     """The texts the template prints over a table's value columns, left to right, each with the
-    length of its repeat: section 三's applicants; section 四's outcomes, once per proceeding;
-    section 二's metrics of each item of each edition."""
+    length of its repeat and the first leaf over which (and on) the cells above print nothing the
+    matcher reads (quiet; the sequence's length: none): section 三's applicants, the template's
+    notes over them (申请人情况, 法人或其他组织: match._applications finds the columns by the
+    applicants' labels); section 四's outcomes, once per proceeding, the proceedings past the first
+    over the template's three (match._reviews_litigation places the values by position, finding
+    the table by its first, 行政复议; under fewer, a proceeding's heading may name them); section
+    二's metrics of each item of each edition."""
     t = template().spec
     outcomes = tuple(label for _, label in t.reviews_litigation.outcomes)
-    out = {(tuple(label for _, label in t.applications.columns), len(t.applications.columns))}
-    out |= {(outcomes * k, len(outcomes)) for k in range(1, len(t.reviews_litigation.proceedings) + 1)}
+    applicants = tuple(label for _, label in t.applications.columns)
+    out = {(applicants, len(applicants), 0)}
+    every = len(t.reviews_litigation.proceedings)
+    out |= {
+        (outcomes * k, len(outcomes), len(outcomes) if k == every else k * len(outcomes)) for k in range(1, every + 1)
+    }
     metrics = {m.code: m.labels[0] for m in t.active_disclosure.metrics}
     out |= {
-        (tuple(metrics[c] for c in codes), len(codes))
+        (tuple(metrics[c] for c in codes), len(codes), len(codes))
         for edition in t.active_disclosure.printed.values()
         for codes in edition.values()
     }
