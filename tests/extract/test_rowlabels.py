@@ -267,8 +267,8 @@ def test_section_three_applicants_between_the_first_and_last_read_are_placed_und
     assert place_leaves(cells, run, top) == dict(
         zip(run[1:-1], ["商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"])
     ) | {3: ""}
-    cells[1].text = None  # 申请人情况 not read yet: not read at all
-    assert place_leaves(cells, run, top)[1] == ""
+    cells[0].text = cells[1].text = None  # the corner's note and 申请人情况 not read yet: not read at all
+    assert place_leaves(cells, run, top)[0] == place_leaves(cells, run, top)[1] == ""
     cells[0], cells[1] = Cell((1, 3), (0, 1), ""), Cell((0, 1), (0, 8), "申请人情况")  # over the labels too
     assert place_leaves(cells, run, top) == {}
 

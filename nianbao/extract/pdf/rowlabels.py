@@ -347,7 +347,8 @@ def place_leaves(cells: list[Cell], run: list[int], top: int) -> dict[int, str]:
     leaf read between as that sequence's, and every other header cell over them lies over one
     of the sequence's repeats (a proceeding's outcomes) or within one, and over no other column;
     else none (they are read). Then too "" for the cells over the leaves not read that print
-    nothing the matcher reads (the sequence's `quiet` leaves on): they are not read."""
+    nothing the matcher reads (the sequence's `quiet` leaves on; from its first, the header's
+    corner left of them too): they are not read."""
     from nianbao.extract.pdf.prefixes import texts
 
     said = [texts().get(squash(cells[i].text)) if cells[i].text is not None else None for i in run]
@@ -369,8 +370,12 @@ def place_leaves(cells: list[Cell], run: list[int], top: int) -> dict[int, str]:
     first, last, bottom = cells[run[0]].cols[0], cells[run[-1]].cols[1], cells[run[0]].rows[1]
     caption = set(captions(cells))  # across the whole table: it heads the table, not the leaves
     for i, c in enumerate(cells):
-        if i in run or i in caption or c.rows[0] < top or c.rows[1] > bottom or c.cols[1] <= first or c.cols[0] >= last:
+        if i in run or i in caption or c.rows[0] < top or c.rows[1] > bottom or c.cols[0] >= last:
             continue  # not over the leaves
+        if c.cols[1] <= first:  # the header's corner, left of the leaves
+            if not quiet and c.text is None:
+                unused[i] = ""
+            continue
         if c.cols[0] < first or c.cols[1] > last:
             return {}  # over the leaves and beyond them: not the template's header
         under = [k for k, j in enumerate(run) if c.cols[0] <= cells[j].cols[0] and cells[j].cols[1] <= c.cols[1]]
@@ -405,8 +410,8 @@ def _sequences() -> tuple[tuple[tuple[str, ...], int, int], ...]:
     """The texts the template prints over a table's value columns, left to right, each with the
     length of its repeat and the first leaf over which (and on) the cells above print nothing the
     matcher reads (quiet; the sequence's length: none): section 三's applicants, the template's
-    notes over them (申请人情况, 法人或其他组织: match._applications finds the columns by the
-    applicants' labels); section 四's outcomes, once per proceeding, the proceedings past the first
+    notes over them and in the corner (申请人情况, 法人或其他组织, （本列数据的勾稽关系…）:
+    match._applications finds the columns by the applicants' labels); section 四's outcomes, once per proceeding, the proceedings past the first
     over the template's three (match._reviews_litigation places the values by position, finding
     the table by its first, 行政复议; under fewer, a proceeding's heading may name them); section
     二's metrics of each item of each edition."""
