@@ -43,8 +43,8 @@ def _columns(crops) -> list[int]:
 def _install() -> None:
     recognise, read = ocr.recognise, ocr._read
 
-    def counted(crops):
-        out = recognise(crops)
+    def counted(crops, pads=None):
+        out = recognise(crops, pads)
         caller = sys._getframe(1)
         kind = _kind[-1] if _kind else f"{Path(caller.f_code.co_filename).stem}.{caller.f_code.co_name}"
         calls[kind] += bool(crops)

@@ -93,11 +93,12 @@ def _recognised(crops: list[np.ndarray], spans: list[tuple[int, int, int, int]],
     narrow column, a header a character a line) by its first and last when they name one of the
     template's texts (`_named`); every other piece as the recogniser reads it, padded as among all
     the page's pieces (a doubtful reading read again so: as if none had been read from its shapes
-    or a stack's ends; among fewer, its reading swayed with their pad)."""
+    or a stack's ends; among fewer, its reading swayed with their pad), but a text line as one
+    read surely before in the report (ocr.recalled: 信息内容 over each of section 二's items)."""
     widths = ocr._buckets(crops)
 
     def recognised(_lines, which: list[int], read: list) -> None:
-        for i, reading in zip(which, ocr.recognise([crops[i] for i in which], [widths[i] for i in which])):
+        for i, reading in zip(which, ocr.recalled([crops[i] for i in which], [widths[i] for i in which], book)):
             read[i] = reading
 
     read: list = [None] * len(crops)

@@ -504,15 +504,8 @@ def _read(lines: list[list[np.ndarray]], which: list[int], read: list, book: dig
     """Cells `which` (their text lines `lines[i]`) recognised into `read[i]`: (text, confidence); a
     text line as one `book` remembers read before in the report (digits.Book.recall) not again."""
     crops = [line for i in which for line in lines[i]]
-    cut = [_trimmed(c) for c in crops] if book is not None else []
-    known = [book.recall(c) for c in cut] if book is not None else [None] * len(crops)
-    ask = [k for k, r in enumerate(known) if r is None]
-    texts = list(known)
-    pads = _buckets(crops)  # (a doubtful line read again padded as among them all, as before)
-    for k, reading in zip(ask, recognise([crops[k] for k in ask], [pads[k] for k in ask])):
-        texts[k] = reading
-        if book is not None:
-            book.remember(cut[k], reading)
+    # (a doubtful line read again padded as among them all, as before)
+    texts = recalled(crops, _buckets(crops), book) if book is not None else recognise(crops)
     # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
     # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
     again = [k for k, (t, _) in enumerate(texts) if not t]
@@ -670,6 +663,19 @@ def recognise(crops: list[np.ndarray], pads: list[float] | None = None) -> list[
         for k, reading in zip(again, _run([crops[k] for k in again], [before[k] for k in again])):
             out[k] = reading
     return out
+
+
+def recalled(crops: list[np.ndarray], pads: list[float], book: digits.Book) -> list[tuple[str, float]]:
+    """`recognise`'s readings of the line images `crops` (`pads` as it takes them), a text line as
+    one `book` remembers read before in the report (digits.Book.recall) not read again, and each
+    line read remembered."""
+    cut = [_trimmed(c) for c in crops]
+    texts: list = [book.recall(c) for c in cut]
+    ask = [k for k, r in enumerate(texts) if r is None]
+    for k, reading in zip(ask, recognise([crops[k] for k in ask], [pads[k] for k in ask])):
+        texts[k] = reading
+        book.remember(cut[k], reading)
+    return texts
 
 
 def _trimmed(line: np.ndarray) -> np.ndarray:
