@@ -542,8 +542,6 @@ def test_a_sections_heading_alone_on_its_line_is_named_by_its_start():
     start read alone (三、收: pagetext.placed_heading), not read whole; a line numbered alike whose
     start names no heading (a row's label: 二、上年结转…) and a heading's text on a line with a
     number (a row) are left to be read whole."""
-    import cv2
-
     from nianbao.extract.pdf import aligned, ocr
 
     gray, pieces = _typeset(
