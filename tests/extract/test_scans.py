@@ -526,7 +526,7 @@ def test_a_stack_of_pieces_is_named_by_its_ends_only_when_they_begin_and_end_a_t
     book.plan = lambda cells: []  # (it asks the recogniser for none: CJK pieces it takes for digits' glyphs too)
     ocr.recognise = counted
     try:
-        read = aligned._recognised(crops, spans, book)
+        read = aligned._recognised(gray, crops, spans, book)
     finally:
         ocr.recognise = recognise
     stacks = {x: [i for i, (x0, *_) in enumerate(spans) if abs(x0 - x * ocr.DPI / 72) < 10] for x in texts}
@@ -535,3 +535,38 @@ def test_a_stack_of_pieces_is_named_by_its_ends_only_when_they_begin_and_end_a_t
     assert joined[200] != "2.其他法律行政法规禁止公开"
     unread = {i for i, crop in enumerate(crops) if id(crop) not in given}
     assert unread == {i for x in (90, 310) for i in stacks[x][1:-1]}  # the edited one read whole
+
+
+def test_a_sections_heading_alone_on_its_line_is_named_by_its_start():
+    """A section's heading on an unruled page is given its text as the template prints it from its
+    start read alone (三、收: pagetext.placed_heading), not read whole; a line numbered alike whose
+    start names no heading (a row's label: 二、上年结转…) and a heading's text on a line with a
+    number (a row) are left to be read whole."""
+    from nianbao.extract.pdf import aligned, ocr
+
+    gray, pieces = _typeset(
+        [
+            (90, 100, "三、收到和处理政府信息公开申请情况"),
+            (90, 140, "二、上年结转政府信息公开申请数量"),
+            (90, 180, "五、存在的主要问题及改进情况"),
+            (400, 180, "12"),
+        ]
+    )
+    spans = [box for box, _, _ in pieces]
+    given = []
+    recognise = ocr.recognise
+
+    def counted(images, pads=None):
+        given.extend(image.shape[1] for image in images)
+        return recognise(images, pads)
+
+    read = [None] * len(spans)
+    ocr.recognise = counted
+    try:
+        aligned._headings(gray, spans, [0, 1, 2], read)
+    finally:
+        ocr.recognise = recognise
+    assert read == [("三、收到和处理政府信息公开申请情况", read[0][1]), None, None, None]
+    assert read[0][1] > 0.9
+    height = spans[0][3] - spans[0][1]
+    assert len(given) == 2 and max(given) < 3 * height  # the two alone on their lines, only their starts

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from nianbao.extract import pdf
-from nianbao.extract.pdf import digits, ocr, prefixes, scanprep
+from nianbao.extract.pdf import digits, ocr, pagetext, prefixes, scanprep
 from nianbao.model.document import Block, Paragraph, Reading, Table
 from nianbao.model.template import squash, template
 
@@ -46,6 +46,10 @@ _CROSSED = 0.2  # of a short run of ink's length: ink right above or below it th
 _STACKED = (
     1.2  # of the page's typical box height: a piece whose middle stands this near under another's goes on with it
 )
+# a heading's characters between these shares of the characters a piece's ink is wide (measured:
+# 0.91-0.99 on 48 headings of scans and photos; section 二's 第二十条 captions, 9 characters, 9.6-10.1
+# wide) for its start to be probed (see _headings)
+_HEADING_LENGTH = (0.85, 1.05)
 _STACK = 3  # pieces a stack is named by its ends from (fewer: nothing saved)
 _STACK_LENGTH = (0.6, 1.5)  # a template text's characters between these shares of a stack's ink's (see _named)
 
@@ -78,7 +82,7 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | No
         cv2.copyMakeBorder(clean[y0:y1, x0:x1], ocr._PAD, ocr._PAD, ocr._PAD, ocr._PAD, cv2.BORDER_CONSTANT, value=255)
         for x0, y0, x1, y1 in spans
     ]
-    read = _recognised(crops, spans, book or digits.Book())
+    read = _recognised(clean, crops, spans, book or digits.Book())
     pieces = [(s, _slash(clean, s, t), p) for s, (t, p) in zip(spans, read) if t]
     # a box read as nothing is no box: its marks are read alone (a lone 0 the recogniser missed
     # beside its box's edge was a blank, and a blank is surely blank)
@@ -86,18 +90,22 @@ def read(gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | No
     return layout(clean, pieces, n, chain)
 
 
-def _recognised(crops: list[np.ndarray], spans: list[tuple[int, int, int, int]], book: digits.Book) -> list:
+def _recognised(
+    clean: np.ndarray, crops: list[np.ndarray], spans: list[tuple[int, int, int, int]], book: digits.Book
+) -> list:
     """Each piece's reading (text, confidence): a number's from its glyphs' shapes where `book`
     reads it surely (ocr._numbers, as a ruled table's number cells are read), the recogniser
     naming the shapes from a few pieces; a stack of pieces (`_stacks_of`: a label wrapped down a
     narrow column, a header a character a line) by its first and last when they name one of the
     template's texts (`_named`); every other piece as the recogniser reads it, padded as among all
     the page's pieces (a doubtful reading read again so: as if none had been read from its shapes
-    or a stack's ends; among fewer, its reading swayed with their pad)."""
+    or a stack's ends; among fewer, its reading swayed with their pad), but a section's heading by
+    its start (`_headings`) and a text line as one read surely before in the report
+    (ocr.recalled: 信息内容 over each of section 二's items)."""
     widths = ocr._buckets(crops)
 
     def recognised(_lines, which: list[int], read: list) -> None:
-        for i, reading in zip(which, ocr.recognise([crops[i] for i in which], [widths[i] for i in which])):
+        for i, reading in zip(which, ocr.recalled([crops[i] for i in which], [widths[i] for i in which], book)):
             read[i] = reading
 
     read: list = [None] * len(crops)
@@ -108,6 +116,7 @@ def _recognised(crops: list[np.ndarray], spans: list[tuple[int, int, int, int]],
     number = lambda r: r is not None and bool(ocr._NUMBERISH.fullmatch(r[0]) or pdf._CELL_VALUE.fullmatch(r[0]))  # noqa: E731
     stacks = [s for s in _stacks_of(spans) if len(s) >= _STACK and not any(number(read[i]) for i in s)]
     middles = {i for s in stacks for i in s[1:-1]}
+    _headings(clean, spans, [i for i, r in enumerate(read) if r is None and i not in middles], read)
     recognised(lines, [i for i, r in enumerate(read) if r is None and i not in middles], read)  # (the ends)
     for s in stacks:
         texts = _named(read[s[0]], read[s[-1]], [crops[i] for i in s])
@@ -117,6 +126,23 @@ def _recognised(crops: list[np.ndarray], spans: list[tuple[int, int, int, int]],
     for i, cell in unsure.items():
         book.learn(cell, read[i])
     return read
+
+
+def _headings(clean: np.ndarray, spans: list[tuple[int, int, int, int]], which: list[int], read: list) -> None:
+    """Of pieces `which`, those alone on their line (a section's heading stands so) about as many
+    characters long as a heading (_HEADING_LENGTH) whose start (pagetext.probe: 三、收) names one,
+    as a text page's heading is named (pagetext.placed_heading): written into `read[i]` as the
+    template prints it, with the start's confidence; the others left unread. A heading is some
+    6-19 characters: read whole, its line cost the recogniser ~4 times its start's width."""
+    alone = {line[0] for line in pagetext.lines(spans) if len(line) == 1}
+    lo, hi = _HEADING_LENGTH
+    lengths = [len(f"{num}、{head}") for num, head in template().sections.values()]
+    chars = {i: pagetext._characters(clean, [spans[i]]) for i in which if spans[i] in alone}
+    probed = [i for i, n in chars.items() if any(lo * n <= k <= hi * n for k in lengths)]
+    starts = ocr.recognise([pagetext.probe(clean, spans[i], spans[i][3] - spans[i][1]) for i in probed])
+    for i, (start, p) in zip(probed, starts):
+        if heading := pagetext.placed_heading(start, chars[i]):
+            read[i] = (heading, p)
 
 
 def _stacks_of(spans: list[tuple[int, int, int, int]]) -> list[list[int]]:

@@ -86,13 +86,16 @@ def _engine():
 def _session(session):
     """`session`'s model in a session of one thread that keeps its memory arena: RapidOCR turns
     the arena off, and every run then allocates its activations afresh (some 5% of the
-    recogniser's CPU on a table's many short runs). The same graph, the same outputs."""
+    recogniser's CPU on a table's many short runs); and that flushes denormal floats to zero (the
+    detector's run on an unruled page, 0.42 -> 0.40 CPU-s: their arithmetic is slow on x86). The
+    same graph, the same outputs (to the bit, on a page of each model's inputs)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 4
+    options.add_session_config_entry("session.set_denormal_as_zero", "1")
     return ort.InferenceSession(session._model_path, options, providers=["CPUExecutionProvider"])
 
 
@@ -507,22 +510,7 @@ def _read(lines: list[list[np.ndarray]], which: list[int], read: list, book: dig
     text line as one `book` remembers read before in the report (digits.Book.recall) not again, nor
     one like a line before it among these (digits.echoes), read first, when it is recalled by that."""
     crops = [line for i in which for line in lines[i]]
-    texts: list = [None] * len(crops)
-    pads = _buckets(crops)  # (a doubtful line read again padded as among them all, as before)
-    waves = [list(range(len(crops)))]
-    if book is not None:
-        cut = [_trimmed(c) for c in crops]
-        later = set(digits.echoes(cut))
-        waves = [[k for k in waves[0] if k not in later], sorted(later)]
-    for wave in waves:
-        if book is not None:
-            for k in wave:
-                texts[k] = book.recall(cut[k])
-            wave = [k for k in wave if texts[k] is None]
-        for k, reading in zip(wave, recognise([crops[k] for k in wave], [pads[k] for k in wave])):
-            texts[k] = reading
-            if book is not None:
-                book.remember(cut[k], reading)
+    texts = recalled(crops, _buckets(crops), book)  # (a doubtful line read again padded as among them all)
     # a line read as nothing is retried larger: the recogniser misses a lone small glyph (a 0 of a
     # narrow font, some 20 pixels tall at DPI) that it reads once the line is as tall as its input
     again = [k for k, (t, _) in enumerate(texts) if not t]
@@ -680,6 +668,26 @@ def recognise(crops: list[np.ndarray], pads: list[float] | None = None) -> list[
         for k, reading in zip(again, _run([crops[k] for k in again], [before[k] for k in again])):
             out[k] = reading
     return out
+
+
+def recalled(crops: list[np.ndarray], pads: list[float], book: digits.Book | None) -> list[tuple[str, float]]:
+    """`recognise`'s readings of the line images `crops` (`pads` as it takes them). With a `book`, a
+    text line as one it remembers read before in the report (digits.Book.recall) is not read again,
+    nor one like a line before it among these (digits.echoes): that one is read first, and the line
+    recalled by it; each line read is remembered."""
+    if book is None:
+        return recognise(crops, pads)
+    cut = [_trimmed(c) for c in crops]
+    texts: list = [None] * len(crops)
+    later = set(digits.echoes(cut))
+    for wave in ([k for k in range(len(crops)) if k not in later], sorted(later)):
+        for k in wave:
+            texts[k] = book.recall(cut[k])
+        ask = [k for k in wave if texts[k] is None]
+        for k, reading in zip(ask, recognise([crops[k] for k in ask], [pads[k] for k in ask])):
+            texts[k] = reading
+            book.remember(cut[k], reading)
+    return texts
 
 
 def _trimmed(line: np.ndarray) -> np.ndarray:

@@ -65,8 +65,7 @@ def read(gray: np.ndarray, spans: list[tuple[int, int, int, int]], first: bool, 
     for i, line in enumerate(rows):
         if i in whole:
             continue
-        x0, y0, x1, y1 = min(line)
-        probes.append((i, ocr._crop(gray, (x0, y0, min(x1, x0 + int(LINES.probe * height[i])), y1))))
+        probes.append((i, probe(gray, min(line), height[i])))
     starts = {i: reading for (i, _), reading in zip(probes, ocr.recognise([c for _, c in probes]))}
     numbered = {
         i for i, (text, _) in starts.items() if _numbered(text) or _unnumbered(text, lambda: _characters(gray, rows[i]))
@@ -97,6 +96,15 @@ def _whole(gray: np.ndarray, lines: list, wanted: list[int], kept: set[int]) -> 
         if i in kept or _heading("".join(t for _, (t, _) in sorted(mine))):
             out += mine
     return out
+
+
+def probe(gray: np.ndarray, span: tuple[int, int, int, int], height: float) -> np.ndarray:
+    """The start of the line whose (first) box is `span`, LINES.probe of its `height` wide, cut as
+    the recogniser is given a line: what tells a section's heading (三、收)."""
+    from nianbao.extract.pdf import ocr
+
+    x0, y0, x1, y1 = span
+    return ocr._crop(gray, (x0, y0, min(x1, x0 + int(LINES.probe * height)), y1))
 
 
 def placed_heading(start: str, characters: float) -> str | None:
