@@ -494,3 +494,26 @@ def test_section_four_values_set_a_column_right_of_their_labels_are_fitted_not_s
     rl = Table([["行政复议", *[""] * 4, "行政诉讼", *[""] * 10], [*outcomes * 3, ""], ["", *values]], ["p2"] * 3)
     m = match([rl])
     assert [c.raw for c in m.reviews_litigation] == values and m.findings == []
+
+
+def test_a_row_of_number_tails_beside_a_cut_labels_tail_that_joins_no_label_makes_the_row_above_ours():
+    """The ends of a row a page break cut: its label's tail, which joined to the label above names
+    no template row (a report's own wording: 申请书 for 申请), and its numbers' tails, each under a
+    number of that row. Left apart by the extractor, the matcher dropped them unsaid and published
+    the row's heads (13 for 132): now that row is unread (ours). A sub-row's label (其中…) under a
+    whole label, its numbers under numbers, is a row of the report's own and says nothing."""
+    codes = [r.code for r in T.app_rows if r.code != "other"]
+    apps = section_three(codes)
+    at = next(i for i, r in enumerate(apps.rows) if r[0] == _label("other_overdue_correction"))
+    apps.rows[at] = ["1.申请人无正当理由逾期不补正、行政机关不再处理其政府信", "13", "0", "0", "0", "0", "0", "13"]
+    apps.rows.insert(at + 1, ["息公开申请书", "2", "", "", "", "", "", "2"])
+    apps.where.insert(at + 1, "page 4")
+    disclosed = next(i for i, r in enumerate(apps.rows) if r[0] == _label("disclosed"))
+    apps.rows.insert(disclosed + 1, ["其中：网上申请", "0", "0", "0", "0", "0", "0", "0"])
+    apps.where.insert(disclosed + 1, "page 2")
+    m = match([apps])
+    assert [(f.rule_id, f.observed, len(f.cells)) for f in m.findings if f.rule_id == "extraction.unread_cell"] == [
+        ("extraction.unread_cell", "息公开申请书 | 2 | 2", 7)
+    ]
+    assert {c.key[0] for c in m.applications if c.unread} == {"other_overdue_correction"}
+    assert all(c.raw is None for c in m.applications if c.unread)

@@ -53,7 +53,7 @@ from nianbao.extract.pdf.rows import continues as _continues
 from nianbao.model.chinese import UNITS
 from nianbao.model.document import Block, Joined, Paragraph, Reading, Table, column_numbers
 from nianbao.model.errors import Unreadable
-from nianbao.model.template import find, split_numbering, squash, template
+from nianbao.model.template import find, template
 
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
@@ -810,15 +810,10 @@ def _tails(last: list[str], first: list[str]) -> bool:
         return False
     if not texts and tails == numbers and any(isinstance(c, Reading) for c in first):
         return False  # (OCR's: a row whose label was not read looks so too; match places it by order)
+    names = template().names_row
     return all(
-        last[i].strip() and i not in numbers and _label(_join(last[i], first[i])) and not _label(last[i]) for i in texts
+        last[i].strip() and i not in numbers and names(_join(last[i], first[i])) and not names(last[i]) for i in texts
     )
-
-
-def _label(text: str) -> bool:
-    """`text` is a template row's label, or a group's of section 三 (（五）不予处理)."""
-    t = template()
-    return bool(find(t.app_rows + t.ad_items, text)) or squash(split_numbering(text)[1]) in t.app_groups
 
 
 def _row_label(line: list[dict]) -> bool:
