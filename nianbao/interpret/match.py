@@ -138,25 +138,36 @@ def _ends(above: list[str], row: list[str]) -> bool:
 
 def _leftover(out: Matched, table: _Table, before: tuple | None, row: list[str], where: str):
     """A row no label names right under a row placed (`before`: its code, None for section 四's
-    values, where it stands and its cells) that may hold the ends of its cells (_ends): which of
-    them the pieces end cannot be told, so the row placed is unread (ours), the pieces named, not
-    dropped unsaid."""
+    values, where it stands and its cells) that may hold the ends of its cells (_ends): the cells
+    its numbers stand under are unread (ours), the pieces named, not dropped unsaid; the whole row
+    where which cells they are cannot be told surely (_heads)."""
     if before is None or not _ends(before[2], row):
         return
-    code, placed, _ = before
-    names = [
-        f"{table.dataset}:{c.key[0]}/{c.key[1]}"
-        for c in getattr(out, table.dataset)
-        if c.where == placed and (code is None or c.key[0] == code)
-    ]
+    code, placed, above = before
+    cells = [c for c in getattr(out, table.dataset) if c.where == placed and (code is None or c.key[0] == code)]
     name = f"{table.section} row {code}" if code else table.section
     _unread(
         out,
         f"{name} ({placed}): a row of numbers no label names stands right under it ({where}), perhaps the "
         f"ends of its numbers: not published",
-        names,
+        [f"{table.dataset}:{c.key[0]}/{c.key[1]}" for c in _heads(above, row, cells) or cells],
         " | ".join(c.strip() for c in row if c.strip()),
     )
+
+
+def _heads(above: list[str], row: list[str], cells: list[Cell]) -> list[Cell] | None:
+    """The `cells` placed from the row `above` that the numbers of `row` stand under, each told
+    surely: a number under a value `above` prints once, which one cell holds. Else None."""
+    heads = []
+    for j, piece in enumerate(row):
+        if not piece.strip() or not is_value_like(piece):
+            continue  # (a label's tail)
+        head = above[j].strip() if j < len(above) else ""
+        held = [c for c in cells if c.raw == head]
+        if not head or sum(a.strip() == head for a in above) != 1 or len(held) != 1:
+            return None
+        heads.append(held[0])
+    return heads or None
 
 
 def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:

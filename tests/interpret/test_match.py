@@ -420,10 +420,11 @@ def test_a_row_whose_label_a_page_break_cut_to_its_number_and_first_characters_i
 
 def test_a_row_of_numbers_no_label_names_right_under_a_row_placed_makes_that_row_ours():
     """A text layer's row of numbers alone right under a row placed is what a page break leaves
-    of numbers wrapped in narrow columns when the extractor could not join them: which cells they
-    end cannot be told, so the row above is unread (ours) with the numbers observed, never
-    published as read (1396 for 13962) nor the numbers dropped unsaid. In every section; a row
-    numbering the columns is no such row."""
+    of numbers wrapped in narrow columns when the extractor could not join them: the cells they
+    stand under are unread (ours) with the numbers observed, never published as read (1396 for
+    13962) nor the numbers dropped unsaid; the whole row where those cells cannot be told surely
+    (a number under a value the row prints twice: 三's 0s). In every section; a row numbering the
+    columns is no such row."""
     codes = [r.code for r in T.app_rows if r.code != "other"]
     apps = section_three(codes)
     at = next(i for i, r in enumerate(apps.rows) if r[0] == _label("handled_total")) + 1
@@ -434,7 +435,7 @@ def test_a_row_of_numbers_no_label_names_right_under_a_row_placed_makes_that_row
             ["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"],
             ["规章", "1", "2", "3"],
             ["行政规范性文件", "139", "7", "12"],
-            ["", "6", "0", "5"],
+            ["", "6", "", "5"],
         ],
         ["p1", "p1", "p1", "p2"],
     )
@@ -447,8 +448,8 @@ def test_a_row_of_numbers_no_label_names_right_under_a_row_placed_makes_that_row
             "extraction.unread_cell",
             "section 二 row normative_documents (p1): a row of numbers no label names stands right under it (p2), "
             "perhaps the ends of its numbers: not published",
-            "6 | 0 | 5",
-            3,
+            "6 | 5",
+            2,
         ),
         (
             "extraction.unread_cell",
@@ -462,7 +463,7 @@ def test_a_row_of_numbers_no_label_names_right_under_a_row_placed_makes_that_row
             "section 四 (p4): a row of numbers no label names stands right under it (p5), perhaps the ends of its "
             "numbers: not published",
             "8",
-            15,
+            1,
         ),
     ]
     unread = {
@@ -472,9 +473,9 @@ def test_a_row_of_numbers_no_label_names_right_under_a_row_placed_makes_that_row
         if c.unread
     }
     assert unread == {
-        *(("active_disclosure", ("normative_documents", k)) for k in ("issued", "repealed", "in_force")),
+        *(("active_disclosure", ("normative_documents", k)) for k in ("issued", "in_force")),
         *(("applications", ("handled_total", a)) for a in T.applicants),
-        *(("reviews_litigation", (p, o)) for p in T.proceedings for o in T.outcomes),
+        ("reviews_litigation", (T.proceedings[0], T.outcomes[0])),
     }
     assert all(
         c.raw is None
