@@ -157,12 +157,15 @@ def _leftover(out: Matched, table: _Table, before: tuple | None, row: list[str],
 
 def _heads(above: list[str], row: list[str], cells: list[Cell]) -> list[Cell] | None:
     """The `cells` placed from the row `above` that the numbers of `row` stand under, each told
-    surely: a number under a value `above` prints once, which one cell holds. Else None."""
+    surely: the rows of one grid, a number under a value `above` prints once, which one cell
+    holds. Else None."""
+    if len(row) != len(above):
+        return None
     heads = []
     for j, piece in enumerate(row):
         if not piece.strip() or not is_value_like(piece):
             continue  # (a label's tail)
-        head = above[j].strip() if j < len(above) else ""
+        head = above[j].strip()
         held = [c for c in cells if c.raw == head]
         if not head or sum(a.strip() == head for a in above) != 1 or len(held) != 1:
             return None

@@ -518,3 +518,12 @@ def test_a_row_of_number_tails_beside_a_cut_labels_tail_that_joins_no_label_make
     ]
     assert {c.key[0] for c in m.applications if c.unread} == {"other_overdue_correction"}
     assert all(c.raw is None for c in m.applications if c.unread)
+
+
+def test_a_leftover_row_of_another_grid_makes_the_whole_row_above_ours():
+    """Which cells a row's numbers stand under is told only where both rows share a grid: a row of
+    three cells under a row of four could stand a column off, so every cell of the row is unread."""
+    rows = [["信息内容", "本年制发件数", "本年废止件数", "现行有效件数"], ["行政规范性文件", "139", "7", "12"]]
+    apps = section_three([r.code for r in T.app_rows if r.code != "other"])
+    m = match([Table([*rows, ["", "6", "5"]], ["p1", "p1", "p2"]), apps])
+    assert {c.key[1] for c in m.active_disclosure if c.unread} == {"issued", "repealed", "in_force"}
