@@ -115,35 +115,62 @@ def _unread(out: Matched, message: str, names: list[str], observed: str | None =
     out.findings.append(Finding.of("extraction.unread_cell", message, names, observed=observed))
 
 
-def _numbers_only(row: list[str]) -> bool:
-    """A text layer's row of numbers (or placeholders) alone: no label, nor columns' numbers."""
-    printed = [c for c in row if c.strip()]
-    return (
-        bool(printed)
-        and all(is_value_like(c) for c in printed)
-        and not any(isinstance(c, Reading) for c in printed)
-        and not column_numbers(row)
+def _ends(above: list[str], row: list[str]) -> bool:
+    """A text layer's `row` that may hold the ends of the cells of the row `above` it, which a page
+    break or a narrow column cut and the extractor left apart: numbers (or placeholders) alone, nor
+    columns' numbers; or numbers each under a number of `above` beside text each under a label of
+    `above` that names no template row alone (the cut label's tail, though joined it names none:
+    a sub-row's label, 其中…, stands under a whole one)."""
+    printed = [i for i, c in enumerate(row) if c.strip()]
+    if not printed or any(isinstance(row[i], Reading) for i in printed) or column_numbers(row):
+        return False
+    texts = [i for i in printed if not is_value_like(row[i])]
+    under = lambda i, number: (  # noqa: E731
+        i < len(above) and above[i].strip() and is_value_like(above[i]) == number and not isinstance(above[i], Reading)
+    )
+    names = template().names_row
+    return not texts or (
+        len(texts) < len(printed)
+        and all(under(i, i not in texts) for i in printed)
+        and not any(names(above[i]) for i in texts)
     )
 
 
-def _leftover(out: Matched, table: _Table, code: str | None, placed: str, row: list[str], where: str):
-    """A row of numbers no label names right under a row placed (`code`; None: section 四's values):
-    the pieces of its numbers a narrow column wrapped over a page break, perhaps, that the
-    extractor left apart. Which of the row's cells they end cannot be told: the row is unread (ours),
-    the numbers named, not dropped unsaid."""
-    names = [
-        f"{table.dataset}:{c.key[0]}/{c.key[1]}"
-        for c in getattr(out, table.dataset)
-        if c.where == placed and (code is None or c.key[0] == code)
-    ]
+def _leftover(out: Matched, table: _Table, before: tuple | None, row: list[str], where: str):
+    """A row no label names right under a row placed (`before`: its code, None for section 四's
+    values, where it stands and its cells) that may hold the ends of its cells (_ends): the cells
+    its numbers stand under are unread (ours), the pieces named, not dropped unsaid; the whole row
+    where which cells they are cannot be told surely (_heads)."""
+    if before is None or not _ends(before[2], row):
+        return
+    code, placed, above = before
+    cells = [c for c in getattr(out, table.dataset) if c.where == placed and (code is None or c.key[0] == code)]
     name = f"{table.section} row {code}" if code else table.section
     _unread(
         out,
         f"{name} ({placed}): a row of numbers no label names stands right under it ({where}), perhaps the "
         f"ends of its numbers: not published",
-        names,
+        [f"{table.dataset}:{c.key[0]}/{c.key[1]}" for c in _heads(above, row, cells) or cells],
         " | ".join(c.strip() for c in row if c.strip()),
     )
+
+
+def _heads(above: list[str], row: list[str], cells: list[Cell]) -> list[Cell] | None:
+    """The `cells` placed from the row `above` that the numbers of `row` stand under, each told
+    surely: the rows of one grid, a number under a value `above` prints once, which one cell
+    holds. Else None."""
+    if len(row) != len(above):
+        return None
+    heads = []
+    for j, piece in enumerate(row):
+        if not piece.strip() or not is_value_like(piece):
+            continue  # (a label's tail)
+        head = above[j].strip()
+        held = [c for c in cells if c.raw == head]
+        if not head or sum(a.strip() == head for a in above) != 1 or len(held) != 1:
+            return None
+        heads.append(held[0])
+    return heads or None
 
 
 def _fit(values: list[str], width: int) -> tuple[list[str | None], list[str], int]:
@@ -234,7 +261,7 @@ def _active_disclosure(rows, out: Matched, seen: set):
     garbled = False  # a header cell OCR read that names no metric: the items under it tell it (_metrics_of)
     done: set[str] = set()
     read: list[tuple[str | None, tuple | None]] = []  # the item rows in order, as _by_sequence takes them
-    placed = None  # the row before, placed by its label: (code, where)
+    placed = None  # the row before, placed by its label: (code, where, cells)
     for cells, where in rows:
         first = next((i for i, c in enumerate(cells) if c.strip()), None)
         if first is None:
@@ -266,8 +293,7 @@ def _active_disclosure(rows, out: Matched, seen: set):
             ((i, lab) for i, c in enumerate(cells) if (lab := _ocr_approximate(t.ad_items, c)) is not None), None
         )
         if item is None:
-            if before is not None and _numbers_only(cells):
-                _leftover(out, _AD, *before, cells, where)
+            _leftover(out, _AD, before, cells, where)
             if metrics is not None and isinstance(cells[first], Reading) and not is_value_like(cells[first]):
                 values = [c for c in cells[first + 1 :] if c.strip()]
                 if values and all(is_value_like(c) for c in values):  # an item's label OCR garbled
@@ -289,7 +315,7 @@ def _active_disclosure(rows, out: Matched, seen: set):
         done.add(lab.code)
         seen.add(("items", lab.code))
         _ad_row(out, lab.code, cells, idx, _metrics_of(lab.code, metrics) if garbled else metrics, positions, where)
-        placed = (lab.code, where)
+        placed = (lab.code, where, cells)
     editions = {
         e
         for _, m in seen
@@ -390,7 +416,7 @@ def _applications(rows, out: Matched, seen: set):
     header_labels = {squash(label): code for code, label in t.spec.applications.columns}
     header: dict[str, int] = {}
     read: list[tuple[str | None, tuple | None]] = []  # the rows in order: code placed, or an OCR row unnamed
-    placed = None  # the row before, placed by its label: (code, where)
+    placed = None  # the row before, placed by its label: (code, where, cells)
     for row, where in rows:
         before, placed = placed, None
         if len(header) < len(t.applicants):
@@ -417,8 +443,8 @@ def _applications(rows, out: Matched, seen: set):
                     read.append((None, (values, where, positions is not None)))
                 elif header and any(c.strip() and is_value_like(c) for c in row):
                     read.append((None, None))  # numbers no row of the template's: no row placed across them
-                if values is None and before is not None and _numbers_only(row):
-                    _leftover(out, _APPS, *before, row, where)
+                if values is None:
+                    _leftover(out, _APPS, before, row, where)
                 continue
         i, lab = hit
         if lab.code == "other" and not any(c.strip() for c in row[i + 1 :]):
@@ -443,7 +469,7 @@ def _applications(rows, out: Matched, seen: set):
             where,
             _aligned(row, i, positions),
         )
-        placed = (lab.code, where)
+        placed = (lab.code, where, row)
     for code, (values, where, aligned) in _by_sequence(read, found, _app_orders(found)):
         found[code] = where
         seen.add(("rows", code))
@@ -786,8 +812,8 @@ def _reviews_litigation(rows, out: Matched):
             else None
         )
         _place(out, _RL, None, columns, row, where, aligned)
-        if k + 1 < len(rows) and _numbers_only(rows[k + 1][0]):
-            _leftover(out, _RL, None, where, *rows[k + 1])
+        if k + 1 < len(rows):
+            _leftover(out, _RL, (None, where, row), *rows[k + 1])
         return
 
 

@@ -401,6 +401,12 @@ class Template:
             for section, entries in (("items", ad.items), ("metrics", ad.metrics), ("rows", ap.rows))
         }
 
+    def names_row(self, text: str) -> bool:
+        """`text` is a row's label of section 二 or 三, or a group's of section 三 (（五）不予处理)."""
+        return bool(find(self.app_rows, text) or find(self.ad_items, text)) or (
+            squash(split_numbering(text)[1]) in self.app_groups
+        )
+
     def rule(self, rule_id: str) -> Rule:
         return next(r for r in self.rules if r.id == rule_id)
 

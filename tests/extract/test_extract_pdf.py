@@ -1033,3 +1033,29 @@ def test_unruled_report_whose_section_four_values_stand_a_column_off_their_label
 
     result = accuracy.check(accuracy.document("pdf/cid-unruled", index, 2, complete=True))
     assert (result.mismatches, result.flagged, result.findings) == ([], 0, 0)
+
+
+def test_lo_unruled_placeholder_tail_alone_atop_a_page_ends_its_placeholder():
+    # section 四's values: —— printed — | —, its tail the only line atop the next page, a heading next.
+    # A lone tail atop a page had to be a number's: the dash was read as a paragraph, —— published as —
+    pages = [make_pdf.Page() for _ in range(2)]
+    header = [*HEADER, (500, "总计")]
+    _lines(pages[0], 700, [header, [(90, "规章"), (200, "4"), (300, "—"), (400, "30"), (500, "34")]])
+    _lines(pages[1], 71, [[(300, "—")]])
+    pages[1].paragraph(60, 96, "五、存在的主要问题及改进情况")
+    blocks = pdf.parse(make_pdf.build(pages))
+    assert [row for b in blocks if isinstance(b, Table) for row in b.rows] == [
+        [h for _, h in header],
+        ["规章", "4", "——", "30", "34"],
+    ]
+    assert [b.text for b in blocks if isinstance(b, Paragraph)] == ["五、存在的主要问题及改进情况"]
+
+
+def test_lo_unruled_report_whose_placeholder_tail_stands_alone_atop_a_page_is_read_as_printed():
+    # tests/accuracy.py's LibreOffice print of a borderless DOCX (lo-unruled #145 of seed 1): section
+    # 四's values end page 5, the tail of litigation_direct/corrected's —— alone atop page 6
+    import accuracy
+
+    needs("soffice", "office")
+    result = accuracy.check(accuracy.document("pdf/lo-unruled", 145, 1))
+    assert (result.mismatches, result.flagged, result.findings) == ([], 0, 0)

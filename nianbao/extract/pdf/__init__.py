@@ -53,13 +53,14 @@ from nianbao.extract.pdf.rows import continues as _continues
 from nianbao.model.chinese import UNITS
 from nianbao.model.document import Block, Joined, Paragraph, Reading, Table, column_numbers
 from nianbao.model.errors import Unreadable
-from nianbao.model.template import find, split_numbering, squash, template
+from nianbao.model.template import find, template
 
 # A page without any of template().table_words is not searched for tables.
 _CJK_OR_WIDE = re.compile(r"[^\x00-\x7f]")
 # numbers (thousands apart: 1 234; with their unit: 13件, 2 件) and placeholders, as cells print them
 _CELL_VALUE = re.compile(rf"[\d０-９,，.．+\-—－/／]+(?: [\d０-９]{{3}})*(?: ?(?:{UNITS}))?|无")
 _TAIL = re.compile(r"[\d,，]+")  # a number's wrapped tail; a page number is often set in dashes (- 3 -)
+_DASH = re.compile(r"[—－-]")  # a placeholder's wrapped tail (—— printed — | —)
 
 
 @dataclass(frozen=True)
@@ -482,14 +483,16 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
     def tail(i, ln):
         if i:
             return ln[0]["top"] - lines[i - 1][0]["top"] <= TOL.wrap_size * ln[0]["size"]
-        # (alone on its page, where a section break follows the table: in the page's upper half);
-        # with a placeholder's tail beside it (— 5, of —— and 35), a text layer's line of them, each
-        # in a column (OCR's pieces of a page number may stand so)
+        # (alone on its page, where a section break follows the table: in the page's upper half); so
+        # is a text layer's placeholder's tail alone (— of ——); with a placeholder's tail beside it
+        # (— 5, of —— and 35), a text layer's line of them, each in a column (OCR's pieces of a page
+        # number may stand so)
         return (
             goes_on
             and bool(carried)
             and (
-                _TAIL.fullmatch(ln[0]["text"]) is not None
+                _TAIL.fullmatch(t := ln[0]["text"]) is not None
+                or (_DASH.fullmatch(t) is not None and not isinstance(t, Reading))
                 if len(ln) == 1
                 else all(_CELL_VALUE.fullmatch(w["text"].strip()) and not isinstance(w["text"], Reading) for w in ln)
             )
@@ -501,16 +504,14 @@ def _unruled(page, goes_on: bool, carried=None) -> list[tuple[float, float, list
             and all(any(x0 <= (w["x0"] + w["x1"]) / 2 <= x1 for x0, x1 in carried[1]) for w in ln)
         )
 
+    atop = lines[0] if lines and len(lines[0]) == 1 and tail(0, lines[0]) else None  # a lone tail atop the page
     lines = [ln for i, ln in enumerate(lines) if not _PAGE_NUMBER.match(" ".join(w["text"] for w in ln)) or tail(i, ln)]
     size = [max(w["size"] for w in ln) for ln in lines]
     heads = [head for _, head in template().sections.values()]
     heading = lambda ln: any(h in re.sub(r"\s+", "", "".join(w["text"] for w in ln)) for h in heads)  # noqa: E731
     # a section's heading is in no table, however close the lines around it (a scan's stray mark beside it)
     headed = [heading(ln) for ln in lines]
-    inside = [
-        not headed[i] and (len(ln) > 1 or (i == 0 and goes_on and bool(_PAGE_NUMBER.match(ln[0]["text"]))))
-        for i, ln in enumerate(lines)
-    ]  # (a tail, as above)
+    inside = [not headed[i] and (len(ln) > 1 or ln is atop) for i, ln in enumerate(lines)]
 
     def near(i, j):  # lines i and j, one right after the other, set like one table
         return (
@@ -809,15 +810,10 @@ def _tails(last: list[str], first: list[str]) -> bool:
         return False
     if not texts and tails == numbers and any(isinstance(c, Reading) for c in first):
         return False  # (OCR's: a row whose label was not read looks so too; match places it by order)
+    names = template().names_row
     return all(
-        last[i].strip() and i not in numbers and _label(_join(last[i], first[i])) and not _label(last[i]) for i in texts
+        last[i].strip() and i not in numbers and names(_join(last[i], first[i])) and not names(last[i]) for i in texts
     )
-
-
-def _label(text: str) -> bool:
-    """`text` is a template row's label, or a group's of section 三 (（五）不予处理)."""
-    t = template()
-    return bool(find(t.app_rows + t.ad_items, text)) or squash(split_numbering(text)[1]) in t.app_groups
 
 
 def _row_label(line: list[dict]) -> bool:
