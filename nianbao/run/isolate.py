@@ -37,7 +37,7 @@ from typing import Any, Callable
 
 from nianbao.model.errors import Unreadable
 from nianbao.model.settings import settings
-from nianbao.run import heap, stop
+from nianbao.run import allocators, heap, stop
 
 
 @dataclass(frozen=True)
@@ -380,11 +380,13 @@ def _serve(conn, memory_mb: int) -> None:
 
 def _worker_start(memory_mb: int) -> None:
     """In each worker: its heap capped (RLIMIT_DATA counts what a process writes, unlike RLIMIT_AS,
-    which counts every thread's reserved address space), and SIGTERM when its parent (the
+    which counts every thread's reserved address space), its malloc's thresholds pinned
+    (allocators.pin: the same wherever it runs, a Dask worker's batch too), and SIGTERM when its parent (the
     forkserver, which exits with our process) dies, so a killed run leaves no worker behind."""
     limit = memory_mb * 2**20
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    allocators.pin()
     die_with_parent()
 
 
