@@ -147,3 +147,19 @@ def test_a_worker_reuses_its_freed_pictures_whatever_malloc_setting_it_inherits(
     done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
     faults = int(done.stdout.split()[-1])
     assert faults < 5 * 1024  # 50 x 1,024 pages (4 KiB) when each is mmapped afresh; one picture's once pinned
+
+
+def test_a_batch_on_a_dask_worker_extracts_in_one_process_per_thread_of_it():
+    """A Dask worker is its share of the machine's cores (one per core, one thread each): sized by the
+    machine's cores instead, every worker's batch started as many extraction processes as the machine
+    has cores."""
+    distributed = pytest.importorskip("distributed")
+    cores = len(os.sched_getaffinity(0))
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=cores + 1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert client.submit(isolate._cores).result() == cores + 1
+    assert isolate._cores() == cores  # elsewhere, the cores it may run on
