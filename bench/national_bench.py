@@ -18,7 +18,8 @@ of DIR (a warehouse already holding reports: an earlier year, or a year's earlie
 
 Two runs of `nianbao ingest DOCS --out WAREHOUSE --json` in a fresh process, Prefect's temporary
 server included: on the local runner (--workers batches at once, extraction in worker processes),
-and with --dask on a 2-worker Dask cluster (distributed.LocalCluster, one thread per worker). For
+and with --dask on a 2-worker Dask cluster (distributed.LocalCluster, one thread per worker, set as dask.yaml
+says, as a deployment's workers are). For
 each: wall time and CPU time of every process that worked (the command and all it started; the
 cluster's workers and all they started), reports/s/core (reports / wall / cores: the cores the run
 used, --workers or the cluster's workers), reports per CPU-second (what a core kept busy does, the
@@ -494,7 +495,8 @@ def main(argv=None) -> int:
             import dask
             import distributed
 
-            dask.config.set({"distributed.worker.daemon": False})  # a batch's extraction workers are its children
+            for settings in dask.config.collect_yaml([str(ROOT / "dask.yaml")]):  # the workers' as deployed
+                dask.config.update(dask.config.config, settings)
             with distributed.LocalCluster(
                 n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
             ) as cluster:

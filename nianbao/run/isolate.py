@@ -7,7 +7,7 @@ rest goes on. The time limit counts the worker's CPU seconds (the programs it ru
 included), not the clock: on a busy machine a document waits for a core and that is not its fault.
 A much larger wall-clock limit stays as a backstop, for a document that waits on nothing.
 
-One pool of workers (one per core) serves every batch of the run: a worker is
+One pool of workers (one per core; on a Dask worker, one per thread of it) serves every batch of the run: a worker is
 started once, imports the extractors once, and is handed one document at a time over its own
 pipe, so we always know which document a worker that dies or runs late was reading (the culprit,
 never a bystander). A worker is replaced after LIMITS.recycle_after documents (parsers' caches and a
@@ -28,6 +28,7 @@ import multiprocessing.forkserver
 import os
 import resource
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -37,7 +38,7 @@ from typing import Any, Callable
 
 from nianbao.model.errors import Unreadable
 from nianbao.model.settings import settings
-from nianbao.run import heap, stop
+from nianbao.run import allocators, heap, stop
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,15 @@ def _memory_limit_mb() -> int:
 
 
 def _cores() -> int:
+    """The cores this process's extraction may use: on a Dask worker, one per thread of it (its share of
+    the machine, one worker per core: every worker sized by the machine's cores put 2 processes on each
+    core of the 2-core bench, and would put 16 on each of a 16-core machine), else those it may run on."""
+    distributed = sys.modules.get("distributed")
+    if distributed is not None:
+        try:
+            return distributed.get_worker().state.nthreads
+        except ValueError:  # not a Dask worker's task
+            pass
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -380,11 +390,13 @@ def _serve(conn, memory_mb: int) -> None:
 
 def _worker_start(memory_mb: int) -> None:
     """In each worker: its heap capped (RLIMIT_DATA counts what a process writes, unlike RLIMIT_AS,
-    which counts every thread's reserved address space), and SIGTERM when its parent (the
+    which counts every thread's reserved address space), its malloc's thresholds pinned
+    (allocators.pin: the same wherever it runs, a Dask worker's batch too), and SIGTERM when its parent (the
     forkserver, which exits with our process) dies, so a killed run leaves no worker behind."""
     limit = memory_mb * 2**20
     _, hard = resource.getrlimit(resource.RLIMIT_DATA)
     resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    allocators.pin()
     die_with_parent()
 
 

@@ -3,6 +3,11 @@ and in an S3 bucket: its batches run at once in a worker process of two threads.
 module: its worker process starts once (it imports Prefect and the pipeline), and both runs of this
 file use it."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from conftest import ROOT
 from corpus import distinct_reports
@@ -150,3 +155,26 @@ def test_the_deployments_tell_the_native_libraries_what_the_command_does():
     for deployment in yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]:
         env = deployment["work_pool"]["job_variables"]["env"]
         assert {k: env.get(k) for k in NATIVE_LIBRARIES} == NATIVE_LIBRARIES, deployment["name"]
+
+
+# a worker as `DASK_CONFIG=dask.yaml dask worker` starts one: its periodic callbacks, its tick's period
+# (ms) and whether it is daemonic
+WORKER = """
+import json, dask, distributed
+with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as c:
+    (w,) = c.workers.values()
+    pcs = w.periodic_callbacks
+    print(json.dumps([sorted(pcs), pcs["tick"].callback_time, dask.config.get("distributed.worker.daemon")]))
+"""
+
+
+def test_the_workers_settings_spare_the_batches_dasks_own_cpu():
+    """dask.yaml, the workers' settings (README: Scale-out): not daemonic (a batch's extraction processes
+    are the worker's children), without Dask's profiler (it walked the running batch's stack every 10 ms)
+    and with its tick a second apart (20 ms): Dask's own CPU ~3% of a core a worker, down to 0.6%."""
+    pytest.importorskip("distributed")
+    env = dict(os.environ, DASK_CONFIG=str(ROOT / "dask.yaml"))
+    done = subprocess.run([sys.executable, "-c", WORKER], env=env, capture_output=True, text=True, timeout=120)
+    callbacks, tick, daemon = json.loads(done.stdout.splitlines()[-1])
+    assert "profile" not in callbacks and "heartbeat" in callbacks
+    assert (tick, daemon) == (1000, False)

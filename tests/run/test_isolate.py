@@ -2,6 +2,8 @@
 
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -127,3 +129,37 @@ def test_a_worker_collects_its_garbage_seldom_and_never_walks_its_imports():
     (threshold,) = isolate.run(eval, [("__import__('gc').get_threshold()",)], workers=1, memory_limit_mb=1792)
     (frozen,) = isolate.run(eval, [("__import__('gc').get_freeze_count()",)], workers=1, memory_limit_mb=1792)
     assert threshold == (heap.THRESHOLDS.young, 10, 10) and frozen > 10_000
+
+
+# a worker's minor page faults over 50 pictures of 4 MiB, each freed before the next is made
+FAULTS = (
+    "(lambda r: (lambda a: [len(bytearray(1 << 22)) for _ in range(50)]"
+    " and r.getrusage(r.RUSAGE_SELF).ru_minflt - a)(r.getrusage(r.RUSAGE_SELF).ru_minflt))(__import__('resource'))"
+)
+
+
+def test_a_worker_reuses_its_freed_pictures_whatever_malloc_setting_it_inherits():
+    """A Dask nanny exports MALLOC_TRIM_THRESHOLD_=65536 (glibc's mmap threshold then fixed at 128 KiB:
+    every picture mmapped afresh and faulted in, page by page, +10-13% of a scan's CPU): a worker's
+    thresholds are pinned (nianbao.run.allocators.pin), so a picture freed is reused, not faulted in again."""
+    program = f"from nianbao.run import isolate; print(isolate.run(eval, [({FAULTS!r},)], workers=1)[0])"
+    env = dict(os.environ, MALLOC_TRIM_THRESHOLD_="65536")
+    done = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120)
+    faults = int(done.stdout.split()[-1])
+    assert faults < 5 * 1024  # 50 x 1,024 pages (4 KiB) when each is mmapped afresh; one picture's once pinned
+
+
+def test_a_batch_on_a_dask_worker_extracts_in_one_process_per_thread_of_it():
+    """A Dask worker is its share of the machine's cores (one per core, one thread each): sized by the
+    machine's cores instead, every worker's batch started as many extraction processes as the machine
+    has cores."""
+    distributed = pytest.importorskip("distributed")
+    cores = len(os.sched_getaffinity(0))
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=cores + 1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert client.submit(isolate._cores).result() == cores + 1
+    assert isolate._cores() == cores  # elsewhere, the cores it may run on
