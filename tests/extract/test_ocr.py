@@ -257,7 +257,8 @@ def test_a_small_lone_0_read_as_nothing_is_read_again_larger():
     strip = cv2.imread(str(Path(__file__).parents[1] / "fixtures" / "ocr_small_zeros.png"), cv2.IMREAD_GRAYSCALE)
     [grid] = ocr.find_tables(strip)
     clean = strip.copy()
-    clean[grid.rules > 0] = 255
+    x0, y0, x1, y1 = grid.box
+    clean[y0:y1, x0:x1][grid.rules > 0] = 255
     table = ocr._table(clean, grid, 1)
     assert [[str(c) for c in row] for row in table.rows] == [["0"], ["0"]]
     assert min(c.confidence for row in table.rows for c in row) >= trust.CONFIDENCE.summed
@@ -405,7 +406,7 @@ def test_a_page_holding_no_table_is_glanced_at_never_rendered_at_full_resolution
     )
     doc = pdfium.PdfDocument(pdf)
     pages = [ocr.render(doc[i]) for i in range(len(doc))]
-    tables = [i for i, gray in enumerate(pages) if ocr.find_tables(ocr.straighten(gray))]
+    tables = [i for i, gray in enumerate(pages) if ocr.find_tables(*ocr.straighten(gray))]
     assert tables and tables[0] >= 2  # pages 2 and 3 (at least) hold only narrative
     rendered, render = [], ocr.render
 
@@ -693,3 +694,27 @@ def test_runs_are_opencvs_opening_by_a_bar():
                 assert want.any() or down != along
             want = cv2.morphologyEx(scanprep.bridged(picture), cv2.MORPH_OPEN, bar(False))
             assert np.array_equal(scanprep.runs(picture, length, bridge=True), want)
+
+
+def test_whether_a_picture_holds_ink_is_told_as_its_whole_threshold_tells_it():
+    """ocr._inked (the text-outside-tables test) from the darkest pixel's window, else the whole
+    picture: what _ink(...).any() says, at the picture's edges, on blank and grey paper, and where
+    the darkest pixel is no ink (inside a dark block, as dark as its window's mean)."""
+    import numpy as np
+
+    from nianbao.extract.pdf import ocr
+
+    rng = np.random.default_rng(0)
+    paper = np.full((120, 90), 255, np.uint8)
+    edge = paper.copy()
+    edge[0, 45] = 240  # a speck on the edge, as light as ink is (its window cut by the edge)
+    block = paper.copy()
+    block[20:100, 10:80] = 30
+    block[60, 45] = 25  # darkest inside the block, where the mean is as dark: no ink
+    block[5, 5] = 200  # ink only here, lighter than the block
+    solid = np.full((120, 90), 30, np.uint8)  # all dark: no pixel darker than its mean
+    noise = [rng.integers(lo, 256, (rng.integers(1, 60), rng.integers(1, 60))).astype(np.uint8) for lo in (0, 200, 235)]
+    pictures = [paper, edge, block, solid, *noise]
+    told = [ocr._inked(p) for p in pictures]
+    assert told == [bool(ocr._ink(p).any()) for p in pictures]
+    assert told[:4] == [False, True, True, False]

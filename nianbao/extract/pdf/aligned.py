@@ -64,13 +64,17 @@ class _Words:
         return self.words
 
 
-def read(gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | None = None) -> list[Block] | None:
+def read(
+    gray: np.ndarray, n: int, chain: pdf.TableChain, book: digits.Book | None = None, ink: np.ndarray | None = None
+) -> list[Block] | None:
     """Page `n`'s blocks when it holds a template table set out in columns (None when it does not:
     a narrative or title page, read as text by the OCR reader), its unruled tables read, the
     text around them as paragraphs. `chain` carries a table over the page break, as the PDF
-    reader's does; `book`, the report's digit shapes so far (digits.py)."""
+    reader's does; `book`, the report's digit shapes so far (digits.py); `ink`, the page's
+    (ocr._ink), when known."""
     clean = scanprep.level(gray)  # straightening leans on rules; rows of text need it finer
-    clean[cv2.dilate(_ruled(clean), np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
+    rules = _ruled(clean, ink if clean is gray else None)
+    clean[cv2.dilate(rules, np.ones((5, 5), np.uint8)) > 0] = 255  # a three-line table's rules
     # after an open table a page may begin with its last row's tail (a row broken over the page
     # break) and show no table of its own
     if not chain.open and not _may_be_tabular(clean):
@@ -280,13 +284,14 @@ def _own_columns(words: list[dict], grid: tuple | None) -> tuple | None:
     return labels, own, spans
 
 
-def _ruled(gray: np.ndarray) -> np.ndarray:
+def _ruled(gray: np.ndarray, ink: np.ndarray | None = None) -> np.ndarray:
     """The page's rules (ocr._rules) that are rules, not text: a run of ink as long as a table is
     wide, or one with nothing right above and below it (a rule a photo broke in pieces). In a phone
     photo the horizontal strokes of a line of characters (年度继续办) run together into a run as
     long as a short rule; erased, its characters' strokes went with it, the label was misread (T4
-    for 年度继续办) and its row, its numbers in the label column's place, was lost."""
-    ink = ocr._ink(gray)
+    for 年度继续办) and its row, its numbers in the label column's place, was lost. `ink`: the
+    page's ocr._ink, when known."""
+    ink = ocr._ink(gray) if ink is None else ink
     h, v = ocr._rules(ink)
     count, labels, stats, _ = scanprep.components(h)
     keep = np.ones(count, bool)

@@ -125,8 +125,8 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
         for n in range(1, count + 1):
             if not (every or held[n - 1] or n in (1, count)):
                 continue  # nothing of the template to read: not rendered at DPI
-            gray = straighten(seen.pop(n - 1) if n - 1 in seen else render(pdf[n - 1]))
-            tables = find_tables(gray) if held[n - 1] else []  # (the glance passes every page it finds one on)
+            gray, ink = straighten(seen.pop(n - 1) if n - 1 in seen else render(pdf[n - 1]))
+            tables = find_tables(gray, ink) if held[n - 1] else []  # (the glance passes every page it finds one on)
             ruled |= bool(tables)
             # the glance took a three-line table's rules for a frame and none is there: unruled after all
             every |= held[n - 1] and not ruled
@@ -135,7 +135,7 @@ def parse(data: bytes, every_line: bool = False) -> list[Block]:
             # or none) and no unruled table going on: its detection at half scale cost as much as
             # reading a table's page
             text_only = ruled and not (every or held[n - 1] or chain.open)
-            unruled = None if tables or text_only else aligned.read(gray, n, chain, book)
+            unruled = None if tables or text_only else aligned.read(gray, n, chain, book, ink)
             if unruled is not None:
                 blocks += unruled
                 continue
@@ -181,8 +181,7 @@ def read_picture(data: bytes, n: int = 1) -> list[Block]:
     f = width / gray.shape[1]
     if abs(f - 1) > 0.05:
         gray = cv2.resize(gray, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
-    gray = straighten(gray)
-    tables = find_tables(gray)
+    tables = find_tables(*straighten(gray))
     if not tables:
         raise Unreadable("OCR found no ruled table in it")
     return _page(gray, tables, n)
@@ -263,16 +262,33 @@ def _ink(gray: np.ndarray, block: int = 31) -> np.ndarray:
     return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15)
 
 
+def _inked(gray: np.ndarray, block: int = 31) -> bool:
+    """Whether `_ink(gray, block)` marks any pixel, told from its darkest pixel where that is ink
+    (a stroke of the text around tables: nearly always), thresholded in the window its mean is
+    taken over (the same mean: at the picture's edge the window's edge is the picture's), else
+    from the whole picture. No pixel lighter than 255 - 15 is ink (its mean is at most 255)."""
+    least, _, (x, y), _ = cv2.minMaxLoc(gray)
+    if least > 240:
+        return False
+    r = block // 2
+    top, left = max(y - r, 0), max(x - r, 0)
+    if _ink(gray[top : y + r + 1, left : x + r + 1], block)[y - top, x - left]:
+        return True
+    return bool(_ink(gray, block).any())
+
+
 def _rules(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Horizontal and vertical ruling lines: runs of ink longer than a table's characters (a
     rule a photo broke in places, a few pixels, counts whole)."""
     return scanprep.runs(ink, int(DPI * 0.4), bridge=True), scanprep.runs(ink, int(DPI * 0.2), down=True)
 
 
-def straighten(gray: np.ndarray) -> np.ndarray:
+def straighten(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """The page turned so its long rules (else its text lines) lie level: the median slope of
-    the long, thin ink runs, each fitted by least squares."""
-    ink = cv2.dilate(_ink(gray), np.ones((5, 1), np.uint8))  # a slanted rule stays one run
+    the long, thin ink runs, each fitted by least squares. With it, its ink (`_ink`) when it was
+    not turned (a third of the pages: the ink it was measured by, not thresholded again), else None."""
+    page_ink = _ink(gray)
+    ink = cv2.dilate(page_ink, np.ones((5, 1), np.uint8))  # a slanted rule stays one run
     level = scanprep.runs(ink, int(DPI * 0.5))
     if not level.any():  # no rules: text lines smeared into bars
         level = scanprep.runs(cv2.dilate(ink, np.ones((1, int(DPI * 0.1)), np.uint8)), int(DPI * 0.5))
@@ -284,27 +300,26 @@ def straighten(gray: np.ndarray) -> np.ndarray:
             continue
         ys, xs = np.nonzero(runs.mask(i))
         angles.append(math.degrees(math.atan(np.polyfit(xs[::7], ys[::7], 1)[0])))
-    if not angles:
-        return gray
-    angle = float(np.median(angles))
+    angle = float(np.median(angles)) if angles else 0.0
     if abs(angle) < 0.03:
-        return gray
+        return gray, page_ink
     rows, cols = gray.shape
     m = cv2.getRotationMatrix2D((cols / 2, rows / 2), angle, 1.0)
-    return cv2.warpAffine(gray, m, (cols, rows), flags=cv2.INTER_LINEAR, borderValue=255)
+    return cv2.warpAffine(gray, m, (cols, rows), flags=cv2.INTER_LINEAR, borderValue=255), None
 
 
 @dataclass
 class _Grid:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 on the page
     cells: list[tuple[int, int, int, int]]  # the regions the rules enclose, x0, y0, x1, y1
-    rules: np.ndarray  # the table's rule pixels (page-sized mask)
+    rules: np.ndarray  # the table's rule pixels over its box (255 on 0)
 
 
-def find_tables(gray: np.ndarray) -> list[_Grid]:
-    """The page's ruled tables, top to bottom. A table broken by the page has no rule along the
-    break: its outline is drawn in, so its first (last) row is still a row."""
-    h, v = _rules(_ink(gray))
+def find_tables(gray: np.ndarray, ink: np.ndarray | None = None) -> list[_Grid]:
+    """The page's ruled tables, top to bottom (`ink`: its `_ink`, when known). A table broken by
+    the page has no rule along the break: its outline is drawn in, so its first (last) row is
+    still a row."""
+    h, v = _rules(_ink(gray) if ink is None else ink)
     lines = cv2.dilate(h | v, np.ones((3, 3), np.uint8))
     runs = scanprep.Squeezed(lines)  # (a table's rows and columns repeat between its rules)
     out = []
@@ -326,9 +341,7 @@ def find_tables(gray: np.ndarray) -> list[_Grid]:
             if bw > _CELL_SIDE and bh > _CELL_SIDE and area > 0.5 * bw * bh
         ]
         if len(cells) >= 2:
-            rules = np.zeros_like(lines)
-            rules[y : y + hgt, x : x + w] = frame
-            out.append(_Grid((x, y, x + w, y + hgt), sorted(cells, key=lambda c: (c[1], c[0])), rules))
+            out.append(_Grid((x, y, x + w, y + hgt), sorted(cells, key=lambda c: (c[1], c[0])), frame))
     return sorted(out, key=lambda g: (g.box[1], g.box[0]))
 
 
@@ -342,8 +355,8 @@ def _page(
     clean = gray.copy()
     outside = gray.copy()
     for t in tables:
-        clean[t.rules > 0] = 255  # rules painted out: they would join or cut readings
         x0, y0, x1, y1 = t.box
+        clean[y0:y1, x0:x1][t.rules > 0] = 255  # rules painted out: they would join or cut readings
         outside[y0:y1, x0:x1] = 255
     items: list[tuple[float, Block]] = [(t.box[1], _table(clean, t, n, book)) for t in tables]
     items += [
@@ -826,7 +839,7 @@ def _normalised(prepare) -> np.ndarray:
 def _text_lines(gray: np.ndarray, first: bool | None = None, left: int | None = None) -> list[tuple[float, str]]:
     """The text on the page outside its tables: (top, line) in reading order; on a scan's page
     (`first` not None) only the lines pagetext.read picks (`left`: where its tables start)."""
-    if not _ink(gray).any():  # a picture of a table alone: the detector would search blank paper
+    if not _inked(gray):  # a picture of a table alone: the detector would search blank paper
         return []
     small = cv2.resize(gray, None, fx=_DETECT_SCALE, fy=_DETECT_SCALE, interpolation=cv2.INTER_AREA)
     spans = []

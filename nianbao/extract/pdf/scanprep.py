@@ -136,7 +136,7 @@ def level(gray: np.ndarray, most: float = 3.0) -> np.ndarray:
 def ink(gray: np.ndarray) -> np.ndarray:
     """Where a grey image prints: thin type blurred by a scan prints grey, so ink is what is darker
     than halfway from its darkest to the paper (the threshold kept between 150 and 190)."""
-    return gray < np.clip((int(gray.min()) + 255) // 2, 150, 190)
+    return gray < min(max((int(gray.min()) + 255) // 2, 150), 190)
 
 
 def bridged(ink: np.ndarray) -> np.ndarray:
