@@ -534,7 +534,8 @@ def test_a_stack_of_pieces_is_named_by_its_ends_only_when_they_begin_and_end_a_t
     assert joined[90] == "2.其他法律行政法规禁止公开" and joined[310] == "结果维持"
     assert joined[200] != "2.其他法律行政法规禁止公开"
     unread = {i for i, crop in enumerate(crops) if id(crop) not in given}
-    assert unread == {i for x in (90, 310) for i in stacks[x][1:-1]}  # the edited one read whole
+    # the edited one read whole but for its first piece, the label's first above: recalled from that (digits.echoes)
+    assert unread == {i for x in (90, 310) for i in stacks[x][1:-1]} | {stacks[200][0]}
 
 
 def test_a_sections_heading_alone_on_its_line_is_named_by_its_start():
