@@ -348,7 +348,7 @@ def _pool(memory_mb: int, size: int) -> _Pool:
             if multiprocessing.current_process().daemon:  # multiprocessing would refuse, and not say why
                 raise RuntimeError(
                     "a daemonic process cannot start extraction workers: run Dask's workers not "
-                    "daemonic (DASK_DISTRIBUTED__WORKER__DAEMON=False)"
+                    "daemonic (DASK_CONFIG=dask.yaml, or DASK_DISTRIBUTED__WORKER__DAEMON=False)"
                 )
             pool = _pools[memory_mb] = _Pool(size, memory_mb)
         pool.size = max(pool.size, size)

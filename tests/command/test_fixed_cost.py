@@ -129,7 +129,7 @@ def test_a_daemonic_worker_is_told_how_to_run_extraction():
     daemon.join(timeout=60)
     assert said == (
         "a daemonic process cannot start extraction workers: run Dask's workers not daemonic "
-        "(DASK_DISTRIBUTED__WORKER__DAEMON=False)"
+        "(DASK_CONFIG=dask.yaml, or DASK_DISTRIBUTED__WORKER__DAEMON=False)"
     )
 
 
