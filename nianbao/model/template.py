@@ -87,6 +87,7 @@ class Item(_Model):
 
 class Metric(Item):
     kind: Literal["count", "signed_count", "amount"]
+    note: str = ""  # printed after its label: （单位：万元）
 
 
 class Row(Item):

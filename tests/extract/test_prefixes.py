@@ -72,3 +72,5 @@ def test_a_cells_ends_name_a_template_text_only_when_one_of_its_length_begins_an
     assert name("第二十条", "(一)项", 4, [line(10.5)]) == "第二十条第(一)项"  # six begin so: the end tells
     assert name("本年新", "数量", 4, [line(8)]) is None  # 本年新制作数量 and 本年新公开数量: too little read
     assert name("本年制x", "制发件数", 4, [line(6.5)]) is None  # a character misread
+    # an amount with the note the template gives it (template.toml: note), as reports print it
+    assert name("本年收费", "：万元）", 4, [line(13)]) == "本年收费金额（单位：万元）"

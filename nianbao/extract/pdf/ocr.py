@@ -437,9 +437,7 @@ def _table(gray: np.ndarray, grid: _Grid, n: int, book: digits.Book | None = Non
     for i, text in placed.items():
         read[i] = (text, 1.0)  # the template's label, placed by the rows read around it
     _named(lines, [i for i, r in enumerate(read) if r is None], read)
-    _read(
-        lines, [i for i, r in enumerate(read) if r is None], read, book
-    )  # none left unread: never a blank for a label
+    _read(lines, [i for i, r in enumerate(read) if r is None], read, book)  # none left unread: never a blank
     rows = [[""] * width for _ in range(height)]
     confidence = [[1.0] * width for _ in range(height)]
     for cell, (text, p) in zip(cells, read):
@@ -481,7 +479,13 @@ def _numbers(lines: list[list[np.ndarray]], which: list[int], read: list, book: 
     return {i: cell for i, cell in cells.items() if read[i] is None}
 
 
-def _text(lines: list[list[np.ndarray]], which: list[int], read: list, tops: set[int] = frozenset(), book=None) -> None:
+def _text(
+    lines: list[list[np.ndarray]],
+    which: list[int],
+    read: list,
+    tops: set[int] = frozenset(),
+    book: digits.Book | None = None,
+) -> None:
     """Cells `which` read into `read[i]`: a tall header by its ends, a template's text by its first
     characters, else whole."""
     _headers(lines, which, read, tops)

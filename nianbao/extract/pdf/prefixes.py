@@ -38,7 +38,6 @@ class Prefixes:
 
 
 PREFIXES = Prefixes()
-_UNIT = "（单位：万元）"  # 本年收费金额（单位：万元）
 
 
 @functools.cache
@@ -56,8 +55,8 @@ def texts() -> dict[str, str]:
         (label, m.labels[0]) for m in t.active_disclosure.items + t.active_disclosure.metrics for label in m.labels
     ]
     pairs += [(x, x) for x in (t.active_disclosure.header, *t.active_disclosure.ignore)]
-    # an amount's header with the note the national template prints (the matcher reads past a note)
-    pairs += [(x, x) for m in t.active_disclosure.metrics if m.kind == "amount" for x in [m.labels[0] + _UNIT]]
+    # an amount's header with the note reports print after it (the matcher reads past a note)
+    pairs += [(x, x) for m in t.active_disclosure.metrics if m.note for x in [m.labels[0] + m.note]]
     return {squash(x): printed for x, printed in pairs}
 
 

@@ -411,10 +411,11 @@ def _sequences() -> tuple[tuple[tuple[str, ...], int, int], ...]:
     length of its repeat and the first leaf over which (and on) the cells above print nothing the
     matcher reads (quiet; the sequence's length: none): section 三's applicants, the template's
     notes over them and in the corner (申请人情况, 法人或其他组织, （本列数据的勾稽关系…）:
-    match._applications finds the columns by the applicants' labels); section 四's outcomes, once per proceeding, the proceedings past the first
-    over the template's three (match._reviews_litigation places the values by position, finding
-    the table by its first, 行政复议; under fewer, a proceeding's heading may name them); section
-    二's metrics of each item of each edition."""
+    match._applications finds the columns by the applicants' labels); section 四's outcomes, once
+    per proceeding, the proceedings past the first over the template's three
+    (match._reviews_litigation places the values by position, finding the table by its first,
+    行政复议; under fewer, a proceeding's heading may name them); section 二's metrics of each item
+    of each edition."""
     t = template().spec
     outcomes = tuple(label for _, label in t.reviews_litigation.outcomes)
     applicants = tuple(label for _, label in t.applications.columns)
